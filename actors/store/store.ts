@@ -1,0 +1,51 @@
+/**
+ * The Store port. Participants keep state only through it. Two adapters implement it:
+ * the embedded durable default (actors/store/embedded.ts, SQLite in a data directory)
+ * and MongoDB (actors/store/mongo.ts). Both pass test/store/contract.ts.
+ *
+ * Documents are JSON objects with a string `_id`. Every write bumps `_rev`, which makes
+ * compare-and-set possible on both engines.
+ */
+export interface StoredDoc {
+  readonly _id: string;
+  /** Revision, 1 on insert, +1 on each replace. Managed by the store. */
+  readonly _rev?: number;
+}
+
+/** Equality on top-level or dotted fields. */
+export type Filter = Readonly<Record<string, string | number | boolean | null>>;
+
+export interface FindOptions {
+  readonly limit?: number;
+  /** Field to sort by, ascending; prefix with `-` for descending. */
+  readonly sort?: string;
+}
+
+export interface IndexSpec {
+  readonly fields: readonly string[];
+  readonly unique?: boolean;
+}
+
+export interface Collection<T extends StoredDoc> {
+  /** Creates the index if missing; idempotent. */
+  ensureIndex(spec: IndexSpec): Promise<void>;
+  /** Rejects with PncError `DuplicateKey` on an `_id` or unique-index clash. Durable when resolved. */
+  insert(doc: T): Promise<T>;
+  get(id: string): Promise<T | undefined>;
+  find(filter?: Filter, options?: FindOptions): Promise<T[]>;
+  count(filter?: Filter): Promise<number>;
+  /**
+   * Replaces the whole document when its stored `_rev` equals `expectedRev`
+   * (or unconditionally when omitted, inserting if absent). Rejects with `RevisionConflict`.
+   */
+  replace(doc: T, options?: { expectedRev?: number }): Promise<T>;
+  /** Resolves true when a document was deleted. Rejects with `RevisionConflict` when expectedRev is stale. */
+  delete(id: string, options?: { expectedRev?: number }): Promise<boolean>;
+  deleteMany(filter: Filter): Promise<number>;
+}
+
+export interface Store {
+  readonly kind: 'embedded' | 'mongodb';
+  collection<T extends StoredDoc>(name: string): Collection<T>;
+  close(): Promise<void>;
+}
