@@ -22,7 +22,7 @@ export function serveSubject<S extends RequestSubject>(
   options?: SubscribeOptions,
 ): Promise<Subscription> {
   return bus.serve(spec.subject, async (raw, delivery) => {
-    const request = validate(spec.request, raw, `${spec.subject} request`);
+    const request = validate(spec.request, raw, `${spec.subject} request`) as z.output<S['request']>;
     try {
       return validate(spec.reply, await handler(request, delivery), `${spec.subject} reply`);
     } catch (error) {
@@ -33,7 +33,7 @@ export function serveSubject<S extends RequestSubject>(
 
 export async function requestSubjectReply<S extends RequestSubject>(bus: Bus, spec: S, request: z.input<S['request']>, options?: RequestOptions): Promise<z.output<S['reply']>> {
   const reply = await bus.request(spec.subject, validate(spec.request, request, `${spec.subject} request`), options);
-  return validate(spec.reply, reply, `${spec.subject} reply`);
+  return validate(spec.reply, reply, `${spec.subject} reply`) as z.output<S['reply']>;
 }
 
 export async function publishEvent<S extends EventSubject>(bus: Bus, spec: S, payload: z.input<S['payload']>, subject = spec.subject): Promise<void> {
@@ -46,5 +46,5 @@ export async function enqueueWork<S extends WorkQueue>(bus: Bus, spec: S, payloa
 
 /** An invalid work item is dead-lettered at once (non-retryable), never silently dropped. */
 export function consumeWork<S extends WorkQueue>(bus: Bus, spec: S, handler: (payload: z.output<S['payload']>, item: WorkItem) => Promise<void>, options: ConsumeOptions): Promise<Subscription> {
-  return bus.consume(spec.queue, async (item) => handler(validate(spec.payload, item.payload, `${spec.queue} work`), item), options);
+  return bus.consume(spec.queue, async (item) => handler(validate(spec.payload, item.payload, `${spec.queue} work`) as z.output<S['payload']>, item), options);
 }
