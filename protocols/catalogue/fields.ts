@@ -1,0 +1,70 @@
+/**
+ * Field schemas shared by the participant catalogues: byte fields, identifiers, certificate
+ * chains and the OCSP subject every CA participant serves. One definition, reused by every
+ * catalogue file, so a PCID or a certificate means the same thing on every subject.
+ */
+import { z } from 'zod';
+import { requestSubject } from './define.ts';
+
+/** Standard base64 (padding optional), the OPCP convention for byte fields. */
+export const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+
+/** A DER X.509 certificate as base64; ISO 15118-2 limits certificates to 800 bytes DER [V2G2-010]. */
+export const certificateDer = base64.min(4).max(1100);
+
+/** Lowercase or uppercase hex bytes. */
+export const hex = z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, 'expected hex bytes');
+
+/** PCID: WMI + 14 alphanumerics + optional check character (OPCP `^[a-zA-Z0-9]{17,18}$`). */
+export const pcid = z.string().regex(/^[a-zA-Z0-9]{17,18}$/, 'expected a PCID (17–18 alphanumerics)');
+
+/** EMAID with or without hyphens and check digit (OPCP `^[A-Za-z]{2}[-]?\w{3}[-]?\w{9}[-]?(\w{1})?$`). */
+export const emaid = z.string().regex(/^[A-Za-z]{2}-?\w{3}-?\w{9}-?\w?$/, 'expected an EMAID');
+
+/**
+ * A certificate chain in EXI order: the leaf, then Sub-CA 2, then Sub-CA 1; never the root
+ * (ISO 15118-2 `CertificateChainType`).
+ */
+export const certificateChain = z.object({
+  certificate: certificateDer,
+  subCertificates: z.array(certificateDer).max(4).default([]),
+});
+export type CertificateChainJson = z.output<typeof certificateChain>;
+
+/** The contract data an MO hands to the CPS (VDE process "providing contract data to the CPS"). */
+export const contractData = z.object({
+  emaid,
+  contractSignatureCertChain: certificateChain,
+  /** 65-byte uncompressed ephemeral ECDH public key (ISO 15118-2 DHpublickey), base64. */
+  dhPublicKey: base64.min(80).max(100),
+  /** 48 bytes IV ‖ AES-128-CBC ciphertext of the contract private key, base64. */
+  contractSignatureEncryptedPrivateKey: base64.min(60).max(70),
+});
+export type ContractDataJson = z.output<typeof contractData>;
+
+export const ocspErrorCodes = ['OcspMalformedRequest', 'OcspUnknownIssuer'] as const;
+
+/**
+ * The OCSP responder of a CA participant on the bus: `<participant>.ocsp`, RFC 6960 DER as base64.
+ * Unknown serials and foreign issuers are answered inside the OCSP response, as RFC 6960 says.
+ */
+export function ocspSubject(participant: string) {
+  return requestSubject({
+    subject: `${participant}.ocsp`,
+    summary: `OCSP responder of ${participant} (RFC 6960 request and response DER, base64)`,
+    request: z.object({ ocspRequest: base64.min(4) }),
+    reply: z.object({ ocspResponse: base64.min(4) }),
+    errors: ocspErrorCodes,
+  });
+}
+
+/** The subject on which a CA participant hands out its root (or CA) certificate. */
+export function caCertificateSubject(participant: string, what: string) {
+  return requestSubject({
+    subject: `${participant}.ca.get`,
+    summary: `the ${what} certificates of ${participant}, root last`,
+    request: z.object({}),
+    reply: z.object({ certificates: z.array(certificateDer).min(1) }),
+    errors: [] as const,
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Mobility operator: concludes contracts (VDE "conclusion of contract and receiving vehicle
+ * certificate from the PCP"), hands contract data to the CPS as durable work, terminates
+ * contracts (CCP delete + revocation) and answers OCSP for its contract certificates.
+ */
+import { z } from 'zod';
+import { eventSubject, participantInterface, requestSubject } from './define.ts';
+import { caCertificateSubject, certificateDer, emaid, ocspSubject, pcid } from './fields.ts';
+
+export const contractStatus = z.enum(['concluding', 'submitted', 'installed', 'terminated', 'failed']);
+
+export const contractSummary = z.object({
+  contractId: z.string(),
+  pcid,
+  emaid,
+  status: contractStatus,
+  contractCertificate: certificateDer.optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type ContractSummaryJson = z.output<typeof contractSummary>;
+
+export const moInterface = participantInterface({
+  participant: 'mo',
+  summary: 'MO: contract conclusion, contract data to the CPS, contract termination, OCSP',
+  requests: {
+    ca: caCertificateSubject('mo', 'MO root'),
+    conclude: requestSubject({
+      subject: 'mo.contract.conclude',
+      summary: 'conclude a contract for a PCID: verify the provisioning chain, issue EMAID and contract certificate, encrypt the key, submit to the CPS',
+      request: z.object({ pcid, customerId: z.string().max(64).optional() }),
+      reply: contractSummary,
+      errors: ['UnknownVehicle', 'ProvisioningChainInvalid', 'PoolUnavailable'] as const,
+    }),
+    get: requestSubject({
+      subject: 'mo.contract.get',
+      summary: 'a contract by EMAID',
+      request: z.object({ emaid }),
+      reply: contractSummary,
+      errors: ['UnknownContract'] as const,
+    }),
+    terminate: requestSubject({
+      subject: 'mo.contract.terminate',
+      summary: 'terminate a contract: delete it from the CCP and revoke its certificate',
+      request: z.object({ emaid }),
+      reply: contractSummary,
+      errors: ['UnknownContract', 'PoolUnavailable'] as const,
+    }),
+    ocsp: ocspSubject('mo'),
+  },
+  events: {
+    contractChanged: eventSubject({
+      subject: 'mo.contract.changed',
+      summary: 'a contract changed status',
+      payload: contractSummary,
+    }),
+  },
+});
