@@ -1,0 +1,70 @@
+/**
+ * The caller identity every pool subject carries, so the pools enforce data isolation on the bus
+ * itself and not only at the OPCP gateway. The gateway fills it from the OAuth2 token; participants
+ * fill it from their own configuration.
+ *
+ * Scoping follows OPCP (`docs/04_authentication.md`): an OEM's rights follow the WMI (first 3
+ * characters of the PCID), an MO's the first 5 characters of the EMAID (country code + provider ID).
+ */
+import { z } from 'zod';
+import { PncError } from '../errors.ts';
+
+/** OPCP roles, plus `pool` for calls between the pool participants themselves (never issued as a token). */
+export const callerRoles = ['admin', 'oem', 'mo', 'cpo', 'cps', 'pool'] as const;
+export type CallerRole = (typeof callerRoles)[number];
+
+export const caller = z.object({
+  role: z.enum(callerRoles),
+  /** OEM: WMIs (3 characters); MO: EMAID prefixes (5 characters); others: empty. Case-insensitive. */
+  prefixes: z.array(z.string().regex(/^[A-Za-z0-9]{3,5}$/, 'expected a WMI or EMAID prefix')).max(100).default([]),
+});
+export type Caller = z.output<typeof caller>;
+
+/** The identity pool participants use towards each other. */
+export const POOL_CALLER: Caller = { role: 'pool', prefixes: [] };
+
+/** Throws `Forbidden` unless the caller has one of the roles. */
+export function requireRole(who: Caller, ...roles: CallerRole[]): void {
+  if (!roles.includes(who.role)) throw new PncError('Forbidden', `role ${who.role} may not do this (allowed: ${roles.join(', ')})`);
+}
+
+/** Removes separators and upper-cases an EMAID (OPCP `05_handling-of-ids.md`). */
+export function normalizeEmaid(emaid: string): string {
+  return emaid.replaceAll('-', '').toUpperCase();
+}
+
+/** The WMI of a PCID: its first 3 characters, upper case. */
+export function wmiOf(pcid: string): string {
+  return pcid.slice(0, 3).toUpperCase();
+}
+
+/** The MO scope of an EMAID: country code + provider ID, upper case. */
+export function emaidPrefixOf(emaid: string): string {
+  return normalizeEmaid(emaid).slice(0, 5);
+}
+
+function hasPrefix(who: Caller, prefix: string): boolean {
+  return who.prefixes.some((p) => p.toUpperCase() === prefix);
+}
+
+/** True when an OEM caller owns the PCID's WMI. */
+export function ownsPcid(who: Caller, pcid: string): boolean {
+  return who.role === 'oem' && hasPrefix(who, wmiOf(pcid));
+}
+
+/** True when an MO caller owns the EMAID's provider prefix. */
+export function ownsEmaid(who: Caller, emaid: string): boolean {
+  return who.role === 'mo' && hasPrefix(who, emaidPrefixOf(emaid));
+}
+
+/** Throws `Forbidden` unless an OEM caller owns the PCID (pool callers always pass). */
+export function requirePcidOwner(who: Caller, pcid: string): void {
+  if (who.role === 'pool') return;
+  if (!ownsPcid(who, pcid)) throw new PncError('Forbidden', `not allowed for PCID WMI ${wmiOf(pcid)}`);
+}
+
+/** Throws `Forbidden` unless an MO caller owns the EMAID (pool callers always pass). */
+export function requireEmaidOwner(who: Caller, emaid: string): void {
+  if (who.role === 'pool') return;
+  if (!ownsEmaid(who, emaid)) throw new PncError('Forbidden', `not allowed for EMAID prefix ${emaidPrefixOf(emaid)}`);
+}
