@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject } from './define.ts';
 import { caller } from './caller.ts';
 import { base64, certificateDer, emaid, hex, pcid } from './fields.ts';
+import { signedContractData } from './cps.ts';
 
 /** ISO 15118-2 ResponseCodes a CertificateInstallationRes can carry [V2G2-554 ff.]. */
 export const installationResponseCodes = [
@@ -32,7 +33,8 @@ export const contractSummary = z.object({
   defaultContract: z.boolean(),
   certValidFrom: z.string(),
   certValidTo: z.string(),
-  cpsV2GRootCertificateFingerprint: z.string().optional(),
+  /** SHA-256 fingerprint (hex) of the V2G root of the CPS signer. */
+  cpsV2GRootFingerprint: z.string().optional(),
   metadata: z.string().optional(),
   storedAt: z.string(),
 });
@@ -47,19 +49,14 @@ export const ccpInterface = participantInterface({
     put: requestSubject({
       subject: 'ccp.contract.put',
       summary: 'the CPS stores a signed contract; idempotent by contractId, replaces an older contract of the same PCID + EMAID',
-      request: z.object({
+      /**
+       * The CPS's `signedContractData` (protocols/catalogue/cps.ts): the CertificateInstallationRes body
+       * content in the EXI JSON shape and the header Signature over its four fragments. The CCP adds the
+       * ResponseCode and the requesting EV's SessionID when it serves it. `contractId` de-duplicates.
+       */
+      request: signedContractData.extend({
         caller,
-        /** De-duplication key: a redelivered put with the same id changes nothing. */
-        contractId: z.string().min(1).max(200),
-        pcid,
-        emaid,
         xsdMsgDefNamespace: z.string().default('urn:iso:15118:2:2013:MsgDef'),
-        /**
-         * EXI (schema `iso2`) of the whole signed `V2G_Message` with a CertificateInstallationRes body and
-         * the CPS Signature in the header, base64. Its SessionID is replaced by the request's when served.
-         */
-        certificateInstallationRes: base64.min(4),
-        cpsV2GRootCertificateFingerprint: z.string().optional(),
         metadata: z.string().max(4000).optional(),
       }),
       reply: z.object({ contract: contractSummary, created: z.boolean() }),
@@ -90,7 +87,7 @@ export const ccpInterface = participantInterface({
       subject: 'ccp.contract.provide',
       summary: 'the owning OEM fetches the signed CertificateInstallationRes of a contract (installation without an EVSE)',
       request: z.object({ caller, pcid, emaid, sessionId: hex.max(16).optional() }),
-      reply: z.object({ certificateInstallationRes: base64, xsdMsgDefNamespace: z.string(), cpsV2GRootCertificateFingerprint: z.string().optional() }),
+      reply: z.object({ certificateInstallationRes: base64, xsdMsgDefNamespace: z.string(), cpsV2GRootFingerprint: z.string().optional() }),
       errors: ['Forbidden', 'ContractNotFound'] as const,
     }),
     installation: requestSubject({
@@ -108,7 +105,7 @@ export const ccpInterface = participantInterface({
         certificateInstallationRes: base64.min(4),
         pcid: pcid.optional(),
         emaid: emaid.optional(),
-        cpsV2GRootCertificateFingerprint: z.string().optional(),
+        cpsV2GRootFingerprint: z.string().optional(),
         /** Why the request failed, for logs and the OPCP error body. */
         reason: z.string().optional(),
       }),
