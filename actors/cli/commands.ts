@@ -2,3 +2,4 @@
 import { registerCommand } from './main.ts';
 
 void registerCommand;
+registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);

@@ -1,0 +1,59 @@
+// `openpnc emaid …`: check characters and validation of contract identifiers.
+import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { dinEmaidToIso, emaidCheckDigit, validateEmaid } from '../../protocols/identifiers/index.ts';
+import { PncError } from '../../protocols/errors.ts';
+
+const usage = `usage: openpnc emaid <subcommand>
+
+subcommands:
+  check-digit <14 chars>   print the ISO 15118 check character (hyphens and case ignored)
+  validate <emaid>         print the normalized EMAID (upper case, no hyphens), or say what is wrong
+                           and exit 1; a 15th character is checked as the check character
+  from-din <din emaid>     convert a DIN SPEC 91286 EMAID (CC*PPP*IIIIII*D) to the ISO form
+
+options:
+  --require-check-digit    (validate) reject an EMAID without its check character
+  -h, --help               show this help`;
+
+/** Runs an identifier function, turning its typed error into the one-line CLI failure (exit 1). */
+function userInput<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof PncError) throw new CliError(error.message, 1);
+    throw error;
+  }
+}
+
+function single(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new CliError(`expected one ${what} (see openpnc emaid --help)`);
+  return positionals[0];
+}
+
+export const emaidCommand: Command = {
+  summary: 'EMAID check characters, validation and DIN conversion',
+  usage,
+  async run(argv) {
+    if (wantsHelp(argv)) {
+      console.log(usage);
+      return 0;
+    }
+    const { values, positionals } = parseFlags(argv, { 'require-check-digit': { type: 'boolean' } });
+    const [subcommand, ...rest] = positionals;
+    switch (subcommand) {
+      case 'check-digit':
+        console.log(userInput(() => emaidCheckDigit(single(rest, '14-character EMAID'))));
+        return 0;
+      case 'validate':
+        console.log(userInput(() => validateEmaid(single(rest, 'EMAID'), { requireCheckDigit: values['require-check-digit'] }).normalized));
+        return 0;
+      case 'from-din':
+        console.log(userInput(() => dinEmaidToIso(single(rest, 'DIN SPEC 91286 EMAID')).normalized));
+        return 0;
+      case undefined:
+        throw new CliError('missing subcommand (see openpnc emaid --help)');
+      default:
+        throw new CliError(`unknown subcommand '${subcommand}' (see openpnc emaid --help)`);
+    }
+  },
+};

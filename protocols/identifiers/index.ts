@@ -1,0 +1,14 @@
+// Plug&Charge identifiers: EMAID (contract) and PCID (vehicle provisioning certificate).
+export {
+  parseEmaid,
+  normalizeEmaid,
+  validateEmaid,
+  sameEmaid,
+  emaidCheckDigit,
+  dinCheckDigit,
+  dinEmaidToIso,
+  EmaidSyntaxError,
+  EmaidCheckDigitMismatch,
+  type Emaid,
+} from './emaid.ts';
+export { parsePcid, makePcid, PcidSyntaxError, type Pcid } from './pcid.ts';

@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const bin = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+
+function openpnc(...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+}
+
+test('check-digit prints the check character', () => {
+  assert.equal(openpnc('emaid', 'check-digit', 'DE-ABC-C123ABC56'), { code: 0, stdout: '0', stderr: '' });
+  assert.equal(openpnc('emaid', 'check-digit', 'emp77twtw00002'), { code: 0, stdout: 'C', stderr: '' });
+});
+
+test('validate prints the normalized form or a one-line error with exit 1', () => {
+  assert.equal(openpnc('emaid', 'validate', 'de-abc-c123abc56-0'), { code: 0, stdout: 'DEABCC123ABC560', stderr: '' });
+  const wrong = openpnc('emaid', 'validate', 'UKSWI123456791A');
+  assert.is(wrong.code, 1);
+  assert.is(wrong.stderr, "openpnc: invalid EMAID 'UKSWI123456791A': check character is 'A', expected '5'");
+  const short = openpnc('emaid', 'validate', 'DE-ABC');
+  assert.is(short.code, 1);
+  assert.is(short.stderr.split('\n').length, 1);
+  assert.match(short.stderr, /^openpnc: invalid EMAID 'DE-ABC': /);
+});
+
+test('usage errors and help', () => {
+  assert.is(openpnc('emaid', 'check-digit').code, 2);
+  assert.match(openpnc('emaid', 'nonsense').stderr, "unknown subcommand 'nonsense'");
+  const help = openpnc('emaid', 'validate', '--help');
+  assert.is(help.code, 0);
+  assert.match(help.stdout, 'check-digit <14 chars>');
+});
+
+test.run();
