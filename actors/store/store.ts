@@ -12,7 +12,10 @@ export interface StoredDoc {
   readonly _rev?: number;
 }
 
-/** Equality on top-level or dotted fields. */
+/**
+ * Equality on top-level or dotted fields, typed: `5` never matches `'5'` or `true`;
+ * `null` matches null or a missing field. Anything else rejects with `InvalidStoreInput`.
+ */
 export type Filter = Readonly<Record<string, string | number | boolean | null>>;
 
 export interface FindOptions {
@@ -22,7 +25,9 @@ export interface FindOptions {
 }
 
 export interface IndexSpec {
+  /** Top-level or dotted field paths (`serial`, `issuer.name`). */
   readonly fields: readonly string[];
+  /** Documents missing one of the fields are not constrained (SQLite NULLs, MongoDB partial index). */
   readonly unique?: boolean;
 }
 

@@ -1,0 +1,85 @@
+/**
+ * What both Store adapters share: the typed errors and the checks on names and filters,
+ * so the embedded store and MongoDB reject the same input with the same codes.
+ */
+import { PncError } from '../../protocols/errors.ts';
+import type { Filter, StoredDoc } from './store.ts';
+
+/** The data directory or database cannot be used: missing, unwritable, locked or unreachable. */
+export class StoreUnavailable extends PncError {
+  override readonly name = 'StoreUnavailable';
+  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super('StoreUnavailable', message, { retryable: options.retryable ?? true, cause: options.cause });
+  }
+}
+
+/** An insert or replace would break the uniqueness of `_id` or of a unique index. */
+export class DuplicateKey extends PncError {
+  override readonly name = 'DuplicateKey';
+  constructor(collection: string, detail: string, options: { cause?: unknown } = {}) {
+    super('DuplicateKey', `${collection}: duplicate key (${detail})`, { data: { collection }, cause: options.cause });
+  }
+}
+
+/** A compare-and-set write found a different `_rev` (or no document) than the caller expected. */
+export class RevisionConflict extends PncError {
+  override readonly name = 'RevisionConflict';
+  constructor(collection: string, id: string, expectedRev: number, actualRev: number | undefined) {
+    super('RevisionConflict', `${collection}/${id}: expected _rev ${expectedRev}, found ${actualRev ?? 'no document'}`, {
+      retryable: true,
+      data: { collection, id, expectedRev, actualRev: actualRev ?? null },
+    });
+  }
+}
+
+/** A collection name, field path, document or filter the store cannot accept. */
+export class InvalidStoreInput extends PncError {
+  override readonly name = 'InvalidStoreInput';
+  constructor(message: string) {
+    super('InvalidStoreInput', message);
+  }
+}
+
+const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const FIELD_SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function checkCollectionName(name: string): string {
+  if (!COLLECTION_NAME.test(name)) throw new InvalidStoreInput(`collection name '${name}' must match ${COLLECTION_NAME}`);
+  return name;
+}
+
+/** A field path is dot-separated identifiers: `status`, `certificate.serialNumber`. */
+export function checkFieldPath(path: string): string[] {
+  const segments = path.split('.');
+  if (!segments.every((s) => FIELD_SEGMENT.test(s))) throw new InvalidStoreInput(`field path '${path}' must be dot-separated identifiers`);
+  return segments;
+}
+
+export function checkDocument(collection: string, doc: StoredDoc): void {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidStoreInput(`${collection}: a document must be a JSON object`);
+  if (typeof doc._id !== 'string' || doc._id.length === 0) throw new InvalidStoreInput(`${collection}: a document needs a non-empty string _id`);
+}
+
+export function checkFilter(filter: Filter): Array<[string, string | number | boolean | null]> {
+  const entries = Object.entries(filter);
+  for (const [path, value] of entries) {
+    checkFieldPath(path);
+    const ok = value === null || ['string', 'number', 'boolean'].includes(typeof value);
+    if (!ok || (typeof value === 'number' && !Number.isFinite(value))) throw new InvalidStoreInput(`filter on '${path}' must be a string, finite number, boolean or null`);
+  }
+  return entries;
+}
+
+/** `-createdAt` → `{ path: 'createdAt', descending: true }`. */
+export function parseSort(sort: string): { path: string; descending: boolean } {
+  const descending = sort.startsWith('-');
+  const path = descending ? sort.slice(1) : sort;
+  checkFieldPath(path);
+  return { path, descending };
+}
+
+export function checkLimit(limit: number | undefined): number | undefined {
+  if (limit === undefined) return undefined;
+  if (!Number.isInteger(limit) || limit < 0) throw new InvalidStoreInput(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
