@@ -40,11 +40,15 @@ export class InvalidStoreInput extends PncError {
   }
 }
 
-const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+/** Dot-separated tokens of letters, digits, `_` and `-` (`actors`, `v2g-root.authorities`), valid on both engines. */
+const COLLECTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+const MAX_COLLECTION_NAME = 120;
 const FIELD_SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function checkCollectionName(name: string): string {
-  if (!COLLECTION_NAME.test(name)) throw new InvalidStoreInput(`collection name '${name}' must match ${COLLECTION_NAME}`);
+  if (!COLLECTION_NAME.test(name) || name.length > MAX_COLLECTION_NAME || name.startsWith('system.')) {
+    throw new InvalidStoreInput(`collection name '${name}' must be dot-separated tokens of letters, digits, '_' and '-', starting with a letter`);
+  }
   return name;
 }
 

@@ -170,12 +170,16 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
   test('collections are separate namespaces', async ({ store }) => {
     await store.collection<Cert>('left').insert({ _id: 'same', status: 'left' });
     await store.collection<Cert>('right').insert({ _id: 'same', status: 'right' });
+    await store.collection<Cert>('v2g-root.authorities').insert({ _id: 'same', status: 'dotted' });
+    assert.is((await store.collection<Cert>('v2g-root.authorities').get('same'))?.status, 'dotted');
     assert.is((await store.collection<Cert>('left').get('same'))?.status, 'left');
     assert.is((await store.collection<Cert>('right').get('same'))?.status, 'right');
   });
 
   test('bad names, paths, documents and filters get InvalidStoreInput', async ({ store }) => {
-    assert.throws(() => store.collection('bad name; drop'), (e: unknown) => PncError.is(e, 'InvalidStoreInput'));
+    for (const bad of ['bad name; drop', 'a..b', 'trailing.', '1st', 'system.users', 'x"y']) {
+      assert.throws(() => store.collection(bad), (e: unknown) => PncError.is(e, 'InvalidStoreInput'), bad);
+    }
     const certs = store.collection<Cert>('certs');
     await rejectsWith(certs.find({ 'a..b': 1 }), 'InvalidStoreInput');
     await rejectsWith(certs.find({ "x') OR 1=1 --": 1 }), 'InvalidStoreInput');
