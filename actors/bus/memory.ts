@@ -1,0 +1,544 @@
+/**
+ * The in-process Bus (the embedded default). It keeps NATS semantics so code moves to NATS
+ * unchanged: subject wildcards, queue groups, request/reply with `Timeout` / `NoResponders`,
+ * JSON payloads (no shared objects), and durable work queues kept in the Store: stored before
+ * `enqueue` resolves, delivered at least once, redelivered after the ack wait or a restart,
+ * de-duplicated by id and dead-lettered to `dlq.<queue>` (published and kept in the store).
+ */
+import { randomUUID } from 'node:crypto';
+import { PncError, toPncError } from '../../protocols/errors.ts';
+import type { Logger } from '../host/participant.ts';
+import type { Collection, Store, StoredDoc } from '../store/store.ts';
+import type {
+  Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem,
+} from './bus.ts';
+import { DeadlineQueue, type Deadline } from './deadlines.ts';
+import { busClosedError, noRespondersError, timeoutError } from './errors.ts';
+import { assertPattern, assertSubject, subjectMatches } from './subject.ts';
+import { EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload } from './wire.ts';
+import {
+  DEFAULT_DEDUP_WINDOW_MS, deadLetter, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
+} from './work.ts';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Collection holding work items: pending ones, `done` tombstones for de-duplication, and `dead` ones. */
+export const WORK_COLLECTION = 'bus_work';
+
+export type BusLog = Pick<Logger, 'warn' | 'error'>;
+
+export interface MemoryBusOptions {
+  /** Where durable work queues live; with the embedded SQLite store they survive a restart. */
+  readonly store: Store;
+  /** Receives handler failures that have nobody to answer to (subscribers, store errors). @default JSON lines on stderr */
+  readonly log?: BusLog;
+}
+
+const stderrLog: BusLog = {
+  warn: (event, fields) => process.stderr.write(`${JSON.stringify({ level: 'warn', event, ...fields })}\n`),
+  error: (event, fields) => process.stderr.write(`${JSON.stringify({ level: 'error', event, ...fields })}\n`),
+};
+
+/**
+ * Creates the in-process bus.
+ * @example
+ * const bus = createMemoryBus({ store: await openEmbeddedStore(dataDir) });
+ * await bus.serve('pcp.ping', () => 'pong');
+ * await bus.request('pcp.ping', null); // 'pong'
+ */
+export function createMemoryBus(options: MemoryBusOptions): Bus {
+  return new MemoryBus(options.store, options.log ?? stderrLog);
+}
+
+// ---------------------------------------------------------------- core messaging
+
+interface Reply {
+  readonly error: boolean;
+  /** JSON text: the reply payload, or the PncError when `error`. */
+  readonly text: string;
+}
+
+interface Message {
+  readonly subject: string;
+  readonly text: string;
+  readonly headers: Headers;
+  readonly reply?: (reply: Reply) => void;
+}
+
+interface Route {
+  readonly plain: readonly LocalSubscription[];
+  readonly groups: readonly QueueGroup[];
+}
+
+interface QueueGroup {
+  readonly members: LocalSubscription[];
+  next: number;
+}
+
+type MessageHandler = (message: Message) => void | Promise<void>;
+
+class LocalSubscription implements Subscription {
+  readonly tokens: string[];
+  active = true;
+  /** Messages received but not yet handed to the handler; drained in one microtask. */
+  private inbox: Message[] = [];
+  private scheduled = false;
+  private inFlight = 0;
+  private idle: (() => void) | undefined;
+  private readonly drain = (): void => {
+    this.scheduled = false;
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const message of inbox) {
+      if (!this.active) return;
+      const running = this.handle(message);
+      if (running) {
+        this.inFlight++;
+        running.then(this.settle, this.settle);
+      }
+    }
+  };
+  private readonly settle = (): void => {
+    if (--this.inFlight === 0 && this.idle) this.idle();
+  };
+
+  constructor(
+    private readonly bus: MemoryBus,
+    readonly pattern: string,
+    readonly queue: string | undefined,
+    private readonly handle: MessageHandler,
+  ) {
+    this.tokens = pattern.split('.');
+  }
+
+  receive(message: Message): void {
+    this.inbox.push(message);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.drain);
+    }
+  }
+
+  async unsubscribe(): Promise<void> {
+    if (this.active) {
+      this.active = false;
+      this.bus.remove(this);
+    }
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+interface PendingRequest extends Deadline {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+class MemoryBus implements Bus {
+  readonly kind = 'memory' as const;
+  private closed = false;
+  private readonly subscriptions = new Set<LocalSubscription>();
+  private readonly groups = new Map<string, QueueGroup>();
+  private routes = new Map<string, Route>();
+  private readonly deadlines = new DeadlineQueue();
+  private readonly pending = new Set<PendingRequest>();
+  private readonly work: WorkQueues;
+
+  constructor(store: Store, readonly log: BusLog) {
+    // Dead letters go out even while closing, so they bypass the closed check.
+    const publishDeadLetter = (subject: string, letter: unknown): void => void this.dispatch({ subject, text: encodePayload(letter), headers: EMPTY_HEADERS });
+    this.work = new WorkQueues(publishDeadLetter, store.collection<WorkDoc>(WORK_COLLECTION), log);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw busClosedError();
+  }
+
+  private route(subject: string): Route {
+    let route = this.routes.get(subject);
+    if (route) return route;
+    const tokens = subject.split('.');
+    const plain: LocalSubscription[] = [];
+    const groups = new Set<QueueGroup>();
+    for (const subscription of this.subscriptions) {
+      if (!subjectMatches(subscription.tokens, tokens)) continue;
+      if (subscription.queue === undefined) plain.push(subscription);
+      else groups.add(this.groups.get(groupKey(subscription))!);
+    }
+    route = { plain, groups: [...groups] };
+    if (this.routes.size >= 10_000) this.routes.clear();
+    this.routes.set(subject, route);
+    return route;
+  }
+
+  /** Hands the message to every plain subscriber and one member of each queue group; returns how many got it. */
+  private dispatch(message: Message): number {
+    const route = this.route(message.subject);
+    for (const subscription of route.plain) subscription.receive(message);
+    for (const group of route.groups) group.members[group.next++ % group.members.length].receive(message);
+    return route.plain.length + route.groups.length;
+  }
+
+  private add(pattern: string, queue: string | undefined, handle: MessageHandler): LocalSubscription {
+    this.assertOpen();
+    assertPattern(pattern);
+    if (queue !== undefined) assertSubject(queue);
+    const subscription = new LocalSubscription(this, pattern, queue, handle);
+    this.subscriptions.add(subscription);
+    if (queue !== undefined) {
+      const key = groupKey(subscription);
+      const group = this.groups.get(key);
+      if (group) group.members.push(subscription);
+      else this.groups.set(key, { members: [subscription], next: 0 });
+    }
+    this.routes = new Map();
+    return subscription;
+  }
+
+  /** @internal called by LocalSubscription.unsubscribe */
+  remove(subscription: LocalSubscription): void {
+    this.subscriptions.delete(subscription);
+    if (subscription.queue !== undefined) {
+      const key = groupKey(subscription);
+      const group = this.groups.get(key)!;
+      group.members.splice(group.members.indexOf(subscription), 1);
+      if (group.members.length === 0) this.groups.delete(key);
+    }
+    this.routes = new Map();
+  }
+
+  async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
+    this.assertOpen();
+    assertSubject(subject);
+    this.dispatch({ subject, text: encodePayload(payload), headers: copyHeaders(headers) });
+  }
+
+  async subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
+    const failed = (subject: string, error: unknown): void => this.log.error('bus.subscriber_failed', { subject, error: toPncError(error).toJSON() });
+    return this.add(subject, options?.queue, (message) => {
+      try {
+        const running = handler({ subject: message.subject, payload: decodePayload(message.text), headers: message.headers });
+        if (isThenable(running)) return Promise.resolve(running).then(undefined, (error) => failed(message.subject, error));
+      } catch (error) {
+        failed(message.subject, error);
+      }
+    });
+  }
+
+  async serve<Req, Res>(subject: string, handler: RequestHandler<Req, Res>, options?: SubscribeOptions): Promise<Subscription> {
+    const answer = (message: Message, result: unknown): void => {
+      let text: string;
+      try {
+        text = encodePayload(result, `reply on ${message.subject}`);
+      } catch (error) {
+        return refuse(message, error);
+      }
+      message.reply?.({ error: false, text });
+    };
+    const refuse = (message: Message, error: unknown): void => message.reply?.({ error: true, text: JSON.stringify(toPncError(error)) });
+    return this.add(subject, options?.queue, (message) => {
+      let result: unknown;
+      try {
+        const payload = decodePayload(message.text) as Req;
+        result = handler(payload, { subject: message.subject, payload, headers: message.headers });
+      } catch (error) {
+        return refuse(message, error);
+      }
+      if (!isThenable(result)) return answer(message, result);
+      return Promise.resolve(result).then((value) => answer(message, value), (error) => refuse(message, error));
+    });
+  }
+
+  request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      this.assertOpen();
+      assertSubject(subject);
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      const pending: PendingRequest = {
+        deadline: Date.now() + timeoutMs,
+        settled: false,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        expire: () => {
+          this.pending.delete(pending);
+          reject(timeoutError(subject, timeoutMs));
+        },
+      };
+      const reply = (answer: Reply): void => {
+        if (pending.settled) return;
+        pending.settled = true;
+        this.pending.delete(pending);
+        this.deadlines.settled();
+        if (answer.error) reject(PncError.fromJSON(JSON.parse(answer.text)));
+        else resolve(decodePayload(answer.text) as Res);
+      };
+      const text = encodePayload(payload);
+      const headers = copyHeaders(options?.headers);
+      this.pending.add(pending);
+      this.deadlines.add(timeoutMs, pending);
+      if (this.dispatch({ subject, text, headers, reply }) === 0) {
+        pending.settled = true;
+        this.pending.delete(pending);
+        this.deadlines.settled();
+        reject(noRespondersError(subject));
+      }
+    });
+  }
+
+  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+    this.assertOpen();
+    return this.work.enqueue(queue, payload, options);
+  }
+
+  consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<Subscription> {
+    this.assertOpen();
+    return this.work.consume(queue, handler as WorkHandler, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.work.close();
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe()));
+    for (const pending of this.pending) {
+      pending.settled = true;
+      pending.reject(busClosedError());
+    }
+    this.pending.clear();
+    this.deadlines.clear();
+  }
+}
+
+function groupKey(subscription: LocalSubscription): string {
+  return `${subscription.pattern} ${subscription.queue}`;
+}
+
+// ---------------------------------------------------------------- durable work queues
+
+interface WorkDoc extends StoredDoc {
+  readonly queue: string;
+  readonly id: string;
+  /** Enqueue order. */
+  readonly seq: number;
+  readonly state: 'pending' | 'done' | 'dead';
+  readonly payload?: unknown;
+  readonly headers?: Headers;
+  /** Epoch ms; de-duplication lasts DEFAULT_DEDUP_WINDOW_MS from here. */
+  readonly enqueuedAt: number;
+  /** Deliveries so far, counted before each hand-over so a crash counts too. */
+  readonly attempts: number;
+  /** Bus instance holding the current delivery; items leased by an earlier process are redelivered at once. */
+  readonly leaseOwner?: string;
+  readonly error?: unknown;
+  readonly finishedAt?: number;
+}
+
+interface Entry {
+  doc: WorkDoc;
+  readonly text: string;
+  /** Bumped on every hand-over; a failure reported under an older token is stale. */
+  token: number;
+  finished: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+interface Worker {
+  readonly handler: WorkHandler;
+  readonly options: ResolvedConsumeOptions;
+  active: boolean;
+  busy: boolean;
+  readonly running: Set<Promise<void>>;
+}
+
+interface QueueState {
+  readonly name: string;
+  durable?: string;
+  readonly entries: Map<string, Entry>;
+  ready: Entry[];
+  readonly workers: Worker[];
+  loaded?: Promise<void>;
+}
+
+let sequence = 0;
+function nextSeq(): number {
+  sequence = (sequence + 1) % 1000;
+  return Date.now() * 1000 + sequence;
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return PncError.is(error, 'DuplicateKey');
+}
+
+class WorkQueues {
+  private readonly instance = randomUUID();
+  private readonly queues = new Map<string, QueueState>();
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly publishDeadLetter: (subject: string, letter: unknown) => void, private readonly items: Collection<WorkDoc>, private readonly log: BusLog) {}
+
+  async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+    assertSubject(queue);
+    const id = options?.id ?? randomUUID();
+    if (typeof id !== 'string' || id.length === 0) throw new PncError('InvalidArgument', 'work id must be a non-empty string');
+    const text = encodePayload(payload);
+    const doc: WorkDoc = {
+      _id: `${queue} ${id}`, queue, id, seq: nextSeq(), state: 'pending', enqueuedAt: Date.now(), attempts: 0,
+      ...(text === '' ? {} : { payload: JSON.parse(text) }),
+      ...(options?.headers ? { headers: copyHeaders(options.headers) } : {}),
+    };
+    try {
+      await this.items.insert(doc);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw toPncError(error);
+      const existing = await this.items.get(doc._id);
+      if (existing && (existing.state === 'pending' || Date.now() - existing.enqueuedAt < DEFAULT_DEDUP_WINDOW_MS)) return;
+      await this.items.replace(doc);
+    }
+    const state = this.queues.get(queue);
+    if (state) {
+      this.track(state, doc, text);
+      this.dispatch(state);
+    }
+  }
+
+  async consume(queue: string, handler: WorkHandler, options: ConsumeOptions): Promise<Subscription> {
+    const resolved = resolveConsumeOptions(queue, options);
+    const state = this.queueState(queue);
+    if (state.durable !== undefined && state.durable !== resolved.durable) {
+      throw new PncError('ConsumerConflict', `${queue} is already consumed by durable ${state.durable}; one queue has one durable consumer`, {
+        data: { queue, durable: state.durable },
+      });
+    }
+    state.durable = resolved.durable;
+    const worker: Worker = { handler, options: resolved, active: true, busy: false, running: new Set() };
+    state.workers.push(worker);
+    state.loaded ??= this.load(state);
+    await state.loaded;
+    this.startPurging();
+    this.dispatch(state);
+    return {
+      unsubscribe: async () => {
+        worker.active = false;
+        const index = state.workers.indexOf(worker);
+        if (index >= 0) state.workers.splice(index, 1);
+        await Promise.all(worker.running);
+      },
+    };
+  }
+
+  private queueState(queue: string): QueueState {
+    let state = this.queues.get(queue);
+    if (!state) this.queues.set(queue, (state = { name: queue, entries: new Map(), ready: [], workers: [] }));
+    return state;
+  }
+
+  /** Everything pending in the store is ready now: leases of earlier processes died with them. */
+  private async load(state: QueueState): Promise<void> {
+    const docs = await this.items.find({ queue: state.name, state: 'pending' }, { sort: 'seq' });
+    for (const doc of docs) this.track(state, doc, encodePayload(doc.payload));
+  }
+
+  private track(state: QueueState, doc: WorkDoc, text: string): void {
+    if (state.entries.has(doc._id)) return;
+    const entry: Entry = { doc, text, token: 0, finished: false };
+    state.entries.set(doc._id, entry);
+    state.ready.push(entry);
+  }
+
+  private dispatch(state: QueueState): void {
+    if (this.closed) return;
+    while (state.ready.length > 0) {
+      const worker = state.workers.find((w) => w.active && !w.busy);
+      if (!worker) return;
+      const entry = state.ready.shift()!;
+      if (entry.finished) continue;
+      worker.busy = true;
+      const run = this.deliver(state, worker, entry).finally(() => {
+        worker.busy = false;
+        worker.running.delete(run);
+        this.dispatch(state);
+      });
+      worker.running.add(run);
+    }
+  }
+
+  private later(state: QueueState, entry: Entry, delayMs: number, token: number): void {
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      if (entry.finished || entry.token !== token || this.closed) return;
+      entry.token++;
+      state.ready.push(entry);
+      this.dispatch(state);
+    }, delayMs);
+  }
+
+  private async deliver(state: QueueState, worker: Worker, entry: Entry): Promise<void> {
+    const token = ++entry.token;
+    const attempt = entry.doc.attempts + 1;
+    const { ackWaitMs, maxDeliver } = worker.options;
+    try {
+      if (attempt > maxDeliver) {
+        return await this.bury(state, entry, maxDeliverError(state.name, entry.doc.id, entry.doc.attempts), entry.doc.attempts);
+      }
+      entry.doc = await this.items.replace({ ...entry.doc, attempts: attempt, leaseOwner: this.instance });
+      this.later(state, entry, ackWaitMs, token);
+      const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: entry.doc.headers ?? {}, id: entry.doc.id, attempt };
+      const outcome = await runWorkHandler(worker.handler, item, worker.options);
+      if (entry.finished) return;
+      if (outcome.kind === 'ack') return await this.finish(state, entry, { state: 'done', finishedAt: Date.now() });
+      if (entry.token !== token) return; // the ack wait ran out and the item was handed over again
+      if (outcome.kind === 'retry') this.later(state, entry, outcome.delayMs, token);
+      else await this.bury(state, entry, outcome.error, attempt);
+    } catch (error) {
+      // The store failed: keep the item pending and try again after the ack wait.
+      this.log.error('bus.work_store_failed', { queue: state.name, id: entry.doc.id, error: toPncError(error).toJSON() });
+      if (!entry.finished && entry.token === token) this.later(state, entry, ackWaitMs, token);
+    }
+  }
+
+  private async finish(state: QueueState, entry: Entry, change: Partial<WorkDoc>): Promise<void> {
+    entry.finished = true;
+    clearTimeout(entry.timer);
+    state.entries.delete(entry.doc._id);
+    const { payload: _payload, headers: _headers, leaseOwner: _lease, ...kept } = entry.doc;
+    entry.doc = await this.items.replace({ ...(change.state === 'dead' ? entry.doc : kept), ...change } as WorkDoc);
+  }
+
+  /** Dead-letters: kept in the store as `dead`, then published on `dlq.<queue>`. */
+  private async bury(state: QueueState, entry: Entry, error: PncError, attempts: number): Promise<void> {
+    const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: entry.doc.headers ?? {}, id: entry.doc.id, attempt: attempts };
+    await this.finish(state, entry, { state: 'dead', error: error.toJSON(), finishedAt: Date.now() });
+    this.publishDeadLetter(deadLetterSubject(state.name), deadLetter(item, error));
+  }
+
+  /** Drops `done` tombstones once their de-duplication window is over. */
+  private startPurging(): void {
+    if (this.purgeTimer) return;
+    this.purgeTimer = setInterval(async () => {
+      try {
+        const cutoff = Date.now() - DEFAULT_DEDUP_WINDOW_MS;
+        for (const doc of await this.items.find({ state: 'done' })) if (doc.enqueuedAt < cutoff) await this.items.delete(doc._id);
+      } catch (error) {
+        this.log.warn('bus.work_purge_failed', { error: toPncError(error).toJSON() });
+      }
+    }, DEFAULT_DEDUP_WINDOW_MS);
+    this.purgeTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.purgeTimer);
+    const running: Promise<void>[] = [];
+    for (const state of this.queues.values()) {
+      for (const worker of state.workers) {
+        worker.active = false;
+        running.push(...worker.running);
+      }
+      for (const entry of state.entries.values()) clearTimeout(entry.timer);
+    }
+    await Promise.all(running);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Payloads cross the bus as JSON text on both adapters, so the in-process bus shares no mutable
+ * objects and behaves exactly like NATS. `undefined` travels as an empty payload.
+ */
+import { PncError } from '../../protocols/errors.ts';
+import { notSerializableError } from './errors.ts';
+import type { Headers } from './bus.ts';
+
+export const EMPTY_HEADERS: Headers = Object.freeze({});
+
+/** JSON text of a payload; throws `InvalidPayload` for values JSON cannot carry (BigInt, cycles). */
+export function encodePayload(payload: unknown, what = 'payload'): string {
+  if (payload === undefined) return '';
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload);
+  } catch (error) {
+    throw notSerializableError(what, error);
+  }
+  if (text === undefined) throw notSerializableError(what, `${typeof payload} has no JSON form`);
+  return text;
+}
+
+/** Parses JSON text received from the bus; malformed text from a foreign publisher is an `InvalidPayload`. */
+export function decodePayload(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PncError('InvalidPayload', `payload is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A private, frozen copy of caller headers (string values only). */
+export function copyHeaders(headers: Headers | undefined): Headers {
+  if (!headers) return EMPTY_HEADERS;
+  const copy: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') throw new PncError('InvalidArgument', `header ${name} must be a string`);
+    copy[name] = value;
+  }
+  return Object.freeze(copy);
+}

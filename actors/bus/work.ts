@@ -1,0 +1,75 @@
+/**
+ * Durable work-queue policy shared by both adapters: defaults, what a handler's result means
+ * (ack, retry with back-off, or dead-letter), and the dead-letter record published on `dlq.<queue>`.
+ */
+import { PncError, toPncError, type PncErrorData } from '../../protocols/errors.ts';
+import type { ConsumeOptions, Headers, WorkHandler, WorkItem } from './bus.ts';
+import { assertDurableName, assertSubject } from './subject.ts';
+
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+export const DEFAULT_MAX_DELIVER = 5;
+/** Enqueuing an id again within this time after the first enqueue stores nothing (JetStream's default window). */
+export const DEFAULT_DEDUP_WINDOW_MS = 120_000;
+/** First retry after a failed attempt waits this long, doubling per attempt, capped at the ack wait. */
+const FIRST_RETRY_DELAY_MS = 100;
+
+export interface ResolvedConsumeOptions {
+  readonly durable: string;
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+}
+
+/** Validates and completes consume options; throws `InvalidSubject` / `InvalidArgument`. */
+export function resolveConsumeOptions(queue: string, options: ConsumeOptions): ResolvedConsumeOptions {
+  assertSubject(queue);
+  assertDurableName(options?.durable);
+  const ackWaitMs = options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+  const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
+  if (!Number.isInteger(ackWaitMs) || ackWaitMs < 10) throw new PncError('InvalidArgument', `ackWaitMs must be an integer >= 10, got ${ackWaitMs}`);
+  if (!Number.isInteger(maxDeliver) || maxDeliver < 1) throw new PncError('InvalidArgument', `maxDeliver must be an integer >= 1, got ${maxDeliver}`);
+  return { durable: options.durable, ackWaitMs, maxDeliver };
+}
+
+export function deadLetterSubject(queue: string): string {
+  return `dlq.${queue}`;
+}
+
+/** What `dlq.<queue>` carries, and what the store keeps, for an item given up on. */
+export interface DeadLetter {
+  readonly queue: string;
+  readonly id: string;
+  readonly attempts: number;
+  readonly payload: unknown;
+  readonly headers: Headers;
+  readonly error: PncErrorData;
+  /** ISO 8601 time of dead-lettering. */
+  readonly deadAt: string;
+}
+
+export type WorkOutcome =
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'retry'; readonly delayMs: number }
+  | { readonly kind: 'dead'; readonly error: PncError };
+
+export function maxDeliverError(queue: string, id: string, attempts: number, last?: PncError): PncError {
+  return new PncError('MaxDeliver', `work ${id} on ${queue} failed ${attempts} deliveries${last ? `: ${last.message}` : ''}`, {
+    data: { queue, id, attempts, ...(last ? { last: last.toJSON() } : {}) },
+  });
+}
+
+/** Runs the handler and decides: resolved → ack; non-retryable PncError or last attempt → dead; else retry later. */
+export async function runWorkHandler<T>(handler: WorkHandler<T>, item: WorkItem<T>, options: ResolvedConsumeOptions): Promise<WorkOutcome> {
+  try {
+    await handler(item);
+    return { kind: 'ack' };
+  } catch (thrown) {
+    const error = toPncError(thrown);
+    if (thrown instanceof PncError && !error.retryable) return { kind: 'dead', error };
+    if (item.attempt >= options.maxDeliver) return { kind: 'dead', error: maxDeliverError(item.subject, item.id, item.attempt, error) };
+    return { kind: 'retry', delayMs: Math.min(options.ackWaitMs, FIRST_RETRY_DELAY_MS * 2 ** (item.attempt - 1)) };
+  }
+}
+
+export function deadLetter(item: WorkItem, error: PncError): DeadLetter {
+  return { queue: item.subject, id: item.id, attempts: item.attempt, payload: item.payload, headers: item.headers, error: error.toJSON(), deadAt: new Date().toISOString() };
+}
