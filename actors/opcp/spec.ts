@@ -1,0 +1,101 @@
+/**
+ * The OPCP 1.0 OpenAPI files (copied as data in ./spec, see ./spec/SOURCES.md), loaded with the
+ * corrections that make them usable for routing and validation. The gateway routes and validates
+ * requests with them; the conformance tests validate responses with them.
+ */
+import { readFileSync } from 'node:fs';
+import { OpenAPIBackend, type Document } from 'openapi-backend';
+import addFormats from 'ajv-formats';
+
+export const OPCP_SPEC_FILES = ['accessToken', 'rcp', 'pcp', 'ccp', 'cps'] as const;
+export type OpcpService = (typeof OPCP_SPEC_FILES)[number];
+
+type Json = Record<string, unknown>;
+
+/**
+ * Defects of the published files, corrected at load time. Each entry says why; nothing else is changed.
+ */
+export const OPCP_ERRATA: readonly { readonly file: OpcpService; readonly why: string; readonly apply: (doc: Json) => void }[] = [
+  ...(['rcp', 'pcp', 'ccp'] as const).map((file) => ({
+    file,
+    why: 'the 404 Error schema points at "./cps.v1.json#/components/schemas/Error"; every file defines the same Error locally',
+    apply: (doc: Json) => rewriteRefs(doc, './cps.v1.json#/components/schemas/Error', '#/components/schemas/Error'),
+  })),
+  {
+    file: 'rcp',
+    why: 'RootCertV2 declares minProperties 1 / maxProperties 1, which rejects its own examples (a root has at least caCertificate and rootType)',
+    apply: (doc) => {
+      const root = schemas(doc).RootCertV2 as Json;
+      delete root.minProperties;
+      delete root.maxProperties;
+    },
+  },
+  {
+    file: 'ccp',
+    why: 'LookupContractResponse swaps the patterns of cpsRootCertificateDN (UUID) and cpsV2GRootCertificateFingerprint (DN)',
+    apply: (doc) => {
+      const item = ((schemas(doc).LookupContractResponse as Json).properties as Json).XMLContracts as Json;
+      const props = (item.items as Json).properties as Json;
+      const dn = props.cpsRootCertificateDN as Json;
+      const fingerprint = props.cpsV2GRootCertificateFingerprint as Json;
+      [dn.pattern, fingerprint.pattern] = [fingerprint.pattern, dn.pattern];
+    },
+  },
+  {
+    file: 'accessToken',
+    why: 'clients send the token request form-encoded (CitrineOS) and without audience (MaEVe); OAuth2 (RFC 6749 §4.4) allows both',
+    apply: (doc) => {
+      const post = ((doc.paths as Json)['/oauth/token'] as Json).post as Json;
+      const content = (post.requestBody as Json).content as Json;
+      const schema = structuredClone((content['application/json'] as Json).schema as Json);
+      schema.required = ['grant_type'];
+      content['application/json'] = { schema };
+      content['application/x-www-form-urlencoded'] = { schema };
+    },
+  },
+];
+
+function schemas(doc: Json): Json {
+  return (doc.components as Json).schemas as Json;
+}
+
+function rewriteRefs(node: unknown, from: string, to: string): void {
+  if (Array.isArray(node)) {
+    for (const item of node) rewriteRefs(item, from, to);
+  } else if (node && typeof node === 'object') {
+    const obj = node as Json;
+    if (obj.$ref === from) obj.$ref = to;
+    for (const value of Object.values(obj)) rewriteRefs(value, from, to);
+  }
+}
+
+/** One OPCP OpenAPI document, as published plus OPCP_ERRATA. */
+export function loadOpcpDocument(file: OpcpService): Document {
+  const doc = JSON.parse(readFileSync(new URL(`./spec/${file}.v1.json`, import.meta.url), 'utf8')) as Json;
+  for (const erratum of OPCP_ERRATA) if (erratum.file === file) erratum.apply(doc);
+  return doc as unknown as Document;
+}
+
+/** An initialised openapi-backend per OPCP file, with format checks (uuid, date-time, uri) on. */
+export async function loadOpcpApis(): Promise<Record<OpcpService, OpenAPIBackend>> {
+  const entries = await Promise.all(
+    OPCP_SPEC_FILES.map(async (file) => {
+      const api = new OpenAPIBackend({
+        definition: loadOpcpDocument(file),
+        strict: false,
+        validate: true,
+        quick: false,
+        coerceTypes: true,
+        // The published patterns use `\-`, which is not valid in a Unicode-mode RegExp.
+        ajvOpts: { unicodeRegExp: false },
+        customizeAjv: (ajv) => {
+          addFormats.default(ajv);
+          return ajv;
+        },
+      });
+      await api.init();
+      return [file, api] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<OpcpService, OpenAPIBackend>;
+}
