@@ -1,0 +1,135 @@
+/**
+ * Key material of the CA participants (V2G root CA, OEM, MO, CPS, CPO): each keeps its CAs
+ * (certificate + private key) in its store, made once on first start and loaded afterwards, so a
+ * restarted process signs with the same keys. Sub-CA 1 certificates of the CPO and CPS domains
+ * come from the V2G root CA over the bus, from a CSR.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { requestSubjectReply } from '../bus/typed.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Store, StoredDoc } from '../store/store.ts';
+import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { issueCertificate, subjectName, type CertificateAuthority, type IssueOptions, type SubjectFields } from '../../protocols/pki/issue.ts';
+import { exportPkcs8, generateKeyPair, importPkcs8, signingAlgorithm, type CryptoKey, type CryptoKeyPair } from '../../protocols/pki/keys.ts';
+import type { RoleName } from '../../protocols/pki/profiles.ts';
+
+export interface HeldAuthority extends CertificateAuthority {
+  readonly publicKey: CryptoKey;
+}
+
+interface StoredAuthority {
+  readonly role: RoleName;
+  /** DER, base64. */
+  readonly certificate: string;
+  /** PKCS#8 DER, base64. */
+  readonly privateKey: string;
+  readonly ocspUrl?: string;
+}
+
+interface AuthoritiesDoc extends StoredDoc {
+  readonly authorities: Record<string, StoredAuthority>;
+}
+
+/** A fresh CA: certificate and key pair. */
+export interface MadeAuthority {
+  readonly role: RoleName;
+  readonly certificate: x509.X509Certificate;
+  readonly keys: CryptoKeyPair;
+  readonly ocspUrl?: string;
+}
+
+/** Issues a CA (or leaf) with a fresh key pair. */
+export async function makeAuthority(options: IssueOptions): Promise<MadeAuthority> {
+  const { role, certificate, keys } = await issueCertificate(options);
+  return { role, certificate, keys: keys! };
+}
+
+/** A freshly made CA as the issuer of the next certificate. */
+export function asIssuer(made: MadeAuthority): CertificateAuthority {
+  return { role: made.role, certificate: made.certificate, privateKey: made.keys.privateKey, ...(made.ocspUrl ? { ocspUrl: made.ocspUrl } : {}) };
+}
+
+export const base64Of = (bytes: ArrayBuffer | Uint8Array): string => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64');
+export const certificateOf = (base64: string): x509.X509Certificate => new x509.X509Certificate(Buffer.from(base64, 'base64'));
+export const derOf = (certificate: x509.X509Certificate): string => base64Of(certificate.rawData);
+
+/** A PKCS#8 private key as base64, the way participants keep keys in their store. */
+export const importPrivateKey = (pkcs8Base64: string): Promise<CryptoKey> => importPkcs8(Buffer.from(pkcs8Base64, 'base64'));
+export const exportPrivateKey = async (key: CryptoKey): Promise<string> => base64Of(await exportPkcs8(key));
+
+async function held(entry: StoredAuthority): Promise<HeldAuthority> {
+  const certificate = certificateOf(entry.certificate);
+  return {
+    role: entry.role,
+    certificate,
+    privateKey: await importPrivateKey(entry.privateKey),
+    publicKey: await certificate.publicKey.export(signingAlgorithm, ['verify']),
+    ...(entry.ocspUrl ? { ocspUrl: entry.ocspUrl } : {}),
+  };
+}
+
+/**
+ * Loads the participant's CAs from its store, or makes them with `make` on first start and stores
+ * them. When two processes race on first start, the first insert wins and both use its keys.
+ */
+export async function loadOrMakeAuthorities<Name extends string>(
+  store: Store,
+  participant: string,
+  make: () => Promise<Record<Name, MadeAuthority>>,
+): Promise<Record<Name, HeldAuthority>> {
+  const collection = store.collection<AuthoritiesDoc>(`${participant}.authorities`);
+  let doc = await collection.get('authorities');
+  if (!doc) {
+    const made = await make();
+    const authorities: Record<string, StoredAuthority> = {};
+    for (const [name, authority] of Object.entries(made) as Array<[string, MadeAuthority]>) {
+      authorities[name] = {
+        role: authority.role,
+        certificate: derOf(authority.certificate),
+        privateKey: await exportPrivateKey(authority.keys.privateKey),
+        ...(authority.ocspUrl ? { ocspUrl: authority.ocspUrl } : {}),
+      };
+    }
+    try {
+      doc = await collection.insert({ _id: 'authorities', authorities });
+    } catch (error) {
+      if (!PncError.is(error, 'DuplicateKey')) throw error;
+      doc = (await collection.get('authorities'))!;
+    }
+  }
+  const result: Record<string, HeldAuthority> = {};
+  for (const [name, entry] of Object.entries(doc.authorities)) result[name] = await held(entry);
+  return result as Record<Name, HeldAuthority>;
+}
+
+/** A PKCS#10 CSR (DER) for a fresh P-256 key, signed with it. */
+export async function makeCsr(subject: SubjectFields): Promise<{ csr: Uint8Array; keys: CryptoKeyPair }> {
+  const keys = await generateKeyPair();
+  const request = await x509.Pkcs10CertificateRequestGenerator.create({ name: subjectName(subject), keys, signingAlgorithm });
+  return { csr: new Uint8Array(request.rawData), keys };
+}
+
+/**
+ * Asks the V2G root CA for a domain Sub-CA 1 certificate, retrying while the root CA is not yet
+ * serving (processes start in any order).
+ */
+export async function requestSubCa1(bus: Bus, domain: 'cpo' | 'cps', subject: SubjectFields): Promise<MadeAuthority> {
+  const { csr, keys } = await makeCsr(subject);
+  const reply = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain, csr: base64Of(csr) }));
+  return { role: domain === 'cpo' ? 'cpoSubCa1' : 'cpsSubCa1', certificate: certificateOf(reply.certificate), keys };
+}
+
+/** Retries a bus request while nobody serves the subject yet (processes start in any order). */
+export async function whenServed<T>(call: () => Promise<T>, attempts = 60): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const waiting = PncError.is(error, 'NoResponders') || PncError.is(error, 'Timeout');
+      if (!waiting || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The story's timeline: every request, work item and event a participant sends, in order, with
+ * who sent it, on which subject, a short readable summary, and (for the trace file) every EXI
+ * message in hex. A Bus decorator records it, so the timeline shows what really went over the bus.
+ */
+import { PncError } from '../../protocols/errors.ts';
+import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler } from '../bus/bus.ts';
+
+export interface TimelineEntry {
+  readonly step: number;
+  /** Milliseconds since the timeline started. */
+  readonly atMs: number;
+  readonly participant: string;
+  readonly kind: 'request' | 'work' | 'event';
+  readonly subject: string;
+  readonly summary: string;
+  /** Request round trip, when answered. */
+  durationMs?: number;
+  outcome?: 'ok' | string;
+  /** Summary of the reply. */
+  reply?: string;
+  /** EXI payloads seen in the request or reply, as lowercase hex, keyed by field name. */
+  exi?: Record<string, string>;
+}
+
+/** Payload fields that carry base64 EXI documents. */
+const EXI_FIELDS = ['certificateInstallationReq', 'certificateInstallationRes', 'exiRequest', 'exiResponse'];
+/** Payload fields worth showing in a one-line summary, in this order. */
+const SUMMARY_FIELDS = ['pcid', 'emaid', 'contractId', 'rootType', 'domain', 'responseCode', 'status', 'certificateStatus'];
+
+function record(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function summarise(payload: unknown): string {
+  const fields = record(payload);
+  if (!fields) return '';
+  const parts: string[] = [];
+  const nested = { ...record(fields.contractData), ...fields };
+  for (const key of SUMMARY_FIELDS) {
+    const value = nested[key];
+    if (typeof value === 'string' || typeof value === 'number') parts.push(`${key === 'pcid' || key === 'emaid' ? key.toUpperCase() : key} ${value}`);
+  }
+  for (const key of EXI_FIELDS) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length > 0) parts.push(`${key} ${Buffer.from(value, 'base64').length} B EXI`);
+  }
+  return parts.join('  ');
+}
+
+function exiOf(payload: unknown, into: Record<string, string>): void {
+  const fields = record(payload);
+  if (!fields) return;
+  for (const key of EXI_FIELDS) {
+    const value = fields[key];
+    if (typeof value === 'string' && value.length > 0) into[key] = Buffer.from(value, 'base64').toString('hex');
+  }
+}
+
+export class Timeline {
+  readonly entries: TimelineEntry[] = [];
+  private readonly started = performance.now();
+  private readonly beginListeners: Array<(entry: TimelineEntry) => void> = [];
+  private readonly endListeners: Array<(entry: TimelineEntry) => void> = [];
+
+  /** Called when a participant sends something (in story order). */
+  onBegin(listener: (entry: TimelineEntry) => void): void {
+    this.beginListeners.push(listener);
+  }
+
+  /** Called when it is complete (answered, stored or published, or failed). */
+  onEnd(listener: (entry: TimelineEntry) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  /** A view of `bus` that records what `participant` sends. */
+  busFor(participant: string, bus: Bus): Bus {
+    return new RecordingBus(bus, participant, this);
+  }
+
+  begin(participant: string, kind: TimelineEntry['kind'], subject: string, payload: unknown): TimelineEntry {
+    const exi: Record<string, string> = {};
+    exiOf(payload, exi);
+    const entry: TimelineEntry = {
+      step: this.entries.length + 1,
+      atMs: Math.round(performance.now() - this.started),
+      participant,
+      kind,
+      subject,
+      summary: summarise(payload),
+      ...(Object.keys(exi).length ? { exi } : {}),
+    };
+    this.entries.push(entry);
+    for (const listener of this.beginListeners) listener(entry);
+    return entry;
+  }
+
+  end(entry: TimelineEntry, outcome: 'ok' | string, reply?: unknown): void {
+    entry.durationMs = Math.round(performance.now() - this.started) - entry.atMs;
+    entry.outcome = outcome;
+    const exi: Record<string, string> = { ...entry.exi };
+    exiOf(reply, exi);
+    if (Object.keys(exi).length) entry.exi = exi;
+    const answer = summarise(reply);
+    if (answer) entry.reply = answer;
+    for (const listener of this.endListeners) listener(entry);
+  }
+}
+
+/** One readable line as the step starts: `  3  mo       → pcp.chain.get              PCID WMI…`. */
+export function formatEntry(entry: TimelineEntry): string {
+  const arrow = entry.kind === 'request' ? '→' : entry.kind === 'work' ? '⇉' : '⇢';
+  return `${String(entry.step).padStart(3)}  ${entry.participant.padEnd(9)}${arrow} ${entry.subject.padEnd(26)} ${entry.summary}`.trimEnd();
+}
+
+/** The line for a step that failed, printed when it fails. */
+export function formatFailure(entry: TimelineEntry): string | undefined {
+  if (entry.outcome === undefined || entry.outcome === 'ok') return undefined;
+  return `${String(entry.step).padStart(3)}  ${entry.participant.padEnd(9)}✗ ${entry.subject.padEnd(26)} ${entry.outcome}`;
+}
+
+class RecordingBus implements Bus {
+  constructor(private readonly inner: Bus, private readonly participant: string, private readonly timeline: Timeline) {}
+
+  get kind(): Bus['kind'] {
+    return this.inner.kind;
+  }
+
+  async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
+    const entry = this.timeline.begin(this.participant, 'event', subject, payload);
+    await this.track(entry, this.inner.publish(subject, payload, headers));
+  }
+
+  subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
+    return this.inner.subscribe(subject, handler, options);
+  }
+
+  async request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res> {
+    const entry = this.timeline.begin(this.participant, 'request', subject, payload);
+    return this.track(entry, this.inner.request<Res>(subject, payload, options));
+  }
+
+  serve<Req = unknown, Res = unknown>(subject: string, handler: RequestHandler<Req, Res>, options?: SubscribeOptions): Promise<Subscription> {
+    return this.inner.serve(subject, handler, options);
+  }
+
+  async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+    const entry = this.timeline.begin(this.participant, 'work', queue, payload);
+    await this.track(entry, this.inner.enqueue(queue, payload, options));
+  }
+
+  consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<Subscription> {
+    return this.inner.consume(queue, handler, options);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private async track<T>(entry: TimelineEntry, pending: Promise<T>): Promise<T> {
+    try {
+      const result = await pending;
+      this.timeline.end(entry, 'ok', result);
+      return result;
+    } catch (error) {
+      this.timeline.end(entry, error instanceof PncError ? error.code : 'Internal');
+      throw error;
+    }
+  }
+}
