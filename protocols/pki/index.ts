@@ -1,0 +1,32 @@
+// The ISO 15118-2 Plug&Charge PKI: role profiles, issuance, chain validation and the test PKI.
+export { profiles, leafRoleOf, MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, type RoleName, type ChainPurpose, type CertificateProfile, type DomainComponent, type ProfileKind } from './profiles.ts';
+export { generateKeyPair, signingAlgorithm, exportPkcs8, importPkcs8, type CryptoKey, type CryptoKeyPair } from './keys.ts';
+export {
+  issueCertificate,
+  issueFromCsr,
+  revocationRecord,
+  subjectName,
+  randomSerialNumber,
+  IssuanceError,
+  type CertificateAuthority,
+  type SubjectFields,
+  type IssueOptions,
+  type IssueFromCsrOptions,
+  type IssuedCertificate,
+  type RevocationRecord,
+  type RevocationReason,
+} from './issue.ts';
+export {
+  validateChain,
+  type CertificateInput,
+  type TrustAnchors,
+  type RevocationChecker,
+  type RevocationStatus,
+  type ValidateChainOptions,
+  type ChainValidationResult,
+  type Iso15118ChainResult,
+  type EvseSecurityResult,
+  type ChainDefect,
+} from './validate.ts';
+export { parseCertificateDer, CertificateParseError, type ParsedCertificate } from './der.ts';
+export { createTestPki, type TestPki, type TestPkiOptions, type TestCertificate } from './test-pki.ts';

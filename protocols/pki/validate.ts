@@ -1,0 +1,280 @@
+// ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read once
+// by the DER reader and cached per object; signatures are checked with node:crypto.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { attributeValues, keyUsageBits, oids, parseCertificateDer, type ParsedCertificate } from './der.ts';
+import { MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, leafRoleOf, profiles, type ChainPurpose } from './profiles.ts';
+
+/** A certificate as the validator accepts it: an @peculiar/x509 object or DER bytes. */
+export type CertificateInput = x509.X509Certificate | Uint8Array;
+
+/** Trust anchors by kind, from which each purpose takes its own (pki-and-crypto.md §1.1, §8). */
+export interface TrustAnchors {
+  readonly v2g?: readonly CertificateInput[];
+  readonly mo?: readonly CertificateInput[];
+  readonly oem?: readonly CertificateInput[];
+}
+
+export type RevocationStatus = 'good' | 'revoked' | 'unknown';
+/** Asked for every certificate of the chain (not the root); PKI-crypto's OCSP client supplies one. */
+export type RevocationChecker = (certificate: x509.X509Certificate, issuer: x509.X509Certificate) => Promise<RevocationStatus>;
+
+export interface ValidateChainOptions {
+  readonly purpose: ChainPurpose;
+  /** Either the anchors to use as they are, or all anchors by kind: SECC and CPS chains end at V2G roots, contracts at MO or V2G roots, provisioning at OEM roots. */
+  readonly roots: readonly CertificateInput[] | TrustAnchors;
+  /** Validity is checked at this time; defaults to now. */
+  readonly at?: Date;
+  readonly revocation?: RevocationChecker;
+}
+
+/** ISO 15118-2 responseCodeType values a chain check can produce (pki-and-crypto.md §8.2, §8.3). */
+export type Iso15118ChainResult =
+  | 'OK'
+  | 'FAILED_CertChainError'
+  | 'FAILED_CertificateExpired'
+  | 'FAILED_CertificateRevoked'
+  | 'FAILED_NoCertificateAvailable'
+  | 'FAILED_CertificateNotAllowedAtThisEVSE';
+
+/** EVerest libevse-security CertificateValidationResult. */
+export type EvseSecurityResult = 'Valid' | 'Expired' | 'InvalidSignature' | 'IssuerNotFound' | 'InvalidLeafSignature' | 'InvalidChain' | 'Unknown';
+
+/** The single defect found, for programs; `reason` says the same for people. */
+export type ChainDefect =
+  | 'NoCertificate' | 'Malformed' | 'TooManySubCas' | 'TooLarge' | 'SignatureAlgorithm' | 'KeyAlgorithm'
+  | 'BasicConstraints' | 'KeyUsage' | 'NotCritical' | 'UnknownCriticalExtension' | 'KeyIdentifier'
+  | 'Order' | 'PathLength' | 'DomainComponent' | 'UnknownRoot' | 'Signature' | 'LeafSignature'
+  | 'Expired' | 'NotYetValid' | 'Revoked';
+
+export interface ChainValidationResult {
+  readonly valid: boolean;
+  readonly iso15118: Iso15118ChainResult;
+  readonly evseSecurity: EvseSecurityResult;
+  readonly reason: string;
+  readonly defect?: ChainDefect;
+  /** Index in the chain (0 = leaf, chain.length = root) of the certificate with the defect. */
+  readonly position?: number;
+  /** The trust anchor the chain ends at (as given in `roots`), when one was found. */
+  readonly root?: CertificateInput;
+}
+
+interface Certificate extends ParsedCertificate {
+  readonly input: CertificateInput;
+  readonly key?: KeyObject;
+}
+
+const cache = new WeakMap<object, Certificate>();
+
+/** Reads a certificate once per object; later validations reuse the parse and the public key. */
+function load(input: CertificateInput): Certificate {
+  let entry = cache.get(input);
+  if (!entry) {
+    const der = input instanceof Uint8Array ? input : new Uint8Array(input.rawData);
+    const parsed = parseCertificateDer(der);
+    let key: KeyObject | undefined;
+    if (parsed.publicKeyAlgorithm === oids.ecPublicKey && parsed.curve === oids.secp256r1) key = createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' });
+    entry = { ...parsed, input, key };
+    cache.set(input, entry);
+  }
+  return entry;
+}
+
+function x509Of(certificate: Certificate): x509.X509Certificate {
+  return certificate.input instanceof Uint8Array ? new x509.X509Certificate(certificate.input) : certificate.input;
+}
+
+class Defect {
+  constructor(readonly defect: ChainDefect, readonly position: number, readonly reason: string) {}
+}
+
+const label = (position: number, chainLength: number): string =>
+  position === 0 ? 'leaf' : position === chainLength ? 'root' : `Sub-CA ${chainLength - position}`;
+
+function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots']): readonly CertificateInput[] {
+  if (Array.isArray(roots)) return roots;
+  const byKind = roots as TrustAnchors;
+  if (purpose === 'contract') return [...(byKind.mo ?? []), ...(byKind.v2g ?? [])];
+  if (purpose === 'provisioning') return byKind.oem ?? [];
+  return byKind.v2g ?? [];
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+
+const knownExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
+
+/** Profile rules every certificate of the chain obeys: algorithms, size, critical extensions [V2G2-006/007/010]. */
+function checkCommonProfile(cert: Certificate, position: number, name: string): void {
+  if (cert.der.length > MAX_CERTIFICATE_BYTES) throw new Defect('TooLarge', position, `${name} is ${cert.der.length} bytes DER, over ${MAX_CERTIFICATE_BYTES} [V2G2-010]`);
+  if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
+    throw new Defect('SignatureAlgorithm', position, `${name} is signed with ${cert.signatureAlgorithm}, not ecdsa-with-SHA256 [V2G2-006]`);
+  }
+  if (!cert.key) throw new Defect('KeyAlgorithm', position, `${name} key is ${cert.publicKeyAlgorithm}${cert.curve ? ` on ${cert.curve}` : ''}, not secp256r1 [V2G2-007]`);
+  if (!cert.basicConstraints) throw new Defect('BasicConstraints', position, `${name} has no basicConstraints`);
+  if (!cert.basicConstraints.critical) throw new Defect('NotCritical', position, `${name} basicConstraints is not critical`);
+  if (!cert.keyUsage) throw new Defect('KeyUsage', position, `${name} has no keyUsage`);
+  if (!cert.keyUsage.critical) throw new Defect('NotCritical', position, `${name} keyUsage is not critical`);
+  if (!cert.subjectKeyIdentifier) throw new Defect('KeyIdentifier', position, `${name} has no subjectKeyIdentifier`);
+  const unknown = cert.extensions.find((e) => e.critical && !knownExtensions.has(e.oid));
+  if (unknown) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown.oid}`);
+}
+
+function checkCa(cert: Certificate, position: number, name: string): void {
+  if (!cert.basicConstraints?.ca) throw new Defect('BasicConstraints', position, `${name} is not a CA (basicConstraints CA:false)`);
+  if (!(cert.keyUsage!.flags & keyUsageBits.keyCertSign)) throw new Defect('KeyUsage', position, `${name} keyUsage lacks keyCertSign`);
+}
+
+function checkLeaf(cert: Certificate, purpose: ChainPurpose): void {
+  const profile = profiles[leafRoleOf[purpose]];
+  if (cert.basicConstraints!.ca) throw new Defect('BasicConstraints', 0, `the ${purpose} leaf is a CA (basicConstraints CA:true)`);
+  const flags = cert.keyUsage!.flags;
+  if (flags & (keyUsageBits.keyCertSign | keyUsageBits.cRLSign)) throw new Defect('KeyUsage', 0, `the ${purpose} leaf keyUsage includes certificate or CRL signing`);
+  if ((flags & profile.requiredKeyUsage) !== profile.requiredKeyUsage) throw new Defect('KeyUsage', 0, `the ${purpose} leaf keyUsage lacks bits the role needs`);
+  const dcs = attributeValues(cert.subject, oids.domainComponent);
+  if (profile.domainComponentRequired && dcs.length === 0) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has no DC; DC=${profile.domainComponent} is required [V2G2-925]`);
+  const wrong = dcs.find((dc) => dc !== profile.domainComponent);
+  if (wrong !== undefined) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has DC=${wrong}, expected DC=${profile.domainComponent}`);
+}
+
+/**
+ * Path length [V2G2-009]: at most two sub-CAs; with two, Sub-CA 2 has pathLen 0 and Sub-CA 1 pathLen 1
+ * (Josev, RISE-V2G); a lone sub-CA needs a pathLen. Every CA's pathLen covers the CAs below it.
+ */
+function checkPathLengths(chain: Certificate[], root: Certificate | undefined): void {
+  const subCas = chain.length - 1;
+  for (let position = 1; position <= chain.length; position++) {
+    const cert = position === chain.length ? root : chain[position];
+    if (!cert) continue;
+    const below = position - 1;
+    const pathLength = cert.basicConstraints!.pathLength;
+    const name = label(position, chain.length);
+    if (position < chain.length && pathLength === undefined) throw new Defect('PathLength', position, `${name} has no pathLen constraint`);
+    if (pathLength !== undefined && pathLength < below) throw new Defect('PathLength', position, `${name} pathLen ${pathLength} does not allow the ${below} CA(s) below it`);
+    if (subCas === MAX_SUB_CAS && position < chain.length && pathLength !== below) {
+      throw new Defect('PathLength', position, `${name} must have pathLen ${below}, has ${pathLength}`);
+    }
+  }
+}
+
+function findRoot(top: Certificate, anchors: readonly CertificateInput[]): Certificate | undefined {
+  for (const input of anchors) {
+    const candidate = load(input);
+    if (!sameBytes(candidate.subjectDer, top.issuerDer) || !candidate.key) continue;
+    if (top.authorityKeyIdentifier && candidate.subjectKeyIdentifier && top.authorityKeyIdentifier !== candidate.subjectKeyIdentifier) continue;
+    if (verify('sha256', top.tbs, { key: candidate.key, dsaEncoding: 'der' }, top.signature)) return candidate;
+  }
+  return undefined;
+}
+
+const verdicts: Record<ChainDefect, (purpose: ChainPurpose) => [Iso15118ChainResult, EvseSecurityResult]> = {
+  NoCertificate: () => ['FAILED_NoCertificateAvailable', 'Unknown'],
+  Expired: () => ['FAILED_CertificateExpired', 'Expired'],
+  NotYetValid: () => ['FAILED_CertificateExpired', 'Expired'],
+  Revoked: () => ['FAILED_CertificateRevoked', 'InvalidChain'],
+  // A contract whose anchor the charger lacks is not this EVSE's to accept (EVerest/EVerest #1202).
+  UnknownRoot: (purpose) => [purpose === 'contract' ? 'FAILED_CertificateNotAllowedAtThisEVSE' : 'FAILED_CertChainError', 'IssuerNotFound'],
+  Signature: () => ['FAILED_CertChainError', 'InvalidSignature'],
+  LeafSignature: () => ['FAILED_CertChainError', 'InvalidLeafSignature'],
+  Malformed: () => ['FAILED_CertChainError', 'InvalidChain'],
+  TooManySubCas: () => ['FAILED_CertChainError', 'InvalidChain'],
+  TooLarge: () => ['FAILED_CertChainError', 'InvalidChain'],
+  SignatureAlgorithm: () => ['FAILED_CertChainError', 'InvalidChain'],
+  KeyAlgorithm: () => ['FAILED_CertChainError', 'InvalidChain'],
+  BasicConstraints: () => ['FAILED_CertChainError', 'InvalidChain'],
+  KeyUsage: () => ['FAILED_CertChainError', 'InvalidChain'],
+  NotCritical: () => ['FAILED_CertChainError', 'InvalidChain'],
+  UnknownCriticalExtension: () => ['FAILED_CertChainError', 'InvalidChain'],
+  KeyIdentifier: () => ['FAILED_CertChainError', 'InvalidChain'],
+  Order: () => ['FAILED_CertChainError', 'InvalidChain'],
+  PathLength: () => ['FAILED_CertChainError', 'InvalidChain'],
+  DomainComponent: () => ['FAILED_CertChainError', 'InvalidChain'],
+};
+
+function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
+  chain.forEach((cert, position) => checkCommonProfile(cert, position, label(position, chain.length)));
+  checkLeaf(chain[0], purpose);
+  for (let position = 1; position < chain.length; position++) {
+    const name = label(position, chain.length);
+    checkCa(chain[position], position, name);
+    const below = chain[position - 1];
+    if (!sameBytes(below.issuerDer, chain[position].subjectDer)) {
+      throw new Defect('Order', position, `${label(position - 1, chain.length)} is not issued by the next certificate; send leaf, Sub-CA 2, Sub-CA 1`);
+    }
+    if (below.authorityKeyIdentifier && below.authorityKeyIdentifier !== chain[position].subjectKeyIdentifier) {
+      throw new Defect('KeyIdentifier', position - 1, `${label(position - 1, chain.length)} authorityKeyIdentifier does not match ${name} subjectKeyIdentifier`);
+    }
+  }
+}
+
+function checkRoot(root: Certificate, chainLength: number): void {
+  if (!root.basicConstraints?.ca) throw new Defect('BasicConstraints', chainLength, 'the trust anchor is not a CA');
+  if (root.keyUsage && !(root.keyUsage.flags & keyUsageBits.keyCertSign)) throw new Defect('KeyUsage', chainLength, 'the trust anchor keyUsage lacks keyCertSign');
+}
+
+function checkSignatures(chain: Certificate[]): void {
+  // The top certificate was verified against the root while finding it.
+  for (let position = 0; position < chain.length - 1; position++) {
+    const issuer = chain[position + 1];
+    if (!verify('sha256', chain[position].tbs, { key: issuer.key!, dsaEncoding: 'der' }, chain[position].signature)) {
+      throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of the ${label(position + 1, chain.length)}`);
+    }
+  }
+}
+
+function checkValidity(certs: Certificate[], chainLength: number, at: number): void {
+  for (let position = 0; position < certs.length; position++) {
+    const cert = certs[position];
+    const name = label(position, chainLength);
+    if (at < cert.notBefore) throw new Defect('NotYetValid', position, `${name} is not valid before ${new Date(cert.notBefore).toISOString()}`);
+    if (at > cert.notAfter) throw new Defect('Expired', position, `${name} expired at ${new Date(cert.notAfter).toISOString()}`);
+  }
+}
+
+async function checkRevocation(chain: Certificate[], root: Certificate, revocation: RevocationChecker): Promise<void> {
+  const objects = [...chain, root].map(x509Of);
+  // A checker that fails counts as 'unknown', like an unreachable responder.
+  const statuses = await Promise.all(chain.map((_, position) => revocation(objects[position], objects[position + 1]).catch((): RevocationStatus => 'unknown')));
+  const revoked = statuses.indexOf('revoked');
+  if (revoked >= 0) throw new Defect('Revoked', revoked, `the ${label(revoked, chain.length)} (serial ${chain[revoked].serialNumber}) is revoked`);
+}
+
+/**
+ * Validates a certificate chain by the ISO 15118-2 rules: wire order leaf, Sub-CA 2, Sub-CA 1 (root
+ * not sent, at most 2 sub-CAs [V2G2-009]); secp256r1 and ecdsa-with-SHA256; critical basicConstraints
+ * and keyUsage with the pathLen, usage and DC of each role; SKI present and AKI matching; DER ≤ 800
+ * bytes; a trust anchor of the purpose; signatures; validity at `at`; revocation when a checker is given
+ * ('unknown' is accepted: OCSP is recommended, not mandatory, during charging).
+ * Never throws for a bad chain: the result carries the ISO 15118-2 and evse_security codes and the reason.
+ */
+export async function validateChain(chain: readonly CertificateInput[], options: ValidateChainOptions): Promise<ChainValidationResult> {
+  const { purpose } = options;
+  let root: Certificate | undefined;
+  try {
+    if (chain.length === 0) throw new Defect('NoCertificate', 0, 'no certificate was provided');
+    if (chain.length > MAX_SUB_CAS + 1) throw new Defect('TooManySubCas', chain.length - 1, `the chain has ${chain.length - 1} sub-CAs; at most ${MAX_SUB_CAS} are allowed [V2G2-009]`);
+    const certs = chain.map((input, position) => {
+      try {
+        return load(input);
+      } catch (error) {
+        throw new Defect('Malformed', position, `certificate ${position} cannot be read: ${(error as Error).message}`);
+      }
+    });
+    checkStructure(certs, purpose);
+    const anchors = anchorsFor(purpose, options.roots);
+    root = findRoot(certs[certs.length - 1], anchors);
+    if (!root) {
+      throw new Defect('UnknownRoot', certs.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(certs.length - 1, certs.length)} (issuer ${x509Of(certs[certs.length - 1]).issuer})`);
+    }
+    checkRoot(root, certs.length);
+    checkPathLengths(certs, root);
+    checkSignatures(certs);
+    checkValidity([...certs, root], certs.length, (options.at ?? new Date()).getTime());
+    if (options.revocation) await checkRevocation(certs, root, options.revocation);
+    return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: `valid ${purpose} chain`, root: root.input };
+  } catch (error) {
+    if (!(error instanceof Defect)) throw error;
+    const [iso15118, evseSecurity] = verdicts[error.defect](purpose);
+    return { valid: false, iso15118, evseSecurity, reason: error.reason, defect: error.defect, position: error.position, ...(root ? { root: root.input } : {}) };
+  }
+}
