@@ -3,3 +3,4 @@ import { registerCommand } from './main.ts';
 
 void registerCommand;
 registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
+registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);
