@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { PncError } from '../errors.ts';
+import { normalizeEmaid } from '../identifiers/index.ts';
 
 /** OPCP roles, plus `pool` for calls between the pool participants themselves (never issued as a token). */
 export const callerRoles = ['admin', 'oem', 'mo', 'cpo', 'cps', 'pool'] as const;
@@ -28,19 +29,19 @@ export function requireRole(who: Caller, ...roles: CallerRole[]): void {
   if (!roles.includes(who.role)) throw new PncError('Forbidden', `role ${who.role} may not do this (allowed: ${roles.join(', ')})`);
 }
 
-/** Removes separators and upper-cases an EMAID (OPCP `05_handling-of-ids.md`). */
-export function normalizeEmaid(emaid: string): string {
-  return emaid.replaceAll('-', '').toUpperCase();
-}
-
 /** The WMI of a PCID: its first 3 characters, upper case. */
 export function wmiOf(pcid: string): string {
   return pcid.slice(0, 3).toUpperCase();
 }
 
+/** An EMAID as the pools key it: normalised (OPCP `05_handling-of-ids.md`), without the check character. */
+export function emaidKey(emaid: string): string {
+  return normalizeEmaid(emaid).slice(0, 14);
+}
+
 /** The MO scope of an EMAID: country code + provider ID, upper case. */
 export function emaidPrefixOf(emaid: string): string {
-  return normalizeEmaid(emaid).slice(0, 5);
+  return emaidKey(emaid).slice(0, 5);
 }
 
 function hasPrefix(who: Caller, prefix: string): boolean {

@@ -1,0 +1,154 @@
+/**
+ * PCP participant: the Provisioning Certificate Pool on the bus (protocols/catalogue/pcp.ts).
+ * An OEM uploads a vehicle's provisioning chain under its PCID (the leaf's CN), only for its own
+ * WMI; the chain must validate against the OEM roots the RCP holds (purpose provisioning). MOs read
+ * chains to build contract data, and each read re-checks the chain against the current roots.
+ * A vehicle that leaves the pool (deleted by its OEM or expired) takes its CCP contracts with it,
+ * through the durable `ccp.vehicle.deleted` work queue (OPCP `DELETE /v1/oem/provCerts/{pcid}`).
+ */
+import * as x509 from '@peculiar/x509';
+import { PncError } from '../../protocols/errors.ts';
+import { validateChain } from '../../protocols/pki/index.ts';
+import { POOL_CALLER, requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
+import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
+import { pcpMachine } from '../../statecharts/pcp.ts';
+import { enqueueWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Store } from '../store/store.ts';
+import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { base64ToBytes, certificateFacts, colonHex, parseCertificate, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+
+export const CHAINS_COLLECTION = 'pcp.chains';
+
+interface ChainDoc extends ExpiringDoc {
+  readonly chain: ProvisioningCertificateDataJson;
+  /** Set while a delete is under way: the entry is no longer served, and a retried delete finishes it. */
+  readonly deletingSince?: string;
+}
+
+/** The OEM roots currently in the RCP. */
+async function oemRoots(bus: Bus): Promise<Uint8Array[]> {
+  const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'OEM' });
+  return roots.map((root) => base64ToBytes(root.caCertificate));
+}
+
+/** Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. */
+function wireOrder(chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
+  return [chain.vehicleCertificate, ...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map(base64ToBytes);
+}
+
+/** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
+async function checkChain(bus: Bus, chain: Parameters<typeof wireOrder>[0], at = new Date()) {
+  const result = await validateChain(wireOrder(chain), { purpose: 'provisioning', roots: await oemRoots(bus), at });
+  if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
+  return result;
+}
+
+/** Starts the PCP on a bus and store. */
+export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+  const chains = store.collection<ChainDoc>(CHAINS_COLLECTION);
+  await chains.ensureIndex({ fields: ['expiresAt'] });
+  const { requests, events } = pcpInterface;
+
+  /** Hands the vehicle's contracts to the CCP for deletion; de-duplicated per deletion. */
+  async function cascade(pcid: string, deletedAt: string): Promise<void> {
+    await enqueueWork(bus, vehicleDeletedWork, { pcid, deletedAt }, { id: `${pcid}@${deletedAt}` });
+  }
+
+  const schedule = startPurgeSchedule(
+    pcpMachine,
+    (now) =>
+      purgeExpired(chains, now, async (doc) => {
+        const purgedAt = new Date(now).toISOString();
+        await cascade(doc.chain.pcid, purgedAt);
+        await publishEvent(bus, events.purged, { pcid: doc.chain.pcid, reason: 'expired', purgedAt });
+        log.info('pcp.chain.purged', { pcid: doc.chain.pcid, reason: 'expired' });
+      }),
+    log,
+  );
+
+  async function served(pcid: string): Promise<ChainDoc | undefined> {
+    const doc = await chains.get(pcid);
+    return doc && !doc.deletingSince ? doc : undefined;
+  }
+
+  function mayRead(caller: Caller, pcid: string): void {
+    requireRole(caller, 'mo', 'oem', 'cps', 'pool');
+    if (caller.role === 'oem') requirePcidOwner(caller, pcid);
+  }
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, requests.put, async (request) => {
+      const { caller, pcid: claimed, ...upload } = request;
+      requireRole(caller, 'oem');
+      const leaf = parseCertificate(upload.vehicleCertificate, 'vehicleCertificate');
+      const sub1 = parseCertificate(upload.subCA1Certificate, 'subCA1Certificate');
+      const sub2 = upload.subCA2Certificate ? parseCertificate(upload.subCA2Certificate, 'subCA2Certificate') : undefined;
+      const facts = certificateFacts(leaf);
+      const pcid = facts.commonName;
+      if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
+      if (claimed !== undefined && claimed !== pcid) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
+      requirePcidOwner(caller, pcid);
+      const result = await checkChain(bus, upload);
+      const root = result.root instanceof Uint8Array ? new x509.X509Certificate(result.root) : result.root!;
+      const rootFacts = certificateFacts(root);
+      const chain: ProvisioningCertificateDataJson = {
+        ...upload,
+        xsdMsgDefNamespace: MSGDEF_ISO2,
+        pcid,
+        rootIssuerDistinguishedName: rootFacts.distinguishedName,
+        rootIssuerSerialNumber: rootFacts.serialNumber,
+        ...(rootFacts.subjectKeyIdentifier ? { rootAuthorityKeyIdentifier: colonHex(rootFacts.subjectKeyIdentifier) } : {}),
+        fingerprint: facts.fingerprint,
+        validTo: facts.validTo.toISOString(),
+      };
+      const expiresAt = Math.min(...[leaf, sub1, ...(sub2 ? [sub2] : [])].map((c) => c.notAfter.getTime()));
+      const existing = await chains.get(pcid);
+      await chains.replace({ _id: pcid, chain, expiresAt });
+      schedule.expiryAdded(expiresAt);
+      log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
+      return { chain, created: !existing || Boolean(existing.deletingSince) };
+    }),
+    serveSubject(bus, requests.get, async ({ caller, pcid }) => {
+      mayRead(caller, pcid);
+      const doc = await served(pcid);
+      if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
+      await checkChain(bus, doc.chain);
+      return { chain: doc.chain };
+    }),
+    serveSubject(bus, requests.lookup, async ({ caller, pcid }) => {
+      mayRead(caller, pcid);
+      return { pcid, exists: Boolean(await served(pcid)) };
+    }),
+    serveSubject(bus, requests.delete, async ({ caller, pcid }) => {
+      requireRole(caller, 'oem');
+      requirePcidOwner(caller, pcid);
+      const doc = await chains.get(pcid);
+      if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
+      // Mark first, then hand over the cascade, then delete: a crash in between leaves a marked
+      // entry that is not served and that a retried delete finishes with the same work id.
+      const deleting = doc.deletingSince ? doc : await chains.replace({ ...doc, deletingSince: new Date().toISOString() }, { expectedRev: doc._rev });
+      await cascade(pcid, deleting.deletingSince!);
+      await chains.delete(pcid);
+      await publishEvent(bus, events.purged, { pcid, reason: 'deleted', purgedAt: deleting.deletingSince! });
+      log.info('pcp.chain.deleted', { pcid });
+      return { pcid };
+    }),
+  ]);
+  await schedule.purgeNow();
+
+  return {
+    purgeNow: () => schedule.purgeNow(),
+    async stop() {
+      schedule.stop();
+      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+    },
+  };
+}
+
+export const pcpParticipant: ParticipantDefinition = {
+  name: 'pcp',
+  summary: 'Provisioning Certificate Pool: OEM provisioning chains by PCID, validated against the RCP OEM roots',
+  start: (context: ParticipantContext) => startPcp(context.bus, context.store, context.log),
+};
