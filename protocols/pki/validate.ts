@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { attributeValues, keyUsageBits, oids, parseCertificateDer, type ParsedCertificate } from './der.ts';
+import { attributeValues, keyUsageBits, oids, parseCertificateDer, parseNameDer, type ParsedCertificate } from './der.ts';
 import { MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, leafRoleOf, profiles, type ChainPurpose } from './profiles.ts';
 
 /** A certificate as the validator accepts it: an @peculiar/x509 object or DER bytes. */
@@ -106,11 +106,11 @@ const knownExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, o
 
 /** Profile rules every certificate of the chain obeys: algorithms, size, critical extensions [V2G2-006/007/010]. */
 function checkCommonProfile(cert: Certificate, position: number, name: string): void {
-  if (cert.der.length > MAX_CERTIFICATE_BYTES) throw new Defect('TooLarge', position, `${name} is ${cert.der.length} bytes DER, over ${MAX_CERTIFICATE_BYTES} [V2G2-010]`);
   if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
     throw new Defect('SignatureAlgorithm', position, `${name} is signed with ${cert.signatureAlgorithm}, not ecdsa-with-SHA256 [V2G2-006]`);
   }
   if (!cert.key) throw new Defect('KeyAlgorithm', position, `${name} key is ${cert.publicKeyAlgorithm}${cert.curve ? ` on ${cert.curve}` : ''}, not secp256r1 [V2G2-007]`);
+  if (cert.der.length > MAX_CERTIFICATE_BYTES) throw new Defect('TooLarge', position, `${name} is ${cert.der.length} bytes DER, over ${MAX_CERTIFICATE_BYTES} [V2G2-010]`);
   if (!cert.basicConstraints) throw new Defect('BasicConstraints', position, `${name} has no basicConstraints`);
   if (!cert.basicConstraints.critical) throw new Defect('NotCritical', position, `${name} basicConstraints is not critical`);
   if (!cert.keyUsage) throw new Defect('KeyUsage', position, `${name} has no keyUsage`);
@@ -157,15 +157,28 @@ function checkPathLengths(chain: Certificate[], root: Certificate | undefined): 
   }
 }
 
-function findRoot(top: Certificate, anchors: readonly CertificateInput[]): Certificate | undefined {
-  for (const input of anchors) {
-    const candidate = load(input);
-    if (!sameBytes(candidate.subjectDer, top.issuerDer) || !candidate.key) continue;
-    if (top.authorityKeyIdentifier && candidate.subjectKeyIdentifier && top.authorityKeyIdentifier !== candidate.subjectKeyIdentifier) continue;
-    if (verify('sha256', top.tbs, { key: candidate.key, dsaEncoding: 'der' }, top.signature)) return candidate;
+/**
+ * The anchor whose name (and key identifier, where both have one) matches the top certificate's issuer
+ * and whose key verifies its signature. Name matches whose keys all fail mean a bad signature, not an
+ * unknown issuer.
+ */
+function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], purpose: ChainPurpose): Certificate {
+  const top = chain[chain.length - 1];
+  const position = chain.length - 1;
+  const candidates = anchors.map(load).filter((c) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
+  if (candidates.length === 0) {
+    throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuerDer)})`);
   }
-  return undefined;
+  const root = candidates.find((c) => c.key && verify('sha256', top.tbs, { key: c.key, dsaEncoding: 'der' }, top.signature));
+  if (!root) throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
+  return root;
 }
+
+function describeName(der: Uint8Array): string {
+  return parseNameDer(der).map((a) => `${shortNames[a.oid] ?? a.oid}=${a.value}`).join(', ');
+}
+
+const shortNames: Record<string, string> = { [oids.commonName]: 'CN', [oids.organization]: 'O', [oids.country]: 'C', [oids.domainComponent]: 'DC' };
 
 const verdicts: Record<ChainDefect, (purpose: ChainPurpose) => [Iso15118ChainResult, EvseSecurityResult]> = {
   NoCertificate: () => ['FAILED_NoCertificateAvailable', 'Unknown'],
@@ -192,15 +205,17 @@ const verdicts: Record<ChainDefect, (purpose: ChainPurpose) => [Iso15118ChainRes
 };
 
 function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
+  for (let position = 1; position < chain.length; position++) {
+    if (!sameBytes(chain[position - 1].issuerDer, chain[position].subjectDer)) {
+      throw new Defect('Order', position, `${label(position - 1, chain.length)} is not issued by the next certificate; send leaf, Sub-CA 2, Sub-CA 1`);
+    }
+  }
   chain.forEach((cert, position) => checkCommonProfile(cert, position, label(position, chain.length)));
   checkLeaf(chain[0], purpose);
   for (let position = 1; position < chain.length; position++) {
     const name = label(position, chain.length);
     checkCa(chain[position], position, name);
     const below = chain[position - 1];
-    if (!sameBytes(below.issuerDer, chain[position].subjectDer)) {
-      throw new Defect('Order', position, `${label(position - 1, chain.length)} is not issued by the next certificate; send leaf, Sub-CA 2, Sub-CA 1`);
-    }
     if (below.authorityKeyIdentifier && below.authorityKeyIdentifier !== chain[position].subjectKeyIdentifier) {
       throw new Defect('KeyIdentifier', position - 1, `${label(position - 1, chain.length)} authorityKeyIdentifier does not match ${name} subjectKeyIdentifier`);
     }
@@ -261,11 +276,7 @@ export async function validateChain(chain: readonly CertificateInput[], options:
       }
     });
     checkStructure(certs, purpose);
-    const anchors = anchorsFor(purpose, options.roots);
-    root = findRoot(certs[certs.length - 1], anchors);
-    if (!root) {
-      throw new Defect('UnknownRoot', certs.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(certs.length - 1, certs.length)} (issuer ${x509Of(certs[certs.length - 1]).issuer})`);
-    }
+    root = findRoot(certs, anchorsFor(purpose, options.roots), purpose);
     checkRoot(root, certs.length);
     checkPathLengths(certs, root);
     checkSignatures(certs);
