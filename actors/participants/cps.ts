@@ -1,0 +1,137 @@
+/**
+ * CPS participant: signs MO contract data (statecharts/cps.ts). It checks the contract chain
+ * against the MO and V2G roots of the RCP, builds the CertificateInstallationRes content
+ * (SAProvisioningCertificateChain = its own chain; ContractSignatureCertChain,
+ * ContractSignatureEncryptedPrivateKey, DHpublickey and eMAID, each with its Id), signs the four
+ * referenced fragments with the CPS leaf [V2G2-771] and puts the result into the CCP under the PCID.
+ * Durable signing work is acknowledged only after the CCP put succeeded; the put is idempotent by
+ * contract id, so a crash loses no contract and duplicates none.
+ */
+import { createHash } from 'node:crypto';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { hostActor } from '../host/index.ts';
+import { consumeWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts';
+import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
+import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
+import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { sameEmaid } from '../../protocols/identifiers/index.ts';
+import { validateChain } from '../../protocols/pki/index.ts';
+import { signFragments } from '../../protocols/xmldsig/index.ts';
+import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
+import { asIssuer, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed } from './authority.ts';
+import { Revocations, serveOcsp } from './revocation.ts';
+
+const hexOfBase64 = (value: string): string => Buffer.from(value, 'base64').toString('hex');
+
+/** A chain in the EXI JSON shape of CertificateChainType (hex DER, SubCertificates only when present). */
+export function exiChain(chain: CertificateChainJson, id?: string): Record<string, unknown> {
+  return {
+    ...(id ? { Id: id } : {}),
+    Certificate: hexOfBase64(chain.certificate),
+    ...(chain.subCertificates.length ? { SubCertificates: { Certificate: chain.subCertificates.map(hexOfBase64) } } : {}),
+  };
+}
+
+async function startCps({ bus, store, config, log }: ParticipantContext) {
+  const organization = config.organization ?? 'Open Plug&Charge CPS';
+  const caller: Caller = { role: 'cps', prefixes: [] };
+  const { certificates: [v2gRootDer] } = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}));
+  const authorities = await loadOrMakeAuthorities(store, 'cps', async () => {
+    const sub1 = await requestSubCa1(bus, 'cps', { commonName: 'CPS Sub-CA 1', organization });
+    const sub2 = await makeAuthority({ role: 'cpsSubCa2', subject: { commonName: 'CPS Sub-CA 2', organization }, issuer: asIssuer(sub1) });
+    const leaf = await makeAuthority({ role: 'cps', subject: { commonName: 'CPS Leaf', organization }, issuer: asIssuer(sub2) });
+    return { sub1, sub2, leaf };
+  });
+  const { sub1, sub2, leaf } = authorities;
+  const ownChain: CertificateChainJson = { certificate: derOf(leaf.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] };
+  const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
+  const revocations = new Revocations(store, 'cps');
+  const hostContext = { bus, store, log };
+
+  const logic = signingMachine.provide({
+    actors: {
+      checkContractData: fromPromise(async ({ input }: { input: SigningRequestJson }) => {
+        const { contractData } = input;
+        const chain = [contractData.contractSignatureCertChain.certificate, ...contractData.contractSignatureCertChain.subCertificates].map(certificateOf);
+        if (input.moId && emaidPrefixOf(contractData.emaid) !== input.moId.toUpperCase()) {
+          throw new PncError('EmaidMismatch', `EMAID ${contractData.emaid} is outside the MO's scope ${input.moId}`);
+        }
+        const commonName = chain[0].subjectName.getField('CN')[0] ?? '';
+        if (!sameEmaid(commonName, contractData.emaid)) throw new PncError('EmaidMismatch', `contract certificate CN ${commonName} is not EMAID ${contractData.emaid}`);
+        const dh = Buffer.from(contractData.dhPublicKey, 'base64');
+        const key = Buffer.from(contractData.contractSignatureEncryptedPrivateKey, 'base64');
+        if (dh.length !== 65 || dh[0] !== 0x04) throw new PncError('ContractKeyInvalid', `dhPublicKey must be a 65-byte uncompressed P-256 point (got ${dh.length} bytes)`);
+        if (key.length !== 48) throw new PncError('ContractKeyInvalid', `contractSignatureEncryptedPrivateKey must be 48 bytes (got ${key.length})`);
+        const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
+        const anchors = { mo: roots.filter((r) => r.rootType === 'MO').map((r) => certificateOf(r.caCertificate)), v2g: roots.filter((r) => r.rootType === 'V2G').map((r) => certificateOf(r.caCertificate)) };
+        const verdict = await validateChain(chain, { purpose: 'contract', roots: anchors });
+        if (!verdict.valid) throw new PncError('ContractChainInvalid', `contract chain of ${contractData.emaid}: ${verdict.reason}`);
+      }),
+      signContractData: fromPromise(async ({ input }: { input: SigningRequestJson }): Promise<SignedContractDataJson> => {
+        const { contractData } = input;
+        const body = {
+          SAProvisioningCertificateChain: exiChain(ownChain),
+          ContractSignatureCertChain: exiChain(contractData.contractSignatureCertChain, 'id1'),
+          ContractSignatureEncryptedPrivateKey: { Id: 'id2', CONTENT: hexOfBase64(contractData.contractSignatureEncryptedPrivateKey) },
+          DHpublickey: { Id: 'id3', CONTENT: hexOfBase64(contractData.dhPublicKey) },
+          eMAID: { Id: 'id4', CONTENT: contractData.emaid },
+        };
+        // Four References; SAProvisioningCertificateChain is not signed (pki-and-crypto.md §11.2).
+        const signature = signFragments(
+          (['ContractSignatureCertChain', 'ContractSignatureEncryptedPrivateKey', 'DHpublickey', 'eMAID'] as const).map((name) => ({
+            id: (body[name] as { Id: string }).Id,
+            fragment: { [name]: body[name] },
+          })),
+          leaf.privateKey,
+        );
+        return { contractId: input.contractId, pcid: input.pcid, emaid: contractData.emaid, body, signature: signature as unknown as Record<string, unknown>, cpsV2GRootFingerprint, signedAt: new Date().toISOString() };
+      }),
+      putIntoCcp: fromPromise(async ({ input }: { input: SignedContractDataJson }) => {
+        await requestSubjectReply(bus, ccpInterface.requests.put, { ...input, caller });
+      }),
+    },
+  });
+
+  const outcomeError = (snapshot: { value: unknown; context: SigningContext }): PncError => {
+    const failure = snapshot.context.failure;
+    if (snapshot.value === 'storeFailed') return new PncError('CcpPutFailed', `CCP put failed: ${failure?.message}`, { retryable: true });
+    return new PncError(failure?.code ?? 'ContractDataInvalid', failure?.message ?? 'contract data rejected', { retryable: false });
+  };
+  const finished = (value: unknown) => ['stored', 'signed', 'rejected', 'storeFailed'].includes(String(value));
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, cpsInterface.requests.ca, () => ({ chain: ownChain, v2gRoot: v2gRootDer, cpsV2GRootFingerprint })),
+    serveSubject(bus, cpsInterface.requests.sign, async ({ store: wantsStore, ...request }) => {
+      const outcome = await toPromise(createActor(logic, { input: { request, store: wantsStore } }).start());
+      if (!outcome.signed) throw outcomeError({ value: 'rejected', context: outcome });
+      if (outcome.failure) throw outcomeError({ value: 'storeFailed', context: outcome });
+      return { ...outcome.signed, stored: wantsStore };
+    }),
+    // One hosted actor per contract: after a crash the redelivered item resumes where it stopped.
+    consumeWork(bus, cpsInterface.work.signing, async (request) => {
+      const actor = await hostActor({ participant: 'cps', id: request.contractId, logic, context: hostContext, input: { request, store: true } });
+      try {
+        if (actor.getSnapshot().value === 'storeFailed') await actor.send({ type: 'RETRY' });
+        const snapshot = await actor.waitFor((s) => finished(s.value), 30_000);
+        if (snapshot.value !== 'stored') throw outcomeError(snapshot);
+        await publishEvent(bus, cpsInterface.events.signed, { contractId: request.contractId, pcid: request.pcid, emaid: request.contractData.emaid, stored: true });
+        log.info('contract.signed', { contractId: request.contractId, pcid: request.pcid });
+      } finally {
+        await actor.stop();
+      }
+    }, { durable: 'cps-signing', ackWaitMs: 30_000 }),
+    serveOcsp(bus, 'cps', sub2, revocations),
+  ]);
+  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
+}
+
+export const cpsParticipant: ParticipantDefinition = {
+  name: 'cps',
+  summary: 'CPS: signs contract data into CertificateInstallationRes content and stores it in the CCP',
+  start: startCps,
+};

@@ -1,0 +1,189 @@
+/**
+ * MO participant: concludes contracts (statecharts/mo.ts, one hosted actor per contract): reads
+ * the vehicle's provisioning chain from the PCP, verifies it against the OEM roots of the RCP,
+ * issues EMAID, contract key and certificate from MO Sub-CA 2, encrypts the key for the vehicle
+ * and submits the contract data to the CPS as durable work. Terminating deletes the contract from
+ * the CCP and revokes its certificate, which the MO's OCSP responder then reports.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import { fromPromise } from 'xstate';
+import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { hostActor } from '../host/index.ts';
+import { enqueueWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { StoredDoc } from '../store/store.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
+import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import { cpsInterface } from '../../protocols/catalogue/cps.ts';
+import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
+import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
+import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
+import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/index.ts';
+import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
+import { issueCertificate, validateChain } from '../../protocols/pki/index.ts';
+import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
+import { asIssuer, base64Of, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { Revocations, serveOcsp } from './revocation.ts';
+
+const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+interface ContractDoc extends StoredDoc {
+  /** _id = normalised EMAID. */
+  readonly contractId: string;
+  readonly pcid: string;
+  readonly serialNumber: string;
+  /** What goes to the CPS; the key in it is encrypted for the vehicle only. */
+  readonly contractData: ContractDataJson;
+}
+
+interface ContractIndexDoc extends StoredDoc {
+  /** _id = contractId. */
+  readonly pcid: string;
+  readonly customerId?: string;
+}
+
+const certificatesOf = (chain: CertificateChainJson) => [chain.certificate, ...chain.subCertificates].map(certificateOf);
+
+async function startMo({ bus, store, config, log }: ParticipantContext) {
+  /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
+  const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
+  const organization = config.organization ?? 'Open Plug&Charge MO';
+  const caller: Caller = { role: 'mo', prefixes: [prefix] };
+  const authorities = await loadOrMakeAuthorities(store, 'mo', async () => {
+    const root = await makeAuthority({ role: 'moRoot', subject: { commonName: `${prefix} MO Root CA`, organization, country: prefix.slice(0, 2) } });
+    const sub1 = await makeAuthority({ role: 'moSubCa1', subject: { commonName: `${prefix} MO Sub-CA 1`, organization }, issuer: asIssuer(root) });
+    const sub2 = await makeAuthority({ role: 'moSubCa2', subject: { commonName: `${prefix} MO Sub-CA 2`, organization }, issuer: asIssuer(sub1) });
+    return { root, sub1, sub2 };
+  });
+  const { root, sub1, sub2 } = authorities;
+  const contracts = store.collection<ContractDoc>('mo.contracts');
+  const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
+  const revocations = new Revocations(store, 'mo');
+  const hostContext = { bus, store, log };
+
+  const logic = contractMachine.provide({
+    actors: {
+      fetchProvisioningChain: fromPromise(async ({ input }) => {
+        const { chain } = await requestSubjectReply(bus, pcpInterface.requests.get, { caller, pcid: input.pcid });
+        return { certificate: chain.vehicleCertificate, subCertificates: [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined) };
+      }),
+      verifyProvisioningChain: fromPromise(async ({ input }) => {
+        const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller, rootType: 'OEM' });
+        const verdict = await validateChain(certificatesOf(input.chain), { purpose: 'provisioning', roots: roots.map((r) => certificateOf(r.caCertificate)) });
+        if (!verdict.valid) throw new PncError('ProvisioningChainInvalid', `provisioning chain of ${input.pcid}: ${verdict.reason}`);
+        if (certificateOf(input.chain.certificate).subjectName.getField('CN')[0]?.toUpperCase() !== input.pcid.toUpperCase()) {
+          throw new PncError('ProvisioningChainInvalid', `the provisioning certificate is not issued to ${input.pcid}`);
+        }
+      }),
+      // Idempotent: a restored actor re-running this gets the contract issued the first time.
+      issueContract: fromPromise(async ({ input }) => {
+        const [earlier] = await contracts.find({ contractId: input.contractId }, { limit: 1 });
+        if (earlier) return { emaid: earlier._id, serialNumber: earlier.serialNumber, contractData: earlier.contractData };
+        const instance = Array.from({ length: 9 }, () => ALPHANUMERIC[randomInt(36)]).join('');
+        const emaid14 = `${prefix}${instance}`;
+        const emaid = `${emaid14}${emaidCheckDigit(emaid14)}`;
+        const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
+        const provisioning = certificateOf(input.chain.certificate);
+        // [V2G2-818] the contract key, encrypted for the vehicle's provisioning key.
+        const encrypted = await encryptContractKey(issued.keys!.privateKey, provisioning);
+        const serialNumber = issued.certificate.serialNumber.toLowerCase().replace(/^0+(?=.)/, '');
+        const contractData: ContractDataJson = {
+          emaid,
+          contractSignatureCertChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
+          dhPublicKey: base64Of(encrypted.dhPublicKey),
+          contractSignatureEncryptedPrivateKey: base64Of(encrypted.encryptedPrivateKey),
+        };
+        await contracts.insert({ _id: emaid, contractId: input.contractId, pcid: input.pcid, serialNumber, contractData });
+        return { emaid, serialNumber, contractData };
+      }),
+      // The work id is the contract id: a replay enqueues nothing new.
+      submitToCps: fromPromise(async ({ input }) => {
+        await enqueueWork(bus, cpsInterface.work.signing, { contractId: input.contractId, pcid: input.pcid, contractData: input.contractData, moId: prefix }, { id: input.contractId });
+      }),
+      terminateContract: fromPromise(async ({ input }) => {
+        try {
+          await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid: input.emaid });
+        } catch (error) {
+          if (!PncError.is(error, 'ContractNotFound')) throw error;
+        }
+        await revocations.revoke(input.serialNumber, 'cessationOfOperation');
+      }),
+    },
+  });
+
+  const hosted = new Map<string, Awaited<ReturnType<typeof hostActor>>>();
+  const actorFor = async (contractId: string, pcid: string) => {
+    let actor = hosted.get(contractId);
+    if (!actor) {
+      actor = await hostActor({ participant: 'mo', id: contractId, logic, context: hostContext, input: { contractId, pcid } });
+      hosted.set(contractId, actor);
+    }
+    return actor;
+  };
+  const summaryOf = (value: unknown, ctx: ContractContext): ContractSummaryJson => ({
+    contractId: ctx.contractId,
+    pcid: ctx.pcid,
+    emaid: ctx.issued?.emaid ?? `${prefix}000000000`,
+    status: contractStatusOf(String(value)),
+    ...(ctx.issued ? { contractCertificate: ctx.issued.contractData.contractSignatureCertChain.certificate } : {}),
+    ...(ctx.failure ? { failure: { code: ctx.failure.code, message: ctx.failure.message } } : {}),
+  });
+  const byEmaid = async (emaid: string) => {
+    const doc = await contracts.get(normalizeEmaid(emaid));
+    if (!doc) throw new PncError('UnknownContract', `no contract ${emaid}`);
+    return actorFor(doc.contractId, doc.pcid);
+  };
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
+    serveSubject(bus, moInterface.requests.conclude, async ({ pcid, customerId }) => {
+      const contractId = randomUUID();
+      await contractIndex.insert({ _id: contractId, pcid: pcid.toUpperCase(), ...(customerId ? { customerId } : {}) });
+      const actor = await actorFor(contractId, pcid.toUpperCase());
+      const snapshot = await actor.waitFor((s) => ['submitted', 'installed', 'failed'].includes(String(s.value)), 30_000);
+      if (snapshot.value === 'failed') {
+        const failure = snapshot.context.failure!;
+        const code = failure.code === 'VehicleNotFound' ? 'UnknownVehicle' : failure.code === 'ProvisioningChainInvalid' ? failure.code : failure.retryable || failure.code === 'NoResponders' || failure.code === 'Timeout' ? 'PoolUnavailable' : failure.code;
+        throw new PncError(code, failure.message);
+      }
+      log.info('contract.submitted', { contractId, emaid: snapshot.context.issued?.emaid });
+      return summaryOf(snapshot.value, snapshot.context);
+    }),
+    serveSubject(bus, moInterface.requests.get, async ({ emaid }) => {
+      const snapshot = (await byEmaid(emaid)).getSnapshot();
+      return summaryOf(snapshot.value, snapshot.context);
+    }),
+    serveSubject(bus, moInterface.requests.terminate, async ({ emaid }) => {
+      const actor = await byEmaid(emaid);
+      await actor.send({ type: 'TERMINATE' });
+      const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);
+      if (snapshot.value !== 'terminated') throw new PncError('PoolUnavailable', `termination of ${emaid} did not finish: ${snapshot.context.failure?.message ?? snapshot.value}`, { retryable: true });
+      return summaryOf(snapshot.value, snapshot.context);
+    }),
+    // The CCP holding the contract is what makes it installable.
+    bus.subscribe(ccpInterface.events.stored.subject, async ({ payload }) => {
+      const contractId = (payload as { contract?: { contractId?: string } }).contract?.contractId;
+      if (!contractId) return;
+      const index = await contractIndex.get(contractId);
+      if (!index) return;
+      const actor = await actorFor(contractId, index.pcid);
+      await actor.send({ type: 'CONTRACT_STORED' });
+      const snapshot = actor.getSnapshot();
+      await publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot.value, snapshot.context));
+    }),
+    serveOcsp(bus, 'mo', sub2, revocations),
+  ]);
+  return {
+    stop: async () => {
+      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await Promise.all([...hosted.values()].map((actor) => actor.stop()));
+    },
+  };
+}
+
+export const moParticipant: ParticipantDefinition = {
+  name: 'mo',
+  summary: 'MO: contract conclusion, contract data to the CPS, termination, OCSP',
+  start: startMo,
+};

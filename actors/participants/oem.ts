@@ -1,0 +1,170 @@
+/**
+ * OEM participant: produces vehicles (statecharts/oem.ts, one hosted actor per PCID): a PCID of
+ * its WMI, a provisioning key and certificate from OEM Sub-CA 2, the V2G roots of the RCP in the
+ * vehicle record, and the provisioning chain uploaded to the PCP. Deleting a vehicle deletes it
+ * from the PCP (which cascades to its CCP contracts) and revokes its provisioning certificate.
+ */
+import { randomInt } from 'node:crypto';
+import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
+import { fromPromise } from 'xstate';
+import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { hostActor } from '../host/index.ts';
+import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { StoredDoc } from '../store/store.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
+import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
+import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { makePcid } from '../../protocols/identifiers/index.ts';
+import { issueCertificate } from '../../protocols/pki/issue.ts';
+import { vehicleMachine } from '../../statecharts/oem.ts';
+import { asIssuer, derOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { Revocations, serveOcsp } from './revocation.ts';
+
+const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+/**
+ * The OEM's own PCID check character (no public algorithm exists, pki-and-crypto.md §7.2):
+ * a Luhn mod 36 over WMI + vehicle ID, which catches every single-character error.
+ */
+export function pcidCheckCharacter(wmiAndVehicleId: string): string {
+  let sum = 0;
+  const chars = wmiAndVehicleId.toUpperCase();
+  for (let i = chars.length - 1, double = true; i >= 0; i--, double = !double) {
+    let value = ALPHANUMERIC.indexOf(chars[i]) * (double ? 2 : 1);
+    value = Math.floor(value / 36) + (value % 36);
+    sum += value;
+  }
+  return ALPHANUMERIC[(36 - (sum % 36)) % 36];
+}
+
+function randomVehicleId(): string {
+  return Array.from({ length: 14 }, () => ALPHANUMERIC[randomInt(36)]).join('');
+}
+
+interface VehicleDoc extends StoredDoc {
+  readonly record: VehicleRecordJson;
+  readonly serialNumber: string;
+  deletedAt?: string;
+}
+
+const keyIdOf = (der: string): string | undefined => {
+  const keyId = new X509Certificate(Buffer.from(der, 'base64')).getExtension(SubjectKeyIdentifierExtension)?.keyId;
+  return keyId?.match(/../g)?.join(':').toUpperCase();
+};
+
+async function startOem({ bus, store, config, log }: ParticipantContext) {
+  const wmi = (config.wmi ?? 'OPN').toUpperCase();
+  const organization = config.organization ?? 'Open Plug&Charge OEM';
+  const caller: Caller = { role: 'oem', prefixes: [wmi] };
+  const authorities = await loadOrMakeAuthorities(store, 'oem', async () => {
+    const root = await makeAuthority({ role: 'oemRoot', subject: { commonName: `${wmi} OEM Root CA`, organization, country: 'DE' } });
+    const sub1 = await makeAuthority({ role: 'oemSubCa1', subject: { commonName: `${wmi} OEM Sub-CA 1`, organization }, issuer: asIssuer(root) });
+    const sub2 = await makeAuthority({ role: 'oemSubCa2', subject: { commonName: `${wmi} OEM Sub-CA 2`, organization }, issuer: asIssuer(sub1) });
+    return { root, sub1, sub2 };
+  });
+  const { sub1, sub2 } = authorities;
+  const vehicles = store.collection<VehicleDoc>('oem.vehicles');
+  const revocations = new Revocations(store, 'oem');
+
+  const logic = vehicleMachine.provide({
+    actors: {
+      // Idempotent: a restored actor re-runs this and gets the vehicle made the first time.
+      issueProvisioning: fromPromise(async ({ input }) => {
+        const existing = await vehicles.get(input.pcid);
+        if (existing) return existing.record;
+        const { roots } = await whenServed(() => requestSubjectReply(bus, rcpInterface.requests.list, { caller, rootType: 'V2G' }));
+        if (roots.length === 0) throw new PncError('NoV2gRoot', 'the RCP holds no V2G root to store in the vehicle', { retryable: true });
+        const issued = await issueCertificate({ role: 'provisioning', subject: { commonName: input.pcid, organization }, issuer: sub2 });
+        const record: VehicleRecordJson = {
+          pcid: input.pcid,
+          provisioningChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
+          provisioningKey: await exportPrivateKey(issued.keys!.privateKey),
+          v2gRoots: roots.map((root) => root.caCertificate),
+          producedAt: new Date().toISOString(),
+        };
+        await vehicles.replace({ _id: input.pcid, record, serialNumber: issued.certificate.serialNumber.toLowerCase() });
+        return record;
+      }),
+      uploadToPcp: fromPromise(async ({ input }) => {
+        const akis = input.v2gRoots.map(keyIdOf).filter((id): id is string => id !== undefined);
+        await requestSubjectReply(bus, pcpInterface.requests.put, {
+          caller,
+          pcid: input.pcid,
+          vehicleCertificate: input.provisioningChain.certificate,
+          subCA2Certificate: input.provisioningChain.subCertificates[0],
+          subCA1Certificate: input.provisioningChain.subCertificates[1],
+          ...(akis.length ? { v2gRootAuthorityKeyIdentifiers: akis } : {}),
+        });
+      }),
+      deleteFromPcp: fromPromise(async ({ input }) => {
+        try {
+          await requestSubjectReply(bus, pcpInterface.requests.delete, { caller, pcid: input.pcid });
+        } catch (error) {
+          if (!PncError.is(error, 'VehicleNotFound')) throw error;
+        }
+        const doc = await vehicles.get(input.pcid);
+        if (doc) {
+          await revocations.revoke(doc.serialNumber, 'cessationOfOperation');
+          await vehicles.replace({ ...doc, deletedAt: new Date().toISOString() });
+        }
+      }),
+    },
+  });
+
+  const hosted = new Map<string, Awaited<ReturnType<typeof hostActor>>>();
+  const actorFor = async (pcid: string) => {
+    let actor = hosted.get(pcid);
+    if (!actor) {
+      actor = await hostActor({ participant: 'oem', id: pcid, logic, context: { bus, store, log }, input: { pcid } });
+      hosted.set(pcid, actor);
+    }
+    return actor;
+  };
+  const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
+    serveSubject(bus, oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
+      const body = `${wmi}${(vehicleId ?? randomVehicleId()).toUpperCase()}`;
+      const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
+      if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
+      const actor = await actorFor(pcid);
+      const snapshot = await actor.waitFor((s) => settled(s.value), 30_000);
+      if (snapshot.value === 'failed') throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');
+      if (snapshot.value === 'uploadFailed') throw new PncError('PcpUploadFailed', `upload to the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
+      log.info('vehicle.produced', { pcid });
+      return snapshot.context.vehicle!;
+    }),
+    serveSubject(bus, oemInterface.requests.getVehicle, async ({ pcid }) => {
+      const doc = await vehicles.get(pcid.toUpperCase());
+      if (!doc || doc.deletedAt) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
+      return doc.record;
+    }),
+    serveSubject(bus, oemInterface.requests.deleteVehicle, async ({ pcid }) => {
+      const doc = await vehicles.get(pcid.toUpperCase());
+      if (!doc) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
+      if (doc.deletedAt) return { pcid: doc._id, deleted: false };
+      const actor = await actorFor(doc._id);
+      await actor.send({ type: 'DELETE' });
+      const snapshot = await actor.waitFor((s) => s.value === 'deleted' || (s.value === 'produced' && s.context.failure !== undefined), 30_000);
+      if (snapshot.value !== 'deleted') throw new PncError('PcpDeleteFailed', `deleting ${pcid} from the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
+      log.info('vehicle.deleted', { pcid: doc._id });
+      return { pcid: doc._id, deleted: true };
+    }),
+    serveOcsp(bus, 'oem', sub2, revocations),
+  ]);
+  return {
+    stop: async () => {
+      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await Promise.all([...hosted.values()].map((actor) => actor.stop()));
+    },
+  };
+}
+
+export const oemParticipant: ParticipantDefinition = {
+  name: 'oem',
+  summary: 'OEM: PCIDs, provisioning certificates, PCP upload, vehicle deletion',
+  start: startOem,
+};

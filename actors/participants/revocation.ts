@@ -1,0 +1,58 @@
+/**
+ * Revocation records of a CA participant, kept in its store, and its OCSP responder on the bus
+ * (`<participant>.ocsp`, RFC 6960 DER as base64) built on PKI-crypto's responder.
+ */
+import type { Bus, Subscription } from '../bus/bus.ts';
+import { serveSubject } from '../bus/typed.ts';
+import type { Store, StoredDoc } from '../store/store.ts';
+import { ocspSubject } from '../../protocols/catalogue/fields.ts';
+import type { RevocationReason } from '../../protocols/pki/index.ts';
+import { createOcspResponder, crlReasons, normalizeSerialNumber, type SerialStatus } from '../../protocols/pki/ocsp.ts';
+import type { HeldAuthority } from './authority.ts';
+
+interface RevocationDoc extends StoredDoc {
+  readonly revokedAt: string;
+  readonly reason?: RevocationReason;
+}
+
+export class Revocations {
+  private readonly collection;
+
+  constructor(store: Store, participant: string) {
+    this.collection = store.collection<RevocationDoc>(`${participant}.revocations`);
+  }
+
+  /** Records a revocation (idempotent: the first revocation time stays). Serial as lowercase hex. */
+  async revoke(serialNumber: string, reason?: RevocationReason): Promise<{ serialNumber: string; revokedAt: string }> {
+    const id = normalizeSerialNumber(serialNumber);
+    const existing = await this.collection.get(id);
+    if (existing) return { serialNumber: id, revokedAt: existing.revokedAt };
+    const revokedAt = new Date().toISOString();
+    await this.collection.replace({ _id: id, revokedAt, ...(reason ? { reason } : {}) });
+    return { serialNumber: id, revokedAt };
+  }
+
+  /** `revoked` for a recorded serial, otherwise `good`: the CA vouches only for what it signed. */
+  async status(serialNumber: string): Promise<SerialStatus> {
+    const doc = await this.collection.get(normalizeSerialNumber(serialNumber));
+    if (!doc) return { status: 'good' };
+    return { status: 'revoked', revokedAt: new Date(doc.revokedAt), ...(doc.reason ? { reason: crlReasons[doc.reason] } : {}) };
+  }
+}
+
+/**
+ * Serves `<participant>.ocsp` for the CA that issues the participant's end-entity certificates
+ * (CertIDs of other issuers are answered `unknown`, RFC 6960); each answer reflects the
+ * revocation records at the time of the request.
+ */
+export function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, revocations: Revocations): Promise<Subscription> {
+  const responder = createOcspResponder({
+    issuer: issuer.certificate,
+    signer: { certificate: issuer.certificate, privateKey: issuer.privateKey },
+    lookup: (serialNumber) => revocations.status(serialNumber),
+  });
+  return serveSubject(bus, ocspSubject(participant), async ({ ocspRequest }) => {
+    const response = await responder.respond(Buffer.from(ocspRequest, 'base64'));
+    return { ocspResponse: Buffer.from(response).toString('base64') };
+  });
+}
