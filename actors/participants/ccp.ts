@@ -1,0 +1,281 @@
+/**
+ * CCP participant: the Contract Certificate Pool on the bus (protocols/catalogue/ccp.ts).
+ * The CPS stores signed contracts per vehicle (idempotent by contract id; a newer contract for the
+ * same PCID + EMAID replaces the older one). Each MO sees and deletes only its own contracts (EMAID
+ * prefix), each OEM manages the contracts of its own vehicles (WMI). The CPO backend forwards an EV's
+ * CertificateInstallationReq: the CCP verifies its signature with the OEM provisioning certificate,
+ * checks that certificate's chain (PCP sub-CAs, RCP OEM roots), picks the vehicle's default contract
+ * (OPCP: the first stored one, or the one the OEM set) among those the EV can verify, and answers the
+ * signed CertificateInstallationRes under the request's SessionID. Every failure is answered in EXI
+ * with its ISO 15118-2 ResponseCode.
+ */
+import * as x509 from '@peculiar/x509';
+import { PncError } from '../../protocols/errors.ts';
+import { validateChain } from '../../protocols/pki/index.ts';
+import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
+import {
+  POOL_CALLER, emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
+} from '../../protocols/catalogue/caller.ts';
+import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
+import { pcpInterface, vehicleDeletedWork } from '../../protocols/catalogue/pcp.ts';
+import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { ccpMachine } from '../../statecharts/ccp.ts';
+import { consumeWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Store } from '../store/store.ts';
+import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
+
+export const CONTRACTS_COLLECTION = 'ccp.contracts';
+export const DEFAULTS_COLLECTION = 'ccp.defaults';
+
+/** Namespaces accepted for ISO 15118-2 (OPCP, and what clients send: pools-api.md §4). */
+const ISO2_NAMESPACES = new Set(['urn:iso:15118:2:2013:MsgDef', 'urn:iso:15118:2:2013:MsgBody', 'ISO15118-2', '']);
+
+interface ContractDoc extends ExpiringDoc {
+  readonly summary: Omit<ContractSummaryJson, 'defaultContract'>;
+  readonly contract: SignedContract;
+}
+
+/** The default contract of a vehicle; absent after the default was deleted (OPCP promotes none). */
+interface DefaultDoc extends ExpiringDoc {
+  readonly emaid: string;
+}
+
+type Obj = Record<string, unknown>;
+
+function requireIso2(namespace: string): void {
+  if (!ISO2_NAMESPACES.has(namespace)) throw new PncError('UnsupportedNamespace', `xsdMsgDefNamespace ${namespace} is not supported; this pool serves ISO 15118-2 (urn:iso:15118:2:2013:MsgDef)`);
+}
+
+function hexCertificate(value: unknown, what: string): x509.X509Certificate {
+  if (typeof value !== 'string') throw new PncError('ContractInvalid', `${what} is missing`);
+  try {
+    return new x509.X509Certificate(Buffer.from(value, 'hex'));
+  } catch (error) {
+    throw new PncError('ContractInvalid', `${what} is not a DER certificate`, { cause: error });
+  }
+}
+
+/** Reads what the pool needs out of the signed content, and checks it belongs to the EMAID and is signed by the CPS leaf it carries. */
+function inspectSignedContract(emaid: string, body: Obj, signature: Obj): { contractCertificate: x509.X509Certificate; cpsLeaf: x509.X509Certificate } {
+  const chain = body.ContractSignatureCertChain as Obj | undefined;
+  const contractCertificate = hexCertificate(chain?.Certificate, 'ContractSignatureCertChain/Certificate');
+  const cpsLeaf = hexCertificate((body.SAProvisioningCertificateChain as Obj | undefined)?.Certificate, 'SAProvisioningCertificateChain/Certificate');
+  const cn = certificateFacts(contractCertificate).commonName;
+  const bodyEmaid = (body.eMAID as Obj | undefined)?.CONTENT;
+  if (typeof bodyEmaid !== 'string' || emaidKey(bodyEmaid) !== emaidKey(emaid) || emaidKey(cn) !== emaidKey(emaid)) {
+    throw new PncError('ContractInvalid', `the contract (eMAID ${String(bodyEmaid)}, certificate CN ${cn}) does not belong to EMAID ${emaid}`);
+  }
+  try {
+    verifyMessageSignature({ V2G_Message: { Header: { SessionID: UNKNOWN_SESSION_ID, Signature: signature }, Body: { CertificateInstallationRes: body } } }, cpsLeaf);
+  } catch (error) {
+    throw new PncError('ContractInvalid', `the CPS signature does not verify: ${(error as Error).message}`, { cause: error });
+  }
+  return { contractCertificate, cpsLeaf };
+}
+
+/** Starts the CCP on a bus and store. */
+export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+  const contracts = store.collection<ContractDoc>(CONTRACTS_COLLECTION);
+  const defaults = store.collection<DefaultDoc>(DEFAULTS_COLLECTION);
+  await Promise.all([
+    contracts.ensureIndex({ fields: ['expiresAt'] }),
+    contracts.ensureIndex({ fields: ['summary.pcid'] }),
+    contracts.ensureIndex({ fields: ['summary.emaid'] }),
+  ]);
+  const { requests, events } = ccpInterface;
+
+  async function withDefault(docs: ContractDoc[]): Promise<ContractSummaryJson[]> {
+    const byPcid = new Map<string, string | undefined>();
+    for (const doc of docs) if (!byPcid.has(doc.summary.pcid)) byPcid.set(doc.summary.pcid, (await defaults.get(doc.summary.pcid))?.emaid);
+    return docs.map((doc) => ({ ...doc.summary, defaultContract: byPcid.get(doc.summary.pcid) === doc.summary.emaid }));
+  }
+
+  /** After a contract left: a deleted default leaves the vehicle without one (OPCP setDefaultContract), and the event goes out. */
+  async function contractRemoved(doc: ContractDoc, reason: 'mo' | 'vehicle' | 'expired', at: Date): Promise<void> {
+    const current = await defaults.get(doc.summary.pcid);
+    if (current?.emaid === doc.summary.emaid) await defaults.delete(doc.summary.pcid);
+    await publishEvent(bus, events.deleted, { contractId: doc.summary.contractId, pcid: doc.summary.pcid, emaid: doc.summary.emaid, reason, deletedAt: at.toISOString() });
+    log.info('ccp.contract.deleted', { pcid: doc.summary.pcid, emaid: doc.summary.emaid, reason });
+  }
+
+  async function removeContract(doc: ContractDoc, reason: 'mo' | 'vehicle', at = new Date()): Promise<boolean> {
+    if (!(await contracts.delete(doc._id))) return false;
+    await contractRemoved(doc, reason, at);
+    return true;
+  }
+
+  const schedule = startPurgeSchedule(ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), log);
+
+  async function contractOf(pcid: string, emaid: string): Promise<ContractDoc> {
+    const doc = await contracts.get(`${pcid}|${emaidKey(emaid)}`);
+    if (!doc) throw new PncError('ContractNotFound', `no contract for PCID ${pcid} and EMAID ${emaid}`);
+    return doc;
+  }
+
+  /** The contract a vehicle gets: its default, else the newest; among those the EV can verify and still valid. */
+  async function chooseContract(pcid: string, trustedRootSerials: readonly bigint[], now: number): Promise<{ doc?: ContractDoc; code: InstallationResponseCode; reason: string }> {
+    const docs = await contracts.find({ 'summary.pcid': pcid }, { sort: '-summary.storedAt' });
+    if (docs.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: `no contract for PCID ${pcid}` };
+    let usable = docs;
+    if (trustedRootSerials.length > 0) {
+      const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'V2G' });
+      const serialOf = new Map(roots.map((root) => [root.fingerprint, BigInt(`0x${root.rootIssuerSerialNumber}`)]));
+      usable = docs.filter((doc) => {
+        const serial = doc.summary.cpsV2GRootFingerprint ? serialOf.get(doc.summary.cpsV2GRootFingerprint) : undefined;
+        return serial === undefined || trustedRootSerials.includes(serial);
+      });
+      if (usable.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: 'no contract is signed under a V2G root the EV trusts' };
+    }
+    const valid = usable.filter((doc) => Date.parse(doc.summary.certValidFrom) <= now && now < Date.parse(doc.summary.certValidTo));
+    if (valid.length === 0) return { code: 'FAILED_CertificateExpired', reason: `every contract of PCID ${pcid} is outside its validity` };
+    const defaultEmaid = (await defaults.get(pcid))?.emaid;
+    const chosen = valid.find((doc) => doc.summary.emaid === defaultEmaid) ?? valid[0];
+    return { doc: chosen, code: 'OK', reason: chosen.summary.emaid === defaultEmaid ? 'default contract' : 'newest valid contract (no default set)' };
+  }
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, requests.put, async (request) => {
+      const { caller, contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint } = request;
+      requireRole(caller, 'cps', 'pool');
+      requireIso2(xsdMsgDefNamespace);
+      const key = emaidKey(emaid);
+      const id = `${pcid}|${key}`;
+      const existing = await contracts.get(id);
+      if (existing?.summary.contractId === contractId) return { contract: (await withDefault([existing]))[0], created: false };
+      const { contractCertificate } = inspectSignedContract(emaid, body, signature);
+      const facts = certificateFacts(contractCertificate);
+      const summary: ContractDoc['summary'] = {
+        contractId,
+        pcid,
+        emaid: key,
+        xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef',
+        contractCertificate: bytesToBase64(contractCertificate.rawData),
+        certValidFrom: facts.validFrom.toISOString(),
+        certValidTo: facts.validTo.toISOString(),
+        ...(cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: cpsV2GRootFingerprint.toLowerCase() } : {}),
+        ...(metadata ? { metadata } : {}),
+        storedAt: new Date().toISOString(),
+      };
+      const expiresAt = facts.validTo.getTime();
+      await contracts.replace({ _id: id, summary, contract: { body, signature }, expiresAt });
+      // OPCP: the first contract of a vehicle becomes its default.
+      await defaults.insert({ _id: pcid, emaid: key, expiresAt }).catch((error) => {
+        if (!PncError.is(error, 'DuplicateKey')) throw error;
+      });
+      schedule.expiryAdded(expiresAt);
+      const [contract] = await withDefault([{ _id: id, summary, contract: { body, signature }, expiresAt }]);
+      await publishEvent(bus, events.stored, { contract, replaced: Boolean(existing) });
+      log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
+      return { contract, created: true };
+    }),
+    serveSubject(bus, requests.list, async ({ caller, pcid, emaid }) => {
+      requireRole(caller, 'mo', 'oem', 'cpo', 'pool');
+      if (emaid !== undefined && caller.role === 'mo') requireEmaidOwner(caller, emaid);
+      if (pcid !== undefined && caller.role === 'oem') requirePcidOwner(caller, pcid);
+      if (pcid !== undefined && emaid === undefined && caller.role === 'cpo') throw new PncError('Forbidden', 'a CPO looks contracts up by EMAID');
+      const filter: Record<string, string> = {};
+      if (pcid !== undefined) filter['summary.pcid'] = pcid;
+      if (emaid !== undefined) filter['summary.emaid'] = emaidKey(emaid);
+      const docs = await contracts.find(filter, { sort: 'summary.storedAt' });
+      // Isolation: an MO only ever sees its own contracts, an OEM only those of its vehicles.
+      const visible = docs.filter((doc) => (caller.role === 'mo' ? ownsEmaid(caller, doc.summary.emaid) : caller.role === 'oem' ? ownsPcid(caller, doc.summary.pcid) : true));
+      return { contracts: await withDefault(visible) };
+    }),
+    serveSubject(bus, requests.delete, async ({ caller, emaid }) => {
+      requireRole(caller, 'mo');
+      requireEmaidOwner(caller, emaid);
+      const docs = await contracts.find({ 'summary.emaid': emaidKey(emaid) });
+      let deleted = 0;
+      for (const doc of docs) if (await removeContract(doc, 'mo')) deleted++;
+      if (deleted === 0) throw new PncError('ContractNotFound', `no contract for EMAID ${emaid}`);
+      return { emaid: emaidKey(emaid), deleted };
+    }),
+    serveSubject(bus, requests.setDefault, async ({ caller, pcid, emaid }) => {
+      requireRole(caller, 'oem');
+      requirePcidOwner(caller, pcid);
+      const doc = await contractOf(pcid, emaid);
+      await defaults.replace({ _id: pcid, emaid: doc.summary.emaid, expiresAt: doc.expiresAt });
+      return { contract: { ...doc.summary, defaultContract: true } };
+    }),
+    serveSubject(bus, requests.provide, async ({ caller, pcid, emaid, sessionId }) => {
+      requireRole(caller, 'oem');
+      requirePcidOwner(caller, pcid);
+      const doc = await contractOf(pcid, emaid);
+      const exi = encodeInstallationResponse((sessionId ?? UNKNOWN_SESSION_ID).toLowerCase(), { code: 'OK', contract: doc.contract });
+      return { certificateInstallationRes: bytesToBase64(exi), xsdMsgDefNamespace: doc.summary.xsdMsgDefNamespace, ...(doc.summary.cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: doc.summary.cpsV2GRootFingerprint } : {}) };
+    }),
+    serveSubject(bus, requests.installation, async ({ caller, certificateInstallationReq, xsdMsgDefNamespace }) => {
+      requireRole(caller, 'cpo', 'pool');
+      requireIso2(xsdMsgDefNamespace);
+      const request = readInstallationRequest(base64ToBytes(certificateInstallationReq));
+      const fail = (code: Exclude<InstallationResponseCode, 'OK'>, reason: string, pcid?: string) => {
+        log.info('ccp.installation.failed', { code, reason, pcid });
+        return { responseCode: code, reason, ...(pcid ? { pcid } : {}), certificateInstallationRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code })) };
+      };
+      let provisioning: x509.X509Certificate;
+      try {
+        provisioning = new x509.X509Certificate(request.provisioningCertificate);
+      } catch {
+        return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
+      }
+      const pcid = certificateFacts(provisioning).commonName;
+      try {
+        verifyMessageSignature(request.message, provisioning);
+      } catch (error) {
+        return fail('FAILED_SignatureError', `the request signature does not verify with the provisioning certificate: ${(error as Error).message}`, pcid);
+      }
+      if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) return fail('FAILED_CertChainError', `the provisioning certificate's CN ${pcid} is not a PCID`);
+      let chain;
+      try {
+        ({ chain } = await requestSubjectReply(bus, pcpInterface.requests.get, { caller: POOL_CALLER, pcid }));
+      } catch (error) {
+        if (PncError.is(error, 'VehicleNotFound')) return fail('FAILED_NoCertificateAvailable', `PCID ${pcid} is not in the PCP`, pcid);
+        if (PncError.is(error, 'ChainInvalid')) return fail('FAILED_CertChainError', error.message, pcid);
+        throw error;
+      }
+      const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'OEM' });
+      const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map(base64ToBytes);
+      const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: roots.map((r) => base64ToBytes(r.caCertificate)) });
+      if (!checked.valid) {
+        const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
+        return fail(code, `provisioning chain: ${checked.reason}`, pcid);
+      }
+      const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), Date.now());
+      if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
+      const exi = encodeInstallationResponse(request.sessionId, { code: 'OK', contract: choice.doc.contract });
+      log.info('ccp.installation.answered', { pcid, emaid: choice.doc.summary.emaid, why: choice.reason });
+      return {
+        responseCode: 'OK' as const,
+        certificateInstallationRes: bytesToBase64(exi),
+        pcid,
+        emaid: choice.doc.summary.emaid,
+        ...(choice.doc.summary.cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: choice.doc.summary.cpsV2GRootFingerprint } : {}),
+      };
+    }),
+  ]);
+
+  // The PCP's cascade: a vehicle that left the PCP takes every contract with it.
+  const cascade = await consumeWork(bus, vehicleDeletedWork, async ({ pcid, deletedAt }) => {
+    for (const doc of await contracts.find({ 'summary.pcid': pcid })) await removeContract(doc, 'vehicle', new Date(deletedAt));
+    await defaults.delete(pcid);
+  }, { durable: 'ccp' });
+  await schedule.purgeNow();
+
+  return {
+    purgeNow: () => schedule.purgeNow(),
+    async stop() {
+      schedule.stop();
+      await Promise.all([...subscriptions, cascade].map((s) => s.unsubscribe()));
+    },
+  };
+}
+
+export const ccpParticipant: ParticipantDefinition = {
+  name: 'ccp',
+  summary: 'Contract Certificate Pool: signed contracts per vehicle; answers CertificateInstallationReq',
+  start: (context: ParticipantContext) => startCcp(context.bus, context.store, context.log),
+};
+

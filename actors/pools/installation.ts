@@ -1,0 +1,96 @@
+/**
+ * The EXI edge of the CCP: reading an EV's CertificateInstallationReq and writing the
+ * CertificateInstallationRes it gets back, under the request's SessionID [V2G2-553 ff.].
+ */
+import { decodeExi, encodeExi, type ExiJson } from '../../protocols/exi/index.ts';
+import { PncError } from '../../protocols/errors.ts';
+import type { InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
+
+/** One entry of the EV's ListOfRootCertificateIDs: the V2G roots it trusts (max 20). */
+export interface RootCertificateId {
+  readonly issuerName: string;
+  /** X509SerialNumber, as an exact decimal. */
+  readonly serialNumber: bigint;
+}
+
+export interface InstallationRequest {
+  /** The whole decoded `{ V2G_Message }`, for signature verification. */
+  readonly message: ExiJson;
+  /** Header SessionID, lowercase hex. */
+  readonly sessionId: string;
+  /** DER of OEMProvisioningCert. */
+  readonly provisioningCertificate: Uint8Array;
+  readonly rootCertificateIds: readonly RootCertificateId[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`. */
+export function readInstallationRequest(exi: Uint8Array): InstallationRequest {
+  let document: ExiJson;
+  try {
+    ({ document } = decodeExi('iso2', exi));
+  } catch (error) {
+    throw new PncError('ExiInvalid', 'EXI format is invalid!', { cause: error, data: { detail: (error as Error).message } });
+  }
+  const message = (document as Obj).V2G_Message;
+  const header = isObj(message) ? message.Header : undefined;
+  const body = isObj(message) && isObj(message.Body) ? message.Body.CertificateInstallationReq : undefined;
+  if (!isObj(header) || typeof header.SessionID !== 'string' || !isObj(body) || typeof body.OEMProvisioningCert !== 'string') {
+    throw new PncError('ExiInvalid', 'the EXI message is not a CertificateInstallationReq');
+  }
+  const list = isObj(body.ListOfRootCertificateIDs) ? body.ListOfRootCertificateIDs.RootCertificateID : [];
+  const rootCertificateIds = (Array.isArray(list) ? list : [list]).filter(isObj).map((id) => ({
+    issuerName: String(id.X509IssuerName ?? ''),
+    serialNumber: BigInt(String(id.X509SerialNumber ?? 0)),
+  }));
+  return {
+    message: document,
+    sessionId: header.SessionID.toLowerCase(),
+    provisioningCertificate: new Uint8Array(Buffer.from(body.OEMProvisioningCert, 'hex')),
+    rootCertificateIds,
+  };
+}
+
+/** The signed parts a contract contributes: the CertificateInstallationRes content without ResponseCode, and the header Signature. */
+export interface SignedContract {
+  readonly body: Obj;
+  readonly signature: Obj;
+}
+
+/** Placeholders for the elements the XSD requires even in a failed response (lengths as the types fix them). */
+const FAILED_CONTENT: Obj = {
+  SAProvisioningCertificateChain: { Certificate: '00' },
+  ContractSignatureCertChain: { Id: 'id1', Certificate: '00' },
+  ContractSignatureEncryptedPrivateKey: { Id: 'id2', CONTENT: '00'.repeat(48) },
+  DHpublickey: { Id: 'id3', CONTENT: '04' + '00'.repeat(64) },
+  eMAID: { Id: 'id4', CONTENT: '00000000000000' },
+};
+
+/** The CertificateInstallationRes V2G_Message as EXI JSON: the contract's signed content with OK, or a failure code. */
+export function installationResponseMessage(sessionId: string, outcome: { code: 'OK'; contract: SignedContract } | { code: Exclude<InstallationResponseCode, 'OK'> }): ExiJson {
+  const header: Obj = { SessionID: sessionId };
+  let body: Obj;
+  if (outcome.code === 'OK') {
+    header.Signature = outcome.contract.signature;
+    body = { ResponseCode: 'OK', ...withoutResponseCode(outcome.contract.body) };
+  } else {
+    body = { ResponseCode: outcome.code, ...FAILED_CONTENT };
+  }
+  return { V2G_Message: { Header: header, Body: { CertificateInstallationRes: body } } } as ExiJson;
+}
+
+function withoutResponseCode(body: Obj): Obj {
+  const { ResponseCode, ...rest } = body;
+  void ResponseCode;
+  return rest;
+}
+
+/** Encodes {@link installationResponseMessage} as ISO 15118-2 EXI. */
+export function encodeInstallationResponse(...args: Parameters<typeof installationResponseMessage>): Uint8Array {
+  return encodeExi('iso2', installationResponseMessage(...args));
+}
+
+/** The SessionID to answer an unreadable request with: none is known, so all zeros. */
+export const UNKNOWN_SESSION_ID = '0000000000000000';
