@@ -1,0 +1,121 @@
+/**
+ * CPO backend participant. M01 Get15118EVCertificate: forwards the EV's EXI
+ * CertificateInstallationReq to the CCP (statecharts/cpo.ts) and returns the EXI response.
+ * A02/A03 SignCertificate: signs SECC CSRs with CPO Sub-CA 2. M05: serves the V2G and MO roots
+ * of the RCP for chargers. C07 Authorize: validates contract chains against MO ∪ V2G roots with
+ * OCSP at the issuing MO. Runs the OCSP responder of the CPO sub-CAs.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
+import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
+import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { decodeExi } from '../../protocols/exi/index.ts';
+import { issueFromCsr, validateChain } from '../../protocols/pki/index.ts';
+import { installationMachine } from '../../statecharts/cpo.ts';
+import { asIssuer, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1 } from './authority.ts';
+import { Revocations, serveOcsp } from './revocation.ts';
+
+const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
+
+const pemOf = (certificate: x509.X509Certificate): string => certificate.toString('pem');
+
+/** Splits a PEM bundle into certificates, leaf first. */
+function certificatesOfPem(pem: string): x509.X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((block) => new x509.X509Certificate(block));
+}
+
+/** C07: chain verdict → OCPP AuthorizeCertificateStatusEnumType. */
+function authorizeStatusOf(iso15118: string): 'Accepted' | 'CertificateExpired' | 'CertificateRevoked' | 'NoCertificateAvailable' | 'CertChainError' {
+  switch (iso15118) {
+    case 'OK': return 'Accepted';
+    case 'FAILED_CertificateExpired': return 'CertificateExpired';
+    case 'FAILED_CertificateRevoked': return 'CertificateRevoked';
+    case 'FAILED_NoCertificateAvailable': return 'NoCertificateAvailable';
+    default: return 'CertChainError';
+  }
+}
+
+async function startCpo({ bus, store, config }: ParticipantContext) {
+  const organization = config.organization ?? 'Open Plug&Charge CPO';
+  const caller: Caller = { role: 'cpo', prefixes: [] };
+  const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
+    const sub1 = await requestSubCa1(bus, 'cpo', { commonName: 'CPO Sub-CA 1', organization });
+    const sub2 = await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) });
+    return { sub1, sub2 };
+  });
+  const revocations = new Revocations(store, 'cpo');
+  const rootsOf = async (...types: RootType[]) => {
+    const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
+    return roots.filter((root) => types.includes(root.rootType));
+  };
+
+  const installation = installationMachine.provide({
+    actors: {
+      checkRequest: fromPromise(async ({ input }) => {
+        if (input.iso15118SchemaVersion !== MSGDEF_ISO2) throw new PncError('UnsupportedNamespace', `only ${MSGDEF_ISO2} is supported`);
+        const { document } = decodeExi('iso2', Buffer.from(input.exiRequest, 'base64'));
+        const request = (document as { V2G_Message?: { Body?: { CertificateInstallationReq?: { OEMProvisioningCert?: string } } } }).V2G_Message?.Body?.CertificateInstallationReq;
+        if (!request?.OEMProvisioningCert) throw new PncError('ExiInvalid', 'the EXI request is not a CertificateInstallationReq');
+        const pcid = new x509.X509Certificate(Buffer.from(request.OEMProvisioningCert, 'hex')).subjectName.getField('CN')[0] ?? '';
+        return { pcid };
+      }),
+      forwardToCcp: fromPromise(async ({ input }) => {
+        const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller, certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion }, { timeoutMs: 3_000 });
+        if (reply.responseCode !== 'OK') throw new PncError(reply.responseCode, reply.reason ?? reply.responseCode, { data: { exiResponse: reply.certificateInstallationRes } });
+        return { exiResponse: reply.certificateInstallationRes };
+      }),
+    },
+  });
+
+  const subscriptions = await Promise.all([
+    serveSubject(bus, cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion }) => {
+      const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
+      if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
+      return { status: 'Failed' as const, statusInfo: { reasonCode: (outcome.failure?.code ?? 'GenericError').slice(0, 20), additionalInfo: (outcome.failure?.message ?? '').slice(0, 512) }, exiResponse: '' };
+    }),
+    serveSubject(bus, cpoInterface.requests.signSeccCsr, async ({ csr }) => {
+      let leaf: x509.X509Certificate;
+      try {
+        leaf = await issueFromCsr({ role: 'secc', csr: csr.includes('-----BEGIN') ? csr : Buffer.from(csr, 'base64'), issuer: sub2 });
+      } catch (error) {
+        throw new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
+      }
+      const chain = [leaf, sub2.certificate, sub1.certificate];
+      return { certificateChain: chain.map(pemOf).join(''), chain: { certificate: derOf(leaf), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] } };
+    }),
+    serveSubject(bus, cpoInterface.requests.roots, async ({ type }) => {
+      const roots = await rootsOf('V2G', 'MO');
+      return {
+        roots: roots
+          .map((root) => ({ certificateType: root.rootType === 'V2G' ? 'V2GRootCertificate' as const : 'MORootCertificate' as const, certificate: pemOf(certificateOf(root.caCertificate)) }))
+          .filter((root) => type === undefined || root.certificateType === type),
+      };
+    }),
+    serveSubject(bus, cpoInterface.requests.validateContract, async ({ certificate }) => {
+      const chain = certificatesOfPem(certificate);
+      if (chain.length === 0) return { certificateStatus: 'NoCertificateAvailable' as const, reason: 'no PEM certificate given' };
+      const roots = await rootsOf('V2G', 'MO');
+      const verdict = await validateChain(chain, {
+        purpose: 'contract',
+        roots: { mo: roots.filter((r) => r.rootType === 'MO').map((r) => certificateOf(r.caCertificate)), v2g: roots.filter((r) => r.rootType === 'V2G').map((r) => certificateOf(r.caCertificate)) },
+      });
+      const emaid = chain[0].subjectName.getField('CN')[0];
+      return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };
+    }),
+    serveOcsp(bus, 'cpo', sub2, revocations),
+  ]);
+  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
+}
+
+export const cpoParticipant: ParticipantDefinition = {
+  name: 'cpo',
+  summary: 'CPO backend: contract installation via the CCP (M01), SECC certificates (A02/A03), roots (M05), contract validation (C07)',
+  start: startCpo,
+};

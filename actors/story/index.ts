@@ -1,0 +1,122 @@
+/**
+ * The main story of `openpnc start`: all participants in one process on the in-process bus and the
+ * embedded store, running the six VDE processes end to end and printing one timeline line per step.
+ * It ends with the vehicle's own check of the result: the CertificateInstallationRes signature
+ * verifies up to the V2G root and the decrypted contract key matches the contract certificate.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryBus } from '../bus/memory.ts';
+import type { Bus } from '../bus/bus.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { createLogger } from '../host/log.ts';
+import type { ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
+import { openEmbeddedStore } from '../store/index.ts';
+import type { Store } from '../store/store.ts';
+import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
+import { oemInterface } from '../../protocols/catalogue/oem.ts';
+import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
+import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { formatEntry, formatFailure, Timeline } from './timeline.ts';
+import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
+
+export interface StoryOptions {
+  /** Every participant to start, in start order (the registry's list). */
+  readonly participants: readonly ParticipantDefinition[];
+  /** Where the embedded store lives; a fresh temp directory when omitted. */
+  readonly dataDir?: string;
+  /** Writes the timeline as JSON lines, EXI in hex. */
+  readonly traceFile?: string;
+  /** Where readable lines go. @default console.log */
+  readonly print?: (line: string) => void;
+}
+
+export interface StoryResult {
+  readonly timeline: Timeline;
+  readonly check: InstallationCheck;
+  readonly contract: ContractSummaryJson;
+  readonly bus: Bus;
+  readonly store: Store;
+  /** Stops every participant and closes bus and store. */
+  stop(): Promise<void>;
+}
+
+const ADMIN = { role: 'admin' as const, prefixes: [] };
+
+/** Waits until the MO reports the contract installed in the CCP. */
+async function contractInstalled(bus: Bus, emaid: string, timeoutMs: number): Promise<ContractSummaryJson> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const contract = await requestSubjectReply(bus, moInterface.requests.get, { emaid });
+    if (contract.status === 'installed') return contract;
+    if (contract.status === 'failed' || Date.now() > until) {
+      throw new PncError('ContractNotInstalled', `contract ${emaid} is ${contract.status}${contract.failure ? `: ${contract.failure.message}` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs processes 1–6 and the vehicle's check; leaves every participant running for `stop()`. */
+export async function runStory(options: StoryOptions): Promise<StoryResult> {
+  const print = options.print ?? ((line: string) => console.log(line));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
+  const store = await openEmbeddedStore(dataDir);
+  const bus = createMemoryBus({ store });
+  const timeline = new Timeline();
+  timeline.onBegin((entry) => print(formatEntry(entry)));
+  timeline.onEnd((entry) => {
+    const failure = formatFailure(entry);
+    if (failure) print(failure);
+  });
+  const quiet = createLogger({ write: () => {} });
+  const running: RunningParticipant[] = [];
+  const stop = async () => {
+    for (const participant of running.reverse()) await participant.stop();
+    await bus.close();
+    await store.close();
+  };
+  try {
+    print('Open Plug&Charge: the six VDE processes, every participant in this process');
+    await Promise.all(options.participants.map(async (definition) => {
+      running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
+    }));
+    const as = (who: string) => timeline.busFor(who, bus);
+
+    print('── 1  roots to the RCP (admin)');
+    const roots: Array<[typeof v2gRootInterface.requests.ca, RootType]> = [
+      [v2gRootInterface.requests.ca, 'V2G'],
+      [oemInterface.requests.ca, 'OEM'],
+      [moInterface.requests.ca, 'MO'],
+    ];
+    for (const [subject, rootType] of roots) {
+      const { certificates } = await requestSubjectReply(as('admin'), subject, {});
+      await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caller: ADMIN, caCertificate: certificates[certificates.length - 1], rootType });
+    }
+
+    print('── 2  vehicle production (OEM)');
+    const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
+
+    print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
+    const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
+    const contract = await contractInstalled(as('customer'), concluded.emaid, 15_000);
+
+    print('── 6  installation on request (EV → charger → CPO backend → CCP)');
+    const exiRequest = await buildInstallationRequest(vehicle);
+    const answer = await requestSubjectReply(as('ev'), cpoInterface.requests.installContract, { exiRequest: Buffer.from(exiRequest).toString('base64') });
+    if (answer.status !== 'Accepted') throw new PncError('InstallationFailed', `CPO backend answered Failed: ${answer.statusInfo?.reasonCode} ${answer.statusInfo?.additionalInfo ?? ''}`);
+    const check = await checkInstallationResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), vehicle);
+    if (check.emaid !== contract.emaid) throw new PncError('InstallationFailed', `installed EMAID ${check.emaid} is not the concluded ${contract.emaid}`);
+
+    print(`✓ verified: CertificateInstallationRes for ${vehicle.pcid} signed by ${check.cpsLeaf.subjectName.getField('CN')[0]} verifies up to the V2G root; `
+      + `the vehicle decrypted the contract key of EMAID ${check.emaid} with its provisioning key and it matches the contract certificate`);
+    if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
+    return { timeline, check, contract, bus, store, stop };
+  } catch (error) {
+    if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
+    await stop().catch(() => {});
+    throw error;
+  }
+}

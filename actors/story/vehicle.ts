@@ -1,0 +1,100 @@
+/**
+ * The vehicle's side of contract installation, as the story and the end-to-end tests play it
+ * until the EV participant takes over: build and sign the CertificateInstallationReq with the
+ * provisioning key, and check the CertificateInstallationRes the way an EVCC does
+ * (pki-and-crypto.md §8.1): signature with the CPS leaf, CPS chain to a V2G root, contract key
+ * decrypted with the provisioning key and matching the contract certificate [V2G2-823].
+ */
+import { randomBytes } from 'node:crypto';
+import { X509Certificate } from '@peculiar/x509';
+import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
+import { decryptContractKey } from '../../protocols/pki/contract-key.ts';
+import { validateChain } from '../../protocols/pki/index.ts';
+import type { CryptoKey } from '../../protocols/pki/keys.ts';
+import { importPrivateKey } from '../participants/authority.ts';
+import { signFragments, verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
+
+const hexOf = (base64: string): string => Buffer.from(base64, 'base64').toString('hex');
+const bytesOfHex = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));
+
+/** The provisioning private key of the vehicle record as a WebCrypto ECDSA key. */
+export function provisioningKeyOf(vehicle: VehicleRecordJson): Promise<CryptoKey> {
+  return importPrivateKey(vehicle.provisioningKey);
+}
+
+/** X509IssuerSerial of each V2G root in the vehicle ([V2G2-…] ListOfRootCertificateIDs, at most 20). */
+function rootCertificateIds(vehicle: VehicleRecordJson) {
+  return vehicle.v2gRoots.slice(0, 20).map((der) => {
+    const root = new X509Certificate(Buffer.from(der, 'base64'));
+    const serial = BigInt(`0x${root.serialNumber}`);
+    return { X509IssuerName: root.issuer, X509SerialNumber: serial <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(serial) : serial.toString() };
+  });
+}
+
+/**
+ * The EXI CertificateInstallationReq (whole V2G_Message) the vehicle sends, signed with its
+ * provisioning key over the CertificateInstallationReq element [V2G2-…]; a fresh SessionID.
+ */
+export async function buildInstallationRequest(vehicle: VehicleRecordJson, sessionId = randomBytes(8).toString('hex')): Promise<Uint8Array> {
+  const body = {
+    Id: 'ID1',
+    OEMProvisioningCert: hexOf(vehicle.provisioningChain.certificate),
+    ListOfRootCertificateIDs: { RootCertificateID: rootCertificateIds(vehicle) },
+  };
+  const signature = await signFragments([{ id: 'ID1', fragment: { CertificateInstallationReq: body } }], await provisioningKeyOf(vehicle));
+  return encodeExi('iso2', { V2G_Message: { Header: { SessionID: sessionId, Signature: signature }, Body: { CertificateInstallationReq: body } } });
+}
+
+export interface InstallationCheck {
+  readonly responseCode: string;
+  readonly sessionId: string;
+  readonly emaid: string;
+  readonly contractCertificate: X509Certificate;
+  readonly cpsLeaf: X509Certificate;
+  /** The 32-byte contract private key the vehicle recovered. */
+  readonly contractKeyScalar: Uint8Array;
+}
+
+type Json = Record<string, unknown>;
+
+function chainOf(element: Json | undefined, what: string): X509Certificate[] {
+  if (!element || typeof element.Certificate !== 'string') throw new PncError('InstallationResInvalid', `${what} has no Certificate`);
+  const subs = (element.SubCertificates as Json | undefined)?.Certificate;
+  const subList = Array.isArray(subs) ? (subs as string[]) : [];
+  return [element.Certificate, ...subList].map((hex) => new X509Certificate(Buffer.from(hex, 'hex')));
+}
+
+/**
+ * Checks a CertificateInstallationRes as the vehicle does and returns what it recovered.
+ * @throws PncError `InstallationResInvalid`, `InstallationFailed`, `CpsChainInvalid`, or the
+ *   xmldsig / contract-key error codes.
+ */
+export async function checkInstallationResponse(exi: Uint8Array, vehicle: VehicleRecordJson): Promise<InstallationCheck> {
+  const { document } = decodeExi('iso2', exi);
+  const message = (document as Json).V2G_Message as Json | undefined;
+  const res = ((message?.Body as Json | undefined)?.CertificateInstallationRes) as Json | undefined;
+  if (!message || !res) throw new PncError('InstallationResInvalid', 'not a CertificateInstallationRes');
+  if (res.ResponseCode !== 'OK') throw new PncError('InstallationFailed', `ResponseCode ${String(res.ResponseCode)}`);
+  const cpsChain = chainOf(res.SAProvisioningCertificateChain as Json, 'SAProvisioningCertificateChain');
+  await verifyMessageSignature(message, cpsChain[0]);
+  const roots = vehicle.v2gRoots.map((der) => new X509Certificate(Buffer.from(der, 'base64')));
+  const verdict = await validateChain(cpsChain, { purpose: 'cps', roots });
+  if (!verdict.valid) throw new PncError('CpsChainInvalid', `CPS chain does not lead to a V2G root of the vehicle: ${verdict.reason ?? verdict.iso15118}`);
+  const contractChain = chainOf(res.ContractSignatureCertChain as Json, 'ContractSignatureCertChain');
+  const contentOf = (name: string): string => String(((res[name] as Json | undefined)?.CONTENT) ?? '');
+  const key = await decryptContractKey(
+    { encryptedPrivateKey: bytesOfHex(contentOf('ContractSignatureEncryptedPrivateKey')), dhPublicKey: bytesOfHex(contentOf('DHpublickey')) },
+    await provisioningKeyOf(vehicle),
+    contractChain[0],
+  );
+  return {
+    responseCode: String(res.ResponseCode),
+    sessionId: String((message.Header as Json).SessionID),
+    emaid: contentOf('eMAID'),
+    contractCertificate: contractChain[0],
+    cpsLeaf: cpsChain[0],
+    contractKeyScalar: key.scalar,
+  };
+}
