@@ -5,6 +5,8 @@ export {
   issueCertificate,
   issueFromCsr,
   revocationRecord,
+  buildCertificate,
+  profileExtensions,
   subjectName,
   randomSerialNumber,
   IssuanceError,
@@ -13,6 +15,7 @@ export {
   type IssueOptions,
   type IssueFromCsrOptions,
   type IssuedCertificate,
+  type CertificateSpec,
   type RevocationRecord,
   type RevocationReason,
 } from './issue.ts';
