@@ -1,0 +1,482 @@
+/**
+ * hostActor: one XState v5 machine run as a durable, long-lived actor. See index.ts for the contract.
+ *
+ * One record per actor instance in the `actors` collection holds the persisted snapshot and the
+ * lease (owner + expiry). Every write is a compare-and-set on the record's `_rev`, so even if two
+ * processes both believed they held the lease, only one could ever persist: the other sees a
+ * RevisionConflict and stops driving the actor (`ActorLeaseLost`).
+ *
+ * Everything that touches the actor or the record (events, deadline events, persisting, lease
+ * renewal) runs through one serial queue, so a snapshot is persisted in event order and an
+ * event's promise resolves only once the snapshot it produced is in the store.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import type { z } from 'zod';
+import { PncError, toPncError } from '../../protocols/errors.ts';
+import { DEADLINE_EVENT_PREFIX, deadlinesOf } from '../../statecharts/deadlines.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Collection, Store, StoredDoc } from '../store/store.ts';
+import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
+import { toJsonText } from './log.ts';
+import type { Logger } from './participant.ts';
+
+/** Collection holding one record per hosted actor instance. */
+export const ACTORS_COLLECTION = 'actors';
+/** How long a lease lasts without renewal; renewed every third of it. @default 15000 */
+export const DEFAULT_LEASE_MS = 15_000;
+/** setTimeout's ceiling; longer deadlines are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const LEASE_ATTEMPTS = 5;
+/** Participant names and actor ids become subject tokens (`inspect.<participant>.<id>`). */
+const SUBJECT_TOKEN = /^[A-Za-z0-9_:-]+$/;
+
+export interface ActorRecord extends StoredDoc {
+  readonly participant: string;
+  readonly actorId: string;
+  /** The machine id, checked on restore. */
+  readonly logic: string;
+  readonly owner: string;
+  /** Epoch ms; 0 when released by a graceful stop. */
+  readonly leaseUntil: number;
+  readonly snapshot: unknown;
+  /** Copies of the snapshot's status and state value, for queries. */
+  readonly status: string;
+  readonly value: unknown;
+  readonly updatedAt: string;
+}
+
+/** What the host needs from the participant's runtime. */
+export interface HostContext {
+  readonly bus: Bus;
+  readonly store: Store;
+  readonly log: Logger;
+}
+
+export interface HostActorOptions<TLogic extends AnyStateMachine> {
+  /** Participant name (`cps`, `mo`, …): first part of the record key and the inspect subject. */
+  readonly participant: string;
+  /** Actor instance id, unique within the participant (letters, digits, `_`, `-`, `:`). */
+  readonly id: string;
+  /** The machine, with its effects already provided (`machine.provide({ actors })`). */
+  readonly logic: TLogic;
+  readonly context: HostContext;
+  /** Input for a new actor; ignored when a snapshot is restored. */
+  readonly input?: InputFrom<TLogic>;
+  /** Schema every event given to `send` must satisfy; failures reject with `InvalidEvent`. */
+  readonly events?: z.ZodType;
+  /**
+   * Lease owner id. A restarted process that reuses its owner id resumes at once; a different
+   * owner waits until the old lease expires. @default `<hostname>:<pid>:<random>`
+   */
+  readonly owner?: string;
+  /** @default DEFAULT_LEASE_MS */
+  readonly leaseMs?: number;
+}
+
+export interface HostedActor<TLogic extends AnyStateMachine> {
+  /**
+   * Delivers one event and resolves after the snapshot it produced is persisted (so a bus
+   * consumer acknowledges only after). Rejects with `InvalidEvent`, `EventNotAccepted`,
+   * `TransitionFailed` (state rolled back), `StoreUnavailable` (state rolled back),
+   * `ActorNotRunning` or `ActorLeaseLost`; after any of these but the last two it keeps serving.
+   */
+  send(event: EventFromLogic<TLogic>): Promise<void>;
+  getSnapshot(): SnapshotFrom<TLogic>;
+  /** Resolves with the first persisted snapshot that satisfies `predicate`; rejects with `Timeout`. */
+  waitFor(predicate: (snapshot: SnapshotFrom<TLogic>) => boolean, timeoutMs: number): Promise<SnapshotFrom<TLogic>>;
+  /** Persists, releases the lease, stops the machine (in-flight effects are aborted and replayed by the next host). */
+  stop(): Promise<void>;
+}
+
+type HostState = 'running' | 'stopped' | 'failed' | 'lost';
+
+interface Waiter {
+  readonly check: (snapshot: unknown) => boolean;
+  readonly resolve: (snapshot: unknown) => void;
+  readonly reject: (error: PncError) => void;
+}
+
+interface ArmedDeadline {
+  readonly at: number;
+  handle: NodeJS.Timeout;
+}
+
+function defaultOwner(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/** A JSON copy: what is persisted or published never shares objects with the live actor. */
+function jsonCopy<T>(value: T): T {
+  return JSON.parse(toJsonText(value)) as T;
+}
+
+class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLogic> {
+  readonly key: string;
+  private readonly records: Collection<ActorRecord>;
+  private readonly log: Logger;
+  private readonly leaseMs: number;
+  private readonly inspectSubject: string;
+  private actor!: Actor<TLogic>;
+  private record!: ActorRecord;
+  private lastPersistedJson = '';
+  /** The persisted (JSON) form of the last snapshot written; rollbacks restore it. */
+  private lastPersistedSnapshot: AnyMachineSnapshot | undefined;
+  private state: HostState = 'running';
+  private queue: Promise<unknown> = Promise.resolve();
+  private delivering = false;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly deadlines = new Map<string, ArmedDeadline>();
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(private readonly options: HostActorOptions<TLogic>, private readonly owner: string) {
+    this.key = `${options.participant}/${options.id}`;
+    this.records = options.context.store.collection<ActorRecord>(ACTORS_COLLECTION);
+    this.log = options.context.log.child({ participant: options.participant, actor: options.id });
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.inspectSubject = `inspect.${options.participant}.${options.id}`;
+  }
+
+  // ------------------------------------------------------------------ start
+
+  async start(): Promise<void> {
+    this.record = await this.acquireLease();
+    const stored = this.record.snapshot as AnyMachineSnapshot | null;
+    if (stored !== null && this.record.logic !== this.options.logic.id) {
+      throw new SnapshotIncompatible(this.key, `it belongs to machine '${this.record.logic}', not '${this.options.logic.id}'`);
+    }
+    try {
+      this.launch(stored ?? undefined);
+    } catch (error) {
+      await this.releaseQuietly();
+      throw new SnapshotIncompatible(this.key, error instanceof Error ? error.message : String(error), error);
+    }
+    await this.serial(() => this.persist({ force: true }));
+    this.renewTimer = setInterval(() => {
+      this.serial(() => this.persist({ force: true })).catch((error) => this.log.warn('actor.lease.renew_failed', { error }));
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    this.log.info(stored ? 'actor.restored' : 'actor.created', { owner: this.owner, value: this.live().value });
+  }
+
+  private async acquireLease(): Promise<ActorRecord> {
+    for (let attempt = 0; attempt < LEASE_ATTEMPTS; attempt += 1) {
+      const existing = await this.records.get(this.key);
+      const now = Date.now();
+      const leaseUntil = now + this.leaseMs;
+      if (!existing) {
+        try {
+          return await this.records.insert({
+            _id: this.key, participant: this.options.participant, actorId: this.options.id, logic: this.options.logic.id,
+            owner: this.owner, leaseUntil, snapshot: null, status: 'new', value: null, updatedAt: new Date(now).toISOString(),
+          });
+        } catch (error) {
+          if (PncError.is(error, 'DuplicateKey')) continue;
+          throw error;
+        }
+      }
+      if (existing.owner !== this.owner && existing.leaseUntil > now) throw new ActorLeased(this.key, existing.owner, existing.leaseUntil);
+      try {
+        return await this.records.replace({ ...existing, owner: this.owner, leaseUntil }, { expectedRev: existing._rev });
+      } catch (error) {
+        if (PncError.is(error, 'RevisionConflict')) continue;
+        throw error;
+      }
+    }
+    const current = await this.records.get(this.key);
+    throw new ActorLeased(this.key, current?.owner ?? 'another process', current?.leaseUntil ?? Date.now());
+  }
+
+  /** Creates and starts the XState actor, from a snapshot when given. Subscriptions ignore superseded actors. */
+  private launch(snapshot: AnyMachineSnapshot | undefined): void {
+    const actor = createActor(this.options.logic, {
+      ...(snapshot ? { snapshot } : { input: this.options.input }),
+      inspect: (event: InspectionEvent) => this.inspect(event),
+    } as Parameters<typeof createActor<TLogic>>[1]);
+    this.actor = actor;
+    actor.subscribe({
+      next: () => {
+        if (actor !== this.actor || this.state !== 'running') return;
+        this.armDeadlines();
+        // Changes that no `send` awaits (an effect finished, a child replied) are persisted here.
+        if (!this.delivering) this.serial(() => this.persist()).catch((error) => this.log.error('actor.persist_failed', { error }));
+      },
+      error: (error: unknown) => {
+        if (actor !== this.actor || this.delivering) return; // a failing send rolls back itself
+        this.fail(error);
+      },
+    });
+    actor.start();
+    this.armDeadlines();
+  }
+
+  /** The live snapshot, typed for the host's own use. */
+  private live(): AnyMachineSnapshot {
+    return this.actor.getSnapshot() as AnyMachineSnapshot;
+  }
+
+  // ------------------------------------------------------------------ events
+
+  async send(event: EventFromLogic<TLogic>): Promise<void> {
+    const checked = this.checkEvent(event);
+    await this.deliver(checked);
+  }
+
+  private checkEvent(event: unknown): EventFromLogic<TLogic> {
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) throw new InvalidEvent(this.key, 'an event must be an object with a string type');
+    const type = (event as { type?: unknown }).type;
+    if (typeof type !== 'string' || type.length === 0) throw new InvalidEvent(this.key, 'an event must be an object with a string type');
+    if (type.startsWith('xstate.') || type.startsWith(DEADLINE_EVENT_PREFIX)) throw new InvalidEvent(this.key, `event type '${type}' is reserved for the runtime`);
+    let copy: EventFromLogic<TLogic>;
+    try {
+      copy = jsonCopy(event) as EventFromLogic<TLogic>;
+    } catch (error) {
+      throw new InvalidEvent(this.key, `not JSON: ${(error as Error).message}`);
+    }
+    const schema = this.options.events;
+    if (!schema) return copy;
+    const result = schema.safeParse(copy);
+    if (result.success) return result.data as EventFromLogic<TLogic>;
+    const issue = result.error.issues[0];
+    throw new InvalidEvent(this.key, `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  }
+
+  private deliver(event: EventFromLogic<TLogic>): Promise<void> {
+    return this.serial(async () => {
+      this.assertRunning();
+      const before = this.live();
+      let accepted: boolean;
+      try {
+        accepted = before.status === 'active' && before.can(event);
+      } catch (error) {
+        throw new TransitionFailed(this.key, event.type, error);
+      }
+      if (!accepted) throw new EventNotAccepted(this.key, event.type, before.value, before.status);
+      this.delivering = true;
+      try {
+        this.actor.send(event);
+      } finally {
+        this.delivering = false;
+      }
+      const after = this.live();
+      if (after.status === 'error') {
+        this.rollback('transition_failed');
+        throw new TransitionFailed(this.key, event.type, after.error);
+      }
+      try {
+        await this.persist();
+      } catch (error) {
+        if (this.state === 'running') this.rollback('persist_failed');
+        throw error;
+      }
+    });
+  }
+
+  /** Replaces the live actor with one restored from the last persisted snapshot. */
+  private rollback(reason: string): void {
+    const broken = this.actor;
+    this.launch(this.lastPersistedSnapshot);
+    broken.stop();
+    this.log.warn('actor.rolled_back', { reason, value: this.live().value });
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  private serial<R>(task: () => Promise<R>): Promise<R> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Writes the snapshot (when changed, or always with `force`) and renews the lease; compare-and-set on `_rev`. */
+  private async persist(options: { force?: boolean; release?: boolean } = {}): Promise<void> {
+    if (this.state !== 'running') return;
+    const live = this.live();
+    if (live.status === 'error') return; // never persist a broken actor; the last good snapshot stays
+    const persisted = jsonCopy(this.actor.getPersistedSnapshot());
+    const json = JSON.stringify(persisted);
+    if (json === this.lastPersistedJson && !options.force && !options.release) return;
+    const now = Date.now();
+    try {
+      this.record = await this.records.replace(
+        {
+          ...this.record, logic: this.options.logic.id, owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+          snapshot: persisted, status: live.status, value: jsonCopy(live.value), updatedAt: new Date(now).toISOString(),
+        },
+        { expectedRev: this.record._rev },
+      );
+    } catch (error) {
+      if (PncError.is(error, 'RevisionConflict')) {
+        this.lose();
+        throw new ActorLeaseLost(this.key);
+      }
+      throw error;
+    }
+    if (json !== this.lastPersistedJson) {
+      this.lastPersistedJson = json;
+      this.lastPersistedSnapshot = persisted as AnyMachineSnapshot;
+      this.notifyWaiters(live);
+    }
+  }
+
+  private assertRunning(): void {
+    if (this.state === 'lost') throw new ActorLeaseLost(this.key);
+    if (this.state !== 'running') throw new ActorNotRunning(this.key, this.state);
+  }
+
+  private halt(state: HostState, error: PncError): void {
+    this.state = state;
+    clearInterval(this.renewTimer);
+    this.clearDeadlines();
+    this.actor.stop();
+    for (const waiter of this.waiters) waiter.reject(error);
+    this.waiters.clear();
+  }
+
+  private lose(): void {
+    this.log.error('actor.lease_lost', { owner: this.owner });
+    this.halt('lost', new ActorLeaseLost(this.key));
+  }
+
+  /** An error no `send` is waiting for (an effect without onError, a failing action after one): stop driving, keep the last good record. */
+  private fail(error: unknown): void {
+    this.log.error('actor.failed', { error: toPncError(error), value: this.lastPersistedSnapshot?.value });
+    this.halt('failed', new ActorNotRunning(this.key, 'failed'));
+  }
+
+  private async releaseQuietly(): Promise<void> {
+    await this.records.replace({ ...this.record, leaseUntil: 0 }, { expectedRev: this.record._rev }).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    clearInterval(this.renewTimer);
+    this.clearDeadlines();
+    await this.serial(async () => {
+      if (this.state !== 'running') return;
+      try {
+        await this.persist({ release: true });
+      } catch (error) {
+        this.log.warn('actor.release_failed', { error });
+      }
+      if (this.state === 'running') this.halt('stopped', new ActorNotRunning(this.key, 'stopped'));
+    });
+    this.log.info('actor.stopped', { value: this.lastPersistedSnapshot?.value });
+  }
+
+  // ------------------------------------------------------------------ observing
+
+  getSnapshot(): SnapshotFrom<TLogic> {
+    return this.actor.getSnapshot();
+  }
+
+  waitFor(predicate: (snapshot: SnapshotFrom<TLogic>) => boolean, timeoutMs: number): Promise<SnapshotFrom<TLogic>> {
+    return new Promise((resolve, reject) => {
+      if (this.lastPersistedJson && predicate(this.actor.getSnapshot()) && this.lastPersistedJson === JSON.stringify(jsonCopy(this.actor.getPersistedSnapshot()))) {
+        resolve(this.actor.getSnapshot());
+        return;
+      }
+      if (this.state !== 'running') {
+        reject(this.state === 'lost' ? new ActorLeaseLost(this.key) : new ActorNotRunning(this.key, this.state));
+        return;
+      }
+      const waiter: Waiter = {
+        check: (snapshot) => predicate(snapshot as SnapshotFrom<TLogic>),
+        resolve: (snapshot) => {
+          clearTimeout(timer);
+          resolve(snapshot as SnapshotFrom<TLogic>);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new PncError('Timeout', `actor ${this.key}: no matching snapshot within ${timeoutMs} ms (now ${JSON.stringify(this.live().value)})`, { retryable: true }));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private notifyWaiters(snapshot: unknown): void {
+    for (const waiter of this.waiters) {
+      let matched = false;
+      try {
+        matched = waiter.check(snapshot);
+      } catch (error) {
+        this.waiters.delete(waiter);
+        waiter.reject(toPncError(error));
+        continue;
+      }
+      if (matched) {
+        this.waiters.delete(waiter);
+        waiter.resolve(snapshot);
+      }
+    }
+  }
+
+  /** Publishes the root actor's events and snapshots on `inspect.<participant>.<id>`; best effort, never blocks the actor. */
+  private inspect(event: InspectionEvent): void {
+    if (event.actorRef.sessionId !== event.rootId) return;
+    let payload: unknown;
+    if (event.type === '@xstate.event') payload = { kind: 'event', event: event.event };
+    else if (event.type === '@xstate.snapshot') {
+      const snapshot = event.snapshot as { status?: string; value?: unknown; context?: unknown };
+      payload = { kind: 'snapshot', status: snapshot.status, value: snapshot.value, context: snapshot.context };
+    } else return;
+    const message = jsonCopy({ ...(payload as object), participant: this.options.participant, id: this.options.id, at: new Date().toISOString() });
+    this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
+  }
+
+  // ------------------------------------------------------------------ deadlines
+
+  /** Arms a timer per `context.deadlines` entry; see statecharts/deadlines.ts for the convention. */
+  private armDeadlines(): void {
+    const snapshot = this.live();
+    const wanted = snapshot.status === 'active' ? deadlinesOf(snapshot.context) : {};
+    for (const [name, armed] of this.deadlines) {
+      if (wanted[name] !== armed.at) {
+        clearTimeout(armed.handle);
+        this.deadlines.delete(name);
+      }
+    }
+    for (const [name, at] of Object.entries(wanted)) if (!this.deadlines.has(name)) this.deadlines.set(name, { at, handle: this.schedule(name, at) });
+  }
+
+  private schedule(name: string, at: number): NodeJS.Timeout {
+    return setTimeout(() => {
+      const armed = this.deadlines.get(name);
+      if (armed?.at !== at || this.state !== 'running') return;
+      if (Date.now() < at) {
+        armed.handle = this.schedule(name, at); // a deadline beyond setTimeout's range
+        return;
+      }
+      // The entry stays armed (fired) until the machine changes or clears it, so it fires once per process.
+      this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at } as unknown as EventFromLogic<TLogic>).then(
+        () => this.log.info('actor.deadline_fired', { deadline: name, at }),
+        (error) => this.log.warn('actor.deadline_not_handled', { deadline: name, at, error }),
+      );
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+  }
+
+  private clearDeadlines(): void {
+    for (const armed of this.deadlines.values()) clearTimeout(armed.handle);
+    this.deadlines.clear();
+  }
+}
+
+/**
+ * Hosts one machine as a durable actor: acquires the lease, restores the persisted snapshot (or
+ * starts fresh with `input`), persists after every transition, re-arms deadlines and publishes
+ * inspection events. Rejects with `ActorLeased` when another process drives the actor and
+ * `SnapshotIncompatible` when the stored snapshot cannot be restored.
+ */
+export async function hostActor<TLogic extends AnyStateMachine>(options: HostActorOptions<TLogic>): Promise<HostedActor<TLogic>> {
+  for (const [what, token] of [['participant', options.participant], ['actor id', options.id]] as const) {
+    if (!SUBJECT_TOKEN.test(token)) throw new PncError('InvalidActorId', `${what} '${token}' must be letters, digits, '_', '-' or ':'`);
+  }
+  const hosted = new HostedActorImpl(options, options.owner ?? defaultOwner());
+  await hosted.start();
+  return hosted;
+}
