@@ -84,7 +84,7 @@ test('CPS signing: check, sign, store; a failed put waits for RETRY and then sto
 
 test('CPS signing: bad contract data is rejected without signing; store=false signs without a put', async () => {
   let signedCount = 0;
-  const rejecting = signingMachine.provide({ actors: { checkContractData: fromPromise(async () => { throw new PncError('EmaidMismatch', 'CN differs'); }), signContractData: fromPromise(async () => { signedCount++; return signed; }), putIntoCcp: fromPromise(async () => {}) } });
+  const rejecting = signingMachine.provide({ actors: { checkContractData: fromPromise<void, SigningRequestJson>(async () => { throw new PncError('EmaidMismatch', 'CN differs'); }), signContractData: fromPromise(async () => { signedCount++; return signed; }) as never, putIntoCcp: fromPromise(async () => {}) } });
   const rejected = await toPromise(createActor(rejecting, { input: { request, store: true } }).start());
   assert.is(rejected.failure?.code, 'EmaidMismatch');
   assert.is(signedCount, 0);
@@ -117,7 +117,7 @@ test('OEM vehicle: issue, upload (retry after a failed upload), delete', async (
 test('V2G root sub-CA: issued from a good CSR, rejected with the code for a bad one', async () => {
   const logic = subCaMachine.provide({
     actors: {
-      checkCsr: fromPromise(async ({ input }: { input: { csr: string } }) => { if (input.csr === 'bad') throw new PncError('CsrInvalid', 'signature'); }),
+      checkCsr: fromPromise<void, { domain: 'cpo' | 'cps'; csr: string }>(async ({ input }) => { if (input.csr === 'bad') throw new PncError('CsrInvalid', 'signature'); }),
       issueSubCa: fromPromise(async () => 'CERT'),
     },
   });
@@ -131,7 +131,7 @@ test('CPO M01: a good request is forwarded; a request that fails the check never
   let forwarded = 0;
   const logic = installationMachine.provide({
     actors: {
-      checkRequest: fromPromise(async ({ input }: { input: { exiRequest: string } }) => { if (input.exiRequest === 'bad') throw new PncError('ExiInvalid', 'not EXI'); return { pcid: 'OPNABCDEFGHIJKLMN1' }; }),
+      checkRequest: fromPromise<{ pcid: string }, { exiRequest: string; iso15118SchemaVersion: string }>(async ({ input }) => { if (input.exiRequest === 'bad') throw new PncError('ExiInvalid', 'not EXI'); return { pcid: 'OPNABCDEFGHIJKLMN1' }; }),
       forwardToCcp: fromPromise(async () => { forwarded++; return { exiResponse: 'RES' }; }),
     },
   });
