@@ -1,0 +1,103 @@
+/**
+ * The JSON shape of exi.md (binary as lowercase hex, integers as numbers, `{Id, CONTENT}` for simple
+ * content with attributes, arrays for maxOccurs > 1) mapped to and from the typed values the
+ * generated codecs use (Uint8Array, number | bigint). Driven by the generated schema model.
+ */
+import { ExiEncodeError } from './errors.ts';
+import type { ModelParticle, ModelType, ModelValue, SchemaModel } from './model-types.ts';
+
+interface FieldSpec {
+  readonly value?: ModelValue;
+  readonly type?: string;
+  readonly array: boolean;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function bytesToHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]];
+  return s;
+}
+
+function hexToBytes(hex: string, path: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new ExiEncodeError(path, 'expected a hex string of whole octets');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  return out;
+}
+
+/** Looks up types across one or more generated modules and converts between JSON and typed values. */
+export class JsonMapper {
+  private readonly types: Record<string, ModelType> = {};
+  private readonly fieldCache = new Map<string, Map<string, FieldSpec>>();
+
+  constructor(models: readonly SchemaModel[]) {
+    for (const m of models) Object.assign(this.types, m.types);
+  }
+
+  private fields(typeName: string): Map<string, FieldSpec> {
+    let fields = this.fieldCache.get(typeName);
+    if (fields) return fields;
+    const t = this.types[typeName];
+    if (!t) throw new Error(`unknown type ${typeName}`);
+    fields = new Map<string, FieldSpec>();
+    for (const a of t.attributes) fields.set(a.name, { value: a.value, array: false });
+    if (t.content.kind === 'simple') fields.set('CONTENT', { value: t.content.value, array: false });
+    if (t.content.kind === 'particle') collect(t.content.particle, false, fields);
+    this.fieldCache.set(typeName, fields);
+    return fields;
+  }
+
+  /** JSON → typed, for an element of complex type `typeName` or simple value `value`. */
+  fromJson(json: unknown, spec: { type?: string; value?: ModelValue }, path: string): unknown {
+    if (spec.value) return valueFromJson(json, spec.value, path);
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ExiEncodeError(path, 'expected an element object');
+    const fields = this.fields(spec.type!);
+    const out: Record<string, unknown> = {};
+    for (const [key, x] of Object.entries(json)) {
+      const field = fields.get(key);
+      const childPath = `${path}.${key}`;
+      if (!field) throw new ExiEncodeError(childPath, `not an attribute or child element of ${spec.type}`);
+      if (x === undefined) continue;
+      // A repeated element given as a single object (as the corpus decodings write xmldsig Transform) is a list of one.
+      out[key] = field.array ? (Array.isArray(x) ? x : [x]).map((item) => this.fromJson(item, field, childPath)) : this.fromJson(x, field, childPath);
+    }
+    return out;
+  }
+}
+
+function collect(p: ModelParticle, repeated: boolean, into: Map<string, FieldSpec>): void {
+  const many = repeated || p.max === -1 || p.max > 1;
+  if (p.k === 'el') {
+    const prev = into.get(p.name);
+    into.set(p.name, { value: p.value, type: p.type, array: many || prev !== undefined });
+  } else if (p.k !== 'any') for (const item of p.items) collect(item, many, into);
+}
+
+function valueFromJson(x: unknown, value: ModelValue, path: string): unknown {
+  if (value.kind === 'binary') {
+    if (typeof x !== 'string') throw new ExiEncodeError(path, 'expected a hex string');
+    return hexToBytes(x, path);
+  }
+  if ((value.kind === 'uint' || value.kind === 'int') && value.big) {
+    if (typeof x === 'string' && /^-?\d+$/.test(x)) {
+      const n = BigInt(x);
+      return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+    }
+  }
+  return x;
+}
+
+/** Typed → JSON: bytes to lowercase hex, integers beyond 2^53 to decimal strings. */
+export function toJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return bytesToHex(value);
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) && BigInt(Number(value)) === value ? Number(value) : value.toString();
+  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,408 @@
+/**
+ * Bit-level reader and writer for schema-informed, bit-packed EXI 1.0 (the alignment ISO 15118-2 and
+ * DIN 70121 use). The generated codecs in `generated/` call these; nothing here knows a schema.
+ * No allocation per bit; byte fields decode as views into the input when they start on a byte boundary.
+ */
+import { ExiDecodeError, ExiEncodeError } from './errors.ts';
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+export class BitReader {
+  readonly bytes: Uint8Array;
+  /** Current position in bits from the start of `bytes`. */
+  pos: number;
+  readonly end: number;
+
+  constructor(bytes: Uint8Array, startBit = 0) {
+    this.bytes = bytes;
+    this.pos = startBit;
+    this.end = bytes.length * 8;
+  }
+
+  fail(message: string, at = this.pos): never {
+    throw new ExiDecodeError(message, at);
+  }
+
+  private overrun(wanted: number): never {
+    this.fail(`unexpected end of input: ${wanted} more bits needed, ${this.end - this.pos} left`);
+  }
+
+  /** Reads an n-bit unsigned integer, most significant bit first (n <= 24). */
+  bits(n: number): number {
+    let p = this.pos;
+    if (p + n > this.end) this.overrun(n);
+    const buf = this.bytes;
+    let result = 0;
+    let left = n;
+    while (left > 0) {
+      const avail = 8 - (p & 7);
+      const take = left < avail ? left : avail;
+      result = (result << take) | ((buf[p >>> 3] >>> (avail - take)) & ((1 << take) - 1));
+      p += take;
+      left -= take;
+    }
+    this.pos = p;
+    return result;
+  }
+
+  /** Reads 8 bits, fast when aligned. */
+  byte(): number {
+    const p = this.pos;
+    if (p + 8 > this.end) this.overrun(8);
+    this.pos = p + 8;
+    const shift = p & 7;
+    if (shift === 0) return this.bytes[p >>> 3];
+    return ((this.bytes[p >>> 3] << shift) | (this.bytes[(p >>> 3) + 1] >>> (8 - shift))) & 0xff;
+  }
+
+  bool(): boolean {
+    return this.bits(1) === 1;
+  }
+
+  /** EXI unsigned integer (7-bit groups, least significant first) that must fit a safe JS number. */
+  uint(): number {
+    const start = this.pos;
+    let result = 0;
+    let factor = 1;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 127) * factor;
+      if (b < 128) break;
+      factor *= 128;
+      if (factor > 2 ** 56) this.fail('unsigned integer longer than 8 octets', start);
+    }
+    if (result > MAX_SAFE) this.fail('unsigned integer larger than 2^53-1', start);
+    return result;
+  }
+
+  /** EXI unsigned integer of any size: a number while it is safe, else a bigint. */
+  uintBig(): number | bigint {
+    const start = this.pos;
+    let result = 0n;
+    let shift = 0n;
+    let groups = 0;
+    for (;;) {
+      const b = this.byte();
+      result |= BigInt(b & 127) << shift;
+      if (b < 128) break;
+      shift += 7n;
+      // An xs:integer of more than 4096 bits is not a V2G value; stop before the work grows unbounded.
+      if (++groups > 586) this.fail('unsigned integer longer than 4096 bits', start);
+    }
+    return result <= BigInt(MAX_SAFE) ? Number(result) : result;
+  }
+
+  /** EXI integer: sign bit, then the magnitude (negative values store -value-1). */
+  int(): number {
+    const negative = this.bits(1) === 1;
+    const magnitude = this.uint();
+    return negative ? -magnitude - 1 : magnitude;
+  }
+
+  intBig(): number | bigint {
+    const negative = this.bits(1) === 1;
+    const magnitude = this.uintBig();
+    if (!negative) return magnitude;
+    if (typeof magnitude === 'number' && magnitude < MAX_SAFE) return -magnitude - 1;
+    const value = -BigInt(magnitude) - 1n;
+    return value >= BigInt(-MAX_SAFE) ? Number(value) : value;
+  }
+
+  /** An n-bit offset from `min` (bounded integer ranges). */
+  nbit(n: number, min: number, max: number): number {
+    const at = this.pos;
+    const value = this.bits(n) + min;
+    if (value > max) this.fail(`integer ${value} above maxInclusive ${max}`, at);
+    return value;
+  }
+
+  uintMax(max: number): number {
+    const at = this.pos;
+    const value = this.uint();
+    if (value > max) this.fail(`integer ${value} above maxInclusive ${max}`, at);
+    return value;
+  }
+
+  intRange(min: number, max: number): number {
+    const at = this.pos;
+    const value = this.int();
+    if (value < min || value > max) this.fail(`integer ${value} outside [${min}, ${max}]`, at);
+    return value;
+  }
+
+  bigRange(value: number | bigint, min: bigint | undefined, max: bigint | undefined): number | bigint {
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) this.fail(`integer ${value} outside [${min ?? ''}, ${max ?? ''}]`);
+    return value;
+  }
+
+  /** hexBinary/base64Binary: length, then the octets. A view into the input when aligned, else a copy. */
+  binary(maxLength: number): Uint8Array {
+    const start = this.pos;
+    const length = this.uint();
+    if (length > maxLength) this.fail(`binary of ${length} octets exceeds maxLength ${maxLength}`, start);
+    if (length * 8 > this.end - this.pos) this.overrun(length * 8);
+    const p = this.pos;
+    this.pos = p + length * 8;
+    if ((p & 7) === 0) return this.bytes.subarray(p >>> 3, (p >>> 3) + length);
+    const out = new Uint8Array(length);
+    const shift = p & 7;
+    const buf = this.bytes;
+    let i = p >>> 3;
+    for (let k = 0; k < length; k++, i++) out[k] = ((buf[i] << shift) | (buf[i + 1] >>> (8 - shift))) & 0xff;
+    return out;
+  }
+
+  /** A string value: length+2, then code points. Index 0/1 (string table hits) never occur in V2G traffic. */
+  string(maxLength: number): string {
+    const start = this.pos;
+    const n = this.uint();
+    if (n < 2) this.fail(`string table reference (${n === 0 ? 'local' : 'global'} value hit) is not supported`, start);
+    const length = n - 2;
+    if (length > maxLength) this.fail(`string of ${length} characters exceeds maxLength ${maxLength}`, start);
+    if (length * 8 > this.end - this.pos) this.overrun(length * 8);
+    let s = '';
+    for (let k = 0; k < length; k++) {
+      const b = this.byte();
+      if (b < 128) {
+        s += String.fromCharCode(b);
+        continue;
+      }
+      this.pos -= 8;
+      const at = this.pos;
+      const cp = this.uint();
+      if (cp > 0x10ffff) this.fail(`code point ${cp} out of range`, at);
+      s += String.fromCodePoint(cp);
+    }
+    return s;
+  }
+
+  /** An n-bit enumeration index that must name one of `count` literals. */
+  enumIndex(n: number, count: number): number {
+    const at = this.pos;
+    const index = this.bits(n);
+    if (index >= count) this.fail(`enumeration index ${index} out of range (${count} values)`, at);
+    return index;
+  }
+
+  /** Event code of the CH or EE that follows SE in a simple-typed element; anything but 0 is a deviation. */
+  expectZero(n: number, what: string): void {
+    const at = this.pos;
+    if (this.bits(n) !== 0) this.fail(`${what}: schema deviation (second-level event) is not supported`, at);
+  }
+
+  /** An event code that no production of the current grammar state has, or one we do not accept. */
+  unexpected(code: number, width: number, state: string): never {
+    this.fail(`event code ${code} not allowed in ${state}`, this.pos - width);
+  }
+}
+
+/** Appends bits to a growable, zero-filled buffer. One instance is reused across encodes. */
+export class BitWriter {
+  private buf = new Uint8Array(512);
+  pos = 0;
+  /** Element names from the document root to the element being encoded, for error paths. */
+  readonly path: string[] = [];
+  depth = 0;
+
+  reset(): void {
+    const used = (this.pos + 7) >>> 3;
+    this.buf.fill(0, 0, Math.min(used + 1, this.buf.length));
+    this.pos = 0;
+    this.depth = 0;
+  }
+
+  /** The bytes written so far, padded with zero bits to a byte boundary (a copy). */
+  finish(): Uint8Array {
+    return this.buf.slice(0, (this.pos + 7) >>> 3);
+  }
+
+  private grow(bits: number): void {
+    let size = this.buf.length * 2;
+    while (size * 8 < this.pos + bits + 64) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf);
+    this.buf = next;
+  }
+
+  bits(value: number, n: number): void {
+    let p = this.pos;
+    if (p + n + 8 > this.buf.length * 8) this.grow(n);
+    const buf = this.buf;
+    let left = n;
+    while (left > 0) {
+      const idx = p >>> 3;
+      const free = 8 - (p & 7);
+      if (left <= free) {
+        buf[idx] |= (value & ((1 << left) - 1)) << (free - left);
+        p += left;
+        break;
+      }
+      left -= free;
+      buf[idx] |= (value >>> left) & ((1 << free) - 1);
+      p += free;
+    }
+    this.pos = p;
+  }
+
+  byte(b: number): void {
+    const p = this.pos;
+    if ((p & 7) === 0) {
+      if (p + 16 > this.buf.length * 8) this.grow(8);
+      this.buf[p >>> 3] = b;
+      this.pos = p + 8;
+    } else this.bits(b, 8);
+  }
+
+  uint(value: number): void {
+    while (value >= 128) {
+      this.byte((value % 128) | 128);
+      value = Math.floor(value / 128);
+    }
+    this.byte(value);
+  }
+
+  uintBig(value: number | bigint): void {
+    if (typeof value === 'number') return this.uint(value);
+    while (value >= 128n) {
+      this.byte(Number(value & 127n) | 128);
+      value >>= 7n;
+    }
+    this.byte(Number(value));
+  }
+
+  int(value: number): void {
+    if (value < 0) {
+      this.bits(1, 1);
+      this.uint(-value - 1);
+    } else {
+      this.bits(0, 1);
+      this.uint(value);
+    }
+  }
+
+  intBig(value: number | bigint): void {
+    if (typeof value === 'number') return this.int(value);
+    if (value < 0n) {
+      this.bits(1, 1);
+      this.uintBig(-value - 1n);
+    } else {
+      this.bits(0, 1);
+      this.uintBig(value);
+    }
+  }
+
+  binary(bytes: Uint8Array): void {
+    const length = bytes.length;
+    this.uint(length);
+    const p = this.pos;
+    if (p + length * 8 + 16 > this.buf.length * 8) this.grow(length * 8);
+    if ((p & 7) === 0) {
+      this.buf.set(bytes, p >>> 3);
+      this.pos = p + length * 8;
+    } else for (let k = 0; k < length; k++) this.bits(bytes[k], 8);
+  }
+
+  /** Writes a string value (length+2, code points); `length` is its count of code points. */
+  string(s: string, length: number): void {
+    this.uint(length + 2);
+    for (let k = 0; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c < 128) this.byte(c);
+      else {
+        const cp = s.codePointAt(k)!;
+        if (cp > 0xffff) k++;
+        this.uint(cp);
+      }
+    }
+  }
+
+  /** The element path for an error at child `field` of the element being encoded. */
+  pathTo(field?: string): string {
+    const parts = this.path.slice(0, this.depth);
+    if (field !== undefined) parts.push(field);
+    return parts.join('.');
+  }
+
+  fail(field: string | undefined, message: string): never {
+    throw new ExiEncodeError(this.pathTo(field), message);
+  }
+
+  /** No production for `field` (or for the end, when undefined) in the current state; `expected` lists what the state allows. */
+  unexpected(expected: string, field: string | undefined): never {
+    const allowed = expected.split('|');
+    if (field === undefined) {
+      const missing = allowed.filter((name) => name !== '(end)');
+      this.fail(missing.length === 1 ? missing[0] : undefined, missing.length === 1 ? 'required element missing' : `content incomplete, expected one of ${missing.join(', ')}`);
+    }
+    this.fail(field, `not allowed here (expected ${allowed.join(', ')}): a choice already made, maxOccurs reached, or an earlier required element missing`);
+  }
+
+  // Value checks shared by every generated encoder; each names the offending child on failure.
+
+  checkString(value: unknown, field: string, minLength: number, maxLength: number): number {
+    if (typeof value !== 'string') this.fail(field, `expected a string, got ${describe(value)}`);
+    let length = value.length;
+    for (let k = 0; k < value.length; k++) {
+      const c = value.charCodeAt(k);
+      if (c >= 0xd800 && c <= 0xdbff) {
+        const next = value.charCodeAt(k + 1);
+        if (next >= 0xdc00 && next <= 0xdfff) {
+          length--;
+          k++;
+        } else this.fail(field, 'string contains a lone surrogate');
+      } else if (c >= 0xdc00 && c <= 0xdfff) this.fail(field, 'string contains a lone surrogate');
+    }
+    if (length < minLength || length > maxLength) this.fail(field, `string length ${length} outside [${minLength}, ${maxLength}]`);
+    return length;
+  }
+
+  checkBinary(value: unknown, field: string, minLength: number, maxLength: number): Uint8Array {
+    if (!(value instanceof Uint8Array)) this.fail(field, `expected a Uint8Array, got ${describe(value)}`);
+    if (value.length < minLength || value.length > maxLength) this.fail(field, `byte length ${value.length} outside [${minLength}, ${maxLength}]`);
+    return value;
+  }
+
+  checkInt(value: unknown, field: string, min: number, max: number): number {
+    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(field, `expected an integer, got ${describe(value)}`);
+    if (value < min || value > max) this.fail(field, `integer ${value} outside [${min}, ${max}]`);
+    return value;
+  }
+
+  checkBigInt(value: unknown, field: string, min: bigint | undefined, max: bigint | undefined): number | bigint {
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value)) this.fail(field, `expected an exact integer, got ${value}`);
+    } else if (typeof value !== 'bigint') this.fail(field, `expected an integer, got ${describe(value)}`);
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) this.fail(field, `integer ${value} outside [${min ?? ''}, ${max ?? ''}]`);
+    return value;
+  }
+
+  checkBool(value: unknown, field: string): boolean {
+    if (typeof value !== 'boolean') this.fail(field, `expected a boolean, got ${describe(value)}`);
+    return value;
+  }
+
+  checkObject(value: unknown, field: string): void {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) this.fail(field, `expected an element object, got ${describe(value)}`);
+  }
+
+  checkArray(value: unknown, field: string, min: number, max: number): unknown[] {
+    if (!Array.isArray(value)) this.fail(field, `expected an array, got ${describe(value)}`);
+    if (value.length < min || value.length > max) this.fail(field, `${value.length} occurrences outside [${min}, ${max === Infinity ? 'unbounded' : max}] (maxOccurs)`);
+    return value;
+  }
+
+  enumIndex(value: unknown, field: string, index: Record<string, number>): number {
+    const i = typeof value === 'string' && Object.hasOwn(index, value) ? index[value] : undefined;
+    if (i === undefined) this.fail(field, `${describe(value)} is not one of ${Object.keys(index).join(', ')}`);
+    return i;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (value instanceof Uint8Array) return 'bytes';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value === 'object' ? 'an object' : String(value);
+}
