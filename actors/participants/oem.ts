@@ -4,6 +4,7 @@
  * vehicle record, and the provisioning chain uploaded to the PCP. Deleting a vehicle deletes it
  * from the PCP (which cascades to its CCP contracts) and revokes its provisioning certificate.
  */
+import 'reflect-metadata';
 import { randomInt } from 'node:crypto';
 import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
 import { fromPromise } from 'xstate';

@@ -80,9 +80,14 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   };
   try {
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
-    await Promise.all(options.participants.map(async (definition) => {
+    const start = async (definition: ParticipantDefinition) => {
       running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
-    }));
+    };
+    // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
+    const [rootCa, others] = [options.participants.filter((p) => p.name === 'v2g-root'), options.participants.filter((p) => p.name !== 'v2g-root')];
+    print(`── 0  start ${options.participants.map((p) => p.name).join(', ')}`);
+    for (const definition of rootCa) await start(definition);
+    await Promise.all(others.map(start));
     const as = (who: string) => timeline.busFor(who, bus);
 
     print('── 1  roots to the RCP (admin)');
@@ -101,7 +106,8 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 
     print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
     const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
-    const contract = await contractInstalled(as('customer'), concluded.emaid, 15_000);
+    // Polled quietly: the CPS and CCP steps show up in the timeline as they happen.
+    const contract = await contractInstalled(bus, concluded.emaid, 15_000);
 
     print('── 6  installation on request (EV → charger → CPO backend → CCP)');
     const exiRequest = await buildInstallationRequest(vehicle);

@@ -127,6 +127,8 @@ class RecordingBus implements Bus {
   }
 
   async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
+    // The host's inspection stream is about actors, not about the story between participants.
+    if (subject.startsWith('inspect.')) return this.inner.publish(subject, payload, headers);
     const entry = this.timeline.begin(this.participant, 'event', subject, payload);
     await this.track(entry, this.inner.publish(subject, payload, headers));
   }

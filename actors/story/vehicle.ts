@@ -5,6 +5,7 @@
  * (pki-and-crypto.md §8.1): signature with the CPS leaf, CPS chain to a V2G root, contract key
  * decrypted with the provisioning key and matching the contract certificate [V2G2-823].
  */
+import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
 import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
