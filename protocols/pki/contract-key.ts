@@ -5,9 +5,7 @@
 import { createCipheriv, createDecipheriv, createECDH, createHash, createPublicKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import type { X509Certificate } from '@peculiar/x509';
 import { PncError } from '../errors.ts';
-
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import type { CryptoKey, CryptoKeyPair } from './keys.ts';
 
 /** Stable codes of {@link ContractKeyError}. */
 export type ContractKeyErrorCode =

@@ -33,3 +33,5 @@ export {
 } from './validate.ts';
 export { parseCertificateDer, CertificateParseError, type ParsedCertificate } from './der.ts';
 export { createTestPki, type TestPki, type TestPkiOptions, type TestCertificate } from './test-pki.ts';
+export { createOcspResponder, statusFromRecords, buildOcspRequest, verifyOcspResponse, ocspRevocationChecker, certificateHashData, certificateHashDataOf, normalizeSerialNumber, crlReasons, ocspResponseStatuses, DEFAULT_OCSP_VALIDITY_SECONDS, OcspError, type OcspErrorCode, type OcspResponder, type OcspResponderOptions, type SerialStatus, type OcspRequest, type OcspRequestData, type CertificateHashData, type OcspHashAlgorithm, type OcspCertificateStatus, type VerifyOcspResponseOptions, type OcspTransport, type OcspResponseStatus } from './ocsp.ts';
+export { encryptContractKey, decryptContractKey, ContractKeyError, type ContractKeyErrorCode, type EncryptedContractKey, type ContractKey, type PrivateKeyInput, type PublicKeyInput } from './contract-key.ts';

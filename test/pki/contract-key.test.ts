@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ContractKeyError, decryptContractKey, encryptContractKey, type EncryptedContractKey } from '../../protocols/pki/contract-key.ts';
-import { issue, newKeyPair } from './ocsp-fixtures.ts';
+import { createTestPki, generateKeyPair, issueCertificate } from '../../protocols/pki/index.ts';
 
 // Known-answer vector /work/shared/vectors/crypto/contract-key-encryption.json (reference §10.3).
 const vector = JSON.parse(readFileSync(new URL('../../../shared/vectors/crypto/contract-key-encryption.json', import.meta.url), 'utf8')) as Record<string, string>;
@@ -47,8 +47,9 @@ test('known-answer vector: decryption recovers the contract key and checks it', 
 });
 
 test('round trip with WebCrypto keys and certificates, fresh ephemeral key and IV each time', async () => {
-  const oemProvisioning = await issue({ subject: 'CN=WMI123456712345678, DC=OEM' });
-  const contract = await issue({ subject: 'CN=DEABCC123ABC560, DC=MO' });
+  const pki = await createTestPki();
+  const [oemProvisioning] = pki.provisioning;
+  const [contract] = pki.contracts;
   const first = await encryptContractKey(contract.keys.privateKey, oemProvisioning.certificate);
   const second = await encryptContractKey(contract.keys.privateKey, oemProvisioning.certificate);
   assert.is(first.encryptedPrivateKey.length, 48);
@@ -56,20 +57,20 @@ test('round trip with WebCrypto keys and certificates, fresh ephemeral key and I
   assert.is(first.dhPublicKey[0], 4);
   assert.is.not(toHex(first.dhPublicKey), toHex(second.dhPublicKey));
   assert.is.not(toHex(first.encryptedPrivateKey.subarray(0, 16)), toHex(second.encryptedPrivateKey.subarray(0, 16)));
+  const expected = await webcrypto.subtle.exportKey('jwk', contract.keys.privateKey);
   for (const encrypted of [first, second]) {
     const key = await decryptContractKey(encrypted, oemProvisioning.keys.privateKey, contract.certificate);
-    const expected = await webcrypto.subtle.exportKey('jwk', contract.keys.privateKey);
     assert.is(Buffer.from(key.scalar).toString('base64url'), expected.d);
   }
   // CertificateUpdate: the receiver is the old contract key.
-  const renewed = await issue({ subject: 'CN=DEABCC123ABC560, DC=MO' });
-  const update = await encryptContractKey(renewed.keys.privateKey, contract.certificate);
+  const renewed = await issueCertificate({ role: 'contract', subject: { commonName: contract.identifier! }, issuer: pki.authorities['mo-sub-ca-2'] });
+  const update = await encryptContractKey(renewed.keys!.privateKey, contract.certificate);
   const key = await decryptContractKey(update, contract.keys.privateKey, renewed.certificate);
-  assert.is(key.scalar.length, 32);
+  assert.is(Buffer.from(key.scalar).toString('base64url'), (await webcrypto.subtle.exportKey('jwk', renewed.keys!.privateKey)).d);
 });
 
 test('[V2G2-823] a key that does not match the contract certificate is rejected', async () => {
-  const other = await newKeyPair();
+  const other = await generateKeyPair();
   assert.is(await codeOf(decryptContractKey(vectorEnvelope, hex(vector.receiverPrivateKey), other.publicKey)), 'ContractKeyMismatch');
   // A wrong receiver key decrypts to garbage, which can never match.
   const wrongReceiver = createECDH('prime256v1');
@@ -101,7 +102,7 @@ test('malformed fields get typed errors', async () => {
   assert.is(await codeOf(encryptContractKey(new Uint8Array(31), contract)), 'ContractKeyInvalidInput');
   assert.is(await codeOf(encryptContractKey(new Uint8Array(32), contract)), 'ContractKeyInvalidInput'); // d = 0
   assert.is(await codeOf(encryptContractKey(hex(vector.contractPrivateKey), contract, { iv: new Uint8Array(8) })), 'ContractKeyInvalidInput');
-  const keys = await newKeyPair();
+  const keys = await generateKeyPair();
   assert.is(await codeOf(encryptContractKey(keys.publicKey, contract)), 'ContractKeyInvalidInput'); // a public key is no contract key
 });
 
