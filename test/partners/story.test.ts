@@ -1,0 +1,41 @@
+// The main story in one process: processes 1–6 over the in-process bus and the embedded store,
+// ending with the vehicle's own checks of the CertificateInstallationRes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStory } from '../../actors/story/index.ts';
+import { storyParticipants } from './helpers.ts';
+import { decodeExi } from '../../protocols/exi/index.ts';
+
+test('npm start story: roots, vehicle, contract, CPS signing into the CCP, installation verified by the vehicle', async () => {
+  const lines: string[] = [];
+  const trace = join(mkdtempSync(join(tmpdir(), 'openpnc-story-test-')), 'trace.jsonl');
+  const story = await runStory({ participants: storyParticipants(), print: (line) => lines.push(line), traceFile: trace });
+  try {
+    assert.is(story.check.responseCode, 'OK');
+    assert.is(story.check.emaid, story.contract.emaid);
+    assert.is(story.contract.status, 'installed');
+    assert.is(story.check.contractKeyScalar.length, 32);
+    assert.match(lines.at(-1)!, /^✓ verified: /);
+    const subjects = story.timeline.entries.map((entry) => `${entry.participant} ${entry.subject}`);
+    for (const step of [
+      'admin rcp.roots.put', 'factory oem.vehicle.produce', 'oem pcp.chain.put', 'customer mo.contract.conclude', 'mo pcp.chain.get',
+      'mo rcp.roots.list', 'mo cps.signing', 'cps ccp.contract.put', 'ev cpo.certificate.install', 'cpo ccp.installation',
+    ]) assert.ok(subjects.includes(step), `timeline has ${step}`);
+    assert.ok(subjects.indexOf('cps ccp.contract.put') < subjects.indexOf('cpo ccp.installation'));
+    assert.not.ok(subjects.some((subject) => subject.includes(' inspect.')));
+    // The trace carries every EXI message in hex; the response decodes as a CertificateInstallationRes.
+    const entries = readFileSync(trace, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const installation = entries.find((entry) => entry.subject === 'cpo.certificate.install');
+    assert.ok(installation.exi.exiRequest.length > 100);
+    const { document } = decodeExi('iso2', new Uint8Array(Buffer.from(installation.exi.exiResponse, 'hex')));
+    const body = (document as { V2G_Message: { Body: Record<string, { ResponseCode?: string }> } }).V2G_Message.Body;
+    assert.is(body.CertificateInstallationRes.ResponseCode, 'OK');
+  } finally {
+    await story.stop();
+  }
+});
+
+test.run();
