@@ -146,9 +146,16 @@ export class BitReader {
     if ((p & 7) === 0) return this.bytes.subarray(p >>> 3, (p >>> 3) + length);
     const out = new Uint8Array(length);
     const shift = p & 7;
+    const back = 8 - shift;
     const buf = this.bytes;
     let i = p >>> 3;
-    for (let k = 0; k < length; k++, i++) out[k] = ((buf[i] << shift) | (buf[i + 1] >>> (8 - shift))) & 0xff;
+    // Each output octet straddles two input octets; carry the left one instead of reading it twice.
+    let left = buf[i];
+    for (let k = 0; k < length; k++) {
+      const right = buf[++i];
+      out[k] = ((left << shift) | (right >>> back)) & 0xff;
+      left = right;
+    }
     return out;
   }
 
@@ -298,8 +305,19 @@ export class BitWriter {
     if (p + length * 8 + 16 > this.buf.length * 8) this.grow(length * 8);
     if ((p & 7) === 0) {
       this.buf.set(bytes, p >>> 3);
-      this.pos = p + length * 8;
-    } else for (let k = 0; k < length; k++) this.bits(bytes[k], 8);
+    } else {
+      // The first octet completes the partial output octet; each next one splits across two.
+      const shift = p & 7;
+      const back = 8 - shift;
+      const buf = this.buf;
+      let i = p >>> 3;
+      for (let k = 0; k < length; k++) {
+        const b = bytes[k];
+        buf[i] |= b >>> shift;
+        buf[++i] = (b << back) & 0xff;
+      }
+    }
+    this.pos = p + length * 8;
   }
 
   /** Writes a string value (length+2, code points); `length` is its count of code points. */
