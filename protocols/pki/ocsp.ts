@@ -288,8 +288,9 @@ export interface OcspResponderOptions {
 export interface OcspResponder {
   /**
    * Answers a DER OCSPRequest with a DER OCSPResponse: a signed BasicOCSPResponse with one
-   * SingleResponse per request entry and the nonce echoed, or `malformedRequest` for bytes that
-   * are not a request. CertIDs for other issuers or unsupported hash algorithms get `unknown`.
+   * SingleResponse per request entry and the nonce echoed; `malformedRequest` for bytes that are
+   * not a request, `internalError` when `lookup` fails. CertIDs for other issuers or unsupported
+   * hash algorithms get `unknown`.
    */
   respond(requestDer: Uint8Array): Promise<Uint8Array>;
 }
@@ -367,11 +368,16 @@ export function createOcspResponder(options: OcspResponderOptions): OcspResponde
       }
       const now = wholeSeconds(options.now?.() ?? new Date());
       const nextUpdate = new Date(now.getTime() + validityMs);
-      const responses = await Promise.all(
-        request.tbsRequest.requestList.map(async (entry) =>
-          new pkijs.SingleResponse({ certID: entry.reqCert, certStatus: certStatusSchema(await statusOf(entry.reqCert)), thisUpdate: now, nextUpdate }),
-        ),
-      );
+      let responses: pkijs.SingleResponse[];
+      try {
+        responses = await Promise.all(
+          request.tbsRequest.requestList.map(async (entry) =>
+            new pkijs.SingleResponse({ certID: entry.reqCert, certStatus: certStatusSchema(await statusOf(entry.reqCert)), thisUpdate: now, nextUpdate }),
+          ),
+        );
+      } catch {
+        return unsuccessfulResponse('internalError'); // the records could not be read: say so rather than guess
+      }
       const nonce = request.tbsRequest.requestExtensions?.find((e) => e.extnID === oid.nonce);
       const tbsResponseData = new pkijs.ResponseData({
         responderID: new asn1js.OctetString({ valueHex: responderKeyHash }), // byKey [2]

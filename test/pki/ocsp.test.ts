@@ -21,7 +21,7 @@ import {
 } from '../../protocols/pki/ocsp.ts';
 import 'reflect-metadata'; // @peculiar/x509 resolves its services through tsyringe
 import * as x509 from '@peculiar/x509';
-import { buildCertificate, createTestPki, generateKeyPair, randomSerialNumber, revocationRecord, subjectName, validateChain, type CertificateAuthority, type CryptoKey, type TestPki } from '../../protocols/pki/index.ts';
+import { buildCertificate, createTestPki, exportPkcs8, generateKeyPair, randomSerialNumber, revocationRecord, subjectName, validateChain, type CertificateAuthority, type CryptoKey, type TestPki } from '../../protocols/pki/index.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'openpnc-ocsp-'));
@@ -200,6 +200,51 @@ test('CertID mismatch, malformed requests and responses', async () => {
     }
   }
   assert.is(await codeOf(() => verifyOcspResponse(new Uint8Array([1, 2, 3]), { certificate: good, issuer: ca.certificate })), 'OcspMalformedResponse');
+});
+
+test('a failing record lookup gives internalError, not a guess', async () => {
+  const responder = createOcspResponder({
+    issuer: ca.certificate,
+    signer: ca,
+    lookup: async () => {
+      throw new Error('store unavailable');
+    },
+  });
+  const request = buildOcspRequest({ certificate: good, issuer: ca.certificate });
+  const response = await responder.respond(request.der);
+  assert.is(Buffer.from(response).toString('hex'), '30030a0102');
+  try {
+    verifyOcspResponse(response, { certificate: good, issuer: ca.certificate });
+    assert.unreachable();
+  } catch (error) {
+    assert.equal((error as OcspError).toJSON().data, { status: 'internalError' });
+  }
+});
+
+test('the client verifies answers of the OpenSSL responder (responder ID by name)', async () => {
+  const keyPem = join(dir, 'ca.key');
+  writeFileSync(keyPem, `-----BEGIN PRIVATE KEY-----\n${Buffer.from(await exportPkcs8(ca.privateKey)).toString('base64')}\n-----END PRIVATE KEY-----\n`);
+  const caPem = writePem('ca.pem', ca.certificate);
+  const expiry = '301231235959Z';
+  const index = [
+    `V\t${expiry}\t\t${good.serialNumber.toUpperCase()}\tunknown\t/CN=good`,
+    `R\t${expiry}\t260115120000Z,keyCompromise\tC350\tunknown\t/CN=revoked`,
+  ].join('\n');
+  writeFileSync(join(dir, 'index.txt'), `${index}\n`);
+  for (const [certificate, expected] of [
+    [good, 'good'],
+    [revoked, 'revoked'],
+  ] as const) {
+    const request = buildOcspRequest({ certificate, issuer: ca.certificate });
+    writeFileSync(join(dir, 'req.der'), request.der);
+    await run('openssl', ['ocsp', '-index', join(dir, 'index.txt'), '-rsigner', caPem, '-rkey', keyPem, '-CA', caPem, '-reqin', join(dir, 'req.der'), '-respout', join(dir, 'resp.der'), '-nmin', '5']);
+    const result = verifyOcspResponse(new Uint8Array(readFileSync(join(dir, 'resp.der'))), { certificate, issuer: ca.certificate, nonce: request.nonce });
+    assert.is(result.status, expected);
+    if (result.status === 'revoked') {
+      assert.is(result.revokedAt.toISOString(), revokedAt.toISOString());
+      assert.is(result.reason, crlReasons.keyCompromise);
+    }
+  }
 });
 
 test('OpenSSL reads and verifies the response (-respin … -resp_text)', async () => {
