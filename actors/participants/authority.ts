@@ -40,6 +40,14 @@ export interface MadeAuthority {
   readonly ocspUrl?: string;
 }
 
+/**
+ * The AIA OCSP URL written into certificates a participant's CA issues. The bus serves it as
+ * `<participant>.ocsp` (revocation.ts `busOcspTransport` maps one onto the other).
+ */
+export function ocspUrlOf(participant: string, baseUrl = 'http://ocsp.openpnc.test'): string {
+  return `${baseUrl.replace(/\/$/, '')}/${participant}`;
+}
+
 /** Issues a CA (or leaf) with a fresh key pair. */
 export async function makeAuthority(options: IssueOptions): Promise<MadeAuthority> {
   const { role, certificate, keys } = await issueCertificate(options);

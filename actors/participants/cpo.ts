@@ -17,9 +17,10 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { issueFromCsr, validateChain } from '../../protocols/pki/index.ts';
+import { ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
-import { asIssuer, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1 } from './authority.ts';
-import { Revocations, serveOcsp } from './revocation.ts';
+import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1 } from './authority.ts';
+import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -47,10 +48,12 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   const caller: Caller = { role: 'cpo', prefixes: [] };
   const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
     const sub1 = await requestSubCa1(bus, 'cpo', { commonName: 'CPO Sub-CA 1', organization });
-    const sub2 = await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) });
+    const sub2 = { ...(await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cpo', config.ocspBaseUrl) };
     return { sub1, sub2 };
   });
   const revocations = new Revocations(store, 'cpo');
+  // C07: OCSP at the responder each certificate names, over the bus.
+  const contractRevocation = ocspRevocationChecker(busOcspTransport(bus));
   const rootsOf = async (...types: RootType[]) => {
     const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
     return roots.filter((root) => types.includes(root.rootType));
@@ -105,6 +108,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       const verdict = await validateChain(chain, {
         purpose: 'contract',
         roots: { mo: roots.filter((r) => r.rootType === 'MO').map((r) => certificateOf(r.caCertificate)), v2g: roots.filter((r) => r.rootType === 'V2G').map((r) => certificateOf(r.caCertificate)) },
+        revocation: contractRevocation,
       });
       const emaid = chain[0].subjectName.getField('CN')[0];
       return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };

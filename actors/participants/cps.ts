@@ -23,7 +23,7 @@ import { sameEmaid } from '../../protocols/identifiers/index.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { signFragments } from '../../protocols/xmldsig/index.ts';
 import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
-import { asIssuer, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed } from './authority.ts';
+import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 const hexOfBase64 = (value: string): string => Buffer.from(value, 'base64').toString('hex');
@@ -43,7 +43,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const { certificates: [v2gRootDer] } = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}));
   const authorities = await loadOrMakeAuthorities(store, 'cps', async () => {
     const sub1 = await requestSubCa1(bus, 'cps', { commonName: 'CPS Sub-CA 1', organization });
-    const sub2 = await makeAuthority({ role: 'cpsSubCa2', subject: { commonName: 'CPS Sub-CA 2', organization }, issuer: asIssuer(sub1) });
+    const sub2 = { ...(await makeAuthority({ role: 'cpsSubCa2', subject: { commonName: 'CPS Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cps', config.ocspBaseUrl) };
     const leaf = await makeAuthority({ role: 'cps', subject: { commonName: 'CPS Leaf', organization }, issuer: asIssuer(sub2) });
     return { sub1, sub2, leaf };
   });

@@ -23,7 +23,7 @@ import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/ind
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate, validateChain } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
-import { asIssuer, base64Of, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -53,7 +53,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const authorities = await loadOrMakeAuthorities(store, 'mo', async () => {
     const root = await makeAuthority({ role: 'moRoot', subject: { commonName: `${prefix} MO Root CA`, organization, country: prefix.slice(0, 2) } });
     const sub1 = await makeAuthority({ role: 'moSubCa1', subject: { commonName: `${prefix} MO Sub-CA 1`, organization }, issuer: asIssuer(root) });
-    const sub2 = await makeAuthority({ role: 'moSubCa2', subject: { commonName: `${prefix} MO Sub-CA 2`, organization }, issuer: asIssuer(sub1) });
+    const sub2 = { ...(await makeAuthority({ role: 'moSubCa2', subject: { commonName: `${prefix} MO Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('mo', config.ocspBaseUrl) };
     return { root, sub1, sub2 };
   });
   const { root, sub1, sub2 } = authorities;

@@ -20,7 +20,7 @@ import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
 import { issueCertificate } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
-import { asIssuer, derOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -62,7 +62,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const authorities = await loadOrMakeAuthorities(store, 'oem', async () => {
     const root = await makeAuthority({ role: 'oemRoot', subject: { commonName: `${wmi} OEM Root CA`, organization, country: 'DE' } });
     const sub1 = await makeAuthority({ role: 'oemSubCa1', subject: { commonName: `${wmi} OEM Sub-CA 1`, organization }, issuer: asIssuer(root) });
-    const sub2 = await makeAuthority({ role: 'oemSubCa2', subject: { commonName: `${wmi} OEM Sub-CA 2`, organization }, issuer: asIssuer(sub1) });
+    const sub2 = { ...(await makeAuthority({ role: 'oemSubCa2', subject: { commonName: `${wmi} OEM Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('oem', config.ocspBaseUrl) };
     return { root, sub1, sub2 };
   });
   const { sub1, sub2 } = authorities;

@@ -7,7 +7,8 @@ import { serveSubject } from '../bus/typed.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 import { ocspSubject } from '../../protocols/catalogue/fields.ts';
 import type { RevocationReason } from '../../protocols/pki/index.ts';
-import { createOcspResponder, crlReasons, normalizeSerialNumber, type SerialStatus } from '../../protocols/pki/ocsp.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { createOcspResponder, crlReasons, normalizeSerialNumber, type OcspTransport, type SerialStatus } from '../../protocols/pki/ocsp.ts';
 import type { HeldAuthority } from './authority.ts';
 
 interface RevocationDoc extends StoredDoc {
@@ -55,4 +56,17 @@ export function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, 
     const response = await responder.respond(Buffer.from(ocspRequest, 'base64'));
     return { ocspResponse: Buffer.from(response).toString('base64') };
   });
+}
+
+/**
+ * OCSP over the bus for PKI-crypto's `ocspRevocationChecker`: an AIA URL made by `ocspUrlOf`
+ * (`…/<participant>`) is asked on `<participant>.ocsp`.
+ */
+export function busOcspTransport(bus: Bus): OcspTransport {
+  return async (requestDer, url) => {
+    const participant = new URL(url).pathname.split('/').filter(Boolean).at(-1);
+    if (!participant) throw new Error(`no participant in OCSP URL ${url}`);
+    const { ocspResponse } = await requestSubjectReply(bus, ocspSubject(participant), { ocspRequest: Buffer.from(requestDer).toString('base64') }, { timeoutMs: 2_000 });
+    return new Uint8Array(Buffer.from(ocspResponse, 'base64'));
+  };
 }

@@ -9,7 +9,7 @@ import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { subCaMachine } from '../../statecharts/v2g-root.ts';
-import { derOf, loadOrMakeAuthorities, makeAuthority } from './authority.ts';
+import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 export const v2gRootParticipant: ParticipantDefinition = {
@@ -18,7 +18,7 @@ export const v2gRootParticipant: ParticipantDefinition = {
   async start({ bus, store, config, log }) {
     const organization = config.organization ?? 'Open Plug&Charge';
     const { root } = await loadOrMakeAuthorities(store, 'v2g-root', async () => ({
-      root: await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } }),
+      root: { ...(await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } })), ocspUrl: ocspUrlOf('v2g-root', config.ocspBaseUrl) },
     }));
     const revocations = new Revocations(store, 'v2g-root');
     const subCa = subCaMachine.provide({
