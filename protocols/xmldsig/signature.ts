@@ -1,0 +1,245 @@
+import { createHash, sign, verify } from 'node:crypto';
+import { PncError } from '../errors.ts';
+import { encodeExi, type ExiJson } from '../exi/index.ts';
+import { SignatureDigestMismatch, SignatureInvalid, SignatureMalformed, SignatureReferenceMissing } from './errors.ts';
+import { toSigningKey, toVerificationKey, type SignatureSigningKey, type SignatureVerificationKey } from './keys.ts';
+
+/** Algorithm URIs fixed by ISO 15118-2 [V2G2-771] (the same in Josev, RISE-V2G, OpenV2G and EVerest). */
+export const XmlSignatureAlgorithm = {
+  canonicalization: 'http://www.w3.org/TR/canonical-exi/',
+  signature: 'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256',
+  digest: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  transform: 'http://www.w3.org/TR/canonical-exi/',
+} as const;
+
+export interface AlgorithmJson {
+  readonly Algorithm: string;
+}
+
+/** One xmldsig Reference in the ExiJson shape (exi.md): `Transform` is a single object, binary is lowercase hex. */
+export interface ReferenceJson {
+  readonly URI: string;
+  readonly Transforms: { readonly Transform: AlgorithmJson };
+  readonly DigestMethod: AlgorithmJson;
+  readonly DigestValue: string;
+}
+
+export interface SignedInfoJson {
+  readonly CanonicalizationMethod: AlgorithmJson;
+  readonly SignatureMethod: AlgorithmJson;
+  readonly Reference: readonly ReferenceJson[];
+}
+
+/** The `Signature` element of a V2G message header, in the ExiJson shape. */
+export interface SignatureJson {
+  readonly SignedInfo: SignedInfoJson;
+  readonly SignatureValue: { readonly CONTENT: string };
+}
+
+/**
+ * An element to sign: `id` is its `Id` attribute, `fragment` the element as an `iso2-frag` ExiJson
+ * document, e.g. `{ AuthorizationReq: { Id: 'ID1', GenChallenge: '…' } }` or `{ eMAID: { Id: 'id4', CONTENT: '…' } }`.
+ */
+export interface ReferencedFragment {
+  readonly id: string;
+  readonly fragment: ExiJson;
+}
+
+/** What a successful verification checked. */
+export interface VerifiedSignature {
+  readonly references: readonly { readonly uri: string; readonly digest: string }[];
+  /** The SignedInfo bytes the signature covers (xmldsig-grammar EXI fragment). */
+  readonly signedInfoExi: Uint8Array;
+}
+
+const RAW_SIGNATURE_LENGTH = 64;
+const DIGEST_LENGTH = 32;
+
+/**
+ * SHA-256 over the element's EXI fragment in the MsgDef grammar, namespace `urn:iso:15118:2:2013:MsgBody`
+ * (pki-and-crypto.md §11.3): the DigestValue of a Reference to it.
+ */
+export function digestFragment(fragment: ExiJson): Uint8Array {
+  return createHash('sha256').update(encodeExi('iso2-frag', fragment)).digest();
+}
+
+/** Builds SignedInfo with one Reference `#<id>` per element, in the given order [V2G2-771]. */
+export function buildSignedInfo(references: readonly ReferencedFragment[]): SignedInfoJson {
+  if (references.length === 0) throw new SignatureMalformed('a signature needs at least one Reference');
+  return {
+    CanonicalizationMethod: { Algorithm: XmlSignatureAlgorithm.canonicalization },
+    SignatureMethod: { Algorithm: XmlSignatureAlgorithm.signature },
+    Reference: references.map(({ id, fragment }) => {
+      const elementId = idOf(fragment);
+      if (elementId !== id) {
+        throw new SignatureMalformed(`Reference '#${id}' names an element whose Id is ${elementId === undefined ? 'missing' : `'${elementId}'`}`);
+      }
+      return {
+        URI: `#${id}`,
+        Transforms: { Transform: { Algorithm: XmlSignatureAlgorithm.transform } },
+        DigestMethod: { Algorithm: XmlSignatureAlgorithm.digest },
+        DigestValue: hex(digestFragment(fragment)),
+      };
+    }),
+  };
+}
+
+/** The bytes ECDSA signs: SignedInfo as a fragment of the xmldsig-only grammar (starts `80 81`). */
+export function encodeSignedInfo(signedInfo: SignedInfoJson): Uint8Array {
+  return encodeExi('iso2-xmldsig', { SignedInfo: signedInfo } as unknown as ExiJson);
+}
+
+/**
+ * Signs elements for a V2G message header: digests each fragment, builds SignedInfo and signs its
+ * EXI with ECDSA-SHA256, giving the 64-byte raw r‖s SignatureValue (not DER).
+ *
+ * @example
+ * const Signature = signFragments([{ id: 'ID1', fragment: { AuthorizationReq: body.AuthorizationReq } }], contractKey);
+ */
+export function signFragments(references: readonly ReferencedFragment[], privateKey: SignatureSigningKey): SignatureJson {
+  const SignedInfo = buildSignedInfo(references);
+  const value = sign('sha256', encodeSignedInfo(SignedInfo), { key: toSigningKey(privateKey), dsaEncoding: 'ieee-p1363' });
+  return { SignedInfo, SignatureValue: { CONTENT: hex(value) } };
+}
+
+/**
+ * Verifies a Signature against the referenced elements: each Reference's DigestValue must equal
+ * SHA-256 of the element's EXI fragment, then the signature must verify over the received
+ * SignedInfo re-encoded as EXI. `findElement` returns the `iso2-frag` document for an Id.
+ */
+export function verifySignature(
+  signature: unknown,
+  findElement: (id: string) => ExiJson | undefined,
+  publicKey: SignatureVerificationKey,
+): VerifiedSignature {
+  const checked = checkSignatureProfile(signature);
+  const key = toVerificationKey(publicKey);
+  const references = checked.SignedInfo.Reference.map((reference) => {
+    const id = reference.URI.slice(1);
+    const element = findElement(id);
+    if (element === undefined) throw new SignatureReferenceMissing(reference.URI);
+    const digest = hex(asMalformed(`element ${reference.URI}`, () => digestFragment(element)));
+    if (digest !== reference.DigestValue.toLowerCase()) throw new SignatureDigestMismatch(reference.URI, reference.DigestValue.toLowerCase(), digest);
+    return { uri: reference.URI, digest };
+  });
+  const signedInfoExi = asMalformed('SignedInfo', () => encodeSignedInfo(checked.SignedInfo));
+  const value = Buffer.from(checked.SignatureValue.CONTENT, 'hex');
+  if (!verify('sha256', signedInfoExi, { key, dsaEncoding: 'ieee-p1363' }, value)) throw new SignatureInvalid();
+  return { references, signedInfoExi };
+}
+
+export interface VerifyMessageOptions {
+  /**
+   * Elements signed in this header but carried elsewhere (RISE-V2G EVCCs, for example, repeat the
+   * MeteringReceiptReq signature in later requests of the session). Looked up before the Body.
+   */
+  readonly fragments?: readonly ReferencedFragment[];
+}
+
+/**
+ * Verifies the Signature in a V2G_Message header (`{ V2G_Message: { Header, Body } }` ExiJson or the
+ * inner `{ Header, Body }`): every Reference is resolved to the Body element with that Id (or one of
+ * `options.fragments`), its digest checked, then the ECDSA signature.
+ *
+ * @throws SignatureMalformed, SignatureReferenceMissing, SignatureDigestMismatch, SignatureInvalid
+ */
+export function verifyMessageSignature(
+  v2gMessage: unknown,
+  publicKey: SignatureVerificationKey,
+  options: VerifyMessageOptions = {},
+): VerifiedSignature {
+  const message = isObject(v2gMessage) && isObject(v2gMessage.V2G_Message) ? v2gMessage.V2G_Message : v2gMessage;
+  if (!isObject(message) || !isObject(message.Header)) throw new SignatureMalformed('not a V2G_Message: no Header');
+  if (message.Header.Signature === undefined) throw new SignatureMalformed('the V2G_Message header carries no Signature');
+  const body = message.Body;
+  return verifySignature(
+    message.Header.Signature,
+    (id) => options.fragments?.find((given) => given.id === id)?.fragment ?? findById(body, id),
+    publicKey,
+  );
+}
+
+/**
+ * Finds the element whose `Id` attribute is `id` anywhere below `node` and returns it as a fragment
+ * document `{ <name>: <content> }`.
+ */
+export function findById(node: unknown, id: string): ExiJson | undefined {
+  if (!isObject(node)) return undefined;
+  for (const [name, value] of Object.entries(node)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (!isObject(item)) continue;
+      if (item.Id === id) return { [name]: item } as ExiJson;
+      const found = findById(item, id);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Checks a received Signature against the ISO 15118-2 profile [V2G2-771] before anything is computed. */
+function checkSignatureProfile(signature: unknown): SignatureJson {
+  const where = 'Signature';
+  requireKeys(signature, where, ['SignedInfo', 'SignatureValue'], ['Id']);
+  requireKeys(signature.SignedInfo, `${where}/SignedInfo`, ['CanonicalizationMethod', 'SignatureMethod', 'Reference']);
+  requireAlgorithm(signature.SignedInfo.CanonicalizationMethod, `${where}/SignedInfo/CanonicalizationMethod`, XmlSignatureAlgorithm.canonicalization);
+  requireAlgorithm(signature.SignedInfo.SignatureMethod, `${where}/SignedInfo/SignatureMethod`, XmlSignatureAlgorithm.signature);
+  const references = signature.SignedInfo.Reference;
+  if (!Array.isArray(references) || references.length === 0) throw new SignatureMalformed(`${where}/SignedInfo has no Reference`);
+  references.forEach((reference, index) => {
+    const at = `${where}/SignedInfo/Reference[${index}]`;
+    requireKeys(reference, at, ['URI', 'Transforms', 'DigestMethod', 'DigestValue'], ['Id']);
+    if (typeof reference.URI !== 'string' || !/^#.+/.test(reference.URI)) throw new SignatureMalformed(`${at}@URI must be '#<Id>'`);
+    requireKeys(reference.Transforms, `${at}/Transforms`, ['Transform']);
+    const transforms = reference.Transforms.Transform;
+    const transform = Array.isArray(transforms) && transforms.length === 1 ? transforms[0] : transforms;
+    requireAlgorithm(transform, `${at}/Transforms/Transform`, XmlSignatureAlgorithm.transform);
+    requireAlgorithm(reference.DigestMethod, `${at}/DigestMethod`, XmlSignatureAlgorithm.digest);
+    if (typeof reference.DigestValue !== 'string' || !new RegExp(`^[0-9a-fA-F]{${2 * DIGEST_LENGTH}}$`).test(reference.DigestValue)) {
+      throw new SignatureMalformed(`${at}/DigestValue must be ${DIGEST_LENGTH} bytes`);
+    }
+  });
+  requireKeys(signature.SignatureValue, `${where}/SignatureValue`, ['CONTENT']);
+  const value = signature.SignatureValue.CONTENT;
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-fA-F]{${2 * RAW_SIGNATURE_LENGTH}}$`).test(value)) {
+    throw new SignatureMalformed(`${where}/SignatureValue must be ${RAW_SIGNATURE_LENGTH} bytes raw r‖s`);
+  }
+  return signature as unknown as SignatureJson;
+}
+
+/** A received element that does not fit its grammar cannot have been signed as it is. */
+function asMalformed<T>(what: string, encode: () => T): T {
+  try {
+    return encode();
+  } catch (error) {
+    if (PncError.is(error, 'ExiEncodeError')) throw new SignatureMalformed(`${what} cannot be EXI-encoded: ${error.message}`, error);
+    throw error;
+  }
+}
+
+type JsonObject = Record<string, any>;
+
+function requireKeys(value: unknown, where: string, required: readonly string[], optional: readonly string[] = []): asserts value is JsonObject {
+  if (!isObject(value)) throw new SignatureMalformed(`${where} is missing`);
+  for (const key of required) if (value[key] === undefined) throw new SignatureMalformed(`${where} has no ${key}`);
+  for (const key of Object.keys(value)) {
+    if (!required.includes(key) && !optional.includes(key)) throw new SignatureMalformed(`${where} may not carry ${key} [V2G2-771]`);
+  }
+}
+
+function requireAlgorithm(value: unknown, where: string, algorithm: string): void {
+  requireKeys(value, where, ['Algorithm']);
+  if (value.Algorithm !== algorithm) throw new SignatureMalformed(`${where} must be ${algorithm}, got ${String(value.Algorithm)}`);
+}
+
+function idOf(fragment: ExiJson): unknown {
+  const values = Object.values(fragment as JsonObject);
+  return values.length === 1 && isObject(values[0]) ? values[0].Id : undefined;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
