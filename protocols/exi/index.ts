@@ -188,8 +188,10 @@ function bodyElements(model: SchemaModel): string[] {
   if (body.kind !== 'particle') return [];
   const names: string[] = [];
   const walk = (p: import('./model-types.ts').ModelParticle): void => {
-    if (p.k === 'el') names.push(p.name);
-    else if (p.k !== 'any') p.items.forEach(walk);
+    // The abstract head BodyElement has a grammar production but is never a message.
+    if (p.k === 'el') {
+      if (p.name !== 'BodyElement') names.push(p.name);
+    } else if (p.k !== 'any') p.items.forEach(walk);
   };
   walk(body.particle);
   return names;

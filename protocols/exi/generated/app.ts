@@ -223,7 +223,7 @@ export function e_supportedAppProtocolReqType(w: BitWriter, v: supportedAppProto
   let s = 0;
   const a_AppProtocol = v.AppProtocol;
   if (a_AppProtocol !== undefined) {
-    w.checkArray(a_AppProtocol, "AppProtocol", 0, 20);
+    w.checkArray(a_AppProtocol, "AppProtocol", 1, 20);
     for (let i = 0; i < a_AppProtocol.length; i++) {
       const x = a_AppProtocol[i];
       switch (s) {

@@ -6869,7 +6869,7 @@ export function e_PaymentOptionsType(w: BitWriter, v: PaymentOptionsType): void 
   let s = 0;
   const a_PaymentOption = v.PaymentOption;
   if (a_PaymentOption !== undefined) {
-    w.checkArray(a_PaymentOption, "PaymentOption", 0, Infinity);
+    w.checkArray(a_PaymentOption, "PaymentOption", 1, Infinity);
     for (let i = 0; i < a_PaymentOption.length; i++) {
       const x = a_PaymentOption[i];
       switch (s) {
@@ -6960,7 +6960,7 @@ export function e_ServiceTagListType(w: BitWriter, v: ServiceTagListType): void 
   let s = 0;
   const a_Service = v.Service;
   if (a_Service !== undefined) {
-    w.checkArray(a_Service, "Service", 0, Infinity);
+    w.checkArray(a_Service, "Service", 1, Infinity);
     for (let i = 0; i < a_Service.length; i++) {
       const x = a_Service[i];
       switch (s) {
@@ -7020,7 +7020,7 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
   let s = 0;
   const a_ParameterSet = v.ParameterSet;
   if (a_ParameterSet !== undefined) {
-    w.checkArray(a_ParameterSet, "ParameterSet", 0, Infinity);
+    w.checkArray(a_ParameterSet, "ParameterSet", 1, Infinity);
     for (let i = 0; i < a_ParameterSet.length; i++) {
       const x = a_ParameterSet[i];
       switch (s) {
@@ -7049,7 +7049,7 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
-    w.checkArray(a_Parameter, "Parameter", 0, Infinity);
+    w.checkArray(a_Parameter, "Parameter", 1, Infinity);
     for (let i = 0; i < a_Parameter.length; i++) {
       const x = a_Parameter[i];
       switch (s) {
@@ -7180,7 +7180,7 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
   let s = 0;
   const a_SelectedService = v.SelectedService;
   if (a_SelectedService !== undefined) {
-    w.checkArray(a_SelectedService, "SelectedService", 0, Infinity);
+    w.checkArray(a_SelectedService, "SelectedService", 1, Infinity);
     for (let i = 0; i < a_SelectedService.length; i++) {
       const x = a_SelectedService[i];
       switch (s) {
@@ -7271,7 +7271,7 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
   let s = 0;
   const a_Certificate = v.Certificate;
   if (a_Certificate !== undefined) {
-    w.checkArray(a_Certificate, "Certificate", 0, Infinity);
+    w.checkArray(a_Certificate, "Certificate", 1, Infinity);
     for (let i = 0; i < a_Certificate.length; i++) {
       const x = a_Certificate[i];
       switch (s) {
@@ -7510,7 +7510,7 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
   w.bits(0, 1);
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
-    w.checkArray(a_ProfileEntry, "ProfileEntry", 0, Infinity);
+    w.checkArray(a_ProfileEntry, "ProfileEntry", 1, Infinity);
     for (let i = 0; i < a_ProfileEntry.length; i++) {
       const x = a_ProfileEntry[i];
       switch (s) {
@@ -7829,7 +7829,7 @@ export function e_ListOfRootCertificateIDsType(w: BitWriter, v: ListOfRootCertif
   let s = 0;
   const a_RootCertificateID = v.RootCertificateID;
   if (a_RootCertificateID !== undefined) {
-    w.checkArray(a_RootCertificateID, "RootCertificateID", 0, Infinity);
+    w.checkArray(a_RootCertificateID, "RootCertificateID", 1, Infinity);
     for (let i = 0; i < a_RootCertificateID.length; i++) {
       const x = a_RootCertificateID[i];
       switch (s) {
@@ -8309,7 +8309,7 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
   let s = 0;
   const a_SAScheduleTuple = v.SAScheduleTuple;
   if (a_SAScheduleTuple !== undefined) {
-    w.checkArray(a_SAScheduleTuple, "SAScheduleTuple", 0, Infinity);
+    w.checkArray(a_SAScheduleTuple, "SAScheduleTuple", 1, Infinity);
     for (let i = 0; i < a_SAScheduleTuple.length; i++) {
       const x = a_SAScheduleTuple[i];
       switch (s) {
@@ -8365,7 +8365,7 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   w.bits(0, 1);
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
-    w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 0, Infinity);
+    w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 1, Infinity);
     for (let i = 0; i < a_PMaxScheduleEntry.length; i++) {
       const x = a_PMaxScheduleEntry[i];
       switch (s) {
@@ -8410,7 +8410,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   w.bits(0, 1);
   const a_SalesTariffEntry = v.SalesTariffEntry;
   if (a_SalesTariffEntry !== undefined) {
-    w.checkArray(a_SalesTariffEntry, "SalesTariffEntry", 0, Infinity);
+    w.checkArray(a_SalesTariffEntry, "SalesTariffEntry", 1, Infinity);
     for (let i = 0; i < a_SalesTariffEntry.length; i++) {
       const x = a_SalesTariffEntry[i];
       switch (s) {

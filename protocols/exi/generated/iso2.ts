@@ -7398,7 +7398,7 @@ export function e_PaymentOptionListType(w: BitWriter, v: PaymentOptionListType):
   let s = 0;
   const a_PaymentOption = v.PaymentOption;
   if (a_PaymentOption !== undefined) {
-    w.checkArray(a_PaymentOption, "PaymentOption", 0, 2);
+    w.checkArray(a_PaymentOption, "PaymentOption", 1, 2);
     for (let i = 0; i < a_PaymentOption.length; i++) {
       const x = a_PaymentOption[i];
       switch (s) {
@@ -7464,7 +7464,7 @@ export function e_SupportedEnergyTransferModeType(w: BitWriter, v: SupportedEner
   let s = 0;
   const a_EnergyTransferMode = v.EnergyTransferMode;
   if (a_EnergyTransferMode !== undefined) {
-    w.checkArray(a_EnergyTransferMode, "EnergyTransferMode", 0, 6);
+    w.checkArray(a_EnergyTransferMode, "EnergyTransferMode", 1, 6);
     for (let i = 0; i < a_EnergyTransferMode.length; i++) {
       const x = a_EnergyTransferMode[i];
       switch (s) {
@@ -7524,7 +7524,7 @@ export function e_ServiceListType(w: BitWriter, v: ServiceListType): void {
   let s = 0;
   const a_Service = v.Service;
   if (a_Service !== undefined) {
-    w.checkArray(a_Service, "Service", 0, 8);
+    w.checkArray(a_Service, "Service", 1, 8);
     for (let i = 0; i < a_Service.length; i++) {
       const x = a_Service[i];
       switch (s) {
@@ -7585,7 +7585,7 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
   let s = 0;
   const a_ParameterSet = v.ParameterSet;
   if (a_ParameterSet !== undefined) {
-    w.checkArray(a_ParameterSet, "ParameterSet", 0, 255);
+    w.checkArray(a_ParameterSet, "ParameterSet", 1, 255);
     for (let i = 0; i < a_ParameterSet.length; i++) {
       const x = a_ParameterSet[i];
       switch (s) {
@@ -7615,7 +7615,7 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
-    w.checkArray(a_Parameter, "Parameter", 0, 16);
+    w.checkArray(a_Parameter, "Parameter", 1, 16);
     for (let i = 0; i < a_Parameter.length; i++) {
       const x = a_Parameter[i];
       switch (s) {
@@ -7739,7 +7739,7 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
   let s = 0;
   const a_SelectedService = v.SelectedService;
   if (a_SelectedService !== undefined) {
-    w.checkArray(a_SelectedService, "SelectedService", 0, 16);
+    w.checkArray(a_SelectedService, "SelectedService", 1, 16);
     for (let i = 0; i < a_SelectedService.length; i++) {
       const x = a_SelectedService[i];
       switch (s) {
@@ -7839,7 +7839,7 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
   let s = 0;
   const a_Certificate = v.Certificate;
   if (a_Certificate !== undefined) {
-    w.checkArray(a_Certificate, "Certificate", 0, 4);
+    w.checkArray(a_Certificate, "Certificate", 1, 4);
     for (let i = 0; i < a_Certificate.length; i++) {
       const x = a_Certificate[i];
       switch (s) {
@@ -8091,7 +8091,7 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
   let s = 0;
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
-    w.checkArray(a_ProfileEntry, "ProfileEntry", 0, 24);
+    w.checkArray(a_ProfileEntry, "ProfileEntry", 1, 24);
     for (let i = 0; i < a_ProfileEntry.length; i++) {
       const x = a_ProfileEntry[i];
       switch (s) {
@@ -8356,7 +8356,7 @@ export function e_ListOfRootCertificateIDsType(w: BitWriter, v: ListOfRootCertif
   let s = 0;
   const a_RootCertificateID = v.RootCertificateID;
   if (a_RootCertificateID !== undefined) {
-    w.checkArray(a_RootCertificateID, "RootCertificateID", 0, 20);
+    w.checkArray(a_RootCertificateID, "RootCertificateID", 1, 20);
     for (let i = 0; i < a_RootCertificateID.length; i++) {
       const x = a_RootCertificateID[i];
       switch (s) {
@@ -8995,7 +8995,7 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
   let s = 0;
   const a_SAScheduleTuple = v.SAScheduleTuple;
   if (a_SAScheduleTuple !== undefined) {
-    w.checkArray(a_SAScheduleTuple, "SAScheduleTuple", 0, 3);
+    w.checkArray(a_SAScheduleTuple, "SAScheduleTuple", 1, 3);
     for (let i = 0; i < a_SAScheduleTuple.length; i++) {
       const x = a_SAScheduleTuple[i];
       switch (s) {
@@ -9048,7 +9048,7 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
-    w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 0, 1024);
+    w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 1, 1024);
     for (let i = 0; i < a_PMaxScheduleEntry.length; i++) {
       const x = a_PMaxScheduleEntry[i];
       switch (s) {
@@ -9100,7 +9100,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   }
   const a_SalesTariffEntry = v.SalesTariffEntry;
   if (a_SalesTariffEntry !== undefined) {
-    w.checkArray(a_SalesTariffEntry, "SalesTariffEntry", 0, 1024);
+    w.checkArray(a_SalesTariffEntry, "SalesTariffEntry", 1, 1024);
     for (let i = 0; i < a_SalesTariffEntry.length; i++) {
       const x = a_SalesTariffEntry[i];
       switch (s) {
@@ -9218,7 +9218,7 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
   w.depth--;
   const a_Cost = v.Cost;
   if (a_Cost !== undefined) {
-    w.checkArray(a_Cost, "Cost", 0, 3);
+    w.checkArray(a_Cost, "Cost", 1, 3);
     for (let i = 0; i < a_Cost.length; i++) {
       const x = a_Cost[i];
       switch (s) {

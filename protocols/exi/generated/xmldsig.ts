@@ -2559,7 +2559,7 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
   w.depth--;
   const a_Reference = v.Reference;
   if (a_Reference !== undefined) {
-    w.checkArray(a_Reference, "Reference", 0, Infinity);
+    w.checkArray(a_Reference, "Reference", 1, Infinity);
     for (let i = 0; i < a_Reference.length; i++) {
       const x = a_Reference[i];
       switch (s) {
@@ -2668,7 +2668,7 @@ export function e_TransformsType(w: BitWriter, v: TransformsType): void {
   let s = 0;
   const a_Transform = v.Transform;
   if (a_Transform !== undefined) {
-    w.checkArray(a_Transform, "Transform", 0, Infinity);
+    w.checkArray(a_Transform, "Transform", 1, Infinity);
     for (let i = 0; i < a_Transform.length; i++) {
       const x = a_Transform[i];
       switch (s) {
@@ -3043,7 +3043,7 @@ export function e_SPKIDataType(w: BitWriter, v: SPKIDataType): void {
   let s = 0;
   const a_SPKISexp = v.SPKISexp;
   if (a_SPKISexp !== undefined) {
-    w.checkArray(a_SPKISexp, "SPKISexp", 0, Infinity);
+    w.checkArray(a_SPKISexp, "SPKISexp", 1, Infinity);
     for (let i = 0; i < a_SPKISexp.length; i++) {
       const x = a_SPKISexp[i];
       switch (s) {
@@ -3103,7 +3103,7 @@ export function e_ManifestType(w: BitWriter, v: ManifestType): void {
   }
   const a_Reference = v.Reference;
   if (a_Reference !== undefined) {
-    w.checkArray(a_Reference, "Reference", 0, Infinity);
+    w.checkArray(a_Reference, "Reference", 1, Infinity);
     for (let i = 0; i < a_Reference.length; i++) {
       const x = a_Reference[i];
       switch (s) {
@@ -3133,7 +3133,7 @@ export function e_SignaturePropertiesType(w: BitWriter, v: SignaturePropertiesTy
   }
   const a_SignatureProperty = v.SignatureProperty;
   if (a_SignatureProperty !== undefined) {
-    w.checkArray(a_SignatureProperty, "SignatureProperty", 0, Infinity);
+    w.checkArray(a_SignatureProperty, "SignatureProperty", 1, Infinity);
     for (let i = 0; i < a_SignatureProperty.length; i++) {
       const x = a_SignatureProperty[i];
       switch (s) {

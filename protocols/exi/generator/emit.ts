@@ -286,7 +286,7 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
         loop = next;
       }
       lines.push(`  const a_${f.name} = ${x};`, `  if (a_${f.name} !== undefined) {`);
-      lines.push(`    w.checkArray(a_${f.name}, ${lit(f.name)}, 0, ${f.maxOccurs === Infinity ? 'Infinity' : f.maxOccurs});`);
+      lines.push(`    w.checkArray(a_${f.name}, ${lit(f.name)}, ${f.minOccurs}, ${f.maxOccurs === Infinity ? 'Infinity' : f.maxOccurs});`);
       lines.push(`    for (let i = 0; i < a_${f.name}.length; i++) {`, `      const x = a_${f.name}[i];`);
       lines.push(...fieldBody(g, f, p, loop, 'x', 'i + 1', '      ', typeRef).code);
       lines.push('    }', '  }');

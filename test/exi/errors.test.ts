@@ -1,0 +1,158 @@
+// Typed errors: schema violations on encode name the element path; malformed input on decode is
+// always an ExiDecodeError with a bit position.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PncError } from '../../protocols/errors.ts';
+import { decodeExi, encodeExi, exiCodecs, ExiDecodeError, ExiEncodeError, type ExiJson } from '../../protocols/exi/index.ts';
+import { expectError } from '../helpers/expect-error.ts';
+
+const currentDemandReq = (): any => ({
+  V2G_Message: {
+    Header: { SessionID: '1efcb138a6df3b3a' },
+    Body: {
+      CurrentDemandReq: {
+        DC_EVStatus: { EVReady: true, EVErrorCode: 'NO_ERROR', EVRESSSOC: 50 },
+        EVTargetCurrent: { Multiplier: -3, Unit: 'A', Value: 10000 },
+        EVMaximumVoltageLimit: { Multiplier: 0, Unit: 'V', Value: 500 },
+        ChargingComplete: false,
+        EVTargetVoltage: { Multiplier: -1, Unit: 'V', Value: 4200 },
+      },
+    },
+  },
+});
+
+const serviceDiscoveryRes = (services: number): any => ({
+  V2G_Message: {
+    Header: { SessionID: '00' },
+    Body: {
+      ServiceDiscoveryRes: {
+        ResponseCode: 'OK',
+        PaymentOptionList: { PaymentOption: ['ExternalPayment'] },
+        ChargeService: { ServiceID: 1, ServiceCategory: 'EVCharging', FreeService: false, SupportedEnergyTransferMode: { EnergyTransferMode: ['DC_extended'] } },
+        ...(services > 0 ? { ServiceList: { Service: Array.from({ length: services }, (_, i) => ({ ServiceID: i + 2, ServiceCategory: 'Internet', FreeService: true })) } } : {}),
+      },
+    },
+  },
+});
+
+function encodeError(document: ExiJson, schema: 'iso2' | 'din' | 'app' = 'iso2'): ExiEncodeError {
+  const error = expectError(ExiEncodeError, () => encodeExi(schema, document));
+  assert.instance(error, PncError);
+  assert.is(error.code, 'ExiEncodeError');
+  assert.equal((error.toJSON().data as { path: string }).path, error.path);
+  return error;
+}
+
+test('a valid message encodes and decodes', () => {
+  const bytes = encodeExi('iso2', currentDemandReq());
+  assert.equal(decodeExi('iso2', bytes).document, currentDemandReq());
+});
+
+test('missing required element: the path names it', () => {
+  const doc = currentDemandReq();
+  delete doc.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Value;
+  assert.is(encodeError(doc).path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Value');
+  const noTarget = currentDemandReq();
+  delete noTarget.V2G_Message.Body.CurrentDemandReq.EVTargetVoltage;
+  assert.is(encodeError(noTarget).path, 'V2G_Message.Body.CurrentDemandReq.EVTargetVoltage');
+  const noHeader = currentDemandReq();
+  delete noHeader.V2G_Message.Header;
+  assert.is(encodeError(noHeader).path, 'V2G_Message.Header');
+});
+
+test('facets: integer ranges, enumerations, string and byte lengths', () => {
+  const multiplier = currentDemandReq();
+  multiplier.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Multiplier = 4;
+  const m = encodeError(multiplier);
+  assert.is(m.path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Multiplier');
+  assert.match(m.message, /outside \[-3, 3\]/);
+  const value = currentDemandReq();
+  value.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Value = 40000;
+  assert.is(encodeError(value).path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Value');
+  const fraction = currentDemandReq();
+  fraction.V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC = 50.5;
+  assert.is(encodeError(fraction).path, 'V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC');
+  const soc = currentDemandReq();
+  soc.V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC = 101;
+  assert.is(encodeError(soc).path, 'V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC');
+  const unit = currentDemandReq();
+  unit.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Unit = 'mA';
+  assert.match(encodeError(unit).message, /"mA" is not one of/);
+  const session = currentDemandReq();
+  session.V2G_Message.Header.SessionID = '00'.repeat(9);
+  const s = encodeError(session);
+  assert.is(s.path, 'V2G_Message.Header.SessionID');
+  assert.match(s.message, /byte length 9 outside \[0, 8\]/);
+  const hex = currentDemandReq();
+  hex.V2G_Message.Header.SessionID = 'xyz';
+  assert.is(encodeError(hex).path, 'V2G_Message.Header.SessionID');
+  const evseId = { V2G_Message: { Header: { SessionID: '00' }, Body: { ChargingStatusRes: { ResponseCode: 'OK', EVSEID: 'x'.repeat(38), SAScheduleTupleID: 1, AC_EVSEStatus: { NotificationMaxDelay: 0, EVSENotification: 'None', RCD: false } } } } };
+  assert.match(encodeError(evseId).message, /string length 38 outside \[7, 37\]/);
+});
+
+test('maxOccurs: 8 Services encode, 9 are refused', () => {
+  const eight = encodeExi('iso2', serviceDiscoveryRes(8));
+  assert.is((decodeExi('iso2', eight).document as any).V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service.length, 8);
+  const error = encodeError(serviceDiscoveryRes(9));
+  assert.is(error.path, 'V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service');
+  assert.match(error.message, /9 occurrences outside \[1, 8\]/);
+});
+
+test('choices and unknown names', () => {
+  const two = currentDemandReq();
+  two.V2G_Message.Body.SessionStopReq = { ChargingSession: 'Terminate' };
+  assert.is(encodeError(two).path, 'V2G_Message.Body.SessionStopReq');
+  const unknown = currentDemandReq();
+  unknown.V2G_Message.Body.CurrentDemandReq.Colour = 'red';
+  assert.is(encodeError(unknown).path, 'V2G_Message.Body.CurrentDemandReq.Colour');
+  assert.is(encodeError({ V2G_Message: 1 } as never).path, 'V2G_Message');
+  assert.is(encodeError({ a: {}, b: {} }).path, '');
+  assert.is(encodeError({ supportedAppProtocolRes: { ResponseCode: 'OK' } }, 'app').path, 'supportedAppProtocolRes.ResponseCode');
+});
+
+test('typed encode checks value types too', () => {
+  const typed = exiCodecs.iso2.decode(encodeExi('iso2', currentDemandReq()));
+  (typed.V2G_Message.Header as any).SessionID = '1efcb138a6df3b3a';
+  const error = expectError(ExiEncodeError, () => exiCodecs.iso2.encode(typed));
+  assert.is(error.path, 'V2G_Message.Header.SessionID');
+  assert.match(error.message, /expected a Uint8Array/);
+});
+
+test('malformed input: header, garbage, non-zero trailing bytes, wrong argument', () => {
+  const good = encodeExi('iso2', currentDemandReq());
+  const noHeader = good.slice();
+  noHeader[0] = 0x00;
+  assert.is(expectError(ExiDecodeError, () => decodeExi('iso2', noHeader)).bitPosition, 0);
+  const options = good.slice();
+  options[0] = 0xa0;
+  assert.match(expectError(ExiDecodeError, () => decodeExi('iso2', options)).message, /options/);
+  const trailing = new Uint8Array([...good, 0, 7]);
+  assert.is(expectError(ExiDecodeError, () => decodeExi('iso2', trailing)).bitPosition, (good.length + 1) * 8);
+  assert.is(decodeExi('iso2', new Uint8Array([...good, 0, 0])).paddingBytes, 2);
+  expectError(ExiDecodeError, () => decodeExi('iso2', new Uint8Array()));
+  expectError(ExiDecodeError, () => decodeExi('iso2', '80' as never));
+  expectError(ExiDecodeError, () => decodeExi('nope' as never, good));
+  // A length prefix far beyond the input fails before allocating: ServiceDiscoveryRes … SessionID length 2^35.
+  const hugeLength = new Uint8Array([0x80, 0x98, 0x02, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+  assert.match(expectError(ExiDecodeError, () => decodeExi('iso2', hugeLength)).message, /exceeds maxLength|unexpected end|larger/);
+});
+
+test('random bytes after a valid header never escape as anything but ExiDecodeError', () => {
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (let i = 0; i < 3000; i++) {
+    const bytes = new Uint8Array(1 + (next() % 64));
+    bytes[0] = 0x80;
+    for (let k = 1; k < bytes.length; k++) bytes[k] = next();
+    for (const schema of ['app', 'iso2', 'din', 'iso2-frag', 'iso2-xmldsig'] as const) {
+      try {
+        decodeExi(schema, bytes);
+      } catch (error) {
+        if (!(error instanceof ExiDecodeError)) throw error;
+        assert.ok(error.bitPosition >= 0 && error.bitPosition <= bytes.length * 8);
+      }
+    }
+  }
+});
+
+test.run();
