@@ -31,6 +31,8 @@ export type OcspErrorCode =
   | 'OcspCertIdMismatch'
   /** A certificate with an OCSP URL whose issuer is neither in the chain nor among the roots. */
   | 'OcspIssuerNotFound'
+  /** OCPP hash data that is not a CertID: unknown algorithm, hashes of the wrong length, serial not hex. */
+  | 'OcspInvalidHashData'
   /** A responder configured with a signer that may not sign for the issuer. */
   | 'OcspResponderConfiguration';
 
@@ -53,11 +55,11 @@ const oid = {
 /** Hash algorithms of a CertID, named as OCPP's HashAlgorithmEnumType does (plus SHA1, OpenSSL's default). */
 export type OcspHashAlgorithm = 'SHA1' | 'SHA256' | 'SHA384' | 'SHA512';
 
-const hashAlgorithms: Record<OcspHashAlgorithm, { oid: string; node: string }> = {
-  SHA1: { oid: '1.3.14.3.2.26', node: 'sha1' },
-  SHA256: { oid: '2.16.840.1.101.3.4.2.1', node: 'sha256' },
-  SHA384: { oid: '2.16.840.1.101.3.4.2.2', node: 'sha384' },
-  SHA512: { oid: '2.16.840.1.101.3.4.2.3', node: 'sha512' },
+const hashAlgorithms: Record<OcspHashAlgorithm, { oid: string; node: string; bytes: number }> = {
+  SHA1: { oid: '1.3.14.3.2.26', node: 'sha1', bytes: 20 },
+  SHA256: { oid: '2.16.840.1.101.3.4.2.1', node: 'sha256', bytes: 32 },
+  SHA384: { oid: '2.16.840.1.101.3.4.2.2', node: 'sha384', bytes: 48 },
+  SHA512: { oid: '2.16.840.1.101.3.4.2.3', node: 'sha512', bytes: 64 },
 };
 
 function hashAlgorithmOf(algorithmOid: string): OcspHashAlgorithm | undefined {
@@ -146,7 +148,8 @@ export function certificateHashDataOf(certificate: X509Certificate, issuer: X509
  * OCPP `iso15118CertificateHashData` for a certificate chain (leaf first, root optional): one entry
  * per certificate that has an OCSP URL in its AIA, with SHA256 hashes, as Authorize (C07) and
  * GetCertificateStatus (M06) carry them. Issuers come from the chain itself and then from `roots`
- * (the root is never sent on the V2G link, but Sub-CA 1's entry needs its key).
+ * (the root is never sent on the V2G link, but Sub-CA 1's entry needs its key). Self-signed roots
+ * get no entry: nothing above them could revoke them.
  * @throws OcspError `OcspIssuerNotFound` for a certificate with an OCSP URL and no known issuer.
  */
 export function certificateHashData(chain: readonly X509Certificate[], roots: readonly X509Certificate[] = []): OcspRequestData[] {
@@ -155,8 +158,8 @@ export function certificateHashData(chain: readonly X509Certificate[], roots: re
   for (const certificate of chain) {
     const details = parsed(certificate);
     const responderURL = details.ocspUrls[0];
-    if (responderURL === undefined) continue;
-    const issuer = candidates.find((candidate) => candidate !== certificate && Buffer.from(parsed(candidate).subjectDer).equals(details.issuerDer));
+    if (responderURL === undefined || Buffer.from(details.issuerDer).equals(details.subjectDer)) continue;
+    const issuer = candidates.find((candidate) => Buffer.from(parsed(candidate).subjectDer).equals(details.issuerDer));
     if (!issuer) {
       throw new OcspError('OcspIssuerNotFound', `the issuer of certificate ${details.serialNumber} is neither in the chain nor among the roots`, {
         data: { serialNumber: details.serialNumber },
@@ -165,6 +168,36 @@ export function certificateHashData(chain: readonly X509Certificate[], roots: re
     entries.push({ ...certificateHashDataOf(certificate, issuer), responderURL });
   }
   return entries;
+}
+
+function hashField(value: string, algorithm: OcspHashAlgorithm, field: string): string {
+  const { bytes } = hashAlgorithms[algorithm];
+  if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)) return value.toLowerCase();
+  // Josev sends URL-safe base64 (pki-and-crypto.md §9); accept it when it decodes to a digest.
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64url').length === bytes) return Buffer.from(value, 'base64url').toString('hex');
+  throw new OcspError('OcspInvalidHashData', `${field} is not a ${algorithm} digest in hex (${bytes * 2} digits)`, { data: { field, value } });
+}
+
+/**
+ * Checks and normalises OCPP hash data received from a station: a known hash algorithm, both
+ * hashes as hex of the digest length (URL-safe base64 of a digest is converted), the serial as hex
+ * of at most 40 digits, lower-cased without leading zeros. Decimal serials cannot be told from hex
+ * and are read as hex.
+ * @throws OcspError `OcspInvalidHashData` naming the field.
+ */
+export function normalizeCertificateHashData(data: CertificateHashData): CertificateHashData {
+  if (!Object.hasOwn(hashAlgorithms, data.hashAlgorithm)) {
+    throw new OcspError('OcspInvalidHashData', `hashAlgorithm '${String(data.hashAlgorithm)}' is not one of ${Object.keys(hashAlgorithms).join(', ')}`, { data: { field: 'hashAlgorithm' } });
+  }
+  if (typeof data.serialNumber !== 'string' || !/^[0-9a-fA-F]{1,40}$/.test(data.serialNumber)) {
+    throw new OcspError('OcspInvalidHashData', 'serialNumber is not hexadecimal of 1 to 40 digits', { data: { field: 'serialNumber', value: data.serialNumber } });
+  }
+  return {
+    hashAlgorithm: data.hashAlgorithm,
+    issuerNameHash: hashField(String(data.issuerNameHash), data.hashAlgorithm, 'issuerNameHash'),
+    issuerKeyHash: hashField(String(data.issuerKeyHash), data.hashAlgorithm, 'issuerKeyHash'),
+    serialNumber: normalizeSerialNumber(data.serialNumber),
+  };
 }
 
 function toHex(bytes: ArrayBufferView | ArrayBuffer): string {
@@ -218,14 +251,15 @@ export interface OcspRequest {
 
 /**
  * Builds a DER OCSPRequest for one certificate, with a 16-byte random nonce unless `nonce: false`.
- * `certificate` may be the certificate and its issuer, or OCPP hash data (a CSMS answering
- * GetCertificateStatus only has the latter).
+ * The target is the certificate and its issuer, or OCPP hash data (a CSMS answering
+ * GetCertificateStatus only has the latter; it is checked with {@link normalizeCertificateHashData}).
+ * @throws OcspError `OcspInvalidHashData`
  */
 export function buildOcspRequest(
   target: { certificate: X509Certificate; issuer: X509Certificate; hashAlgorithm?: OcspHashAlgorithm } | { hashData: CertificateHashData },
   options: { nonce?: Uint8Array | false } = {},
 ): OcspRequest {
-  const certificateId = 'hashData' in target ? target.hashData : certificateHashDataOf(target.certificate, target.issuer, target.hashAlgorithm ?? 'SHA256');
+  const certificateId = 'hashData' in target ? normalizeCertificateHashData(target.hashData) : certificateHashDataOf(target.certificate, target.issuer, target.hashAlgorithm ?? 'SHA256');
   const tbsRequest = new pkijs.TBSRequest({ requestList: [new pkijs.Request({ reqCert: hashDataToCertId(certificateId) })] });
   let nonce: Uint8Array | undefined;
   if (options.nonce !== false) {

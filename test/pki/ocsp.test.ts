@@ -12,6 +12,7 @@ import {
   certificateHashData,
   createOcspResponder,
   crlReasons,
+  normalizeCertificateHashData,
   normalizeSerialNumber,
   ocspRevocationChecker,
   OcspError,
@@ -200,6 +201,40 @@ test('CertID mismatch, malformed requests and responses', async () => {
     }
   }
   assert.is(await codeOf(() => verifyOcspResponse(new Uint8Array([1, 2, 3]), { certificate: good, issuer: ca.certificate })), 'OcspMalformedResponse');
+});
+
+test('OCPP hash data from stations is checked and normalised (hex canonical, Josev base64 tolerated)', async () => {
+  // Josev's sample contract (pki-and-crypto.md §9): URL-safe base64 hashes, serial 12356 = hex 3044.
+  const josev = normalizeCertificateHashData({
+    hashAlgorithm: 'SHA256',
+    issuerNameHash: 'flWACDgRS0Xz0-Y9TJnZV37hnheh6DdDVJNAvhDVzfw=',
+    issuerKeyHash: 'XC6s3YLFxIhw03pUBTiOrdbfRR70lodzuZzZX61ZBGw=',
+    serialNumber: '3044',
+  });
+  assert.equal(josev, {
+    hashAlgorithm: 'SHA256',
+    issuerNameHash: '7e55800838114b45f3d3e63d4c99d9577ee19e17a1e83743549340be10d5cdfc',
+    issuerKeyHash: '5c2eacdd82c5c48870d37a5405388eadd6df451ef4968773b99cd95fad59046c',
+    serialNumber: '3044',
+  });
+  const upper = { ...josev, issuerNameHash: josev.issuerNameHash.toUpperCase(), serialNumber: '00C350' };
+  assert.equal(normalizeCertificateHashData(upper), { ...josev, serialNumber: 'c350' });
+  for (const [field, broken] of [
+    ['hashAlgorithm', { ...josev, hashAlgorithm: 'MD5' }],
+    ['issuerNameHash', { ...josev, issuerNameHash: josev.issuerNameHash.slice(2) }],
+    ['issuerKeyHash', { ...josev, issuerKeyHash: 'not a hash' }],
+    ['serialNumber', { ...josev, serialNumber: '12g4' }],
+    ['serialNumber', { ...josev, serialNumber: '1'.repeat(41) }],
+  ] as const) {
+    try {
+      buildOcspRequest({ hashData: broken as never });
+      assert.unreachable(field);
+    } catch (error) {
+      assert.instance(error, OcspError);
+      assert.is((error as OcspError).code, 'OcspInvalidHashData');
+      assert.is(((error as OcspError).data as { field: string }).field, field);
+    }
+  }
 });
 
 test('a failing record lookup gives internalError, not a guess', async () => {
