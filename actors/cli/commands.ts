@@ -3,4 +3,5 @@ import { registerCommand } from './main.ts';
 
 void registerCommand;
 registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
+registerCommand('exi', async () => (await import('./exi.ts')).exiCommand);
 registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);
