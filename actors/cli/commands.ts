@@ -4,4 +4,5 @@ import { registerCommand } from './main.ts';
 void registerCommand;
 registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
 registerCommand('exi', async () => (await import('./exi.ts')).exiCommand);
+registerCommand('pcid', async () => (await import('./pcid.ts')).pcidCommand);
 registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);

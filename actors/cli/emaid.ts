@@ -1,7 +1,6 @@
 // `openpnc emaid …`: check characters and validation of contract identifiers.
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 import { dinEmaidToIso, emaidCheckDigit, validateEmaid } from '../../protocols/identifiers/index.ts';
-import { PncError } from '../../protocols/errors.ts';
 
 const usage = `usage: openpnc emaid <subcommand>
 
@@ -14,16 +13,6 @@ subcommands:
 options:
   --require-check-digit    (validate) reject an EMAID without its check character
   -h, --help               show this help`;
-
-/** Runs an identifier function, turning its typed error into the one-line CLI failure (exit 1). */
-function userInput<T>(action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    if (error instanceof PncError) throw new CliError(error.message, 1);
-    throw error;
-  }
-}
 
 function single(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new CliError(`expected one ${what} (see openpnc emaid --help)`);
@@ -42,13 +31,13 @@ export const emaidCommand: Command = {
     const [subcommand, ...rest] = positionals;
     switch (subcommand) {
       case 'check-digit':
-        console.log(userInput(() => emaidCheckDigit(single(rest, '14-character EMAID'))));
+        console.log(emaidCheckDigit(single(rest, '14-character EMAID')));
         return 0;
       case 'validate':
-        console.log(userInput(() => validateEmaid(single(rest, 'EMAID'), { requireCheckDigit: values['require-check-digit'] }).normalized));
+        console.log(validateEmaid(single(rest, 'EMAID'), { requireCheckDigit: values['require-check-digit'] }).normalized);
         return 0;
       case 'from-din':
-        console.log(userInput(() => dinEmaidToIso(single(rest, 'DIN SPEC 91286 EMAID')).normalized));
+        console.log(dinEmaidToIso(single(rest, 'DIN SPEC 91286 EMAID')).normalized);
         return 0;
       case undefined:
         throw new CliError('missing subcommand (see openpnc emaid --help)');

@@ -33,4 +33,18 @@ test('usage errors and help', () => {
   assert.match(help.stdout, 'check-digit <14 chars>');
 });
 
+test('from-din converts a DIN SPEC 91286 EMAID', () => {
+  assert.equal(openpnc('emaid', 'from-din', 'NL*BMW*00009L*1'), { code: 0, stdout: 'NLBMW0000009L1Z', stderr: '' });
+  assert.is(openpnc('emaid', 'from-din', 'NL*BMW*00009L*2').code, 1);
+});
+
+test('pcid validate and make', () => {
+  assert.equal(openpnc('pcid', 'validate', 'HUBOpenProvCert001'), { code: 0, stdout: 'HUBOpenProvCert001\twmi=HUB\tvehicleId=OpenProvCert00\tcheck=1', stderr: '' });
+  assert.equal(openpnc('pcid', 'make', 'OPN', 'V0000000000001'), { code: 0, stdout: 'OPNV0000000000001', stderr: '' });
+  const bad = openpnc('pcid', 'validate', 'WMI-12');
+  assert.is(bad.code, 1);
+  assert.is(bad.stderr, "openpnc: invalid PCID 'WMI-12': the PCID contains '-'; only letters and digits are allowed");
+  assert.is(openpnc('pcid', 'make', 'OPN').code, 2);
+});
+
 test.run();
