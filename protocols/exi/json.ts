@@ -44,7 +44,7 @@ export class JsonMapper {
     fields = new Map<string, FieldSpec>();
     for (const a of t.attributes) fields.set(a.name, { value: a.value, array: false });
     if (t.content.kind === 'simple') fields.set('CONTENT', { value: t.content.value, array: false });
-    if (t.content.kind === 'particle') collect(t.content.particle, false, fields);
+    if (t.content.kind === 'particle') collect(t.content.particle, fields);
     this.fieldCache.set(typeName, fields);
     return fields;
   }
@@ -67,12 +67,21 @@ export class JsonMapper {
   }
 }
 
-function collect(p: ModelParticle, repeated: boolean, into: Map<string, FieldSpec>): void {
-  const many = repeated || p.max === -1 || p.max > 1;
-  if (p.k === 'el') {
-    const prev = into.get(p.name);
-    into.set(p.name, { value: p.value, type: p.type, array: many || prev !== undefined });
-  } else if (p.k !== 'any') for (const item of p.items) collect(item, many, into);
+function collect(root: ModelParticle, into: Map<string, FieldSpec>): void {
+  const walk = (p: ModelParticle): void => {
+    if (p.k === 'el') into.set(p.name, { value: p.value, type: p.type, array: maxOccurrences(root, p.name) > 1 });
+    else if (p.k !== 'any') p.items.forEach(walk);
+  };
+  walk(root);
+}
+
+/** How often element `name` can occur in a content model: a list (maxOccurs > 1) in the typed and JSON shapes when above 1. */
+export function maxOccurrences(p: ModelParticle, name: string): number {
+  const times = (n: number): number => (p.max === -1 ? (n > 0 ? Infinity : 0) : n * p.max);
+  if (p.k === 'el') return p.name === name ? (p.max === -1 ? Infinity : p.max) : 0;
+  if (p.k === 'any') return 0;
+  const inner = p.items.map((item) => maxOccurrences(item, name));
+  return times(p.k === 'seq' ? inner.reduce((a, b) => a + b, 0) : Math.max(0, ...inner));
 }
 
 function valueFromJson(x: unknown, value: ModelValue, path: string): unknown {
