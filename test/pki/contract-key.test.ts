@@ -7,6 +7,11 @@ import { createTestPki, generateKeyPair, issueCertificate } from '../../protocol
 
 // Known-answer vector /work/shared/vectors/crypto/contract-key-encryption.json (reference §10.3).
 const vector = JSON.parse(readFileSync(new URL('../../../shared/vectors/crypto/contract-key-encryption.json', import.meta.url), 'utf8')) as Record<string, string>;
+function ecdhPublic(scalar: Uint8Array): Buffer {
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(scalar);
+  return ecdh.getPublicKey();
+}
 const hex = (value: string) => new Uint8Array(Buffer.from(value, 'hex'));
 const toHex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -67,6 +72,19 @@ test('round trip with WebCrypto keys and certificates, fresh ephemeral key and I
   const update = await encryptContractKey(renewed.keys!.privateKey, contract.certificate);
   const key = await decryptContractKey(update, contract.keys.privateKey, renewed.certificate);
   assert.is(Buffer.from(key.scalar).toString('base64url'), (await webcrypto.subtle.exportKey('jwk', renewed.keys!.privateKey)).d);
+});
+
+test('scalars with leading zero bytes or the top bit set survive (pitfall: signed BigInteger, short scalars)', async () => {
+  const receiver = createECDH('prime256v1');
+  receiver.generateKeys();
+  const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+  for (const d of [1n, 2n ** 200n + 7n, n - 1n, 2n ** 255n + 12345n]) {
+    const scalar = hex(d.toString(16).padStart(64, '0'));
+    const publicPoint = new Uint8Array(ecdhPublic(scalar));
+    const encrypted = await encryptContractKey(scalar, receiver.getPublicKey());
+    const key = await decryptContractKey(encrypted, receiver.getPrivateKey(), publicPoint);
+    assert.is(toHex(key.scalar), toHex(scalar));
+  }
 });
 
 test('[V2G2-823] a key that does not match the contract certificate is rejected', async () => {
