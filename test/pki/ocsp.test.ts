@@ -280,6 +280,16 @@ test('the client verifies answers of the OpenSSL responder (responder ID by name
       assert.is(result.reason, crlReasons.keyCompromise);
     }
   }
+  // Without -nmin OpenSSL sends no nextUpdate: the answer then holds for maxAgeSeconds after thisUpdate.
+  const request = buildOcspRequest({ certificate: good, issuer: ca.certificate });
+  writeFileSync(join(dir, 'req.der'), request.der);
+  await run('openssl', ['ocsp', '-index', join(dir, 'index.txt'), '-rsigner', caPem, '-rkey', keyPem, '-CA', caPem, '-reqin', join(dir, 'req.der'), '-respout', join(dir, 'resp.der')]);
+  const open = new Uint8Array(readFileSync(join(dir, 'resp.der')));
+  const fresh = verifyOcspResponse(open, { certificate: good, issuer: ca.certificate, nonce: request.nonce });
+  assert.is(fresh.nextUpdate, undefined);
+  const inTwoHours = new Date(Date.now() + 2 * 3600_000);
+  assert.is(verifyOcspResponse(open, { certificate: good, issuer: ca.certificate, nonce: request.nonce, at: inTwoHours }).status, 'good');
+  assert.is(await codeOf(() => verifyOcspResponse(open, { certificate: good, issuer: ca.certificate, nonce: request.nonce, at: inTwoHours, maxAgeSeconds: 3600 })), 'OcspStale');
 });
 
 test('OpenSSL reads and verifies the response (-respin … -resp_text)', async () => {
@@ -313,20 +323,19 @@ async function serve(responder: OcspResponder): Promise<{ server: Server; url: s
 test('openssl ocsp -url against the responder over HTTP says good / revoked / unknown', async () => {
   const caFile = caChainPem();
   const issuerPem = writePem('issuer.pem', ca.certificate);
+  const certs = [
+    ['good.pem', good, 'good'],
+    ['revoked.pem', revoked, 'revoked'],
+    ['stranger.pem', stranger, 'unknown'],
+  ] as const;
+  const certArgs = certs.flatMap(([name, certificate]) => ['-cert', writePem(name, certificate)]);
   for (const signer of [ca, delegate]) {
     const { server, url } = await serve(responderFor(ca, signer));
     try {
-      for (const [name, certificate, expected] of [
-        ['good.pem', good, 'good'],
-        ['revoked.pem', revoked, 'revoked'],
-        ['stranger.pem', stranger, 'unknown'],
-      ] as const) {
-        const certPem = writePem(name, certificate);
-        // OpenSSL asks with a SHA-1 CertID and its own nonce, and checks the echo.
-        const { stdout, stderr } = await run('openssl', ['ocsp', '-issuer', issuerPem, '-cert', certPem, '-url', url, '-CAfile', caFile]);
-        assert.match(stdout, `${certPem}: ${expected}`);
-        assert.match(stderr, 'Response verify OK');
-      }
+      // One request with three SHA-1 CertIDs and OpenSSL's own nonce, whose echo it checks.
+      const { stdout, stderr } = await run('openssl', ['ocsp', '-issuer', issuerPem, ...certArgs, '-url', url, '-CAfile', caFile]);
+      for (const [name, , expected] of certs) assert.match(stdout, `${join(dir, name)}: ${expected}`);
+      assert.match(stderr, 'Response verify OK');
     } finally {
       server.close();
     }
