@@ -26,6 +26,9 @@ import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
 import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
+/** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
+const SIGNING_LEASE_MS = 5_000;
+
 const hexOfBase64 = (value: string): string => Buffer.from(value, 'base64').toString('hex');
 
 /** A chain in the EXI JSON shape of CertificateChainType (hex DER, SubCertificates only when present). */
@@ -114,7 +117,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
     }),
     // One hosted actor per contract: after a crash the redelivered item resumes where it stopped.
     consumeWork(bus, cpsInterface.work.signing, async (request) => {
-      const actor = await hostActor({ participant: 'cps', id: request.contractId, logic, context: hostContext, input: { request, store: true } });
+      const actor = await hostActor({ participant: 'cps', id: request.contractId, logic, context: hostContext, input: { request, store: true }, leaseMs: SIGNING_LEASE_MS });
       try {
         if (actor.getSnapshot().value === 'storeFailed') await actor.send({ type: 'RETRY' });
         const snapshot = await actor.waitFor((s) => finished(s.value), 30_000);
@@ -124,7 +127,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
       } finally {
         await actor.stop();
       }
-    }, { durable: 'cps-signing', ackWaitMs: 30_000 }),
+    }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000) }),
     serveOcsp(bus, 'cps', sub2, revocations),
   ]);
   return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };

@@ -16,7 +16,7 @@ import { openEmbeddedStore } from '../store/index.ts';
 import type { Store } from '../store/store.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
-import { oemInterface } from '../../protocols/catalogue/oem.ts';
+import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -88,36 +88,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     print(`── 0  start ${options.participants.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
-    const as = (who: string) => timeline.busFor(who, bus);
-
-    print('── 1  roots to the RCP (admin)');
-    const roots: Array<[typeof v2gRootInterface.requests.ca, RootType]> = [
-      [v2gRootInterface.requests.ca, 'V2G'],
-      [oemInterface.requests.ca, 'OEM'],
-      [moInterface.requests.ca, 'MO'],
-    ];
-    for (const [subject, rootType] of roots) {
-      const { certificates } = await requestSubjectReply(as('admin'), subject, {});
-      await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caller: ADMIN, caCertificate: certificates[certificates.length - 1], rootType });
-    }
-
-    print('── 2  vehicle production (OEM)');
-    const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
-
-    print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
-    const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
-    // Polled quietly: the CPS and CCP steps show up in the timeline as they happen.
-    const contract = await contractInstalled(bus, concluded.emaid, 15_000);
-
-    print('── 6  installation on request (EV → charger → CPO backend → CCP)');
-    const exiRequest = await buildInstallationRequest(vehicle);
-    const answer = await requestSubjectReply(as('ev'), cpoInterface.requests.installContract, { exiRequest: Buffer.from(exiRequest).toString('base64') });
-    if (answer.status !== 'Accepted') throw new PncError('InstallationFailed', `CPO backend answered Failed: ${answer.statusInfo?.reasonCode} ${answer.statusInfo?.additionalInfo ?? ''}`);
-    const check = await checkInstallationResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), vehicle);
-    if (check.emaid !== contract.emaid) throw new PncError('InstallationFailed', `installed EMAID ${check.emaid} is not the concluded ${contract.emaid}`);
-
-    print(`✓ verified: CertificateInstallationRes for ${vehicle.pcid} signed by ${check.cpsLeaf.subjectName.getField('CN')[0]} verifies up to the V2G root; `
-      + `the vehicle decrypted the contract key of EMAID ${check.emaid} with its provisioning key and it matches the contract certificate`);
+    const { check, contract } = await playStory((who) => timeline.busFor(who, bus), bus, print);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     return { timeline, check, contract, bus, store, stop };
   } catch (error) {
@@ -125,4 +96,47 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await stop().catch(() => {});
     throw error;
   }
+}
+
+export interface PlayedStory {
+  readonly vehicle: VehicleRecordJson;
+  readonly contract: ContractSummaryJson;
+  readonly check: InstallationCheck;
+}
+
+/**
+ * Plays processes 1–6 against participants that are already running on `bus` (in this process or
+ * in others over NATS): `as(who)` is the bus a story actor (admin, factory, customer, ev) uses,
+ * `quiet` one for polling that stays out of the timeline.
+ */
+export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (line: string) => void = () => {}): Promise<PlayedStory> {
+  print('── 1  roots to the RCP (admin)');
+  const roots: Array<[typeof v2gRootInterface.requests.ca, RootType]> = [
+    [v2gRootInterface.requests.ca, 'V2G'],
+    [oemInterface.requests.ca, 'OEM'],
+    [moInterface.requests.ca, 'MO'],
+  ];
+  for (const [subject, rootType] of roots) {
+    const { certificates } = await requestSubjectReply(as('admin'), subject, {});
+    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caller: ADMIN, caCertificate: certificates[certificates.length - 1], rootType });
+  }
+
+  print('── 2  vehicle production (OEM)');
+  const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
+
+  print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
+  const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
+  // Polled quietly: the CPS and CCP steps show up in the timeline as they happen.
+  const contract = await contractInstalled(quiet, concluded.emaid, 15_000);
+
+  print('── 6  installation on request (EV → charger → CPO backend → CCP)');
+  const exiRequest = await buildInstallationRequest(vehicle);
+  const answer = await requestSubjectReply(as('ev'), cpoInterface.requests.installContract, { exiRequest: Buffer.from(exiRequest).toString('base64') });
+  if (answer.status !== 'Accepted') throw new PncError('InstallationFailed', `CPO backend answered Failed: ${answer.statusInfo?.reasonCode} ${answer.statusInfo?.additionalInfo ?? ''}`);
+  const check = await checkInstallationResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), vehicle);
+  if (check.emaid !== contract.emaid) throw new PncError('InstallationFailed', `installed EMAID ${check.emaid} is not the concluded ${contract.emaid}`);
+
+  print(`✓ verified: CertificateInstallationRes for ${vehicle.pcid} signed by ${check.cpsLeaf.subjectName.getField('CN')[0]} verifies up to the V2G root; `
+    + `the vehicle decrypted the contract key of EMAID ${check.emaid} with its provisioning key and it matches the contract certificate`);
+  return { vehicle, contract, check };
 }

@@ -1,0 +1,151 @@
+// The partner participants on the embedded defaults, after the story has set the ecosystem up:
+// contract termination with OCSP, vehicle deletion cascade, the CPO backend's duties, CPS checks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import 'reflect-metadata';
+import { X509Certificate } from '@peculiar/x509';
+import { runStory, type StoryResult } from '../../actors/story/index.ts';
+import { requestSubjectReply } from '../../actors/bus/typed.ts';
+import { makeCsr, certificateOf } from '../../actors/participants/authority.ts';
+import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
+import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
+import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { cpsInterface } from '../../protocols/catalogue/cps.ts';
+import { moInterface } from '../../protocols/catalogue/mo.ts';
+import { oemInterface } from '../../protocols/catalogue/oem.ts';
+import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
+import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { validateChain } from '../../protocols/pki/index.ts';
+import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
+import { storyParticipants } from './helpers.ts';
+
+let story: StoryResult;
+const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
+const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
+
+const pem = (der: string) => certificateOf(der).toString('pem');
+
+async function rejects(promise: Promise<unknown>, code: string): Promise<PncError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, PncError);
+    assert.is((error as PncError).code, code);
+    return error as PncError;
+  }
+  throw new assert.Assertion({ message: `expected ${code}`, operator: 'rejects', expects: code, actual: 'resolved' });
+}
+
+async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value) || Date.now() > until) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test.before(async () => {
+  story = await runStory({ participants: storyParticipants(), print: () => {} });
+});
+test.after(async () => story.stop());
+
+test('CPO C07 accepts the contract chain, and after termination OCSP at the MO reports it revoked; the CCP no longer installs it', async () => {
+  const { bus, contract } = story;
+  const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
+  const chainPem = [contract.contractCertificate!, moCa[0], moCa[1]].map(pem).join('');
+  const before = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
+  assert.is(before.certificateStatus, 'Accepted');
+  assert.is(before.emaid, contract.emaid);
+
+  const terminated = await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid });
+  assert.is(terminated.status, 'terminated');
+  const after = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
+  assert.is(after.certificateStatus, 'CertificateRevoked');
+  const listed = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: MO, emaid: contract.emaid });
+  assert.is(listed.contracts.length, 0);
+
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
+  const answer = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
+  assert.is(answer.status, 'Failed');
+  assert.is(answer.exiResponse, '');
+  assert.ok(answer.statusInfo?.reasonCode);
+  // Terminating twice is refused by the statechart, not silently repeated.
+  await rejects(requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid }), 'EventNotAccepted');
+});
+
+test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the provisioning certificate', async () => {
+  const { bus } = story;
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' });
+  assert.is(vehicle.pcid, `OPNDELETEME000001${pcidCheckCharacter('OPNDELETEME000001')}`);
+  await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' }), 'VehicleExists');
+  const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+  await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
+  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+
+  const deleted = await requestSubjectReply(bus, oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid });
+  assert.equal(deleted, { pcid: vehicle.pcid, deleted: true });
+  assert.is((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists, false);
+  const contracts = await eventually(() => requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
+  assert.is(contracts.contracts.length, 0);
+  await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid }), 'UnknownVehicle');
+  // A new contract for the deleted vehicle fails at the PCP.
+  await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
+});
+
+test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates to the V2G root; garbage is refused', async () => {
+  const { bus } = story;
+  const { csr } = await makeCsr({ commonName: 'DE*OPN*E0001', organization: 'Open Plug&Charge CPO', domainComponent: 'CPO' });
+  const signed = await requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from(csr).toString('base64') });
+  const chain = [signed.chain.certificate, ...signed.chain.subCertificates].map(certificateOf);
+  assert.is(chain[0].subjectName.getField('CN')[0], 'DE*OPN*E0001');
+  assert.is((signed.certificateChain.match(/BEGIN CERTIFICATE/g) ?? []).length, 3);
+  const { certificates: [v2gRoot] } = await requestSubjectReply(bus, v2gRootInterface.requests.ca, {});
+  const verdict = await validateChain(chain, { purpose: 'secc', roots: [certificateOf(v2gRoot)] });
+  assert.ok(verdict.valid, verdict.reason);
+  await rejects(requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from('not a certificate request').toString('base64') }), 'CsrInvalid');
+});
+
+test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
+  const { roots } = await requestSubjectReply(story.bus, cpoInterface.requests.roots, {});
+  assert.equal(roots.map((r) => r.certificateType).sort(), ['MORootCertificate', 'V2GRootCertificate']);
+  const onlyMo = await requestSubjectReply(story.bus, cpoInterface.requests.roots, { type: 'MORootCertificate' });
+  assert.is(onlyMo.roots.length, 1);
+  assert.ok(new X509Certificate(onlyMo.roots[0].certificate).subject.includes('MO Root CA'));
+});
+
+test('CPS signs contract data into four signed references and refuses a mismatching EMAID', async () => {
+  const { bus } = story;
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+  const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+  const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
+  const ccpBefore = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid });
+  const stored = await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
+  assert.is(stored.status, 'installed');
+  const signer = await requestSubjectReply(bus, cpsInterface.requests.ca, {});
+  // Re-sign the same (real) contract data without storing: the CCP is untouched.
+  const request = {
+    contractId: 'resign-check',
+    pcid: vehicle.pcid,
+    store: false,
+    contractData: {
+      emaid: contract.emaid,
+      contractSignatureCertChain: { certificate: contract.contractCertificate!, subCertificates: [moCa[0], moCa[1]] },
+      dhPublicKey: Buffer.alloc(65, 4).toString('base64'),
+      contractSignatureEncryptedPrivateKey: Buffer.alloc(48, 1).toString('base64'),
+    },
+  };
+  const signed = await requestSubjectReply(bus, cpsInterface.requests.sign, request);
+  assert.is(signed.stored, false);
+  const references = (signed.signature as { SignedInfo: { Reference: Array<{ URI: string }> } }).SignedInfo.Reference.map((r) => r.URI);
+  assert.equal(references, ['#id1', '#id2', '#id3', '#id4']);
+  verifyMessageSignature({ V2G_Message: { Header: { SessionID: '00', Signature: signed.signature }, Body: { CertificateInstallationRes: { ResponseCode: 'OK', ...signed.body } } } }, certificateOf(signer.chain.certificate));
+  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
+  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
+});
+
+test.run();
