@@ -71,7 +71,7 @@ export const profiles: Readonly<Record<RoleName, CertificateProfile>> = {
   // Hubject issues MO Sub-CA 1 from the V2G root (pki-and-crypto.md §1.1).
   moSubCa1: subCa('moSubCa1', 'subCa1', 'MO', ['moRoot', 'v2gRoot'], 4 * YEAR, 'MOSubCA1'),
   moSubCa2: subCa('moSubCa2', 'subCa2', 'MO', ['moSubCa1'], 4 * YEAR, 'MOSubCA2', digitalSignature | nonRepudiation | caUsage),
-  contract: leaf('contract', 'MO', 'moSubCa2', digitalSignature | nonRepudiation | keyEncipherment | keyAgreement, digitalSignature | keyAgreement, 2 * YEAR, 'DEOPNC000000001'),
+  contract: leaf('contract', 'MO', 'moSubCa2', digitalSignature | nonRepudiation | keyEncipherment | keyAgreement, digitalSignature | keyAgreement, 2 * YEAR, 'DEOPNC00000001'),
 };
 
 /** The leaf role a chain of each purpose ends in. */

@@ -61,28 +61,46 @@ export interface ChainValidationResult {
 }
 
 interface Certificate extends ParsedCertificate {
-  readonly input: CertificateInput;
-  readonly key?: KeyObject;
+  /** The @peculiar/x509 object it was read from, if any (handed to the revocation checker). */
+  readonly object?: x509.X509Certificate;
+  /** Made on first use as an issuer: importing a key costs about as much as a verification. */
+  key?: KeyObject;
 }
 
-const cache = new WeakMap<object, Certificate>();
+const byObject = new WeakMap<x509.X509Certificate, Certificate>();
+/** DER arrives as fresh bytes in every PaymentDetailsReq, but its sub-CAs and roots repeat: cache by content. */
+const byContent = new Map<string, Certificate>();
+const CONTENT_CACHE_SIZE = 512;
 
-/** Reads a certificate once per object; later validations reuse the parse and the public key. */
+/** Reads a certificate once: per @peculiar/x509 object, and per DER content for byte input. */
 function load(input: CertificateInput): Certificate {
-  let entry = cache.get(input);
+  if (!(input instanceof Uint8Array)) {
+    let entry = byObject.get(input);
+    if (!entry) byObject.set(input, (entry = { ...parseCertificateDer(new Uint8Array(input.rawData)), object: input }));
+    return entry;
+  }
+  const key = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+  let entry = byContent.get(key);
   if (!entry) {
-    const der = input instanceof Uint8Array ? input : new Uint8Array(input.rawData);
-    const parsed = parseCertificateDer(der);
-    let key: KeyObject | undefined;
-    if (parsed.publicKeyAlgorithm === oids.ecPublicKey && parsed.curve === oids.secp256r1) key = createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' });
-    entry = { ...parsed, input, key };
-    cache.set(input, entry);
+    entry = parseCertificateDer(input.slice());
+    if (byContent.size >= CONTENT_CACHE_SIZE) byContent.delete(byContent.keys().next().value!);
+    byContent.set(key, entry);
   }
   return entry;
 }
 
+const isP256 = (cert: Certificate): boolean => cert.publicKeyAlgorithm === oids.ecPublicKey && cert.curve === oids.secp256r1;
+
+function keyOf(cert: Certificate): KeyObject {
+  return (cert.key ??= createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' }));
+}
+
+function signedBy(cert: Certificate, issuer: Certificate): boolean {
+  return verify('sha256', cert.tbs, keyOf(issuer), cert.signature);
+}
+
 function x509Of(certificate: Certificate): x509.X509Certificate {
-  return certificate.input instanceof Uint8Array ? new x509.X509Certificate(certificate.input) : certificate.input;
+  return certificate.object ?? new x509.X509Certificate(certificate.der);
 }
 
 class Defect {
@@ -109,7 +127,7 @@ function checkCommonProfile(cert: Certificate, position: number, name: string): 
   if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
     throw new Defect('SignatureAlgorithm', position, `${name} is signed with ${cert.signatureAlgorithm}, not ecdsa-with-SHA256 [V2G2-006]`);
   }
-  if (!cert.key) throw new Defect('KeyAlgorithm', position, `${name} key is ${cert.publicKeyAlgorithm}${cert.curve ? ` on ${cert.curve}` : ''}, not secp256r1 [V2G2-007]`);
+  if (!isP256(cert)) throw new Defect('KeyAlgorithm', position, `${name} key is ${cert.publicKeyAlgorithm}${cert.curve ? ` on ${cert.curve}` : ''}, not secp256r1 [V2G2-007]`);
   if (cert.der.length > MAX_CERTIFICATE_BYTES) throw new Defect('TooLarge', position, `${name} is ${cert.der.length} bytes DER, over ${MAX_CERTIFICATE_BYTES} [V2G2-010]`);
   if (!cert.basicConstraints) throw new Defect('BasicConstraints', position, `${name} has no basicConstraints`);
   if (!cert.basicConstraints.critical) throw new Defect('NotCritical', position, `${name} basicConstraints is not critical`);
@@ -162,16 +180,16 @@ function checkPathLengths(chain: Certificate[], root: Certificate | undefined): 
  * and whose key verifies its signature. Name matches whose keys all fail mean a bad signature, not an
  * unknown issuer.
  */
-function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], purpose: ChainPurpose): Certificate {
+function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], purpose: ChainPurpose): { root: Certificate; anchor: CertificateInput } {
   const top = chain[chain.length - 1];
   const position = chain.length - 1;
-  const candidates = anchors.map(load).filter((c) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
+  const candidates = anchors.map((anchor) => ({ anchor, root: load(anchor) })).filter(({ root: c }) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
   if (candidates.length === 0) {
     throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuerDer)})`);
   }
-  const root = candidates.find((c) => c.key && verify('sha256', top.tbs, { key: c.key, dsaEncoding: 'der' }, top.signature));
-  if (!root) throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
-  return root;
+  const found = candidates.find(({ root }) => isP256(root) && signedBy(top, root));
+  if (!found) throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
+  return found;
 }
 
 function describeName(der: Uint8Array): string {
@@ -230,8 +248,7 @@ function checkRoot(root: Certificate, chainLength: number): void {
 function checkSignatures(chain: Certificate[]): void {
   // The top certificate was verified against the root while finding it.
   for (let position = 0; position < chain.length - 1; position++) {
-    const issuer = chain[position + 1];
-    if (!verify('sha256', chain[position].tbs, { key: issuer.key!, dsaEncoding: 'der' }, chain[position].signature)) {
+    if (!signedBy(chain[position], chain[position + 1])) {
       throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of the ${label(position + 1, chain.length)}`);
     }
   }
@@ -265,6 +282,7 @@ async function checkRevocation(chain: Certificate[], root: Certificate, revocati
 export async function validateChain(chain: readonly CertificateInput[], options: ValidateChainOptions): Promise<ChainValidationResult> {
   const { purpose } = options;
   let root: Certificate | undefined;
+  let anchor: CertificateInput | undefined;
   try {
     if (chain.length === 0) throw new Defect('NoCertificate', 0, 'no certificate was provided');
     if (chain.length > MAX_SUB_CAS + 1) throw new Defect('TooManySubCas', chain.length - 1, `the chain has ${chain.length - 1} sub-CAs; at most ${MAX_SUB_CAS} are allowed [V2G2-009]`);
@@ -276,16 +294,16 @@ export async function validateChain(chain: readonly CertificateInput[], options:
       }
     });
     checkStructure(certs, purpose);
-    root = findRoot(certs, anchorsFor(purpose, options.roots), purpose);
+    ({ root, anchor } = findRoot(certs, anchorsFor(purpose, options.roots), purpose));
     checkRoot(root, certs.length);
     checkPathLengths(certs, root);
     checkSignatures(certs);
     checkValidity([...certs, root], certs.length, (options.at ?? new Date()).getTime());
     if (options.revocation) await checkRevocation(certs, root, options.revocation);
-    return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: `valid ${purpose} chain`, root: root.input };
+    return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: `valid ${purpose} chain`, root: anchor };
   } catch (error) {
     if (!(error instanceof Defect)) throw error;
     const [iso15118, evseSecurity] = verdicts[error.defect](purpose);
-    return { valid: false, iso15118, evseSecurity, reason: error.reason, defect: error.defect, position: error.position, ...(root ? { root: root.input } : {}) };
+    return { valid: false, iso15118, evseSecurity, reason: error.reason, defect: error.defect, position: error.position, ...(anchor ? { root: anchor } : {}) };
   }
 }
