@@ -84,3 +84,13 @@ export class DeadlineQueue {
     else if (next < Infinity) this.arm(next);
   }
 }
+
+/** How long `close()` waits for handlers already running before it lets go of them. */
+export const CLOSE_GRACE_MS = 5000;
+
+/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
+export async function waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -7,24 +7,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import type { Logger } from '../host/participant.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import type {
   Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem,
 } from './bus.ts';
-import { DeadlineQueue, type Deadline } from './deadlines.ts';
+import { CLOSE_GRACE_MS, DeadlineQueue, type Deadline, waitAtMost } from './deadlines.ts';
 import { busClosedError, noRespondersError, timeoutError } from './errors.ts';
 import { assertPattern, assertSubject, subjectMatches } from './subject.ts';
-import { EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload } from './wire.ts';
+import { stderrLog, type BusLog } from './log.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload, isThenable } from './wire.ts';
 import {
   DEFAULT_DEDUP_WINDOW_MS, deadLetter, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** Collection holding work items: pending ones, `done` tombstones for de-duplication, and `dead` ones. */
 export const WORK_COLLECTION = 'bus_work';
-
-export type BusLog = Pick<Logger, 'warn' | 'error'>;
 
 export interface MemoryBusOptions {
   /** Where durable work queues live; with the embedded SQLite store they survive a restart. */
@@ -32,11 +29,6 @@ export interface MemoryBusOptions {
   /** Receives handler failures that have nobody to answer to (subscribers, store errors). @default JSON lines on stderr */
   readonly log?: BusLog;
 }
-
-const stderrLog: BusLog = {
-  warn: (event, fields) => process.stderr.write(`${JSON.stringify({ level: 'warn', event, ...fields })}\n`),
-  error: (event, fields) => process.stderr.write(`${JSON.stringify({ level: 'error', event, ...fields })}\n`),
-};
 
 /**
  * Creates the in-process bus.
@@ -125,10 +117,6 @@ class LocalSubscription implements Subscription {
     }
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 interface PendingRequest extends Deadline {
@@ -300,8 +288,8 @@ class MemoryBus implements Bus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.work.close();
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe()));
+    await waitAtMost(this.work.close(), CLOSE_GRACE_MS);
+    await waitAtMost(Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe())), CLOSE_GRACE_MS);
     for (const pending of this.pending) {
       pending.settled = true;
       pending.reject(busClosedError());

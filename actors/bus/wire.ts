@@ -6,6 +6,9 @@ import { PncError } from '../../protocols/errors.ts';
 import { notSerializableError } from './errors.ts';
 import type { Headers } from './bus.ts';
 
+/** How long `request` waits for a reply unless told otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+
 export const EMPTY_HEADERS: Headers = Object.freeze({});
 
 /** JSON text of a payload; throws `InvalidPayload` for values JSON cannot carry (BigInt, cycles). */
@@ -40,4 +43,9 @@ export function copyHeaders(headers: Headers | undefined): Headers {
     copy[name] = value;
   }
   return Object.freeze(copy);
+}
+
+/** True for promises and other thenables a handler may return. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
