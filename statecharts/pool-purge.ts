@@ -1,15 +1,17 @@
 /**
  * The purge schedule of a pool (RCP, PCP, CCP): entries that expire (or are revoked) leave the pool
- * at a deadline. The deadline is kept in the context as an absolute time (`purgeAt`, ms since the
- * epoch), so a restored snapshot re-arms it; the delay is capped so a deadline years away is simply
- * re-checked. The purge itself is an effect the participant provides; it answers with the count and
- * the next deadline. A failed purge retries after `retryDelay`.
+ * at a deadline. The deadline lives in `context.deadlines.purge` (absolute epoch ms, the host's
+ * convention in statecharts/deadlines.ts), so the actor host re-arms it after a restart and fires
+ * it at once when it passed while the process was down. The purge itself is an effect the
+ * participant provides; it answers with the count and the next deadline. A failed purge retries
+ * after RETRY_MS.
  */
 import { assign, setup } from 'xstate';
 import { effect, failureOf, type Failure } from './effect.ts';
+import { withDeadline, withoutDeadline, type Deadlines, type DeadlineEvent } from './deadlines.ts';
 
-/** setTimeout's limit (about 24.8 days); a later deadline is re-checked at this horizon. */
-export const MAX_TIMER_MS = 2_147_483_647;
+export const PURGE_DEADLINE = 'purge';
+export const RETRY_MS = 60_000;
 
 export interface PurgeResult {
   readonly purged: number;
@@ -18,7 +20,7 @@ export interface PurgeResult {
 }
 
 export interface PurgeContext {
-  purgeAt: number | null;
+  deadlines: Deadlines;
   purgeRuns: number;
   purgedTotal: number;
   lastPurge?: { readonly at: number; readonly purged: number };
@@ -26,62 +28,74 @@ export interface PurgeContext {
 }
 
 export type PurgeEvent =
-  /** An entry with this expiry (or revocation: now) entered the pool. */
+  /** An entry with this expiry (a revocation: now) entered the pool. */
   | { type: 'EXPIRY_ADDED'; at: number }
-  /** The deadline passed (sent by the host when it re-arms a restored deadline) or a purge was asked for. */
-  | { type: 'PURGE_DUE' };
+  /** Purge now (at start, to catch up; on demand). */
+  | { type: 'PURGE_DUE' }
+  | DeadlineEvent<typeof PURGE_DEADLINE>;
+
+const purgeAt = (context: PurgeContext): number | undefined => context.deadlines[PURGE_DEADLINE];
 
 /** Builds the purge-schedule machine of one pool participant. */
 export function purgeScheduleMachine(id: string) {
   return setup({
     types: { context: {} as PurgeContext, events: {} as PurgeEvent },
     actors: { purge: effect<PurgeResult, { now: number }>(`${id}.purge`) },
-    delays: {
-      untilPurge: ({ context }) => Math.min(MAX_TIMER_MS, Math.max(0, (context.purgeAt ?? Date.now()) - Date.now())),
-      retryDelay: 60_000,
-    },
     guards: {
-      hasDeadline: ({ context }) => context.purgeAt !== null,
-      isEarlier: ({ context, event }) => event.type === 'EXPIRY_ADDED' && (context.purgeAt === null || event.at < context.purgeAt),
+      isEarlier: ({ context, event }) => event.type === 'EXPIRY_ADDED' && (purgeAt(context) === undefined || event.at < purgeAt(context)!),
+    },
+    actions: {
+      takeEarlier: assign({ deadlines: ({ context, event }) => withDeadline(context.deadlines, PURGE_DEADLINE, (event as { at: number }).at) }),
+      /** Accepts an event that changes nothing (a later expiry, a purge already running), so the host does not refuse it. */
+      keep: () => undefined,
     },
   }).createMachine({
     id,
-    context: { purgeAt: null, purgeRuns: 0, purgedTotal: 0 },
-    initial: 'idle',
-    on: {
-      EXPIRY_ADDED: { guard: 'isEarlier', target: '.waiting', reenter: true, actions: assign({ purgeAt: ({ event }) => event.at }) },
-      PURGE_DUE: '.purging',
-    },
+    context: { deadlines: {}, purgeRuns: 0, purgedTotal: 0 },
+    initial: 'waiting',
     states: {
-      idle: { always: { guard: 'hasDeadline', target: 'waiting' } },
-      waiting: { after: { untilPurge: 'purging' } },
+      waiting: {
+        on: {
+          EXPIRY_ADDED: [{ guard: 'isEarlier', actions: 'takeEarlier' }, { actions: 'keep' }],
+          PURGE_DUE: 'purging',
+          [`deadline.${PURGE_DEADLINE}`]: 'purging',
+        },
+      },
       purging: {
-        on: { PURGE_DUE: {}, EXPIRY_ADDED: { guard: 'isEarlier', actions: assign({ purgeAt: ({ event }) => event.at }) } },
+        on: {
+          // An earlier expiry arriving mid-purge is kept and wins over the purge's answer if earlier.
+          EXPIRY_ADDED: [{ guard: 'isEarlier', actions: 'takeEarlier' }, { actions: 'keep' }],
+          PURGE_DUE: { actions: 'keep' },
+          [`deadline.${PURGE_DEADLINE}`]: { actions: 'keep' },
+        },
         invoke: {
           src: 'purge',
           input: () => ({ now: Date.now() }),
           onDone: {
-            target: 'idle',
-            actions: assign(({ context, event }) => ({
-              purgeAt: minDeadline(event.output.nextPurgeAt, context.purgeAt !== null && context.purgeAt > Date.now() ? context.purgeAt : null),
-              purgeRuns: context.purgeRuns + 1,
-              purgedTotal: context.purgedTotal + event.output.purged,
-              lastPurge: { at: Date.now(), purged: event.output.purged },
-              failure: undefined,
-            })),
+            target: 'waiting',
+            actions: assign(({ context, event }) => {
+              const pending = purgeAt(context);
+              const candidates = [event.output.nextPurgeAt, pending !== undefined && pending > Date.now() ? pending : null].filter((at): at is number => at !== null);
+              return {
+                deadlines: candidates.length ? withDeadline(context.deadlines, PURGE_DEADLINE, Math.min(...candidates)) : withoutDeadline(context.deadlines, PURGE_DEADLINE),
+                purgeRuns: context.purgeRuns + 1,
+                purgedTotal: context.purgedTotal + event.output.purged,
+                lastPurge: { at: Date.now(), purged: event.output.purged },
+                failure: undefined,
+              };
+            }),
           },
-          onError: { target: 'backoff', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+          onError: {
+            target: 'waiting',
+            actions: assign({
+              failure: ({ event }) => failureOf(event.error),
+              deadlines: ({ context }) => withDeadline(context.deadlines, PURGE_DEADLINE, Date.now() + RETRY_MS),
+            }),
+          },
         },
       },
-      backoff: { after: { retryDelay: 'purging' } },
     },
   });
-}
-
-function minDeadline(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return Math.min(a, b);
 }
 
 export type PurgeScheduleMachine = ReturnType<typeof purgeScheduleMachine>;

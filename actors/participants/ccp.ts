@@ -107,7 +107,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     return true;
   }
 
-  const schedule = startPurgeSchedule(ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), log);
+  const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log });
 
   async function contractOf(pcid: string, emaid: string): Promise<ContractDoc> {
     const doc = await contracts.get(`${pcid}|${emaidKey(emaid)}`);
@@ -165,7 +165,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       await defaults.insert({ _id: pcid, emaid: key, expiresAt }).catch((error) => {
         if (!PncError.is(error, 'DuplicateKey')) throw error;
       });
-      schedule.expiryAdded(expiresAt);
+      await schedule.expiryAdded(expiresAt);
       const [contract] = await withDefault([{ _id: id, summary, contract: { body, signature }, expiresAt }]);
       await publishEvent(bus, events.stored, { contract, replaced: Boolean(existing) });
       log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
@@ -262,13 +262,11 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     for (const doc of await contracts.find({ 'summary.pcid': pcid })) await removeContract(doc, 'vehicle', new Date(deletedAt));
     await defaults.delete(pcid);
   }, { durable: 'ccp' });
-  await schedule.purgeNow();
-
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      schedule.stop();
       await Promise.all([...subscriptions, cascade].map((s) => s.unsubscribe()));
+      await schedule.stop();
     },
   };
 }

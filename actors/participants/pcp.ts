@@ -56,7 +56,8 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
     await enqueueWork(bus, vehicleDeletedWork, { pcid, deletedAt }, { id: `${pcid}@${deletedAt}` });
   }
 
-  const schedule = startPurgeSchedule(
+  const schedule = await startPurgeSchedule(
+    'pcp',
     pcpMachine,
     (now) =>
       purgeExpired(chains, now, async (doc) => {
@@ -65,7 +66,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
         await publishEvent(bus, events.purged, { pcid: doc.chain.pcid, reason: 'expired', purgedAt });
         log.info('pcp.chain.purged', { pcid: doc.chain.pcid, reason: 'expired' });
       }),
-    log,
+    { bus, store, log },
   );
 
   async function served(pcid: string): Promise<ChainDoc | undefined> {
@@ -106,7 +107,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const expiresAt = Math.min(...[leaf, sub1, ...(sub2 ? [sub2] : [])].map((c) => c.notAfter.getTime()));
       const existing = await chains.get(pcid);
       await chains.replace({ _id: pcid, chain, expiresAt });
-      schedule.expiryAdded(expiresAt);
+      await schedule.expiryAdded(expiresAt);
       log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
       return { chain, created: !existing || Boolean(existing.deletingSince) };
     }),
@@ -136,13 +137,11 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       return { pcid };
     }),
   ]);
-  await schedule.purgeNow();
-
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      schedule.stop();
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await schedule.stop();
     },
   };
 }

@@ -56,7 +56,8 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
   await roots.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = rcpInterface;
 
-  const schedule = startPurgeSchedule(
+  const schedule = await startPurgeSchedule(
+    'rcp',
     rcpMachine,
     (now) =>
       purgeExpired(roots, now, async (doc) => {
@@ -71,7 +72,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
           purgedAt: new Date(now).toISOString(),
         });
       }),
-    log,
+    { bus, store, log },
   );
 
   async function servedRoot(id: string): Promise<RootDoc> {
@@ -93,7 +94,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
         if (PncError.is(error, 'DuplicateKey')) return { root: toJson((await roots.get(root.rootCertificateId))!), created: false };
         throw error;
       }
-      schedule.expiryAdded(expiresAt);
+      await schedule.expiryAdded(expiresAt);
       await publishEvent(bus, events.added, { root });
       log.info('rcp.root.added', { rootCertificateId: root.rootCertificateId, rootType, subject: root.distinguishedName });
       return { root, created: true };
@@ -109,7 +110,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const now = Date.now();
       const revoked: RootDoc = { ...doc, revokedAt: new Date(now).toISOString(), expiresAt: now };
       await roots.replace(revoked);
-      schedule.expiryAdded(now);
+      await schedule.expiryAdded(now);
       return { root: toJson(revoked) };
     }),
     serveSubject(bus, requests.delete, async ({ caller, rootCertificateId }) => {
@@ -127,13 +128,11 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
       return { rootCertificateId: doc.rootCertificateId };
     }),
   ]);
-  await schedule.purgeNow();
-
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      schedule.stop();
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await schedule.stop();
     },
   };
 }

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { createActor } from 'xstate';
 import { fromPromise } from 'xstate';
+import { hostActor, type HostContext } from '../host/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 import type { PurgeResult, PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
 import type { Collection, StoredDoc } from '../store/store.ts';
@@ -105,46 +105,32 @@ export async function purgeExpired<T extends ExpiringDoc>(collection: Collection
 }
 
 export interface PurgeSchedule {
-  /** Tells the schedule an entry with this deadline entered the pool. */
-  expiryAdded(at: number): void;
-  /** Runs a purge now and resolves when the schedule is idle or waiting again. */
+  /** Tells the schedule an entry with this deadline entered the pool; resolves once persisted. */
+  expiryAdded(at: number): Promise<void>;
+  /** Runs a purge now and resolves when it is done. */
   purgeNow(): Promise<void>;
-  readonly purgeRuns: number;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /**
- * Runs a pool's purge statechart with the participant's purge effect. A purge runs at start, so
- * whatever expired while the process was down goes first; then the deadline in the context drives it.
+ * Hosts a pool's purge statechart (actor `<participant>/purge`) with the participant's purge effect.
+ * A purge runs at start, so whatever expired while the process was down goes first; after that the
+ * deadline in the persisted context drives it, re-armed by the host after a restart.
  */
-export function startPurgeSchedule(machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, log: Logger): PurgeSchedule {
-  const actor = createActor(machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } }));
-  actor.subscribe({ error: (error) => log.error('purge.schedule.failed', { message: String(error) }) });
-  actor.start();
-  const settled = () =>
-    new Promise<void>((resolve) => {
-      const check = () => {
-        const snapshot = actor.getSnapshot();
-        if (!snapshot.matches('purging')) {
-          subscription.unsubscribe();
-          resolve();
-        }
-      };
-      const subscription = actor.subscribe(check);
-      check();
-    });
-  const schedule: PurgeSchedule = {
-    expiryAdded: (at) => actor.send({ type: 'EXPIRY_ADDED', at }),
-    purgeNow: async () => {
-      actor.send({ type: 'PURGE_DUE' });
-      await settled();
-      const failure = actor.getSnapshot().context.failure;
-      if (failure) log.warn('purge.failed', { ...failure });
-    },
-    get purgeRuns() {
-      return actor.getSnapshot().context.purgeRuns;
-    },
-    stop: () => actor.stop(),
+export async function startPurgeSchedule(participant: string, machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
+  const hosted = await hostActor({ participant, id: 'purge', logic: machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } }), context });
+  const idle = async () => {
+    const snapshot = await hosted.waitFor((s) => !s.matches('purging'), 60_000);
+    if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };
+  const schedule: PurgeSchedule = {
+    expiryAdded: (at) => hosted.send({ type: 'EXPIRY_ADDED', at }),
+    purgeNow: async () => {
+      await hosted.send({ type: 'PURGE_DUE' });
+      await idle();
+    },
+    stop: () => hosted.stop(),
+  };
+  await schedule.purgeNow();
   return schedule;
 }
