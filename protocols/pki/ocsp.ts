@@ -493,7 +493,12 @@ function responderCertificate(basic: pkijs.BasicOCSPResponse, issuer: ParsedCert
   const responderId = basic.tbsResponseData.responderID;
   if (responderMatches(responderId, issuer)) return issuer;
   for (const included of basic.certs ?? []) {
-    const candidate = parseCertificateDer(new Uint8Array(included.toSchema().toBER()));
+    let candidate: ParsedCertificate;
+    try {
+      candidate = parseCertificateDer(new Uint8Array(included.toSchema().toBER()));
+    } catch (cause) {
+      throw new OcspError('OcspMalformedResponse', 'a certificate included in the OCSP response cannot be read', { cause });
+    }
     if (!responderMatches(responderId, candidate)) continue;
     const valid = candidate.notBefore <= at.getTime() && at.getTime() <= candidate.notAfter;
     if (issuedBy(candidate, issuer) && hasOcspSigningUsage(candidate) && valid) return candidate;

@@ -50,6 +50,20 @@ test('a full 15-character EMAID satisfies its own check for every input (propert
   );
 });
 
+test('any string either parses or gets an EmaidSyntaxError/EmaidCheckDigitMismatch (property)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 20 }), fc.stringMatching(/^[A-Za-z0-9-]{12,19}$/)), (input) => {
+      try {
+        const emaid = validateEmaid(input);
+        assert.match(emaid.normalized, /^[A-Z]{2}[0-9A-Z]{12,13}$/);
+      } catch (error) {
+        assert.ok(error instanceof EmaidSyntaxError || error instanceof EmaidCheckDigitMismatch, String(error));
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('parse and normalise: hyphens, case, optional check character', () => {
   const emaid = parseEmaid('de-abc-c123abc56');
   assert.equal(emaid, { countryCode: 'DE', providerId: 'ABC', instance: 'C123ABC56', normalized: 'DEABCC123ABC56' });

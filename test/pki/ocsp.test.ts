@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
+import * as pkijs from 'pkijs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -290,6 +292,29 @@ test('the client verifies answers of the OpenSSL responder (responder ID by name
   const inTwoHours = new Date(Date.now() + 2 * 3600_000);
   assert.is(verifyOcspResponse(open, { certificate: good, issuer: ca.certificate, nonce: request.nonce, at: inTwoHours }).status, 'good');
   assert.is(await codeOf(() => verifyOcspResponse(open, { certificate: good, issuer: ca.certificate, nonce: request.nonce, at: inTwoHours, maxAgeSeconds: 3600 })), 'OcspStale');
+});
+
+test('mutated requests and responses: the responder always answers, the client only throws OcspError', async () => {
+  const responder = responderFor(ca, delegate);
+  const request = buildOcspRequest({ certificate: good, issuer: ca.certificate });
+  const response = await responder.respond(request.der);
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.nat(), async (bytes, at) => {
+      for (const original of [request.der, response]) {
+        const mutated = original.slice();
+        for (const [i, byte] of bytes.entries()) mutated[(at + i * 7919) % mutated.length] ^= byte || 1;
+        const answer = await responder.respond(mutated);
+        const status = pkijs.OCSPResponse.fromBER(answer).responseStatus.valueBlock.valueDec;
+        assert.ok(status === 0 || status === 1, `status ${status}`);
+        try {
+          verifyOcspResponse(original === response ? mutated : answer, { certificate: good, issuer: ca.certificate, nonce: request.nonce });
+        } catch (error) {
+          assert.instance(error, OcspError, String(error));
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('OpenSSL reads and verifies the response (-respin … -resp_text)', async () => {
