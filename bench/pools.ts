@@ -1,0 +1,176 @@
+// The pools under load over a real NATS server, each pool in its own process (`openpnc run`):
+//  1. CCP CertificateInstallationReq → Res: throughput and p50/p99 latency with one CCP worker, then
+//     with two (a NATS queue group), beside a plain NATS request/reply echo measured in the same run
+//     (the ceiling the transport alone allows).
+//  2. PCP bulk ingest: provisioning chains put per second (default 100,000 certificates).
+// Targets on the 2-core machine: one CCP worker ≥ 1,000 installations/s at p99 ≤ 20 ms; ingest ≥ 2,000/s.
+//
+//   npm run bench:pools [-- --runs=3 --ms=3000 --concurrency=32 --vehicles=20 --certificates=100000]
+import 'reflect-metadata';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectNatsBus } from '../actors/bus/nats.ts';
+import type { Bus } from '../actors/bus/bus.ts';
+import { requestSubjectReply } from '../actors/bus/typed.ts';
+import { createLogger } from '../actors/host/log.ts';
+import { openEmbeddedStore } from '../actors/store/index.ts';
+import { v2gRootParticipant } from '../actors/participants/v2g-root.ts';
+import { oemParticipant } from '../actors/participants/oem.ts';
+import { moParticipant } from '../actors/participants/mo.ts';
+import { cpsParticipant } from '../actors/participants/cps.ts';
+import { derOf, loadOrMakeAuthorities } from '../actors/participants/authority.ts';
+import { playStory } from '../actors/story/index.ts';
+import { buildInstallationRequest } from '../actors/story/vehicle.ts';
+import { ccpInterface } from '../protocols/catalogue/ccp.ts';
+import { moInterface } from '../protocols/catalogue/mo.ts';
+import { oemInterface } from '../protocols/catalogue/oem.ts';
+import { pcpInterface } from '../protocols/catalogue/pcp.ts';
+import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
+import { startNatsServer } from '../test/harness/nats.ts';
+import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
+
+function flag(name: string, fallback: number): number {
+  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+const RUNS = flag('runs', 3);
+const RUN_MS = flag('ms', 3000);
+const CONCURRENCY = flag('concurrency', 32);
+const VEHICLES = flag('vehicles', 20);
+const CERTIFICATES = flag('certificates', 100_000);
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
+
+/** Keeps CONCURRENCY requests in flight for RUN_MS; every reply is checked by `ok`. */
+async function load(call: (i: number) => Promise<boolean>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const start = performance.now();
+  const deadline = start + RUN_MS;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const ok = await call(next++).catch(() => false);
+      latencies.push(performance.now() - t0);
+      if (!ok) failures++;
+    }
+  }));
+  const elapsed = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures };
+}
+
+function report(label: string, results: LoadResult[], baseline?: number): number {
+  const rate = median(results.map((r) => r.perSecond));
+  const ratio = baseline ? `  (${((rate / baseline) * 100).toFixed(1)} % of the echo baseline)` : '';
+  const failures = results.reduce((sum, r) => sum + r.failures, 0);
+  console.log(`${label.padEnd(44)} ${rate.toFixed(0).padStart(7)} /s   p50 ${median(results.map((r) => r.p50)).toFixed(2)} ms   p99 ${median(results.map((r) => r.p99)).toFixed(2)} ms${ratio}${failures ? `   FAILURES ${failures}` : ''}`);
+  return rate;
+}
+
+const nats = await startNatsServer();
+const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-bench-pools-'));
+const quiet = createLogger({ write: () => {} });
+const processes: ParticipantProcess[] = [];
+const buses: Bus[] = [];
+const connect = async (name: string) => {
+  const bus = await connectNatsBus({ servers: nats.url, name });
+  buses.push(bus);
+  return bus;
+};
+
+try {
+  // The pools run in their own processes; both CCP workers share one data directory (one pool).
+  for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot));
+  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'))];
+  processes.push(...ccpWorkers);
+  // The partners that only prepare the data run here, on their own NATS connection.
+  const partnerBus = await connect('bench-partners');
+  const partnerStore = await openEmbeddedStore(join(dataRoot, 'partners'));
+  for (const participant of [v2gRootParticipant, oemParticipant, moParticipant, cpsParticipant]) {
+    await participant.start({ bus: partnerBus, store: partnerStore, log: quiet, dataDir: dataRoot, config: {} });
+  }
+  const bus = await connect('bench-load');
+  await participantsReady(bus, ['v2g-root', 'rcp', 'pcp', 'ccp', 'oem', 'mo', 'cps']);
+  await playStory(() => bus, bus);
+
+  console.log(`setting up ${VEHICLES} vehicles with contracts …`);
+  const requests: string[] = [];
+  for (let i = 0; i < VEHICLES; i++) {
+    const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+    const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+    for (let tries = 0; (await requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid })).status !== 'installed'; tries++) {
+      if (tries > 500) throw new Error(`contract ${contract.emaid} not installed`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (let s = 0; s < 5; s++) requests.push(Buffer.from(await buildInstallationRequest(vehicle)).toString('base64'));
+  }
+
+  const cpo = { role: 'cpo' as const, prefixes: [] };
+  const install = async (i: number) => {
+    const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller: cpo, certificateInstallationReq: requests[i % requests.length] });
+    return reply.responseCode === 'OK';
+  };
+  // Baseline: NATS request/reply of a payload the size of an installation request, answered at once.
+  const echoBus = await connect('bench-echo');
+  await echoBus.serve('bench.echo', (payload) => payload, { queue: 'bench' });
+  const echoPayload = { caller: cpo, certificateInstallationReq: requests[0] };
+  const echo = async () => (await bus.request<typeof echoPayload>('bench.echo', echoPayload)).certificateInstallationReq === requests[0];
+
+  await load(install); // warm-up: caches, JIT, connections
+  console.log(`\nCCP CertificateInstallationReq → Res over NATS (concurrency ${CONCURRENCY}, median of ${RUNS} runs of ${RUN_MS} ms)`);
+  const baseline = report('NATS request/reply echo (baseline)', await sequence(echo));
+  const one = report('CCP, 1 worker', await sequence(install), baseline);
+  ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool')));
+  processes.push(ccpWorkers[1]);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await load(install);
+  const two = report('CCP, 2 workers (queue group)', await sequence(install), baseline);
+  console.log(`two workers / one worker: ${(two / one).toFixed(2)}×   target: 1 worker ≥ 1000/s at p99 ≤ 20 ms`);
+
+  // PCP bulk ingest: provisioning chains under one OEM Sub-CA 2 (the OEM participant's own CA).
+  console.log(`\nPCP bulk ingest of ${CERTIFICATES} provisioning certificates (concurrency ${CONCURRENCY})`);
+  const { sub1, sub2 } = await loadOrMakeAuthorities(partnerStore, 'oem', async () => { throw new Error('the OEM made its CAs at start'); });
+  const leafKey = (await generateKeyPair()).publicKey;
+  const generationStart = performance.now();
+  const leaves: string[] = [];
+  for (let i = 0; i < CERTIFICATES; i++) {
+    const pcid = `OPN${String(i).padStart(14, '0')}`;
+    leaves.push(derOf((await issueCertificate({ role: 'provisioning', subject: { commonName: pcid, organization: 'Bench OEM' }, issuer: sub2, publicKey: leafKey })).certificate));
+  }
+  console.log(`(generated in ${((performance.now() - generationStart) / 1000).toFixed(1)} s, not counted)`);
+  const oem = { role: 'oem' as const, prefixes: ['OPN'] };
+  const [sub1Der, sub2Der] = [derOf(sub1.certificate), derOf(sub2.certificate)];
+  let cursor = 0;
+  let failed = 0;
+  const ingestStart = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (cursor < leaves.length) {
+      const leaf = leaves[cursor++];
+      await requestSubjectReply(bus, pcpInterface.requests.put, { caller: oem, vehicleCertificate: leaf, subCA2Certificate: sub2Der, subCA1Certificate: sub1Der }, { timeoutMs: 30_000 }).catch(() => { failed++; });
+    }
+  }));
+  const seconds = (performance.now() - ingestStart) / 1000;
+  console.log(`${'PCP ingest'.padEnd(44)} ${(CERTIFICATES / seconds).toFixed(0).padStart(7)} certificates/s   (${seconds.toFixed(1)} s${failed ? `, FAILURES ${failed}` : ''})   target ≥ 2000/s`);
+} finally {
+  for (const bus of buses) await bus.close().catch(() => {});
+  await Promise.all(processes.map((p) => p.stop()));
+  await nats.stop();
+}
+
+async function sequence(call: (i: number) => Promise<boolean>): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  for (let run = 0; run < RUNS; run++) results.push(await load(call));
+  return results;
+}
