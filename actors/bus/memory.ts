@@ -275,12 +275,12 @@ class MemoryBus implements Bus {
     });
   }
 
-  enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+  async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
     this.assertOpen();
     return this.work.enqueue(queue, payload, options);
   }
 
-  consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<Subscription> {
+  async consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
     return this.work.consume(queue, handler as WorkHandler, options);
   }
