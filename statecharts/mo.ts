@@ -28,7 +28,7 @@ export interface ContractContext extends ContractInput {
   failure?: Failure;
 }
 
-export type ContractEvent = { type: 'CONTRACT_STORED' } | { type: 'TERMINATE' };
+export type ContractEvent = { type: 'CONTRACT_STORED' } | { type: 'CONTRACT_REJECTED'; code: string; message: string } | { type: 'TERMINATE' };
 
 export const contractMachine = setup({
   types: { context: {} as ContractContext, events: {} as ContractEvent, input: {} as ContractInput },
@@ -77,7 +77,13 @@ export const contractMachine = setup({
       },
     },
     // The CPS acknowledges through the CCP: `cps.contract.signed` turns into CONTRACT_STORED.
-    submitted: { on: { CONTRACT_STORED: 'installed', TERMINATE: 'terminating' } },
+    submitted: {
+      on: {
+        CONTRACT_STORED: 'installed',
+        CONTRACT_REJECTED: { target: 'failed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message, retryable: false }) }) },
+        TERMINATE: 'terminating',
+      },
+    },
     installed: { on: { TERMINATE: 'terminating' } },
     terminating: {
       invoke: {

@@ -121,6 +121,11 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
       try {
         if (actor.getSnapshot().value === 'storeFailed') await actor.send({ type: 'RETRY' });
         const snapshot = await actor.waitFor((s) => finished(s.value), 30_000);
+        if (snapshot.value === 'rejected') {
+          const failure = outcomeError(snapshot);
+          await publishEvent(bus, cpsInterface.events.rejected, { contractId: request.contractId, pcid: request.pcid, emaid: request.contractData.emaid, code: failure.code, message: failure.message });
+          throw failure;
+        }
         if (snapshot.value !== 'stored') throw outcomeError(snapshot);
         await publishEvent(bus, cpsInterface.events.signed, { contractId: request.contractId, pcid: request.pcid, emaid: request.contractData.emaid, stored: true });
         log.info('contract.signed', { contractId: request.contractId, pcid: request.pcid });

@@ -168,9 +168,27 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       const index = await contractIndex.get(contractId);
       if (!index) return;
       const actor = await actorFor(contractId, index.pcid);
+      // A replayed event after a restart finds the contract installed already: nothing to do.
+      if (actor.getSnapshot().value !== 'submitted') return;
       await actor.send({ type: 'CONTRACT_STORED' });
       const snapshot = actor.getSnapshot();
       await publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot.value, snapshot.context));
+    }),
+    bus.subscribe(cpsInterface.events.rejected.subject, async ({ payload }) => {
+      const { contractId, code, message } = payload as { contractId: string; code: string; message: string };
+      const index = await contractIndex.get(contractId);
+      if (!index) return;
+      const actor = await actorFor(contractId, index.pcid);
+      await actor.send({ type: 'CONTRACT_REJECTED', code, message }).catch((error) => log.warn('contract.rejection.unapplied', { contractId, error }));
+    }),
+    // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
+    bus.subscribe(ccpInterface.events.deleted.subject, async ({ payload }) => {
+      const { contractId, reason } = payload as { contractId: string; reason: string };
+      if (reason !== 'vehicle') return;
+      const index = await contractIndex.get(contractId);
+      if (!index) return;
+      const actor = await actorFor(contractId, index.pcid);
+      await actor.send({ type: 'TERMINATE' }).catch((error) => log.warn('contract.termination.unapplied', { contractId, error }));
     }),
     serveOcsp(bus, 'mo', sub2, revocations),
   ]);

@@ -72,5 +72,10 @@ export const cpsInterface = participantInterface({
       summary: 'contract data was signed and stored in the CCP',
       payload: z.object({ contractId: z.string(), pcid, emaid, stored: z.boolean() }),
     }),
+    rejected: eventSubject({
+      subject: 'cps.contract.rejected',
+      summary: 'contract data failed the CPS checks; the signing request is dead-lettered',
+      payload: z.object({ contractId: z.string(), pcid, emaid, code: z.string(), message: z.string() }),
+    }),
   },
 });

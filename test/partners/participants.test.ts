@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import 'reflect-metadata';
 import { X509Certificate } from '@peculiar/x509';
 import { runStory, type StoryResult } from '../../actors/story/index.ts';
-import { requestSubjectReply } from '../../actors/bus/typed.ts';
+import { enqueueWork, requestSubjectReply } from '../../actors/bus/typed.ts';
 import { makeCsr, certificateOf } from '../../actors/participants/authority.ts';
 import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
 import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
@@ -91,6 +91,12 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   const contracts = await eventually(() => requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
   assert.is(contracts.contracts.length, 0);
   await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid }), 'UnknownVehicle');
+  // The MO hears of the cascade and revokes the contract certificate.
+  const ended = await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'terminated');
+  assert.is(ended.status, 'terminated');
+  const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
+  const verdict = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: [ended.contractCertificate!, moCa[0], moCa[1]].map(pem).join('') });
+  assert.is(verdict.certificateStatus, 'CertificateRevoked');
   // A new contract for the deleted vehicle fails at the PCP.
   await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
 });
@@ -146,6 +152,16 @@ test('CPS signs contract data into four signed references and refuses a mismatch
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
+
+  // The same bad data as durable work: rejected with an event, dead-lettered, never stored.
+  const rejected = new Promise<{ code: string; contractId: string }>((resolve) => {
+    void bus.subscribe(cpsInterface.events.rejected.subject, ({ payload }) => resolve(payload as { code: string; contractId: string }));
+  });
+  const { store: _store, ...work } = { ...request, contractId: 'bad-work-1', contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } };
+  await enqueueWork(bus, cpsInterface.work.signing, work, { id: work.contractId });
+  const event = await rejected;
+  assert.equal(event.code, 'EmaidMismatch');
+  assert.is(event.contractId, 'bad-work-1');
 });
 
 test.run();

@@ -48,6 +48,15 @@ test('MO contract: an invalid provisioning chain fails the contract with its cod
   assert.is(contractStatusOf('failed'), 'failed');
 });
 
+test('MO contract: a CPS rejection fails the submitted contract with the CPS code', async () => {
+  const actor = createActor(contractMachine.provide({ actors: moEffects([]) }), { input: { contractId: 'c4', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
+  await waitFor(actor, (s) => s.value === 'submitted');
+  actor.send({ type: 'CONTRACT_REJECTED', code: 'ContractChainInvalid', message: 'unknown MO root' });
+  const done = await waitFor(actor, (s) => s.status === 'done');
+  assert.is(done.value, 'failed');
+  assert.equal(done.context.failure, { code: 'ContractChainInvalid', message: 'unknown MO root', retryable: false });
+});
+
 test('MO contract: a failed termination keeps the contract installed and retryable', async () => {
   let attempts = 0;
   const actor = createActor(contractMachine.provide({ actors: moEffects([], { terminateContract: fromPromise(async () => { if (++attempts === 1) throw new PncError('NoResponders', 'ccp down', { retryable: true }); }) }) }), { input: { contractId: 'c3', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
