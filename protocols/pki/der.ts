@@ -59,6 +59,7 @@ export interface ParsedCertificate {
   readonly serialNumber: string;
   readonly issuerDer: Uint8Array;
   readonly subjectDer: Uint8Array;
+  readonly issuer: readonly NameAttribute[];
   readonly subject: readonly NameAttribute[];
   readonly notBefore: number;
   readonly notAfter: number;
@@ -242,6 +243,7 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
       ? readExtensions(der, readTlv(der, extensionsField.contentStart, extensionsField.end))
       : { extensions: [], ocspUrls: [] };
     const signatureBits = expectTag(signature, 0x03, 'signatureValue');
+    if (der[signatureBits.contentStart] !== 0) throw new CertificateParseError('signatureValue has unused bits');
     return {
       der,
       tbs: der.subarray(tbs.start, tbs.end),
@@ -251,6 +253,7 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
       serialNumber: unsignedHex(der, serial),
       issuerDer: der.subarray(issuer.start, issuer.end),
       subjectDer: der.subarray(subject.start, subject.end),
+      issuer: parseName(der, issuer),
       subject: parseName(der, subject),
       notBefore: decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
       notAfter: decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),

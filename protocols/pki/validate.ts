@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { attributeValues, keyUsageBits, oids, parseCertificateDer, parseNameDer, type ParsedCertificate } from './der.ts';
+import { attributeValues, keyUsageBits, oids, parseCertificateDer, type NameAttribute, type ParsedCertificate } from './der.ts';
 import { MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, leafRoleOf, profiles, type ChainPurpose } from './profiles.ts';
 
 /** A certificate as the validator accepts it: an @peculiar/x509 object or DER bytes. */
@@ -91,12 +91,14 @@ function load(input: CertificateInput): Certificate {
 
 const isP256 = (cert: Certificate): boolean => cert.publicKeyAlgorithm === oids.ecPublicKey && cert.curve === oids.secp256r1;
 
-function keyOf(cert: Certificate): KeyObject {
-  return (cert.key ??= createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' }));
-}
-
-function signedBy(cert: Certificate, issuer: Certificate): boolean {
-  return verify('sha256', cert.tbs, keyOf(issuer), cert.signature);
+/** Verifies `cert`'s signature with the key of `issuer`, found at `issuerPosition` of a chain of `chainLength`. */
+function signedBy(cert: Certificate, issuer: Certificate, issuerPosition: number, chainLength: number): boolean {
+  try {
+    issuer.key ??= createPublicKey({ key: Buffer.from(issuer.spki), format: 'der', type: 'spki' });
+  } catch {
+    throw new Defect('KeyAlgorithm', issuerPosition, `${label(issuerPosition, chainLength)} public key is not a valid secp256r1 point`);
+  }
+  return verify('sha256', cert.tbs, issuer.key, cert.signature);
 }
 
 function x509Of(certificate: Certificate): x509.X509Certificate {
@@ -159,11 +161,10 @@ function checkLeaf(cert: Certificate, purpose: ChainPurpose): void {
  * Path length [V2G2-009]: at most two sub-CAs; with two, Sub-CA 2 has pathLen 0 and Sub-CA 1 pathLen 1
  * (Josev, RISE-V2G); a lone sub-CA needs a pathLen. Every CA's pathLen covers the CAs below it.
  */
-function checkPathLengths(chain: Certificate[], root: Certificate | undefined): void {
+function checkPathLengths(chain: Certificate[], root: Certificate): void {
   const subCas = chain.length - 1;
   for (let position = 1; position <= chain.length; position++) {
     const cert = position === chain.length ? root : chain[position];
-    if (!cert) continue;
     const below = position - 1;
     const pathLength = cert.basicConstraints!.pathLength;
     const name = label(position, chain.length);
@@ -185,42 +186,40 @@ function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], pu
   const position = chain.length - 1;
   const candidates = anchors.map((anchor) => ({ anchor, root: load(anchor) })).filter(({ root: c }) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
   if (candidates.length === 0) {
-    throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuerDer)})`);
+    throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuer)})`);
   }
-  const found = candidates.find(({ root }) => isP256(root) && signedBy(top, root));
+  const found = candidates.find(({ root }) => isP256(root) && signedBy(top, root, chain.length, chain.length));
   if (!found) throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
   return found;
 }
 
-function describeName(der: Uint8Array): string {
-  return parseNameDer(der).map((a) => `${shortNames[a.oid] ?? a.oid}=${a.value}`).join(', ');
+function describeName(name: readonly NameAttribute[]): string {
+  return name.map((a) => `${shortNames[a.oid] ?? a.oid}=${a.value}`).join(', ');
 }
 
 const shortNames: Record<string, string> = { [oids.commonName]: 'CN', [oids.organization]: 'O', [oids.country]: 'C', [oids.domainComponent]: 'DC' };
 
-const verdicts: Record<ChainDefect, (purpose: ChainPurpose) => [Iso15118ChainResult, EvseSecurityResult]> = {
-  NoCertificate: () => ['FAILED_NoCertificateAvailable', 'Unknown'],
-  Expired: () => ['FAILED_CertificateExpired', 'Expired'],
-  NotYetValid: () => ['FAILED_CertificateExpired', 'Expired'],
-  Revoked: () => ['FAILED_CertificateRevoked', 'InvalidChain'],
-  // A contract whose anchor the charger lacks is not this EVSE's to accept (EVerest/EVerest #1202).
-  UnknownRoot: (purpose) => [purpose === 'contract' ? 'FAILED_CertificateNotAllowedAtThisEVSE' : 'FAILED_CertChainError', 'IssuerNotFound'],
-  Signature: () => ['FAILED_CertChainError', 'InvalidSignature'],
-  LeafSignature: () => ['FAILED_CertChainError', 'InvalidLeafSignature'],
-  Malformed: () => ['FAILED_CertChainError', 'InvalidChain'],
-  TooManySubCas: () => ['FAILED_CertChainError', 'InvalidChain'],
-  TooLarge: () => ['FAILED_CertChainError', 'InvalidChain'],
-  SignatureAlgorithm: () => ['FAILED_CertChainError', 'InvalidChain'],
-  KeyAlgorithm: () => ['FAILED_CertChainError', 'InvalidChain'],
-  BasicConstraints: () => ['FAILED_CertChainError', 'InvalidChain'],
-  KeyUsage: () => ['FAILED_CertChainError', 'InvalidChain'],
-  NotCritical: () => ['FAILED_CertChainError', 'InvalidChain'],
-  UnknownCriticalExtension: () => ['FAILED_CertChainError', 'InvalidChain'],
-  KeyIdentifier: () => ['FAILED_CertChainError', 'InvalidChain'],
-  Order: () => ['FAILED_CertChainError', 'InvalidChain'],
-  PathLength: () => ['FAILED_CertChainError', 'InvalidChain'],
-  DomainComponent: () => ['FAILED_CertChainError', 'InvalidChain'],
-};
+/** The ISO 15118-2 and evse_security codes of a defect (pki-and-crypto.md §8.2); all others are chain errors. */
+function verdictOf(defect: ChainDefect, purpose: ChainPurpose): [Iso15118ChainResult, EvseSecurityResult] {
+  switch (defect) {
+    case 'NoCertificate':
+      return ['FAILED_NoCertificateAvailable', 'Unknown'];
+    case 'Expired':
+    case 'NotYetValid':
+      return ['FAILED_CertificateExpired', 'Expired'];
+    case 'Revoked':
+      return ['FAILED_CertificateRevoked', 'InvalidChain'];
+    case 'UnknownRoot':
+      // A contract whose anchor the charger lacks is not this EVSE's to accept (EVerest/EVerest #1202).
+      return [purpose === 'contract' ? 'FAILED_CertificateNotAllowedAtThisEVSE' : 'FAILED_CertChainError', 'IssuerNotFound'];
+    case 'Signature':
+      return ['FAILED_CertChainError', 'InvalidSignature'];
+    case 'LeafSignature':
+      return ['FAILED_CertChainError', 'InvalidLeafSignature'];
+    default:
+      return ['FAILED_CertChainError', 'InvalidChain'];
+  }
+}
 
 function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
   for (let position = 1; position < chain.length; position++) {
@@ -248,7 +247,7 @@ function checkRoot(root: Certificate, chainLength: number): void {
 function checkSignatures(chain: Certificate[]): void {
   // The top certificate was verified against the root while finding it.
   for (let position = 0; position < chain.length - 1; position++) {
-    if (!signedBy(chain[position], chain[position + 1])) {
+    if (!signedBy(chain[position], chain[position + 1], position + 1, chain.length)) {
       throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of the ${label(position + 1, chain.length)}`);
     }
   }
@@ -303,7 +302,7 @@ export async function validateChain(chain: readonly CertificateInput[], options:
     return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: `valid ${purpose} chain`, root: anchor };
   } catch (error) {
     if (!(error instanceof Defect)) throw error;
-    const [iso15118, evseSecurity] = verdicts[error.defect](purpose);
+    const [iso15118, evseSecurity] = verdictOf(error.defect, purpose);
     return { valid: false, iso15118, evseSecurity, reason: error.reason, defect: error.defect, position: error.position, ...(anchor ? { root: anchor } : {}) };
   }
 }

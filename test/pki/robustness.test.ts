@@ -1,0 +1,56 @@
+// Shorter chains, and bytes that are not certificates: the validator answers, it never throws.
+import 'reflect-metadata';
+import fc from 'fast-check';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CertificateParseError, createTestPki, parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
+import { forge } from './forge.ts';
+
+const pki = await createTestPki();
+
+test('a leaf under one sub-CA, or directly under the root (private environment), validates', async () => {
+  const one = await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'contract' }]);
+  const oneResult = await validateChain([one[2].certificate, one[1].certificate], { purpose: 'contract', roots: [one[0].certificate] });
+  assert.is(oneResult.iso15118, 'OK', oneResult.reason);
+  const direct = await forge([{ role: 'v2gRoot' }, { role: 'secc' }]);
+  const directResult = await validateChain([direct[1].certificate], { purpose: 'secc', roots: [direct[0].certificate] });
+  assert.is(directResult.iso15118, 'OK', directResult.reason);
+});
+
+test('the result names the trust anchor the chain ends at', async () => {
+  const result = await validateChain(pki.v2gContract.chain, { purpose: 'contract', roots: pki.trustAnchors });
+  assert.is(result.root, pki.trustAnchors.v2g[0]);
+});
+
+test('random bytes are either a certificate or a CertificateParseError', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 900 }), (bytes) => {
+      try {
+        parseCertificateDer(bytes);
+      } catch (error) {
+        assert.instance(error, CertificateParseError);
+      }
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('any single-byte change to a chain is answered with a failed result, never a throw', async () => {
+  const chain = pki.secc.chain.map((c) => new Uint8Array(c.rawData));
+  const roots = pki.trustAnchors;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 0, max: 2 }), fc.nat(), fc.integer({ min: 1, max: 255 }), async (index, offset, flip) => {
+      const mutated = chain.map((c) => c.slice());
+      const target = mutated[index];
+      target[offset % target.length] ^= flip;
+      const result = await validateChain(mutated, { purpose: 'secc', roots });
+      // Every byte is framing (checked by the reader), the signed TBS, the algorithm (compared with the
+      // TBS copy) or the signature (strict DER, checked by OpenSSL): no change may pass.
+      assert.is(result.valid, false, `byte ${offset % target.length} of certificate ${index} ^ ${flip}`);
+      assert.ok(result.reason.length > 0);
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test.run();
