@@ -6,7 +6,8 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { requestSubjectReply } from '../bus/typed.ts';
+import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import type { RequestSubject } from '../../protocols/catalogue/define.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
@@ -140,4 +141,12 @@ export async function whenServed<T>(call: () => Promise<T>, attempts = 60): Prom
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/**
+ * `serveSubject` in the participant's NATS queue group: several processes of one participant
+ * share its requests instead of all answering each one.
+ */
+export function queueServer(bus: Bus, participant: string) {
+  return <S extends RequestSubject>(spec: S, handler: Parameters<typeof serveSubject<S>>[2]) => serveSubject(bus, spec, handler, { queue: participant });
 }

@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
@@ -19,7 +19,7 @@ import { decodeExi } from '../../protocols/exi/index.ts';
 import { issueFromCsr, validateChain } from '../../protocols/pki/index.ts';
 import { ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
-import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1 } from './authority.ts';
+import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
@@ -52,6 +52,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
     return { sub1, sub2 };
   });
   const revocations = new Revocations(store, 'cpo');
+  const serve = queueServer(bus, 'cpo');
   // C07: OCSP at the responder each certificate names, over the bus.
   const contractRevocation = ocspRevocationChecker(busOcspTransport(bus));
   const rootsOf = async (...types: RootType[]) => {
@@ -78,12 +79,12 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   });
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion }) => {
+    serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion }) => {
       const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
       return { status: 'Failed' as const, statusInfo: { reasonCode: (outcome.failure?.code ?? 'GenericError').slice(0, 20), additionalInfo: (outcome.failure?.message ?? '').slice(0, 512) }, exiResponse: '' };
     }),
-    serveSubject(bus, cpoInterface.requests.signSeccCsr, async ({ csr }) => {
+    serve(cpoInterface.requests.signSeccCsr, async ({ csr }) => {
       let leaf: x509.X509Certificate;
       try {
         leaf = await issueFromCsr({ role: 'secc', csr: csr.includes('-----BEGIN') ? csr : Buffer.from(csr, 'base64'), issuer: sub2 });
@@ -93,7 +94,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       const chain = [leaf, sub2.certificate, sub1.certificate];
       return { certificateChain: chain.map(pemOf).join(''), chain: { certificate: derOf(leaf), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] } };
     }),
-    serveSubject(bus, cpoInterface.requests.roots, async ({ type }) => {
+    serve(cpoInterface.requests.roots, async ({ type }) => {
       const roots = await rootsOf('V2G', 'MO');
       return {
         roots: roots
@@ -101,7 +102,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
           .filter((root) => type === undefined || root.certificateType === type),
       };
     }),
-    serveSubject(bus, cpoInterface.requests.validateContract, async ({ certificate }) => {
+    serve(cpoInterface.requests.validateContract, async ({ certificate }) => {
       const chain = certificatesOfPem(certificate);
       if (chain.length === 0) return { certificateStatus: 'NoCertificateAvailable' as const, reason: 'no PEM certificate given' };
       const roots = await rootsOf('V2G', 'MO');

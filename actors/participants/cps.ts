@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { hostActor } from '../host/index.ts';
-import { consumeWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
@@ -23,7 +23,7 @@ import { sameEmaid } from '../../protocols/identifiers/index.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { signFragments } from '../../protocols/xmldsig/index.ts';
 import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
-import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed } from './authority.ts';
+import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 /** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
@@ -54,6 +54,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const ownChain: CertificateChainJson = { certificate: derOf(leaf.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] };
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
+  const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };
 
   const logic = signingMachine.provide({
@@ -108,8 +109,8 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const finished = (value: unknown) => ['stored', 'signed', 'rejected', 'storeFailed'].includes(String(value));
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, cpsInterface.requests.ca, () => ({ chain: ownChain, v2gRoot: v2gRootDer, cpsV2GRootFingerprint })),
-    serveSubject(bus, cpsInterface.requests.sign, async ({ store: wantsStore, ...request }) => {
+    serve(cpsInterface.requests.ca, () => ({ chain: ownChain, v2gRoot: v2gRootDer, cpsV2GRootFingerprint })),
+    serve(cpsInterface.requests.sign, async ({ store: wantsStore, ...request }) => {
       const outcome = await toPromise(createActor(logic, { input: { request, store: wantsStore } }).start());
       if (!outcome.signed) throw outcomeError({ value: 'rejected', context: outcome });
       if (outcome.failure) throw outcomeError({ value: 'storeFailed', context: outcome });

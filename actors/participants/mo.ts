@@ -9,7 +9,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { hostActor } from '../host/index.ts';
-import { enqueueWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
@@ -23,7 +23,7 @@ import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/ind
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate, validateChain } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
-import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -60,6 +60,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contracts = store.collection<ContractDoc>('mo.contracts');
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
+  const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };
 
   const logic = contractMachine.provide({
@@ -136,8 +137,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   };
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
-    serveSubject(bus, moInterface.requests.conclude, async ({ pcid, customerId }) => {
+    serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
+    serve(moInterface.requests.conclude, async ({ pcid, customerId }) => {
       const contractId = randomUUID();
       await contractIndex.insert({ _id: contractId, pcid: pcid.toUpperCase(), ...(customerId ? { customerId } : {}) });
       const actor = await actorFor(contractId, pcid.toUpperCase());
@@ -150,11 +151,11 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       log.info('contract.submitted', { contractId, emaid: snapshot.context.issued?.emaid });
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serveSubject(bus, moInterface.requests.get, async ({ emaid }) => {
+    serve(moInterface.requests.get, async ({ emaid }) => {
       const snapshot = (await byEmaid(emaid)).getSnapshot();
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serveSubject(bus, moInterface.requests.terminate, async ({ emaid }) => {
+    serve(moInterface.requests.terminate, async ({ emaid }) => {
       const actor = await byEmaid(emaid);
       await actor.send({ type: 'TERMINATE' });
       const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);

@@ -10,7 +10,7 @@ import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { hostActor } from '../host/index.ts';
-import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
@@ -20,7 +20,7 @@ import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
 import { issueCertificate } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
-import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed } from './authority.ts';
+import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -68,6 +68,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const { sub1, sub2 } = authorities;
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
   const revocations = new Revocations(store, 'oem');
+  const serve = queueServer(bus, 'oem');
 
   const logic = vehicleMachine.provide({
     actors: {
@@ -126,8 +127,8 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
-    serveSubject(bus, oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
+    serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
+    serve(oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
       const body = `${wmi}${(vehicleId ?? randomVehicleId()).toUpperCase()}`;
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
@@ -138,12 +139,12 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       log.info('vehicle.produced', { pcid });
       return snapshot.context.vehicle!;
     }),
-    serveSubject(bus, oemInterface.requests.getVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.getVehicle, async ({ pcid }) => {
       const doc = await vehicles.get(pcid.toUpperCase());
       if (!doc || doc.deletedAt) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       return doc.record;
     }),
-    serveSubject(bus, oemInterface.requests.deleteVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.deleteVehicle, async ({ pcid }) => {
       const doc = await vehicles.get(pcid.toUpperCase());
       if (!doc) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       if (doc.deletedAt) return { pcid: doc._id, deleted: false };

@@ -55,7 +55,7 @@ export function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, 
   return serveSubject(bus, ocspSubject(participant), async ({ ocspRequest }) => {
     const response = await responder.respond(Buffer.from(ocspRequest, 'base64'));
     return { ocspResponse: Buffer.from(response).toString('base64') };
-  });
+  }, { queue: participant });
 }
 
 /**

@@ -4,12 +4,11 @@
  */
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantDefinition } from '../host/participant.ts';
-import { serveSubject } from '../bus/typed.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { subCaMachine } from '../../statecharts/v2g-root.ts';
-import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf } from './authority.ts';
+import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 
 export const v2gRootParticipant: ParticipantDefinition = {
@@ -21,6 +20,7 @@ export const v2gRootParticipant: ParticipantDefinition = {
       root: { ...(await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } })), ocspUrl: ocspUrlOf('v2g-root', config.ocspBaseUrl) },
     }));
     const revocations = new Revocations(store, 'v2g-root');
+  const serve = queueServer(bus, 'v2g-root');
     const subCa = subCaMachine.provide({
       actors: {
         checkCsr: fromPromise(async ({ input }) => {
@@ -37,14 +37,14 @@ export const v2gRootParticipant: ParticipantDefinition = {
       },
     });
     const subscriptions = await Promise.all([
-      serveSubject(bus, v2gRootInterface.requests.ca, () => ({ certificates: [derOf(root.certificate)] })),
-      serveSubject(bus, v2gRootInterface.requests.issueSubCa, async (request) => {
+      serve(v2gRootInterface.requests.ca, () => ({ certificates: [derOf(root.certificate)] })),
+      serve(v2gRootInterface.requests.issueSubCa, async (request) => {
         const outcome = await toPromise(createActor(subCa, { input: request }).start());
         if (!outcome.certificate) throw new PncError(outcome.failure?.code ?? 'CsrInvalid', outcome.failure?.message ?? 'not issued');
         log.info('subca.issued', { domain: request.domain });
         return { certificate: outcome.certificate };
       }),
-      serveSubject(bus, v2gRootInterface.requests.revoke, ({ serialNumber }) => revocations.revoke(serialNumber, 'cACompromise')),
+      serve(v2gRootInterface.requests.revoke, ({ serialNumber }) => revocations.revoke(serialNumber, 'cACompromise')),
       serveOcsp(bus, 'v2g-root', root, revocations),
     ]);
     return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
