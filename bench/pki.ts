@@ -8,8 +8,7 @@
 //   npm run bench:pki [-- --runs=5 --ms=400]
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { parseCertificateDer } from '../protocols/pki/der.ts';
-import { encryptContractKey } from '../protocols/pki/contract-key.ts';
-import { createTestPki, issueCertificate, validateChain } from '../protocols/pki/index.ts';
+import { createTestPki, encryptContractKey, issueCertificate, validateChain } from '../protocols/pki/index.ts';
 
 function flag(name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));

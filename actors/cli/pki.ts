@@ -87,8 +87,7 @@ async function writePki(directory: string, entries: readonly TestCertificate[]):
 }
 
 async function init(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, { out: { type: 'string' }, vehicles: { type: 'string' }, contracts: { type: 'string' }, 'ocsp-url': { type: 'string' } }, false);
-  void positionals;
+  const { values } = parseFlags(argv, { out: { type: 'string' }, vehicles: { type: 'string' }, contracts: { type: 'string' }, 'ocsp-url': { type: 'string' } }, false);
   if (!values.out) throw new CliError('pki init needs --out DIR');
   const out = resolve(values.out);
   if (existsSync(out) && readdirSync(out).length > 0) throw new CliError(`${values.out} is not empty; choose a new directory`);
