@@ -1,0 +1,50 @@
+// Participants restarted on the same store keep their keys and their contracts' state.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryBus } from '../../actors/bus/memory.ts';
+import { requestSubjectReply } from '../../actors/bus/typed.ts';
+import { createLogger } from '../../actors/host/log.ts';
+import type { RunningParticipant } from '../../actors/host/participant.ts';
+import { openEmbeddedStore } from '../../actors/store/index.ts';
+import { playStory } from '../../actors/story/index.ts';
+import { moInterface } from '../../protocols/catalogue/mo.ts';
+import { cpsInterface } from '../../protocols/catalogue/cps.ts';
+import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { storyParticipants } from './helpers.ts';
+
+test('a restarted MO, CPS and V2G root CA keep their keys and contracts, and go on working', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'openpnc-restart-'));
+  const store = await openEmbeddedStore(dataDir);
+  const bus = createMemoryBus({ store });
+  const log = createLogger({ write: () => {} });
+  const definitions = storyParticipants();
+  const running = new Map<string, RunningParticipant>();
+  const start = async (name: string) => running.set(name, await definitions.find((d) => d.name === name)!.start({ bus, store, log, dataDir, config: {} }));
+  try {
+    for (const definition of definitions) await start(definition.name);
+    const first = await playStory(() => bus, bus);
+    const rootBefore = (await requestSubjectReply(bus, v2gRootInterface.requests.ca, {})).certificates[0];
+    const signerBefore = (await requestSubjectReply(bus, cpsInterface.requests.ca, {})).chain.certificate;
+
+    for (const name of ['mo', 'cps', 'v2g-root']) await running.get(name)!.stop();
+    for (const name of ['v2g-root', 'cps', 'mo']) await start(name);
+
+    assert.is((await requestSubjectReply(bus, v2gRootInterface.requests.ca, {})).certificates[0], rootBefore);
+    assert.is((await requestSubjectReply(bus, cpsInterface.requests.ca, {})).chain.certificate, signerBefore);
+    const restored = await requestSubjectReply(bus, moInterface.requests.get, { emaid: first.contract.emaid });
+    assert.is(restored.status, 'installed');
+    assert.is(restored.contractId, first.contract.contractId);
+    const second = await playStory(() => bus, bus);
+    assert.is.not(second.contract.emaid, first.contract.emaid);
+    assert.is(second.check.responseCode, 'OK');
+  } finally {
+    for (const participant of running.values()) await participant.stop().catch(() => {});
+    await bus.close();
+    await store.close();
+  }
+});
+
+test.run();
