@@ -156,6 +156,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     this.renewTimer = setInterval(() => {
       this.serial(() => this.persist({ force: true })).catch((error) => this.log.warn('actor.lease.renew_failed', { error }));
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref(); // housekeeping only: never what keeps a process alive
     this.log.info(stored ? 'actor.restored' : 'actor.created', { owner: this.owner, value: this.live().value });
   }
 
@@ -229,7 +230,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (type.startsWith('xstate.') || type.startsWith(DEADLINE_EVENT_PREFIX)) throw new InvalidEvent(this.key, `event type '${type}' is reserved for the runtime`);
     let copy: EventFromLogic<TLogic>;
     try {
-      copy = jsonCopy(event) as EventFromLogic<TLogic>;
+      copy = JSON.parse(JSON.stringify(event)) as EventFromLogic<TLogic>; // plain JSON: a bigint is refused, not coerced
     } catch (error) {
       throw new InvalidEvent(this.key, `not JSON: ${(error as Error).message}`);
     }
