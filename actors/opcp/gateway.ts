@@ -17,6 +17,7 @@ import type { Logger } from '../host/participant.ts';
 import { OAuthService, type OAuthOptions } from './auth.ts';
 import { loadOpcpApis, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
+import { errorBody } from './errors.ts';
 
 export const DEFAULT_OPCP_PORT = 7080;
 const MAX_BODY_BYTES = 1 << 20;
@@ -43,11 +44,6 @@ export interface OpcpGateway {
 interface Answer {
   readonly status: number;
   readonly body?: unknown;
-}
-
-/** The OPCP error body (cps.v1.json `Error`). */
-export function errorBody(messages: readonly string[], traceId: string = randomUUID()) {
-  return { errorMessages: [...new Set(messages.length ? messages : ['error'])], traceId };
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

@@ -15,6 +15,7 @@ import { requestSubjectReply } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
 import { certificateFacts, fingerprintAsUuid, parseCertificate } from '../pools/common.ts';
 import { signedContractXml } from './signed-xml.ts';
+import { errorBody } from './errors.ts';
 
 export interface OpcpCall {
   readonly caller: Caller;
@@ -165,11 +166,13 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
         };
         return { status: 200, body: { CCPResponse: { emaidContent: [{ messageDef }] } } };
       }
-      // OPCP: with alwaysReturnEXI (default true) the EV still gets an ISO 15118 response.
-      if (headerFlag(call, 'alwaysReturnEXI', true)) {
-        return { status: 404, body: { CCPResponse: { emaidContent: [{ messageDef: { certificateInstallationRes: answer.certificateInstallationRes } }] } } };
-      }
-      throw new PncError('ContractNotFound', `${answer.responseCode}: ${answer.reason ?? 'no contract'}`);
+      // OPCP: 404 always carries CCPResponse; with alwaysReturnEXI (default true) it holds the EXI
+      // error response for the EV, without it an empty one (the schema allows minLength 0).
+      const exi = headerFlag(call, 'alwaysReturnEXI', true) ? answer.certificateInstallationRes : '';
+      return {
+        status: 404,
+        body: { CCPResponse: { emaidContent: [{ messageDef: { certificateInstallationRes: exi } }] }, ...errorBody([`${answer.responseCode}: ${answer.reason ?? 'no contract'}`]) },
+      };
     },
   },
   addSignedContractData: {

@@ -42,6 +42,15 @@ export const OPCP_ERRATA: readonly { readonly file: OpcpService; readonly why: s
     },
   },
   {
+    file: 'rcp',
+    why: 'PUT /v1/root/rootCerts declares only 200; a refused root gets 400 (Error), a missing token 401 and a non-admin 403, as every other operation declares',
+    apply: (doc) => {
+      const put = ((doc.paths as Json)['/v1/root/rootCerts'] as Json).put as Json;
+      const error = { description: 'Bad Request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      put.responses = { ...(put.responses as Json), 400: error, 401: { description: 'Unauthorized' }, 403: { description: 'Forbidden' } };
+    },
+  },
+  {
     file: 'accessToken',
     why: 'clients send the token request form-encoded (CitrineOS) and without audience (MaEVe); OAuth2 (RFC 6749 §4.4) allows both',
     apply: (doc) => {
