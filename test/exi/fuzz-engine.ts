@@ -195,8 +195,12 @@ function judge(bytes: Uint8Array, run: () => { document: unknown; paddingBytes: 
  * Runs `iterations` mutated inputs through every decoder. `watch` (optional) is updated before each
  * input so a watchdog in another thread can name the input that hangs.
  */
-export function fuzz(seeds: readonly Uint8Array[], options: { iterations: number; seed: number; watch?: SharedArrayBuffer }): FuzzReport {
+export function fuzz(
+  seeds: readonly Uint8Array[],
+  options: { iterations: number; seed: number; watch?: SharedArrayBuffer; decode?: typeof decodeExi },
+): FuzzReport {
   const random = prng(options.seed);
+  const decode = options.decode ?? decodeExi;
   const gc = fullGc();
   const watchInts = options.watch ? new Int32Array(options.watch, 0, WATCH_HEADER_INTS) : undefined;
   const watchBytes = options.watch ? new Uint8Array(options.watch, WATCH_HEADER_INTS * 4) : undefined;
@@ -222,7 +226,7 @@ export function fuzz(seeds: readonly Uint8Array[], options: { iterations: number
         Atomics.store(watchInts, 1, s);
         Atomics.store(watchInts, 2, bytes.length);
       }
-      const outcome = checkDecode(bytes, () => decodeExi(schema, bytes));
+      const outcome = checkDecode(bytes, () => decode(schema, bytes));
       decodeCalls++;
       if (outcome.decoded) decoded++;
       else if (!outcome.problem) typedErrors++;

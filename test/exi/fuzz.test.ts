@@ -40,7 +40,21 @@ function corpusSeeds(): Uint8Array[] {
   return seeds;
 }
 
-function runWorker(seeds: Uint8Array[]): Promise<FuzzReport> {
+/** Long inputs are cut in messages; the seed replays them whole. */
+function shortHex(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString('hex');
+  return hex.length <= 400 ? hex : `${hex.slice(0, 400)}… (${bytes.length} bytes)`;
+}
+
+interface RunOptions {
+  readonly iterations: number;
+  readonly seed: number;
+  readonly stallMs: number;
+  /** Another module exporting decodeExi, for the watchdog's own test. */
+  readonly decoderModule?: string;
+}
+
+function runWorker(seeds: Uint8Array[], { iterations, seed, stallMs, decoderModule }: RunOptions): Promise<FuzzReport> {
   const watch = watchBuffer();
   const progress = new Int32Array(watch, 0, WATCH_HEADER_INTS);
   const input = new Uint8Array(watch, WATCH_HEADER_INTS * 4);
@@ -49,7 +63,7 @@ function runWorker(seeds: Uint8Array[]): Promise<FuzzReport> {
   const script = new URL('./fuzz-worker.ts', import.meta.url).href;
   const worker = new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, {
     eval: true,
-    workerData: { seeds, iterations, seed, watch },
+    workerData: { seeds, iterations, seed, watch, decoderModule },
   });
   return new Promise((resolve, reject) => {
     let lastCount = -1;
@@ -61,12 +75,12 @@ function runWorker(seeds: Uint8Array[]): Promise<FuzzReport> {
         lastChange = Date.now();
         return;
       }
-      if (Date.now() - lastChange < STALL_MS) return;
+      if (Date.now() - lastChange < stallMs) return;
       clearInterval(watchdog);
       const schema = FUZZ_SCHEMAS[Atomics.load(progress, 1)];
-      const hex = Buffer.from(input.subarray(0, Atomics.load(progress, 2))).toString('hex');
+      const hex = shortHex(input.subarray(0, Atomics.load(progress, 2)));
       void worker.terminate();
-      reject(new Error(`decoder '${schema}' made no progress for ${STALL_MS} ms on input ${count} (seed ${seed}): ${hex}`));
+      reject(new Error(`decoder '${schema}' made no progress for ${stallMs} ms on input ${count} (seed ${seed}): ${hex}`));
     }, 250);
     worker.once('message', (report: FuzzReport) => {
       clearInterval(watchdog);
@@ -106,18 +120,29 @@ test('the huge-length mutation writes a multi-octet EXI unsigned integer into th
   assert.ok(ones >= 4, `only ${ones} bits set`);
 });
 
+test('the watchdog stops a decoder that hangs and names the input', async () => {
+  const decoderModule = new URL('./hanging-decoder.ts', import.meta.url).href;
+  const seeds = [Uint8Array.of(0x80, 0x98, 0x02, 0x10), Uint8Array.of(0x80, 0x00)];
+  try {
+    await runWorker(seeds, { iterations: 1_000, seed: 1, stallMs: 1_000, decoderModule });
+    assert.unreachable('the hang went unnoticed');
+  } catch (error) {
+    assert.match((error as Error).message, /decoder '[\w-]+' made no progress for 1000 ms on input \d+ \(seed 1\): 80[0-9a-f]*/);
+  }
+});
+
 test(`${iterations} mutated inputs through all ${FUZZ_SCHEMAS.length} decoders end in a document or a typed ExiDecodeError`, async () => {
   const seeds = corpusSeeds();
   assert.ok(seeds.length > 3_000, 'the corpus seeds are there');
   const started = Date.now();
-  const report = await runWorker(seeds);
+  const report = await runWorker(seeds, { iterations, seed, stallMs: STALL_MS });
   const growth = report.heapAtEnd - report.heapAfterWarmup;
   console.log(
     `fuzz: seed ${seed}, ${report.inputs} inputs, ${report.decodeCalls} decodes (${report.decoded} documents, ${report.typedErrors} ExiDecodeErrors) ` +
       `in ${((Date.now() - started) / 1000).toFixed(1)} s; slowest ${report.slowest.ms.toFixed(1)} ms (${report.slowest.schema}, ${report.slowest.bytes} B, ${report.slowest.mutation}); ` +
       `largest allocation ${(report.maxAllocation / 1024).toFixed(0)} KiB; heap growth ${(growth / 1024).toFixed(0)} KiB`,
   );
-  for (const failure of report.failures.slice(0, 5)) console.log(`  ${failure.problem} [${failure.mutation}] ${failure.hex}`);
+  for (const failure of report.failures.slice(0, 5)) console.log(`  ${failure.problem} [${failure.mutation}] ${shortHex(Buffer.from(failure.hex, 'hex'))}`);
   assert.is(report.failures.length, 0, `${report.failures.length}+ inputs broke a decoder (replay with --seed=${seed})`);
   assert.is(report.inputs, iterations);
   assert.is(report.decoded + report.typedErrors, report.decodeCalls);
