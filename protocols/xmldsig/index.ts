@@ -9,6 +9,7 @@ export {
   buildSignedInfo,
   encodeSignedInfo,
   signFragments,
+  signV2gMessage,
   verifySignature,
   verifyMessageSignature,
   findById,

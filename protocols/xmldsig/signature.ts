@@ -128,6 +128,25 @@ export function verifySignature(
   return { references, signedInfoExi };
 }
 
+/**
+ * Signs the Body elements with the given Ids and returns a copy of the message with the Signature in
+ * its Header (replacing any there), e.g. the four elements of a CertificateInstallationRes
+ * [V2G2-771]. Accepts `{ V2G_Message: { Header, Body } }` or the inner `{ Header, Body }` and returns
+ * the same form.
+ *
+ * @throws SignatureReferenceMissing when an Id is not in the Body
+ */
+export function signV2gMessage<M extends object>(v2gMessage: M, ids: readonly string[], privateKey: SignatureSigningKey): M {
+  const { message, wrapped } = innerMessage(v2gMessage);
+  const references = ids.map((id) => {
+    const fragment = findById(message.Body, id);
+    if (!fragment) throw new SignatureReferenceMissing(`#${id}`);
+    return { id, fragment };
+  });
+  const signed = { ...message, Header: { ...message.Header, Signature: signFragments(references, privateKey) } };
+  return (wrapped ? { ...v2gMessage, V2G_Message: signed } : signed) as M;
+}
+
 export interface VerifyMessageOptions {
   /**
    * Elements signed in this header but carried elsewhere (RISE-V2G EVCCs, for example, repeat the
@@ -148,8 +167,7 @@ export function verifyMessageSignature(
   publicKey: SignatureVerificationKey,
   options: VerifyMessageOptions = {},
 ): VerifiedSignature {
-  const message = isObject(v2gMessage) && isObject(v2gMessage.V2G_Message) ? v2gMessage.V2G_Message : v2gMessage;
-  if (!isObject(message) || !isObject(message.Header)) throw new SignatureMalformed('not a V2G_Message: no Header');
+  const { message } = innerMessage(v2gMessage);
   if (message.Header.Signature === undefined) throw new SignatureMalformed('the V2G_Message header carries no Signature');
   const body = message.Body;
   return verifySignature(
@@ -157,6 +175,14 @@ export function verifyMessageSignature(
     (id) => options.fragments?.find((given) => given.id === id)?.fragment ?? findById(body, id),
     publicKey,
   );
+}
+
+/** `{ Header, Body }` from either message form, and whether it came wrapped in `V2G_Message`. */
+function innerMessage(v2gMessage: unknown): { message: JsonObject; wrapped: boolean } {
+  const wrapped = isObject(v2gMessage) && isObject(v2gMessage.V2G_Message);
+  const message = wrapped ? (v2gMessage as JsonObject).V2G_Message : v2gMessage;
+  if (!isObject(message) || !isObject(message.Header)) throw new SignatureMalformed('not a V2G_Message: no Header');
+  return { message, wrapped };
 }
 
 /**

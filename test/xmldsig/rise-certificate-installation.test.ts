@@ -6,14 +6,16 @@ import * as assert from 'uvu/assert';
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from '@peculiar/x509';
-import { encodeExi } from '../../protocols/exi/index.ts';
+import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
 import {
   SignatureDigestMismatch,
   SignatureInvalid,
+  SignatureReferenceMissing,
   digestFragment,
   encodeSignedInfo,
   findById,
   signFragments,
+  signV2gMessage,
   verifyMessageSignature,
 } from '../../protocols/xmldsig/index.ts';
 import { expectError } from '../helpers/expect-error.ts';
@@ -88,6 +90,22 @@ test('re-signing with the CPS key in RISE order reproduces the SignedInfo and ve
   const copy = structuredClone(message);
   copy.V2G_Message.Header.Signature = resigned;
   verifyMessageSignature(copy, cpsLeaf);
+});
+
+test('signV2gMessage signs Body elements by Id; the signed message survives the wire', () => {
+  const unsigned = structuredClone(message);
+  delete unsigned.V2G_Message.Header.Signature;
+  const signed = signV2gMessage(unsigned, ['id1', 'id2', 'id3', 'id4'], cpsKey);
+  assert.is(unsigned.V2G_Message.Header.Signature, undefined, 'the input is not changed');
+  assert.equal(signed.V2G_Message.Body, message.V2G_Message.Body);
+  assert.equal(signed.V2G_Message.Header.Signature.SignedInfo.Reference.map((r: { URI: string }) => r.URI), ['#id1', '#id2', '#id3', '#id4']);
+  // Encode to EXI as the CPS/SECC sends it, decode as the EV receives it, verify there.
+  const received = decodeExi('iso2', encodeExi('iso2', signed)).document;
+  const verified = verifyMessageSignature(received, cpsLeaf);
+  assert.is(verified.references.length, 4);
+  // The inner { Header, Body } form works the same way.
+  verifyMessageSignature(signV2gMessage(unsigned.V2G_Message, ['id4'], cpsKey), cpsLeaf);
+  assert.is(expectError(SignatureReferenceMissing, () => signV2gMessage(unsigned, ['id9'], cpsKey)).uri, '#id9');
 });
 
 test.run();
