@@ -49,17 +49,22 @@ export interface EnqueueOptions {
 }
 
 export interface ConsumeOptions {
-  /** Durable consumer name; all consumers of one name share the work. */
+  /**
+   * Durable consumer name (letters, digits, `_`, `-`); all consumers of one name share the work, and a
+   * restarted process resumes under it. A queue has one durable name: consuming it under another
+   * rejects with `ConsumerConflict` (JetStream work-queue semantics).
+   */
   readonly durable: string;
   /** Redeliver when not acknowledged within this time. @default 30000 */
   readonly ackWaitMs?: number;
-  /** After this many deliveries the item goes to the dead-letter subject `dlq.<queue>`. @default 5 */
+  /** After this many deliveries the item goes to the dead-letter subject `dlq.<queue>` (a `DeadLetter` record). @default 5 */
   readonly maxDeliver?: number;
 }
 
 /**
  * Resolving acknowledges the item; throwing a non-retryable PncError dead-letters it;
- * any other throw (or a crash) leads to redelivery.
+ * any other throw leads to redelivery after a back-off (100 ms doubling, at most the ack wait),
+ * a crash or a hang to redelivery after the ack wait.
  */
 export type WorkHandler<T = unknown> = (item: WorkItem<T>) => Promise<void>;
 

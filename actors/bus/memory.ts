@@ -31,7 +31,8 @@ export interface MemoryBusOptions {
 }
 
 /**
- * Creates the in-process bus.
+ * Creates the in-process bus. Use one per process and store: two buses consuming the same queue
+ * from one store would each deliver its items.
  * @example
  * const bus = createMemoryBus({ store: await openEmbeddedStore(dataDir) });
  * await bus.serve('pcp.ping', () => 'pong');
@@ -473,7 +474,7 @@ class WorkQueues {
       }
       entry.doc = await this.items.replace({ ...entry.doc, attempts: attempt, leaseOwner: this.instance });
       this.later(state, entry, ackWaitMs, token);
-      const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: entry.doc.headers ?? {}, id: entry.doc.id, attempt };
+      const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: copyHeaders(entry.doc.headers), id: entry.doc.id, attempt };
       const outcome = await runWorkHandler(worker.handler, item, worker.options);
       if (entry.finished) return;
       if (outcome.kind === 'ack') return await this.finish(state, entry, { state: 'done', finishedAt: Date.now() });
@@ -497,7 +498,7 @@ class WorkQueues {
 
   /** Dead-letters: kept in the store as `dead`, then published on `dlq.<queue>`. */
   private async bury(state: QueueState, entry: Entry, error: PncError, attempts: number): Promise<void> {
-    const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: entry.doc.headers ?? {}, id: entry.doc.id, attempt: attempts };
+    const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: copyHeaders(entry.doc.headers), id: entry.doc.id, attempt: attempts };
     await this.finish(state, entry, { state: 'dead', error: error.toJSON(), finishedAt: Date.now() });
     this.publishDeadLetter(deadLetterSubject(state.name), deadLetter(item, error));
   }

@@ -34,12 +34,16 @@ export function decodePayload(text: string): unknown {
   }
 }
 
-/** A private, frozen copy of caller headers (string values only). */
+/** Header names NATS (like HTTP) accepts: RFC 9110 token characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A private, frozen copy of caller headers; throws `InvalidArgument` for what NATS could not carry. */
 export function copyHeaders(headers: Headers | undefined): Headers {
   if (!headers) return EMPTY_HEADERS;
   const copy: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') throw new PncError('InvalidArgument', `header ${name} must be a string`);
+    if (!HEADER_NAME.test(name)) throw new PncError('InvalidArgument', `invalid header name ${JSON.stringify(name)}`);
+    if (typeof value !== 'string' || /[\r\n]/.test(value)) throw new PncError('InvalidArgument', `header ${name} must be a string without line breaks`);
     copy[name] = value;
   }
   return Object.freeze(copy);

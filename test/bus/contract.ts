@@ -114,6 +114,8 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     assert.is.not(got[0].payload, got[1].payload);
     assert.is(got[0].headers['Trace-Id'], 't-1');
     assert.is((await rejection(bus.publish(subject, { big: 1n }))).code, 'InvalidPayload');
+    assert.is((await rejection(bus.publish(subject, 1, { 'bad name': 'x' }))).code, 'InvalidArgument');
+    assert.is((await rejection(bus.request(subject, 1, { headers: { Ok: 'line\nbreak' } }))).code, 'InvalidArgument');
   });
 
   test('queue groups: each message to exactly one member, balanced; plain subscribers and other groups see all', async () => {
