@@ -9,6 +9,7 @@
  * signed CertificateInstallationRes under the request's SessionID. Every failure is answered in EXI
  * with its ISO 15118-2 ResponseCode.
  */
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';

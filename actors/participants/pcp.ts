@@ -6,6 +6,7 @@
  * A vehicle that leaves the pool (deleted by its OEM or expired) takes its CCP contracts with it,
  * through the durable `ccp.vehicle.deleted` work queue (OPCP `DELETE /v1/oem/provCerts/{pcid}`).
  */
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';

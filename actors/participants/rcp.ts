@@ -3,6 +3,7 @@
  * revoke and delete roots; every role reads them. Roots leave the pool at their notAfter or, when
  * revoked, at the next purge; each departure is published as `rcp.root.purged`.
  */
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { requireRole } from '../../protocols/catalogue/caller.ts';

@@ -3,6 +3,7 @@
  * the purge schedule statechart, and purging entries whose `expiresAt` has passed, in deadline
  * order with the store's index, so a purge touches only what expired.
  */
+import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { fromPromise } from 'xstate';
