@@ -11,8 +11,6 @@ import { MAX_CERTIFICATE_BYTES, profiles, type CertificateProfile, type RoleName
 
 x509.cryptoProvider.set(webcrypto);
 
-export { generateKeyPair, signingAlgorithm };
-
 /** A CA that can sign: its certificate, private key, role and the OCSP URL it writes into what it issues. */
 export interface CertificateAuthority {
   readonly role: RoleName;
@@ -84,6 +82,7 @@ export interface CertificateSpec {
   readonly signingAlgorithm?: webcrypto.EcdsaParams;
 }
 
+/** Signs a certificate exactly as specified (ecdsa-with-SHA256 unless `signingAlgorithm` says otherwise). */
 export async function buildCertificate(spec: CertificateSpec): Promise<x509.X509Certificate> {
   return x509.X509CertificateGenerator.create({
     serialNumber: spec.serialNumber,

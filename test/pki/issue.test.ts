@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createTestPki, generateKeyPair, issueCertificate, issueFromCsr, IssuanceError, parseCertificateDer, revocationRecord, signingAlgorithm, validateChain,
+  createTestPki, generateKeyPair, issueCertificate, issueFromCsr, IssuanceError, parseCertificateDer, profiles, revocationRecord, signingAlgorithm, validateChain,
   type CertificateAuthority, type CryptoKeyPair, type IssueOptions, type RoleName,
 } from '../../protocols/pki/index.ts';
 
@@ -144,9 +144,26 @@ test('revocation records carry the serial as lowercase hex without leading zeros
   assert.is(result.iso15118, 'FAILED_CertificateRevoked');
 });
 
-test('every role can be issued by its allowed issuers in the test PKI', async () => {
-  const roles = new Set<RoleName>(pki.certificates.map((c) => c.role));
-  assert.is(roles.size, 15);
+test('every certificate of the test PKI carries exactly its role profile', () => {
+  const seen = new Set<RoleName>();
+  for (const entry of pki.certificates) {
+    const profile = profiles[entry.role];
+    const parsed = parseCertificateDer(new Uint8Array(entry.certificate.rawData));
+    const issuer = parseCertificateDer(new Uint8Array((entry.chain[1] ?? entry.root).rawData));
+    const what = `${entry.name} (${entry.role})`;
+    seen.add(entry.role);
+    assert.ok(parsed.der.length <= 800, what);
+    assert.equal(parsed.basicConstraints, { critical: true, ca: profile.kind !== 'leaf', pathLength: profile.pathLength }, what);
+    assert.equal(parsed.keyUsage, { critical: true, flags: profile.keyUsage }, what);
+    assert.equal(parsed.subject.map((a) => a.oid), ['2.5.4.3', '2.5.4.10', '2.5.4.6', '0.9.2342.19200300.100.1.25'], `${what}: CN, O, C, DC`);
+    assert.is(parsed.subject[3].value, profile.domainComponent, what);
+    assert.is(parsed.authorityKeyIdentifier, issuer.subjectKeyIdentifier, what);
+    assert.equal(parsed.ocspUrls, profile.ocsp ? [`http://localhost:8080/ocsp/${pki.certificates.find((c) => c.certificate === (entry.chain[1] ?? entry.root))!.name}`] : [], what);
+    assert.match(parsed.serialNumber, /^[4-7][0-9a-f]{31}$/, what);
+    assert.is(parsed.notAfter - parsed.notBefore, Math.min(profile.validityDays * 86_400_000, issuer.notAfter - parsed.notBefore), what);
+    assert.equal([parsed.signatureAlgorithm, parsed.curve], ['1.2.840.10045.4.3.2', '1.2.840.10045.3.1.7'], what);
+  }
+  assert.is(seen.size, Object.keys(profiles).length);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
