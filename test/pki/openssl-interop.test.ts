@@ -146,5 +146,17 @@ test('RISE-V2G style chain with ecdsa-with-SHA1 sub-CAs (made by openssl -sha1) 
   assert.equal({ iso15118: result.iso15118, defect: result.defect }, { iso15118: 'FAILED_CertChainError', defect: 'SignatureAlgorithm' }, result.reason);
 });
 
+test('the published RISE-V2G certificates (vectors/crypto, ecdsa-with-SHA1) are read and rejected for their algorithm', async () => {
+  const vectors = new URL('../../../shared/vectors/crypto/rise-certificate-installation/', import.meta.url).pathname;
+  const load = (name: string) => der(join(vectors, name));
+  const at = new Date('2018-09-01T00:00:00Z'); // inside every certificate's validity
+  const cps = await validateChain(['cpsLeafCert.pem', 'cpsSubCA2Cert.pem', 'cpsSubCA1Cert.pem'].map(load), { purpose: 'cps', roots: [load('v2gRootCACert.pem')], at });
+  assert.equal({ iso15118: cps.iso15118, defect: cps.defect, position: cps.position }, { iso15118: 'FAILED_CertChainError', defect: 'SignatureAlgorithm', position: 0 }, cps.reason);
+  assert.match(cps.reason, '1.2.840.10045.4.1'); // ecdsa-with-SHA1
+  // The profile is checked before the anchor: the unpublished MO root does not mask the SHA-1 defect.
+  const contract = await validateChain(['contractCert.pem', 'moSubCA2Cert.pem', 'moSubCA1Cert.pem'].map(load), { purpose: 'contract', roots: [load('v2gRootCACert.pem')], at });
+  assert.is(contract.defect, 'SignatureAlgorithm', contract.reason);
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 test.run();
