@@ -146,6 +146,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const id = `${pcid}|${key}`;
       const existing = await contracts.get(id);
       if (existing?.summary.contractId === contractId) return { contract: (await withDefault([existing]))[0], created: false };
+      if (cpsV2GRootFingerprint !== undefined && !/^[0-9a-fA-F]{64}$/.test(cpsV2GRootFingerprint)) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint must be the SHA-256 of the V2G root, 64 hex digits');
       const { contractCertificate } = inspectSignedContract(emaid, body, signature);
       const facts = certificateFacts(contractCertificate);
       const summary: ContractDoc['summary'] = {

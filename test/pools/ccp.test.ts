@@ -85,12 +85,13 @@ test('the CPS stores contracts idempotently by contract id; only the CPS writes;
   assert.is(stored.events.length, 1, 'one stored event for two deliveries');
 
   const signed = await signContract(pki, pki.contracts[1], pki.provisioning[0]);
-  const base = { contractId: 'x', pcid: pki.provisioning[0].identifier!, emaid: pki.contracts[1].identifier!, cpsV2GRootFingerprint: 'ab', signedAt: new Date().toISOString() };
+  const base = { contractId: 'x', pcid: pki.provisioning[0].identifier!, emaid: pki.contracts[1].identifier!, cpsV2GRootFingerprint: 'ab'.repeat(32), signedAt: new Date().toISOString() };
   await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: moA, ...base, ...signed }), 'Forbidden');
   await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, emaid: pki.contracts[0].identifier!, ...signed }), 'ContractInvalid');
   const tampered = structuredClone(signed);
   (tampered.body.DHpublickey as { CONTENT: string }).CONTENT = '04' + 'ab'.repeat(64);
   await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, ...tampered }), 'ContractInvalid');
+  await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, ...signed, cpsV2GRootFingerprint: 'not-a-fingerprint' }), 'ContractInvalid');
   assert.is((await requestSubjectReply(env.bus, ccp.list, { caller: oem, pcid: pki.provisioning[0].identifier! })).contracts.length, 1);
   await env.stop();
 });
