@@ -5,10 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { validateChain, type ChainPurpose } from '../../protocols/pki/index.ts';
+import { parseCertificateDer, validateChain, type ChainPurpose } from '../../protocols/pki/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'openpnc-interop-'));
 const openssl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -22,9 +23,17 @@ interface CertSpec {
   readonly usage: string;
   readonly aia?: boolean;
   readonly issuer?: string;
-  readonly serial: number;
+  /** Decimal, or 0x-prefixed hex. */
+  readonly serial: number | string;
   readonly days: number;
   readonly digest?: 'sha256' | 'sha1';
+  /** The whole subject, as OpenSSL `[dn]` lines in DER order, where it is not CN, O, C, DC. */
+  readonly dn?: readonly string[];
+  /** An explicit subjectKeyIdentifier (hex) instead of the SHA-1 hash. */
+  readonly ski?: string;
+  /** More `[ext]` lines. */
+  readonly extra?: readonly string[];
+  readonly ocspUrl?: string;
 }
 
 interface Flavour {
@@ -46,10 +55,11 @@ const leaf = 'critical,CA:false';
 function config(spec: CertSpec, flavour: Flavour): string {
   return [
     '[req]', 'prompt = no', 'distinguished_name = dn', '',
-    '[dn]', `commonName = ${spec.cn}`, `organizationName = ${flavour.organization}`, `countryName = ${flavour.country}`, `domainComponent = ${spec.dc}`, '',
-    '[ext]', `basicConstraints = ${spec.constraints}`, `keyUsage = ${spec.usage}`, 'subjectKeyIdentifier = hash',
+    '[dn]', ...(spec.dn ?? [`commonName = ${spec.cn}`, `organizationName = ${flavour.organization}`, `countryName = ${flavour.country}`, `domainComponent = ${spec.dc}`]), '',
+    '[ext]', `basicConstraints = ${spec.constraints}`, `keyUsage = ${spec.usage}`, `subjectKeyIdentifier = ${spec.ski ?? 'hash'}`,
     ...(flavour.withoutAki ? ['authorityKeyIdentifier = none'] : []),
-    ...(spec.aia ? ['authorityInfoAccess = OCSP;URI:https://www.example.com/, caIssuers;URI:https://www.example.com/Intermediate-CA.cer'] : []),
+    ...(spec.aia ? [`authorityInfoAccess = OCSP;URI:${spec.ocspUrl ?? 'https://www.example.com/'}, caIssuers;URI:https://www.example.com/Intermediate-CA.cer`] : []),
+    ...(spec.extra ?? []),
     '',
   ].join('\n');
 }
@@ -144,6 +154,51 @@ test('RISE-V2G style chain with ecdsa-with-SHA1 sub-CAs (made by openssl -sha1) 
   assert.match(openssl('x509', '-in', files.contract, '-noout', '-text'), 'Signature Algorithm: ecdsa-with-SHA1');
   const result = await validateChain(['contract', 'mo-sub2', 'mo-sub1'].map((n) => der(files[n])), { purpose: 'contract', roots: [der(files['mo-root'])] });
   assert.equal({ iso15118: result.iso15118, defect: result.defect }, { iso15118: 'FAILED_CertChainError', defect: 'SignatureAlgorithm' }, result.reason);
+});
+
+test('a Hubject-profile PKI (OpenSSL): V2G root with EKU OCSPSigning and policies, MO Sub-CA 1 under it, no DC on sub-CAs, 8-byte key IDs', async () => {
+  const flavour: Flavour = { organization: 'Hubject GmbH', country: 'DE', password: 'qa', rootCommand: 'req-x509' };
+  const serial = () => `0x${(0x40 | (randomBytes(1)[0] & 0x3f)).toString(16)}${randomBytes(15).toString('hex')}`;
+  const ski = () => randomBytes(8).toString('hex').toUpperCase();
+  const noDc = (cn: string) => ['countryName = DE', 'organizationName = Hubject GmbH', `commonName = ${cn}`];
+  const ocsp = { aia: true, ocspUrl: 'http://ocsp-qa.hubject.example:8080' };
+  const specs: CertSpec[] = [
+    {
+      name: 'root', cn: 'V2G Root CA QA G1', dc: 'V2G', dn: ['countryName = DE', 'organizationName = Hubject GmbH', 'domainComponent = V2G', 'commonName = V2G Root CA QA G1'],
+      constraints: rootCa, usage: CA, serial: serial(), days: 40 * 365 + 10, ski: ski(),
+      extra: ['extendedKeyUsage = OCSPSigning', 'certificatePolicies = 1.3.6.1.4.1.41525.1.2.1.0'],
+    },
+    { name: 'cpo-sub1', cn: 'CPO Sub1 CA QA G1.2', dc: '', dn: noDc('CPO Sub1 CA QA G1.2'), constraints: sub1, usage: CA, issuer: 'root', serial: serial(), days: 4 * 365, ski: ski(), ...ocsp },
+    { name: 'cpo-sub2', cn: 'CPO Sub2 CA QA G1.2.1', dc: '', dn: noDc('CPO Sub2 CA QA G1.2.1'), constraints: sub2, usage: CA, issuer: 'cpo-sub1', serial: serial(), days: 2 * 365, ski: ski(), ...ocsp },
+    {
+      name: 'secc', cn: 'DE*ICE*E45B*78C', dc: 'CPO', dn: ['commonName = DE*ICE*E45B*78C', 'organizationName = ICE Charging', 'countryName = DE', 'domainComponent = CPO'],
+      constraints: leaf, usage: 'critical,digitalSignature,keyAgreement', issuer: 'cpo-sub2', serial: serial(), days: 60, ski: ski(), ...ocsp,
+    },
+    { name: 'mo-sub1', cn: 'MO Sub1 CA QA G1.2', dc: '', dn: noDc('MO Sub1 CA QA G1.2'), constraints: sub1, usage: CA, issuer: 'root', serial: serial(), days: 20 * 365, ski: ski(), ...ocsp },
+    {
+      name: 'mo-sub2', cn: 'MO Sub2 CA QA G1.2.1', dc: '', dn: noDc('MO Sub2 CA QA G1.2.1'), constraints: sub2,
+      usage: 'critical,digitalSignature,nonRepudiation,keyCertSign,cRLSign', issuer: 'mo-sub1', serial: serial(), days: 10 * 365, ski: ski(), ...ocsp,
+    },
+    {
+      name: 'contract', cn: 'EMP77TWTW00002', dc: '', dn: ['organizationName = Hubject', 'commonName = EMP77TWTW00002'], constraints: leaf,
+      usage: 'critical,digitalSignature,nonRepudiation,keyEncipherment,keyAgreement', issuer: 'mo-sub2', serial: serial(), days: 270, ski: ski(), ...ocsp,
+    },
+  ];
+  const files = Object.fromEntries(specs.map((spec) => [spec.name, make('hubject', spec, flavour)]));
+  const rootText = openssl('x509', '-in', files.root, '-noout', '-text');
+  assert.match(rootText, 'OCSP Signing');
+  assert.match(rootText, /Not After : .* 20[5-9]\d GMT/); // GeneralizedTime
+  assert.match(openssl('x509', '-in', files.contract, '-noout', '-subject'), 'subject=O = Hubject, CN = EMP77TWTW00002');
+  const contractFields = parseCertificateDer(der(files.contract));
+  assert.equal([contractFields.subjectKeyIdentifier?.length, contractFields.authorityKeyIdentifier?.length, contractFields.serialNumber.length], [16, 16, 32]);
+  const roots = { v2g: [der(files.root)] };
+  const contract = await validateChain(['contract', 'mo-sub2', 'mo-sub1'].map((n) => der(files[n])), { purpose: 'contract', roots });
+  assert.is(contract.iso15118, 'OK', contract.reason);
+  const secc = await validateChain(['secc', 'cpo-sub2', 'cpo-sub1'].map((n) => der(files[n])), { purpose: 'secc', roots });
+  assert.is(secc.iso15118, 'OK', secc.reason);
+  // Only MO anchors at the charger: the Hubject contract is not this EVSE's (EVerest/EVerest #1202).
+  const moOnly = await validateChain(['contract', 'mo-sub2', 'mo-sub1'].map((n) => der(files[n])), { purpose: 'contract', roots: { mo: [] } });
+  assert.is(moOnly.iso15118, 'FAILED_CertificateNotAllowedAtThisEVSE');
 });
 
 test('the published RISE-V2G certificates (vectors/crypto, ecdsa-with-SHA1) are read and rejected for their algorithm', async () => {
