@@ -8,6 +8,7 @@ export type XmlSignatureErrorCode =
   | 'SignatureDigestMismatch'
   | 'SignatureInvalid'
   | 'SignatureReferenceMissing'
+  | 'SignatureCoverageIncomplete'
   | 'SignatureMalformed'
   | 'SignatureKeyUnsupported';
 
@@ -39,6 +40,18 @@ export class SignatureReferenceMissing extends XmlSignatureError {
   override readonly name = 'SignatureReferenceMissing';
   constructor(readonly uri: string) {
     super('SignatureReferenceMissing', `no element with Id '${uri.replace(/^#/, '')}' for Reference ${uri}`, { uri });
+  }
+}
+
+/** The message carries an element that must be signed (pki-and-crypto.md §11.2) but no Reference names it. */
+export class SignatureCoverageIncomplete extends XmlSignatureError {
+  override readonly name = 'SignatureCoverageIncomplete';
+  constructor(readonly element: string, readonly id: string | undefined) {
+    super(
+      'SignatureCoverageIncomplete',
+      id === undefined ? `${element} has no Id, so the signature cannot cover it` : `the signature does not reference ${element} (#${id})`,
+      { element, id },
+    );
   }
 }
 

@@ -28,6 +28,7 @@ export {
   SignatureDigestMismatch,
   SignatureInvalid,
   SignatureReferenceMissing,
+  SignatureCoverageIncomplete,
   SignatureMalformed,
   XmlSignatureKeyError,
 } from './errors.ts';

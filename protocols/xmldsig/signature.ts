@@ -1,7 +1,7 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { PncError } from '../errors.ts';
 import { encodeExi, type ExiJson } from '../exi/index.ts';
-import { SignatureDigestMismatch, SignatureInvalid, SignatureMalformed, SignatureReferenceMissing } from './errors.ts';
+import { SignatureCoverageIncomplete, SignatureDigestMismatch, SignatureInvalid, SignatureMalformed, SignatureReferenceMissing } from './errors.ts';
 import { toSigningKey, toVerificationKey, type SignatureSigningKey, type SignatureVerificationKey } from './keys.ts';
 
 /** Algorithm URIs fixed by ISO 15118-2 [V2G2-771] (the same in Josev, RISE-V2G, OpenV2G and EVerest). */
@@ -112,7 +112,14 @@ export function verifySignature(
   findElement: (id: string) => ExiJson | undefined,
   publicKey: SignatureVerificationKey,
 ): VerifiedSignature {
-  const checked = checkSignatureProfile(signature);
+  return verifyProfiled(checkSignatureProfile(signature), findElement, publicKey);
+}
+
+function verifyProfiled(
+  checked: SignatureJson,
+  findElement: (id: string) => ExiJson | undefined,
+  publicKey: SignatureVerificationKey,
+): VerifiedSignature {
   const key = toVerificationKey(publicKey);
   const references = checked.SignedInfo.Reference.map((reference) => {
     const id = reference.URI.slice(1);
@@ -150,7 +157,7 @@ export function signV2gMessage<M extends object>(v2gMessage: M, ids: readonly st
 export interface VerifyMessageOptions {
   /**
    * Elements signed in this header but carried elsewhere (RISE-V2G EVCCs, for example, repeat the
-   * MeteringReceiptReq signature in later requests of the session). Looked up before the Body.
+   * MeteringReceiptReq signature in later requests of the session). Used only for Ids the Body does not hold.
    */
   readonly fragments?: readonly ReferencedFragment[];
 }
@@ -158,9 +165,11 @@ export interface VerifyMessageOptions {
 /**
  * Verifies the Signature in a V2G_Message header (`{ V2G_Message: { Header, Body } }` ExiJson or the
  * inner `{ Header, Body }`): every Reference is resolved to the Body element with that Id (or one of
- * `options.fragments`), its digest checked, then the ECDSA signature.
+ * `options.fragments`), its digest checked, then the ECDSA signature. For AuthorizationReq,
+ * MeteringReceiptReq, CertificateInstallationReq/Res and CertificateUpdateReq/Res bodies, the
+ * elements that must be signed have to be among the References.
  *
- * @throws SignatureMalformed, SignatureReferenceMissing, SignatureDigestMismatch, SignatureInvalid
+ * @throws SignatureMalformed, SignatureCoverageIncomplete, SignatureReferenceMissing, SignatureDigestMismatch, SignatureInvalid
  */
 export function verifyMessageSignature(
   v2gMessage: unknown,
@@ -169,12 +178,47 @@ export function verifyMessageSignature(
 ): VerifiedSignature {
   const { message } = innerMessage(v2gMessage);
   if (message.Header.Signature === undefined) throw new SignatureMalformed('the V2G_Message header carries no Signature');
+  const signature = checkSignatureProfile(message.Header.Signature);
   const body = message.Body;
-  return verifySignature(
-    message.Header.Signature,
-    (id) => options.fragments?.find((given) => given.id === id)?.fragment ?? findById(body, id),
-    publicKey,
-  );
+  requireCoverage(body, signature);
+  // The Body wins over given fragments, so a given fragment can never stand in for a Body element.
+  return verifyProfiled(signature, (id) => findById(body, id) ?? options.fragments?.find((given) => given.id === id)?.fragment, publicKey);
+}
+
+/**
+ * The elements each signed message must reference (pki-and-crypto.md §11.2): the request element
+ * itself, or the four contract elements of a CertificateInstallationRes/UpdateRes
+ * (SAProvisioningCertificateChain is not signed).
+ */
+const SIGNED_ELEMENTS: Readonly<Record<string, 'self' | readonly string[]>> = {
+  AuthorizationReq: 'self',
+  MeteringReceiptReq: 'self',
+  CertificateInstallationReq: 'self',
+  CertificateUpdateReq: 'self',
+  CertificateInstallationRes: ['ContractSignatureCertChain', 'ContractSignatureEncryptedPrivateKey', 'DHpublickey', 'eMAID'],
+  CertificateUpdateRes: ['ContractSignatureCertChain', 'ContractSignatureEncryptedPrivateKey', 'DHpublickey', 'eMAID'],
+};
+
+/**
+ * A signature that verifies but leaves out an element it must protect is worthless (a valid signature
+ * over another element next to an unsigned AuthorizationReq, say): every such element needs an Id that
+ * a Reference names.
+ */
+function requireCoverage(body: unknown, signature: SignatureJson): void {
+  if (!isObject(body)) return;
+  const uris = new Set(signature.SignedInfo.Reference.map((reference) => reference.URI));
+  for (const [name, content] of Object.entries(body)) {
+    const required = SIGNED_ELEMENTS[name];
+    if (required === undefined || !isObject(content)) continue;
+    const elements: [string, unknown][] = required === 'self' ? [[name, content]] : required.map((child) => [child, content[child]]);
+    for (const [element, value] of elements) {
+      if (value === undefined) continue; // absent (e.g. a failed CertificateInstallationRes): nothing to protect
+      const id = isObject(value) ? value.Id : undefined;
+      if (typeof id !== 'string' || !uris.has(`#${id}`)) {
+        throw new SignatureCoverageIncomplete(element, typeof id === 'string' ? id : undefined);
+      }
+    }
+  }
 }
 
 /** `{ Header, Body }` from either message form, and whether it came wrapped in `V2G_Message`. */

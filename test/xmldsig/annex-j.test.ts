@@ -6,6 +6,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { readFileSync } from 'node:fs';
 import { encodeExi } from '../../protocols/exi/index.ts';
 import {
+  SignatureCoverageIncomplete,
   SignatureDigestMismatch,
   SignatureInvalid,
   SignatureMalformed,
@@ -119,6 +120,22 @@ test('a Reference to an Id that is nowhere is SignatureReferenceMissing; given f
   const error = expectError(SignatureReferenceMissing, () => verifyMessageSignature(message(annexSignature(), body), rawPublicKey));
   assert.is(error.uri, '#ID1');
   verifyMessageSignature(message(annexSignature(), body), rawPublicKey, { fragments: references });
+});
+
+test('a signed message must reference its own AuthorizationReq; given fragments never replace Body elements', () => {
+  // A valid signature over another element, sent next to an unsigned AuthorizationReq.
+  const other = { AuthorizationReq: { Id: 'ID2', GenChallenge: '11'.repeat(16) } };
+  const forged = message(signFragments([{ id: 'ID2', fragment: other }], privateKey), { AuthorizationReq: { Id: 'ID1', GenChallenge: '22'.repeat(16) } });
+  const error = expectError(SignatureCoverageIncomplete, () => verifyMessageSignature(forged, publicKey, { fragments: [{ id: 'ID2', fragment: other }] }));
+  assert.is(error.code, 'SignatureCoverageIncomplete');
+  assert.is(error.element, 'AuthorizationReq');
+  assert.is(error.id, 'ID1');
+
+  const withoutId = message(annexSignature(), { AuthorizationReq: { GenChallenge: authorizationReq.AuthorizationReq.GenChallenge } });
+  assert.is(expectError(SignatureCoverageIncomplete, () => verifyMessageSignature(withoutId, rawPublicKey)).id, undefined);
+
+  const tampered = message(annexSignature(), { AuthorizationReq: { Id: 'ID1', GenChallenge: '33'.repeat(16) } });
+  expectError(SignatureDigestMismatch, () => verifyMessageSignature(tampered, rawPublicKey, { fragments: references }));
 });
 
 test('signatures outside the ISO 15118-2 profile are SignatureMalformed', () => {

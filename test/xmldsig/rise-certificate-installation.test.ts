@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate } from '@peculiar/x509';
 import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
 import {
+  SignatureCoverageIncomplete,
   SignatureDigestMismatch,
   SignatureInvalid,
   SignatureReferenceMissing,
@@ -92,6 +93,13 @@ test('re-signing with the CPS key in RISE order reproduces the SignedInfo and ve
   verifyMessageSignature(copy, cpsLeaf);
 });
 
+test('a CertificateInstallationRes signature must cover all four contract elements', () => {
+  const partial = signV2gMessage(message, ['id1', 'id2', 'id3'], cpsKey);
+  const error = expectError(SignatureCoverageIncomplete, () => verifyMessageSignature(partial, cpsLeaf));
+  assert.is(error.element, 'eMAID');
+  assert.is(error.id, 'id4');
+});
+
 test('signV2gMessage signs Body elements by Id; the signed message survives the wire', () => {
   const unsigned = structuredClone(message);
   delete unsigned.V2G_Message.Header.Signature;
@@ -104,7 +112,7 @@ test('signV2gMessage signs Body elements by Id; the signed message survives the 
   const verified = verifyMessageSignature(received, cpsLeaf);
   assert.is(verified.references.length, 4);
   // The inner { Header, Body } form works the same way.
-  verifyMessageSignature(signV2gMessage(unsigned.V2G_Message, ['id4'], cpsKey), cpsLeaf);
+  verifyMessageSignature(signV2gMessage(unsigned.V2G_Message, ['id4', 'id3', 'id2', 'id1'], cpsKey), cpsLeaf);
   assert.is(expectError(SignatureReferenceMissing, () => signV2gMessage(unsigned, ['id9'], cpsKey)).uri, '#id9');
 });
 
