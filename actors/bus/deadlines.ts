@@ -33,16 +33,23 @@ export class DeadlineQueue {
 
   /** Call once after setting `entry.settled` on an entry that was added. */
   settled(): void {
-    if (--this.pending === 0) this.clear();
+    if (this.pending > 0 && --this.pending === 0) this.clear();
   }
 
-  /** Forgets every entry without expiring it. */
-  clear(): void {
+  /** Forgets every entry without expiring it, handing each unsettled one to `abandon` first. */
+  clear(abandon?: (entry: Deadline) => void): void {
+    const abandoned: Deadline[] = [];
+    if (abandon) {
+      for (const bucket of this.buckets.values()) {
+        for (let i = bucket.head; i < bucket.items.length; i++) if (!bucket.items[i].settled) abandoned.push(bucket.items[i]);
+      }
+    }
     this.buckets.clear();
     this.pending = 0;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Infinity;
+    for (const entry of abandoned) abandon!(entry);
   }
 
   private dropSettledHead(bucket: Bucket): void {

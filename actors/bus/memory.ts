@@ -54,7 +54,8 @@ interface Message {
   readonly subject: string;
   readonly text: string;
   readonly headers: Headers;
-  readonly reply?: (reply: Reply) => void;
+  /** Present on requests: the first reply settles it. */
+  readonly request?: PendingRequest;
 }
 
 interface Route {
@@ -120,9 +121,42 @@ class LocalSubscription implements Subscription {
   }
 }
 
-interface PendingRequest extends Deadline {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+/** A request waiting for its first reply; a class rather than closures keeps the hot path lean. */
+class PendingRequest implements Deadline {
+  settled = false;
+  readonly deadline: number;
+
+  constructor(
+    private readonly deadlines: DeadlineQueue,
+    private readonly subject: string,
+    private readonly timeoutMs: number,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.deadline = Date.now() + timeoutMs;
+  }
+
+  expire(): void {
+    this.reject(timeoutError(this.subject, this.timeoutMs));
+  }
+
+  answer(reply: Reply): void {
+    if (this.settled) return;
+    this.settle();
+    if (reply.error) this.reject(PncError.fromJSON(JSON.parse(reply.text)));
+    else this.resolve(decodePayload(reply.text));
+  }
+
+  fail(error: PncError): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(error);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.deadlines.settled();
+  }
 }
 
 class MemoryBus implements Bus {
@@ -132,7 +166,6 @@ class MemoryBus implements Bus {
   private readonly groups = new Map<string, QueueGroup>();
   private routes = new Map<string, Route>();
   private readonly deadlines = new DeadlineQueue();
-  private readonly pending = new Set<PendingRequest>();
   private readonly work: WorkQueues;
 
   constructor(store: Store, readonly log: BusLog) {
@@ -224,9 +257,9 @@ class MemoryBus implements Bus {
       } catch (error) {
         return refuse(message, error);
       }
-      message.reply?.({ error: false, text });
+      message.request?.answer({ error: false, text });
     };
-    const refuse = (message: Message, error: unknown): void => message.reply?.({ error: true, text: JSON.stringify(toPncError(error)) });
+    const refuse = (message: Message, error: unknown): void => message.request?.answer({ error: true, text: JSON.stringify(toPncError(error)) });
     return this.add(subject, options?.queue, (message) => {
       let result: unknown;
       try {
@@ -244,35 +277,12 @@ class MemoryBus implements Bus {
     return new Promise<Res>((resolve, reject) => {
       this.assertOpen();
       assertSubject(subject);
-      const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-      const pending: PendingRequest = {
-        deadline: Date.now() + timeoutMs,
-        settled: false,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        expire: () => {
-          this.pending.delete(pending);
-          reject(timeoutError(subject, timeoutMs));
-        },
-      };
-      const reply = (answer: Reply): void => {
-        if (pending.settled) return;
-        pending.settled = true;
-        this.pending.delete(pending);
-        this.deadlines.settled();
-        if (answer.error) reject(PncError.fromJSON(JSON.parse(answer.text)));
-        else resolve(decodePayload(answer.text) as Res);
-      };
       const text = encodePayload(payload);
       const headers = copyHeaders(options?.headers);
-      this.pending.add(pending);
-      this.deadlines.add(timeoutMs, pending);
-      if (this.dispatch({ subject, text, headers, reply }) === 0) {
-        pending.settled = true;
-        this.pending.delete(pending);
-        this.deadlines.settled();
-        reject(noRespondersError(subject));
-      }
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      const request = new PendingRequest(this.deadlines, subject, timeoutMs, resolve as (value: unknown) => void, reject);
+      this.deadlines.add(timeoutMs, request);
+      if (this.dispatch({ subject, text, headers, request }) === 0) request.fail(noRespondersError(subject));
     });
   }
 
@@ -291,12 +301,7 @@ class MemoryBus implements Bus {
     this.closed = true;
     await waitAtMost(this.work.close(), CLOSE_GRACE_MS);
     await waitAtMost(Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe())), CLOSE_GRACE_MS);
-    for (const pending of this.pending) {
-      pending.settled = true;
-      pending.reject(busClosedError());
-    }
-    this.pending.clear();
-    this.deadlines.clear();
+    this.deadlines.clear((request) => (request as PendingRequest).fail(busClosedError()));
   }
 }
 
