@@ -1,5 +1,5 @@
 // ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read once
-// by the DER reader and cached per object; signatures are checked with node:crypto.
+// by the DER reader and cached per object or per DER content; signatures are checked with node:crypto.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
@@ -277,6 +277,7 @@ async function checkRevocation(chain: Certificate[], root: Certificate, revocati
  * bytes; a trust anchor of the purpose; signatures; validity at `at`; revocation when a checker is given
  * ('unknown' is accepted: OCSP is recommended, not mandatory, during charging).
  * Never throws for a bad chain: the result carries the ISO 15118-2 and evse_security codes and the reason.
+ * @throws CertificateParseError when a trust anchor itself cannot be read (a configuration error).
  */
 export async function validateChain(chain: readonly CertificateInput[], options: ValidateChainOptions): Promise<ChainValidationResult> {
   const { purpose } = options;
