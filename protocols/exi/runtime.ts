@@ -29,20 +29,33 @@ export class BitReader {
 
   /** Reads an n-bit unsigned integer, most significant bit first (n <= 24). */
   bits(n: number): number {
-    let p = this.pos;
+    const p = this.pos;
     if (p + n > this.end) this.overrun(n);
+    if (n === 0) return 0;
+    this.pos = p + n;
     const buf = this.bytes;
+    const i = p >>> 3;
+    if (i + 3 < buf.length) {
+      // A 32-bit big-endian window holds the (at most 24 + 7) bits we need.
+      const word = (buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3];
+      return (word << (p & 7)) >>> (32 - n);
+    }
     let result = 0;
+    let q = p;
     let left = n;
     while (left > 0) {
-      const avail = 8 - (p & 7);
+      const avail = 8 - (q & 7);
       const take = left < avail ? left : avail;
-      result = (result << take) | ((buf[p >>> 3] >>> (avail - take)) & ((1 << take) - 1));
-      p += take;
+      result = (result << take) | ((buf[q >>> 3] >>> (avail - take)) & ((1 << take) - 1));
+      q += take;
       left -= take;
     }
-    this.pos = p;
     return result;
+  }
+
+  /** Non-zero bits where a combined read expected only zero event codes (single-production states, CH, EE). */
+  deviation(at: number, where: string): never {
+    this.fail(`${where}: unexpected event code or schema deviation (second-level event), which V2G streams do not use`, at);
   }
 
   /** Reads 8 bits, fast when aligned. */
@@ -106,6 +119,18 @@ export class BitReader {
     if (typeof magnitude === 'number' && magnitude < MAX_SAFE) return -magnitude - 1;
     const value = -BigInt(magnitude) - 1n;
     return value >= BigInt(-MAX_SAFE) ? Number(value) : value;
+  }
+
+  /** An enumeration index read as part of a combined read; `at` is where its bits started. */
+  index(value: number, count: number, at: number): number {
+    if (value >= count) this.fail(`enumeration index ${value} out of range (${count} values)`, at);
+    return value;
+  }
+
+  /** An n-bit integer read as part of a combined read, checked against maxInclusive. */
+  upTo(value: number, max: number, at: number): number {
+    if (value > max) this.fail(`integer ${value} above maxInclusive ${max}`, at);
+    return value;
   }
 
   /** An n-bit offset from `min` (bounded integer ranges). */
@@ -203,60 +228,64 @@ export class BitReader {
   }
 }
 
-/** Appends bits to a growable, zero-filled buffer. One instance is reused across encodes. */
+/** Appends bits to a growable buffer through a small accumulator. One instance is reused across encodes. */
 export class BitWriter {
   private buf = new Uint8Array(512);
-  pos = 0;
+  /** Complete bytes written. */
+  private len = 0;
+  /** Pending bits (fewer than 8) and their count. */
+  private acc = 0;
+  private cnt = 0;
   /** Element names from the document root to the element being encoded, for error paths. */
   readonly path: string[] = [];
   depth = 0;
 
   reset(): void {
-    const used = (this.pos + 7) >>> 3;
-    this.buf.fill(0, 0, Math.min(used + 1, this.buf.length));
-    this.pos = 0;
+    this.len = 0;
+    this.acc = 0;
+    this.cnt = 0;
     this.depth = 0;
+  }
+
+  /** Bits written so far. */
+  get pos(): number {
+    return this.len * 8 + this.cnt;
   }
 
   /** The bytes written so far, padded with zero bits to a byte boundary (a copy). */
   finish(): Uint8Array {
-    return this.buf.slice(0, (this.pos + 7) >>> 3);
+    const out = new Uint8Array(this.len + (this.cnt > 0 ? 1 : 0));
+    out.set(this.buf.subarray(0, this.len));
+    if (this.cnt > 0) out[this.len] = this.acc << (8 - this.cnt);
+    return out;
   }
 
-  private grow(bits: number): void {
+  private grow(bytes: number): void {
     let size = this.buf.length * 2;
-    while (size * 8 < this.pos + bits + 64) size *= 2;
+    while (size < this.len + bytes + 16) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf);
+    next.set(this.buf.subarray(0, this.len));
     this.buf = next;
   }
 
+  /** Appends the low n bits of value (value < 2^n, n <= 24). */
   bits(value: number, n: number): void {
-    let p = this.pos;
-    if (p + n + 8 > this.buf.length * 8) this.grow(n);
+    if (this.len + 4 > this.buf.length) this.grow(4);
+    let acc = (this.acc << n) | value;
+    let cnt = this.cnt + n;
     const buf = this.buf;
-    let left = n;
-    while (left > 0) {
-      const idx = p >>> 3;
-      const free = 8 - (p & 7);
-      if (left <= free) {
-        buf[idx] |= (value & ((1 << left) - 1)) << (free - left);
-        p += left;
-        break;
-      }
-      left -= free;
-      buf[idx] |= (value >>> left) & ((1 << free) - 1);
-      p += free;
+    while (cnt >= 8) {
+      cnt -= 8;
+      buf[this.len++] = acc >>> cnt;
     }
-    this.pos = p;
+    this.acc = acc & ((1 << cnt) - 1);
+    this.cnt = cnt;
   }
 
   byte(b: number): void {
-    const p = this.pos;
-    if ((p & 7) === 0) {
-      if (p + 16 > this.buf.length * 8) this.grow(8);
-      this.buf[p >>> 3] = b;
-      this.pos = p + 8;
+    if (this.cnt === 0) {
+      if (this.len + 1 > this.buf.length) this.grow(1);
+      this.buf[this.len++] = b;
     } else this.bits(b, 8);
   }
 
@@ -301,23 +330,25 @@ export class BitWriter {
   binary(bytes: Uint8Array): void {
     const length = bytes.length;
     this.uint(length);
-    const p = this.pos;
-    if (p + length * 8 + 16 > this.buf.length * 8) this.grow(length * 8);
-    if ((p & 7) === 0) {
-      this.buf.set(bytes, p >>> 3);
-    } else {
-      // The first octet completes the partial output octet; each next one splits across two.
-      const shift = p & 7;
-      const back = 8 - shift;
-      const buf = this.buf;
-      let i = p >>> 3;
-      for (let k = 0; k < length; k++) {
-        const b = bytes[k];
-        buf[i] |= b >>> shift;
-        buf[++i] = (b << back) & 0xff;
-      }
+    if (this.len + length + 4 > this.buf.length) this.grow(length + 4);
+    const buf = this.buf;
+    if (this.cnt === 0) {
+      buf.set(bytes, this.len);
+      this.len += length;
+      return;
     }
-    this.pos = p + length * 8;
+    // Each input octet completes the pending bits and leaves the same number pending.
+    const cnt = this.cnt;
+    const mask = (1 << cnt) - 1;
+    let acc = this.acc;
+    let len = this.len;
+    for (let k = 0; k < length; k++) {
+      const combined = (acc << 8) | bytes[k];
+      buf[len++] = combined >>> cnt;
+      acc = combined & mask;
+    }
+    this.acc = acc;
+    this.len = len;
   }
 
   /** Writes a string value (length+2, code points); `length` is its count of code points. */
@@ -357,8 +388,12 @@ export class BitWriter {
 
   // Value checks shared by every generated encoder; each names the offending child on failure.
 
+  private wrongType(value: unknown, field: string, expected: string): never {
+    this.fail(field, value === undefined ? 'required element missing' : `expected ${expected}, got ${describe(value)}`);
+  }
+
   checkString(value: unknown, field: string, minLength: number, maxLength: number): number {
-    if (typeof value !== 'string') this.fail(field, `expected a string, got ${describe(value)}`);
+    if (typeof value !== 'string') this.wrongType(value, field, 'a string');
     let length = value.length;
     for (let k = 0; k < value.length; k++) {
       const c = value.charCodeAt(k);
@@ -375,13 +410,13 @@ export class BitWriter {
   }
 
   checkBinary(value: unknown, field: string, minLength: number, maxLength: number): Uint8Array {
-    if (!(value instanceof Uint8Array)) this.fail(field, `expected a Uint8Array, got ${describe(value)}`);
+    if (!(value instanceof Uint8Array)) this.wrongType(value, field, 'a Uint8Array');
     if (value.length < minLength || value.length > maxLength) this.fail(field, `byte length ${value.length} outside [${minLength}, ${maxLength}]`);
     return value;
   }
 
   checkInt(value: unknown, field: string, min: number, max: number): number {
-    if (typeof value !== 'number' || !Number.isInteger(value)) this.fail(field, `expected an integer, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value)) this.wrongType(value, field, 'an integer');
     if (value < min || value > max) this.fail(field, `integer ${value} outside [${min}, ${max}]`);
     return value;
   }
@@ -389,18 +424,18 @@ export class BitWriter {
   checkBigInt(value: unknown, field: string, min: bigint | undefined, max: bigint | undefined): number | bigint {
     if (typeof value === 'number') {
       if (!Number.isSafeInteger(value)) this.fail(field, `expected an exact integer, got ${value}`);
-    } else if (typeof value !== 'bigint') this.fail(field, `expected an integer, got ${describe(value)}`);
+    } else if (typeof value !== 'bigint') this.wrongType(value, field, 'an integer');
     if ((min !== undefined && value < min) || (max !== undefined && value > max)) this.fail(field, `integer ${value} outside [${min ?? ''}, ${max ?? ''}]`);
     return value;
   }
 
   checkBool(value: unknown, field: string): boolean {
-    if (typeof value !== 'boolean') this.fail(field, `expected a boolean, got ${describe(value)}`);
+    if (typeof value !== 'boolean') this.wrongType(value, field, 'a boolean');
     return value;
   }
 
   checkObject(value: unknown, field: string): void {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) this.fail(field, `expected an element object, got ${describe(value)}`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) this.wrongType(value, field, 'an element object');
   }
 
   checkArray(value: unknown, field: string, min: number, max: number): unknown[] {
@@ -411,7 +446,10 @@ export class BitWriter {
 
   enumIndex(value: unknown, field: string, index: Record<string, number>): number {
     const i = typeof value === 'string' && Object.hasOwn(index, value) ? index[value] : undefined;
-    if (i === undefined) this.fail(field, `${describe(value)} is not one of ${Object.keys(index).join(', ')}`);
+    if (i === undefined) {
+      if (value === undefined) this.wrongType(value, field, 'an enumeration value');
+      this.fail(field, `${describe(value)} is not one of ${Object.keys(index).join(', ')}`);
+    }
     return i;
   }
 }

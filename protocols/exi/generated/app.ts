@@ -31,21 +31,15 @@ export function d_supportedAppProtocolReqType(r: BitReader): supportedAppProtoco
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.AppProtocol ??= [];
-            a.push(d_AppProtocolType(r));
-            s = a.length < 20 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "supportedAppProtocolReqType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "supportedAppProtocolReqType start");
+        (v.AppProtocol ??= []).push(d_AppProtocolType(r));
+        s = v.AppProtocol.length < 20 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.AppProtocol ??= [];
             a.push(d_AppProtocolType(r));
@@ -56,115 +50,36 @@ export function d_supportedAppProtocolReqType(r: BitReader): supportedAppProtoco
             return v;
           }
           default:
-            return r.unexpected(c, 2, "supportedAppProtocolReqType after AppProtocol (mid)");
+            return r.unexpected(c1, 2, "supportedAppProtocolReqType after AppProtocol (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "supportedAppProtocolReqType after AppProtocol (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "supportedAppProtocolReqType after AppProtocol (full)");
+        return v;
       }
+      default:
+        return r.fail("supportedAppProtocolReqType: internal error, no grammar state");
     }
   }
 }
 
 export function d_AppProtocolType(r: BitReader): AppProtocolType {
   const v = {} as AppProtocolType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ProtocolNamespace CH");
-            const x = r.string(100);
-            r.expectZero(1, "ProtocolNamespace EE");
-            v.ProtocolNamespace = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "VersionNumberMajor CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "VersionNumberMajor EE");
-            v.VersionNumberMajor = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType after ProtocolNamespace");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "VersionNumberMinor CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "VersionNumberMinor EE");
-            v.VersionNumberMinor = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType after VersionNumberMajor");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SchemaID CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "SchemaID EE");
-            v.SchemaID = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType after VersionNumberMinor");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Priority CH");
-            const x = r.nbit(5, 1, 20);
-            r.expectZero(1, "Priority EE");
-            v.Priority = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType after SchemaID");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AppProtocolType after Priority");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AppProtocolType start");
+  v.ProtocolNamespace = r.string(100);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "AppProtocolType start");
+  v.VersionNumberMajor = r.uintMax(4294967295);
+  const x2 = r.bits(3);
+  if ((x2 & 7) !== 0) r.deviation(r.pos - 3, "AppProtocolType start");
+  v.VersionNumberMinor = r.uintMax(4294967295);
+  const x3 = r.bits(21);
+  if ((x3 & 1835907) !== 0) r.deviation(r.pos - 21, "AppProtocolType start");
+  v.SchemaID = ((x3 >>> 10) & 255) + 0;
+  v.Priority = r.upTo(((x3 >>> 2) & 31) + 1, 20, r.pos - 21);
+  return v;
 }
 
 export function d_supportedAppProtocolResType(r: BitReader): supportedAppProtocolResType {
@@ -173,27 +88,15 @@ export function d_supportedAppProtocolResType(r: BitReader): supportedAppProtoco
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(5);
+        if ((x0 & 25) !== 0) r.deviation(r.pos - 5, "supportedAppProtocolResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 1) & 3), 3, r.pos - 5)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(2, 3)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "supportedAppProtocolResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SchemaID CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "SchemaID EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "SchemaID CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.SchemaID = x;
             s = 2;
             continue;
@@ -202,19 +105,16 @@ export function d_supportedAppProtocolResType(r: BitReader): supportedAppProtoco
             return v;
           }
           default:
-            return r.unexpected(c, 2, "supportedAppProtocolResType after ResponseCode");
+            return r.unexpected(c1, 2, "supportedAppProtocolResType after ResponseCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "supportedAppProtocolResType after SchemaID");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "supportedAppProtocolResType after SchemaID");
+        return v;
       }
+      default:
+        return r.fail("supportedAppProtocolResType: internal error, no grammar state");
     }
   }
 }
@@ -246,41 +146,21 @@ export function e_supportedAppProtocolReqType(w: BitWriter, v: supportedAppProto
 const X_supportedAppProtocolReqType: readonly string[] = ["AppProtocol", "AppProtocol|(end)", "(end)"];
 
 export function e_AppProtocolType(w: BitWriter, v: AppProtocolType): void {
-  let s = 0;
-  if (v.ProtocolNamespace === undefined) w.fail("ProtocolNamespace", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.string(v.ProtocolNamespace, w.checkString(v.ProtocolNamespace, "ProtocolNamespace", 0, 100));
-  w.bits(0, 1);
-  if (v.VersionNumberMajor === undefined) w.fail("VersionNumberMajor", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits(0, 3);
   w.uint(w.checkInt(v.VersionNumberMajor, "VersionNumberMajor", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.VersionNumberMinor === undefined) w.fail("VersionNumberMinor", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits(0, 3);
   w.uint(w.checkInt(v.VersionNumberMinor, "VersionNumberMinor", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.SchemaID === undefined) w.fail("SchemaID", 'required element missing');
-  w.bits(0, 2); s = 4;
-  w.bits(w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0, 8);
-  w.bits(0, 1);
-  if (v.Priority === undefined) w.fail("Priority", 'required element missing');
-  w.bits(0, 2); s = 5;
-  w.bits(w.checkInt(v.Priority, "Priority", 1, 20) - 1, 5);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0) << 10 | (w.checkInt(v.Priority, "Priority", 1, 20) - 1) << 2, 21);
 }
 const X_AppProtocolType: readonly string[] = ["ProtocolNamespace", "VersionNumberMajor", "VersionNumberMinor", "SchemaID", "Priority", "(end)"];
 
 export function e_supportedAppProtocolResType(w: BitWriter, v: supportedAppProtocolResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 5); s = 1;
   if (v.SchemaID !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.bits(w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0) << 1, 12); s = 2;
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;

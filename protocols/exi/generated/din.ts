@@ -560,45 +560,15 @@ export interface DC_EVPowerDeliveryParameterType {
 
 export function d_V2G_MessageType(r: BitReader): V2G_MessageType {
   const v = {} as V2G_MessageType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Header = d_MessageHeaderType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Body = d_BodyType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType after Header");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType after Body");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  v.Header = d_MessageHeaderType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  v.Body = d_BodyType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  return v;
 }
 
 export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
@@ -607,23 +577,13 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SessionID CH");
-            const x = r.binary(8);
-            r.expectZero(1, "SessionID EE");
-            v.SessionID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MessageHeaderType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MessageHeaderType start");
+        v.SessionID = r.binary(8);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MessageHeaderType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.Notification = d_NotificationType(r);
             s = 2;
@@ -638,12 +598,12 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MessageHeaderType after SessionID");
+            return r.unexpected(c2, 2, "MessageHeaderType after SessionID");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.Signature = d_SignatureType(r);
             s = 3;
@@ -653,19 +613,16 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MessageHeaderType after Notification");
+            return r.unexpected(c3, 2, "MessageHeaderType after Notification");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MessageHeaderType after Signature");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "MessageHeaderType after Signature");
+        return v;
       }
+      default:
+        return r.fail("MessageHeaderType: internal error, no grammar state");
     }
   }
 }
@@ -676,23 +633,11 @@ export function d_NotificationType(r: BitReader): NotificationType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FaultCode CH");
-            const x = V_faultCodeType[r.enumIndex(2, 3)];
-            r.expectZero(1, "FaultCode EE");
-            v.FaultCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "NotificationType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(5);
+        if ((x0 & 25) !== 0) r.deviation(r.pos - 5, "NotificationType start");
+        v.FaultCode = V_faultCodeType[r.index(((x0 >>> 1) & 3), 3, r.pos - 5)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "FaultMsg CH");
             const x = r.string(64);
@@ -705,19 +650,16 @@ export function d_NotificationType(r: BitReader): NotificationType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "NotificationType after FaultCode");
+            return r.unexpected(c1, 2, "NotificationType after FaultCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "NotificationType after FaultMsg");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "NotificationType after FaultMsg");
+        return v;
       }
+      default:
+        return r.fail("NotificationType: internal error, no grammar state");
     }
   }
 }
@@ -728,8 +670,8 @@ export function d_BodyType(r: BitReader): BodyType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(6);
-        switch (c) {
+        const c0 = r.bits(6);
+        switch (c0) {
           case 0: {
             v.BodyElement = d_BodyBaseType(r);
             s = 1;
@@ -909,407 +851,205 @@ export function d_BodyType(r: BitReader): BodyType {
             return v;
           }
           default:
-            return r.unexpected(c, 6, "BodyType start");
+            return r.unexpected(c0, 6, "BodyType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after BodyElement");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after BodyElement");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CableCheckReq");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CableCheckReq");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CableCheckRes");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CableCheckRes");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateInstallationReq");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateInstallationReq");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateInstallationRes");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateInstallationRes");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateUpdateReq");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateUpdateReq");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateUpdateRes");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateUpdateRes");
+        return v;
       }
       case 8: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargeParameterDiscoveryReq");
-        }
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargeParameterDiscoveryReq");
+        return v;
       }
       case 9: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargeParameterDiscoveryRes");
-        }
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargeParameterDiscoveryRes");
+        return v;
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargingStatusReq");
-        }
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargingStatusReq");
+        return v;
       }
       case 11: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargingStatusRes");
-        }
+        const x11 = r.bits(1);
+        if ((x11 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargingStatusRes");
+        return v;
       }
       case 12: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ContractAuthenticationReq");
-        }
+        const x12 = r.bits(1);
+        if ((x12 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ContractAuthenticationReq");
+        return v;
       }
       case 13: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ContractAuthenticationRes");
-        }
+        const x13 = r.bits(1);
+        if ((x13 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ContractAuthenticationRes");
+        return v;
       }
       case 14: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CurrentDemandReq");
-        }
+        const x14 = r.bits(1);
+        if ((x14 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CurrentDemandReq");
+        return v;
       }
       case 15: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CurrentDemandRes");
-        }
+        const x15 = r.bits(1);
+        if ((x15 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CurrentDemandRes");
+        return v;
       }
       case 16: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after MeteringReceiptReq");
-        }
+        const x16 = r.bits(1);
+        if ((x16 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after MeteringReceiptReq");
+        return v;
       }
       case 17: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after MeteringReceiptRes");
-        }
+        const x17 = r.bits(1);
+        if ((x17 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after MeteringReceiptRes");
+        return v;
       }
       case 18: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentDetailsReq");
-        }
+        const x18 = r.bits(1);
+        if ((x18 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentDetailsReq");
+        return v;
       }
       case 19: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentDetailsRes");
-        }
+        const x19 = r.bits(1);
+        if ((x19 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentDetailsRes");
+        return v;
       }
       case 20: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PowerDeliveryReq");
-        }
+        const x20 = r.bits(1);
+        if ((x20 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PowerDeliveryReq");
+        return v;
       }
       case 21: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PowerDeliveryRes");
-        }
+        const x21 = r.bits(1);
+        if ((x21 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PowerDeliveryRes");
+        return v;
       }
       case 22: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PreChargeReq");
-        }
+        const x22 = r.bits(1);
+        if ((x22 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PreChargeReq");
+        return v;
       }
       case 23: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PreChargeRes");
-        }
+        const x23 = r.bits(1);
+        if ((x23 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PreChargeRes");
+        return v;
       }
       case 24: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDetailReq");
-        }
+        const x24 = r.bits(1);
+        if ((x24 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDetailReq");
+        return v;
       }
       case 25: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDetailRes");
-        }
+        const x25 = r.bits(1);
+        if ((x25 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDetailRes");
+        return v;
       }
       case 26: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDiscoveryReq");
-        }
+        const x26 = r.bits(1);
+        if ((x26 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDiscoveryReq");
+        return v;
       }
       case 27: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDiscoveryRes");
-        }
+        const x27 = r.bits(1);
+        if ((x27 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDiscoveryRes");
+        return v;
       }
       case 28: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServicePaymentSelectionReq");
-        }
+        const x28 = r.bits(1);
+        if ((x28 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServicePaymentSelectionReq");
+        return v;
       }
       case 29: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServicePaymentSelectionRes");
-        }
+        const x29 = r.bits(1);
+        if ((x29 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServicePaymentSelectionRes");
+        return v;
       }
       case 30: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionSetupReq");
-        }
+        const x30 = r.bits(1);
+        if ((x30 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionSetupReq");
+        return v;
       }
       case 31: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionSetupRes");
-        }
+        const x31 = r.bits(1);
+        if ((x31 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionSetupRes");
+        return v;
       }
       case 32: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionStopReq");
-        }
+        const x32 = r.bits(1);
+        if ((x32 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionStopReq");
+        return v;
       }
       case 33: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionStopRes");
-        }
+        const x33 = r.bits(1);
+        if ((x33 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionStopRes");
+        return v;
       }
       case 34: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after WeldingDetectionReq");
-        }
+        const x34 = r.bits(1);
+        if ((x34 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after WeldingDetectionReq");
+        return v;
       }
       case 35: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after WeldingDetectionRes");
-        }
+        const x35 = r.bits(1);
+        if ((x35 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after WeldingDetectionRes");
+        return v;
       }
+      default:
+        return r.fail("BodyType: internal error, no grammar state");
     }
   }
 }
 
 export function d_BodyBaseType(r: BitReader): BodyBaseType {
   const v = {} as BodyBaseType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "BodyBaseType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "BodyBaseType start");
+  return v;
 }
 
 export function d_SessionSetupReqType(r: BitReader): SessionSetupReqType {
   const v = {} as SessionSetupReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVCCID CH");
-            const x = r.binary(8);
-            r.expectZero(1, "EVCCID EE");
-            v.EVCCID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupReqType after EVCCID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
+  v.EVCCID = r.binary(8);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
+  return v;
 }
 
 export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
@@ -1318,38 +1058,14 @@ export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEID CH");
-            const x = r.binary(32);
-            r.expectZero(1, "EVSEID EE");
-            v.EVSEID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "SessionSetupResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
+        v.EVSEID = r.binary(32);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SessionSetupResType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "DateTimeNow CH");
             const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
@@ -1362,19 +1078,16 @@ export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SessionSetupResType after EVSEID");
+            return r.unexpected(c2, 2, "SessionSetupResType after EVSEID");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType after DateTimeNow");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SessionSetupResType after DateTimeNow");
+        return v;
       }
+      default:
+        return r.fail("SessionSetupResType: internal error, no grammar state");
     }
   }
 }
@@ -1385,8 +1098,8 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
             const x = r.string(32);
@@ -1396,9 +1109,9 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             continue;
           }
           case 1: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 2;
             continue;
@@ -1407,16 +1120,16 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryReqType start");
+            return r.unexpected(c0, 2, "ServiceDiscoveryReqType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 2;
             continue;
@@ -1425,19 +1138,16 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryReqType after ServiceScope");
+            return r.unexpected(c1, 2, "ServiceDiscoveryReqType after ServiceScope");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryReqType after ServiceCategory");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryReqType after ServiceCategory");
+        return v;
       }
+      default:
+        return r.fail("ServiceDiscoveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -1448,47 +1158,15 @@ export function d_ServiceDiscoveryResType(r: BitReader): ServiceDiscoveryResType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PaymentOptions = d_PaymentOptionsType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ChargeService = d_ServiceChargeType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after PaymentOptions");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(9);
+        if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "ServiceDiscoveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+        v.PaymentOptions = d_PaymentOptionsType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryResType start");
+        v.ChargeService = d_ServiceChargeType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.ServiceList = d_ServiceTagListType(r);
             s = 4;
@@ -1498,19 +1176,16 @@ export function d_ServiceDiscoveryResType(r: BitReader): ServiceDiscoveryResType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryResType after ChargeService");
+            return r.unexpected(c2, 2, "ServiceDiscoveryResType after ChargeService");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after ServiceList");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryResType after ServiceList");
+        return v;
       }
+      default:
+        return r.fail("ServiceDiscoveryResType: internal error, no grammar state");
     }
   }
 }
@@ -1521,28 +1196,19 @@ export function d_PaymentOptionsType(r: BitReader): PaymentOptionsType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "PaymentOption EE");
-            const a = v.PaymentOption ??= [];
-            a.push(x);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentOptionsType start");
-        }
+        const x0 = r.bits(4);
+        if ((x0 & 13) !== 0) r.deviation(r.pos - 4, "PaymentOptionsType start");
+        (v.PaymentOption ??= []).push(V_paymentOptionType[r.index(((x0 >>> 1) & 1), 2, r.pos - 4)]);
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "PaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "PaymentOption EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "PaymentOption CH/EE");
+            const x = V_paymentOptionType[r.index(((b >>> 1) & 1), 2, r.pos - 2)];
             const a = v.PaymentOption ??= [];
             a.push(x);
             s = 1;
@@ -1552,118 +1218,36 @@ export function d_PaymentOptionsType(r: BitReader): PaymentOptionsType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PaymentOptionsType after PaymentOption (mid)");
+            return r.unexpected(c1, 2, "PaymentOptionsType after PaymentOption (mid)");
         }
       }
+      default:
+        return r.fail("PaymentOptionsType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ServiceChargeType(r: BitReader): ServiceChargeType {
   const v = {} as ServiceChargeType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ServiceTag = d_ServiceTagType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceChargeType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
-            v.FreeService = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceChargeType after ServiceTag");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EnergyTransferType CH");
-            const x = V_EVSESupportedEnergyTransferType[r.enumIndex(4, 10)];
-            r.expectZero(1, "EnergyTransferType EE");
-            v.EnergyTransferType = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceChargeType after FreeService");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceChargeType after EnergyTransferType");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceChargeType start");
+  v.ServiceTag = d_ServiceTagType(r);
+  const x1 = r.bits(12);
+  if ((x1 & 3523) !== 0) r.deviation(r.pos - 12, "ServiceChargeType start");
+  v.FreeService = ((x1 >>> 9) & 1) === 1;
+  v.EnergyTransferType = V_EVSESupportedEnergyTransferType[r.index(((x1 >>> 2) & 15), 10, r.pos - 12)];
+  return v;
 }
 
 export function d_ServiceType(r: BitReader): ServiceType {
   const v = {} as ServiceType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ServiceTag = d_ServiceTagType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
-            v.FreeService = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType after ServiceTag");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType after FreeService");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceType start");
+  v.ServiceTag = d_ServiceTagType(r);
+  const x1 = r.bits(5);
+  if ((x1 & 27) !== 0) r.deviation(r.pos - 5, "ServiceType start");
+  v.FreeService = ((x1 >>> 2) & 1) === 1;
+  return v;
 }
 
 export function d_ServiceTagType(r: BitReader): ServiceTagType {
@@ -1672,23 +1256,13 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceTagType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceTagType start");
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceTagType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
             const x = r.string(32);
@@ -1698,35 +1272,23 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 3;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ServiceTagType after ServiceID");
+            return r.unexpected(c2, 2, "ServiceTagType after ServiceID");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
-            v.ServiceCategory = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceTagType after ServiceName");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x3 = r.bits(5);
+        if ((x3 & 25) !== 0) r.deviation(r.pos - 5, "ServiceTagType after ServiceName");
+        v.ServiceCategory = V_serviceCategoryType[r.index(((x3 >>> 1) & 3), 4, r.pos - 5)];
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
             const x = r.string(32);
@@ -1739,19 +1301,34 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceTagType after ServiceCategory");
+            return r.unexpected(c4, 2, "ServiceTagType after ServiceCategory");
         }
       }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
+      case 3: {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
+            r.expectZero(1, "ServiceScope CH");
+            const x = r.string(32);
+            r.expectZero(1, "ServiceScope EE");
+            v.ServiceScope = x;
+            s = 4;
+            continue;
+          }
+          case 1: {
             return v;
           }
           default:
-            return r.unexpected(c, 1, "ServiceTagType after ServiceScope");
+            return r.unexpected(c5, 2, "ServiceTagType after ServiceCategory");
         }
       }
+      case 4: {
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ServiceTagType after ServiceScope");
+        return v;
+      }
+      default:
+        return r.fail("ServiceTagType: internal error, no grammar state");
     }
   }
 }
@@ -1762,21 +1339,15 @@ export function d_ServiceTagListType(r: BitReader): ServiceTagListType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Service ??= [];
-            a.push(d_ServiceType(r));
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceTagListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceTagListType start");
+        (v.Service ??= []).push(d_ServiceType(r));
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.Service ??= [];
             a.push(d_ServiceType(r));
@@ -1787,45 +1358,23 @@ export function d_ServiceTagListType(r: BitReader): ServiceTagListType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceTagListType after Service (mid)");
+            return r.unexpected(c1, 2, "ServiceTagListType after Service (mid)");
         }
       }
+      default:
+        return r.fail("ServiceTagListType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ServiceDetailReqType(r: BitReader): ServiceDetailReqType {
   const v = {} as ServiceDetailReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailReqType after ServiceID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
+  v.ServiceID = r.uintMax(65535);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
+  return v;
 }
 
 export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
@@ -1834,38 +1383,14 @@ export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ServiceDetailResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDetailResType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.ServiceParameterList = d_ServiceParameterListType(r);
             s = 3;
@@ -1875,19 +1400,16 @@ export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDetailResType after ServiceID");
+            return r.unexpected(c2, 2, "ServiceDetailResType after ServiceID");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType after ServiceParameterList");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDetailResType after ServiceParameterList");
+        return v;
       }
+      default:
+        return r.fail("ServiceDetailResType: internal error, no grammar state");
     }
   }
 }
@@ -1898,21 +1420,15 @@ export function d_ServiceParameterListType(r: BitReader): ServiceParameterListTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.ParameterSet ??= [];
-            a.push(d_ParameterSetType(r));
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceParameterListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceParameterListType start");
+        (v.ParameterSet ??= []).push(d_ParameterSetType(r));
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.ParameterSet ??= [];
             a.push(d_ParameterSetType(r));
@@ -1923,9 +1439,11 @@ export function d_ServiceParameterListType(r: BitReader): ServiceParameterListTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceParameterListType after ParameterSet (mid)");
+            return r.unexpected(c1, 2, "ServiceParameterListType after ParameterSet (mid)");
         }
       }
+      default:
+        return r.fail("ServiceParameterListType: internal error, no grammar state");
     }
   }
 }
@@ -1936,36 +1454,18 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ParameterSetID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "ParameterSetID EE");
-            v.ParameterSetID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterSetType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Parameter ??= [];
-            a.push(d_ParameterType(r));
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterSetType after ParameterSetID");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        v.ParameterSetID = r.intRange(-32768, 32767);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        (v.Parameter ??= []).push(d_ParameterType(r));
+        s = 2;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -1976,9 +1476,11 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
         }
       }
+      default:
+        return r.fail("ParameterSetType: internal error, no grammar state");
     }
   }
 }
@@ -1989,44 +1491,26 @@ export function d_ParameterType(r: BitReader): ParameterType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType start");
+        v.Name = r.string(2147483647);
+        const x1 = r.bits(4);
+        if ((x1 & 8) !== 0) r.deviation(r.pos - 4, "ParameterType start");
+        v.ValueType = V_valueType[r.index(((x1 >>> 0) & 7), 6, r.pos - 4)];
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
-            v.Name = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ValueType = V_valueType[r.enumIndex(3, 6)];
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after Name");
-        }
-      }
-      case 2: {
-        const c = r.bits(3);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "boolValue CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "boolValue EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "boolValue CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.boolValue = x;
             s = 3;
             continue;
           }
           case 1: {
-            r.expectZero(1, "byteValue CH");
-            const x = r.nbit(8, -128, 127);
-            r.expectZero(1, "byteValue EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "byteValue CH/EE");
+            const x = ((b >>> 1) & 255) + -128;
             v.byteValue = x;
             s = 4;
             continue;
@@ -2061,69 +1545,41 @@ export function d_ParameterType(r: BitReader): ParameterType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ParameterType after ValueType");
+            return r.unexpected(c2, 3, "ParameterType after ValueType");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after boolValue");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after boolValue");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after byteValue");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after byteValue");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after shortValue");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after shortValue");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after intValue");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after intValue");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after physicalValue");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after physicalValue");
+        return v;
       }
       case 8: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after stringValue");
-        }
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after stringValue");
+        return v;
       }
+      default:
+        return r.fail("ParameterType: internal error, no grammar state");
     }
   }
 }
@@ -2134,27 +1590,15 @@ export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(6);
+        if ((x0 & 49) !== 0) r.deviation(r.pos - 6, "PhysicalValueType start");
+        v.Multiplier = r.upTo(((x0 >>> 1) & 7) + -3, 3, r.pos - 6);
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "Multiplier CH");
-            const x = r.nbit(3, -3, 3);
-            r.expectZero(1, "Multiplier EE");
-            v.Multiplier = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Unit CH");
-            const x = V_unitSymbolType[r.enumIndex(4, 10)];
-            r.expectZero(1, "Unit EE");
+            const b = r.bits(6);
+            if ((b & 33) !== 0) r.deviation(r.pos - 6, "Unit CH/EE");
+            const x = V_unitSymbolType[r.index(((b >>> 1) & 15), 10, r.pos - 5)];
             v.Unit = x;
             s = 2;
             continue;
@@ -2168,82 +1612,37 @@ export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PhysicalValueType after Multiplier");
+            return r.unexpected(c1, 2, "PhysicalValueType after Multiplier");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Value CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "Value EE");
-            v.Value = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType after Unit");
-        }
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
+        v.Value = r.intRange(-32768, 32767);
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType after Value");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PhysicalValueType after Value");
+        return v;
       }
+      default:
+        return r.fail("PhysicalValueType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ServicePaymentSelectionReqType(r: BitReader): ServicePaymentSelectionReqType {
   const v = {} as ServicePaymentSelectionReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SelectedPaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "SelectedPaymentOption EE");
-            v.SelectedPaymentOption = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServicePaymentSelectionReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SelectedServiceList = d_SelectedServiceListType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServicePaymentSelectionReqType after SelectedPaymentOption");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServicePaymentSelectionReqType after SelectedServiceList");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(5);
+  if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "ServicePaymentSelectionReqType start");
+  v.SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  v.SelectedServiceList = d_SelectedServiceListType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServicePaymentSelectionReqType start");
+  return v;
 }
 
 export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType {
@@ -2252,21 +1651,15 @@ export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SelectedService ??= [];
-            a.push(d_SelectedServiceType(r));
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceListType start");
+        (v.SelectedService ??= []).push(d_SelectedServiceType(r));
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.SelectedService ??= [];
             a.push(d_SelectedServiceType(r));
@@ -2277,9 +1670,11 @@ export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SelectedServiceListType after SelectedService (mid)");
+            return r.unexpected(c1, 2, "SelectedServiceListType after SelectedService (mid)");
         }
       }
+      default:
+        return r.fail("SelectedServiceListType: internal error, no grammar state");
     }
   }
 }
@@ -2290,23 +1685,13 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SelectedServiceType start");
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "ParameterSetID CH");
             const x = r.intRange(-32768, 32767);
@@ -2319,101 +1704,39 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SelectedServiceType after ServiceID");
+            return r.unexpected(c2, 2, "SelectedServiceType after ServiceID");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceType after ParameterSetID");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceType after ParameterSetID");
+        return v;
       }
+      default:
+        return r.fail("SelectedServiceType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ServicePaymentSelectionResType(r: BitReader): ServicePaymentSelectionResType {
   const v = {} as ServicePaymentSelectionResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServicePaymentSelectionResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServicePaymentSelectionResType after ResponseCode");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "ServicePaymentSelectionResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  return v;
 }
 
 export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
   const v = {} as PaymentDetailsReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractID CH");
-            const x = r.string(24);
-            r.expectZero(1, "ContractID EE");
-            v.ContractID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType after ContractID");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType after ContractSignatureCertChain");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
+  v.ContractID = r.string(24);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PaymentDetailsReqType start");
+  return v;
 }
 
 export function d_CertificateChainType(r: BitReader): CertificateChainType {
@@ -2422,23 +1745,13 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Certificate CH");
-            const x = r.binary(1200);
-            r.expectZero(1, "Certificate EE");
-            v.Certificate = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateChainType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "CertificateChainType start");
+        v.Certificate = r.binary(1200);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateChainType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.SubCertificates = d_SubCertificatesType(r);
             s = 2;
@@ -2448,19 +1761,16 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CertificateChainType after Certificate");
+            return r.unexpected(c2, 2, "CertificateChainType after Certificate");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateChainType after SubCertificates");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateChainType after SubCertificates");
+        return v;
       }
+      default:
+        return r.fail("CertificateChainType: internal error, no grammar state");
     }
   }
 }
@@ -2471,24 +1781,17 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Certificate CH");
-            const x = r.binary(1200);
-            r.expectZero(1, "Certificate EE");
-            const a = v.Certificate ??= [];
-            a.push(x);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SubCertificatesType start");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SubCertificatesType start");
+        (v.Certificate ??= []).push(r.binary(1200));
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SubCertificatesType start");
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "Certificate CH");
             const x = r.binary(1200);
@@ -2502,75 +1805,27 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SubCertificatesType after Certificate (mid)");
+            return r.unexpected(c2, 2, "SubCertificatesType after Certificate (mid)");
         }
       }
+      default:
+        return r.fail("SubCertificatesType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PaymentDetailsResType(r: BitReader): PaymentDetailsResType {
   const v = {} as PaymentDetailsResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "GenChallenge CH");
-            const x = r.string(2147483647);
-            r.expectZero(1, "GenChallenge EE");
-            v.GenChallenge = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DateTimeNow CH");
-            const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
-            r.expectZero(1, "DateTimeNow EE");
-            v.DateTimeNow = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after GenChallenge");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after DateTimeNow");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(10);
+  if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "PaymentDetailsResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
+  v.GenChallenge = r.string(2147483647);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "PaymentDetailsResType start");
+  v.DateTimeNow = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsResType start");
+  return v;
 }
 
 export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthenticationReqType {
@@ -2579,8 +1834,8 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2598,12 +1853,12 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ContractAuthenticationReqType start");
+            return r.unexpected(c0, 2, "ContractAuthenticationReqType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "GenChallenge CH");
             const x = r.string(2147483647);
@@ -2616,70 +1871,27 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ContractAuthenticationReqType after Id");
+            return r.unexpected(c1, 2, "ContractAuthenticationReqType after Id");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractAuthenticationReqType after GenChallenge");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ContractAuthenticationReqType after GenChallenge");
+        return v;
       }
+      default:
+        return r.fail("ContractAuthenticationReqType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ContractAuthenticationResType(r: BitReader): ContractAuthenticationResType {
   const v = {} as ContractAuthenticationResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractAuthenticationResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(1, 2)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractAuthenticationResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractAuthenticationResType after EVSEProcessing");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(13);
+  if ((x0 & 6203) !== 0) r.deviation(r.pos - 13, "ContractAuthenticationResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 6) & 31), 23, r.pos - 13)];
+  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 1), 2, r.pos - 13)];
+  return v;
 }
 
 export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameterDiscoveryReqType {
@@ -2688,23 +1900,11 @@ export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameter
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVRequestedEnergyTransferType CH");
-            const x = V_EVRequestedEnergyTransferType[r.enumIndex(3, 6)];
-            r.expectZero(1, "EVRequestedEnergyTransferType EE");
-            v.EVRequestedEnergyTransferType = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(6);
+        if ((x0 & 49) !== 0) r.deviation(r.pos - 6, "ChargeParameterDiscoveryReqType start");
+        v.EVRequestedEnergyTransferType = V_EVRequestedEnergyTransferType[r.index(((x0 >>> 1) & 7), 6, r.pos - 6)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.AC_EVChargeParameter = d_AC_EVChargeParameterType(r);
             s = 2;
@@ -2721,39 +1921,26 @@ export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryReqType after EVRequestedEnergyTransferType");
+            return r.unexpected(c1, 2, "ChargeParameterDiscoveryReqType after EVRequestedEnergyTransferType");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after AC_EVChargeParameter");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after AC_EVChargeParameter");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after DC_EVChargeParameter");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after DC_EVChargeParameter");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after EVChargeParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after EVChargeParameter");
+        return v;
       }
+      default:
+        return r.fail("ChargeParameterDiscoveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -2764,38 +1951,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(1, 2)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(12);
+        if ((x0 & 3101) !== 0) r.deviation(r.pos - 12, "ChargeParameterDiscoveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 5) & 31), 23, r.pos - 12)];
+        v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 1) & 1), 2, r.pos - 12)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.SAScheduleList = d_SAScheduleListType(r);
             s = 3;
@@ -2807,12 +1968,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryResType after EVSEProcessing");
+            return r.unexpected(c1, 2, "ChargeParameterDiscoveryResType after EVSEProcessing");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.AC_EVSEChargeParameter = d_AC_EVSEChargeParameterType(r);
             s = 5;
@@ -2829,12 +1990,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryResType after SAScheduleList");
+            return r.unexpected(c2, 2, "ChargeParameterDiscoveryResType after SAScheduleList");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.AC_EVSEChargeParameter = d_AC_EVSEChargeParameterType(r);
             s = 5;
@@ -2851,39 +2012,26 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryResType after SASchedules");
+            return r.unexpected(c3, 2, "ChargeParameterDiscoveryResType after SASchedules");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after AC_EVSEChargeParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after AC_EVSEChargeParameter");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after DC_EVSEChargeParameter");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after DC_EVSEChargeParameter");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after EVSEChargeParameter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after EVSEChargeParameter");
+        return v;
       }
+      default:
+        return r.fail("ChargeParameterDiscoveryResType: internal error, no grammar state");
     }
   }
 }
@@ -2894,23 +2042,11 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ReadyToChargeState CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReadyToChargeState EE");
-            v.ReadyToChargeState = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(4);
+        if ((x0 & 13) !== 0) r.deviation(r.pos - 4, "PowerDeliveryReqType start");
+        v.ReadyToChargeState = ((x0 >>> 1) & 1) === 1;
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             v.ChargingProfile = d_ChargingProfileType(r);
             s = 2;
@@ -2930,12 +2066,12 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "PowerDeliveryReqType after ReadyToChargeState");
+            return r.unexpected(c1, 3, "PowerDeliveryReqType after ReadyToChargeState");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.DC_EVPowerDeliveryParameter = d_DC_EVPowerDeliveryParameterType(r);
             s = 3;
@@ -2950,29 +2086,21 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PowerDeliveryReqType after ChargingProfile");
+            return r.unexpected(c2, 2, "PowerDeliveryReqType after ChargingProfile");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType after DC_EVPowerDeliveryParameter");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryReqType after DC_EVPowerDeliveryParameter");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType after EVPowerDeliveryParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryReqType after EVPowerDeliveryParameter");
+        return v;
       }
+      default:
+        return r.fail("PowerDeliveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -2983,36 +2111,18 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingProfileType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.ProfileEntry ??= [];
-            a.push(d_ProfileEntryType(r));
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingProfileType after SAScheduleTupleID");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
+        v.SAScheduleTupleID = r.intRange(-32768, 32767);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
+        (v.ProfileEntry ??= []).push(d_ProfileEntryType(r));
+        s = 2;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.ProfileEntry ??= [];
             a.push(d_ProfileEntryType(r));
@@ -3023,60 +2133,26 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ChargingProfileType after ProfileEntry (mid)");
+            return r.unexpected(c2, 2, "ChargingProfileType after ProfileEntry (mid)");
         }
       }
+      default:
+        return r.fail("ChargingProfileType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ProfileEntryType(r: BitReader): ProfileEntryType {
   const v = {} as ProfileEntryType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingProfileEntryStart CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "ChargingProfileEntryStart EE");
-            v.ChargingProfileEntryStart = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingProfileEntryMaxPower CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "ChargingProfileEntryMaxPower EE");
-            v.ChargingProfileEntryMaxPower = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType after ChargingProfileEntryStart");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType after ChargingProfileEntryMaxPower");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+  v.ChargingProfileEntryStart = r.uintMax(4294967295);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ProfileEntryType start");
+  v.ChargingProfileEntryMaxPower = r.intRange(-32768, 32767);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+  return v;
 }
 
 export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
@@ -3085,23 +2161,11 @@ export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(8);
+        if ((x0 & 193) !== 0) r.deviation(r.pos - 8, "PowerDeliveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 1) & 31), 23, r.pos - 8)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
             s = 2;
@@ -3118,53 +2182,35 @@ export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PowerDeliveryResType after ResponseCode");
+            return r.unexpected(c1, 2, "PowerDeliveryResType after ResponseCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after AC_EVSEStatus");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after AC_EVSEStatus");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after DC_EVSEStatus");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after DC_EVSEStatus");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after EVSEStatus");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after EVSEStatus");
+        return v;
       }
+      default:
+        return r.fail("PowerDeliveryResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ChargingStatusReqType(r: BitReader): ChargingStatusReqType {
   const v = {} as ChargingStatusReqType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "ChargingStatusReqType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusReqType start");
+  return v;
 }
 
 export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
@@ -3173,53 +2219,17 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEID CH");
-            const x = r.binary(32);
-            r.expectZero(1, "EVSEID EE");
-            v.EVSEID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after EVSEID");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ChargingStatusResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
+        v.EVSEID = r.binary(32);
+        const x1 = r.bits(3);
+        if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ChargingStatusResType start");
+        v.SAScheduleTupleID = r.intRange(-32768, 32767);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType start");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.EVSEMaxCurrent = d_PhysicalValueType(r);
             s = 4;
@@ -3231,74 +2241,56 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           case 2: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 6;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargingStatusResType after SAScheduleTupleID");
+            return r.unexpected(c3, 2, "ChargingStatusResType after SAScheduleTupleID");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 5;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 6;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargingStatusResType after EVSEMaxCurrent");
+            return r.unexpected(c4, 2, "ChargingStatusResType after EVSEMaxCurrent");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
-            v.ReceiptRequired = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after MeterInfo");
-        }
+        const x5 = r.bits(5);
+        if ((x5 & 27) !== 0) r.deviation(r.pos - 5, "ChargingStatusResType after MeterInfo");
+        v.ReceiptRequired = ((x5 >>> 2) & 1) === 1;
+        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after MeterInfo");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after ReceiptRequired");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        return v;
       }
-      case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after AC_EVSEStatus");
-        }
-      }
+      default:
+        return r.fail("ChargingStatusResType: internal error, no grammar state");
     }
   }
 }
@@ -3309,23 +2301,13 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "MeterID CH");
-            const x = r.string(32);
-            r.expectZero(1, "MeterID EE");
-            v.MeterID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeterInfoType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MeterInfoType start");
+        v.MeterID = r.string(32);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType start");
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             v.MeterReading = d_PhysicalValueType(r);
             s = 2;
@@ -3359,12 +2341,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "MeterInfoType after MeterID");
+            return r.unexpected(c2, 3, "MeterInfoType after MeterID");
         }
       }
       case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const c3 = r.bits(3);
+        switch (c3) {
           case 0: {
             r.expectZero(1, "SigMeterReading CH");
             const x = r.binary(32);
@@ -3393,12 +2375,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "MeterInfoType after MeterReading");
+            return r.unexpected(c3, 3, "MeterInfoType after MeterReading");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "MeterStatus CH");
             const x = r.intRange(-32768, 32767);
@@ -3419,12 +2401,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MeterInfoType after SigMeterReading");
+            return r.unexpected(c4, 2, "MeterInfoType after SigMeterReading");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             r.expectZero(1, "TMeter CH");
             const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
@@ -3437,112 +2419,38 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MeterInfoType after MeterStatus");
+            return r.unexpected(c5, 2, "MeterInfoType after MeterStatus");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeterInfoType after TMeter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType after TMeter");
+        return v;
       }
+      default:
+        return r.fail("MeterInfoType: internal error, no grammar state");
     }
   }
 }
 
 export function d_AC_EVSEStatusType(r: BitReader): AC_EVSEStatusType {
   const v = {} as AC_EVSEStatusType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PowerSwitchClosed CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "PowerSwitchClosed EE");
-            v.PowerSwitchClosed = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "RCD CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "RCD EE");
-            v.RCD = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after PowerSwitchClosed");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "NotificationMaxDelay CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "NotificationMaxDelay EE");
-            v.NotificationMaxDelay = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after RCD");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSENotification CH");
-            const x = V_EVSENotificationType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSENotification EE");
-            v.EVSENotification = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after NotificationMaxDelay");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after EVSENotification");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(10);
+  if ((x0 & 887) !== 0) r.deviation(r.pos - 10, "AC_EVSEStatusType start");
+  v.PowerSwitchClosed = ((x0 >>> 7) & 1) === 1;
+  v.RCD = ((x0 >>> 3) & 1) === 1;
+  v.NotificationMaxDelay = r.uintMax(4294967295);
+  const x1 = r.bits(7);
+  if ((x1 & 115) !== 0) r.deviation(r.pos - 7, "AC_EVSEStatusType start");
+  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
+  return v;
 }
 
 export function d_EVSEStatusType(r: BitReader): EVSEStatusType {
   const v = {} as EVSEStatusType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVSEStatusType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEStatusType start");
+  return v;
 }
 
 export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
@@ -3551,8 +2459,8 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -3567,27 +2475,17 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "MeteringReceiptReqType start");
+            return r.unexpected(c0, 2, "MeteringReceiptReqType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SessionID CH");
-            const x = r.binary(8);
-            r.expectZero(1, "SessionID EE");
-            v.SessionID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "MeteringReceiptReqType after Id");
+        v.SessionID = r.binary(8);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after Id");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             r.expectZero(1, "SAScheduleTupleID CH");
             const x = r.intRange(-32768, 32767);
@@ -3602,125 +2500,72 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "MeteringReceiptReqType after SessionID");
+            return r.unexpected(c3, 2, "MeteringReceiptReqType after SessionID");
         }
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
+      case 2: {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
+            r.expectZero(1, "SAScheduleTupleID CH");
+            const x = r.intRange(-32768, 32767);
+            r.expectZero(1, "SAScheduleTupleID EE");
+            v.SAScheduleTupleID = x;
+            s = 3;
+            continue;
+          }
+          case 1: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after SAScheduleTupleID");
+            return r.unexpected(c4, 2, "MeteringReceiptReqType after SessionID");
         }
+      }
+      case 3: {
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after SAScheduleTupleID");
+        v.MeterInfo = d_MeterInfoType(r);
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after SAScheduleTupleID");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after MeterInfo");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after MeterInfo");
+        return v;
       }
+      default:
+        return r.fail("MeteringReceiptReqType: internal error, no grammar state");
     }
   }
 }
 
 export function d_MeteringReceiptResType(r: BitReader): MeteringReceiptResType {
   const v = {} as MeteringReceiptResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType after AC_EVSEStatus");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "MeteringReceiptResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptResType start");
+  return v;
 }
 
 export function d_SessionStopType(r: BitReader): SessionStopType {
   const v = {} as SessionStopType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "SessionStopType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SessionStopType start");
+  return v;
 }
 
 export function d_SessionStopResType(r: BitReader): SessionStopResType {
   const v = {} as SessionStopResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopResType after ResponseCode");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "SessionStopResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  return v;
 }
 
 export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqType {
@@ -3729,8 +2574,8 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -3742,73 +2587,42 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CertificateUpdateReqType start");
+            return r.unexpected(c0, 2, "CertificateUpdateReqType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after Id");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType after Id");
+        v.ContractSignatureCertChain = d_CertificateChainType(r);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
+        v.ContractID = r.string(24);
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
+        v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
+        v.DHParams = r.binary(256);
+        const x5 = r.bits(2);
+        if ((x5 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractID CH");
-            const x = r.string(24);
-            r.expectZero(1, "ContractID EE");
-            v.ContractID = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after ContractSignatureCertChain");
-        }
+        const x6 = r.bits(2);
+        if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
+        v.ContractID = r.string(24);
+        const x7 = r.bits(2);
+        if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
+        v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+        const x8 = r.bits(2);
+        if ((x8 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
+        v.DHParams = r.binary(256);
+        const x9 = r.bits(2);
+        if ((x9 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after ContractID");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DHParams CH");
-            const x = r.binary(256);
-            r.expectZero(1, "DHParams EE");
-            v.DHParams = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after ListOfRootCertificateIDs");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after DHParams");
-        }
-      }
+      default:
+        return r.fail("CertificateUpdateReqType: internal error, no grammar state");
     }
   }
 }
@@ -3819,24 +2633,17 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "RootCertificateID CH");
-            const x = r.string(40);
-            r.expectZero(1, "RootCertificateID EE");
-            const a = v.RootCertificateID ??= [];
-            a.push(x);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ListOfRootCertificateIDsType start");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ListOfRootCertificateIDsType start");
+        (v.RootCertificateID ??= []).push(r.string(40));
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ListOfRootCertificateIDsType start");
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "RootCertificateID CH");
             const x = r.string(40);
@@ -3850,129 +2657,39 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ListOfRootCertificateIDsType after RootCertificateID (mid)");
+            return r.unexpected(c2, 2, "ListOfRootCertificateIDsType after RootCertificateID (mid)");
         }
       }
+      default:
+        return r.fail("ListOfRootCertificateIDsType: internal error, no grammar state");
     }
   }
 }
 
 export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResType {
   const v = {} as CertificateUpdateResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ResponseCode");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractSignatureEncryptedPrivateKey CH");
-            const x = r.binary(128);
-            r.expectZero(1, "ContractSignatureEncryptedPrivateKey EE");
-            v.ContractSignatureEncryptedPrivateKey = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ContractSignatureCertChain");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DHParams CH");
-            const x = r.binary(256);
-            r.expectZero(1, "DHParams EE");
-            v.DHParams = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ContractSignatureEncryptedPrivateKey");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractID CH");
-            const x = r.string(24);
-            r.expectZero(1, "ContractID EE");
-            v.ContractID = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after DHParams");
-        }
-      }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "RetryCounter CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "RetryCounter EE");
-            v.RetryCounter = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ContractID");
-        }
-      }
-      case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after RetryCounter");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(9);
+  if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateUpdateResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
+  v.ContractSignatureEncryptedPrivateKey = r.binary(128);
+  const x3 = r.bits(3);
+  if ((x3 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
+  v.DHParams = r.binary(256);
+  const x4 = r.bits(3);
+  if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
+  v.ContractID = r.string(24);
+  const x5 = r.bits(3);
+  if ((x5 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
+  v.RetryCounter = r.intRange(-32768, 32767);
+  const x6 = r.bits(2);
+  if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
+  return v;
 }
 
 export function d_CertificateInstallationReqType(r: BitReader): CertificateInstallationReqType {
@@ -3981,8 +2698,8 @@ export function d_CertificateInstallationReqType(r: BitReader): CertificateInsta
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -3997,197 +2714,71 @@ export function d_CertificateInstallationReqType(r: BitReader): CertificateInsta
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CertificateInstallationReqType start");
+            return r.unexpected(c0, 2, "CertificateInstallationReqType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "OEMProvisioningCert CH");
-            const x = r.binary(1200);
-            r.expectZero(1, "OEMProvisioningCert EE");
-            v.OEMProvisioningCert = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after Id");
-        }
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after Id");
+        v.OEMProvisioningCert = r.binary(1200);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after Id");
+        v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after Id");
+        v.DHParams = r.binary(256);
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after Id");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after OEMProvisioningCert");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType after OEMProvisioningCert");
+        v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+        const x6 = r.bits(2);
+        if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after OEMProvisioningCert");
+        v.DHParams = r.binary(256);
+        const x7 = r.bits(2);
+        if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType after OEMProvisioningCert");
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DHParams CH");
-            const x = r.binary(256);
-            r.expectZero(1, "DHParams EE");
-            v.DHParams = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after ListOfRootCertificateIDs");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after DHParams");
-        }
-      }
+      default:
+        return r.fail("CertificateInstallationReqType: internal error, no grammar state");
     }
   }
 }
 
 export function d_CertificateInstallationResType(r: BitReader): CertificateInstallationResType {
   const v = {} as CertificateInstallationResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ResponseCode");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractSignatureEncryptedPrivateKey CH");
-            const x = r.binary(128);
-            r.expectZero(1, "ContractSignatureEncryptedPrivateKey EE");
-            v.ContractSignatureEncryptedPrivateKey = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ContractSignatureCertChain");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DHParams CH");
-            const x = r.binary(256);
-            r.expectZero(1, "DHParams EE");
-            v.DHParams = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ContractSignatureEncryptedPrivateKey");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ContractID CH");
-            const x = r.string(24);
-            r.expectZero(1, "ContractID EE");
-            v.ContractID = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after DHParams");
-        }
-      }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ContractID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(9);
+  if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateInstallationResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationResType start");
+  v.ContractSignatureEncryptedPrivateKey = r.binary(128);
+  const x3 = r.bits(3);
+  if ((x3 & 7) !== 0) r.deviation(r.pos - 3, "CertificateInstallationResType start");
+  v.DHParams = r.binary(256);
+  const x4 = r.bits(3);
+  if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateInstallationResType start");
+  v.ContractID = r.string(24);
+  const x5 = r.bits(2);
+  if ((x5 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationResType start");
+  return v;
 }
 
 export function d_CableCheckReqType(r: BitReader): CableCheckReqType {
   const v = {} as CableCheckReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckReqType after DC_EVStatus");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
+  return v;
 }
 
 export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
@@ -4196,189 +2787,98 @@ export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(4);
+        if ((x0 & 13) !== 0) r.deviation(r.pos - 4, "DC_EVStatusType start");
+        v.EVReady = ((x0 >>> 1) & 1) === 1;
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "EVReady CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVReady EE");
-            v.EVReady = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVCabinConditioning CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVCabinConditioning EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "EVCabinConditioning CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.EVCabinConditioning = x;
             s = 2;
             continue;
           }
           case 1: {
-            r.expectZero(1, "EVRESSConditioning CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVRESSConditioning EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "EVRESSConditioning CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.EVRESSConditioning = x;
             s = 3;
             continue;
           }
           case 2: {
-            r.expectZero(1, "EVErrorCode CH");
-            const x = V_DC_EVErrorCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVErrorCode EE");
+            const b = r.bits(6);
+            if ((b & 33) !== 0) r.deviation(r.pos - 6, "EVErrorCode CH/EE");
+            const x = V_DC_EVErrorCodeType[r.index(((b >>> 1) & 15), 12, r.pos - 5)];
             v.EVErrorCode = x;
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVStatusType after EVReady");
+            return r.unexpected(c1, 2, "DC_EVStatusType after EVReady");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "EVRESSConditioning CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVRESSConditioning EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "EVRESSConditioning CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.EVRESSConditioning = x;
             s = 3;
             continue;
           }
           case 1: {
-            r.expectZero(1, "EVErrorCode CH");
-            const x = V_DC_EVErrorCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVErrorCode EE");
+            const b = r.bits(6);
+            if ((b & 33) !== 0) r.deviation(r.pos - 6, "EVErrorCode CH/EE");
+            const x = V_DC_EVErrorCodeType[r.index(((b >>> 1) & 15), 12, r.pos - 5)];
             v.EVErrorCode = x;
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVStatusType after EVCabinConditioning");
+            return r.unexpected(c2, 2, "DC_EVStatusType after EVCabinConditioning");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVErrorCode CH");
-            const x = V_DC_EVErrorCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVErrorCode EE");
-            v.EVErrorCode = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVRESSConditioning");
-        }
+        const x3 = r.bits(18);
+        if ((x3 & 200195) !== 0) r.deviation(r.pos - 18, "DC_EVStatusType after EVRESSConditioning");
+        v.EVErrorCode = V_DC_EVErrorCodeType[r.index(((x3 >>> 12) & 15), 12, r.pos - 18)];
+        v.EVRESSSOC = r.upTo(((x3 >>> 2) & 127) + 0, 100, r.pos - 18);
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVRESSSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "EVRESSSOC EE");
-            v.EVRESSSOC = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVErrorCode");
-        }
+        const x4 = r.bits(11);
+        if ((x4 & 1539) !== 0) r.deviation(r.pos - 11, "DC_EVStatusType after EVErrorCode");
+        v.EVRESSSOC = r.upTo(((x4 >>> 2) & 127) + 0, 100, r.pos - 11);
+        return v;
       }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVRESSSOC");
-        }
-      }
+      default:
+        return r.fail("DC_EVStatusType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVStatusType(r: BitReader): EVStatusType {
   const v = {} as EVStatusType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVStatusType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVStatusType start");
+  return v;
 }
 
 export function d_CableCheckResType(r: BitReader): CableCheckResType {
   const v = {} as CableCheckResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(1, 2)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after EVSEProcessing");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CableCheckResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(5);
+  if ((x1 & 27) !== 0) r.deviation(r.pos - 5, "CableCheckResType start");
+  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 1), 2, r.pos - 5)];
+  return v;
 }
 
 export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
@@ -4387,198 +2887,81 @@ export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
-            r.expectZero(1, "EVSEIsolationStatus CH");
-            const x = V_isolationLevelType[r.enumIndex(2, 4)];
-            r.expectZero(1, "EVSEIsolationStatus EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "EVSEIsolationStatus CH/EE");
+            const x = V_isolationLevelType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.EVSEIsolationStatus = x;
             s = 1;
             continue;
           }
           case 1: {
-            r.expectZero(1, "EVSEStatusCode CH");
-            const x = V_DC_EVSEStatusCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVSEStatusCode EE");
+            const b = r.bits(6);
+            if ((b & 33) !== 0) r.deviation(r.pos - 6, "EVSEStatusCode CH/EE");
+            const x = V_DC_EVSEStatusCodeType[r.index(((b >>> 1) & 15), 12, r.pos - 5)];
             v.EVSEStatusCode = x;
             s = 2;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEStatusType start");
+            return r.unexpected(c0, 2, "DC_EVSEStatusType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEStatusCode CH");
-            const x = V_DC_EVSEStatusCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVSEStatusCode EE");
-            v.EVSEStatusCode = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after EVSEIsolationStatus");
-        }
+        const x1 = r.bits(9);
+        if ((x1 & 391) !== 0) r.deviation(r.pos - 9, "DC_EVSEStatusType after EVSEIsolationStatus");
+        v.EVSEStatusCode = V_DC_EVSEStatusCodeType[r.index(((x1 >>> 3) & 15), 12, r.pos - 9)];
+        v.NotificationMaxDelay = r.uintMax(4294967295);
+        const x2 = r.bits(7);
+        if ((x2 & 115) !== 0) r.deviation(r.pos - 7, "DC_EVSEStatusType after EVSEIsolationStatus");
+        v.EVSENotification = V_EVSENotificationType[r.index(((x2 >>> 2) & 3), 3, r.pos - 7)];
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "NotificationMaxDelay CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "NotificationMaxDelay EE");
-            v.NotificationMaxDelay = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after EVSEStatusCode");
-        }
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "DC_EVSEStatusType after EVSEStatusCode");
+        v.NotificationMaxDelay = r.uintMax(4294967295);
+        const x4 = r.bits(7);
+        if ((x4 & 115) !== 0) r.deviation(r.pos - 7, "DC_EVSEStatusType after EVSEStatusCode");
+        v.EVSENotification = V_EVSENotificationType[r.index(((x4 >>> 2) & 3), 3, r.pos - 7)];
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSENotification CH");
-            const x = V_EVSENotificationType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSENotification EE");
-            v.EVSENotification = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after NotificationMaxDelay");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after EVSENotification");
-        }
-      }
+      default:
+        return r.fail("DC_EVSEStatusType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PreChargeReqType(r: BitReader): PreChargeReqType {
   const v = {} as PreChargeReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetVoltage = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after DC_EVStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetCurrent = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after EVTargetVoltage");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after EVTargetCurrent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.EVTargetVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.EVTargetCurrent = d_PhysicalValueType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  return v;
 }
 
 export function d_PreChargeResType(r: BitReader): PreChargeResType {
   const v = {} as PreChargeResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after EVSEPresentVoltage");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PreChargeResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
+  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
+  return v;
 }
 
 export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
@@ -4587,32 +2970,14 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetCurrent = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after DC_EVStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType start");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType start");
+        v.EVTargetCurrent = d_PhysicalValueType(r);
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
             s = 3;
@@ -4629,28 +2994,28 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           case 3: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 4: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandReqType after EVTargetCurrent");
+            return r.unexpected(c2, 3, "CurrentDemandReqType after EVTargetCurrent");
         }
       }
       case 3: {
-        const c = r.bits(3);
-        switch (c) {
+        const c3 = r.bits(3);
+        switch (c3) {
           case 0: {
             v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
             s = 4;
@@ -4662,94 +3027,82 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           case 2: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 3: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandReqType after EVMaximumVoltageLimit");
+            return r.unexpected(c3, 3, "CurrentDemandReqType after EVMaximumVoltageLimit");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             v.EVMaximumPowerLimit = d_PhysicalValueType(r);
             s = 5;
             continue;
           }
           case 1: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 2: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after EVMaximumCurrentLimit");
+            return r.unexpected(c4, 2, "CurrentDemandReqType after EVMaximumCurrentLimit");
         }
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after EVMaximumPowerLimit");
+            return r.unexpected(c5, 2, "CurrentDemandReqType after EVMaximumPowerLimit");
         }
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
-            v.ChargingComplete = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after BulkChargingComplete");
-        }
-      }
-      case 7: {
-        const c = r.bits(2);
-        switch (c) {
+        const x6 = r.bits(4);
+        if ((x6 & 13) !== 0) r.deviation(r.pos - 4, "CurrentDemandReqType after BulkChargingComplete");
+        v.ChargingComplete = ((x6 >>> 1) & 1) === 1;
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
             v.RemainingTimeToFullSoC = d_PhysicalValueType(r);
             s = 8;
@@ -4766,12 +3119,34 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after ChargingComplete");
+            return r.unexpected(c7, 2, "CurrentDemandReqType after ChargingComplete");
+        }
+      }
+      case 7: {
+        const c8 = r.bits(2);
+        switch (c8) {
+          case 0: {
+            v.RemainingTimeToFullSoC = d_PhysicalValueType(r);
+            s = 8;
+            continue;
+          }
+          case 1: {
+            v.RemainingTimeToBulkSoC = d_PhysicalValueType(r);
+            s = 9;
+            continue;
+          }
+          case 2: {
+            v.EVTargetVoltage = d_PhysicalValueType(r);
+            s = 10;
+            continue;
+          }
+          default:
+            return r.unexpected(c8, 2, "CurrentDemandReqType after ChargingComplete");
         }
       }
       case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const c9 = r.bits(2);
+        switch (c9) {
           case 0: {
             v.RemainingTimeToBulkSoC = d_PhysicalValueType(r);
             s = 9;
@@ -4783,31 +3158,24 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after RemainingTimeToFullSoC");
+            return r.unexpected(c9, 2, "CurrentDemandReqType after RemainingTimeToFullSoC");
         }
       }
       case 9: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetVoltage = d_PhysicalValueType(r);
-            s = 10;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
-        }
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
+        v.EVTargetVoltage = d_PhysicalValueType(r);
+        const x11 = r.bits(1);
+        if ((x11 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
+        return v;
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after EVTargetVoltage");
-        }
+        const x12 = r.bits(1);
+        if ((x12 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after EVTargetVoltage");
+        return v;
       }
+      default:
+        return r.fail("CurrentDemandReqType: internal error, no grammar state");
     }
   }
 }
@@ -4818,104 +3186,23 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentCurrent = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEPresentVoltage");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSECurrentLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSECurrentLimitAchieved EE");
-            v.EVSECurrentLimitAchieved = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEPresentCurrent");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEVoltageLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSEVoltageLimitAchieved EE");
-            v.EVSEVoltageLimitAchieved = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSECurrentLimitAchieved");
-        }
-      }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEPowerLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSEPowerLimitAchieved EE");
-            v.EVSEPowerLimitAchieved = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEVoltageLimitAchieved");
-        }
-      }
-      case 7: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(9);
+        if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CurrentDemandResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+        v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType start");
+        v.EVSEPresentVoltage = d_PhysicalValueType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType start");
+        v.EVSEPresentCurrent = d_PhysicalValueType(r);
+        const x3 = r.bits(12);
+        if ((x3 & 3549) !== 0) r.deviation(r.pos - 12, "CurrentDemandResType start");
+        v.EVSECurrentLimitAchieved = ((x3 >>> 9) & 1) === 1;
+        v.EVSEVoltageLimitAchieved = ((x3 >>> 5) & 1) === 1;
+        v.EVSEPowerLimitAchieved = ((x3 >>> 1) & 1) === 1;
+        const c4 = r.bits(3);
+        switch (c4) {
           case 0: {
             v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
             s = 8;
@@ -4935,12 +3222,12 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandResType after EVSEPowerLimitAchieved");
+            return r.unexpected(c4, 3, "CurrentDemandResType after EVSEPowerLimitAchieved");
         }
       }
       case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
             s = 9;
@@ -4955,12 +3242,12 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after EVSEMaximumVoltageLimit");
+            return r.unexpected(c5, 2, "CurrentDemandResType after EVSEMaximumVoltageLimit");
         }
       }
       case 9: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             v.EVSEMaximumPowerLimit = d_PhysicalValueType(r);
             s = 10;
@@ -4970,122 +3257,49 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after EVSEMaximumCurrentLimit");
+            return r.unexpected(c6, 2, "CurrentDemandResType after EVSEMaximumCurrentLimit");
         }
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEMaximumPowerLimit");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType after EVSEMaximumPowerLimit");
+        return v;
       }
+      default:
+        return r.fail("CurrentDemandResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_WeldingDetectionReqType(r: BitReader): WeldingDetectionReqType {
   const v = {} as WeldingDetectionReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionReqType after DC_EVStatus");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
+  return v;
 }
 
 export function d_WeldingDetectionResType(r: BitReader): WeldingDetectionResType {
   const v = {} as WeldingDetectionResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 23)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after EVSEPresentVoltage");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "WeldingDetectionResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
+  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
+  return v;
 }
 
 export function d_SASchedulesType(r: BitReader): SASchedulesType {
   const v = {} as SASchedulesType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "SASchedulesType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SASchedulesType start");
+  return v;
 }
 
 export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
@@ -5094,21 +3308,15 @@ export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SAScheduleTuple ??= [];
-            a.push(d_SAScheduleTupleType(r));
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleListType start");
+        (v.SAScheduleTuple ??= []).push(d_SAScheduleTupleType(r));
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.SAScheduleTuple ??= [];
             a.push(d_SAScheduleTupleType(r));
@@ -5119,9 +3327,11 @@ export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SAScheduleListType after SAScheduleTuple (mid)");
+            return r.unexpected(c1, 2, "SAScheduleListType after SAScheduleTuple (mid)");
         }
       }
+      default:
+        return r.fail("SAScheduleListType: internal error, no grammar state");
     }
   }
 }
@@ -5132,35 +3342,14 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PMaxSchedule = d_PMaxScheduleType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType after SAScheduleTupleID");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
+        v.SAScheduleTupleID = r.intRange(-32768, 32767);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
+        v.PMaxSchedule = d_PMaxScheduleType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.SalesTariff = d_SalesTariffType(r);
             s = 3;
@@ -5170,19 +3359,16 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SAScheduleTupleType after PMaxSchedule");
+            return r.unexpected(c2, 2, "SAScheduleTupleType after PMaxSchedule");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType after SalesTariff");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
+        return v;
       }
+      default:
+        return r.fail("SAScheduleTupleType: internal error, no grammar state");
     }
   }
 }
@@ -5193,36 +3379,18 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PMaxScheduleID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "PMaxScheduleID EE");
-            v.PMaxScheduleID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.PMaxScheduleEntry ??= [];
-            a.push(d_PMaxScheduleEntryType(r));
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleType after PMaxScheduleID");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
+        v.PMaxScheduleID = r.intRange(-32768, 32767);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
+        (v.PMaxScheduleEntry ??= []).push(d_PMaxScheduleEntryType(r));
+        s = 2;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.PMaxScheduleEntry ??= [];
             a.push(d_PMaxScheduleEntryType(r));
@@ -5233,9 +3401,11 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
+            return r.unexpected(c2, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
         }
       }
+      default:
+        return r.fail("PMaxScheduleType: internal error, no grammar state");
     }
   }
 }
@@ -5246,35 +3416,16 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SalesTariffID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "SalesTariffID EE");
-            v.SalesTariffID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
+        v.Id = r.string(2147483647);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SalesTariffType start");
+        v.SalesTariffID = r.intRange(-32768, 32767);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
             const x = r.string(32);
@@ -5284,48 +3435,35 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "NumEPriceLevels CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "NumEPriceLevels EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "NumEPriceLevels CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.NumEPriceLevels = x;
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType after SalesTariffID");
+            return r.unexpected(c3, 2, "SalesTariffType after SalesTariffID");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "NumEPriceLevels CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "NumEPriceLevels EE");
-            v.NumEPriceLevels = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after SalesTariffDescription");
-        }
+        const x4 = r.bits(12);
+        if ((x4 & 3075) !== 0) r.deviation(r.pos - 12, "SalesTariffType after SalesTariffDescription");
+        v.NumEPriceLevels = ((x4 >>> 2) & 255) + 0;
+        (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
+        s = 5;
+        continue;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SalesTariffEntry ??= [];
-            a.push(d_SalesTariffEntryType(r));
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after NumEPriceLevels");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
+        (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
+        s = 5;
+        continue;
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             const a = v.SalesTariffEntry ??= [];
             a.push(d_SalesTariffEntryType(r));
@@ -5336,9 +3474,11 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType after SalesTariffEntry (mid)");
+            return r.unexpected(c6, 2, "SalesTariffType after SalesTariffEntry (mid)");
         }
       }
+      default:
+        return r.fail("SalesTariffType: internal error, no grammar state");
     }
   }
 }
@@ -5349,8 +3489,8 @@ export function d_EntryType(r: BitReader): EntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -5362,29 +3502,21 @@ export function d_EntryType(r: BitReader): EntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "EntryType start");
+            return r.unexpected(c0, 2, "EntryType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EntryType after RelativeTimeInterval");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EntryType after RelativeTimeInterval");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EntryType after TimeInterval");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "EntryType after TimeInterval");
+        return v;
       }
+      default:
+        return r.fail("EntryType: internal error, no grammar state");
     }
   }
 }
@@ -5395,8 +3527,8 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -5408,42 +3540,34 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType start");
+            return r.unexpected(c0, 2, "SalesTariffEntryType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
+        const x1 = r.bits(11);
+        if ((x1 & 1537) !== 0) r.deviation(r.pos - 11, "SalesTariffEntryType after RelativeTimeInterval");
+        v.EPriceLevel = ((x1 >>> 1) & 255) + 0;
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "EPriceLevel CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "EPriceLevel EE");
-            v.EPriceLevel = x;
-            s = 3;
+            const a = v.ConsumptionCost ??= [];
+            a.push(d_ConsumptionCostType(r));
+            s = 4;
             continue;
           }
+          case 1: {
+            return v;
+          }
           default:
-            return r.unexpected(c, 1, "SalesTariffEntryType after RelativeTimeInterval");
+            return r.unexpected(c2, 2, "SalesTariffEntryType after EPriceLevel");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EPriceLevel CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "EPriceLevel EE");
-            v.EPriceLevel = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffEntryType after TimeInterval");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x3 = r.bits(11);
+        if ((x3 & 1537) !== 0) r.deviation(r.pos - 11, "SalesTariffEntryType after TimeInterval");
+        v.EPriceLevel = ((x3 >>> 1) & 255) + 0;
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             const a = v.ConsumptionCost ??= [];
             a.push(d_ConsumptionCostType(r));
@@ -5454,12 +3578,12 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after EPriceLevel");
+            return r.unexpected(c4, 2, "SalesTariffEntryType after EPriceLevel");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             const a = v.ConsumptionCost ??= [];
             a.push(d_ConsumptionCostType(r));
@@ -5470,9 +3594,11 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after ConsumptionCost (mid)");
+            return r.unexpected(c5, 2, "SalesTariffEntryType after ConsumptionCost (mid)");
         }
       }
+      default:
+        return r.fail("SalesTariffEntryType: internal error, no grammar state");
     }
   }
 }
@@ -5483,23 +3609,13 @@ export function d_ConsumptionCostType(r: BitReader): ConsumptionCostType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "startValue CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "startValue EE");
-            v.startValue = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ConsumptionCostType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ConsumptionCostType start");
+        v.startValue = r.uintMax(4294967295);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ConsumptionCostType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.Cost ??= [];
             a.push(d_CostType(r));
@@ -5510,12 +3626,12 @@ export function d_ConsumptionCostType(r: BitReader): ConsumptionCostType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ConsumptionCostType after startValue");
+            return r.unexpected(c2, 2, "ConsumptionCostType after startValue");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.Cost ??= [];
             a.push(d_CostType(r));
@@ -5526,9 +3642,11 @@ export function d_ConsumptionCostType(r: BitReader): ConsumptionCostType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ConsumptionCostType after Cost (mid)");
+            return r.unexpected(c3, 2, "ConsumptionCostType after Cost (mid)");
         }
       }
+      default:
+        return r.fail("ConsumptionCostType: internal error, no grammar state");
     }
   }
 }
@@ -5539,42 +3657,18 @@ export function d_CostType(r: BitReader): CostType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(7);
+        if ((x0 & 103) !== 0) r.deviation(r.pos - 7, "CostType start");
+        v.costKind = V_costKindType[r.index(((x0 >>> 3) & 3), 3, r.pos - 7)];
+        v.amount = r.uintMax(4294967295);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CostType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "costKind CH");
-            const x = V_costKindType[r.enumIndex(2, 3)];
-            r.expectZero(1, "costKind EE");
-            v.costKind = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "amount CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "amount EE");
-            v.amount = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType after costKind");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "amountMultiplier CH");
-            const x = r.nbit(3, -3, 3);
-            r.expectZero(1, "amountMultiplier EE");
+            const b = r.bits(5);
+            if ((b & 17) !== 0) r.deviation(r.pos - 5, "amountMultiplier CH/EE");
+            const x = r.upTo(((b >>> 1) & 7) + -3, 3, r.pos - 4);
             v.amountMultiplier = x;
             s = 3;
             continue;
@@ -5583,19 +3677,16 @@ export function d_CostType(r: BitReader): CostType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CostType after amount");
+            return r.unexpected(c2, 2, "CostType after amount");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType after amountMultiplier");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CostType after amountMultiplier");
+        return v;
       }
+      default:
+        return r.fail("CostType: internal error, no grammar state");
     }
   }
 }
@@ -5606,8 +3697,8 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -5619,63 +3710,36 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PMaxScheduleEntryType start");
+            return r.unexpected(c0, 2, "PMaxScheduleEntryType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PMax CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "PMax EE");
-            v.PMax = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after RelativeTimeInterval");
-        }
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
+        v.PMax = r.intRange(-32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PMax CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "PMax EE");
-            v.PMax = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after TimeInterval");
-        }
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
+        v.PMax = r.intRange(-32768, 32767);
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after PMax");
-        }
-      }
+      default:
+        return r.fail("PMaxScheduleEntryType: internal error, no grammar state");
     }
   }
 }
 
 export function d_IntervalType(r: BitReader): IntervalType {
   const v = {} as IntervalType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "IntervalType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "IntervalType start");
+  return v;
 }
 
 export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalType {
@@ -5684,23 +3748,13 @@ export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "start CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "start EE");
-            v.start = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "RelativeTimeIntervalType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "RelativeTimeIntervalType start");
+        v.start = r.uintMax(4294967295);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "RelativeTimeIntervalType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "duration CH");
             const x = r.uintMax(4294967295);
@@ -5713,115 +3767,47 @@ export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "RelativeTimeIntervalType after start");
+            return r.unexpected(c2, 2, "RelativeTimeIntervalType after start");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "RelativeTimeIntervalType after duration");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "RelativeTimeIntervalType after duration");
+        return v;
       }
+      default:
+        return r.fail("RelativeTimeIntervalType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVChargeParameterType(r: BitReader): EVChargeParameterType {
   const v = {} as EVChargeParameterType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVChargeParameterType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVChargeParameterType start");
+  return v;
 }
 
 export function d_AC_EVChargeParameterType(r: BitReader): AC_EVChargeParameterType {
   const v = {} as AC_EVChargeParameterType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DepartureTime CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "DepartureTime EE");
-            v.DepartureTime = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EAmount = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after DepartureTime");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaxVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EAmount");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaxCurrent = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMaxVoltage");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMinCurrent = d_PhysicalValueType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMaxCurrent");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMinCurrent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVChargeParameterType start");
+  v.DepartureTime = r.uintMax(4294967295);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVChargeParameterType start");
+  v.EAmount = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
+  v.EVMaxVoltage = d_PhysicalValueType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
+  v.EVMaxCurrent = d_PhysicalValueType(r);
+  const x4 = r.bits(1);
+  if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
+  v.EVMinCurrent = d_PhysicalValueType(r);
+  const x5 = r.bits(1);
+  if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
+  return v;
 }
 
 export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterType {
@@ -5830,32 +3816,14 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after DC_EVStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType start");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType start");
+        v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.EVMaximumPowerLimit = d_PhysicalValueType(r);
             s = 3;
@@ -5867,24 +3835,15 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after EVMaximumCurrentLimit");
+            return r.unexpected(c2, 2, "DC_EVChargeParameterType after EVMaximumCurrentLimit");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after EVMaximumPowerLimit");
-        }
-      }
-      case 4: {
-        const c = r.bits(3);
-        switch (c) {
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after EVMaximumPowerLimit");
+        v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
+        const c4 = r.bits(3);
+        switch (c4) {
           case 0: {
             v.EVEnergyCapacity = d_PhysicalValueType(r);
             s = 5;
@@ -5896,17 +3855,17 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             continue;
           }
           case 2: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 7;
             continue;
           }
           case 3: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 8;
             continue;
@@ -5915,29 +3874,65 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
+            return r.unexpected(c4, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
+        }
+      }
+      case 4: {
+        const c5 = r.bits(3);
+        switch (c5) {
+          case 0: {
+            v.EVEnergyCapacity = d_PhysicalValueType(r);
+            s = 5;
+            continue;
+          }
+          case 1: {
+            v.EVEnergyRequest = d_PhysicalValueType(r);
+            s = 6;
+            continue;
+          }
+          case 2: {
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
+            v.FullSOC = x;
+            s = 7;
+            continue;
+          }
+          case 3: {
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
+            v.BulkSOC = x;
+            s = 8;
+            continue;
+          }
+          case 4: {
+            return v;
+          }
+          default:
+            return r.unexpected(c5, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
         }
       }
       case 5: {
-        const c = r.bits(3);
-        switch (c) {
+        const c6 = r.bits(3);
+        switch (c6) {
           case 0: {
             v.EVEnergyRequest = d_PhysicalValueType(r);
             s = 6;
             continue;
           }
           case 1: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 7;
             continue;
           }
           case 2: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 8;
             continue;
@@ -5946,24 +3941,24 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 3, "DC_EVChargeParameterType after EVEnergyCapacity");
+            return r.unexpected(c6, 3, "DC_EVChargeParameterType after EVEnergyCapacity");
         }
       }
       case 6: {
-        const c = r.bits(2);
-        switch (c) {
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 7;
             continue;
           }
           case 1: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 8;
             continue;
@@ -5972,16 +3967,16 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after EVEnergyRequest");
+            return r.unexpected(c7, 2, "DC_EVChargeParameterType after EVEnergyRequest");
         }
       }
       case 7: {
-        const c = r.bits(2);
-        switch (c) {
+        const c8 = r.bits(2);
+        switch (c8) {
           case 0: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 8;
             continue;
@@ -5990,100 +3985,44 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after FullSOC");
+            return r.unexpected(c8, 2, "DC_EVChargeParameterType after FullSOC");
         }
       }
       case 8: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after BulkSOC");
-        }
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after BulkSOC");
+        return v;
       }
+      default:
+        return r.fail("DC_EVChargeParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVSEChargeParameterType(r: BitReader): EVSEChargeParameterType {
   const v = {} as EVSEChargeParameterType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVSEChargeParameterType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEChargeParameterType start");
+  return v;
 }
 
 export function d_AC_EVSEChargeParameterType(r: BitReader): AC_EVSEChargeParameterType {
   const v = {} as AC_EVSEChargeParameterType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaxVoltage = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after AC_EVSEStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaxCurrent = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after EVSEMaxVoltage");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMinCurrent = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after EVSEMaxCurrent");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after EVSEMinCurrent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.EVSEMaxVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.EVSEMaxCurrent = d_PhysicalValueType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.EVSEMinCurrent = d_PhysicalValueType(r);
+  const x4 = r.bits(1);
+  if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  return v;
 }
 
 export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParameterType {
@@ -6092,32 +4031,14 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after DC_EVSEStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.EVSEMaximumPowerLimit = d_PhysicalValueType(r);
             s = 3;
@@ -6129,48 +4050,21 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEChargeParameterType after EVSEMaximumCurrentLimit");
+            return r.unexpected(c2, 2, "DC_EVSEChargeParameterType after EVSEMaximumCurrentLimit");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMaximumPowerLimit");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMinimumCurrentLimit = d_PhysicalValueType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMaximumVoltageLimit");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMinimumVoltageLimit = d_PhysicalValueType(r);
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMinimumCurrentLimit");
-        }
-      }
-      case 6: {
-        const c = r.bits(2);
-        switch (c) {
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEMaximumPowerLimit");
+        v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEMaximumPowerLimit");
+        v.EVSEMinimumCurrentLimit = d_PhysicalValueType(r);
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEMaximumPowerLimit");
+        v.EVSEMinimumVoltageLimit = d_PhysicalValueType(r);
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             v.EVSECurrentRegulationTolerance = d_PhysicalValueType(r);
             s = 7;
@@ -6182,24 +4076,38 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEChargeParameterType after EVSEMinimumVoltageLimit");
+            return r.unexpected(c6, 2, "DC_EVSEChargeParameterType after EVSEMinimumVoltageLimit");
         }
       }
-      case 7: {
-        const c = r.bits(1);
-        switch (c) {
+      case 4: {
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEMaximumVoltageLimit");
+        v.EVSEMinimumCurrentLimit = d_PhysicalValueType(r);
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEMaximumVoltageLimit");
+        v.EVSEMinimumVoltageLimit = d_PhysicalValueType(r);
+        const c9 = r.bits(2);
+        switch (c9) {
           case 0: {
+            v.EVSECurrentRegulationTolerance = d_PhysicalValueType(r);
+            s = 7;
+            continue;
+          }
+          case 1: {
             v.EVSEPeakCurrentRipple = d_PhysicalValueType(r);
             s = 8;
             continue;
           }
           default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSECurrentRegulationTolerance");
+            return r.unexpected(c9, 2, "DC_EVSEChargeParameterType after EVSEMinimumVoltageLimit");
         }
       }
-      case 8: {
-        const c = r.bits(2);
-        switch (c) {
+      case 7: {
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSECurrentRegulationTolerance");
+        v.EVSEPeakCurrentRipple = d_PhysicalValueType(r);
+        const c11 = r.bits(2);
+        switch (c11) {
           case 0: {
             v.EVSEEnergyToBeDelivered = d_PhysicalValueType(r);
             s = 9;
@@ -6209,33 +4117,40 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
+            return r.unexpected(c11, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
         }
       }
-      case 9: {
-        const c = r.bits(1);
-        switch (c) {
+      case 8: {
+        const c12 = r.bits(2);
+        switch (c12) {
           case 0: {
+            v.EVSEEnergyToBeDelivered = d_PhysicalValueType(r);
+            s = 9;
+            continue;
+          }
+          case 1: {
             return v;
           }
           default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEEnergyToBeDelivered");
+            return r.unexpected(c12, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
         }
       }
+      case 9: {
+        const x13 = r.bits(1);
+        if ((x13 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEEnergyToBeDelivered");
+        return v;
+      }
+      default:
+        return r.fail("DC_EVSEChargeParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVPowerDeliveryParameterType(r: BitReader): EVPowerDeliveryParameterType {
   const v = {} as EVPowerDeliveryParameterType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVPowerDeliveryParameterType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVPowerDeliveryParameterType start");
+  return v;
 }
 
 export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliveryParameterType {
@@ -6244,79 +4159,55 @@ export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliv
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVPowerDeliveryParameterType start");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 2;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 3;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVPowerDeliveryParameterType after DC_EVStatus");
+            return r.unexpected(c1, 2, "DC_EVPowerDeliveryParameterType after DC_EVStatus");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
-            v.ChargingComplete = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType after BulkChargingComplete");
-        }
+        const x2 = r.bits(5);
+        if ((x2 & 27) !== 0) r.deviation(r.pos - 5, "DC_EVPowerDeliveryParameterType after BulkChargingComplete");
+        v.ChargingComplete = ((x2 >>> 2) & 1) === 1;
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType after ChargingComplete");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVPowerDeliveryParameterType after ChargingComplete");
+        return v;
       }
+      default:
+        return r.fail("DC_EVPowerDeliveryParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function e_V2G_MessageType(w: BitWriter, v: V2G_MessageType): void {
-  let s = 0;
-  if (v.Header === undefined) w.fail("Header", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.Header, "Header");
   w.path[w.depth++] = "Header";
   e_MessageHeaderType(w, v.Header);
   w.depth--;
-  if (v.Body === undefined) w.fail("Body", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.Body, "Body");
   w.path[w.depth++] = "Body";
   e_BodyType(w, v.Body);
@@ -6327,7 +4218,6 @@ const X_V2G_MessageType: readonly string[] = ["Header", "Body", "(end)"];
 
 export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
   let s = 0;
-  if (v.SessionID === undefined) w.fail("SessionID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.binary(w.checkBinary(v.SessionID, "SessionID", 0, 8));
   w.bits(0, 1);
@@ -6360,10 +4250,7 @@ const X_MessageHeaderType: readonly string[] = ["SessionID", "Notification|Signa
 
 export function e_NotificationType(w: BitWriter, v: NotificationType): void {
   let s = 0;
-  if (v.FaultCode === undefined) w.fail("FaultCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType)) << 1, 5); s = 1;
   if (v.FaultMsg !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.FaultMsg, w.checkString(v.FaultMsg, "FaultMsg", 0, 64));
@@ -6769,29 +4656,20 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
 const X_BodyType: readonly string[] = ["BodyElement|CableCheckReq|CableCheckRes|CertificateInstallationReq|CertificateInstallationRes|CertificateUpdateReq|CertificateUpdateRes|ChargeParameterDiscoveryReq|ChargeParameterDiscoveryRes|ChargingStatusReq|ChargingStatusRes|ContractAuthenticationReq|ContractAuthenticationRes|CurrentDemandReq|CurrentDemandRes|MeteringReceiptReq|MeteringReceiptRes|PaymentDetailsReq|PaymentDetailsRes|PowerDeliveryReq|PowerDeliveryRes|PreChargeReq|PreChargeRes|ServiceDetailReq|ServiceDetailRes|ServiceDiscoveryReq|ServiceDiscoveryRes|ServicePaymentSelectionReq|ServicePaymentSelectionRes|SessionSetupReq|SessionSetupRes|SessionStopReq|SessionStopRes|WeldingDetectionReq|WeldingDetectionRes|(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_BodyBaseType(w: BitWriter, v: BodyBaseType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_BodyBaseType: readonly string[] = ["(end)"];
 
 export function e_SessionSetupReqType(w: BitWriter, v: SessionSetupReqType): void {
-  let s = 0;
-  if (v.EVCCID === undefined) w.fail("EVCCID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.binary(w.checkBinary(v.EVCCID, "EVCCID", 0, 8));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_SessionSetupReqType: readonly string[] = ["EVCCID", "(end)"];
 
 export function e_SessionSetupResType(w: BitWriter, v: SessionSetupResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEID === undefined) w.fail("EVSEID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
   w.bits(0, 1);
   if (v.DateTimeNow !== undefined) {
@@ -6820,8 +4698,7 @@ export function e_ServiceDiscoveryReqType(w: BitWriter, v: ServiceDiscoveryReqTy
       case 1: w.bits(0, 3); s = 2; break;
       default: w.unexpected(X_ServiceDiscoveryReqType[s], "ServiceCategory");
     }
-    w.bits(w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType), 2);
-    w.bits(0, 1);
+    w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
   }
   switch (s) {
     case 0: w.bits(2, 2);  break;
@@ -6834,17 +4711,11 @@ const X_ServiceDiscoveryReqType: readonly string[] = ["ServiceScope|ServiceCateg
 
 export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.PaymentOptions === undefined) w.fail("PaymentOptions", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptions, "PaymentOptions");
   w.path[w.depth++] = "PaymentOptions";
   e_PaymentOptionsType(w, v.PaymentOptions);
   w.depth--;
-  if (v.ChargeService === undefined) w.fail("ChargeService", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.ChargeService, "ChargeService");
   w.path[w.depth++] = "ChargeService";
@@ -6877,8 +4748,7 @@ export function e_PaymentOptionsType(w: BitWriter, v: PaymentOptionsType): void 
         case 1: w.bits(0, 3); s = 1; break;
         default: w.unexpected(X_PaymentOptionsType[s], "PaymentOption");
       }
-      w.bits(w.enumIndex(x, "PaymentOption", I_paymentOptionType), 1);
-      w.bits(0, 1);
+      w.bits((w.enumIndex(x, "PaymentOption", I_paymentOptionType)) << 1, 2);
     }
   }
   switch (s) {
@@ -6889,44 +4759,27 @@ export function e_PaymentOptionsType(w: BitWriter, v: PaymentOptionsType): void 
 const X_PaymentOptionsType: readonly string[] = ["PaymentOption", "PaymentOption|(end)"];
 
 export function e_ServiceChargeType(w: BitWriter, v: ServiceChargeType): void {
-  let s = 0;
-  if (v.ServiceTag === undefined) w.fail("ServiceTag", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.ServiceTag, "ServiceTag");
   w.path[w.depth++] = "ServiceTag";
   e_ServiceTagType(w, v.ServiceTag);
   w.depth--;
-  if (v.FreeService === undefined) w.fail("FreeService", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.checkBool(v.FreeService, "FreeService") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EnergyTransferType === undefined) w.fail("EnergyTransferType", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.enumIndex(v.EnergyTransferType, "EnergyTransferType", I_EVSESupportedEnergyTransferType), 4);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 9 | (w.enumIndex(v.EnergyTransferType, "EnergyTransferType", I_EVSESupportedEnergyTransferType)) << 2, 12);
 }
 const X_ServiceChargeType: readonly string[] = ["ServiceTag", "FreeService", "EnergyTransferType", "(end)"];
 
 export function e_ServiceType(w: BitWriter, v: ServiceType): void {
-  let s = 0;
-  if (v.ServiceTag === undefined) w.fail("ServiceTag", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.ServiceTag, "ServiceTag");
   w.path[w.depth++] = "ServiceTag";
   e_ServiceTagType(w, v.ServiceTag);
   w.depth--;
-  if (v.FreeService === undefined) w.fail("FreeService", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.checkBool(v.FreeService, "FreeService") ? 1 : 0, 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 2, 5);
 }
 const X_ServiceType: readonly string[] = ["ServiceTag", "FreeService", "(end)"];
 
 export function e_ServiceTagType(w: BitWriter, v: ServiceTagType): void {
   let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
@@ -6935,14 +4788,12 @@ export function e_ServiceTagType(w: BitWriter, v: ServiceTagType): void {
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
     w.bits(0, 1);
   }
-  if (v.ServiceCategory === undefined) w.fail("ServiceCategory", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ServiceTagType[s], "ServiceCategory");
   }
-  w.bits(w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 32));
@@ -6982,23 +4833,15 @@ export function e_ServiceTagListType(w: BitWriter, v: ServiceTagListType): void 
 const X_ServiceTagListType: readonly string[] = ["Service", "Service|(end)"];
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
-  let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ServiceParameterList !== undefined) {
@@ -7043,7 +4886,6 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  if (v.ParameterSetID === undefined) w.fail("ParameterSetID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
   w.bits(0, 1);
@@ -7072,24 +4914,18 @@ const X_ParameterSetType: readonly string[] = ["ParameterSetID", "Parameter", "P
 
 export function e_ParameterType(w: BitWriter, v: ParameterType): void {
   let s = 0;
-  if (v.Name === undefined) w.fail("Name", 'required element missing');
   w.bits(0, 1); s = 1;
   w.string(v.Name, w.checkString(v.Name, "Name", 0, 2147483647));
-  if (v.ValueType === undefined) w.fail("ValueType", 'required element missing');
-  w.bits(0, 1); s = 2;
-  w.bits(w.enumIndex(v.ValueType, "ValueType", I_valueType), 3);
+  w.bits((w.enumIndex(v.ValueType, "ValueType", I_valueType)), 4); s = 2;
   if (v.boolValue !== undefined) {
-    w.bits(0, 4); s = 3;
-    w.bits(w.checkBool(v.boolValue, "boolValue") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.boolValue, "boolValue") ? 1 : 0) << 1, 6); s = 3;
   }
   if (v.byteValue !== undefined) {
     switch (s) {
       case 2: w.bits(2, 4); s = 4; break;
       default: w.unexpected(X_ParameterType[s], "byteValue");
     }
-    w.bits(w.checkInt(v.byteValue, "byteValue", -128, 127) - -128, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.byteValue, "byteValue", -128, 127) - -128) << 1, 9);
   }
   if (v.shortValue !== undefined) {
     switch (s) {
@@ -7139,35 +4975,22 @@ const X_ParameterType: readonly string[] = ["Name", "ValueType", "boolValue|byte
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
   let s = 0;
-  if (v.Multiplier === undefined) w.fail("Multiplier", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3, 3);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 1, 6); s = 1;
   if (v.Unit !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.bits(w.enumIndex(v.Unit, "Unit", I_unitSymbolType), 4);
-    w.bits(0, 1);
+    w.bits((w.enumIndex(v.Unit, "Unit", I_unitSymbolType)) << 1, 8); s = 2;
   }
-  if (v.Value === undefined) w.fail("Value", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PhysicalValueType[s], "Value");
   }
   w.int(w.checkInt(v.Value, "Value", -32768, 32767));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
 
 export function e_ServicePaymentSelectionReqType(w: BitWriter, v: ServicePaymentSelectionReqType): void {
-  let s = 0;
-  if (v.SelectedPaymentOption === undefined) w.fail("SelectedPaymentOption", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType), 1);
-  w.bits(0, 1);
-  if (v.SelectedServiceList === undefined) w.fail("SelectedServiceList", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
   w.path[w.depth++] = "SelectedServiceList";
   e_SelectedServiceListType(w, v.SelectedServiceList);
@@ -7203,7 +5026,6 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
@@ -7221,23 +5043,14 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
 const X_SelectedServiceType: readonly string[] = ["ServiceID", "ParameterSetID|(end)", "(end)"];
 
 export function e_ServicePaymentSelectionResType(w: BitWriter, v: ServicePaymentSelectionResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
 }
 const X_ServicePaymentSelectionResType: readonly string[] = ["ResponseCode", "(end)"];
 
 export function e_PaymentDetailsReqType(w: BitWriter, v: PaymentDetailsReqType): void {
-  let s = 0;
-  if (v.ContractID === undefined) w.fail("ContractID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 1);
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 2);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
@@ -7248,7 +5061,6 @@ const X_PaymentDetailsReqType: readonly string[] = ["ContractID", "ContractSigna
 
 export function e_CertificateChainType(w: BitWriter, v: CertificateChainType): void {
   let s = 0;
-  if (v.Certificate === undefined) w.fail("Certificate", 'required element missing');
   w.bits(0, 2); s = 1;
   w.binary(w.checkBinary(v.Certificate, "Certificate", 0, 1200));
   w.bits(0, 1);
@@ -7291,20 +5103,11 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
 const X_SubCertificatesType: readonly string[] = ["Certificate", "Certificate|(end)"];
 
 export function e_PaymentDetailsResType(w: BitWriter, v: PaymentDetailsResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.GenChallenge === undefined) w.fail("GenChallenge", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10);
   w.string(v.GenChallenge, w.checkString(v.GenChallenge, "GenChallenge", 0, 2147483647));
-  w.bits(0, 1);
-  if (v.DateTimeNow === undefined) w.fail("DateTimeNow", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits(0, 3);
   w.intBig(w.checkBigInt(v.DateTimeNow, "DateTimeNow", -9223372036854775808n, 9223372036854775807n));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_PaymentDetailsResType: readonly string[] = ["ResponseCode", "GenChallenge", "DateTimeNow", "(end)"];
 
@@ -7333,25 +5136,13 @@ export function e_ContractAuthenticationReqType(w: BitWriter, v: ContractAuthent
 const X_ContractAuthenticationReqType: readonly string[] = ["Id|GenChallenge|(end)", "GenChallenge|(end)", "(end)"];
 
 export function e_ContractAuthenticationResType(w: BitWriter, v: ContractAuthenticationResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 6 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 13);
 }
 const X_ContractAuthenticationResType: readonly string[] = ["ResponseCode", "EVSEProcessing", "(end)"];
 
 export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParameterDiscoveryReqType): void {
   let s = 0;
-  if (v.EVRequestedEnergyTransferType === undefined) w.fail("EVRequestedEnergyTransferType", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.EVRequestedEnergyTransferType, "EVRequestedEnergyTransferType", I_EVRequestedEnergyTransferType), 3);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVRequestedEnergyTransferType, "EVRequestedEnergyTransferType", I_EVRequestedEnergyTransferType)) << 1, 6); s = 1;
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
@@ -7390,14 +5181,7 @@ const X_ChargeParameterDiscoveryReqType: readonly string[] = ["EVRequestedEnergy
 
 export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParameterDiscoveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 5 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 1, 12); s = 1; s = 2;
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
@@ -7459,10 +5243,7 @@ const X_ChargeParameterDiscoveryResType: readonly string[] = ["ResponseCode", "E
 
 export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): void {
   let s = 0;
-  if (v.ReadyToChargeState === undefined) w.fail("ReadyToChargeState", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkBool(v.ReadyToChargeState, "ReadyToChargeState") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.ReadyToChargeState, "ReadyToChargeState") ? 1 : 0) << 1, 4); s = 1;
   if (v.ChargingProfile !== undefined) {
     w.bits(0, 3); s = 2;
     w.checkObject(v.ChargingProfile, "ChargingProfile");
@@ -7504,7 +5285,6 @@ const X_PowerDeliveryReqType: readonly string[] = ["ReadyToChargeState", "Chargi
 
 export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): void {
   let s = 0;
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
   w.bits(0, 1);
@@ -7532,25 +5312,17 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
 const X_ChargingProfileType: readonly string[] = ["SAScheduleTupleID", "ProfileEntry", "ProfileEntry|(end)"];
 
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
-  let s = 0;
-  if (v.ChargingProfileEntryStart === undefined) w.fail("ChargingProfileEntryStart", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.ChargingProfileEntryMaxPower === undefined) w.fail("ChargingProfileEntryMaxPower", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits(0, 3);
   w.int(w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "ChargingProfileEntryMaxPower", "(end)"];
 
 export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -7588,23 +5360,15 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
 const X_PowerDeliveryResType: readonly string[] = ["ResponseCode", "AC_EVSEStatus|DC_EVSEStatus|EVSEStatus", "(end)", "(end)", "(end)"];
 
 export function e_ChargingStatusReqType(w: BitWriter, v: ChargingStatusReqType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_ChargingStatusReqType: readonly string[] = ["(end)"];
 
 export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEID === undefined) w.fail("EVSEID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
-  w.bits(0, 1);
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits(0, 3); s = 3;
   w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
   w.bits(0, 1);
   if (v.EVSEMaxCurrent !== undefined) {
@@ -7625,17 +5389,13 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
     e_MeterInfoType(w, v.MeterInfo);
     w.depth--;
   }
-  if (v.ReceiptRequired === undefined) w.fail("ReceiptRequired", 'required element missing');
   switch (s) {
     case 3: w.bits(4, 3); s = 6; break;
     case 4: w.bits(2, 3); s = 6; break;
     case 5: w.bits(0, 2); s = 6; break;
     default: w.unexpected(X_ChargingStatusResType[s], "ReceiptRequired");
   }
-  w.bits(w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.AC_EVSEStatus === undefined) w.fail("AC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 7;
+  w.bits((w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0) << 2, 3); s = 7;
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
   w.path[w.depth++] = "AC_EVSEStatus";
   e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
@@ -7646,7 +5406,6 @@ const X_ChargingStatusResType: readonly string[] = ["ResponseCode", "EVSEID", "S
 
 export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
   let s = 0;
-  if (v.MeterID === undefined) w.fail("MeterID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.string(v.MeterID, w.checkString(v.MeterID, "MeterID", 0, 32));
   w.bits(0, 1);
@@ -7699,29 +5458,13 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
 const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterReading|MeterStatus|TMeter|(end)", "SigMeterReading|MeterStatus|TMeter|(end)", "MeterStatus|TMeter|(end)", "TMeter|(end)", "(end)"];
 
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
-  let s = 0;
-  if (v.PowerSwitchClosed === undefined) w.fail("PowerSwitchClosed", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkBool(v.PowerSwitchClosed, "PowerSwitchClosed") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.RCD === undefined) w.fail("RCD", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.checkBool(v.RCD, "RCD") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.NotificationMaxDelay === undefined) w.fail("NotificationMaxDelay", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits((w.checkBool(v.PowerSwitchClosed, "PowerSwitchClosed") ? 1 : 0) << 7 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 3, 10);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.EVSENotification === undefined) w.fail("EVSENotification", 'required element missing');
-  w.bits(0, 2); s = 4;
-  w.bits(w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType), 2);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["PowerSwitchClosed", "RCD", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
 export function e_EVSEStatusType(w: BitWriter, v: EVSEStatusType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVSEStatusType: readonly string[] = ["(end)"];
@@ -7732,7 +5475,6 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.SessionID === undefined) w.fail("SessionID", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
@@ -7745,7 +5487,6 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
     w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
     w.bits(0, 1);
   }
-  if (v.MeterInfo === undefined) w.fail("MeterInfo", 'required element missing');
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
     case 3: w.bits(0, 1); s = 4; break;
@@ -7760,13 +5501,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
 const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID", "SAScheduleTupleID|MeterInfo", "MeterInfo", "(end)"];
 
 export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.AC_EVSEStatus === undefined) w.fail("AC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
   w.path[w.depth++] = "AC_EVSEStatus";
   e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
@@ -7776,18 +5511,12 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
 const X_MeteringReceiptResType: readonly string[] = ["ResponseCode", "AC_EVSEStatus", "(end)"];
 
 export function e_SessionStopType(w: BitWriter, v: SessionStopType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_SessionStopType: readonly string[] = ["(end)"];
 
 export function e_SessionStopResType(w: BitWriter, v: SessionStopResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
 }
 const X_SessionStopResType: readonly string[] = ["ResponseCode", "(end)"];
 
@@ -7797,7 +5526,6 @@ export function e_CertificateUpdateReqType(w: BitWriter, v: CertificateUpdateReq
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -7807,21 +5535,16 @@ export function e_CertificateUpdateReqType(w: BitWriter, v: CertificateUpdateReq
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.ContractID === undefined) w.fail("ContractID", 'required element missing');
   w.bits(0, 2); s = 3;
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 1);
-  if (v.ListOfRootCertificateIDs === undefined) w.fail("ListOfRootCertificateIDs", 'required element missing');
-  w.bits(0, 1); s = 4;
+  w.bits(0, 2); s = 4;
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
   w.path[w.depth++] = "ListOfRootCertificateIDs";
   e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
   w.depth--;
-  if (v.DHParams === undefined) w.fail("DHParams", 'required element missing');
   w.bits(0, 2); s = 5;
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_CertificateUpdateReqType: readonly string[] = ["Id|ContractSignatureCertChain", "ContractSignatureCertChain", "ContractID", "ListOfRootCertificateIDs", "DHParams", "(end)"];
 
@@ -7849,37 +5572,22 @@ export function e_ListOfRootCertificateIDsType(w: BitWriter, v: ListOfRootCertif
 const X_ListOfRootCertificateIDsType: readonly string[] = ["RootCertificateID", "RootCertificateID|(end)"];
 
 export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateResType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
-  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
   w.bits(0, 1);
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.ContractSignatureEncryptedPrivateKey === undefined) w.fail("ContractSignatureEncryptedPrivateKey", 'required element missing');
-  w.bits(0, 2); s = 4;
+  w.bits(0, 2);
   w.binary(w.checkBinary(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey", 0, 128));
-  w.bits(0, 1);
-  if (v.DHParams === undefined) w.fail("DHParams", 'required element missing');
-  w.bits(0, 2); s = 5;
+  w.bits(0, 3);
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
-  w.bits(0, 1);
-  if (v.ContractID === undefined) w.fail("ContractID", 'required element missing');
-  w.bits(0, 2); s = 6;
+  w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 1);
-  if (v.RetryCounter === undefined) w.fail("RetryCounter", 'required element missing');
-  w.bits(0, 2); s = 7;
+  w.bits(0, 3);
   w.int(w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_CertificateUpdateResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "RetryCounter", "(end)"];
 
@@ -7889,63 +5597,43 @@ export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateIns
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.OEMProvisioningCert === undefined) w.fail("OEMProvisioningCert", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_CertificateInstallationReqType[s], "OEMProvisioningCert");
   }
   w.binary(w.checkBinary(v.OEMProvisioningCert, "OEMProvisioningCert", 0, 1200));
-  w.bits(0, 1);
-  if (v.ListOfRootCertificateIDs === undefined) w.fail("ListOfRootCertificateIDs", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 2); s = 3;
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
   w.path[w.depth++] = "ListOfRootCertificateIDs";
   e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
   w.depth--;
-  if (v.DHParams === undefined) w.fail("DHParams", 'required element missing');
   w.bits(0, 2); s = 4;
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_CertificateInstallationReqType: readonly string[] = ["Id|OEMProvisioningCert", "OEMProvisioningCert", "ListOfRootCertificateIDs", "DHParams", "(end)"];
 
 export function e_CertificateInstallationResType(w: BitWriter, v: CertificateInstallationResType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
-  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
   w.bits(0, 1);
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.ContractSignatureEncryptedPrivateKey === undefined) w.fail("ContractSignatureEncryptedPrivateKey", 'required element missing');
-  w.bits(0, 2); s = 4;
+  w.bits(0, 2);
   w.binary(w.checkBinary(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey", 0, 128));
-  w.bits(0, 1);
-  if (v.DHParams === undefined) w.fail("DHParams", 'required element missing');
-  w.bits(0, 2); s = 5;
+  w.bits(0, 3);
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
-  w.bits(0, 1);
-  if (v.ContractID === undefined) w.fail("ContractID", 'required element missing');
-  w.bits(0, 2); s = 6;
+  w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_CertificateInstallationResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "(end)"];
 
 export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
@@ -7956,14 +5644,9 @@ const X_CableCheckReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_DC_EVStatusType(w: BitWriter, v: DC_EVStatusType): void {
   let s = 0;
-  if (v.EVReady === undefined) w.fail("EVReady", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkBool(v.EVReady, "EVReady") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.EVReady, "EVReady") ? 1 : 0) << 1, 4); s = 1;
   if (v.EVCabinConditioning !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.bits(w.checkBool(v.EVCabinConditioning, "EVCabinConditioning") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.EVCabinConditioning, "EVCabinConditioning") ? 1 : 0) << 1, 5); s = 2;
   }
   if (v.EVRESSConditioning !== undefined) {
     switch (s) {
@@ -7971,95 +5654,61 @@ export function e_DC_EVStatusType(w: BitWriter, v: DC_EVStatusType): void {
       case 2: w.bits(0, 3); s = 3; break;
       default: w.unexpected(X_DC_EVStatusType[s], "EVRESSConditioning");
     }
-    w.bits(w.checkBool(v.EVRESSConditioning, "EVRESSConditioning") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.EVRESSConditioning, "EVRESSConditioning") ? 1 : 0) << 1, 2);
   }
-  if (v.EVErrorCode === undefined) w.fail("EVErrorCode", 'required element missing');
   switch (s) {
     case 1: w.bits(4, 3); s = 4; break;
     case 2: w.bits(2, 3); s = 4; break;
     case 3: w.bits(0, 2); s = 4; break;
     default: w.unexpected(X_DC_EVStatusType[s], "EVErrorCode");
   }
-  w.bits(w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType), 4);
-  w.bits(0, 1);
-  if (v.EVRESSSOC === undefined) w.fail("EVRESSSOC", 'required element missing');
-  w.bits(0, 2); s = 5;
-  w.bits(w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0, 7);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 16); s = 5;
 }
 const X_DC_EVStatusType: readonly string[] = ["EVReady", "EVCabinConditioning|EVRESSConditioning|EVErrorCode", "EVRESSConditioning|EVErrorCode", "EVErrorCode", "EVRESSSOC", "(end)"];
 
 export function e_EVStatusType(w: BitWriter, v: EVStatusType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVStatusType: readonly string[] = ["(end)"];
 
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 5);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
 
 export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
   if (v.EVSEIsolationStatus !== undefined) {
-    w.bits(0, 3); s = 1;
-    w.bits(w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType), 2);
-    w.bits(0, 1);
+    w.bits((w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType)) << 1, 6); s = 1;
   }
-  if (v.EVSEStatusCode === undefined) w.fail("EVSEStatusCode", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
-  w.bits(w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType), 4);
-  w.bits(0, 1);
-  if (v.NotificationMaxDelay === undefined) w.fail("NotificationMaxDelay", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits((w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType)) << 3, 7); s = 3;
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.EVSENotification === undefined) w.fail("EVSENotification", 'required element missing');
-  w.bits(0, 2); s = 4;
-  w.bits(w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType), 2);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7); s = 4;
 }
 const X_DC_EVSEStatusType: readonly string[] = ["EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
 export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVTargetVoltage === undefined) w.fail("EVTargetVoltage", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
   w.path[w.depth++] = "EVTargetVoltage";
   e_PhysicalValueType(w, v.EVTargetVoltage);
   w.depth--;
-  if (v.EVTargetCurrent === undefined) w.fail("EVTargetCurrent", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
   w.path[w.depth++] = "EVTargetCurrent";
   e_PhysicalValueType(w, v.EVTargetCurrent);
@@ -8069,19 +5718,12 @@ export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
 
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
@@ -8092,13 +5734,11 @@ const X_PreChargeResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", 
 
 export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): void {
   let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVTargetCurrent === undefined) w.fail("EVTargetCurrent", 'required element missing');
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
   w.path[w.depth++] = "EVTargetCurrent";
@@ -8142,10 +5782,8 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       case 5: w.bits(0, 3); s = 6; break;
       default: w.unexpected(X_CurrentDemandReqType[s], "BulkChargingComplete");
     }
-    w.bits(w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 2);
   }
-  if (v.ChargingComplete === undefined) w.fail("ChargingComplete", 'required element missing');
   switch (s) {
     case 2: w.bits(8, 4); s = 7; break;
     case 3: w.bits(6, 4); s = 7; break;
@@ -8154,8 +5792,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     case 6: w.bits(0, 2); s = 7; break;
     default: w.unexpected(X_CurrentDemandReqType[s], "ChargingComplete");
   }
-  w.bits(w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0) << 1, 2);
   if (v.RemainingTimeToFullSoC !== undefined) {
     w.bits(0, 2); s = 8;
     w.checkObject(v.RemainingTimeToFullSoC, "RemainingTimeToFullSoC");
@@ -8174,7 +5811,6 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     e_PhysicalValueType(w, v.RemainingTimeToBulkSoC);
     w.depth--;
   }
-  if (v.EVTargetVoltage === undefined) w.fail("EVTargetVoltage", 'required element missing');
   switch (s) {
     case 7: w.bits(2, 2); s = 10; break;
     case 8: w.bits(1, 2); s = 10; break;
@@ -8191,40 +5827,22 @@ const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurre
 
 export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
   w.depth--;
-  if (v.EVSEPresentCurrent === undefined) w.fail("EVSEPresentCurrent", 'required element missing');
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEPresentCurrent, "EVSEPresentCurrent");
   w.path[w.depth++] = "EVSEPresentCurrent";
   e_PhysicalValueType(w, v.EVSEPresentCurrent);
   w.depth--;
-  if (v.EVSECurrentLimitAchieved === undefined) w.fail("EVSECurrentLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 5;
-  w.bits(w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EVSEVoltageLimitAchieved === undefined) w.fail("EVSEVoltageLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 6;
-  w.bits(w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EVSEPowerLimitAchieved === undefined) w.fail("EVSEPowerLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 7;
-  w.bits(w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0) << 9 | (w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0) << 5 | (w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0) << 1, 12); s = 5; s = 6; s = 7;
   if (v.EVSEMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 8;
     w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
@@ -8266,9 +5884,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
 const X_CurrentDemandResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "EVSEPresentCurrent", "EVSECurrentLimitAchieved", "EVSEVoltageLimitAchieved", "EVSEPowerLimitAchieved", "EVSEMaximumVoltageLimit|EVSEMaximumCurrentLimit|EVSEMaximumPowerLimit|(end)", "EVSEMaximumCurrentLimit|EVSEMaximumPowerLimit|(end)", "EVSEMaximumPowerLimit|(end)", "(end)"];
 
 export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
@@ -8278,19 +5894,12 @@ export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqTy
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
@@ -8300,7 +5909,6 @@ export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResTy
 const X_WeldingDetectionResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
 
 export function e_SASchedulesType(w: BitWriter, v: SASchedulesType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_SASchedulesType: readonly string[] = ["(end)"];
@@ -8332,12 +5940,9 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
-  w.bits(0, 1);
-  if (v.PMaxSchedule === undefined) w.fail("PMaxSchedule", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 2); s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
   w.path[w.depth++] = "PMaxSchedule";
   e_PMaxScheduleType(w, v.PMaxSchedule);
@@ -8359,7 +5964,6 @@ const X_SAScheduleTupleType: readonly string[] = ["SAScheduleTupleID", "PMaxSche
 
 export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
-  if (v.PMaxScheduleID === undefined) w.fail("PMaxScheduleID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.int(w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767));
   w.bits(0, 1);
@@ -8388,10 +5992,8 @@ const X_PMaxScheduleType: readonly string[] = ["PMaxScheduleID", "PMaxScheduleEn
 
 export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
   w.bits(0, 1); s = 1;
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.SalesTariffID === undefined) w.fail("SalesTariffID", 'required element missing');
   w.bits(0, 2); s = 2;
   w.int(w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767));
   w.bits(0, 1);
@@ -8400,14 +6002,12 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
     w.string(v.SalesTariffDescription, w.checkString(v.SalesTariffDescription, "SalesTariffDescription", 0, 32));
     w.bits(0, 1);
   }
-  if (v.NumEPriceLevels === undefined) w.fail("NumEPriceLevels", 'required element missing');
   switch (s) {
     case 2: w.bits(2, 3); s = 4; break;
     case 3: w.bits(0, 2); s = 4; break;
     default: w.unexpected(X_SalesTariffType[s], "NumEPriceLevels");
   }
-  w.bits(w.checkInt(v.NumEPriceLevels, "NumEPriceLevels", 0, 255) - 0, 8);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.NumEPriceLevels, "NumEPriceLevels", 0, 255) - 0) << 1, 9);
   const a_SalesTariffEntry = v.SalesTariffEntry;
   if (a_SalesTariffEntry !== undefined) {
     w.checkArray(a_SalesTariffEntry, "SalesTariffEntry", 1, Infinity);
@@ -8477,14 +6077,12 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
     e_IntervalType(w, v.TimeInterval);
     w.depth--;
   }
-  if (v.EPriceLevel === undefined) w.fail("EPriceLevel", 'required element missing');
   switch (s) {
     case 1: w.bits(0, 2); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_SalesTariffEntryType[s], "EPriceLevel");
   }
-  w.bits(w.checkInt(v.EPriceLevel, "EPriceLevel", 0, 255) - 0, 8);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.EPriceLevel, "EPriceLevel", 0, 255) - 0) << 1, 9);
   const a_ConsumptionCost = v.ConsumptionCost;
   if (a_ConsumptionCost !== undefined) {
     w.checkArray(a_ConsumptionCost, "ConsumptionCost", 0, Infinity);
@@ -8502,9 +6100,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
 const X_SalesTariffEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "EPriceLevel", "EPriceLevel", "ConsumptionCost|(end)", "ConsumptionCost|(end)"];
 
 export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): void {
-  let s = 0;
-  if (v.startValue === undefined) w.fail("startValue", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.startValue, "startValue", 0, 4294967295));
   w.bits(0, 1);
   const a_Cost = v.Cost;
@@ -8512,7 +6108,7 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
     w.checkArray(a_Cost, "Cost", 0, Infinity);
     for (let i = 0; i < a_Cost.length; i++) {
       const x = a_Cost[i];
-      w.bits(0, 2); s = 2;
+      w.bits(0, 2);
       w.checkObject(x, "Cost");
       w.path[w.depth++] = "Cost";
       e_CostType(w, x);
@@ -8525,18 +6121,11 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost|(end)", "C
 
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
-  if (v.costKind === undefined) w.fail("costKind", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.costKind, "costKind", I_costKindType), 2);
-  w.bits(0, 1);
-  if (v.amount === undefined) w.fail("amount", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.costKind, "costKind", I_costKindType)) << 3, 7); s = 1; s = 2;
   w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
   w.bits(0, 1);
   if (v.amountMultiplier !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.bits(w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3, 3);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -8565,27 +6154,23 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     e_IntervalType(w, v.TimeInterval);
     w.depth--;
   }
-  if (v.PMax === undefined) w.fail("PMax", 'required element missing');
   switch (s) {
     case 1: w.bits(0, 2); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
   w.int(w.checkInt(v.PMax, "PMax", -32768, 32767));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];
 
 export function e_IntervalType(w: BitWriter, v: IntervalType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_IntervalType: readonly string[] = ["(end)"];
 
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
-  if (v.start === undefined) w.fail("start", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.start, "start", 0, 4294967295));
   w.bits(0, 1);
@@ -8603,37 +6188,29 @@ export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeInterval
 const X_RelativeTimeIntervalType: readonly string[] = ["start", "duration|(end)", "(end)"];
 
 export function e_EVChargeParameterType(w: BitWriter, v: EVChargeParameterType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVChargeParameterType: readonly string[] = ["(end)"];
 
 export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameterType): void {
-  let s = 0;
-  if (v.DepartureTime === undefined) w.fail("DepartureTime", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.EAmount === undefined) w.fail("EAmount", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 2);
   w.checkObject(v.EAmount, "EAmount");
   w.path[w.depth++] = "EAmount";
   e_PhysicalValueType(w, v.EAmount);
   w.depth--;
-  if (v.EVMaxVoltage === undefined) w.fail("EVMaxVoltage", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVMaxVoltage, "EVMaxVoltage");
   w.path[w.depth++] = "EVMaxVoltage";
   e_PhysicalValueType(w, v.EVMaxVoltage);
   w.depth--;
-  if (v.EVMaxCurrent === undefined) w.fail("EVMaxCurrent", 'required element missing');
-  w.bits(0, 1); s = 4;
+  w.bits(0, 1);
   w.checkObject(v.EVMaxCurrent, "EVMaxCurrent");
   w.path[w.depth++] = "EVMaxCurrent";
   e_PhysicalValueType(w, v.EVMaxCurrent);
   w.depth--;
-  if (v.EVMinCurrent === undefined) w.fail("EVMinCurrent", 'required element missing');
-  w.bits(0, 1); s = 5;
+  w.bits(0, 1);
   w.checkObject(v.EVMinCurrent, "EVMinCurrent");
   w.path[w.depth++] = "EVMinCurrent";
   e_PhysicalValueType(w, v.EVMinCurrent);
@@ -8644,13 +6221,11 @@ const X_AC_EVChargeParameterType: readonly string[] = ["DepartureTime", "EAmount
 
 export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameterType): void {
   let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVMaximumCurrentLimit === undefined) w.fail("EVMaximumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
   w.path[w.depth++] = "EVMaximumCurrentLimit";
@@ -8663,7 +6238,6 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     e_PhysicalValueType(w, v.EVMaximumPowerLimit);
     w.depth--;
   }
-  if (v.EVMaximumVoltageLimit === undefined) w.fail("EVMaximumVoltageLimit", 'required element missing');
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
     case 3: w.bits(0, 1); s = 4; break;
@@ -8698,8 +6272,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       case 6: w.bits(0, 3); s = 7; break;
       default: w.unexpected(X_DC_EVChargeParameterType[s], "FullSOC");
     }
-    w.bits(w.checkInt(v.FullSOC, "FullSOC", 0, 100) - 0, 7);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.FullSOC, "FullSOC", 0, 100) - 0) << 1, 8);
   }
   if (v.BulkSOC !== undefined) {
     switch (s) {
@@ -8709,8 +6282,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       case 7: w.bits(0, 3); s = 8; break;
       default: w.unexpected(X_DC_EVChargeParameterType[s], "BulkSOC");
     }
-    w.bits(w.checkInt(v.BulkSOC, "BulkSOC", 0, 100) - 0, 7);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.BulkSOC, "BulkSOC", 0, 100) - 0) << 1, 8);
   }
   switch (s) {
     case 4: w.bits(4, 3);  break;
@@ -8724,33 +6296,27 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
 const X_DC_EVChargeParameterType: readonly string[] = ["DC_EVStatus", "EVMaximumCurrentLimit", "EVMaximumPowerLimit|EVMaximumVoltageLimit", "EVMaximumVoltageLimit", "EVEnergyCapacity|EVEnergyRequest|FullSOC|BulkSOC|(end)", "EVEnergyRequest|FullSOC|BulkSOC|(end)", "FullSOC|BulkSOC|(end)", "BulkSOC|(end)", "(end)"];
 
 export function e_EVSEChargeParameterType(w: BitWriter, v: EVSEChargeParameterType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVSEChargeParameterType: readonly string[] = ["(end)"];
 
 export function e_AC_EVSEChargeParameterType(w: BitWriter, v: AC_EVSEChargeParameterType): void {
-  let s = 0;
-  if (v.AC_EVSEStatus === undefined) w.fail("AC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
   w.path[w.depth++] = "AC_EVSEStatus";
   e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
   w.depth--;
-  if (v.EVSEMaxVoltage === undefined) w.fail("EVSEMaxVoltage", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.EVSEMaxVoltage, "EVSEMaxVoltage");
   w.path[w.depth++] = "EVSEMaxVoltage";
   e_PhysicalValueType(w, v.EVSEMaxVoltage);
   w.depth--;
-  if (v.EVSEMaxCurrent === undefined) w.fail("EVSEMaxCurrent", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
   w.path[w.depth++] = "EVSEMaxCurrent";
   e_PhysicalValueType(w, v.EVSEMaxCurrent);
   w.depth--;
-  if (v.EVSEMinCurrent === undefined) w.fail("EVSEMinCurrent", 'required element missing');
-  w.bits(0, 1); s = 4;
+  w.bits(0, 1);
   w.checkObject(v.EVSEMinCurrent, "EVSEMinCurrent");
   w.path[w.depth++] = "EVSEMinCurrent";
   e_PhysicalValueType(w, v.EVSEMinCurrent);
@@ -8761,13 +6327,11 @@ const X_AC_EVSEChargeParameterType: readonly string[] = ["AC_EVSEStatus", "EVSEM
 
 export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParameterType): void {
   let s = 0;
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEMaximumCurrentLimit === undefined) w.fail("EVSEMaximumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
   w.path[w.depth++] = "EVSEMaximumCurrentLimit";
@@ -8780,7 +6344,6 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
     w.depth--;
   }
-  if (v.EVSEMaximumVoltageLimit === undefined) w.fail("EVSEMaximumVoltageLimit", 'required element missing');
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
     case 3: w.bits(0, 1); s = 4; break;
@@ -8790,13 +6353,11 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
   w.path[w.depth++] = "EVSEMaximumVoltageLimit";
   e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
   w.depth--;
-  if (v.EVSEMinimumCurrentLimit === undefined) w.fail("EVSEMinimumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVSEMinimumCurrentLimit, "EVSEMinimumCurrentLimit");
   w.path[w.depth++] = "EVSEMinimumCurrentLimit";
   e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit);
   w.depth--;
-  if (v.EVSEMinimumVoltageLimit === undefined) w.fail("EVSEMinimumVoltageLimit", 'required element missing');
   w.bits(0, 1); s = 6;
   w.checkObject(v.EVSEMinimumVoltageLimit, "EVSEMinimumVoltageLimit");
   w.path[w.depth++] = "EVSEMinimumVoltageLimit";
@@ -8809,7 +6370,6 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance);
     w.depth--;
   }
-  if (v.EVSEPeakCurrentRipple === undefined) w.fail("EVSEPeakCurrentRipple", 'required element missing');
   switch (s) {
     case 6: w.bits(1, 2); s = 8; break;
     case 7: w.bits(0, 1); s = 8; break;
@@ -8835,33 +6395,26 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
 const X_DC_EVSEChargeParameterType: readonly string[] = ["DC_EVSEStatus", "EVSEMaximumCurrentLimit", "EVSEMaximumPowerLimit|EVSEMaximumVoltageLimit", "EVSEMaximumVoltageLimit", "EVSEMinimumCurrentLimit", "EVSEMinimumVoltageLimit", "EVSECurrentRegulationTolerance|EVSEPeakCurrentRipple", "EVSEPeakCurrentRipple", "EVSEEnergyToBeDelivered|(end)", "(end)"];
 
 export function e_EVPowerDeliveryParameterType(w: BitWriter, v: EVPowerDeliveryParameterType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVPowerDeliveryParameterType: readonly string[] = ["(end)"];
 
 export function e_DC_EVPowerDeliveryParameterType(w: BitWriter, v: DC_EVPowerDeliveryParameterType): void {
   let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
   if (v.BulkChargingComplete !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.bits(w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 5); s = 2;
   }
-  if (v.ChargingComplete === undefined) w.fail("ChargingComplete", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_DC_EVPowerDeliveryParameterType[s], "ChargingComplete");
   }
-  w.bits(w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0, 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0) << 2, 3);
 }
 const X_DC_EVPowerDeliveryParameterType: readonly string[] = ["DC_EVStatus", "BulkChargingComplete|ChargingComplete", "ChargingComplete", "(end)"];
 

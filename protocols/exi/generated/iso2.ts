@@ -584,45 +584,15 @@ export interface DC_EVPowerDeliveryParameterType {
 
 export function d_V2G_MessageType(r: BitReader): V2G_MessageType {
   const v = {} as V2G_MessageType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Header = d_MessageHeaderType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Body = d_BodyType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType after Header");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "V2G_MessageType after Body");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  v.Header = d_MessageHeaderType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  v.Body = d_BodyType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
+  return v;
 }
 
 export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
@@ -631,23 +601,13 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SessionID CH");
-            const x = r.binary(8);
-            r.expectZero(1, "SessionID EE");
-            v.SessionID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MessageHeaderType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MessageHeaderType start");
+        v.SessionID = r.binary(8);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MessageHeaderType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.Notification = d_NotificationType(r);
             s = 2;
@@ -662,12 +622,12 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MessageHeaderType after SessionID");
+            return r.unexpected(c2, 2, "MessageHeaderType after SessionID");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.Signature = d_SignatureType(r);
             s = 3;
@@ -677,19 +637,16 @@ export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MessageHeaderType after Notification");
+            return r.unexpected(c3, 2, "MessageHeaderType after Notification");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MessageHeaderType after Signature");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "MessageHeaderType after Signature");
+        return v;
       }
+      default:
+        return r.fail("MessageHeaderType: internal error, no grammar state");
     }
   }
 }
@@ -700,23 +657,11 @@ export function d_NotificationType(r: BitReader): NotificationType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FaultCode CH");
-            const x = V_faultCodeType[r.enumIndex(2, 3)];
-            r.expectZero(1, "FaultCode EE");
-            v.FaultCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "NotificationType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(5);
+        if ((x0 & 25) !== 0) r.deviation(r.pos - 5, "NotificationType start");
+        v.FaultCode = V_faultCodeType[r.index(((x0 >>> 1) & 3), 3, r.pos - 5)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "FaultMsg CH");
             const x = r.string(64);
@@ -729,19 +674,16 @@ export function d_NotificationType(r: BitReader): NotificationType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "NotificationType after FaultCode");
+            return r.unexpected(c1, 2, "NotificationType after FaultCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "NotificationType after FaultMsg");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "NotificationType after FaultMsg");
+        return v;
       }
+      default:
+        return r.fail("NotificationType: internal error, no grammar state");
     }
   }
 }
@@ -752,8 +694,8 @@ export function d_BodyType(r: BitReader): BodyType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(6);
-        switch (c) {
+        const c0 = r.bits(6);
+        switch (c0) {
           case 0: {
             v.AuthorizationReq = d_AuthorizationReqType(r);
             s = 1;
@@ -933,407 +875,205 @@ export function d_BodyType(r: BitReader): BodyType {
             return v;
           }
           default:
-            return r.unexpected(c, 6, "BodyType start");
+            return r.unexpected(c0, 6, "BodyType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after AuthorizationReq");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after AuthorizationReq");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after AuthorizationRes");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after AuthorizationRes");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after BodyElement");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after BodyElement");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CableCheckReq");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CableCheckReq");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CableCheckRes");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CableCheckRes");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateInstallationReq");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateInstallationReq");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateInstallationRes");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateInstallationRes");
+        return v;
       }
       case 8: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateUpdateReq");
-        }
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateUpdateReq");
+        return v;
       }
       case 9: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CertificateUpdateRes");
-        }
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CertificateUpdateRes");
+        return v;
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargeParameterDiscoveryReq");
-        }
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargeParameterDiscoveryReq");
+        return v;
       }
       case 11: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargeParameterDiscoveryRes");
-        }
+        const x11 = r.bits(1);
+        if ((x11 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargeParameterDiscoveryRes");
+        return v;
       }
       case 12: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargingStatusReq");
-        }
+        const x12 = r.bits(1);
+        if ((x12 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargingStatusReq");
+        return v;
       }
       case 13: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ChargingStatusRes");
-        }
+        const x13 = r.bits(1);
+        if ((x13 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ChargingStatusRes");
+        return v;
       }
       case 14: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CurrentDemandReq");
-        }
+        const x14 = r.bits(1);
+        if ((x14 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CurrentDemandReq");
+        return v;
       }
       case 15: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after CurrentDemandRes");
-        }
+        const x15 = r.bits(1);
+        if ((x15 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after CurrentDemandRes");
+        return v;
       }
       case 16: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after MeteringReceiptReq");
-        }
+        const x16 = r.bits(1);
+        if ((x16 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after MeteringReceiptReq");
+        return v;
       }
       case 17: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after MeteringReceiptRes");
-        }
+        const x17 = r.bits(1);
+        if ((x17 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after MeteringReceiptRes");
+        return v;
       }
       case 18: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentDetailsReq");
-        }
+        const x18 = r.bits(1);
+        if ((x18 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentDetailsReq");
+        return v;
       }
       case 19: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentDetailsRes");
-        }
+        const x19 = r.bits(1);
+        if ((x19 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentDetailsRes");
+        return v;
       }
       case 20: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentServiceSelectionReq");
-        }
+        const x20 = r.bits(1);
+        if ((x20 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentServiceSelectionReq");
+        return v;
       }
       case 21: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PaymentServiceSelectionRes");
-        }
+        const x21 = r.bits(1);
+        if ((x21 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PaymentServiceSelectionRes");
+        return v;
       }
       case 22: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PowerDeliveryReq");
-        }
+        const x22 = r.bits(1);
+        if ((x22 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PowerDeliveryReq");
+        return v;
       }
       case 23: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PowerDeliveryRes");
-        }
+        const x23 = r.bits(1);
+        if ((x23 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PowerDeliveryRes");
+        return v;
       }
       case 24: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PreChargeReq");
-        }
+        const x24 = r.bits(1);
+        if ((x24 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PreChargeReq");
+        return v;
       }
       case 25: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after PreChargeRes");
-        }
+        const x25 = r.bits(1);
+        if ((x25 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after PreChargeRes");
+        return v;
       }
       case 26: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDetailReq");
-        }
+        const x26 = r.bits(1);
+        if ((x26 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDetailReq");
+        return v;
       }
       case 27: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDetailRes");
-        }
+        const x27 = r.bits(1);
+        if ((x27 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDetailRes");
+        return v;
       }
       case 28: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDiscoveryReq");
-        }
+        const x28 = r.bits(1);
+        if ((x28 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDiscoveryReq");
+        return v;
       }
       case 29: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after ServiceDiscoveryRes");
-        }
+        const x29 = r.bits(1);
+        if ((x29 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after ServiceDiscoveryRes");
+        return v;
       }
       case 30: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionSetupReq");
-        }
+        const x30 = r.bits(1);
+        if ((x30 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionSetupReq");
+        return v;
       }
       case 31: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionSetupRes");
-        }
+        const x31 = r.bits(1);
+        if ((x31 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionSetupRes");
+        return v;
       }
       case 32: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionStopReq");
-        }
+        const x32 = r.bits(1);
+        if ((x32 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionStopReq");
+        return v;
       }
       case 33: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after SessionStopRes");
-        }
+        const x33 = r.bits(1);
+        if ((x33 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after SessionStopRes");
+        return v;
       }
       case 34: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after WeldingDetectionReq");
-        }
+        const x34 = r.bits(1);
+        if ((x34 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after WeldingDetectionReq");
+        return v;
       }
       case 35: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "BodyType after WeldingDetectionRes");
-        }
+        const x35 = r.bits(1);
+        if ((x35 & 1) !== 0) r.deviation(r.pos - 1, "BodyType after WeldingDetectionRes");
+        return v;
       }
+      default:
+        return r.fail("BodyType: internal error, no grammar state");
     }
   }
 }
 
 export function d_BodyBaseType(r: BitReader): BodyBaseType {
   const v = {} as BodyBaseType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "BodyBaseType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "BodyBaseType start");
+  return v;
 }
 
 export function d_SessionSetupReqType(r: BitReader): SessionSetupReqType {
   const v = {} as SessionSetupReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVCCID CH");
-            const x = r.binary(6);
-            r.expectZero(1, "EVCCID EE");
-            v.EVCCID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupReqType after EVCCID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
+  v.EVCCID = r.binary(6);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
+  return v;
 }
 
 export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
@@ -1342,38 +1082,14 @@ export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
-            r.expectZero(1, "EVSEID EE");
-            v.EVSEID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "SessionSetupResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
+        v.EVSEID = r.string(37);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SessionSetupResType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "EVSETimeStamp CH");
             const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
@@ -1386,19 +1102,16 @@ export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SessionSetupResType after EVSEID");
+            return r.unexpected(c2, 2, "SessionSetupResType after EVSEID");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionSetupResType after EVSETimeStamp");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SessionSetupResType after EVSETimeStamp");
+        return v;
       }
+      default:
+        return r.fail("SessionSetupResType: internal error, no grammar state");
     }
   }
 }
@@ -1409,8 +1122,8 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
             const x = r.string(64);
@@ -1420,9 +1133,9 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             continue;
           }
           case 1: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 2;
             continue;
@@ -1431,16 +1144,16 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryReqType start");
+            return r.unexpected(c0, 2, "ServiceDiscoveryReqType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 2;
             continue;
@@ -1449,19 +1162,16 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryReqType after ServiceScope");
+            return r.unexpected(c1, 2, "ServiceDiscoveryReqType after ServiceScope");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryReqType after ServiceCategory");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryReqType after ServiceCategory");
+        return v;
       }
+      default:
+        return r.fail("ServiceDiscoveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -1472,47 +1182,15 @@ export function d_ServiceDiscoveryResType(r: BitReader): ServiceDiscoveryResType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PaymentOptionList = d_PaymentOptionListType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ChargeService = d_ChargeServiceType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after PaymentOptionList");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(9);
+        if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "ServiceDiscoveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+        v.PaymentOptionList = d_PaymentOptionListType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryResType start");
+        v.ChargeService = d_ChargeServiceType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.ServiceList = d_ServiceListType(r);
             s = 4;
@@ -1522,19 +1200,16 @@ export function d_ServiceDiscoveryResType(r: BitReader): ServiceDiscoveryResType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDiscoveryResType after ChargeService");
+            return r.unexpected(c2, 2, "ServiceDiscoveryResType after ChargeService");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDiscoveryResType after ServiceList");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDiscoveryResType after ServiceList");
+        return v;
       }
+      default:
+        return r.fail("ServiceDiscoveryResType: internal error, no grammar state");
     }
   }
 }
@@ -1545,28 +1220,19 @@ export function d_PaymentOptionListType(r: BitReader): PaymentOptionListType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "PaymentOption EE");
-            const a = v.PaymentOption ??= [];
-            a.push(x);
-            s = a.length < 2 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentOptionListType start");
-        }
+        const x0 = r.bits(4);
+        if ((x0 & 13) !== 0) r.deviation(r.pos - 4, "PaymentOptionListType start");
+        (v.PaymentOption ??= []).push(V_paymentOptionType[r.index(((x0 >>> 1) & 1), 2, r.pos - 4)]);
+        s = v.PaymentOption.length < 2 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "PaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "PaymentOption EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "PaymentOption CH/EE");
+            const x = V_paymentOptionType[r.index(((b >>> 1) & 1), 2, r.pos - 2)];
             const a = v.PaymentOption ??= [];
             a.push(x);
             s = a.length < 2 ? 1 : 2;
@@ -1576,19 +1242,16 @@ export function d_PaymentOptionListType(r: BitReader): PaymentOptionListType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PaymentOptionListType after PaymentOption (mid)");
+            return r.unexpected(c1, 2, "PaymentOptionListType after PaymentOption (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentOptionListType after PaymentOption (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PaymentOptionListType after PaymentOption (full)");
+        return v;
       }
+      default:
+        return r.fail("PaymentOptionListType: internal error, no grammar state");
     }
   }
 }
@@ -1599,23 +1262,13 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeServiceType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ChargeServiceType start");
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ChargeServiceType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
             const x = r.string(32);
@@ -1625,35 +1278,23 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 3;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeServiceType after ServiceID");
+            return r.unexpected(c2, 2, "ChargeServiceType after ServiceID");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
-            v.ServiceCategory = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeServiceType after ServiceName");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x3 = r.bits(5);
+        if ((x3 & 25) !== 0) r.deviation(r.pos - 5, "ChargeServiceType after ServiceName");
+        v.ServiceCategory = V_serviceCategoryType[r.index(((x3 >>> 1) & 3), 4, r.pos - 5)];
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
             const x = r.string(64);
@@ -1663,54 +1304,59 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "FreeService CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.FreeService = x;
             s = 5;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeServiceType after ServiceCategory");
+            return r.unexpected(c4, 2, "ChargeServiceType after ServiceCategory");
+        }
+      }
+      case 3: {
+        const c5 = r.bits(2);
+        switch (c5) {
+          case 0: {
+            r.expectZero(1, "ServiceScope CH");
+            const x = r.string(64);
+            r.expectZero(1, "ServiceScope EE");
+            v.ServiceScope = x;
+            s = 4;
+            continue;
+          }
+          case 1: {
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "FreeService CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
+            v.FreeService = x;
+            s = 5;
+            continue;
+          }
+          default:
+            return r.unexpected(c5, 2, "ChargeServiceType after ServiceCategory");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
-            v.FreeService = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeServiceType after ServiceScope");
-        }
+        const x6 = r.bits(5);
+        if ((x6 & 27) !== 0) r.deviation(r.pos - 5, "ChargeServiceType after ServiceScope");
+        v.FreeService = ((x6 >>> 2) & 1) === 1;
+        v.SupportedEnergyTransferMode = d_SupportedEnergyTransferModeType(r);
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargeServiceType after ServiceScope");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SupportedEnergyTransferMode = d_SupportedEnergyTransferModeType(r);
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeServiceType after FreeService");
-        }
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "ChargeServiceType after FreeService");
+        v.SupportedEnergyTransferMode = d_SupportedEnergyTransferModeType(r);
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "ChargeServiceType after FreeService");
+        return v;
       }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeServiceType after SupportedEnergyTransferMode");
-        }
-      }
+      default:
+        return r.fail("ChargeServiceType: internal error, no grammar state");
     }
   }
 }
@@ -1721,28 +1367,19 @@ export function d_SupportedEnergyTransferModeType(r: BitReader): SupportedEnergy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EnergyTransferMode CH");
-            const x = V_EnergyTransferModeType[r.enumIndex(3, 6)];
-            r.expectZero(1, "EnergyTransferMode EE");
-            const a = v.EnergyTransferMode ??= [];
-            a.push(x);
-            s = a.length < 6 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SupportedEnergyTransferModeType start");
-        }
+        const x0 = r.bits(6);
+        if ((x0 & 49) !== 0) r.deviation(r.pos - 6, "SupportedEnergyTransferModeType start");
+        (v.EnergyTransferMode ??= []).push(V_EnergyTransferModeType[r.index(((x0 >>> 1) & 7), 6, r.pos - 6)]);
+        s = v.EnergyTransferMode.length < 6 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "EnergyTransferMode CH");
-            const x = V_EnergyTransferModeType[r.enumIndex(3, 6)];
-            r.expectZero(1, "EnergyTransferMode EE");
+            const b = r.bits(5);
+            if ((b & 17) !== 0) r.deviation(r.pos - 5, "EnergyTransferMode CH/EE");
+            const x = V_EnergyTransferModeType[r.index(((b >>> 1) & 7), 6, r.pos - 4)];
             const a = v.EnergyTransferMode ??= [];
             a.push(x);
             s = a.length < 6 ? 1 : 2;
@@ -1752,19 +1389,16 @@ export function d_SupportedEnergyTransferModeType(r: BitReader): SupportedEnergy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SupportedEnergyTransferModeType after EnergyTransferMode (mid)");
+            return r.unexpected(c1, 2, "SupportedEnergyTransferModeType after EnergyTransferMode (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SupportedEnergyTransferModeType after EnergyTransferMode (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SupportedEnergyTransferModeType after EnergyTransferMode (full)");
+        return v;
       }
+      default:
+        return r.fail("SupportedEnergyTransferModeType: internal error, no grammar state");
     }
   }
 }
@@ -1775,23 +1409,13 @@ export function d_ServiceType(r: BitReader): ServiceType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceType start");
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
             const x = r.string(32);
@@ -1801,35 +1425,23 @@ export function d_ServiceType(r: BitReader): ServiceType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ServiceCategory CH/EE");
+            const x = V_serviceCategoryType[r.index(((b >>> 1) & 3), 4, r.pos - 3)];
             v.ServiceCategory = x;
             s = 3;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ServiceType after ServiceID");
+            return r.unexpected(c2, 2, "ServiceType after ServiceID");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceCategory CH");
-            const x = V_serviceCategoryType[r.enumIndex(2, 4)];
-            r.expectZero(1, "ServiceCategory EE");
-            v.ServiceCategory = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType after ServiceName");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x3 = r.bits(5);
+        if ((x3 & 25) !== 0) r.deviation(r.pos - 5, "ServiceType after ServiceName");
+        v.ServiceCategory = V_serviceCategoryType[r.index(((x3 >>> 1) & 3), 4, r.pos - 5)];
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
             const x = r.string(64);
@@ -1839,42 +1451,53 @@ export function d_ServiceType(r: BitReader): ServiceType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "FreeService CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.FreeService = x;
             s = 5;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ServiceType after ServiceCategory");
+            return r.unexpected(c4, 2, "ServiceType after ServiceCategory");
+        }
+      }
+      case 3: {
+        const c5 = r.bits(2);
+        switch (c5) {
+          case 0: {
+            r.expectZero(1, "ServiceScope CH");
+            const x = r.string(64);
+            r.expectZero(1, "ServiceScope EE");
+            v.ServiceScope = x;
+            s = 4;
+            continue;
+          }
+          case 1: {
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "FreeService CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
+            v.FreeService = x;
+            s = 5;
+            continue;
+          }
+          default:
+            return r.unexpected(c5, 2, "ServiceType after ServiceCategory");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "FreeService CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "FreeService EE");
-            v.FreeService = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType after ServiceScope");
-        }
+        const x6 = r.bits(5);
+        if ((x6 & 27) !== 0) r.deviation(r.pos - 5, "ServiceType after ServiceScope");
+        v.FreeService = ((x6 >>> 2) & 1) === 1;
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceType after FreeService");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ServiceType after FreeService");
+        return v;
       }
+      default:
+        return r.fail("ServiceType: internal error, no grammar state");
     }
   }
 }
@@ -1885,21 +1508,15 @@ export function d_ServiceListType(r: BitReader): ServiceListType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Service ??= [];
-            a.push(d_ServiceType(r));
-            s = a.length < 8 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceListType start");
+        (v.Service ??= []).push(d_ServiceType(r));
+        s = v.Service.length < 8 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.Service ??= [];
             a.push(d_ServiceType(r));
@@ -1910,55 +1527,28 @@ export function d_ServiceListType(r: BitReader): ServiceListType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceListType after Service (mid)");
+            return r.unexpected(c1, 2, "ServiceListType after Service (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceListType after Service (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ServiceListType after Service (full)");
+        return v;
       }
+      default:
+        return r.fail("ServiceListType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ServiceDetailReqType(r: BitReader): ServiceDetailReqType {
   const v = {} as ServiceDetailReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailReqType after ServiceID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
+  v.ServiceID = r.uintMax(65535);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
+  return v;
 }
 
 export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
@@ -1967,38 +1557,14 @@ export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ServiceDetailResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDetailResType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.ServiceParameterList = d_ServiceParameterListType(r);
             s = 3;
@@ -2008,19 +1574,16 @@ export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceDetailResType after ServiceID");
+            return r.unexpected(c2, 2, "ServiceDetailResType after ServiceID");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceDetailResType after ServiceParameterList");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ServiceDetailResType after ServiceParameterList");
+        return v;
       }
+      default:
+        return r.fail("ServiceDetailResType: internal error, no grammar state");
     }
   }
 }
@@ -2031,21 +1594,15 @@ export function d_ServiceParameterListType(r: BitReader): ServiceParameterListTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.ParameterSet ??= [];
-            a.push(d_ParameterSetType(r));
-            s = a.length < 255 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceParameterListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceParameterListType start");
+        (v.ParameterSet ??= []).push(d_ParameterSetType(r));
+        s = v.ParameterSet.length < 255 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.ParameterSet ??= [];
             a.push(d_ParameterSetType(r));
@@ -2056,19 +1613,16 @@ export function d_ServiceParameterListType(r: BitReader): ServiceParameterListTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ServiceParameterListType after ParameterSet (mid)");
+            return r.unexpected(c1, 2, "ServiceParameterListType after ParameterSet (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ServiceParameterListType after ParameterSet (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ServiceParameterListType after ParameterSet (full)");
+        return v;
       }
+      default:
+        return r.fail("ServiceParameterListType: internal error, no grammar state");
     }
   }
 }
@@ -2079,36 +1633,18 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ParameterSetID CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "ParameterSetID EE");
-            v.ParameterSetID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterSetType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Parameter ??= [];
-            a.push(d_ParameterType(r));
-            s = a.length < 16 ? 2 : 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterSetType after ParameterSetID");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        v.ParameterSetID = r.intRange(-32768, 32767);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        (v.Parameter ??= []).push(d_ParameterType(r));
+        s = v.Parameter.length < 16 ? 2 : 3;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -2119,19 +1655,16 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterSetType after Parameter (full)");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ParameterSetType after Parameter (full)");
+        return v;
       }
+      default:
+        return r.fail("ParameterSetType: internal error, no grammar state");
     }
   }
 }
@@ -2142,32 +1675,23 @@ export function d_ParameterType(r: BitReader): ParameterType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType start");
+        v.Name = r.string(2147483647);
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
-            v.Name = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "boolValue CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "boolValue EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "boolValue CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.boolValue = x;
             s = 2;
             continue;
           }
           case 1: {
-            r.expectZero(1, "byteValue CH");
-            const x = r.nbit(8, -128, 127);
-            r.expectZero(1, "byteValue EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "byteValue CH/EE");
+            const x = ((b >>> 1) & 255) + -128;
             v.byteValue = x;
             s = 3;
             continue;
@@ -2202,181 +1726,66 @@ export function d_ParameterType(r: BitReader): ParameterType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ParameterType after Name");
+            return r.unexpected(c1, 3, "ParameterType after Name");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after boolValue");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after boolValue");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after byteValue");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after byteValue");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after shortValue");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after shortValue");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after intValue");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after intValue");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after physicalValue");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after physicalValue");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ParameterType after stringValue");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType after stringValue");
+        return v;
       }
+      default:
+        return r.fail("ParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
   const v = {} as PhysicalValueType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Multiplier CH");
-            const x = r.nbit(3, -3, 3);
-            r.expectZero(1, "Multiplier EE");
-            v.Multiplier = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Unit CH");
-            const x = V_unitSymbolType[r.enumIndex(3, 7)];
-            r.expectZero(1, "Unit EE");
-            v.Unit = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType after Multiplier");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Value CH");
-            const x = r.intRange(-32768, 32767);
-            r.expectZero(1, "Value EE");
-            v.Value = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType after Unit");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PhysicalValueType after Value");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(14);
+  if ((x0 & 12743) !== 0) r.deviation(r.pos - 14, "PhysicalValueType start");
+  v.Multiplier = r.upTo(((x0 >>> 9) & 7) + -3, 3, r.pos - 14);
+  v.Unit = V_unitSymbolType[r.index(((x0 >>> 3) & 7), 7, r.pos - 14)];
+  v.Value = r.intRange(-32768, 32767);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType start");
+  return v;
 }
 
 export function d_PaymentServiceSelectionReqType(r: BitReader): PaymentServiceSelectionReqType {
   const v = {} as PaymentServiceSelectionReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SelectedPaymentOption CH");
-            const x = V_paymentOptionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "SelectedPaymentOption EE");
-            v.SelectedPaymentOption = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentServiceSelectionReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SelectedServiceList = d_SelectedServiceListType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentServiceSelectionReqType after SelectedPaymentOption");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentServiceSelectionReqType after SelectedServiceList");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(5);
+  if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "PaymentServiceSelectionReqType start");
+  v.SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  v.SelectedServiceList = d_SelectedServiceListType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PaymentServiceSelectionReqType start");
+  return v;
 }
 
 export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType {
@@ -2385,21 +1794,15 @@ export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SelectedService ??= [];
-            a.push(d_SelectedServiceType(r));
-            s = a.length < 16 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceListType start");
+        (v.SelectedService ??= []).push(d_SelectedServiceType(r));
+        s = v.SelectedService.length < 16 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.SelectedService ??= [];
             a.push(d_SelectedServiceType(r));
@@ -2410,19 +1813,16 @@ export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SelectedServiceListType after SelectedService (mid)");
+            return r.unexpected(c1, 2, "SelectedServiceListType after SelectedService (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceListType after SelectedService (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceListType after SelectedService (full)");
+        return v;
       }
+      default:
+        return r.fail("SelectedServiceListType: internal error, no grammar state");
     }
   }
 }
@@ -2433,23 +1833,13 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ServiceID CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "ServiceID EE");
-            v.ServiceID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SelectedServiceType start");
+        v.ServiceID = r.uintMax(65535);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "ParameterSetID CH");
             const x = r.intRange(-32768, 32767);
@@ -2462,101 +1852,39 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SelectedServiceType after ServiceID");
+            return r.unexpected(c2, 2, "SelectedServiceType after ServiceID");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SelectedServiceType after ParameterSetID");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SelectedServiceType after ParameterSetID");
+        return v;
       }
+      default:
+        return r.fail("SelectedServiceType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PaymentServiceSelectionResType(r: BitReader): PaymentServiceSelectionResType {
   const v = {} as PaymentServiceSelectionResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentServiceSelectionResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentServiceSelectionResType after ResponseCode");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PaymentServiceSelectionResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  return v;
 }
 
 export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
   const v = {} as PaymentDetailsReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "eMAID CH");
-            const x = r.string(15);
-            r.expectZero(1, "eMAID EE");
-            v.eMAID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType after eMAID");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsReqType after ContractSignatureCertChain");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
+  v.eMAID = r.string(15);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PaymentDetailsReqType start");
+  return v;
 }
 
 export function d_CertificateChainType(r: BitReader): CertificateChainType {
@@ -2565,8 +1893,8 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2581,27 +1909,17 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CertificateChainType start");
+            return r.unexpected(c0, 2, "CertificateChainType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Certificate CH");
-            const x = r.binary(800);
-            r.expectZero(1, "Certificate EE");
-            v.Certificate = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateChainType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "CertificateChainType after Id");
+        v.Certificate = r.binary(800);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CertificateChainType after Id");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.SubCertificates = d_SubCertificatesType(r);
             s = 3;
@@ -2611,19 +1929,31 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CertificateChainType after Certificate");
+            return r.unexpected(c3, 2, "CertificateChainType after Certificate");
         }
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
+      case 2: {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
+            v.SubCertificates = d_SubCertificatesType(r);
+            s = 3;
+            continue;
+          }
+          case 1: {
             return v;
           }
           default:
-            return r.unexpected(c, 1, "CertificateChainType after SubCertificates");
+            return r.unexpected(c4, 2, "CertificateChainType after Certificate");
         }
       }
+      case 3: {
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "CertificateChainType after SubCertificates");
+        return v;
+      }
+      default:
+        return r.fail("CertificateChainType: internal error, no grammar state");
     }
   }
 }
@@ -2634,24 +1964,17 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Certificate CH");
-            const x = r.binary(800);
-            r.expectZero(1, "Certificate EE");
-            const a = v.Certificate ??= [];
-            a.push(x);
-            s = a.length < 4 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SubCertificatesType start");
-        }
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SubCertificatesType start");
+        (v.Certificate ??= []).push(r.binary(800));
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SubCertificatesType start");
+        s = v.Certificate.length < 4 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "Certificate CH");
             const x = r.binary(800);
@@ -2665,85 +1988,32 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SubCertificatesType after Certificate (mid)");
+            return r.unexpected(c2, 2, "SubCertificatesType after Certificate (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SubCertificatesType after Certificate (full)");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SubCertificatesType after Certificate (full)");
+        return v;
       }
+      default:
+        return r.fail("SubCertificatesType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PaymentDetailsResType(r: BitReader): PaymentDetailsResType {
   const v = {} as PaymentDetailsResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "GenChallenge CH");
-            const x = r.binary(16);
-            r.expectZero(1, "GenChallenge EE");
-            v.GenChallenge = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSETimeStamp CH");
-            const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
-            r.expectZero(1, "EVSETimeStamp EE");
-            v.EVSETimeStamp = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after GenChallenge");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PaymentDetailsResType after EVSETimeStamp");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(10);
+  if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "PaymentDetailsResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
+  v.GenChallenge = r.binary(16);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "PaymentDetailsResType start");
+  v.EVSETimeStamp = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsResType start");
+  return v;
 }
 
 export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
@@ -2752,8 +2022,8 @@ export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2771,12 +2041,12 @@ export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "AuthorizationReqType start");
+            return r.unexpected(c0, 2, "AuthorizationReqType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "GenChallenge CH");
             const x = r.binary(16);
@@ -2789,70 +2059,27 @@ export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "AuthorizationReqType after Id");
+            return r.unexpected(c1, 2, "AuthorizationReqType after Id");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AuthorizationReqType after GenChallenge");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AuthorizationReqType after GenChallenge");
+        return v;
       }
+      default:
+        return r.fail("AuthorizationReqType: internal error, no grammar state");
     }
   }
 }
 
 export function d_AuthorizationResType(r: BitReader): AuthorizationResType {
   const v = {} as AuthorizationResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AuthorizationResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AuthorizationResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AuthorizationResType after EVSEProcessing");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(14);
+  if ((x0 & 12403) !== 0) r.deviation(r.pos - 14, "AuthorizationResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 7) & 31), 26, r.pos - 14)];
+  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 3), 3, r.pos - 14)];
+  return v;
 }
 
 export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameterDiscoveryReqType {
@@ -2861,8 +2088,8 @@ export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameter
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "MaxEntriesSAScheduleTuple CH");
             const x = r.uintMax(65535);
@@ -2872,35 +2099,23 @@ export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameter
             continue;
           }
           case 1: {
-            r.expectZero(1, "RequestedEnergyTransferMode CH");
-            const x = V_EnergyTransferModeType[r.enumIndex(3, 6)];
-            r.expectZero(1, "RequestedEnergyTransferMode EE");
+            const b = r.bits(5);
+            if ((b & 17) !== 0) r.deviation(r.pos - 5, "RequestedEnergyTransferMode CH/EE");
+            const x = V_EnergyTransferModeType[r.index(((b >>> 1) & 7), 6, r.pos - 4)];
             v.RequestedEnergyTransferMode = x;
             s = 2;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryReqType start");
+            return r.unexpected(c0, 2, "ChargeParameterDiscoveryReqType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "RequestedEnergyTransferMode CH");
-            const x = V_EnergyTransferModeType[r.enumIndex(3, 6)];
-            r.expectZero(1, "RequestedEnergyTransferMode EE");
-            v.RequestedEnergyTransferMode = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after MaxEntriesSAScheduleTuple");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(6);
+        if ((x1 & 49) !== 0) r.deviation(r.pos - 6, "ChargeParameterDiscoveryReqType after MaxEntriesSAScheduleTuple");
+        v.RequestedEnergyTransferMode = V_EnergyTransferModeType[r.index(((x1 >>> 1) & 7), 6, r.pos - 6)];
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.AC_EVChargeParameter = d_AC_EVChargeParameterType(r);
             s = 3;
@@ -2917,39 +2132,48 @@ export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryReqType after RequestedEnergyTransferMode");
+            return r.unexpected(c2, 2, "ChargeParameterDiscoveryReqType after RequestedEnergyTransferMode");
+        }
+      }
+      case 2: {
+        const c3 = r.bits(2);
+        switch (c3) {
+          case 0: {
+            v.AC_EVChargeParameter = d_AC_EVChargeParameterType(r);
+            s = 3;
+            continue;
+          }
+          case 1: {
+            v.DC_EVChargeParameter = d_DC_EVChargeParameterType(r);
+            s = 4;
+            continue;
+          }
+          case 2: {
+            v.EVChargeParameter = d_EVChargeParameterType(r);
+            s = 5;
+            continue;
+          }
+          default:
+            return r.unexpected(c3, 2, "ChargeParameterDiscoveryReqType after RequestedEnergyTransferMode");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after AC_EVChargeParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after AC_EVChargeParameter");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after DC_EVChargeParameter");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after DC_EVChargeParameter");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryReqType after EVChargeParameter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryReqType after EVChargeParameter");
+        return v;
       }
+      default:
+        return r.fail("ChargeParameterDiscoveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -2960,38 +2184,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(13);
+        if ((x0 & 6201) !== 0) r.deviation(r.pos - 13, "ChargeParameterDiscoveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 6) & 31), 26, r.pos - 13)];
+        v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 1) & 3), 3, r.pos - 13)];
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             v.SAScheduleList = d_SAScheduleListType(r);
             s = 3;
@@ -3018,12 +2216,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ChargeParameterDiscoveryResType after EVSEProcessing");
+            return r.unexpected(c1, 3, "ChargeParameterDiscoveryResType after EVSEProcessing");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.AC_EVSEChargeParameter = d_AC_EVSEChargeParameterType(r);
             s = 5;
@@ -3040,12 +2238,12 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryResType after SAScheduleList");
+            return r.unexpected(c2, 2, "ChargeParameterDiscoveryResType after SAScheduleList");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.AC_EVSEChargeParameter = d_AC_EVSEChargeParameterType(r);
             s = 5;
@@ -3062,39 +2260,26 @@ export function d_ChargeParameterDiscoveryResType(r: BitReader): ChargeParameter
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargeParameterDiscoveryResType after SASchedules");
+            return r.unexpected(c3, 2, "ChargeParameterDiscoveryResType after SASchedules");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after AC_EVSEChargeParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after AC_EVSEChargeParameter");
+        return v;
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after DC_EVSEChargeParameter");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after DC_EVSEChargeParameter");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargeParameterDiscoveryResType after EVSEChargeParameter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargeParameterDiscoveryResType after EVSEChargeParameter");
+        return v;
       }
+      default:
+        return r.fail("ChargeParameterDiscoveryResType: internal error, no grammar state");
     }
   }
 }
@@ -3105,38 +2290,12 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargeProgress CH");
-            const x = V_chargeProgressType[r.enumIndex(2, 3)];
-            r.expectZero(1, "ChargeProgress EE");
-            v.ChargeProgress = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType after ChargeProgress");
-        }
-      }
-      case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(16);
+        if ((x0 & 52737) !== 0) r.deviation(r.pos - 16, "PowerDeliveryReqType start");
+        v.ChargeProgress = V_chargeProgressType[r.index(((x0 >>> 12) & 3), 3, r.pos - 16)];
+        v.SAScheduleTupleID = r.upTo(((x0 >>> 1) & 255) + 1, 255, r.pos - 16);
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             v.ChargingProfile = d_ChargingProfileType(r);
             s = 3;
@@ -3156,12 +2315,12 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "PowerDeliveryReqType after SAScheduleTupleID");
+            return r.unexpected(c1, 3, "PowerDeliveryReqType after SAScheduleTupleID");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.DC_EVPowerDeliveryParameter = d_DC_EVPowerDeliveryParameterType(r);
             s = 4;
@@ -3176,29 +2335,21 @@ export function d_PowerDeliveryReqType(r: BitReader): PowerDeliveryReqType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PowerDeliveryReqType after ChargingProfile");
+            return r.unexpected(c2, 2, "PowerDeliveryReqType after ChargingProfile");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType after DC_EVPowerDeliveryParameter");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryReqType after DC_EVPowerDeliveryParameter");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryReqType after EVPowerDeliveryParameter");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryReqType after EVPowerDeliveryParameter");
+        return v;
       }
+      default:
+        return r.fail("PowerDeliveryReqType: internal error, no grammar state");
     }
   }
 }
@@ -3209,21 +2360,15 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.ProfileEntry ??= [];
-            a.push(d_ProfileEntryType(r));
-            s = a.length < 24 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingProfileType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ChargingProfileType start");
+        (v.ProfileEntry ??= []).push(d_ProfileEntryType(r));
+        s = v.ProfileEntry.length < 24 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.ProfileEntry ??= [];
             a.push(d_ProfileEntryType(r));
@@ -3234,19 +2379,16 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ChargingProfileType after ProfileEntry (mid)");
+            return r.unexpected(c1, 2, "ChargingProfileType after ProfileEntry (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingProfileType after ProfileEntry (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ChargingProfileType after ProfileEntry (full)");
+        return v;
       }
+      default:
+        return r.fail("ChargingProfileType: internal error, no grammar state");
     }
   }
 }
@@ -3257,39 +2399,18 @@ export function d_ProfileEntryType(r: BitReader): ProfileEntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+        v.ChargingProfileEntryStart = r.uintMax(4294967295);
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+        v.ChargingProfileEntryMaxPower = d_PhysicalValueType(r);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "ChargingProfileEntryStart CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "ChargingProfileEntryStart EE");
-            v.ChargingProfileEntryStart = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ChargingProfileEntryMaxPower = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType after ChargingProfileEntryStart");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingProfileEntryMaxNumberOfPhasesInUse CH");
-            const x = r.nbit(2, 1, 3);
-            r.expectZero(1, "ChargingProfileEntryMaxNumberOfPhasesInUse EE");
+            const b = r.bits(4);
+            if ((b & 9) !== 0) r.deviation(r.pos - 4, "ChargingProfileEntryMaxNumberOfPhasesInUse CH/EE");
+            const x = r.upTo(((b >>> 1) & 3) + 1, 3, r.pos - 3);
             v.ChargingProfileEntryMaxNumberOfPhasesInUse = x;
             s = 3;
             continue;
@@ -3298,19 +2419,16 @@ export function d_ProfileEntryType(r: BitReader): ProfileEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ProfileEntryType after ChargingProfileEntryMaxPower");
+            return r.unexpected(c2, 2, "ProfileEntryType after ChargingProfileEntryMaxPower");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ProfileEntryType after ChargingProfileEntryMaxNumberOfPhasesInUse");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ProfileEntryType after ChargingProfileEntryMaxNumberOfPhasesInUse");
+        return v;
       }
+      default:
+        return r.fail("ProfileEntryType: internal error, no grammar state");
     }
   }
 }
@@ -3321,23 +2439,11 @@ export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(8);
+        if ((x0 & 193) !== 0) r.deviation(r.pos - 8, "PowerDeliveryResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 1) & 31), 26, r.pos - 8)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
             s = 2;
@@ -3354,39 +2460,26 @@ export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PowerDeliveryResType after ResponseCode");
+            return r.unexpected(c1, 2, "PowerDeliveryResType after ResponseCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after AC_EVSEStatus");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after AC_EVSEStatus");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after DC_EVSEStatus");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after DC_EVSEStatus");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PowerDeliveryResType after EVSEStatus");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PowerDeliveryResType after EVSEStatus");
+        return v;
       }
+      default:
+        return r.fail("PowerDeliveryResType: internal error, no grammar state");
     }
   }
 }
@@ -3397,8 +2490,8 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -3413,31 +2506,21 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "MeteringReceiptReqType start");
+            return r.unexpected(c0, 2, "MeteringReceiptReqType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "MeteringReceiptReqType after Id");
+        v.SessionID = r.binary(8);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after Id");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
-            r.expectZero(1, "SessionID CH");
-            const x = r.binary(8);
-            r.expectZero(1, "SessionID EE");
-            v.SessionID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SAScheduleTupleID EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "SAScheduleTupleID CH/EE");
+            const x = r.upTo(((b >>> 1) & 255) + 1, 255, r.pos - 9);
             v.SAScheduleTupleID = x;
             s = 3;
             continue;
@@ -3448,31 +2531,44 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "MeteringReceiptReqType after SessionID");
+            return r.unexpected(c3, 2, "MeteringReceiptReqType after SessionID");
         }
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
+      case 2: {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "SAScheduleTupleID CH/EE");
+            const x = r.upTo(((b >>> 1) & 255) + 1, 255, r.pos - 9);
+            v.SAScheduleTupleID = x;
+            s = 3;
+            continue;
+          }
+          case 1: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after SAScheduleTupleID");
+            return r.unexpected(c4, 2, "MeteringReceiptReqType after SessionID");
         }
+      }
+      case 3: {
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after SAScheduleTupleID");
+        v.MeterInfo = d_MeterInfoType(r);
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after SAScheduleTupleID");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptReqType after MeterInfo");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptReqType after MeterInfo");
+        return v;
       }
+      default:
+        return r.fail("MeteringReceiptReqType: internal error, no grammar state");
     }
   }
 }
@@ -3483,23 +2579,13 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "MeterID CH");
-            const x = r.string(32);
-            r.expectZero(1, "MeterID EE");
-            v.MeterID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeterInfoType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MeterInfoType start");
+        v.MeterID = r.string(32);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType start");
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "MeterReading CH");
             const x = r.bigRange(r.uintBig(), 0n, 18446744073709551615n);
@@ -3536,12 +2622,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "MeterInfoType after MeterID");
+            return r.unexpected(c2, 3, "MeterInfoType after MeterID");
         }
       }
       case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const c3 = r.bits(3);
+        switch (c3) {
           case 0: {
             r.expectZero(1, "SigMeterReading CH");
             const x = r.binary(64);
@@ -3570,12 +2656,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "MeterInfoType after MeterReading");
+            return r.unexpected(c3, 3, "MeterInfoType after MeterReading");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "MeterStatus CH");
             const x = r.intRange(-32768, 32767);
@@ -3596,12 +2682,12 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MeterInfoType after SigMeterReading");
+            return r.unexpected(c4, 2, "MeterInfoType after SigMeterReading");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             r.expectZero(1, "TMeter CH");
             const x = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
@@ -3614,19 +2700,16 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "MeterInfoType after MeterStatus");
+            return r.unexpected(c5, 2, "MeterInfoType after MeterStatus");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeterInfoType after TMeter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType after TMeter");
+        return v;
       }
+      default:
+        return r.fail("MeterInfoType: internal error, no grammar state");
     }
   }
 }
@@ -3637,23 +2720,11 @@ export function d_MeteringReceiptResType(r: BitReader): MeteringReceiptResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(8);
+        if ((x0 & 193) !== 0) r.deviation(r.pos - 8, "MeteringReceiptResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 1) & 31), 26, r.pos - 8)];
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
             s = 2;
@@ -3670,179 +2741,63 @@ export function d_MeteringReceiptResType(r: BitReader): MeteringReceiptResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "MeteringReceiptResType after ResponseCode");
+            return r.unexpected(c1, 2, "MeteringReceiptResType after ResponseCode");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType after AC_EVSEStatus");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptResType after AC_EVSEStatus");
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType after DC_EVSEStatus");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptResType after DC_EVSEStatus");
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "MeteringReceiptResType after EVSEStatus");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptResType after EVSEStatus");
+        return v;
       }
+      default:
+        return r.fail("MeteringReceiptResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_SessionStopReqType(r: BitReader): SessionStopReqType {
   const v = {} as SessionStopReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingSession CH");
-            const x = V_chargingSessionType[r.enumIndex(1, 2)];
-            r.expectZero(1, "ChargingSession EE");
-            v.ChargingSession = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopReqType after ChargingSession");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(5);
+  if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "SessionStopReqType start");
+  v.ChargingSession = V_chargingSessionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  return v;
 }
 
 export function d_SessionStopResType(r: BitReader): SessionStopResType {
   const v = {} as SessionStopResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SessionStopResType after ResponseCode");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "SessionStopResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  return v;
 }
 
 export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqType {
   const v = {} as CertificateUpdateReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "eMAID CH");
-            const x = r.string(15);
-            r.expectZero(1, "eMAID EE");
-            v.eMAID = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after ContractSignatureCertChain");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after eMAID");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateReqType after ListOfRootCertificateIDs");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
+  v.eMAID = r.string(15);
+  const x3 = r.bits(2);
+  if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
+  v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+  const x4 = r.bits(1);
+  if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
+  return v;
 }
 
 export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertificateIDsType {
@@ -3851,21 +2806,15 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.RootCertificateID ??= [];
-            a.push(d_X509IssuerSerialType(r));
-            s = a.length < 20 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ListOfRootCertificateIDsType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ListOfRootCertificateIDsType start");
+        (v.RootCertificateID ??= []).push(d_X509IssuerSerialType(r));
+        s = v.RootCertificateID.length < 20 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.RootCertificateID ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -3876,19 +2825,16 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ListOfRootCertificateIDsType after RootCertificateID (mid)");
+            return r.unexpected(c1, 2, "ListOfRootCertificateIDsType after RootCertificateID (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ListOfRootCertificateIDsType after RootCertificateID (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ListOfRootCertificateIDsType after RootCertificateID (full)");
+        return v;
       }
+      default:
+        return r.fail("ListOfRootCertificateIDsType: internal error, no grammar state");
     }
   }
 }
@@ -3899,83 +2845,24 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SAProvisioningCertificateChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after SAProvisioningCertificateChain");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ContractSignatureCertChain");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DHpublickey = d_DiffieHellmanPublickeyType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after ContractSignatureEncryptedPrivateKey");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.eMAID = d_EMAIDType(r);
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after DHpublickey");
-        }
-      }
-      case 6: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(9);
+        if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CertificateUpdateResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+        v.SAProvisioningCertificateChain = d_CertificateChainType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
+        v.ContractSignatureCertChain = d_CertificateChainType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
+        v.ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
+        v.DHpublickey = d_DiffieHellmanPublickeyType(r);
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
+        v.eMAID = d_EMAIDType(r);
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             r.expectZero(1, "RetryCounter CH");
             const x = r.intRange(-32768, 32767);
@@ -3988,314 +2875,103 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CertificateUpdateResType after eMAID");
+            return r.unexpected(c5, 2, "CertificateUpdateResType after eMAID");
         }
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateUpdateResType after RetryCounter");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType after RetryCounter");
+        return v;
       }
+      default:
+        return r.fail("CertificateUpdateResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_ContractSignatureEncryptedPrivateKeyType(r: BitReader): ContractSignatureEncryptedPrivateKeyType {
   const v = {} as ContractSignatureEncryptedPrivateKeyType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractSignatureEncryptedPrivateKeyType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.CONTENT = r.binary(48);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractSignatureEncryptedPrivateKeyType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ContractSignatureEncryptedPrivateKeyType after CONTENT");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
+  v.CONTENT = r.binary(48);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
+  return v;
 }
 
 export function d_DiffieHellmanPublickeyType(r: BitReader): DiffieHellmanPublickeyType {
   const v = {} as DiffieHellmanPublickeyType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DiffieHellmanPublickeyType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.CONTENT = r.binary(65);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DiffieHellmanPublickeyType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DiffieHellmanPublickeyType after CONTENT");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
+  v.CONTENT = r.binary(65);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
+  return v;
 }
 
 export function d_EMAIDType(r: BitReader): EMAIDType {
   const v = {} as EMAIDType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "EMAIDType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.CONTENT = r.string(15);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "EMAIDType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EMAIDType after CONTENT");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
+  v.CONTENT = r.string(15);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
+  return v;
 }
 
 export function d_CertificateInstallationReqType(r: BitReader): CertificateInstallationReqType {
   const v = {} as CertificateInstallationReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Id = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "OEMProvisioningCert CH");
-            const x = r.binary(800);
-            r.expectZero(1, "OEMProvisioningCert EE");
-            v.OEMProvisioningCert = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after OEMProvisioningCert");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationReqType after ListOfRootCertificateIDs");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType start");
+  v.Id = r.string(2147483647);
+  const x1 = r.bits(2);
+  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType start");
+  v.OEMProvisioningCert = r.binary(800);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType start");
+  v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType start");
+  return v;
 }
 
 export function d_CertificateInstallationResType(r: BitReader): CertificateInstallationResType {
   const v = {} as CertificateInstallationResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SAProvisioningCertificateChain = d_CertificateChainType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureCertChain = d_CertificateChainType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after SAProvisioningCertificateChain");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ContractSignatureCertChain");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DHpublickey = d_DiffieHellmanPublickeyType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after ContractSignatureEncryptedPrivateKey");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.eMAID = d_EMAIDType(r);
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after DHpublickey");
-        }
-      }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CertificateInstallationResType after eMAID");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CertificateInstallationResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  v.SAProvisioningCertificateChain = d_CertificateChainType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  v.ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  v.DHpublickey = d_DiffieHellmanPublickeyType(r);
+  const x4 = r.bits(1);
+  if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  v.eMAID = d_EMAIDType(r);
+  const x5 = r.bits(1);
+  if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
+  return v;
 }
 
 export function d_ChargingStatusReqType(r: BitReader): ChargingStatusReqType {
   const v = {} as ChargingStatusReqType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "ChargingStatusReqType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusReqType start");
+  return v;
 }
 
 export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
@@ -4304,53 +2980,15 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
-            r.expectZero(1, "EVSEID EE");
-            v.EVSEID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after EVSEID");
-        }
-      }
-      case 3: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(10);
+        if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ChargingStatusResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
+        v.EVSEID = r.string(37);
+        const x1 = r.bits(12);
+        if ((x1 & 3585) !== 0) r.deviation(r.pos - 12, "ChargingStatusResType start");
+        v.SAScheduleTupleID = r.upTo(((x1 >>> 1) & 255) + 1, 255, r.pos - 12);
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             v.EVSEMaxCurrent = d_PhysicalValueType(r);
             s = 4;
@@ -4362,9 +3000,9 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           case 2: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 6;
             continue;
@@ -4375,21 +3013,21 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ChargingStatusResType after SAScheduleTupleID");
+            return r.unexpected(c2, 3, "ChargingStatusResType after SAScheduleTupleID");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 5;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 6;
             continue;
@@ -4400,16 +3038,16 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargingStatusResType after EVSEMaxCurrent");
+            return r.unexpected(c3, 2, "ChargingStatusResType after EVSEMaxCurrent");
         }
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 6;
             continue;
@@ -4420,314 +3058,88 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ChargingStatusResType after MeterInfo");
+            return r.unexpected(c4, 2, "ChargingStatusResType after MeterInfo");
         }
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after ReceiptRequired");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        return v;
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ChargingStatusResType after AC_EVSEStatus");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after AC_EVSEStatus");
+        return v;
       }
+      default:
+        return r.fail("ChargingStatusResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_AC_EVSEStatusType(r: BitReader): AC_EVSEStatusType {
   const v = {} as AC_EVSEStatusType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "NotificationMaxDelay CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "NotificationMaxDelay EE");
-            v.NotificationMaxDelay = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSENotification CH");
-            const x = V_EVSENotificationType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSENotification EE");
-            v.EVSENotification = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after NotificationMaxDelay");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "RCD CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "RCD EE");
-            v.RCD = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after EVSENotification");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEStatusType after RCD");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVSEStatusType start");
+  v.NotificationMaxDelay = r.uintMax(65535);
+  const x1 = r.bits(11);
+  if ((x1 & 1851) !== 0) r.deviation(r.pos - 11, "AC_EVSEStatusType start");
+  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 6) & 3), 3, r.pos - 11)];
+  v.RCD = ((x1 >>> 2) & 1) === 1;
+  return v;
 }
 
 export function d_EVSEStatusType(r: BitReader): EVSEStatusType {
   const v = {} as EVSEStatusType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "NotificationMaxDelay CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "NotificationMaxDelay EE");
-            v.NotificationMaxDelay = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "EVSEStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSENotification CH");
-            const x = V_EVSENotificationType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSENotification EE");
-            v.EVSENotification = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "EVSEStatusType after NotificationMaxDelay");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EVSEStatusType after EVSENotification");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "EVSEStatusType start");
+  v.NotificationMaxDelay = r.uintMax(65535);
+  const x1 = r.bits(7);
+  if ((x1 & 115) !== 0) r.deviation(r.pos - 7, "EVSEStatusType start");
+  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
+  return v;
 }
 
 export function d_CableCheckReqType(r: BitReader): CableCheckReqType {
   const v = {} as CableCheckReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckReqType after DC_EVStatus");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
+  return v;
 }
 
 export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
   const v = {} as DC_EVStatusType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVReady CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVReady EE");
-            v.EVReady = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVErrorCode CH");
-            const x = V_DC_EVErrorCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVErrorCode EE");
-            v.EVErrorCode = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVReady");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVRESSSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "EVRESSSOC EE");
-            v.EVRESSSOC = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVErrorCode");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVStatusType after EVRESSSOC");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(22);
+  if ((x0 & 3608067) !== 0) r.deviation(r.pos - 22, "DC_EVStatusType start");
+  v.EVReady = ((x0 >>> 19) & 1) === 1;
+  v.EVErrorCode = V_DC_EVErrorCodeType[r.index(((x0 >>> 12) & 15), 12, r.pos - 22)];
+  v.EVRESSSOC = r.upTo(((x0 >>> 2) & 127) + 0, 100, r.pos - 22);
+  return v;
 }
 
 export function d_EVStatusType(r: BitReader): EVStatusType {
   const v = {} as EVStatusType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVStatusType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVStatusType start");
+  return v;
 }
 
 export function d_CableCheckResType(r: BitReader): CableCheckResType {
   const v = {} as CableCheckResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEProcessing CH");
-            const x = V_EVSEProcessingType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSEProcessing EE");
-            v.EVSEProcessing = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CableCheckResType after EVSEProcessing");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CableCheckResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(6);
+  if ((x1 & 51) !== 0) r.deviation(r.pos - 6, "CableCheckResType start");
+  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 3), 3, r.pos - 6)];
+  return v;
 }
 
 export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
@@ -4736,198 +3148,79 @@ export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "DC_EVSEStatusType start");
+        v.NotificationMaxDelay = r.uintMax(65535);
+        const x1 = r.bits(6);
+        if ((x1 & 57) !== 0) r.deviation(r.pos - 6, "DC_EVSEStatusType start");
+        v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 1) & 3), 3, r.pos - 6)];
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "NotificationMaxDelay CH");
-            const x = r.uintMax(65535);
-            r.expectZero(1, "NotificationMaxDelay EE");
-            v.NotificationMaxDelay = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSENotification CH");
-            const x = V_EVSENotificationType[r.enumIndex(2, 3)];
-            r.expectZero(1, "EVSENotification EE");
-            v.EVSENotification = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after NotificationMaxDelay");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEIsolationStatus CH");
-            const x = V_isolationLevelType[r.enumIndex(3, 5)];
-            r.expectZero(1, "EVSEIsolationStatus EE");
+            const b = r.bits(5);
+            if ((b & 17) !== 0) r.deviation(r.pos - 5, "EVSEIsolationStatus CH/EE");
+            const x = V_isolationLevelType[r.index(((b >>> 1) & 7), 5, r.pos - 4)];
             v.EVSEIsolationStatus = x;
             s = 3;
             continue;
           }
           case 1: {
-            r.expectZero(1, "EVSEStatusCode CH");
-            const x = V_DC_EVSEStatusCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVSEStatusCode EE");
+            const b = r.bits(6);
+            if ((b & 33) !== 0) r.deviation(r.pos - 6, "EVSEStatusCode CH/EE");
+            const x = V_DC_EVSEStatusCodeType[r.index(((b >>> 1) & 15), 12, r.pos - 5)];
             v.EVSEStatusCode = x;
             s = 4;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEStatusType after EVSENotification");
+            return r.unexpected(c2, 2, "DC_EVSEStatusType after EVSENotification");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEStatusCode CH");
-            const x = V_DC_EVSEStatusCodeType[r.enumIndex(4, 12)];
-            r.expectZero(1, "EVSEStatusCode EE");
-            v.EVSEStatusCode = x;
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after EVSEIsolationStatus");
-        }
+        const x3 = r.bits(8);
+        if ((x3 & 195) !== 0) r.deviation(r.pos - 8, "DC_EVSEStatusType after EVSEIsolationStatus");
+        v.EVSEStatusCode = V_DC_EVSEStatusCodeType[r.index(((x3 >>> 2) & 15), 12, r.pos - 8)];
+        return v;
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEStatusType after EVSEStatusCode");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEStatusType after EVSEStatusCode");
+        return v;
       }
+      default:
+        return r.fail("DC_EVSEStatusType: internal error, no grammar state");
     }
   }
 }
 
 export function d_PreChargeReqType(r: BitReader): PreChargeReqType {
   const v = {} as PreChargeReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetVoltage = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after DC_EVStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetCurrent = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after EVTargetVoltage");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeReqType after EVTargetCurrent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.EVTargetVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  v.EVTargetCurrent = d_PhysicalValueType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
+  return v;
 }
 
 export function d_PreChargeResType(r: BitReader): PreChargeResType {
   const v = {} as PreChargeResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PreChargeResType after EVSEPresentVoltage");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PreChargeResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
+  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
+  return v;
 }
 
 export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
@@ -4936,32 +3229,14 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetCurrent = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after DC_EVStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType start");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType start");
+        v.EVTargetCurrent = d_PhysicalValueType(r);
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
             s = 3;
@@ -4978,28 +3253,28 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           case 3: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 4: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandReqType after EVTargetCurrent");
+            return r.unexpected(c2, 3, "CurrentDemandReqType after EVTargetCurrent");
         }
       }
       case 3: {
-        const c = r.bits(3);
-        switch (c) {
+        const c3 = r.bits(3);
+        switch (c3) {
           case 0: {
             v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
             s = 4;
@@ -5011,94 +3286,82 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           case 2: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 3: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandReqType after EVMaximumVoltageLimit");
+            return r.unexpected(c3, 3, "CurrentDemandReqType after EVMaximumVoltageLimit");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             v.EVMaximumPowerLimit = d_PhysicalValueType(r);
             s = 5;
             continue;
           }
           case 1: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 2: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after EVMaximumCurrentLimit");
+            return r.unexpected(c4, 2, "CurrentDemandReqType after EVMaximumCurrentLimit");
         }
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 6;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 7;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after EVMaximumPowerLimit");
+            return r.unexpected(c5, 2, "CurrentDemandReqType after EVMaximumPowerLimit");
         }
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
-            v.ChargingComplete = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after BulkChargingComplete");
-        }
-      }
-      case 7: {
-        const c = r.bits(2);
-        switch (c) {
+        const x6 = r.bits(4);
+        if ((x6 & 13) !== 0) r.deviation(r.pos - 4, "CurrentDemandReqType after BulkChargingComplete");
+        v.ChargingComplete = ((x6 >>> 1) & 1) === 1;
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
             v.RemainingTimeToFullSoC = d_PhysicalValueType(r);
             s = 8;
@@ -5115,12 +3378,34 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after ChargingComplete");
+            return r.unexpected(c7, 2, "CurrentDemandReqType after ChargingComplete");
+        }
+      }
+      case 7: {
+        const c8 = r.bits(2);
+        switch (c8) {
+          case 0: {
+            v.RemainingTimeToFullSoC = d_PhysicalValueType(r);
+            s = 8;
+            continue;
+          }
+          case 1: {
+            v.RemainingTimeToBulkSoC = d_PhysicalValueType(r);
+            s = 9;
+            continue;
+          }
+          case 2: {
+            v.EVTargetVoltage = d_PhysicalValueType(r);
+            s = 10;
+            continue;
+          }
+          default:
+            return r.unexpected(c8, 2, "CurrentDemandReqType after ChargingComplete");
         }
       }
       case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const c9 = r.bits(2);
+        switch (c9) {
           case 0: {
             v.RemainingTimeToBulkSoC = d_PhysicalValueType(r);
             s = 9;
@@ -5132,31 +3417,24 @@ export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandReqType after RemainingTimeToFullSoC");
+            return r.unexpected(c9, 2, "CurrentDemandReqType after RemainingTimeToFullSoC");
         }
       }
       case 9: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVTargetVoltage = d_PhysicalValueType(r);
-            s = 10;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
-        }
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
+        v.EVTargetVoltage = d_PhysicalValueType(r);
+        const x11 = r.bits(1);
+        if ((x11 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after RemainingTimeToBulkSoC");
+        return v;
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandReqType after EVTargetVoltage");
-        }
+        const x12 = r.bits(1);
+        if ((x12 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandReqType after EVTargetVoltage");
+        return v;
       }
+      default:
+        return r.fail("CurrentDemandReqType: internal error, no grammar state");
     }
   }
 }
@@ -5167,104 +3445,23 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentCurrent = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEPresentVoltage");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSECurrentLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSECurrentLimitAchieved EE");
-            v.EVSECurrentLimitAchieved = x;
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEPresentCurrent");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEVoltageLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSEVoltageLimitAchieved EE");
-            v.EVSEVoltageLimitAchieved = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSECurrentLimitAchieved");
-        }
-      }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEPowerLimitAchieved CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "EVSEPowerLimitAchieved EE");
-            v.EVSEPowerLimitAchieved = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEVoltageLimitAchieved");
-        }
-      }
-      case 7: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(9);
+        if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CurrentDemandResType start");
+        v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+        v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType start");
+        v.EVSEPresentVoltage = d_PhysicalValueType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType start");
+        v.EVSEPresentCurrent = d_PhysicalValueType(r);
+        const x3 = r.bits(12);
+        if ((x3 & 3549) !== 0) r.deviation(r.pos - 12, "CurrentDemandResType start");
+        v.EVSECurrentLimitAchieved = ((x3 >>> 9) & 1) === 1;
+        v.EVSEVoltageLimitAchieved = ((x3 >>> 5) & 1) === 1;
+        v.EVSEPowerLimitAchieved = ((x3 >>> 1) & 1) === 1;
+        const c4 = r.bits(3);
+        switch (c4) {
           case 0: {
             v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
             s = 8;
@@ -5289,12 +3486,12 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "CurrentDemandResType after EVSEPowerLimitAchieved");
+            return r.unexpected(c4, 3, "CurrentDemandResType after EVSEPowerLimitAchieved");
         }
       }
       case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
             s = 9;
@@ -5314,12 +3511,12 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after EVSEMaximumVoltageLimit");
+            return r.unexpected(c5, 2, "CurrentDemandResType after EVSEMaximumVoltageLimit");
         }
       }
       case 9: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             v.EVSEMaximumPowerLimit = d_PhysicalValueType(r);
             s = 10;
@@ -5334,51 +3531,27 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after EVSEMaximumCurrentLimit");
+            return r.unexpected(c6, 2, "CurrentDemandResType after EVSEMaximumCurrentLimit");
         }
       }
       case 10: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
-            r.expectZero(1, "EVSEID EE");
-            v.EVSEID = x;
-            s = 11;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEMaximumPowerLimit");
-        }
-      }
-      case 11: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 12;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after EVSEID");
-        }
-      }
-      case 12: {
-        const c = r.bits(2);
-        switch (c) {
+        const x7 = r.bits(2);
+        if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CurrentDemandResType after EVSEMaximumPowerLimit");
+        v.EVSEID = r.string(37);
+        const x8 = r.bits(12);
+        if ((x8 & 3585) !== 0) r.deviation(r.pos - 12, "CurrentDemandResType after EVSEMaximumPowerLimit");
+        v.SAScheduleTupleID = r.upTo(((x8 >>> 1) & 255) + 1, 255, r.pos - 12);
+        const c9 = r.bits(2);
+        switch (c9) {
           case 0: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 13;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 14;
             continue;
@@ -5387,16 +3560,42 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after SAScheduleTupleID");
+            return r.unexpected(c9, 2, "CurrentDemandResType after SAScheduleTupleID");
+        }
+      }
+      case 11: {
+        const x10 = r.bits(11);
+        if ((x10 & 1537) !== 0) r.deviation(r.pos - 11, "CurrentDemandResType after EVSEID");
+        v.SAScheduleTupleID = r.upTo(((x10 >>> 1) & 255) + 1, 255, r.pos - 11);
+        const c11 = r.bits(2);
+        switch (c11) {
+          case 0: {
+            v.MeterInfo = d_MeterInfoType(r);
+            s = 13;
+            continue;
+          }
+          case 1: {
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
+            v.ReceiptRequired = x;
+            s = 14;
+            continue;
+          }
+          case 2: {
+            return v;
+          }
+          default:
+            return r.unexpected(c11, 2, "CurrentDemandResType after SAScheduleTupleID");
         }
       }
       case 13: {
-        const c = r.bits(2);
-        switch (c) {
+        const c12 = r.bits(2);
+        switch (c12) {
           case 0: {
-            r.expectZero(1, "ReceiptRequired CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ReceiptRequired EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ReceiptRequired CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ReceiptRequired = x;
             s = 14;
             continue;
@@ -5405,122 +3604,49 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CurrentDemandResType after MeterInfo");
+            return r.unexpected(c12, 2, "CurrentDemandResType after MeterInfo");
         }
       }
       case 14: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CurrentDemandResType after ReceiptRequired");
-        }
+        const x13 = r.bits(1);
+        if ((x13 & 1) !== 0) r.deviation(r.pos - 1, "CurrentDemandResType after ReceiptRequired");
+        return v;
       }
+      default:
+        return r.fail("CurrentDemandResType: internal error, no grammar state");
     }
   }
 }
 
 export function d_WeldingDetectionReqType(r: BitReader): WeldingDetectionReqType {
   const v = {} as WeldingDetectionReqType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionReqType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionReqType after DC_EVStatus");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
+  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
+  return v;
 }
 
 export function d_WeldingDetectionResType(r: BitReader): WeldingDetectionResType {
   const v = {} as WeldingDetectionResType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ResponseCode CH");
-            const x = V_responseCodeType[r.enumIndex(5, 26)];
-            r.expectZero(1, "ResponseCode EE");
-            v.ResponseCode = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after ResponseCode");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPresentVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after DC_EVSEStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "WeldingDetectionResType after EVSEPresentVoltage");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(9);
+  if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "WeldingDetectionResType start");
+  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
+  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
+  return v;
 }
 
 export function d_SASchedulesType(r: BitReader): SASchedulesType {
   const v = {} as SASchedulesType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "SASchedulesType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SASchedulesType start");
+  return v;
 }
 
 export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
@@ -5529,21 +3655,15 @@ export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SAScheduleTuple ??= [];
-            a.push(d_SAScheduleTupleType(r));
-            s = a.length < 3 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleListType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleListType start");
+        (v.SAScheduleTuple ??= []).push(d_SAScheduleTupleType(r));
+        s = v.SAScheduleTuple.length < 3 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.SAScheduleTuple ??= [];
             a.push(d_SAScheduleTupleType(r));
@@ -5554,19 +3674,16 @@ export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SAScheduleListType after SAScheduleTuple (mid)");
+            return r.unexpected(c1, 2, "SAScheduleListType after SAScheduleTuple (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleListType after SAScheduleTuple (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleListType after SAScheduleTuple (full)");
+        return v;
       }
+      default:
+        return r.fail("SAScheduleListType: internal error, no grammar state");
     }
   }
 }
@@ -5577,35 +3694,12 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SAScheduleTupleID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SAScheduleTupleID EE");
-            v.SAScheduleTupleID = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PMaxSchedule = d_PMaxScheduleType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType after SAScheduleTupleID");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(12);
+        if ((x0 & 3075) !== 0) r.deviation(r.pos - 12, "SAScheduleTupleType start");
+        v.SAScheduleTupleID = r.upTo(((x0 >>> 2) & 255) + 1, 255, r.pos - 12);
+        v.PMaxSchedule = d_PMaxScheduleType(r);
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.SalesTariff = d_SalesTariffType(r);
             s = 3;
@@ -5615,19 +3709,16 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SAScheduleTupleType after PMaxSchedule");
+            return r.unexpected(c1, 2, "SAScheduleTupleType after PMaxSchedule");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SAScheduleTupleType after SalesTariff");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
+        return v;
       }
+      default:
+        return r.fail("SAScheduleTupleType: internal error, no grammar state");
     }
   }
 }
@@ -5638,21 +3729,15 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.PMaxScheduleEntry ??= [];
-            a.push(d_PMaxScheduleEntryType(r));
-            s = a.length < 1024 ? 1 : 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleType start");
+        (v.PMaxScheduleEntry ??= []).push(d_PMaxScheduleEntryType(r));
+        s = v.PMaxScheduleEntry.length < 1024 ? 1 : 2;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.PMaxScheduleEntry ??= [];
             a.push(d_PMaxScheduleEntryType(r));
@@ -5663,19 +3748,16 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
+            return r.unexpected(c1, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleType after PMaxScheduleEntry (full)");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleType after PMaxScheduleEntry (full)");
+        return v;
       }
+      default:
+        return r.fail("PMaxScheduleType: internal error, no grammar state");
     }
   }
 }
@@ -5686,43 +3768,31 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
             continue;
           }
           case 1: {
-            r.expectZero(1, "SalesTariffID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SalesTariffID EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "SalesTariffID CH/EE");
+            const x = r.upTo(((b >>> 1) & 255) + 1, 255, r.pos - 9);
             v.SalesTariffID = x;
             s = 2;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType start");
+            return r.unexpected(c0, 2, "SalesTariffType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SalesTariffID CH");
-            const x = r.nbit(8, 1, 255);
-            r.expectZero(1, "SalesTariffID EE");
-            v.SalesTariffID = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(11);
+        if ((x1 & 1537) !== 0) r.deviation(r.pos - 11, "SalesTariffType after Id");
+        v.SalesTariffID = r.upTo(((x1 >>> 1) & 255) + 1, 255, r.pos - 11);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
             const x = r.string(32);
@@ -5732,9 +3802,9 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           case 1: {
-            r.expectZero(1, "NumEPriceLevels CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "NumEPriceLevels EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "NumEPriceLevels CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.NumEPriceLevels = x;
             s = 4;
             continue;
@@ -5746,16 +3816,45 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType after SalesTariffID");
+            return r.unexpected(c2, 2, "SalesTariffType after SalesTariffID");
+        }
+      }
+      case 2: {
+        const c3 = r.bits(2);
+        switch (c3) {
+          case 0: {
+            r.expectZero(1, "SalesTariffDescription CH");
+            const x = r.string(32);
+            r.expectZero(1, "SalesTariffDescription EE");
+            v.SalesTariffDescription = x;
+            s = 3;
+            continue;
+          }
+          case 1: {
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "NumEPriceLevels CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
+            v.NumEPriceLevels = x;
+            s = 4;
+            continue;
+          }
+          case 2: {
+            const a = v.SalesTariffEntry ??= [];
+            a.push(d_SalesTariffEntryType(r));
+            s = a.length < 1024 ? 5 : 6;
+            continue;
+          }
+          default:
+            return r.unexpected(c3, 2, "SalesTariffType after SalesTariffID");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
-            r.expectZero(1, "NumEPriceLevels CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "NumEPriceLevels EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "NumEPriceLevels CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.NumEPriceLevels = x;
             s = 4;
             continue;
@@ -5767,25 +3866,19 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType after SalesTariffDescription");
+            return r.unexpected(c4, 2, "SalesTariffType after SalesTariffDescription");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SalesTariffEntry ??= [];
-            a.push(d_SalesTariffEntryType(r));
-            s = a.length < 1024 ? 5 : 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after NumEPriceLevels");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
+        (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
+        s = v.SalesTariffEntry.length < 1024 ? 5 : 6;
+        continue;
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             const a = v.SalesTariffEntry ??= [];
             a.push(d_SalesTariffEntryType(r));
@@ -5796,19 +3889,16 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffType after SalesTariffEntry (mid)");
+            return r.unexpected(c6, 2, "SalesTariffType after SalesTariffEntry (mid)");
         }
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffType after SalesTariffEntry (full)");
-        }
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after SalesTariffEntry (full)");
+        return v;
       }
+      default:
+        return r.fail("SalesTariffType: internal error, no grammar state");
     }
   }
 }
@@ -5819,8 +3909,8 @@ export function d_EntryType(r: BitReader): EntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -5832,29 +3922,21 @@ export function d_EntryType(r: BitReader): EntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "EntryType start");
+            return r.unexpected(c0, 2, "EntryType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EntryType after RelativeTimeInterval");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EntryType after RelativeTimeInterval");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EntryType after TimeInterval");
-        }
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "EntryType after TimeInterval");
+        return v;
       }
+      default:
+        return r.fail("EntryType: internal error, no grammar state");
     }
   }
 }
@@ -5865,8 +3947,8 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -5878,16 +3960,16 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType start");
+            return r.unexpected(c0, 2, "SalesTariffEntryType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            r.expectZero(1, "EPriceLevel CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "EPriceLevel EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "EPriceLevel CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.EPriceLevel = x;
             s = 3;
             continue;
@@ -5902,16 +3984,16 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after RelativeTimeInterval");
+            return r.unexpected(c1, 2, "SalesTariffEntryType after RelativeTimeInterval");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "EPriceLevel CH");
-            const x = r.nbit(8, 0, 255);
-            r.expectZero(1, "EPriceLevel EE");
+            const b = r.bits(10);
+            if ((b & 513) !== 0) r.deviation(r.pos - 10, "EPriceLevel CH/EE");
+            const x = ((b >>> 1) & 255) + 0;
             v.EPriceLevel = x;
             s = 3;
             continue;
@@ -5926,12 +4008,12 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after TimeInterval");
+            return r.unexpected(c2, 2, "SalesTariffEntryType after TimeInterval");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.ConsumptionCost ??= [];
             a.push(d_ConsumptionCostType(r));
@@ -5942,12 +4024,12 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after EPriceLevel");
+            return r.unexpected(c3, 2, "SalesTariffEntryType after EPriceLevel");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             const a = v.ConsumptionCost ??= [];
             a.push(d_ConsumptionCostType(r));
@@ -5958,19 +4040,16 @@ export function d_SalesTariffEntryType(r: BitReader): SalesTariffEntryType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SalesTariffEntryType after ConsumptionCost (mid)");
+            return r.unexpected(c4, 2, "SalesTariffEntryType after ConsumptionCost (mid)");
         }
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SalesTariffEntryType after ConsumptionCost (full)");
-        }
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffEntryType after ConsumptionCost (full)");
+        return v;
       }
+      default:
+        return r.fail("SalesTariffEntryType: internal error, no grammar state");
     }
   }
 }
@@ -5981,33 +4060,18 @@ export function d_ConsumptionCostType(r: BitReader): ConsumptionCostType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.startValue = d_PhysicalValueType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ConsumptionCostType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Cost ??= [];
-            a.push(d_CostType(r));
-            s = a.length < 3 ? 2 : 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ConsumptionCostType after startValue");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ConsumptionCostType start");
+        v.startValue = d_PhysicalValueType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ConsumptionCostType start");
+        (v.Cost ??= []).push(d_CostType(r));
+        s = v.Cost.length < 3 ? 2 : 3;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.Cost ??= [];
             a.push(d_CostType(r));
@@ -6018,19 +4082,16 @@ export function d_ConsumptionCostType(r: BitReader): ConsumptionCostType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ConsumptionCostType after Cost (mid)");
+            return r.unexpected(c2, 2, "ConsumptionCostType after Cost (mid)");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ConsumptionCostType after Cost (full)");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ConsumptionCostType after Cost (full)");
+        return v;
       }
+      default:
+        return r.fail("ConsumptionCostType: internal error, no grammar state");
     }
   }
 }
@@ -6041,42 +4102,18 @@ export function d_CostType(r: BitReader): CostType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(7);
+        if ((x0 & 103) !== 0) r.deviation(r.pos - 7, "CostType start");
+        v.costKind = V_costKindType[r.index(((x0 >>> 3) & 3), 3, r.pos - 7)];
+        v.amount = r.uintMax(4294967295);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CostType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
-            r.expectZero(1, "costKind CH");
-            const x = V_costKindType[r.enumIndex(2, 3)];
-            r.expectZero(1, "costKind EE");
-            v.costKind = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "amount CH");
-            const x = r.uintMax(4294967295);
-            r.expectZero(1, "amount EE");
-            v.amount = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType after costKind");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "amountMultiplier CH");
-            const x = r.nbit(3, -3, 3);
-            r.expectZero(1, "amountMultiplier EE");
+            const b = r.bits(5);
+            if ((b & 17) !== 0) r.deviation(r.pos - 5, "amountMultiplier CH/EE");
+            const x = r.upTo(((b >>> 1) & 7) + -3, 3, r.pos - 4);
             v.amountMultiplier = x;
             s = 3;
             continue;
@@ -6085,19 +4122,16 @@ export function d_CostType(r: BitReader): CostType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "CostType after amount");
+            return r.unexpected(c2, 2, "CostType after amount");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "CostType after amountMultiplier");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CostType after amountMultiplier");
+        return v;
       }
+      default:
+        return r.fail("CostType: internal error, no grammar state");
     }
   }
 }
@@ -6108,8 +4142,8 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.RelativeTimeInterval = d_RelativeTimeIntervalType(r);
             s = 1;
@@ -6121,57 +4155,36 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PMaxScheduleEntryType start");
+            return r.unexpected(c0, 2, "PMaxScheduleEntryType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PMax = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after RelativeTimeInterval");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleEntryType after RelativeTimeInterval");
+        v.PMax = d_PhysicalValueType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleEntryType after RelativeTimeInterval");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.PMax = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after TimeInterval");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleEntryType after TimeInterval");
+        v.PMax = d_PhysicalValueType(r);
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PMaxScheduleEntryType after TimeInterval");
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "PMaxScheduleEntryType after PMax");
-        }
-      }
+      default:
+        return r.fail("PMaxScheduleEntryType: internal error, no grammar state");
     }
   }
 }
 
 export function d_IntervalType(r: BitReader): IntervalType {
   const v = {} as IntervalType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "IntervalType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "IntervalType start");
+  return v;
 }
 
 export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalType {
@@ -6180,23 +4193,13 @@ export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "start CH");
-            const x = r.uintMax(16777214);
-            r.expectZero(1, "start EE");
-            v.start = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "RelativeTimeIntervalType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "RelativeTimeIntervalType start");
+        v.start = r.uintMax(16777214);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "RelativeTimeIntervalType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "duration CH");
             const x = r.uintMax(86400);
@@ -6209,19 +4212,16 @@ export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "RelativeTimeIntervalType after start");
+            return r.unexpected(c2, 2, "RelativeTimeIntervalType after start");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "RelativeTimeIntervalType after duration");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "RelativeTimeIntervalType after duration");
+        return v;
       }
+      default:
+        return r.fail("RelativeTimeIntervalType: internal error, no grammar state");
     }
   }
 }
@@ -6232,8 +4232,8 @@ export function d_EVChargeParameterType(r: BitReader): EVChargeParameterType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "DepartureTime CH");
             const x = r.uintMax(4294967295);
@@ -6246,19 +4246,16 @@ export function d_EVChargeParameterType(r: BitReader): EVChargeParameterType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "EVChargeParameterType start");
+            return r.unexpected(c0, 2, "EVChargeParameterType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "EVChargeParameterType after DepartureTime");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EVChargeParameterType after DepartureTime");
+        return v;
       }
+      default:
+        return r.fail("EVChargeParameterType: internal error, no grammar state");
     }
   }
 }
@@ -6269,8 +4266,8 @@ export function d_AC_EVChargeParameterType(r: BitReader): AC_EVChargeParameterTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "DepartureTime CH");
             const x = r.uintMax(4294967295);
@@ -6285,67 +4282,42 @@ export function d_AC_EVChargeParameterType(r: BitReader): AC_EVChargeParameterTy
             continue;
           }
           default:
-            return r.unexpected(c, 2, "AC_EVChargeParameterType start");
+            return r.unexpected(c0, 2, "AC_EVChargeParameterType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EAmount = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after DepartureTime");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after DepartureTime");
+        v.EAmount = d_PhysicalValueType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after DepartureTime");
+        v.EVMaxVoltage = d_PhysicalValueType(r);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after DepartureTime");
+        v.EVMaxCurrent = d_PhysicalValueType(r);
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after DepartureTime");
+        v.EVMinCurrent = d_PhysicalValueType(r);
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after DepartureTime");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaxVoltage = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EAmount");
-        }
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after EAmount");
+        v.EVMaxVoltage = d_PhysicalValueType(r);
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after EAmount");
+        v.EVMaxCurrent = d_PhysicalValueType(r);
+        const x8 = r.bits(1);
+        if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after EAmount");
+        v.EVMinCurrent = d_PhysicalValueType(r);
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType after EAmount");
+        return v;
       }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaxCurrent = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMaxVoltage");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMinCurrent = d_PhysicalValueType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMaxCurrent");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVChargeParameterType after EVMinCurrent");
-        }
-      }
+      default:
+        return r.fail("AC_EVChargeParameterType: internal error, no grammar state");
     }
   }
 }
@@ -6356,8 +4328,8 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "DepartureTime CH");
             const x = r.uintMax(4294967295);
@@ -6372,36 +4344,18 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType start");
+            return r.unexpected(c0, 2, "DC_EVChargeParameterType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after DepartureTime");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after DC_EVStatus");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after DepartureTime");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after DepartureTime");
+        v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.EVMaximumPowerLimit = d_PhysicalValueType(r);
             s = 4;
@@ -6413,24 +4367,35 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after EVMaximumCurrentLimit");
+            return r.unexpected(c3, 2, "DC_EVChargeParameterType after EVMaximumCurrentLimit");
         }
       }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
+      case 2: {
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after DC_EVStatus");
+        v.EVMaximumCurrentLimit = d_PhysicalValueType(r);
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
+            v.EVMaximumPowerLimit = d_PhysicalValueType(r);
+            s = 4;
+            continue;
+          }
+          case 1: {
             v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
             s = 5;
             continue;
           }
           default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after EVMaximumPowerLimit");
+            return r.unexpected(c5, 2, "DC_EVChargeParameterType after EVMaximumCurrentLimit");
         }
       }
-      case 5: {
-        const c = r.bits(3);
-        switch (c) {
+      case 4: {
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after EVMaximumPowerLimit");
+        v.EVMaximumVoltageLimit = d_PhysicalValueType(r);
+        const c7 = r.bits(3);
+        switch (c7) {
           case 0: {
             v.EVEnergyCapacity = d_PhysicalValueType(r);
             s = 6;
@@ -6442,17 +4407,17 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             continue;
           }
           case 2: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 8;
             continue;
           }
           case 3: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 9;
             continue;
@@ -6461,29 +4426,65 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
+            return r.unexpected(c7, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
+        }
+      }
+      case 5: {
+        const c8 = r.bits(3);
+        switch (c8) {
+          case 0: {
+            v.EVEnergyCapacity = d_PhysicalValueType(r);
+            s = 6;
+            continue;
+          }
+          case 1: {
+            v.EVEnergyRequest = d_PhysicalValueType(r);
+            s = 7;
+            continue;
+          }
+          case 2: {
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
+            v.FullSOC = x;
+            s = 8;
+            continue;
+          }
+          case 3: {
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
+            v.BulkSOC = x;
+            s = 9;
+            continue;
+          }
+          case 4: {
+            return v;
+          }
+          default:
+            return r.unexpected(c8, 3, "DC_EVChargeParameterType after EVMaximumVoltageLimit");
         }
       }
       case 6: {
-        const c = r.bits(3);
-        switch (c) {
+        const c9 = r.bits(3);
+        switch (c9) {
           case 0: {
             v.EVEnergyRequest = d_PhysicalValueType(r);
             s = 7;
             continue;
           }
           case 1: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 8;
             continue;
           }
           case 2: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 9;
             continue;
@@ -6492,24 +4493,24 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 3, "DC_EVChargeParameterType after EVEnergyCapacity");
+            return r.unexpected(c9, 3, "DC_EVChargeParameterType after EVEnergyCapacity");
         }
       }
       case 7: {
-        const c = r.bits(2);
-        switch (c) {
+        const c10 = r.bits(2);
+        switch (c10) {
           case 0: {
-            r.expectZero(1, "FullSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "FullSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "FullSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.FullSOC = x;
             s = 8;
             continue;
           }
           case 1: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 9;
             continue;
@@ -6518,16 +4519,16 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after EVEnergyRequest");
+            return r.unexpected(c10, 2, "DC_EVChargeParameterType after EVEnergyRequest");
         }
       }
       case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const c11 = r.bits(2);
+        switch (c11) {
           case 0: {
-            r.expectZero(1, "BulkSOC CH");
-            const x = r.nbit(7, 0, 100);
-            r.expectZero(1, "BulkSOC EE");
+            const b = r.bits(9);
+            if ((b & 257) !== 0) r.deviation(r.pos - 9, "BulkSOC CH/EE");
+            const x = r.upTo(((b >>> 1) & 127) + 0, 100, r.pos - 8);
             v.BulkSOC = x;
             s = 9;
             continue;
@@ -6536,88 +4537,41 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVChargeParameterType after FullSOC");
+            return r.unexpected(c11, 2, "DC_EVChargeParameterType after FullSOC");
         }
       }
       case 9: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVChargeParameterType after BulkSOC");
-        }
+        const x12 = r.bits(1);
+        if ((x12 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVChargeParameterType after BulkSOC");
+        return v;
       }
+      default:
+        return r.fail("DC_EVChargeParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVSEChargeParameterType(r: BitReader): EVSEChargeParameterType {
   const v = {} as EVSEChargeParameterType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVSEChargeParameterType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEChargeParameterType start");
+  return v;
 }
 
 export function d_AC_EVSEChargeParameterType(r: BitReader): AC_EVSEChargeParameterType {
   const v = {} as AC_EVSEChargeParameterType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSENominalVoltage = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after AC_EVSEStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaxCurrent = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after EVSENominalVoltage");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "AC_EVSEChargeParameterType after EVSEMaxCurrent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const x1 = r.bits(1);
+  if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.EVSENominalVoltage = d_PhysicalValueType(r);
+  const x2 = r.bits(1);
+  if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  v.EVSEMaxCurrent = d_PhysicalValueType(r);
+  const x3 = r.bits(1);
+  if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
+  return v;
 }
 
 export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParameterType {
@@ -6626,80 +4580,26 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after DC_EVSEStatus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaximumPowerLimit = d_PhysicalValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMaximumCurrentLimit");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMaximumPowerLimit");
-        }
-      }
-      case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMinimumCurrentLimit = d_PhysicalValueType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMaximumVoltageLimit");
-        }
-      }
-      case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEMinimumVoltageLimit = d_PhysicalValueType(r);
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEMinimumCurrentLimit");
-        }
-      }
-      case 6: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMaximumCurrentLimit = d_PhysicalValueType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMaximumPowerLimit = d_PhysicalValueType(r);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMaximumVoltageLimit = d_PhysicalValueType(r);
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMinimumCurrentLimit = d_PhysicalValueType(r);
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType start");
+        v.EVSEMinimumVoltageLimit = d_PhysicalValueType(r);
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             v.EVSECurrentRegulationTolerance = d_PhysicalValueType(r);
             s = 7;
@@ -6711,24 +4611,15 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEChargeParameterType after EVSEMinimumVoltageLimit");
+            return r.unexpected(c6, 2, "DC_EVSEChargeParameterType after EVSEMinimumVoltageLimit");
         }
       }
       case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.EVSEPeakCurrentRipple = d_PhysicalValueType(r);
-            s = 8;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSECurrentRegulationTolerance");
-        }
-      }
-      case 8: {
-        const c = r.bits(2);
-        switch (c) {
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSECurrentRegulationTolerance");
+        v.EVSEPeakCurrentRipple = d_PhysicalValueType(r);
+        const c8 = r.bits(2);
+        switch (c8) {
           case 0: {
             v.EVSEEnergyToBeDelivered = d_PhysicalValueType(r);
             s = 9;
@@ -6738,33 +4629,40 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
+            return r.unexpected(c8, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
         }
       }
-      case 9: {
-        const c = r.bits(1);
-        switch (c) {
+      case 8: {
+        const c9 = r.bits(2);
+        switch (c9) {
           case 0: {
+            v.EVSEEnergyToBeDelivered = d_PhysicalValueType(r);
+            s = 9;
+            continue;
+          }
+          case 1: {
             return v;
           }
           default:
-            return r.unexpected(c, 1, "DC_EVSEChargeParameterType after EVSEEnergyToBeDelivered");
+            return r.unexpected(c9, 2, "DC_EVSEChargeParameterType after EVSEPeakCurrentRipple");
         }
       }
+      case 9: {
+        const x10 = r.bits(1);
+        if ((x10 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVSEChargeParameterType after EVSEEnergyToBeDelivered");
+        return v;
+      }
+      default:
+        return r.fail("DC_EVSEChargeParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function d_EVPowerDeliveryParameterType(r: BitReader): EVPowerDeliveryParameterType {
   const v = {} as EVPowerDeliveryParameterType;
-    const c = r.bits(1);
-    switch (c) {
-      case 0: {
-        return v;
-      }
-      default:
-        return r.unexpected(c, 1, "EVPowerDeliveryParameterType start");
-    }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVPowerDeliveryParameterType start");
+  return v;
 }
 
 export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliveryParameterType {
@@ -6773,79 +4671,55 @@ export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliv
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVPowerDeliveryParameterType start");
+        v.DC_EVStatus = d_DC_EVStatusType(r);
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
-            v.DC_EVStatus = d_DC_EVStatusType(r);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "BulkChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "BulkChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "BulkChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.BulkChargingComplete = x;
             s = 2;
             continue;
           }
           case 1: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
+            const b = r.bits(3);
+            if ((b & 5) !== 0) r.deviation(r.pos - 3, "ChargingComplete CH/EE");
+            const x = ((b >>> 1) & 1) === 1;
             v.ChargingComplete = x;
             s = 3;
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DC_EVPowerDeliveryParameterType after DC_EVStatus");
+            return r.unexpected(c1, 2, "DC_EVPowerDeliveryParameterType after DC_EVStatus");
         }
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "ChargingComplete CH");
-            const x = r.bits(1) === 1;
-            r.expectZero(1, "ChargingComplete EE");
-            v.ChargingComplete = x;
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType after BulkChargingComplete");
-        }
+        const x2 = r.bits(5);
+        if ((x2 & 27) !== 0) r.deviation(r.pos - 5, "DC_EVPowerDeliveryParameterType after BulkChargingComplete");
+        v.ChargingComplete = ((x2 >>> 2) & 1) === 1;
+        return v;
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DC_EVPowerDeliveryParameterType after ChargingComplete");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "DC_EVPowerDeliveryParameterType after ChargingComplete");
+        return v;
       }
+      default:
+        return r.fail("DC_EVPowerDeliveryParameterType: internal error, no grammar state");
     }
   }
 }
 
 export function e_V2G_MessageType(w: BitWriter, v: V2G_MessageType): void {
-  let s = 0;
-  if (v.Header === undefined) w.fail("Header", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.Header, "Header");
   w.path[w.depth++] = "Header";
   e_MessageHeaderType(w, v.Header);
   w.depth--;
-  if (v.Body === undefined) w.fail("Body", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.Body, "Body");
   w.path[w.depth++] = "Body";
   e_BodyType(w, v.Body);
@@ -6856,7 +4730,6 @@ const X_V2G_MessageType: readonly string[] = ["Header", "Body", "(end)"];
 
 export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
   let s = 0;
-  if (v.SessionID === undefined) w.fail("SessionID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.binary(w.checkBinary(v.SessionID, "SessionID", 0, 8));
   w.bits(0, 1);
@@ -6889,10 +4762,7 @@ const X_MessageHeaderType: readonly string[] = ["SessionID", "Notification|Signa
 
 export function e_NotificationType(w: BitWriter, v: NotificationType): void {
   let s = 0;
-  if (v.FaultCode === undefined) w.fail("FaultCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType)) << 1, 5); s = 1;
   if (v.FaultMsg !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.FaultMsg, w.checkString(v.FaultMsg, "FaultMsg", 0, 64));
@@ -7298,29 +5168,20 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
 const X_BodyType: readonly string[] = ["AuthorizationReq|AuthorizationRes|BodyElement|CableCheckReq|CableCheckRes|CertificateInstallationReq|CertificateInstallationRes|CertificateUpdateReq|CertificateUpdateRes|ChargeParameterDiscoveryReq|ChargeParameterDiscoveryRes|ChargingStatusReq|ChargingStatusRes|CurrentDemandReq|CurrentDemandRes|MeteringReceiptReq|MeteringReceiptRes|PaymentDetailsReq|PaymentDetailsRes|PaymentServiceSelectionReq|PaymentServiceSelectionRes|PowerDeliveryReq|PowerDeliveryRes|PreChargeReq|PreChargeRes|ServiceDetailReq|ServiceDetailRes|ServiceDiscoveryReq|ServiceDiscoveryRes|SessionSetupReq|SessionSetupRes|SessionStopReq|SessionStopRes|WeldingDetectionReq|WeldingDetectionRes|(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_BodyBaseType(w: BitWriter, v: BodyBaseType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_BodyBaseType: readonly string[] = ["(end)"];
 
 export function e_SessionSetupReqType(w: BitWriter, v: SessionSetupReqType): void {
-  let s = 0;
-  if (v.EVCCID === undefined) w.fail("EVCCID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.binary(w.checkBinary(v.EVCCID, "EVCCID", 0, 6));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_SessionSetupReqType: readonly string[] = ["EVCCID", "(end)"];
 
 export function e_SessionSetupResType(w: BitWriter, v: SessionSetupResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEID === undefined) w.fail("EVSEID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.string(v.EVSEID, w.checkString(v.EVSEID, "EVSEID", 7, 37));
   w.bits(0, 1);
   if (v.EVSETimeStamp !== undefined) {
@@ -7349,8 +5210,7 @@ export function e_ServiceDiscoveryReqType(w: BitWriter, v: ServiceDiscoveryReqTy
       case 1: w.bits(0, 3); s = 2; break;
       default: w.unexpected(X_ServiceDiscoveryReqType[s], "ServiceCategory");
     }
-    w.bits(w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType), 2);
-    w.bits(0, 1);
+    w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
   }
   switch (s) {
     case 0: w.bits(2, 2);  break;
@@ -7363,17 +5223,11 @@ const X_ServiceDiscoveryReqType: readonly string[] = ["ServiceScope|ServiceCateg
 
 export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.PaymentOptionList === undefined) w.fail("PaymentOptionList", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptionList, "PaymentOptionList");
   w.path[w.depth++] = "PaymentOptionList";
   e_PaymentOptionListType(w, v.PaymentOptionList);
   w.depth--;
-  if (v.ChargeService === undefined) w.fail("ChargeService", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.ChargeService, "ChargeService");
   w.path[w.depth++] = "ChargeService";
@@ -7406,8 +5260,7 @@ export function e_PaymentOptionListType(w: BitWriter, v: PaymentOptionListType):
         case 1: w.bits(0, 3); s = i + 1 < 2 ? 1 : 2; break;
         default: w.unexpected(X_PaymentOptionListType[s], "PaymentOption");
       }
-      w.bits(w.enumIndex(x, "PaymentOption", I_paymentOptionType), 1);
-      w.bits(0, 1);
+      w.bits((w.enumIndex(x, "PaymentOption", I_paymentOptionType)) << 1, 2);
     }
   }
   switch (s) {
@@ -7420,7 +5273,6 @@ const X_PaymentOptionListType: readonly string[] = ["PaymentOption", "PaymentOpt
 
 export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
   let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
@@ -7429,29 +5281,23 @@ export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
     w.bits(0, 1);
   }
-  if (v.ServiceCategory === undefined) w.fail("ServiceCategory", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ChargeServiceType[s], "ServiceCategory");
   }
-  w.bits(w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 64));
     w.bits(0, 1);
   }
-  if (v.FreeService === undefined) w.fail("FreeService", 'required element missing');
   switch (s) {
     case 3: w.bits(2, 3); s = 5; break;
     case 4: w.bits(0, 2); s = 5; break;
     default: w.unexpected(X_ChargeServiceType[s], "FreeService");
   }
-  w.bits(w.checkBool(v.FreeService, "FreeService") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.SupportedEnergyTransferMode === undefined) w.fail("SupportedEnergyTransferMode", 'required element missing');
-  w.bits(0, 1); s = 6;
+  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 2, 3); s = 6;
   w.checkObject(v.SupportedEnergyTransferMode, "SupportedEnergyTransferMode");
   w.path[w.depth++] = "SupportedEnergyTransferMode";
   e_SupportedEnergyTransferModeType(w, v.SupportedEnergyTransferMode);
@@ -7472,8 +5318,7 @@ export function e_SupportedEnergyTransferModeType(w: BitWriter, v: SupportedEner
         case 1: w.bits(0, 3); s = i + 1 < 6 ? 1 : 2; break;
         default: w.unexpected(X_SupportedEnergyTransferModeType[s], "EnergyTransferMode");
       }
-      w.bits(w.enumIndex(x, "EnergyTransferMode", I_EnergyTransferModeType), 3);
-      w.bits(0, 1);
+      w.bits((w.enumIndex(x, "EnergyTransferMode", I_EnergyTransferModeType)) << 1, 4);
     }
   }
   switch (s) {
@@ -7486,7 +5331,6 @@ const X_SupportedEnergyTransferModeType: readonly string[] = ["EnergyTransferMod
 
 export function e_ServiceType(w: BitWriter, v: ServiceType): void {
   let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
@@ -7495,28 +5339,23 @@ export function e_ServiceType(w: BitWriter, v: ServiceType): void {
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
     w.bits(0, 1);
   }
-  if (v.ServiceCategory === undefined) w.fail("ServiceCategory", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ServiceType[s], "ServiceCategory");
   }
-  w.bits(w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 64));
     w.bits(0, 1);
   }
-  if (v.FreeService === undefined) w.fail("FreeService", 'required element missing');
   switch (s) {
     case 3: w.bits(2, 3); s = 5; break;
     case 4: w.bits(0, 2); s = 5; break;
     default: w.unexpected(X_ServiceType[s], "FreeService");
   }
-  w.bits(w.checkBool(v.FreeService, "FreeService") ? 1 : 0, 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 2, 3);
 }
 const X_ServiceType: readonly string[] = ["ServiceID", "ServiceName|ServiceCategory", "ServiceCategory", "ServiceScope|FreeService", "FreeService", "(end)"];
 
@@ -7547,23 +5386,15 @@ export function e_ServiceListType(w: BitWriter, v: ServiceListType): void {
 const X_ServiceListType: readonly string[] = ["Service", "Service|(end)", "(end)"];
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
-  let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ServiceParameterList !== undefined) {
@@ -7609,7 +5440,6 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  if (v.ParameterSetID === undefined) w.fail("ParameterSetID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
   w.bits(0, 1);
@@ -7639,21 +5469,17 @@ const X_ParameterSetType: readonly string[] = ["ParameterSetID", "Parameter", "P
 
 export function e_ParameterType(w: BitWriter, v: ParameterType): void {
   let s = 0;
-  if (v.Name === undefined) w.fail("Name", 'required element missing');
   w.bits(0, 1); s = 1;
   w.string(v.Name, w.checkString(v.Name, "Name", 0, 2147483647));
   if (v.boolValue !== undefined) {
-    w.bits(0, 4); s = 2;
-    w.bits(w.checkBool(v.boolValue, "boolValue") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.boolValue, "boolValue") ? 1 : 0) << 1, 6); s = 2;
   }
   if (v.byteValue !== undefined) {
     switch (s) {
       case 1: w.bits(2, 4); s = 3; break;
       default: w.unexpected(X_ParameterType[s], "byteValue");
     }
-    w.bits(w.checkInt(v.byteValue, "byteValue", -128, 127) - -128, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.byteValue, "byteValue", -128, 127) - -128) << 1, 9);
   }
   if (v.shortValue !== undefined) {
     switch (s) {
@@ -7702,31 +5528,14 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
 const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortValue|intValue|physicalValue|stringValue", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
-  let s = 0;
-  if (v.Multiplier === undefined) w.fail("Multiplier", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3, 3);
-  w.bits(0, 1);
-  if (v.Unit === undefined) w.fail("Unit", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.Unit, "Unit", I_unitSymbolType), 3);
-  w.bits(0, 1);
-  if (v.Value === undefined) w.fail("Value", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 9 | (w.enumIndex(v.Unit, "Unit", I_unitSymbolType)) << 3, 14);
   w.int(w.checkInt(v.Value, "Value", -32768, 32767));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
 
 export function e_PaymentServiceSelectionReqType(w: BitWriter, v: PaymentServiceSelectionReqType): void {
-  let s = 0;
-  if (v.SelectedPaymentOption === undefined) w.fail("SelectedPaymentOption", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType), 1);
-  w.bits(0, 1);
-  if (v.SelectedServiceList === undefined) w.fail("SelectedServiceList", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
   w.path[w.depth++] = "SelectedServiceList";
   e_SelectedServiceListType(w, v.SelectedServiceList);
@@ -7763,7 +5572,6 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
-  if (v.ServiceID === undefined) w.fail("ServiceID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
@@ -7781,23 +5589,14 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
 const X_SelectedServiceType: readonly string[] = ["ServiceID", "ParameterSetID|(end)", "(end)"];
 
 export function e_PaymentServiceSelectionResType(w: BitWriter, v: PaymentServiceSelectionResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
 }
 const X_PaymentServiceSelectionResType: readonly string[] = ["ResponseCode", "(end)"];
 
 export function e_PaymentDetailsReqType(w: BitWriter, v: PaymentDetailsReqType): void {
-  let s = 0;
-  if (v.eMAID === undefined) w.fail("eMAID", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.string(v.eMAID, w.checkString(v.eMAID, "eMAID", 14, 15));
-  w.bits(0, 1);
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 2);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
@@ -7812,7 +5611,6 @@ export function e_CertificateChainType(w: BitWriter, v: CertificateChainType): v
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.Certificate === undefined) w.fail("Certificate", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
@@ -7860,20 +5658,11 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
 const X_SubCertificatesType: readonly string[] = ["Certificate", "Certificate|(end)", "(end)"];
 
 export function e_PaymentDetailsResType(w: BitWriter, v: PaymentDetailsResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.GenChallenge === undefined) w.fail("GenChallenge", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10);
   w.binary(w.checkBinary(v.GenChallenge, "GenChallenge", 16, 16));
-  w.bits(0, 1);
-  if (v.EVSETimeStamp === undefined) w.fail("EVSETimeStamp", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits(0, 3);
   w.intBig(w.checkBigInt(v.EVSETimeStamp, "EVSETimeStamp", -9223372036854775808n, 9223372036854775807n));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_PaymentDetailsResType: readonly string[] = ["ResponseCode", "GenChallenge", "EVSETimeStamp", "(end)"];
 
@@ -7902,16 +5691,7 @@ export function e_AuthorizationReqType(w: BitWriter, v: AuthorizationReqType): v
 const X_AuthorizationReqType: readonly string[] = ["Id|GenChallenge|(end)", "GenChallenge|(end)", "(end)"];
 
 export function e_AuthorizationResType(w: BitWriter, v: AuthorizationResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 2);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 7 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 14);
 }
 const X_AuthorizationResType: readonly string[] = ["ResponseCode", "EVSEProcessing", "(end)"];
 
@@ -7922,14 +5702,12 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
     w.uint(w.checkInt(v.MaxEntriesSAScheduleTuple, "MaxEntriesSAScheduleTuple", 0, 65535));
     w.bits(0, 1);
   }
-  if (v.RequestedEnergyTransferMode === undefined) w.fail("RequestedEnergyTransferMode", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "RequestedEnergyTransferMode");
   }
-  w.bits(w.enumIndex(v.RequestedEnergyTransferMode, "RequestedEnergyTransferMode", I_EnergyTransferModeType), 3);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.RequestedEnergyTransferMode, "RequestedEnergyTransferMode", I_EnergyTransferModeType)) << 1, 4);
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
@@ -7968,14 +5746,7 @@ const X_ChargeParameterDiscoveryReqType: readonly string[] = ["MaxEntriesSASched
 
 export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParameterDiscoveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 6 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 1, 13); s = 1; s = 2;
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
@@ -8040,14 +5811,7 @@ const X_ChargeParameterDiscoveryResType: readonly string[] = ["ResponseCode", "E
 
 export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): void {
   let s = 0;
-  if (v.ChargeProgress === undefined) w.fail("ChargeProgress", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ChargeProgress, "ChargeProgress", I_chargeProgressType), 2);
-  w.bits(0, 1);
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1, 8);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ChargeProgress, "ChargeProgress", I_chargeProgressType)) << 12 | (w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 16); s = 1; s = 2;
   if (v.ChargingProfile !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.ChargingProfile, "ChargingProfile");
@@ -8115,20 +5879,15 @@ const X_ChargingProfileType: readonly string[] = ["ProfileEntry", "ProfileEntry|
 
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   let s = 0;
-  if (v.ChargingProfileEntryStart === undefined) w.fail("ChargingProfileEntryStart", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 1);
-  if (v.ChargingProfileEntryMaxPower === undefined) w.fail("ChargingProfileEntryMaxPower", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 2); s = 2;
   w.checkObject(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower");
   w.path[w.depth++] = "ChargingProfileEntryMaxPower";
   e_PhysicalValueType(w, v.ChargingProfileEntryMaxPower);
   w.depth--;
   if (v.ChargingProfileEntryMaxNumberOfPhasesInUse !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.bits(w.checkInt(v.ChargingProfileEntryMaxNumberOfPhasesInUse, "ChargingProfileEntryMaxNumberOfPhasesInUse", 1, 3) - 1, 2);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.ChargingProfileEntryMaxNumberOfPhasesInUse, "ChargingProfileEntryMaxNumberOfPhasesInUse", 1, 3) - 1) << 1, 6); s = 3;
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -8140,10 +5899,7 @@ const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "Cha
 
 export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -8186,7 +5942,6 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.SessionID === undefined) w.fail("SessionID", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
@@ -8195,11 +5950,8 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
   w.binary(w.checkBinary(v.SessionID, "SessionID", 0, 8));
   w.bits(0, 1);
   if (v.SAScheduleTupleID !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.bits(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 12); s = 3;
   }
-  if (v.MeterInfo === undefined) w.fail("MeterInfo", 'required element missing');
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
     case 3: w.bits(0, 1); s = 4; break;
@@ -8215,7 +5967,6 @@ const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID"
 
 export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
   let s = 0;
-  if (v.MeterID === undefined) w.fail("MeterID", 'required element missing');
   w.bits(0, 2); s = 1;
   w.string(v.MeterID, w.checkString(v.MeterID, "MeterID", 0, 32));
   w.bits(0, 1);
@@ -8267,10 +6018,7 @@ const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterRea
 
 export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -8308,42 +6056,26 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
 const X_MeteringReceiptResType: readonly string[] = ["ResponseCode", "AC_EVSEStatus|DC_EVSEStatus|EVSEStatus", "(end)", "(end)", "(end)"];
 
 export function e_SessionStopReqType(w: BitWriter, v: SessionStopReqType): void {
-  let s = 0;
-  if (v.ChargingSession === undefined) w.fail("ChargingSession", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ChargingSession, "ChargingSession", I_chargingSessionType), 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ChargingSession, "ChargingSession", I_chargingSessionType)) << 2, 5);
 }
 const X_SessionStopReqType: readonly string[] = ["ChargingSession", "(end)"];
 
 export function e_SessionStopResType(w: BitWriter, v: SessionStopResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
 }
 const X_SessionStopResType: readonly string[] = ["ResponseCode", "(end)"];
 
 export function e_CertificateUpdateReqType(w: BitWriter, v: CertificateUpdateReqType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.eMAID === undefined) w.fail("eMAID", 'required element missing');
-  w.bits(0, 2); s = 3;
+  w.bits(0, 2);
   w.string(v.eMAID, w.checkString(v.eMAID, "eMAID", 14, 15));
-  w.bits(0, 1);
-  if (v.ListOfRootCertificateIDs === undefined) w.fail("ListOfRootCertificateIDs", 'required element missing');
-  w.bits(0, 1); s = 4;
+  w.bits(0, 2);
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
   w.path[w.depth++] = "ListOfRootCertificateIDs";
   e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
@@ -8380,35 +6112,26 @@ const X_ListOfRootCertificateIDsType: readonly string[] = ["RootCertificateID", 
 
 export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.SAProvisioningCertificateChain === undefined) w.fail("SAProvisioningCertificateChain", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
   w.path[w.depth++] = "SAProvisioningCertificateChain";
   e_CertificateChainType(w, v.SAProvisioningCertificateChain);
   w.depth--;
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.ContractSignatureEncryptedPrivateKey === undefined) w.fail("ContractSignatureEncryptedPrivateKey", 'required element missing');
   w.bits(0, 1); s = 4;
   w.checkObject(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey");
   w.path[w.depth++] = "ContractSignatureEncryptedPrivateKey";
   e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey);
   w.depth--;
-  if (v.DHpublickey === undefined) w.fail("DHpublickey", 'required element missing');
   w.bits(0, 1); s = 5;
   w.checkObject(v.DHpublickey, "DHpublickey");
   w.path[w.depth++] = "DHpublickey";
   e_DiffieHellmanPublickeyType(w, v.DHpublickey);
   w.depth--;
-  if (v.eMAID === undefined) w.fail("eMAID", 'required element missing');
   w.bits(0, 1); s = 6;
   w.checkObject(v.eMAID, "eMAID");
   w.path[w.depth++] = "eMAID";
@@ -8428,52 +6151,38 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
 const X_CertificateUpdateResType: readonly string[] = ["ResponseCode", "SAProvisioningCertificateChain", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHpublickey", "eMAID", "RetryCounter|(end)", "(end)"];
 
 export function e_ContractSignatureEncryptedPrivateKeyType(w: BitWriter, v: ContractSignatureEncryptedPrivateKeyType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.CONTENT === undefined) w.fail("CONTENT", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.binary(w.checkBinary(v.CONTENT, "CONTENT", 0, 48));
   w.bits(0, 1);
 }
 const X_ContractSignatureEncryptedPrivateKeyType: readonly string[] = ["Id", "CONTENT", "(end)"];
 
 export function e_DiffieHellmanPublickeyType(w: BitWriter, v: DiffieHellmanPublickeyType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.CONTENT === undefined) w.fail("CONTENT", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.binary(w.checkBinary(v.CONTENT, "CONTENT", 0, 65));
   w.bits(0, 1);
 }
 const X_DiffieHellmanPublickeyType: readonly string[] = ["Id", "CONTENT", "(end)"];
 
 export function e_EMAIDType(w: BitWriter, v: EMAIDType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.CONTENT === undefined) w.fail("CONTENT", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.string(v.CONTENT, w.checkString(v.CONTENT, "CONTENT", 14, 15));
   w.bits(0, 1);
 }
 const X_EMAIDType: readonly string[] = ["Id", "CONTENT", "(end)"];
 
 export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateInstallationReqType): void {
-  let s = 0;
-  if (v.Id === undefined) w.fail("Id", 'required element missing');
-  w.bits(0, 1); s = 1;
-  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  if (v.OEMProvisioningCert === undefined) w.fail("OEMProvisioningCert", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.binary(w.checkBinary(v.OEMProvisioningCert, "OEMProvisioningCert", 0, 800));
   w.bits(0, 1);
-  if (v.ListOfRootCertificateIDs === undefined) w.fail("ListOfRootCertificateIDs", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
+  w.bits(0, 2);
+  w.binary(w.checkBinary(v.OEMProvisioningCert, "OEMProvisioningCert", 0, 800));
+  w.bits(0, 2);
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
   w.path[w.depth++] = "ListOfRootCertificateIDs";
   e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
@@ -8483,37 +6192,27 @@ export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateIns
 const X_CertificateInstallationReqType: readonly string[] = ["Id", "OEMProvisioningCert", "ListOfRootCertificateIDs", "(end)"];
 
 export function e_CertificateInstallationResType(w: BitWriter, v: CertificateInstallationResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.SAProvisioningCertificateChain === undefined) w.fail("SAProvisioningCertificateChain", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
   w.path[w.depth++] = "SAProvisioningCertificateChain";
   e_CertificateChainType(w, v.SAProvisioningCertificateChain);
   w.depth--;
-  if (v.ContractSignatureCertChain === undefined) w.fail("ContractSignatureCertChain", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
   w.depth--;
-  if (v.ContractSignatureEncryptedPrivateKey === undefined) w.fail("ContractSignatureEncryptedPrivateKey", 'required element missing');
-  w.bits(0, 1); s = 4;
+  w.bits(0, 1);
   w.checkObject(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey");
   w.path[w.depth++] = "ContractSignatureEncryptedPrivateKey";
   e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey);
   w.depth--;
-  if (v.DHpublickey === undefined) w.fail("DHpublickey", 'required element missing');
-  w.bits(0, 1); s = 5;
+  w.bits(0, 1);
   w.checkObject(v.DHpublickey, "DHpublickey");
   w.path[w.depth++] = "DHpublickey";
   e_DiffieHellmanPublickeyType(w, v.DHpublickey);
   w.depth--;
-  if (v.eMAID === undefined) w.fail("eMAID", 'required element missing');
-  w.bits(0, 1); s = 6;
+  w.bits(0, 1);
   w.checkObject(v.eMAID, "eMAID");
   w.path[w.depth++] = "eMAID";
   e_EMAIDType(w, v.eMAID);
@@ -8523,25 +6222,15 @@ export function e_CertificateInstallationResType(w: BitWriter, v: CertificateIns
 const X_CertificateInstallationResType: readonly string[] = ["ResponseCode", "SAProvisioningCertificateChain", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHpublickey", "eMAID", "(end)"];
 
 export function e_ChargingStatusReqType(w: BitWriter, v: ChargingStatusReqType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_ChargingStatusReqType: readonly string[] = ["(end)"];
 
 export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.EVSEID === undefined) w.fail("EVSEID", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.string(v.EVSEID, w.checkString(v.EVSEID, "EVSEID", 7, 37));
-  w.bits(0, 1);
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1, 8);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 12); s = 3;
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 3); s = 4;
     w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
@@ -8567,10 +6256,8 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
       case 5: w.bits(0, 3); s = 6; break;
       default: w.unexpected(X_ChargingStatusResType[s], "ReceiptRequired");
     }
-    w.bits(w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0) << 1, 2);
   }
-  if (v.AC_EVSEStatus === undefined) w.fail("AC_EVSEStatus", 'required element missing');
   switch (s) {
     case 3: w.bits(3, 3); s = 7; break;
     case 4: w.bits(2, 2); s = 7; break;
@@ -8587,41 +6274,21 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
 const X_ChargingStatusResType: readonly string[] = ["ResponseCode", "EVSEID", "SAScheduleTupleID", "EVSEMaxCurrent|MeterInfo|ReceiptRequired|AC_EVSEStatus", "MeterInfo|ReceiptRequired|AC_EVSEStatus", "ReceiptRequired|AC_EVSEStatus", "AC_EVSEStatus", "(end)"];
 
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
-  let s = 0;
-  if (v.NotificationMaxDelay === undefined) w.fail("NotificationMaxDelay", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits(0, 1);
-  if (v.EVSENotification === undefined) w.fail("EVSENotification", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType), 2);
-  w.bits(0, 1);
-  if (v.RCD === undefined) w.fail("RCD", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.checkBool(v.RCD, "RCD") ? 1 : 0, 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 6 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 2, 11);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "RCD", "(end)"];
 
 export function e_EVSEStatusType(w: BitWriter, v: EVSEStatusType): void {
-  let s = 0;
-  if (v.NotificationMaxDelay === undefined) w.fail("NotificationMaxDelay", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits(0, 1);
-  if (v.EVSENotification === undefined) w.fail("EVSENotification", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType), 2);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7);
 }
 const X_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "(end)"];
 
 export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
@@ -8631,92 +6298,54 @@ export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
 const X_CableCheckReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_DC_EVStatusType(w: BitWriter, v: DC_EVStatusType): void {
-  let s = 0;
-  if (v.EVReady === undefined) w.fail("EVReady", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkBool(v.EVReady, "EVReady") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EVErrorCode === undefined) w.fail("EVErrorCode", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType), 4);
-  w.bits(0, 1);
-  if (v.EVRESSSOC === undefined) w.fail("EVRESSSOC", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0, 7);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.EVReady, "EVReady") ? 1 : 0) << 19 | (w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 22);
 }
 const X_DC_EVStatusType: readonly string[] = ["EVReady", "EVErrorCode", "EVRESSSOC", "(end)"];
 
 export function e_EVStatusType(w: BitWriter, v: EVStatusType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVStatusType: readonly string[] = ["(end)"];
 
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEProcessing === undefined) w.fail("EVSEProcessing", 'required element missing');
-  w.bits(0, 2); s = 3;
-  w.bits(w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType), 2);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 6);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
 
 export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
-  if (v.NotificationMaxDelay === undefined) w.fail("NotificationMaxDelay", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits(0, 1);
-  if (v.EVSENotification === undefined) w.fail("EVSENotification", 'required element missing');
-  w.bits(0, 2); s = 2;
-  w.bits(w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType), 2);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 1, 6); s = 2;
   if (v.EVSEIsolationStatus !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.bits(w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType), 3);
-    w.bits(0, 1);
+    w.bits((w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType)) << 1, 7); s = 3;
   }
-  if (v.EVSEStatusCode === undefined) w.fail("EVSEStatusCode", 'required element missing');
   switch (s) {
     case 2: w.bits(2, 3); s = 4; break;
     case 3: w.bits(0, 2); s = 4; break;
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
-  w.bits(w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType), 4);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType)) << 2, 6);
 }
 const X_DC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "(end)"];
 
 export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVTargetVoltage === undefined) w.fail("EVTargetVoltage", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
   w.path[w.depth++] = "EVTargetVoltage";
   e_PhysicalValueType(w, v.EVTargetVoltage);
   w.depth--;
-  if (v.EVTargetCurrent === undefined) w.fail("EVTargetCurrent", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
   w.path[w.depth++] = "EVTargetCurrent";
   e_PhysicalValueType(w, v.EVTargetCurrent);
@@ -8726,19 +6355,12 @@ export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
 
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
@@ -8749,13 +6371,11 @@ const X_PreChargeResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", 
 
 export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): void {
   let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVTargetCurrent === undefined) w.fail("EVTargetCurrent", 'required element missing');
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
   w.path[w.depth++] = "EVTargetCurrent";
@@ -8799,10 +6419,8 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       case 5: w.bits(0, 3); s = 6; break;
       default: w.unexpected(X_CurrentDemandReqType[s], "BulkChargingComplete");
     }
-    w.bits(w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 2);
   }
-  if (v.ChargingComplete === undefined) w.fail("ChargingComplete", 'required element missing');
   switch (s) {
     case 2: w.bits(8, 4); s = 7; break;
     case 3: w.bits(6, 4); s = 7; break;
@@ -8811,8 +6429,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     case 6: w.bits(0, 2); s = 7; break;
     default: w.unexpected(X_CurrentDemandReqType[s], "ChargingComplete");
   }
-  w.bits(w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0) << 1, 2);
   if (v.RemainingTimeToFullSoC !== undefined) {
     w.bits(0, 2); s = 8;
     w.checkObject(v.RemainingTimeToFullSoC, "RemainingTimeToFullSoC");
@@ -8831,7 +6448,6 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     e_PhysicalValueType(w, v.RemainingTimeToBulkSoC);
     w.depth--;
   }
-  if (v.EVTargetVoltage === undefined) w.fail("EVTargetVoltage", 'required element missing');
   switch (s) {
     case 7: w.bits(2, 2); s = 10; break;
     case 8: w.bits(1, 2); s = 10; break;
@@ -8848,40 +6464,22 @@ const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurre
 
 export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): void {
   let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
   w.depth--;
-  if (v.EVSEPresentCurrent === undefined) w.fail("EVSEPresentCurrent", 'required element missing');
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEPresentCurrent, "EVSEPresentCurrent");
   w.path[w.depth++] = "EVSEPresentCurrent";
   e_PhysicalValueType(w, v.EVSEPresentCurrent);
   w.depth--;
-  if (v.EVSECurrentLimitAchieved === undefined) w.fail("EVSECurrentLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 5;
-  w.bits(w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EVSEVoltageLimitAchieved === undefined) w.fail("EVSEVoltageLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 6;
-  w.bits(w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
-  if (v.EVSEPowerLimitAchieved === undefined) w.fail("EVSEPowerLimitAchieved", 'required element missing');
-  w.bits(0, 2); s = 7;
-  w.bits(w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0) << 9 | (w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0) << 5 | (w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0) << 1, 12); s = 5; s = 6; s = 7;
   if (v.EVSEMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 8;
     w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
@@ -8912,7 +6510,6 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
     e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
     w.depth--;
   }
-  if (v.EVSEID === undefined) w.fail("EVSEID", 'required element missing');
   switch (s) {
     case 7: w.bits(6, 4); s = 11; break;
     case 8: w.bits(4, 3); s = 11; break;
@@ -8921,11 +6518,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
     default: w.unexpected(X_CurrentDemandResType[s], "EVSEID");
   }
   w.string(v.EVSEID, w.checkString(v.EVSEID, "EVSEID", 7, 37));
-  w.bits(0, 1);
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
-  w.bits(0, 2); s = 12;
-  w.bits(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1, 8);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 12); s = 12;
   if (v.MeterInfo !== undefined) {
     w.bits(0, 2); s = 13;
     w.checkObject(v.MeterInfo, "MeterInfo");
@@ -8939,8 +6532,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
       case 13: w.bits(0, 3); s = 14; break;
       default: w.unexpected(X_CurrentDemandResType[s], "ReceiptRequired");
     }
-    w.bits(w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0) << 1, 2);
   }
   switch (s) {
     case 12: w.bits(2, 2);  break;
@@ -8952,9 +6544,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
 const X_CurrentDemandResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "EVSEPresentCurrent", "EVSECurrentLimitAchieved", "EVSEVoltageLimitAchieved", "EVSEPowerLimitAchieved", "EVSEMaximumVoltageLimit|EVSEMaximumCurrentLimit|EVSEMaximumPowerLimit|EVSEID", "EVSEMaximumCurrentLimit|EVSEMaximumPowerLimit|EVSEID", "EVSEMaximumPowerLimit|EVSEID", "EVSEID", "SAScheduleTupleID", "MeterInfo|ReceiptRequired|(end)", "ReceiptRequired|(end)", "(end)"];
 
 export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqType): void {
-  let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
@@ -8964,19 +6554,12 @@ export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqTy
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
-  let s = 0;
-  if (v.ResponseCode === undefined) w.fail("ResponseCode", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType), 5);
-  w.bits(0, 1);
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEPresentVoltage === undefined) w.fail("EVSEPresentVoltage", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
   w.path[w.depth++] = "EVSEPresentVoltage";
   e_PhysicalValueType(w, v.EVSEPresentVoltage);
@@ -8986,7 +6569,6 @@ export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResTy
 const X_WeldingDetectionResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
 
 export function e_SASchedulesType(w: BitWriter, v: SASchedulesType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_SASchedulesType: readonly string[] = ["(end)"];
@@ -9019,12 +6601,7 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
-  if (v.SAScheduleTupleID === undefined) w.fail("SAScheduleTupleID", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1, 8);
-  w.bits(0, 1);
-  if (v.PMaxSchedule === undefined) w.fail("PMaxSchedule", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 2, 12); s = 1; s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
   w.path[w.depth++] = "PMaxSchedule";
   e_PMaxScheduleType(w, v.PMaxSchedule);
@@ -9076,14 +6653,12 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.SalesTariffID === undefined) w.fail("SalesTariffID", 'required element missing');
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_SalesTariffType[s], "SalesTariffID");
   }
-  w.bits(w.checkInt(v.SalesTariffID, "SalesTariffID", 1, 255) - 1, 8);
-  w.bits(0, 1);
+  w.bits((w.checkInt(v.SalesTariffID, "SalesTariffID", 1, 255) - 1) << 1, 9);
   if (v.SalesTariffDescription !== undefined) {
     w.bits(0, 3); s = 3;
     w.string(v.SalesTariffDescription, w.checkString(v.SalesTariffDescription, "SalesTariffDescription", 0, 32));
@@ -9095,8 +6670,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
       case 3: w.bits(0, 3); s = 4; break;
       default: w.unexpected(X_SalesTariffType[s], "NumEPriceLevels");
     }
-    w.bits(w.checkInt(v.NumEPriceLevels, "NumEPriceLevels", 0, 255) - 0, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.NumEPriceLevels, "NumEPriceLevels", 0, 255) - 0) << 1, 9);
   }
   const a_SalesTariffEntry = v.SalesTariffEntry;
   if (a_SalesTariffEntry !== undefined) {
@@ -9176,8 +6750,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
       case 2: w.bits(0, 3); s = 3; break;
       default: w.unexpected(X_SalesTariffEntryType[s], "EPriceLevel");
     }
-    w.bits(w.checkInt(v.EPriceLevel, "EPriceLevel", 0, 255) - 0, 8);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.EPriceLevel, "EPriceLevel", 0, 255) - 0) << 1, 9);
   }
   const a_ConsumptionCost = v.ConsumptionCost;
   if (a_ConsumptionCost !== undefined) {
@@ -9210,7 +6783,6 @@ const X_SalesTariffEntryType: readonly string[] = ["RelativeTimeInterval|TimeInt
 
 export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): void {
   let s = 0;
-  if (v.startValue === undefined) w.fail("startValue", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.startValue, "startValue");
   w.path[w.depth++] = "startValue";
@@ -9242,18 +6814,11 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost", "Cost|(e
 
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
-  if (v.costKind === undefined) w.fail("costKind", 'required element missing');
-  w.bits(0, 2); s = 1;
-  w.bits(w.enumIndex(v.costKind, "costKind", I_costKindType), 2);
-  w.bits(0, 1);
-  if (v.amount === undefined) w.fail("amount", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits((w.enumIndex(v.costKind, "costKind", I_costKindType)) << 3, 7); s = 1; s = 2;
   w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
   w.bits(0, 1);
   if (v.amountMultiplier !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.bits(w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3, 3);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -9282,7 +6847,6 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     e_IntervalType(w, v.TimeInterval);
     w.depth--;
   }
-  if (v.PMax === undefined) w.fail("PMax", 'required element missing');
   switch (s) {
     case 1: w.bits(0, 1); s = 3; break;
     case 2: w.bits(0, 1); s = 3; break;
@@ -9297,14 +6861,12 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];
 
 export function e_IntervalType(w: BitWriter, v: IntervalType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_IntervalType: readonly string[] = ["(end)"];
 
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
-  if (v.start === undefined) w.fail("start", 'required element missing');
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.start, "start", 0, 16777214));
   w.bits(0, 1);
@@ -9343,7 +6905,6 @@ export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameter
     w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
     w.bits(0, 1);
   }
-  if (v.EAmount === undefined) w.fail("EAmount", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -9353,19 +6914,16 @@ export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameter
   w.path[w.depth++] = "EAmount";
   e_PhysicalValueType(w, v.EAmount);
   w.depth--;
-  if (v.EVMaxVoltage === undefined) w.fail("EVMaxVoltage", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVMaxVoltage, "EVMaxVoltage");
   w.path[w.depth++] = "EVMaxVoltage";
   e_PhysicalValueType(w, v.EVMaxVoltage);
   w.depth--;
-  if (v.EVMaxCurrent === undefined) w.fail("EVMaxCurrent", 'required element missing');
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVMaxCurrent, "EVMaxCurrent");
   w.path[w.depth++] = "EVMaxCurrent";
   e_PhysicalValueType(w, v.EVMaxCurrent);
   w.depth--;
-  if (v.EVMinCurrent === undefined) w.fail("EVMinCurrent", 'required element missing');
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVMinCurrent, "EVMinCurrent");
   w.path[w.depth++] = "EVMinCurrent";
@@ -9382,7 +6940,6 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
     w.bits(0, 1);
   }
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -9392,7 +6949,6 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
-  if (v.EVMaximumCurrentLimit === undefined) w.fail("EVMaximumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
   w.path[w.depth++] = "EVMaximumCurrentLimit";
@@ -9405,7 +6961,6 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     e_PhysicalValueType(w, v.EVMaximumPowerLimit);
     w.depth--;
   }
-  if (v.EVMaximumVoltageLimit === undefined) w.fail("EVMaximumVoltageLimit", 'required element missing');
   switch (s) {
     case 3: w.bits(1, 2); s = 5; break;
     case 4: w.bits(0, 1); s = 5; break;
@@ -9440,8 +6995,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       case 7: w.bits(0, 3); s = 8; break;
       default: w.unexpected(X_DC_EVChargeParameterType[s], "FullSOC");
     }
-    w.bits(w.checkInt(v.FullSOC, "FullSOC", 0, 100) - 0, 7);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.FullSOC, "FullSOC", 0, 100) - 0) << 1, 8);
   }
   if (v.BulkSOC !== undefined) {
     switch (s) {
@@ -9451,8 +7005,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       case 8: w.bits(0, 3); s = 9; break;
       default: w.unexpected(X_DC_EVChargeParameterType[s], "BulkSOC");
     }
-    w.bits(w.checkInt(v.BulkSOC, "BulkSOC", 0, 100) - 0, 7);
-    w.bits(0, 1);
+    w.bits((w.checkInt(v.BulkSOC, "BulkSOC", 0, 100) - 0) << 1, 8);
   }
   switch (s) {
     case 5: w.bits(4, 3);  break;
@@ -9466,27 +7019,22 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
 const X_DC_EVChargeParameterType: readonly string[] = ["DepartureTime|DC_EVStatus", "DC_EVStatus", "EVMaximumCurrentLimit", "EVMaximumPowerLimit|EVMaximumVoltageLimit", "EVMaximumVoltageLimit", "EVEnergyCapacity|EVEnergyRequest|FullSOC|BulkSOC|(end)", "EVEnergyRequest|FullSOC|BulkSOC|(end)", "FullSOC|BulkSOC|(end)", "BulkSOC|(end)", "(end)"];
 
 export function e_EVSEChargeParameterType(w: BitWriter, v: EVSEChargeParameterType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVSEChargeParameterType: readonly string[] = ["(end)"];
 
 export function e_AC_EVSEChargeParameterType(w: BitWriter, v: AC_EVSEChargeParameterType): void {
-  let s = 0;
-  if (v.AC_EVSEStatus === undefined) w.fail("AC_EVSEStatus", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
   w.path[w.depth++] = "AC_EVSEStatus";
   e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
   w.depth--;
-  if (v.EVSENominalVoltage === undefined) w.fail("EVSENominalVoltage", 'required element missing');
-  w.bits(0, 1); s = 2;
+  w.bits(0, 1);
   w.checkObject(v.EVSENominalVoltage, "EVSENominalVoltage");
   w.path[w.depth++] = "EVSENominalVoltage";
   e_PhysicalValueType(w, v.EVSENominalVoltage);
   w.depth--;
-  if (v.EVSEMaxCurrent === undefined) w.fail("EVSEMaxCurrent", 'required element missing');
-  w.bits(0, 1); s = 3;
+  w.bits(0, 1);
   w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
   w.path[w.depth++] = "EVSEMaxCurrent";
   e_PhysicalValueType(w, v.EVSEMaxCurrent);
@@ -9497,37 +7045,31 @@ const X_AC_EVSEChargeParameterType: readonly string[] = ["AC_EVSEStatus", "EVSEN
 
 export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParameterType): void {
   let s = 0;
-  if (v.DC_EVSEStatus === undefined) w.fail("DC_EVSEStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  if (v.EVSEMaximumCurrentLimit === undefined) w.fail("EVSEMaximumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
   w.path[w.depth++] = "EVSEMaximumCurrentLimit";
   e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit);
   w.depth--;
-  if (v.EVSEMaximumPowerLimit === undefined) w.fail("EVSEMaximumPowerLimit", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEMaximumPowerLimit, "EVSEMaximumPowerLimit");
   w.path[w.depth++] = "EVSEMaximumPowerLimit";
   e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
   w.depth--;
-  if (v.EVSEMaximumVoltageLimit === undefined) w.fail("EVSEMaximumVoltageLimit", 'required element missing');
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
   w.path[w.depth++] = "EVSEMaximumVoltageLimit";
   e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
   w.depth--;
-  if (v.EVSEMinimumCurrentLimit === undefined) w.fail("EVSEMinimumCurrentLimit", 'required element missing');
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVSEMinimumCurrentLimit, "EVSEMinimumCurrentLimit");
   w.path[w.depth++] = "EVSEMinimumCurrentLimit";
   e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit);
   w.depth--;
-  if (v.EVSEMinimumVoltageLimit === undefined) w.fail("EVSEMinimumVoltageLimit", 'required element missing');
   w.bits(0, 1); s = 6;
   w.checkObject(v.EVSEMinimumVoltageLimit, "EVSEMinimumVoltageLimit");
   w.path[w.depth++] = "EVSEMinimumVoltageLimit";
@@ -9540,7 +7082,6 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance);
     w.depth--;
   }
-  if (v.EVSEPeakCurrentRipple === undefined) w.fail("EVSEPeakCurrentRipple", 'required element missing');
   switch (s) {
     case 6: w.bits(1, 2); s = 8; break;
     case 7: w.bits(0, 1); s = 8; break;
@@ -9566,33 +7107,26 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
 const X_DC_EVSEChargeParameterType: readonly string[] = ["DC_EVSEStatus", "EVSEMaximumCurrentLimit", "EVSEMaximumPowerLimit", "EVSEMaximumVoltageLimit", "EVSEMinimumCurrentLimit", "EVSEMinimumVoltageLimit", "EVSECurrentRegulationTolerance|EVSEPeakCurrentRipple", "EVSEPeakCurrentRipple", "EVSEEnergyToBeDelivered|(end)", "(end)"];
 
 export function e_EVPowerDeliveryParameterType(w: BitWriter, v: EVPowerDeliveryParameterType): void {
-  let s = 0;
   w.bits(0, 1);
 }
 const X_EVPowerDeliveryParameterType: readonly string[] = ["(end)"];
 
 export function e_DC_EVPowerDeliveryParameterType(w: BitWriter, v: DC_EVPowerDeliveryParameterType): void {
   let s = 0;
-  if (v.DC_EVStatus === undefined) w.fail("DC_EVStatus", 'required element missing');
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
   w.path[w.depth++] = "DC_EVStatus";
   e_DC_EVStatusType(w, v.DC_EVStatus);
   w.depth--;
   if (v.BulkChargingComplete !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.bits(w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0, 1);
-    w.bits(0, 1);
+    w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 5); s = 2;
   }
-  if (v.ChargingComplete === undefined) w.fail("ChargingComplete", 'required element missing');
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_DC_EVPowerDeliveryParameterType[s], "ChargingComplete");
   }
-  w.bits(w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0, 1);
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits((w.checkBool(v.ChargingComplete, "ChargingComplete") ? 1 : 0) << 2, 3);
 }
 const X_DC_EVPowerDeliveryParameterType: readonly string[] = ["DC_EVStatus", "BulkChargingComplete|ChargingComplete", "ChargingComplete", "(end)"];
 

@@ -142,8 +142,8 @@ export function d_SignatureType(r: BitReader): SignatureType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -155,36 +155,18 @@ export function d_SignatureType(r: BitReader): SignatureType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SignatureType start");
+            return r.unexpected(c0, 2, "SignatureType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SignedInfo = d_SignedInfoType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignatureType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SignatureValue = d_SignatureValueType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignatureType after SignedInfo");
-        }
-      }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignatureType after Id");
+        v.SignedInfo = d_SignedInfoType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SignatureType after Id");
+        v.SignatureValue = d_SignatureValueType(r);
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.KeyInfo = d_KeyInfoType(r);
             s = 4;
@@ -200,12 +182,36 @@ export function d_SignatureType(r: BitReader): SignatureType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SignatureType after SignatureValue");
+            return r.unexpected(c3, 2, "SignatureType after SignatureValue");
+        }
+      }
+      case 2: {
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "SignatureType after SignedInfo");
+        v.SignatureValue = d_SignatureValueType(r);
+        const c5 = r.bits(2);
+        switch (c5) {
+          case 0: {
+            v.KeyInfo = d_KeyInfoType(r);
+            s = 4;
+            continue;
+          }
+          case 1: {
+            const a = v.Object ??= [];
+            a.push(d_ObjectType(r));
+            s = 5;
+            continue;
+          }
+          case 2: {
+            return v;
+          }
+          default:
+            return r.unexpected(c5, 2, "SignatureType after SignatureValue");
         }
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             const a = v.Object ??= [];
             a.push(d_ObjectType(r));
@@ -216,12 +222,12 @@ export function d_SignatureType(r: BitReader): SignatureType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SignatureType after KeyInfo");
+            return r.unexpected(c6, 2, "SignatureType after KeyInfo");
         }
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
             const a = v.Object ??= [];
             a.push(d_ObjectType(r));
@@ -232,9 +238,11 @@ export function d_SignatureType(r: BitReader): SignatureType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SignatureType after Object (mid)");
+            return r.unexpected(c7, 2, "SignatureType after Object (mid)");
         }
       }
+      default:
+        return r.fail("SignatureType: internal error, no grammar state");
     }
   }
 }
@@ -245,8 +253,8 @@ export function d_SignatureValueType(r: BitReader): SignatureValueType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -258,31 +266,24 @@ export function d_SignatureValueType(r: BitReader): SignatureValueType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SignatureValueType start");
+            return r.unexpected(c0, 2, "SignatureValueType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.CONTENT = r.binary(2147483647);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignatureValueType after Id");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignatureValueType after Id");
+        v.CONTENT = r.binary(2147483647);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SignatureValueType after Id");
+        return v;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "SignatureValueType after CONTENT");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SignatureValueType after CONTENT");
+        return v;
       }
+      default:
+        return r.fail("SignatureValueType: internal error, no grammar state");
     }
   }
 }
@@ -293,8 +294,8 @@ export function d_SignedInfoType(r: BitReader): SignedInfoType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -306,49 +307,35 @@ export function d_SignedInfoType(r: BitReader): SignedInfoType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SignedInfoType start");
+            return r.unexpected(c0, 2, "SignedInfoType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.CanonicalizationMethod = d_CanonicalizationMethodType(r);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignedInfoType after Id");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignedInfoType after Id");
+        v.CanonicalizationMethod = d_CanonicalizationMethodType(r);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SignedInfoType after Id");
+        v.SignatureMethod = d_SignatureMethodType(r);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SignedInfoType after Id");
+        (v.Reference ??= []).push(d_ReferenceType(r));
+        s = 4;
+        continue;
       }
       case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.SignatureMethod = d_SignatureMethodType(r);
-            s = 3;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignedInfoType after CanonicalizationMethod");
-        }
-      }
-      case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Reference ??= [];
-            a.push(d_ReferenceType(r));
-            s = 4;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignedInfoType after SignatureMethod");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "SignedInfoType after CanonicalizationMethod");
+        v.SignatureMethod = d_SignatureMethodType(r);
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SignedInfoType after CanonicalizationMethod");
+        (v.Reference ??= []).push(d_ReferenceType(r));
+        s = 4;
+        continue;
       }
       case 4: {
-        const c = r.bits(2);
-        switch (c) {
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             const a = v.Reference ??= [];
             a.push(d_ReferenceType(r));
@@ -359,47 +346,33 @@ export function d_SignedInfoType(r: BitReader): SignedInfoType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SignedInfoType after Reference (mid)");
+            return r.unexpected(c6, 2, "SignedInfoType after Reference (mid)");
         }
       }
+      default:
+        return r.fail("SignedInfoType: internal error, no grammar state");
     }
   }
 }
 
 export function d_CanonicalizationMethodType(r: BitReader): CanonicalizationMethodType {
   const v = {} as CanonicalizationMethodType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Algorithm = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "CanonicalizationMethodType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            return r.fail("CanonicalizationMethodType: wildcard element content (SE(*)) is not supported");
-          }
-          case 1: {
-            return v;
-          }
-          case 2: {
-            return r.fail("CanonicalizationMethodType: mixed character content is not supported");
-          }
-          default:
-            return r.unexpected(c, 2, "CanonicalizationMethodType after Algorithm");
-        }
-      }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CanonicalizationMethodType start");
+  v.Algorithm = r.string(2147483647);
+  const c1 = r.bits(2);
+  switch (c1) {
+    case 0: {
+      return r.fail("CanonicalizationMethodType: wildcard element content (SE(*)) is not supported");
     }
+    case 1: {
+      return v;
+    }
+    case 2: {
+      return r.fail("CanonicalizationMethodType: mixed character content is not supported");
+    }
+    default:
+      return r.unexpected(c1, 2, "CanonicalizationMethodType after Algorithm");
   }
 }
 
@@ -409,20 +382,11 @@ export function d_SignatureMethodType(r: BitReader): SignatureMethodType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Algorithm = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignatureMethodType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SignatureMethodType start");
+        v.Algorithm = r.string(2147483647);
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "HMACOutputLength CH");
             const x = r.bigRange(r.intBig(), undefined, undefined);
@@ -441,12 +405,12 @@ export function d_SignatureMethodType(r: BitReader): SignatureMethodType {
             return r.fail("SignatureMethodType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "SignatureMethodType after Algorithm");
+            return r.unexpected(c1, 3, "SignatureMethodType after Algorithm");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             return r.fail("SignatureMethodType: wildcard element content (SE(*)) is not supported");
           }
@@ -457,9 +421,11 @@ export function d_SignatureMethodType(r: BitReader): SignatureMethodType {
             return r.fail("SignatureMethodType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 2, "SignatureMethodType after HMACOutputLength");
+            return r.unexpected(c2, 2, "SignatureMethodType after HMACOutputLength");
         }
       }
+      default:
+        return r.fail("SignatureMethodType: internal error, no grammar state");
     }
   }
 }
@@ -470,8 +436,8 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(3);
-        switch (c) {
+        const c0 = r.bits(3);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -498,12 +464,12 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ReferenceType start");
+            return r.unexpected(c0, 3, "ReferenceType start");
         }
       }
       case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             v.Type = r.string(2147483647);
             s = 2;
@@ -525,12 +491,12 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
             continue;
           }
           default:
-            return r.unexpected(c, 3, "ReferenceType after Id");
+            return r.unexpected(c1, 3, "ReferenceType after Id");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.URI = r.string(2147483647);
             s = 3;
@@ -547,12 +513,12 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ReferenceType after Type");
+            return r.unexpected(c2, 2, "ReferenceType after Type");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.Transforms = d_TransformsType(r);
             s = 4;
@@ -564,46 +530,30 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ReferenceType after URI");
+            return r.unexpected(c3, 2, "ReferenceType after URI");
         }
       }
       case 4: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.DigestMethod = d_DigestMethodType(r);
-            s = 5;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ReferenceType after Transforms");
-        }
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ReferenceType after Transforms");
+        v.DigestMethod = d_DigestMethodType(r);
+        const x5 = r.bits(2);
+        if ((x5 & 3) !== 0) r.deviation(r.pos - 2, "ReferenceType after Transforms");
+        v.DigestValue = r.binary(2147483647);
+        const x6 = r.bits(2);
+        if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "ReferenceType after Transforms");
+        return v;
       }
       case 5: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "DigestValue CH");
-            const x = r.binary(2147483647);
-            r.expectZero(1, "DigestValue EE");
-            v.DigestValue = x;
-            s = 6;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ReferenceType after DigestMethod");
-        }
+        const x7 = r.bits(2);
+        if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "ReferenceType after DigestMethod");
+        v.DigestValue = r.binary(2147483647);
+        const x8 = r.bits(2);
+        if ((x8 & 3) !== 0) r.deviation(r.pos - 2, "ReferenceType after DigestMethod");
+        return v;
       }
-      case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "ReferenceType after DigestValue");
-        }
-      }
+      default:
+        return r.fail("ReferenceType: internal error, no grammar state");
     }
   }
 }
@@ -614,21 +564,15 @@ export function d_TransformsType(r: BitReader): TransformsType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Transform ??= [];
-            a.push(d_TransformType(r));
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "TransformsType start");
-        }
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "TransformsType start");
+        (v.Transform ??= []).push(d_TransformType(r));
+        s = 1;
+        continue;
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             const a = v.Transform ??= [];
             a.push(d_TransformType(r));
@@ -639,9 +583,11 @@ export function d_TransformsType(r: BitReader): TransformsType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "TransformsType after Transform (mid)");
+            return r.unexpected(c1, 2, "TransformsType after Transform (mid)");
         }
       }
+      default:
+        return r.fail("TransformsType: internal error, no grammar state");
     }
   }
 }
@@ -652,20 +598,11 @@ export function d_TransformType(r: BitReader): TransformType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Algorithm = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "TransformType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const x0 = r.bits(1);
+        if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "TransformType start");
+        v.Algorithm = r.string(2147483647);
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "XPath CH");
             const x = r.string(2147483647);
@@ -685,12 +622,12 @@ export function d_TransformType(r: BitReader): TransformType {
             return r.fail("TransformType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "TransformType after Algorithm");
+            return r.unexpected(c1, 3, "TransformType after Algorithm");
         }
       }
       case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "XPath CH");
             const x = r.string(2147483647);
@@ -710,47 +647,33 @@ export function d_TransformType(r: BitReader): TransformType {
             return r.fail("TransformType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "TransformType after XPath");
+            return r.unexpected(c2, 3, "TransformType after XPath");
         }
       }
+      default:
+        return r.fail("TransformType: internal error, no grammar state");
     }
   }
 }
 
 export function d_DigestMethodType(r: BitReader): DigestMethodType {
   const v = {} as DigestMethodType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Algorithm = r.string(2147483647);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DigestMethodType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
-          case 0: {
-            return r.fail("DigestMethodType: wildcard element content (SE(*)) is not supported");
-          }
-          case 1: {
-            return v;
-          }
-          case 2: {
-            return r.fail("DigestMethodType: mixed character content is not supported");
-          }
-          default:
-            return r.unexpected(c, 2, "DigestMethodType after Algorithm");
-        }
-      }
+  const x0 = r.bits(1);
+  if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DigestMethodType start");
+  v.Algorithm = r.string(2147483647);
+  const c1 = r.bits(2);
+  switch (c1) {
+    case 0: {
+      return r.fail("DigestMethodType: wildcard element content (SE(*)) is not supported");
     }
+    case 1: {
+      return v;
+    }
+    case 2: {
+      return r.fail("DigestMethodType: mixed character content is not supported");
+    }
+    default:
+      return r.unexpected(c1, 2, "DigestMethodType after Algorithm");
   }
 }
 
@@ -760,8 +683,8 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(4);
-        switch (c) {
+        const c0 = r.bits(4);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -822,12 +745,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType start");
+            return r.unexpected(c0, 4, "KeyInfoType start");
         }
       }
       case 1: {
-        const c = r.bits(4);
-        switch (c) {
+        const c1 = r.bits(4);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -883,12 +806,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after Id");
+            return r.unexpected(c1, 4, "KeyInfoType after Id");
         }
       }
       case 2: {
-        const c = r.bits(4);
-        switch (c) {
+        const c2 = r.bits(4);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -947,12 +870,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after KeyName");
+            return r.unexpected(c2, 4, "KeyInfoType after KeyName");
         }
       }
       case 3: {
-        const c = r.bits(4);
-        switch (c) {
+        const c3 = r.bits(4);
+        switch (c3) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1011,12 +934,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after KeyValue");
+            return r.unexpected(c3, 4, "KeyInfoType after KeyValue");
         }
       }
       case 4: {
-        const c = r.bits(4);
-        switch (c) {
+        const c4 = r.bits(4);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1075,12 +998,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after RetrievalMethod");
+            return r.unexpected(c4, 4, "KeyInfoType after RetrievalMethod");
         }
       }
       case 5: {
-        const c = r.bits(4);
-        switch (c) {
+        const c5 = r.bits(4);
+        switch (c5) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1139,12 +1062,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after X509Data");
+            return r.unexpected(c5, 4, "KeyInfoType after X509Data");
         }
       }
       case 6: {
-        const c = r.bits(4);
-        switch (c) {
+        const c6 = r.bits(4);
+        switch (c6) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1203,12 +1126,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after PGPData");
+            return r.unexpected(c6, 4, "KeyInfoType after PGPData");
         }
       }
       case 7: {
-        const c = r.bits(4);
-        switch (c) {
+        const c7 = r.bits(4);
+        switch (c7) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1267,12 +1190,12 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after SPKIData");
+            return r.unexpected(c7, 4, "KeyInfoType after SPKIData");
         }
       }
       case 8: {
-        const c = r.bits(4);
-        switch (c) {
+        const c8 = r.bits(4);
+        switch (c8) {
           case 0: {
             r.expectZero(1, "KeyName CH");
             const x = r.string(2147483647);
@@ -1331,9 +1254,11 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
             return r.fail("KeyInfoType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 4, "KeyInfoType after MgmtData");
+            return r.unexpected(c8, 4, "KeyInfoType after MgmtData");
         }
       }
+      default:
+        return r.fail("KeyInfoType: internal error, no grammar state");
     }
   }
 }
@@ -1344,8 +1269,8 @@ export function d_KeyValueType(r: BitReader): KeyValueType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(3);
-        switch (c) {
+        const c0 = r.bits(3);
+        switch (c0) {
           case 0: {
             v.DSAKeyValue = d_DSAKeyValueType(r);
             s = 1;
@@ -1363,12 +1288,12 @@ export function d_KeyValueType(r: BitReader): KeyValueType {
             return r.fail("KeyValueType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "KeyValueType start");
+            return r.unexpected(c0, 3, "KeyValueType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             return v;
           }
@@ -1376,12 +1301,12 @@ export function d_KeyValueType(r: BitReader): KeyValueType {
             return r.fail("KeyValueType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 2, "KeyValueType after DSAKeyValue");
+            return r.unexpected(c1, 2, "KeyValueType after DSAKeyValue");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             return v;
           }
@@ -1389,9 +1314,11 @@ export function d_KeyValueType(r: BitReader): KeyValueType {
             return r.fail("KeyValueType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 2, "KeyValueType after RSAKeyValue");
+            return r.unexpected(c2, 2, "KeyValueType after RSAKeyValue");
         }
       }
+      default:
+        return r.fail("KeyValueType: internal error, no grammar state");
     }
   }
 }
@@ -1402,8 +1329,8 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(3);
-        switch (c) {
+        const c0 = r.bits(3);
+        switch (c0) {
           case 0: {
             v.Type = r.string(2147483647);
             s = 1;
@@ -1423,12 +1350,12 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "RetrievalMethodType start");
+            return r.unexpected(c0, 3, "RetrievalMethodType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             v.URI = r.string(2147483647);
             s = 2;
@@ -1443,12 +1370,12 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "RetrievalMethodType after Type");
+            return r.unexpected(c1, 2, "RetrievalMethodType after Type");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             v.Transforms = d_TransformsType(r);
             s = 3;
@@ -1458,19 +1385,16 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "RetrievalMethodType after URI");
+            return r.unexpected(c2, 2, "RetrievalMethodType after URI");
         }
       }
       case 3: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "RetrievalMethodType after Transforms");
-        }
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "RetrievalMethodType after Transforms");
+        return v;
       }
+      default:
+        return r.fail("RetrievalMethodType: internal error, no grammar state");
     }
   }
 }
@@ -1481,8 +1405,8 @@ export function d_X509DataType(r: BitReader): X509DataType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(3);
-        switch (c) {
+        const c0 = r.bits(3);
+        switch (c0) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1529,12 +1453,12 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return r.fail("X509DataType: wildcard element content (SE(*)) is not supported");
           }
           default:
-            return r.unexpected(c, 3, "X509DataType start");
+            return r.unexpected(c0, 3, "X509DataType start");
         }
       }
       case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1584,12 +1508,12 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "X509DataType after X509IssuerSerial");
+            return r.unexpected(c1, 3, "X509DataType after X509IssuerSerial");
         }
       }
       case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1639,12 +1563,12 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "X509DataType after X509SKI");
+            return r.unexpected(c2, 3, "X509DataType after X509SKI");
         }
       }
       case 3: {
-        const c = r.bits(3);
-        switch (c) {
+        const c3 = r.bits(3);
+        switch (c3) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1694,12 +1618,12 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "X509DataType after X509SubjectName");
+            return r.unexpected(c3, 3, "X509DataType after X509SubjectName");
         }
       }
       case 4: {
-        const c = r.bits(3);
-        switch (c) {
+        const c4 = r.bits(3);
+        switch (c4) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1749,12 +1673,12 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "X509DataType after X509Certificate");
+            return r.unexpected(c4, 3, "X509DataType after X509Certificate");
         }
       }
       case 5: {
-        const c = r.bits(3);
-        switch (c) {
+        const c5 = r.bits(3);
+        switch (c5) {
           case 0: {
             const a = v.X509IssuerSerial ??= [];
             a.push(d_X509IssuerSerialType(r));
@@ -1804,60 +1728,26 @@ export function d_X509DataType(r: BitReader): X509DataType {
             return v;
           }
           default:
-            return r.unexpected(c, 3, "X509DataType after X509CRL");
+            return r.unexpected(c5, 3, "X509DataType after X509CRL");
         }
       }
+      default:
+        return r.fail("X509DataType: internal error, no grammar state");
     }
   }
 }
 
 export function d_X509IssuerSerialType(r: BitReader): X509IssuerSerialType {
   const v = {} as X509IssuerSerialType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "X509IssuerName CH");
-            const x = r.string(2147483647);
-            r.expectZero(1, "X509IssuerName EE");
-            v.X509IssuerName = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "X509IssuerSerialType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "X509SerialNumber CH");
-            const x = r.bigRange(r.intBig(), undefined, undefined);
-            r.expectZero(1, "X509SerialNumber EE");
-            v.X509SerialNumber = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "X509IssuerSerialType after X509IssuerName");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "X509IssuerSerialType after X509SerialNumber");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "X509IssuerSerialType start");
+  v.X509IssuerName = r.string(2147483647);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "X509IssuerSerialType start");
+  v.X509SerialNumber = r.bigRange(r.intBig(), undefined, undefined);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "X509IssuerSerialType start");
+  return v;
 }
 
 export function d_PGPDataType(r: BitReader): PGPDataType {
@@ -1866,8 +1756,8 @@ export function d_PGPDataType(r: BitReader): PGPDataType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "PGPKeyID CH");
             const x = r.binary(2147483647);
@@ -1885,12 +1775,12 @@ export function d_PGPDataType(r: BitReader): PGPDataType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "PGPDataType start");
+            return r.unexpected(c0, 2, "PGPDataType start");
         }
       }
       case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const c1 = r.bits(2);
+        switch (c1) {
           case 0: {
             r.expectZero(1, "PGPKeyPacket CH");
             const x = r.binary(2147483647);
@@ -1906,12 +1796,12 @@ export function d_PGPDataType(r: BitReader): PGPDataType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PGPDataType after PGPKeyID");
+            return r.unexpected(c1, 2, "PGPDataType after PGPKeyID");
         }
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             return r.fail("PGPDataType: wildcard element content (SE(*)) is not supported");
           }
@@ -1919,12 +1809,12 @@ export function d_PGPDataType(r: BitReader): PGPDataType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PGPDataType after PGPKeyPacket");
+            return r.unexpected(c2, 2, "PGPDataType after PGPKeyPacket");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             return r.fail("PGPDataType: wildcard element content (SE(*)) is not supported");
           }
@@ -1932,9 +1822,11 @@ export function d_PGPDataType(r: BitReader): PGPDataType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "PGPDataType after PGPKeyPacket");
+            return r.unexpected(c3, 2, "PGPDataType after PGPKeyPacket");
         }
       }
+      default:
+        return r.fail("PGPDataType: internal error, no grammar state");
     }
   }
 }
@@ -1945,24 +1837,13 @@ export function d_SPKIDataType(r: BitReader): SPKIDataType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "SPKISexp CH");
-            const x = r.binary(2147483647);
-            r.expectZero(1, "SPKISexp EE");
-            const a = v.SPKISexp ??= [];
-            a.push(x);
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SPKIDataType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(2);
-        switch (c) {
+        const x0 = r.bits(2);
+        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SPKIDataType start");
+        (v.SPKISexp ??= []).push(r.binary(2147483647));
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SPKIDataType start");
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             r.expectZero(1, "SPKISexp CH");
             const x = r.binary(2147483647);
@@ -1979,9 +1860,33 @@ export function d_SPKIDataType(r: BitReader): SPKIDataType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SPKIDataType after SPKISexp");
+            return r.unexpected(c2, 2, "SPKIDataType after SPKISexp");
         }
       }
+      case 1: {
+        const c3 = r.bits(2);
+        switch (c3) {
+          case 0: {
+            r.expectZero(1, "SPKISexp CH");
+            const x = r.binary(2147483647);
+            r.expectZero(1, "SPKISexp EE");
+            const a = v.SPKISexp ??= [];
+            a.push(x);
+            s = 1;
+            continue;
+          }
+          case 1: {
+            return r.fail("SPKIDataType: wildcard element content (SE(*)) is not supported");
+          }
+          case 2: {
+            return v;
+          }
+          default:
+            return r.unexpected(c3, 2, "SPKIDataType after SPKISexp");
+        }
+      }
+      default:
+        return r.fail("SPKIDataType: internal error, no grammar state");
     }
   }
 }
@@ -1992,8 +1897,8 @@ export function d_ObjectType(r: BitReader): ObjectType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(3);
-        switch (c) {
+        const c0 = r.bits(3);
+        switch (c0) {
           case 0: {
             v.Encoding = r.string(2147483647);
             s = 1;
@@ -2019,12 +1924,12 @@ export function d_ObjectType(r: BitReader): ObjectType {
             return r.fail("ObjectType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "ObjectType start");
+            return r.unexpected(c0, 3, "ObjectType start");
         }
       }
       case 1: {
-        const c = r.bits(3);
-        switch (c) {
+        const c1 = r.bits(3);
+        switch (c1) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 2;
@@ -2045,12 +1950,12 @@ export function d_ObjectType(r: BitReader): ObjectType {
             return r.fail("ObjectType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "ObjectType after Encoding");
+            return r.unexpected(c1, 3, "ObjectType after Encoding");
         }
       }
       case 2: {
-        const c = r.bits(3);
-        switch (c) {
+        const c2 = r.bits(3);
+        switch (c2) {
           case 0: {
             v.MimeType = r.string(2147483647);
             s = 3;
@@ -2066,12 +1971,12 @@ export function d_ObjectType(r: BitReader): ObjectType {
             return r.fail("ObjectType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 3, "ObjectType after Id");
+            return r.unexpected(c2, 3, "ObjectType after Id");
         }
       }
       case 3: {
-        const c = r.bits(2);
-        switch (c) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             return r.fail("ObjectType: wildcard element content (SE(*)) is not supported");
           }
@@ -2082,9 +1987,11 @@ export function d_ObjectType(r: BitReader): ObjectType {
             return r.fail("ObjectType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 2, "ObjectType after MimeType");
+            return r.unexpected(c3, 2, "ObjectType after MimeType");
         }
       }
+      default:
+        return r.fail("ObjectType: internal error, no grammar state");
     }
   }
 }
@@ -2095,8 +2002,8 @@ export function d_ManifestType(r: BitReader): ManifestType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2109,25 +2016,19 @@ export function d_ManifestType(r: BitReader): ManifestType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "ManifestType start");
+            return r.unexpected(c0, 2, "ManifestType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.Reference ??= [];
-            a.push(d_ReferenceType(r));
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "ManifestType after Id");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ManifestType after Id");
+        (v.Reference ??= []).push(d_ReferenceType(r));
+        s = 2;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.Reference ??= [];
             a.push(d_ReferenceType(r));
@@ -2138,9 +2039,11 @@ export function d_ManifestType(r: BitReader): ManifestType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "ManifestType after Reference (mid)");
+            return r.unexpected(c2, 2, "ManifestType after Reference (mid)");
         }
       }
+      default:
+        return r.fail("ManifestType: internal error, no grammar state");
     }
   }
 }
@@ -2151,8 +2054,8 @@ export function d_SignaturePropertiesType(r: BitReader): SignaturePropertiesType
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2165,25 +2068,19 @@ export function d_SignaturePropertiesType(r: BitReader): SignaturePropertiesType
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SignaturePropertiesType start");
+            return r.unexpected(c0, 2, "SignaturePropertiesType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            const a = v.SignatureProperty ??= [];
-            a.push(d_SignaturePropertyType(r));
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignaturePropertiesType after Id");
-        }
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignaturePropertiesType after Id");
+        (v.SignatureProperty ??= []).push(d_SignaturePropertyType(r));
+        s = 2;
+        continue;
       }
       case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             const a = v.SignatureProperty ??= [];
             a.push(d_SignaturePropertyType(r));
@@ -2194,9 +2091,11 @@ export function d_SignaturePropertiesType(r: BitReader): SignaturePropertiesType
             return v;
           }
           default:
-            return r.unexpected(c, 2, "SignaturePropertiesType after SignatureProperty (mid)");
+            return r.unexpected(c2, 2, "SignaturePropertiesType after SignatureProperty (mid)");
         }
       }
+      default:
+        return r.fail("SignaturePropertiesType: internal error, no grammar state");
     }
   }
 }
@@ -2207,8 +2106,8 @@ export function d_SignaturePropertyType(r: BitReader): SignaturePropertyType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             v.Id = r.string(2147483647);
             s = 1;
@@ -2220,24 +2119,15 @@ export function d_SignaturePropertyType(r: BitReader): SignaturePropertyType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "SignaturePropertyType start");
+            return r.unexpected(c0, 2, "SignaturePropertyType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            v.Target = r.string(2147483647);
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "SignaturePropertyType after Id");
-        }
-      }
-      case 2: {
-        const c = r.bits(2);
-        switch (c) {
+        const x1 = r.bits(1);
+        if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignaturePropertyType after Id");
+        v.Target = r.string(2147483647);
+        const c2 = r.bits(2);
+        switch (c2) {
           case 0: {
             return r.fail("SignaturePropertyType: wildcard element content (SE(*)) is not supported");
           }
@@ -2245,9 +2135,24 @@ export function d_SignaturePropertyType(r: BitReader): SignaturePropertyType {
             return r.fail("SignaturePropertyType: mixed character content is not supported");
           }
           default:
-            return r.unexpected(c, 2, "SignaturePropertyType after Target");
+            return r.unexpected(c2, 2, "SignaturePropertyType after Target");
         }
       }
+      case 2: {
+        const c3 = r.bits(2);
+        switch (c3) {
+          case 0: {
+            return r.fail("SignaturePropertyType: wildcard element content (SE(*)) is not supported");
+          }
+          case 1: {
+            return r.fail("SignaturePropertyType: mixed character content is not supported");
+          }
+          default:
+            return r.unexpected(c3, 2, "SignaturePropertyType after Target");
+        }
+      }
+      default:
+        return r.fail("SignaturePropertyType: internal error, no grammar state");
     }
   }
 }
@@ -2258,8 +2163,8 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
   for (;;) {
     switch (s) {
       case 0: {
-        const c = r.bits(2);
-        switch (c) {
+        const c0 = r.bits(2);
+        switch (c0) {
           case 0: {
             r.expectZero(1, "P CH");
             const x = r.binary(2147483647);
@@ -2285,28 +2190,26 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
             continue;
           }
           default:
-            return r.unexpected(c, 2, "DSAKeyValueType start");
+            return r.unexpected(c0, 2, "DSAKeyValueType start");
         }
       }
       case 1: {
-        const c = r.bits(1);
-        switch (c) {
+        const x1 = r.bits(2);
+        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "DSAKeyValueType after P");
+        v.Q = r.binary(2147483647);
+        const x2 = r.bits(1);
+        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "DSAKeyValueType after P");
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
-            r.expectZero(1, "Q CH");
+            r.expectZero(1, "G CH");
             const x = r.binary(2147483647);
-            r.expectZero(1, "Q EE");
-            v.Q = x;
-            s = 4;
+            r.expectZero(1, "G EE");
+            v.G = x;
+            s = 2;
             continue;
           }
-          default:
-            return r.unexpected(c, 1, "DSAKeyValueType after P");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
+          case 1: {
             r.expectZero(1, "Y CH");
             const x = r.binary(2147483647);
             r.expectZero(1, "Y EE");
@@ -2315,12 +2218,17 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
             continue;
           }
           default:
-            return r.unexpected(c, 1, "DSAKeyValueType after G");
+            return r.unexpected(c3, 2, "DSAKeyValueType after Q");
         }
       }
-      case 3: {
-        const c = r.bits(2);
-        switch (c) {
+      case 2: {
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "DSAKeyValueType after G");
+        v.Y = r.binary(2147483647);
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "DSAKeyValueType after G");
+        const c6 = r.bits(2);
+        switch (c6) {
           case 0: {
             r.expectZero(1, "J CH");
             const x = r.binary(2147483647);
@@ -2341,35 +2249,38 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DSAKeyValueType after Y");
+            return r.unexpected(c6, 2, "DSAKeyValueType after Y");
         }
       }
-      case 4: {
-        const c = r.bits(2);
-        switch (c) {
+      case 3: {
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
-            r.expectZero(1, "G CH");
+            r.expectZero(1, "J CH");
             const x = r.binary(2147483647);
-            r.expectZero(1, "G EE");
-            v.G = x;
-            s = 2;
+            r.expectZero(1, "J EE");
+            v.J = x;
+            s = 5;
             continue;
           }
           case 1: {
-            r.expectZero(1, "Y CH");
+            r.expectZero(1, "Seed CH");
             const x = r.binary(2147483647);
-            r.expectZero(1, "Y EE");
-            v.Y = x;
-            s = 3;
+            r.expectZero(1, "Seed EE");
+            v.Seed = x;
+            s = 6;
             continue;
           }
+          case 2: {
+            return v;
+          }
           default:
-            return r.unexpected(c, 2, "DSAKeyValueType after Q");
+            return r.unexpected(c7, 2, "DSAKeyValueType after Y");
         }
       }
       case 5: {
-        const c = r.bits(2);
-        switch (c) {
+        const c8 = r.bits(2);
+        switch (c8) {
           case 0: {
             r.expectZero(1, "Seed CH");
             const x = r.binary(2147483647);
@@ -2382,85 +2293,34 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
             return v;
           }
           default:
-            return r.unexpected(c, 2, "DSAKeyValueType after J");
+            return r.unexpected(c8, 2, "DSAKeyValueType after J");
         }
       }
       case 6: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "PgenCounter CH");
-            const x = r.binary(2147483647);
-            r.expectZero(1, "PgenCounter EE");
-            v.PgenCounter = x;
-            s = 7;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "DSAKeyValueType after Seed");
-        }
+        const x9 = r.bits(2);
+        if ((x9 & 3) !== 0) r.deviation(r.pos - 2, "DSAKeyValueType after Seed");
+        v.PgenCounter = r.binary(2147483647);
+        const x10 = r.bits(2);
+        if ((x10 & 3) !== 0) r.deviation(r.pos - 2, "DSAKeyValueType after Seed");
+        return v;
       }
-      case 7: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "DSAKeyValueType after PgenCounter");
-        }
-      }
+      default:
+        return r.fail("DSAKeyValueType: internal error, no grammar state");
     }
   }
 }
 
 export function d_RSAKeyValueType(r: BitReader): RSAKeyValueType {
   const v = {} as RSAKeyValueType;
-  let s = 0;
-  for (;;) {
-    switch (s) {
-      case 0: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Modulus CH");
-            const x = r.binary(2147483647);
-            r.expectZero(1, "Modulus EE");
-            v.Modulus = x;
-            s = 1;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "RSAKeyValueType start");
-        }
-      }
-      case 1: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            r.expectZero(1, "Exponent CH");
-            const x = r.binary(2147483647);
-            r.expectZero(1, "Exponent EE");
-            v.Exponent = x;
-            s = 2;
-            continue;
-          }
-          default:
-            return r.unexpected(c, 1, "RSAKeyValueType after Modulus");
-        }
-      }
-      case 2: {
-        const c = r.bits(1);
-        switch (c) {
-          case 0: {
-            return v;
-          }
-          default:
-            return r.unexpected(c, 1, "RSAKeyValueType after Exponent");
-        }
-      }
-    }
-  }
+  const x0 = r.bits(2);
+  if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "RSAKeyValueType start");
+  v.Modulus = r.binary(2147483647);
+  const x1 = r.bits(3);
+  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "RSAKeyValueType start");
+  v.Exponent = r.binary(2147483647);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "RSAKeyValueType start");
+  return v;
 }
 
 export function e_SignatureType(w: BitWriter, v: SignatureType): void {
@@ -2469,7 +2329,6 @@ export function e_SignatureType(w: BitWriter, v: SignatureType): void {
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.SignedInfo === undefined) w.fail("SignedInfo", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -2479,7 +2338,6 @@ export function e_SignatureType(w: BitWriter, v: SignatureType): void {
   w.path[w.depth++] = "SignedInfo";
   e_SignedInfoType(w, v.SignedInfo);
   w.depth--;
-  if (v.SignatureValue === undefined) w.fail("SignatureValue", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.SignatureValue, "SignatureValue");
   w.path[w.depth++] = "SignatureValue";
@@ -2524,7 +2382,6 @@ export function e_SignatureValueType(w: BitWriter, v: SignatureValueType): void 
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.CONTENT === undefined) w.fail("CONTENT", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -2541,7 +2398,6 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.CanonicalizationMethod === undefined) w.fail("CanonicalizationMethod", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -2551,7 +2407,6 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
   w.path[w.depth++] = "CanonicalizationMethod";
   e_CanonicalizationMethodType(w, v.CanonicalizationMethod);
   w.depth--;
-  if (v.SignatureMethod === undefined) w.fail("SignatureMethod", 'required element missing');
   w.bits(0, 1); s = 3;
   w.checkObject(v.SignatureMethod, "SignatureMethod");
   w.path[w.depth++] = "SignatureMethod";
@@ -2581,9 +2436,7 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
 const X_SignedInfoType: readonly string[] = ["Id|CanonicalizationMethod", "CanonicalizationMethod", "SignatureMethod", "Reference", "Reference|(end)"];
 
 export function e_CanonicalizationMethodType(w: BitWriter, v: CanonicalizationMethodType): void {
-  let s = 0;
-  if (v.Algorithm === undefined) w.fail("Algorithm", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Algorithm, w.checkString(v.Algorithm, "Algorithm", 0, 2147483647));
   w.bits(1, 2);
 }
@@ -2591,7 +2444,6 @@ const X_CanonicalizationMethodType: readonly string[] = ["Algorithm", "(end)"];
 
 export function e_SignatureMethodType(w: BitWriter, v: SignatureMethodType): void {
   let s = 0;
-  if (v.Algorithm === undefined) w.fail("Algorithm", 'required element missing');
   w.bits(0, 1); s = 1;
   w.string(v.Algorithm, w.checkString(v.Algorithm, "Algorithm", 0, 2147483647));
   if (v.HMACOutputLength !== undefined) {
@@ -2643,7 +2495,6 @@ export function e_ReferenceType(w: BitWriter, v: ReferenceType): void {
     e_TransformsType(w, v.Transforms);
     w.depth--;
   }
-  if (v.DigestMethod === undefined) w.fail("DigestMethod", 'required element missing');
   switch (s) {
     case 0: w.bits(4, 3); s = 5; break;
     case 1: w.bits(3, 3); s = 5; break;
@@ -2656,11 +2507,9 @@ export function e_ReferenceType(w: BitWriter, v: ReferenceType): void {
   w.path[w.depth++] = "DigestMethod";
   e_DigestMethodType(w, v.DigestMethod);
   w.depth--;
-  if (v.DigestValue === undefined) w.fail("DigestValue", 'required element missing');
   w.bits(0, 2); s = 6;
   w.binary(w.checkBinary(v.DigestValue, "DigestValue", 0, 2147483647));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_ReferenceType: readonly string[] = ["Id|Type|URI|Transforms|DigestMethod", "Type|URI|Transforms|DigestMethod", "URI|Transforms|DigestMethod", "Transforms|DigestMethod", "DigestMethod", "DigestValue", "(end)"];
 
@@ -2690,16 +2539,14 @@ export function e_TransformsType(w: BitWriter, v: TransformsType): void {
 const X_TransformsType: readonly string[] = ["Transform", "Transform|(end)"];
 
 export function e_TransformType(w: BitWriter, v: TransformType): void {
-  let s = 0;
-  if (v.Algorithm === undefined) w.fail("Algorithm", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Algorithm, w.checkString(v.Algorithm, "Algorithm", 0, 2147483647));
   const a_XPath = v.XPath;
   if (a_XPath !== undefined) {
     w.checkArray(a_XPath, "XPath", 0, Infinity);
     for (let i = 0; i < a_XPath.length; i++) {
       const x = a_XPath[i];
-      w.bits(0, 4); s = 2;
+      w.bits(0, 4);
       w.string(x, w.checkString(x, "XPath", 0, 2147483647));
       w.bits(0, 1);
     }
@@ -2709,9 +2556,7 @@ export function e_TransformType(w: BitWriter, v: TransformType): void {
 const X_TransformType: readonly string[] = ["Algorithm", "XPath|(end)", "XPath|(end)"];
 
 export function e_DigestMethodType(w: BitWriter, v: DigestMethodType): void {
-  let s = 0;
-  if (v.Algorithm === undefined) w.fail("Algorithm", 'required element missing');
-  w.bits(0, 1); s = 1;
+  w.bits(0, 1);
   w.string(v.Algorithm, w.checkString(v.Algorithm, "Algorithm", 0, 2147483647));
   w.bits(1, 2);
 }
@@ -3001,16 +2846,11 @@ export function e_X509DataType(w: BitWriter, v: X509DataType): void {
 const X_X509DataType: readonly string[] = ["X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL", "X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL|(end)", "X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL|(end)", "X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL|(end)", "X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL|(end)", "X509IssuerSerial|X509SKI|X509SubjectName|X509Certificate|X509CRL|(end)"];
 
 export function e_X509IssuerSerialType(w: BitWriter, v: X509IssuerSerialType): void {
-  let s = 0;
-  if (v.X509IssuerName === undefined) w.fail("X509IssuerName", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.string(v.X509IssuerName, w.checkString(v.X509IssuerName, "X509IssuerName", 0, 2147483647));
-  w.bits(0, 1);
-  if (v.X509SerialNumber === undefined) w.fail("X509SerialNumber", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits(0, 3);
   w.intBig(w.checkBigInt(v.X509SerialNumber, "X509SerialNumber", undefined, undefined));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_X509IssuerSerialType: readonly string[] = ["X509IssuerName", "X509SerialNumber", "(end)"];
 
@@ -3161,7 +3001,6 @@ export function e_SignaturePropertyType(w: BitWriter, v: SignaturePropertyType):
     w.bits(0, 2); s = 1;
     w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   }
-  if (v.Target === undefined) w.fail("Target", 'required element missing');
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
     case 1: w.bits(0, 1); s = 2; break;
@@ -3198,7 +3037,6 @@ export function e_DSAKeyValueType(w: BitWriter, v: DSAKeyValueType): void {
     w.binary(w.checkBinary(v.G, "G", 0, 2147483647));
     w.bits(0, 1);
   }
-  if (v.Y === undefined) w.fail("Y", 'required element missing');
   switch (s) {
     case 0: w.bits(4, 3); s = 3; break;
     case 2: w.bits(0, 2); s = 3; break;
@@ -3239,16 +3077,11 @@ export function e_DSAKeyValueType(w: BitWriter, v: DSAKeyValueType): void {
 const X_DSAKeyValueType: readonly string[] = ["P|G|Y", "Q", "Y", "J|Seed|(end)", "G|Y", "Seed|(end)", "PgenCounter", "(end)"];
 
 export function e_RSAKeyValueType(w: BitWriter, v: RSAKeyValueType): void {
-  let s = 0;
-  if (v.Modulus === undefined) w.fail("Modulus", 'required element missing');
-  w.bits(0, 2); s = 1;
+  w.bits(0, 2);
   w.binary(w.checkBinary(v.Modulus, "Modulus", 0, 2147483647));
-  w.bits(0, 1);
-  if (v.Exponent === undefined) w.fail("Exponent", 'required element missing');
-  w.bits(0, 2); s = 2;
+  w.bits(0, 3);
   w.binary(w.checkBinary(v.Exponent, "Exponent", 0, 2147483647));
-  w.bits(0, 1);
-  w.bits(0, 1);
+  w.bits(0, 2);
 }
 const X_RSAKeyValueType: readonly string[] = ["Modulus", "Exponent", "(end)"];
 

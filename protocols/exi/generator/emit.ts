@@ -4,7 +4,7 @@
  * the fields in schema order, with event codes folded to constants wherever the grammar state is
  * known at generation time), the document and fragment grammars, and the schema model as data.
  */
-import { buildTypeGrammar, codeWidth, type FieldInfo, type Position, type Production, type TypeGrammar } from './grammar.ts';
+import { buildTypeGrammar, codeWidth, type FieldInfo, type Position, type Production, type State, type TypeGrammar } from './grammar.ts';
 import { compareQNames, qkey, type ComplexType, type ElementDecl, type Particle, type SchemaSet, type ValueType } from './model.ts';
 
 export const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -147,29 +147,150 @@ export function writeStmt(vt: ValueType, x: string, field: string): string {
 
 // ---- decoder ------------------------------------------------------------------------------------
 
+/** A value of fixed width that can share one read with neighbouring event codes. */
+function fixedWidth(vt: ValueType): number | undefined {
+  if (vt.kind === 'boolean') return 1;
+  if (vt.kind === 'enum') return Math.ceil(Math.log2(vt.values.length));
+  if (vt.kind === 'nbit') return vt.bits;
+  return undefined;
+}
+
+/** Converts raw bits `raw` of a fixed-width value; `at` is the bit position for range errors. */
+function fixedValue(vt: ValueType, raw: string, at: string): string {
+  switch (vt.kind) {
+    case 'boolean':
+      return `${raw} === 1`;
+    case 'enum':
+      return `V_${vt.name}[r.index(${raw}, ${vt.values.length}, ${at})]`;
+    case 'nbit':
+      return vt.max - vt.min === 2 ** vt.bits - 1 ? `${raw} + ${vt.min}` : `r.upTo(${raw} + ${vt.min}, ${vt.max}, ${at})`;
+    default:
+      throw new Error('not a fixed-width value');
+  }
+}
+
+type Piece = { kind: 'zero'; bits: number } | { kind: 'value'; bits: number; vt: ValueType; assign: (x: string) => string };
+
+/**
+ * Decoder: a loop over grammar states; from each state, runs of single-production states (required
+ * elements in sequence) are followed inline, and their fixed-width parts (event codes, which must be
+ * 0; CH and EE; booleans, enumerations, n-bit integers) are read together, up to 24 bits at a time.
+ */
 function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): string {
   const name = g.type.name;
-  const lines = [`export function d_${name}(r: BitReader): ${name} {`, `  const v = {} as ${name};`];
-  const single = g.states.length === 1;
-  if (!single) lines.push('  let s = 0;', '  for (;;) {', '    switch (s) {');
-  for (const state of g.states) {
-    const ind = single ? '  ' : '      ';
-    if (!single) lines.push(`${ind}case ${state.id}: {`);
-    const c = state.width === 0 ? '0' : `r.bits(${state.width})`;
-    lines.push(`${ind}  const c = ${c};`);
-    lines.push(`${ind}  switch (c) {`);
-    for (const p of state.productions) {
-      lines.push(`${ind}    case ${p.code}: {`);
-      lines.push(...decodeAction(g, p, typeRef).map((l) => `${ind}      ${l}`));
-      lines.push(`${ind}    }`);
+  let tmp = 0;
+  const blocks = new Map<number, string[]>();
+  const emitState = (state: State): string[] => {
+    const lines: string[] = [];
+    const ind = '        ';
+    const pending: Piece[] = [];
+    const flush = (): void => {
+      if (pending.length === 0) return;
+      const total = pending.reduce((n, p) => n + p.bits, 0);
+      if (total === 0) {
+        pending.length = 0;
+        return;
+      }
+      const x = `x${tmp++}`;
+      lines.push(`${ind}const ${x} = r.bits(${total});`);
+      let zeroMask = 0;
+      let shift = total;
+      const values: string[] = [];
+      for (const piece of pending) {
+        shift -= piece.bits;
+        if (piece.kind === 'zero') zeroMask |= ((1 << piece.bits) - 1) << shift;
+        else if (piece.bits > 0) values.push(piece.assign(fixedValue(piece.vt, `((${x} >>> ${shift}) & ${(1 << piece.bits) - 1})`, `r.pos - ${total}`)));
+        else values.push(piece.assign(fixedValue(piece.vt, '0', 'r.pos')));
+      }
+      if (zeroMask !== 0) lines.push(`${ind}if ((${x} & ${zeroMask}) !== 0) r.deviation(r.pos - ${total}, ${lit(state.label)});`);
+      lines.push(...values.map((l) => `${ind}${l}`));
+      pending.length = 0;
+    };
+    const room = (bits: number): void => {
+      if (pending.reduce((n, p) => n + p.bits, 0) + bits > 24) flush();
+    };
+    const visited = new Set<number>();
+    let current = state;
+    for (;;) {
+      visited.add(current.id);
+      const only = current.productions.length === 1 ? current.productions[0] : undefined;
+      const chainable = only && only.event.kind !== 'ANY' && only.event.kind !== 'MIXED';
+      if (!chainable) {
+        flush();
+        const c = `c${tmp++}`;
+        lines.push(`${ind}const ${c} = r.bits(${current.width});`, `${ind}switch (${c}) {`);
+        for (const p of current.productions) lines.push(`${ind}  case ${p.code}: {`, ...decodeAction(g, p, typeRef).map((l) => `${ind}    ${l}`), `${ind}  }`);
+        lines.push(`${ind}  default:`, `${ind}    return r.unexpected(${c}, ${current.width}, ${lit(current.label)});`, `${ind}}`);
+        break;
+      }
+      room(current.width);
+      pending.push({ kind: 'zero', bits: current.width });
+      const e = only.event;
+      if (e.kind === 'EE') {
+        flush();
+        lines.push(`${ind}return v;`);
+        break;
+      }
+      const pos = (e as { pos: Position }).pos;
+      const field = pos.kind === 'ANY' ? '' : pos.field;
+      const isArray = pos.kind === 'SE' && isArrayField(g, pos.field);
+      const assign = (x: string): string => (isArray ? `(v.${field} ??= []).push(${x});` : `v.${field} = ${x};`);
+      const simple: ValueType | undefined = pos.kind === 'AT' ? pos.attr.value : pos.kind === 'CH' ? pos.value : pos.kind === 'SE' && 'simple' in pos.decl.type ? pos.decl.type.simple : undefined;
+      const framed = pos.kind === 'SE';
+      if (simple) {
+        const width = fixedWidth(simple);
+        if (framed) {
+          room(1);
+          pending.push({ kind: 'zero', bits: 1 });
+        }
+        if (width !== undefined) {
+          room(width);
+          pending.push({ kind: 'value', bits: width, vt: simple, assign });
+        } else {
+          flush();
+          lines.push(`${ind}${assign(readExpr(simple))}`);
+        }
+        if (framed) {
+          room(1);
+          pending.push({ kind: 'zero', bits: 1 });
+        }
+      } else {
+        flush();
+        lines.push(`${ind}${assign(`d_${typeRef((pos as Position & { kind: 'SE' }).decl)}(r)`)}`);
+      }
+      const target = only.target!;
+      if (!('state' in target) || visited.has(target.state) || visited.size > 16) {
+        flush();
+        lines.push(`${ind}${'state' in target ? `s = ${target.state};` : targetAssign(g, only, `v.${field}.length`)}`, `${ind}continue;`);
+        break;
+      }
+      current = g.states[target.state];
     }
-    lines.push(`${ind}    default:`, `${ind}      return r.unexpected(c, ${state.width}, ${lit(state.label)});`);
-    lines.push(`${ind}  }`);
-    if (!single) lines.push(`${ind}}`);
+    return lines;
+  };
+  // Emit only states that some transition names (the others were followed inline).
+  const queue = [0];
+  while (queue.length > 0) {
+    const id = queue.shift()!;
+    if (blocks.has(id)) continue;
+    const block = emitState(g.states[id]);
+    blocks.set(id, block);
+    for (const line of block) {
+      const assignment = /\bs = ([^;]+);/.exec(line);
+      if (assignment) for (const m of assignment[1].matchAll(/(?:^|[?:]\s*)(\d+)/g)) queue.push(Number(m[1]));
+    }
   }
-  if (!single) lines.push('    }', '  }');
-  lines.push('}');
-  return lines.join('\n') + '\n';
+  const body = [...blocks.entries()].sort((a, b) => a[0] - b[0]);
+  const loops = body.some(([, block]) => block.some((l) => l.trim() === 'continue;'));
+  const out = [`export function d_${name}(r: BitReader): ${name} {`, `  const v = {} as ${name};`];
+  if (!loops) out.push(...body[0][1].map((l) => l.slice(6)));
+  else {
+    out.push('  let s = 0;', '  for (;;) {', '    switch (s) {');
+    for (const [id, block] of body) out.push(`      case ${id}: {`, ...block, '      }');
+    out.push('      default:', `        return r.fail(${lit(`${name}: internal error, no grammar state`)});`, '    }', '  }');
+  }
+  out.push('}');
+  return out.join('\n') + '\n';
 }
 
 function isArrayField(g: TypeGrammar, field: string): boolean {
@@ -212,7 +333,14 @@ function decodeAction(g: TypeGrammar, p: Production, typeRef: (d: ElementDecl) =
       const decl = pos.decl;
       const value = 'simple' in decl.type ? 'x' : `d_${typeRef(decl)}(r)`;
       const lines: string[] = [];
-      if ('simple' in decl.type) lines.push(`r.expectZero(1, ${lit(`${pos.field} CH`)});`, `const x = ${readExpr(decl.type.simple)};`, `r.expectZero(1, ${lit(`${pos.field} EE`)});`);
+      if ('simple' in decl.type) {
+        const width = fixedWidth(decl.type.simple);
+        if (width !== undefined && width <= 22) {
+          // CH, the value and EE in one read.
+          lines.push(`const b = r.bits(${width + 2});`, `if ((b & ${(1 << (width + 1)) | 1}) !== 0) r.deviation(r.pos - ${width + 2}, ${lit(`${pos.field} CH/EE`)});`);
+          lines.push(`const x = ${width === 0 ? fixedValue(decl.type.simple, '0', 'r.pos') : fixedValue(decl.type.simple, `((b >>> 1) & ${(1 << width) - 1})`, `r.pos - ${width + 1}`)};`);
+        } else lines.push(`r.expectZero(1, ${lit(`${pos.field} CH`)});`, `const x = ${readExpr(decl.type.simple)};`, `r.expectZero(1, ${lit(`${pos.field} EE`)});`);
+      }
       if (isArrayField(g, pos.field)) {
         lines.push(`const a = v.${pos.field} ??= [];`, `a.push(${value});`);
         lines.push(pos.list ? targetAssign(g, p, 'a.length') : targetAssign(g, p, ''));
@@ -295,7 +423,7 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
     }
     const required = f.minOccurs >= 1;
     if (required) {
-      lines.push(`  if (${x} === undefined) w.fail(${lit(f.name)}, 'required element missing');`);
+      // The value checks (check*, enumIndex, checkObject) report a missing value as a missing element.
       const body = fieldBody(g, f, p, states, x, '', '  ', typeRef);
       lines.push(...body.code);
       states = body.to;
@@ -314,8 +442,50 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
       .filter((n) => n !== '')
       .join('|'),
   );
-  lines.push(`const X_${name}: readonly string[] = [${expected.map(lit).join(', ')}];`);
-  return lines.join('\n') + '\n';
+  const usesState = lines.some((l) => /switch \(s\)|\[s\]/.test(l));
+  const body = usesState ? lines : lines.filter((l) => l.trim() !== 'let s = 0;' && !/^\s*s = [^;]+;$/.test(l)).map((l) => l.replace(/ s = [^;]+;$/, ''));
+  const out = mergeWrites(body);
+  out.push(`const X_${name}: readonly string[] = [${expected.map(lit).join(', ')}];`);
+  return out.join('\n') + '\n';
+}
+
+/**
+ * Peephole: adjacent `w.bits(value, n)` statements in one block become one write of up to 24 bits
+ * (SE code, CH, a fixed-width value, EE and the next code often fit together).
+ */
+function mergeWrites(lines: string[]): string[] {
+  const out: string[] = [];
+  const write = /^(\s*)w\.bits\((.+), (\d+)\);((?: s = [^;]+;)?)$/;
+  let pending: { indent: string; parts: [string, number][]; tail: string[] } | undefined;
+  const flush = (): void => {
+    if (!pending) return;
+    const width = pending.parts.reduce((n, p) => n + p[1], 0);
+    let after = width;
+    let constant = 0;
+    const terms: string[] = [];
+    for (const [expr, n] of pending.parts) {
+      after -= n;
+      if (/^\d+$/.test(expr)) constant += Number(expr) * 2 ** after;
+      else terms.push(after === 0 ? `(${expr})` : `(${expr}) << ${after}`);
+    }
+    if (constant !== 0 || terms.length === 0) terms.push(String(constant));
+    const value = terms.join(' | ');
+    out.push(`${pending.indent}w.bits(${value}, ${width});${pending.tail.length > 0 ? ' ' + pending.tail.join(' ') : ''}`);
+    pending = undefined;
+  };
+  for (const line of lines) {
+    const m = write.exec(line);
+    if (m && pending && pending.indent === m[1] && pending.parts.reduce((n, p) => n + p[1], 0) + Number(m[3]) <= 24) {
+      pending.parts.push([m[2], Number(m[3])]);
+      if (m[4]) pending.tail.push(m[4].trim());
+      continue;
+    }
+    flush();
+    if (m) pending = { indent: m[1], parts: [[m[2], Number(m[3])]], tail: m[4] ? [m[4].trim()] : [] };
+    else out.push(line);
+  }
+  flush();
+  return out;
 }
 
 function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>, x: string, countExpr: string, ind: string, typeRef: (d: ElementDecl) => string): { code: string[]; to: Set<number> } {
