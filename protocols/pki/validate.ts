@@ -65,12 +65,24 @@ interface Certificate extends ParsedCertificate {
   readonly object?: x509.X509Certificate;
   /** Made on first use as an issuer: importing a key costs about as much as a verification. */
   key?: KeyObject;
+  /** The issuer entry whose key last verified this certificate's signature (same bytes, same answer). */
+  verifiedBy?: Certificate;
 }
 
 const byObject = new WeakMap<x509.X509Certificate, Certificate>();
 /** DER arrives as fresh bytes in every PaymentDetailsReq, but its sub-CAs and roots repeat: cache by content. */
 const byContent = new Map<string, Certificate>();
+/** Re-issued sub-CAs keep their keys: imported keys are shared by SPKI content. */
+const keysBySpki = new Map<string, KeyObject>();
 const CONTENT_CACHE_SIZE = 512;
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CONTENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
+const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /** Reads a certificate once: per @peculiar/x509 object, and per DER content for byte input. */
 function load(input: CertificateInput): Certificate {
@@ -79,26 +91,33 @@ function load(input: CertificateInput): Certificate {
     if (!entry) byObject.set(input, (entry = { ...parseCertificateDer(new Uint8Array(input.rawData)), object: input }));
     return entry;
   }
-  const key = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
-  let entry = byContent.get(key);
-  if (!entry) {
-    entry = parseCertificateDer(input.slice());
-    if (byContent.size >= CONTENT_CACHE_SIZE) byContent.delete(byContent.keys().next().value!);
-    byContent.set(key, entry);
-  }
-  return entry;
+  const key = latin1Of(input);
+  return byContent.get(key) ?? remember(byContent, key, parseCertificateDer(input.slice()));
 }
 
 const isP256 = (cert: Certificate): boolean => cert.publicKeyAlgorithm === oids.ecPublicKey && cert.curve === oids.secp256r1;
 
-/** Verifies `cert`'s signature with the key of `issuer`, found at `issuerPosition` of a chain of `chainLength`. */
-function signedBy(cert: Certificate, issuer: Certificate, issuerPosition: number, chainLength: number): boolean {
+function issuerKey(issuer: Certificate, issuerPosition: number, chainLength: number): KeyObject {
+  if (issuer.key) return issuer.key;
+  const spki = latin1Of(issuer.spki);
   try {
-    issuer.key ??= createPublicKey({ key: Buffer.from(issuer.spki), format: 'der', type: 'spki' });
+    issuer.key = keysBySpki.get(spki) ?? remember(keysBySpki, spki, createPublicKey({ key: Buffer.from(issuer.spki), format: 'der', type: 'spki' }));
   } catch {
     throw new Defect('KeyAlgorithm', issuerPosition, `${label(issuerPosition, chainLength)} public key is not a valid secp256r1 point`);
   }
-  return verify('sha256', cert.tbs, issuer.key, cert.signature);
+  return issuer.key;
+}
+
+/**
+ * Verifies `cert`'s signature with the key of `issuer` (at `issuerPosition` of a chain of `chainLength`).
+ * A success is remembered on the certificate: the same bytes under the same issuer need no second
+ * verification, so the sub-CAs shared by many contract chains cost one verification each, once.
+ */
+function signedBy(cert: Certificate, issuer: Certificate, issuerPosition: number, chainLength: number): boolean {
+  if (cert.verifiedBy === issuer) return true;
+  if (!verify('sha256', cert.tbs, issuerKey(issuer, issuerPosition, chainLength), cert.signature)) return false;
+  cert.verifiedBy = issuer;
+  return true;
 }
 
 function x509Of(certificate: Certificate): x509.X509Certificate {
