@@ -3,8 +3,11 @@ import 'reflect-metadata';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CertificateParseError, createTestPki, parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
-import { forge } from './forge.ts';
+import {
+  buildCertificate, CertificateParseError, createTestPki, generateKeyPair, parseCertificateDer, profileExtensions, profiles, randomSerialNumber, validateChain,
+} from '../../protocols/pki/index.ts';
+import { oids } from '../../protocols/pki/der.ts';
+import { dropExtension, forge } from './forge.ts';
 
 const pki = await createTestPki();
 
@@ -20,6 +23,28 @@ test('a leaf under one sub-CA, or directly under the root (private environment),
 test('the result names the trust anchor the chain ends at', async () => {
   const result = await validateChain(pki.v2gContract.chain, { purpose: 'contract', roots: pki.trustAnchors });
   assert.is(result.root, pki.trustAnchors.v2g[0]);
+});
+
+test('a remembered signature check does not carry over to another issuer with the same name', async () => {
+  // The leaf has no AKI, so only its signature tells the real Sub-CA 2 from an impostor with the same name.
+  const [root, sub1, sub2, leaf] = await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'moSubCa2' }, { role: 'contract', extensions: (e) => dropExtension(e, oids.authorityKeyIdentifier) }]);
+  const roots = [root.certificate];
+  const real = await validateChain([leaf.certificate, sub2.certificate, sub1.certificate], { purpose: 'contract', roots });
+  assert.is(real.iso15118, 'OK', real.reason); // the leaf's signature under the real Sub-CA 2 is now remembered
+  const impostorKeys = await generateKeyPair();
+  const impostor = await buildCertificate({
+    subject: sub2.certificate.subjectName,
+    issuerName: sub1.certificate.subjectName,
+    publicKey: impostorKeys.publicKey,
+    signingKey: sub1.keys.privateKey,
+    serialNumber: randomSerialNumber(),
+    notBefore: sub2.certificate.notBefore,
+    notAfter: sub2.certificate.notAfter,
+    extensions: await profileExtensions(profiles.moSubCa2, impostorKeys.publicKey, { role: 'moSubCa1', certificate: sub1.certificate, privateKey: sub1.keys.privateKey }),
+  });
+  const result = await validateChain([leaf.certificate, impostor, sub1.certificate], { purpose: 'contract', roots });
+  assert.equal([result.defect, result.position], ['LeafSignature', 0], result.reason);
+  assert.is((await validateChain([leaf.certificate, sub2.certificate, sub1.certificate], { purpose: 'contract', roots })).iso15118, 'OK');
 });
 
 test('random bytes are either a certificate or a CertificateParseError', () => {
