@@ -114,7 +114,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       const emaid = chain[0].subjectName.getField('CN')[0];
       return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };
     }),
-    serveOcsp(bus, 'cpo', sub2, revocations),
+    serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort),
   ]);
   return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
 }

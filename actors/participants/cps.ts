@@ -134,7 +134,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
         await actor.stop();
       }
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000) }),
-    serveOcsp(bus, 'cps', sub2, revocations),
+    serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
   ]);
   return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
 }

@@ -191,7 +191,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       const actor = await actorFor(contractId, index.pcid);
       await actor.send({ type: 'TERMINATE' }).catch((error) => log.warn('contract.termination.unapplied', { contractId, error }));
     }),
-    serveOcsp(bus, 'mo', sub2, revocations),
+    serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort),
   ]);
   return {
     stop: async () => {

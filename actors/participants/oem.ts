@@ -155,7 +155,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       log.info('vehicle.deleted', { pcid: doc._id });
       return { pcid: doc._id, deleted: true };
     }),
-    serveOcsp(bus, 'oem', sub2, revocations),
+    serveOcsp(bus, 'oem', sub2, revocations, config.ocspHttpPort),
   ]);
   return {
     stop: async () => {

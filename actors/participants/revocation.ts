@@ -2,6 +2,7 @@
  * Revocation records of a CA participant, kept in its store, and its OCSP responder on the bus
  * (`<participant>.ocsp`, RFC 6960 DER as base64) built on PKI-crypto's responder.
  */
+import { createServer } from 'node:http';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { serveSubject } from '../bus/typed.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
@@ -44,18 +45,42 @@ export class Revocations {
 /**
  * Serves `<participant>.ocsp` for the CA that issues the participant's end-entity certificates
  * (CertIDs of other issuers are answered `unknown`, RFC 6960); each answer reflects the
- * revocation records at the time of the request.
+ * revocation records at the time of the request. With `httpPort` (config `ocspHttpPort`) the same
+ * responder also answers RFC 6960 Appendix A HTTP on loopback: POST `application/ocsp-request`
+ * or GET `/<participant>/<base64 request>`, for OpenSSL and other standard clients.
  */
-export function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, revocations: Revocations): Promise<Subscription> {
+export async function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, revocations: Revocations, httpPort?: string): Promise<Subscription> {
   const responder = createOcspResponder({
     issuer: issuer.certificate,
     signer: { certificate: issuer.certificate, privateKey: issuer.privateKey },
     lookup: (serialNumber) => revocations.status(serialNumber),
   });
-  return serveSubject(bus, ocspSubject(participant), async ({ ocspRequest }) => {
+  const onBus = await serveSubject(bus, ocspSubject(participant), async ({ ocspRequest }) => {
     const response = await responder.respond(Buffer.from(ocspRequest, 'base64'));
     return { ocspResponse: Buffer.from(response).toString('base64') };
   }, { queue: participant });
+  if (httpPort === undefined) return onBus;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', async () => {
+      const path = decodeURIComponent((request.url ?? '/').split('?')[0]);
+      const der = request.method === 'POST' ? Buffer.concat(chunks) : Buffer.from(path.slice(path.lastIndexOf('/') + 1), 'base64');
+      const answer = await responder.respond(der);
+      response.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': answer.length });
+      response.end(Buffer.from(answer));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(httpPort), '127.0.0.1', resolve);
+  });
+  return {
+    async unsubscribe() {
+      await onBus.unsubscribe();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /**

@@ -45,7 +45,7 @@ export const v2gRootParticipant: ParticipantDefinition = {
         return { certificate: outcome.certificate };
       }),
       serve(v2gRootInterface.requests.revoke, ({ serialNumber }) => revocations.revoke(serialNumber, 'cACompromise')),
-      serveOcsp(bus, 'v2g-root', root, revocations),
+      serveOcsp(bus, 'v2g-root', root, revocations, config.ocspHttpPort),
     ]);
     return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
   },
