@@ -28,6 +28,11 @@ import { Revocations, serveOcsp } from './revocation.ts';
 
 /** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
 const SIGNING_LEASE_MS = 5_000;
+/**
+ * A CCP outage must not dead-letter contracts: retryable failures back off up to the ack wait and
+ * are tried again for about a day; only contract data the CPS rejects is dead-lettered at once.
+ */
+const SIGNING_MAX_DELIVER = 10_000;
 
 const hexOfBase64 = (value: string): string => Buffer.from(value, 'base64').toString('hex');
 
@@ -133,7 +138,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
       } finally {
         await actor.stop();
       }
-    }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000) }),
+    }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
     serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
   ]);
   return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
