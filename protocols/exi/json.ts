@@ -20,10 +20,21 @@ export function bytesToHex(bytes: Uint8Array): string {
   return s;
 }
 
+const NIBBLE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) {
+  NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+  NIBBLE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
+
 function hexToBytes(hex: string, path: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new ExiEncodeError(path, 'expected a hex string of whole octets');
+  if (hex.length % 2 !== 0) throw new ExiEncodeError(path, 'expected a hex string of whole octets');
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    const hi = NIBBLE[hex.charCodeAt(2 * i) & 127];
+    const lo = NIBBLE[hex.charCodeAt(2 * i + 1) & 127];
+    if (hi < 0 || lo < 0 || hex.charCodeAt(2 * i) > 127 || hex.charCodeAt(2 * i + 1) > 127) throw new ExiEncodeError(path, 'expected a hex string of whole octets');
+    out[i] = (hi << 4) | lo;
+  }
   return out;
 }
 

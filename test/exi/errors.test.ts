@@ -84,8 +84,10 @@ test('facets: integer ranges, enumerations, string and byte lengths', () => {
   assert.is(s.path, 'V2G_Message.Header.SessionID');
   assert.match(s.message, /byte length 9 outside \[0, 8\]/);
   const hex = currentDemandReq();
-  hex.V2G_Message.Header.SessionID = 'xyz';
-  assert.is(encodeError(hex).path, 'V2G_Message.Header.SessionID');
+  for (const bad of ['xyz', 'zz', '0g', '\u00e9\u00e9']) {
+    hex.V2G_Message.Header.SessionID = bad;
+    assert.match(encodeError(hex).message, /V2G_Message.Header.SessionID: expected a hex string/);
+  }
   const evseId = { V2G_Message: { Header: { SessionID: '00' }, Body: { ChargingStatusRes: { ResponseCode: 'OK', EVSEID: 'x'.repeat(38), SAScheduleTupleID: 1, AC_EVSEStatus: { NotificationMaxDelay: 0, EVSENotification: 'None', RCD: false } } } } };
   assert.match(encodeError(evseId).message, /string length 38 outside \[7, 37\]/);
 });
