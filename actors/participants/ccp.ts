@@ -10,6 +10,7 @@
  * with its ISO 15118-2 ResponseCode.
  */
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
@@ -110,6 +111,17 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
 
   const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log });
 
+  /** Validates the CPS chain (SAProvisioningCertificateChain) against the RCP's V2G roots; returns the root's SHA-256. */
+  async function cpsRootOf(body: Obj): Promise<string> {
+    const chain = body.SAProvisioningCertificateChain as Obj;
+    const subs = (chain.SubCertificates as Obj | undefined)?.Certificate;
+    const certificates = [chain.Certificate, ...(Array.isArray(subs) ? subs : subs === undefined ? [] : [subs])].map((c) => new Uint8Array(Buffer.from(String(c), 'hex')));
+    const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'V2G' });
+    const result = await validateChain(certificates, { purpose: 'cps', roots: roots.map((r) => base64ToBytes(r.caCertificate)) });
+    if (!result.valid || !(result.root instanceof Uint8Array)) throw new PncError('ContractInvalid', `the CPS chain does not lead to a V2G root in the RCP: ${result.reason}`);
+    return createHash('sha256').update(result.root).digest('hex');
+  }
+
   async function contractOf(pcid: string, emaid: string): Promise<ContractDoc> {
     const doc = await contracts.get(`${pcid}|${emaidKey(emaid)}`);
     if (!doc) throw new PncError('ContractNotFound', `no contract for PCID ${pcid} and EMAID ${emaid}`);
@@ -148,6 +160,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       if (existing?.summary.contractId === contractId) return { contract: (await withDefault([existing]))[0], created: false };
       if (cpsV2GRootFingerprint !== undefined && !/^[0-9a-fA-F]{64}$/.test(cpsV2GRootFingerprint)) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint must be the SHA-256 of the V2G root, 64 hex digits');
       const { contractCertificate } = inspectSignedContract(emaid, body, signature);
+      const signerRoot = await cpsRootOf(body);
+      if (cpsV2GRootFingerprint !== undefined && cpsV2GRootFingerprint.toLowerCase() !== signerRoot) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint is not the V2G root the CPS chain leads to');
       const facts = certificateFacts(contractCertificate);
       const summary: ContractDoc['summary'] = {
         contractId,
@@ -157,7 +171,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
         contractCertificate: bytesToBase64(contractCertificate.rawData),
         certValidFrom: facts.validFrom.toISOString(),
         certValidTo: facts.validTo.toISOString(),
-        ...(cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: cpsV2GRootFingerprint.toLowerCase() } : {}),
+        cpsV2GRootFingerprint: signerRoot,
         ...(metadata ? { metadata } : {}),
         storedAt: new Date().toISOString(),
       };
