@@ -41,11 +41,11 @@ if (natsServerAvailable('NATS fault suite')) {
     return Promise.all(contracts.map(async (c) => (await requestSubjectReply(bus, moInterface.requests.get, { emaid: c.emaid })).status));
   }
 
-  async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, pollMs = 100): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!(await check())) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }
 
@@ -80,11 +80,13 @@ if (natsServerAvailable('NATS fault suite')) {
 
   test('kill -9 of the CPS while it works through the signing queue loses and duplicates no contract', async () => {
     await proc('cps').kill9();
-    const entries = await concludeContracts(4); // queued durably in JetStream while the CPS is down
+    const entries = await concludeContracts(12); // queued durably in JetStream while the CPS is down
     proc('cps').restart();
     const contracts = entries.map((e) => e.contract);
-    await waitUntil('the CPS to store a first contract', async () => (await statuses(contracts)).includes('installed'), 30_000);
+    await waitUntil('the CPS to store a first contract', async () => (await statuses(contracts)).includes('installed'), 30_000, 10);
     await proc('cps').kill9(); // in the middle of the batch
+    const installedAtKill = (await statuses(contracts)).filter((s) => s === 'installed').length;
+    assert.ok(installedAtKill < contracts.length, `the kill came after the whole batch (${installedAtKill} installed)`);
     proc('cps').restart();
     await waitUntil('every contract installed', async () => (await statuses(contracts)).every((s) => s === 'installed'), 40_000);
     await assertExactlyOnce(entries);
