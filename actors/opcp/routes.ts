@@ -14,7 +14,7 @@ import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
 import { certificateFacts, fingerprintAsUuid, parseCertificate } from '../pools/common.ts';
-import { signedContractXml } from './signed-xml.ts';
+import { readSignedContractXml, signedContractXml } from './signed-xml.ts';
 import { errorBody } from './errors.ts';
 
 export interface OpcpCall {
@@ -177,8 +177,20 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   },
   addSignedContractData: {
     roles: ['cps'],
-    async handle() {
-      throw new PncError('NotImplemented', 'storing XML signed contract data from an external CPS is not supported; this pool stores what its own CPS signs');
+    async handle({ bus, caller, body }) {
+      const xml = Buffer.from(body.signedContractDataXML, 'base64').toString('utf8');
+      const signed = readSignedContractXml(xml);
+      await requestSubjectReply(bus, ccp.put, {
+        caller,
+        contractId: createHash('sha256').update(`${body.pcid}|${emaidKey(body.emaid)}|${xml}`).digest('hex').slice(0, 32),
+        pcid: body.pcid,
+        emaid: body.emaid,
+        xsdMsgDefNamespace: body.xsdMsgDefNamespace,
+        body: signed.body,
+        signature: signed.signature,
+        ...(body.metadata ? { metadata: body.metadata } : {}),
+      });
+      return { status: 201 };
     },
   },
   deleteSignedContractData: {
@@ -299,7 +311,6 @@ export function httpStatusOf(code: string): number {
   if (code === 'Unauthorized') return 401;
   if (code === 'Forbidden') return 403;
   if (/NotFound$/.test(code) || code === 'CtlNotDefined') return 404;
-  if (code === 'NotImplemented') return 501;
   if (code === 'Timeout' || code === 'NoResponders') return 503;
   if (code === 'CcpPutFailed') return 502;
   if (code === 'Internal' || code === 'EffectNotProvided' || code === 'BadErrorPayload') return 500;

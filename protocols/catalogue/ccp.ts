@@ -56,6 +56,9 @@ export const ccpInterface = participantInterface({
        */
       request: signedContractData.extend({
         caller,
+        /** Derived by the CCP from the CPS chain; when given it must match. */
+        cpsV2GRootFingerprint: z.string().optional(),
+        signedAt: z.string().optional(),
         xsdMsgDefNamespace: z.string().default('urn:iso:15118:2:2013:MsgDef'),
         metadata: z.string().max(4000).optional(),
       }),
