@@ -129,6 +129,25 @@ test('property: any split of any frame sequence reassembles to the same frames',
   );
 });
 
+test('property: arbitrary bytes yield frames or a V2gtpError, and never more buffering than one frame', () => {
+  const maxPayloadLength = 512;
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 12 }), fc.boolean(), (chunks, validStart) => {
+      const reader = new V2gtpFrameReader({ maxPayloadLength });
+      if (validStart) chunks.unshift(bytes('01fe8001000000'));
+      try {
+        for (const chunk of chunks) {
+          for (const frame of reader.push(chunk)) assert.ok(frame.payload.length <= maxPayloadLength);
+          assert.ok(reader.bufferedBytes <= 8 + maxPayloadLength);
+        }
+      } catch (error) {
+        assert.instance(error, V2gtpError);
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
+
 test('an oversized length is refused from the header, before any payload is buffered', () => {
   const reader = new V2gtpFrameReader({ maxPayloadLength: 1024 });
   assert.equal(reader.push(bytes('01fe8001')), []);
