@@ -19,6 +19,7 @@ import { v2gRootParticipant } from '../actors/participants/v2g-root.ts';
 import { oemParticipant } from '../actors/participants/oem.ts';
 import { moParticipant } from '../actors/participants/mo.ts';
 import { cpsParticipant } from '../actors/participants/cps.ts';
+import { cpoParticipant } from '../actors/participants/cpo.ts';
 import { derOf, loadOrMakeAuthorities } from '../actors/participants/authority.ts';
 import { playStory } from '../actors/story/index.ts';
 import { buildInstallationRequest } from '../actors/story/vehicle.ts';
@@ -95,14 +96,14 @@ try {
   for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot));
   const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'))];
   processes.push(...ccpWorkers);
-  // The partners that only prepare the data run here, on their own NATS connection.
+  // The partners, which only prepare the data (and play the story once), run here on their own NATS connection.
   const partnerBus = await connect('bench-partners');
   const partnerStore = await openEmbeddedStore(join(dataRoot, 'partners'));
-  for (const participant of [v2gRootParticipant, oemParticipant, moParticipant, cpsParticipant]) {
+  for (const participant of [v2gRootParticipant, oemParticipant, moParticipant, cpsParticipant, cpoParticipant]) {
     await participant.start({ bus: partnerBus, store: partnerStore, log: quiet, dataDir: dataRoot, config: {} });
   }
   const bus = await connect('bench-load');
-  await participantsReady(bus, ['v2g-root', 'rcp', 'pcp', 'ccp', 'oem', 'mo', 'cps']);
+  await participantsReady(bus);
   await playStory(() => bus, bus);
 
   console.log(`setting up ${VEHICLES} vehicles with contracts …`);
