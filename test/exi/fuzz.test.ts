@@ -6,9 +6,8 @@
 // (or FUZZ_ITERATIONS / FUZZ_SEED); a run without a seed picks one and prints it for replay.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { EXI_CORPUS_DIR, loadCorpus } from '../helpers/exi-corpus.ts';
+import { loadCorpus, loadCorpusFailures } from '../helpers/exi-corpus.ts';
 import { ExiDecodeError } from '../../protocols/exi/index.ts';
 import { FUZZ_SCHEMAS, MAX_ALLOCATION_PER_INPUT, MUTATIONS, WATCH_HEADER_INTS, checkDecode, prng, watchBuffer, type FuzzReport } from './fuzz-engine.ts';
 
@@ -33,11 +32,8 @@ const explicitSeed = option('seed', 'FUZZ_SEED');
 const seed = explicitSeed ?? (iterations === DEFAULT_ITERATIONS ? CI_SEED : Date.now() % 2 ** 31);
 
 function corpusSeeds(): Uint8Array[] {
-  const seeds = loadCorpus().map((row) => row.bytes);
   // The inputs the reference codec refused (ISO 15118-20 streams, deviations, broken logs) are good seeds too.
-  const [, ...failures] = readFileSync(new URL('failures.tsv', EXI_CORPUS_DIR), 'utf8').trimEnd().split('\n');
-  for (const line of failures) seeds.push(new Uint8Array(Buffer.from(line.split('\t')[0], 'hex')));
-  return seeds;
+  return [...loadCorpus().map((row) => row.bytes), ...loadCorpusFailures().map((failure) => failure.bytes)];
 }
 
 /** Long inputs are cut in messages; the seed replays them whole. */

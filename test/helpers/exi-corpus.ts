@@ -52,3 +52,19 @@ export function corpusDocument(id: number): any {
   if (!documents.has(id)) throw new Error(`no reference decoding for corpus row ${id}`);
   return structuredClone(documents.get(id));
 }
+
+export interface CorpusFailure {
+  readonly hex: string;
+  readonly bytes: Uint8Array;
+  readonly source: string;
+  readonly explanation: string;
+}
+
+/** The rows of `failures.tsv`: inputs the reference codec refused, each with the reason. */
+export function loadCorpusFailures(): CorpusFailure[] {
+  const [, ...lines] = readFileSync(new URL('failures.tsv', EXI_CORPUS_DIR), 'utf8').trimEnd().split('\n');
+  return lines.map((line) => {
+    const [hex, source, explanation] = line.split('\t');
+    return { hex, bytes: new Uint8Array(Buffer.from(hex, 'hex')), source, explanation };
+  });
+}
