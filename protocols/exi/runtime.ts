@@ -184,11 +184,28 @@ export class BitReader {
     return out;
   }
 
-  /** A string value: length+2, then code points. Index 0/1 (string table hits) never occur in V2G traffic. */
-  string(maxLength: number): string {
+  /** String table (EXI 7.3): every non-empty string value read, globally and per qname, for value hits. */
+  private readonly globalValues: string[] = [];
+  private readonly localValues = new Map<string, string[]>();
+
+  /**
+   * A string value: length+2 then code points, or a string table hit (0 = local, 1 = global, then an
+   * index). V2G encoders write no hits, but EXI allows them, so a decoder follows them.
+   * `partition` is the element or attribute qname the value belongs to.
+   */
+  string(maxLength: number, partition: string): string {
     const start = this.pos;
     const n = this.uint();
-    if (n < 2) this.fail(`string table reference (${n === 0 ? 'local' : 'global'} value hit) is not supported`, start);
+    if (n < 2) {
+      const table = n === 0 ? this.localValues.get(partition) : this.globalValues;
+      const size = table?.length ?? 0;
+      if (size === 0) this.fail(`string table ${n === 0 ? 'local' : 'global'} value hit with no values yet`, start);
+      const index = this.bits(size === 1 ? 0 : Math.ceil(Math.log2(size)));
+      if (index >= size) this.fail(`string table index ${index} out of range (${size} values)`, start);
+      const hit = table![index];
+      if (hit.length > maxLength) this.fail(`string of ${hit.length} characters exceeds maxLength ${maxLength}`, start);
+      return hit;
+    }
     const length = n - 2;
     if (length > maxLength) this.fail(`string of ${length} characters exceeds maxLength ${maxLength}`, start);
     if (length * 8 > this.end - this.pos) this.overrun(length * 8);
@@ -202,8 +219,14 @@ export class BitReader {
       this.pos -= 8;
       const at = this.pos;
       const cp = this.uint();
-      if (cp > 0x10ffff) this.fail(`code point ${cp} out of range`, at);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) this.fail(`code point ${cp} is not a Unicode scalar value`, at);
       s += String.fromCodePoint(cp);
+    }
+    if (length > 0) {
+      this.globalValues.push(s);
+      const local = this.localValues.get(partition);
+      if (local) local.push(s);
+      else this.localValues.set(partition, [s]);
     }
     return s;
   }

@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi, encodeExi, exiCodecs, ExiDecodeError, ExiEncodeError, type ExiJson } from '../../protocols/exi/index.ts';
+import { BitWriter } from '../../protocols/exi/runtime.ts';
 import { expectError } from '../helpers/expect-error.ts';
 
 const currentDemandReq = (): any => ({
@@ -155,6 +156,46 @@ test('random bytes after a valid header never escape as anything but ExiDecodeEr
       }
     }
   }
+});
+
+
+test('string table hits (which V2G encoders never write) decode: a repeated ProtocolNamespace as a local value hit', () => {
+  const w = new BitWriter();
+  w.reset();
+  w.bits(0x80, 8);
+  w.bits(0, 2); // DocContent: SE(supportedAppProtocolReq)
+  const appProtocol = (writeNamespace: () => void, schemaId: number) => {
+    w.bits(0, 1); // SE(ProtocolNamespace)
+    w.bits(0, 1); // CH
+    writeNamespace();
+    w.bits(0, 1); // EE
+    for (const n of [2, 0]) {
+      w.bits(0, 2); // SE(VersionNumberMajor|Minor), CH
+      w.uint(n);
+      w.bits(0, 1); // EE
+    }
+    w.bits(0, 2); // SE(SchemaID), CH
+    w.bits(schemaId, 8);
+    w.bits(0, 3); // EE, SE(Priority), CH
+    w.bits(schemaId, 5); // priority schemaId+1, offset by minInclusive 1
+    w.bits(0, 2); // EE, EE of AppProtocol
+  };
+  w.bits(0, 1); // SE(AppProtocol)
+  appProtocol(() => w.string('urn:din:70121:2012:MsgDef', 25), 1);
+  w.bits(0, 2); // SE(AppProtocol) again (after the first: SE or EE, 2 bits)
+  appProtocol(() => w.uint(0), 2); // local value hit, index 0 of a one-entry partition: 0 bits
+  w.bits(1, 2); // EE
+  const { document } = decodeExi('app', w.finish());
+  const namespaces = (document as any).supportedAppProtocolReq.AppProtocol.map((a: { ProtocolNamespace: string }) => a.ProtocolNamespace);
+  assert.equal(namespaces, ['urn:din:70121:2012:MsgDef', 'urn:din:70121:2012:MsgDef']);
+  // A hit into an empty partition is malformed.
+  const bad = new BitWriter();
+  bad.reset();
+  bad.bits(0x80, 8);
+  bad.bits(0, 2);
+  bad.bits(0, 3);
+  bad.uint(1);
+  assert.match(expectError(ExiDecodeError, () => decodeExi('app', bad.finish())).message, /global value hit with no values/);
 });
 
 test.run();

@@ -68,7 +68,7 @@ export function d_AppProtocolType(r: BitReader): AppProtocolType {
   const v = {} as AppProtocolType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AppProtocolType start");
-  v.ProtocolNamespace = r.string(100);
+  v.ProtocolNamespace = r.string(100, "{}ProtocolNamespace");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "AppProtocolType start");
   v.VersionNumberMajor = r.uintMax(4294967295);

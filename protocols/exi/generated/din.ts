@@ -640,7 +640,7 @@ export function d_NotificationType(r: BitReader): NotificationType {
         switch (c1) {
           case 0: {
             r.expectZero(1, "FaultMsg CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:din:70121:2012:MsgDataTypes}FaultMsg");
             r.expectZero(1, "FaultMsg EE");
             v.FaultMsg = x;
             s = 2;
@@ -1102,7 +1102,7 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
         switch (c0) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:din:70121:2012:MsgBody}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 1;
@@ -1265,7 +1265,7 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}ServiceName");
             r.expectZero(1, "ServiceName EE");
             v.ServiceName = x;
             s = 2;
@@ -1291,7 +1291,7 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
         switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1309,7 +1309,7 @@ export function d_ServiceTagType(r: BitReader): ServiceTagType {
         switch (c5) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1493,7 +1493,7 @@ export function d_ParameterType(r: BitReader): ParameterType {
       case 0: {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType start");
-        v.Name = r.string(2147483647);
+        v.Name = r.string(2147483647, "{}Name");
         const x1 = r.bits(4);
         if ((x1 & 8) !== 0) r.deviation(r.pos - 4, "ParameterType start");
         v.ValueType = V_valueType[r.index(((x1 >>> 0) & 7), 6, r.pos - 4)];
@@ -1538,7 +1538,7 @@ export function d_ParameterType(r: BitReader): ParameterType {
           }
           case 5: {
             r.expectZero(1, "stringValue CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{urn:din:70121:2012:MsgDataTypes}stringValue");
             r.expectZero(1, "stringValue EE");
             v.stringValue = x;
             s = 8;
@@ -1730,7 +1730,7 @@ export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
   const v = {} as PaymentDetailsReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.ContractID = r.string(24);
+  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
   v.ContractSignatureCertChain = d_CertificateChainType(r);
@@ -1819,7 +1819,7 @@ export function d_PaymentDetailsResType(r: BitReader): PaymentDetailsResType {
   const x0 = r.bits(10);
   if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "PaymentDetailsResType start");
   v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
-  v.GenChallenge = r.string(2147483647);
+  v.GenChallenge = r.string(2147483647, "{urn:din:70121:2012:MsgBody}GenChallenge");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "PaymentDetailsResType start");
   v.DateTimeNow = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
@@ -1837,13 +1837,13 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
           case 1: {
             r.expectZero(1, "GenChallenge CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{urn:din:70121:2012:MsgBody}GenChallenge");
             r.expectZero(1, "GenChallenge EE");
             v.GenChallenge = x;
             s = 2;
@@ -1861,7 +1861,7 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
         switch (c1) {
           case 0: {
             r.expectZero(1, "GenChallenge CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{urn:din:70121:2012:MsgBody}GenChallenge");
             r.expectZero(1, "GenChallenge EE");
             v.GenChallenge = x;
             s = 2;
@@ -2303,7 +2303,7 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
       case 0: {
         const x0 = r.bits(2);
         if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MeterInfoType start");
-        v.MeterID = r.string(32);
+        v.MeterID = r.string(32, "{urn:din:70121:2012:MsgDataTypes}MeterID");
         const x1 = r.bits(1);
         if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType start");
         const c2 = r.bits(3);
@@ -2462,7 +2462,7 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -2577,7 +2577,7 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -2596,7 +2596,7 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
         v.ContractSignatureCertChain = d_CertificateChainType(r);
         const x2 = r.bits(2);
         if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
-        v.ContractID = r.string(24);
+        v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
         const x3 = r.bits(2);
         if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after Id");
         v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
@@ -2610,7 +2610,7 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
       case 2: {
         const x6 = r.bits(2);
         if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
-        v.ContractID = r.string(24);
+        v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
         const x7 = r.bits(2);
         if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType after ContractSignatureCertChain");
         v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
@@ -2635,7 +2635,7 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
       case 0: {
         const x0 = r.bits(2);
         if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ListOfRootCertificateIDsType start");
-        (v.RootCertificateID ??= []).push(r.string(40));
+        (v.RootCertificateID ??= []).push(r.string(40, "{urn:din:70121:2012:MsgDataTypes}RootCertificateID"));
         const x1 = r.bits(1);
         if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ListOfRootCertificateIDsType start");
         s = 1;
@@ -2646,7 +2646,7 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
         switch (c2) {
           case 0: {
             r.expectZero(1, "RootCertificateID CH");
-            const x = r.string(40);
+            const x = r.string(40, "{urn:din:70121:2012:MsgDataTypes}RootCertificateID");
             r.expectZero(1, "RootCertificateID EE");
             const a = v.RootCertificateID ??= [];
             a.push(x);
@@ -2670,7 +2670,7 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
   const v = {} as CertificateUpdateResType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{}Id");
   const x1 = r.bits(9);
   if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateUpdateResType start");
   v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
@@ -2683,7 +2683,7 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
   v.DHParams = r.binary(256);
   const x4 = r.bits(3);
   if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
-  v.ContractID = r.string(24);
+  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
   const x5 = r.bits(3);
   if ((x5 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
   v.RetryCounter = r.intRange(-32768, 32767);
@@ -2701,7 +2701,7 @@ export function d_CertificateInstallationReqType(r: BitReader): CertificateInsta
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -2752,7 +2752,7 @@ export function d_CertificateInstallationResType(r: BitReader): CertificateInsta
   const v = {} as CertificateInstallationResType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{}Id");
   const x1 = r.bits(9);
   if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateInstallationResType start");
   v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
@@ -2765,7 +2765,7 @@ export function d_CertificateInstallationResType(r: BitReader): CertificateInsta
   v.DHParams = r.binary(256);
   const x4 = r.bits(3);
   if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateInstallationResType start");
-  v.ContractID = r.string(24);
+  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
   const x5 = r.bits(2);
   if ((x5 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationResType start");
   return v;
@@ -3418,7 +3418,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
       case 0: {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
-        v.Id = r.string(2147483647);
+        v.Id = r.string(2147483647, "{}Id");
         const x1 = r.bits(2);
         if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SalesTariffType start");
         v.SalesTariffID = r.intRange(-32768, 32767);
@@ -3428,7 +3428,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         switch (c3) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}SalesTariffDescription");
             r.expectZero(1, "SalesTariffDescription EE");
             v.SalesTariffDescription = x;
             s = 3;
@@ -6565,7 +6565,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 34: {
       r.expectZero(1, "KeyName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
       r.expectZero(1, "KeyName EE");
       return { KeyName: value };
     }
@@ -6587,7 +6587,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 39: {
       r.expectZero(1, "MgmtData CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
       r.expectZero(1, "MgmtData EE");
       return { MgmtData: value };
     }

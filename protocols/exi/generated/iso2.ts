@@ -664,7 +664,7 @@ export function d_NotificationType(r: BitReader): NotificationType {
         switch (c1) {
           case 0: {
             r.expectZero(1, "FaultMsg CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}FaultMsg");
             r.expectZero(1, "FaultMsg EE");
             v.FaultMsg = x;
             s = 2;
@@ -1085,7 +1085,7 @@ export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
         const x0 = r.bits(10);
         if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "SessionSetupResType start");
         v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
-        v.EVSEID = r.string(37);
+        v.EVSEID = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
         const x1 = r.bits(1);
         if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SessionSetupResType start");
         const c2 = r.bits(2);
@@ -1126,7 +1126,7 @@ export function d_ServiceDiscoveryReqType(r: BitReader): ServiceDiscoveryReqType
         switch (c0) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgBody}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 1;
@@ -1271,7 +1271,7 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceName");
             r.expectZero(1, "ServiceName EE");
             v.ServiceName = x;
             s = 2;
@@ -1297,7 +1297,7 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
         switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1320,7 +1320,7 @@ export function d_ChargeServiceType(r: BitReader): ChargeServiceType {
         switch (c5) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1418,7 +1418,7 @@ export function d_ServiceType(r: BitReader): ServiceType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "ServiceName CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceName");
             r.expectZero(1, "ServiceName EE");
             v.ServiceName = x;
             s = 2;
@@ -1444,7 +1444,7 @@ export function d_ServiceType(r: BitReader): ServiceType {
         switch (c4) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1467,7 +1467,7 @@ export function d_ServiceType(r: BitReader): ServiceType {
         switch (c5) {
           case 0: {
             r.expectZero(1, "ServiceScope CH");
-            const x = r.string(64);
+            const x = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceScope");
             r.expectZero(1, "ServiceScope EE");
             v.ServiceScope = x;
             s = 4;
@@ -1677,7 +1677,7 @@ export function d_ParameterType(r: BitReader): ParameterType {
       case 0: {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ParameterType start");
-        v.Name = r.string(2147483647);
+        v.Name = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Name");
         const c1 = r.bits(3);
         switch (c1) {
           case 0: {
@@ -1719,7 +1719,7 @@ export function d_ParameterType(r: BitReader): ParameterType {
           }
           case 5: {
             r.expectZero(1, "stringValue CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}stringValue");
             r.expectZero(1, "stringValue EE");
             v.stringValue = x;
             s = 7;
@@ -1878,7 +1878,7 @@ export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
   const v = {} as PaymentDetailsReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.eMAID = r.string(15);
+  v.eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
   v.ContractSignatureCertChain = d_CertificateChainType(r);
@@ -1896,7 +1896,7 @@ export function d_CertificateChainType(r: BitReader): CertificateChainType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
             s = 1;
             continue;
           }
@@ -2025,7 +2025,7 @@ export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
             s = 1;
             continue;
           }
@@ -2493,7 +2493,7 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
             s = 1;
             continue;
           }
@@ -2581,7 +2581,7 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
       case 0: {
         const x0 = r.bits(2);
         if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "MeterInfoType start");
-        v.MeterID = r.string(32);
+        v.MeterID = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}MeterID");
         const x1 = r.bits(1);
         if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeterInfoType start");
         const c2 = r.bits(3);
@@ -2785,13 +2785,13 @@ export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqTy
   const v = {} as CertificateUpdateReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
   v.ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
-  v.eMAID = r.string(15);
+  v.eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x3 = r.bits(2);
   if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
   v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
@@ -2860,7 +2860,7 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
         v.DHpublickey = d_DiffieHellmanPublickeyType(r);
         const x4 = r.bits(1);
         if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
-        v.eMAID = d_EMAIDType(r);
+        v.eMAID = d_EMAIDType(r, "{urn:iso:15118:2:2013:MsgBody}eMAID");
         const c5 = r.bits(2);
         switch (c5) {
           case 0: {
@@ -2893,7 +2893,7 @@ export function d_ContractSignatureEncryptedPrivateKeyType(r: BitReader): Contra
   const v = {} as ContractSignatureEncryptedPrivateKeyType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
   v.CONTENT = r.binary(48);
@@ -2906,7 +2906,7 @@ export function d_DiffieHellmanPublickeyType(r: BitReader): DiffieHellmanPublick
   const v = {} as DiffieHellmanPublickeyType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
   v.CONTENT = r.binary(65);
@@ -2915,14 +2915,14 @@ export function d_DiffieHellmanPublickeyType(r: BitReader): DiffieHellmanPublick
   return v;
 }
 
-export function d_EMAIDType(r: BitReader): EMAIDType {
+export function d_EMAIDType(r: BitReader, qn: string): EMAIDType {
   const v = {} as EMAIDType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
-  v.CONTENT = r.string(15);
+  v.CONTENT = r.string(15, qn);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
   return v;
@@ -2932,7 +2932,7 @@ export function d_CertificateInstallationReqType(r: BitReader): CertificateInsta
   const v = {} as CertificateInstallationReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType start");
-  v.Id = r.string(2147483647);
+  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType start");
   v.OEMProvisioningCert = r.binary(800);
@@ -2961,7 +2961,7 @@ export function d_CertificateInstallationResType(r: BitReader): CertificateInsta
   v.DHpublickey = d_DiffieHellmanPublickeyType(r);
   const x4 = r.bits(1);
   if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.eMAID = d_EMAIDType(r);
+  v.eMAID = d_EMAIDType(r, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x5 = r.bits(1);
   if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
   return v;
@@ -2983,7 +2983,7 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
         const x0 = r.bits(10);
         if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ChargingStatusResType start");
         v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
-        v.EVSEID = r.string(37);
+        v.EVSEID = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
         const x1 = r.bits(12);
         if ((x1 & 3585) !== 0) r.deviation(r.pos - 12, "ChargingStatusResType start");
         v.SAScheduleTupleID = r.upTo(((x1 >>> 1) & 255) + 1, 255, r.pos - 12);
@@ -3479,7 +3479,7 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
           }
           case 3: {
             r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
+            const x = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
             r.expectZero(1, "EVSEID EE");
             v.EVSEID = x;
             s = 11;
@@ -3504,7 +3504,7 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
           }
           case 2: {
             r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
+            const x = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
             r.expectZero(1, "EVSEID EE");
             v.EVSEID = x;
             s = 11;
@@ -3524,7 +3524,7 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
           }
           case 1: {
             r.expectZero(1, "EVSEID CH");
-            const x = r.string(37);
+            const x = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
             r.expectZero(1, "EVSEID EE");
             v.EVSEID = x;
             s = 11;
@@ -3537,7 +3537,7 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
       case 10: {
         const x7 = r.bits(2);
         if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CurrentDemandResType after EVSEMaximumPowerLimit");
-        v.EVSEID = r.string(37);
+        v.EVSEID = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
         const x8 = r.bits(12);
         if ((x8 & 3585) !== 0) r.deviation(r.pos - 12, "CurrentDemandResType after EVSEMaximumPowerLimit");
         v.SAScheduleTupleID = r.upTo(((x8 >>> 1) & 255) + 1, 255, r.pos - 12);
@@ -3771,7 +3771,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
             s = 1;
             continue;
           }
@@ -3795,7 +3795,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}SalesTariffDescription");
             r.expectZero(1, "SalesTariffDescription EE");
             v.SalesTariffDescription = x;
             s = 3;
@@ -3824,7 +3824,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         switch (c3) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
-            const x = r.string(32);
+            const x = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}SalesTariffDescription");
             r.expectZero(1, "SalesTariffDescription EE");
             v.SalesTariffDescription = x;
             s = 3;
@@ -7277,7 +7277,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 34: {
       r.expectZero(1, "KeyName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
       r.expectZero(1, "KeyName EE");
       return { KeyName: value };
     }
@@ -7299,7 +7299,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 39: {
       r.expectZero(1, "MgmtData CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
       r.expectZero(1, "MgmtData EE");
       return { MgmtData: value };
     }
@@ -8040,6 +8040,7 @@ export const fragmentElementTypes: Readonly<Record<string, { readonly type?: str
 export const elementFragmentNames: readonly string[] = ["eMAID"];
 /** Attribute qnames for the element fragment grammar, in EXI order. */
 const fragmentAttributes: readonly string[] = ["Algorithm", "Encoding", "Id", "Id", "Id", "MimeType", "Name", "Target", "Type", "URI"];
+const fragmentAttributeQNames: readonly string[] = ["{}Algorithm", "{}Encoding", "{}Id", "{urn:iso:15118:2:2013:MsgBody}Id", "{urn:iso:15118:2:2013:MsgDataTypes}Id", "{}MimeType", "{urn:iso:15118:2:2013:MsgDataTypes}Name", "{}Target", "{}Type", "{}URI"];
 
 export function decodeFragment(r: BitReader): Record<string, unknown> {
   const c = r.bits(8);
@@ -8448,7 +8449,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 73: {
       r.expectZero(1, "EVSEID CH");
-      const value = r.string(37);
+      const value = r.string(37, "{urn:iso:15118:2:2013:MsgBody}EVSEID");
       r.expectZero(1, "EVSEID EE");
       result = { "EVSEID": value };
       break;
@@ -8620,7 +8621,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 103: {
       r.expectZero(1, "FaultMsg CH");
-      const value = r.string(64);
+      const value = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}FaultMsg");
       r.expectZero(1, "FaultMsg EE");
       result = { "FaultMsg": value };
       break;
@@ -8679,7 +8680,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 112: {
       r.expectZero(1, "KeyName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
       r.expectZero(1, "KeyName EE");
       result = { "KeyName": value };
       break;
@@ -8708,7 +8709,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 117: {
       r.expectZero(1, "MeterID CH");
-      const value = r.string(32);
+      const value = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}MeterID");
       r.expectZero(1, "MeterID EE");
       result = { "MeterID": value };
       break;
@@ -8744,7 +8745,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 123: {
       r.expectZero(1, "MgmtData CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
       r.expectZero(1, "MgmtData EE");
       result = { "MgmtData": value };
       break;
@@ -9046,7 +9047,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 175: {
       r.expectZero(1, "SalesTariffDescription CH");
-      const value = r.string(32);
+      const value = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}SalesTariffDescription");
       r.expectZero(1, "SalesTariffDescription EE");
       result = { "SalesTariffDescription": value };
       break;
@@ -9147,7 +9148,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 192: {
       r.expectZero(1, "ServiceName CH");
-      const value = r.string(32);
+      const value = r.string(32, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceName");
       r.expectZero(1, "ServiceName EE");
       result = { "ServiceName": value };
       break;
@@ -9159,14 +9160,14 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 194: {
       r.expectZero(1, "ServiceScope CH");
-      const value = r.string(64);
+      const value = r.string(64, "{urn:iso:15118:2:2013:MsgBody}ServiceScope");
       r.expectZero(1, "ServiceScope EE");
       result = { "ServiceScope": value };
       break;
     }
     case 195: {
       r.expectZero(1, "ServiceScope CH");
-      const value = r.string(64);
+      const value = r.string(64, "{urn:iso:15118:2:2013:MsgDataTypes}ServiceScope");
       r.expectZero(1, "ServiceScope EE");
       result = { "ServiceScope": value };
       break;
@@ -9324,7 +9325,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 223: {
       r.expectZero(1, "X509IssuerName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509IssuerName");
       r.expectZero(1, "X509IssuerName EE");
       result = { "X509IssuerName": value };
       break;
@@ -9350,14 +9351,14 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 227: {
       r.expectZero(1, "X509SubjectName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
       r.expectZero(1, "X509SubjectName EE");
       result = { "X509SubjectName": value };
       break;
     }
     case 228: {
       r.expectZero(1, "XPath CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}XPath");
       r.expectZero(1, "XPath EE");
       result = { "XPath": value };
       break;
@@ -9412,7 +9413,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
       break;
     }
     case 236: {
-      result = { "eMAID": decodeElementFragment(r) };
+      result = { "eMAID": decodeElementFragment(r, "{urn:iso:15118:2:2013:MsgBody}eMAID") };
       break;
     }
     case 237: {
@@ -9448,7 +9449,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 242: {
       r.expectZero(1, "stringValue CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}stringValue");
       r.expectZero(1, "stringValue EE");
       result = { "stringValue": value };
       break;
@@ -10959,17 +10960,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
 }
 
 /** ElementFragment_0: AT(A_i) = i, AT(*), SE(F_j), SE(*), EE, CH = 256 (9 bits); after CH: EE = 244 (8 bits). Attributes and text content only. */
-function decodeElementFragment(r: BitReader): Record<string, string> {
+function decodeElementFragment(r: BitReader, qn: string): Record<string, string> {
   const v: Record<string, string> = {};
   for (;;) {
     const c = r.bits(9);
     if (c < 10) {
-      v[fragmentAttributes[c]] = r.string(0x7fffffff);
+      v[fragmentAttributes[c]] = r.string(0x7fffffff, fragmentAttributeQNames[c]);
       continue;
     }
     if (c === 255) return v;
     if (c !== 256) return r.unexpected(c, 9, 'ElementFragment');
-    v.CONTENT = r.string(0x7fffffff);
+    v.CONTENT = r.string(0x7fffffff, qn);
     const end = r.bits(8);
     if (end !== 244) return r.unexpected(end, 8, 'ElementFragment after CH');
     return v;

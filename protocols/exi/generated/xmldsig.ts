@@ -145,7 +145,7 @@ export function d_SignatureType(r: BitReader): SignatureType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -256,7 +256,7 @@ export function d_SignatureValueType(r: BitReader): SignatureValueType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -297,7 +297,7 @@ export function d_SignedInfoType(r: BitReader): SignedInfoType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -359,7 +359,7 @@ export function d_CanonicalizationMethodType(r: BitReader): CanonicalizationMeth
   const v = {} as CanonicalizationMethodType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CanonicalizationMethodType start");
-  v.Algorithm = r.string(2147483647);
+  v.Algorithm = r.string(2147483647, "{}Algorithm");
   const c1 = r.bits(2);
   switch (c1) {
     case 0: {
@@ -384,7 +384,7 @@ export function d_SignatureMethodType(r: BitReader): SignatureMethodType {
       case 0: {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SignatureMethodType start");
-        v.Algorithm = r.string(2147483647);
+        v.Algorithm = r.string(2147483647, "{}Algorithm");
         const c1 = r.bits(3);
         switch (c1) {
           case 0: {
@@ -439,17 +439,17 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
         const c0 = r.bits(3);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
           case 1: {
-            v.Type = r.string(2147483647);
+            v.Type = r.string(2147483647, "{}Type");
             s = 2;
             continue;
           }
           case 2: {
-            v.URI = r.string(2147483647);
+            v.URI = r.string(2147483647, "{}URI");
             s = 3;
             continue;
           }
@@ -471,12 +471,12 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
         const c1 = r.bits(3);
         switch (c1) {
           case 0: {
-            v.Type = r.string(2147483647);
+            v.Type = r.string(2147483647, "{}Type");
             s = 2;
             continue;
           }
           case 1: {
-            v.URI = r.string(2147483647);
+            v.URI = r.string(2147483647, "{}URI");
             s = 3;
             continue;
           }
@@ -498,7 +498,7 @@ export function d_ReferenceType(r: BitReader): ReferenceType {
         const c2 = r.bits(2);
         switch (c2) {
           case 0: {
-            v.URI = r.string(2147483647);
+            v.URI = r.string(2147483647, "{}URI");
             s = 3;
             continue;
           }
@@ -600,12 +600,12 @@ export function d_TransformType(r: BitReader): TransformType {
       case 0: {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "TransformType start");
-        v.Algorithm = r.string(2147483647);
+        v.Algorithm = r.string(2147483647, "{}Algorithm");
         const c1 = r.bits(3);
         switch (c1) {
           case 0: {
             r.expectZero(1, "XPath CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}XPath");
             r.expectZero(1, "XPath EE");
             const a = v.XPath ??= [];
             a.push(x);
@@ -630,7 +630,7 @@ export function d_TransformType(r: BitReader): TransformType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "XPath CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}XPath");
             r.expectZero(1, "XPath EE");
             const a = v.XPath ??= [];
             a.push(x);
@@ -660,7 +660,7 @@ export function d_DigestMethodType(r: BitReader): DigestMethodType {
   const v = {} as DigestMethodType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DigestMethodType start");
-  v.Algorithm = r.string(2147483647);
+  v.Algorithm = r.string(2147483647, "{}Algorithm");
   const c1 = r.bits(2);
   switch (c1) {
     case 0: {
@@ -686,13 +686,13 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         const c0 = r.bits(4);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
           case 1: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -731,7 +731,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 7: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -753,7 +753,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c1) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -792,7 +792,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -814,7 +814,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c2) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -853,7 +853,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -878,7 +878,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c3) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -917,7 +917,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -942,7 +942,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c4) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -981,7 +981,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -1006,7 +1006,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c5) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -1045,7 +1045,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -1070,7 +1070,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c6) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -1109,7 +1109,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -1134,7 +1134,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c7) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -1173,7 +1173,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -1198,7 +1198,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
         switch (c8) {
           case 0: {
             r.expectZero(1, "KeyName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
             r.expectZero(1, "KeyName EE");
             const a = v.KeyName ??= [];
             a.push(x);
@@ -1237,7 +1237,7 @@ export function d_KeyInfoType(r: BitReader): KeyInfoType {
           }
           case 6: {
             r.expectZero(1, "MgmtData CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
             r.expectZero(1, "MgmtData EE");
             const a = v.MgmtData ??= [];
             a.push(x);
@@ -1332,12 +1332,12 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
         const c0 = r.bits(3);
         switch (c0) {
           case 0: {
-            v.Type = r.string(2147483647);
+            v.Type = r.string(2147483647, "{}Type");
             s = 1;
             continue;
           }
           case 1: {
-            v.URI = r.string(2147483647);
+            v.URI = r.string(2147483647, "{}URI");
             s = 2;
             continue;
           }
@@ -1357,7 +1357,7 @@ export function d_RetrievalMethodType(r: BitReader): RetrievalMethodType {
         const c1 = r.bits(2);
         switch (c1) {
           case 0: {
-            v.URI = r.string(2147483647);
+            v.URI = r.string(2147483647, "{}URI");
             s = 2;
             continue;
           }
@@ -1424,7 +1424,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1476,7 +1476,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1531,7 +1531,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1586,7 +1586,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1641,7 +1641,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1696,7 +1696,7 @@ export function d_X509DataType(r: BitReader): X509DataType {
           }
           case 2: {
             r.expectZero(1, "X509SubjectName CH");
-            const x = r.string(2147483647);
+            const x = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
             r.expectZero(1, "X509SubjectName EE");
             const a = v.X509SubjectName ??= [];
             a.push(x);
@@ -1741,7 +1741,7 @@ export function d_X509IssuerSerialType(r: BitReader): X509IssuerSerialType {
   const v = {} as X509IssuerSerialType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "X509IssuerSerialType start");
-  v.X509IssuerName = r.string(2147483647);
+  v.X509IssuerName = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509IssuerName");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "X509IssuerSerialType start");
   v.X509SerialNumber = r.bigRange(r.intBig(), undefined, undefined);
@@ -1900,17 +1900,17 @@ export function d_ObjectType(r: BitReader): ObjectType {
         const c0 = r.bits(3);
         switch (c0) {
           case 0: {
-            v.Encoding = r.string(2147483647);
+            v.Encoding = r.string(2147483647, "{}Encoding");
             s = 1;
             continue;
           }
           case 1: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 2;
             continue;
           }
           case 2: {
-            v.MimeType = r.string(2147483647);
+            v.MimeType = r.string(2147483647, "{}MimeType");
             s = 3;
             continue;
           }
@@ -1931,12 +1931,12 @@ export function d_ObjectType(r: BitReader): ObjectType {
         const c1 = r.bits(3);
         switch (c1) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 2;
             continue;
           }
           case 1: {
-            v.MimeType = r.string(2147483647);
+            v.MimeType = r.string(2147483647, "{}MimeType");
             s = 3;
             continue;
           }
@@ -1957,7 +1957,7 @@ export function d_ObjectType(r: BitReader): ObjectType {
         const c2 = r.bits(3);
         switch (c2) {
           case 0: {
-            v.MimeType = r.string(2147483647);
+            v.MimeType = r.string(2147483647, "{}MimeType");
             s = 3;
             continue;
           }
@@ -2005,7 +2005,7 @@ export function d_ManifestType(r: BitReader): ManifestType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -2057,7 +2057,7 @@ export function d_SignaturePropertiesType(r: BitReader): SignaturePropertiesType
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
@@ -2109,12 +2109,12 @@ export function d_SignaturePropertyType(r: BitReader): SignaturePropertyType {
         const c0 = r.bits(2);
         switch (c0) {
           case 0: {
-            v.Id = r.string(2147483647);
+            v.Id = r.string(2147483647, "{}Id");
             s = 1;
             continue;
           }
           case 1: {
-            v.Target = r.string(2147483647);
+            v.Target = r.string(2147483647, "{}Target");
             s = 2;
             continue;
           }
@@ -2125,7 +2125,7 @@ export function d_SignaturePropertyType(r: BitReader): SignaturePropertyType {
       case 1: {
         const x1 = r.bits(1);
         if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "SignaturePropertyType after Id");
-        v.Target = r.string(2147483647);
+        v.Target = r.string(2147483647, "{}Target");
         const c2 = r.bits(2);
         switch (c2) {
           case 0: {
@@ -3116,7 +3116,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 5: {
       r.expectZero(1, "KeyName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
       r.expectZero(1, "KeyName EE");
       return { KeyName: value };
     }
@@ -3130,7 +3130,7 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
     }
     case 8: {
       r.expectZero(1, "MgmtData CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
       r.expectZero(1, "MgmtData EE");
       return { MgmtData: value };
     }
@@ -3379,6 +3379,7 @@ export const fragmentElementTypes: Readonly<Record<string, { readonly type?: str
 export const elementFragmentNames: readonly string[] = [];
 /** Attribute qnames for the element fragment grammar, in EXI order. */
 const fragmentAttributes: readonly string[] = ["Algorithm", "Encoding", "Id", "MimeType", "Target", "Type", "URI"];
+const fragmentAttributeQNames: readonly string[] = ["{}Algorithm", "{}Encoding", "{}Id", "{}MimeType", "{}Target", "{}Type", "{}URI"];
 
 export function decodeFragment(r: BitReader): Record<string, unknown> {
   const c = r.bits(6);
@@ -3441,7 +3442,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 9: {
       r.expectZero(1, "KeyName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}KeyName");
       r.expectZero(1, "KeyName EE");
       result = { "KeyName": value };
       break;
@@ -3458,7 +3459,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 12: {
       r.expectZero(1, "MgmtData CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}MgmtData");
       r.expectZero(1, "MgmtData EE");
       result = { "MgmtData": value };
       break;
@@ -3610,7 +3611,7 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 38: {
       r.expectZero(1, "X509IssuerName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509IssuerName");
       r.expectZero(1, "X509IssuerName EE");
       result = { "X509IssuerName": value };
       break;
@@ -3636,14 +3637,14 @@ export function decodeFragment(r: BitReader): Record<string, unknown> {
     }
     case 42: {
       r.expectZero(1, "X509SubjectName CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509SubjectName");
       r.expectZero(1, "X509SubjectName EE");
       result = { "X509SubjectName": value };
       break;
     }
     case 43: {
       r.expectZero(1, "XPath CH");
-      const value = r.string(2147483647);
+      const value = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}XPath");
       r.expectZero(1, "XPath EE");
       result = { "XPath": value };
       break;
@@ -3964,17 +3965,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
 }
 
 /** ElementFragment_0: AT(A_i) = i, AT(*), SE(F_j), SE(*), EE, CH = 55 (6 bits); after CH: EE = 46 (6 bits). Attributes and text content only. */
-function decodeElementFragment(r: BitReader): Record<string, string> {
+function decodeElementFragment(r: BitReader, qn: string): Record<string, string> {
   const v: Record<string, string> = {};
   for (;;) {
     const c = r.bits(6);
     if (c < 7) {
-      v[fragmentAttributes[c]] = r.string(0x7fffffff);
+      v[fragmentAttributes[c]] = r.string(0x7fffffff, fragmentAttributeQNames[c]);
       continue;
     }
     if (c === 54) return v;
     if (c !== 55) return r.unexpected(c, 6, 'ElementFragment');
-    v.CONTENT = r.string(0x7fffffff);
+    v.CONTENT = r.string(0x7fffffff, qn);
     const end = r.bits(6);
     if (end !== 46) return r.unexpected(end, 6, 'ElementFragment after CH');
     return v;

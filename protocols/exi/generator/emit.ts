@@ -104,10 +104,11 @@ function emitInterface(g: TypeGrammar, tsType: (vt: ValueType) => string, typeRe
 const bigLit = (v: bigint | undefined): string => (v === undefined ? 'undefined' : `${v}n`);
 const numLit = (v: bigint | undefined, fallback: number): string => (v === undefined ? String(fallback) : String(v));
 
-export function readExpr(vt: ValueType): string {
+/** Expression that reads a value; `partition` is the JS expression naming its local string table partition (the qname). */
+export function readExpr(vt: ValueType, partition: string): string {
   switch (vt.kind) {
     case 'string':
-      return `r.string(${vt.maxLength})`;
+      return `r.string(${vt.maxLength}, ${partition})`;
     case 'binary':
       return `r.binary(${vt.maxLength})`;
     case 'boolean':
@@ -146,6 +147,21 @@ export function writeStmt(vt: ValueType, x: string, field: string): string {
 }
 
 // ---- decoder ------------------------------------------------------------------------------------
+
+/** Types whose text content is a string take the element qname, which names its local string table partition. */
+const hasStringContent = (t: ComplexType): boolean => t.content.kind === 'simple' && t.content.value.kind === 'string';
+
+function decodeCall(decl: ElementDecl, typeRef: (d: ElementDecl) => string): string {
+  const t = (decl.type as { complex: ComplexType }).complex;
+  return hasStringContent(t) ? `d_${typeRef(decl)}(r, ${lit(qkey(decl.name))})` : `d_${typeRef(decl)}(r)`;
+}
+
+/** The partition expression for a value at `pos`: attribute or element qname, or the `qn` parameter for text content. */
+function partitionOf(pos: Position): string {
+  if (pos.kind === 'AT') return lit(qkey(pos.attr.name));
+  if (pos.kind === 'SE') return lit(qkey(pos.decl.name));
+  return 'qn';
+}
 
 /** A value of fixed width that can share one read with neighbouring event codes. */
 function fixedWidth(vt: ValueType): number | undefined {
@@ -248,7 +264,7 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
           pending.push({ kind: 'value', bits: width, vt: simple, assign });
         } else {
           flush();
-          lines.push(`${ind}${assign(readExpr(simple))}`);
+          lines.push(`${ind}${assign(readExpr(simple, partitionOf(pos)))}`);
         }
         if (framed) {
           room(1);
@@ -256,7 +272,7 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
         }
       } else {
         flush();
-        lines.push(`${ind}${assign(`d_${typeRef((pos as Position & { kind: 'SE' }).decl)}(r)`)}`);
+        lines.push(`${ind}${assign(decodeCall((pos as Position & { kind: 'SE' }).decl, typeRef))}`);
       }
       const target = only.target!;
       if (!('state' in target) || visited.has(target.state) || visited.size > 16) {
@@ -282,7 +298,7 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   }
   const body = [...blocks.entries()].sort((a, b) => a[0] - b[0]);
   const loops = body.some(([, block]) => block.some((l) => l.trim() === 'continue;'));
-  const out = [`export function d_${name}(r: BitReader): ${name} {`, `  const v = {} as ${name};`];
+  const out = [`export function d_${name}(r: BitReader${hasStringContent(g.type) ? ', qn: string' : ''}): ${name} {`, `  const v = {} as ${name};`];
   if (!loops) out.push(...body[0][1].map((l) => l.slice(6)));
   else {
     out.push('  let s = 0;', '  for (;;) {', '    switch (s) {');
@@ -326,12 +342,12 @@ function decodeAction(g: TypeGrammar, p: Production, typeRef: (d: ElementDecl) =
     case 'CH': {
       const pos = e.pos;
       const vt = pos.kind === 'AT' ? pos.attr.value : (pos as Position & { kind: 'CH' }).value;
-      return [`v.${pos.kind === 'AT' ? pos.field : 'CONTENT'} = ${readExpr(vt)};`, targetAssign(g, p, ''), 'continue;'];
+      return [`v.${pos.kind === 'AT' ? pos.field : 'CONTENT'} = ${readExpr(vt, partitionOf(pos))};`, targetAssign(g, p, ''), 'continue;'];
     }
     case 'SE': {
       const pos = e.pos as Position & { kind: 'SE' };
       const decl = pos.decl;
-      const value = 'simple' in decl.type ? 'x' : `d_${typeRef(decl)}(r)`;
+      const value = 'simple' in decl.type ? 'x' : decodeCall(decl, typeRef);
       const lines: string[] = [];
       if ('simple' in decl.type) {
         const width = fixedWidth(decl.type.simple);
@@ -339,7 +355,7 @@ function decodeAction(g: TypeGrammar, p: Production, typeRef: (d: ElementDecl) =
           // CH, the value and EE in one read.
           lines.push(`const b = r.bits(${width + 2});`, `if ((b & ${(1 << (width + 1)) | 1}) !== 0) r.deviation(r.pos - ${width + 2}, ${lit(`${pos.field} CH/EE`)});`);
           lines.push(`const x = ${width === 0 ? fixedValue(decl.type.simple, '0', 'r.pos') : fixedValue(decl.type.simple, `((b >>> 1) & ${(1 << width) - 1})`, `r.pos - ${width + 1}`)};`);
-        } else lines.push(`r.expectZero(1, ${lit(`${pos.field} CH`)});`, `const x = ${readExpr(decl.type.simple)};`, `r.expectZero(1, ${lit(`${pos.field} EE`)});`);
+        } else lines.push(`r.expectZero(1, ${lit(`${pos.field} CH`)});`, `const x = ${readExpr(decl.type.simple, partitionOf(pos))};`, `r.expectZero(1, ${lit(`${pos.field} EE`)});`);
       }
       if (isArrayField(g, pos.field)) {
         lines.push(`const a = v.${pos.field} ??= [];`, `a.push(${value});`);
@@ -510,8 +526,8 @@ function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>,
 // ---- document and fragment grammars ---------------------------------------------------------------
 
 function elementValueDecode(decl: ElementDecl, typeRef: (d: ElementDecl) => string, ind: string): string[] {
-  if ('complex' in decl.type) return [`${ind}const value = d_${typeRef(decl)}(r);`];
-  return [`${ind}r.expectZero(1, ${lit(`${decl.name.local} CH`)});`, `${ind}const value = ${readExpr(decl.type.simple)};`, `${ind}r.expectZero(1, ${lit(`${decl.name.local} EE`)});`];
+  if ('complex' in decl.type) return [`${ind}const value = ${decodeCall(decl, typeRef)};`];
+  return [`${ind}r.expectZero(1, ${lit(`${decl.name.local} CH`)});`, `${ind}const value = ${readExpr(decl.type.simple, lit(qkey(decl.name)))};`, `${ind}r.expectZero(1, ${lit(`${decl.name.local} EE`)});`];
 }
 
 function elementValueEncode(decl: ElementDecl, typeRef: (d: ElementDecl) => string, ind: string): string[] {
@@ -595,12 +611,13 @@ function emitFragment(spec: ModuleSpec, typeRef: (d: ElementDecl) => string): st
   lines.push(`export const elementFragmentNames: readonly string[] = ${JSON.stringify(ambiguous)};`);
   lines.push(`/** Attribute qnames for the element fragment grammar, in EXI order. */`);
   lines.push(`const fragmentAttributes: readonly string[] = [${attributes.map((a) => lit(a.local)).join(', ')}];`);
+  lines.push(`const fragmentAttributeQNames: readonly string[] = [${attributes.map((a) => lit(qkey(a))).join(', ')}];`);
   lines.push('', 'export function decodeFragment(r: BitReader): Record<string, unknown> {', `  const c = r.bits(${width});`, '  let result: Record<string, unknown>;', '  switch (c) {');
   qnames.forEach((decl, i) => {
     const unique = typeOf(byKey.get(qkey(decl.name))!);
     lines.push(`    case ${i}: {`);
     if (unique) lines.push(...elementValueDecode(unique, typeRef, '      '), `      result = { ${lit(decl.name.local)}: value };`, '      break;');
-    else lines.push(`      result = { ${lit(decl.name.local)}: decodeElementFragment(r) };`, '      break;');
+    else lines.push(`      result = { ${lit(decl.name.local)}: decodeElementFragment(r, ${lit(qkey(decl.name))}) };`, '      break;');
     lines.push('    }');
   });
   lines.push(`    default:`, `      return r.unexpected(c, ${width}, 'FragmentContent');`, '  }');
@@ -622,11 +639,11 @@ function emitFragment(spec: ModuleSpec, typeRef: (d: ElementDecl) => string): st
   lines.push(`    default:`, `      w.fail(name, 'not an element of this schema');`, '  }', `  w.bits(${n + 1}, ${width});`, '}');
   lines.push('');
   lines.push(`/** ElementFragment_0: AT(A_i) = i, AT(*), SE(F_j), SE(*), EE, CH = ${attributes.length + n + 3} (${efWidth} bits); after CH: EE = ${n + 1} (${ef2Width} bits). Attributes and text content only. */`);
-  lines.push('function decodeElementFragment(r: BitReader): Record<string, string> {', '  const v: Record<string, string> = {};', '  for (;;) {', `    const c = r.bits(${efWidth});`);
-  lines.push(`    if (c < ${attributes.length}) {`, '      v[fragmentAttributes[c]] = r.string(0x7fffffff);', '      continue;', '    }');
+  lines.push('function decodeElementFragment(r: BitReader, qn: string): Record<string, string> {', '  const v: Record<string, string> = {};', '  for (;;) {', `    const c = r.bits(${efWidth});`);
+  lines.push(`    if (c < ${attributes.length}) {`, '      v[fragmentAttributes[c]] = r.string(0x7fffffff, fragmentAttributeQNames[c]);', '      continue;', '    }');
   lines.push(`    if (c === ${attributes.length + n + 2}) return v;`);
   lines.push(`    if (c !== ${attributes.length + n + 3}) return r.unexpected(c, ${efWidth}, 'ElementFragment');`);
-  lines.push('    v.CONTENT = r.string(0x7fffffff);', `    const end = r.bits(${ef2Width});`, `    if (end !== ${n + 1}) return r.unexpected(end, ${ef2Width}, 'ElementFragment after CH');`, '    return v;', '  }', '}');
+  lines.push('    v.CONTENT = r.string(0x7fffffff, qn);', `    const end = r.bits(${ef2Width});`, `    if (end !== ${n + 1}) return r.unexpected(end, ${ef2Width}, 'ElementFragment after CH');`, '    return v;', '  }', '}');
   lines.push('', 'function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {', '  w.checkObject(value, name);', '  w.path[w.depth++] = name;');
   lines.push('  const v = value as Record<string, unknown>;', '  const keys = Object.keys(v).filter((k) => k !== \'CONTENT\');');
   lines.push('  for (const k of keys) if (!Object.hasOwn(attributeCodes, k)) w.fail(k, \'not an attribute of this element\');', '  keys.sort((a, b) => attributeCodes[a] - attributeCodes[b]);');
