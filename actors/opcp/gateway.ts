@@ -151,7 +151,9 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
       log.info('opcp.request', { method: request.method, path: url.pathname, status: answer.status, ms: Date.now() - started, traceId });
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than clients' own idle timeouts (undici 4 s, load balancers 60 s), so a client never sends on a connection the server is closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_OPCP_PORT, options.host ?? '127.0.0.1', () => resolve());
