@@ -17,7 +17,7 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { issueFromCsr, validateChain } from '../../protocols/pki/index.ts';
-import { ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
+import { buildOcspRequest, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
 import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
@@ -54,7 +54,8 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   const revocations = new Revocations(store, 'cpo');
   const serve = queueServer(bus, 'cpo');
   // C07: OCSP at the responder each certificate names, over the bus.
-  const contractRevocation = ocspRevocationChecker(busOcspTransport(bus));
+  const ocspTransport = busOcspTransport(bus);
+  const contractRevocation = ocspRevocationChecker(ocspTransport);
   const rootsOf = async (...types: RootType[]) => {
     const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
     return roots.filter((root) => types.includes(root.rootType));
@@ -113,6 +114,17 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       });
       const emaid = chain[0].subjectName.getField('CN')[0];
       return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };
+    }),
+    // M06 GetCertificateStatus: the station's hash data becomes an OCSP request to the named responder.
+    serve(cpoInterface.requests.certificateStatus, async ({ ocspRequestData: { responderURL, ...hashData } }) => {
+      try {
+        const request = buildOcspRequest({ hashData });
+        const response = await ocspTransport(request.der, responderURL);
+        return { status: 'Accepted' as const, ocspResult: Buffer.from(response).toString('base64') };
+      } catch (error) {
+        const failure = error instanceof PncError ? error : new PncError('OcspUnavailable', error instanceof Error ? error.message : String(error));
+        return { status: 'Failed' as const, statusInfo: { reasonCode: failure.code.slice(0, 20), additionalInfo: failure.message.slice(0, 512) } };
+      }
     }),
     serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort),
   ]);

@@ -6,7 +6,8 @@ import 'reflect-metadata';
 import { X509Certificate } from '@peculiar/x509';
 import { runStory, type StoryResult } from '../../actors/story/index.ts';
 import { enqueueWork, requestSubjectReply } from '../../actors/bus/typed.ts';
-import { makeCsr, certificateOf } from '../../actors/participants/authority.ts';
+import { makeCsr, certificateOf, ocspUrlOf } from '../../actors/participants/authority.ts';
+import { certificateHashDataOf, verifyOcspResponse } from '../../protocols/pki/ocsp.ts';
 import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
 import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
@@ -60,10 +61,23 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   assert.is(before.certificateStatus, 'Accepted');
   assert.is(before.emaid, contract.emaid);
 
+  // M06: the station's OCSP hash data, answered by the MO's responder through the CPO backend.
+  const ocspRequestData = { ...certificateHashDataOf(certificateOf(contract.contractCertificate!), certificateOf(moCa[0]), 'SHA256'), hashAlgorithm: 'SHA256' as const, responderURL: ocspUrlOf('mo') };
+  const ocspStatus = async () => {
+    const answer = await requestSubjectReply(bus, cpoInterface.requests.certificateStatus, { ocspRequestData });
+    assert.is(answer.status, 'Accepted');
+    return verifyOcspResponse(new Uint8Array(Buffer.from(answer.ocspResult!, 'base64')), { certificate: certificateOf(contract.contractCertificate!), issuer: certificateOf(moCa[0]) }).status;
+  };
+  assert.is(await ocspStatus(), 'good');
+  const unreachable = await requestSubjectReply(bus, cpoInterface.requests.certificateStatus, { ocspRequestData: { ...ocspRequestData, responderURL: 'http://ocsp.openpnc.test/nobody' } });
+  assert.is(unreachable.status, 'Failed');
+  assert.is(unreachable.statusInfo?.reasonCode, 'NoResponders');
+
   const terminated = await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid });
   assert.is(terminated.status, 'terminated');
   const after = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
   assert.is(after.certificateStatus, 'CertificateRevoked');
+  assert.is(await ocspStatus(), 'revoked');
   const listed = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: MO, emaid: contract.emaid });
   assert.is(listed.contracts.length, 0);
 
