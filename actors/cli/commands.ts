@@ -1,7 +1,6 @@
 // The command table. Each line loads its module lazily; keep one line per command.
 import { registerCommand } from './main.ts';
 
-void registerCommand;
 registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
 registerCommand('exi', async () => (await import('./exi.ts')).exiCommand);
 registerCommand('participants', async () => (await import('./participants.ts')).participantsCommand);
