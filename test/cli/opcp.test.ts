@@ -1,0 +1,98 @@
+// `openpnc opcp` as real child processes: a client registered with `client add` gets a token from the
+// gateway `opcp serve` runs on the same data directory, and uses it; bad input is a one-line error.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+const bin = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+
+function openpnc(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts `opcp serve` and resolves with its base URL once it listens. */
+async function serve(dir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, 'opcp', 'serve', '--port', '0', '--data', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`opcp serve did not start: ${stderr}`)), 45_000);
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+      const found = /OPCP gateway on (http:\/\/\S+)/.exec(stderr);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`opcp serve exited with ${code}: ${stderr}`)));
+  });
+  return { child, url };
+}
+
+test('client add, then serve: the client gets a token and reads the roots; Ctrl-C stops cleanly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
+  try {
+    const added = await openpnc(['opcp', 'client', 'add', '--role', 'mo', '--prefix', 'deabc', '--data', dir]);
+    assert.is(added.code, 0, added.stderr);
+    const client = JSON.parse(added.stdout);
+    assert.match(client.client_id, /^mo-[0-9a-f]{16}$/);
+    assert.equal(client.prefixes, ['DEABC']);
+    const { child, url } = await serve(dir);
+    try {
+      const token = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...client, grant_type: 'client_credentials' }) });
+      assert.is(token.status, 200);
+      const { access_token } = (await token.json()) as { access_token: string };
+      const roots = await fetch(`${url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${access_token}` } });
+      assert.is(roots.status, 200);
+      assert.equal(await roots.json(), { RootCertificateCollection: { rootCertificates: [] } });
+      const wrong = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...client, client_secret: 'guess', grant_type: 'client_credentials' }) });
+      assert.is(wrong.status, 401);
+    } finally {
+      child.kill('SIGINT');
+      const [code] = await once(child, 'exit');
+      assert.is(code, 0, 'SIGINT stops the gateway and the pools cleanly');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad input is a one-line error with a non-zero exit; --help answers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
+  try {
+    for (const [args, pattern] of [
+      [['opcp', 'client', 'add', '--role', 'oem', '--prefix', 'TOOLONG', '--data', dir], /prefix TOOLONG is not 3 letters or digits/],
+      [['opcp', 'client', 'add', '--role', 'root', '--data', dir], /--role must be one of admin, oem, mo, cpo, cps/],
+      [['opcp', 'client', 'add', '--role', 'mo', '--data', dir], /needs --prefix/],
+      [['opcp', 'client', 'add', '--role', 'cpo', '--prefix', 'ABC', '--data', dir], /takes no prefix/],
+      [['opcp', 'serve', '--port', 'eighty'], /--port must be a TCP port number/],
+      [['opcp', 'launch'], /unknown opcp subcommand 'launch'/],
+    ] as const) {
+      const run = await openpnc([...args]);
+      assert.ok(run.code !== 0, args.join(' '));
+      assert.is(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
+      assert.match(run.stderr, pattern);
+    }
+    for (const args of [['opcp', '--help'], ['opcp', 'serve', '--help'], ['opcp', 'client', 'add', '--help']]) {
+      const run = await openpnc(args);
+      assert.is(run.code, 0);
+      assert.match(run.stdout, /usage: openpnc opcp serve/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
