@@ -277,10 +277,8 @@ export class BitWriter {
 
   /** The bytes written so far, padded with zero bits to a byte boundary (a copy). */
   finish(): Uint8Array {
-    const out = new Uint8Array(this.len + (this.cnt > 0 ? 1 : 0));
-    out.set(this.buf.subarray(0, this.len));
-    if (this.cnt > 0) out[this.len] = this.acc << (8 - this.cnt);
-    return out;
+    if (this.cnt > 0) this.buf[this.len] = this.acc << (8 - this.cnt);
+    return this.buf.slice(0, this.len + (this.cnt > 0 ? 1 : 0));
   }
 
   private grow(bytes: number): void {
@@ -467,13 +465,13 @@ export class BitWriter {
     return value;
   }
 
-  enumIndex(value: unknown, field: string, index: Record<string, number>): number {
-    const i = typeof value === 'string' && Object.hasOwn(index, value) ? index[value] : undefined;
-    if (i === undefined) {
+  /** Checks the index a generated literal switch found for `value` (-1: not a literal of the enumeration). */
+  enumIndex(index: number, value: unknown, field: string, literals: readonly string[]): number {
+    if (index < 0) {
       if (value === undefined) this.wrongType(value, field, 'an enumeration value');
-      this.fail(field, `${describe(value)} is not one of ${Object.keys(index).join(', ')}`);
+      this.fail(field, `${describe(value)} is not one of ${literals.join(', ')}`);
     }
-    return i;
+    return index;
   }
 }
 

@@ -6,7 +6,14 @@ import type { ModelValue, SchemaModel } from '../model-types.ts';
 
 export type responseCodeType = "OK_SuccessfulNegotiation" | "OK_SuccessfulNegotiationWithMinorDeviation" | "Failed_NoNegotiation";
 const V_responseCodeType: readonly responseCodeType[] = ["OK_SuccessfulNegotiation", "OK_SuccessfulNegotiationWithMinorDeviation", "Failed_NoNegotiation"];
-const I_responseCodeType: Record<string, number> = { OK_SuccessfulNegotiation: 0, OK_SuccessfulNegotiationWithMinorDeviation: 1, Failed_NoNegotiation: 2 };
+function I_responseCodeType(x: unknown): number {
+  switch (x) {
+    case "OK_SuccessfulNegotiation": return 0;
+    case "OK_SuccessfulNegotiationWithMinorDeviation": return 1;
+    case "Failed_NoNegotiation": return 2;
+    default: return -1;
+  }
+}
 
 export interface supportedAppProtocolReqType {
   AppProtocol: AppProtocolType[];
@@ -158,7 +165,7 @@ const X_AppProtocolType: readonly string[] = ["ProtocolNamespace", "VersionNumbe
 
 export function e_supportedAppProtocolResType(w: BitWriter, v: supportedAppProtocolResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 5); s = 1;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 1, 5); s = 1;
   if (v.SchemaID !== undefined) {
     w.bits((w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0) << 1, 12); s = 2;
   }

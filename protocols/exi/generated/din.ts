@@ -7,46 +7,202 @@ import { d_CanonicalizationMethodType, e_CanonicalizationMethodType, type Canoni
 
 export type DC_EVErrorCodeType = "NO_ERROR" | "FAILED_RESSTemperatureInhibit" | "FAILED_EVShiftPosition" | "FAILED_ChargerConnectorLockFault" | "FAILED_EVRESSMalfunction" | "FAILED_ChargingCurrentdifferential" | "FAILED_ChargingVoltageOutOfRange" | "Reserved_A" | "Reserved_B" | "Reserved_C" | "FAILED_ChargingSystemIncompatibility" | "NoData";
 const V_DC_EVErrorCodeType: readonly DC_EVErrorCodeType[] = ["NO_ERROR", "FAILED_RESSTemperatureInhibit", "FAILED_EVShiftPosition", "FAILED_ChargerConnectorLockFault", "FAILED_EVRESSMalfunction", "FAILED_ChargingCurrentdifferential", "FAILED_ChargingVoltageOutOfRange", "Reserved_A", "Reserved_B", "Reserved_C", "FAILED_ChargingSystemIncompatibility", "NoData"];
-const I_DC_EVErrorCodeType: Record<string, number> = { NO_ERROR: 0, FAILED_RESSTemperatureInhibit: 1, FAILED_EVShiftPosition: 2, FAILED_ChargerConnectorLockFault: 3, FAILED_EVRESSMalfunction: 4, FAILED_ChargingCurrentdifferential: 5, FAILED_ChargingVoltageOutOfRange: 6, Reserved_A: 7, Reserved_B: 8, Reserved_C: 9, FAILED_ChargingSystemIncompatibility: 10, NoData: 11 };
+function I_DC_EVErrorCodeType(x: unknown): number {
+  switch (x) {
+    case "NO_ERROR": return 0;
+    case "FAILED_RESSTemperatureInhibit": return 1;
+    case "FAILED_EVShiftPosition": return 2;
+    case "FAILED_ChargerConnectorLockFault": return 3;
+    case "FAILED_EVRESSMalfunction": return 4;
+    case "FAILED_ChargingCurrentdifferential": return 5;
+    case "FAILED_ChargingVoltageOutOfRange": return 6;
+    case "Reserved_A": return 7;
+    case "Reserved_B": return 8;
+    case "Reserved_C": return 9;
+    case "FAILED_ChargingSystemIncompatibility": return 10;
+    case "NoData": return 11;
+    default: return -1;
+  }
+}
 export type DC_EVSEStatusCodeType = "EVSE_NotReady" | "EVSE_Ready" | "EVSE_Shutdown" | "EVSE_UtilityInterruptEvent" | "EVSE_IsolationMonitoringActive" | "EVSE_EmergencyShutdown" | "EVSE_Malfunction" | "Reserved_8" | "Reserved_9" | "Reserved_A" | "Reserved_B" | "Reserved_C";
 const V_DC_EVSEStatusCodeType: readonly DC_EVSEStatusCodeType[] = ["EVSE_NotReady", "EVSE_Ready", "EVSE_Shutdown", "EVSE_UtilityInterruptEvent", "EVSE_IsolationMonitoringActive", "EVSE_EmergencyShutdown", "EVSE_Malfunction", "Reserved_8", "Reserved_9", "Reserved_A", "Reserved_B", "Reserved_C"];
-const I_DC_EVSEStatusCodeType: Record<string, number> = { EVSE_NotReady: 0, EVSE_Ready: 1, EVSE_Shutdown: 2, EVSE_UtilityInterruptEvent: 3, EVSE_IsolationMonitoringActive: 4, EVSE_EmergencyShutdown: 5, EVSE_Malfunction: 6, Reserved_8: 7, Reserved_9: 8, Reserved_A: 9, Reserved_B: 10, Reserved_C: 11 };
+function I_DC_EVSEStatusCodeType(x: unknown): number {
+  switch (x) {
+    case "EVSE_NotReady": return 0;
+    case "EVSE_Ready": return 1;
+    case "EVSE_Shutdown": return 2;
+    case "EVSE_UtilityInterruptEvent": return 3;
+    case "EVSE_IsolationMonitoringActive": return 4;
+    case "EVSE_EmergencyShutdown": return 5;
+    case "EVSE_Malfunction": return 6;
+    case "Reserved_8": return 7;
+    case "Reserved_9": return 8;
+    case "Reserved_A": return 9;
+    case "Reserved_B": return 10;
+    case "Reserved_C": return 11;
+    default: return -1;
+  }
+}
 export type EVRequestedEnergyTransferType = "AC_single_phase_core" | "AC_three_phase_core" | "DC_core" | "DC_extended" | "DC_combo_core" | "DC_unique";
 const V_EVRequestedEnergyTransferType: readonly EVRequestedEnergyTransferType[] = ["AC_single_phase_core", "AC_three_phase_core", "DC_core", "DC_extended", "DC_combo_core", "DC_unique"];
-const I_EVRequestedEnergyTransferType: Record<string, number> = { AC_single_phase_core: 0, AC_three_phase_core: 1, DC_core: 2, DC_extended: 3, DC_combo_core: 4, DC_unique: 5 };
+function I_EVRequestedEnergyTransferType(x: unknown): number {
+  switch (x) {
+    case "AC_single_phase_core": return 0;
+    case "AC_three_phase_core": return 1;
+    case "DC_core": return 2;
+    case "DC_extended": return 3;
+    case "DC_combo_core": return 4;
+    case "DC_unique": return 5;
+    default: return -1;
+  }
+}
 export type EVSENotificationType = "None" | "StopCharging" | "ReNegotiation";
 const V_EVSENotificationType: readonly EVSENotificationType[] = ["None", "StopCharging", "ReNegotiation"];
-const I_EVSENotificationType: Record<string, number> = { None: 0, StopCharging: 1, ReNegotiation: 2 };
+function I_EVSENotificationType(x: unknown): number {
+  switch (x) {
+    case "None": return 0;
+    case "StopCharging": return 1;
+    case "ReNegotiation": return 2;
+    default: return -1;
+  }
+}
 export type EVSEProcessingType = "Finished" | "Ongoing";
 const V_EVSEProcessingType: readonly EVSEProcessingType[] = ["Finished", "Ongoing"];
-const I_EVSEProcessingType: Record<string, number> = { Finished: 0, Ongoing: 1 };
+function I_EVSEProcessingType(x: unknown): number {
+  switch (x) {
+    case "Finished": return 0;
+    case "Ongoing": return 1;
+    default: return -1;
+  }
+}
 export type EVSESupportedEnergyTransferType = "AC_single_phase_core" | "AC_three_phase_core" | "DC_core" | "DC_extended" | "DC_combo_core" | "DC_dual" | "AC_core1p_DC_extended" | "AC_single_DC_core" | "AC_single_phase_three_phase_core_DC_extended" | "AC_core3p_DC_extended";
 const V_EVSESupportedEnergyTransferType: readonly EVSESupportedEnergyTransferType[] = ["AC_single_phase_core", "AC_three_phase_core", "DC_core", "DC_extended", "DC_combo_core", "DC_dual", "AC_core1p_DC_extended", "AC_single_DC_core", "AC_single_phase_three_phase_core_DC_extended", "AC_core3p_DC_extended"];
-const I_EVSESupportedEnergyTransferType: Record<string, number> = { AC_single_phase_core: 0, AC_three_phase_core: 1, DC_core: 2, DC_extended: 3, DC_combo_core: 4, DC_dual: 5, AC_core1p_DC_extended: 6, AC_single_DC_core: 7, AC_single_phase_three_phase_core_DC_extended: 8, AC_core3p_DC_extended: 9 };
+function I_EVSESupportedEnergyTransferType(x: unknown): number {
+  switch (x) {
+    case "AC_single_phase_core": return 0;
+    case "AC_three_phase_core": return 1;
+    case "DC_core": return 2;
+    case "DC_extended": return 3;
+    case "DC_combo_core": return 4;
+    case "DC_dual": return 5;
+    case "AC_core1p_DC_extended": return 6;
+    case "AC_single_DC_core": return 7;
+    case "AC_single_phase_three_phase_core_DC_extended": return 8;
+    case "AC_core3p_DC_extended": return 9;
+    default: return -1;
+  }
+}
 export type costKindType = "relativePricePercentage" | "RenewableGenerationPercentage" | "CarbonDioxideEmission";
 const V_costKindType: readonly costKindType[] = ["relativePricePercentage", "RenewableGenerationPercentage", "CarbonDioxideEmission"];
-const I_costKindType: Record<string, number> = { relativePricePercentage: 0, RenewableGenerationPercentage: 1, CarbonDioxideEmission: 2 };
+function I_costKindType(x: unknown): number {
+  switch (x) {
+    case "relativePricePercentage": return 0;
+    case "RenewableGenerationPercentage": return 1;
+    case "CarbonDioxideEmission": return 2;
+    default: return -1;
+  }
+}
 export type faultCodeType = "ParsingError" | "NoTLSRootCertificatAvailable" | "UnknownError";
 const V_faultCodeType: readonly faultCodeType[] = ["ParsingError", "NoTLSRootCertificatAvailable", "UnknownError"];
-const I_faultCodeType: Record<string, number> = { ParsingError: 0, NoTLSRootCertificatAvailable: 1, UnknownError: 2 };
+function I_faultCodeType(x: unknown): number {
+  switch (x) {
+    case "ParsingError": return 0;
+    case "NoTLSRootCertificatAvailable": return 1;
+    case "UnknownError": return 2;
+    default: return -1;
+  }
+}
 export type isolationLevelType = "Invalid" | "Valid" | "Warning" | "Fault";
 const V_isolationLevelType: readonly isolationLevelType[] = ["Invalid", "Valid", "Warning", "Fault"];
-const I_isolationLevelType: Record<string, number> = { Invalid: 0, Valid: 1, Warning: 2, Fault: 3 };
+function I_isolationLevelType(x: unknown): number {
+  switch (x) {
+    case "Invalid": return 0;
+    case "Valid": return 1;
+    case "Warning": return 2;
+    case "Fault": return 3;
+    default: return -1;
+  }
+}
 export type paymentOptionType = "Contract" | "ExternalPayment";
 const V_paymentOptionType: readonly paymentOptionType[] = ["Contract", "ExternalPayment"];
-const I_paymentOptionType: Record<string, number> = { Contract: 0, ExternalPayment: 1 };
+function I_paymentOptionType(x: unknown): number {
+  switch (x) {
+    case "Contract": return 0;
+    case "ExternalPayment": return 1;
+    default: return -1;
+  }
+}
 export type responseCodeType = "OK" | "OK_NewSessionEstablished" | "OK_OldSessionJoined" | "OK_CertificateExpiresSoon" | "FAILED" | "FAILED_SequenceError" | "FAILED_ServiceIDInvalid" | "FAILED_UnknownSession" | "FAILED_ServiceSelectionInvalid" | "FAILED_PaymentSelectionInvalid" | "FAILED_CertificateExpired" | "FAILED_SignatureError" | "FAILED_NoCertificateAvailable" | "FAILED_CertChainError" | "FAILED_ChallengeInvalid" | "FAILED_ContractCanceled" | "FAILED_WrongChargeParameter" | "FAILED_PowerDeliveryNotApplied" | "FAILED_TariffSelectionInvalid" | "FAILED_ChargingProfileInvalid" | "FAILED_EVSEPresentVoltageToLow" | "FAILED_MeteringSignatureNotValid" | "FAILED_WrongEnergyTransferType";
 const V_responseCodeType: readonly responseCodeType[] = ["OK", "OK_NewSessionEstablished", "OK_OldSessionJoined", "OK_CertificateExpiresSoon", "FAILED", "FAILED_SequenceError", "FAILED_ServiceIDInvalid", "FAILED_UnknownSession", "FAILED_ServiceSelectionInvalid", "FAILED_PaymentSelectionInvalid", "FAILED_CertificateExpired", "FAILED_SignatureError", "FAILED_NoCertificateAvailable", "FAILED_CertChainError", "FAILED_ChallengeInvalid", "FAILED_ContractCanceled", "FAILED_WrongChargeParameter", "FAILED_PowerDeliveryNotApplied", "FAILED_TariffSelectionInvalid", "FAILED_ChargingProfileInvalid", "FAILED_EVSEPresentVoltageToLow", "FAILED_MeteringSignatureNotValid", "FAILED_WrongEnergyTransferType"];
-const I_responseCodeType: Record<string, number> = { OK: 0, OK_NewSessionEstablished: 1, OK_OldSessionJoined: 2, OK_CertificateExpiresSoon: 3, FAILED: 4, FAILED_SequenceError: 5, FAILED_ServiceIDInvalid: 6, FAILED_UnknownSession: 7, FAILED_ServiceSelectionInvalid: 8, FAILED_PaymentSelectionInvalid: 9, FAILED_CertificateExpired: 10, FAILED_SignatureError: 11, FAILED_NoCertificateAvailable: 12, FAILED_CertChainError: 13, FAILED_ChallengeInvalid: 14, FAILED_ContractCanceled: 15, FAILED_WrongChargeParameter: 16, FAILED_PowerDeliveryNotApplied: 17, FAILED_TariffSelectionInvalid: 18, FAILED_ChargingProfileInvalid: 19, FAILED_EVSEPresentVoltageToLow: 20, FAILED_MeteringSignatureNotValid: 21, FAILED_WrongEnergyTransferType: 22 };
+function I_responseCodeType(x: unknown): number {
+  switch (x) {
+    case "OK": return 0;
+    case "OK_NewSessionEstablished": return 1;
+    case "OK_OldSessionJoined": return 2;
+    case "OK_CertificateExpiresSoon": return 3;
+    case "FAILED": return 4;
+    case "FAILED_SequenceError": return 5;
+    case "FAILED_ServiceIDInvalid": return 6;
+    case "FAILED_UnknownSession": return 7;
+    case "FAILED_ServiceSelectionInvalid": return 8;
+    case "FAILED_PaymentSelectionInvalid": return 9;
+    case "FAILED_CertificateExpired": return 10;
+    case "FAILED_SignatureError": return 11;
+    case "FAILED_NoCertificateAvailable": return 12;
+    case "FAILED_CertChainError": return 13;
+    case "FAILED_ChallengeInvalid": return 14;
+    case "FAILED_ContractCanceled": return 15;
+    case "FAILED_WrongChargeParameter": return 16;
+    case "FAILED_PowerDeliveryNotApplied": return 17;
+    case "FAILED_TariffSelectionInvalid": return 18;
+    case "FAILED_ChargingProfileInvalid": return 19;
+    case "FAILED_EVSEPresentVoltageToLow": return 20;
+    case "FAILED_MeteringSignatureNotValid": return 21;
+    case "FAILED_WrongEnergyTransferType": return 22;
+    default: return -1;
+  }
+}
 export type serviceCategoryType = "EVCharging" | "Internet" | "ContractCertificate" | "OtherCustom";
 const V_serviceCategoryType: readonly serviceCategoryType[] = ["EVCharging", "Internet", "ContractCertificate", "OtherCustom"];
-const I_serviceCategoryType: Record<string, number> = { EVCharging: 0, Internet: 1, ContractCertificate: 2, OtherCustom: 3 };
+function I_serviceCategoryType(x: unknown): number {
+  switch (x) {
+    case "EVCharging": return 0;
+    case "Internet": return 1;
+    case "ContractCertificate": return 2;
+    case "OtherCustom": return 3;
+    default: return -1;
+  }
+}
 export type unitSymbolType = "h" | "m" | "s" | "A" | "Ah" | "V" | "VA" | "W" | "W/s" | "Wh";
 const V_unitSymbolType: readonly unitSymbolType[] = ["h", "m", "s", "A", "Ah", "V", "VA", "W", "W/s", "Wh"];
-const I_unitSymbolType: Record<string, number> = { h: 0, m: 1, s: 2, A: 3, Ah: 4, V: 5, VA: 6, W: 7, "W/s": 8, Wh: 9 };
+function I_unitSymbolType(x: unknown): number {
+  switch (x) {
+    case "h": return 0;
+    case "m": return 1;
+    case "s": return 2;
+    case "A": return 3;
+    case "Ah": return 4;
+    case "V": return 5;
+    case "VA": return 6;
+    case "W": return 7;
+    case "W/s": return 8;
+    case "Wh": return 9;
+    default: return -1;
+  }
+}
 export type valueType = "bool" | "byte" | "short" | "int" | "physicalValue" | "string";
 const V_valueType: readonly valueType[] = ["bool", "byte", "short", "int", "physicalValue", "string"];
-const I_valueType: Record<string, number> = { bool: 0, byte: 1, short: 2, int: 3, physicalValue: 4, string: 5 };
+function I_valueType(x: unknown): number {
+  switch (x) {
+    case "bool": return 0;
+    case "byte": return 1;
+    case "short": return 2;
+    case "int": return 3;
+    case "physicalValue": return 4;
+    case "string": return 5;
+    default: return -1;
+  }
+}
 
 export interface V2G_MessageType {
   Header: MessageHeaderType;
@@ -4250,7 +4406,7 @@ const X_MessageHeaderType: readonly string[] = ["SessionID", "Notification|Signa
 
 export function e_NotificationType(w: BitWriter, v: NotificationType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType)) << 1, 5); s = 1;
+  w.bits((w.enumIndex(I_faultCodeType(v.FaultCode), v.FaultCode, "FaultCode", V_faultCodeType)) << 1, 5); s = 1;
   if (v.FaultMsg !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.FaultMsg, w.checkString(v.FaultMsg, "FaultMsg", 0, 64));
@@ -4669,7 +4825,7 @@ const X_SessionSetupReqType: readonly string[] = ["EVCCID", "(end)"];
 
 export function e_SessionSetupResType(w: BitWriter, v: SessionSetupResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
   w.bits(0, 1);
   if (v.DateTimeNow !== undefined) {
@@ -4698,7 +4854,7 @@ export function e_ServiceDiscoveryReqType(w: BitWriter, v: ServiceDiscoveryReqTy
       case 1: w.bits(0, 3); s = 2; break;
       default: w.unexpected(X_ServiceDiscoveryReqType[s], "ServiceCategory");
     }
-    w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
+    w.bits((w.enumIndex(I_serviceCategoryType(v.ServiceCategory), v.ServiceCategory, "ServiceCategory", V_serviceCategoryType)) << 1, 3);
   }
   switch (s) {
     case 0: w.bits(2, 2);  break;
@@ -4711,7 +4867,7 @@ const X_ServiceDiscoveryReqType: readonly string[] = ["ServiceScope|ServiceCateg
 
 export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptions, "PaymentOptions");
   w.path[w.depth++] = "PaymentOptions";
   e_PaymentOptionsType(w, v.PaymentOptions);
@@ -4748,7 +4904,7 @@ export function e_PaymentOptionsType(w: BitWriter, v: PaymentOptionsType): void 
         case 1: w.bits(0, 3); s = 1; break;
         default: w.unexpected(X_PaymentOptionsType[s], "PaymentOption");
       }
-      w.bits((w.enumIndex(x, "PaymentOption", I_paymentOptionType)) << 1, 2);
+      w.bits((w.enumIndex(I_paymentOptionType(x), x, "PaymentOption", V_paymentOptionType)) << 1, 2);
     }
   }
   switch (s) {
@@ -4764,7 +4920,7 @@ export function e_ServiceChargeType(w: BitWriter, v: ServiceChargeType): void {
   w.path[w.depth++] = "ServiceTag";
   e_ServiceTagType(w, v.ServiceTag);
   w.depth--;
-  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 9 | (w.enumIndex(v.EnergyTransferType, "EnergyTransferType", I_EVSESupportedEnergyTransferType)) << 2, 12);
+  w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 9 | (w.enumIndex(I_EVSESupportedEnergyTransferType(v.EnergyTransferType), v.EnergyTransferType, "EnergyTransferType", V_EVSESupportedEnergyTransferType)) << 2, 12);
 }
 const X_ServiceChargeType: readonly string[] = ["ServiceTag", "FreeService", "EnergyTransferType", "(end)"];
 
@@ -4793,7 +4949,7 @@ export function e_ServiceTagType(w: BitWriter, v: ServiceTagType): void {
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ServiceTagType[s], "ServiceCategory");
   }
-  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
+  w.bits((w.enumIndex(I_serviceCategoryType(v.ServiceCategory), v.ServiceCategory, "ServiceCategory", V_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 32));
@@ -4841,7 +4997,7 @@ const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ServiceParameterList !== undefined) {
@@ -4916,7 +5072,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
   let s = 0;
   w.bits(0, 1); s = 1;
   w.string(v.Name, w.checkString(v.Name, "Name", 0, 2147483647));
-  w.bits((w.enumIndex(v.ValueType, "ValueType", I_valueType)), 4); s = 2;
+  w.bits((w.enumIndex(I_valueType(v.ValueType), v.ValueType, "ValueType", V_valueType)), 4); s = 2;
   if (v.boolValue !== undefined) {
     w.bits((w.checkBool(v.boolValue, "boolValue") ? 1 : 0) << 1, 6); s = 3;
   }
@@ -4977,7 +5133,7 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
   let s = 0;
   w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 1, 6); s = 1;
   if (v.Unit !== undefined) {
-    w.bits((w.enumIndex(v.Unit, "Unit", I_unitSymbolType)) << 1, 8); s = 2;
+    w.bits((w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 1, 8); s = 2;
   }
   switch (s) {
     case 1: w.bits(2, 3); s = 3; break;
@@ -4990,7 +5146,7 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
 
 export function e_ServicePaymentSelectionReqType(w: BitWriter, v: ServicePaymentSelectionReqType): void {
-  w.bits((w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType)) << 2, 5);
+  w.bits((w.enumIndex(I_paymentOptionType(v.SelectedPaymentOption), v.SelectedPaymentOption, "SelectedPaymentOption", V_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
   w.path[w.depth++] = "SelectedServiceList";
   e_SelectedServiceListType(w, v.SelectedServiceList);
@@ -5043,7 +5199,7 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
 const X_SelectedServiceType: readonly string[] = ["ServiceID", "ParameterSetID|(end)", "(end)"];
 
 export function e_ServicePaymentSelectionResType(w: BitWriter, v: ServicePaymentSelectionResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
 }
 const X_ServicePaymentSelectionResType: readonly string[] = ["ResponseCode", "(end)"];
 
@@ -5103,7 +5259,7 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
 const X_SubCertificatesType: readonly string[] = ["Certificate", "Certificate|(end)"];
 
 export function e_PaymentDetailsResType(w: BitWriter, v: PaymentDetailsResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10);
   w.string(v.GenChallenge, w.checkString(v.GenChallenge, "GenChallenge", 0, 2147483647));
   w.bits(0, 3);
   w.intBig(w.checkBigInt(v.DateTimeNow, "DateTimeNow", -9223372036854775808n, 9223372036854775807n));
@@ -5136,13 +5292,13 @@ export function e_ContractAuthenticationReqType(w: BitWriter, v: ContractAuthent
 const X_ContractAuthenticationReqType: readonly string[] = ["Id|GenChallenge|(end)", "GenChallenge|(end)", "(end)"];
 
 export function e_ContractAuthenticationResType(w: BitWriter, v: ContractAuthenticationResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 6 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 13);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 6 | (w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 13);
 }
 const X_ContractAuthenticationResType: readonly string[] = ["ResponseCode", "EVSEProcessing", "(end)"];
 
 export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParameterDiscoveryReqType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.EVRequestedEnergyTransferType, "EVRequestedEnergyTransferType", I_EVRequestedEnergyTransferType)) << 1, 6); s = 1;
+  w.bits((w.enumIndex(I_EVRequestedEnergyTransferType(v.EVRequestedEnergyTransferType), v.EVRequestedEnergyTransferType, "EVRequestedEnergyTransferType", V_EVRequestedEnergyTransferType)) << 1, 6); s = 1;
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
@@ -5181,7 +5337,7 @@ const X_ChargeParameterDiscoveryReqType: readonly string[] = ["EVRequestedEnergy
 
 export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParameterDiscoveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 5 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 1, 12); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 5 | (w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 1, 12); s = 1; s = 2;
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
@@ -5322,7 +5478,7 @@ const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "Cha
 
 export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -5366,7 +5522,7 @@ const X_ChargingStatusReqType: readonly string[] = ["(end)"];
 
 export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
   w.bits(0, 3); s = 3;
   w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
@@ -5460,7 +5616,7 @@ const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterRea
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
   w.bits((w.checkBool(v.PowerSwitchClosed, "PowerSwitchClosed") ? 1 : 0) << 7 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 3, 10);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7);
+  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["PowerSwitchClosed", "RCD", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -5501,7 +5657,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
 const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID", "SAScheduleTupleID|MeterInfo", "MeterInfo", "(end)"];
 
 export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
   w.path[w.depth++] = "AC_EVSEStatus";
   e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
@@ -5516,7 +5672,7 @@ export function e_SessionStopType(w: BitWriter, v: SessionStopType): void {
 const X_SessionStopType: readonly string[] = ["(end)"];
 
 export function e_SessionStopResType(w: BitWriter, v: SessionStopResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
 }
 const X_SessionStopResType: readonly string[] = ["ResponseCode", "(end)"];
 
@@ -5574,7 +5730,7 @@ const X_ListOfRootCertificateIDsType: readonly string[] = ["RootCertificateID", 
 export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateResType): void {
   w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
@@ -5617,7 +5773,7 @@ const X_CertificateInstallationReqType: readonly string[] = ["Id|OEMProvisioning
 export function e_CertificateInstallationResType(w: BitWriter, v: CertificateInstallationResType): void {
   w.bits(0, 1);
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
   w.path[w.depth++] = "ContractSignatureCertChain";
   e_CertificateChainType(w, v.ContractSignatureCertChain);
@@ -5662,7 +5818,7 @@ export function e_DC_EVStatusType(w: BitWriter, v: DC_EVStatusType): void {
     case 3: w.bits(0, 2); s = 4; break;
     default: w.unexpected(X_DC_EVStatusType[s], "EVErrorCode");
   }
-  w.bits((w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 16); s = 5;
+  w.bits((w.enumIndex(I_DC_EVErrorCodeType(v.EVErrorCode), v.EVErrorCode, "EVErrorCode", V_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 16); s = 5;
 }
 const X_DC_EVStatusType: readonly string[] = ["EVReady", "EVCabinConditioning|EVRESSConditioning|EVErrorCode", "EVRESSConditioning|EVErrorCode", "EVErrorCode", "EVRESSSOC", "(end)"];
 
@@ -5672,28 +5828,28 @@ export function e_EVStatusType(w: BitWriter, v: EVStatusType): void {
 const X_EVStatusType: readonly string[] = ["(end)"];
 
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  w.bits((w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 5);
+  w.bits((w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 5);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
 
 export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
   if (v.EVSEIsolationStatus !== undefined) {
-    w.bits((w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType)) << 1, 6); s = 1;
+    w.bits((w.enumIndex(I_isolationLevelType(v.EVSEIsolationStatus), v.EVSEIsolationStatus, "EVSEIsolationStatus", V_isolationLevelType)) << 1, 6); s = 1;
   }
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
-  w.bits((w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType)) << 3, 7); s = 3;
+  w.bits((w.enumIndex(I_DC_EVSEStatusCodeType(v.EVSEStatusCode), v.EVSEStatusCode, "EVSEStatusCode", V_DC_EVSEStatusCodeType)) << 3, 7); s = 3;
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7); s = 4;
+  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7); s = 4;
 }
 const X_DC_EVSEStatusType: readonly string[] = ["EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -5718,7 +5874,7 @@ export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
 
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -5827,7 +5983,7 @@ const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurre
 
 export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -5894,7 +6050,7 @@ export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqTy
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -6121,7 +6277,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost|(end)", "C
 
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.costKind, "costKind", I_costKindType)) << 3, 7); s = 1; s = 2;
+  w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
   w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
   w.bits(0, 1);
   if (v.amountMultiplier !== undefined) {

@@ -7,46 +7,193 @@ import { d_CanonicalizationMethodType, e_CanonicalizationMethodType, type Canoni
 
 export type DC_EVErrorCodeType = "NO_ERROR" | "FAILED_RESSTemperatureInhibit" | "FAILED_EVShiftPosition" | "FAILED_ChargerConnectorLockFault" | "FAILED_EVRESSMalfunction" | "FAILED_ChargingCurrentdifferential" | "FAILED_ChargingVoltageOutOfRange" | "Reserved_A" | "Reserved_B" | "Reserved_C" | "FAILED_ChargingSystemIncompatibility" | "NoData";
 const V_DC_EVErrorCodeType: readonly DC_EVErrorCodeType[] = ["NO_ERROR", "FAILED_RESSTemperatureInhibit", "FAILED_EVShiftPosition", "FAILED_ChargerConnectorLockFault", "FAILED_EVRESSMalfunction", "FAILED_ChargingCurrentdifferential", "FAILED_ChargingVoltageOutOfRange", "Reserved_A", "Reserved_B", "Reserved_C", "FAILED_ChargingSystemIncompatibility", "NoData"];
-const I_DC_EVErrorCodeType: Record<string, number> = { NO_ERROR: 0, FAILED_RESSTemperatureInhibit: 1, FAILED_EVShiftPosition: 2, FAILED_ChargerConnectorLockFault: 3, FAILED_EVRESSMalfunction: 4, FAILED_ChargingCurrentdifferential: 5, FAILED_ChargingVoltageOutOfRange: 6, Reserved_A: 7, Reserved_B: 8, Reserved_C: 9, FAILED_ChargingSystemIncompatibility: 10, NoData: 11 };
+function I_DC_EVErrorCodeType(x: unknown): number {
+  switch (x) {
+    case "NO_ERROR": return 0;
+    case "FAILED_RESSTemperatureInhibit": return 1;
+    case "FAILED_EVShiftPosition": return 2;
+    case "FAILED_ChargerConnectorLockFault": return 3;
+    case "FAILED_EVRESSMalfunction": return 4;
+    case "FAILED_ChargingCurrentdifferential": return 5;
+    case "FAILED_ChargingVoltageOutOfRange": return 6;
+    case "Reserved_A": return 7;
+    case "Reserved_B": return 8;
+    case "Reserved_C": return 9;
+    case "FAILED_ChargingSystemIncompatibility": return 10;
+    case "NoData": return 11;
+    default: return -1;
+  }
+}
 export type DC_EVSEStatusCodeType = "EVSE_NotReady" | "EVSE_Ready" | "EVSE_Shutdown" | "EVSE_UtilityInterruptEvent" | "EVSE_IsolationMonitoringActive" | "EVSE_EmergencyShutdown" | "EVSE_Malfunction" | "Reserved_8" | "Reserved_9" | "Reserved_A" | "Reserved_B" | "Reserved_C";
 const V_DC_EVSEStatusCodeType: readonly DC_EVSEStatusCodeType[] = ["EVSE_NotReady", "EVSE_Ready", "EVSE_Shutdown", "EVSE_UtilityInterruptEvent", "EVSE_IsolationMonitoringActive", "EVSE_EmergencyShutdown", "EVSE_Malfunction", "Reserved_8", "Reserved_9", "Reserved_A", "Reserved_B", "Reserved_C"];
-const I_DC_EVSEStatusCodeType: Record<string, number> = { EVSE_NotReady: 0, EVSE_Ready: 1, EVSE_Shutdown: 2, EVSE_UtilityInterruptEvent: 3, EVSE_IsolationMonitoringActive: 4, EVSE_EmergencyShutdown: 5, EVSE_Malfunction: 6, Reserved_8: 7, Reserved_9: 8, Reserved_A: 9, Reserved_B: 10, Reserved_C: 11 };
+function I_DC_EVSEStatusCodeType(x: unknown): number {
+  switch (x) {
+    case "EVSE_NotReady": return 0;
+    case "EVSE_Ready": return 1;
+    case "EVSE_Shutdown": return 2;
+    case "EVSE_UtilityInterruptEvent": return 3;
+    case "EVSE_IsolationMonitoringActive": return 4;
+    case "EVSE_EmergencyShutdown": return 5;
+    case "EVSE_Malfunction": return 6;
+    case "Reserved_8": return 7;
+    case "Reserved_9": return 8;
+    case "Reserved_A": return 9;
+    case "Reserved_B": return 10;
+    case "Reserved_C": return 11;
+    default: return -1;
+  }
+}
 export type EVSENotificationType = "None" | "StopCharging" | "ReNegotiation";
 const V_EVSENotificationType: readonly EVSENotificationType[] = ["None", "StopCharging", "ReNegotiation"];
-const I_EVSENotificationType: Record<string, number> = { None: 0, StopCharging: 1, ReNegotiation: 2 };
+function I_EVSENotificationType(x: unknown): number {
+  switch (x) {
+    case "None": return 0;
+    case "StopCharging": return 1;
+    case "ReNegotiation": return 2;
+    default: return -1;
+  }
+}
 export type EVSEProcessingType = "Finished" | "Ongoing" | "Ongoing_WaitingForCustomerInteraction";
 const V_EVSEProcessingType: readonly EVSEProcessingType[] = ["Finished", "Ongoing", "Ongoing_WaitingForCustomerInteraction"];
-const I_EVSEProcessingType: Record<string, number> = { Finished: 0, Ongoing: 1, Ongoing_WaitingForCustomerInteraction: 2 };
+function I_EVSEProcessingType(x: unknown): number {
+  switch (x) {
+    case "Finished": return 0;
+    case "Ongoing": return 1;
+    case "Ongoing_WaitingForCustomerInteraction": return 2;
+    default: return -1;
+  }
+}
 export type EnergyTransferModeType = "AC_single_phase_core" | "AC_three_phase_core" | "DC_core" | "DC_extended" | "DC_combo_core" | "DC_unique";
 const V_EnergyTransferModeType: readonly EnergyTransferModeType[] = ["AC_single_phase_core", "AC_three_phase_core", "DC_core", "DC_extended", "DC_combo_core", "DC_unique"];
-const I_EnergyTransferModeType: Record<string, number> = { AC_single_phase_core: 0, AC_three_phase_core: 1, DC_core: 2, DC_extended: 3, DC_combo_core: 4, DC_unique: 5 };
+function I_EnergyTransferModeType(x: unknown): number {
+  switch (x) {
+    case "AC_single_phase_core": return 0;
+    case "AC_three_phase_core": return 1;
+    case "DC_core": return 2;
+    case "DC_extended": return 3;
+    case "DC_combo_core": return 4;
+    case "DC_unique": return 5;
+    default: return -1;
+  }
+}
 export type chargeProgressType = "Start" | "Stop" | "Renegotiate";
 const V_chargeProgressType: readonly chargeProgressType[] = ["Start", "Stop", "Renegotiate"];
-const I_chargeProgressType: Record<string, number> = { Start: 0, Stop: 1, Renegotiate: 2 };
+function I_chargeProgressType(x: unknown): number {
+  switch (x) {
+    case "Start": return 0;
+    case "Stop": return 1;
+    case "Renegotiate": return 2;
+    default: return -1;
+  }
+}
 export type chargingSessionType = "Terminate" | "Pause";
 const V_chargingSessionType: readonly chargingSessionType[] = ["Terminate", "Pause"];
-const I_chargingSessionType: Record<string, number> = { Terminate: 0, Pause: 1 };
+function I_chargingSessionType(x: unknown): number {
+  switch (x) {
+    case "Terminate": return 0;
+    case "Pause": return 1;
+    default: return -1;
+  }
+}
 export type costKindType = "relativePricePercentage" | "RenewableGenerationPercentage" | "CarbonDioxideEmission";
 const V_costKindType: readonly costKindType[] = ["relativePricePercentage", "RenewableGenerationPercentage", "CarbonDioxideEmission"];
-const I_costKindType: Record<string, number> = { relativePricePercentage: 0, RenewableGenerationPercentage: 1, CarbonDioxideEmission: 2 };
+function I_costKindType(x: unknown): number {
+  switch (x) {
+    case "relativePricePercentage": return 0;
+    case "RenewableGenerationPercentage": return 1;
+    case "CarbonDioxideEmission": return 2;
+    default: return -1;
+  }
+}
 export type faultCodeType = "ParsingError" | "NoTLSRootCertificatAvailable" | "UnknownError";
 const V_faultCodeType: readonly faultCodeType[] = ["ParsingError", "NoTLSRootCertificatAvailable", "UnknownError"];
-const I_faultCodeType: Record<string, number> = { ParsingError: 0, NoTLSRootCertificatAvailable: 1, UnknownError: 2 };
+function I_faultCodeType(x: unknown): number {
+  switch (x) {
+    case "ParsingError": return 0;
+    case "NoTLSRootCertificatAvailable": return 1;
+    case "UnknownError": return 2;
+    default: return -1;
+  }
+}
 export type isolationLevelType = "Invalid" | "Valid" | "Warning" | "Fault" | "No_IMD";
 const V_isolationLevelType: readonly isolationLevelType[] = ["Invalid", "Valid", "Warning", "Fault", "No_IMD"];
-const I_isolationLevelType: Record<string, number> = { Invalid: 0, Valid: 1, Warning: 2, Fault: 3, No_IMD: 4 };
+function I_isolationLevelType(x: unknown): number {
+  switch (x) {
+    case "Invalid": return 0;
+    case "Valid": return 1;
+    case "Warning": return 2;
+    case "Fault": return 3;
+    case "No_IMD": return 4;
+    default: return -1;
+  }
+}
 export type paymentOptionType = "Contract" | "ExternalPayment";
 const V_paymentOptionType: readonly paymentOptionType[] = ["Contract", "ExternalPayment"];
-const I_paymentOptionType: Record<string, number> = { Contract: 0, ExternalPayment: 1 };
+function I_paymentOptionType(x: unknown): number {
+  switch (x) {
+    case "Contract": return 0;
+    case "ExternalPayment": return 1;
+    default: return -1;
+  }
+}
 export type responseCodeType = "OK" | "OK_NewSessionEstablished" | "OK_OldSessionJoined" | "OK_CertificateExpiresSoon" | "FAILED" | "FAILED_SequenceError" | "FAILED_ServiceIDInvalid" | "FAILED_UnknownSession" | "FAILED_ServiceSelectionInvalid" | "FAILED_PaymentSelectionInvalid" | "FAILED_CertificateExpired" | "FAILED_SignatureError" | "FAILED_NoCertificateAvailable" | "FAILED_CertChainError" | "FAILED_ChallengeInvalid" | "FAILED_ContractCanceled" | "FAILED_WrongChargeParameter" | "FAILED_PowerDeliveryNotApplied" | "FAILED_TariffSelectionInvalid" | "FAILED_ChargingProfileInvalid" | "FAILED_MeteringSignatureNotValid" | "FAILED_NoChargeServiceSelected" | "FAILED_WrongEnergyTransferMode" | "FAILED_ContactorError" | "FAILED_CertificateNotAllowedAtThisEVSE" | "FAILED_CertificateRevoked";
 const V_responseCodeType: readonly responseCodeType[] = ["OK", "OK_NewSessionEstablished", "OK_OldSessionJoined", "OK_CertificateExpiresSoon", "FAILED", "FAILED_SequenceError", "FAILED_ServiceIDInvalid", "FAILED_UnknownSession", "FAILED_ServiceSelectionInvalid", "FAILED_PaymentSelectionInvalid", "FAILED_CertificateExpired", "FAILED_SignatureError", "FAILED_NoCertificateAvailable", "FAILED_CertChainError", "FAILED_ChallengeInvalid", "FAILED_ContractCanceled", "FAILED_WrongChargeParameter", "FAILED_PowerDeliveryNotApplied", "FAILED_TariffSelectionInvalid", "FAILED_ChargingProfileInvalid", "FAILED_MeteringSignatureNotValid", "FAILED_NoChargeServiceSelected", "FAILED_WrongEnergyTransferMode", "FAILED_ContactorError", "FAILED_CertificateNotAllowedAtThisEVSE", "FAILED_CertificateRevoked"];
-const I_responseCodeType: Record<string, number> = { OK: 0, OK_NewSessionEstablished: 1, OK_OldSessionJoined: 2, OK_CertificateExpiresSoon: 3, FAILED: 4, FAILED_SequenceError: 5, FAILED_ServiceIDInvalid: 6, FAILED_UnknownSession: 7, FAILED_ServiceSelectionInvalid: 8, FAILED_PaymentSelectionInvalid: 9, FAILED_CertificateExpired: 10, FAILED_SignatureError: 11, FAILED_NoCertificateAvailable: 12, FAILED_CertChainError: 13, FAILED_ChallengeInvalid: 14, FAILED_ContractCanceled: 15, FAILED_WrongChargeParameter: 16, FAILED_PowerDeliveryNotApplied: 17, FAILED_TariffSelectionInvalid: 18, FAILED_ChargingProfileInvalid: 19, FAILED_MeteringSignatureNotValid: 20, FAILED_NoChargeServiceSelected: 21, FAILED_WrongEnergyTransferMode: 22, FAILED_ContactorError: 23, FAILED_CertificateNotAllowedAtThisEVSE: 24, FAILED_CertificateRevoked: 25 };
+function I_responseCodeType(x: unknown): number {
+  switch (x) {
+    case "OK": return 0;
+    case "OK_NewSessionEstablished": return 1;
+    case "OK_OldSessionJoined": return 2;
+    case "OK_CertificateExpiresSoon": return 3;
+    case "FAILED": return 4;
+    case "FAILED_SequenceError": return 5;
+    case "FAILED_ServiceIDInvalid": return 6;
+    case "FAILED_UnknownSession": return 7;
+    case "FAILED_ServiceSelectionInvalid": return 8;
+    case "FAILED_PaymentSelectionInvalid": return 9;
+    case "FAILED_CertificateExpired": return 10;
+    case "FAILED_SignatureError": return 11;
+    case "FAILED_NoCertificateAvailable": return 12;
+    case "FAILED_CertChainError": return 13;
+    case "FAILED_ChallengeInvalid": return 14;
+    case "FAILED_ContractCanceled": return 15;
+    case "FAILED_WrongChargeParameter": return 16;
+    case "FAILED_PowerDeliveryNotApplied": return 17;
+    case "FAILED_TariffSelectionInvalid": return 18;
+    case "FAILED_ChargingProfileInvalid": return 19;
+    case "FAILED_MeteringSignatureNotValid": return 20;
+    case "FAILED_NoChargeServiceSelected": return 21;
+    case "FAILED_WrongEnergyTransferMode": return 22;
+    case "FAILED_ContactorError": return 23;
+    case "FAILED_CertificateNotAllowedAtThisEVSE": return 24;
+    case "FAILED_CertificateRevoked": return 25;
+    default: return -1;
+  }
+}
 export type serviceCategoryType = "EVCharging" | "Internet" | "ContractCertificate" | "OtherCustom";
 const V_serviceCategoryType: readonly serviceCategoryType[] = ["EVCharging", "Internet", "ContractCertificate", "OtherCustom"];
-const I_serviceCategoryType: Record<string, number> = { EVCharging: 0, Internet: 1, ContractCertificate: 2, OtherCustom: 3 };
+function I_serviceCategoryType(x: unknown): number {
+  switch (x) {
+    case "EVCharging": return 0;
+    case "Internet": return 1;
+    case "ContractCertificate": return 2;
+    case "OtherCustom": return 3;
+    default: return -1;
+  }
+}
 export type unitSymbolType = "h" | "m" | "s" | "A" | "V" | "W" | "Wh";
 const V_unitSymbolType: readonly unitSymbolType[] = ["h", "m", "s", "A", "V", "W", "Wh"];
-const I_unitSymbolType: Record<string, number> = { h: 0, m: 1, s: 2, A: 3, V: 4, W: 5, Wh: 6 };
+function I_unitSymbolType(x: unknown): number {
+  switch (x) {
+    case "h": return 0;
+    case "m": return 1;
+    case "s": return 2;
+    case "A": return 3;
+    case "V": return 4;
+    case "W": return 5;
+    case "Wh": return 6;
+    default: return -1;
+  }
+}
 
 export interface V2G_MessageType {
   Header: MessageHeaderType;
@@ -4762,7 +4909,7 @@ const X_MessageHeaderType: readonly string[] = ["SessionID", "Notification|Signa
 
 export function e_NotificationType(w: BitWriter, v: NotificationType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.FaultCode, "FaultCode", I_faultCodeType)) << 1, 5); s = 1;
+  w.bits((w.enumIndex(I_faultCodeType(v.FaultCode), v.FaultCode, "FaultCode", V_faultCodeType)) << 1, 5); s = 1;
   if (v.FaultMsg !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.FaultMsg, w.checkString(v.FaultMsg, "FaultMsg", 0, 64));
@@ -5181,7 +5328,7 @@ const X_SessionSetupReqType: readonly string[] = ["EVCCID", "(end)"];
 
 export function e_SessionSetupResType(w: BitWriter, v: SessionSetupResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.string(v.EVSEID, w.checkString(v.EVSEID, "EVSEID", 7, 37));
   w.bits(0, 1);
   if (v.EVSETimeStamp !== undefined) {
@@ -5210,7 +5357,7 @@ export function e_ServiceDiscoveryReqType(w: BitWriter, v: ServiceDiscoveryReqTy
       case 1: w.bits(0, 3); s = 2; break;
       default: w.unexpected(X_ServiceDiscoveryReqType[s], "ServiceCategory");
     }
-    w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
+    w.bits((w.enumIndex(I_serviceCategoryType(v.ServiceCategory), v.ServiceCategory, "ServiceCategory", V_serviceCategoryType)) << 1, 3);
   }
   switch (s) {
     case 0: w.bits(2, 2);  break;
@@ -5223,7 +5370,7 @@ const X_ServiceDiscoveryReqType: readonly string[] = ["ServiceScope|ServiceCateg
 
 export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptionList, "PaymentOptionList");
   w.path[w.depth++] = "PaymentOptionList";
   e_PaymentOptionListType(w, v.PaymentOptionList);
@@ -5260,7 +5407,7 @@ export function e_PaymentOptionListType(w: BitWriter, v: PaymentOptionListType):
         case 1: w.bits(0, 3); s = i + 1 < 2 ? 1 : 2; break;
         default: w.unexpected(X_PaymentOptionListType[s], "PaymentOption");
       }
-      w.bits((w.enumIndex(x, "PaymentOption", I_paymentOptionType)) << 1, 2);
+      w.bits((w.enumIndex(I_paymentOptionType(x), x, "PaymentOption", V_paymentOptionType)) << 1, 2);
     }
   }
   switch (s) {
@@ -5286,7 +5433,7 @@ export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ChargeServiceType[s], "ServiceCategory");
   }
-  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
+  w.bits((w.enumIndex(I_serviceCategoryType(v.ServiceCategory), v.ServiceCategory, "ServiceCategory", V_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 64));
@@ -5318,7 +5465,7 @@ export function e_SupportedEnergyTransferModeType(w: BitWriter, v: SupportedEner
         case 1: w.bits(0, 3); s = i + 1 < 6 ? 1 : 2; break;
         default: w.unexpected(X_SupportedEnergyTransferModeType[s], "EnergyTransferMode");
       }
-      w.bits((w.enumIndex(x, "EnergyTransferMode", I_EnergyTransferModeType)) << 1, 4);
+      w.bits((w.enumIndex(I_EnergyTransferModeType(x), x, "EnergyTransferMode", V_EnergyTransferModeType)) << 1, 4);
     }
   }
   switch (s) {
@@ -5344,7 +5491,7 @@ export function e_ServiceType(w: BitWriter, v: ServiceType): void {
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_ServiceType[s], "ServiceCategory");
   }
-  w.bits((w.enumIndex(v.ServiceCategory, "ServiceCategory", I_serviceCategoryType)) << 1, 3);
+  w.bits((w.enumIndex(I_serviceCategoryType(v.ServiceCategory), v.ServiceCategory, "ServiceCategory", V_serviceCategoryType)) << 1, 3);
   if (v.ServiceScope !== undefined) {
     w.bits(0, 3); s = 4;
     w.string(v.ServiceScope, w.checkString(v.ServiceScope, "ServiceScope", 0, 64));
@@ -5394,7 +5541,7 @@ const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ServiceParameterList !== undefined) {
@@ -5528,14 +5675,14 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
 const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortValue|intValue|physicalValue|stringValue", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
-  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 9 | (w.enumIndex(v.Unit, "Unit", I_unitSymbolType)) << 3, 14);
+  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 9 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 3, 14);
   w.int(w.checkInt(v.Value, "Value", -32768, 32767));
   w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
 
 export function e_PaymentServiceSelectionReqType(w: BitWriter, v: PaymentServiceSelectionReqType): void {
-  w.bits((w.enumIndex(v.SelectedPaymentOption, "SelectedPaymentOption", I_paymentOptionType)) << 2, 5);
+  w.bits((w.enumIndex(I_paymentOptionType(v.SelectedPaymentOption), v.SelectedPaymentOption, "SelectedPaymentOption", V_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
   w.path[w.depth++] = "SelectedServiceList";
   e_SelectedServiceListType(w, v.SelectedServiceList);
@@ -5589,7 +5736,7 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
 const X_SelectedServiceType: readonly string[] = ["ServiceID", "ParameterSetID|(end)", "(end)"];
 
 export function e_PaymentServiceSelectionResType(w: BitWriter, v: PaymentServiceSelectionResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
 }
 const X_PaymentServiceSelectionResType: readonly string[] = ["ResponseCode", "(end)"];
 
@@ -5658,7 +5805,7 @@ export function e_SubCertificatesType(w: BitWriter, v: SubCertificatesType): voi
 const X_SubCertificatesType: readonly string[] = ["Certificate", "Certificate|(end)", "(end)"];
 
 export function e_PaymentDetailsResType(w: BitWriter, v: PaymentDetailsResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10);
   w.binary(w.checkBinary(v.GenChallenge, "GenChallenge", 16, 16));
   w.bits(0, 3);
   w.intBig(w.checkBigInt(v.EVSETimeStamp, "EVSETimeStamp", -9223372036854775808n, 9223372036854775807n));
@@ -5691,7 +5838,7 @@ export function e_AuthorizationReqType(w: BitWriter, v: AuthorizationReqType): v
 const X_AuthorizationReqType: readonly string[] = ["Id|GenChallenge|(end)", "GenChallenge|(end)", "(end)"];
 
 export function e_AuthorizationResType(w: BitWriter, v: AuthorizationResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 7 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 14);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 7 | (w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 14);
 }
 const X_AuthorizationResType: readonly string[] = ["ResponseCode", "EVSEProcessing", "(end)"];
 
@@ -5707,7 +5854,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
     case 1: w.bits(0, 2); s = 2; break;
     default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "RequestedEnergyTransferMode");
   }
-  w.bits((w.enumIndex(v.RequestedEnergyTransferMode, "RequestedEnergyTransferMode", I_EnergyTransferModeType)) << 1, 4);
+  w.bits((w.enumIndex(I_EnergyTransferModeType(v.RequestedEnergyTransferMode), v.RequestedEnergyTransferMode, "RequestedEnergyTransferMode", V_EnergyTransferModeType)) << 1, 4);
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
@@ -5746,7 +5893,7 @@ const X_ChargeParameterDiscoveryReqType: readonly string[] = ["MaxEntriesSASched
 
 export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParameterDiscoveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 6 | (w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 1, 13); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 6 | (w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 1, 13); s = 1; s = 2;
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
@@ -5811,7 +5958,7 @@ const X_ChargeParameterDiscoveryResType: readonly string[] = ["ResponseCode", "E
 
 export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ChargeProgress, "ChargeProgress", I_chargeProgressType)) << 12 | (w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 16); s = 1; s = 2;
+  w.bits((w.enumIndex(I_chargeProgressType(v.ChargeProgress), v.ChargeProgress, "ChargeProgress", V_chargeProgressType)) << 12 | (w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 16); s = 1; s = 2;
   if (v.ChargingProfile !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.ChargingProfile, "ChargingProfile");
@@ -5899,7 +6046,7 @@ const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "Cha
 
 export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -6018,7 +6165,7 @@ const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterRea
 
 export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 1, 8); s = 1;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 1, 8); s = 1;
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
@@ -6056,12 +6203,12 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
 const X_MeteringReceiptResType: readonly string[] = ["ResponseCode", "AC_EVSEStatus|DC_EVSEStatus|EVSEStatus", "(end)", "(end)", "(end)"];
 
 export function e_SessionStopReqType(w: BitWriter, v: SessionStopReqType): void {
-  w.bits((w.enumIndex(v.ChargingSession, "ChargingSession", I_chargingSessionType)) << 2, 5);
+  w.bits((w.enumIndex(I_chargingSessionType(v.ChargingSession), v.ChargingSession, "ChargingSession", V_chargingSessionType)) << 2, 5);
 }
 const X_SessionStopReqType: readonly string[] = ["ChargingSession", "(end)"];
 
 export function e_SessionStopResType(w: BitWriter, v: SessionStopResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
 }
 const X_SessionStopResType: readonly string[] = ["ResponseCode", "(end)"];
 
@@ -6112,7 +6259,7 @@ const X_ListOfRootCertificateIDsType: readonly string[] = ["RootCertificateID", 
 
 export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
   w.path[w.depth++] = "SAProvisioningCertificateChain";
   e_CertificateChainType(w, v.SAProvisioningCertificateChain);
@@ -6192,7 +6339,7 @@ export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateIns
 const X_CertificateInstallationReqType: readonly string[] = ["Id", "OEMProvisioningCert", "ListOfRootCertificateIDs", "(end)"];
 
 export function e_CertificateInstallationResType(w: BitWriter, v: CertificateInstallationResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
   w.path[w.depth++] = "SAProvisioningCertificateChain";
   e_CertificateChainType(w, v.SAProvisioningCertificateChain);
@@ -6228,7 +6375,7 @@ const X_ChargingStatusReqType: readonly string[] = ["(end)"];
 
 export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 3, 10); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.string(v.EVSEID, w.checkString(v.EVSEID, "EVSEID", 7, 37));
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 1, 12); s = 3;
   if (v.EVSEMaxCurrent !== undefined) {
@@ -6276,14 +6423,14 @@ const X_ChargingStatusResType: readonly string[] = ["ResponseCode", "EVSEID", "S
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
   w.bits(0, 2);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 6 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 2, 11);
+  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 6 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 2, 11);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "RCD", "(end)"];
 
 export function e_EVSEStatusType(w: BitWriter, v: EVSEStatusType): void {
   w.bits(0, 2);
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 2, 7);
+  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -6298,7 +6445,7 @@ export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
 const X_CableCheckReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_DC_EVStatusType(w: BitWriter, v: DC_EVStatusType): void {
-  w.bits((w.checkBool(v.EVReady, "EVReady") ? 1 : 0) << 19 | (w.enumIndex(v.EVErrorCode, "EVErrorCode", I_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 22);
+  w.bits((w.checkBool(v.EVReady, "EVReady") ? 1 : 0) << 19 | (w.enumIndex(I_DC_EVErrorCodeType(v.EVErrorCode), v.EVErrorCode, "EVErrorCode", V_DC_EVErrorCodeType)) << 12 | (w.checkInt(v.EVRESSSOC, "EVRESSSOC", 0, 100) - 0) << 2, 22);
 }
 const X_DC_EVStatusType: readonly string[] = ["EVReady", "EVErrorCode", "EVRESSSOC", "(end)"];
 
@@ -6308,12 +6455,12 @@ export function e_EVStatusType(w: BitWriter, v: EVStatusType): void {
 const X_EVStatusType: readonly string[] = ["(end)"];
 
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
   w.depth--;
-  w.bits((w.enumIndex(v.EVSEProcessing, "EVSEProcessing", I_EVSEProcessingType)) << 2, 6);
+  w.bits((w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 6);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
 
@@ -6321,16 +6468,16 @@ export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
   w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(v.EVSENotification, "EVSENotification", I_EVSENotificationType)) << 1, 6); s = 2;
+  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 1, 6); s = 2;
   if (v.EVSEIsolationStatus !== undefined) {
-    w.bits((w.enumIndex(v.EVSEIsolationStatus, "EVSEIsolationStatus", I_isolationLevelType)) << 1, 7); s = 3;
+    w.bits((w.enumIndex(I_isolationLevelType(v.EVSEIsolationStatus), v.EVSEIsolationStatus, "EVSEIsolationStatus", V_isolationLevelType)) << 1, 7); s = 3;
   }
   switch (s) {
     case 2: w.bits(2, 3); s = 4; break;
     case 3: w.bits(0, 2); s = 4; break;
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
-  w.bits((w.enumIndex(v.EVSEStatusCode, "EVSEStatusCode", I_DC_EVSEStatusCodeType)) << 2, 6);
+  w.bits((w.enumIndex(I_DC_EVSEStatusCodeType(v.EVSEStatusCode), v.EVSEStatusCode, "EVSEStatusCode", V_DC_EVSEStatusCodeType)) << 2, 6);
 }
 const X_DC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "(end)"];
 
@@ -6355,7 +6502,7 @@ export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
 
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -6464,7 +6611,7 @@ const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurre
 
 export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9); s = 1; s = 2;
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -6554,7 +6701,7 @@ export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqTy
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
-  w.bits((w.enumIndex(v.ResponseCode, "ResponseCode", I_responseCodeType)) << 2, 9);
+  w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
   w.path[w.depth++] = "DC_EVSEStatus";
   e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
@@ -6814,7 +6961,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost", "Cost|(e
 
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
-  w.bits((w.enumIndex(v.costKind, "costKind", I_costKindType)) << 3, 7); s = 1; s = 2;
+  w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
   w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
   w.bits(0, 1);
   if (v.amountMultiplier !== undefined) {
@@ -9597,7 +9744,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargeProgress":
       w.bits(21, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as chargeProgressType, "ChargeProgress", I_chargeProgressType), 2);
+      w.bits(w.enumIndex(I_chargeProgressType(value as chargeProgressType), value as chargeProgressType, "ChargeProgress", V_chargeProgressType), 2);
       w.bits(0, 1);
       break;
     case "ChargeService":
@@ -9642,7 +9789,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargingSession":
       w.bits(29, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as chargingSessionType, "ChargingSession", I_chargingSessionType), 1);
+      w.bits(w.enumIndex(I_chargingSessionType(value as chargingSessionType), value as chargingSessionType, "ChargingSession", V_chargingSessionType), 1);
       w.bits(0, 1);
       break;
     case "ChargingStatusReq":
@@ -9812,7 +9959,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVErrorCode":
       w.bits(56, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as DC_EVErrorCodeType, "EVErrorCode", I_DC_EVErrorCodeType), 4);
+      w.bits(w.enumIndex(I_DC_EVErrorCodeType(value as DC_EVErrorCodeType), value as DC_EVErrorCodeType, "EVErrorCode", V_DC_EVErrorCodeType), 4);
       w.bits(0, 1);
       break;
     case "EVMaxCurrent":
@@ -9912,7 +10059,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEIsolationStatus":
       w.bits(74, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as isolationLevelType, "EVSEIsolationStatus", I_isolationLevelType), 3);
+      w.bits(w.enumIndex(I_isolationLevelType(value as isolationLevelType), value as isolationLevelType, "EVSEIsolationStatus", V_isolationLevelType), 3);
       w.bits(0, 1);
       break;
     case "EVSEMaxCurrent":
@@ -9967,7 +10114,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSENotification":
       w.bits(86, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as EVSENotificationType, "EVSENotification", I_EVSENotificationType), 2);
+      w.bits(w.enumIndex(I_EVSENotificationType(value as EVSENotificationType), value as EVSENotificationType, "EVSENotification", V_EVSENotificationType), 2);
       w.bits(0, 1);
       break;
     case "EVSEPeakCurrentRipple":
@@ -10000,7 +10147,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEProcessing":
       w.bits(91, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as EVSEProcessingType, "EVSEProcessing", I_EVSEProcessingType), 2);
+      w.bits(w.enumIndex(I_EVSEProcessingType(value as EVSEProcessingType), value as EVSEProcessingType, "EVSEProcessing", V_EVSEProcessingType), 2);
       w.bits(0, 1);
       break;
     case "EVSEStatus":
@@ -10013,7 +10160,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEStatusCode":
       w.bits(93, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as DC_EVSEStatusCodeType, "EVSEStatusCode", I_DC_EVSEStatusCodeType), 4);
+      w.bits(w.enumIndex(I_DC_EVSEStatusCodeType(value as DC_EVSEStatusCodeType), value as DC_EVSEStatusCodeType, "EVSEStatusCode", V_DC_EVSEStatusCodeType), 4);
       w.bits(0, 1);
       break;
     case "EVSETimeStamp":
@@ -10052,7 +10199,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EnergyTransferMode":
       w.bits(99, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as EnergyTransferModeType, "EnergyTransferMode", I_EnergyTransferModeType), 3);
+      w.bits(w.enumIndex(I_EnergyTransferModeType(value as EnergyTransferModeType), value as EnergyTransferModeType, "EnergyTransferMode", V_EnergyTransferModeType), 3);
       w.bits(0, 1);
       break;
     case "Entry":
@@ -10071,7 +10218,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "FaultCode":
       w.bits(102, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as faultCodeType, "FaultCode", I_faultCodeType), 2);
+      w.bits(w.enumIndex(I_faultCodeType(value as faultCodeType), value as faultCodeType, "FaultCode", V_faultCodeType), 2);
       w.bits(0, 1);
       break;
     case "FaultMsg":
@@ -10335,7 +10482,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PaymentOption":
       w.bits(143, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as paymentOptionType, "PaymentOption", I_paymentOptionType), 1);
+      w.bits(w.enumIndex(I_paymentOptionType(value as paymentOptionType), value as paymentOptionType, "PaymentOption", V_paymentOptionType), 1);
       w.bits(0, 1);
       break;
     case "PaymentOptionList":
@@ -10456,13 +10603,13 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RequestedEnergyTransferMode":
       w.bits(161, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as EnergyTransferModeType, "RequestedEnergyTransferMode", I_EnergyTransferModeType), 3);
+      w.bits(w.enumIndex(I_EnergyTransferModeType(value as EnergyTransferModeType), value as EnergyTransferModeType, "RequestedEnergyTransferMode", V_EnergyTransferModeType), 3);
       w.bits(0, 1);
       break;
     case "ResponseCode":
       w.bits(162, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as responseCodeType, "ResponseCode", I_responseCodeType), 5);
+      w.bits(w.enumIndex(I_responseCodeType(value as responseCodeType), value as responseCodeType, "ResponseCode", V_responseCodeType), 5);
       w.bits(0, 1);
       break;
     case "RetrievalMethod":
@@ -10567,7 +10714,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SelectedPaymentOption":
       w.bits(179, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as paymentOptionType, "SelectedPaymentOption", I_paymentOptionType), 1);
+      w.bits(w.enumIndex(I_paymentOptionType(value as paymentOptionType), value as paymentOptionType, "SelectedPaymentOption", V_paymentOptionType), 1);
       w.bits(0, 1);
       break;
     case "SelectedService":
@@ -10594,7 +10741,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ServiceCategory":
       w.bits(183, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as serviceCategoryType, "ServiceCategory", I_serviceCategoryType), 2);
+      w.bits(w.enumIndex(I_serviceCategoryType(value as serviceCategoryType), value as serviceCategoryType, "ServiceCategory", V_serviceCategoryType), 2);
       w.bits(0, 1);
       break;
     case "ServiceDetailReq":
@@ -10783,7 +10930,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Unit":
       w.bits(215, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as unitSymbolType, "Unit", I_unitSymbolType), 3);
+      w.bits(w.enumIndex(I_unitSymbolType(value as unitSymbolType), value as unitSymbolType, "Unit", V_unitSymbolType), 3);
       w.bits(0, 1);
       break;
     case "V2G_Message":
@@ -10902,7 +11049,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "costKind":
       w.bits(234, 8);
       w.bits(0, 1);
-      w.bits(w.enumIndex(value as costKindType, "costKind", I_costKindType), 2);
+      w.bits(w.enumIndex(I_costKindType(value as costKindType), value as costKindType, "costKind", V_costKindType), 2);
       w.bits(0, 1);
       break;
     case "duration":

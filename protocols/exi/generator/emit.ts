@@ -75,7 +75,8 @@ export function emitModule(spec: ModuleSpec): string {
   for (const e of [...usedEnums.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     enumLines.push(`export type ${e.name} = ${e.values.map(lit).join(' | ')};`);
     enumLines.push(`const V_${e.name}: readonly ${e.name}[] = [${e.values.map(lit).join(', ')}];`);
-    enumLines.push(`const I_${e.name}: Record<string, number> = { ${e.values.map((v, i) => `${/^[A-Za-z_$][\w$]*$/.test(v) ? v : lit(v)}: ${i}`).join(', ')} };`);
+    // Literal → index as a switch: V8 compares internalized strings by identity first.
+    enumLines.push(`function I_${e.name}(x: unknown): number {`, '  switch (x) {', ...e.values.map((v, i) => `    case ${lit(v)}: return ${i};`), '    default: return -1;', '  }', '}');
   }
   if (foreign.size > 0) {
     const names = [...foreign].sort();
@@ -134,7 +135,7 @@ export function writeStmt(vt: ValueType, x: string, field: string): string {
     case 'boolean':
       return `w.bits(w.checkBool(${x}, ${f}) ? 1 : 0, 1);`;
     case 'enum':
-      return `w.bits(w.enumIndex(${x}, ${f}, I_${vt.name}), ${Math.ceil(Math.log2(vt.values.length))});`;
+      return `w.bits(w.enumIndex(I_${vt.name}(${x}), ${x}, ${f}, V_${vt.name}), ${Math.ceil(Math.log2(vt.values.length))});`;
     case 'nbit':
       return vt.bits === 0 ? `w.checkInt(${x}, ${f}, ${vt.min}, ${vt.max});` : `w.bits(w.checkInt(${x}, ${f}, ${vt.min}, ${vt.max}) - ${vt.min}, ${vt.bits});`;
     case 'uint':
