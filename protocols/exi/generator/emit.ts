@@ -1,6 +1,7 @@
 /**
  * Writes one TypeScript module per EXI document type: interfaces for every complex type, a
- * specialized decoder (a switch over grammar states) and encoder (straight-line code that follows
+ * specialized decoder (a loop over grammar states that follows runs of required elements inline) and
+ * encoder (straight-line code that follows
  * the fields in schema order, with event codes folded to constants wherever the grammar state is
  * known at generation time), the document and fragment grammars, and the schema model as data.
  */

@@ -72,7 +72,6 @@ export function buildTypeGrammar(type: ComplexType): TypeGrammar {
     return attr.required ? leaf : { t: 'opt', node: leaf };
   });
   const content = type.content;
-  const contentStart = positions.length;
   if (content.kind === 'simple') parts.push({ t: 'leaf', pos: add({ kind: 'CH', value: content.value, field: 'CONTENT' }) });
   else if (content.kind === 'particle') parts.push(fromParticle(content.particle, add));
   const root: Node = { t: 'seq', items: parts };
@@ -123,7 +122,7 @@ export function buildTypeGrammar(type: ComplexType): TypeGrammar {
       if (variant !== 'lt') next.push(...[...follow.get(pos.id)!].map((i) => positions[i]));
       canEnd = variant !== 'lt' && info.last.has(pos.id);
     }
-    states.push(makeState(id, type, pos, variant, next, canEnd, contentStart, entryTarget));
+    states.push(makeState(id, type, pos, variant, next, canEnd, entryTarget));
   }
   states.sort((a, b) => a.id - b.id);
 
@@ -138,7 +137,6 @@ function makeState(
   variant: string | undefined,
   next: Position[],
   canEnd: boolean,
-  contentStart: number,
   entryTarget: (pos: Position) => Target | undefined,
 ): State {
   const rank = (p: Position): number => (p.kind === 'AT' ? 0 : p.kind === 'SE' ? 1 : p.kind === 'ANY' ? 2 : 4);
@@ -164,7 +162,6 @@ function makeState(
   if (type.mixed && inContent) events.push({ event: { kind: 'MIXED' } });
   if (events.length === 0) throw new Error(`${type.name}: a grammar state without productions`);
   const label = pos ? `${type.name} after ${pos.kind === 'ANY' ? '*' : pos.field}${variant ? ` (${variant})` : ''}` : `${type.name} start`;
-  void contentStart;
   return { id, label, productions: events.map((e, code) => ({ event: e.event, code, target: e.target })), width: codeWidth(events.length) };
 }
 
