@@ -2,7 +2,11 @@
  * V2G root CA participant: holds the V2G root, issues CPO and CPS Sub-CA 1 certificates from
  * CSRs (statecharts/v2g-root.ts), revokes what it issued and answers OCSP for it.
  */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { createActor, fromPromise, toPromise } from 'xstate';
+import type { StoredDoc } from '../store/store.ts';
+import { normalizeSerialNumber } from '../../protocols/pki/ocsp.ts';
 import type { ParticipantDefinition } from '../host/participant.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -10,6 +14,13 @@ import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { subCaMachine } from '../../statecharts/v2g-root.ts';
 import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
+
+/** A Sub-CA 1 certificate this CA issued; only those can be revoked here. */
+interface IssuedDoc extends StoredDoc {
+  readonly domain: 'cpo' | 'cps';
+  readonly subject: string;
+  readonly issuedAt: string;
+}
 
 export const v2gRootParticipant: ParticipantDefinition = {
   name: 'v2g-root',
@@ -20,15 +31,24 @@ export const v2gRootParticipant: ParticipantDefinition = {
       root: { ...(await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } })), ocspUrl: ocspUrlOf('v2g-root', config.ocspBaseUrl) },
     }));
     const revocations = new Revocations(store, 'v2g-root');
-  const serve = queueServer(bus, 'v2g-root');
+    const serve = queueServer(bus, 'v2g-root');
+    const issued = store.collection<IssuedDoc>('v2g-root.issued');
     const subCa = subCaMachine.provide({
       actors: {
         checkCsr: fromPromise(async ({ input }) => {
-          if (!input.csr) throw new PncError('CsrInvalid', 'empty CSR');
+          let csr: x509.Pkcs10CertificateRequest;
+          try {
+            csr = new x509.Pkcs10CertificateRequest(Buffer.from(input.csr, 'base64'));
+          } catch (error) {
+            throw new PncError('CsrInvalid', `not a PKCS#10 request: ${error instanceof Error ? error.message : String(error)}`);
+          }
+          if (!(await csr.verify().catch(() => false))) throw new PncError('CsrInvalid', 'the CSR signature does not verify');
+          if (!csr.subjectName.getField('CN')[0]) throw new PncError('CsrInvalid', 'the CSR subject has no common name');
         }),
         issueSubCa: fromPromise(async ({ input }) => {
           try {
             const certificate = await issueFromCsr({ role: input.domain === 'cpo' ? 'cpoSubCa1' : 'cpsSubCa1', csr: Buffer.from(input.csr, 'base64'), issuer: root });
+            await issued.insert({ _id: normalizeSerialNumber(certificate.serialNumber), domain: input.domain, subject: certificate.subject, issuedAt: new Date().toISOString() });
             return derOf(certificate);
           } catch (error) {
             throw new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
@@ -44,7 +64,10 @@ export const v2gRootParticipant: ParticipantDefinition = {
         log.info('subca.issued', { domain: request.domain });
         return { certificate: outcome.certificate };
       }),
-      serve(v2gRootInterface.requests.revoke, ({ serialNumber }) => revocations.revoke(serialNumber, 'cACompromise')),
+      serve(v2gRootInterface.requests.revoke, async ({ serialNumber }) => {
+        if (!(await issued.get(normalizeSerialNumber(serialNumber)))) throw new PncError('UnknownCertificate', `this CA issued no certificate with serial ${serialNumber}`);
+        return revocations.revoke(serialNumber, 'cACompromise');
+      }),
       serveOcsp(bus, 'v2g-root', root, revocations, config.ocspHttpPort),
     ]);
     return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };

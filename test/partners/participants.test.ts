@@ -7,7 +7,8 @@ import { X509Certificate } from '@peculiar/x509';
 import { runStory, type StoryResult } from '../../actors/story/index.ts';
 import { enqueueWork, requestSubjectReply } from '../../actors/bus/typed.ts';
 import { makeCsr, certificateOf, ocspUrlOf } from '../../actors/participants/authority.ts';
-import { certificateHashDataOf, verifyOcspResponse } from '../../protocols/pki/ocsp.ts';
+import { buildOcspRequest, certificateHashDataOf, verifyOcspResponse } from '../../protocols/pki/ocsp.ts';
+import { ocspSubject } from '../../protocols/catalogue/fields.ts';
 import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
 import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
@@ -126,6 +127,28 @@ test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates
   const verdict = await validateChain(chain, { purpose: 'secc', roots: [certificateOf(v2gRoot)] });
   assert.ok(verdict.valid, verdict.reason);
   await rejects(requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from('not a certificate request').toString('base64') }), 'CsrInvalid');
+});
+
+test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and OCSP reports it', async () => {
+  const { bus } = story;
+  const { csr } = await makeCsr({ commonName: 'Second CPO Sub-CA 1', organization: 'Other CPO' });
+  const { certificate } = await requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
+  const subCa = certificateOf(certificate);
+  const { certificates: [rootDer] } = await requestSubjectReply(bus, v2gRootInterface.requests.ca, {});
+  const root = certificateOf(rootDer);
+  assert.is(subCa.issuer, root.subject);
+  const ocsp = async () => {
+    const { ocspResponse } = await requestSubjectReply(bus, ocspSubject('v2g-root'), { ocspRequest: Buffer.from(buildOcspRequest({ certificate: subCa, issuer: root }).der).toString('base64') });
+    return verifyOcspResponse(new Uint8Array(Buffer.from(ocspResponse, 'base64')), { certificate: subCa, issuer: root }).status;
+  };
+  assert.is(await ocsp(), 'good');
+  await requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: subCa.serialNumber.toLowerCase() });
+  assert.is(await ocsp(), 'revoked');
+  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: '0badc0ffee' }), 'UnknownCertificate');
+  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: Buffer.from('garbage garbage').toString('base64') }), 'CsrInvalid');
+  const tampered = Buffer.from(csr);
+  tampered[tampered.length - 5] ^= 0xff;
+  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: tampered.toString('base64') }), 'CsrInvalid');
 });
 
 test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
