@@ -168,6 +168,29 @@ test('CCP failures: 404 with the EXI error response (alwaysReturnEXI), an empty 
   assert.is((await stack.call('moA', 'DELETE', '/v1/ccp/signedContractData/DEOPNC99999999')).status, 404);
 });
 
+test('clients written for Hubject work unchanged: MaEVe (x-api-key + Bearer, first entry) and CitrineOS (form token, last entry)', async () => {
+  const request = bytesToBase64(installationRequest(pki.provisioning[0], { roots: [v2gRoot] }).exi);
+  // MaEVe manager/services/contract_certificate_provider.go: fixed namespace, the token in two headers, needs messageDef.emaid.
+  const maeve = await fetch(`${stack.gateway.url}/v1/ccp/signedContractData`, {
+    method: 'POST',
+    headers: { 'x-api-key': stack.tokens.cpo, authorization: `Bearer ${stack.tokens.cpo}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ certificateInstallationReq: request, xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' }),
+  });
+  assert.is(maeve.status, 200);
+  const maeveBody = (await maeve.json()) as any;
+  assert.ok(maeveBody.CCPResponse.emaidContent[0].messageDef.emaid.length > 0);
+  assert.ok(maeveBody.CCPResponse.emaidContent[0].messageDef.certificateInstallationRes.length > 0);
+  // CitrineOS 02_Util/src/certificate/client/hubject.ts: form-encoded token with audience = base URL, keeps the last entry.
+  const { client_id, client_secret } = stack.credentials.cpo;
+  const token = await fetch(`${stack.gateway.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret, audience: stack.gateway.url }).toString() });
+  const { access_token } = (await token.json()) as any;
+  const citrine = await fetch(`${stack.gateway.url}/v1/ccp/signedContractData`, { method: 'POST', headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ certificateInstallationReq: request, xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' }) });
+  const entries = ((await citrine.json()) as any).CCPResponse.emaidContent;
+  assert.is(entries.length, 1, 'one entry for ISO 15118-2, so first and last agree');
+  const roots = await fetch(`${stack.gateway.url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${access_token}` } });
+  assert.ok((((await roots.json()) as any).RootCertificateCollection.rootCertificates as { caCertificate: string }[]).every((r) => r.caCertificate.length > 0));
+});
+
 test('auth: 401 without, with a garbage or with an expired token; 403 for a role the operation does not allow', async () => {
   const noToken = await stack.call(null, 'GET', '/v1/root/rootCerts');
   assert.is(noToken.status, 401);
