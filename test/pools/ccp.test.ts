@@ -201,4 +201,16 @@ test("deleting a vehicle in the PCP removes its contracts from the CCP", async (
   await env.stop();
 });
 
+test('an expired contract leaves the pool at its deadline', async () => {
+  const env = await pools();
+  const deleted = await collectEvents<{ reason: string; emaid: string }>(env.bus, 'ccp.contract.deleted');
+  const issued = await issueCertificate({ role: 'contract', subject: { commonName: 'DEOPNS00000001' }, issuer: pki.authorities['mo-sub-ca-2'], notBefore: new Date(Date.now() - 60_000), validityDays: 61_500 / 86_400_000 });
+  const shortLived = { ...pki.contracts[0], certificate: issued.certificate, keys: issued.keys!, chain: [issued.certificate, ...pki.contracts[0].chain.slice(1)], identifier: 'DEOPNS00000001' };
+  await store(env, shortLived, 'short');
+  assert.is((await install(env, installationRequest(pki.provisioning[0], { roots: pki.trustAnchors.v2g }))).body.ResponseCode, 'OK');
+  assert.is((await deleted.next((e) => e.emaid === 'DEOPNS00000001', 5_000)).reason, 'expired');
+  assert.is((await install(env, installationRequest(pki.provisioning[0], { roots: pki.trustAnchors.v2g }))).body.ResponseCode, 'FAILED_NoCertificateAvailable');
+  await env.stop();
+});
+
 test.run();
