@@ -261,9 +261,12 @@ export class BitWriter {
   private cnt = 0;
   /** Element names from the document root to the element being encoded, for error paths. */
   readonly path: string[] = [];
+  /** List index of each path entry that is a list item, else -1 or unset. */
+  readonly item: number[] = [];
   depth = 0;
 
   reset(): void {
+    this.item.length = 0;
     this.len = 0;
     this.acc = 0;
     this.cnt = 0;
@@ -388,7 +391,7 @@ export class BitWriter {
 
   /** The element path for an error at child `field` of the element being encoded. */
   pathTo(field?: string): string {
-    const parts = this.path.slice(0, this.depth);
+    const parts = this.path.slice(0, this.depth).map((name, i) => (this.item[i] >= 0 ? `${name}[${this.item[i]}]` : name));
     if (field !== undefined) parts.push(field);
     return parts.join('.');
   }

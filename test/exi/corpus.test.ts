@@ -68,6 +68,21 @@ test('the typed API gives the same documents with Uint8Array byte fields', () =>
   }
 });
 
+test('byte fields that start on a byte boundary are views into the input, the others copies', () => {
+  let views = 0;
+  let copies = 0;
+  const walk = (value: unknown, input: Uint8Array): void => {
+    if (value instanceof Uint8Array) {
+      if (value.buffer === input.buffer) {
+        views++;
+        assert.ok(value.byteOffset >= input.byteOffset && value.byteOffset + value.length <= input.byteOffset + input.length);
+      } else copies++;
+    } else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) walk(v, input);
+  };
+  for (const row of rows.filter((r) => r.schema === 'iso2' && !r.notes.includes('overrun'))) walk(exiCodecs.iso2.decode(row.bytes), row.bytes);
+  assert.ok(views > 0 && copies > 0, `${views} views, ${copies} copies`);
+});
+
 test('trailing zero padding is accepted and reported; re-encoding drops it', () => {
   const padded = rows.filter((r) => trailing(r) > 0);
   assert.ok(padded.length >= 1);

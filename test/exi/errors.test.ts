@@ -99,6 +99,9 @@ test('maxOccurs: 8 Services encode, 9 are refused', () => {
   const error = encodeError(serviceDiscoveryRes(9));
   assert.is(error.path, 'V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service');
   assert.match(error.message, /9 occurrences outside \[1, 8\]/);
+  const badItem = serviceDiscoveryRes(3);
+  badItem.V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service[2].ServiceCategory = 'Coffee';
+  assert.is(encodeError(badItem).path, 'V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service[2].ServiceCategory');
 });
 
 test('choices and unknown names', () => {

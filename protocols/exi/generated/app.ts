@@ -139,9 +139,10 @@ export function e_supportedAppProtocolReqType(w: BitWriter, v: supportedAppProto
         default: w.unexpected(X_supportedAppProtocolReqType[s], "AppProtocol");
       }
       w.checkObject(x, "AppProtocol");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "AppProtocol";
       e_AppProtocolType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {

@@ -4976,9 +4976,10 @@ export function e_ServiceTagListType(w: BitWriter, v: ServiceTagListType): void 
         default: w.unexpected(X_ServiceTagListType[s], "Service");
       }
       w.checkObject(x, "Service");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Service";
       e_ServiceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5028,9 +5029,10 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
         default: w.unexpected(X_ServiceParameterListType[s], "ParameterSet");
       }
       w.checkObject(x, "ParameterSet");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ParameterSet";
       e_ParameterSetType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5056,9 +5058,10 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
         default: w.unexpected(X_ParameterSetType[s], "Parameter");
       }
       w.checkObject(x, "Parameter");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Parameter";
       e_ParameterType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5168,9 +5171,10 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
         default: w.unexpected(X_SelectedServiceListType[s], "SelectedService");
       }
       w.checkObject(x, "SelectedService");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SelectedService";
       e_SelectedServiceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5455,9 +5459,10 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
         default: w.unexpected(X_ChargingProfileType[s], "ProfileEntry");
       }
       w.checkObject(x, "ProfileEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ProfileEntry";
       e_ProfileEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6082,9 +6087,10 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
         default: w.unexpected(X_SAScheduleListType[s], "SAScheduleTuple");
       }
       w.checkObject(x, "SAScheduleTuple");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SAScheduleTuple";
       e_SAScheduleTupleType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6134,9 +6140,10 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
         default: w.unexpected(X_PMaxScheduleType[s], "PMaxScheduleEntry");
       }
       w.checkObject(x, "PMaxScheduleEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "PMaxScheduleEntry";
       e_PMaxScheduleEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6175,9 +6182,10 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
         default: w.unexpected(X_SalesTariffType[s], "SalesTariffEntry");
       }
       w.checkObject(x, "SalesTariffEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SalesTariffEntry";
       e_SalesTariffEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6246,9 +6254,10 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
       const x = a_ConsumptionCost[i];
       w.bits(0, 2); s = 4;
       w.checkObject(x, "ConsumptionCost");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ConsumptionCost";
       e_ConsumptionCostType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   w.bits(1, 2);
@@ -6266,9 +6275,10 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
       const x = a_Cost[i];
       w.bits(0, 2);
       w.checkObject(x, "Cost");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Cost";
       e_CostType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   w.bits(1, 2);

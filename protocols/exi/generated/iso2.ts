@@ -5519,9 +5519,10 @@ export function e_ServiceListType(w: BitWriter, v: ServiceListType): void {
         default: w.unexpected(X_ServiceListType[s], "Service");
       }
       w.checkObject(x, "Service");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Service";
       e_ServiceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5572,9 +5573,10 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
         default: w.unexpected(X_ServiceParameterListType[s], "ParameterSet");
       }
       w.checkObject(x, "ParameterSet");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ParameterSet";
       e_ParameterSetType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5601,9 +5603,10 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
         default: w.unexpected(X_ParameterSetType[s], "Parameter");
       }
       w.checkObject(x, "Parameter");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Parameter";
       e_ParameterType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -5704,9 +5707,10 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
         default: w.unexpected(X_SelectedServiceListType[s], "SelectedService");
       }
       w.checkObject(x, "SelectedService");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SelectedService";
       e_SelectedServiceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6011,9 +6015,10 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
         default: w.unexpected(X_ChargingProfileType[s], "ProfileEntry");
       }
       w.checkObject(x, "ProfileEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ProfileEntry";
       e_ProfileEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6244,9 +6249,10 @@ export function e_ListOfRootCertificateIDsType(w: BitWriter, v: ListOfRootCertif
         default: w.unexpected(X_ListOfRootCertificateIDsType[s], "RootCertificateID");
       }
       w.checkObject(x, "RootCertificateID");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "RootCertificateID";
       e_X509IssuerSerialType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6733,9 +6739,10 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
         default: w.unexpected(X_SAScheduleListType[s], "SAScheduleTuple");
       }
       w.checkObject(x, "SAScheduleTuple");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SAScheduleTuple";
       e_SAScheduleTupleType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6781,9 +6788,10 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
         default: w.unexpected(X_PMaxScheduleType[s], "PMaxScheduleEntry");
       }
       w.checkObject(x, "PMaxScheduleEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "PMaxScheduleEntry";
       e_PMaxScheduleEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6832,9 +6840,10 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
         default: w.unexpected(X_SalesTariffType[s], "SalesTariffEntry");
       }
       w.checkObject(x, "SalesTariffEntry");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SalesTariffEntry";
       e_SalesTariffEntryType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6912,9 +6921,10 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
         default: w.unexpected(X_SalesTariffEntryType[s], "ConsumptionCost");
       }
       w.checkObject(x, "ConsumptionCost");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "ConsumptionCost";
       e_ConsumptionCostType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -6946,9 +6956,10 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
         default: w.unexpected(X_ConsumptionCostType[s], "Cost");
       }
       w.checkObject(x, "Cost");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Cost";
       e_CostType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {

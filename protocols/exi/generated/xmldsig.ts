@@ -2362,9 +2362,10 @@ export function e_SignatureType(w: BitWriter, v: SignatureType): void {
         default: w.unexpected(X_SignatureType[s], "Object");
       }
       w.checkObject(x, "Object");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Object";
       e_ObjectType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -2423,9 +2424,10 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
         default: w.unexpected(X_SignedInfoType[s], "Reference");
       }
       w.checkObject(x, "Reference");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Reference";
       e_ReferenceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -2526,9 +2528,10 @@ export function e_TransformsType(w: BitWriter, v: TransformsType): void {
         default: w.unexpected(X_TransformsType[s], "Transform");
       }
       w.checkObject(x, "Transform");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Transform";
       e_TransformType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -2596,9 +2599,10 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "KeyValue");
       }
       w.checkObject(x, "KeyValue");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "KeyValue";
       e_KeyValueType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_RetrievalMethod = v.RetrievalMethod;
@@ -2615,9 +2619,10 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "RetrievalMethod");
       }
       w.checkObject(x, "RetrievalMethod");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "RetrievalMethod";
       e_RetrievalMethodType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_X509Data = v.X509Data;
@@ -2635,9 +2640,10 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "X509Data");
       }
       w.checkObject(x, "X509Data");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "X509Data";
       e_X509DataType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_PGPData = v.PGPData;
@@ -2656,9 +2662,10 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "PGPData");
       }
       w.checkObject(x, "PGPData");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "PGPData";
       e_PGPDataType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_SPKIData = v.SPKIData;
@@ -2678,9 +2685,10 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "SPKIData");
       }
       w.checkObject(x, "SPKIData");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SPKIData";
       e_SPKIDataType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_MgmtData = v.MgmtData;
@@ -2789,9 +2797,10 @@ export function e_X509DataType(w: BitWriter, v: X509DataType): void {
       const x = a_X509IssuerSerial[i];
       w.bits(0, 3); s = 1;
       w.checkObject(x, "X509IssuerSerial");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "X509IssuerSerial";
       e_X509IssuerSerialType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   const a_X509SKI = v.X509SKI;
@@ -2953,9 +2962,10 @@ export function e_ManifestType(w: BitWriter, v: ManifestType): void {
         default: w.unexpected(X_ManifestType[s], "Reference");
       }
       w.checkObject(x, "Reference");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "Reference";
       e_ReferenceType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {
@@ -2983,9 +2993,10 @@ export function e_SignaturePropertiesType(w: BitWriter, v: SignaturePropertiesTy
         default: w.unexpected(X_SignaturePropertiesType[s], "SignatureProperty");
       }
       w.checkObject(x, "SignatureProperty");
+      w.item[w.depth] = i;
       w.path[w.depth++] = "SignatureProperty";
       e_SignaturePropertyType(w, x);
-      w.depth--;
+      w.item[--w.depth] = -1;
     }
   }
   switch (s) {

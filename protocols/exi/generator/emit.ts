@@ -520,7 +520,11 @@ function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>,
   }
   const t = transitionCode(g, from, f.name, { bits: 0, width: 0 }, countExpr, ind);
   return {
-    code: [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.depth--;`],
+    code:
+      countExpr === ''
+        ? [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.depth--;`]
+        : // A list item: its index goes into the error path (Service[3]).
+          [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.item[w.depth] = i;`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.item[--w.depth] = -1;`],
     to: t.to,
   };
 }
