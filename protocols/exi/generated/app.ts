@@ -16,19 +16,26 @@ function I_responseCodeType(x: unknown): number {
 }
 
 export interface supportedAppProtocolReqType {
+  /** 1..20 items */
   AppProtocol: AppProtocolType[];
 }
 
 export interface AppProtocolType {
+  /** string, 0..100 characters */
   ProtocolNamespace: string;
+  /** integer 0..4294967295 */
   VersionNumberMajor: number;
+  /** integer 0..4294967295 */
   VersionNumberMinor: number;
+  /** integer 0..255 */
   SchemaID: number;
+  /** integer 1..20 */
   Priority: number;
 }
 
 export interface supportedAppProtocolResType {
   ResponseCode: responseCodeType;
+  /** integer 0..255 */
   SchemaID?: number;
 }
 

@@ -210,6 +210,7 @@ export interface V2G_MessageType {
 }
 
 export interface MessageHeaderType {
+  /** hexBinary, 0..8 octets */
   SessionID: Uint8Array;
   Notification?: NotificationType;
   Signature?: SignatureType;
@@ -217,6 +218,7 @@ export interface MessageHeaderType {
 
 export interface NotificationType {
   FaultCode: faultCodeType;
+  /** string, 0..64 characters */
   FaultMsg?: string;
 }
 
@@ -262,16 +264,20 @@ export interface BodyBaseType {
 }
 
 export interface SessionSetupReqType {
+  /** hexBinary, 0..8 octets */
   EVCCID: Uint8Array;
 }
 
 export interface SessionSetupResType {
   ResponseCode: responseCodeType;
+  /** hexBinary, 0..32 octets */
   EVSEID: Uint8Array;
+  /** integer -9223372036854775808..9223372036854775807 */
   DateTimeNow?: number | bigint;
 }
 
 export interface ServiceDiscoveryReqType {
+  /** string, 0..32 characters */
   ServiceScope?: string;
   ServiceCategory?: serviceCategoryType;
 }
@@ -284,6 +290,7 @@ export interface ServiceDiscoveryResType {
 }
 
 export interface PaymentOptionsType {
+  /** 1..unbounded items */
   PaymentOption: paymentOptionType[];
 }
 
@@ -299,49 +306,66 @@ export interface ServiceType {
 }
 
 export interface ServiceTagType {
+  /** integer 0..65535 */
   ServiceID: number;
+  /** string, 0..32 characters */
   ServiceName?: string;
   ServiceCategory: serviceCategoryType;
+  /** string, 0..32 characters */
   ServiceScope?: string;
 }
 
 export interface ServiceTagListType {
+  /** 1..unbounded items */
   Service: ServiceType[];
 }
 
 export interface ServiceDetailReqType {
+  /** integer 0..65535 */
   ServiceID: number;
 }
 
 export interface ServiceDetailResType {
   ResponseCode: responseCodeType;
+  /** integer 0..65535 */
   ServiceID: number;
   ServiceParameterList?: ServiceParameterListType;
 }
 
 export interface ServiceParameterListType {
+  /** 1..unbounded items */
   ParameterSet: ParameterSetType[];
 }
 
 export interface ParameterSetType {
+  /** integer -32768..32767 */
   ParameterSetID: number;
+  /** 1..unbounded items */
   Parameter: ParameterType[];
 }
 
 export interface ParameterType {
+  /** attribute; string */
   Name: string;
+  /** attribute */
   ValueType: valueType;
   boolValue?: boolean;
+  /** integer -128..127 */
   byteValue?: number;
+  /** integer -32768..32767 */
   shortValue?: number;
+  /** integer -2147483648..2147483647 */
   intValue?: number;
   physicalValue?: PhysicalValueType;
+  /** string */
   stringValue?: string;
 }
 
 export interface PhysicalValueType {
+  /** integer -3..3 */
   Multiplier: number;
   Unit?: unitSymbolType;
+  /** integer -32768..32767 */
   Value: number;
 }
 
@@ -351,11 +375,14 @@ export interface ServicePaymentSelectionReqType {
 }
 
 export interface SelectedServiceListType {
+  /** 1..unbounded items */
   SelectedService: SelectedServiceType[];
 }
 
 export interface SelectedServiceType {
+  /** integer 0..65535 */
   ServiceID: number;
+  /** integer -32768..32767 */
   ParameterSetID?: number;
 }
 
@@ -364,27 +391,34 @@ export interface ServicePaymentSelectionResType {
 }
 
 export interface PaymentDetailsReqType {
+  /** string, 0..24 characters */
   ContractID: string;
   ContractSignatureCertChain: CertificateChainType;
 }
 
 export interface CertificateChainType {
+  /** base64Binary, 0..1200 octets */
   Certificate: Uint8Array;
   SubCertificates?: SubCertificatesType;
 }
 
 export interface SubCertificatesType {
+  /** base64Binary, 0..1200 octets; 1..unbounded items */
   Certificate: Uint8Array[];
 }
 
 export interface PaymentDetailsResType {
   ResponseCode: responseCodeType;
+  /** string */
   GenChallenge: string;
+  /** integer -9223372036854775808..9223372036854775807 */
   DateTimeNow: number | bigint;
 }
 
 export interface ContractAuthenticationReqType {
+  /** attribute; string */
   Id?: string;
+  /** string */
   GenChallenge?: string;
 }
 
@@ -418,12 +452,16 @@ export interface PowerDeliveryReqType {
 }
 
 export interface ChargingProfileType {
+  /** integer -32768..32767 */
   SAScheduleTupleID: number;
+  /** 1..unbounded items */
   ProfileEntry: ProfileEntryType[];
 }
 
 export interface ProfileEntryType {
+  /** integer 0..4294967295 */
   ChargingProfileEntryStart: number;
+  /** integer -32768..32767 */
   ChargingProfileEntryMaxPower: number;
 }
 
@@ -439,7 +477,9 @@ export interface ChargingStatusReqType {
 
 export interface ChargingStatusResType {
   ResponseCode: responseCodeType;
+  /** hexBinary, 0..32 octets */
   EVSEID: Uint8Array;
+  /** integer -32768..32767 */
   SAScheduleTupleID: number;
   EVSEMaxCurrent?: PhysicalValueType;
   MeterInfo?: MeterInfoType;
@@ -448,16 +488,21 @@ export interface ChargingStatusResType {
 }
 
 export interface MeterInfoType {
+  /** string, 0..32 characters */
   MeterID: string;
   MeterReading?: PhysicalValueType;
+  /** base64Binary, 0..32 octets */
   SigMeterReading?: Uint8Array;
+  /** integer -32768..32767 */
   MeterStatus?: number;
+  /** integer -9223372036854775808..9223372036854775807 */
   TMeter?: number | bigint;
 }
 
 export interface AC_EVSEStatusType {
   PowerSwitchClosed: boolean;
   RCD: boolean;
+  /** integer 0..4294967295 */
   NotificationMaxDelay: number;
   EVSENotification: EVSENotificationType;
 }
@@ -466,8 +511,11 @@ export interface EVSEStatusType {
 }
 
 export interface MeteringReceiptReqType {
+  /** attribute; string */
   Id?: string;
+  /** hexBinary, 0..8 octets */
   SessionID: Uint8Array;
+  /** integer -32768..32767 */
   SAScheduleTupleID?: number;
   MeterInfo: MeterInfoType;
 }
@@ -485,40 +533,56 @@ export interface SessionStopResType {
 }
 
 export interface CertificateUpdateReqType {
+  /** attribute; string */
   Id?: string;
   ContractSignatureCertChain: CertificateChainType;
+  /** string, 0..24 characters */
   ContractID: string;
   ListOfRootCertificateIDs: ListOfRootCertificateIDsType;
+  /** base64Binary, 0..256 octets */
   DHParams: Uint8Array;
 }
 
 export interface ListOfRootCertificateIDsType {
+  /** string, 0..40 characters; 1..unbounded items */
   RootCertificateID: string[];
 }
 
 export interface CertificateUpdateResType {
+  /** attribute; string */
   Id: string;
   ResponseCode: responseCodeType;
   ContractSignatureCertChain: CertificateChainType;
+  /** base64Binary, 0..128 octets */
   ContractSignatureEncryptedPrivateKey: Uint8Array;
+  /** base64Binary, 0..256 octets */
   DHParams: Uint8Array;
+  /** string, 0..24 characters */
   ContractID: string;
+  /** integer -32768..32767 */
   RetryCounter: number;
 }
 
 export interface CertificateInstallationReqType {
+  /** attribute; string */
   Id?: string;
+  /** base64Binary, 0..1200 octets */
   OEMProvisioningCert: Uint8Array;
   ListOfRootCertificateIDs: ListOfRootCertificateIDsType;
+  /** base64Binary, 0..256 octets */
   DHParams: Uint8Array;
 }
 
 export interface CertificateInstallationResType {
+  /** attribute; string */
   Id: string;
   ResponseCode: responseCodeType;
   ContractSignatureCertChain: CertificateChainType;
+  /** base64Binary, 0..128 octets */
   ContractSignatureEncryptedPrivateKey: Uint8Array;
+  /** base64Binary, 0..256 octets */
   DHParams: Uint8Array;
+  /** string, 0..24 characters */
   ContractID: string;
 }
 
@@ -531,6 +595,7 @@ export interface DC_EVStatusType {
   EVCabinConditioning?: boolean;
   EVRESSConditioning?: boolean;
   EVErrorCode: DC_EVErrorCodeType;
+  /** integer 0..100 */
   EVRESSSOC: number;
 }
 
@@ -546,6 +611,7 @@ export interface CableCheckResType {
 export interface DC_EVSEStatusType {
   EVSEIsolationStatus?: isolationLevelType;
   EVSEStatusCode: DC_EVSEStatusCodeType;
+  /** integer 0..4294967295 */
   NotificationMaxDelay: number;
   EVSENotification: EVSENotificationType;
 }
@@ -602,25 +668,34 @@ export interface SASchedulesType {
 }
 
 export interface SAScheduleListType {
+  /** 1..unbounded items */
   SAScheduleTuple: SAScheduleTupleType[];
 }
 
 export interface SAScheduleTupleType {
+  /** integer -32768..32767 */
   SAScheduleTupleID: number;
   PMaxSchedule: PMaxScheduleType;
   SalesTariff?: SalesTariffType;
 }
 
 export interface PMaxScheduleType {
+  /** integer -32768..32767 */
   PMaxScheduleID: number;
+  /** 1..unbounded items */
   PMaxScheduleEntry: PMaxScheduleEntryType[];
 }
 
 export interface SalesTariffType {
+  /** attribute; string */
   Id: string;
+  /** integer -32768..32767 */
   SalesTariffID: number;
+  /** string, 0..32 characters */
   SalesTariffDescription?: string;
+  /** integer 0..255 */
   NumEPriceLevels: number;
+  /** 1..unbounded items */
   SalesTariffEntry: SalesTariffEntryType[];
 }
 
@@ -632,24 +707,31 @@ export interface EntryType {
 export interface SalesTariffEntryType {
   RelativeTimeInterval?: RelativeTimeIntervalType;
   TimeInterval?: IntervalType;
+  /** integer 0..255 */
   EPriceLevel: number;
+  /** 0..unbounded items */
   ConsumptionCost?: ConsumptionCostType[];
 }
 
 export interface ConsumptionCostType {
+  /** integer 0..4294967295 */
   startValue: number;
+  /** 0..unbounded items */
   Cost?: CostType[];
 }
 
 export interface CostType {
   costKind: costKindType;
+  /** integer 0..4294967295 */
   amount: number;
+  /** integer -3..3 */
   amountMultiplier?: number;
 }
 
 export interface PMaxScheduleEntryType {
   RelativeTimeInterval?: RelativeTimeIntervalType;
   TimeInterval?: IntervalType;
+  /** integer -32768..32767 */
   PMax: number;
 }
 
@@ -657,7 +739,9 @@ export interface IntervalType {
 }
 
 export interface RelativeTimeIntervalType {
+  /** integer 0..4294967295 */
   start: number;
+  /** integer 0..4294967295 */
   duration?: number;
 }
 
@@ -665,6 +749,7 @@ export interface EVChargeParameterType {
 }
 
 export interface AC_EVChargeParameterType {
+  /** integer 0..4294967295 */
   DepartureTime: number;
   EAmount: PhysicalValueType;
   EVMaxVoltage: PhysicalValueType;
@@ -679,7 +764,9 @@ export interface DC_EVChargeParameterType {
   EVMaximumVoltageLimit: PhysicalValueType;
   EVEnergyCapacity?: PhysicalValueType;
   EVEnergyRequest?: PhysicalValueType;
+  /** integer 0..100 */
   FullSOC?: number;
+  /** integer 0..100 */
   BulkSOC?: number;
 }
 

@@ -201,6 +201,7 @@ export interface V2G_MessageType {
 }
 
 export interface MessageHeaderType {
+  /** hexBinary, 0..8 octets */
   SessionID: Uint8Array;
   Notification?: NotificationType;
   Signature?: SignatureType;
@@ -208,6 +209,7 @@ export interface MessageHeaderType {
 
 export interface NotificationType {
   FaultCode: faultCodeType;
+  /** string, 0..64 characters */
   FaultMsg?: string;
 }
 
@@ -253,16 +255,20 @@ export interface BodyBaseType {
 }
 
 export interface SessionSetupReqType {
+  /** hexBinary, 0..6 octets */
   EVCCID: Uint8Array;
 }
 
 export interface SessionSetupResType {
   ResponseCode: responseCodeType;
+  /** string, 7..37 characters */
   EVSEID: string;
+  /** integer -9223372036854775808..9223372036854775807 */
   EVSETimeStamp?: number | bigint;
 }
 
 export interface ServiceDiscoveryReqType {
+  /** string, 0..64 characters */
   ServiceScope?: string;
   ServiceCategory?: serviceCategoryType;
 }
@@ -275,66 +281,87 @@ export interface ServiceDiscoveryResType {
 }
 
 export interface PaymentOptionListType {
+  /** 1..2 items */
   PaymentOption: paymentOptionType[];
 }
 
 export interface ChargeServiceType {
+  /** integer 0..65535 */
   ServiceID: number;
+  /** string, 0..32 characters */
   ServiceName?: string;
   ServiceCategory: serviceCategoryType;
+  /** string, 0..64 characters */
   ServiceScope?: string;
   FreeService: boolean;
   SupportedEnergyTransferMode: SupportedEnergyTransferModeType;
 }
 
 export interface SupportedEnergyTransferModeType {
+  /** 1..6 items */
   EnergyTransferMode: EnergyTransferModeType[];
 }
 
 export interface ServiceType {
+  /** integer 0..65535 */
   ServiceID: number;
+  /** string, 0..32 characters */
   ServiceName?: string;
   ServiceCategory: serviceCategoryType;
+  /** string, 0..64 characters */
   ServiceScope?: string;
   FreeService: boolean;
 }
 
 export interface ServiceListType {
+  /** 1..8 items */
   Service: ServiceType[];
 }
 
 export interface ServiceDetailReqType {
+  /** integer 0..65535 */
   ServiceID: number;
 }
 
 export interface ServiceDetailResType {
   ResponseCode: responseCodeType;
+  /** integer 0..65535 */
   ServiceID: number;
   ServiceParameterList?: ServiceParameterListType;
 }
 
 export interface ServiceParameterListType {
+  /** 1..255 items */
   ParameterSet: ParameterSetType[];
 }
 
 export interface ParameterSetType {
+  /** integer -32768..32767 */
   ParameterSetID: number;
+  /** 1..16 items */
   Parameter: ParameterType[];
 }
 
 export interface ParameterType {
+  /** attribute; string */
   Name: string;
   boolValue?: boolean;
+  /** integer -128..127 */
   byteValue?: number;
+  /** integer -32768..32767 */
   shortValue?: number;
+  /** integer -2147483648..2147483647 */
   intValue?: number;
   physicalValue?: PhysicalValueType;
+  /** string */
   stringValue?: string;
 }
 
 export interface PhysicalValueType {
+  /** integer -3..3 */
   Multiplier: number;
   Unit: unitSymbolType;
+  /** integer -32768..32767 */
   Value: number;
 }
 
@@ -344,11 +371,14 @@ export interface PaymentServiceSelectionReqType {
 }
 
 export interface SelectedServiceListType {
+  /** 1..16 items */
   SelectedService: SelectedServiceType[];
 }
 
 export interface SelectedServiceType {
+  /** integer 0..65535 */
   ServiceID: number;
+  /** integer -32768..32767 */
   ParameterSetID?: number;
 }
 
@@ -357,28 +387,36 @@ export interface PaymentServiceSelectionResType {
 }
 
 export interface PaymentDetailsReqType {
+  /** string, 14..15 characters */
   eMAID: string;
   ContractSignatureCertChain: CertificateChainType;
 }
 
 export interface CertificateChainType {
+  /** attribute; string */
   Id?: string;
+  /** base64Binary, 0..800 octets */
   Certificate: Uint8Array;
   SubCertificates?: SubCertificatesType;
 }
 
 export interface SubCertificatesType {
+  /** base64Binary, 0..800 octets; 1..4 items */
   Certificate: Uint8Array[];
 }
 
 export interface PaymentDetailsResType {
   ResponseCode: responseCodeType;
+  /** base64Binary, 16 octets */
   GenChallenge: Uint8Array;
+  /** integer -9223372036854775808..9223372036854775807 */
   EVSETimeStamp: number | bigint;
 }
 
 export interface AuthorizationReqType {
+  /** attribute; string */
   Id?: string;
+  /** base64Binary, 16 octets */
   GenChallenge?: Uint8Array;
 }
 
@@ -388,6 +426,7 @@ export interface AuthorizationResType {
 }
 
 export interface ChargeParameterDiscoveryReqType {
+  /** integer 0..65535 */
   MaxEntriesSAScheduleTuple?: number;
   RequestedEnergyTransferMode: EnergyTransferModeType;
   AC_EVChargeParameter?: AC_EVChargeParameterType;
@@ -407,6 +446,7 @@ export interface ChargeParameterDiscoveryResType {
 
 export interface PowerDeliveryReqType {
   ChargeProgress: chargeProgressType;
+  /** integer 1..255 */
   SAScheduleTupleID: number;
   ChargingProfile?: ChargingProfileType;
   DC_EVPowerDeliveryParameter?: DC_EVPowerDeliveryParameterType;
@@ -414,12 +454,15 @@ export interface PowerDeliveryReqType {
 }
 
 export interface ChargingProfileType {
+  /** 1..24 items */
   ProfileEntry: ProfileEntryType[];
 }
 
 export interface ProfileEntryType {
+  /** integer 0..4294967295 */
   ChargingProfileEntryStart: number;
   ChargingProfileEntryMaxPower: PhysicalValueType;
+  /** integer 1..3 */
   ChargingProfileEntryMaxNumberOfPhasesInUse?: number;
 }
 
@@ -431,17 +474,25 @@ export interface PowerDeliveryResType {
 }
 
 export interface MeteringReceiptReqType {
+  /** attribute; string */
   Id?: string;
+  /** hexBinary, 0..8 octets */
   SessionID: Uint8Array;
+  /** integer 1..255 */
   SAScheduleTupleID?: number;
   MeterInfo: MeterInfoType;
 }
 
 export interface MeterInfoType {
+  /** string, 0..32 characters */
   MeterID: string;
+  /** integer 0..18446744073709551615 */
   MeterReading?: number | bigint;
+  /** base64Binary, 0..64 octets */
   SigMeterReading?: Uint8Array;
+  /** integer -32768..32767 */
   MeterStatus?: number;
+  /** integer -9223372036854775808..9223372036854775807 */
   TMeter?: number | bigint;
 }
 
@@ -461,13 +512,16 @@ export interface SessionStopResType {
 }
 
 export interface CertificateUpdateReqType {
+  /** attribute; string */
   Id: string;
   ContractSignatureCertChain: CertificateChainType;
+  /** string, 14..15 characters */
   eMAID: string;
   ListOfRootCertificateIDs: ListOfRootCertificateIDsType;
 }
 
 export interface ListOfRootCertificateIDsType {
+  /** 1..20 items */
   RootCertificateID: X509IssuerSerialType[];
 }
 
@@ -478,26 +532,35 @@ export interface CertificateUpdateResType {
   ContractSignatureEncryptedPrivateKey: ContractSignatureEncryptedPrivateKeyType;
   DHpublickey: DiffieHellmanPublickeyType;
   eMAID: EMAIDType;
+  /** integer -32768..32767 */
   RetryCounter?: number;
 }
 
 export interface ContractSignatureEncryptedPrivateKeyType {
+  /** attribute; string */
   Id: string;
+  /** text content; base64Binary, 0..48 octets */
   CONTENT: Uint8Array;
 }
 
 export interface DiffieHellmanPublickeyType {
+  /** attribute; string */
   Id: string;
+  /** text content; base64Binary, 0..65 octets */
   CONTENT: Uint8Array;
 }
 
 export interface EMAIDType {
+  /** attribute; string */
   Id: string;
+  /** text content; string, 14..15 characters */
   CONTENT: string;
 }
 
 export interface CertificateInstallationReqType {
+  /** attribute; string */
   Id: string;
+  /** base64Binary, 0..800 octets */
   OEMProvisioningCert: Uint8Array;
   ListOfRootCertificateIDs: ListOfRootCertificateIDsType;
 }
@@ -516,7 +579,9 @@ export interface ChargingStatusReqType {
 
 export interface ChargingStatusResType {
   ResponseCode: responseCodeType;
+  /** string, 7..37 characters */
   EVSEID: string;
+  /** integer 1..255 */
   SAScheduleTupleID: number;
   EVSEMaxCurrent?: PhysicalValueType;
   MeterInfo?: MeterInfoType;
@@ -525,12 +590,14 @@ export interface ChargingStatusResType {
 }
 
 export interface AC_EVSEStatusType {
+  /** integer 0..65535 */
   NotificationMaxDelay: number;
   EVSENotification: EVSENotificationType;
   RCD: boolean;
 }
 
 export interface EVSEStatusType {
+  /** integer 0..65535 */
   NotificationMaxDelay: number;
   EVSENotification: EVSENotificationType;
 }
@@ -542,6 +609,7 @@ export interface CableCheckReqType {
 export interface DC_EVStatusType {
   EVReady: boolean;
   EVErrorCode: DC_EVErrorCodeType;
+  /** integer 0..100 */
   EVRESSSOC: number;
 }
 
@@ -555,6 +623,7 @@ export interface CableCheckResType {
 }
 
 export interface DC_EVSEStatusType {
+  /** integer 0..65535 */
   NotificationMaxDelay: number;
   EVSENotification: EVSENotificationType;
   EVSEIsolationStatus?: isolationLevelType;
@@ -597,7 +666,9 @@ export interface CurrentDemandResType {
   EVSEMaximumVoltageLimit?: PhysicalValueType;
   EVSEMaximumCurrentLimit?: PhysicalValueType;
   EVSEMaximumPowerLimit?: PhysicalValueType;
+  /** string, 7..37 characters */
   EVSEID: string;
+  /** integer 1..255 */
   SAScheduleTupleID: number;
   MeterInfo?: MeterInfoType;
   ReceiptRequired?: boolean;
@@ -617,24 +688,32 @@ export interface SASchedulesType {
 }
 
 export interface SAScheduleListType {
+  /** 1..3 items */
   SAScheduleTuple: SAScheduleTupleType[];
 }
 
 export interface SAScheduleTupleType {
+  /** integer 1..255 */
   SAScheduleTupleID: number;
   PMaxSchedule: PMaxScheduleType;
   SalesTariff?: SalesTariffType;
 }
 
 export interface PMaxScheduleType {
+  /** 1..1024 items */
   PMaxScheduleEntry: PMaxScheduleEntryType[];
 }
 
 export interface SalesTariffType {
+  /** attribute; string */
   Id?: string;
+  /** integer 1..255 */
   SalesTariffID: number;
+  /** string, 0..32 characters */
   SalesTariffDescription?: string;
+  /** integer 0..255 */
   NumEPriceLevels?: number;
+  /** 1..1024 items */
   SalesTariffEntry: SalesTariffEntryType[];
 }
 
@@ -646,18 +725,23 @@ export interface EntryType {
 export interface SalesTariffEntryType {
   RelativeTimeInterval?: RelativeTimeIntervalType;
   TimeInterval?: IntervalType;
+  /** integer 0..255 */
   EPriceLevel?: number;
+  /** 0..3 items */
   ConsumptionCost?: ConsumptionCostType[];
 }
 
 export interface ConsumptionCostType {
   startValue: PhysicalValueType;
+  /** 1..3 items */
   Cost: CostType[];
 }
 
 export interface CostType {
   costKind: costKindType;
+  /** integer 0..4294967295 */
   amount: number;
+  /** integer -3..3 */
   amountMultiplier?: number;
 }
 
@@ -671,15 +755,19 @@ export interface IntervalType {
 }
 
 export interface RelativeTimeIntervalType {
+  /** integer 0..16777214 */
   start: number;
+  /** integer 0..86400 */
   duration?: number;
 }
 
 export interface EVChargeParameterType {
+  /** integer 0..4294967295 */
   DepartureTime?: number;
 }
 
 export interface AC_EVChargeParameterType {
+  /** integer 0..4294967295 */
   DepartureTime?: number;
   EAmount: PhysicalValueType;
   EVMaxVoltage: PhysicalValueType;
@@ -688,6 +776,7 @@ export interface AC_EVChargeParameterType {
 }
 
 export interface DC_EVChargeParameterType {
+  /** integer 0..4294967295 */
   DepartureTime?: number;
   DC_EVStatus: DC_EVStatusType;
   EVMaximumCurrentLimit: PhysicalValueType;
@@ -695,7 +784,9 @@ export interface DC_EVChargeParameterType {
   EVMaximumVoltageLimit: PhysicalValueType;
   EVEnergyCapacity?: PhysicalValueType;
   EVEnergyRequest?: PhysicalValueType;
+  /** integer 0..100 */
   FullSOC?: number;
+  /** integer 0..100 */
   BulkSOC?: number;
 }
 

@@ -6,64 +6,89 @@ import type { ModelValue, SchemaModel } from '../model-types.ts';
 
 
 export interface SignatureType {
+  /** attribute; string */
   Id?: string;
   SignedInfo: SignedInfoType;
   SignatureValue: SignatureValueType;
   KeyInfo?: KeyInfoType;
+  /** 0..unbounded items */
   Object?: ObjectType[];
 }
 
 export interface SignatureValueType {
+  /** attribute; string */
   Id?: string;
+  /** text content; base64Binary */
   CONTENT: Uint8Array;
 }
 
 export interface SignedInfoType {
+  /** attribute; string */
   Id?: string;
   CanonicalizationMethod: CanonicalizationMethodType;
   SignatureMethod: SignatureMethodType;
+  /** 1..unbounded items */
   Reference: ReferenceType[];
 }
 
 export interface CanonicalizationMethodType {
+  /** attribute; string */
   Algorithm: string;
 }
 
 export interface SignatureMethodType {
+  /** attribute; string */
   Algorithm: string;
+  /** integer */
   HMACOutputLength?: number | bigint;
 }
 
 export interface ReferenceType {
+  /** attribute; string */
   Id?: string;
+  /** attribute; string */
   Type?: string;
+  /** attribute; string */
   URI?: string;
   Transforms?: TransformsType;
   DigestMethod: DigestMethodType;
+  /** base64Binary */
   DigestValue: Uint8Array;
 }
 
 export interface TransformsType {
+  /** 1..unbounded items */
   Transform: TransformType[];
 }
 
 export interface TransformType {
+  /** attribute; string */
   Algorithm: string;
+  /** string; 0..unbounded items */
   XPath?: string[];
 }
 
 export interface DigestMethodType {
+  /** attribute; string */
   Algorithm: string;
 }
 
 export interface KeyInfoType {
+  /** attribute; string */
   Id?: string;
+  /** string; 0..unbounded items */
   KeyName?: string[];
+  /** 0..unbounded items */
   KeyValue?: KeyValueType[];
+  /** 0..unbounded items */
   RetrievalMethod?: RetrievalMethodType[];
+  /** 0..unbounded items */
   X509Data?: X509DataType[];
+  /** 0..unbounded items */
   PGPData?: PGPDataType[];
+  /** 0..unbounded items */
   SPKIData?: SPKIDataType[];
+  /** string; 0..unbounded items */
   MgmtData?: string[];
 }
 
@@ -73,66 +98,96 @@ export interface KeyValueType {
 }
 
 export interface RetrievalMethodType {
+  /** attribute; string */
   Type?: string;
+  /** attribute; string */
   URI?: string;
   Transforms?: TransformsType;
 }
 
 export interface X509DataType {
+  /** 0..unbounded items */
   X509IssuerSerial?: X509IssuerSerialType[];
+  /** base64Binary; 0..unbounded items */
   X509SKI?: Uint8Array[];
+  /** string; 0..unbounded items */
   X509SubjectName?: string[];
+  /** base64Binary; 0..unbounded items */
   X509Certificate?: Uint8Array[];
+  /** base64Binary; 0..unbounded items */
   X509CRL?: Uint8Array[];
 }
 
 export interface X509IssuerSerialType {
+  /** string */
   X509IssuerName: string;
+  /** integer */
   X509SerialNumber: number | bigint;
 }
 
 export interface PGPDataType {
+  /** base64Binary */
   PGPKeyID?: Uint8Array;
+  /** base64Binary */
   PGPKeyPacket?: Uint8Array;
 }
 
 export interface SPKIDataType {
+  /** base64Binary; 1..unbounded items */
   SPKISexp: Uint8Array[];
 }
 
 export interface ObjectType {
+  /** attribute; string */
   Encoding?: string;
+  /** attribute; string */
   Id?: string;
+  /** attribute; string */
   MimeType?: string;
 }
 
 export interface ManifestType {
+  /** attribute; string */
   Id?: string;
+  /** 1..unbounded items */
   Reference: ReferenceType[];
 }
 
 export interface SignaturePropertiesType {
+  /** attribute; string */
   Id?: string;
+  /** 1..unbounded items */
   SignatureProperty: SignaturePropertyType[];
 }
 
 export interface SignaturePropertyType {
+  /** attribute; string */
   Id?: string;
+  /** attribute; string */
   Target: string;
 }
 
 export interface DSAKeyValueType {
+  /** base64Binary */
   P?: Uint8Array;
+  /** base64Binary */
   Q?: Uint8Array;
+  /** base64Binary */
   G?: Uint8Array;
+  /** base64Binary */
   Y: Uint8Array;
+  /** base64Binary */
   J?: Uint8Array;
+  /** base64Binary */
   Seed?: Uint8Array;
+  /** base64Binary */
   PgenCounter?: Uint8Array;
 }
 
 export interface RSAKeyValueType {
+  /** base64Binary */
   Modulus: Uint8Array;
+  /** base64Binary */
   Exponent: Uint8Array;
 }
 

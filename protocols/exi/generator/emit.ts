@@ -95,10 +95,31 @@ function emitInterface(g: TypeGrammar, tsType: (vt: ValueType) => string, typeRe
     const t = p.kind === 'AT' ? tsType(p.attr.value) : p.kind === 'CH' ? tsType(p.value) : p.kind === 'SE' ? typeRef(p.decl) : 'never';
     const optional = f.minOccurs === 0 ? '?' : '';
     const arrayType = t.includes('|') ? `(${t})[]` : `${t}[]`;
+    const value = p.kind === 'AT' ? p.attr.value : p.kind === 'CH' ? p.value : p.kind === 'SE' && 'simple' in p.decl.type ? p.decl.type.simple : undefined;
+    const notes = [p.kind === 'AT' ? 'attribute' : p.kind === 'CH' ? 'text content' : '', value ? describeValue(value) : '', f.maxOccurs > 1 ? `${f.minOccurs}..${f.maxOccurs === Infinity ? 'unbounded' : f.maxOccurs} items` : ''].filter(Boolean);
+    if (notes.length > 0) lines.push(`  /** ${notes.join('; ')} */`);
     lines.push(`  ${f.name}${optional}: ${f.maxOccurs > 1 ? arrayType : t};`);
   }
   lines.push('}');
   return lines.join('\n') + '\n';
+}
+
+/** Facets of a value for the interface comments, e.g. "string, 7..37 characters". */
+function describeValue(vt: ValueType): string {
+  const length = (min: number, max: number, unit: string): string => (max >= 0x7fffffff ? (min > 0 ? `at least ${min} ${unit}` : '') : min === max ? `${min} ${unit}` : `${min}..${max} ${unit}`);
+  switch (vt.kind) {
+    case 'string':
+      return ['string', length(vt.minLength, vt.maxLength, 'characters')].filter(Boolean).join(', ');
+    case 'binary':
+      return [`${vt.encoding}Binary`, length(vt.minLength, vt.maxLength, 'octets')].filter(Boolean).join(', ');
+    case 'boolean':
+    case 'enum':
+      return '';
+    case 'nbit':
+      return `integer ${vt.min}..${vt.max}`;
+    default:
+      return vt.min === undefined && vt.max === undefined ? 'integer' : `integer ${vt.min ?? '-∞'}..${vt.max ?? '∞'}`;
+  }
 }
 
 // ---- values -------------------------------------------------------------------------------------
