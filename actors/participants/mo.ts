@@ -8,7 +8,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { hostActor } from '../host/index.ts';
+import { HostedActors } from './hosted.ts';
 import { enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
@@ -113,15 +113,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     },
   });
 
-  const hosted = new Map<string, Awaited<ReturnType<typeof hostActor>>>();
-  const actorFor = async (contractId: string, pcid: string) => {
-    let actor = hosted.get(contractId);
-    if (!actor) {
-      actor = await hostActor({ participant: 'mo', id: contractId, logic, context: hostContext, input: { contractId, pcid } });
-      hosted.set(contractId, actor);
-    }
-    return actor;
-  };
+  const hosted = new HostedActors({ participant: 'mo', logic, context: hostContext });
+  const actorFor = (contractId: string, pcid: string) => hosted.get(contractId, { contractId, pcid });
   const summaryOf = (value: unknown, ctx: ContractContext): ContractSummaryJson => ({
     contractId: ctx.contractId,
     pcid: ctx.pcid,
@@ -130,6 +123,10 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     ...(ctx.issued ? { contractCertificate: ctx.issued.contractData.contractSignatureCertChain.certificate } : {}),
     ...(ctx.failure ? { failure: { code: ctx.failure.code, message: ctx.failure.message } } : {}),
   });
+  /** A terminated or failed contract needs no running actor; its snapshot stays in the store. */
+  const releaseIfDone = async (contractId: string, snapshot: { status: string }) => {
+    if (snapshot.status === 'done') await hosted.release(contractId);
+  };
   const byEmaid = async (emaid: string) => {
     const doc = await contracts.get(normalizeEmaid(emaid));
     if (!doc) throw new PncError('UnknownContract', `no contract ${emaid}`);
@@ -144,6 +141,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       const actor = await actorFor(contractId, pcid.toUpperCase());
       const snapshot = await actor.waitFor((s) => ['submitted', 'installed', 'failed'].includes(String(s.value)), 30_000);
       if (snapshot.value === 'failed') {
+        await releaseIfDone(contractId, snapshot);
         const failure = snapshot.context.failure!;
         const code = failure.code === 'VehicleNotFound' ? 'UnknownVehicle' : failure.code === 'ProvisioningChainInvalid' ? failure.code : failure.retryable || failure.code === 'NoResponders' || failure.code === 'Timeout' ? 'PoolUnavailable' : failure.code;
         throw new PncError(code, failure.message);
@@ -153,6 +151,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     }),
     serve(moInterface.requests.get, async ({ emaid }) => {
       const snapshot = (await byEmaid(emaid)).getSnapshot();
+      await releaseIfDone(snapshot.context.contractId, snapshot);
       return summaryOf(snapshot.value, snapshot.context);
     }),
     serve(moInterface.requests.terminate, async ({ emaid }) => {
@@ -160,6 +159,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       await actor.send({ type: 'TERMINATE' });
       const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);
       if (snapshot.value !== 'terminated') throw new PncError('PoolUnavailable', `termination of ${emaid} did not finish: ${snapshot.context.failure?.message ?? snapshot.value}`, { retryable: true });
+      await releaseIfDone(snapshot.context.contractId, snapshot);
       return summaryOf(snapshot.value, snapshot.context);
     }),
     // The CCP holding the contract is what makes it installable.
@@ -181,6 +181,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       if (!index) return;
       const actor = await actorFor(contractId, index.pcid);
       await actor.send({ type: 'CONTRACT_REJECTED', code, message }).catch((error) => log.warn('contract.rejection.unapplied', { contractId, error }));
+      await releaseIfDone(contractId, actor.getSnapshot());
     }),
     // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
     bus.subscribe(ccpInterface.events.deleted.subject, async ({ payload }) => {
@@ -190,13 +191,15 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       if (!index) return;
       const actor = await actorFor(contractId, index.pcid);
       await actor.send({ type: 'TERMINATE' }).catch((error) => log.warn('contract.termination.unapplied', { contractId, error }));
+      const settled = await actor.waitFor((s) => s.value !== 'terminating', 30_000).catch(() => undefined);
+      if (settled) await releaseIfDone(contractId, settled);
     }),
     serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort),
   ]);
   return {
     stop: async () => {
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
-      await Promise.all([...hosted.values()].map((actor) => actor.stop()));
+      await hosted.stopAll();
     },
   };
 }

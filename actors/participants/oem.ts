@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { hostActor } from '../host/index.ts';
+import { HostedActors } from './hosted.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
@@ -115,15 +115,8 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
     },
   });
 
-  const hosted = new Map<string, Awaited<ReturnType<typeof hostActor>>>();
-  const actorFor = async (pcid: string) => {
-    let actor = hosted.get(pcid);
-    if (!actor) {
-      actor = await hostActor({ participant: 'oem', id: pcid, logic, context: { bus, store, log }, input: { pcid } });
-      hosted.set(pcid, actor);
-    }
-    return actor;
-  };
+  const hosted = new HostedActors({ participant: 'oem', logic, context: { bus, store, log } });
+  const actorFor = (pcid: string) => hosted.get(pcid, { pcid });
   const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
 
   const subscriptions = await Promise.all([
@@ -134,6 +127,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
       const actor = await actorFor(pcid);
       const snapshot = await actor.waitFor((s) => settled(s.value), 30_000);
+      if (snapshot.value === 'failed') await hosted.release(pcid);
       if (snapshot.value === 'failed') throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');
       if (snapshot.value === 'uploadFailed') throw new PncError('PcpUploadFailed', `upload to the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
       log.info('vehicle.produced', { pcid });
@@ -152,6 +146,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       await actor.send({ type: 'DELETE' });
       const snapshot = await actor.waitFor((s) => s.value === 'deleted' || (s.value === 'produced' && s.context.failure !== undefined), 30_000);
       if (snapshot.value !== 'deleted') throw new PncError('PcpDeleteFailed', `deleting ${pcid} from the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
+      await hosted.release(doc._id);
       log.info('vehicle.deleted', { pcid: doc._id });
       return { pcid: doc._id, deleted: true };
     }),
@@ -160,7 +155,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   return {
     stop: async () => {
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
-      await Promise.all([...hosted.values()].map((actor) => actor.stop()));
+      await hosted.stopAll();
     },
   };
 }

@@ -39,7 +39,10 @@ function summarise(payload: unknown): string {
   const nested = { ...record(fields.contractData), ...fields };
   for (const key of SUMMARY_FIELDS) {
     const value = nested[key];
-    if (typeof value === 'string' || typeof value === 'number') parts.push(`${key === 'pcid' || key === 'emaid' ? key.toUpperCase() : key} ${value}`);
+    if (typeof value !== 'string' && typeof value !== 'number') continue;
+    // Contract ids are UUIDs: their first block tells them apart on one line (the trace keeps them whole).
+    const shown = key === 'contractId' && typeof value === 'string' && value.length > 12 ? `${value.slice(0, 8)}…` : value;
+    parts.push(`${key === 'pcid' || key === 'emaid' ? key.toUpperCase() : key} ${shown}`);
   }
   for (const key of EXI_FIELDS) {
     const value = fields[key];
