@@ -1,0 +1,112 @@
+/**
+ * `openpnc deploy …`: check a topology, render each host's nats-server config and systemd units, and
+ * run the whole topology on this machine in network namespaces.
+ */
+import { resolve } from 'node:path';
+import { CliError, parseFlags, wantsHelp, type Command } from '../actors/cli/command.ts';
+import { PncError } from '../protocols/errors.ts';
+import { DEFAULT_WORK_DIR, localTopology, netnsDown, netnsStory, netnsUp, nodeStatus } from './netns.ts';
+import { renderTopology, writeRendered } from './render.ts';
+import { readTopology, replicasOf, type Topology } from './topology.ts';
+
+const usage = `usage: openpnc deploy check --topology FILE
+       openpnc deploy render --topology FILE --out DIR
+       openpnc deploy netns up --topology FILE [--work DIR]
+       openpnc deploy netns story --topology FILE
+       openpnc deploy netns status --topology FILE
+       openpnc deploy netns down
+
+check        validates a topology (hosts, NATS nodes, participants, OPCP gateway) and prints a summary
+render       writes per host <DIR>/<host>/nats-server.conf (cluster routes, JetStream) and systemd
+             units: openpnc-nats.service, openpnc.service (openpnc run …), openpnc-opcp.service
+netns up     runs the topology on this machine (root, iproute2): one network namespace per host on a
+             private bridge (10.231.0.0/24), each with its nats-server and openpnc processes as
+             rendered, then plays the Plug&Charge story from a client namespace. Everything keeps
+             running until 'netns down'. Logs, configs and stores go to --work (default ${DEFAULT_WORK_DIR}).
+netns story  plays the story again against the running namespaces
+netns status each node: up or down, JetStream meta and stream leaders, its clients' queue groups
+netns down   stops every process in the opnc-* namespaces and deletes them (also after a crash)
+
+A topology example: deploy/topologies/three-hosts.json; deploy/README.md explains the fields.`;
+
+function topologyFlag(value: string | undefined): Topology {
+  if (!value) throw new CliError('--topology FILE is required');
+  return readTopology(value);
+}
+
+/** PncErrors (bad topology, no namespaces, a process that did not start) become one-line CLI errors. */
+async function oneLine<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof PncError) throw new CliError(error.message, error.code === 'TopologyInvalid' ? 2 : 1);
+    throw error;
+  }
+}
+
+async function netns(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  const { values, positionals } = parseFlags(rest, { topology: { type: 'string' }, work: { type: 'string' } });
+  if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}' (see openpnc deploy --help)`);
+  if (action === 'down') {
+    const removed = await oneLine(netnsDown);
+    console.log(removed.length ? `removed ${removed.join(', ')}` : 'no opnc- namespaces to remove');
+    return 0;
+  }
+  if (action === 'up') {
+    const topology = await oneLine(async () => topologyFlag(values.topology));
+    const deployment = await oneLine(() => netnsUp(topology, values.work ? { workDir: values.work } : {}));
+    const { exitCode } = await oneLine(() => netnsStory(deployment.topology));
+    console.log(`running until 'openpnc deploy netns down'; logs in ${deployment.workDir}/<host>/`);
+    return exitCode;
+  }
+  if (action === 'story') {
+    const topology = await oneLine(async () => topologyFlag(values.topology));
+    return (await oneLine(() => netnsStory(topology))).exitCode;
+  }
+  if (action === 'status') {
+    const topology = await oneLine(async () => localTopology(topologyFlag(values.topology), DEFAULT_WORK_DIR));
+    for (const status of await oneLine(() => Promise.all(topology.hosts.map((host) => nodeStatus(topology, host.name))))) {
+      if (!status.up) {
+        console.log(`${status.host.padEnd(10)} nats down`);
+        continue;
+      }
+      const streams = Object.entries(status.streamLeaders).map(([stream, leader]) => `${stream}→${leader ?? 'none'}`).join(' ');
+      console.log(`${status.host.padEnd(10)} nats up  meta leader ${status.metaLeader ?? 'none'} (${status.clusterSize ?? '?'} nodes)  ${streams}`);
+      for (const client of status.clients) console.log(`${''.padEnd(10)} client '${client.name}' queues ${client.queues.join(', ') || '-'}`);
+    }
+    return 0;
+  }
+  throw new CliError(`unknown netns action '${action ?? ''}' (up, story, status or down)`);
+}
+
+export const deployCommand: Command = {
+  summary: 'run participants on many hosts: check a topology, render host configs, or run it in network namespaces',
+  usage,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || wantsHelp([sub]) || wantsHelp(rest)) {
+      console.log(usage);
+      return sub === undefined ? 2 : 0;
+    }
+    if (sub === 'check') {
+      const { values } = parseFlags(rest, { topology: { type: 'string' } }, false);
+      const topology = await oneLine(async () => topologyFlag(values.topology));
+      console.log(`topology ${topology.name}: ${topology.hosts.length} hosts, NATS cluster ${topology.cluster}, JetStream replicas ${replicasOf(topology)}`);
+      for (const host of topology.hosts) {
+        console.log(`  ${host.name.padEnd(10)} ${host.address}  ${host.participants.join(', ')}${host.opcp ? `  OPCP :${host.opcp.port}` : ''}`);
+      }
+      if (topology.external.length) console.log(`  external: ${topology.external.join(', ')}`);
+      return 0;
+    }
+    if (sub === 'render') {
+      const { values } = parseFlags(rest, { topology: { type: 'string' }, out: { type: 'string' } }, false);
+      const topology = await oneLine(async () => topologyFlag(values.topology));
+      if (!values.out) throw new CliError('--out DIR is required');
+      for (const path of writeRendered(renderTopology(topology), resolve(values.out))) console.log(path);
+      return 0;
+    }
+    if (sub === 'netns') return netns(rest);
+    throw new CliError(`unknown deploy subcommand '${sub}' (see openpnc deploy --help)`);
+  },
+};

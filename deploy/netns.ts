@@ -1,0 +1,313 @@
+/**
+ * A multi-host deployment on one Linux machine: one network namespace per topology host, joined by a
+ * bridge in a switch namespace of its own (the machine's own network namespace is never touched),
+ * each running the nats-server and `openpnc` processes `openpnc deploy render` would put in its
+ * systemd units, plus a client namespace that plays the story. Every namespace is named `opnc-…`,
+ * so `netnsDown()` also clears what a crashed run left behind.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PncError } from '../protocols/errors.ts';
+import { hostProcesses, renderTopology, writeRendered } from './render.ts';
+import { TopologyError, type Topology } from './topology.ts';
+
+/** Every namespace this module creates starts with it. */
+export const NAMESPACE_PREFIX = 'opnc-';
+const SWITCH_NS = `${NAMESPACE_PREFIX}-switch`;
+const CLIENT_NS = `${NAMESPACE_PREFIX}-client`;
+/** Private addresses, used only inside the namespaces created here. */
+const SUBNET = '10.231.0';
+const CLIENT_ADDRESS = `${SUBNET}.2`;
+const WORK_MARKER = '.openpnc-netns';
+export const DEFAULT_WORK_DIR = '/tmp/openpnc-netns';
+const BIN = new URL('../bin/openpnc.js', import.meta.url).pathname;
+const READY_TIMEOUT_MS = 90_000;
+
+/** The machine cannot run namespaces (not root, or no iproute2 with netns support). */
+export class NetnsUnavailableError extends PncError {
+  override readonly name = 'NetnsUnavailableError';
+  constructor(reason: string) {
+    super('NetnsUnavailable', `network namespaces are unavailable: ${reason}`);
+  }
+}
+
+/** A step of bringing the deployment up failed; `logFile` has the process's output when there is one. */
+export class NetnsDeployError extends PncError {
+  override readonly name = 'NetnsDeployError';
+  constructor(message: string, readonly logFile?: string) {
+    super('NetnsDeployFailed', `${message}${logFile ? ` (log: ${logFile})` : ''}`, { data: { logFile } });
+  }
+}
+
+function ip(args: readonly string[], allowFailure = false): string {
+  const result = spawnSync('ip', args, { encoding: 'utf8' });
+  if (result.error) throw new NetnsUnavailableError(`cannot run ip: ${result.error.message}`);
+  if (result.status !== 0 && !allowFailure) throw new NetnsDeployError(`ip ${args.join(' ')}: ${(result.stderr || result.stdout).trim().split('\n')[0]}`);
+  return result.stdout;
+}
+
+/** Throws NetnsUnavailableError unless this process is root and `ip netns` works. */
+export function requireNetns(): void {
+  if (process.platform !== 'linux') throw new NetnsUnavailableError(`needs Linux, this is ${process.platform}`);
+  if (process.getuid?.() !== 0) throw new NetnsUnavailableError('needs root (run as root or with sudo)');
+  const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  if (probe.error) throw new NetnsUnavailableError(`cannot run ip (install iproute2): ${probe.error.message}`);
+  if (probe.status !== 0) throw new NetnsUnavailableError(`ip netns list failed: ${probe.stderr.trim().split('\n')[0]}`);
+}
+
+/** True when {@link requireNetns} would pass. */
+export function netnsAvailable(): boolean {
+  try {
+    requireNetns();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Namespace of a topology host. */
+export function hostNamespace(hostName: string): string {
+  return `${NAMESPACE_PREFIX}${hostName}`;
+}
+
+/** Every `opnc-…` namespace that exists now. */
+export function listNamespaces(): string[] {
+  return ip(['netns', 'list']).split('\n').map((line) => line.split(' ')[0]).filter((name) => name.startsWith(NAMESPACE_PREFIX));
+}
+
+/** Process ids running inside a namespace. */
+export function namespacePids(namespace: string): number[] {
+  return ip(['netns', 'pids', namespace], true).split(/\s+/).filter(Boolean).map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((done) => setTimeout(done, ms));
+}
+
+/**
+ * Stops every process in every `opnc-…` namespace (SIGTERM, SIGKILL after 5 s) and deletes the
+ * namespaces, which removes their veths and the bridge. Idempotent; returns the namespaces removed.
+ */
+export async function netnsDown(): Promise<string[]> {
+  requireNetns();
+  const namespaces = listNamespaces();
+  const pids = namespaces.flatMap(namespacePids);
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 5_000;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(100);
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const namespace of namespaces) ip(['netns', 'del', namespace], true);
+  return namespaces;
+}
+
+/**
+ * The topology as it runs on this machine: host i at 10.231.0.(11+i) and every directory under `workDir/<host>/`.
+ * Ports stay as configured (each namespace has its own).
+ */
+export function localTopology(topology: Topology, workDir: string): Topology {
+  if (topology.mongodb) throw new TopologyError('mongodb', 'a netns run keeps every host\'s store in its own work directory; remove "mongodb" to run it here');
+  return {
+    ...topology,
+    hosts: topology.hosts.map((host, i) => ({
+      ...host,
+      address: `${SUBNET}.${11 + i}`,
+      dataDir: join(workDir, host.name, 'data'),
+      nats: { ...host.nats, storeDir: join(workDir, host.name, 'jetstream') },
+    })),
+  };
+}
+
+/** Client URLs of the local topology's NATS nodes, as the client namespace reaches them. */
+export function localNatsUrls(topology: Topology): string[] {
+  return topology.hosts.map((_, i) => `nats://${SUBNET}.${11 + i}:${topology.hosts[i].nats.clientPort}`);
+}
+
+/** Creates a namespace with loopback up and, unless it is the switch, a veth `eth0` on the bridge with `address`. */
+function addNamespace(namespace: string, address?: string, peer?: string): void {
+  ip(['netns', 'add', namespace]);
+  ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
+  if (!address || !peer) return;
+  ip(['link', 'add', 'eth0', 'netns', namespace, 'type', 'veth', 'peer', 'name', peer, 'netns', SWITCH_NS]);
+  ip(['-n', SWITCH_NS, 'link', 'set', peer, 'master', 'br0', 'up']);
+  ip(['-n', namespace, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+  ip(['-n', namespace, 'link', 'set', 'eth0', 'up']);
+}
+
+/** Refuses a work directory that holds anything but an earlier run's files. */
+function prepareWorkDir(workDir: string): void {
+  if (existsSync(workDir) && readdirSync(workDir).length > 0 && !existsSync(join(workDir, WORK_MARKER))) {
+    throw new NetnsDeployError(`${workDir} is not empty and not an earlier netns run's directory; choose another --work`);
+  }
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  writeFileSync(join(workDir, WORK_MARKER), 'openpnc deploy netns work directory; removed by the next netns up\n');
+}
+
+/** Starts `command` inside `namespace`, detached, output appended to `logFile`. */
+function startInNamespace(namespace: string, command: readonly string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn('ip', ['netns', 'exec', namespace, ...command], { detached: true, stdio: ['ignore', fd, fd] });
+    child.unref();
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Waits until `logFile` contains `marker`, failing early when the process exits. */
+async function waitForLog(child: ChildProcess, logFile: string, marker: string, what: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (readFileSync(logFile, 'utf8').includes(marker)) return;
+    if (child.exitCode !== null || child.signalCode !== null) throw new NetnsDeployError(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready`, logFile);
+    await sleep(100);
+  }
+  throw new NetnsDeployError(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`, logFile);
+}
+
+export interface NetnsUpOptions {
+  /** Logs, rendered configs, JetStream stores and data, one folder per host. @default /tmp/openpnc-netns */
+  readonly workDir?: string;
+  /** Progress lines. @default console.log */
+  readonly print?: (line: string) => void;
+}
+
+export interface NetnsDeployment {
+  readonly topology: Topology;
+  readonly workDir: string;
+  readonly natsUrls: readonly string[];
+}
+
+/**
+ * Clears any earlier `opnc-…` namespaces, creates one namespace per host and a client namespace on a
+ * private bridge, starts each host's nats-server and `openpnc` processes (the rendered command lines)
+ * and resolves once every node and participant host is ready. They keep running until {@link netnsDown}.
+ */
+export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}): Promise<NetnsDeployment> {
+  requireNetns();
+  const print = options.print ?? ((line: string) => console.log(line));
+  const workDir = resolve(options.workDir ?? DEFAULT_WORK_DIR);
+  // Looked up on PATH inside each namespace, as the systemd units do.
+  if (spawnSync('nats-server', ['--version']).error) throw new NetnsDeployError('nats-server is not on PATH (Debian: apt-get install nats-server)');
+  const local = localTopology(topology, workDir);
+  const stale = await netnsDown();
+  if (stale.length) print(`cleared ${stale.length} namespaces of an earlier run`);
+  prepareWorkDir(workDir);
+  writeRendered(renderTopology(local), join(workDir, 'config'));
+
+  addNamespace(SWITCH_NS);
+  ip(['-n', SWITCH_NS, 'link', 'add', 'br0', 'type', 'bridge']);
+  ip(['-n', SWITCH_NS, 'link', 'set', 'br0', 'up']);
+  for (const host of local.hosts) {
+    addNamespace(hostNamespace(host.name), host.address, `h-${host.name}`);
+    mkdirSync(host.dataDir, { recursive: true });
+    mkdirSync(host.nats.storeDir, { recursive: true });
+  }
+  addNamespace(CLIENT_NS, CLIENT_ADDRESS, 'c-client');
+  print(`namespaces: ${local.hosts.map((h) => `${hostNamespace(h.name)} ${h.address}`).join(', ')}, ${CLIENT_NS} ${CLIENT_ADDRESS} (bridge in ${SWITCH_NS})`);
+
+  // Every node first: a JetStream cluster elects its meta leader only once a quorum of routes is up.
+  const nodes = local.hosts.map((host) => {
+    const logFile = join(workDir, host.name, 'nats-server.log');
+    return { host, logFile, child: startInNamespace(hostNamespace(host.name), ['nats-server', '-c', join(workDir, 'config', host.name, 'nats-server.conf')], logFile) };
+  });
+  await Promise.all(nodes.map(({ host, child, logFile }) => waitForLog(child, logFile, 'Server is ready', `nats-server on ${host.name}`)));
+  print(`nats: ${local.hosts.length}-node cluster ${local.cluster}, JetStream on, ${localNatsUrls(local).join(' ')}`);
+
+  const hosts = local.hosts.flatMap((host) => hostProcesses(local, host).map((service) => {
+    const logFile = join(workDir, host.name, service.unit.replace(/\.service$/, '.log'));
+    const child = startInNamespace(hostNamespace(host.name), [process.execPath, BIN, ...service.args], logFile);
+    return { host, service, logFile, child };
+  }));
+  await Promise.all(hosts.map(({ host, service, child, logFile }) => (
+    waitForLog(child, logFile, service.kind === 'participants' ? '"event":"host.ready"' : 'OPCP gateway on', `${service.unit} on ${host.name}`)
+  )));
+  for (const { host, service } of hosts) print(`${host.name}: ${service.kind === 'opcp' ? 'OPCP gateway with ' : ''}${service.participants.join(', ')} ready`);
+  return { topology: local, workDir, natsUrls: localNatsUrls(local) };
+}
+
+/** GETs a path of a host's NATS monitoring endpoint (loopback inside its namespace) and parses the JSON. */
+export async function natsMonitor(topology: Topology, hostName: string, path: string): Promise<unknown> {
+  const host = topology.hosts.find((h) => h.name === hostName);
+  if (!host) throw new NetnsDeployError(`no host ${hostName} in topology ${topology.name}`);
+  const script = `fetch(${JSON.stringify(`http://127.0.0.1:${host.nats.monitorPort}${path}`)}).then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(e.cause?.code ?? e.message); process.exit(1); })`;
+  const child = spawn('ip', ['netns', 'exec', hostNamespace(hostName), process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk) => (out += chunk));
+  child.stderr!.on('data', (chunk) => (err += chunk));
+  const code = await new Promise<number | null>((done) => child.once('close', done));
+  if (code !== 0) throw new NetnsDeployError(`NATS monitor of ${hostName} unreachable: ${err.trim().split('\n')[0]}`);
+  return JSON.parse(out);
+}
+
+export interface NodeStatus {
+  readonly host: string;
+  /** False when its monitor does not answer (node down). */
+  readonly up: boolean;
+  readonly metaLeader?: string;
+  readonly clusterSize?: number;
+  /** Stream name → the node leading it, as this node sees it. */
+  readonly streamLeaders: Readonly<Record<string, string | undefined>>;
+  /** Queue groups of the clients connected to this node, per client connection name. */
+  readonly clients: ReadonlyArray<{ readonly name: string; readonly queues: readonly string[] }>;
+}
+
+interface Jsz { meta_cluster?: { leader?: string; cluster_size?: number }; account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }> }
+interface Connz { connections?: Array<{ name?: string; subscriptions_list_detail?: Array<{ qgroup?: string }> }> }
+
+/** What one node reports: its JetStream meta and stream leaders and its clients' queue groups. */
+export async function nodeStatus(topology: Topology, hostName: string): Promise<NodeStatus> {
+  let jsz: Jsz;
+  let connz: Connz;
+  try {
+    [jsz, connz] = await Promise.all([natsMonitor(topology, hostName, '/jsz?streams=true'), natsMonitor(topology, hostName, '/connz?subs=detail')]) as [Jsz, Connz];
+  } catch {
+    return { host: hostName, up: false, streamLeaders: {}, clients: [] };
+  }
+  const streamLeaders: Record<string, string | undefined> = {};
+  for (const stream of (jsz.account_details ?? []).flatMap((account) => account.stream_detail ?? [])) streamLeaders[stream.name] = stream.cluster?.leader;
+  return {
+    host: hostName,
+    up: true,
+    ...(jsz.meta_cluster?.leader ? { metaLeader: jsz.meta_cluster.leader } : {}),
+    ...(jsz.meta_cluster?.cluster_size ? { clusterSize: jsz.meta_cluster.cluster_size } : {}),
+    streamLeaders,
+    clients: (connz.connections ?? []).map((c) => ({ name: c.name ?? '', queues: [...new Set((c.subscriptions_list_detail ?? []).map((sub) => sub.qgroup).filter((q): q is string => !!q))] })),
+  };
+}
+
+/**
+ * Plays the Plug&Charge story from the client namespace (`openpnc story --nats …`) against a running
+ * netns deployment; its lines go to `print` as they come. Resolves with the exit code and the output.
+ */
+export async function netnsStory(topology: Topology, print: (line: string) => void = (line) => console.log(line)): Promise<{ exitCode: number; output: string }> {
+  requireNetns();
+  if (!listNamespaces().includes(CLIENT_NS)) throw new NetnsDeployError('no netns deployment is running (openpnc deploy netns up first)');
+  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, BIN, 'story', '--nats', localNatsUrls(topology).join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let pending = '';
+  const onData = (chunk: Buffer) => {
+    output += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) print(line);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exitCode = await new Promise<number>((done) => child.once('close', (code) => done(code ?? 1)));
+  if (pending) print(pending);
+  return { exitCode, output };
+}

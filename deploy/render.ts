@@ -1,0 +1,142 @@
+/**
+ * Host configs from a topology: per host a `nats-server` config (cluster routes to every other host,
+ * JetStream on), the command lines of its `openpnc` processes and systemd units that run them.
+ * The same command lines are what `openpnc deploy netns up` starts, so what runs on one machine is
+ * what the units would run on real hosts.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OPCP_POOLS, natsUrlsFor, replicasOf, runParticipants, type Topology, type TopologyHost } from './topology.ts';
+
+/** A process a host runs: the `openpnc` arguments (after the executable) and the systemd unit's name. */
+export interface HostProcess {
+  readonly kind: 'participants' | 'opcp';
+  /** The participants it hosts. */
+  readonly participants: readonly string[];
+  readonly unit: string;
+  readonly description: string;
+  readonly args: readonly string[];
+}
+
+export interface RenderedFile {
+  /** Relative to the output directory: `<host>/<file>`. */
+  readonly path: string;
+  readonly text: string;
+}
+
+/** NATS config strings are quoted so addresses and paths never need escaping rules of their own. */
+function quoted(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** The nats-server config of one host: client port on every interface, monitor on loopback, routes to the other hosts. */
+export function natsConfig(topology: Topology, host: TopologyHost): string {
+  const routes = topology.hosts.filter((other) => other !== host).map((other) => `    ${quoted(`nats-route://${other.address}:${other.nats.clusterPort}`)}`);
+  return [
+    `# nats-server config of host ${host.name} in topology ${topology.name} (openpnc deploy render)`,
+    `server_name: ${quoted(host.name)}`,
+    `listen: ${quoted(`0.0.0.0:${host.nats.clientPort}`)}`,
+    `http: ${quoted(`127.0.0.1:${host.nats.monitorPort}`)}`,
+    '',
+    'jetstream {',
+    `  store_dir: ${quoted(host.nats.storeDir)}`,
+    '}',
+    '',
+    'cluster {',
+    `  name: ${quoted(topology.cluster)}`,
+    `  listen: ${quoted(`0.0.0.0:${host.nats.clusterPort}`)}`,
+    `  routes: [${routes.length ? `\n${routes.join(',\n')}\n  ` : ''}]`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The `openpnc` processes of one host: the participants, and the OPCP gateway with its pools when configured. */
+export function hostProcesses(topology: Topology, host: TopologyHost): HostProcess[] {
+  const urls = natsUrlsFor(topology, host);
+  const storeArgs = (dir: string, flag: '--mongo' | '--mongodb') => (topology.mongodb ? [flag, topology.mongodb] : ['--data', dir]);
+  const processes: HostProcess[] = [];
+  const participants = runParticipants(host);
+  if (participants.length) {
+    processes.push({
+      kind: 'participants',
+      participants,
+      unit: 'openpnc.service',
+      description: `Open Plug&Charge participants ${participants.join(', ')}`,
+      args: ['run', ...participants, '--nats', urls.join(','), '--replicas', String(replicasOf(topology)), ...storeArgs(host.dataDir, '--mongo')],
+    });
+  }
+  if (host.opcp) {
+    processes.push({
+      kind: 'opcp',
+      participants: OPCP_POOLS,
+      unit: 'openpnc-opcp.service',
+      description: 'Open Plug&Charge OPCP gateway (RCP, PCP, CCP)',
+      // `opcp serve` takes one NATS URL: this host's own node.
+      args: ['opcp', 'serve', '--nats', urls[0], '--host', '0.0.0.0', '--port', String(host.opcp.port), ...storeArgs(join(host.dataDir, 'opcp'), '--mongodb')],
+    });
+  }
+  return processes;
+}
+
+function natsUnit(topology: Topology, host: TopologyHost): string {
+  return [
+    '[Unit]',
+    `Description=NATS node ${host.name} of the Open Plug&Charge cluster ${topology.cluster}`,
+    'After=network-online.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'ExecStart=/usr/sbin/nats-server -c /etc/openpnc/nats-server.conf',
+    'ExecReload=/bin/kill -HUP $MAINPID',
+    'Restart=on-failure',
+    'LimitNOFILE=65536',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** systemd only splits ExecStart on whitespace; arguments here never contain any (topology validation). */
+function openpncUnit(topology: Topology, service: HostProcess): string {
+  return [
+    '[Unit]',
+    `Description=${service.description}`,
+    'After=network-online.target openpnc-nats.service',
+    'Wants=network-online.target openpnc-nats.service',
+    '',
+    '[Service]',
+    `ExecStart=${[topology.openpnc, ...service.args].join(' ')}`,
+    // SIGTERM is the participants' graceful stop.
+    'KillSignal=SIGTERM',
+    'TimeoutStopSec=30',
+    'Restart=on-failure',
+    'RestartSec=2',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** Every file of every host, `<host>/nats-server.conf` and `<host>/<unit>`. */
+export function renderTopology(topology: Topology): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  for (const host of topology.hosts) {
+    files.push({ path: join(host.name, 'nats-server.conf'), text: natsConfig(topology, host) });
+    files.push({ path: join(host.name, 'openpnc-nats.service'), text: natsUnit(topology, host) });
+    for (const service of hostProcesses(topology, host)) files.push({ path: join(host.name, service.unit), text: openpncUnit(topology, service) });
+  }
+  return files;
+}
+
+/** Writes {@link renderTopology}'s files under `outDir`; returns their paths. */
+export function writeRendered(files: readonly RenderedFile[], outDir: string): string[] {
+  return files.map((file) => {
+    const path = join(outDir, file.path);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, file.text);
+    return path;
+  });
+}
