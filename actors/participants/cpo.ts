@@ -80,7 +80,9 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   });
 
   const subscriptions = await Promise.all([
-    serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion }) => {
+    serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
+      // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
+      if (action === 'Update') return { status: 'Failed' as const, statusInfo: { reasonCode: 'UpdateNotSupported', additionalInfo: 'only Install is supported' }, exiResponse: '' };
       const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
       return { status: 'Failed' as const, statusInfo: { reasonCode: (outcome.failure?.code ?? 'GenericError').slice(0, 20), additionalInfo: (outcome.failure?.message ?? '').slice(0, 512) }, exiResponse: '' };

@@ -52,7 +52,7 @@ export const cpoInterface = participantInterface({
     validateContract: requestSubject({
       subject: 'cpo.contract.validate',
       summary: 'C07: validate a contract chain (PEM leaf first) against MO ∪ V2G roots with OCSP',
-      request: z.object({ certificate: z.string().min(16).max(5500), iso15118CertificateHashData: z.array(ocspRequestData).max(4).optional() }),
+      request: z.object({ certificate: z.string().min(16).max(5500) }),
       reply: z.object({
         certificateStatus: z.enum(['Accepted', 'SignatureError', 'CertificateExpired', 'CertificateRevoked', 'NoCertificateAvailable', 'CertChainError', 'ContractCancelled']),
         emaid: z.string().optional(),

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, workQueue } from './define.ts';
-import { base64, certificateChain, certificateDer, contractData, emaid, ocspSubject, pcid } from './fields.ts';
+import { certificateChain, certificateDer, contractData, emaid, ocspSubject, pcid } from './fields.ts';
 
 /** One signing request: the contract data, and the PCID it is stored under in the CCP. */
 export const signingRequest = z.object({
@@ -54,7 +54,7 @@ export const cpsInterface = participantInterface({
       subject: 'cps.contract.sign',
       summary: 'sign contract data now; stores it in the CCP when `store` is set (OPCP PUT /v1/cps/contractData/signed)',
       request: signingRequest.extend({ store: z.boolean().default(true) }),
-      reply: signedContractData.extend({ stored: z.boolean(), signedExi: z.object({ fragments: z.record(z.string(), base64) }).optional() }),
+      reply: signedContractData.extend({ stored: z.boolean() }),
       errors: cpsErrorCodes,
     }),
     ocsp: ocspSubject('cps'),

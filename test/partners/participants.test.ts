@@ -87,6 +87,8 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   assert.is(answer.status, 'Failed');
   assert.is(answer.exiResponse, '');
   assert.ok(answer.statusInfo?.reasonCode);
+  const update = await requestSubjectReply(bus, cpoInterface.requests.installContract, { action: 'Update', exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
+  assert.equal([update.status, update.statusInfo?.reasonCode], ['Failed', 'UpdateNotSupported']);
   // Terminating twice is refused by the statechart, not silently repeated.
   await rejects(requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid }), 'EventNotAccepted');
 });
