@@ -30,7 +30,7 @@ export interface FuzzReport {
   readonly decoded: number;
   readonly typedErrors: number;
   readonly failures: FuzzFailure[];
-  readonly slowest: { readonly ms: number; readonly schema: ExiSchemaId; readonly bytes: number; readonly mutation: string };
+  readonly slowest: { readonly ms: number; readonly schema: ExiSchemaId; readonly bytes: number; readonly mutation: string; readonly hex: string };
   /** Live heap after a full GC: once the warm-up is over, and at the end. */
   readonly heapAfterWarmup: number;
   readonly heapAtEnd: number;
@@ -209,7 +209,7 @@ export function fuzz(
   let typedErrors = 0;
   let decodeCalls = 0;
   let maxAllocation = 0;
-  let slowest: FuzzReport['slowest'] = { ms: 0, schema: 'app', bytes: 0, mutation: '' };
+  let slowest: FuzzReport['slowest'] = { ms: 0, schema: 'app', bytes: 0, mutation: '', hex: '' };
   let heapAfterWarmup = 0;
   const warmup = Math.min(5_000, Math.floor(options.iterations / 10));
 
@@ -230,7 +230,7 @@ export function fuzz(
       decodeCalls++;
       if (outcome.decoded) decoded++;
       else if (!outcome.problem) typedErrors++;
-      if (outcome.ms > slowest.ms) slowest = { ms: outcome.ms, schema, bytes: bytes.length, mutation };
+      if (outcome.ms > slowest.ms) slowest = { ms: outcome.ms, schema, bytes: bytes.length, mutation, hex: Buffer.from(bytes).toString('hex') };
       if (outcome.allocated > maxAllocation) maxAllocation = outcome.allocated;
       const problem = outcome.problem;
       if (problem && failures.length < 20) failures.push({ schema, hex: Buffer.from(bytes).toString('hex'), mutation, problem });

@@ -135,7 +135,7 @@ test(`${iterations} mutated inputs through all ${FUZZ_SCHEMAS.length} decoders e
   const growth = report.heapAtEnd - report.heapAfterWarmup;
   console.log(
     `fuzz: seed ${seed}, ${report.inputs} inputs, ${report.decodeCalls} decodes (${report.decoded} documents, ${report.typedErrors} ExiDecodeErrors) ` +
-      `in ${((Date.now() - started) / 1000).toFixed(1)} s; slowest ${report.slowest.ms.toFixed(1)} ms (${report.slowest.schema}, ${report.slowest.bytes} B, ${report.slowest.mutation}); ` +
+      `in ${((Date.now() - started) / 1000).toFixed(1)} s; slowest ${report.slowest.ms.toFixed(1)} ms (${report.slowest.schema}, ${report.slowest.bytes} B, ${report.slowest.mutation}: ${shortHex(Buffer.from(report.slowest.hex, 'hex'))}); ` +
       `largest allocation ${(report.maxAllocation / 1024).toFixed(0)} KiB; heap growth ${(growth / 1024).toFixed(0)} KiB`,
   );
   for (const failure of report.failures.slice(0, 5)) console.log(`  ${failure.problem} [${failure.mutation}] ${shortHex(Buffer.from(failure.hex, 'hex'))}`);
