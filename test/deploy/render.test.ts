@@ -1,0 +1,186 @@
+// Topology validation (typed errors naming the bad field), rendered nats-server configs accepted by the
+// real server (`nats-server -t`) and forming a JetStream cluster, and `openpnc deploy` as a user runs it.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort, natsServerAvailable } from '../harness/nats.ts';
+import { natsConfig, renderTopology } from '../../deploy/render.ts';
+import { parseTopology, readTopology, TopologyError, type Topology } from '../../deploy/topology.ts';
+
+const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+const EXAMPLE = new URL('../../deploy/topologies/three-hosts.json', import.meta.url).pathname;
+const dirs: string[] = [];
+process.on('exit', () => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'openpnc-deploy-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function example(): Record<string, any> {
+  return JSON.parse(readFileSync(EXAMPLE, 'utf8'));
+}
+
+function rejects(value: unknown, field: string, message: RegExp): void {
+  try {
+    parseTopology(value);
+  } catch (error) {
+    assert.instance(error, TopologyError);
+    assert.is((error as TopologyError).code, 'TopologyInvalid');
+    assert.is((error as TopologyError).field, field);
+    assert.match((error as TopologyError).message, message);
+    return;
+  }
+  assert.unreachable(`accepted a topology with a bad ${field}`);
+}
+
+test('the example topology: three hosts, every participant placed, the CPO backend on two', () => {
+  const topology = readTopology(EXAMPLE);
+  assert.is(topology.hosts.length, 3);
+  const placed = topology.hosts.flatMap((host) => host.participants);
+  for (const name of ['v2g-root', 'oem', 'rcp', 'pcp', 'mo', 'cps', 'ccp', 'cpo']) assert.ok(placed.includes(name), name);
+  assert.is(placed.filter((name) => name === 'cpo').length, 2);
+  assert.is(topology.hosts[0].nats.clientPort, 4222);
+});
+
+test('bad topologies are refused with the field that is wrong', () => {
+  const bad = (edit: (t: Record<string, any>) => void) => {
+    const t = example();
+    edit(t);
+    return t;
+  };
+  rejects(bad((t) => { t.hosts[1].participants[2] = 'cpx'; }), 'hosts[1].participants[2]', /cpo|v2g-root/);
+  rejects(bad((t) => { t.hosts[2].nats.storeDir = 'relative/js'; }), 'hosts[2].nats.storeDir', /absolute path/);
+  rejects(bad((t) => { t.hosts[0].nats.clientPort = 70_000; }), 'hosts[0].nats.clientPort', /./);
+  rejects(bad((t) => { t.hosts[1].name = 'Not A Name'; }), 'hosts[1].name', /a-z/);
+  rejects(bad((t) => { t.hosts[2].name = 'pki'; }), 'hosts[2].name', /already the name of hosts\[0\]/);
+  rejects(bad((t) => { t.hosts[2].address = t.hosts[0].address; }), 'hosts[2].address', /cluster address/);
+  rejects(bad((t) => { t.hosts[1].nats.monitorPort = 4222; }), 'hosts[1].nats', /ports must differ/);
+  rejects(bad((t) => { t.hosts[1].participants.push('oem'); }), 'hosts[1].participants[4]', /listed twice/);
+  rejects(bad((t) => { t.hosts[2].participants = ['cpo']; }), 'hosts', /no host runs ccp/);
+  rejects(bad((t) => { t.hosts[0].colour = 'blue'; }), 'hosts[0]', /colour/);
+  rejects(bad((t) => { t.replicas = 5; }), 'replicas', /at least as many hosts/);
+  rejects(bad((t) => { t.hosts[0].opcp = { port: 7080 }; t.hosts[0].participants = ['v2g-root', 'rcp']; t.hosts[2].participants.push('pcp'); }), 'hosts[0].opcp', /list pcp, ccp/);
+  // Two CCPs on separate embedded stores would each hold half of the contracts.
+  rejects(bad((t) => { t.hosts[0].participants.push('ccp'); }), 'hosts[2].participants[0]', /ccp keeps shared records: running it on pki and contracts needs the shared store/);
+  parseTopology(bad((t) => { t.hosts[0].participants.push('ccp'); t.mongodb = 'mongodb://db.example.net:27017/openpnc'; }));
+  // A partner's own system may stand in for a participant.
+  parseTopology(bad((t) => { t.hosts[1].participants = ['oem', 'mo', 'cps']; t.hosts[2].participants = ['ccp']; t.external = ['cpo']; }));
+  rejects(bad((t) => { t.external = ['ccp']; }), 'hosts[2].participants[0]', /also listed as external/);
+});
+
+test('rendered units run the placed participants against every node, JetStream replicated 3 times', () => {
+  const topology = readTopology(EXAMPLE);
+  const files = new Map(renderTopology(topology).map((file) => [file.path, file.text]));
+  assert.equal([...files.keys()].sort(), [
+    'contracts/nats-server.conf', 'contracts/openpnc-nats.service', 'contracts/openpnc.service',
+    'partners/nats-server.conf', 'partners/openpnc-nats.service', 'partners/openpnc.service',
+    'pki/nats-server.conf', 'pki/openpnc-nats.service', 'pki/openpnc.service',
+  ]);
+  const unit = files.get('contracts/openpnc.service')!;
+  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/openpnc run ccp cpo --nats nats:\/\/pnc-contracts\.example\.net:4222,nats:\/\/pnc-pki\.example\.net:4222,nats:\/\/pnc-partners\.example\.net:4222 --replicas 3 --data \/var\/lib\/openpnc\/data$/m);
+  assert.match(unit, /^After=network-online.target openpnc-nats.service$/m);
+  const nats = files.get('pki/nats-server.conf')!;
+  assert.match(nats, /"nats-route:\/\/pnc-partners\.example\.net:6222"/);
+  assert.match(nats, /"nats-route:\/\/pnc-contracts\.example\.net:6222"/);
+  assert.not.match(nats, /pnc-pki\.example\.net/);
+});
+
+test('an OPCP gateway host gets its own unit that hosts its pools; the other participants stay in openpnc run', () => {
+  const t = example();
+  t.hosts[0].opcp = { port: 7080 };
+  t.hosts[0].participants = ['v2g-root', 'rcp', 'pcp', 'ccp'];
+  t.hosts[2].participants = ['cpo'];
+  const files = new Map(renderTopology(parseTopology(t)).map((file) => [file.path, file.text]));
+  assert.match(files.get('pki/openpnc.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc run v2g-root --nats /m);
+  assert.match(files.get('pki/openpnc-opcp.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc opcp serve --nats nats:\/\/pnc-pki\.example\.net:4222 --host 0\.0\.0\.0 --port 7080 --data \/var\/lib\/openpnc\/data\/opcp$/m);
+});
+
+if (natsServerAvailable('deploy render suite')) {
+  test('nats-server accepts every rendered config (nats-server -t)', () => {
+    const out = tempDir();
+    const result = spawnSync(process.execPath, [BIN, 'deploy', 'render', '--topology', EXAMPLE, '--out', out], { encoding: 'utf8' });
+    assert.is(result.status, 0, result.stderr);
+    const confs = result.stdout.trim().split('\n').filter((path) => path.endsWith('nats-server.conf'));
+    assert.is(confs.length, 3);
+    for (const conf of confs) {
+      const check = spawnSync('nats-server', ['-t', '-c', conf], { encoding: 'utf8' });
+      assert.is(check.status, 0, `${conf}: ${check.stderr}`);
+      assert.match(check.stderr + check.stdout, /is valid/);
+    }
+    // And a config that is not valid is refused by the same check, so the assertion above can fail.
+    writeFileSync(join(out, 'broken.conf'), readFileSync(confs[0], 'utf8').replace('cluster {', 'cluster {{'));
+    assert.is.not(spawnSync('nats-server', ['-t', '-c', join(out, 'broken.conf')]).status, 0);
+  });
+
+  test('rendered configs on loopback form a 3-node JetStream cluster with one meta leader', async () => {
+    const dir = tempDir();
+    const t = example();
+    for (const host of t.hosts) {
+      host.address = '127.0.0.1';
+      host.nats = { clientPort: await freePort(), clusterPort: await freePort(), monitorPort: await freePort(), storeDir: join(dir, host.name) };
+    }
+    const topology: Topology = parseTopology(t);
+    const children = topology.hosts.map((host) => {
+      const file = join(dir, `${host.name}.conf`);
+      writeFileSync(file, natsConfig(topology, host));
+      return spawn('nats-server', ['-c', file], { stdio: 'ignore' });
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      let leaders: Array<string | undefined> = [];
+      while (Date.now() < deadline) {
+        leaders = await Promise.all(topology.hosts.map(async (host) => {
+          try {
+            const jsz = await (await fetch(`http://127.0.0.1:${host.nats.monitorPort}/jsz`)).json() as { meta_cluster?: { leader?: string; cluster_size?: number } };
+            return jsz.meta_cluster?.cluster_size === 3 ? jsz.meta_cluster.leader : undefined;
+          } catch {
+            return undefined;
+          }
+        }));
+        if (leaders.every((leader) => leader && leader === leaders[0])) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.ok(leaders[0] && leaders.every((leader) => leader === leaders[0]), `meta leaders seen: ${leaders.join(', ')}`);
+      assert.ok(topology.hosts.some((host) => host.name === leaders[0]));
+    } finally {
+      for (const child of children) child.kill('SIGKILL');
+    }
+  });
+}
+
+test('openpnc deploy: --help, check, and one-line errors', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'deploy', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const help = run('--help');
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /^usage: openpnc deploy check/);
+  const check = run('check', '--topology', EXAMPLE);
+  assert.is(check.status, 0, check.stderr);
+  assert.match(check.stdout, /topology three-hosts: 3 hosts, NATS cluster openpnc, JetStream replicas 3/);
+  assert.match(check.stdout, /contracts\s+pnc-contracts\.example\.net\s+ccp, cpo/);
+  const dir = tempDir();
+  const badFile = join(dir, 'bad.json');
+  const bad = example();
+  bad.hosts[1].participants[0] = 'oemx';
+  writeFileSync(badFile, JSON.stringify(bad));
+  writeFileSync(join(dir, 'broken.json'), '{"name":');
+  for (const [args, pattern] of [
+    [['check', '--topology', badFile], /^openpnc: .*bad\.json: hosts\[1\]\.participants\[0\]: /],
+    [['check', '--topology', join(dir, 'broken.json')], /^openpnc: .*broken\.json: not JSON/],
+    [['check', '--topology', join(dir, 'missing.json')], /^openpnc: .*missing\.json: cannot read the topology: ENOENT/],
+    [['render', '--topology', EXAMPLE], /^openpnc: --out DIR is required$/],
+    [['netns', 'sideways'], /^openpnc: unknown netns action 'sideways'/],
+    [['launch'], /^openpnc: unknown deploy subcommand 'launch'/],
+  ] as const) {
+    const result = run(...args);
+    assert.ok(result.status !== 0, args.join(' '));
+    const lines = result.stderr.trim().split('\n');
+    assert.is(lines.length, 1, result.stderr);
+    assert.match(lines[0], pattern);
+  }
+});
+
+test.run();
