@@ -185,8 +185,8 @@ export class BitReader {
   }
 
   /** String table (EXI 7.3): every non-empty string value read, globally and per qname, for value hits. */
-  private readonly globalValues: string[] = [];
-  private readonly localValues = new Map<string, string[]>();
+  private globalValues: string[] | undefined;
+  private localValues: Map<string, string[]> | undefined;
 
   /**
    * A string value: length+2 then code points, or a string table hit (0 = local, 1 = global, then an
@@ -197,7 +197,7 @@ export class BitReader {
     const start = this.pos;
     const n = this.uint();
     if (n < 2) {
-      const table = n === 0 ? this.localValues.get(partition) : this.globalValues;
+      const table = n === 0 ? this.localValues?.get(partition) : this.globalValues;
       const size = table?.length ?? 0;
       if (size === 0) this.fail(`string table ${n === 0 ? 'local' : 'global'} value hit with no values yet`, start);
       const index = this.bits(size === 1 ? 0 : Math.ceil(Math.log2(size)));
@@ -223,10 +223,11 @@ export class BitReader {
       s += String.fromCodePoint(cp);
     }
     if (length > 0) {
-      this.globalValues.push(s);
-      const local = this.localValues.get(partition);
+      (this.globalValues ??= []).push(s);
+      const locals = (this.localValues ??= new Map());
+      const local = locals.get(partition);
       if (local) local.push(s);
-      else this.localValues.set(partition, [s]);
+      else locals.set(partition, [s]);
     }
     return s;
   }
