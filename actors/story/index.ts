@@ -20,7 +20,7 @@ import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
-import { formatEntry, formatFailure, Timeline } from './timeline.ts';
+import { Timeline } from './timeline.ts';
 import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
 
 export interface StoryOptions {
@@ -65,12 +65,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
   const store = await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
-  const timeline = new Timeline();
-  timeline.onBegin((entry) => print(formatEntry(entry)));
-  timeline.onEnd((entry) => {
-    const failure = formatFailure(entry);
-    if (failure) print(failure);
-  });
+  const timeline = new Timeline().printTo(print);
   const quiet = createLogger({ write: () => {} });
   const running: RunningParticipant[] = [];
   const stop = async () => {

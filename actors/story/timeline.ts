@@ -76,6 +76,16 @@ export class Timeline {
     this.endListeners.push(listener);
   }
 
+  /** Prints a line per step as it starts and a line per step that fails. */
+  printTo(print: (line: string) => void): this {
+    this.onBegin((entry) => print(formatEntry(entry)));
+    this.onEnd((entry) => {
+      const failure = formatFailure(entry);
+      if (failure) print(failure);
+    });
+    return this;
+  }
+
   /** A view of `bus` that records what `participant` sends. */
   busFor(participant: string, bus: Bus): Bus {
     return new RecordingBus(bus, participant, this);
