@@ -124,14 +124,13 @@ export function exiSchemaModel(schema: ExiSchemaId): readonly SchemaModel[] {
 
 const mappers = new Map<ExiSchemaId, JsonMapper>();
 
-function checkSchema(schema: unknown): ExiSchemaId {
-  if (!EXI_SCHEMA_IDS.includes(schema as ExiSchemaId)) throw new ExiEncodeError('', `unknown EXI schema id ${String(schema)} (one of ${EXI_SCHEMA_IDS.join(', ')})`);
-  return schema as ExiSchemaId;
-}
+const isSchemaId = (schema: unknown): schema is ExiSchemaId => EXI_SCHEMA_IDS.includes(schema as ExiSchemaId);
+const unknownSchema = (schema: unknown): string => `unknown EXI schema id ${String(schema)} (one of ${EXI_SCHEMA_IDS.join(', ')})`;
 
 /** JSON (exi.md shape) → EXI bytes. Throws ExiEncodeError naming the element path on any schema violation. */
 export function encodeExi(schema: ExiSchemaId, document: ExiJson): Uint8Array {
-  const id = checkSchema(schema);
+  if (!isSchemaId(schema)) throw new ExiEncodeError('', unknownSchema(schema));
+  const id = schema;
   if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new ExiEncodeError('', 'expected a document object with one root element');
   const keys = Object.keys(document);
   if (keys.length !== 1) throw new ExiEncodeError('', `a document has exactly one root element, got ${keys.length}`);
@@ -157,13 +156,8 @@ function rootSpec(id: ExiSchemaId, root: string): { type?: string; value?: Schem
 
 /** EXI bytes → JSON (exi.md shape). Throws ExiDecodeError (with the bit position) on malformed input. */
 export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array): { document: ExiJson; paddingBytes: number } {
-  let id: ExiSchemaId;
-  try {
-    id = checkSchema(schema);
-  } catch (error) {
-    throw new ExiDecodeError((error as Error).message, 0);
-  }
-  const { document, paddingBytes } = exiCodecs[id].decodeWithPadding(bytes);
+  if (!isSchemaId(schema)) throw new ExiDecodeError(unknownSchema(schema), 0);
+  const { document, paddingBytes } = exiCodecs[schema].decodeWithPadding(bytes);
   return { document: toJson(document) as ExiJson, paddingBytes };
 }
 
@@ -177,7 +171,7 @@ export function listMessageTypes(schema: ExiSchemaId): readonly string[] {
     case 'din':
       return bodyElements(din.model);
     case 'iso2-frag':
-      return iso2.fragmentElements;
+      return [...new Set(iso2.fragmentElements)];
     case 'iso2-xmldsig':
       return ['SignedInfo'];
   }
