@@ -13,7 +13,7 @@ import { ccpInterface, type ContractSummaryJson } from '../../protocols/catalogu
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
-import { certificateFacts, fingerprintAsUuid, parseCertificate } from '../pools/common.ts';
+import { certificateFacts, fingerprintAsUuid } from '../pools/common.ts';
 import { readSignedContractXml, signedContractXml } from './signed-xml.ts';
 import { errorBody } from './errors.ts';
 
@@ -243,8 +243,7 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
     roles: ['mo'],
     async handle({ bus, caller, body }) {
       const data = body.contractData;
-      const contract = parseCertificate(data.contractCertificate, 'contractCertificate');
-      const emaid = certificateFacts(contract).commonName;
+      const emaid = certificateFacts(data.contractCertificate, 'contractCertificate').commonName;
       if (!ownsEmaid(caller, emaid)) throw new PncError('Forbidden', `not allowed for EMAID ${emaid}`);
       if (!body.pcid) throw new PncError('InvalidPayload', 'pcid is required: this pool signs contracts for a vehicle');
       const subCertificates = [data.contractSubCa2Certificate, data.contractSubCa1Certificate].filter((c): c is string => Boolean(c));
@@ -262,7 +261,7 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
         },
       });
       const signer = await requestSubjectReply(bus, cps.ca, {});
-      const v2gRoot = certificateFacts(parseCertificate(signer.v2gRoot, 'CPS V2G root'));
+      const v2gRoot = certificateFacts(signer.v2gRoot, 'CPS V2G root');
       return {
         status: 201,
         body: {
@@ -280,8 +279,8 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
     roles: ALL_ROLES,
     async handle({ bus }) {
       const signer = await requestSubjectReply(bus, cps.ca, {});
-      const leaf = certificateFacts(parseCertificate(signer.chain.certificate, 'CPS leaf'));
-      const root = certificateFacts(parseCertificate(signer.v2gRoot, 'CPS V2G root'));
+      const leaf = certificateFacts(signer.chain.certificate, 'CPS leaf');
+      const root = certificateFacts(signer.v2gRoot, 'CPS V2G root');
       const [sub2, sub1] = signer.chain.subCertificates;
       return {
         status: 200,

@@ -10,8 +10,7 @@
  * with its ISO 15118-2 ResponseCode.
  */
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate as NodeX509Certificate, createHash } from 'node:crypto';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
@@ -26,7 +25,7 @@ import { consumeWork, publishEvent, requestSubjectReply, serveSubject } from '..
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
@@ -38,6 +37,8 @@ const ISO2_NAMESPACES = new Set(['urn:iso:15118:2:2013:MsgDef', 'urn:iso:15118:2
 interface ContractDoc extends ExpiringDoc {
   readonly summary: Omit<ContractSummaryJson, 'defaultContract'>;
   readonly contract: SignedContract;
+  /** Serial (decimal) of the V2G root the CPS chain leads to, matched against the EV's ListOfRootCertificateIDs. */
+  readonly signerRootSerial: string;
 }
 
 /** The default contract of a vehicle; absent after the default was deleted (OPCP promotes none). */
@@ -51,31 +52,36 @@ function requireIso2(namespace: string): void {
   if (!ISO2_NAMESPACES.has(namespace)) throw new PncError('UnsupportedNamespace', `xsdMsgDefNamespace ${namespace} is not supported; this pool serves ISO 15118-2 (urn:iso:15118:2:2013:MsgDef)`);
 }
 
-function hexCertificate(value: unknown, what: string): x509.X509Certificate {
+function hexCertificate(value: unknown, what: string): Uint8Array {
   if (typeof value !== 'string') throw new PncError('ContractInvalid', `${what} is missing`);
+  return new Uint8Array(Buffer.from(value, 'hex'));
+}
+
+function contractFacts(der: Uint8Array, what: string): CertificateFacts {
   try {
-    return new x509.X509Certificate(Buffer.from(value, 'hex'));
+    return certificateFacts(der, what);
   } catch (error) {
-    throw new PncError('ContractInvalid', `${what} is not a DER certificate`, { cause: error });
+    throw new PncError('ContractInvalid', (error as Error).message, { cause: error });
   }
 }
 
 /** Reads what the pool needs out of the signed content, and checks it belongs to the EMAID and is signed by the CPS leaf it carries. */
-function inspectSignedContract(emaid: string, body: Obj, signature: Obj): { contractCertificate: x509.X509Certificate; cpsLeaf: x509.X509Certificate } {
+function inspectSignedContract(emaid: string, body: Obj, signature: Obj): { contractCertificate: Uint8Array; facts: CertificateFacts } {
   const chain = body.ContractSignatureCertChain as Obj | undefined;
   const contractCertificate = hexCertificate(chain?.Certificate, 'ContractSignatureCertChain/Certificate');
   const cpsLeaf = hexCertificate((body.SAProvisioningCertificateChain as Obj | undefined)?.Certificate, 'SAProvisioningCertificateChain/Certificate');
-  const cn = certificateFacts(contractCertificate).commonName;
+  const facts = contractFacts(contractCertificate, 'ContractSignatureCertChain/Certificate');
+  const cn = facts.commonName;
   const bodyEmaid = (body.eMAID as Obj | undefined)?.CONTENT;
   if (typeof bodyEmaid !== 'string' || emaidKey(bodyEmaid) !== emaidKey(emaid) || emaidKey(cn) !== emaidKey(emaid)) {
     throw new PncError('ContractInvalid', `the contract (eMAID ${String(bodyEmaid)}, certificate CN ${cn}) does not belong to EMAID ${emaid}`);
   }
   try {
-    verifyMessageSignature({ V2G_Message: { Header: { SessionID: UNKNOWN_SESSION_ID, Signature: signature }, Body: { CertificateInstallationRes: body } } }, cpsLeaf);
+    verifyMessageSignature({ V2G_Message: { Header: { SessionID: UNKNOWN_SESSION_ID, Signature: signature }, Body: { CertificateInstallationRes: body } } }, new NodeX509Certificate(cpsLeaf));
   } catch (error) {
     throw new PncError('ContractInvalid', `the CPS signature does not verify: ${(error as Error).message}`, { cause: error });
   }
-  return { contractCertificate, cpsLeaf };
+  return { contractCertificate, facts };
 }
 
 /** Starts the CCP on a bus and store. */
@@ -88,6 +94,9 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     contracts.ensureIndex({ fields: ['summary.emaid'] }),
   ]);
   const { requests, events } = ccpInterface;
+  const ders = new DerCache();
+  const rootCache = new RootCache(bus, ders);
+  await rootCache.start();
 
   async function withDefault(docs: ContractDoc[]): Promise<ContractSummaryJson[]> {
     const byPcid = new Map<string, string | undefined>();
@@ -111,15 +120,15 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
 
   const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log });
 
-  /** Validates the CPS chain (SAProvisioningCertificateChain) against the RCP's V2G roots; returns the root's SHA-256. */
-  async function cpsRootOf(body: Obj): Promise<string> {
+  /** Validates the CPS chain (SAProvisioningCertificateChain) against the RCP's V2G roots; returns the root's SHA-256 and serial. */
+  async function cpsRootOf(body: Obj): Promise<{ fingerprint: string; serial: string }> {
     const chain = body.SAProvisioningCertificateChain as Obj;
     const subs = (chain.SubCertificates as Obj | undefined)?.Certificate;
-    const certificates = [chain.Certificate, ...(Array.isArray(subs) ? subs : subs === undefined ? [] : [subs])].map((c) => new Uint8Array(Buffer.from(String(c), 'hex')));
-    const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'V2G' });
-    const result = await validateChain(certificates, { purpose: 'cps', roots: roots.map((r) => base64ToBytes(r.caCertificate)) });
+    const certificates = [chain.Certificate, ...(Array.isArray(subs) ? subs : subs === undefined ? [] : [subs])].map((c) => ders.get(String(c), 'hex'));
+    const result = await validateChain(certificates, { purpose: 'cps', roots: await rootCache.roots('V2G') });
     if (!result.valid || !(result.root instanceof Uint8Array)) throw new PncError('ContractInvalid', `the CPS chain does not lead to a V2G root in the RCP: ${result.reason}`);
-    return createHash('sha256').update(result.root).digest('hex');
+    const root = new NodeX509Certificate(result.root);
+    return { fingerprint: createHash('sha256').update(result.root).digest('hex'), serial: BigInt(`0x${root.serialNumber}`).toString() };
   }
 
   async function contractOf(pcid: string, emaid: string): Promise<ContractDoc> {
@@ -132,16 +141,9 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
   async function chooseContract(pcid: string, trustedRootSerials: readonly bigint[], now: number): Promise<{ doc?: ContractDoc; code: InstallationResponseCode; reason: string }> {
     const docs = await contracts.find({ 'summary.pcid': pcid }, { sort: '-summary.storedAt' });
     if (docs.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: `no contract for PCID ${pcid}` };
-    let usable = docs;
-    if (trustedRootSerials.length > 0) {
-      const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'V2G' });
-      const serialOf = new Map(roots.map((root) => [root.fingerprint, BigInt(`0x${root.rootIssuerSerialNumber}`)]));
-      usable = docs.filter((doc) => {
-        const serial = doc.summary.cpsV2GRootFingerprint ? serialOf.get(doc.summary.cpsV2GRootFingerprint) : undefined;
-        return serial === undefined || trustedRootSerials.includes(serial);
-      });
-      if (usable.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: 'no contract is signed under a V2G root the EV trusts' };
-    }
+    const trusted = new Set(trustedRootSerials.map(String));
+    const usable = trusted.size === 0 ? docs : docs.filter((doc) => trusted.has(doc.signerRootSerial));
+    if (usable.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: 'no contract is signed under a V2G root the EV trusts' };
     const valid = usable.filter((doc) => Date.parse(doc.summary.certValidFrom) <= now && now < Date.parse(doc.summary.certValidTo));
     if (valid.length === 0) return { code: 'FAILED_CertificateExpired', reason: `every contract of PCID ${pcid} is outside its validity` };
     const defaultEmaid = (await defaults.get(pcid))?.emaid;
@@ -159,30 +161,29 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const existing = await contracts.get(id);
       if (existing?.summary.contractId === contractId) return { contract: (await withDefault([existing]))[0], created: false };
       if (cpsV2GRootFingerprint !== undefined && !/^[0-9a-fA-F]{64}$/.test(cpsV2GRootFingerprint)) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint must be the SHA-256 of the V2G root, 64 hex digits');
-      const { contractCertificate } = inspectSignedContract(emaid, body, signature);
+      const { contractCertificate, facts } = inspectSignedContract(emaid, body, signature);
       const signerRoot = await cpsRootOf(body);
-      if (cpsV2GRootFingerprint !== undefined && cpsV2GRootFingerprint.toLowerCase() !== signerRoot) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint is not the V2G root the CPS chain leads to');
-      const facts = certificateFacts(contractCertificate);
+      if (cpsV2GRootFingerprint !== undefined && cpsV2GRootFingerprint.toLowerCase() !== signerRoot.fingerprint) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint is not the V2G root the CPS chain leads to');
       const summary: ContractDoc['summary'] = {
         contractId,
         pcid,
         emaid: key,
         xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef',
-        contractCertificate: bytesToBase64(contractCertificate.rawData),
+        contractCertificate: bytesToBase64(contractCertificate),
         certValidFrom: facts.validFrom.toISOString(),
         certValidTo: facts.validTo.toISOString(),
-        cpsV2GRootFingerprint: signerRoot,
+        cpsV2GRootFingerprint: signerRoot.fingerprint,
         ...(metadata ? { metadata } : {}),
         storedAt: new Date().toISOString(),
       };
       const expiresAt = facts.validTo.getTime();
-      await contracts.replace({ _id: id, summary, contract: { body, signature }, expiresAt });
+      await contracts.replace({ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt });
       // OPCP: the first contract of a vehicle becomes its default.
       await defaults.insert({ _id: pcid, emaid: key, expiresAt }).catch((error) => {
         if (!PncError.is(error, 'DuplicateKey')) throw error;
       });
       await schedule.expiryAdded(expiresAt);
-      const [contract] = await withDefault([{ _id: id, summary, contract: { body, signature }, expiresAt }]);
+      const [contract] = await withDefault([{ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt }]);
       await publishEvent(bus, events.stored, { contract, replaced: Boolean(existing) });
       log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
       return { contract, created: true };
@@ -231,13 +232,13 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
         log.info('ccp.installation.failed', { code, reason, pcid });
         return { responseCode: code, reason, ...(pcid ? { pcid } : {}), certificateInstallationRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code })) };
       };
-      let provisioning: x509.X509Certificate;
+      let provisioning: NodeX509Certificate;
       try {
-        provisioning = new x509.X509Certificate(request.provisioningCertificate);
+        provisioning = new NodeX509Certificate(request.provisioningCertificate);
       } catch {
         return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
       }
-      const pcid = certificateFacts(provisioning).commonName;
+      const pcid = /^CN=(.*)$/m.exec(provisioning.subject)?.[1] ?? '';
       try {
         verifyMessageSignature(request.message, provisioning);
       } catch (error) {
@@ -246,18 +247,21 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) return fail('FAILED_CertChainError', `the provisioning certificate's CN ${pcid} is not a PCID`);
       let chain;
       try {
+        // The PCP validates its chain against the current OEM roots before it answers.
         ({ chain } = await requestSubjectReply(bus, pcpInterface.requests.get, { caller: POOL_CALLER, pcid }));
       } catch (error) {
         if (PncError.is(error, 'VehicleNotFound')) return fail('FAILED_NoCertificateAvailable', `PCID ${pcid} is not in the PCP`, pcid);
         if (PncError.is(error, 'ChainInvalid')) return fail('FAILED_CertChainError', error.message, pcid);
         throw error;
       }
-      const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'OEM' });
-      const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map(base64ToBytes);
-      const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: roots.map((r) => base64ToBytes(r.caCertificate)) });
-      if (!checked.valid) {
-        const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
-        return fail(code, `provisioning chain: ${checked.reason}`, pcid);
+      // The EV's certificate is the one the PCP holds, or it must chain to the PCP's sub-CAs itself.
+      if (chain.vehicleCertificate !== bytesToBase64(request.provisioningCertificate)) {
+        const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map((c) => ders.get(c));
+        const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: await rootCache.roots('OEM') });
+        if (!checked.valid) {
+          const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
+          return fail(code, `provisioning chain: ${checked.reason}`, pcid);
+        }
       }
       const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), Date.now());
       if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
@@ -282,6 +286,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     purgeNow: () => schedule.purgeNow(),
     async stop() {
       await Promise.all([...subscriptions, cascade].map((s) => s.unsubscribe()));
+      await rootCache.stop();
       await schedule.stop();
     },
   };

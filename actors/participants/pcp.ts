@@ -7,18 +7,16 @@
  * through the durable `ccp.vehicle.deleted` work queue (OPCP `DELETE /v1/oem/provCerts/{pcid}`).
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
-import { POOL_CALLER, requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
-import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
+import { requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
 import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
-import { enqueueWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { enqueueWork, publishEvent, serveSubject } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { base64ToBytes, certificateFacts, colonHex, parseCertificate, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -28,22 +26,9 @@ interface ChainDoc extends ExpiringDoc {
   readonly deletingSince?: string;
 }
 
-/** The OEM roots currently in the RCP. */
-async function oemRoots(bus: Bus): Promise<Uint8Array[]> {
-  const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType: 'OEM' });
-  return roots.map((root) => base64ToBytes(root.caCertificate));
-}
-
 /** Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. */
-function wireOrder(chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
-  return [chain.vehicleCertificate, ...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map(base64ToBytes);
-}
-
-/** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
-async function checkChain(bus: Bus, chain: Parameters<typeof wireOrder>[0], at = new Date()) {
-  const result = await validateChain(wireOrder(chain), { purpose: 'provisioning', roots: await oemRoots(bus), at });
-  if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
-  return result;
+function wireOrder(ders: DerCache, chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
+  return [chain.vehicleCertificate, ...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => ders.get(c));
 }
 
 /** Starts the PCP on a bus and store. */
@@ -51,6 +36,16 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   const chains = store.collection<ChainDoc>(CHAINS_COLLECTION);
   await chains.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = pcpInterface;
+  const ders = new DerCache();
+  const rootCache = new RootCache(bus, ders);
+  await rootCache.start();
+
+  /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
+  async function checkChain(chain: Parameters<typeof wireOrder>[1], at = new Date()) {
+    const result = await validateChain(wireOrder(ders, chain), { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
+    if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
+    return result;
+  }
 
   /** Hands the vehicle's contracts to the CCP for deletion; de-duplicated per deletion. */
   async function cascade(pcid: string, deletedAt: string): Promise<void> {
@@ -84,17 +79,15 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
     serveSubject(bus, requests.put, async (request) => {
       const { caller, pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
-      const leaf = parseCertificate(upload.vehicleCertificate, 'vehicleCertificate');
-      const sub1 = parseCertificate(upload.subCA1Certificate, 'subCA1Certificate');
-      const sub2 = upload.subCA2Certificate ? parseCertificate(upload.subCA2Certificate, 'subCA2Certificate') : undefined;
-      const facts = certificateFacts(leaf);
+      const leaf = certificateFacts(upload.vehicleCertificate, 'vehicleCertificate');
+      const subCas = [certificateFacts(upload.subCA1Certificate, 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(upload.subCA2Certificate, 'subCA2Certificate')] : [])];
+      const facts = leaf;
       const pcid = facts.commonName;
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
       if (claimed !== undefined && claimed !== pcid) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
       requirePcidOwner(caller, pcid);
-      const result = await checkChain(bus, upload);
-      const root = result.root instanceof Uint8Array ? new x509.X509Certificate(result.root) : result.root!;
-      const rootFacts = certificateFacts(root);
+      const result = await checkChain(upload);
+      const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');
       const chain: ProvisioningCertificateDataJson = {
         ...upload,
         xsdMsgDefNamespace: MSGDEF_ISO2,
@@ -105,7 +98,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
         fingerprint: facts.fingerprint,
         validTo: facts.validTo.toISOString(),
       };
-      const expiresAt = Math.min(...[leaf, sub1, ...(sub2 ? [sub2] : [])].map((c) => c.notAfter.getTime()));
+      const expiresAt = Math.min(...[leaf, ...subCas].map((c) => c.validTo.getTime()));
       const existing = await chains.get(pcid);
       await chains.replace({ _id: pcid, chain, expiresAt });
       await schedule.expiryAdded(expiresAt);
@@ -116,7 +109,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       mayRead(caller, pcid);
       const doc = await served(pcid);
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
-      await checkChain(bus, doc.chain);
+      await checkChain(doc.chain);
       return { chain: doc.chain };
     }),
     serveSubject(bus, requests.lookup, async ({ caller, pcid }) => {
@@ -142,6 +135,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
     purgeNow: () => schedule.purgeNow(),
     async stop() {
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await rootCache.stop();
       await schedule.stop();
     },
   };

@@ -32,7 +32,7 @@ export async function describeRoot(caCertificate: string, rootType: RootType): P
   if (!isCa || certificate.subject !== certificate.issuer || !(await certificate.verify({ signatureOnly: true }))) {
     throw new PncError('NotARoot', `${certificate.subject} is not a self-signed CA certificate`);
   }
-  const facts = certificateFacts(certificate);
+  const facts = certificateFacts(new Uint8Array(certificate.rawData));
   const ski = facts.subjectKeyIdentifier;
   return {
     rootCertificateId: fingerprintAsUuid(facts.fingerprint),

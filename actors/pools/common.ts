@@ -4,13 +4,18 @@
  * order with the store's index, so a purge touches only what expired.
  */
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createHash } from 'node:crypto';
+import { parseCertificateDer } from '../../protocols/pki/index.ts';
 import * as x509 from '@peculiar/x509';
 import { fromPromise } from 'xstate';
 import { hostActor, type HostContext } from '../host/index.ts';
 import { PncError } from '../../protocols/errors.ts';
-import type { PurgeResult, PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
+import { PURGE_DEADLINE, type PurgeResult, type PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
 import type { Collection, StoredDoc } from '../store/store.ts';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { POOL_CALLER } from '../../protocols/catalogue/caller.ts';
+import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { Logger, RunningParticipant } from '../host/participant.ts';
 
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
@@ -31,7 +36,7 @@ export function bytesToBase64(value: Uint8Array | ArrayBuffer): string {
   return Buffer.from(value instanceof ArrayBuffer ? new Uint8Array(value) : value).toString('base64');
 }
 
-/** Parses a base64 DER certificate; anything else is an `InvalidCertificate`. */
+/** Parses a base64 DER certificate with @peculiar/x509 (for extension checks); anything else is an `InvalidCertificate`. */
 export function parseCertificate(base64Der: string, what = 'certificate'): x509.X509Certificate {
   try {
     return new x509.X509Certificate(base64ToBytes(base64Der));
@@ -42,10 +47,11 @@ export function parseCertificate(base64Der: string, what = 'certificate'): x509.
 
 /** The facts the pools publish about a certificate, in OPCP's field formats. */
 export interface CertificateFacts {
+  /** RFC 4514-style, as OPCP shows it: `CN=…, O=…, C=…, DC=…`. */
   readonly distinguishedName: string;
   readonly commonName: string;
   readonly organizationName?: string;
-  /** Lowercase hex, no leading zero bytes beyond what the certificate has. */
+  /** Lowercase hex. */
   readonly serialNumber: string;
   /** Subject key identifier, lowercase hex, when present. */
   readonly subjectKeyIdentifier?: string;
@@ -56,19 +62,32 @@ export interface CertificateFacts {
   readonly fingerprintSha1: string;
 }
 
-export function certificateFacts(certificate: x509.X509Certificate): CertificateFacts {
-  const raw = new Uint8Array(certificate.rawData);
-  const ski = certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+/**
+ * Reads the facts from DER (base64 text or bytes) with the PKI's DER reader and Node's native X.509
+ * parser, both fast enough for every request; anything that is not a certificate is `InvalidCertificate`.
+ */
+export function certificateFacts(der: Uint8Array | string, what = 'certificate'): CertificateFacts {
+  const bytes = typeof der === 'string' ? base64ToBytes(der) : der;
+  let parsed: ReturnType<typeof parseCertificateDer>;
+  let native: NodeX509Certificate;
+  try {
+    parsed = parseCertificateDer(bytes);
+    native = new NodeX509Certificate(bytes);
+  } catch (error) {
+    throw new PncError('InvalidCertificate', `${what} is not a DER X.509 certificate`, { cause: error });
+  }
+  const attributes = native.subject.split('\n');
+  const field = (name: string) => attributes.find((line) => line.startsWith(`${name}=`))?.slice(name.length + 1);
   return {
-    distinguishedName: certificate.subject,
-    commonName: certificate.subjectName.getField('CN')[0] ?? '',
-    organizationName: certificate.subjectName.getField('O')[0],
-    serialNumber: certificate.serialNumber.toLowerCase(),
-    subjectKeyIdentifier: ski?.toLowerCase(),
-    validFrom: certificate.notBefore,
-    validTo: certificate.notAfter,
-    fingerprint: createHash('sha256').update(raw).digest('hex'),
-    fingerprintSha1: createHash('sha1').update(raw).digest('hex'),
+    distinguishedName: attributes.join(', '),
+    commonName: field('CN') ?? '',
+    organizationName: field('O'),
+    serialNumber: parsed.serialNumber,
+    subjectKeyIdentifier: parsed.subjectKeyIdentifier,
+    validFrom: new Date(parsed.notBefore),
+    validTo: new Date(parsed.notAfter),
+    fingerprint: createHash('sha256').update(bytes).digest('hex'),
+    fingerprintSha1: createHash('sha1').update(bytes).digest('hex'),
   };
 }
 
@@ -125,7 +144,14 @@ export async function startPurgeSchedule(participant: string, machine: PurgeSche
     if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };
   const schedule: PurgeSchedule = {
-    expiryAdded: (at) => hosted.send({ type: 'EXPIRY_ADDED', at }),
+    // Only an earlier expiry changes the deadline; skipping the others saves a persisted transition per put.
+    // While a purge runs the event always goes in, so the purge's answer cannot lose it.
+    expiryAdded: async (at) => {
+      const snapshot = hosted.getSnapshot();
+      const current = snapshot.context.deadlines[PURGE_DEADLINE];
+      if (snapshot.matches('waiting') && current !== undefined && current <= at) return;
+      await hosted.send({ type: 'EXPIRY_ADDED', at });
+    },
     purgeNow: async () => {
       await hosted.send({ type: 'PURGE_DUE' });
       await idle();
@@ -134,4 +160,55 @@ export async function startPurgeSchedule(participant: string, machine: PurgeSche
   };
   await schedule.purgeNow();
   return schedule;
+}
+
+/**
+ * Certificates as stable byte objects: the same DER (as base64 or hex text) always yields the same
+ * Uint8Array, so PKI's validateChain, which caches each certificate's parse and key per object, reads
+ * a root or sub-CA once instead of on every request. Bounded; the oldest entries go first.
+ */
+export class DerCache {
+  private readonly entries = new Map<string, Uint8Array>();
+  constructor(private readonly limit = 4096) {}
+
+  get(text: string, encoding: 'base64' | 'hex' = 'base64'): Uint8Array {
+    const key = `${encoding}:${text}`;
+    let der = this.entries.get(key);
+    if (!der) {
+      if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value!);
+      der = new Uint8Array(Buffer.from(text, encoding));
+      this.entries.set(key, der);
+    }
+    return der;
+  }
+}
+
+/**
+ * The RCP's roots of one type as seen by another pool: asked once, then kept until the RCP announces a
+ * change (`rcp.root.added` / `rcp.root.purged`) or `maxAgeMs` passes (events are not durable, so a
+ * missed one costs at most that long).
+ */
+export class RootCache {
+  private cached = new Map<string, { at: number; roots: Promise<Uint8Array[]> }>();
+  private subscriptions: Subscription[] = [];
+
+  constructor(private readonly bus: Bus, private readonly ders: DerCache, private readonly maxAgeMs = 5_000) {}
+
+  async start(): Promise<void> {
+    const forget = () => this.cached.clear();
+    this.subscriptions = await Promise.all([this.bus.subscribe(rcpInterface.events.added.subject, forget), this.bus.subscribe(rcpInterface.events.purged.subject, forget)]);
+  }
+
+  roots(rootType: RootType): Promise<Uint8Array[]> {
+    const hit = this.cached.get(rootType);
+    if (hit && Date.now() - hit.at < this.maxAgeMs) return hit.roots;
+    const roots = requestSubjectReply(this.bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType }).then(({ roots: list }) => list.map((root) => this.ders.get(root.caCertificate)));
+    roots.catch(() => this.cached.delete(rootType));
+    this.cached.set(rootType, { at: Date.now(), roots });
+    return roots;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+  }
 }
