@@ -67,8 +67,10 @@ export interface HostActorOptions<TLogic extends AnyStateMachine> {
   /** Schema every event given to `send` must satisfy; failures reject with `InvalidEvent`. */
   readonly events?: z.ZodType;
   /**
-   * Lease owner id. A restarted process that reuses its owner id resumes at once; a different
-   * owner waits until the old lease expires. @default `<hostname>:<pid>:<random>`
+   * Lease owner id. Another owner's live lease gives `ActorLeased` until it expires, except that
+   * a default-owner lease of a dead process on this machine is taken over at once (a restart after
+   * `kill -9` resumes without waiting). A process reusing its owner id also resumes at once.
+   * @default `<hostname>:<pid>:<random>`
    */
   readonly owner?: string;
   /** @default DEFAULT_LEASE_MS */
@@ -105,6 +107,21 @@ interface ArmedDeadline {
 
 function defaultOwner(): string {
   return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * True when `owner` is a default owner id of a process on this machine that no longer exists
+ * (killed with -9, so it never released its lease): its lease need not be waited out.
+ */
+function isDeadLocalOwner(owner: string): boolean {
+  const match = /^(.*):(\d+):[0-9a-f]{8}$/.exec(owner);
+  if (!match || match[1] !== hostname() || Number(match[2]) === process.pid) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 /** A JSON copy: what is persisted or published never shares objects with the live actor. */
@@ -176,7 +193,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
           throw error;
         }
       }
-      if (existing.owner !== this.owner && existing.leaseUntil > now) throw new ActorLeased(this.key, existing.owner, existing.leaseUntil);
+      if (existing.owner !== this.owner && existing.leaseUntil > now && !isDeadLocalOwner(existing.owner)) throw new ActorLeased(this.key, existing.owner, existing.leaseUntil);
       try {
         return await this.records.replace({ ...existing, owner: this.owner, leaseUntil }, { expectedRev: existing._rev });
       } catch (error) {

@@ -184,8 +184,11 @@ export interface MongoStoreOptions {
 export async function connectMongoStore(uri: string, options: MongoStoreOptions = {}): Promise<Store> {
   let client: MongoClient;
   try {
+    // An explicit option wins, then the URI's own serverSelectionTimeoutMS, then our default.
+    const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+    const serverSelectionTimeoutMS = options.serverSelectionTimeoutMs ?? (timeoutInUri ? undefined : DEFAULT_SERVER_SELECTION_TIMEOUT_MS);
     client = new MongoClient(uri, {
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
+      ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
       writeConcern: { w: 'majority', journal: true },
       appName: 'openpnc',
     });

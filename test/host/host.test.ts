@@ -1,8 +1,7 @@
 // The actor host in one process: persistence order, restore, lease, typed rejections that keep
 // the actor serving, rollback, deadlines across restarts, inspection stream, idempotent effects.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assign, fromPromise, setup } from 'xstate';
@@ -13,6 +12,7 @@ import { ACTORS_COLLECTION, createLogger, EFFECTS_COLLECTION, hostActor, idempot
 import { openEmbeddedStore, StoreUnavailable, type Collection, type Store, type StoredDoc } from '../../actors/store/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { withDeadline, withoutDeadline, type DeadlineEvent, type Deadlines } from '../../statecharts/deadlines.ts';
+import { tempDir } from '../harness/temp-dir.ts';
 
 interface DoorContext {
   openedBy: string[];
@@ -51,8 +51,6 @@ const doorEvents = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ARM'), ms: z.number().int().positive() }),
 ]);
 
-const dirs: string[] = [];
-process.on('exit', () => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 interface World {
   store: Store;
@@ -62,9 +60,7 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const dir = mkdtempSync(join(tmpdir(), 'openpnc-host-'));
-  dirs.push(dir);
-  const store = await openEmbeddedStore(dir);
+  const store = await openEmbeddedStore(tempDir('openpnc-host'));
   const logs: Array<Record<string, unknown>> = [];
   const log = createLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const bus = createMemoryBus({ store, log });
@@ -128,6 +124,27 @@ host('a second owner gets ActorLeased while the lease holds; the same owner resu
   assert.is((await record(w, 'd2'))!.value, 'closed');
   await restarted.stop();
   await first.stop();
+  await close(w);
+});
+
+host('the lease of a dead process on this machine is taken over at once; a live one holds', async () => {
+  const w = await world();
+  const actors = w.store.collection<ActorRecord>(ACTORS_COLLECTION);
+  const deadPid = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['-e', '0']);
+    child.on('exit', () => resolve(child.pid!));
+  });
+  const first = await door(w, 'd11', { leaseMs: 60_000 });
+  await first.send({ type: 'OPEN', by: 'kim' });
+  const held = (await actors.get('door/d11'))!;
+  await actors.replace({ ...held, owner: `${hostname()}:${process.ppid}:0badcafe` }, { expectedRev: held._rev }); // the test runner: alive
+  await rejects(hostActor({ participant: 'door', id: 'd11', logic: doorMachine, context: w.context }), 'ActorLeased');
+  const alive = (await actors.get('door/d11'))!;
+  await actors.replace({ ...alive, owner: `${hostname()}:${deadPid}:0badcafe` }, { expectedRev: alive._rev }); // as if killed with -9
+  const resumed = await hostActor({ participant: 'door', id: 'd11', logic: doorMachine, context: w.context });
+  assert.is(resumed.getSnapshot().value, 'open');
+  assert.match((await actors.get('door/d11'))!.owner, new RegExp(`^${hostname()}:${process.pid}:[0-9a-f]{8}$`));
+  await resumed.stop();
   await close(w);
 });
 

@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
@@ -8,14 +7,8 @@ import { openEmbeddedStore, type StoredDoc } from '../../actors/store/index.ts';
 import { EMBEDDED_STORE_FILE } from '../../actors/store/embedded.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { storeContract } from './contract.ts';
+import { tempDir } from '../harness/temp-dir.ts';
 
-const temporaryDirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'openpnc-store-'));
-  temporaryDirs.push(dir);
-  return dir;
-}
-process.on('exit', () => temporaryDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 storeContract('embedded', async () => {
   const dir = tempDir();

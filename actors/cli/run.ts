@@ -1,0 +1,213 @@
+/**
+ * `openpnc run <participant…>`: hosts the named participants in this process until SIGINT or
+ * SIGTERM, on NATS (`--nats`) or the in-process bus, with MongoDB (`--mongo`) or the embedded
+ * store in `--data`. Logs are JSON lines on stdout; `host.ready` says every participant started.
+ */
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import type { Bus } from '../bus/bus.ts';
+import { createLogger } from '../host/log.ts';
+import type { Logger, ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
+import { loadParticipants, participantNames } from '../participants/index.ts';
+import type { Store } from '../store/store.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
+
+/** Where the embedded store lives when `--data` is not given. */
+export const DEFAULT_DATA_DIR = '.data';
+
+export interface HostingOptions {
+  readonly participants: readonly ParticipantDefinition[];
+  /** NATS server URLs; the in-process bus when absent. */
+  readonly nats?: readonly string[];
+  /** JetStream replicas for the work streams (3 on a three-node cluster). */
+  readonly replicas?: number;
+  /** MongoDB URI; the embedded store in `dataDir` when absent. */
+  readonly mongo?: string;
+  readonly dataDir: string;
+  readonly config: Readonly<Record<string, string>>;
+  readonly log: Logger;
+}
+
+export interface Hosting {
+  readonly bus: Bus;
+  readonly store: Store;
+  /** Stops the participants in reverse start order, then closes bus and store. */
+  stop(): Promise<void>;
+}
+
+/** Turns a failure to reach a backing service into the CLI's one-line error. */
+function unavailable(what: string, error: unknown): CliError {
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new CliError(`${what}: ${message}`, 1);
+}
+
+/**
+ * Opens the store and the bus, then starts each participant in order with its own logger and
+ * data directory (`<dataDir>/<name>`). On a failed start, stops what already runs and throws a CliError.
+ */
+export async function hostParticipants(options: HostingOptions): Promise<Hosting> {
+  const { log } = options;
+  let store: Store;
+  try {
+    const stores = await import('../store/index.ts');
+    store = options.mongo ? await stores.connectMongoStore(options.mongo) : await stores.openEmbeddedStore(options.dataDir);
+  } catch (error) {
+    throw unavailable('store unavailable', error);
+  }
+  let bus: Bus;
+  try {
+    const buses = await import('../bus/index.ts');
+    bus = options.nats
+      ? await buses.connectNatsBus({ servers: options.nats, name: `openpnc ${options.participants.map((p) => p.name).join(' ')}`, log, ...(options.replicas ? { replicas: options.replicas } : {}) })
+      : buses.createMemoryBus({ store, log });
+  } catch (error) {
+    await store.close();
+    throw unavailable('bus unavailable', error);
+  }
+  const running: Array<{ name: string; participant: RunningParticipant }> = [];
+  const stop = async (): Promise<void> => {
+    for (const { name, participant } of running.reverse()) {
+      try {
+        await participant.stop();
+        log.info('participant.stopped', { participant: name });
+      } catch (error) {
+        log.error('participant.stop_failed', { participant: name, error });
+      }
+    }
+    await bus.close().catch((error: unknown) => log.warn('bus.close_failed', { error }));
+    await store.close().catch((error: unknown) => log.warn('store.close_failed', { error }));
+  };
+  for (const definition of options.participants) {
+    try {
+      const participant = await definition.start({
+        bus, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
+      });
+      running.push({ name: definition.name, participant });
+      log.info('participant.started', { participant: definition.name });
+    } catch (error) {
+      await stop();
+      const reason = error instanceof PncError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
+      throw new CliError(`participant ${definition.name} failed to start: ${reason.split('\n')[0]}`, 1);
+    }
+  }
+  return { bus, store, stop };
+}
+
+export interface SignalWatch {
+  /** Resolves on the first SIGINT or SIGTERM; a second one takes the default action (the process ends at once). */
+  readonly signalled: Promise<NodeJS.Signals>;
+  /** Keeps the process alive until a signal (the in-process bus holds no socket that would). */
+  wait(): Promise<NodeJS.Signals>;
+  /** Stops listening, for a start-up that failed. */
+  dispose(): void;
+}
+
+/** Starts listening for SIGINT and SIGTERM. */
+export function watchSignals(): SignalWatch {
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const dispose = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = (signal) => {
+      dispose();
+      resolve(signal);
+    };
+  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signalled,
+    dispose,
+    async wait() {
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      try {
+        return await signalled;
+      } finally {
+        clearInterval(keepAlive);
+      }
+    },
+  };
+}
+
+/** `--set key=value` pairs → participant config. */
+export function parseSettings(pairs: readonly string[] | undefined): Record<string, string> {
+  const config: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CliError(`--set wants KEY=VALUE, got '${pair}'`);
+    config[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return config;
+}
+
+function parseServers(value: string): string[] {
+  const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const server of servers) {
+    if (!/^(nats|tls|wss?):\/\/[^\s/]+/.test(server)) throw new CliError(`--nats wants nats://host:port[,…], got '${server}'`);
+  }
+  if (servers.length === 0) throw new CliError('--nats needs at least one server URL');
+  return servers;
+}
+
+const usage = `usage: openpnc run <participant…> [options]
+
+Hosts the named participants in this process until SIGINT or SIGTERM (graceful stop).
+Participants: ${participantNames.join(', ')}.
+
+options:
+  --nats URL[,URL…]  talk over NATS (JetStream for durable work); default: the in-process bus
+  --replicas N       JetStream replicas of the work streams (3 on a three-node cluster; default 1)
+  --mongo URI        keep state in MongoDB; default: the embedded store in --data
+  --data DIR         data directory: embedded store and participant files (default ${DEFAULT_DATA_DIR}/)
+  --set KEY=VALUE    participant setting, repeatable (for example --set organization=ACME)
+  -h, --help         show this help
+
+Logs are JSON lines on stdout; {"event":"host.ready"} means every participant is serving.`;
+
+export const runCommand: Command = {
+  summary: 'host the named participants until interrupted (NATS or in-process bus, MongoDB or embedded store)',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, {
+      nats: { type: 'string' },
+      replicas: { type: 'string' },
+      mongo: { type: 'string' },
+      data: { type: 'string' },
+      set: { type: 'string', multiple: true },
+    });
+    if (positionals.length === 0) throw new CliError(`name at least one participant (${participantNames.join(', ')})`);
+    const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
+    if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) throw new CliError(`--replicas must be 1 to 5, got '${values.replicas}'`);
+    if (replicas !== undefined && values.nats === undefined) throw new CliError('--replicas needs --nats');
+    const nats = values.nats === undefined ? undefined : parseServers(values.nats);
+    const config = parseSettings(values.set);
+    let participants: ParticipantDefinition[];
+    try {
+      participants = await loadParticipants([...new Set(positionals)]);
+    } catch (error) {
+      throw new CliError((error as Error).message);
+    }
+    const log = createLogger({ fields: { host: hostname(), pid: process.pid } });
+    // Listening before anything starts: a signal during start-up stops cleanly once start-up is done.
+    const signals = watchSignals();
+    let hosting: Hosting;
+    try {
+      hosting = await hostParticipants({
+        participants, config, log, dataDir: values.data ?? DEFAULT_DATA_DIR,
+        ...(nats ? { nats } : {}), ...(replicas ? { replicas } : {}), ...(values.mongo ? { mongo: values.mongo } : {}),
+      });
+    } catch (error) {
+      signals.dispose();
+      throw error;
+    }
+    log.info('host.ready', { participants: participants.map((p) => p.name), bus: hosting.bus.kind, store: hosting.store.kind });
+    const signal = await signals.wait();
+    log.info('host.stopping', { signal });
+    await hosting.stop();
+    log.info('host.stopped', {});
+    return 0;
+  },
+};
