@@ -112,6 +112,11 @@ function checkPlacement(topology: Topology): { field: string; message: string } 
       };
     }
   }
+  const gateway = topology.hosts.findIndex((host) => host.opcp);
+  if (gateway >= 0 && replicasOf(topology) > 1) {
+    // Every process that consumes work sets the streams to its own replica count.
+    return { field: `hosts[${gateway}].opcp`, message: `openpnc opcp serve has no --replicas yet and would shrink the JetStream work streams to 1 copy; set "replicas": 1 to accept that` };
+  }
   const opcpPools = topology.hosts.filter((host) => host.opcp).length;
   if (opcpPools > 1 && !topology.mongodb) return { field: 'hosts', message: 'several OPCP gateways need the shared store ("mongodb")' };
   if (topology.replicas !== undefined && topology.replicas > topology.hosts.length) {

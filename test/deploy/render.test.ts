@@ -63,7 +63,7 @@ test('bad topologies are refused with the field that is wrong', () => {
   rejects(bad((t) => { t.hosts[2].participants = ['cpo']; }), 'hosts', /no host runs ccp/);
   rejects(bad((t) => { t.hosts[0].colour = 'blue'; }), 'hosts[0]', /colour/);
   rejects(bad((t) => { t.replicas = 5; }), 'replicas', /at least as many hosts/);
-  rejects(bad((t) => { t.hosts[0].opcp = { port: 7080 }; t.hosts[0].participants = ['v2g-root', 'rcp']; t.hosts[2].participants.push('pcp'); }), 'hosts[0].opcp', /list pcp, ccp/);
+  rejects(bad((t) => { t.replicas = 1; t.hosts[0].opcp = { port: 7080 }; t.hosts[0].participants = ['v2g-root', 'rcp']; t.hosts[2].participants.push('pcp'); }), 'hosts[0].opcp', /list pcp, ccp/);
   // Two CCPs on separate embedded stores would each hold half of the contracts.
   rejects(bad((t) => { t.hosts[0].participants.push('ccp'); }), 'hosts[2].participants[0]', /ccp keeps shared records: running it on pki and contracts needs the shared store/);
   parseTopology(bad((t) => { t.hosts[0].participants.push('ccp'); t.mongodb = 'mongodb://db.example.net:27017/openpnc'; }));
@@ -94,9 +94,12 @@ test('an OPCP gateway host gets its own unit that hosts its pools; the other par
   t.hosts[0].opcp = { port: 7080 };
   t.hosts[0].participants = ['v2g-root', 'rcp', 'pcp', 'ccp'];
   t.hosts[2].participants = ['cpo'];
+  rejects(t, 'hosts[0].opcp', /no --replicas yet/);
+  t.replicas = 1;
   const files = new Map(renderTopology(parseTopology(t)).map((file) => [file.path, file.text]));
   assert.match(files.get('pki/openpnc.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc run v2g-root --nats /m);
   assert.match(files.get('pki/openpnc-opcp.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc opcp serve --nats nats:\/\/pnc-pki\.example\.net:4222 --host 0\.0\.0\.0 --port 7080 --data \/var\/lib\/openpnc\/data\/opcp$/m);
+  assert.match(files.get('pki/openpnc.service')!, / --replicas 1 /);
 });
 
 if (natsServerAvailable('deploy render suite')) {
@@ -181,6 +184,13 @@ test('openpnc deploy: --help, check, and one-line errors', () => {
     assert.is(lines.length, 1, result.stderr);
     assert.match(lines[0], pattern);
   }
+});
+
+test('openpnc deploy netns without root: one line naming what is missing', () => {
+  if (process.getuid?.() !== 0 || spawnSync('runuser', ['--help']).error) return; // needs root to become nobody
+  const result = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, 'deploy', 'netns', 'down'], { encoding: 'utf8', timeout: 30_000 });
+  assert.is(result.status, 1, result.stderr);
+  assert.is(result.stderr.trim(), 'openpnc: network namespaces are unavailable: needs root (run as root or with sudo)');
 });
 
 test.run();

@@ -1,0 +1,104 @@
+// Three hosts in three Linux network namespaces on a private bridge, a 3-node NATS JetStream cluster
+// across them, the participants spread over the hosts (the CPO backend on two, one queue group), the
+// story played from a client namespace by `openpnc deploy netns up`. Then the node leading the work
+// stream is killed and the remaining cluster still carries a whole story: contract signing through
+// JetStream and an installation.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { listNamespaces, localTopology, namespacePids, netnsAvailable, netnsDown, nodeStatus, hostNamespace, type NodeStatus } from '../../deploy/netns.ts';
+import { readTopology } from '../../deploy/topology.ts';
+import { natsServerAvailable } from '../harness/nats.ts';
+
+const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+const EXAMPLE = new URL('../../deploy/topologies/three-hosts.json', import.meta.url).pathname;
+
+function openpnc(...args: string[]): Promise<{ code: number; output: string; ms: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code: code ?? 1, output, ms: Date.now() - started })));
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+if (!netnsAvailable()) {
+  console.log('SKIPPED: netns deploy suite (needs root and iproute2)');
+} else if (natsServerAvailable('netns deploy suite')) {
+  const workDir = mkdtempSync(join(tmpdir(), 'openpnc-netns-'));
+  const topology = localTopology(readTopology(EXAMPLE), workDir);
+
+  test('three namespaces, a 3-node cluster, the story, then a node lost and the story again', async () => {
+    await netnsDown(); // what an earlier crashed run left
+    try {
+      const up = await openpnc('deploy', 'netns', 'up', '--topology', EXAMPLE, '--work', workDir);
+      console.log(`  netns up + story: ${up.ms} ms`);
+      assert.is(up.code, 0, up.output);
+      assert.match(up.output, /namespaces: opnc-pki 10\.231\.0\.11, opnc-partners 10\.231\.0\.12, opnc-contracts 10\.231\.0\.13, opnc--client 10\.231\.0\.2/);
+      assert.match(up.output, /^contracts: ccp, cpo ready$/m);
+      assert.match(up.output, /^✓ verified: CertificateInstallationRes for \S+ signed by CPS Leaf verifies up to the V2G root/m);
+      assert.ok(listNamespaces().includes('opnc-contracts'));
+
+      // One JetStream cluster of three, the work stream replicated on all three, seen from every node.
+      const statuses = await Promise.all(topology.hosts.map((host) => nodeStatus(topology, host.name)));
+      for (const status of statuses) {
+        assert.ok(status.up, `${status.host} down`);
+        assert.is(status.clusterSize, 3);
+        assert.is(status.metaLeader, statuses[0].metaLeader);
+      }
+      const workLeader = statuses[0].streamLeaders.PNC_WORK!;
+      assert.ok(topology.hosts.some((host) => host.name === workLeader), `PNC_WORK leader ${workLeader}`);
+      // The CPO backend on two hosts is one queue group: two client connections subscribe as 'cpo'.
+      const cpoClients = statuses.flatMap((s) => s.clients).filter((client) => client.queues.includes('cpo'));
+      assert.equal(cpoClients.map((client) => client.name).sort(), ['openpnc ccp cpo', 'openpnc oem mo cps cpo']);
+      // The participants really run inside the host namespaces, on the rendered command line.
+      const contractsLog = readFileSync(join(workDir, 'contracts', 'openpnc.log'), 'utf8');
+      assert.match(contractsLog, /"event":"host.ready".*"participants":\["ccp","cpo"\]/);
+
+      // Lose the node that leads the work stream: SIGKILL its nats-server inside its namespace.
+      const orphaned = statuses.find((s) => s.host === workLeader)!.clients.map((client) => client.name).filter((name) => name.startsWith('openpnc '));
+      const natsPid = namespacePids(hostNamespace(workLeader)).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server');
+      assert.ok(natsPid, `no nats-server in ${hostNamespace(workLeader)}`);
+      process.kill(natsPid!, 'SIGKILL');
+      const survivors = topology.hosts.filter((host) => host.name !== workLeader);
+      // Failover: the surviving nodes elect a new work stream leader among themselves.
+      const after = await until('a new PNC_WORK leader', async () => {
+        const seen: NodeStatus[] = await Promise.all(survivors.map((host) => nodeStatus(topology, host.name)));
+        const leaders = seen.map((s) => s.streamLeaders.PNC_WORK);
+        return seen.every((s) => s.up && s.metaLeader) && leaders.every((leader) => leader && leader !== workLeader && leader === leaders[0]) ? seen : undefined;
+      });
+      assert.is((await nodeStatus(topology, workLeader)).up, false);
+      const story = await openpnc('deploy', 'netns', 'story', '--topology', EXAMPLE);
+      console.log(`  story after losing ${workLeader}'s node (new leader ${after[0].streamLeaders.PNC_WORK}): ${story.ms} ms`);
+      assert.is(story.code, 0, story.output);
+      assert.match(story.output, /^✓ verified: /m);
+      // The participant hosts that were connected to the lost node carried on over another one.
+      console.log(`  participant hosts that were on the lost node: ${orphaned.join('; ') || 'none'}`);
+      for (const name of orphaned) {
+        const participants = name.split(' ').slice(1).sort().join(' ');
+        const host = topology.hosts.find((h) => [...h.participants].sort().join(' ') === participants)!;
+        assert.match(readFileSync(join(workDir, host.name, 'openpnc.log'), 'utf8'), /"event":"bus.nats_reconnect"/, `${host.name} did not reconnect`);
+      }
+    } finally {
+      await netnsDown();
+    }
+    assert.equal(listNamespaces(), []);
+    assert.equal(await netnsDown(), [], 'down is idempotent');
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test.run();
+}
