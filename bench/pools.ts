@@ -7,6 +7,7 @@
 //
 //   npm run bench:pools [-- --runs=3 --ms=3000 --concurrency=32 --vehicles=20 --certificates=100000]
 import 'reflect-metadata';
+import { KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { oemParticipant } from '../actors/participants/oem.ts';
 import { moParticipant } from '../actors/participants/mo.ts';
 import { cpsParticipant } from '../actors/participants/cps.ts';
 import { cpoParticipant } from '../actors/participants/cpo.ts';
-import { derOf, loadOrMakeAuthorities } from '../actors/participants/authority.ts';
+import { derOf, loadOrMakeAuthorities, type HeldAuthority } from '../actors/participants/authority.ts';
 import { playStory } from '../actors/story/index.ts';
 import { buildInstallationRequest } from '../actors/story/vehicle.ts';
 import { ccpInterface } from '../protocols/catalogue/ccp.ts';
@@ -143,14 +144,9 @@ try {
   // PCP bulk ingest: provisioning chains under one OEM Sub-CA 2 (the OEM participant's own CA).
   console.log(`\nPCP bulk ingest of ${CERTIFICATES} provisioning certificates (concurrency ${CONCURRENCY})`);
   const { sub1, sub2 } = await loadOrMakeAuthorities(partnerStore, 'oem', async () => { throw new Error('the OEM made its CAs at start'); });
-  const leafKey = (await generateKeyPair()).publicKey;
   const generationStart = performance.now();
-  const leaves: string[] = [];
-  for (let i = 0; i < CERTIFICATES; i++) {
-    const pcid = `OPN${String(i).padStart(14, '0')}`;
-    leaves.push(derOf((await issueCertificate({ role: 'provisioning', subject: { commonName: pcid, organization: 'Bench OEM' }, issuer: sub2, publicKey: leafKey })).certificate));
-  }
-  console.log(`(generated in ${((performance.now() - generationStart) / 1000).toFixed(1)} s, not counted)`);
+  const leaves = await mintProvisioningCertificates(sub2, CERTIFICATES);
+  console.log(`(minted in ${((performance.now() - generationStart) / 1000).toFixed(1)} s, not counted)`);
   const oem = { role: 'oem' as const, prefixes: ['OPN'] };
   const [sub1Der, sub2Der] = [derOf(sub1.certificate), derOf(sub2.certificate)];
   let cursor = 0;
@@ -168,6 +164,59 @@ try {
   for (const bus of buses) await bus.close().catch(() => {});
   await Promise.all(processes.map((p) => p.stop()));
   await nats.stop();
+}
+
+/** DER length octets. */
+function derLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.of(length);
+  if (length < 0x100) return Buffer.of(0x81, length);
+  return Buffer.of(0x82, length >> 8, length & 0xff);
+}
+
+/** Offset and length of the TLV starting at `at`. */
+function tlv(der: Buffer, at: number): { header: number; length: number } {
+  const first = der[at + 1];
+  if (first < 0x80) return { header: 2, length: first };
+  const octets = first & 0x7f;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = (length << 8) | der[at + 2 + i];
+  return { header: 2 + octets, length };
+}
+
+/**
+ * `count` distinct provisioning certificates (PCIDs OPN00000000000000…) under OEM Sub-CA 2, fast
+ * enough for 100,000: one certificate is issued in the provisioning profile, then each copy gets
+ * its own PCID and serial (same lengths, so the TBS keeps its layout) and a fresh ECDSA signature
+ * by the sub-CA. The PCP checks every one of them like any other upload.
+ */
+async function mintProvisioningCertificates(issuer: HeldAuthority, count: number): Promise<string[]> {
+  const templatePcid = 'OPN' + 'Z'.repeat(14);
+  const template = Buffer.from((await issueCertificate({ role: 'provisioning', subject: { commonName: templatePcid, organization: 'Bench OEM' }, issuer, publicKey: (await generateKeyPair()).publicKey })).certificate.rawData);
+  const outer = tlv(template, 0);
+  const tbsStart = outer.header;
+  const tbsTlv = tlv(template, tbsStart);
+  const tbs = template.subarray(tbsStart, tbsStart + tbsTlv.header + tbsTlv.length);
+  const algStart = tbsStart + tbs.length;
+  const algorithm = template.subarray(algStart, algStart + tlv(template, algStart).header + tlv(template, algStart).length);
+  // tbs: SEQUENCE { [0] version, INTEGER serial (16 bytes), … }
+  const versionAt = tbsTlv.header;
+  const serialAt = versionAt + tlv(tbs, versionAt).header + tlv(tbs, versionAt).length;
+  const serialValueAt = serialAt + tlv(tbs, serialAt).header;
+  const pcidAt = tbs.indexOf(Buffer.from(templatePcid, 'ascii'));
+  const key = KeyObject.from(issuer.privateKey);
+  const leaves: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const copy = Buffer.from(tbs);
+    copy.write(`OPN${String(i).padStart(14, '0')}`, pcidAt, 'ascii');
+    const serial = randomBytes(16);
+    serial[0] = 0x40 | (serial[0] & 0x3f);
+    serial.copy(copy, serialValueAt);
+    const signature = sign('sha256', copy, key);
+    const bitString = Buffer.concat([Buffer.of(0x03), derLength(signature.length + 1), Buffer.of(0), signature]);
+    const body = Buffer.concat([copy, algorithm, bitString]);
+    leaves.push(Buffer.concat([Buffer.of(0x30), derLength(body.length), body]).toString('base64'));
+  }
+  return leaves;
 }
 
 async function sequence(call: (i: number) => Promise<boolean>): Promise<LoadResult[]> {
