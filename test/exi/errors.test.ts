@@ -104,6 +104,30 @@ test('maxOccurs: 8 Services encode, 9 are refused', () => {
   assert.is(encodeError(badItem).path, 'V2G_Message.Body.ServiceDiscoveryRes.ServiceList.Service[2].ServiceCategory');
 });
 
+test('maxOccurs 1024: a PMaxSchedule of 1024 entries round-trips, 1025 are refused', () => {
+  const schedule = (entries: number): any => ({
+    V2G_Message: {
+      Header: { SessionID: '0899a6647929a1b0' },
+      Body: {
+        ChargeParameterDiscoveryRes: {
+          ResponseCode: 'OK',
+          EVSEProcessing: 'Finished',
+          SAScheduleList: {
+            SAScheduleTuple: [
+              { SAScheduleTupleID: 1, PMaxSchedule: { PMaxScheduleEntry: Array.from({ length: entries }, (_, i) => ({ RelativeTimeInterval: { start: i * 60 }, PMax: { Multiplier: 1, Unit: 'W', Value: 1000 + i } })) } },
+            ],
+          },
+          AC_EVSEChargeParameter: { AC_EVSEStatus: { NotificationMaxDelay: 0, EVSENotification: 'None', RCD: false }, EVSENominalVoltage: { Multiplier: -2, Unit: 'V', Value: 23000 }, EVSEMaxCurrent: { Multiplier: -3, Unit: 'A', Value: 13000 } },
+        },
+      },
+    },
+  });
+  const full = schedule(1024);
+  assert.equal(decodeExi('iso2', encodeExi('iso2', full)).document, full);
+  const error = encodeError(schedule(1025));
+  assert.is(error.path, 'V2G_Message.Body.ChargeParameterDiscoveryRes.SAScheduleList.SAScheduleTuple[0].PMaxSchedule.PMaxScheduleEntry');
+});
+
 test('choices and unknown names', () => {
   const two = currentDemandReq();
   two.V2G_Message.Body.SessionStopReq = { ChargingSession: 'Terminate' };
