@@ -11,8 +11,11 @@ export const MAX_FUZZ_INPUT_BYTES = 16 * 1024;
 /** One decode may not hold more than this much new memory (heap + ArrayBuffers) for an input of at most 16 KiB. */
 export const MAX_ALLOCATION_PER_INPUT = 64 * 1024 * 1024;
 
-/** Shared between worker and watchdog: [inputs done, schema index, input length] + the input bytes. */
-export const WATCH_HEADER_INTS = 3;
+/**
+ * Shared between worker and watchdog: [inputs done, schema index, input length, started] + the input
+ * bytes. `started` turns 1 when the loop begins, so slow module loading on a busy machine is no hang.
+ */
+export const WATCH_HEADER_INTS = 4;
 export function watchBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(WATCH_HEADER_INTS * 4 + MAX_FUZZ_INPUT_BYTES);
 }
@@ -212,6 +215,7 @@ export function fuzz(
   let slowest: FuzzReport['slowest'] = { ms: 0, schema: 'app', bytes: 0, mutation: '', hex: '' };
   let heapAfterWarmup = 0;
   const warmup = Math.min(5_000, Math.floor(options.iterations / 10));
+  if (watchInts) Atomics.store(watchInts, 3, 1);
 
   for (let i = 0; i < options.iterations; i++) {
     if (i === warmup) {
