@@ -80,7 +80,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const { caller, pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
       const leaf = certificateFacts(upload.vehicleCertificate, 'vehicleCertificate');
-      const subCas = [certificateFacts(upload.subCA1Certificate, 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(upload.subCA2Certificate, 'subCA2Certificate')] : [])];
+      const subCas = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
       const facts = leaf;
       const pcid = facts.commonName;
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);

@@ -62,23 +62,33 @@ export interface CertificateFacts {
   readonly fingerprintSha1: string;
 }
 
+/** Short names of the DN attributes V2G certificates use (RFC 4514 and the DC of RFC 4519). */
+const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
+  '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.6': 'C', '2.5.4.8': 'ST', '2.5.4.7': 'L', '0.9.2342.19200300.100.1.25': 'DC',
+};
+
+/** Facts of DER byte objects already read (DerCache hands out the same object for the same certificate). */
+const factsCache = new WeakMap<Uint8Array, CertificateFacts>();
+
 /**
- * Reads the facts from DER (base64 text or bytes) with the PKI's DER reader and Node's native X.509
- * parser, both fast enough for every request; anything that is not a certificate is `InvalidCertificate`.
+ * Reads the facts from DER (base64 text or bytes) with the PKI's DER reader; a name with attributes
+ * beyond NAME_ATTRIBUTES is formatted by Node's native X.509 parser. Anything that is not a
+ * certificate is `InvalidCertificate`.
  */
 export function certificateFacts(der: Uint8Array | string, what = 'certificate'): CertificateFacts {
   const bytes = typeof der === 'string' ? base64ToBytes(der) : der;
+  const cached = factsCache.get(bytes);
+  if (cached) return cached;
   let parsed: ReturnType<typeof parseCertificateDer>;
-  let native: NodeX509Certificate;
+  let attributes: string[];
   try {
     parsed = parseCertificateDer(bytes);
-    native = new NodeX509Certificate(bytes);
+    attributes = parsed.subject.every((a) => NAME_ATTRIBUTES[a.oid]) ? parsed.subject.map((a) => `${NAME_ATTRIBUTES[a.oid]}=${a.value}`) : new NodeX509Certificate(bytes).subject.split('\n');
   } catch (error) {
     throw new PncError('InvalidCertificate', `${what} is not a DER X.509 certificate`, { cause: error });
   }
-  const attributes = native.subject.split('\n');
   const field = (name: string) => attributes.find((line) => line.startsWith(`${name}=`))?.slice(name.length + 1);
-  return {
+  const facts: CertificateFacts = {
     distinguishedName: attributes.join(', '),
     commonName: field('CN') ?? '',
     organizationName: field('O'),
@@ -89,6 +99,8 @@ export function certificateFacts(der: Uint8Array | string, what = 'certificate')
     fingerprint: createHash('sha256').update(bytes).digest('hex'),
     fingerprintSha1: createHash('sha1').update(bytes).digest('hex'),
   };
+  factsCache.set(bytes, facts);
+  return facts;
 }
 
 /** Hex with `:` between bytes, upper case (the OPCP AKI style `AB:CD:…`). */
