@@ -1,7 +1,7 @@
 // `openpnc start` as a user runs it: the timeline, the verification line, the trace file, bad flags.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,30 @@ test('openpnc start prints one line per step and ends with the verification line
   assert.match(installation.exi.certificateInstallationReq, /^809802[0-9a-f]+$/);
   assert.match(installation.exi.certificateInstallationRes, /^8098[0-9a-f]+$/);
   assert.is(installation.participant, 'cpo');
+});
+
+test('openpnc start --serve keeps the participants and the OPCP gateway up until SIGINT', async () => {
+  const child = spawn(process.execPath, [BIN, 'start', '--serve', '--opcp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no serving line in:\n${output}`)), 60_000);
+      child.stdout.on('data', () => {
+        const match = /OPCP gateway at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (match) { clearTimeout(timer); resolve(match[1]); }
+      });
+    });
+    assert.match(output, /✓ verified: /);
+    const jwks = await fetch(`${url}/.well-known/jwks.json`);
+    assert.is(jwks.status, 200);
+    const roots = await fetch(`${url}/v1/root/rootCerts`);
+    assert.is(roots.status, 401); // the pools behind the gateway want a token
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.is(await exited, 0);
 });
 
 test('openpnc start refuses bad options with one line and exit 2', () => {
