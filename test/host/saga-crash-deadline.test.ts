@@ -17,7 +17,7 @@ async function verifyCancelledByDeadline(dir: string, run: HostRun): Promise<voi
   const applied = await assertAppliedOnce(store, ORDER, ['reserve', 'charge', 'refund', 'release'], run.done!.context);
   await store.close();
   assert.ok(applied.get('refund')!.at >= applied.get('charge')!.at + CONFIRM_WITHIN_MS, 'the deadline never fires early');
-  assert.equal(await receiptsIn(dir), [], 'no receipt for a cancelled order');
+  assert.equal(await receiptsIn(dir, ORDER), [], 'no receipt for a cancelled order');
 }
 
 test('deadline path: killed at every step, the deadline still fires and compensation runs once', async () => {
