@@ -57,12 +57,13 @@ test('decode reads stdin and ignores whitespace and 0x', async () => {
 });
 
 test('--schema auto names the grammar that matched on stderr, keeping stdout the bare document', async () => {
-  for (const [vector, schema] of [[handshake, 'app'], [iso2, 'iso2'], [din, 'din']] as const) {
-    const run = await openpnc(['exi', 'decode', '--schema', 'auto', vector.hex]);
+  const cases = [[handshake, 'app'], [iso2, 'iso2'], [din, 'din']] as const;
+  const runs = await Promise.all(cases.map(([vector]) => openpnc(['exi', 'decode', '--schema', 'auto', vector.hex])));
+  runs.forEach((run, i) => {
     assert.is(run.code, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`^schema: ${schema}$`, 'm'));
-    assert.ok(JSON.parse(run.stdout));
-  }
+    assert.match(run.stderr, new RegExp(`^schema: ${cases[i][1]}$`, 'm'));
+    assert.equal(JSON.parse(run.stdout), corpusDocument(cases[i][0].id));
+  });
 });
 
 test('encode prints lowercase hex that equals the captured bytes', async () => {
@@ -93,40 +94,57 @@ test('trailing padding is reported on stderr', async () => {
 });
 
 test('invalid hex is a one-line error, exit 1', async () => {
-  assertOneLineError(await openpnc(['exi', 'decode', '--schema', 'iso2', '80zz']), /invalid hex: 'z'/);
-  assertOneLineError(await openpnc(['exi', 'decode', '--schema', 'iso2', '809']), /odd number of digits/);
-  assertOneLineError(await openpnc(['exi', 'decode', '--schema', 'iso2', '-'], ''), /no hex input/);
+  const [letters, odd, empty] = await Promise.all([
+    openpnc(['exi', 'decode', '--schema', 'iso2', '80zz']),
+    openpnc(['exi', 'decode', '--schema', 'iso2', '809']),
+    openpnc(['exi', 'decode', '--schema', 'iso2', '-'], ''),
+  ]);
+  assertOneLineError(letters, /invalid hex: 'z'/);
+  assertOneLineError(odd, /odd number of digits/);
+  assertOneLineError(empty, /no hex input/);
 });
 
 test('bytes that are not a document are a one-line error with the bit position, exit 1', async () => {
-  assertOneLineError(await openpnc(['exi', 'decode', '--schema', 'iso2', iso2.hex.slice(0, 10)]), /not a valid iso2 EXI stream: .*bit \d+/);
-  assertOneLineError(await openpnc(['exi', 'decode', '--schema', 'auto', 'ffffffff']), /no schema matched/);
+  const [truncated, garbage] = await Promise.all([
+    openpnc(['exi', 'decode', '--schema', 'iso2', iso2.hex.slice(0, 10)]),
+    openpnc(['exi', 'decode', '--schema', 'auto', 'ffffffff']),
+  ]);
+  assertOneLineError(truncated, /not a valid iso2 EXI stream: .*bit \d+/);
+  assertOneLineError(garbage, /no schema matched/);
 });
 
 test('invalid JSON and schema violations are one-line errors naming the element path, exit 1', async () => {
-  assertOneLineError(await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], '{"V2G_Message": '), /invalid JSON/);
   const document = corpusDocument(iso2.id);
   document.V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC = 'full';
-  const run = await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], JSON.stringify(document));
-  assertOneLineError(run, /V2G_Message.*CurrentDemandReq.*DC_EVStatus.*EVRESSSOC/);
-  assertOneLineError(await openpnc(['exi', 'encode', '--schema', 'iso2', '/nonexistent/file.json']), /cannot read .*ENOENT/);
+  const [badJson, violation, missing] = await Promise.all([
+    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], '{"V2G_Message": '),
+    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], JSON.stringify(document)),
+    openpnc(['exi', 'encode', '--schema', 'iso2', '/nonexistent/file.json']),
+  ]);
+  assertOneLineError(badJson, /invalid JSON/);
+  assertOneLineError(violation, /V2G_Message.*CurrentDemandReq.*DC_EVStatus.*EVRESSSOC/);
+  assertOneLineError(missing, /cannot read .*ENOENT/);
 });
 
 test('usage errors and --help', async () => {
-  let run = await openpnc(['exi', 'decode', '--schema', 'xml', '80']);
-  assert.is.not(run.code, 0);
-  assert.match(run.stderr, /unknown schema 'xml'/);
-  run = await openpnc(['exi', 'encode', '--schema', 'auto', '-'], '{}');
-  assert.is.not(run.code, 0);
-  run = await openpnc(['exi', 'frobnicate']);
-  assert.is.not(run.code, 0);
-  for (const args of [['exi', '--help'], ['exi', 'decode', '--help'], ['exi', 'encode', '-h']]) {
-    run = await openpnc(args);
-    assert.is(run.code, 0, args.join(' '));
-    assert.match(run.stdout, /--schema auto|auto\s+\(decode only\)/);
-  }
-  run = await openpnc(['--help']);
-  assert.match(run.stdout, /exi\s+decode EXI/);
+  const [unknownSchema, autoEncode, unknownSubcommand, topHelp] = await Promise.all([
+    openpnc(['exi', 'decode', '--schema', 'xml', '80']),
+    openpnc(['exi', 'encode', '--schema', 'auto', '-'], '{}'),
+    openpnc(['exi', 'frobnicate']),
+    openpnc(['--help']),
+  ]);
+  assert.is.not(unknownSchema.code, 0);
+  assert.match(unknownSchema.stderr, /unknown schema 'xml'/);
+  assert.is.not(autoEncode.code, 0);
+  assert.match(autoEncode.stderr, /unknown schema 'auto'/);
+  assert.is.not(unknownSubcommand.code, 0);
+  assert.match(unknownSubcommand.stderr, /unknown subcommand 'exi frobnicate'/);
+  assert.match(topHelp.stdout, /exi\s+decode EXI/);
+  const helps = [['exi', '--help'], ['exi', 'decode', '--help'], ['exi', 'encode', '-h']];
+  (await Promise.all(helps.map((args) => openpnc(args)))).forEach((help, i) => {
+    assert.is(help.code, 0, helps[i].join(' '));
+    assert.match(help.stdout, /auto\s+\(decode only\)/);
+  });
 });
 
 test.run();
