@@ -1,0 +1,85 @@
+// Embedded store and actor host cost, with baselines measured in the same run:
+// - insert and compare-and-set replace through the Store port vs raw better-sqlite3 statements on the
+//   same pragmas (what the port costs), and vs synchronous=NORMAL (what durability against power loss costs);
+// - indexed find by a dotted field;
+// - hosted actor events (each persisted before `send` resolves) vs a bare XState actor (what durability costs per event).
+// Each round measures every case in turn so machine noise hits them alike; medians over the rounds.
+//
+//   npm run bench:store [-- --rounds=5 --ops=1000]
+import Database from 'better-sqlite3';
+import { parseArgs } from 'node:util';
+import { assign, createActor, setup } from 'xstate';
+import { createMemoryBus } from '../actors/bus/index.ts';
+import { createLogger, hostActor } from '../actors/host/index.ts';
+import { EMBEDDED_STORE_FILE } from '../actors/store/embedded.ts';
+import { openEmbeddedStore, type StoredDoc } from '../actors/store/index.ts';
+import { tempDir } from '../test/harness/temp-dir.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' } } });
+const ROUNDS = Number(values.rounds);
+const OPS = Number(values.ops);
+if (!(Number.isInteger(ROUNDS) && ROUNDS > 0 && Number.isInteger(OPS) && OPS > 0)) throw new Error('--rounds and --ops must be positive integers');
+
+interface Cert extends StoredDoc {
+  serial: string;
+  issuer: { name: string };
+  n: number;
+}
+const doc = (round: number, i: number): Cert => ({ _id: `r${round}-${i}`, serial: `${round}-${i}`, issuer: { name: `CA${i % 10}` }, n: i });
+
+/** Operations per second of `ops` sequential awaited calls. */
+async function rate(ops: number, call: (i: number) => unknown): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < ops; i += 1) await call(i);
+  return ops / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+const counter = setup({ types: { context: {} as { n: number }, events: {} as { type: 'INC' } } }).createMachine({
+  id: 'counter', context: { n: 0 }, on: { INC: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
+});
+
+const samples = new Map<string, number[]>();
+const record = (name: string, value: number) => samples.set(name, [...(samples.get(name) ?? []), value]);
+
+for (let round = 0; round < ROUNDS; round += 1) {
+  // The port, synchronous=FULL (the default).
+  const dir = tempDir('bench-store');
+  const store = await openEmbeddedStore(dir);
+  const certs = store.collection<Cert>('certs');
+  await certs.ensureIndex({ fields: ['issuer.name'] });
+  record('insert: Store port (FULL)', await rate(OPS, (i) => certs.insert(doc(round, i))));
+  record('replace with CAS: Store port (FULL)', await rate(OPS, (i) => certs.replace(doc(round, i), { expectedRev: 1 })));
+  record('find by indexed dotted field (100 of 1000)', await rate(Math.max(1, OPS / 10), () => certs.find({ 'issuer.name': 'CA3' })));
+
+  // Raw better-sqlite3 on the same file layout and pragmas: the baseline for the port's own cost.
+  const raw = new Database(`${tempDir('bench-raw')}/${EMBEDDED_STORE_FILE}`);
+  raw.pragma('journal_mode = WAL');
+  for (const sync of ['FULL', 'NORMAL'] as const) {
+    raw.pragma(`synchronous = ${sync}`);
+    raw.exec(`DROP TABLE IF EXISTS t; CREATE TABLE t (id TEXT PRIMARY KEY NOT NULL, rev INTEGER NOT NULL, doc TEXT NOT NULL)`);
+    const insert = raw.prepare('INSERT INTO t (id, rev, doc) VALUES (?, 1, ?)');
+    record(`insert: raw better-sqlite3 (${sync})`, await rate(OPS, (i) => insert.run(`r${round}-${i}`, JSON.stringify(doc(round, i)))));
+  }
+  raw.close();
+
+  // Hosted actor: every event persisted before send resolves; baseline a bare XState actor.
+  const bus = createMemoryBus({ store });
+  const hosted = await hostActor({ participant: 'bench', id: `counter-${round}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } });
+  record('actor event: hosted (persisted, inspect published)', await rate(OPS, () => hosted.send({ type: 'INC' })));
+  await hosted.stop();
+  const bare = createActor(counter).start();
+  record('actor event: bare XState (baseline)', await rate(OPS, () => bare.send({ type: 'INC' })));
+  bare.stop();
+  await bus.close();
+  await store.close();
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const medians = new Map([...samples].map(([name, xs]) => [name, median(xs)]));
+const ratio = (a: string, b: string) => `${(medians.get(a)! / medians.get(b)!).toFixed(2)}×`;
+console.log(`bench:store — ${ROUNDS} rounds × ${OPS} sequential ops, medians (ops/s), temp dir on the system disk`);
+for (const [name, value] of medians) console.log(`  ${name.padEnd(52)} ${Math.round(value).toString().padStart(10)}`);
+console.log('ratios:');
+console.log(`  Store port insert / raw insert (both FULL)            ${ratio('insert: Store port (FULL)', 'insert: raw better-sqlite3 (FULL)')}`);
+console.log(`  raw insert FULL / NORMAL (price of power-loss safety)  ${ratio('insert: raw better-sqlite3 (FULL)', 'insert: raw better-sqlite3 (NORMAL)')}`);
+console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, inspect published)', 'actor event: bare XState (baseline)')}`);
