@@ -21,8 +21,9 @@ import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode }
 import { pcpInterface, vehicleDeletedWork } from '../../protocols/catalogue/pcp.ts';
 import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
-import { consumeWork, publishEvent, requestSubjectReply, serveSubject } from '../bus/typed.ts';
+import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
+import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
@@ -94,6 +95,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     contracts.ensureIndex({ fields: ['summary.emaid'] }),
   ]);
   const { requests, events } = ccpInterface;
+  // One queue group per pool: several processes of it share the requests.
+  const serve = queueServer(bus, 'ccp');
   const ders = new DerCache();
   const rootCache = new RootCache(bus, ders);
   await rootCache.start();
@@ -152,7 +155,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
   }
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, requests.put, async (request) => {
+    serve(requests.put, async (request) => {
       const { caller, contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint } = request;
       requireRole(caller, 'cps', 'pool');
       requireIso2(xsdMsgDefNamespace);
@@ -188,7 +191,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
       return { contract, created: true };
     }),
-    serveSubject(bus, requests.list, async ({ caller, pcid, emaid }) => {
+    serve(requests.list, async ({ caller, pcid, emaid }) => {
       requireRole(caller, 'mo', 'oem', 'cpo', 'pool');
       if (emaid !== undefined && caller.role === 'mo') requireEmaidOwner(caller, emaid);
       if (pcid !== undefined && caller.role === 'oem') requirePcidOwner(caller, pcid);
@@ -201,7 +204,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const visible = docs.filter((doc) => (caller.role === 'mo' ? ownsEmaid(caller, doc.summary.emaid) : caller.role === 'oem' ? ownsPcid(caller, doc.summary.pcid) : true));
       return { contracts: await withDefault(visible) };
     }),
-    serveSubject(bus, requests.delete, async ({ caller, emaid }) => {
+    serve(requests.delete, async ({ caller, emaid }) => {
       requireRole(caller, 'mo');
       requireEmaidOwner(caller, emaid);
       const docs = await contracts.find({ 'summary.emaid': emaidKey(emaid) });
@@ -210,21 +213,21 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       if (deleted === 0) throw new PncError('ContractNotFound', `no contract for EMAID ${emaid}`);
       return { emaid: emaidKey(emaid), deleted };
     }),
-    serveSubject(bus, requests.setDefault, async ({ caller, pcid, emaid }) => {
+    serve(requests.setDefault, async ({ caller, pcid, emaid }) => {
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await contractOf(pcid, emaid);
       await defaults.replace({ _id: pcid, emaid: doc.summary.emaid, expiresAt: doc.expiresAt });
       return { contract: { ...doc.summary, defaultContract: true } };
     }),
-    serveSubject(bus, requests.provide, async ({ caller, pcid, emaid, sessionId }) => {
+    serve(requests.provide, async ({ caller, pcid, emaid, sessionId }) => {
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await contractOf(pcid, emaid);
       const exi = encodeInstallationResponse((sessionId ?? UNKNOWN_SESSION_ID).toLowerCase(), { code: 'OK', contract: doc.contract });
       return { certificateInstallationRes: bytesToBase64(exi), xsdMsgDefNamespace: doc.summary.xsdMsgDefNamespace, ...(doc.summary.cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: doc.summary.cpsV2GRootFingerprint } : {}) };
     }),
-    serveSubject(bus, requests.installation, async ({ caller, certificateInstallationReq, xsdMsgDefNamespace }) => {
+    serve(requests.installation, async ({ caller, certificateInstallationReq, xsdMsgDefNamespace }) => {
       requireRole(caller, 'cpo', 'pool');
       requireIso2(xsdMsgDefNamespace);
       const request = readInstallationRequest(base64ToBytes(certificateInstallationReq));

@@ -12,8 +12,9 @@ import { validateChain } from '../../protocols/pki/index.ts';
 import { requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
 import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
-import { enqueueWork, publishEvent, serveSubject } from '../bus/typed.ts';
+import { enqueueWork, publishEvent } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
+import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
@@ -36,6 +37,8 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   const chains = store.collection<ChainDoc>(CHAINS_COLLECTION);
   await chains.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = pcpInterface;
+  // One queue group per pool: several processes of it share the requests.
+  const serve = queueServer(bus, 'pcp');
   const ders = new DerCache();
   const rootCache = new RootCache(bus, ders);
   await rootCache.start();
@@ -76,7 +79,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   }
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, requests.put, async (request) => {
+    serve(requests.put, async (request) => {
       const { caller, pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
       const leaf = certificateFacts(upload.vehicleCertificate, 'vehicleCertificate');
@@ -105,18 +108,18 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
       return { chain, created: !existing || Boolean(existing.deletingSince) };
     }),
-    serveSubject(bus, requests.get, async ({ caller, pcid }) => {
+    serve(requests.get, async ({ caller, pcid }) => {
       mayRead(caller, pcid);
       const doc = await served(pcid);
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
       await checkChain(doc.chain);
       return { chain: doc.chain };
     }),
-    serveSubject(bus, requests.lookup, async ({ caller, pcid }) => {
+    serve(requests.lookup, async ({ caller, pcid }) => {
       mayRead(caller, pcid);
       return { pcid, exists: Boolean(await served(pcid)) };
     }),
-    serveSubject(bus, requests.delete, async ({ caller, pcid }) => {
+    serve(requests.delete, async ({ caller, pcid }) => {
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await chains.get(pcid);

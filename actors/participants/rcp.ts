@@ -9,8 +9,9 @@ import { PncError } from '../../protocols/errors.ts';
 import { requireRole } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootCertificateJson, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { rcpMachine } from '../../statecharts/rcp.ts';
-import { publishEvent, serveSubject } from '../bus/typed.ts';
+import { publishEvent } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
+import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
@@ -56,6 +57,8 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
   const roots = store.collection<RootDoc>(ROOTS_COLLECTION);
   await roots.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = rcpInterface;
+  // One queue group per pool: several processes of it share the requests.
+  const serve = queueServer(bus, 'rcp');
 
   const schedule = await startPurgeSchedule(
     'rcp',
@@ -83,7 +86,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
   }
 
   const subscriptions = await Promise.all([
-    serveSubject(bus, requests.put, async ({ caller, caCertificate, rootType }) => {
+    serve(requests.put, async ({ caller, caCertificate, rootType }) => {
       requireRole(caller, 'admin');
       const root = await describeRoot(caCertificate, rootType);
       const existing = await roots.get(root.rootCertificateId);
@@ -100,12 +103,12 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
       log.info('rcp.root.added', { rootCertificateId: root.rootCertificateId, rootType, subject: root.distinguishedName });
       return { root, created: true };
     }),
-    serveSubject(bus, requests.list, async ({ rootType }) => {
+    serve(requests.list, async ({ rootType }) => {
       const docs = await roots.find(rootType ? { rootType } : {}, { sort: 'expiresAt' });
       return { roots: docs.filter((doc) => !doc.revokedAt).map(toJson) };
     }),
-    serveSubject(bus, requests.get, async ({ rootCertificateId }) => ({ root: toJson(await servedRoot(rootCertificateId)) })),
-    serveSubject(bus, requests.revoke, async ({ caller, rootCertificateId }) => {
+    serve(requests.get, async ({ rootCertificateId }) => ({ root: toJson(await servedRoot(rootCertificateId)) })),
+    serve(requests.revoke, async ({ caller, rootCertificateId }) => {
       requireRole(caller, 'admin');
       const doc = await servedRoot(rootCertificateId);
       const now = Date.now();
@@ -114,7 +117,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
       await schedule.expiryAdded(now);
       return { root: toJson(revoked) };
     }),
-    serveSubject(bus, requests.delete, async ({ caller, rootCertificateId }) => {
+    serve(requests.delete, async ({ caller, rootCertificateId }) => {
       requireRole(caller, 'admin');
       const doc = await roots.get(rootCertificateId.toLowerCase());
       if (!doc || !(await roots.delete(doc._id))) throw new PncError('RootNotFound', 'Root certificate with the given ID is not found');

@@ -8,12 +8,13 @@ import { X509Certificate as NodeX509Certificate, createHash } from 'node:crypto'
 import { parseCertificateDer } from '../../protocols/pki/index.ts';
 import * as x509 from '@peculiar/x509';
 import { fromPromise } from 'xstate';
-import { hostActor, type HostContext } from '../host/index.ts';
+import { DEFAULT_LEASE_MS, hostActor, type HostContext, type HostedActor } from '../host/index.ts';
+import { purgeExpiryEvent } from '../../protocols/catalogue/pools.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { PURGE_DEADLINE, type PurgeResult, type PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
 import type { Collection, StoredDoc } from '../store/store.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
-import { requestSubjectReply } from '../bus/typed.ts';
+import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { POOL_CALLER } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { Logger, RunningParticipant } from '../host/participant.ts';
@@ -137,9 +138,9 @@ export async function purgeExpired<T extends ExpiringDoc>(collection: Collection
 }
 
 export interface PurgeSchedule {
-  /** Tells the schedule an entry with this deadline entered the pool; resolves once persisted. */
+  /** Tells the schedule an entry with this deadline entered the pool; resolves once persisted (or handed over). */
   expiryAdded(at: number): Promise<void>;
-  /** Runs a purge now and resolves when it is done. */
+  /** Runs a purge now and resolves when it is done (a no-op in a standby process). */
   purgeNow(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -148,30 +149,73 @@ export interface PurgeSchedule {
  * Hosts a pool's purge statechart (actor `<participant>/purge`) with the participant's purge effect.
  * A purge runs at start, so whatever expired while the process was down goes first; after that the
  * deadline in the persisted context drives it, re-armed by the host after a restart.
+ * Several processes of one pool (a NATS queue group) share the work: the actor host's lease lets one
+ * drive the schedule; the others stand by, retry the lease, and hand their expiries to the active one
+ * over `<participant>.purge.expiry`.
  */
-export async function startPurgeSchedule(participant: string, machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
-  const hosted = await hostActor({ participant, id: 'purge', logic: machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } }), context });
-  const idle = async () => {
+export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
+  const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } });
+  const expiryEvent = purgeExpiryEvent(participant);
+  let hosted: HostedActor<typeof logic> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const sendExpiry = async (at: number) => {
+    const snapshot = hosted!.getSnapshot();
+    const current = snapshot.context.deadlines[PURGE_DEADLINE];
+    // Only an earlier expiry moves the deadline; skipping the others saves a persisted transition per put.
+    // While a purge runs the event always goes in, so the purge's answer cannot lose it.
+    if (snapshot.matches('waiting') && current !== undefined && current <= at) return;
+    await hosted!.send({ type: 'EXPIRY_ADDED', at });
+  };
+  const purgeNow = async () => {
+    if (!hosted) return;
+    await hosted.send({ type: 'PURGE_DUE' });
     const snapshot = await hosted.waitFor((s) => !s.matches('purging'), 60_000);
     if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };
-  const schedule: PurgeSchedule = {
-    // Only an earlier expiry changes the deadline; skipping the others saves a persisted transition per put.
-    // While a purge runs the event always goes in, so the purge's answer cannot lose it.
-    expiryAdded: async (at) => {
-      const snapshot = hosted.getSnapshot();
-      const current = snapshot.context.deadlines[PURGE_DEADLINE];
-      if (snapshot.matches('waiting') && current !== undefined && current <= at) return;
-      await hosted.send({ type: 'EXPIRY_ADDED', at });
-    },
-    purgeNow: async () => {
-      await hosted.send({ type: 'PURGE_DUE' });
-      await idle();
-    },
-    stop: () => hosted.stop(),
+  /** Takes the lease if it is free; false while another process holds it. */
+  const tryActivate = async (): Promise<boolean> => {
+    try {
+      hosted = await hostActor({ participant, id: 'purge', logic, context });
+    } catch (error) {
+      if (PncError.is(error, 'ActorLeased')) return false;
+      throw error;
+    }
+    await purgeNow();
+    return true;
   };
-  await schedule.purgeNow();
-  return schedule;
+
+  const handOver = await context.bus.subscribe(expiryEvent.subject, async (delivery) => {
+    const parsed = expiryEvent.payload.safeParse(delivery.payload);
+    if (hosted && parsed.success) await sendExpiry(parsed.data.at).catch((error) => context.log.warn(`${participant}.purge.expiry.failed`, { error }));
+  });
+  if (!(await tryActivate())) {
+    context.log.info(`${participant}.purge.standby`, { reason: 'another process drives the purge schedule' });
+    const attempt = () => {
+      retry = setTimeout(async () => {
+        if (stopped) return;
+        try {
+          if (await tryActivate()) return context.log.info(`${participant}.purge.active`, {});
+        } catch (error) {
+          context.log.warn(`${participant}.purge.activate.failed`, { error });
+        }
+        attempt();
+      }, DEFAULT_LEASE_MS / 3);
+      retry.unref();
+    };
+    attempt();
+  }
+  return {
+    expiryAdded: async (at) => (hosted ? sendExpiry(at) : publishEvent(context.bus, expiryEvent, { at })),
+    purgeNow,
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await handOver.unsubscribe();
+      await hosted?.stop();
+    },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject } from './define.ts';
 import { caller } from './caller.ts';
+import { purgeExpiryEvent } from './pools.ts';
 import { base64, certificateDer, emaid, hex, pcid } from './fields.ts';
 import { signedContractData } from './cps.ts';
 
@@ -116,6 +117,7 @@ export const ccpInterface = participantInterface({
     }),
   },
   events: {
+    purgeExpiry: purgeExpiryEvent('ccp'),
     stored: eventSubject({
       subject: 'ccp.contract.stored',
       summary: 'a contract was stored or replaced (OPCP webhook oem.contract.created / updated)',

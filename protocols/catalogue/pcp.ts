@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, workQueue } from './define.ts';
 import { caller } from './caller.ts';
+import { purgeExpiryEvent } from './pools.ts';
 import { certificateDer, hex, pcid } from './fields.ts';
 
 export const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
@@ -80,6 +81,7 @@ export const pcpInterface = participantInterface({
     }),
   },
   events: {
+    purgeExpiry: purgeExpiryEvent('pcp'),
     purged: eventSubject({
       subject: 'pcp.chain.purged',
       summary: 'a provisioning chain left the pool: expired (scheduled purge) or deleted by its OEM',

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject } from './define.ts';
 import { caller } from './caller.ts';
+import { purgeExpiryEvent } from './pools.ts';
 import { certificateDer, hex } from './fields.ts';
 
 export const rootTypes = ['V2G', 'MO', 'OEM', 'PE'] as const;
@@ -81,6 +82,7 @@ export const rcpInterface = participantInterface({
     }),
   },
   events: {
+    purgeExpiry: purgeExpiryEvent('rcp'),
     added: eventSubject({
       subject: 'rcp.root.added',
       summary: 'a root entered the pool (OPCP webhook root.cert.added)',

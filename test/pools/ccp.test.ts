@@ -213,4 +213,20 @@ test('an expired contract leaves the pool at its deadline', async () => {
   await env.stop();
 });
 
+test('two CCP processes on one pool: one drives the purge, the other hands over its expiries and takes over when it stops', async () => {
+  const env = await pools();
+  const second = await startCcp(env.bus, env.store, env.log.child({ process: 2 }));
+  assert.ok(env.log.lines.some((l) => l.event === 'ccp.purge.standby' && l.fields?.process === 2), 'the second process stands by');
+  const deleted = await collectEvents<{ reason: string; emaid: string }>(env.bus, 'ccp.contract.deleted');
+  // Several short-lived contracts: the queue group spreads the puts over both processes.
+  for (let i = 1; i <= 4; i++) {
+    const emaid = `DEOPNQ0000000${i}`;
+    const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid }, issuer: pki.authorities['mo-sub-ca-2'], notBefore: new Date(Date.now() - 60_000), validityDays: 62_000 / 86_400_000 });
+    await store(env, { ...pki.contracts[0], certificate: issued.certificate, keys: issued.keys!, chain: [issued.certificate, ...pki.contracts[0].chain.slice(1)], identifier: emaid }, `q${i}`);
+  }
+  for (let i = 1; i <= 4; i++) assert.is((await deleted.next((e) => e.emaid === `DEOPNQ0000000${i}`, 6_000)).reason, 'expired');
+  await second.stop();
+  await env.stop();
+});
+
 test.run();
