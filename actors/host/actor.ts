@@ -24,8 +24,11 @@ import type { Logger } from './participant.ts';
 
 /** Collection holding one record per hosted actor instance. */
 export const ACTORS_COLLECTION = 'actors';
-/** How long a lease lasts without renewal; renewed every third of it. @default 15000 */
-export const DEFAULT_LEASE_MS = 15_000;
+/**
+ * How long a lease lasts without renewal; renewed every third of it. Only a takeover from another
+ * machine waits this out (a dead process on this machine is detected at once). @default 30000
+ */
+export const DEFAULT_LEASE_MS = 30_000;
 /** setTimeout's ceiling; longer deadlines are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const LEASE_ATTEMPTS = 5;
@@ -170,10 +173,12 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       throw new SnapshotIncompatible(this.key, error instanceof Error ? error.message : String(error), error);
     }
     await this.serial(() => this.persist({ force: true }));
-    this.renewTimer = setInterval(() => {
-      this.serial(() => this.persist({ force: true })).catch((error) => this.log.warn('actor.lease.renew_failed', { error }));
-    }, Math.max(1, Math.floor(this.leaseMs / 3)));
-    this.renewTimer.unref(); // housekeeping only: never what keeps a process alive
+    if (this.live().status !== 'done') {
+      this.renewTimer = setInterval(() => {
+        this.serial(() => this.persist({ force: true })).catch((error) => this.log.warn('actor.lease.renew_failed', { error }));
+      }, Math.max(1, Math.floor(this.leaseMs / 3)));
+      this.renewTimer.unref(); // housekeeping only: never what keeps a process alive
+    }
     this.log.info(stored ? 'actor.restored' : 'actor.created', { owner: this.owner, value: this.live().value });
   }
 
@@ -330,6 +335,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       }
       throw error;
     }
+    // A finished actor takes no more events: nothing to own, so stop rewriting its record.
+    if (live.status === 'done') clearInterval(this.renewTimer);
     if (json !== this.lastPersistedJson) {
       this.lastPersistedJson = json;
       this.lastPersistedSnapshot = persisted as AnyMachineSnapshot;

@@ -148,6 +148,28 @@ host('the lease of a dead process on this machine is taken over at once; a live 
   await close(w);
 });
 
+host('a running actor renews its lease; a finished one stops rewriting its record', async () => {
+  const w = await world();
+  const actors = w.store.collection<ActorRecord>(ACTORS_COLLECTION);
+  const d = await door(w, 'd12', { leaseMs: 90 });
+  const startRev = (await actors.get('door/d12'))!._rev!;
+  await new Promise((r) => setTimeout(r, 300));
+  const renewed = (await actors.get('door/d12'))!;
+  assert.ok(renewed._rev! >= startRev + 2, `renewed ${renewed._rev! - startRev} times`);
+  await rejects(door(w, 'd12', { owner: 'intruder', leaseMs: 90 }), 'ActorLeased');
+  await d.stop();
+
+  const once = setup({}).createMachine({ id: 'once', initial: 'open', states: { open: { on: { GO: 'finished' } }, finished: { type: 'final' } } });
+  const finished = await hostActor({ participant: 'once', id: 'o1', logic: once, context: w.context, leaseMs: 60 });
+  await finished.send({ type: 'GO' });
+  const doneRev = (await actors.get('once/o1'))!._rev;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is((await actors.get('once/o1'))!._rev, doneRev);
+  await rejects(finished.send({ type: 'GO' }), 'EventNotAccepted');
+  await finished.stop();
+  await close(w);
+});
+
 host('an expired lease can be taken over by another owner', async () => {
   const w = await world();
   const first = await door(w, 'd3', { leaseMs: 60_000 });
