@@ -85,8 +85,18 @@ export function loadOpcpDocument(file: OpcpService): Document {
   return doc as unknown as Document;
 }
 
-/** An initialised openapi-backend per OPCP file, with format checks (uuid, date-time, uri) on. */
-export async function loadOpcpApis(): Promise<Record<OpcpService, OpenAPIBackend>> {
+let loaded: Promise<Record<OpcpService, OpenAPIBackend>> | undefined;
+
+/**
+ * An initialised openapi-backend per OPCP file, with format checks (uuid, date-time, uri) on. Built once
+ * per process (compiling the schemas takes a while) and shared: the instances hold no per-request state.
+ */
+export function loadOpcpApis(): Promise<Record<OpcpService, OpenAPIBackend>> {
+  loaded ??= buildOpcpApis();
+  return loaded;
+}
+
+async function buildOpcpApis(): Promise<Record<OpcpService, OpenAPIBackend>> {
   const entries = await Promise.all(
     OPCP_SPEC_FILES.map(async (file) => {
       const api = new OpenAPIBackend({

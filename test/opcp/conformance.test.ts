@@ -21,10 +21,12 @@ const b64 = (c: { rawData: ArrayBuffer }) => bytesToBase64(c.rawData);
 let stack: Stack;
 let pki: TestPki;
 let v2gRoot: x509.X509Certificate;
+/** A second, unrelated PKI: its roots and chains are not in the pools. */
+let foreign: TestPki;
 const ids: Record<string, string> = {};
 
 test.before(async () => {
-  pki = await createTestPki({ vehicles: 2, contracts: 1 });
+  [pki, foreign] = await Promise.all([createTestPki({ vehicles: 2, contracts: 1 }), createTestPki()]);
   stack = await startStack({ withCps: true });
   const { certificates } = await requestSubjectReply(stack.env.bus, v2gRootInterface.requests.ca, {});
   v2gRoot = new x509.X509Certificate(Buffer.from(certificates[0], 'base64'));
@@ -75,8 +77,7 @@ test('RCP: admins put roots, every role reads them; unknown ids are 404', async 
   assert.is((await stack.call('cpo', 'GET', '/v1/root/ctl')).status, 404);
   assert.is((await stack.call('admin', 'PUT', '/v1/root/rootCerts', { body: { caCertificate: b64(v2gRoot), rootType: 'XX' } })).status, 400);
   // A root put and deleted again: 200 then 404.
-  const extra = await createTestPki();
-  const put = await stack.call('admin', 'PUT', '/v1/root/rootCerts', { body: { caCertificate: b64(extra.trustAnchors.mo[0]), rootType: 'MO' } });
+  const put = await stack.call('admin', 'PUT', '/v1/root/rootCerts', { body: { caCertificate: b64(foreign.trustAnchors.mo[0]), rootType: 'MO' } });
   assert.is((await stack.call('admin', 'DELETE', `/v1/root/rootCerts/${put.body.RootResponse.rootCertificateId}`)).status, 200);
   assert.is((await stack.call('admin', 'DELETE', `/v1/root/rootCerts/${put.body.RootResponse.rootCertificateId}`)).status, 404);
 });
@@ -93,7 +94,6 @@ test('PCP: an OEM uploads a provisioning chain, MOs read it, unknown PCIDs are 4
   assert.is((await stack.call('moA', 'GET', `/v1/oem/provCerts/lookupVehicle/${pki.provisioning[1].identifier}`)).status, 404);
   assert.is((await stack.call('moA', 'GET', `/v1/oem/provCerts/${pki.provisioning[1].identifier}`)).status, 404);
   assert.is((await stack.call('oem', 'PUT', '/v1/oem/provCerts', { body: { subCA1Certificate: b64(sub1) } })).status, 400);
-  const foreign = await createTestPki();
   const [fLeaf, fSub2, fSub1] = foreign.provisioning[0].chain;
   const rejected = await stack.call('oem', 'PUT', '/v1/oem/provCerts', { body: { vehicleCertificate: b64(fLeaf), subCA2Certificate: b64(fSub2), subCA1Certificate: b64(fSub1) } });
   assert.is(rejected.status, 400);
