@@ -17,7 +17,7 @@ import { assertPattern, assertSubject, subjectMatches } from './subject.ts';
 import { stderrLog, type BusLog } from './log.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload, isThenable } from './wire.ts';
 import {
-  DEFAULT_DEDUP_WINDOW_MS, deadLetter, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
+  DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
 
 /** Collection holding work items: pending ones, `done` tombstones for de-duplication, and `dead` ones. */
@@ -375,8 +375,7 @@ class WorkQueues {
 
   async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
     assertSubject(queue);
-    const id = options?.id ?? randomUUID();
-    if (typeof id !== 'string' || id.length === 0) throw new PncError('InvalidArgument', 'work id must be a non-empty string');
+    const id = workId(options);
     const text = encodePayload(payload);
     const doc: WorkDoc = {
       _id: `${queue} ${id}`, queue, id, seq: nextSeq(), state: 'pending', enqueuedAt: Date.now(), attempts: 0,

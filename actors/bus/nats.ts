@@ -8,10 +8,10 @@
  * stream `PNC_DLQ` keeping what was dead-lettered on `dlq.<queue>`. Streams and consumers are created
  * idempotently on first use.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   AckPolicy, DeliverPolicy, ErrorCode, NatsError, RetentionPolicy, StorageType, connect, headers as natsHeaders, nanos,
-  type ConsumerConfig, type JetStreamClient, type JetStreamManager, type JsMsg, type Msg, type MsgHdrs, type NatsConnection, type StreamConfig,
+  type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type Msg, type MsgHdrs, type NatsConnection, type StreamConfig,
   type Subscription as NatsSubscription,
 } from 'nats';
 import { PncError, toPncError } from '../../protocols/errors.ts';
@@ -24,7 +24,7 @@ import { stderrLog, type BusLog } from './log.ts';
 import { assertPattern, assertSubject } from './subject.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload, isThenable } from './wire.ts';
 import {
-  DEFAULT_DEDUP_WINDOW_MS, deadLetter, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
+  DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
 
 /** Reply header naming the PncError code; the body is the error's JSON. */
@@ -34,6 +34,11 @@ export const WORK_SUBJECT_PREFIX = 'pnc.work.';
 export const DEAD_LETTER_STREAM = 'PNC_DLQ';
 const CONNECT_TIMEOUT_MS = 5000;
 const JETSTREAM_READY_TIMEOUT_MS = 15_000;
+/**
+ * One message at a time: a buffered message's ack wait would run while it waits for the handler.
+ * A deleted consumer or stream ends the iterator, and the consume loop sets them up again.
+ */
+const CONSUME_OPTIONS = { max_messages: 1, abort_on_missing_resource: true };
 
 export interface NatsBusOptions {
   /** One URL or several (`nats://host:4222`); the client fails over between them. */
@@ -155,7 +160,8 @@ class NatsBus implements Bus {
     }
   }
 
-  private listen(subject: string, options: SubscribeOptions | undefined, handle: (msg: Msg) => PromiseLike<unknown> | void): Subscription {
+  /** Subscribes and waits until the server has the interest, so a request sent after this resolves finds it. */
+  private async listen(subject: string, options: SubscribeOptions | undefined, handle: (msg: Msg) => PromiseLike<unknown> | void): Promise<Subscription> {
     this.assertOpen();
     assertPattern(subject);
     if (options?.queue !== undefined) assertSubject(options.queue);
@@ -180,6 +186,11 @@ class NatsBus implements Bus {
       },
     };
     this.subscriptions.add(subscription);
+    try {
+      await this.nc.flush();
+    } catch (error) {
+      throw busError(error, subject, 0);
+    }
     return subscription;
   }
 
@@ -278,8 +289,7 @@ class NatsBus implements Bus {
   async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
     this.assertOpen();
     assertSubject(queue);
-    const id = options?.id ?? randomUUID();
-    if (typeof id !== 'string' || id.length === 0) throw new PncError('InvalidArgument', 'work id must be a non-empty string');
+    const id = workId(options);
     const data = encoder.encode(encodePayload(payload));
     const { js } = await this.streams();
     try {
@@ -322,21 +332,38 @@ class NatsBus implements Bus {
     const { js, jsm } = await this.streams();
     const name = consumerName(queue, resolved.durable);
     await this.ensureConsumer(jsm, name, queue, resolved);
-    const consumer = await js.consumers.get(WORK_STREAM, name);
-    // One message at a time: a buffered message's ack wait would run while it waits for the handler.
-    const messages = await consumer.consume({ max_messages: 1 });
+    let stopped = false;
+    let messages: ConsumerMessages = await (await js.consumers.get(WORK_STREAM, name)).consume(CONSUME_OPTIONS);
     const loop = (async () => {
-      for await (const msg of messages) {
+      while (!stopped) {
         try {
-          await this.handleWork(msg, queue, handler as WorkHandler, resolved);
+          for await (const msg of messages) {
+            try {
+              await this.handleWork(msg, queue, handler as WorkHandler, resolved);
+            } catch (error) {
+              this.log.error('bus.work_failed', { queue, error: toPncError(error).toJSON() });
+            }
+          }
         } catch (error) {
-          this.log.error('bus.work_failed', { queue, error: toPncError(error).toJSON() });
+          this.log.warn('bus.work_consumer_failed', { queue, error: toPncError(error).toJSON() });
+        }
+        // The consumer went away (deleted, stream lost, connection trouble): set it up again and go on.
+        while (!stopped && !this.closed) {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          try {
+            await this.ensureConsumer(jsm, name, queue, resolved);
+            if (!stopped) messages = await (await js.consumers.get(WORK_STREAM, name)).consume(CONSUME_OPTIONS);
+            break;
+          } catch (error) {
+            this.log.warn('bus.work_consumer_retry', { queue, error: toPncError(error).toJSON() });
+          }
         }
       }
     })();
     const subscription: Subscription = {
       unsubscribe: async () => {
         this.subscriptions.delete(subscription);
+        stopped = true;
         messages.stop();
         await loop;
       },

@@ -3,7 +3,8 @@
  * (ack, retry with back-off, or dead-letter), and the dead-letter record published on `dlq.<queue>`.
  */
 import { PncError, toPncError, type PncErrorData } from '../../protocols/errors.ts';
-import type { ConsumeOptions, Headers, WorkHandler, WorkItem } from './bus.ts';
+import { randomUUID } from 'node:crypto';
+import type { ConsumeOptions, EnqueueOptions, Headers, WorkHandler, WorkItem } from './bus.ts';
 import { assertDurableName, assertSubject } from './subject.ts';
 
 export const DEFAULT_ACK_WAIT_MS = 30_000;
@@ -28,6 +29,16 @@ export function resolveConsumeOptions(queue: string, options: ConsumeOptions): R
   if (!Number.isInteger(ackWaitMs) || ackWaitMs < 10) throw new PncError('InvalidArgument', `ackWaitMs must be an integer >= 10, got ${ackWaitMs}`);
   if (!Number.isInteger(maxDeliver) || maxDeliver < 1) throw new PncError('InvalidArgument', `maxDeliver must be an integer >= 1, got ${maxDeliver}`);
   return { durable: options.durable, ackWaitMs, maxDeliver };
+}
+
+/** The de-duplication id of an enqueue: the caller's (printable, at most 200 characters) or a fresh UUID. */
+export function workId(options: EnqueueOptions | undefined): string {
+  const id = options?.id;
+  if (id === undefined) return randomUUID();
+  if (typeof id !== 'string' || !/^[^\u0000-\u001f\u007f]{1,200}$/.test(id)) {
+    throw new PncError('InvalidArgument', `work id must be 1-200 printable characters, got ${JSON.stringify(id)}`);
+  }
+  return id;
 }
 
 export function deadLetterSubject(queue: string): string {

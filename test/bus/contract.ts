@@ -85,6 +85,7 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
       assert.is((await rejection(bus.enqueue(wildcard, 1))).code, 'InvalidSubject', `enqueue ${wildcard}`);
     }
     assert.is((await rejection(bus.consume('q.ok', async () => {}, { durable: 'bad.name' }))).code, 'InvalidArgument');
+    assert.is((await rejection(bus.enqueue('q.ok', 1, { id: 'line\nbreak' }))).code, 'InvalidArgument');
   });
 
   test('wildcards: * matches one token, > the rest', async () => {

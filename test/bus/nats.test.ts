@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connect } from 'nats';
 import { connectNatsBus, type WorkItem } from '../../actors/bus/index.ts';
-import { ERROR_HEADER } from '../../actors/bus/nats.ts';
+import { ERROR_HEADER, WORK_STREAM } from '../../actors/bus/nats.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { freePort, natsServerAvailable, startNatsServer } from '../harness/nats.ts';
 import { busContract, eventually, rejection } from './contract.ts';
@@ -63,6 +63,29 @@ if (natsServerAvailable('NATS bus suite')) {
       assert.equal(seen.map((item) => [item.id, item.attempt, item.payload]), [['survivor', 1, { n: 1 }]]);
       await consumer.close();
     } finally {
+      await server.stop();
+    }
+  });
+
+  specific('a consumer deleted behind the back of the bus is set up again and consumption goes on', async () => {
+    const server = await startNatsServer();
+    const bus = await connectNatsBus({ servers: server.url });
+    const raw = await connect({ servers: server.url });
+    try {
+      const seen: string[] = [];
+      await bus.consume('resilient.work', async (item) => void seen.push(item.id), { durable: 'phoenix', ackWaitMs: 500 });
+      await bus.enqueue('resilient.work', 1, { id: 'before' });
+      await eventually('first item', () => seen.length === 1);
+      const jsm = await raw.jetstreamManager();
+      const consumers = await jsm.consumers.list(WORK_STREAM).next();
+      const doomed = consumers.find((c) => c.config.filter_subject === 'pnc.work.resilient.work')!;
+      await jsm.consumers.delete(WORK_STREAM, doomed.name);
+      await bus.enqueue('resilient.work', 2, { id: 'after' });
+      await eventually('the item enqueued after the deletion', () => seen.includes('after'), 15_000);
+      assert.equal(seen, ['before', 'after']);
+    } finally {
+      await raw.close();
+      await bus.close();
       await server.stop();
     }
   });
