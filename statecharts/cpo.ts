@@ -20,6 +20,9 @@ export interface InstallationContext extends InstallationInput {
 
 export const installationMachine = setup({
   types: { context: {} as InstallationContext, input: {} as InstallationInput, output: {} as InstallationContext },
+  actions: {
+    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+  },
   actors: {
     checkRequest: effect<{ pcid: string }, InstallationInput>('checkRequest'),
     forwardToCcp: effect<{ exiResponse: string }, InstallationInput>('forwardToCcp'),
@@ -34,7 +37,7 @@ export const installationMachine = setup({
         src: 'checkRequest',
         input: ({ context }) => ({ exiRequest: context.exiRequest, iso15118SchemaVersion: context.iso15118SchemaVersion }),
         onDone: { target: 'forwarding', actions: assign({ pcid: ({ event }) => event.output.pcid }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     forwarding: {
@@ -42,7 +45,7 @@ export const installationMachine = setup({
         src: 'forwardToCcp',
         input: ({ context }) => ({ exiRequest: context.exiRequest, iso15118SchemaVersion: context.iso15118SchemaVersion }),
         onDone: { target: 'accepted', actions: assign({ exiResponse: ({ event }) => event.output.exiResponse }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     accepted: { type: 'final' },

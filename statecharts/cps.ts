@@ -24,6 +24,9 @@ export type SigningEvent = { type: 'RETRY' };
 
 export const signingMachine = setup({
   types: { context: {} as SigningContext, events: {} as SigningEvent, input: {} as SigningInput, output: {} as SigningContext },
+  actions: {
+    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+  },
   actors: {
     checkContractData: effect<void, SigningRequestJson>('checkContractData'),
     signContractData: effect<SignedContractDataJson, SigningRequestJson>('signContractData'),
@@ -42,7 +45,7 @@ export const signingMachine = setup({
         src: 'checkContractData',
         input: ({ context }) => context.request,
         onDone: 'signing',
-        onError: { target: 'rejected', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'rejected', actions: 'recordFailure' },
       },
     },
     signing: {
@@ -53,7 +56,7 @@ export const signingMachine = setup({
           { guard: 'wantsStore', target: 'storing', actions: assign({ signed: ({ event }) => event.output }) },
           { target: 'signed', actions: assign({ signed: ({ event }) => event.output }) },
         ],
-        onError: { target: 'rejected', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'rejected', actions: 'recordFailure' },
       },
     },
     storing: {
@@ -62,7 +65,7 @@ export const signingMachine = setup({
         src: 'putIntoCcp',
         input: ({ context }) => context.signed!,
         onDone: { target: 'stored', actions: assign({ failure: undefined }) },
-        onError: { target: 'storeFailed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'storeFailed', actions: 'recordFailure' },
       },
     },
     storeFailed: { on: { RETRY: 'storing' } },

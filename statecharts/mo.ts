@@ -32,6 +32,9 @@ export type ContractEvent = { type: 'CONTRACT_STORED' } | { type: 'CONTRACT_REJE
 
 export const contractMachine = setup({
   types: { context: {} as ContractContext, events: {} as ContractEvent, input: {} as ContractInput },
+  actions: {
+    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+  },
   actors: {
     fetchProvisioningChain: effect<CertificateChainJson, { pcid: string }>('fetchProvisioningChain'),
     verifyProvisioningChain: effect<void, { pcid: string; chain: CertificateChainJson }>('verifyProvisioningChain'),
@@ -49,7 +52,7 @@ export const contractMachine = setup({
         src: 'fetchProvisioningChain',
         input: ({ context }) => ({ pcid: context.pcid }),
         onDone: { target: 'verifyingChain', actions: assign({ provisioningChain: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     verifyingChain: {
@@ -57,7 +60,7 @@ export const contractMachine = setup({
         src: 'verifyProvisioningChain',
         input: ({ context }) => ({ pcid: context.pcid, chain: context.provisioningChain! }),
         onDone: 'issuing',
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     issuing: {
@@ -65,7 +68,7 @@ export const contractMachine = setup({
         src: 'issueContract',
         input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, chain: context.provisioningChain! }),
         onDone: { target: 'submitting', actions: assign({ issued: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     submitting: {
@@ -73,7 +76,7 @@ export const contractMachine = setup({
         src: 'submitToCps',
         input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, contractData: context.issued!.contractData }),
         onDone: 'submitted',
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     // The CPS acknowledges through the CCP: `cps.contract.signed` turns into CONTRACT_STORED.
@@ -91,7 +94,7 @@ export const contractMachine = setup({
         input: ({ context }) => ({ contractId: context.contractId, emaid: context.issued!.emaid, serialNumber: context.issued!.serialNumber }),
         onDone: 'terminated',
         // Termination stays possible: the CCP delete or the revocation can be retried.
-        onError: { target: 'installed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'installed', actions: 'recordFailure' },
       },
     },
     terminated: { type: 'final' },

@@ -20,6 +20,9 @@ export type VehicleEvent = { type: 'RETRY' } | { type: 'DELETE' };
 
 export const vehicleMachine = setup({
   types: { context: {} as VehicleContext, events: {} as VehicleEvent, input: {} as VehicleInput },
+  actions: {
+    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+  },
   actors: {
     issueProvisioning: effect<VehicleRecordJson, { pcid: string }>('issueProvisioning'),
     uploadToPcp: effect<void, VehicleRecordJson>('uploadToPcp'),
@@ -35,7 +38,7 @@ export const vehicleMachine = setup({
         src: 'issueProvisioning',
         input: ({ context }) => ({ pcid: context.pcid }),
         onDone: { target: 'uploading', actions: assign({ vehicle: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
     uploading: {
@@ -43,7 +46,7 @@ export const vehicleMachine = setup({
         src: 'uploadToPcp',
         input: ({ context }) => context.vehicle!,
         onDone: { target: 'produced', actions: assign({ failure: undefined }) },
-        onError: { target: 'uploadFailed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'uploadFailed', actions: 'recordFailure' },
       },
     },
     uploadFailed: { on: { RETRY: 'uploading', DELETE: 'deleting' } },
@@ -53,7 +56,7 @@ export const vehicleMachine = setup({
         src: 'deleteFromPcp',
         input: ({ context }) => ({ pcid: context.pcid }),
         onDone: 'deleted',
-        onError: { target: 'produced', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'produced', actions: 'recordFailure' },
       },
     },
     deleted: { type: 'final' },

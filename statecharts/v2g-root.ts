@@ -18,6 +18,9 @@ export interface SubCaContext extends SubCaInput {
 
 export const subCaMachine = setup({
   types: { context: {} as SubCaContext, input: {} as SubCaInput, output: {} as SubCaContext },
+  actions: {
+    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+  },
   actors: {
     checkCsr: effect<void, SubCaInput>('checkCsr'),
     issueSubCa: effect<string, SubCaInput>('issueSubCa'),
@@ -32,7 +35,7 @@ export const subCaMachine = setup({
         src: 'checkCsr',
         input: ({ context }) => ({ domain: context.domain, csr: context.csr }),
         onDone: 'issuing',
-        onError: { target: 'rejected', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'rejected', actions: 'recordFailure' },
       },
     },
     issuing: {
@@ -40,7 +43,7 @@ export const subCaMachine = setup({
         src: 'issueSubCa',
         input: ({ context }) => ({ domain: context.domain, csr: context.csr }),
         onDone: { target: 'issued', actions: assign({ certificate: ({ event }) => event.output }) },
-        onError: { target: 'rejected', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+        onError: { target: 'rejected', actions: 'recordFailure' },
       },
     },
     issued: { type: 'final' },
