@@ -29,9 +29,9 @@ test('confirm path: killed at every step, the saga confirms once with each effec
   assert.is(baseline.code, 0, baseline.output);
   await verifyConfirmed(baselineDir, baseline);
   assert.ok(baseline.steps.includes('before:confirm') && baseline.steps.includes('command:CONFIRM'), baseline.steps.join(' '));
-  const { kills } = await killAtEveryStep({ baseline: baseline.steps, freshDataDir: freshWithConfirm, hostArgs, verify: verifyConfirmed });
+  const { kills, chains } = await killAtEveryStep({ baseline: baseline.steps, freshDataDir: freshWithConfirm, hostArgs, verify: verifyConfirmed });
   assert.ok(kills >= baseline.steps.length, `${kills} kills for ${baseline.steps.length} steps`);
-  console.log(`confirm path: ${baseline.steps.length} steps, ${kills} kills`);
+  console.log(`confirm path: ${baseline.steps.length} steps, ${kills} kills over ${chains} resumed sagas`);
 });
 
 test.run();
