@@ -1,0 +1,114 @@
+// The OPCP gateway's cost: the CCP answering CertificateInstallationReq over REST (POST
+// /v1/ccp/signedContractData with a bearer token, keep-alive HTTP on loopback) against the same request
+// on the in-process bus, measured in the same rounds so machine noise hits both alike. Embedded
+// defaults (memory bus, embedded store), 20 vehicles with one contract each. Medians over the rounds.
+// Target: REST keeps ≥ 50 % of the bus throughput, and p99 stays a small fraction of the EV's 4.5 s budget.
+//
+//   npm run bench:opcp [-- --rounds=3 --ms=2000 --concurrency=16]
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { createTestPki } from '../protocols/pki/index.ts';
+import { rcpInterface } from '../protocols/catalogue/rcp.ts';
+import { pcpInterface } from '../protocols/catalogue/pcp.ts';
+import { ccpInterface } from '../protocols/catalogue/ccp.ts';
+import type { Caller } from '../protocols/catalogue/caller.ts';
+import { requestSubjectReply } from '../actors/bus/typed.ts';
+import { startRcp } from '../actors/participants/rcp.ts';
+import { startPcp } from '../actors/participants/pcp.ts';
+import { startCcp } from '../actors/participants/ccp.ts';
+import { startOpcpGateway } from '../actors/opcp/gateway.ts';
+import { bytesToBase64 } from '../actors/pools/common.ts';
+import { openEmbedded } from '../test/pools/helpers.ts';
+import { installationRequest, signContract } from '../test/pools/fixtures.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, ms: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' } } });
+const ROUNDS = Number(values.rounds);
+const RUN_MS = Number(values.ms);
+const CONCURRENCY = Number(values.concurrency);
+if (!(ROUNDS > 0 && RUN_MS > 0 && CONCURRENCY > 0)) throw new Error('--rounds, --ms and --concurrency must be positive numbers');
+const VEHICLES = 20;
+
+interface Sample {
+  readonly perSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+async function measure(call: (n: number) => Promise<void>): Promise<Sample> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + RUN_MS;
+  let n = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      await call(n++);
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+  return { perSecond: latencies.length / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const admin: Caller = { role: 'admin', prefixes: [] };
+const cpo: Caller = { role: 'cpo', prefixes: [] };
+const b64 = (c: { rawData: ArrayBuffer }) => bytesToBase64(c.rawData);
+
+console.log(`setting up ${VEHICLES} vehicles with contracts …`);
+const pki = await createTestPki({ vehicles: VEHICLES, contracts: 1 });
+const env = await openEmbedded();
+const pools = [await startRcp(env.bus, env.store, env.log), await startPcp(env.bus, env.store, env.log), await startCcp(env.bus, env.store, env.log)];
+const gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: env.log, port: 0 });
+for (const [root, rootType] of [[pki.trustAnchors.v2g[0], 'V2G'], [pki.trustAnchors.oem[0], 'OEM'], [pki.trustAnchors.mo[0], 'MO']] as const) {
+  await requestSubjectReply(env.bus, rcpInterface.requests.put, { caller: admin, caCertificate: b64(root), rootType });
+}
+const requests: string[] = [];
+for (const vehicle of pki.provisioning) {
+  const [leaf, sub2, sub1] = vehicle.chain;
+  await requestSubjectReply(env.bus, pcpInterface.requests.put, { caller: { role: 'oem', prefixes: ['OPN'] }, vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
+  const signed = await signContract(pki, pki.contracts[0], vehicle);
+  await requestSubjectReply(env.bus, ccpInterface.requests.put, { caller: { role: 'cps', prefixes: [] }, contractId: `c-${vehicle.identifier}`, pcid: vehicle.identifier!, emaid: pki.contracts[0].identifier!, ...signed });
+  requests.push(bytesToBase64(installationRequest(vehicle, { roots: pki.trustAnchors.v2g }).exi));
+}
+const client = await gateway.oauth.addClient('cpo', []);
+const { access_token } = await gateway.oauth.issueToken({ ...client, grant_type: 'client_credentials' });
+const url = `${gateway.url}/v1/ccp/signedContractData`;
+
+const viaBus = async (n: number) => {
+  const reply = await requestSubjectReply(env.bus, ccpInterface.requests.installation, { caller: cpo, certificateInstallationReq: requests[n % requests.length] });
+  if (reply.responseCode !== 'OK') throw new Error(`bus: ${reply.responseCode}`);
+};
+const viaRest = async (n: number) => {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ certificateInstallationReq: requests[n % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' }),
+  });
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`REST: ${response.status}`);
+};
+await viaBus(0);
+await viaRest(0);
+
+const bus: Sample[] = [];
+const rest: Sample[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  bus.push(await measure(viaBus));
+  rest.push(await measure(viaRest));
+}
+const row = (name: string, samples: Sample[]) => {
+  const perSecond = median(samples.map((s) => s.perSecond));
+  console.log(`${name.padEnd(44)} ${perSecond.toFixed(0).padStart(6)} /s   p50 ${median(samples.map((s) => s.p50)).toFixed(2)} ms   p99 ${median(samples.map((s) => s.p99)).toFixed(2)} ms`);
+  return perSecond;
+};
+console.log(`\nCCP CertificateInstallationReq → Res, embedded defaults (concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds of ${RUN_MS} ms)`);
+const onBus = row('in-process bus (baseline)', bus);
+const overRest = row('OPCP REST, POST /v1/ccp/signedContractData', rest);
+console.log(`REST / bus: ${((overRest / onBus) * 100).toFixed(1)} %   target ≥ 50 %`);
+
+await gateway.close();
+for (const pool of pools.reverse()) await pool.stop();
+await env.close();
