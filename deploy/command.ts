@@ -8,17 +8,22 @@ import { PncError } from '../protocols/errors.ts';
 import { DEFAULT_WORK_DIR, localTopology, netnsDown, netnsStory, netnsUp, nodeStatus } from './netns.ts';
 import { renderTopology, writeRendered } from './render.ts';
 import { readTopology, replicasOf, type Topology } from './topology.ts';
+import { writeClusterCertificates } from './tls.ts';
 
 const usage = `usage: openpnc deploy check --topology FILE
        openpnc deploy render --topology FILE --out DIR
+       openpnc deploy certs --topology FILE --out DIR
        openpnc deploy netns up --topology FILE [--work DIR]
-       openpnc deploy netns story --topology FILE
+       openpnc deploy netns story --topology FILE [--work DIR]
        openpnc deploy netns status --topology FILE
        openpnc deploy netns down
 
 check        validates a topology (hosts, NATS nodes, participants, OPCP gateway) and prints a summary
 render       writes per host <DIR>/<host>/nats-server.conf (cluster routes, JetStream) and systemd
              units: openpnc-nats.service, openpnc.service (openpnc run …), openpnc-opcp.service
+certs        issues the NATS TLS files of a topology with "tls": a cluster CA (ca.pem, ca.key: keep the
+             key off the hosts) and per host <host>.pem / <host>.key for its address; copy ca.pem and
+             the host's pair into tls.dir on each host
 netns up     runs the topology on this machine (root, iproute2): one network namespace per host on a
              private bridge (10.231.0.0/24), each with its nats-server and openpnc processes as
              rendered, then plays the Plug&Charge story from a client namespace. Everything keeps
@@ -61,7 +66,7 @@ async function netns(argv: string[]): Promise<number> {
     return exitCode;
   }
   if (action === 'story') {
-    const topology = await oneLine(async () => topologyFlag(values.topology));
+    const topology = await oneLine(async () => localTopology(topologyFlag(values.topology), resolve(values.work ?? DEFAULT_WORK_DIR)));
     return (await oneLine(() => netnsStory(topology))).exitCode;
   }
   if (action === 'status') {
@@ -73,7 +78,7 @@ async function netns(argv: string[]): Promise<number> {
       }
       const streams = Object.entries(status.streamLeaders).map(([stream, leader]) => `${stream}→${leader ?? 'none'}`).join(' ');
       console.log(`${status.host.padEnd(10)} nats up  meta leader ${status.metaLeader ?? 'none'} (${status.clusterSize ?? '?'} nodes)  ${streams}`);
-      for (const client of status.clients) console.log(`${''.padEnd(10)} client '${client.name}' queues ${client.queues.join(', ') || '-'}`);
+      for (const client of status.clients) console.log(`${''.padEnd(10)} client '${client.name}' ${client.tls ? `TLS ${client.tls}` : 'plain TCP'}, queues ${client.queues.join(', ') || '-'}`);
     }
     return 0;
   }
@@ -104,6 +109,14 @@ export const deployCommand: Command = {
       const topology = await oneLine(async () => topologyFlag(values.topology));
       if (!values.out) throw new CliError('--out DIR is required');
       for (const path of writeRendered(renderTopology(topology), resolve(values.out))) console.log(path);
+      return 0;
+    }
+    if (sub === 'certs') {
+      const { values } = parseFlags(rest, { topology: { type: 'string' }, out: { type: 'string' } }, false);
+      const topology = await oneLine(async () => topologyFlag(values.topology));
+      if (!values.out) throw new CliError('--out DIR is required');
+      if (!topology.tls) throw new CliError(`topology ${topology.name} has no "tls": { "dir": … }; its NATS connections are plain TCP`);
+      for (const path of await writeClusterCertificates(topology, resolve(values.out))) console.log(path);
       return 0;
     }
     if (sub === 'netns') return netns(rest);

@@ -7,10 +7,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PncError } from '../protocols/errors.ts';
 import { hostProcesses, renderTopology, writeRendered } from './render.ts';
-import { TopologyError, type Topology } from './topology.ts';
+import { clusterCaFile, writeClusterCertificates } from './tls.ts';
+import { natsUrlsFor, TopologyError, type Topology } from './topology.ts';
 
 /** Every namespace this module creates starts with it. */
 export const NAMESPACE_PREFIX = 'opnc-';
@@ -19,6 +21,8 @@ const CLIENT_NS = `${NAMESPACE_PREFIX}-client`;
 /** Private addresses, used only inside the namespaces created here. */
 const SUBNET = '10.231.0';
 const CLIENT_ADDRESS = `${SUBNET}.2`;
+/** `ip netns exec NS` bind-mounts `/etc/netns/NS/hosts` over /etc/hosts: how host names resolve inside. */
+const NETNS_ETC = '/etc/netns';
 const WORK_MARKER = '.openpnc-netns';
 export const DEFAULT_WORK_DIR = '/tmp/openpnc-netns';
 const BIN = new URL('../bin/openpnc.js', import.meta.url).pathname;
@@ -107,29 +111,44 @@ export async function netnsDown(): Promise<string[]> {
   while (pids.some(alive) && Date.now() < deadline) await sleep(100);
   for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   for (const namespace of namespaces) ip(['netns', 'del', namespace], true);
+  for (const entry of existsSync(NETNS_ETC) ? readdirSync(NETNS_ETC) : []) {
+    if (entry.startsWith(NAMESPACE_PREFIX)) rmSync(join(NETNS_ETC, entry), { recursive: true, force: true });
+  }
   return namespaces;
 }
 
+/** The private address of host `index` on the bridge: 10.231.0.(11+index). */
+export function localAddress(index: number): string {
+  return `${SUBNET}.${11 + index}`;
+}
+
 /**
- * The topology as it runs on this machine: host i at 10.231.0.(11+i) and every directory under `workDir/<host>/`.
- * Ports stay as configured (each namespace has its own).
+ * The topology as it runs on this machine: every directory under `workDir/<host>/`, TLS files (when the
+ * topology has TLS) in `workDir/tls/`. Host names keep their DNS names, which resolve to the bridge
+ * addresses inside the namespaces; IPv4 addresses become 10.231.0.(11+i). Ports stay as configured
+ * (each namespace has its own).
  */
 export function localTopology(topology: Topology, workDir: string): Topology {
   if (topology.mongodb) throw new TopologyError('mongodb', 'a netns run keeps every host\'s store in its own work directory; remove "mongodb" to run it here');
   return {
     ...topology,
+    ...(topology.tls ? { tls: { dir: join(workDir, 'tls') } } : {}),
     hosts: topology.hosts.map((host, i) => ({
       ...host,
-      address: `${SUBNET}.${11 + i}`,
+      address: isIP(host.address) ? localAddress(i) : host.address,
       dataDir: join(workDir, host.name, 'data'),
       nats: { ...host.nats, storeDir: join(workDir, host.name, 'jetstream') },
     })),
   };
 }
 
-/** Client URLs of the local topology's NATS nodes, as the client namespace reaches them. */
-export function localNatsUrls(topology: Topology): string[] {
-  return topology.hosts.map((_, i) => `nats://${SUBNET}.${11 + i}:${topology.hosts[i].nats.clientPort}`);
+/** The hosts file of every namespace: loopback and each host's name at its bridge address. */
+function writeHostsFiles(topology: Topology, namespaces: readonly string[]): void {
+  const lines = ['127.0.0.1 localhost', ...topology.hosts.map((host, i) => `${localAddress(i)} ${host.address}`)];
+  for (const namespace of namespaces) {
+    mkdirSync(join(NETNS_ETC, namespace), { recursive: true });
+    writeFileSync(join(NETNS_ETC, namespace, 'hosts'), lines.join('\n') + '\n');
+  }
 }
 
 /** Creates a namespace with loopback up and, unless it is the switch, a veth `eth0` on the bridge with `address`. */
@@ -154,10 +173,10 @@ function prepareWorkDir(workDir: string): void {
 }
 
 /** Starts `command` inside `namespace`, detached, output appended to `logFile`. */
-function startInNamespace(namespace: string, command: readonly string[], logFile: string): ChildProcess {
+function startInNamespace(namespace: string, command: readonly string[], logFile: string, env: Readonly<Record<string, string>> = {}): ChildProcess {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn('ip', ['netns', 'exec', namespace, ...command], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn('ip', ['netns', 'exec', namespace, ...command], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
     child.unref();
     return child;
   } finally {
@@ -205,17 +224,19 @@ export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}):
   if (stale.length) print(`cleared ${stale.length} namespaces of an earlier run`);
   prepareWorkDir(workDir);
   writeRendered(renderTopology(local), join(workDir, 'config'));
+  if (local.tls) await writeClusterCertificates(local, local.tls.dir);
 
   addNamespace(SWITCH_NS);
   ip(['-n', SWITCH_NS, 'link', 'add', 'br0', 'type', 'bridge']);
   ip(['-n', SWITCH_NS, 'link', 'set', 'br0', 'up']);
-  for (const host of local.hosts) {
-    addNamespace(hostNamespace(host.name), host.address, `h-${host.name}`);
+  for (const [i, host] of local.hosts.entries()) {
+    addNamespace(hostNamespace(host.name), localAddress(i), `h-${host.name}`);
     mkdirSync(host.dataDir, { recursive: true });
     mkdirSync(host.nats.storeDir, { recursive: true });
   }
   addNamespace(CLIENT_NS, CLIENT_ADDRESS, 'c-client');
-  print(`namespaces: ${local.hosts.map((h) => `${hostNamespace(h.name)} ${h.address}`).join(', ')}, ${CLIENT_NS} ${CLIENT_ADDRESS} (bridge in ${SWITCH_NS})`);
+  writeHostsFiles(local, [...local.hosts.map((host) => hostNamespace(host.name)), CLIENT_NS]);
+  print(`namespaces: ${local.hosts.map((h, i) => `${hostNamespace(h.name)} ${localAddress(i)}${h.address === localAddress(i) ? '' : ` (${h.address})`}`).join(', ')}, ${CLIENT_NS} ${CLIENT_ADDRESS} (bridge in ${SWITCH_NS})`);
 
   // Every node first: a JetStream cluster elects its meta leader only once a quorum of routes is up.
   const nodes = local.hosts.map((host) => {
@@ -223,18 +244,18 @@ export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}):
     return { host, logFile, child: startInNamespace(hostNamespace(host.name), ['nats-server', '-c', join(workDir, 'config', host.name, 'nats-server.conf')], logFile) };
   });
   await Promise.all(nodes.map(({ host, child, logFile }) => waitForLog(child, logFile, 'Server is ready', `nats-server on ${host.name}`)));
-  print(`nats: ${local.hosts.length}-node cluster ${local.cluster}, JetStream on, ${localNatsUrls(local).join(' ')}`);
+  print(`nats: ${local.hosts.length}-node cluster ${local.cluster}, JetStream on${local.tls ? ', TLS (clients verify the node, routes verify each other)' : ''}, ${natsUrlsFor(local).join(' ')}`);
 
   const hosts = local.hosts.flatMap((host) => hostProcesses(local, host).map((service) => {
     const logFile = join(workDir, host.name, service.unit.replace(/\.service$/, '.log'));
-    const child = startInNamespace(hostNamespace(host.name), [process.execPath, BIN, ...service.args], logFile);
+    const child = startInNamespace(hostNamespace(host.name), [process.execPath, BIN, ...service.args], logFile, service.env);
     return { host, service, logFile, child };
   }));
   await Promise.all(hosts.map(({ host, service, child, logFile }) => (
     waitForLog(child, logFile, service.kind === 'participants' ? '"event":"host.ready"' : 'OPCP gateway on', `${service.unit} on ${host.name}`)
   )));
   for (const { host, service } of hosts) print(`${host.name}: ${service.kind === 'opcp' ? 'OPCP gateway with ' : ''}${service.participants.join(', ')} ready`);
-  return { topology: local, workDir, natsUrls: localNatsUrls(local) };
+  return { topology: local, workDir, natsUrls: natsUrlsFor(local) };
 }
 
 /** GETs a path of a host's NATS monitoring endpoint (loopback inside its namespace) and parses the JSON. */
@@ -261,11 +282,11 @@ export interface NodeStatus {
   /** Stream name → the node leading it, as this node sees it. */
   readonly streamLeaders: Readonly<Record<string, string | undefined>>;
   /** Queue groups of the clients connected to this node, per client connection name. */
-  readonly clients: ReadonlyArray<{ readonly name: string; readonly queues: readonly string[] }>;
+  readonly clients: ReadonlyArray<{ readonly name: string; readonly queues: readonly string[]; /** TLS version of the connection, when encrypted. */ readonly tls?: string }>;
 }
 
 interface Jsz { meta_cluster?: { leader?: string; cluster_size?: number }; account_details?: Array<{ stream_detail?: Array<{ name: string; cluster?: { leader?: string } }> }> }
-interface Connz { connections?: Array<{ name?: string; subscriptions_list_detail?: Array<{ qgroup?: string }> }> }
+interface Connz { connections?: Array<{ name?: string; tls_version?: string; subscriptions_list_detail?: Array<{ qgroup?: string }> }> }
 
 /** What one node reports: its JetStream meta and stream leaders and its clients' queue groups. */
 export async function nodeStatus(topology: Topology, hostName: string): Promise<NodeStatus> {
@@ -284,18 +305,26 @@ export async function nodeStatus(topology: Topology, hostName: string): Promise<
     ...(jsz.meta_cluster?.leader ? { metaLeader: jsz.meta_cluster.leader } : {}),
     ...(jsz.meta_cluster?.cluster_size ? { clusterSize: jsz.meta_cluster.cluster_size } : {}),
     streamLeaders,
-    clients: (connz.connections ?? []).map((c) => ({ name: c.name ?? '', queues: [...new Set((c.subscriptions_list_detail ?? []).map((sub) => sub.qgroup).filter((q): q is string => !!q))] })),
+    clients: (connz.connections ?? []).map((c) => ({
+      name: c.name ?? '',
+      queues: [...new Set((c.subscriptions_list_detail ?? []).map((sub) => sub.qgroup).filter((q): q is string => !!q))],
+      ...(c.tls_version ? { tls: c.tls_version } : {}),
+    })),
   };
 }
 
 /**
  * Plays the Plug&Charge story from the client namespace (`openpnc story --nats …`) against a running
- * netns deployment; its lines go to `print` as they come. Resolves with the exit code and the output.
+ * netns deployment (`topology` as {@link localTopology} made it); its lines go to `print` as they come.
+ * Resolves with the exit code and the output.
  */
 export async function netnsStory(topology: Topology, print: (line: string) => void = (line) => console.log(line)): Promise<{ exitCode: number; output: string }> {
   requireNetns();
   if (!listNamespaces().includes(CLIENT_NS)) throw new NetnsDeployError('no netns deployment is running (openpnc deploy netns up first)');
-  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, BIN, 'story', '--nats', localNatsUrls(topology).join(',')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ca = clusterCaFile(topology);
+  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, BIN, 'story', '--nats', natsUrlsFor(topology).join(',')], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}) },
+  });
   let output = '';
   let pending = '';
   const onData = (chunk: Buffer) => {

@@ -5,6 +5,7 @@
  * what the units would run on real hosts.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tlsPaths } from './tls.ts';
 import { join } from 'node:path';
 import { OPCP_POOLS, natsUrlsFor, replicasOf, runParticipants, type Topology, type TopologyHost } from './topology.ts';
 
@@ -16,6 +17,8 @@ export interface HostProcess {
   readonly unit: string;
   readonly description: string;
   readonly args: readonly string[];
+  /** Environment it needs (the cluster CA for Node's TLS when the topology has TLS). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 export interface RenderedFile {
@@ -29,14 +32,32 @@ function quoted(value: string): string {
   return JSON.stringify(value);
 }
 
-/** The nats-server config of one host: client port on every interface, monitor on loopback, routes to the other hosts. */
+/** A `tls { … }` block; `verify` makes the peer present a certificate from the CA as well. */
+function tlsBlock(indent: string, paths: { ca: string; certificate: string; key: string }, verify: boolean): string[] {
+  return [
+    `${indent}tls {`,
+    `${indent}  cert_file: ${quoted(paths.certificate)}`,
+    `${indent}  key_file: ${quoted(paths.key)}`,
+    `${indent}  ca_file: ${quoted(paths.ca)}`,
+    ...(verify ? [`${indent}  verify: true`] : []),
+    `${indent}  timeout: 2`,
+    `${indent}}`,
+  ];
+}
+
+/**
+ * The nats-server config of one host: client port on every interface, monitor on loopback, routes to
+ * the other hosts; with TLS, clients must use TLS and cluster routes verify each other's certificates.
+ */
 export function natsConfig(topology: Topology, host: TopologyHost): string {
+  const tls = tlsPaths(topology, host);
   const routes = topology.hosts.filter((other) => other !== host).map((other) => `    ${quoted(`nats-route://${other.address}:${other.nats.clusterPort}`)}`);
   return [
     `# nats-server config of host ${host.name} in topology ${topology.name} (openpnc deploy render)`,
     `server_name: ${quoted(host.name)}`,
     `listen: ${quoted(`0.0.0.0:${host.nats.clientPort}`)}`,
     `http: ${quoted(`127.0.0.1:${host.nats.monitorPort}`)}`,
+    ...(tls ? tlsBlock('', tls, false) : []),
     '',
     'jetstream {',
     `  store_dir: ${quoted(host.nats.storeDir)}`,
@@ -46,6 +67,7 @@ export function natsConfig(topology: Topology, host: TopologyHost): string {
     `  name: ${quoted(topology.cluster)}`,
     `  listen: ${quoted(`0.0.0.0:${host.nats.clusterPort}`)}`,
     `  routes: [${routes.length ? `\n${routes.join(',\n')}\n  ` : ''}]`,
+    ...(tls ? tlsBlock('  ', tls, true) : []),
     '}',
     '',
   ].join('\n');
@@ -55,6 +77,9 @@ export function natsConfig(topology: Topology, host: TopologyHost): string {
 export function hostProcesses(topology: Topology, host: TopologyHost): HostProcess[] {
   const urls = natsUrlsFor(topology, host);
   const storeArgs = (dir: string, flag: '--mongo' | '--mongodb') => (topology.mongodb ? [flag, topology.mongodb] : ['--data', dir]);
+  const tls = tlsPaths(topology, host);
+  // Node trusts the private cluster CA on top of the system's.
+  const env: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.ca } : {};
   const processes: HostProcess[] = [];
   const participants = runParticipants(host);
   if (participants.length) {
@@ -64,6 +89,7 @@ export function hostProcesses(topology: Topology, host: TopologyHost): HostProce
       unit: 'openpnc.service',
       description: `Open Plug&Charge participants ${participants.join(', ')}`,
       args: ['run', ...participants, '--nats', urls.join(','), '--replicas', String(replicasOf(topology)), ...storeArgs(host.dataDir, '--mongo')],
+      env,
     });
   }
   if (host.opcp) {
@@ -74,6 +100,7 @@ export function hostProcesses(topology: Topology, host: TopologyHost): HostProce
       description: 'Open Plug&Charge OPCP gateway (RCP, PCP, CCP)',
       // `opcp serve` takes one NATS URL: this host's own node.
       args: ['opcp', 'serve', '--nats', urls[0], '--host', '0.0.0.0', '--port', String(host.opcp.port), ...storeArgs(join(host.dataDir, 'opcp'), '--mongodb')],
+      env,
     });
   }
   return processes;
@@ -107,6 +134,7 @@ function openpncUnit(topology: Topology, service: HostProcess): string {
     'Wants=network-online.target openpnc-nats.service',
     '',
     '[Service]',
+    ...Object.entries(service.env).map(([name, value]) => `Environment=${name}=${value}`),
     `ExecStart=${[topology.openpnc, ...service.args].join(' ')}`,
     // SIGTERM is the participants' graceful stop.
     'KillSignal=SIGTERM',

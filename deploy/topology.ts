@@ -4,6 +4,7 @@
  * naming the field (`hosts[1].participants[2]`).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { participantNames } from '../actors/participants/index.ts';
 import { PncError } from '../protocols/errors.ts';
@@ -55,6 +56,11 @@ const topologySchema = z.strictObject({
   replicas: z.number().int().min(1).max(5).optional(),
   /** A shared MongoDB store for every participant; the embedded store in each host's dataDir when absent. */
   mongodb: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URI').optional(),
+  /**
+   * NATS over TLS: every host keeps `ca.pem`, `<host>.pem` and `<host>.key` in `dir`
+   * (`openpnc deploy certs` issues them); clients verify the node, cluster routes verify each other.
+   */
+  tls: z.strictObject({ dir: absolutePath }).optional(),
   /** Participants a partner runs on its own systems, reached over the same NATS subjects. */
   external: z.array(participant).default([]),
   hosts: z.array(hostSchema).min(1, 'needs at least one host').max(9),
@@ -112,6 +118,9 @@ function checkPlacement(topology: Topology): { field: string; message: string } 
       };
     }
   }
+  // The NATS client checks a node's certificate against its host name only, never an IP address.
+  const ipHost = topology.tls ? topology.hosts.findIndex((host) => isIP(host.address)) : -1;
+  if (ipHost >= 0) return { field: `hosts[${ipHost}].address`, message: 'with "tls" every host needs a DNS name (its certificate names it), not an IP address' };
   const gateway = topology.hosts.findIndex((host) => host.opcp);
   if (gateway >= 0 && replicasOf(topology) > 1) {
     // Every process that consumes work sets the streams to its own replica count.

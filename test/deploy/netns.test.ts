@@ -1,8 +1,9 @@
 // Three hosts in three Linux network namespaces on a private bridge, a 3-node NATS JetStream cluster
 // across them, the participants spread over the hosts (the CPO backend on two, one queue group), the
-// story played from a client namespace by `openpnc deploy netns up`. Then the node leading the work
-// stream is killed and the remaining cluster still carries a whole story: contract signing through
-// JetStream and an installation.
+// story played from a client namespace by `openpnc deploy netns up`, NATS over TLS. Then a node that
+// participant hosts are connected to (the work stream's leader when it is one) is killed: they
+// reconnect to the others, and the remaining cluster still carries a whole story: contract signing
+// through JetStream and an installation.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,8 @@ if (!netnsAvailable()) {
       const up = await openpnc('deploy', 'netns', 'up', '--topology', EXAMPLE, '--work', workDir);
       console.log(`  netns up + story: ${up.ms} ms`);
       assert.is(up.code, 0, up.output);
-      assert.match(up.output, /namespaces: opnc-pki 10\.231\.0\.11, opnc-partners 10\.231\.0\.12, opnc-contracts 10\.231\.0\.13, opnc--client 10\.231\.0\.2/);
+      assert.match(up.output, /namespaces: opnc-pki 10\.231\.0\.11 \(pnc-pki\.example\.net\), opnc-partners 10\.231\.0\.12 \(pnc-partners\.example\.net\), opnc-contracts 10\.231\.0\.13 \(pnc-contracts\.example\.net\), opnc--client 10\.231\.0\.2/);
+      assert.match(up.output, /TLS \(clients verify the node, routes verify each other\)/);
       assert.match(up.output, /^contracts: ccp, cpo ready$/m);
       assert.match(up.output, /^✓ verified: CertificateInstallationRes for \S+ signed by CPS Leaf verifies up to the V2G root/m);
       assert.ok(listNamespaces().includes('opnc-contracts'));
@@ -64,29 +66,45 @@ if (!netnsAvailable()) {
       // The CPO backend on two hosts is one queue group: two client connections subscribe as 'cpo'.
       const cpoClients = statuses.flatMap((s) => s.clients).filter((client) => client.queues.includes('cpo'));
       assert.equal(cpoClients.map((client) => client.name).sort(), ['openpnc ccp cpo', 'openpnc oem mo cps cpo']);
+      // Every participant host is connected over TLS, and a client without the cluster CA is turned away.
+      const participantClients = statuses.flatMap((s) => s.clients).filter((client) => client.name.startsWith('openpnc '));
+      assert.is(participantClients.length, 3);
+      for (const client of participantClients) assert.match(client.tls ?? 'plain TCP', /^1\.[23]$/, client.name);
+      const untrusting = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', 'opnc--client', process.execPath, BIN, 'story', '--nats', 'nats://pnc-pki.example.net:4222'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stderr.on('data', (chunk) => (output += chunk));
+        child.once('close', (code) => resolve({ code, output }));
+      });
+      assert.is(untrusting.code, 1);
+      assert.match(untrusting.output, /^openpnc: bus unavailable: .*(certificate|verify)/);
       // The participants really run inside the host namespaces, on the rendered command line.
       const contractsLog = readFileSync(join(workDir, 'contracts', 'openpnc.log'), 'utf8');
       assert.match(contractsLog, /"event":"host.ready".*"participants":\["ccp","cpo"\]/);
 
-      // Lose the node that leads the work stream: SIGKILL its nats-server inside its namespace.
-      const orphaned = statuses.find((s) => s.host === workLeader)!.clients.map((client) => client.name).filter((name) => name.startsWith('openpnc '));
-      const natsPid = namespacePids(hostNamespace(workLeader)).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server');
-      assert.ok(natsPid, `no nats-server in ${hostNamespace(workLeader)}`);
+      // Lose a node that participant hosts are connected to (the work stream's leader when it is one):
+      // SIGKILL its nats-server inside its namespace.
+      const carrying = statuses.filter((s) => s.clients.some((client) => client.name.startsWith('openpnc ')));
+      const victim = (carrying.find((s) => s.host === workLeader) ?? carrying[0]).host;
+      const orphaned = statuses.find((s) => s.host === victim)!.clients.map((client) => client.name).filter((name) => name.startsWith('openpnc '));
+      const natsPid = namespacePids(hostNamespace(victim)).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'nats-server');
+      assert.ok(natsPid, `no nats-server in ${hostNamespace(victim)}`);
       process.kill(natsPid!, 'SIGKILL');
-      const survivors = topology.hosts.filter((host) => host.name !== workLeader);
-      // Failover: the surviving nodes elect a new work stream leader among themselves.
-      const after = await until('a new PNC_WORK leader', async () => {
+      const survivors = topology.hosts.filter((host) => host.name !== victim);
+      // Failover: the surviving nodes agree on a work stream leader among themselves.
+      const after = await until('a PNC_WORK leader among the survivors', async () => {
         const seen: NodeStatus[] = await Promise.all(survivors.map((host) => nodeStatus(topology, host.name)));
         const leaders = seen.map((s) => s.streamLeaders.PNC_WORK);
-        return seen.every((s) => s.up && s.metaLeader) && leaders.every((leader) => leader && leader !== workLeader && leader === leaders[0]) ? seen : undefined;
+        return seen.every((s) => s.up && s.metaLeader) && leaders.every((leader) => leader && leader !== victim && leader === leaders[0]) ? seen : undefined;
       });
-      assert.is((await nodeStatus(topology, workLeader)).up, false);
-      const story = await openpnc('deploy', 'netns', 'story', '--topology', EXAMPLE);
-      console.log(`  story after losing ${workLeader}'s node (new leader ${after[0].streamLeaders.PNC_WORK}): ${story.ms} ms`);
+      assert.is((await nodeStatus(topology, victim)).up, false);
+      const story = await openpnc('deploy', 'netns', 'story', '--topology', EXAMPLE, '--work', workDir);
+      console.log(`  story after losing ${victim}'s node (${victim === workLeader ? 'the' : 'not the'} work stream leader; leader now ${after[0].streamLeaders.PNC_WORK}): ${story.ms} ms`);
       assert.is(story.code, 0, story.output);
       assert.match(story.output, /^✓ verified: /m);
       // The participant hosts that were connected to the lost node carried on over another one.
-      console.log(`  participant hosts that were on the lost node: ${orphaned.join('; ') || 'none'}`);
+      console.log(`  participant hosts that were on the lost node: ${orphaned.join('; ')}`);
+      assert.ok(orphaned.length > 0);
       for (const name of orphaned) {
         const participants = name.split(' ').slice(1).sort().join(' ');
         const host = topology.hosts.find((h) => [...h.participants].sort().join(' ') === participants)!;

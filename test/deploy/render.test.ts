@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freePort, natsServerAvailable } from '../harness/nats.ts';
 import { natsConfig, renderTopology } from '../../deploy/render.ts';
+import { writeClusterCertificates } from '../../deploy/tls.ts';
 import { parseTopology, readTopology, TopologyError, type Topology } from '../../deploy/topology.ts';
 
 const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
@@ -70,6 +71,8 @@ test('bad topologies are refused with the field that is wrong', () => {
   // A partner's own system may stand in for a participant.
   parseTopology(bad((t) => { t.hosts[1].participants = ['oem', 'mo', 'cps']; t.hosts[2].participants = ['ccp']; t.external = ['cpo']; }));
   rejects(bad((t) => { t.external = ['ccp']; }), 'hosts[2].participants[0]', /also listed as external/);
+  rejects(bad((t) => { t.hosts[1].address = '192.168.7.2'; }), 'hosts[1].address', /with "tls" every host needs a DNS name/);
+  parseTopology(bad((t) => { delete t.tls; t.hosts[1].address = '192.168.7.2'; }));
 });
 
 test('rendered units run the placed participants against every node, JetStream replicated 3 times', () => {
@@ -81,12 +84,16 @@ test('rendered units run the placed participants against every node, JetStream r
     'pki/nats-server.conf', 'pki/openpnc-nats.service', 'pki/openpnc.service',
   ]);
   const unit = files.get('contracts/openpnc.service')!;
+  assert.match(unit, /^Environment=NODE_EXTRA_CA_CERTS=\/etc\/openpnc\/tls\/ca\.pem$/m);
   assert.match(unit, /^ExecStart=\/usr\/local\/bin\/openpnc run ccp cpo --nats nats:\/\/pnc-contracts\.example\.net:4222,nats:\/\/pnc-pki\.example\.net:4222,nats:\/\/pnc-partners\.example\.net:4222 --replicas 3 --data \/var\/lib\/openpnc\/data$/m);
   assert.match(unit, /^After=network-online.target openpnc-nats.service$/m);
   const nats = files.get('pki/nats-server.conf')!;
   assert.match(nats, /"nats-route:\/\/pnc-partners\.example\.net:6222"/);
   assert.match(nats, /"nats-route:\/\/pnc-contracts\.example\.net:6222"/);
   assert.not.match(nats, /pnc-pki\.example\.net/);
+  // Clients must use TLS; cluster routes verify each other's certificate.
+  assert.match(nats, /^tls \{\n  cert_file: "\/etc\/openpnc\/tls\/pki\.pem"\n  key_file: "\/etc\/openpnc\/tls\/pki\.key"\n  ca_file: "\/etc\/openpnc\/tls\/ca\.pem"\n  timeout: 2\n\}$/m);
+  assert.match(nats, /^  tls \{\n    cert_file: "\/etc\/openpnc\/tls\/pki\.pem"\n[^}]*    verify: true\n/m);
 });
 
 test('an OPCP gateway host gets its own unit that hosts its pools; the other participants stay in openpnc run', () => {
@@ -103,9 +110,26 @@ test('an OPCP gateway host gets its own unit that hosts its pools; the other par
 });
 
 if (natsServerAvailable('deploy render suite')) {
-  test('nats-server accepts every rendered config (nats-server -t)', () => {
+  test('deploy certs: a cluster CA and per-host certificates OpenSSL verifies; nats-server accepts every rendered config (nats-server -t)', () => {
     const out = tempDir();
-    const result = spawnSync(process.execPath, [BIN, 'deploy', 'render', '--topology', EXAMPLE, '--out', out], { encoding: 'utf8' });
+    const topologyFile = join(out, 'topology.json');
+    const t = example();
+    t.tls = { dir: join(out, 'tls') };
+    writeFileSync(topologyFile, JSON.stringify(t));
+    const certs = spawnSync(process.execPath, [BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', t.tls.dir], { encoding: 'utf8' });
+    assert.is(certs.status, 0, certs.stderr);
+    for (const host of t.hosts) {
+      const verify = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(t.tls.dir, 'ca.pem'), join(t.tls.dir, `${host.name}.pem`)], { encoding: 'utf8' });
+      assert.is(verify.status, 0, verify.stderr);
+      assert.is(spawnSync('openssl', ['verify', '-purpose', 'sslclient', '-CAfile', join(t.tls.dir, 'ca.pem'), join(t.tls.dir, `${host.name}.pem`)]).status, 0);
+      const names = spawnSync('openssl', ['x509', '-in', join(t.tls.dir, `${host.name}.pem`), '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' });
+      assert.match(names.stdout, new RegExp(`DNS:${host.address.replace(/\./g, '\\.')}`));
+    }
+    // Another host's certificate does not verify against a different cluster's CA.
+    const other = tempDir();
+    assert.is(spawnSync(process.execPath, [BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', other]).status, 0);
+    assert.is.not(spawnSync('openssl', ['verify', '-CAfile', join(other, 'ca.pem'), join(t.tls.dir, 'pki.pem')]).status, 0);
+    const result = spawnSync(process.execPath, [BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out], { encoding: 'utf8' });
     assert.is(result.status, 0, result.stderr);
     const confs = result.stdout.trim().split('\n').filter((path) => path.endsWith('nats-server.conf'));
     assert.is(confs.length, 3);
@@ -119,14 +143,16 @@ if (natsServerAvailable('deploy render suite')) {
     assert.is.not(spawnSync('nats-server', ['-t', '-c', join(out, 'broken.conf')]).status, 0);
   });
 
-  test('rendered configs on loopback form a 3-node JetStream cluster with one meta leader', async () => {
+  test('rendered configs on loopback form a 3-node JetStream cluster over mutually verified TLS routes', async () => {
     const dir = tempDir();
     const t = example();
+    t.tls = { dir: join(dir, 'tls') };
     for (const host of t.hosts) {
-      host.address = '127.0.0.1';
+      host.address = 'localhost';
       host.nats = { clientPort: await freePort(), clusterPort: await freePort(), monitorPort: await freePort(), storeDir: join(dir, host.name) };
     }
     const topology: Topology = parseTopology(t);
+    await writeClusterCertificates(topology, t.tls.dir);
     const children = topology.hosts.map((host) => {
       const file = join(dir, `${host.name}.conf`);
       writeFileSync(file, natsConfig(topology, host));
@@ -149,6 +175,8 @@ if (natsServerAvailable('deploy render suite')) {
       }
       assert.ok(leaders[0] && leaders.every((leader) => leader === leaders[0]), `meta leaders seen: ${leaders.join(', ')}`);
       assert.ok(topology.hosts.some((host) => host.name === leaders[0]));
+      const routez = await (await fetch(`http://127.0.0.1:${topology.hosts[0].nats.monitorPort}/routez`)).json() as { num_routes: number };
+      assert.ok(routez.num_routes >= 2, `routes: ${routez.num_routes}`);
     } finally {
       for (const child of children) child.kill('SIGKILL');
     }
