@@ -1,29 +1,27 @@
 // `openpnc opcp …`: run the OPCP gateway with the pools it fronts, and register OAuth2 clients.
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createMemoryBus, connectNatsBus } from '../bus/index.ts';
-import type { Bus } from '../bus/bus.ts';
-import { openEmbeddedStore, connectMongoStore, type Store } from '../store/index.ts';
+import { hostname } from 'node:os';
 import { createLogger } from '../host/index.ts';
-import { startRcp } from '../participants/rcp.ts';
-import { startPcp } from '../participants/pcp.ts';
-import { startCcp } from '../participants/ccp.ts';
+import { loadParticipants } from '../participants/index.ts';
 import { DEFAULT_OPCP_PORT, startOpcpGateway } from '../opcp/gateway.ts';
 import { OAUTH_ROLES, OAuthService, type OAuthRole } from '../opcp/auth.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { DEFAULT_DATA_DIR, hostParticipants, watchSignals } from './run.ts';
 
-const DEFAULT_DATA_DIR = process.env.OPENPNC_DATA ?? './openpnc-data';
+/** What the gateway fronts: the operator's pools, and the CPS with the V2G root CA it gets its chain from. */
+const OPERATOR_PARTICIPANTS = ['v2g-root', 'rcp', 'pcp', 'ccp', 'cps'];
+const POOLS = ['rcp', 'pcp', 'ccp'];
 
-const usage = `usage: openpnc opcp serve [--port N] [--host HOST] [--data DIR | --mongodb URI] [--nats URL]
-       openpnc opcp client add --role ROLE [--prefix P …] [--data DIR | --mongodb URI]
+const usage = `usage: openpnc opcp serve [--port N] [--host HOST] [--pools-only] [--nats URL[,URL…]] [--mongo URI | --data DIR]
+       openpnc opcp client add --role ROLE [--prefix P …] [--mongo URI | --data DIR]
 
-serve        runs Hubject's OPCP 1.0 REST API (RCP, PCP, CPS, CCP paths and POST /oauth/token) with
-             the RCP, PCP and CCP participants it fronts. The CPS paths answer when a CPS participant
-             runs on the same bus (openpnc run cps, or --nats shared with one).
+serve        runs Hubject's OPCP 1.0 REST API (RCP, PCP, CPS and CCP paths and POST /oauth/token)
+             together with the participants behind it: ${OPERATOR_PARTICIPANTS.join(', ')}.
                --port N        TCP port (default ${DEFAULT_OPCP_PORT}); --host HOST (default 127.0.0.1)
-               --data DIR      embedded store directory (default ${DEFAULT_DATA_DIR}, or $OPENPNC_DATA)
-               --mongodb URI   keep the pools and OAuth clients in MongoDB instead
-               --nats URL      use a NATS bus instead of the in-process one
+               --pools-only    host only ${POOLS.join(', ')}; the CPS paths then answer when a CPS runs
+                               on the same NATS bus (openpnc run v2g-root cps --nats …)
+               --nats URL      talk over NATS; default: the in-process bus
+               --mongo URI     keep state and OAuth clients in MongoDB; default: the embedded store
+               --data DIR      data directory of the embedded store (default ${DEFAULT_DATA_DIR}/)
 
 client add   registers an OAuth2 client in the store the gateway uses and prints its client_id and
              client_secret once (only an scrypt hash of the secret is kept).
@@ -32,62 +30,63 @@ client add   registers an OAuth2 client in the store the gateway uses and prints
                                5 characters); repeat for several; none for admin, cpo, cps
 
 examples:
-  openpnc opcp client add --role oem --prefix WMI
+  openpnc opcp client add --role cpo
   openpnc opcp serve --port 7080
   curl -s -X POST localhost:7080/oauth/token -H 'content-type: application/json' \\
        -d '{"client_id":"…","client_secret":"…","grant_type":"client_credentials"}'`;
 
-const storeFlags = { data: { type: 'string' }, mongodb: { type: 'string' } } as const;
+const storeFlags = { data: { type: 'string' }, mongo: { type: 'string' } } as const;
 
-async function openStore(values: { data?: string; mongodb?: string }): Promise<Store> {
-  if (values.data !== undefined && values.mongodb !== undefined) throw new CliError('give --data or --mongodb, not both');
-  if (values.mongodb !== undefined) return connectMongoStore(values.mongodb);
-  const dir = resolve(values.data ?? DEFAULT_DATA_DIR);
-  mkdirSync(dir, { recursive: true });
-  return openEmbeddedStore(dir);
+function storeOptions(values: { data?: string; mongo?: string }) {
+  if (values.data !== undefined && values.mongo !== undefined) throw new CliError('give --data or --mongo, not both');
+  return { dataDir: values.data ?? DEFAULT_DATA_DIR, ...(values.mongo ? { mongo: values.mongo } : {}) };
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...storeFlags, port: { type: 'string' }, host: { type: 'string' }, nats: { type: 'string' } }, false);
+  const { values } = parseFlags(argv, { ...storeFlags, port: { type: 'string' }, host: { type: 'string' }, nats: { type: 'string' }, 'pools-only': { type: 'boolean' } }, false);
   const port = values.port === undefined ? DEFAULT_OPCP_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port must be a TCP port number, not '${values.port}'`);
-  const log = createLogger({ fields: { participant: 'opcp' } });
-  const store = await openStore(values);
-  const bus: Bus = values.nats ? await connectNatsBus({ servers: values.nats, name: 'openpnc-opcp', log }) : createMemoryBus({ store, log });
-  const pools = [await startRcp(bus, store, log.child({ participant: 'rcp' })), await startPcp(bus, store, log.child({ participant: 'pcp' })), await startCcp(bus, store, log.child({ participant: 'ccp' }))];
+  const log = createLogger({ fields: { host: hostname(), pid: process.pid } });
+  const signals = watchSignals();
+  const hosting = await hostParticipants({
+    participants: await loadParticipants(values['pools-only'] ? POOLS : OPERATOR_PARTICIPANTS),
+    config: {},
+    log,
+    ...storeOptions(values),
+    ...(values.nats ? { nats: values.nats.split(',').map((url) => url.trim()) } : {}),
+  }).catch((error: unknown) => {
+    signals.dispose();
+    throw error;
+  });
   let gateway;
   try {
-    gateway = await startOpcpGateway({ bus, store, log, port, ...(values.host ? { host: values.host } : {}) });
+    gateway = await startOpcpGateway({ bus: hosting.bus, store: hosting.store, log: log.child({ participant: 'opcp' }), port, ...(values.host ? { host: values.host } : {}) });
   } catch (error) {
-    for (const pool of pools.reverse()) await pool.stop();
-    throw new CliError(`cannot listen on port ${port}: ${(error as Error).message}`);
+    signals.dispose();
+    await hosting.stop();
+    throw new CliError(`cannot listen on port ${port}: ${(error as Error).message}`, 1);
   }
-  process.stderr.write(`OPCP gateway on ${gateway.url} (rcp, pcp, ccp; bus ${bus.kind}, store ${store.kind}); Ctrl-C stops it\n`);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  process.stderr.write(`OPCP gateway on ${gateway.url} (bus ${hosting.bus.kind}, store ${hosting.store.kind}); Ctrl-C stops it\n`);
+  await signals.wait();
   await gateway.close();
-  for (const pool of pools.reverse()) await pool.stop();
-  await bus.close();
-  await store.close();
+  await hosting.stop();
   return 0;
 }
 
 async function addClient(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { ...storeFlags, role: { type: 'string' }, prefix: { type: 'string', multiple: true } }, false);
   if (!values.role || !(OAUTH_ROLES as readonly string[]).includes(values.role)) throw new CliError(`--role must be one of ${OAUTH_ROLES.join(', ')}`);
-  const store = await openStore(values);
+  // The same store the gateway opens (no participants: only the store is used).
+  const hosting = await hostParticipants({ participants: [], config: {}, log: createLogger({ write: () => undefined }), ...storeOptions(values) });
   try {
-    const client = await new OAuthService(store).addClient(values.role as OAuthRole, values.prefix ?? []);
+    const client = await new OAuthService(hosting.store).addClient(values.role as OAuthRole, values.prefix ?? []);
     console.log(JSON.stringify({ client_id: client.client_id, client_secret: client.client_secret, role: client.role, prefixes: client.prefixes }, null, 2));
     return 0;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'InvalidClient') throw new CliError((error as Error).message);
+    if ((error as { code?: string }).code === 'InvalidClient') throw new CliError((error as Error).message);
     throw error;
   } finally {
-    await store.close();
+    await hosting.stop();
   }
 }
 
