@@ -8,7 +8,7 @@
 //
 //   npm run bench:bus [-- --rounds=5 --ms=1000]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from 'nats';
@@ -127,7 +127,8 @@ const rows = cases.map((c) => {
 const header = ['case', 'req/s', 'p50 ms', 'p99 ms', 'throughput vs raw', 'p99 vs raw'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-console.log(`\nBus request/reply, echo handler, medians of ${ROUNDS} rounds of ${RUN_MS} ms (nats-server on loopback, started by this run)\n`);
+console.log(`\nBus request/reply, echo handler, medians of ${ROUNDS} rounds of ${RUN_MS} ms (nats-server on loopback, started by this run)`);
+console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows) console.log(line(row));

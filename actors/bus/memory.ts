@@ -408,8 +408,14 @@ class WorkQueues {
     state.durable = resolved.durable;
     const worker: Worker = { handler, options: resolved, active: true, busy: false, running: new Set() };
     state.workers.push(worker);
-    state.loaded ??= this.load(state);
-    await state.loaded;
+    try {
+      state.loaded ??= this.load(state);
+      await state.loaded;
+    } catch (error) {
+      state.loaded = undefined; // the next consume tries the store again
+      state.workers.splice(state.workers.indexOf(worker), 1);
+      throw toPncError(error);
+    }
     this.startPurging();
     this.dispatch(state);
     return {

@@ -36,9 +36,10 @@ const CONNECT_TIMEOUT_MS = 5000;
 const JETSTREAM_READY_TIMEOUT_MS = 15_000;
 /**
  * One message at a time: a buffered message's ack wait would run while it waits for the handler.
- * A deleted consumer or stream ends the iterator, and the consume loop sets them up again.
+ * A deleted consumer or stream ends the iterator, and the consume loop sets them up again; short
+ * pulls (heartbeat every 2.5 s) notice a deletion the server did not announce within about 5 s.
  */
-const CONSUME_OPTIONS = { max_messages: 1, abort_on_missing_resource: true };
+const CONSUME_OPTIONS = { max_messages: 1, expires: 5000, abort_on_missing_resource: true };
 
 export interface NatsBusOptions {
   /** One URL or several (`nats://host:4222`); the client fails over between them. */

@@ -41,6 +41,7 @@ export function workId(options: EnqueueOptions | undefined): string {
   return id;
 }
 
+/** The subject dead letters of `queue` are published on (and, on NATS, kept in the PNC_DLQ stream). */
 export function deadLetterSubject(queue: string): string {
   return `dlq.${queue}`;
 }
@@ -62,6 +63,7 @@ export type WorkOutcome =
   | { readonly kind: 'retry'; readonly delayMs: number }
   | { readonly kind: 'dead'; readonly error: PncError };
 
+/** The error recorded when an item used up its deliveries; `last` is the final attempt's failure, if it reported one. */
 export function maxDeliverError(queue: string, id: string, attempts: number, last?: PncError): PncError {
   return new PncError('MaxDeliver', `work ${id} on ${queue} failed ${attempts} deliveries${last ? `: ${last.message}` : ''}`, {
     data: { queue, id, attempts, ...(last ? { last: last.toJSON() } : {}) },
@@ -81,6 +83,7 @@ export async function runWorkHandler<T>(handler: WorkHandler<T>, item: WorkItem<
   }
 }
 
+/** The dead-letter record for `item`, given up on because of `error`. */
 export function deadLetter(item: WorkItem, error: PncError): DeadLetter {
   return { queue: item.subject, id: item.id, attempts: item.attempt, payload: item.payload, headers: item.headers, error: error.toJSON(), deadAt: new Date().toISOString() };
 }

@@ -53,6 +53,7 @@ export function natsServerAvailable(suite = 'NATS suite'): boolean {
   return false;
 }
 
+/** A TCP port free on 127.0.0.1 right now (the OS picks it; another process could still take it). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
