@@ -60,7 +60,11 @@ async function netns(argv: string[]): Promise<number> {
   }
   if (action === 'up') {
     const topology = await oneLine(async () => topologyFlag(values.topology));
-    const deployment = await oneLine(() => netnsUp(topology, values.work ? { workDir: values.work } : {}));
+    const deployment = await oneLine(() => netnsUp(topology, values.work ? { workDir: values.work } : {})).catch((error: unknown) => {
+      // What started keeps running for its logs; say how to clear it.
+      if (error instanceof CliError) throw new CliError(`${error.message}; 'openpnc deploy netns down' clears what started`, error.exitCode);
+      throw error;
+    });
     const { exitCode } = await oneLine(() => netnsStory(deployment.topology));
     console.log(`running until 'openpnc deploy netns down'; logs in ${deployment.workDir}/<host>/`);
     return exitCode;

@@ -214,6 +214,23 @@ test('openpnc deploy: --help, check, and one-line errors', () => {
   }
 });
 
+test('openpnc story: --help, --nats required, an unreachable cluster is one line', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'story', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const help = run('--help');
+  assert.is(help.status, 0);
+  assert.match(help.stdout, /^usage: openpnc story --nats URL/);
+  for (const [args, pattern] of [
+    [[], /^openpnc: --nats URL\[,URL…\] is required/],
+    [['--nats', 'nats://127.0.0.1:1'], /^openpnc: bus unavailable: /],
+    [['--nats', 'nats://127.0.0.1:1', 'extra'], /^openpnc: unexpected argument 'extra'/],
+  ] as const) {
+    const result = run(...args);
+    assert.ok(result.status !== 0, args.join(' '));
+    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, pattern);
+  }
+});
+
 test('openpnc deploy netns without root: one line naming what is missing', () => {
   if (process.getuid?.() !== 0 || spawnSync('runuser', ['--help']).error) return; // needs root to become nobody
   const result = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, 'deploy', 'netns', 'down'], { encoding: 'utf8', timeout: 30_000 });
