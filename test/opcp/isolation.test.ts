@@ -6,6 +6,8 @@ import { createTestPki, issueCertificate, type TestCertificate, type TestPki } f
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { OpcpClient } from '../../actors/opcp/client.ts';
+import { startOpcpGateway } from '../../actors/opcp/gateway.ts';
+import { createMemoryBus } from '../../actors/bus/index.ts';
 import { bytesToBase64 } from '../../actors/pools/common.ts';
 import { signContract } from '../pools/fixtures.ts';
 import { startStack, type ClientName, type Stack } from './helpers.ts';
@@ -78,6 +80,25 @@ test('only admins write roots; every role reads them', async () => {
     assert.is((await stack.call(who, 'DELETE', `/v1/root/rootCerts/${roots[0].rootCertificateId}`)).status, 403, who);
   }
   assert.is((await client('cpo').rootCertificates('oem')).length, 1);
+});
+
+test('bad requests get typed answers: malformed JSON 400, no pool behind the gateway 503, each with the error body', async () => {
+  const malformed = await fetch(`${stack.gateway.url}/v1/oem/provCerts`, { method: 'PUT', headers: { authorization: `Bearer ${stack.tokens.oem}`, 'content-type': 'application/json' }, body: '{"vehicleCertificate":' });
+  assert.is(malformed.status, 400);
+  const malformedBody = (await malformed.json()) as { errorMessages: string[]; traceId: string };
+  assert.match(malformedBody.errorMessages[0], /not valid JSON/);
+  assert.match(malformedBody.traceId, /^[0-9a-f-]{36}$/);
+  // A second gateway on the same store (same OAuth clients and key) but a bus nobody serves.
+  const lonelyBus = createMemoryBus({ store: stack.env.store, log: stack.env.log });
+  const lonely = await startOpcpGateway({ bus: lonelyBus, store: stack.env.store, log: stack.env.log, port: 0 });
+  try {
+    const answer = await fetch(`${lonely.url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${stack.tokens.cpo}` } });
+    assert.is(answer.status, 503);
+    assert.ok(((await answer.json()) as { errorMessages: string[] }).errorMessages.length === 1);
+  } finally {
+    await lonely.close();
+    await lonelyBus.close();
+  }
 });
 
 test.run();
