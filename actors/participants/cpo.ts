@@ -13,14 +13,14 @@ import { requestSubjectReply } from '../bus/typed.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
-import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
-import { issueFromCsr, validateChain } from '../../protocols/pki/index.ts';
+import { issueFromCsr } from '../../protocols/pki/index.ts';
 import { buildOcspRequest, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
-import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
+import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
+import { RootPool } from './roots.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -56,10 +56,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   // C07: OCSP at the responder each certificate names, over the bus.
   const ocspTransport = busOcspTransport(bus);
   const contractRevocation = ocspRevocationChecker(ocspTransport);
-  const rootsOf = async (...types: RootType[]) => {
-    const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
-    return roots.filter((root) => types.includes(root.rootType));
-  };
+  const rootPool = await new RootPool(bus, caller).start();
 
   const installation = installationMachine.provide({
     actors: {
@@ -98,22 +95,17 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       return { certificateChain: chain.map(pemOf).join(''), chain: { certificate: derOf(leaf), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] } };
     }),
     serve(cpoInterface.requests.roots, async ({ type }) => {
-      const roots = await rootsOf('V2G', 'MO');
+      const roots = await rootPool.list('V2G', 'MO');
       return {
         roots: roots
-          .map((root) => ({ certificateType: root.rootType === 'V2G' ? 'V2GRootCertificate' as const : 'MORootCertificate' as const, certificate: pemOf(certificateOf(root.caCertificate)) }))
+          .map((root) => ({ certificateType: root.rootType === 'V2G' ? 'V2GRootCertificate' as const : 'MORootCertificate' as const, certificate: pemOf(root.certificate) }))
           .filter((root) => type === undefined || root.certificateType === type),
       };
     }),
     serve(cpoInterface.requests.validateContract, async ({ certificate }) => {
       const chain = certificatesOfPem(certificate);
       if (chain.length === 0) return { certificateStatus: 'NoCertificateAvailable' as const, reason: 'no PEM certificate given' };
-      const roots = await rootsOf('V2G', 'MO');
-      const verdict = await validateChain(chain, {
-        purpose: 'contract',
-        roots: { mo: roots.filter((r) => r.rootType === 'MO').map((r) => certificateOf(r.caCertificate)), v2g: roots.filter((r) => r.rootType === 'V2G').map((r) => certificateOf(r.caCertificate)) },
-        revocation: contractRevocation,
-      });
+      const verdict = await rootPool.validate(chain, 'contract', { revocation: contractRevocation });
       const emaid = chain[0].subjectName.getField('CN')[0];
       return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };
     }),
@@ -130,7 +122,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
     }),
     serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort),
   ]);
-  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
+  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); await rootPool.stop(); } };
 }
 
 export const cpoParticipant: ParticipantDefinition = {

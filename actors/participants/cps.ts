@@ -16,15 +16,14 @@ import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts'
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
-import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { sameEmaid } from '../../protocols/identifiers/index.ts';
-import { validateChain } from '../../protocols/pki/index.ts';
 import { signFragments } from '../../protocols/xmldsig/index.ts';
 import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
 import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
+import { RootPool } from './roots.ts';
 
 /** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
 const SIGNING_LEASE_MS = 5_000;
@@ -59,6 +58,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const ownChain: CertificateChainJson = { certificate: derOf(leaf.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] };
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
+  const rootPool = await new RootPool(bus, caller).start();
   const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };
 
@@ -76,9 +76,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
         const key = Buffer.from(contractData.contractSignatureEncryptedPrivateKey, 'base64');
         if (dh.length !== 65 || dh[0] !== 0x04) throw new PncError('ContractKeyInvalid', `dhPublicKey must be a 65-byte uncompressed P-256 point (got ${dh.length} bytes)`);
         if (key.length !== 48) throw new PncError('ContractKeyInvalid', `contractSignatureEncryptedPrivateKey must be 48 bytes (got ${key.length})`);
-        const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller });
-        const anchors = { mo: roots.filter((r) => r.rootType === 'MO').map((r) => certificateOf(r.caCertificate)), v2g: roots.filter((r) => r.rootType === 'V2G').map((r) => certificateOf(r.caCertificate)) };
-        const verdict = await validateChain(chain, { purpose: 'contract', roots: anchors });
+        const verdict = await rootPool.validate(chain, 'contract');
         if (!verdict.valid) throw new PncError('ContractChainInvalid', `contract chain of ${contractData.emaid}: ${verdict.reason}`);
       }),
       signContractData: fromPromise(async ({ input }: { input: SigningRequestJson }): Promise<SignedContractDataJson> => {
@@ -141,7 +139,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
     serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
   ]);
-  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
+  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); await rootPool.stop(); } };
 }
 
 export const cpsParticipant: ParticipantDefinition = {

@@ -17,14 +17,14 @@ import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
-import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/index.ts';
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
-import { issueCertificate, validateChain } from '../../protocols/pki/index.ts';
+import { issueCertificate } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
+import { RootPool } from './roots.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -60,6 +60,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contracts = store.collection<ContractDoc>('mo.contracts');
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
+  const rootPool = await new RootPool(bus, caller).start();
   const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };
 
@@ -70,8 +71,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
         return { certificate: chain.vehicleCertificate, subCertificates: [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined) };
       }),
       verifyProvisioningChain: fromPromise(async ({ input }) => {
-        const { roots } = await requestSubjectReply(bus, rcpInterface.requests.list, { caller, rootType: 'OEM' });
-        const verdict = await validateChain(certificatesOf(input.chain), { purpose: 'provisioning', roots: roots.map((r) => certificateOf(r.caCertificate)) });
+        const verdict = await rootPool.validate(certificatesOf(input.chain), 'provisioning');
         if (!verdict.valid) throw new PncError('ProvisioningChainInvalid', `provisioning chain of ${input.pcid}: ${verdict.reason}`);
         if (certificateOf(input.chain.certificate).subjectName.getField('CN')[0]?.toUpperCase() !== input.pcid.toUpperCase()) {
           throw new PncError('ProvisioningChainInvalid', `the provisioning certificate is not issued to ${input.pcid}`);
@@ -200,6 +200,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     stop: async () => {
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
       await hosted.stopAll();
+      await rootPool.stop();
     },
   };
 }

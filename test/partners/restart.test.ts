@@ -11,11 +11,13 @@ import type { RunningParticipant } from '../../actors/host/participant.ts';
 import { openEmbeddedStore } from '../../actors/store/index.ts';
 import { playStory } from '../../actors/story/index.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
+import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { certificateOf } from '../../actors/participants/authority.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { storyParticipants } from './helpers.ts';
 
-test('a restarted MO, CPS and V2G root CA keep their keys and contracts, and go on working', async () => {
+test('a restarted MO, CPS and V2G root CA keep their keys and contracts and go on working; the CPO outlives an RCP outage', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'openpnc-restart-'));
   const store = await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
@@ -40,6 +42,16 @@ test('a restarted MO, CPS and V2G root CA keep their keys and contracts, and go 
     const second = await playStory(() => bus, bus);
     assert.is.not(second.contract.emaid, first.contract.emaid);
     assert.is(second.check.responseCode, 'OK');
+
+    // With the RCP away, the CPO backend still serves the roots it knows and validates contracts.
+    assert.is((await requestSubjectReply(bus, cpoInterface.requests.roots, {})).roots.length, 2);
+    await running.get('rcp')!.stop();
+    running.delete('rcp');
+    const { roots } = await requestSubjectReply(bus, cpoInterface.requests.roots, {});
+    assert.is(roots.length, 2);
+    const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
+    const pem = [second.contract.contractCertificate!, moCa[0], moCa[1]].map((der) => certificateOf(der).toString('pem')).join('');
+    assert.is((await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: pem })).certificateStatus, 'Accepted');
   } finally {
     for (const participant of running.values()) await participant.stop().catch(() => {});
     await bus.close();

@@ -1,0 +1,95 @@
+/**
+ * The RCP's roots as a participant sees them: fetched once, parsed once (so chain validation
+ * reuses the parse and the issuer keys), refreshed when the RCP announces a change
+ * (`rcp.root.added`, `rcp.root.purged`) or after a minute, and kept when the RCP is briefly away.
+ */
+import 'reflect-metadata';
+import type { X509Certificate } from '@peculiar/x509';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
+import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
+import { validateChain, type ChainPurpose, type ChainValidationResult, type RevocationChecker, type TrustAnchors } from '../../protocols/pki/index.ts';
+import { certificateOf } from './authority.ts';
+
+export interface PooledRoot {
+  readonly rootType: RootType;
+  /** DER, base64, as the RCP serves it. */
+  readonly der: string;
+  readonly certificate: X509Certificate;
+}
+
+const REFRESH_MS = 60_000;
+
+export class RootPool {
+  private roots?: Promise<PooledRoot[]>;
+  private fetchedAt = 0;
+  private subscriptions: Subscription[] = [];
+  /** Parsed certificates by DER, kept across refreshes so validation caches stay warm. */
+  private readonly parsed = new Map<string, X509Certificate>();
+
+  constructor(private readonly bus: Bus, private readonly caller: Caller) {}
+
+  /** Listens for the RCP's change events. */
+  async start(): Promise<this> {
+    const invalidate = () => { this.fetchedAt = 0; };
+    this.subscriptions = await Promise.all([
+      this.bus.subscribe(rcpInterface.events.added.subject, invalidate),
+      this.bus.subscribe(rcpInterface.events.purged.subject, invalidate),
+    ]);
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+  }
+
+  /** The roots of the given types (all when none given). */
+  async list(...types: RootType[]): Promise<PooledRoot[]> {
+    const roots = await this.current();
+    return types.length ? roots.filter((root) => types.includes(root.rootType)) : roots;
+  }
+
+  /** Trust anchors by kind, for `validateChain`. */
+  async anchors(): Promise<TrustAnchors> {
+    const roots = await this.current();
+    const of = (type: RootType) => roots.filter((root) => root.rootType === type).map((root) => root.certificate);
+    return { v2g: of('V2G'), mo: of('MO'), oem: of('OEM') };
+  }
+
+  /**
+   * Validates a chain against the pooled roots; a chain that ends at a root the pool does not
+   * hold yet is checked once more against a fresh copy (a root added a moment ago).
+   */
+  async validate(chain: readonly X509Certificate[], purpose: ChainPurpose, options: { revocation?: RevocationChecker } = {}): Promise<ChainValidationResult> {
+    const verdict = await validateChain(chain, { purpose, roots: await this.anchors(), ...options });
+    if (verdict.valid || verdict.defect !== 'UnknownRoot') return verdict;
+    this.fetchedAt = 0;
+    return validateChain(chain, { purpose, roots: await this.anchors(), ...options });
+  }
+
+  private parse(der: string): X509Certificate {
+    let certificate = this.parsed.get(der);
+    if (!certificate) {
+      certificate = certificateOf(der);
+      this.parsed.set(der, certificate);
+    }
+    return certificate;
+  }
+
+  private current(): Promise<PooledRoot[]> {
+    if (this.roots && Date.now() - this.fetchedAt < REFRESH_MS) return this.roots;
+    const previous = this.roots;
+    this.fetchedAt = Date.now();
+    const fetching = requestSubjectReply(this.bus, rcpInterface.requests.list, { caller: this.caller }).then(({ roots }) =>
+      roots.map((root) => ({ rootType: root.rootType, der: root.caCertificate, certificate: this.parse(root.caCertificate) })),
+    );
+    // An RCP that does not answer leaves the last known roots in use; the next call asks again.
+    this.roots = fetching.catch((error: unknown) => {
+      this.fetchedAt = 0;
+      if (previous) return previous;
+      throw error;
+    });
+    return this.roots;
+  }
+}
