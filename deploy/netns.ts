@@ -163,10 +163,14 @@ function addNamespace(namespace: string, address?: string, peer?: string): void 
 }
 
 /** Refuses a work directory that holds anything but an earlier run's files. */
-function prepareWorkDir(workDir: string): void {
+function checkWorkDir(workDir: string): void {
   if (existsSync(workDir) && readdirSync(workDir).length > 0 && !existsSync(join(workDir, WORK_MARKER))) {
     throw new NetnsDeployError(`${workDir} is not empty and not an earlier netns run's directory; choose another --work`);
   }
+}
+
+/** Empties the work directory (checked by {@link checkWorkDir}) and marks it as ours. */
+function prepareWorkDir(workDir: string): void {
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
   writeFileSync(join(workDir, WORK_MARKER), 'openpnc deploy netns work directory; removed by the next netns up\n');
@@ -220,6 +224,7 @@ export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}):
   // Looked up on PATH inside each namespace, as the systemd units do.
   if (spawnSync('nats-server', ['--version']).error) throw new NetnsDeployError('nats-server is not on PATH (Debian: apt-get install nats-server)');
   const local = localTopology(topology, workDir);
+  checkWorkDir(workDir);
   const stale = await netnsDown();
   if (stale.length) print(`cleared ${stale.length} namespaces of an earlier run`);
   prepareWorkDir(workDir);
