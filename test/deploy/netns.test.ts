@@ -78,6 +78,10 @@ if (!netnsAvailable()) {
       });
       assert.is(untrusting.code, 1);
       assert.match(untrusting.output, /^openpnc: bus unavailable: .*(certificate|verify)/);
+      const status = await openpnc('deploy', 'netns', 'status', '--topology', EXAMPLE);
+      assert.is(status.code, 0, status.output);
+      assert.match(status.output, new RegExp(`^contracts +nats up  meta leader ${statuses[0].metaLeader} \\(3 nodes\\)`, 'm'));
+      assert.match(status.output, /client 'openpnc ccp cpo' TLS 1\.[23], queues .*cpo/);
       // The participants really run inside the host namespaces, on the rendered command line.
       const contractsLog = readFileSync(join(workDir, 'contracts', 'openpnc.log'), 'utf8');
       assert.match(contractsLog, /"event":"host.ready".*"participants":\["ccp","cpo"\]/);
