@@ -17,7 +17,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -27,9 +27,12 @@ interface ChainDoc extends ExpiringDoc {
   readonly deletingSince?: string;
 }
 
-/** Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. */
+/**
+ * Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. The sub-CAs,
+ * shared by many vehicles, come from the DER cache; each leaf is read fresh and does not crowd it out.
+ */
 function wireOrder(ders: DerCache, chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
-  return [chain.vehicleCertificate, ...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => ders.get(c));
+  return [base64ToBytes(chain.vehicleCertificate), ...[...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => ders.get(c))];
 }
 
 /** Starts the PCP on a bus and store. */
