@@ -15,7 +15,7 @@ import { CLOSE_GRACE_MS, DeadlineQueue, type Deadline, waitAtMost } from './dead
 import { busClosedError, noRespondersError, timeoutError } from './errors.ts';
 import { assertPattern, assertSubject, subjectMatches } from './subject.ts';
 import { stderrLog, type BusLog } from './log.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload, isThenable } from './wire.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodeError, encodePayload, isThenable } from './wire.ts';
 import {
   DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
@@ -259,7 +259,7 @@ class MemoryBus implements Bus {
       }
       message.request?.answer({ error: false, text });
     };
-    const refuse = (message: Message, error: unknown): void => message.request?.answer({ error: true, text: JSON.stringify(toPncError(error)) });
+    const refuse = (message: Message, error: unknown): void => message.request?.answer({ error: true, text: encodeError(error).text });
     return this.add(subject, options?.queue, (message) => {
       let result: unknown;
       try {

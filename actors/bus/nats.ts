@@ -22,7 +22,7 @@ import { CLOSE_GRACE_MS, waitAtMost } from './deadlines.ts';
 import { busClosedError, busUnavailableError, noRespondersError, timeoutError } from './errors.ts';
 import { stderrLog, type BusLog } from './log.ts';
 import { assertPattern, assertSubject } from './subject.ts';
-import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodePayload, isThenable } from './wire.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodeError, encodePayload, isThenable } from './wire.ts';
 import {
   DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
@@ -208,11 +208,19 @@ class NatsBus implements Bus {
   }
 
   async serve<Req, Res>(subject: string, handler: RequestHandler<Req, Res>, options?: SubscribeOptions): Promise<Subscription> {
+    const respond = (msg: Msg, data: Uint8Array, headers?: MsgHdrs): void => {
+      if (!msg.reply) return; // published rather than requested: nobody to answer
+      try {
+        msg.respond(data, headers ? { headers } : undefined);
+      } catch (error) {
+        this.log.warn('bus.reply_failed', { subject: msg.subject, error: toPncError(error).toJSON() });
+      }
+    };
     const refuse = (msg: Msg, error: unknown): void => {
-      const pncError = toPncError(error);
+      const { code, text } = encodeError(error);
       const headers = natsHeaders();
-      headers.set(ERROR_HEADER, pncError.code);
-      if (msg.reply) msg.respond(encoder.encode(JSON.stringify(pncError)), { headers });
+      headers.set(ERROR_HEADER, code.replace(/[\r\n]/g, ' '));
+      respond(msg, encoder.encode(text), headers);
     };
     const answer = (msg: Msg, result: unknown): void => {
       let text: string;
@@ -221,7 +229,7 @@ class NatsBus implements Bus {
       } catch (error) {
         return refuse(msg, error);
       }
-      if (msg.reply) msg.respond(encoder.encode(text));
+      respond(msg, encoder.encode(text));
     };
     return this.listen(subject, options, (msg) => {
       let result: unknown;

@@ -2,7 +2,7 @@
  * Payloads cross the bus as JSON text on both adapters, so the in-process bus shares no mutable
  * objects and behaves exactly like NATS. `undefined` travels as an empty payload.
  */
-import { PncError } from '../../protocols/errors.ts';
+import { PncError, toPncError } from '../../protocols/errors.ts';
 import { notSerializableError } from './errors.ts';
 import type { Headers } from './bus.ts';
 
@@ -52,4 +52,16 @@ export function copyHeaders(headers: Headers | undefined): Headers {
 /** True for promises and other thenables a handler may return. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** The wire form of anything a handler threw: PncError JSON, without `data` that JSON cannot carry. */
+export function encodeError(thrown: unknown): { readonly code: string; readonly text: string } {
+  const error = toPncError(thrown);
+  let text: string;
+  try {
+    text = JSON.stringify(error);
+  } catch {
+    text = JSON.stringify(new PncError(error.code, error.message, { retryable: error.retryable }));
+  }
+  return { code: error.code, text };
 }

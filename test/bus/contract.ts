@@ -192,6 +192,7 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     await bus.serve(subject, (request: string) => {
       if (request === 'typed') throw new PncError('ChainMissing', 'no chain for PCID X', { retryable: true, data: { pcid: 'X', tries: [1, 2] } });
       if (request === 'plain') throw new Error('disk on fire');
+      if (request === 'bigint') throw new PncError('Odd', 'data JSON cannot carry', { retryable: true, data: { n: 1n } });
       return Promise.reject(new PncError('Rejected', 'async refusal'));
     });
     const typed = await rejection(bus.request(subject, 'typed'));
@@ -199,6 +200,7 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     const plain = await rejection(bus.request(subject, 'plain'));
     assert.equal([plain.code, plain.message, plain.retryable], ['Internal', 'disk on fire', false]);
     assert.is((await rejection(bus.request(subject, 'async'))).code, 'Rejected');
+    assert.equal((await rejection(bus.request(subject, 'bigint'))).toJSON(), { code: 'Odd', message: 'data JSON cannot carry', retryable: true });
     const unserializable = unique('bigint');
     await bus.serve(unserializable, () => ({ value: 10n }));
     assert.is((await rejection(bus.request(unserializable, null))).code, 'InvalidPayload');
