@@ -15,13 +15,13 @@ import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
-import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
 import { issueCertificate } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
 import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
+import { RootPool } from './roots.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -68,6 +68,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const { sub1, sub2 } = authorities;
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
   const revocations = new Revocations(store, 'oem');
+  const rootPool = await new RootPool(bus, caller).start();
   const serve = queueServer(bus, 'oem');
 
   const logic = vehicleMachine.provide({
@@ -76,14 +77,14 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       issueProvisioning: fromPromise(async ({ input }) => {
         const existing = await vehicles.get(input.pcid);
         if (existing) return existing.record;
-        const { roots } = await whenServed(() => requestSubjectReply(bus, rcpInterface.requests.list, { caller, rootType: 'V2G' }));
+        const roots = await whenServed(() => rootPool.list('V2G'));
         if (roots.length === 0) throw new PncError('NoV2gRoot', 'the RCP holds no V2G root to store in the vehicle', { retryable: true });
         const issued = await issueCertificate({ role: 'provisioning', subject: { commonName: input.pcid, organization }, issuer: sub2 });
         const record: VehicleRecordJson = {
           pcid: input.pcid,
           provisioningChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
           provisioningKey: await exportPrivateKey(issued.keys!.privateKey),
-          v2gRoots: roots.map((root) => root.caCertificate),
+          v2gRoots: roots.map((root) => root.der),
           producedAt: new Date().toISOString(),
         };
         await vehicles.replace({ _id: input.pcid, record, serialNumber: issued.certificate.serialNumber.toLowerCase() });
@@ -156,6 +157,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
     stop: async () => {
       await Promise.all(subscriptions.map((s) => s.unsubscribe()));
       await hosted.stopAll();
+      await rootPool.stop();
     },
   };
 }

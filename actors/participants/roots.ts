@@ -32,10 +32,9 @@ export class RootPool {
 
   /** Listens for the RCP's change events. */
   async start(): Promise<this> {
-    const invalidate = () => { this.fetchedAt = 0; };
     this.subscriptions = await Promise.all([
-      this.bus.subscribe(rcpInterface.events.added.subject, invalidate),
-      this.bus.subscribe(rcpInterface.events.purged.subject, invalidate),
+      this.bus.subscribe(rcpInterface.events.added.subject, () => this.invalidate()),
+      this.bus.subscribe(rcpInterface.events.purged.subject, () => this.invalidate()),
     ]);
     return this;
   }
@@ -44,10 +43,18 @@ export class RootPool {
     await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
   }
 
-  /** The roots of the given types (all when none given). */
+  /** The next use asks the RCP again. */
+  invalidate(): void {
+    this.fetchedAt = 0;
+  }
+
+  /** The roots of the given types (all when none given); none known asks the RCP once more. */
   async list(...types: RootType[]): Promise<PooledRoot[]> {
-    const roots = await this.current();
-    return types.length ? roots.filter((root) => types.includes(root.rootType)) : roots;
+    const of = (roots: PooledRoot[]) => (types.length ? roots.filter((root) => types.includes(root.rootType)) : roots);
+    const found = of(await this.current());
+    if (found.length) return found;
+    this.invalidate();
+    return of(await this.current());
   }
 
   /** Trust anchors by kind, for `validateChain`. */
@@ -64,7 +71,7 @@ export class RootPool {
   async validate(chain: readonly X509Certificate[], purpose: ChainPurpose, options: { revocation?: RevocationChecker } = {}): Promise<ChainValidationResult> {
     const verdict = await validateChain(chain, { purpose, roots: await this.anchors(), ...options });
     if (verdict.valid || verdict.defect !== 'UnknownRoot') return verdict;
-    this.fetchedAt = 0;
+    this.invalidate();
     return validateChain(chain, { purpose, roots: await this.anchors(), ...options });
   }
 
