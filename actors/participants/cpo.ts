@@ -65,8 +65,13 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
         const { document } = decodeExi('iso2', Buffer.from(input.exiRequest, 'base64'));
         const request = (document as { V2G_Message?: { Body?: { CertificateInstallationReq?: { OEMProvisioningCert?: string } } } }).V2G_Message?.Body?.CertificateInstallationReq;
         if (!request?.OEMProvisioningCert) throw new PncError('ExiInvalid', 'the EXI request is not a CertificateInstallationReq');
-        const pcid = new x509.X509Certificate(Buffer.from(request.OEMProvisioningCert, 'hex')).subjectName.getField('CN')[0] ?? '';
-        return { pcid };
+        let provisioning: x509.X509Certificate;
+        try {
+          provisioning = new x509.X509Certificate(Buffer.from(request.OEMProvisioningCert, 'hex'));
+        } catch {
+          throw new PncError('ExiInvalid', 'OEMProvisioningCert is not a DER certificate');
+        }
+        return { pcid: provisioning.subjectName.getField('CN')[0] ?? '' };
       }),
       forwardToCcp: fromPromise(async ({ input }) => {
         const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller, certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion }, { timeoutMs: 3_000 });

@@ -87,6 +87,9 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   assert.is(answer.status, 'Failed');
   assert.is(answer.exiResponse, '');
   assert.ok(answer.statusInfo?.reasonCode);
+  const garbage = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from('not EXI at all').toString('base64') });
+  assert.equal([garbage.status, garbage.exiResponse], ['Failed', '']);
+  assert.ok(garbage.statusInfo?.reasonCode.startsWith('Exi'), garbage.statusInfo?.reasonCode);
   const update = await requestSubjectReply(bus, cpoInterface.requests.installContract, { action: 'Update', exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
   assert.equal([update.status, update.statusInfo?.reasonCode], ['Failed', 'UpdateNotSupported']);
   // Terminating twice is refused by the statechart, not silently repeated.
