@@ -125,7 +125,12 @@ function natsUnit(topology: Topology, host: TopologyHost): string {
   ].join('\n');
 }
 
-/** systemd only splits ExecStart on whitespace; arguments here never contain any (topology validation). */
+/** systemd expands `%` specifiers and `$` variables in ExecStart: a literal (a URI's %-escapes) doubles them. */
+function systemdLiteral(argument: string): string {
+  return argument.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+}
+
+/** systemd splits ExecStart on whitespace; arguments here never contain any (topology validation). */
 function openpncUnit(topology: Topology, service: HostProcess): string {
   return [
     '[Unit]',
@@ -135,7 +140,7 @@ function openpncUnit(topology: Topology, service: HostProcess): string {
     '',
     '[Service]',
     ...Object.entries(service.env).map(([name, value]) => `Environment=${name}=${value}`),
-    `ExecStart=${[topology.openpnc, ...service.args].join(' ')}`,
+    `ExecStart=${[topology.openpnc, ...service.args].map(systemdLiteral).join(' ')}`,
     // SIGTERM is the participants' graceful stop.
     'KillSignal=SIGTERM',
     'TimeoutStopSec=30',

@@ -67,7 +67,11 @@ test('bad topologies are refused with the field that is wrong', () => {
   rejects(bad((t) => { t.replicas = 1; t.hosts[0].opcp = { port: 7080 }; t.hosts[0].participants = ['v2g-root', 'rcp']; t.hosts[2].participants.push('pcp'); }), 'hosts[0].opcp', /list pcp, ccp/);
   // Two CCPs on separate embedded stores would each hold half of the contracts.
   rejects(bad((t) => { t.hosts[0].participants.push('ccp'); }), 'hosts[2].participants[0]', /ccp keeps shared records: running it on pki and contracts needs the shared store/);
-  parseTopology(bad((t) => { t.hosts[0].participants.push('ccp'); t.mongodb = 'mongodb://db.example.net:27017/openpnc'; }));
+  const shared = parseTopology(bad((t) => { t.hosts[0].participants.push('ccp'); t.mongodb = 'mongodb://pnc:p%40ss$1@db.example.net:27017/openpnc'; }));
+  // …and every unit then uses it, its %-escapes and $ kept literal for systemd.
+  const unit = renderTopology(shared).find((file) => file.path === 'pki/openpnc.service')!.text;
+  assert.match(unit, / --mongo mongodb:\/\/pnc:p%%40ss\$\$1@db\.example\.net:27017\/openpnc$/m);
+  assert.not.match(unit, /--data/);
   // A partner's own system may stand in for a participant.
   parseTopology(bad((t) => { t.hosts[1].participants = ['oem', 'mo', 'cps']; t.hosts[2].participants = ['ccp']; t.external = ['cpo']; }));
   rejects(bad((t) => { t.external = ['ccp']; }), 'hosts[2].participants[0]', /also listed as external/);
