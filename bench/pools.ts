@@ -9,7 +9,7 @@
 import 'reflect-metadata';
 import { KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNatsBus } from '../actors/bus/nats.ts';
 import type { Bus } from '../actors/bus/bus.ts';
@@ -83,6 +83,9 @@ function report(label: string, results: LoadResult[], baseline?: number): number
   return rate;
 }
 
+// The machine is shared: its load says how far the figures can be trusted.
+const load1 = () => loadavg()[0].toFixed(1);
+console.log(`machine load (1 min) at start: ${load1()}`);
 const nats = await startNatsServer();
 const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-bench-pools-'));
 const quiet = createLogger({ write: () => {} });
@@ -162,6 +165,7 @@ try {
   }));
   const seconds = (performance.now() - ingestStart) / 1000;
   console.log(`${'PCP ingest'.padEnd(44)} ${(CERTIFICATES / seconds).toFixed(0).padStart(7)} certificates/s   (${seconds.toFixed(1)} s${failed ? `, FAILURES ${failed}` : ''})   target ≥ 2000/s`);
+  console.log(`machine load (1 min) at the end: ${load1()}`);
 } finally {
   for (const bus of buses) await bus.close().catch(() => {});
   await Promise.all(processes.map((p) => p.stop()));
