@@ -58,6 +58,11 @@ export function requireNetns(): void {
   const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   if (probe.error) throw new NetnsUnavailableError(`cannot run ip (install iproute2): ${probe.error.message}`);
   if (probe.status !== 0) throw new NetnsUnavailableError(`ip netns list failed: ${probe.stderr.trim().split('\n')[0]}`);
+  // Root in a container without CAP_NET_ADMIN may list namespaces but not create them.
+  const trial = `${NAMESPACE_PREFIX}-probe-${process.pid}`;
+  const created = spawnSync('ip', ['netns', 'add', trial], { encoding: 'utf8' });
+  if (created.status !== 0) throw new NetnsUnavailableError(`cannot create a network namespace: ${created.stderr.trim().split('\n')[0]}`);
+  spawnSync('ip', ['netns', 'del', trial]);
 }
 
 /** True when {@link requireNetns} would pass. */
