@@ -32,6 +32,8 @@ const CLIENTS = 'opcp.clients';
 const KEYS = 'opcp.keys';
 const SIGNING_KEY_ID = 'token-signing';
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+/** Verified tokens remembered per gateway process (the oldest go first). */
+const VERIFIED_TOKENS_KEPT = 10_000;
 
 export interface OAuthClientDoc extends StoredDoc {
   readonly role: OAuthRole;
@@ -92,6 +94,7 @@ export class OAuthService {
   readonly issuer: string;
   readonly tokenTtlSeconds: number;
   private signingKey?: Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }>;
+  private readonly verified = new Map<string, { caller: Caller & { clientId: string }; expiresAt: number }>();
 
   constructor(private readonly store: Store, options: OAuthOptions = {}) {
     this.issuer = options.issuer ?? DEFAULT_ISSUER;
@@ -142,6 +145,16 @@ export class OAuthService {
 
   /** Verifies a bearer token and returns the caller identity. Throws `Unauthorized` (401). */
   async verifyToken(token: string, now = new Date()): Promise<Caller & { clientId: string }> {
+    // A token is immutable: once its signature checked out, only its expiry needs checking again.
+    const known = this.verified.get(token);
+    if (known && known.expiresAt > now.getTime()) return known.caller;
+    const { expiresAt, ...caller } = await this.checkToken(token, now);
+    if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { caller, expiresAt });
+    return caller;
+  }
+
+  private async checkToken(token: string, now: Date): Promise<Caller & { clientId: string; expiresAt: number }> {
     const { publicKey } = await this.key();
     let payload: JWTPayload;
     try {
@@ -156,7 +169,7 @@ export class OAuthService {
     const prefixes = role === 'oem' ? payload[`${ns}pcid`] : role === 'mo' ? payload[`${ns}emaid`] : [];
     const parsed = callerSchema.safeParse({ role, prefixes });
     if (!parsed.success || parsed.data.role === 'pool') throw new PncError('Unauthorized', 'token carries no valid role');
-    return { ...parsed.data, clientId: String(payload.sub) };
+    return { ...parsed.data, clientId: String(payload.sub), expiresAt: Number(payload.exp) * 1000 };
   }
 
   /** The public signing key as a JWK set, for verifiers outside the gateway. */

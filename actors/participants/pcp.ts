@@ -17,7 +17,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, base64ToBytes, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -29,10 +29,10 @@ interface ChainDoc extends ExpiringDoc {
 
 /**
  * Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. The sub-CAs,
- * shared by many vehicles, come from the DER cache; each leaf is read fresh and does not crowd it out.
+ * shared by many vehicles, and the leaves come from separate DER caches, so leaves never crowd out sub-CAs.
  */
-function wireOrder(ders: DerCache, chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
-  return [base64ToBytes(chain.vehicleCertificate), ...[...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => ders.get(c))];
+function wireOrder(caches: { leaves: DerCache; cas: DerCache }, chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
+  return [caches.leaves.get(chain.vehicleCertificate), ...[...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => caches.cas.get(c))];
 }
 
 /** Starts the PCP on a bus and store. */
@@ -43,12 +43,13 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   // One queue group per pool: several processes of it share the requests.
   const serve = queueServer(bus, 'pcp');
   const ders = new DerCache();
+  const caches = { leaves: new DerCache(1024), cas: ders };
   const rootCache = new RootCache(bus, ders);
   await rootCache.start();
 
   /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
   async function checkChain(chain: Parameters<typeof wireOrder>[1], at = new Date()) {
-    const result = await validateChain(wireOrder(ders, chain), { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
+    const result = await validateChain(wireOrder(caches, chain), { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
     if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
     return result;
   }
