@@ -9,7 +9,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { OpenAPIBackend } from 'openapi-backend';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
@@ -78,10 +77,22 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
   const apis = await loadOpcpApis();
   const oauth = new OAuthService(options.store, options);
 
-  function match(method: string, path: string): { service: OpcpService; api: OpenAPIBackend; operationId: string } | undefined {
-    for (const service of ROUTED_SERVICES) {
-      const operation = apis[service].router.matchOperation({ method, path, headers: {} });
-      if (operation?.operationId) return { service, api: apis[service], operationId: operation.operationId };
+  // One regular expression per operation path, built once; static paths before parameterised ones.
+  const table = ROUTED_SERVICES.flatMap((service) =>
+    apis[service].getOperations().map((operation) => {
+      const names: string[] = [];
+      const pattern = operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'));
+      return { service, api: apis[service], operation, method: operation.method.toLowerCase(), regex: new RegExp(`^${pattern}/?$`), names };
+    }),
+  ).sort((a, b) => a.names.length - b.names.length);
+
+  function match(method: string, path: string) {
+    for (const entry of table) {
+      if (entry.method !== method) continue;
+      const found = entry.regex.exec(path);
+      if (!found) continue;
+      const params = Object.fromEntries(entry.names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
+      return { ...entry, operationId: entry.operation.operationId!, params };
     }
     return undefined;
   }
@@ -117,12 +128,11 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
 
     const query = Object.fromEntries(url.searchParams);
     const parsedRequest = { method, path: url.pathname, query, headers: request.headers as Record<string, string | string[]>, body };
-    const validation = found.api.validateRequest(parsedRequest);
+    const validation = found.api.validateRequest(parsedRequest, found.operation);
     if (!validation.valid) {
       return { status: 400, body: errorBody((validation.errors ?? []).map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
     }
-    const operation = found.api.getOperation(found.operationId)!;
-    const params = found.api.router.parseRequest(parsedRequest, operation).params as Record<string, string>;
+    const params = found.params;
     const reply = await routeSpec.handle({ caller, params, query, headers: request.headers, body, bus });
     return reply;
   }
