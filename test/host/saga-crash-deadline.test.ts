@@ -7,7 +7,7 @@ import { openEmbeddedStore } from '../../actors/store/index.ts';
 import { assertAppliedOnce, freshDataDir, killAtEveryStep, receiptsIn, runSagaHost, type HostRun } from '../fixtures/saga-runner.ts';
 
 const ORDER = 'order-9';
-const CONFIRM_WITHIN_MS = 1500;
+const CONFIRM_WITHIN_MS = 1000;
 const hostArgs = (dir: string) => ['--data', dir, '--order', ORDER, '--confirm-within', String(CONFIRM_WITHIN_MS)];
 
 async function verifyCancelledByDeadline(dir: string, run: HostRun): Promise<void> {
