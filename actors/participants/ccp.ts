@@ -18,7 +18,7 @@ import {
   POOL_CALLER, emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
 } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
-import { pcpInterface, vehicleDeletedWork } from '../../protocols/catalogue/pcp.ts';
+import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
@@ -31,6 +31,8 @@ import { UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
 const COMMON_NAME_OID = '2.5.4.3';
+/** How long a vehicle's chain from the PCP is reused when no PCP event said it changed (events are not durable). */
+const CHAIN_CACHE_MS = 5_000;
 export const DEFAULTS_COLLECTION = 'ccp.defaults';
 
 /** Namespaces accepted for ISO 15118-2 (OPCP, and what clients send: pools-api.md §4). */
@@ -100,6 +102,20 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
   const serve = queueServer(bus, 'ccp');
   const ders = new DerCache();
   const rootCache = new RootCache(bus, ders);
+  // The vehicles' chains as the PCP serves them, kept briefly: an EV that retries, or several EVs of a
+  // fleet, cost no PCP round trip. A stored or purged chain drops the entry at once (PCP events).
+  const chainCache = new Map<string, { at: number; chain: Promise<ProvisioningCertificateDataJson> }>();
+  const provisioningChain = (pcid: string): Promise<ProvisioningCertificateDataJson> => {
+    const hit = chainCache.get(pcid);
+    if (hit && Date.now() - hit.at < CHAIN_CACHE_MS) return hit.chain;
+    if (chainCache.size >= 4096) chainCache.delete(chainCache.keys().next().value!);
+    const chain = requestSubjectReply(bus, pcpInterface.requests.get, { caller: POOL_CALLER, pcid }).then((reply) => reply.chain);
+    chain.catch(() => chainCache.delete(pcid));
+    chainCache.set(pcid, { at: Date.now(), chain });
+    return chain;
+  };
+  const forgetChain = (delivery: { payload: unknown }) => void chainCache.delete(String((delivery.payload as { pcid?: unknown }).pcid));
+  const chainEvents = await Promise.all([bus.subscribe(pcpInterface.events.stored.subject, forgetChain), bus.subscribe(pcpInterface.events.purged.subject, forgetChain)]);
   // Decoding a public key is the dearest step of a request; an EV that retries (MaEVe: 3 times) reuses it.
   const keys = new Map<string, KeyObject>();
   const keyOf = (spki: Uint8Array): KeyObject => {
@@ -266,21 +282,19 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) return fail('FAILED_CertChainError', `the provisioning certificate's CN ${pcid} is not a PCID`);
       let chain;
       try {
-        // The PCP validates its chain against the current OEM roots before it answers.
-        ({ chain } = await requestSubjectReply(bus, pcpInterface.requests.get, { caller: POOL_CALLER, pcid }));
+        chain = await provisioningChain(pcid);
       } catch (error) {
         if (PncError.is(error, 'VehicleNotFound')) return fail('FAILED_NoCertificateAvailable', `PCID ${pcid} is not in the PCP`, pcid);
         if (PncError.is(error, 'ChainInvalid')) return fail('FAILED_CertChainError', error.message, pcid);
         throw error;
       }
-      // The EV's certificate is the one the PCP holds, or it must chain to the PCP's sub-CAs itself.
-      if (chain.vehicleCertificate !== bytesToBase64(request.provisioningCertificate)) {
-        const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map((c) => ders.get(c));
-        const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: await rootCache.roots('OEM') });
-        if (!checked.valid) {
-          const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
-          return fail(code, `provisioning chain: ${checked.reason}`, pcid);
-        }
+      // The EV's own certificate must chain to the vehicle's sub-CAs and a current OEM root (cheap: the
+      // sub-CAs and roots are cached objects whose parse and keys the validator keeps).
+      const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map((c) => ders.get(c));
+      const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: await rootCache.roots('OEM') });
+      if (!checked.valid) {
+        const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
+        return fail(code, `provisioning chain: ${checked.reason}`, pcid);
       }
       const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), Date.now());
       if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
@@ -304,7 +318,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      await Promise.all([...subscriptions, cascade].map((s) => s.unsubscribe()));
+      await Promise.all([...subscriptions, cascade, ...chainEvents].map((s) => s.unsubscribe()));
       await rootCache.stop();
       await schedule.stop();
     },

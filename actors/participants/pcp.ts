@@ -108,6 +108,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const expiresAt = Math.min(...[leaf, ...subCas].map((c) => c.validTo.getTime()));
       const existing = await chains.get(pcid);
       await chains.replace({ _id: pcid, chain, expiresAt });
+      await publishEvent(bus, events.stored, { pcid });
       await schedule.expiryAdded(expiresAt);
       log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
       return { chain, created: !existing || Boolean(existing.deletingSince) };

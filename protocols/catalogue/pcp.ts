@@ -82,6 +82,11 @@ export const pcpInterface = participantInterface({
   },
   events: {
     purgeExpiry: purgeExpiryEvent('pcp'),
+    stored: eventSubject({
+      subject: 'pcp.chain.stored',
+      summary: 'a provisioning chain was stored or replaced (readers drop what they cached for the PCID)',
+      payload: z.object({ pcid }),
+    }),
     purged: eventSubject({
       subject: 'pcp.chain.purged',
       summary: 'a provisioning chain left the pool: expired (scheduled purge) or deleted by its OEM',
