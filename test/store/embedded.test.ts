@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -80,6 +81,21 @@ embedded('a database locked by another writer gives a retryable StoreUnavailable
   }
   await things.insert({ _id: 'after' });
   assert.is(await things.count(), 1);
+  await store.close();
+});
+
+embedded('several processes sharing a data directory lose no compare-and-set increment', async () => {
+  const dir = tempDir();
+  const store = await openEmbeddedStore(dir);
+  await store.collection<StoredDoc & { n: number }>('counters').insert({ _id: 'shared', n: 0 });
+  const incrementer = new URL('../fixtures/store-incrementer.ts', import.meta.url).pathname;
+  const run = () => new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', incrementer, dir, '150'], (error, stdout) => (error ? reject(error) : resolve(stdout)));
+  });
+  const outputs = await Promise.all([run(), run(), run()]);
+  const final = (await store.collection<StoredDoc & { n: number }>('counters').get('shared'))!;
+  assert.is(final.n, 450, outputs.join(' '));
+  assert.is(final._rev, 451);
   await store.close();
 });
 
