@@ -19,7 +19,6 @@ import {
 } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
 import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
-import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';

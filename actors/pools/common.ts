@@ -17,7 +17,7 @@ import type { Bus, Subscription } from '../bus/bus.ts';
 import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { POOL_CALLER } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
-import type { Logger, RunningParticipant } from '../host/participant.ts';
+import type { RunningParticipant } from '../host/participant.ts';
 
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
 export interface RunningPool extends RunningParticipant {
