@@ -127,6 +127,11 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const releaseIfDone = async (contractId: string, snapshot: { status: string }) => {
     if (snapshot.status === 'done') await hosted.release(contractId);
   };
+  /** Tells whoever listens that a contract changed status, and lets a finished actor go. */
+  const changed = async (snapshot: { value: unknown; status: string; context: ContractContext }) => {
+    await publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot.value, snapshot.context));
+    await releaseIfDone(snapshot.context.contractId, snapshot);
+  };
   const byEmaid = async (emaid: string) => {
     const doc = await contracts.get(normalizeEmaid(emaid));
     if (!doc) throw new PncError('UnknownContract', `no contract ${emaid}`);
@@ -140,8 +145,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       await contractIndex.insert({ _id: contractId, pcid: pcid.toUpperCase(), ...(customerId ? { customerId } : {}) });
       const actor = await actorFor(contractId, pcid.toUpperCase());
       const snapshot = await actor.waitFor((s) => ['submitted', 'installed', 'failed'].includes(String(s.value)), 30_000);
+      await changed(snapshot);
       if (snapshot.value === 'failed') {
-        await releaseIfDone(contractId, snapshot);
         const failure = snapshot.context.failure!;
         const code = failure.code === 'VehicleNotFound' ? 'UnknownVehicle' : failure.code === 'ProvisioningChainInvalid' ? failure.code : failure.retryable || failure.code === 'NoResponders' || failure.code === 'Timeout' ? 'PoolUnavailable' : failure.code;
         throw new PncError(code, failure.message);
@@ -159,7 +164,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       await actor.send({ type: 'TERMINATE' });
       const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);
       if (snapshot.value !== 'terminated') throw new PncError('PoolUnavailable', `termination of ${emaid} did not finish: ${snapshot.context.failure?.message ?? snapshot.value}`, { retryable: true });
-      await releaseIfDone(snapshot.context.contractId, snapshot);
+      await changed(snapshot);
       return summaryOf(snapshot.value, snapshot.context);
     }),
     // The CCP holding the contract is what makes it installable.
@@ -172,8 +177,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       // A replayed event after a restart finds the contract installed already: nothing to do.
       if (actor.getSnapshot().value !== 'submitted') return;
       await actor.send({ type: 'CONTRACT_STORED' });
-      const snapshot = actor.getSnapshot();
-      await publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot.value, snapshot.context));
+      await changed(actor.getSnapshot());
     }),
     bus.subscribe(cpsInterface.events.rejected.subject, async ({ payload }) => {
       const { contractId, code, message } = payload as { contractId: string; code: string; message: string };
@@ -181,7 +185,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       if (!index) return;
       const actor = await actorFor(contractId, index.pcid);
       await actor.send({ type: 'CONTRACT_REJECTED', code, message }).catch((error) => log.warn('contract.rejection.unapplied', { contractId, error }));
-      await releaseIfDone(contractId, actor.getSnapshot());
+      await changed(actor.getSnapshot());
     }),
     // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
     bus.subscribe(ccpInterface.events.deleted.subject, async ({ payload }) => {
@@ -192,7 +196,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       const actor = await actorFor(contractId, index.pcid);
       await actor.send({ type: 'TERMINATE' }).catch((error) => log.warn('contract.termination.unapplied', { contractId, error }));
       const settled = await actor.waitFor((s) => s.value !== 'terminating', 30_000).catch(() => undefined);
-      if (settled) await releaseIfDone(contractId, settled);
+      if (settled) await changed(settled);
     }),
     serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort),
   ]);

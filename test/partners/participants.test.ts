@@ -101,6 +101,8 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' });
   assert.is(vehicle.pcid, `OPNDELETEME000001${pcidCheckCharacter('OPNDELETEME000001')}`);
   await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' }), 'VehicleExists');
+  const changes: Array<{ emaid: string; status: string }> = [];
+  const watching = await bus.subscribe(moInterface.events.contractChanged.subject, ({ payload }) => { changes.push(payload as { emaid: string; status: string }); });
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
   assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
@@ -117,6 +119,9 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
   const verdict = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: [ended.contractCertificate!, moCa[0], moCa[1]].map(pem).join('') });
   assert.is(verdict.certificateStatus, 'CertificateRevoked');
+  await watching.unsubscribe();
+  // 'submitted' and 'installed' may cross on the bus: the CPS can be that quick.
+  assert.equal(changes.filter((c) => c.emaid === contract.emaid).map((c) => c.status).sort(), ['installed', 'submitted', 'terminated']);
   // A new contract for the deleted vehicle fails at the PCP.
   await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
 });
