@@ -33,7 +33,7 @@ export const WORK_STREAM = 'PNC_WORK';
 export const WORK_SUBJECT_PREFIX = 'pnc.work.';
 export const DEAD_LETTER_STREAM = 'PNC_DLQ';
 const CONNECT_TIMEOUT_MS = 5000;
-const JETSTREAM_READY_TIMEOUT_MS = 15_000;
+const JETSTREAM_READY_TIMEOUT_MS = 20_000;
 /**
  * One message at a time: a buffered message's ack wait would run while it waits for the handler.
  * A deleted consumer or stream ends the iterator, and the consume loop sets them up again; short
@@ -86,6 +86,12 @@ function busError(error: unknown, subject: string, timeoutMs: number): PncError 
   if (isNatsError(error, ErrorCode.ConnectionClosed) || isNatsError(error, ErrorCode.ConnectionDraining)) return busClosedError();
   if (isNatsError(error, ErrorCode.BadSubject)) return new PncError('InvalidSubject', `invalid subject ${JSON.stringify(subject)}`);
   return toPncError(error, 'BusError');
+}
+
+/** Failures that go away by themselves: timeouts, no responders, a JetStream cluster between leaders. */
+function isTransient(error: unknown): boolean {
+  if (isNatsError(error, ErrorCode.Timeout) || isNatsError(error, ErrorCode.NoResponders) || isNatsError(error, ErrorCode.JetStream408RequestTimeout)) return true;
+  return /timeout|no responders|not available|no suitable peers|leader|insufficient resources|temporarily|not current/i.test((error as Error)?.message ?? '');
 }
 
 function toNatsHeaders(headers: Headers): MsgHdrs {
@@ -263,25 +269,38 @@ class NatsBus implements Bus {
   // ------------------------------------------------------------ JetStream work queues
 
   /** Connects JetStream and creates both streams once; retries while a fresh cluster elects its leaders. */
-  private streams(): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
-    this.jetstream ??= (async () => {
-      const deadline = Date.now() + JETSTREAM_READY_TIMEOUT_MS;
-      for (;;) {
-        try {
-          const jsm = await this.nc.jetstreamManager({ timeout: 5000 });
-          const common = { storage: StorageType.File, num_replicas: this.replicas, duplicate_window: nanos(DEFAULT_DEDUP_WINDOW_MS) };
-          await this.ensureStream(jsm, { name: WORK_STREAM, subjects: [`${WORK_SUBJECT_PREFIX}>`], retention: RetentionPolicy.Workqueue, ...common });
-          await this.ensureStream(jsm, { name: DEAD_LETTER_STREAM, subjects: ['dlq.>'], retention: RetentionPolicy.Limits, ...common });
-          return { js: this.nc.jetstream({ timeout: 5000 }), jsm };
-        } catch (error) {
-          if (this.closed || Date.now() > deadline) {
-            this.jetstream = undefined;
-            throw new PncError('BusUnavailable', `JetStream is not available: ${(error as Error).message}`, { retryable: true, cause: error });
-          }
-          await new Promise((resolve) => setTimeout(resolve, 250));
-        }
+  /**
+   * Runs a JetStream operation, retrying transient failures (timeouts, no responders, a cluster electing
+   * its leaders) for up to JETSTREAM_READY_TIMEOUT_MS; then rejects with a retryable `BusUnavailable`.
+   * Our own PncErrors (such as `ConsumerConflict`) and lasting JetStream refusals pass straight through.
+   */
+  private async retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + JETSTREAM_READY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (error instanceof PncError) throw error;
+        if (this.closed || this.nc.isClosed()) throw busClosedError();
+        if (!isTransient(error)) throw new PncError('BusError', `${what}: ${(error as Error).message}`, { cause: error });
+        if (Date.now() > deadline) throw new PncError('BusUnavailable', `${what}: JetStream did not answer: ${(error as Error).message}`, { retryable: true, cause: error });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
       }
-    })();
+    }
+  }
+
+  /** Connects JetStream and creates both streams once (again after a failure). */
+  private streams(): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
+    this.jetstream ??= this.retrying('setting up the JetStream streams', async () => {
+      const jsm = await this.nc.jetstreamManager({ timeout: 5000 });
+      const common = { storage: StorageType.File, num_replicas: this.replicas, duplicate_window: nanos(DEFAULT_DEDUP_WINDOW_MS) };
+      await this.ensureStream(jsm, { name: WORK_STREAM, subjects: [`${WORK_SUBJECT_PREFIX}>`], retention: RetentionPolicy.Workqueue, ...common });
+      await this.ensureStream(jsm, { name: DEAD_LETTER_STREAM, subjects: ['dlq.>'], retention: RetentionPolicy.Limits, ...common });
+      return { js: this.nc.jetstream({ timeout: 5000 }), jsm };
+    }).catch((error: unknown) => {
+      this.jetstream = undefined;
+      throw error;
+    });
     return this.jetstream;
   }
 
@@ -301,14 +320,9 @@ class NatsBus implements Bus {
     const id = workId(options);
     const data = encoder.encode(encodePayload(payload));
     const { js } = await this.streams();
-    try {
-      await js.publish(WORK_SUBJECT_PREFIX + queue, data, { msgID: `${queue}/${id}`, ...(options?.headers ? { headers: toNatsHeaders(options.headers) } : {}) });
-    } catch (error) {
-      const mapped = busError(error, queue, 5000);
-      throw new PncError(mapped.code === 'BusClosed' ? 'BusClosed' : 'BusUnavailable', `work on ${queue} was not stored: ${mapped.message}`, {
-        retryable: mapped.code !== 'BusClosed', cause: error,
-      });
-    }
+    const publish = { msgID: `${queue}/${id}`, ...(options?.headers ? { headers: toNatsHeaders(options.headers) } : {}) };
+    // Retrying is safe: a publish that did land is de-duplicated by its Nats-Msg-Id.
+    await this.retrying(`storing work ${id} on ${queue}`, () => js.publish(WORK_SUBJECT_PREFIX + queue, data, publish));
   }
 
   private async ensureConsumer(jsm: JetStreamManager, name: string, queue: string, options: ResolvedConsumeOptions): Promise<void> {
@@ -340,9 +354,12 @@ class NatsBus implements Bus {
     const resolved = resolveConsumeOptions(queue, options);
     const { js, jsm } = await this.streams();
     const name = consumerName(queue, resolved.durable);
-    await this.ensureConsumer(jsm, name, queue, resolved);
+    const start = (): Promise<ConsumerMessages> => this.retrying(`consuming ${queue}`, async () => {
+      await this.ensureConsumer(jsm, name, queue, resolved);
+      return (await js.consumers.get(WORK_STREAM, name)).consume(CONSUME_OPTIONS);
+    });
     let stopped = false;
-    let messages: ConsumerMessages = await (await js.consumers.get(WORK_STREAM, name)).consume(CONSUME_OPTIONS);
+    let messages = await start();
     const loop = (async () => {
       while (!stopped) {
         try {
@@ -360,8 +377,9 @@ class NatsBus implements Bus {
         while (!stopped && !this.closed) {
           await new Promise((resolve) => setTimeout(resolve, 1000));
           try {
-            await this.ensureConsumer(jsm, name, queue, resolved);
-            if (!stopped) messages = await (await js.consumers.get(WORK_STREAM, name)).consume(CONSUME_OPTIONS);
+            const next = await start();
+            if (stopped) next.stop(); // unsubscribed meanwhile: stop() only saw the old iterator
+            else messages = next;
             break;
           } catch (error) {
             this.log.warn('bus.work_consumer_retry', { queue, error: toPncError(error).toJSON() });
@@ -414,6 +432,8 @@ class NatsBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     await waitAtMost(Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe())), CLOSE_GRACE_MS);
-    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    // Drain lets replies in flight go out; a connection stuck reconnecting cannot drain, so it is closed.
+    if (!this.nc.isClosed()) await waitAtMost(this.nc.drain(), CLOSE_GRACE_MS);
+    if (!this.nc.isClosed()) await this.nc.close();
   }
 }

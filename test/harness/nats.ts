@@ -18,7 +18,7 @@ export interface NatsNode {
   readonly port: number;
   readonly monitorPort: number;
   readonly storeDir: string;
-  /** SIGKILL: no goodbye to clients or peers. */
+  /** SIGKILL: no goodbye to clients or peers; resolves once the process is gone. */
   kill(): Promise<void>;
   /** Starts the node again on the same ports and store, resolving when it is healthy. */
   restart(): Promise<void>;
@@ -65,9 +65,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * nats-server runs under a small shell watchdog holding a pipe from this process: when the pipe closes
+ * (kill(), or this process dying in any way, SIGKILL included) the watchdog SIGKILLs the server, so no
+ * test run leaves servers behind.
+ */
+const WATCHDOG = 'exec 3<&0; "$0" -c "$1" </dev/null 3<&- & server=$!; (cat <&3 >/dev/null; kill -9 $server 2>/dev/null) & exec 3<&-; wait $server';
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const child of live) child.stdin?.destroy();
 });
 
 interface NodeConfig {
@@ -140,7 +146,7 @@ class ServerProcess implements NatsNode {
   async spawn(healthy = true): Promise<void> {
     if (this.child) throw new Error(`${this.name} is already running`);
     this.output = '';
-    const child = spawn(this.binary, ['-c', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', WATCHDOG, this.binary, this.configFile], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk) => (this.output = (this.output + chunk).slice(-8000)));
     child.stderr!.on('data', (chunk) => (this.output = (this.output + chunk).slice(-8000)));
     live.add(child);
@@ -159,7 +165,7 @@ class ServerProcess implements NatsNode {
     this.child = undefined;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
+      child.stdin!.end(); // the watchdog SIGKILLs the server, then the shell exits
       await exited;
     }
   }
