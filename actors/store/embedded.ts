@@ -5,10 +5,17 @@
  *   promise resolved survives `kill -9` and also a power cut (NORMAL would survive `kill -9` only).
  * - Each collection is a table `(id, rev, doc JSON)`; indexes are expression indexes on
  *   `json_extract(doc, '$.path')`, and queries use the identical expression so SQLite picks them.
- * - better-sqlite3 is synchronous: every operation is one synchronous statement or `IMMEDIATE`
- *   transaction, so nothing is held across an `await` and several processes may share a directory
- *   (SQLite's file locks serialise writers; a writer blocked longer than the busy timeout gets
- *   `StoreUnavailable`, retryable).
+ * - Group commit: writes are queued and applied on the next turn of the event loop, all that queued
+ *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. Each write
+ *   runs in its own SAVEPOINT, so a `DuplicateKey` or `RevisionConflict` fails only its caller, and every
+ *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
+ *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
+ * - Reads run at once and see committed state only: never a queued write, never part of a batch
+ *   (a batch is one synchronous transaction, nothing interleaves with it). A caller that awaited its
+ *   write reads it back; one that did not await may not yet.
+ * - better-sqlite3 is synchronous, so nothing is held across an `await` and several processes may share
+ *   a directory (SQLite's file locks serialise writers; a writer blocked longer than the busy timeout
+ *   gets `StoreUnavailable`, retryable).
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -21,6 +28,8 @@ import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } fro
 export const EMBEDDED_STORE_FILE = 'store.sqlite';
 /** How long a write waits for another process's write lock before giving up. @default 2000 */
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
+/** Most writes one commit carries; more wait for the next, so one commit never blocks the event loop for long. */
+export const MAX_BATCH_WRITES = 256;
 
 type Db = Database.Database;
 type SqlValue = string | number | null;
@@ -74,6 +83,97 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** Commit counters of an embedded store, for tests and benchmarks: `writes / commits` is the mean batch. */
+export interface GroupCommitStats {
+  /** Transactions committed (each one fsync with synchronous=FULL). */
+  readonly commits: number;
+  /** Writes applied, successful or not. */
+  readonly writes: number;
+  readonly largestBatch: number;
+}
+
+interface QueuedWrite {
+  readonly apply: () => unknown;
+  readonly collection: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: PncError) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The write queue of one database: applies queued writes in batches, one transaction each. */
+class GroupCommit {
+  private queue: QueuedWrite[] = [];
+  private scheduled = false;
+  private stats = { commits: 0, writes: 0, largestBatch: 0 };
+  private readonly commitBatch: (batch: QueuedWrite[]) => Outcome[];
+
+  constructor(private readonly db: Db) {
+    // Nested inside a transaction, a better-sqlite3 transaction function is a SAVEPOINT that rolls back on throw.
+    const savepoint = db.transaction((apply: () => unknown) => apply());
+    const batchTx = db.transaction((batch: QueuedWrite[]): Outcome[] =>
+      batch.map((write) => {
+        try {
+          return { ok: true, value: savepoint(write.apply) };
+        } catch (error) {
+          // Some failures (disk full, I/O error) end the whole transaction: then nothing in the batch is kept.
+          if (!db.inTransaction) throw error;
+          return { ok: false, error };
+        }
+      }),
+    );
+    this.commitBatch = (batch) => batchTx.immediate(batch);
+  }
+
+  /** Queues a synchronous write; resolves with its result once the transaction carrying it committed. */
+  submit<R>(collection: string, apply: () => R): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ apply, collection, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  counters(): GroupCommitStats {
+    return { ...this.stats };
+  }
+
+  /** Commits everything still queued, now (before the database closes). */
+  drain(): void {
+    while (this.queue.length > 0) this.flush();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Next turn of the event loop: writes issued until then (same tick, or I/O callbacks of this turn) join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH_WRITES);
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.commitBatch(batch);
+    } catch (error) {
+      for (const write of batch) write.reject(translate(error, write.collection));
+      return;
+    }
+    this.stats.commits += 1;
+    this.stats.writes += batch.length;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    batch.forEach((write, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) write.resolve(outcome.value);
+      else write.reject(translate(outcome.error, write.collection));
+    });
+  }
+}
+
 class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
   private readonly table: string;
   private readonly statements: {
@@ -86,7 +186,7 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     deleteIfRev: Database.Statement;
   };
 
-  constructor(private readonly db: Db, private readonly name: string, private readonly isOpen: () => boolean) {
+  constructor(private readonly db: Db, private readonly name: string, private readonly isOpen: () => boolean, private readonly writes: GroupCommit) {
     this.table = quoteIdentifier(`c_${name}`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${this.table} (id TEXT PRIMARY KEY NOT NULL, rev INTEGER NOT NULL, doc TEXT NOT NULL)`);
     this.statements = {
@@ -100,7 +200,7 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     };
   }
 
-  /** Runs one synchronous operation, translating failures; resolves only after SQLite committed. */
+  /** Runs one synchronous read now, translating failures. */
   private async run<R>(operation: () => R): Promise<R> {
     if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
     try {
@@ -108,6 +208,12 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     } catch (error) {
       throw translate(error, this.name);
     }
+  }
+
+  /** Queues one synchronous write for the next group commit; resolves only after SQLite committed it. */
+  private async write<R>(operation: () => R): Promise<R> {
+    if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
+    return this.writes.submit(this.name, operation);
   }
 
   private encode(doc: T, rev: number): string {
@@ -118,13 +224,13 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     if (spec.fields.length === 0) throw new InvalidStoreInput(`${this.name}: an index needs at least one field`);
     const expressions = spec.fields.map(fieldSql);
     const indexName = quoteIdentifier(`${spec.unique ? 'ux' : 'ix'}:${this.name}:${spec.fields.join(',')}`);
-    await this.run(() => this.db.exec(`CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${indexName} ON ${this.table} (${expressions.join(', ')})`));
+    await this.write(() => this.db.exec(`CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${indexName} ON ${this.table} (${expressions.join(', ')})`));
   }
 
   async insert(doc: T): Promise<T> {
     checkDocument(this.name, doc);
     const text = this.encode(doc, 1);
-    await this.run(() => this.statements.insert.run(doc._id, 1, text));
+    await this.write(() => this.statements.insert.run(doc._id, 1, text));
     return JSON.parse(text) as T;
   }
 
@@ -154,7 +260,7 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
   async replace(doc: T, options: { expectedRev?: number } = {}): Promise<T> {
     checkDocument(this.name, doc);
     const { expectedRev } = options;
-    const replaceTx = this.db.transaction((): string => {
+    const text = await this.write((): string => {
       if (expectedRev !== undefined) {
         const next = this.encode(doc, expectedRev + 1);
         if (this.statements.updateIfRev.run(expectedRev + 1, next, doc._id, expectedRev).changes === 0) {
@@ -168,32 +274,44 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
       else this.statements.update.run(current + 1, next, doc._id);
       return next;
     });
-    const text = await this.run(() => replaceTx.immediate());
     return JSON.parse(text) as T;
   }
 
   async delete(id: string, options: { expectedRev?: number } = {}): Promise<boolean> {
     const { expectedRev } = options;
-    const deleteTx = this.db.transaction((): boolean => {
+    return this.write((): boolean => {
       if (expectedRev === undefined) return this.statements.delete.run(id).changes > 0;
       if (this.statements.deleteIfRev.run(id, expectedRev).changes > 0) return true;
       throw new RevisionConflict(this.name, id, expectedRev, this.statements.rev.get(id) as number | undefined);
     });
-    return this.run(() => deleteTx.immediate());
   }
 
   async deleteMany(filter: Filter): Promise<number> {
     const where = whereSql(filter);
-    return this.run(() => this.db.prepare(`DELETE FROM ${this.table}${where.sql}`).run(...where.params).changes);
+    return this.write(() => this.db.prepare(`DELETE FROM ${this.table}${where.sql}`).run(...where.params).changes);
   }
 }
 
-class EmbeddedStore implements Store {
+/** The embedded Store, with its group-commit counters. */
+export interface EmbeddedStore extends Store {
+  readonly kind: 'embedded';
+  /** Commit counters since open (see {@link GroupCommitStats}). */
+  stats(): GroupCommitStats;
+}
+
+class SqliteStore implements EmbeddedStore {
   readonly kind = 'embedded' as const;
   private readonly collections = new Map<string, EmbeddedCollection<StoredDoc>>();
   private open = true;
+  private readonly writes: GroupCommit;
 
-  constructor(private readonly db: Db, readonly file: string) {}
+  constructor(private readonly db: Db, readonly file: string) {
+    this.writes = new GroupCommit(db);
+  }
+
+  stats(): GroupCommitStats {
+    return this.writes.counters();
+  }
 
   collection<T extends StoredDoc>(name: string): Collection<T> {
     checkCollectionName(name);
@@ -201,7 +319,7 @@ class EmbeddedStore implements Store {
     let collection = this.collections.get(name);
     if (!collection) {
       try {
-        collection = new EmbeddedCollection(this.db, name, () => this.open);
+        collection = new EmbeddedCollection(this.db, name, () => this.open, this.writes);
       } catch (error) {
         throw translate(error, name);
       }
@@ -213,6 +331,8 @@ class EmbeddedStore implements Store {
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
+    // Writes already issued are committed, not dropped.
+    this.writes.drain();
     this.db.close();
   }
 }
@@ -227,7 +347,7 @@ class EmbeddedStore implements Store {
  * const certs = store.collection<{ _id: string; serial: string }>('certificates');
  * await certs.ensureIndex({ fields: ['serial'], unique: true });
  */
-export async function openEmbeddedStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Promise<Store> {
+export async function openEmbeddedStore(dataDir: string, options: { busyTimeoutMs?: number } = {}): Promise<EmbeddedStore> {
   const dir = resolve(dataDir);
   try {
     mkdirSync(dir, { recursive: true });
@@ -244,7 +364,7 @@ export async function openEmbeddedStore(dataDir: string, options: { busyTimeoutM
     // Proves the directory is writable now rather than at the first real write.
     db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     db.prepare("INSERT INTO store_meta (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
-    return new EmbeddedStore(db, file);
+    return new SqliteStore(db, file);
   } catch (error) {
     db?.close();
     if (error instanceof StoreUnavailable) throw error;

@@ -4,7 +4,7 @@
  */
 export type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 export { DuplicateKey, InvalidStoreInput, RevisionConflict, StoreUnavailable } from './common.ts';
-export { openEmbeddedStore } from './embedded.ts';
+export { openEmbeddedStore, type EmbeddedStore, type GroupCommitStats } from './embedded.ts';
 import type { Store } from './store.ts';
 import type { MongoStoreOptions } from './mongo.ts';
 

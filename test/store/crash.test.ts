@@ -11,12 +11,16 @@ import { EMBEDDED_STORE_FILE } from '../../actors/store/embedded.ts';
 
 const writer = new URL('../fixtures/store-writer.ts', import.meta.url).pathname;
 
-/** Runs the writer until it has acknowledged at least `minAcks` writes plus a random extra, then SIGKILLs it. */
-function writeUntilKilled(dataDir: string, minAcks: number): Promise<{ acked: string[]; lastRev: number }> {
+/**
+ * Runs the writer (with `workers` concurrent write loops) until it has acknowledged at least `minAcks`
+ * writes plus a random extra, then SIGKILLs it. `lastRev` is the highest acknowledged counter revision.
+ */
+function writeUntilKilled(dataDir: string, minAcks: number, workers = 1): Promise<{ acked: string[]; lastRev: number; largestBatch: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, dataDir, String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: string[] = [];
     let lastRev = 0;
+    let largestBatch = 0;
     let pending = '';
     let stderr = '';
     const killAt = minAcks + Math.floor(Math.random() * minAcks);
@@ -28,23 +32,27 @@ function writeUntilKilled(dataDir: string, minAcks: number): Promise<{ acked: st
       for (const line of lines) {
         const [kind, value] = line.split(' ');
         if (kind === 'ack') acked.push(value);
-        if (kind === 'rev') lastRev = Number(value);
+        if (kind === 'rev') lastRev = Math.max(lastRev, Number(value));
+        if (kind === 'batch') largestBatch = Number(value);
       }
       if (acked.length >= killAt && child.exitCode === null && !child.killed) child.kill('SIGKILL');
     });
     child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ acked, lastRev });
+      if (signal === 'SIGKILL') resolve({ acked, lastRev, largestBatch });
       else reject(new Error(`writer exited on its own (code ${code}): ${stderr}`));
     });
   });
 }
 
-test('kill -9 mid-stream loses no acknowledged insert or compare-and-set update, three rounds', async () => {
+/** Kills the writer three times and checks after each round that every acknowledged write is there. */
+async function threeRounds(workers: number): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'openpnc-crash-'));
+  let largestBatch = 0;
   try {
     const everAcked: string[] = [];
     for (let round = 0; round < 3; round += 1) {
-      const { acked, lastRev } = await writeUntilKilled(dataDir, 150);
+      const { acked, lastRev, largestBatch: largest } = await writeUntilKilled(dataDir, 150, workers);
+      largestBatch = Math.max(largestBatch, largest);
       assert.ok(acked.length >= 150, `round ${round}: only ${acked.length} acks`);
       everAcked.push(...acked);
       const store = await openEmbeddedStore(dataDir);
@@ -63,6 +71,16 @@ test('kill -9 mid-stream loses no acknowledged insert or compare-and-set update,
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
+  return largestBatch;
+}
+
+test('kill -9 mid-stream loses no acknowledged insert or compare-and-set update, three rounds', async () => {
+  await threeRounds(1);
+});
+
+test('kill -9 amid concurrent writers, whose writes share commits, loses no acknowledged write, three rounds', async () => {
+  const largestBatch = await threeRounds(16);
+  assert.ok(largestBatch > 1, `the writes were never batched (largest batch ${largestBatch})`);
 });
 
 test.run();
