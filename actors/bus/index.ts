@@ -6,7 +6,7 @@
 export type {
   Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem,
 } from './bus.ts';
-export { createMemoryBus, WORK_COLLECTION, type MemoryBusOptions } from './memory.ts';
+export { createMemoryBus, DEAD_LETTER_COLLECTION, WORK_COLLECTION, type MemoryBusOptions } from './memory.ts';
 export { connectNatsBus, type NatsBusOptions } from './nats.ts';
 export type { BusLog } from './log.ts';
 export { DEFAULT_REQUEST_TIMEOUT_MS } from './wire.ts';

@@ -17,11 +17,13 @@ import { assertPattern, assertSubject, subjectMatches } from './subject.ts';
 import { stderrLog, type BusLog } from './log.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodeError, encodePayload, isThenable } from './wire.ts';
 import {
-  DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
+  DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, type DeadLetter, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
 
-/** Collection holding work items: pending ones, `done` tombstones for de-duplication, and `dead` ones. */
+/** Collection holding work items: pending ones and `done` tombstones for de-duplication. */
 export const WORK_COLLECTION = 'bus_work';
+/** Collection keeping every dead letter (what NATS keeps in the PNC_DLQ stream), `DeadLetter` records. */
+export const DEAD_LETTER_COLLECTION = 'bus_dead_letters';
 
 export interface MemoryBusOptions {
   /** Where durable work queues live; with the embedded SQLite store they survive a restart. */
@@ -171,7 +173,7 @@ class MemoryBus implements Bus {
   constructor(store: Store, readonly log: BusLog) {
     // Dead letters go out even while closing, so they bypass the closed check.
     const publishDeadLetter = (subject: string, letter: unknown): void => void this.dispatch({ subject, text: encodePayload(letter), headers: EMPTY_HEADERS });
-    this.work = new WorkQueues(publishDeadLetter, store.collection<WorkDoc>(WORK_COLLECTION), log);
+    this.work = new WorkQueues(publishDeadLetter, store.collection<WorkDoc>(WORK_COLLECTION), store.collection<DeadLetterDoc>(DEAD_LETTER_COLLECTION), log);
   }
 
   private assertOpen(): void {
@@ -316,7 +318,7 @@ interface WorkDoc extends StoredDoc {
   readonly id: string;
   /** Enqueue order. */
   readonly seq: number;
-  readonly state: 'pending' | 'done' | 'dead';
+  readonly state: 'pending' | 'done';
   readonly payload?: unknown;
   readonly headers?: Headers;
   /** Epoch ms; de-duplication lasts DEFAULT_DEDUP_WINDOW_MS from here. */
@@ -325,9 +327,10 @@ interface WorkDoc extends StoredDoc {
   readonly attempts: number;
   /** Bus instance holding the current delivery; items leased by an earlier process are redelivered at once. */
   readonly leaseOwner?: string;
-  readonly error?: unknown;
   readonly finishedAt?: number;
 }
+
+type DeadLetterDoc = DeadLetter & StoredDoc;
 
 interface Entry {
   doc: WorkDoc;
@@ -371,7 +374,12 @@ class WorkQueues {
   private purgeTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly publishDeadLetter: (subject: string, letter: unknown) => void, private readonly items: Collection<WorkDoc>, private readonly log: BusLog) {}
+  constructor(
+    private readonly publishDeadLetter: (subject: string, letter: unknown) => void,
+    private readonly items: Collection<WorkDoc>,
+    private readonly deadLetters: Collection<DeadLetterDoc>,
+    private readonly log: BusLog,
+  ) {}
 
   async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
     assertSubject(queue);
@@ -503,14 +511,17 @@ class WorkQueues {
     clearTimeout(entry.timer);
     state.entries.delete(entry.doc._id);
     const { payload: _payload, headers: _headers, leaseOwner: _lease, ...kept } = entry.doc;
-    entry.doc = await this.items.replace({ ...(change.state === 'dead' ? entry.doc : kept), ...change } as WorkDoc);
+    entry.doc = await this.items.replace({ ...kept, ...change });
   }
 
-  /** Dead-letters: kept in the store as `dead`, then published on `dlq.<queue>`. */
+  /** Dead-letters: the record is stored, then the item is finished, then the record is published on `dlq.<queue>`. */
   private async bury(state: QueueState, entry: Entry, error: PncError, attempts: number): Promise<void> {
     const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: copyHeaders(entry.doc.headers), id: entry.doc.id, attempt: attempts };
-    await this.finish(state, entry, { state: 'dead', error: error.toJSON(), finishedAt: Date.now() });
-    this.publishDeadLetter(deadLetterSubject(state.name), deadLetter(item, error));
+    const letter = deadLetter(item, error);
+    // One record per enqueue: a crash before `finish` buries the item again under the same key.
+    await this.deadLetters.replace({ _id: `${entry.doc._id} ${entry.doc.enqueuedAt}`, ...letter });
+    await this.finish(state, entry, { state: 'done', finishedAt: Date.now() });
+    this.publishDeadLetter(deadLetterSubject(state.name), letter);
   }
 
   /** Drops `done` tombstones once their de-duplication window is over. */

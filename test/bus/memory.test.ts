@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMemoryBus, WORK_COLLECTION } from '../../actors/bus/index.ts';
+import { createMemoryBus, DEAD_LETTER_COLLECTION, WORK_COLLECTION, type DeadLetter } from '../../actors/bus/index.ts';
 import { openEmbeddedStore } from '../../actors/store/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { busContract, eventually, sleep } from './contract.ts';
@@ -52,8 +52,9 @@ durable('pending work and de-duplication survive closing and reopening the store
     await bus.enqueue('sign.csr', { csr: 'A' }, { id: 'a' });
     await sleep(200);
     assert.equal(again, [], 'acknowledged and dead-lettered ids are not delivered again');
-    const dead = await store.collection<{ _id: string; id: string; state: string; error: { code: string }; payload: unknown }>(WORK_COLLECTION).find({ state: 'dead' });
-    assert.equal(dead.map((d) => [d.id, d.error.code, d.payload]), [['b', 'Unsignable', { csr: 'B' }]]);
+    const dead = await store.collection<DeadLetter & { _id: string }>(DEAD_LETTER_COLLECTION).find({ queue: 'sign.csr' });
+    assert.equal(dead.map((d) => [d.id, d.attempts, d.error.code, d.payload]), [['b', 1, 'Unsignable', { csr: 'B' }]]);
+    assert.is(await store.collection(WORK_COLLECTION).count({ queue: 'sign.csr', state: 'pending' }), 0);
     await bus.close();
     await store.close();
   } finally {
