@@ -8,13 +8,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryBus } from '../bus/memory.ts';
-import type { Bus } from '../bus/bus.ts';
+import type { Bus, Subscription } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { createLogger } from '../host/log.ts';
 import type { ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
 import { openEmbeddedStore } from '../store/index.ts';
 import type { Store } from '../store/store.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
@@ -46,17 +47,40 @@ export interface StoryResult {
 
 const ADMIN = { role: 'admin' as const, prefixes: [] };
 
-/** Waits until the MO reports the contract installed in the CCP. */
-async function contractInstalled(bus: Bus, emaid: string, timeoutMs: number): Promise<ContractSummaryJson> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const contract = await requestSubjectReply(bus, moInterface.requests.get, { emaid });
-    if (contract.status === 'installed') return contract;
-    if (contract.status === 'failed' || Date.now() > until) {
-      throw new PncError('ContractNotInstalled', `contract ${emaid} is ${contract.status}${contract.failure ? `: ${contract.failure.message}` : ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/**
+ * Resolves when processes 4–5 are over for the contract: the CPS announced it signed and stored
+ * (cps.contract.signed) and the MO announced it installed (mo.contract.changed). Listening starts
+ * before the contract is concluded, so no announcement is missed; a failure ends the wait at once.
+ */
+function contractSettled(bus: Bus, timeoutMs: number) {
+  let subscriptions: Subscription[] = [];
+  const seen = { signed: new Set<string>(), installed: new Map<string, ContractSummaryJson>() };
+  let wake = () => {};
+  const ready = Promise.all([
+    bus.subscribe(cpsInterface.events.signed.subject, ({ payload }) => { seen.signed.add((payload as { contractId: string }).contractId); wake(); }),
+    bus.subscribe(moInterface.events.contractChanged.subject, ({ payload }) => {
+      const contract = payload as ContractSummaryJson;
+      seen.installed.set(contract.contractId, contract);
+      wake();
+    }),
+  ]).then((subs) => { subscriptions = subs; });
+  return {
+    ready,
+    async wait(contractId: string): Promise<ContractSummaryJson> {
+      const until = Date.now() + timeoutMs;
+      try {
+        for (;;) {
+          const contract = seen.installed.get(contractId);
+          if (contract?.status === 'failed') throw new PncError('ContractNotInstalled', `contract ${contract.emaid} failed: ${contract.failure?.message ?? ''}`);
+          if (contract?.status === 'installed' && seen.signed.has(contractId)) return contract;
+          if (Date.now() > until) throw new PncError('ContractNotInstalled', `contract ${contractId} was not installed within ${timeoutMs} ms`);
+          await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 100); });
+        }
+      } finally {
+        await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      }
+    },
+  };
 }
 
 /** Runs processes 1–6 and the vehicle's check; leaves every participant running for `stop()`. */
@@ -120,9 +144,11 @@ export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (li
   const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
 
   print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
+  const settled = contractSettled(quiet, 15_000);
+  await settled.ready;
   const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
-  // Polled quietly: the CPS and CCP steps show up in the timeline as they happen.
-  const contract = await contractInstalled(quiet, concluded.emaid, 15_000);
+  // Listened to quietly: the CPS and CCP steps show up in the timeline as they happen.
+  const contract = await settled.wait(concluded.contractId);
 
   print('── 6  installation on request (EV → charger → CPO backend → CCP)');
   const exiRequest = await buildInstallationRequest(vehicle);
