@@ -1,11 +1,13 @@
 // Embedded store and actor host cost, with baselines measured in the same run:
 // - insert and compare-and-set replace through the Store port vs raw better-sqlite3 statements on the
 //   same pragmas (what the port costs), and vs synchronous=NORMAL (what durability against power loss costs);
+// - group commit: inserts with IN_FLIGHT writers at once through the port vs one at a time, and vs raw
+//   better-sqlite3 committing IN_FLIGHT rows per transaction (the ceiling for that batch size);
 // - indexed find by a dotted field;
 // - hosted actor events (each persisted before `send` resolves) vs a bare XState actor (what durability costs per event).
 // Each round measures every case in turn so machine noise hits them alike; medians over the rounds.
 //
-//   npm run bench:store [-- --rounds=5 --ops=1000]
+//   npm run bench:store [-- --rounds=5 --ops=1000 --in-flight=32]
 import Database from 'better-sqlite3';
 import { parseArgs } from 'node:util';
 import { assign, createActor, setup } from 'xstate';
@@ -15,10 +17,11 @@ import { EMBEDDED_STORE_FILE } from '../actors/store/embedded.ts';
 import { openEmbeddedStore, type StoredDoc } from '../actors/store/index.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' }, 'in-flight': { type: 'string', default: '32' } } });
 const ROUNDS = Number(values.rounds);
 const OPS = Number(values.ops);
-if (!(Number.isInteger(ROUNDS) && ROUNDS > 0 && Number.isInteger(OPS) && OPS > 0)) throw new Error('--rounds and --ops must be positive integers');
+const IN_FLIGHT = Number(values['in-flight']);
+if (![ROUNDS, OPS, IN_FLIGHT].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--rounds, --ops and --in-flight must be positive integers');
 
 interface Cert extends StoredDoc {
   serial: string;
@@ -27,10 +30,13 @@ interface Cert extends StoredDoc {
 }
 const doc = (round: number, i: number): Cert => ({ _id: `r${round}-${i}`, serial: `${round}-${i}`, issuer: { name: `CA${i % 10}` }, n: i });
 
-/** Operations per second of `ops` sequential awaited calls. */
-async function rate(ops: number, call: (i: number) => unknown): Promise<number> {
+/** Operations per second of `ops` awaited calls, `inFlight` of them issued at a time (default one by one). */
+async function rate(ops: number, call: (i: number) => unknown, inFlight = 1): Promise<number> {
+  let next = 0;
   const started = process.hrtime.bigint();
-  for (let i = 0; i < ops; i += 1) await call(i);
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < ops) await call(next++);
+  }));
   return ops / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
@@ -50,6 +56,10 @@ for (let round = 0; round < ROUNDS; round += 1) {
   record('insert: Store port (FULL)', await rate(OPS, (i) => certs.insert(doc(round, i))));
   record('replace with CAS: Store port (FULL)', await rate(OPS, (i) => certs.replace(doc(round, i), { expectedRev: 1 })));
   record('find by indexed dotted field (100 of 1000)', await rate(Math.max(1, OPS / 10), () => certs.find({ 'issuer.name': 'CA3' })));
+  const before = store.stats();
+  record(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, await rate(OPS, (i) => certs.insert(doc(round, OPS + i)), IN_FLIGHT));
+  const after = store.stats();
+  record(`  writes per commit, ${IN_FLIGHT} in flight`, (after.writes - before.writes) / (after.commits - before.commits));
 
   // Raw better-sqlite3 on the same file layout and pragmas: the baseline for the port's own cost.
   const raw = new Database(`${tempDir('bench-raw')}/${EMBEDDED_STORE_FILE}`);
@@ -60,6 +70,12 @@ for (let round = 0; round < ROUNDS; round += 1) {
     const insert = raw.prepare('INSERT INTO t (id, rev, doc) VALUES (?, 1, ?)');
     record(`insert: raw better-sqlite3 (${sync})`, await rate(OPS, (i) => insert.run(`r${round}-${i}`, JSON.stringify(doc(round, i)))));
   }
+  raw.pragma('synchronous = FULL');
+  const insertRaw = raw.prepare('INSERT INTO t (id, rev, doc) VALUES (?, 1, ?)');
+  const insertMany = raw.transaction((from: number) => {
+    for (let i = from; i < from + IN_FLIGHT; i += 1) insertRaw.run(`r${round}-${OPS + i}`, JSON.stringify(doc(round, OPS + i)));
+  });
+  record(`insert: raw better-sqlite3, ${IN_FLIGHT} per transaction (FULL)`, IN_FLIGHT * (await rate(Math.ceil(OPS / IN_FLIGHT), (i) => insertMany(i * IN_FLIGHT))));
   raw.close();
 
   // Hosted actor: every event persisted before send resolves; baseline a bare XState actor.
@@ -77,9 +93,11 @@ for (let round = 0; round < ROUNDS; round += 1) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const medians = new Map([...samples].map(([name, xs]) => [name, median(xs)]));
 const ratio = (a: string, b: string) => `${(medians.get(a)! / medians.get(b)!).toFixed(2)}×`;
-console.log(`bench:store — ${ROUNDS} rounds × ${OPS} sequential ops, medians (ops/s), temp dir on the system disk`);
+console.log(`bench:store — ${ROUNDS} rounds × ${OPS} ops (one at a time unless in flight), medians (ops/s), temp dir on the system disk`);
 for (const [name, value] of medians) console.log(`  ${name.padEnd(52)} ${Math.round(value).toString().padStart(10)}`);
 console.log('ratios:');
 console.log(`  Store port insert / raw insert (both FULL)            ${ratio('insert: Store port (FULL)', 'insert: raw better-sqlite3 (FULL)')}`);
+console.log(`  ${`group commit: ${IN_FLIGHT} in flight / one at a time`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, 'insert: Store port (FULL)')}`);
+console.log(`  ${`group commit / raw ${IN_FLIGHT} per transaction`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, `insert: raw better-sqlite3, ${IN_FLIGHT} per transaction (FULL)`)}`);
 console.log(`  raw insert FULL / NORMAL (price of power-loss safety)  ${ratio('insert: raw better-sqlite3 (FULL)', 'insert: raw better-sqlite3 (NORMAL)')}`);
 console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, inspect published)', 'actor event: bare XState (baseline)')}`);
