@@ -1,32 +1,11 @@
 // `openpnc exi` run as a real child process (node bin/openpnc.js …).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { corpusDocument, loadCorpus } from '../helpers/exi-corpus.ts';
-
-const bin = new URL('../../bin/openpnc.js', import.meta.url).pathname;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function openpnc(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+import { assertOneLineError, openpnc, type CliResult } from '../helpers/cli.ts';
 
 const corpus = loadCorpus();
 const row = (id: number) => corpus.find((r) => r.id === id)!;
@@ -34,13 +13,10 @@ const handshake = row(1); // supportedAppProtocolReq
 const iso2 = corpus.find((r) => r.schema === 'iso2' && r.message === 'CurrentDemandReq')!;
 const din = row(2); // DIN SessionSetupReq
 
-function assertOneLineError(run: Run, pattern: RegExp): void {
-  assert.is(run.code, 1, run.stderr);
+/** exi's failure form: nothing on stdout, one `openpnc: …` line, exit 1. */
+function assertFails(run: CliResult, pattern: RegExp): void {
   assert.is(run.stdout, '');
-  assert.is(run.stderr.trimEnd().split('\n').length, 1, run.stderr);
-  assert.match(run.stderr, /^openpnc: /);
-  assert.match(run.stderr, pattern);
-  assert.not.match(run.stderr, /\n\s+at /);
+  assertOneLineError(run, pattern, 1);
 }
 
 test('decode prints the document in the exi.md JSON shape', async () => {
@@ -51,7 +27,7 @@ test('decode prints the document in the exi.md JSON shape', async () => {
 
 test('decode reads stdin and ignores whitespace and 0x', async () => {
   const spaced = `0x${iso2.hex.replace(/(..)/g, '$1 ')}\n`;
-  const run = await openpnc(['exi', 'decode', '--schema', 'iso2', '-'], spaced);
+  const run = await openpnc(['exi', 'decode', '--schema', 'iso2', '-'], { stdin: spaced });
   assert.is(run.code, 0, run.stderr);
   assert.ok(JSON.parse(run.stdout).V2G_Message.Body.CurrentDemandReq);
 });
@@ -81,7 +57,7 @@ test('encode prints lowercase hex that equals the captured bytes', async () => {
 
 test('decode | encode round-trips through stdin', async () => {
   const decoded = await openpnc(['exi', 'decode', '--schema', 'iso2', iso2.hex]);
-  const encoded = await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], decoded.stdout);
+  const encoded = await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], { stdin: decoded.stdout });
   assert.is(encoded.code, 0, encoded.stderr);
   assert.is(encoded.stdout.trim(), iso2.hex);
 });
@@ -97,11 +73,11 @@ test('invalid hex is a one-line error, exit 1', async () => {
   const [letters, odd, empty] = await Promise.all([
     openpnc(['exi', 'decode', '--schema', 'iso2', '80zz']),
     openpnc(['exi', 'decode', '--schema', 'iso2', '809']),
-    openpnc(['exi', 'decode', '--schema', 'iso2', '-'], ''),
+    openpnc(['exi', 'decode', '--schema', 'iso2', '-'], { stdin: '' }),
   ]);
-  assertOneLineError(letters, /invalid hex: 'z'/);
-  assertOneLineError(odd, /odd number of digits/);
-  assertOneLineError(empty, /no hex input/);
+  assertFails(letters, /invalid hex: 'z'/);
+  assertFails(odd, /odd number of digits/);
+  assertFails(empty, /no hex input/);
 });
 
 test('bytes that are not a document are a one-line error with the bit position, exit 1', async () => {
@@ -109,27 +85,27 @@ test('bytes that are not a document are a one-line error with the bit position, 
     openpnc(['exi', 'decode', '--schema', 'iso2', iso2.hex.slice(0, 10)]),
     openpnc(['exi', 'decode', '--schema', 'auto', 'ffffffff']),
   ]);
-  assertOneLineError(truncated, /not a valid iso2 EXI stream: .*bit \d+/);
-  assertOneLineError(garbage, /no schema matched/);
+  assertFails(truncated, /not a valid iso2 EXI stream: .*bit \d+/);
+  assertFails(garbage, /no schema matched/);
 });
 
 test('invalid JSON and schema violations are one-line errors naming the element path, exit 1', async () => {
   const document = corpusDocument(iso2.id);
   document.V2G_Message.Body.CurrentDemandReq.DC_EVStatus.EVRESSSOC = 'full';
   const [badJson, violation, missing] = await Promise.all([
-    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], '{"V2G_Message": '),
-    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], JSON.stringify(document)),
+    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], { stdin: '{"V2G_Message": ' }),
+    openpnc(['exi', 'encode', '--schema', 'iso2', '-'], { stdin: JSON.stringify(document) }),
     openpnc(['exi', 'encode', '--schema', 'iso2', '/nonexistent/file.json']),
   ]);
-  assertOneLineError(badJson, /invalid JSON/);
-  assertOneLineError(violation, /V2G_Message.*CurrentDemandReq.*DC_EVStatus.*EVRESSSOC/);
-  assertOneLineError(missing, /cannot read .*ENOENT/);
+  assertFails(badJson, /invalid JSON/);
+  assertFails(violation, /V2G_Message.*CurrentDemandReq.*DC_EVStatus.*EVRESSSOC/);
+  assertFails(missing, /cannot read .*ENOENT/);
 });
 
 test('usage errors and --help', async () => {
   const [unknownSchema, autoEncode, unknownSubcommand, topHelp] = await Promise.all([
     openpnc(['exi', 'decode', '--schema', 'xml', '80']),
-    openpnc(['exi', 'encode', '--schema', 'auto', '-'], '{}'),
+    openpnc(['exi', 'encode', '--schema', 'auto', '-'], { stdin: '{}' }),
     openpnc(['exi', 'frobnicate']),
     openpnc(['--help']),
   ]);

@@ -1,32 +1,14 @@
 // `openpnc run`, `openpnc participants` and `openpnc start --help` as a user runs them: the real
 // `node bin/openpnc.js` in a child process.
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { participantNames } from '../../actors/participants/index.ts';
 import { tempDir } from '../harness/temp-dir.ts';
+import { assertOneLineError, openpncSync, spawnOpenpnc } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
-
-function openpnc(...args: string[]) {
-  const started = Date.now();
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 15_000 });
-  assert.is(result.error, undefined, `openpnc ${args.join(' ')} did not exit by itself`);
-  if (process.env.CLI_TIMING) console.log(`${Date.now() - started} ms: openpnc ${args.join(' ')}`);
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** A one-line `openpnc: …` error, no stack trace, non-zero exit. */
-function assertOneLineError(result: ReturnType<typeof openpnc>, pattern: RegExp): void {
-  assert.ok(result.code !== 0, `exit code ${result.code}`);
-  const lines = result.stderr.trim().split('\n');
-  assert.is(lines.length, 1, result.stderr);
-  assert.match(lines[0], /^openpnc: /);
-  assert.match(lines[0], pattern);
-  assert.not.match(result.stderr, /\n\s+at /);
-}
+const openpnc = (...args: string[]) => openpncSync(args, { timeoutMs: 15_000 });
 
 test('every command of this module answers --help with its usage', () => {
   const usages: Record<string, string> = {};
@@ -79,7 +61,7 @@ test('an unwritable --data, an unreachable NATS or MongoDB give a one-line reaso
 test('openpnc run hosts participants until SIGTERM, then stops gracefully; a restart finds their state', async () => {
   const data = tempDir();
   const runOnce = () => new Promise<{ code: number | null; lines: Array<Record<string, unknown>> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'v2g-root', 'rcp', '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnOpenpnc(['run', 'v2g-root', 'rcp', '--data', data]);
     let output = '';
     let stderr = '';
     let signalled = false; // once: a second signal means "stop now" and kills the host

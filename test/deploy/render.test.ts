@@ -10,8 +10,8 @@ import { freePort, natsServerAvailable } from '../harness/nats.ts';
 import { natsConfig, renderTopology } from '../../deploy/render.ts';
 import { writeClusterCertificates } from '../../deploy/tls.ts';
 import { parseTopology, readTopology, TopologyError, type Topology } from '../../deploy/topology.ts';
+import { OPENPNC_BIN } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const EXAMPLE = new URL('../../deploy/topologies/three-hosts.json', import.meta.url).pathname;
 const dirs: string[] = [];
 process.on('exit', () => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -120,7 +120,7 @@ if (natsServerAvailable('deploy render suite')) {
     const t = example();
     t.tls = { dir: join(out, 'tls') };
     writeFileSync(topologyFile, JSON.stringify(t));
-    const certs = spawnSync(process.execPath, [BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', t.tls.dir], { encoding: 'utf8' });
+    const certs = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', t.tls.dir], { encoding: 'utf8' });
     assert.is(certs.status, 0, certs.stderr);
     for (const host of t.hosts) {
       const verify = spawnSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', join(t.tls.dir, 'ca.pem'), join(t.tls.dir, `${host.name}.pem`)], { encoding: 'utf8' });
@@ -131,9 +131,9 @@ if (natsServerAvailable('deploy render suite')) {
     }
     // Another host's certificate does not verify against a different cluster's CA.
     const other = tempDir();
-    assert.is(spawnSync(process.execPath, [BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', other]).status, 0);
+    assert.is(spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', other]).status, 0);
     assert.is.not(spawnSync('openssl', ['verify', '-CAfile', join(other, 'ca.pem'), join(t.tls.dir, 'pki.pem')]).status, 0);
-    const result = spawnSync(process.execPath, [BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out], { encoding: 'utf8' });
     assert.is(result.status, 0, result.stderr);
     const confs = result.stdout.trim().split('\n').filter((path) => path.endsWith('nats-server.conf'));
     assert.is(confs.length, 3);
@@ -188,7 +188,7 @@ if (natsServerAvailable('deploy render suite')) {
 }
 
 test('openpnc deploy: --help, check, and one-line errors', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'deploy', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const run = (...args: string[]) => spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', ...args], { encoding: 'utf8', timeout: 30_000 });
   const help = run('--help');
   assert.is(help.status, 0);
   assert.match(help.stdout, /^usage: openpnc deploy check/);
@@ -219,7 +219,7 @@ test('openpnc deploy: --help, check, and one-line errors', () => {
 });
 
 test('openpnc story: --help, --nats required, an unreachable cluster is one line', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'story', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const run = (...args: string[]) => spawnSync(process.execPath, [OPENPNC_BIN, 'story', ...args], { encoding: 'utf8', timeout: 30_000 });
   const help = run('--help');
   assert.is(help.status, 0);
   assert.match(help.stdout, /^usage: openpnc story --nats URL/);
@@ -237,7 +237,7 @@ test('openpnc story: --help, --nats required, an unreachable cluster is one line
 
 test('openpnc deploy netns without root: one line naming what is missing', () => {
   if (process.getuid?.() !== 0 || spawnSync('runuser', ['--help']).error) return; // needs root to become nobody
-  const result = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, BIN, 'deploy', 'netns', 'down'], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, OPENPNC_BIN, 'deploy', 'netns', 'down'], { encoding: 'utf8', timeout: 30_000 });
   assert.is(result.status, 1, result.stderr);
   assert.is(result.stderr.trim(), 'openpnc: network namespaces are unavailable: needs root (run as root or with sudo)');
 });

@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { openpncSync } from '../helpers/cli.ts';
 
-const bin = new URL('../../bin/openpnc.js', import.meta.url).pathname;
-
+/** Trimmed, so the expectations read as the terminal shows them. */
 function openpnc(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+  const result = openpncSync(args);
+  return { code: result.code, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
 }
 
 test('check-digit prints the check character', () => {

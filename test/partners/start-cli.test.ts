@@ -5,9 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OPENPNC_BIN } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
-const openpnc = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+const openpnc = (...args: string[]) => spawnSync(process.execPath, [OPENPNC_BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 
 test('openpnc start prints one line per step and ends with the verification line; --trace keeps the EXI in hex', () => {
   const trace = join(mkdtempSync(join(tmpdir(), 'openpnc-start-')), 'trace.jsonl');
@@ -25,7 +25,7 @@ test('openpnc start prints one line per step and ends with the verification line
 });
 
 test('openpnc start --serve keeps the participants and the OPCP gateway up until SIGINT', async () => {
-  const child = spawn(process.execPath, [BIN, 'start', '--serve', '--opcp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [OPENPNC_BIN, 'start', '--serve', '--opcp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../actors/cli/main.ts';
+import { openpncSync } from '../helpers/cli.ts';
 
-const bin = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'openpnc-pki-'));
 const out = join(dir, 'pki');
 
@@ -17,7 +17,7 @@ function run(command: string, args: string[]) {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
-const openpnc = (...args: string[]) => run(process.execPath, [bin, ...args]);
+const openpnc = (...args: string[]) => openpncSync(args);
 
 /** The same CLI entry in this process, for the many small cases (a child process costs seconds on a loaded machine). */
 async function inProcess(...args: string[]) {
