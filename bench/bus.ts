@@ -15,6 +15,7 @@ import { connect, type NatsConnection } from 'nats';
 import { connectNatsBus, createMemoryBus, type Bus } from '../actors/bus/index.ts';
 import { openEmbeddedStore } from '../actors/store/index.ts';
 import { startNatsServer } from '../test/harness/nats.ts';
+import { measureLoad, median, type LoadSample } from './stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ms: { type: 'string', default: '1000' } } });
 const ROUNDS = Number(values.rounds);
@@ -24,40 +25,6 @@ const IN_FLIGHT = 64;
 const SUBJECT = 'bench.echo';
 
 type Call = (n: number) => Promise<unknown>;
-
-interface Sample {
-  readonly perSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
-
-/** Runs `concurrency` request loops for RUN_MS; returns throughput and latency percentiles (ms). */
-async function measure(call: Call, concurrency: number): Promise<Sample> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + RUN_MS;
-  let n = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      await call(n++);
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const elapsed = performance.now() - started;
-  const sorted = Float64Array.from(latencies).sort();
-  return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -100,10 +67,10 @@ const cases = [
   { key: 'mem-64', label: `in-process bus, ${IN_FLIGHT} in flight`, call: inProcess, concurrency: IN_FLIGHT },
 ] as const;
 
-const samples = new Map<string, Sample[]>(cases.map((c) => [c.key, []]));
-for (const c of cases) await measure(c.call, c.concurrency); // warm-up: JIT, connections, subscriptions
+const samples = new Map<string, LoadSample[]>(cases.map((c) => [c.key, []]));
+for (const c of cases) await measureLoad(c.call, c.concurrency, RUN_MS); // warm-up: JIT, connections, subscriptions
 for (let round = 1; round <= ROUNDS; round++) {
-  for (const c of cases) samples.get(c.key)!.push(await measure(c.call, c.concurrency));
+  for (const c of cases) samples.get(c.key)!.push(await measureLoad(c.call, c.concurrency, RUN_MS));
   process.stderr.write(`round ${round}/${ROUNDS} done\n`);
 }
 

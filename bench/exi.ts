@@ -5,13 +5,8 @@
 //   npm run bench:exi [-- --runs=7 --ms=300]
 import { decodeExi, encodeExi, exiCodecs, type ExiJson, type Iso2Document } from '../protocols/exi/index.ts';
 import { loadCorpus } from '../test/helpers/exi-corpus.ts';
+import { flag, median } from './stats.ts';
 
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
 const RUNS = flag('runs', 7);
 const RUN_MS = flag('ms', 300);
 
@@ -46,12 +41,6 @@ function rate(fn: () => number): number {
     if (ns >= RUN_MS * 1e6) return (batch * 1e9) / ns;
     batch = ns < 1e6 ? batch * 10 : Math.ceil((batch * RUN_MS * 1e6) / ns);
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 interface Case {

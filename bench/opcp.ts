@@ -20,6 +20,7 @@ import { startOpcpGateway } from '../actors/opcp/gateway.ts';
 import { bytesToBase64 } from '../actors/pools/common.ts';
 import { openEmbedded } from '../test/pools/helpers.ts';
 import { installationRequest, signContract } from '../test/pools/fixtures.ts';
+import { measureLoad, median, type LoadSample } from './stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, ms: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' } } });
 const ROUNDS = Number(values.rounds);
@@ -27,31 +28,6 @@ const RUN_MS = Number(values.ms);
 const CONCURRENCY = Number(values.concurrency);
 if (!(ROUNDS > 0 && RUN_MS > 0 && CONCURRENCY > 0)) throw new Error('--rounds, --ms and --concurrency must be positive numbers');
 const VEHICLES = 20;
-
-interface Sample {
-  readonly perSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-async function measure(call: (n: number) => Promise<void>): Promise<Sample> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + RUN_MS;
-  let n = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      await call(n++);
-      latencies.push(performance.now() - t0);
-    }
-  }));
-  const sorted = Float64Array.from(latencies).sort();
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-  return { perSecond: latencies.length / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99) };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const admin: Caller = { role: 'admin', prefixes: [] };
 const cpo: Caller = { role: 'cpo', prefixes: [] };
@@ -93,13 +69,13 @@ const viaRest = async (n: number) => {
 await viaBus(0);
 await viaRest(0);
 
-const bus: Sample[] = [];
-const rest: Sample[] = [];
+const bus: LoadSample[] = [];
+const rest: LoadSample[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  bus.push(await measure(viaBus));
-  rest.push(await measure(viaRest));
+  bus.push(await measureLoad(viaBus, CONCURRENCY, RUN_MS));
+  rest.push(await measureLoad(viaRest, CONCURRENCY, RUN_MS));
 }
-const row = (name: string, samples: Sample[]) => {
+const row = (name: string, samples: LoadSample[]) => {
   const perSecond = median(samples.map((s) => s.perSecond));
   console.log(`${name.padEnd(44)} ${perSecond.toFixed(0).padStart(6)} /s   p50 ${median(samples.map((s) => s.p50)).toFixed(2)} ms   p99 ${median(samples.map((s) => s.p99)).toFixed(2)} ms`);
   return perSecond;

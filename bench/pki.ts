@@ -13,13 +13,8 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { parseCertificateDer } from '../protocols/pki/der.ts';
 import { createTestPki, encryptContractKey, exportPkcs8, issueCertificate, validateChain, type TestCertificate } from '../protocols/pki/index.ts';
+import { flag, median } from './stats.ts';
 
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
 const RUNS = flag('runs', 5);
 const RUN_MS = flag('ms', 400);
 
@@ -33,12 +28,6 @@ async function rate(fn: () => unknown): Promise<number> {
     calls++;
   }
   return (calls * 1e9) / Number(process.hrtime.bigint() - start);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 const derLength = (n: number): number[] => (n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff]);
