@@ -9,9 +9,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { requestSubjectReply } from '../bus/typed.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
-import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
@@ -21,6 +19,7 @@ import { installationMachine } from '../../statecharts/cpo.ts';
 import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
+import { poolAccessOf } from './pool-access.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -57,6 +56,8 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   const ocspTransport = busOcspTransport(bus);
   const contractRevocation = ocspRevocationChecker(ocspTransport);
   const rootPool = await new RootPool(bus, caller).start();
+  // M01 over our CCP's bus subject, or over `POST /v1/ccp/signedContractData` of an external OPCP endpoint.
+  const pools = poolAccessOf(bus, caller, config);
 
   const installation = installationMachine.provide({
     actors: {
@@ -74,9 +75,8 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
         return { pcid: provisioning.subjectName.getField('CN')[0] ?? '' };
       }),
       forwardToCcp: fromPromise(async ({ input }) => {
-        const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller, certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion }, { timeoutMs: 3_000 });
-        if (reply.responseCode !== 'OK') throw new PncError(reply.responseCode, reply.reason ?? reply.responseCode, { data: { exiResponse: reply.certificateInstallationRes } });
-        return { exiResponse: reply.certificateInstallationRes };
+        const { certificateInstallationRes } = await pools.contractInstallation.install({ certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion });
+        return { exiResponse: certificateInstallationRes };
       }),
     },
   });

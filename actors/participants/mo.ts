@@ -9,14 +9,13 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
-import { enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
+import { enqueueWork, publishEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
-import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/index.ts';
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
@@ -25,6 +24,7 @@ import { contractMachine, contractStatusOf, type ContractContext } from '../../s
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
+import { poolAccessOf } from './pool-access.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -61,14 +61,15 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
   const rootPool = await new RootPool(bus, caller).start();
+  // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
+  const pools = poolAccessOf(bus, caller, config);
   const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };
 
   const logic = contractMachine.provide({
     actors: {
       fetchProvisioningChain: fromPromise(async ({ input }) => {
-        const { chain } = await requestSubjectReply(bus, pcpInterface.requests.get, { caller, pcid: input.pcid });
-        return { certificate: chain.vehicleCertificate, subCertificates: [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined) };
+        return pools.provisioningChain.fetch(input.pcid);
       }),
       verifyProvisioningChain: fromPromise(async ({ input }) => {
         const verdict = await rootPool.validate(certificatesOf(input.chain), 'provisioning');
@@ -104,7 +105,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       }),
       terminateContract: fromPromise(async ({ input }) => {
         try {
-          await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid: input.emaid });
+          await pools.contractDeletion.delete(input.emaid);
         } catch (error) {
           if (!PncError.is(error, 'ContractNotFound')) throw error;
         }

@@ -1,0 +1,161 @@
+/**
+ * How a partner reaches the pools (issue 5): one small port per pool operation, each with a bus
+ * implementation (our pools' subjects) and an OPCP implementation (any OPCP 1.0 endpoint through
+ * `actors/opcp/client.ts`, e.g. Hubject's stages or our own gateway). A partner picks one with
+ * `poolAccessOf(bus, caller, config)`: with `opcp.url` set it talks REST, otherwise the bus. Either
+ * way a failure is the same typed PncError, so the partner's code has one path per operation.
+ */
+import type { Bus } from '../bus/bus.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { OpcpClient } from '../opcp/client.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
+import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
+import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
+import { PncError, toPncError } from '../../protocols/errors.ts';
+import { decodeExi } from '../../protocols/exi/index.ts';
+
+/** M01: forwards the EV's CertificateInstallationReq to the CCP. */
+export interface ContractInstallationPort {
+  /**
+   * Resolves with the CertificateInstallationRes (base64 EXI) when the CCP installs; rejects with a
+   * PncError whose code is the ISO 15118-2 ResponseCode (e.g. `FAILED_NoCertificateAvailable`) and
+   * whose `data.exiResponse` is the EXI error response for the EV, or with the CCP's request error
+   * (`ExiInvalid`, `UnsupportedNamespace`, `Forbidden`, `NoResponders`, `Timeout`).
+   */
+  install(request: { certificateInstallationReq: string; xsdMsgDefNamespace: string }): Promise<{ certificateInstallationRes: string }>;
+}
+
+/** Process 3: the MO reads a vehicle's provisioning chain from the PCP. */
+export interface ProvisioningChainPort {
+  /** Leaf first; rejects with `VehicleNotFound`, `Forbidden`, `NoResponders` or `Timeout`. */
+  fetch(pcid: string): Promise<CertificateChainJson>;
+}
+
+/** The MO deletes a contract from the CCP (termination). */
+export interface ContractDeletionPort {
+  /** Rejects with `ContractNotFound`, `Forbidden`, `NoResponders` or `Timeout`. */
+  delete(emaid: string): Promise<void>;
+}
+
+/** The ports a partner uses, all over the same transport. */
+export interface PoolAccess {
+  /** `'opcp'` when `opcp.url` is configured. */
+  readonly transport: 'bus' | 'opcp';
+  readonly contractInstallation: ContractInstallationPort;
+  readonly provisioningChain: ProvisioningChainPort;
+  readonly contractDeletion: ContractDeletionPort;
+}
+
+/** OPCP's and our PCP's ProvisioningCertificate fields → the chain the partners verify, leaf first. */
+function chainOfProvisioningCertificate(data: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): CertificateChainJson {
+  return { certificate: data.vehicleCertificate, subCertificates: [data.subCA2Certificate, data.subCA1Certificate].filter((c): c is string => typeof c === 'string' && c !== '') };
+}
+
+/** What the bus path answers when the CCP does not install: the ISO ResponseCode as error code. */
+function installationFailure(responseCode: string, reason: string, exiResponse: string): PncError {
+  return new PncError(responseCode, reason, { data: { exiResponse } });
+}
+
+function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
+  return {
+    transport: 'bus',
+    contractInstallation: {
+      async install(request) {
+        const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller, ...request }, { timeoutMs: 3_000 });
+        if (reply.responseCode !== 'OK') throw installationFailure(reply.responseCode, reply.reason ?? reply.responseCode, reply.certificateInstallationRes);
+        return { certificateInstallationRes: reply.certificateInstallationRes };
+      },
+    },
+    provisioningChain: {
+      async fetch(pcid) {
+        return chainOfProvisioningCertificate((await requestSubjectReply(bus, pcpInterface.requests.get, { caller, pcid })).chain);
+      },
+    },
+    contractDeletion: {
+      async delete(emaid) {
+        await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid });
+      },
+    },
+  };
+}
+
+/**
+ * Runs one OPCP call and gives its failure the code the bus path would raise: an unreachable
+ * endpoint or a 5xx is `NoResponders` (retryable), a 401/403 `Forbidden`, and the statuses in
+ * `byStatus` their pool error (a 404 is `VehicleNotFound` for the PCP, for instance).
+ */
+async function asPoolCall<T>(call: () => Promise<T>, byStatus: Readonly<Record<number, string>>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const failure = toPncError(error);
+    const status = (failure.data as { status?: number } | undefined)?.status;
+    const code = status === undefined ? (failure.code === 'OpcpUnavailable' ? 'NoResponders' : failure.code === 'Unauthorized' ? 'Forbidden' : failure.code)
+      : byStatus[status] ?? (status === 401 || status === 403 ? 'Forbidden' : status >= 500 ? 'NoResponders' : failure.code);
+    throw new PncError(code, failure.message, { retryable: failure.retryable, data: failure.data, cause: failure });
+  }
+}
+
+/** The ISO ResponseCode inside a CertificateInstallationRes (base64 EXI); `FAILED` when there is none. */
+function responseCodeOf(certificateInstallationRes: string): string {
+  if (!certificateInstallationRes) return 'FAILED';
+  try {
+    const { document } = decodeExi('iso2', Buffer.from(certificateInstallationRes, 'base64'));
+    return (document as { V2G_Message?: { Body?: { CertificateInstallationRes?: { ResponseCode?: string } } } }).V2G_Message?.Body?.CertificateInstallationRes?.ResponseCode ?? 'FAILED';
+  } catch {
+    return 'FAILED';
+  }
+}
+
+function opcpPoolAccess(client: OpcpClient): PoolAccess {
+  return {
+    transport: 'opcp',
+    contractInstallation: {
+      async install({ certificateInstallationReq, xsdMsgDefNamespace }) {
+        const answer = await asPoolCall(() => client.signedContractData(certificateInstallationReq, xsdMsgDefNamespace), { 400: 'ExiInvalid' });
+        if (!answer.found) throw installationFailure(responseCodeOf(answer.certificateInstallationRes), 'the CCP answered 404: no installable contract', answer.certificateInstallationRes);
+        return { certificateInstallationRes: answer.certificateInstallationRes };
+      },
+    },
+    provisioningChain: {
+      async fetch(pcid) {
+        return chainOfProvisioningCertificate(await asPoolCall(() => client.provisioningCertificate(pcid), { 404: 'VehicleNotFound' }));
+      },
+    },
+    contractDeletion: {
+      async delete(emaid) {
+        await asPoolCall(() => client.deleteContract(emaid), { 404: 'ContractNotFound' });
+      },
+    },
+  };
+}
+
+/** Reads the `opcp.*` settings; undefined when `opcp.url` is not set. */
+export function opcpClientOf(config: Readonly<Record<string, string>>): OpcpClient | undefined {
+  const baseUrl = config['opcp.url'];
+  if (!baseUrl) return undefined;
+  const clientId = config['opcp.clientId'];
+  const clientSecret = config['opcp.clientSecret'];
+  if (!clientId || !clientSecret) throw new PncError('ConfigInvalid', 'opcp.url needs opcp.clientId and opcp.clientSecret as well');
+  const timeoutMs = config['opcp.timeoutMs'] === undefined ? undefined : Number(config['opcp.timeoutMs']);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new PncError('ConfigInvalid', `opcp.timeoutMs must be a positive integer, not ${config['opcp.timeoutMs']}`);
+  return new OpcpClient({
+    baseUrl,
+    clientId,
+    clientSecret,
+    ...(config['opcp.tokenUrl'] ? { tokenUrl: config['opcp.tokenUrl'] } : {}),
+    ...(config['opcp.audience'] ? { audience: config['opcp.audience'] } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+  });
+}
+
+/**
+ * The pool ports for a partner: over the external OPCP endpoint when `opcp.url` (with
+ * `opcp.clientId`, `opcp.clientSecret`, optional `opcp.tokenUrl`, `opcp.audience`,
+ * `opcp.timeoutMs`) is configured, otherwise over the bus as `caller`.
+ */
+export function poolAccessOf(bus: Bus, caller: Caller, config: Readonly<Record<string, string>>): PoolAccess {
+  const client = opcpClientOf(config);
+  return client ? opcpPoolAccess(client) : busPoolAccess(bus, caller);
+}
