@@ -4,15 +4,18 @@ import { createLogger } from '../host/index.ts';
 import { loadParticipants } from '../participants/index.ts';
 import { DEFAULT_OPCP_PORT, startOpcpGateway } from '../opcp/gateway.ts';
 import { OAUTH_ROLES, OAuthService, type OAuthRole } from '../opcp/auth.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { opcpInterface } from '../../protocols/catalogue/opcp.ts';
+import { toPncError } from '../../protocols/errors.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
-import { DEFAULT_DATA_DIR, hostParticipants, watchSignals } from './run.ts';
+import { DEFAULT_DATA_DIR, hostParticipants, parseServers, watchSignals } from './run.ts';
 
 /** What the gateway fronts: the operator's pools, and the CPS with the V2G root CA it gets its chain from. */
 const OPERATOR_PARTICIPANTS = ['v2g-root', 'rcp', 'pcp', 'ccp', 'cps'];
 const POOLS = ['rcp', 'pcp', 'ccp'];
 
 const usage = `usage: openpnc opcp serve [--port N] [--host HOST] [--pools-only] [--nats URL[,URL…]] [--mongo URI | --data DIR]
-       openpnc opcp client add --role ROLE [--prefix P …] [--mongo URI | --data DIR]
+       openpnc opcp client add --role ROLE [--prefix P …] [--nats URL[,URL…] | --mongo URI | --data DIR]
 
 serve        runs Hubject's OPCP 1.0 REST API (RCP, PCP, CPS and CCP paths and POST /oauth/token)
              together with the participants behind it: ${OPERATOR_PARTICIPANTS.join(', ')}.
@@ -28,9 +31,15 @@ client add   registers an OAuth2 client in the store the gateway uses and prints
                --role ROLE     ${OAUTH_ROLES.join(' | ')}
                --prefix P      OEM: its WMI (3 characters); MO: its EMAID prefix (country + provider,
                                5 characters); repeat for several; none for admin, cpo, cps
+               --nats URL      ask the gateway running on that NATS bus (opcp serve --nats, or
+                               start --serve) to register it (subject opcp.client.add); use tls://
+                               outside one host: the secret travels in the reply
+               --mongo URI     write into that MongoDB directly
+               --data DIR      write into that embedded store directly (default ${DEFAULT_DATA_DIR}/)
 
 examples:
   openpnc opcp client add --role cpo
+  openpnc opcp client add --role mo --prefix DEABC --nats nats://127.0.0.1:4222
   openpnc opcp serve --port 7080
   curl -s -X POST localhost:7080/oauth/token -H 'content-type: application/json' \\
        -d '{"client_id":"…","client_secret":"…","grant_type":"client_credentials"}'`;
@@ -46,6 +55,7 @@ async function serve(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, { ...storeFlags, port: { type: 'string' }, host: { type: 'string' }, nats: { type: 'string' }, 'pools-only': { type: 'boolean' } }, false);
   const port = values.port === undefined ? DEFAULT_OPCP_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port must be a TCP port number, not '${values.port}'`);
+  const nats = values.nats !== undefined ? parseServers(values.nats) : undefined;
   const log = createLogger({ fields: { host: hostname(), pid: process.pid } });
   const signals = watchSignals();
   const hosting = await hostParticipants({
@@ -53,7 +63,7 @@ async function serve(argv: string[]): Promise<number> {
     config: {},
     log,
     ...storeOptions(values),
-    ...(values.nats ? { nats: values.nats.split(',').map((url) => url.trim()) } : {}),
+    ...(nats ? { nats } : {}),
   }).catch((error: unknown) => {
     signals.dispose();
     throw error;
@@ -73,20 +83,59 @@ async function serve(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function addClient(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...storeFlags, role: { type: 'string' }, prefix: { type: 'string', multiple: true } }, false);
-  if (!values.role || !(OAUTH_ROLES as readonly string[]).includes(values.role)) throw new CliError(`--role must be one of ${OAUTH_ROLES.join(', ')}`);
+interface RegisteredClient {
+  readonly client_id: string;
+  readonly client_secret: string;
+  readonly role: OAuthRole;
+  readonly prefixes: string[];
+}
+
+/** Registers through the store directly: the same OAuthService.addClient the gateway's bus handler calls. */
+async function addClientInStore(role: OAuthRole, prefixes: string[], values: { data?: string; mongo?: string }): Promise<RegisteredClient> {
   // The same store the gateway opens (no participants: only the store is used).
   const hosting = await hostParticipants({ participants: [], config: {}, log: createLogger({ write: () => undefined }), ...storeOptions(values) });
   try {
-    const client = await new OAuthService(hosting.store).addClient(values.role as OAuthRole, values.prefix ?? []);
+    return await new OAuthService(hosting.store).addClient(role, prefixes);
+  } finally {
+    await hosting.stop();
+  }
+}
+
+/** Registers through the gateway on a NATS bus (`opcp.client.add`); the secret is made and hashed there. */
+async function addClientOverNats(role: OAuthRole, prefixes: string[], servers: string[]): Promise<RegisteredClient> {
+  const where = servers.join(',');
+  const { connectNatsBus } = await import('../bus/index.ts');
+  const bus = await connectNatsBus({ servers, name: 'openpnc opcp client add', log: createLogger({ write: () => undefined }) }).catch((error: unknown) => {
+    // BusUnavailable's message names the servers: "cannot reach NATS at nats://…: …".
+    throw new CliError(toPncError(error).message.split('\n')[0], 1);
+  });
+  try {
+    const reply = await requestSubjectReply(bus, opcpInterface.requests.addClient, { role, prefixes }, { timeoutMs: 15_000 });
+    return { client_id: reply.clientId, client_secret: reply.clientSecret, role: reply.role, prefixes: reply.prefixes };
+  } catch (error) {
+    const e = toPncError(error);
+    if (e.code === 'NoResponders') throw new CliError(`no OPCP gateway answers on NATS ${where} (start one: openpnc opcp serve --nats ${where})`, 1);
+    if (e.code === 'Timeout') throw new CliError(`the OPCP gateway on NATS ${where} did not answer in time`, 1);
+    throw e;
+  } finally {
+    await bus.close().catch(() => undefined);
+  }
+}
+
+async function addClient(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { ...storeFlags, nats: { type: 'string' }, role: { type: 'string' }, prefix: { type: 'string', multiple: true } }, false);
+  if (!values.role || !(OAUTH_ROLES as readonly string[]).includes(values.role)) throw new CliError(`--role must be one of ${OAUTH_ROLES.join(', ')}`);
+  if (values.nats !== undefined && (values.data !== undefined || values.mongo !== undefined)) throw new CliError('give one of --nats, --mongo or --data');
+  const role = values.role as OAuthRole;
+  const prefixes = values.prefix ?? [];
+  try {
+    const client = values.nats !== undefined ? await addClientOverNats(role, prefixes, parseServers(values.nats)) : await addClientInStore(role, prefixes, values);
     console.log(JSON.stringify({ client_id: client.client_id, client_secret: client.client_secret, role: client.role, prefixes: client.prefixes }, null, 2));
     return 0;
   } catch (error) {
-    if ((error as { code?: string }).code === 'InvalidClient') throw new CliError((error as Error).message);
+    const code = (error as { code?: string }).code;
+    if (code === 'InvalidClient' || code === 'InvalidPayload') throw new CliError((error as Error).message);
     throw error;
-  } finally {
-    await hosting.stop();
   }
 }
 

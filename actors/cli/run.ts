@@ -143,7 +143,8 @@ export function parseSettings(pairs: readonly string[] | undefined): Record<stri
   return config;
 }
 
-function parseServers(value: string): string[] {
+/** `--nats URL[,URL…]` → server URLs, each checked. */
+export function parseServers(value: string): string[] {
   const servers = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const server of servers) {
     if (!/^(nats|tls|wss?):\/\/[^\s/]+/.test(server)) throw new CliError(`--nats wants nats://host:port[,…], got '${server}'`);

@@ -12,6 +12,10 @@ import type { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
 import { PncError } from '../../protocols/errors.ts';
 import { caller as callerSchema, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
+import { opcpClientRoles, opcpInterface } from '../../protocols/catalogue/opcp.ts';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import { serveSubject } from '../bus/typed.ts';
+import type { Logger } from '../host/participant.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -19,7 +23,7 @@ type CryptoKey = webcrypto.CryptoKey;
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
 
 /** Roles a token can carry; `pool` is internal to the pool participants and never issued. */
-export const OAUTH_ROLES = ['admin', 'oem', 'mo', 'cpo', 'cps'] as const satisfies readonly CallerRole[];
+export const OAUTH_ROLES = opcpClientRoles satisfies readonly CallerRole[];
 export type OAuthRole = (typeof OAUTH_ROLES)[number];
 
 /** OPCP tokens are valid for 24 h. */
@@ -200,4 +204,17 @@ export class OAuthService {
       throw error;
     }
   }
+}
+
+/**
+ * Serves `opcp.client.add` for the gateway: registers the client through {@link OAuthService.addClient},
+ * the same function the CLI's local path calls, so the secret is generated and hashed here and
+ * travels only in the reply. One gateway of a queue group answers each request.
+ */
+export function serveClientRegistration(bus: Bus, oauth: OAuthService, log: Logger): Promise<Subscription> {
+  return serveSubject(bus, opcpInterface.requests.addClient, async ({ role, prefixes }) => {
+    const client = await oauth.addClient(role, prefixes);
+    log.info('opcp.client.added', { clientId: client.client_id, role: client.role, prefixes: client.prefixes });
+    return { clientId: client.client_id, clientSecret: client.client_secret, role: client.role, prefixes: client.prefixes };
+  }, { queue: 'opcp' });
 }

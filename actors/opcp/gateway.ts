@@ -13,7 +13,7 @@ import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
-import { OAuthService, type OAuthOptions } from './auth.ts';
+import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
 import { loadOpcpApis, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
 import { errorBody } from './errors.ts';
@@ -168,16 +168,23 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_OPCP_PORT, options.host ?? '127.0.0.1', () => resolve());
   });
+  // `openpnc opcp client add --nats URL` registers clients through the gateway on that bus.
+  const registration = await serveClientRegistration(bus, oauth, log).catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}`,
     port,
     oauth,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await registration.unsubscribe();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -1,5 +1,6 @@
-// `openpnc opcp` as real child processes: a client registered with `client add` gets a token from the
-// gateway `opcp serve` runs on the same data directory, and uses it; bad input is a one-line error.
+// `openpnc opcp` as real child processes: a client registered with `client add` (in the data directory,
+// or through the gateway over a real nats-server) gets a token from the gateway `opcp serve` runs, and
+// uses it; bad input, an unreachable NATS and a bus without a gateway are one-line errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,11 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { OPENPNC_BIN, openpnc } from '../helpers/cli.ts';
+import { OPENPNC_BIN, assertOneLineError, openpnc } from '../helpers/cli.ts';
+import { freePort, startNatsServer } from '../harness/nats.ts';
 
 /** Starts `opcp serve` and resolves with its base URL once it listens. */
-async function serve(dir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [OPENPNC_BIN, 'opcp', 'serve', '--port', '0', '--data', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function serve(dir: string, extra: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [OPENPNC_BIN, 'opcp', 'serve', '--port', '0', '--data', dir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`opcp serve did not start: ${stderr}`)), 45_000);
@@ -54,6 +56,49 @@ test('client add, then serve: the client gets a token and reads the roots; Ctrl-
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** POST /oauth/token with the printed credentials, then one authorized call; returns the roots call's status. */
+async function tokenAndCall(url: string, client: { client_id: string; client_secret: string }): Promise<number> {
+  const token = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: client.client_id, client_secret: client.client_secret, grant_type: 'client_credentials' }) });
+  assert.is(token.status, 200);
+  const { access_token } = (await token.json()) as { access_token: string };
+  const roots = await fetch(`${url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${access_token}` } });
+  return roots.status;
+}
+
+test('client add --nats registers through the gateway running on that bus; the client gets a token and is served', async () => {
+  const nats = await startNatsServer();
+  const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
+  try {
+    const idle = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
+    assertOneLineError(idle, new RegExp(`no OPCP gateway answers on NATS ${nats.url.replace(/[.]/g, '\\.')}`), 1);
+    const { child, url } = await serve(dir, ['--nats', nats.url]);
+    try {
+      const added = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
+      assert.is(added.code, 0, added.stderr);
+      const client = JSON.parse(added.stdout);
+      assert.match(client.client_id, /^mo-[0-9a-f]{16}$/);
+      assert.equal(client.prefixes, ['DEABC']);
+      assert.ok(client.client_secret.length >= 40);
+      assert.is(await tokenAndCall(url, client), 200);
+      // The gateway checks the prefix; its typed error is the CLI's one line.
+      const bad = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'oem', '--prefix', 'TOOLONG']);
+      assertOneLineError(bad, /prefix TOOLONG is not 3 letters or digits/, 2);
+      const both = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--data', dir, '--role', 'cpo']);
+      assertOneLineError(both, /give one of --nats, --mongo or --data/, 2);
+    } finally {
+      child.kill('SIGINT');
+      const [code] = await once(child, 'exit');
+      assert.is(code, 0, 'SIGINT stops the gateway and the pools cleanly');
+    }
+  } finally {
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const unreachable = `nats://127.0.0.1:${await freePort()}`;
+  const down = await openpnc(['opcp', 'client', 'add', '--nats', unreachable, '--role', 'cpo']);
+  assertOneLineError(down, new RegExp(`cannot reach NATS at ${unreachable.replace(/[.]/g, '\\.')}`), 1);
 });
 
 test('bad input is a one-line error with a non-zero exit; --help answers', async () => {

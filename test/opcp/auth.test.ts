@@ -3,7 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeJwt } from 'jose';
-import { OAuthService, type OAuthClientDoc } from '../../actors/opcp/auth.ts';
+import { OAuthService, serveClientRegistration, type OAuthClientDoc } from '../../actors/opcp/auth.ts';
+import { requestSubjectReply } from '../../actors/bus/typed.ts';
+import { opcpInterface } from '../../protocols/catalogue/opcp.ts';
 import { openEmbedded } from '../pools/helpers.ts';
 
 test('the secret is stored only as an scrypt hash, and the token carries role and prefixes', async () => {
@@ -59,6 +61,37 @@ test('two services on one store share the signing key', async () => {
   assert.equal(jwksA, jwksB);
   const cpo = await a.addClient('cpo', []);
   assert.is((await b.verifyToken((await a.issueToken(cpo)).access_token)).role, 'cpo');
+  await env.close();
+});
+
+test('opcp.client.add registers through the same service: the reply carries the only copy of the secret; bad input is a typed error', async () => {
+  const env = await openEmbedded();
+  const oauth = new OAuthService(env.store);
+  const registration = await serveClientRegistration(env.bus, oauth, env.log);
+  const added = await requestSubjectReply(env.bus, opcpInterface.requests.addClient, { role: 'oem', prefixes: ['wmi'] });
+  assert.match(added.clientId, /^oem-[0-9a-f]{16}$/);
+  assert.equal(added.prefixes, ['WMI']);
+  const stored = await env.store.collection<OAuthClientDoc>('opcp.clients').get(added.clientId);
+  assert.match(stored!.secretHash, /^scrypt\$/);
+  assert.not.ok(JSON.stringify(stored).includes(added.clientSecret));
+  assert.not.ok(JSON.stringify(env.log.lines).includes(added.clientSecret), 'the secret is not logged');
+  const token = await oauth.issueToken({ client_id: added.clientId, client_secret: added.clientSecret });
+  assert.equal(await oauth.verifyToken(token.access_token), { role: 'oem', prefixes: ['WMI'], clientId: added.clientId });
+  for (const [request, code, pattern] of [
+    [{ role: 'oem', prefixes: ['TOOLONG'] }, 'InvalidClient', /prefix TOOLONG is not 3 letters or digits/],
+    [{ role: 'cpo', prefixes: ['ABC'] }, 'InvalidClient', /takes no prefix/],
+    [{ role: 'pool', prefixes: [] }, 'InvalidPayload', /role/],
+  ] as const) {
+    await env.bus.request(opcpInterface.requests.addClient.subject, request).then(
+      () => assert.unreachable(JSON.stringify(request)),
+      (error) => {
+        assert.is(error.code, code);
+        assert.match(error.message, pattern);
+      },
+    );
+  }
+  assert.is((await env.store.collection<OAuthClientDoc>('opcp.clients').find({})).length, 1, 'nothing half-written by refused requests');
+  await registration.unsubscribe();
   await env.close();
 });
 
