@@ -16,6 +16,7 @@ import { createLogger, hostActor } from '../actors/host/index.ts';
 import { EMBEDDED_STORE_FILE } from '../actors/store/embedded.ts';
 import { openEmbeddedStore, type StoredDoc } from '../actors/store/index.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' }, 'in-flight': { type: 'string', default: '32' } } });
 const ROUNDS = Number(values.rounds);
@@ -90,7 +91,6 @@ for (let round = 0; round < ROUNDS; round += 1) {
   await store.close();
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const medians = new Map([...samples].map(([name, xs]) => [name, median(xs)]));
 const ratio = (a: string, b: string) => `${(medians.get(a)! / medians.get(b)!).toFixed(2)}×`;
 console.log(`bench:store — ${ROUNDS} rounds × ${OPS} ops (one at a time unless in flight), medians (ops/s), temp dir on the system disk`);
