@@ -30,49 +30,34 @@ async function serve(dir: string, extra: readonly string[] = []): Promise<{ chil
   return { child, url };
 }
 
-test('client add, then serve: the client gets a token and reads the roots; Ctrl-C stops cleanly', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
-  try {
-    const added = await openpnc(['opcp', 'client', 'add', '--role', 'mo', '--prefix', 'deabc', '--data', dir]);
-    assert.is(added.code, 0, added.stderr);
-    const client = JSON.parse(added.stdout);
-    assert.match(client.client_id, /^mo-[0-9a-f]{16}$/);
-    assert.equal(client.prefixes, ['DEABC']);
-    const { child, url } = await serve(dir);
-    try {
-      const token = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...client, grant_type: 'client_credentials' }) });
-      assert.is(token.status, 200);
-      const { access_token } = (await token.json()) as { access_token: string };
-      const roots = await fetch(`${url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${access_token}` } });
-      assert.is(roots.status, 200);
-      assert.equal(await roots.json(), { RootCertificateCollection: { rootCertificates: [] } });
-      const wrong = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...client, client_secret: 'guess', grant_type: 'client_credentials' }) });
-      assert.is(wrong.status, 401);
-    } finally {
-      child.kill('SIGINT');
-      const [code] = await once(child, 'exit');
-      assert.is(code, 0, 'SIGINT stops the gateway and the pools cleanly');
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-/** POST /oauth/token with the printed credentials, then one authorized call; returns the roots call's status. */
-async function tokenAndCall(url: string, client: { client_id: string; client_secret: string }): Promise<number> {
-  const token = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: client.client_id, client_secret: client.client_secret, grant_type: 'client_credentials' }) });
+/** POST /oauth/token with the printed credentials, then one authorized call (the root pool, empty). */
+async function tokenAndCall(url: string, client: { client_id: string; client_secret: string }): Promise<void> {
+  const credentials = { client_id: client.client_id, client_secret: client.client_secret, grant_type: 'client_credentials' };
+  const token = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(credentials) });
   assert.is(token.status, 200);
   const { access_token } = (await token.json()) as { access_token: string };
   const roots = await fetch(`${url}/v1/root/rootCerts`, { headers: { authorization: `Bearer ${access_token}` } });
-  return roots.status;
+  assert.is(roots.status, 200);
+  assert.equal(await roots.json(), { RootCertificateCollection: { rootCertificates: [] } });
+  const wrong = await fetch(`${url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...credentials, client_secret: 'guess' }) });
+  assert.is(wrong.status, 401);
 }
 
-test('client add --nats registers through the gateway running on that bus; the client gets a token and is served', async () => {
+const escaped = (text: string) => text.replace(/[.]/g, '\\.');
+
+test('client add --data before serve and --nats through the running gateway: both clients get tokens and are served; Ctrl-C stops cleanly', async () => {
   const nats = await startNatsServer();
   const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
   try {
-    const idle = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
-    assertOneLineError(idle, new RegExp(`no OPCP gateway answers on NATS ${nats.url.replace(/[.]/g, '\\.')}`), 1);
+    const [local, idle] = await Promise.all([
+      openpnc(['opcp', 'client', 'add', '--role', 'mo', '--prefix', 'deabc', '--data', dir]),
+      openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']),
+    ]);
+    assert.is(local.code, 0, local.stderr);
+    const localClient = JSON.parse(local.stdout);
+    assert.match(localClient.client_id, /^mo-[0-9a-f]{16}$/);
+    assert.equal(localClient.prefixes, ['DEABC']);
+    assertOneLineError(idle, new RegExp(`no OPCP gateway answers on NATS ${escaped(nats.url)}`), 1);
     const { child, url } = await serve(dir, ['--nats', nats.url]);
     try {
       const added = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
@@ -81,11 +66,14 @@ test('client add --nats registers through the gateway running on that bus; the c
       assert.match(client.client_id, /^mo-[0-9a-f]{16}$/);
       assert.equal(client.prefixes, ['DEABC']);
       assert.ok(client.client_secret.length >= 40);
-      assert.is(await tokenAndCall(url, client), 200);
+      await tokenAndCall(url, client);
+      await tokenAndCall(url, localClient);
       // The gateway checks the prefix; its typed error is the CLI's one line.
-      const bad = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'oem', '--prefix', 'TOOLONG']);
+      const [bad, both] = await Promise.all([
+        openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'oem', '--prefix', 'TOOLONG']),
+        openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--data', dir, '--role', 'cpo']),
+      ]);
       assertOneLineError(bad, /prefix TOOLONG is not 3 letters or digits/, 2);
-      const both = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--data', dir, '--role', 'cpo']);
       assertOneLineError(both, /give one of --nats, --mongo or --data/, 2);
     } finally {
       child.kill('SIGINT');
@@ -98,7 +86,7 @@ test('client add --nats registers through the gateway running on that bus; the c
   }
   const unreachable = `nats://127.0.0.1:${await freePort()}`;
   const down = await openpnc(['opcp', 'client', 'add', '--nats', unreachable, '--role', 'cpo']);
-  assertOneLineError(down, new RegExp(`cannot reach NATS at ${unreachable.replace(/[.]/g, '\\.')}`), 1);
+  assertOneLineError(down, new RegExp(`cannot reach NATS at ${escaped(unreachable)}`), 1);
 });
 
 test('bad input is a one-line error with a non-zero exit; --help answers', async () => {
