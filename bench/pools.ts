@@ -31,13 +31,8 @@ import { pcpInterface } from '../protocols/catalogue/pcp.ts';
 import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
 import { startNatsServer } from '../test/harness/nats.ts';
 import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
+import { flag, median, percentile } from './stats.ts';
 
-function flag(name: string, fallback: number): number {
-  const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-  const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  return value;
-}
 const RUNS = flag('runs', 3);
 const RUN_MS = flag('ms', 3000);
 // In flight at once. Little's law: 1,000/s at p99 ≤ 20 ms leaves room for about 8–16 requests in flight.
@@ -47,13 +42,6 @@ const CONCURRENCY = flag('concurrency', 8);
 const INGEST_CONCURRENCY = flag('ingest-concurrency', 64);
 const VEHICLES = flag('vehicles', 20);
 const CERTIFICATES = flag('certificates', 100_000);
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
 
@@ -74,7 +62,7 @@ async function load(call: (i: number) => Promise<boolean>): Promise<LoadResult> 
   }));
   const elapsed = performance.now() - start;
   latencies.sort((a, b) => a - b);
-  return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failures };
+  return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failures };
 }
 
 function report(label: string, results: LoadResult[], baseline?: number): number {
