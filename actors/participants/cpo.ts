@@ -55,9 +55,9 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   // C07: OCSP at the responder each certificate names, over the bus.
   const ocspTransport = busOcspTransport(bus);
   const contractRevocation = ocspRevocationChecker(ocspTransport);
-  const rootPool = await new RootPool(bus, caller).start();
   // M01 over our CCP's bus subject, or over `POST /v1/ccp/signedContractData` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, caller, config);
+  const rootPool = await new RootPool(bus, pools.roots).start();
 
   const installation = installationMachine.provide({
     actors: {

@@ -24,6 +24,7 @@ import { signingMachine, type SigningContext } from '../../statecharts/cps.ts';
 import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
+import { poolAccessOf } from './pool-access.ts';
 
 /** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
 const SIGNING_LEASE_MS = 5_000;
@@ -58,7 +59,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const ownChain: CertificateChainJson = { certificate: derOf(leaf.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] };
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
-  const rootPool = await new RootPool(bus, caller).start();
+  const rootPool = await new RootPool(bus, poolAccessOf(bus, caller, config).roots).start();
   const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };
 

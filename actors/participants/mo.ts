@@ -60,9 +60,9 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contracts = store.collection<ContractDoc>('mo.contracts');
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
-  const rootPool = await new RootPool(bus, caller).start();
   // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, caller, config);
+  const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };
 

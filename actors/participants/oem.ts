@@ -10,11 +10,9 @@ import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
 import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
-import { requestSubjectReply } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
-import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
 import { issueCertificate } from '../../protocols/pki/issue.ts';
@@ -22,6 +20,7 @@ import { vehicleMachine } from '../../statecharts/oem.ts';
 import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
+import { poolAccessOf } from './pool-access.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -68,7 +67,9 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const { sub1, sub2 } = authorities;
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
   const revocations = new Revocations(store, 'oem');
-  const rootPool = await new RootPool(bus, caller).start();
+  // Process 2 over our PCP's bus subjects, or over `PUT/DELETE /v1/oem/provCerts` of an external OPCP endpoint.
+  const pools = poolAccessOf(bus, caller, config);
+  const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'oem');
 
   const logic = vehicleMachine.provide({
@@ -92,18 +93,11 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       }),
       uploadToPcp: fromPromise(async ({ input }) => {
         const akis = input.v2gRoots.map(keyIdOf).filter((id): id is string => id !== undefined);
-        await requestSubjectReply(bus, pcpInterface.requests.put, {
-          caller,
-          pcid: input.pcid,
-          vehicleCertificate: input.provisioningChain.certificate,
-          subCA2Certificate: input.provisioningChain.subCertificates[0],
-          subCA1Certificate: input.provisioningChain.subCertificates[1],
-          ...(akis.length ? { v2gRootAuthorityKeyIdentifiers: akis } : {}),
-        });
+        await pools.provisioningUpload.upload({ pcid: input.pcid, chain: input.provisioningChain, v2gRootAuthorityKeyIdentifiers: akis });
       }),
       deleteFromPcp: fromPromise(async ({ input }) => {
         try {
-          await requestSubjectReply(bus, pcpInterface.requests.delete, { caller, pcid: input.pcid });
+          await pools.provisioningUpload.delete(input.pcid);
         } catch (error) {
           if (!PncError.is(error, 'VehicleNotFound')) throw error;
         }

@@ -12,6 +12,7 @@ import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
+import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 
@@ -38,6 +39,24 @@ export interface ContractDeletionPort {
   delete(emaid: string): Promise<void>;
 }
 
+/** Every partner reads the RCP's roots (RootPool in roots.ts). */
+export interface RootListPort {
+  /** All roots in the pool, DER base64; rejects with `NoResponders` or `Timeout`. */
+  list(): Promise<Array<{ rootType: RootType; caCertificate: string }>>;
+}
+
+/** The OEM's vehicle chain in the PCP (process 2) and its removal. */
+export interface ProvisioningUploadPort {
+  /**
+   * Stores the chain (leaf, Sub-CA 2, Sub-CA 1) for its PCID; rejects with `Forbidden`,
+   * `ChainInvalid` (the REST side does not tell `InvalidCertificate`/`PcidMismatch` apart),
+   * `NoResponders` or `Timeout`.
+   */
+  upload(chain: { pcid: string; chain: CertificateChainJson; v2gRootAuthorityKeyIdentifiers?: string[] }): Promise<void>;
+  /** Rejects with `VehicleNotFound`, `Forbidden`, `NoResponders` or `Timeout`. */
+  delete(pcid: string): Promise<void>;
+}
+
 /** The ports a partner uses, all over the same transport. */
 export interface PoolAccess {
   /** `'opcp'` when `opcp.url` is configured. */
@@ -45,6 +64,8 @@ export interface PoolAccess {
   readonly contractInstallation: ContractInstallationPort;
   readonly provisioningChain: ProvisioningChainPort;
   readonly contractDeletion: ContractDeletionPort;
+  readonly roots: RootListPort;
+  readonly provisioningUpload: ProvisioningUploadPort;
 }
 
 /** OPCP's and our PCP's ProvisioningCertificate fields → the chain the partners verify, leaf first. */
@@ -55,6 +76,16 @@ function chainOfProvisioningCertificate(data: { vehicleCertificate: string; subC
 /** What the bus path answers when the CCP does not install: the ISO ResponseCode as error code. */
 function installationFailure(responseCode: string, reason: string, exiResponse: string): PncError {
   return new PncError(responseCode, reason, { data: { exiResponse } });
+}
+
+/** The PCP's ProvisioningCertificate fields (ours and OPCP's) of a chain, leaf first. */
+function provisioningCertificateOf({ chain, v2gRootAuthorityKeyIdentifiers }: { chain: CertificateChainJson; v2gRootAuthorityKeyIdentifiers?: string[] }) {
+  return {
+    vehicleCertificate: chain.certificate,
+    ...(chain.subCertificates.length > 1 ? { subCA2Certificate: chain.subCertificates[0] } : {}),
+    subCA1Certificate: chain.subCertificates[chain.subCertificates.length - 1],
+    ...(v2gRootAuthorityKeyIdentifiers?.length ? { v2gRootAuthorityKeyIdentifiers } : {}),
+  };
 }
 
 function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
@@ -75,6 +106,19 @@ function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid });
+      },
+    },
+    roots: {
+      async list() {
+        return (await requestSubjectReply(bus, rcpInterface.requests.list, { caller })).roots;
+      },
+    },
+    provisioningUpload: {
+      async upload(upload) {
+        await requestSubjectReply(bus, pcpInterface.requests.put, { caller, pcid: upload.pcid, ...provisioningCertificateOf(upload) });
+      },
+      async delete(pcid) {
+        await requestSubjectReply(bus, pcpInterface.requests.delete, { caller, pcid });
       },
     },
   };
@@ -126,6 +170,19 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await asPoolCall(() => client.deleteContract(emaid), { 404: 'ContractNotFound' });
+      },
+    },
+    roots: {
+      async list() {
+        return asPoolCall(() => client.rootCertificates(), {});
+      },
+    },
+    provisioningUpload: {
+      async upload(upload) {
+        await asPoolCall(() => client.putProvisioningCertificate(provisioningCertificateOf(upload)), { 400: 'ChainInvalid' });
+      },
+      async delete(pcid) {
+        await asPoolCall(() => client.deleteProvisioningCertificate(pcid), { 404: 'VehicleNotFound' });
       },
     },
   };

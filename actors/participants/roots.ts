@@ -6,11 +6,10 @@
 import 'reflect-metadata';
 import type { X509Certificate } from '@peculiar/x509';
 import type { Bus, Subscription } from '../bus/bus.ts';
-import { requestSubjectReply } from '../bus/typed.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { validateChain, type ChainPurpose, type ChainValidationResult, type RevocationChecker, type TrustAnchors } from '../../protocols/pki/index.ts';
 import { certificateOf } from './authority.ts';
+import type { RootListPort } from './pool-access.ts';
 
 export interface PooledRoot {
   readonly rootType: RootType;
@@ -28,7 +27,8 @@ export class RootPool {
   /** Parsed certificates by DER, kept across refreshes so validation caches stay warm. */
   private readonly parsed = new Map<string, X509Certificate>();
 
-  constructor(private readonly bus: Bus, private readonly caller: Caller) {}
+  /** `source` reads the RCP (bus or OPCP, pool-access.ts); `bus` carries the RCP's change events. */
+  constructor(private readonly bus: Bus, private readonly source: RootListPort) {}
 
   /** Listens for the RCP's change events. */
   async start(): Promise<this> {
@@ -88,7 +88,7 @@ export class RootPool {
     if (this.roots && Date.now() - this.fetchedAt < REFRESH_MS) return this.roots;
     const previous = this.roots;
     this.fetchedAt = Date.now();
-    const fetching = requestSubjectReply(this.bus, rcpInterface.requests.list, { caller: this.caller }).then(({ roots }) =>
+    const fetching = this.source.list().then((roots) =>
       roots.map((root) => ({ rootType: root.rootType, der: root.caCertificate, certificate: this.parse(root.caCertificate) })),
     );
     // An RCP that does not answer leaves the last known roots in use; the next call asks again.

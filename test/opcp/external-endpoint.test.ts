@@ -1,7 +1,7 @@
 // Issue 5: our own partners pointed at an external OPCP endpoint instead of the pools' bus subjects.
 // The pools and the OPCP gateway run on the embedded defaults; the gateway is the "external
-// endpoint", reached over real HTTP with OAuth client credentials. The MO and the CPO backend get
-// `opcp.url`; the whole story (roots, vehicle, contract, signing, installation) then runs and the
+// endpoint", reached over real HTTP with OAuth client credentials. The OEM, MO, CPS and CPO backend
+// get `opcp.url`; the whole story (roots, vehicle, contract, signing, installation) then runs and the
 // vehicle verifies the installation answer. The gateway's request log shows the REST calls, and with
 // the gateway closed the CPO fails although the CCP still answers on the bus.
 import { test } from 'uvu';
@@ -56,7 +56,7 @@ test.before(async () => {
     running.push(await definition.start({ bus: env.bus, store: env.store, log: quiet.child({ participant: definition.name }), dataDir: env.dir, config }));
   };
   await start(v2gRootParticipant);
-  for (const pool of [rcpParticipant, pcpParticipant, ccpParticipant, oemParticipant, cpsParticipant]) await start(pool);
+  for (const pool of [rcpParticipant, pcpParticipant, ccpParticipant]) await start(pool);
   const gatewayLog = createLogger({
     write: (line) => {
       const entry = JSON.parse(line);
@@ -64,11 +64,13 @@ test.before(async () => {
     },
   });
   gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: gatewayLog, port: 0 });
-  for (const [name, role, prefixes] of [['mo', 'mo', ['DEOPN']], ['cpo', 'cpo', []]] as const) {
+  for (const [name, role, prefixes] of [['oem', 'oem', ['OPN']], ['mo', 'mo', ['DEOPN']], ['cps', 'cps', []], ['cpo', 'cpo', []]] as const) {
     const { client_id, client_secret } = await gateway.oauth.addClient(role, prefixes);
     opcpConfig[name] = { 'opcp.url': gateway.url, 'opcp.clientId': client_id, 'opcp.clientSecret': client_secret };
   }
+  await start(oemParticipant, opcpConfig.oem);
   await start(moParticipant, opcpConfig.mo);
+  await start(cpsParticipant, opcpConfig.cps);
   await start(cpoParticipant, opcpConfig.cpo);
   story = await playStory(() => env.bus, env.bus);
 });
@@ -79,14 +81,16 @@ test.after(async () => {
   await env.close();
 });
 
-test('the MO reads the provisioning chain and the CPO installs over OPCP REST; the vehicle verifies the answer', () => {
+test('the OEM uploads, the MO reads the provisioning chain, the CPO installs, all read roots over OPCP REST; the vehicle verifies the answer', () => {
   const { vehicle, contract, check } = story;
   assert.is(check.emaid, contract.emaid);
   assert.is(contract.status, 'installed');
+  assert.ok(seen.some((r) => r.method === 'PUT' && r.path === '/v1/oem/provCerts' && r.status < 300), JSON.stringify(seen));
+  assert.ok(seen.some((r) => r.method === 'GET' && r.path === '/v1/root/rootCerts' && r.status === 200), JSON.stringify(seen));
   assert.ok(seen.some((r) => r.method === 'GET' && r.path === `/v1/oem/provCerts/${vehicle.pcid}` && r.status === 200), JSON.stringify(seen));
   assert.ok(seen.some((r) => r.method === 'POST' && r.path === '/v1/ccp/signedContractData' && r.status === 200), JSON.stringify(seen));
-  // The token came from the endpoint's OAuth service, once per partner.
-  assert.is(seen.filter((r) => r.path === '/oauth/token').length, 2);
+  // The tokens came from the endpoint's OAuth service, once per partner.
+  assert.is(seen.filter((r) => r.path === '/oauth/token').length, 4);
 });
 
 test('REST failures carry the codes the bus path raises', async () => {
@@ -130,6 +134,24 @@ test('incomplete opcp settings are a typed configuration error', () => {
     assert.is((error as PncError).code, 'ConfigInvalid');
   }
   assert.is(opcpClientOf({}), undefined);
+});
+
+test('the OEM deletes a vehicle over REST: DELETE /v1/oem/provCerts/{pcid}', async () => {
+  const vehicle = await requestSubjectReply(env.bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000002' });
+  assert.equal(await requestSubjectReply(env.bus, oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid }), { pcid: vehicle.pcid, deleted: true });
+  assert.ok(seen.some((r) => r.method === 'DELETE' && r.path === `/v1/oem/provCerts/${vehicle.pcid}` && r.status === 200), JSON.stringify(seen));
+  const oemBus = poolAccessOf(env.bus, { role: 'oem', prefixes: ['OPN'] }, {});
+  const oemRest = poolAccessOf(env.bus, { role: 'oem', prefixes: ['OPN'] }, opcpConfig.oem);
+  assert.is((await failure(oemBus.provisioningUpload.delete(vehicle.pcid))).code, 'VehicleNotFound');
+  assert.is((await failure(oemRest.provisioningUpload.delete(vehicle.pcid))).code, 'VehicleNotFound');
+  // Another OEM uploading this OEM's vehicle chain: Forbidden on both sides.
+  const other = await gateway.oauth.addClient('oem', ['XYZ']);
+  const otherBus = poolAccessOf(env.bus, { role: 'oem', prefixes: ['XYZ'] }, {});
+  const otherRest = poolAccessOf(env.bus, { role: 'oem', prefixes: ['XYZ'] }, { ...opcpConfig.oem, 'opcp.clientId': other.client_id, 'opcp.clientSecret': other.client_secret });
+  const upload = { pcid: story.vehicle.pcid, chain: story.vehicle.provisioningChain };
+  assert.is((await failure(otherBus.provisioningUpload.upload(upload))).code, 'Forbidden');
+  assert.is((await failure(otherRest.provisioningUpload.upload(upload))).code, 'Forbidden');
+  assert.equal((await oemRest.roots.list()).map((r) => r.caCertificate).sort(), (await oemBus.roots.list()).map((r) => r.caCertificate).sort());
 });
 
 // Last: closes the gateway.
