@@ -136,6 +136,10 @@ export class OpcpClient {
     if (!messageDef?.certificateInstallationRes) throw new PncError('NotFound', `POST /v1/ccp/signedContractData: ${status} without a CertificateInstallationRes`, { data: { status, body } });
     return { found: status === 200, certificateInstallationRes: messageDef.certificateInstallationRes, ...(messageDef.emaid ? { emaid: messageDef.emaid } : {}) };
   }
+  /** `PUT /v1/ccp/signedContractData` (CPS): stores the signed contract XML (base64) for a vehicle. */
+  async putSignedContractData(request: { pcid: string; emaid: string; signedContractDataXML: string; xsdMsgDefNamespace?: string; metadata?: string }): Promise<void> {
+    await this.call('PUT', '/v1/ccp/signedContractData', { body: { xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef', ...request } });
+  }
   async deleteContract(emaid: string): Promise<void> {
     await this.call('DELETE', `/v1/ccp/signedContractData/${encodeURIComponent(emaid)}`);
   }

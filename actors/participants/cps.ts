@@ -13,7 +13,6 @@ import type { ParticipantContext, ParticipantDefinition } from '../host/particip
 import { hostActor } from '../host/index.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts';
-import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
@@ -59,7 +58,9 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const ownChain: CertificateChainJson = { certificate: derOf(leaf.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] };
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
-  const rootPool = await new RootPool(bus, poolAccessOf(bus, caller, config).roots).start();
+  // Roots and the CCP over our bus subjects, or over an external OPCP endpoint (`opcp.url`).
+  const pools = poolAccessOf(bus, caller, config);
+  const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };
 
@@ -100,7 +101,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
         return { contractId: input.contractId, pcid: input.pcid, emaid: contractData.emaid, body, signature: signature as unknown as Record<string, unknown>, cpsV2GRootFingerprint, signedAt: new Date().toISOString() };
       }),
       putIntoCcp: fromPromise(async ({ input }: { input: SignedContractDataJson }) => {
-        await requestSubjectReply(bus, ccpInterface.requests.put, { ...input, caller });
+        await pools.signedContracts.put(input);
       }),
     },
   });

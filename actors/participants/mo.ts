@@ -170,7 +170,13 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     }),
     // The CCP holding the contract is what makes it installable.
     bus.subscribe(ccpInterface.events.stored.subject, async ({ payload }) => {
-      const contractId = (payload as { contract?: { contractId?: string } }).contract?.contractId;
+      // Our CCP keeps our contract id; one behind OPCP names the contract itself, so PCID and EMAID
+      // (14 characters: the check character may be dropped on the way) find ours.
+      const stored = (payload as { contract?: { contractId?: string; pcid?: string; emaid?: string } }).contract;
+      if (!stored) return;
+      const emaid14 = (emaid: string) => normalizeEmaid(emaid).slice(0, 14);
+      const contractId = stored.contractId && (await contractIndex.get(stored.contractId)) ? stored.contractId
+        : stored.pcid && stored.emaid ? (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid!))?.contractId : undefined;
       if (!contractId) return;
       const index = await contractIndex.get(contractId);
       if (!index) return;

@@ -8,8 +8,10 @@
 import type { Bus } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { OpcpClient } from '../opcp/client.ts';
+import { signedContractXml } from '../opcp/signed-xml.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
+import type { SignedContractDataJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
@@ -57,6 +59,16 @@ export interface ProvisioningUploadPort {
   delete(pcid: string): Promise<void>;
 }
 
+/** Process 5: the CPS stores a signed contract in the CCP. */
+export interface SignedContractStorePort {
+  /**
+   * Idempotent by contract; rejects with `Forbidden`, `ContractInvalid` (a 400 over REST),
+   * `NoResponders` or `Timeout`. Over REST the CCP assigns its own contract id, so partners match
+   * stored contracts by PCID and EMAID.
+   */
+  put(signed: SignedContractDataJson): Promise<void>;
+}
+
 /** The ports a partner uses, all over the same transport. */
 export interface PoolAccess {
   /** `'opcp'` when `opcp.url` is configured. */
@@ -66,6 +78,7 @@ export interface PoolAccess {
   readonly contractDeletion: ContractDeletionPort;
   readonly roots: RootListPort;
   readonly provisioningUpload: ProvisioningUploadPort;
+  readonly signedContracts: SignedContractStorePort;
 }
 
 /** OPCP's and our PCP's ProvisioningCertificate fields → the chain the partners verify, leaf first. */
@@ -119,6 +132,11 @@ function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
       },
       async delete(pcid) {
         await requestSubjectReply(bus, pcpInterface.requests.delete, { caller, pcid });
+      },
+    },
+    signedContracts: {
+      async put(signed) {
+        await requestSubjectReply(bus, ccpInterface.requests.put, { ...signed, caller });
       },
     },
   };
@@ -183,6 +201,12 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
       },
       async delete(pcid) {
         await asPoolCall(() => client.deleteProvisioningCertificate(pcid), { 404: 'VehicleNotFound' });
+      },
+    },
+    signedContracts: {
+      async put({ pcid, emaid, body, signature }) {
+        const signedContractDataXML = Buffer.from(signedContractXml(body, signature), 'utf8').toString('base64');
+        await asPoolCall(() => client.putSignedContractData({ pcid, emaid, signedContractDataXML }), { 400: 'ContractInvalid' });
       },
     },
   };

@@ -72,7 +72,7 @@ test.before(async () => {
   await start(moParticipant, opcpConfig.mo);
   await start(cpsParticipant, opcpConfig.cps);
   await start(cpoParticipant, opcpConfig.cpo);
-  story = await playStory(() => env.bus, env.bus);
+  story = await playStory(() => env.bus, env.bus).catch((error) => { console.error(error, JSON.stringify(seen)); throw error; });
 });
 
 test.after(async () => {
@@ -81,7 +81,7 @@ test.after(async () => {
   await env.close();
 });
 
-test('the OEM uploads, the MO reads the provisioning chain, the CPO installs, all read roots over OPCP REST; the vehicle verifies the answer', () => {
+test('the OEM uploads, the MO reads the provisioning chain, the CPS stores, the CPO installs, all read roots over OPCP REST; the vehicle verifies the answer', () => {
   const { vehicle, contract, check } = story;
   assert.is(check.emaid, contract.emaid);
   assert.is(contract.status, 'installed');
@@ -89,6 +89,8 @@ test('the OEM uploads, the MO reads the provisioning chain, the CPO installs, al
   assert.ok(seen.some((r) => r.method === 'GET' && r.path === '/v1/root/rootCerts' && r.status === 200), JSON.stringify(seen));
   assert.ok(seen.some((r) => r.method === 'GET' && r.path === `/v1/oem/provCerts/${vehicle.pcid}` && r.status === 200), JSON.stringify(seen));
   assert.ok(seen.some((r) => r.method === 'POST' && r.path === '/v1/ccp/signedContractData' && r.status === 200), JSON.stringify(seen));
+  // The CCP behind OPCP names the contract itself; the MO still found it installed by PCID + EMAID.
+  assert.ok(seen.some((r) => r.method === 'PUT' && r.path === '/v1/ccp/signedContractData' && r.status === 201), JSON.stringify(seen));
   // The tokens came from the endpoint's OAuth service, once per partner.
   assert.is(seen.filter((r) => r.path === '/oauth/token').length, 4);
 });
