@@ -83,3 +83,8 @@ export interface Bus {
 }
 
 export type BusError = PncError;
+
+/** Lets go of every subscription at once: what each participant's `stop()` does with its subjects. */
+export async function unsubscribeAll(subscriptions: Iterable<Subscription>): Promise<void> {
+  await Promise.all([...subscriptions].map((subscription) => subscription.unsubscribe()));
+}

@@ -8,6 +8,7 @@ export type {
 } from './bus.ts';
 export { createMemoryBus, DEAD_LETTER_COLLECTION, WORK_COLLECTION, type MemoryBusOptions } from './memory.ts';
 export { connectNatsBus, type NatsBusOptions } from './nats.ts';
+export { unsubscribeAll } from './bus.ts';
 export type { BusLog } from './log.ts';
 export { DEFAULT_REQUEST_TIMEOUT_MS } from './wire.ts';
 export { DEFAULT_ACK_WAIT_MS, DEFAULT_DEDUP_WINDOW_MS, DEFAULT_MAX_DELIVER, deadLetterSubject, type DeadLetter } from './work.ts';

@@ -20,6 +20,7 @@ import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, reque
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -127,7 +128,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
     }),
     serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort),
   ]);
-  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); await rootPool.stop(); } };
+  return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }
 
 export const cpoParticipant: ParticipantDefinition = {

@@ -24,6 +24,7 @@ import { asIssuer, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeA
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 /** A signing job takes milliseconds; a short lease lets a restarted CPS resume a crashed one soon. */
 const SIGNING_LEASE_MS = 5_000;
@@ -141,7 +142,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
     serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
   ]);
-  return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); await rootPool.stop(); } };
+  return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }
 
 export const cpsParticipant: ParticipantDefinition = {

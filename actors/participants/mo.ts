@@ -25,6 +25,7 @@ import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorit
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -209,7 +210,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   ]);
   return {
     stop: async () => {
-      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await unsubscribeAll(subscriptions);
       await hosted.stopAll();
       await rootPool.stop();
     },

@@ -21,6 +21,7 @@ import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, ma
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -149,7 +150,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   ]);
   return {
     stop: async () => {
-      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await unsubscribeAll(subscriptions);
       await hosted.stopAll();
       await rootPool.stop();
     },

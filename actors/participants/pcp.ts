@@ -18,6 +18,7 @@ import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -142,7 +143,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await unsubscribeAll(subscriptions);
       await rootCache.stop();
       await schedule.stop();
     },

@@ -15,6 +15,7 @@ import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 export const ROOTS_COLLECTION = 'rcp.roots';
 
@@ -135,7 +136,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
-      await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+      await unsubscribeAll(subscriptions);
       await schedule.stop();
     },
   };

@@ -10,6 +10,7 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { validateChain, type ChainPurpose, type ChainValidationResult, type RevocationChecker, type TrustAnchors } from '../../protocols/pki/index.ts';
 import { certificateOf } from './authority.ts';
 import type { RootListPort } from './pool-access.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 export interface PooledRoot {
   readonly rootType: RootType;
@@ -40,7 +41,7 @@ export class RootPool {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+    await unsubscribeAll(this.subscriptions);
   }
 
   /** The next use asks the RCP again. */

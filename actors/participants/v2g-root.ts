@@ -14,6 +14,7 @@ import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { subCaMachine } from '../../statecharts/v2g-root.ts';
 import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 /** A Sub-CA 1 certificate this CA issued; only those can be revoked here. */
 interface IssuedDoc extends StoredDoc {
@@ -70,6 +71,6 @@ export const v2gRootParticipant: ParticipantDefinition = {
       }),
       serveOcsp(bus, 'v2g-root', root, revocations, config.ocspHttpPort),
     ]);
-    return { stop: async () => { await Promise.all(subscriptions.map((s) => s.unsubscribe())); } };
+    return { stop: async () => { await unsubscribeAll(subscriptions); } };
   },
 };

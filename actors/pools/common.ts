@@ -18,6 +18,7 @@ import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { POOL_CALLER } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { RunningParticipant } from '../host/participant.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
 export interface RunningPool extends RunningParticipant {
@@ -265,6 +266,6 @@ export class RootCache {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+    await unsubscribeAll(this.subscriptions);
   }
 }

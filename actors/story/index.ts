@@ -23,6 +23,7 @@ import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
 import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
+import { unsubscribeAll } from '../bus/bus.ts';
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -77,7 +78,7 @@ function contractSettled(bus: Bus, timeoutMs: number) {
           await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, 100); });
         }
       } finally {
-        await Promise.all(subscriptions.map((s) => s.unsubscribe()));
+        await unsubscribeAll(subscriptions);
       }
     },
   };
