@@ -9,5 +9,6 @@ registerCommand('opcp', async () => (await import('./opcp.ts')).opcpCommand);
 registerCommand('pcid', async () => (await import('./pcid.ts')).pcidCommand);
 registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);
 registerCommand('run', async () => (await import('./run.ts')).runCommand);
+registerCommand('statecharts', async () => (await import('./statecharts.ts')).statechartsCommand);
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);

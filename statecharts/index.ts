@@ -1,0 +1,32 @@
+/**
+ * Every machine of the project, by participant: what the inspector draws and lights, and what
+ * `openpnc statecharts export` and `npm run docs` write as diagrams. A test fails when a machine
+ * exported from `statecharts/` is missing here.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { ccpMachine } from './ccp.ts';
+import { installationMachine } from './cpo.ts';
+import { signingMachine } from './cps.ts';
+import { contractMachine } from './mo.ts';
+import { vehicleMachine } from './oem.ts';
+import { pcpMachine } from './pcp.ts';
+import { rcpMachine } from './rcp.ts';
+import { subCaMachine } from './v2g-root.ts';
+
+export interface StatechartEntry {
+  /** The participant that hosts the machine's actors (`inspect.<participant>.<id>`). */
+  readonly participant: string;
+  readonly machine: AnyStateMachine;
+  readonly summary: string;
+}
+
+export const statecharts: readonly StatechartEntry[] = [
+  { participant: 'v2g-root', machine: subCaMachine, summary: 'issues a Sub-CA 1 certificate for a CPO or CPS CSR' },
+  { participant: 'rcp', machine: rcpMachine, summary: 'purges expired and revoked roots at their deadline' },
+  { participant: 'pcp', machine: pcpMachine, summary: 'purges expired provisioning chains at their deadline' },
+  { participant: 'ccp', machine: ccpMachine, summary: 'purges expired contracts at their deadline' },
+  { participant: 'oem', machine: vehicleMachine, summary: 'a vehicle: provisioning certificate, upload to the PCP, deletion' },
+  { participant: 'mo', machine: contractMachine, summary: 'a contract: chain check, issuance, CPS submission, CCP confirmation, termination' },
+  { participant: 'cps', machine: signingMachine, summary: 'signs contract data and puts it into the CCP' },
+  { participant: 'cpo', machine: installationMachine, summary: 'M01: forwards a CertificateInstallationReq to the CCP' },
+];
