@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { PncError } from '../../protocols/errors.ts';
-import { decodeExi, encodeExi, EXI_SCHEMA_IDS, ExiDecodeError, type ExiJson, type ExiSchemaId } from '../../protocols/exi/index.ts';
+import { decodeExi, decodeExiAuto, encodeExi, EXI_SCHEMA_IDS, ExiDecodeError, type ExiJson, type ExiSchemaId } from '../../protocols/exi/index.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 
-/** `--schema auto` follows the session order: the handshake decides, then the two V2G_Message grammars. */
-const AUTO_ORDER: readonly ExiSchemaId[] = ['app', 'iso2', 'din'];
 
 const USAGE = `usage: openpnc exi decode --schema SCHEMA [HEX|-]
        openpnc exi encode --schema SCHEMA [FILE|-]
@@ -74,16 +72,13 @@ function decodeAs(schema: ExiSchemaId, bytes: Uint8Array) {
 }
 
 function decodeAuto(bytes: Uint8Array): { schema: ExiSchemaId; result: ReturnType<typeof decodeExi> } {
-  const failures: string[] = [];
-  for (const schema of AUTO_ORDER) {
-    try {
-      return { schema, result: decodeExi(schema, bytes) };
-    } catch (error) {
-      if (!(error instanceof ExiDecodeError)) throw error;
-      failures.push(`${schema}: ${firstLine(error.message)}`);
-    }
+  try {
+    const { schema, ...result } = decodeExiAuto(bytes);
+    return { schema, result };
+  } catch (error) {
+    if (error instanceof ExiDecodeError) throw inputError(firstLine(error.message));
+    throw error;
   }
-  throw inputError(`no schema matched (${failures.join('; ')})`);
 }
 
 async function decodeCommand(argv: string[]): Promise<number> {

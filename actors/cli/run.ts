@@ -10,6 +10,7 @@ import { createLogger } from '../host/log.ts';
 import type { Logger, ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
 import { loadParticipants, participantNames } from '../participants/index.ts';
 import type { Store } from '../store/store.ts';
+import { Timeline } from '../story/timeline.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { CliError, parseFlags, type Command } from './command.ts';
 
@@ -80,8 +81,10 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
   };
   for (const definition of options.participants) {
     try {
+      // What the participant sends goes to the inspector's message sequence as well (inspect.trace.<name>).
+      const traced = new Timeline({ keepEntries: false }).publishTo(bus).busFor(definition.name, bus);
       const participant = await definition.start({
-        bus, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
+        bus: traced, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
       });
       running.push({ name: definition.name, participant });
       log.info('participant.started', { participant: definition.name });

@@ -9,6 +9,9 @@ import type { ParticipantDefinition } from '../host/participant.ts';
 import { DEFAULT_OPCP_PORT, startOpcpGateway } from '../opcp/gateway.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { runStory } from './index.ts';
+import { DEFAULT_INSPECTOR_PORT, startInspector, type RunningInspector } from '../inspect/server.ts';
+import type { Bus } from '../bus/bus.ts';
+import type { Store } from '../store/store.ts';
 
 export const startUsage = `usage: openpnc start [options]
 
@@ -19,9 +22,20 @@ one line per step, ending with the vehicle's verification of its contract.
 options:
   --serve            keep every participant and the OPCP gateway running until interrupted
   --opcp-port N      port of the OPCP gateway with --serve (default ${DEFAULT_OPCP_PORT}; 0 = any free port)
+  --inspect-port N   port of the statechart inspector with --serve (default ${DEFAULT_INSPECTOR_PORT}; 0 = any free port)
   --trace FILE       write the timeline as JSON lines, every EXI message in hex
   --data DIR         keep the embedded store in DIR (default: a fresh temporary directory)
   -h, --help         show this help`;
+
+/** A `--<name> N` port flag: 0–65535, and only together with --serve. */
+function portFlag(values: { serve?: boolean } & Record<string, string | boolean | undefined>, name: string, fallback: number): number {
+  const given = values[name];
+  if (given === undefined) return fallback;
+  const port = Number(given);
+  if (typeof given !== 'string' || !/^\d+$/.test(given) || port > 65_535) throw new CliError(`--${name} must be a port number, got '${given}'`);
+  if (!values.serve) throw new CliError(`--${name} needs --serve`);
+  return port;
+}
 
 /** Runs `openpnc start` with the given participants (the registry's list). */
 export async function runStart(argv: string[], participants: readonly ParticipantDefinition[]): Promise<number> {
@@ -32,17 +46,21 @@ export async function runStart(argv: string[], participants: readonly Participan
   const { values, positionals } = parseFlags(argv, {
     serve: { type: 'boolean' },
     'opcp-port': { type: 'string' },
+    'inspect-port': { type: 'string' },
     trace: { type: 'string' },
     data: { type: 'string' },
   });
   if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}' (see openpnc start --help)`);
-  const opcpPort = values['opcp-port'] === undefined ? DEFAULT_OPCP_PORT : Number(values['opcp-port']);
-  if (!Number.isInteger(opcpPort) || opcpPort < 0 || opcpPort > 65_535) throw new CliError(`--opcp-port must be a port number, got '${values['opcp-port']}'`);
-  if (values['opcp-port'] !== undefined && !values.serve) throw new CliError('--opcp-port needs --serve');
+  const opcpPort = portFlag(values, 'opcp-port', DEFAULT_OPCP_PORT);
+  const inspectPort = portFlag(values, 'inspect-port', DEFAULT_INSPECTOR_PORT);
   let story;
+  let inspector: RunningInspector | undefined;
+  // With --serve the inspector listens from before the first participant starts, so it sees the whole story.
+  const beforeStart = values.serve ? async (bus: Bus, store: Store) => { inspector = await startInspector({ bus, store, port: inspectPort }); } : undefined;
   try {
-    story = await runStory({ participants, ...(values.trace ? { traceFile: values.trace } : {}), ...(values.data ? { dataDir: values.data } : {}) });
+    story = await runStory({ participants, ...(values.trace ? { traceFile: values.trace } : {}), ...(values.data ? { dataDir: values.data } : {}), ...(beforeStart ? { beforeStart } : {}) });
   } catch (error) {
+    await inspector?.close();
     if (error instanceof PncError) throw new CliError(`story failed: ${error.code}: ${error.message}`, 1);
     throw error;
   }
@@ -51,12 +69,13 @@ export async function runStart(argv: string[], participants: readonly Participan
     return 0;
   }
   const gateway = await startOpcpGateway({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
-  console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url} (Ctrl-C stops)`);
+  console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url}, inspector at ${inspector!.url} (Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   await gateway.close();
+  await inspector!.close();
   await story.stop();
   return 0;
 }

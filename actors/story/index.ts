@@ -34,6 +34,8 @@ export interface StoryOptions {
   readonly traceFile?: string;
   /** Where readable lines go. @default console.log */
   readonly print?: (line: string) => void;
+  /** Runs once bus and store exist, before any participant starts (the inspector attaches here). */
+  readonly beforeStart?: (bus: Bus, store: Store) => Promise<void>;
 }
 
 export interface StoryResult {
@@ -90,7 +92,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
   const store = await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
-  const timeline = new Timeline().printTo(print);
+  const timeline = new Timeline().printTo(print).publishTo(bus);
   const quiet = createLogger({ write: () => {} });
   const running: RunningParticipant[] = [];
   const stop = async () => {
@@ -99,6 +101,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await store.close();
   };
   try {
+    await options.beforeStart?.(bus, store);
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
     const start = async (definition: ParticipantDefinition) => {
       running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));

@@ -21,7 +21,33 @@ export interface TimelineEntry {
   reply?: string;
   /** EXI payloads seen in the request or reply, as lowercase hex, keyed by field name. */
   exi?: Record<string, string>;
+  /** The contract, vehicle or session the step is about, from its request and reply (the inspector's sequence). */
+  keys: Correlation;
+  /** Wall-clock time the step started, ISO 8601. */
+  readonly at: string;
 }
+
+/** Fields that tie a step or an actor to one contract, vehicle or charging session. */
+export const CORRELATION_FIELDS = ['contractId', 'pcid', 'emaid', 'sessionId'] as const;
+export type Correlation = Partial<Record<(typeof CORRELATION_FIELDS)[number], string>>;
+
+/** The correlation fields found at the top of each object or one level down (contractData, issued, vehicle). */
+export function correlationOf(...sources: unknown[]): Correlation {
+  const keys: Correlation = {};
+  const take = (object: unknown, depth: number) => {
+    const fields = record(object);
+    if (!fields) return;
+    for (const [field, value] of Object.entries(fields)) {
+      if ((CORRELATION_FIELDS as readonly string[]).includes(field) && typeof value === 'string' && value && !(field in keys)) keys[field as keyof Correlation] = value;
+      else if (depth > 0) take(value, depth - 1);
+    }
+  };
+  for (const source of sources) take(source, 1);
+  return keys;
+}
+
+/** Where the actor host and the timeline publish what the inspector shows. */
+export const TRACE_SUBJECT_PREFIX = 'inspect.trace.';
 
 /** Payload fields that carry base64 EXI documents. */
 const EXI_FIELDS = ['certificateInstallationReq', 'certificateInstallationRes', 'exiRequest', 'exiResponse'];
@@ -63,6 +89,10 @@ function exiOf(payload: unknown, into: Record<string, string>): void {
 export class Timeline {
   readonly entries: TimelineEntry[] = [];
   private readonly started = performance.now();
+  private steps = 0;
+
+  /** `keepEntries: false` for a long-running host that only forwards its steps (publishTo): nothing accumulates. */
+  constructor(private readonly options: { keepEntries?: boolean } = {}) {}
   private readonly beginListeners: Array<(entry: TimelineEntry) => void> = [];
   private readonly endListeners: Array<(entry: TimelineEntry) => void> = [];
 
@@ -86,6 +116,12 @@ export class Timeline {
     return this;
   }
 
+  /** Publishes every finished step on `inspect.trace.<participant>` for the inspector; best effort. */
+  publishTo(bus: Bus): this {
+    this.onEnd((entry) => void bus.publish(`${TRACE_SUBJECT_PREFIX}${entry.participant}`, entry).catch(() => {}));
+    return this;
+  }
+
   /** A view of `bus` that records what `participant` sends. */
   busFor(participant: string, bus: Bus): Bus {
     return new RecordingBus(bus, participant, this);
@@ -95,15 +131,17 @@ export class Timeline {
     const exi: Record<string, string> = {};
     exiOf(payload, exi);
     const entry: TimelineEntry = {
-      step: this.entries.length + 1,
+      step: ++this.steps,
       atMs: Math.round(performance.now() - this.started),
       participant,
       kind,
       subject,
       summary: summarise(payload),
       ...(Object.keys(exi).length ? { exi } : {}),
+      keys: correlationOf(payload),
+      at: new Date().toISOString(),
     };
-    this.entries.push(entry);
+    if (this.options.keepEntries !== false) this.entries.push(entry);
     for (const listener of this.beginListeners) listener(entry);
     return entry;
   }
@@ -116,6 +154,7 @@ export class Timeline {
     if (Object.keys(exi).length) entry.exi = exi;
     const answer = summarise(reply);
     if (answer) entry.reply = answer;
+    entry.keys = { ...correlationOf(reply), ...entry.keys };
     for (const listener of this.endListeners) listener(entry);
   }
 }

@@ -161,6 +161,26 @@ export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array): { document: E
   return { document: toJson(document) as ExiJson, paddingBytes };
 }
 
+/** The order `auto` tries: the handshake decides, then the two V2G_Message grammars of a session. */
+export const AUTO_SCHEMA_ORDER: readonly ExiSchemaId[] = ['app', 'iso2', 'din'];
+
+/**
+ * Decodes with the first schema of AUTO_SCHEMA_ORDER that accepts the bytes. Throws ExiDecodeError
+ * naming each schema's failure when none does.
+ */
+export function decodeExiAuto(bytes: Uint8Array): { schema: ExiSchemaId; document: ExiJson; paddingBytes: number } {
+  const failures: string[] = [];
+  for (const schema of AUTO_SCHEMA_ORDER) {
+    try {
+      return { schema, ...decodeExi(schema, bytes) };
+    } catch (error) {
+      if (!(error instanceof ExiDecodeError)) throw error;
+      failures.push(`${schema}: ${error.message.split('\n')[0]}`);
+    }
+  }
+  throw new ExiDecodeError(`no schema matched (${failures.join('; ')})`, 0);
+}
+
 /** Body element names (ISO-2, DIN), root elements (app), or fragment elements that a schema id can carry. */
 export function listMessageTypes(schema: ExiSchemaId): readonly string[] {
   switch (schema) {
