@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import type { Bus } from '../bus/bus.ts';
+import { unsubscribeAll, type Bus, type Subscription } from '../bus/bus.ts';
+import { FaultState, FaultyBus, serveChaosControl } from '../bus/faults.ts';
 import { createLogger } from '../host/log.ts';
 import type { Logger, ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
 import { loadParticipants, participantNames } from '../participants/index.ts';
@@ -28,6 +29,8 @@ export interface HostingOptions {
   readonly dataDir: string;
   readonly config: Readonly<Record<string, string>>;
   readonly log: Logger;
+  /** Puts each participant's bus behind the chaos fault layer, controlled over `chaos.control.<participant>`. */
+  readonly chaos?: boolean;
 }
 
 export interface Hosting {
@@ -67,7 +70,9 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
     throw unavailable('bus unavailable', error);
   }
   const running: Array<{ name: string; participant: RunningParticipant }> = [];
+  const controls: Subscription[] = [];
   const stop = async (): Promise<void> => {
+    await unsubscribeAll(controls);
     for (const { name, participant } of running.reverse()) {
       try {
         await participant.stop();
@@ -83,8 +88,14 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
     try {
       // What the participant sends goes to the inspector's message sequence as well (inspect.trace.<name>).
       const traced = new Timeline({ keepEntries: false }).publishTo(bus).busFor(definition.name, bus);
+      let participantBus: Bus = traced;
+      if (options.chaos) {
+        const faults = new FaultState();
+        participantBus = new FaultyBus(traced, faults);
+        controls.push(await serveChaosControl(bus, definition.name, faults));
+      }
       const participant = await definition.start({
-        bus: traced, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
+        bus: participantBus, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
       });
       running.push({ name: definition.name, participant });
       log.info('participant.started', { participant: definition.name });
@@ -167,6 +178,7 @@ options:
   --mongo URI        keep state in MongoDB; default: the embedded store in --data
   --data DIR         data directory: embedded store and participant files (default ${DEFAULT_DATA_DIR}/)
   --set KEY=VALUE    participant setting, repeatable (for example --set organization=ACME)
+  --chaos            accept fault plans on chaos.control.<participant> (openpnc chaos); never in production
   -h, --help         show this help
 
 Logs are JSON lines on stdout; {"event":"host.ready"} means every participant is serving.`;
@@ -181,6 +193,7 @@ export const runCommand: Command = {
       mongo: { type: 'string' },
       data: { type: 'string' },
       set: { type: 'string', multiple: true },
+      chaos: { type: 'boolean' },
     });
     if (positionals.length === 0) throw new CliError(`name at least one participant (${participantNames.join(', ')})`);
     const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
@@ -200,13 +213,14 @@ export const runCommand: Command = {
     let hosting: Hosting;
     try {
       hosting = await hostParticipants({
-        participants, config, log, dataDir: values.data ?? DEFAULT_DATA_DIR,
+        participants, config, log, dataDir: values.data ?? DEFAULT_DATA_DIR, ...(values.chaos ? { chaos: true } : {}),
         ...(nats ? { nats } : {}), ...(replicas ? { replicas } : {}), ...(values.mongo ? { mongo: values.mongo } : {}),
       });
     } catch (error) {
       signals.dispose();
       throw error;
     }
+    if (values.chaos) console.error('openpnc: WARNING: --chaos: anyone on this bus can drop, delay, duplicate or reorder what these participants send and skew this process\'s clock');
     log.info('host.ready', { participants: participants.map((p) => p.name), bus: hosting.bus.kind, store: hosting.store.kind });
     const signal = await signals.wait();
     log.info('host.stopping', { signal });

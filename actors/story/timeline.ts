@@ -4,7 +4,8 @@
  * message in hex. A Bus decorator records it, so the timeline shows what really went over the bus.
  */
 import { PncError } from '../../protocols/errors.ts';
-import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler } from '../bus/bus.ts';
+import type { Bus, EnqueueOptions, Headers, RequestOptions } from '../bus/bus.ts';
+import { DelegatingBus } from '../bus/decorator.ts';
 
 export interface TimelineEntry {
   readonly step: number;
@@ -171,44 +172,26 @@ export function formatFailure(entry: TimelineEntry): string | undefined {
   return `${String(entry.step).padStart(3)}  ${entry.participant.padEnd(9)}✗ ${entry.subject.padEnd(26)} ${entry.outcome}`;
 }
 
-class RecordingBus implements Bus {
-  constructor(private readonly inner: Bus, private readonly participant: string, private readonly timeline: Timeline) {}
-
-  get kind(): Bus['kind'] {
-    return this.inner.kind;
+class RecordingBus extends DelegatingBus {
+  constructor(inner: Bus, private readonly participant: string, private readonly timeline: Timeline) {
+    super(inner);
   }
 
-  async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
+  override async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     // The host's inspection stream is about actors, not about the story between participants.
     if (subject.startsWith('inspect.')) return this.inner.publish(subject, payload, headers);
     const entry = this.timeline.begin(this.participant, 'event', subject, payload);
     await this.track(entry, this.inner.publish(subject, payload, headers));
   }
 
-  subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
-    return this.inner.subscribe(subject, handler, options);
-  }
-
-  async request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res> {
+  override async request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res> {
     const entry = this.timeline.begin(this.participant, 'request', subject, payload);
     return this.track(entry, this.inner.request<Res>(subject, payload, options));
   }
 
-  serve<Req = unknown, Res = unknown>(subject: string, handler: RequestHandler<Req, Res>, options?: SubscribeOptions): Promise<Subscription> {
-    return this.inner.serve(subject, handler, options);
-  }
-
-  async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
+  override async enqueue(queue: string, payload: unknown, options?: EnqueueOptions): Promise<void> {
     const entry = this.timeline.begin(this.participant, 'work', queue, payload);
     await this.track(entry, this.inner.enqueue(queue, payload, options));
-  }
-
-  consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<Subscription> {
-    return this.inner.consume(queue, handler, options);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   private async track<T>(entry: TimelineEntry, pending: Promise<T>): Promise<T> {
