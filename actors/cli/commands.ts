@@ -1,6 +1,7 @@
 // The command table. Each line loads its module lazily; keep one line per command.
 import { registerCommand } from './main.ts';
 
+registerCommand('chaos', async () => (await import('./chaos.ts')).chaosCommand);
 registerCommand('deploy', async () => (await import('../../deploy/command.ts')).deployCommand);
 registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
 registerCommand('exi', async () => (await import('./exi.ts')).exiCommand);

@@ -1,0 +1,288 @@
+/**
+ * Runs a chaos scenario: starts its NATS nodes and its participant processes (`openpnc run --chaos`),
+ * plays the story once to set the roots, then concludes contracts while the faults happen at their
+ * times, waits for a quiet period, and checks the invariants that must hold after any fault:
+ * every contract asked for was concluded once, is installed at the MO and installable from the CCP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bus } from '../bus/bus.ts';
+import { connectNatsBus } from '../bus/index.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
+import { CHAOS_CONTROL_PREFIX, type FaultCounts } from '../bus/faults.ts';
+import { startNatsCluster, startNatsServer, type NatsNode } from '../nats/local-server.ts';
+import { playStory } from '../story/index.ts';
+import { buildInstallationRequest, checkInstallationResponse } from '../story/vehicle.ts';
+import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
+import { moInterface } from '../../protocols/catalogue/mo.ts';
+import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import { PncError, toPncError } from '../../protocols/errors.ts';
+import type { ChaosScenario } from './scenario.ts';
+
+const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+/** How long a participant process may take to say host.ready. */
+const READY_TIMEOUT_MS = 60_000;
+/** A customer retries a retryable failure this long before the contract counts as lost. */
+const CUSTOMER_PATIENCE_MS = 120_000;
+
+export interface Invariant {
+  readonly name: string;
+  readonly holds: boolean;
+  readonly detail: string;
+}
+
+export interface ChaosReport {
+  readonly scenario: string;
+  readonly contracts: { asked: number; concluded: number; installedAtMo: number; installable: number; duplicates: number; lost: number; stuck: number };
+  readonly faults: { kills: number; natsRestarts: number; busPlans: number; counts: Record<string, FaultCounts> };
+  readonly invariants: readonly Invariant[];
+  readonly holds: boolean;
+  readonly durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One `openpnc run --chaos` process hosting some participants; killed with -9 and started again. */
+class ParticipantProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  constructor(readonly participants: readonly string[], private readonly args: readonly string[]) {}
+
+  async start(): Promise<void> {
+    this.output = '';
+    const child = spawn(process.execPath, [OPENPNC, 'run', ...this.participants, ...this.args, '--chaos'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new PncError('ChaosDeploymentFailed', `${this.participants.join(' ')} not ready within ${READY_TIMEOUT_MS} ms: ${this.output.slice(-500)}`)), READY_TIMEOUT_MS);
+      const onData = (chunk: Buffer) => {
+        this.output = (this.output + chunk).slice(-20_000);
+        if (this.output.includes('"host.ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new PncError('ChaosDeploymentFailed', `${this.participants.join(' ')} exited (${code ?? signal}) before it was ready: ${this.output.slice(-500)}`));
+      });
+    });
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+interface Concluded {
+  readonly vehicle: VehicleRecordJson;
+  readonly contractIds: string[];
+  readonly emaids: string[];
+}
+
+/** Calls `step` until it succeeds or fails for good; a retryable failure is tried again, as a customer would. */
+async function patiently<T>(step: () => Promise<T>): Promise<T> {
+  const until = Date.now() + CUSTOMER_PATIENCE_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+    try {
+      return await step();
+    } catch (error) {
+      const failure = toPncError(error);
+      if (!failure.retryable && !['NoResponders', 'Timeout', 'BusUnavailable'].includes(failure.code)) throw failure;
+      if (Date.now() > until) throw failure;
+      await sleep(delay);
+    }
+  }
+}
+
+export interface RunOptions {
+  /** Work directory for the participants' stores. */
+  readonly workDir: string;
+  readonly print?: (line: string) => void;
+}
+
+export async function runScenario(scenario: ChaosScenario, options: RunOptions): Promise<ChaosReport> {
+  const print = options.print ?? (() => {});
+  const started = Date.now();
+  const cluster = scenario.deployment.natsNodes === 3 ? await startNatsCluster(3) : undefined;
+  const single = cluster ? undefined : await startNatsServer();
+  const nodes: readonly NatsNode[] = cluster?.nodes ?? [single!];
+  const urls = nodes.map((node) => node.url);
+  const processes = scenario.deployment.processes.map((participants, index) => {
+    const dataDir = join(options.workDir, `p${index + 1}`);
+    mkdirSync(dataDir, { recursive: true });
+    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir]);
+  });
+  let bus: Bus | undefined;
+  const counts: Record<string, FaultCounts> = {};
+  let kills = 0;
+  let natsRestarts = 0;
+  let busPlans = 0;
+  try {
+    // In order: the V2G root first, so the CPO and CPS domains get their Sub-CA 1 as they start.
+    for (const process of processes) await process.start();
+    print(`deployment: ${urls.length} NATS node(s), ${processes.length} participant processes`);
+    bus = await connectNatsBus({ servers: urls, name: `openpnc chaos ${scenario.name}` });
+    const client = bus;
+    await playStory(() => client, client);
+    print('story played once: roots in the RCP, one contract installed');
+
+    // Kills and NATS restarts are awaited before the quiet period; a bus fault plan lasts until its
+    // untilMs or the end of the run, whichever comes first.
+    const disruptions: Promise<void>[] = [];
+    const ended = new AbortController();
+    const wait = (ms: number) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      ended.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    // The plan in force per participant: a restarted process gets it again. Counts are summed over
+    // a process's lives: each control reply reports what its current life did since the last one.
+    const active = new Map<string, object>();
+    const control = async (participant: string, plan: object) => {
+      const reply = (await patiently(() => client.request(`${CHAOS_CONTROL_PREFIX}${participant}`, plan, { timeoutMs: 5_000 }))) as { counts: FaultCounts };
+      const total = (counts[participant] ??= { dropped: 0, duplicated: 0, delayed: 0, reordered: 0 });
+      const seen = (reported[participant] ??= { dropped: 0, duplicated: 0, delayed: 0, reordered: 0 });
+      for (const key of Object.keys(total) as Array<keyof FaultCounts>) {
+        total[key] += reply.counts[key] - seen[key];
+        seen[key] = reply.counts[key];
+      }
+    };
+    const reported: Record<string, FaultCounts> = {};
+    const restart = async (host: ParticipantProcess) => {
+      for (const participant of host.participants) if (active.has(participant)) await control(participant, active.get(participant)!).catch(() => {});
+      await host.kill();
+      for (const participant of host.participants) delete reported[participant];
+      kills += 1;
+    };
+    for (const fault of scenario.faults) {
+      const task = (async () => {
+        await wait(fault.atMs);
+        if (ended.signal.aborted) return;
+        if ('kill' in fault) {
+          const host = processes.find((candidate) => candidate.participants.includes(fault.kill))!;
+          print(`+${Date.now() - started} ms  kill -9 ${host.participants.join(' ')}`);
+          await restart(host);
+          await sleep(fault.restartAfterMs);
+          await host.start();
+          for (const participant of host.participants) if (active.has(participant)) await control(participant, active.get(participant)!);
+          print(`+${Date.now() - started} ms  restarted ${host.participants.join(' ')}`);
+        } else if ('natsNode' in fault) {
+          print(`+${Date.now() - started} ms  kill -9 NATS node ${fault.natsNode}`);
+          await nodes[fault.natsNode].kill();
+          natsRestarts += 1;
+          await sleep(fault.restartAfterMs);
+          await nodes[fault.natsNode].restart();
+          print(`+${Date.now() - started} ms  NATS node ${fault.natsNode} back`);
+        } else {
+          print(`+${Date.now() - started} ms  faults on what ${fault.participant} sends: ${JSON.stringify(fault.rules)}${fault.clockSkewMs ? `, clock ${fault.clockSkewMs} ms` : ''}`);
+          const plan = { rules: fault.rules, ...(fault.clockSkewMs !== undefined ? { clockSkewMs: fault.clockSkewMs } : {}) };
+          active.set(fault.participant, plan);
+          await control(fault.participant, plan);
+          busPlans += 1;
+          await wait(fault.untilMs - fault.atMs);
+          active.delete(fault.participant);
+          if (ended.signal.aborted) return;
+          await control(fault.participant, { rules: [], ...(fault.clockSkewMs !== undefined ? { clockSkewMs: 0 } : {}) });
+          print(`+${Date.now() - started} ms  faults on ${fault.participant} cleared`);
+        }
+      })();
+      if (!('participant' in fault)) disruptions.push(task);
+      else task.catch((error: unknown) => print(`fault plan on ${fault.participant} failed: ${toPncError(error).message}`));
+    }
+
+    // The load: vehicles produced and contracts concluded, a few at a time, by patient customers.
+    const concluded: Concluded[] = [];
+    let lost = 0;
+    let next = 0;
+    const customer = async () => {
+      while (next < scenario.load.contracts) {
+        next += 1;
+        try {
+          const vehicle = await patiently(() => requestSubjectReply(client, oemInterface.requests.produceVehicle, {}));
+          const record: Concluded = { vehicle, contractIds: [], emaids: [] };
+          const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos' }));
+          record.contractIds.push(contract.contractId);
+          record.emaids.push(contract.emaid);
+          concluded.push(record);
+        } catch (error) {
+          lost += 1;
+          print(`contract lost: ${toPncError(error).code}: ${toPncError(error).message}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: scenario.load.inFlight }, customer));
+    print(`load done: ${concluded.length} of ${scenario.load.contracts} contracts concluded`);
+    await Promise.all(disruptions);
+
+    // Quiet period: every concluded contract must reach `installed` at the MO.
+    const installed = new Set<string>();
+    const quietUntil = Date.now() + scenario.quietMs;
+    while (Date.now() < quietUntil && installed.size < concluded.length) {
+      for (const record of concluded) {
+        const emaid = record.emaids[0];
+        if (installed.has(emaid)) continue;
+        const summary = await requestSubjectReply(client, moInterface.requests.get, { emaid }).catch(() => undefined);
+        if (summary?.status === 'installed') installed.add(emaid);
+      }
+      if (installed.size < concluded.length) await sleep(500);
+    }
+
+    // Installable from the CCP: the vehicle's own request answered with its own contract.
+    let installable = 0;
+    for (const record of concluded) {
+      try {
+        const exiRequest = Buffer.from(await buildInstallationRequest(record.vehicle)).toString('base64');
+        const answer = await patiently(() => requestSubjectReply(client, cpoInterface.requests.installContract, { exiRequest }));
+        if (answer.status !== 'Accepted') continue;
+        const check = await checkInstallationResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), record.vehicle);
+        if (record.emaids.includes(check.emaid)) installable += 1;
+      } catch {
+        // not installable: counted below
+      }
+    }
+    // The last counts of every faulted participant, asked with the plan still in force.
+    for (const participant of Object.keys(counts)) await control(participant, active.get(participant) ?? { rules: [] }).catch(() => {});
+    ended.abort();
+    const duplicates = concluded.filter((record) => record.emaids.length > 1).length + (new Set(concluded.map((record) => record.vehicle.pcid)).size === concluded.length ? 0 : 1);
+    const stuck = concluded.length - installed.size;
+    const invariants: Invariant[] = [
+      { name: 'every contract asked for was concluded', holds: lost === 0 && concluded.length === scenario.load.contracts, detail: `${concluded.length} of ${scenario.load.contracts}, ${lost} lost` },
+      { name: 'no vehicle holds two contracts', holds: duplicates === 0, detail: `${duplicates} duplicates` },
+      { name: 'every concluded contract is installed at the MO after the quiet period', holds: stuck === 0, detail: `${installed.size} installed, ${stuck} stuck` },
+      { name: 'every concluded contract is installable from the CCP with its own EMAID', holds: installable === concluded.length, detail: `${installable} of ${concluded.length}` },
+    ];
+    return {
+      scenario: scenario.name,
+      contracts: { asked: scenario.load.contracts, concluded: concluded.length, installedAtMo: installed.size, installable, duplicates, lost, stuck },
+      faults: { kills, natsRestarts, busPlans, counts },
+      invariants,
+      holds: invariants.every((invariant) => invariant.holds),
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await bus?.close().catch(() => {});
+    await Promise.all(processes.map((process) => process.kill()));
+    await cluster?.stop();
+    await single?.stop();
+  }
+}
+
+/** The report as readable lines, ending with the verdict. */
+export function formatReport(report: ChaosReport): string[] {
+  const lines = [
+    `invariant report — ${report.scenario} (${(report.durationMs / 1000).toFixed(1)} s)`,
+    `  contracts: asked ${report.contracts.asked}, concluded ${report.contracts.concluded}, installed at MO ${report.contracts.installedAtMo}, installable ${report.contracts.installable}, duplicates ${report.contracts.duplicates}, lost ${report.contracts.lost}, stuck ${report.contracts.stuck}`,
+    `  faults: ${report.faults.kills} process kills, ${report.faults.natsRestarts} NATS node restarts, ${report.faults.busPlans} bus fault plans ${JSON.stringify(report.faults.counts)}`,
+    ...report.invariants.map((invariant) => `  ${invariant.holds ? '✓' : '✗'} ${invariant.name}: ${invariant.detail}`),
+    report.holds ? 'every invariant holds' : 'INVARIANTS BROKEN',
+  ];
+  return lines;
+}

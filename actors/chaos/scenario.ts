@@ -1,0 +1,85 @@
+/**
+ * A chaos scenario: which deployment to run (NATS nodes, participant processes), the load that goes
+ * on meanwhile, and the faults at their times. Read from a JSON file and validated; shipped
+ * scenarios live in deploy/chaos/.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { faultRule } from '../bus/faults.ts';
+import { participantNames } from '../participants/index.ts';
+import { PncError } from '../../protocols/errors.ts';
+
+const participant = z.string().refine((name) => participantNames.includes(name), { message: `a participant (${participantNames.join(', ')})` });
+const ms = z.number().int().min(0).max(3_600_000);
+
+const killFault = z.strictObject({
+  atMs: ms,
+  /** kill -9 the process hosting this participant, and start it again after restartAfterMs. */
+  kill: participant,
+  restartAfterMs: ms.default(1_000),
+});
+const natsFault = z.strictObject({
+  atMs: ms,
+  /** kill -9 this NATS node (0-based) and start it again on the same ports and store. */
+  natsNode: z.number().int().min(0).max(8),
+  restartAfterMs: ms.default(2_000),
+});
+const busFault = z.strictObject({
+  atMs: ms,
+  /** What this participant sends is faulted until untilMs (chaos.control.<participant>). */
+  participant,
+  rules: z.array(faultRule).max(64).default([]),
+  clockSkewMs: z.number().int().optional(),
+  untilMs: ms,
+});
+
+export const chaosScenario = z.strictObject({
+  name: z.string().min(1).max(80),
+  summary: z.string().max(500).default(''),
+  deployment: z.strictObject({
+    /** 1 = one nats-server, 3 = a JetStream cluster with replicated work streams. */
+    natsNodes: z.union([z.literal(1), z.literal(3)]).default(1),
+    /** One `openpnc run --chaos` process per entry, hosting those participants; every participant exactly once. */
+    processes: z.array(z.array(participant).min(1)).min(1),
+  }),
+  load: z.strictObject({
+    contracts: z.number().int().min(1).max(10_000),
+    inFlight: z.number().int().min(1).max(64).default(4),
+  }),
+  faults: z.array(z.union([killFault, natsFault, busFault])).max(500).default([]),
+  /** How long, after load and faults, every contract has to settle before it counts as stuck. */
+  quietMs: ms.default(20_000),
+}).superRefine((scenario, context) => {
+  const hosted = scenario.deployment.processes.flat();
+  for (const name of participantNames) {
+    const count = hosted.filter((entry) => entry === name).length;
+    if (count !== 1) context.addIssue({ code: 'custom', path: ['deployment', 'processes'], message: `${name} must be hosted exactly once (found ${count})` });
+  }
+  for (const fault of scenario.faults) {
+    if ('natsNode' in fault && fault.natsNode >= scenario.deployment.natsNodes) context.addIssue({ code: 'custom', path: ['faults'], message: `natsNode ${fault.natsNode} does not exist with ${scenario.deployment.natsNodes} node(s)` });
+    if ('untilMs' in fault && fault.untilMs < fault.atMs) context.addIssue({ code: 'custom', path: ['faults'], message: 'untilMs is before atMs' });
+  }
+});
+export type ChaosScenario = z.output<typeof chaosScenario>;
+
+/** Reads and validates a scenario file; a PncError `InvalidScenario` says what is wrong and where. */
+export function loadScenario(file: string): ChaosScenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new PncError('InvalidScenario', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PncError('InvalidScenario', `${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = chaosScenario.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new PncError('InvalidScenario', `${file}: ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
