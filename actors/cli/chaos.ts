@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 import { PncError } from '../../protocols/errors.ts';
 
 const usage = `usage: openpnc chaos --scenario FILE [--json]
@@ -25,10 +25,6 @@ export const chaosCommand: Command = {
   summary: 'inject faults into a deployment under load and check the invariants',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(argv, { scenario: { type: 'string' }, json: { type: 'boolean' } });
     if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}' (see openpnc chaos --help)`);
     if (!values.scenario) throw new CliError('--scenario FILE is required (see deploy/chaos/)');

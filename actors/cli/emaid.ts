@@ -1,5 +1,5 @@
 // `openpnc emaid …`: check characters and validation of contract identifiers.
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 import { dinEmaidToIso, emaidCheckDigit, validateEmaid } from '../../protocols/identifiers/index.ts';
 
 const usage = `usage: openpnc emaid <subcommand>
@@ -23,10 +23,6 @@ export const emaidCommand: Command = {
   summary: 'EMAID check characters, validation and DIN conversion',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(argv, { 'require-check-digit': { type: 'boolean' } });
     const [subcommand, ...rest] = positionals;
     switch (subcommand) {

@@ -1,5 +1,5 @@
 // `openpnc inspect`: the statechart inspector beside a running deployment.
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 import { parseServers, watchSignals } from './run.ts';
 import { DEFAULT_INSPECTOR_PORT, DEFAULT_STORE_POLL_MS, startInspector } from '../inspect/server.ts';
 import type { Bus } from '../bus/bus.ts';
@@ -27,10 +27,6 @@ export const inspectCommand: Command = {
   summary: 'a local web page that draws and lights every statechart while the participants run',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(argv, { nats: { type: 'string' }, data: { type: 'string' }, mongo: { type: 'string' }, port: { type: 'string' } });
     if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}' (see openpnc inspect --help)`);
     if (!values.nats && !values.data && !values.mongo) throw new CliError('name a source: --nats URL, --data DIR or --mongo URI');

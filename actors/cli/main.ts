@@ -25,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     const load = commands[name];
     if (!load) throw new CliError(`unknown command '${name}' (see openpnc --help)`);
     const command = await load();
-    if (wantsHelp(rest) && rest[0]?.startsWith('-')) {
+    // `--help` anywhere (`openpnc exi decode --help` too) prints the command's usage: no command checks it itself.
+    if (wantsHelp(rest)) {
       console.log(command.usage);
       return 0;
     }

@@ -1,5 +1,5 @@
 // `openpnc pcid …`: build and check provisioning certificate IDs (the OEM provisioning certificate's CN).
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 import { makePcid, parsePcid } from '../../protocols/identifiers/index.ts';
 
 const usage = `usage: openpnc pcid <subcommand>
@@ -17,10 +17,6 @@ export const pcidCommand: Command = {
   summary: 'PCID validation and construction',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const { positionals } = parseFlags(argv, {});
     const [subcommand, ...rest] = positionals;
     switch (subcommand) {

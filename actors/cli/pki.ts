@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createTestPki, exportPkcs8, validateChain, type ChainPurpose, type TestCertificate } from '../../protocols/pki/index.ts';
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 
 const usage = `usage: openpnc pki init --out DIR [--vehicles N] [--contracts N] [--ocsp-url URL]
        openpnc pki verify --chain FILE --root FILE [--root FILE…] [--purpose PURPOSE] [--at ISO-DATE]
@@ -155,10 +155,6 @@ export const pkiCommand: Command = {
   summary: 'test PKI generation and ISO 15118-2 chain verification',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const [subcommand, ...rest] = argv;
     if (subcommand === 'init') return init(rest);
     if (subcommand === 'verify') return verify(rest);

@@ -1,7 +1,7 @@
 // `openpnc statecharts …`: the machines as diagrams, without a browser.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
+import { CliError, parseFlags, type Command } from './command.ts';
 import { statecharts } from '../../statecharts/index.ts';
 import { diagramFormats, documentationFiles, DOCS_DIR, renderDiagram, type DiagramFormat } from '../inspect/export.ts';
 
@@ -27,10 +27,6 @@ export const statechartsCommand: Command = {
   summary: 'draw every participant statechart (svg, mermaid, dot, json)',
   usage,
   async run(argv) {
-    if (wantsHelp(argv)) {
-      console.log(usage);
-      return 0;
-    }
     const { values, positionals } = parseFlags(argv, { format: { type: 'string' }, out: { type: 'string' }, machine: { type: 'string' } });
     const [subcommand, ...rest] = positionals;
     if (rest.length) throw new CliError(`unexpected argument '${rest[0]}' (see openpnc statecharts --help)`);
