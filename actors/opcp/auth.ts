@@ -104,6 +104,12 @@ class FailureCounter {
     this.windows.set(key, { startedAt: at, failures: 1 });
   }
 
+  /** Takes back one failure recorded in advance, for an attempt that succeeded. */
+  release(key: string): void {
+    const window = this.windows.get(key);
+    if (window && window.failures > 0) window.failures -= 1;
+  }
+
   forget(key: string): void {
     this.windows.delete(key);
   }
@@ -237,14 +243,14 @@ export class OAuthService {
         throw new PncError('TooManyRequests', `too many failed token requests for ${what}; try again later`, { retryable: true, data: { retryAfterSeconds: Math.max(1, Math.ceil((endsAt - at) / 1000)) } });
       }
     }
+    // Counted as failed before the check, so a burst of concurrent attempts cannot all pass the limit.
+    this.failuresByClient.record(clientId, at);
+    this.failuresBySource.record(source, at);
     const client = await this.store.collection<OAuthClientDoc>(CLIENTS).get(clientId);
     const matches = await secretMatches(secret, client?.secretHash ?? this.dummyHash, this.hasher);
-    if (!client || !matches) {
-      this.failuresByClient.record(clientId, at);
-      this.failuresBySource.record(source, at);
-      throw new PncError('invalid_client', 'unknown client or wrong secret');
-    }
+    if (!client || !matches) throw new PncError('invalid_client', 'unknown client or wrong secret');
     this.failuresByClient.forget(clientId);
+    this.failuresBySource.release(source);
     if (this.rememberedSecrets.size >= VERIFIED_TOKENS_KEPT) this.rememberedSecrets.delete(this.rememberedSecrets.keys().next().value!);
     this.rememberedSecrets.set(clientId, { mac: this.secretMac(secret), client, until: at + this.tokenTtlSeconds * 1000 });
     return client;
