@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi, encodeExi, EXI_SCHEMA_IDS, ExiDecodeError, type ExiJson, type ExiSchemaId } from '../../protocols/exi/index.ts';
+import { ExactJsonError, parseExactJson, stringifyExactJson } from '../../protocols/exi/exact-json.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 
 /** `--schema auto` follows the session order: the handshake decides, then the two V2G_Message grammars. */
@@ -14,8 +15,9 @@ Decode an EXI stream to JSON, or encode JSON to EXI, with the ISO 15118-2 / DIN 
   decode   reads hex (argument, or stdin when '-' or absent; whitespace and a leading 0x are ignored)
            and prints the document as JSON in the shape of exi.md: the root key is the document
            element, binary values are lowercase hex, {"Id", "CONTENT"} for simple content with
-           attributes, arrays for repeated elements.
-  encode   reads that JSON (FILE, or stdin when '-' or absent) and prints the EXI as lowercase hex.
+           attributes, arrays for repeated elements, integers as exact numbers (also beyond 2^53).
+  encode   reads that JSON (FILE, or stdin when '-' or absent; integers are read exactly, never
+           rounded) and prints the EXI as lowercase hex.
 
 options:
   --schema SCHEMA   app           supportedAppProtocolReq/Res (the handshake)
@@ -66,7 +68,7 @@ function schemaFlag(value: string | undefined, allowAuto: boolean): ExiSchemaId 
 
 function decodeAs(schema: ExiSchemaId, bytes: Uint8Array) {
   try {
-    return decodeExi(schema, bytes);
+    return decodeExi(schema, bytes, { exactIntegers: true });
   } catch (error) {
     if (error instanceof PncError) throw inputError(`not a valid ${schema} EXI stream: ${firstLine(error.message)}`);
     throw error;
@@ -77,7 +79,7 @@ function decodeAuto(bytes: Uint8Array): { schema: ExiSchemaId; result: ReturnTyp
   const failures: string[] = [];
   for (const schema of AUTO_ORDER) {
     try {
-      return { schema, result: decodeExi(schema, bytes) };
+      return { schema, result: decodeExi(schema, bytes, { exactIntegers: true }) };
     } catch (error) {
       if (!(error instanceof ExiDecodeError)) throw error;
       failures.push(`${schema}: ${firstLine(error.message)}`);
@@ -94,7 +96,7 @@ async function decodeCommand(argv: string[]): Promise<number> {
   const { schema: matched, result } = schema === 'auto' ? decodeAuto(bytes) : { schema, result: decodeAs(schema, bytes) };
   if (schema === 'auto') console.error(`schema: ${matched}`);
   if (result.paddingBytes > 0) console.error(`padding: ${result.paddingBytes} bytes`);
-  process.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);
+  process.stdout.write(`${stringifyExactJson(result.document)}\n`);
   return 0;
 }
 
@@ -111,9 +113,10 @@ async function encodeCommand(argv: string[]): Promise<number> {
   }
   let document: ExiJson;
   try {
-    document = JSON.parse(text) as ExiJson;
+    document = parseExactJson(text) as ExiJson;
   } catch (error) {
-    throw inputError(`invalid JSON: ${firstLine((error as Error).message)}`);
+    if (error instanceof ExactJsonError) throw inputError(`invalid JSON: ${error.message}`);
+    throw error;
   }
   let bytes: Uint8Array;
   try {

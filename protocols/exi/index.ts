@@ -154,11 +154,14 @@ function rootSpec(id: ExiSchemaId, root: string): { type?: string; value?: Schem
   throw new ExiEncodeError(root, `not a global element of schema ${id}`);
 }
 
-/** EXI bytes → JSON (exi.md shape). Throws ExiDecodeError (with the bit position) on malformed input. */
-export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array): { document: ExiJson; paddingBytes: number } {
+/**
+ * EXI bytes → JSON (exi.md shape). Throws ExiDecodeError (with the bit position) on malformed input.
+ * Integers beyond 2^53 are decimal strings, or bigints with `exactIntegers` (see exact-json.ts).
+ */
+export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array, options: { exactIntegers?: boolean } = {}): { document: ExiJson; paddingBytes: number } {
   if (!isSchemaId(schema)) throw new ExiDecodeError(unknownSchema(schema), 0);
   const { document, paddingBytes } = exiCodecs[schema].decodeWithPadding(bytes);
-  return { document: toJson(document) as ExiJson, paddingBytes };
+  return { document: toJson(document, options.exactIntegers) as ExiJson, paddingBytes };
 }
 
 /** Body element names (ISO-2, DIN), root elements (app), or fragment elements that a schema id can carry. */
