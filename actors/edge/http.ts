@@ -13,13 +13,15 @@ import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Logger } from '../host/participant.ts';
 
 /** Error codes the edge itself answers with, before or around a handler. */
-export const edgeErrorCodes = ['BadTarget', 'BadEncoding', 'PayloadTooLarge', 'HeadersTooLarge', 'RequestTimeout', 'BadRequest', 'Internal'] as const;
+export const edgeErrorCodes = ['BadTarget', 'BadEncoding', 'PayloadTooLarge', 'HeadersTooLarge', 'RequestTimeout', 'BadRequest', 'MethodNotAllowed', 'ExpectationFailed', 'Internal'] as const;
 export type EdgeErrorCode = (typeof edgeErrorCodes)[number];
 
 const STATUS_OF_EDGE_CODE: Readonly<Record<EdgeErrorCode, number>> = {
   BadTarget: 400,
   BadEncoding: 400,
   BadRequest: 400,
+  MethodNotAllowed: 405,
+  ExpectationFailed: 417,
   PayloadTooLarge: 413,
   RequestTimeout: 408,
   HeadersTooLarge: 431,
@@ -284,6 +286,19 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
     const message = code === 'HeadersTooLarge' ? `request head is over the limit of ${limits.maxHeaderBytes} bytes` : code === 'RequestTimeout' ? 'the request was not received in time' : `malformed HTTP request (${error.code ?? error.message})`;
     socket.end(rawResponse(refusal(new EdgeError(code, message), traceId), traceId));
     log.info(`${options.name}.request`, { status: STATUS_OF_EDGE_CODE[code], code: error.code, traceId });
+  });
+
+  // CONNECT (a proxy request) would otherwise close the connection without an answer.
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    const traceId = randomUUID();
+    socket.end(rawResponse(refusal(new EdgeError('MethodNotAllowed', 'CONNECT is not served: this is not a proxy'), traceId), traceId));
+  });
+  // An Expect other than 100-continue (RFC 9110 §10.1.1) gets 417 with the typed body, not Node's bare one.
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const traceId = randomUUID();
+    response.on('error', () => undefined);
+    send(response, refusal(new EdgeError('ExpectationFailed', `Expect: ${String(request.headers.expect)} is not supported`), traceId), traceId);
   });
 
   const upgrade = options.upgrade;
