@@ -10,30 +10,15 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { PncError, toPncError } from '../../protocols/errors.ts';
+import { httpEdgeErrors, type HttpEdgeErrorCode } from '../../protocols/catalogue/http-edge.ts';
 import type { Logger } from '../host/participant.ts';
 
-/** Error codes the edge itself answers with, before or around a handler. */
-export const edgeErrorCodes = ['BadTarget', 'BadEncoding', 'PayloadTooLarge', 'HeadersTooLarge', 'RequestTimeout', 'BadRequest', 'MethodNotAllowed', 'ExpectationFailed', 'Internal'] as const;
-export type EdgeErrorCode = (typeof edgeErrorCodes)[number];
-
-const STATUS_OF_EDGE_CODE: Readonly<Record<EdgeErrorCode, number>> = {
-  BadTarget: 400,
-  BadEncoding: 400,
-  BadRequest: 400,
-  MethodNotAllowed: 405,
-  ExpectationFailed: 417,
-  PayloadTooLarge: 413,
-  RequestTimeout: 408,
-  HeadersTooLarge: 431,
-  Internal: 500,
-};
-
-/** A refusal by the edge; `status` is its HTTP status. */
+/** A refusal by the edge or a server behind it; `status` is its HTTP status, `headers` go with the answer (`Allow` for a 405). */
 export class EdgeError extends PncError {
   readonly status: number;
-  constructor(code: EdgeErrorCode, message: string) {
+  constructor(code: HttpEdgeErrorCode, message: string, readonly headers: Readonly<Record<string, string>> = {}) {
     super(code, message);
-    this.status = STATUS_OF_EDGE_CODE[code];
+    this.status = httpEdgeErrors[code];
   }
 }
 
@@ -178,7 +163,7 @@ function rawResponse(reply: EdgeReply, traceId: string): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
 }
 
-const CLIENT_ERROR_CODES: Readonly<Record<string, EdgeErrorCode>> = {
+const CLIENT_ERROR_CODES: Readonly<Record<string, HttpEdgeErrorCode>> = {
   HPE_HEADER_OVERFLOW: 'HeadersTooLarge',
   ERR_HTTP_REQUEST_TIMEOUT: 'RequestTimeout',
   HPE_HEADERS_TIMEOUT: 'RequestTimeout',
@@ -199,10 +184,12 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
       // keep 500
     }
     if (status >= 500) log.error(`${options.name}.failed`, { traceId, code: failure.code, message: failure.message });
+    const extra = failure instanceof EdgeError ? failure.headers : {};
     try {
-      return options.errorReply(failure, status, traceId);
+      const reply = options.errorReply(failure, status, traceId);
+      return { ...reply, headers: { ...reply.headers, ...extra } };
     } catch {
-      return { status, headers: { 'content-type': 'text/plain' }, body: failure.message };
+      return { status, headers: { 'content-type': 'text/plain', ...extra }, body: failure.message };
     }
   }
 
@@ -285,7 +272,7 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
     const traceId = randomUUID();
     const message = code === 'HeadersTooLarge' ? `request head is over the limit of ${limits.maxHeaderBytes} bytes` : code === 'RequestTimeout' ? 'the request was not received in time' : `malformed HTTP request (${error.code ?? error.message})`;
     socket.end(rawResponse(refusal(new EdgeError(code, message), traceId), traceId));
-    log.info(`${options.name}.request`, { status: STATUS_OF_EDGE_CODE[code], code: error.code, traceId });
+    log.info(`${options.name}.request`, { status: httpEdgeErrors[code], code: error.code, traceId });
   });
 
   // CONNECT (a proxy request) would otherwise close the connection without an answer.

@@ -12,7 +12,7 @@ import type { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
 import { PncError } from '../../protocols/errors.ts';
 import { caller as callerSchema, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
-import { opcpClientRoles, opcpInterface } from '../../protocols/catalogue/opcp.ts';
+import { opcpClientRoles, opcpInterface, type OpcpTokenErrorCode } from '../../protocols/catalogue/opcp.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { serveSubject } from '../bus/typed.ts';
 import type { Logger } from '../host/participant.ts';
@@ -115,6 +115,8 @@ class FailureCounter {
   }
 }
 
+const tokenError = (code: OpcpTokenErrorCode, message: string, options?: { retryable?: boolean; data?: unknown }) => new PncError(code, message, options);
+
 /** Checks the prefixes a role needs: OEM 3-character WMIs, MO 5-character EMAID prefixes, none otherwise. */
 export function normalizePrefixes(role: OAuthRole, prefixes: readonly string[]): string[] {
   const upper = [...new Set(prefixes.map((p) => p.trim().toUpperCase()).filter(Boolean))];
@@ -195,8 +197,8 @@ export class OAuthService {
    * `source` address, `TooManyRequests` (429, RFC 6585 §4) before any scrypt work is done.
    */
   async issueToken(request: { client_id?: string; client_secret?: string; grant_type?: string; audience?: string }, now = this.clock(), source = 'local'): Promise<IssuedToken> {
-    if ((request.grant_type ?? 'client_credentials') !== 'client_credentials') throw new PncError('unsupported_grant_type', 'only grant_type client_credentials is supported');
-    if (typeof request.client_id !== 'string' || typeof request.client_secret !== 'string' || !request.client_id || !request.client_secret) throw new PncError('invalid_client', 'client_id and client_secret are required');
+    if ((request.grant_type ?? 'client_credentials') !== 'client_credentials') throw tokenError('unsupported_grant_type', 'only grant_type client_credentials is supported');
+    if (typeof request.client_id !== 'string' || typeof request.client_secret !== 'string' || !request.client_id || !request.client_secret) throw tokenError('invalid_client', 'client_id and client_secret are required');
     const client = (await this.rememberedClient(request.client_id, request.client_secret, now)) ?? (await this.authenticate(request.client_id, request.client_secret, now, source));
     const ns = this.claimNamespace;
     const claims: JWTPayload = {
@@ -240,7 +242,7 @@ export class OAuthService {
     ] as const) {
       const { failures, endsAt } = counter.current(key, at);
       if (failures >= limit) {
-        throw new PncError('TooManyRequests', `too many failed token requests for ${what}; try again later`, { retryable: true, data: { retryAfterSeconds: Math.max(1, Math.ceil((endsAt - at) / 1000)) } });
+        throw tokenError('TooManyRequests', `too many failed token requests for ${what}; try again later`, { retryable: true, data: { retryAfterSeconds: Math.max(1, Math.ceil((endsAt - at) / 1000)) } });
       }
     }
     // Counted as failed before the check, so a burst of concurrent attempts cannot all pass the limit.
@@ -248,7 +250,7 @@ export class OAuthService {
     this.failuresBySource.record(source, at);
     const client = await this.store.collection<OAuthClientDoc>(CLIENTS).get(clientId);
     const matches = await secretMatches(secret, client?.secretHash ?? this.dummyHash, this.hasher);
-    if (!client || !matches) throw new PncError('invalid_client', 'unknown client or wrong secret');
+    if (!client || !matches) throw tokenError('invalid_client', 'unknown client or wrong secret');
     this.failuresByClient.forget(clientId);
     this.failuresBySource.release(source);
     if (this.rememberedSecrets.size >= VERIFIED_TOKENS_KEPT) this.rememberedSecrets.delete(this.rememberedSecrets.keys().next().value!);

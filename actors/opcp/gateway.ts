@@ -11,7 +11,7 @@ import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
-import { decodePercent, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
+import { EdgeError, decodePercent, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
 import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
 import { loadOpcpApis, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
@@ -72,7 +72,7 @@ function parseBody(raw: Buffer, contentType: string | undefined, formAllowed: bo
     return fields;
   }
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
-    throw new PncError('UnsupportedMediaType', `content type ${mediaType} is not accepted: send application/json`);
+    throw new EdgeError('UnsupportedMediaType', `content type ${mediaType} is not accepted: send application/json`);
   }
   const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   try {

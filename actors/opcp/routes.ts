@@ -309,7 +309,6 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
 export function httpStatusOf(code: string): number {
   if (code === 'Unauthorized') return 401;
   if (code === 'Forbidden') return 403;
-  if (code === 'UnsupportedMediaType') return 415;
   if (code === 'TooManyRequests') return 429;
   if (/NotFound$/.test(code) || code === 'CtlNotDefined') return 404;
   if (code === 'Timeout' || code === 'NoResponders') return 503;

@@ -10,7 +10,7 @@ import type { RevocationReason } from '../../protocols/pki/index.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { createOcspResponder, crlReasons, normalizeSerialNumber, unsuccessfulResponse, type OcspResponder, type OcspResponseStatus, type OcspTransport, type SerialStatus } from '../../protocols/pki/ocsp.ts';
 import { PncError } from '../../protocols/errors.ts';
-import { decodePercent, startHttpEdge, type EdgeRequest, type HttpEdge } from '../edge/http.ts';
+import { EdgeError, decodePercent, startHttpEdge, type EdgeRequest, type HttpEdge } from '../edge/http.ts';
 import { createLogger } from '../host/log.ts';
 import type { Logger } from '../host/participant.ts';
 import type { HeldAuthority } from './authority.ts';
@@ -91,35 +91,29 @@ function ocspRefusal(status: number): Exclude<OcspResponseStatus, 'successful'> 
   return status >= 500 ? 'internalError' : 'malformedRequest';
 }
 
-class OcspHttpError extends PncError {
-  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
-    super('OcspHttpRefused', message);
-  }
-}
-
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** RFC 6960 A.1: the DER request of a POST body or of a GET path (base64, then URL-encoded). */
 function ocspRequestDer(request: EdgeRequest, responders: ReadonlyMap<string, OcspResponder>): { responder: OcspResponder; der: Buffer } {
   const { path, segments } = request.target;
   const responder = responders.get(segments[0]);
-  if (!responder) throw new OcspHttpError(404, `no CA answers OCSP under /${segments[0]}`);
+  if (!responder) throw new EdgeError('NotFound', `no CA answers OCSP under /${segments[0]}`);
   if (request.method === 'POST') {
-    if (segments.length > 2 || (segments.length === 2 && segments[1] !== '')) throw new OcspHttpError(404, `POST the request to /${segments[0]}`);
+    if (segments.length > 2 || (segments.length === 2 && segments[1] !== '')) throw new EdgeError('NotFound', `POST the request to /${segments[0]}`);
     const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
-    if (type !== undefined && type !== OCSP_REQUEST) throw new OcspHttpError(415, `content type ${type} is not ${OCSP_REQUEST}`);
+    if (type !== undefined && type !== OCSP_REQUEST) throw new EdgeError('UnsupportedMediaType', `content type ${type} is not ${OCSP_REQUEST}`);
     return { responder, der: request.body };
   }
-  if (request.method !== 'GET') throw new OcspHttpError(405, `${request.method} is not an OCSP method (GET or POST)`, { allow: 'GET, POST' });
+  if (request.method !== 'GET') throw new EdgeError('MethodNotAllowed', `${request.method} is not an OCSP method (GET or POST)`, { allow: 'GET, POST' });
   // The base64 text may itself hold `/`: everything after the prefix is the request, decoded once as a whole.
   const slash = path.indexOf('/', 1);
   const encoded = slash < 0 ? '' : decodePercent(path.slice(slash + 1), 'OCSP request');
-  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) throw new OcspHttpError(400, 'the GET path is not a base64 OCSP request');
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) throw new EdgeError('BadEncoding', 'the GET path is not a base64 OCSP request');
   return { responder, der: Buffer.from(encoded, 'base64') };
 }
 
 async function mountOcspHttp(port: number, participant: string, responder: OcspResponder, log: Logger): Promise<() => Promise<void>> {
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PncError('InvalidConfig', `ocspHttpPort ${port} is not a port number`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PncError('ConfigInvalid', `ocspHttpPort ${port} is not a port number`);
   let shared = ocspHttpServers.get(port);
   if (!shared) {
     const responders = new Map<string, OcspResponder>();
@@ -128,11 +122,7 @@ async function mountOcspHttp(port: number, participant: string, responder: OcspR
       log,
       port,
       limits: OCSP_LIMITS,
-      errorReply: (error, status) => ({
-        status: error instanceof OcspHttpError ? error.status : status,
-        headers: { 'content-type': OCSP_RESPONSE, ...(error instanceof OcspHttpError ? error.headers : {}) },
-        body: unsuccessfulResponse(ocspRefusal(error instanceof OcspHttpError ? error.status : status)),
-      }),
+      errorReply: (_error, status) => ({ status, headers: { 'content-type': OCSP_RESPONSE }, body: unsuccessfulResponse(ocspRefusal(status)) }),
       handle: async (request) => {
         const { responder: found, der } = ocspRequestDer(request, responders);
         // Unparsable DER is answered by the responder itself: 200 with malformedRequest, as OCSP clients expect.
@@ -143,7 +133,7 @@ async function mountOcspHttp(port: number, participant: string, responder: OcspR
     shared.catch(() => ocspHttpServers.delete(port));
   }
   const { edge, responders } = await shared;
-  if (responders.has(participant)) throw new PncError('InvalidConfig', `${participant} already answers OCSP on port ${port}`);
+  if (responders.has(participant)) throw new PncError('ConfigInvalid', `${participant} already answers OCSP on port ${port}`);
   responders.set(participant, responder);
   return async () => {
     responders.delete(participant);

@@ -75,6 +75,15 @@ test('whatever a handler throws becomes the typed error body; the server keeps s
   });
 });
 
+test('an EdgeError from a handler keeps its status and headers (405 with Allow, RFC 9110 §15.5.6)', async () => {
+  await withEdge({ handle: () => { throw new EdgeError('MethodNotAllowed', 'only GET', { allow: 'GET' }); } }, async (edge) => {
+    const answer = await rawRequest(edge.port, head('PUT', '/x', { 'content-length': 0 }));
+    assert.is(answer.status, 405);
+    assert.is(answer.headers.allow, 'GET');
+    assert.match(answer.body.toString(), /"code":"MethodNotAllowed"/);
+  });
+});
+
 test('an errorReply that throws still answers, in plain text', async () => {
   await withEdge({ errorReply: () => { throw new Error('no body for you'); } }, async (edge) => {
     const answer = await rawRequest(edge.port, head('GET', '/%zz'));
