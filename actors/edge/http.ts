@@ -143,16 +143,24 @@ export function parseTarget(raw: string | undefined): EdgeTarget {
   if (!PATH_CHARS.test(path)) throw new EdgeError('BadTarget', 'the request path has characters RFC 3986 does not allow');
   if (!QUERY_CHARS.test(queryText)) throw new EdgeError('BadTarget', 'the query has characters RFC 3986 does not allow');
   const segments = path.slice(1).split('/').map((segment) => decodePercent(segment, 'path'));
-  const query: Record<string, string | string[]> = {};
-  for (const pair of queryText.split('&')) {
+  return { raw: raw ?? '', path, segments, query: parseFormEncoded(queryText, 'query') };
+}
+
+/**
+ * `name=value&…` as in a query or an `application/x-www-form-urlencoded` body, strictly decoded
+ * (`+` is a space); a repeated name gives an array. Names are own data properties (`__proto__` too).
+ */
+export function parseFormEncoded(text: string, what: string): Record<string, string | string[]> {
+  const fields = new Map<string, string | string[]>();
+  for (const pair of text.split('&')) {
     if (pair === '') continue;
     const equals = pair.indexOf('=');
-    const name = decodePercent((equals < 0 ? pair : pair.slice(0, equals)).replace(/\+/g, ' '), 'query');
-    const value = equals < 0 ? '' : decodePercent(pair.slice(equals + 1).replace(/\+/g, ' '), 'query');
-    const previous = query[name];
-    query[name] = previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value];
+    const name = decodePercent((equals < 0 ? pair : pair.slice(0, equals)).replace(/\+/g, ' '), what);
+    const value = equals < 0 ? '' : decodePercent(pair.slice(equals + 1).replace(/\+/g, ' '), what);
+    const previous = fields.get(name);
+    fields.set(name, previous === undefined ? value : Array.isArray(previous) ? [...previous, value] : [previous, value]);
   }
-  return { raw: raw ?? '', path, segments, query };
+  return Object.fromEntries(fields);
 }
 
 /** A whole HTTP/1.1 response for a socket the HTTP parser no longer owns (client errors, refused upgrades). */
@@ -253,7 +261,15 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
   }
 
   const server = createServer(
-    { maxHeaderSize: limits.maxHeaderBytes, requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs, connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)) },
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node refuses a head timeout longer than the whole request's.
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      keepAliveTimeout: limits.idleTimeoutMs,
+      // How often Node checks the two timeouts above; a quarter of the head timeout, at most a second.
+      connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
     (request, response) => {
       request.on('error', () => undefined);
       response.on('error', () => undefined);

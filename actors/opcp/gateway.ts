@@ -11,7 +11,7 @@ import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
-import { EdgeError, decodePercent, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
+import { EdgeError, decodePercent, parseFormEncoded, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
 import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
 import { loadOpcpApis, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
@@ -60,17 +60,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 function parseBody(raw: Buffer, contentType: string | undefined, formAllowed: boolean): unknown {
   if (raw.length === 0) return undefined;
   const mediaType = contentType?.split(';')[0].trim().toLowerCase();
-  if (formAllowed && mediaType === 'application/x-www-form-urlencoded') {
-    const text = raw.toString('utf8');
-    const fields: Record<string, string> = {};
-    for (const pair of text.split('&')) {
-      if (!pair) continue;
-      const equals = pair.indexOf('=');
-      const decode = (part: string) => decodePercent(part.replace(/\+/g, ' '), 'form body');
-      fields[decode(equals < 0 ? pair : pair.slice(0, equals))] = equals < 0 ? '' : decode(pair.slice(equals + 1));
-    }
-    return fields;
-  }
+  if (formAllowed && mediaType === 'application/x-www-form-urlencoded') return parseFormEncoded(raw.toString('utf8'), 'form body');
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw new EdgeError('UnsupportedMediaType', `content type ${mediaType} is not accepted: send application/json`);
   }

@@ -27,6 +27,9 @@ test('parseTarget: origin and absolute form, segments decoded after the split, s
   assert.is(target.path, '/mo/ab%2Fcd/%C3%A9');
   assert.equal(target.query, { x: ['1', 'A b'], flag: '' });
   assert.is(parseTarget('http://example.com:8080/a?b=c').path, '/a');
+  const polluting = parseTarget('/a?__proto__=x&__proto__=y');
+  assert.is(Object.getPrototypeOf(polluting.query), Object.prototype, 'a repeated __proto__ stays data');
+  assert.equal(polluting.query.__proto__, ['x', 'y']);
   assert.is(parseTarget('HTTP://[::1]:80').path, '/');
   for (const [raw, code] of [
     ['//', 'BadTarget'], ['//x:99999/a', 'BadTarget'], ['http://[::1', 'BadTarget'], ['http://x:99999/a', 'BadTarget'], ['http://user@x/a', 'BadTarget'],
