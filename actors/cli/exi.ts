@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi, decodeExiAuto, encodeExi, EXI_SCHEMA_IDS, ExiDecodeError, type ExiJson, type ExiSchemaId } from '../../protocols/exi/index.ts';
+import { ExactJsonError, parseExactJson, stringifyExactJson } from '../../protocols/exi/exact-json.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 
 
@@ -12,8 +13,9 @@ Decode an EXI stream to JSON, or encode JSON to EXI, with the ISO 15118-2 / DIN 
   decode   reads hex (argument, or stdin when '-' or absent; whitespace and a leading 0x are ignored)
            and prints the document as JSON in the shape of exi.md: the root key is the document
            element, binary values are lowercase hex, {"Id", "CONTENT"} for simple content with
-           attributes, arrays for repeated elements.
-  encode   reads that JSON (FILE, or stdin when '-' or absent) and prints the EXI as lowercase hex.
+           attributes, arrays for repeated elements, integers as exact numbers (also beyond 2^53).
+  encode   reads that JSON (FILE, or stdin when '-' or absent; integers are read exactly, never
+           rounded) and prints the EXI as lowercase hex.
 
 options:
   --schema SCHEMA   app           supportedAppProtocolReq/Res (the handshake)
@@ -64,7 +66,7 @@ function schemaFlag(value: string | undefined, allowAuto: boolean): ExiSchemaId 
 
 function decodeAs(schema: ExiSchemaId, bytes: Uint8Array) {
   try {
-    return decodeExi(schema, bytes);
+    return decodeExi(schema, bytes, { exactIntegers: true });
   } catch (error) {
     if (error instanceof PncError) throw inputError(`not a valid ${schema} EXI stream: ${firstLine(error.message)}`);
     throw error;
@@ -73,7 +75,7 @@ function decodeAs(schema: ExiSchemaId, bytes: Uint8Array) {
 
 function decodeAuto(bytes: Uint8Array): { schema: ExiSchemaId; result: ReturnType<typeof decodeExi> } {
   try {
-    const { schema, ...result } = decodeExiAuto(bytes);
+    const { schema, ...result } = decodeExiAuto(bytes, { exactIntegers: true });
     return { schema, result };
   } catch (error) {
     if (error instanceof ExiDecodeError) throw inputError(firstLine(error.message));
@@ -89,7 +91,7 @@ async function decodeCommand(argv: string[]): Promise<number> {
   const { schema: matched, result } = schema === 'auto' ? decodeAuto(bytes) : { schema, result: decodeAs(schema, bytes) };
   if (schema === 'auto') console.error(`schema: ${matched}`);
   if (result.paddingBytes > 0) console.error(`padding: ${result.paddingBytes} bytes`);
-  process.stdout.write(`${JSON.stringify(result.document, null, 2)}\n`);
+  process.stdout.write(`${stringifyExactJson(result.document)}\n`);
   return 0;
 }
 
@@ -106,9 +108,10 @@ async function encodeCommand(argv: string[]): Promise<number> {
   }
   let document: ExiJson;
   try {
-    document = JSON.parse(text) as ExiJson;
+    document = parseExactJson(text) as ExiJson;
   } catch (error) {
-    throw inputError(`invalid JSON: ${firstLine((error as Error).message)}`);
+    if (error instanceof ExactJsonError) throw inputError(`invalid JSON: ${error.message}`);
+    throw error;
   }
   let bytes: Uint8Array;
   try {

@@ -1,18 +1,21 @@
 /**
  * The statechart inspector: a local web page (no hosted service, works offline) fed by the
  * `inspect.>` stream of a bus (in-process or NATS) and, where a store is at hand, by the actor
- * records in it. The page itself lives in ./page; this module serves it, the diagrams, a JSON
- * API over the InspectorModel and a server-sent-event stream of changes.
+ * records in it. The page itself lives in ./page; this module serves it behind the HTTP edge
+ * (actors/edge/http.ts), with the diagrams, a JSON API over the InspectorModel, and a change feed
+ * the page long-polls (`/api/changes?since=N`).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { unsubscribeAll, type Bus, type Subscription } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import { ACTORS_COLLECTION, type ActorRecord } from '../host/actor.ts';
 import { TRACE_SUBJECT_PREFIX, CORRELATION_FIELDS, type Correlation, type TimelineEntry } from '../story/timeline.ts';
 import { statecharts } from '../../statecharts/index.ts';
 import { decodeExiAuto, ExiDecodeError } from '../../protocols/exi/index.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { EdgeError, startHttpEdge, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
+import { createLogger } from '../host/log.ts';
+import type { Logger } from '../host/participant.ts';
 import { diagramOf, toSvg } from './diagram.ts';
 import { InspectorModel, type InspectMessage } from './model.ts';
 
@@ -32,6 +35,8 @@ export interface InspectorOptions {
   /** @default 127.0.0.1 — the page shows contract data; expose it deliberately. */
   readonly host?: string;
   readonly pollMs?: number;
+  /** Request log lines (`inspect.request`); none when omitted. */
+  readonly log?: Logger;
 }
 
 export interface RunningInspector {
@@ -43,44 +48,37 @@ export interface RunningInspector {
 const PAGE_DIR = new URL('./page/', import.meta.url);
 const PAGE_FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
 const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+/** A change poll answers at once when something changed since, else after the first change or this long. */
+export const CHANGE_POLL_MS = 20_000;
+/** Changes kept for pollers that are behind; an older `since` gets `reset` and reloads everything. */
+const CHANGES_KEPT = 1_000;
+/** Inspector refusals besides the edge's own; each has its HTTP status. */
+const INSPECTOR_STATUS: Record<string, number> = { UnknownMachine: 404, UnknownActor: 404, MissingKey: 400, BadExi: 400, ExiUndecodable: 422 };
 
-class HttpProblem extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  response.end(JSON.stringify(body));
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpProblem(400, 'malformed percent-encoding in the path');
-  }
-}
+const json = (body: unknown): EdgeReply => ({ status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, body: JSON.stringify(body) });
+const single = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
 export async function startInspector(options: InspectorOptions): Promise<RunningInspector> {
   const model = new InspectorModel();
   const svgs = new Map<string, Promise<string>>();
-  const streams = new Set<ServerResponse>();
   const subscriptions: Subscription[] = [];
-  const pageCache = new Map(Object.entries(PAGE_FILES).map(([path, file]) => [path, readFileSync(new URL(file, PAGE_DIR))]));
+  const pages = new Map(Object.entries(PAGE_FILES).map(([path, file]) => [path, { type: CONTENT_TYPES[file.split('.').pop()!], body: readFileSync(new URL(file, PAGE_DIR)) }]));
+  // The change feed: a version counter, the recent changes, and the pollers waiting for the next one.
+  let version = 0;
+  const changes: Array<{ version: number; change: unknown }> = [];
+  const waiting = new Set<() => void>();
+  model.onChange((change) => {
+    changes.push({ version: ++version, change });
+    if (changes.length > CHANGES_KEPT) changes.splice(0, changes.length - CHANGES_KEPT);
+    for (const wake of waiting) wake();
+    waiting.clear();
+  });
 
   const readStore = async () => {
     if (!options.store) return;
     const records = await options.store.collection<ActorRecord>(ACTORS_COLLECTION).find();
     for (const record of records) model.ingestRecord(record);
   };
-
-  model.onChange((change) => {
-    const line = `data: ${JSON.stringify(change)}\n\n`;
-    for (const stream of streams) stream.write(line);
-  });
-
   if (options.bus) {
     subscriptions.push(
       await options.bus.subscribe('inspect.>', ({ subject, payload }) => {
@@ -96,100 +94,90 @@ export async function startInspector(options: InspectorOptions): Promise<Running
 
   const diagram = (machine: string): Promise<string> => {
     const entry = statecharts.find((candidate) => candidate.machine.id === machine);
-    if (!entry) throw new HttpProblem(404, `no machine '${machine}'`);
+    if (!entry) throw new PncError('UnknownMachine', `no machine '${machine}'`);
     let svg = svgs.get(machine);
     if (!svg) svgs.set(machine, (svg = toSvg(diagramOf(entry.machine))));
     return svg;
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    if (request.method !== 'GET') throw new HttpProblem(405, 'only GET is served');
-    const target = request.url ?? '/';
-    if (!target.startsWith('/')) throw new HttpProblem(400, 'the target must be a path');
-    const query = new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '');
-    const segments = target.split('?')[0].split('/').slice(1).map(decodeSegment);
-    const path = `/${segments.join('/')}`;
-    if (path === '/favicon.ico') {
-      response.writeHead(204).end();
-      return;
+  const changesSince = async (since: number): Promise<EdgeReply> => {
+    if (since >= version) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { waiting.delete(wake); resolve(); }, CHANGE_POLL_MS);
+        const wake = () => { clearTimeout(timer); resolve(); };
+        waiting.add(wake);
+      });
     }
-    const page = pageCache.get(path);
-    if (page) {
-      response.writeHead(200, { 'content-type': CONTENT_TYPES[PAGE_FILES[path].split('.').pop()!], 'cache-control': 'no-store' });
-      response.end(page);
-      return;
-    }
+    const reset = since > version || (changes.length > 0 && changes[0].version > since + 1);
+    return json({ version, reset, changes: reset ? [] : changes.filter((entry) => entry.version > since).map((entry) => entry.change) });
+  };
+
+  const handle = async ({ method, target }: EdgeRequest): Promise<EdgeReply> => {
+    if (method !== 'GET') throw new EdgeError('MethodNotAllowed', 'only GET is served', { allow: 'GET' });
+    const segments = target.segments;
+    const page = pages.get(target.path);
+    if (page) return { status: 200, headers: { 'content-type': page.type, 'cache-control': 'no-store' }, body: page.body };
+    if (target.path === '/favicon.ico') return { status: 204 };
+    const query = (name: string) => single(target.query[name]);
     switch (segments[0] === 'api' ? segments[1] : undefined) {
       case 'machines':
-        return sendJson(response, 200, statecharts.map((entry) => ({ machine: entry.machine.id, participant: entry.participant, summary: entry.summary })));
-      case 'diagram': {
-        const machine = (segments[2] ?? '').replace(/\.svg$/, '');
-        const svg = await diagram(machine);
-        response.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' });
-        response.end(svg);
-        return;
-      }
+        return json(statecharts.map((entry) => ({ machine: entry.machine.id, participant: entry.participant, summary: entry.summary })));
+      case 'diagram':
+        return { status: 200, headers: { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' }, body: await diagram((segments[2] ?? '').replace(/\.svg$/, '')) };
       case 'actors':
-        return sendJson(response, 200, model.list({ participant: query.get('participant') ?? undefined, text: query.get('q') ?? undefined }));
+        return json(model.list({ participant: query('participant'), text: query('q') }));
       case 'actor': {
         const actor = segments.length === 4 ? model.actor(segments[2], segments[3]) : undefined;
-        if (!actor) throw new HttpProblem(404, 'no such actor');
-        return sendJson(response, 200, actor);
+        if (!actor) throw new PncError('UnknownActor', 'no such actor');
+        return json(actor);
       }
       case 'sequence': {
         const keys: Correlation = {};
         for (const field of CORRELATION_FIELDS) {
-          const value = query.get(field);
+          const value = query(field);
           if (value) keys[field] = value;
         }
-        if (Object.keys(keys).length === 0) throw new HttpProblem(400, `name one of ${CORRELATION_FIELDS.join(', ')}`);
-        return sendJson(response, 200, model.sequence(keys));
+        if (Object.keys(keys).length === 0) throw new PncError('MissingKey', `name one of ${CORRELATION_FIELDS.join(', ')}`);
+        return json(model.sequence(keys));
       }
       case 'exi': {
-        const hex = query.get('hex') ?? '';
-        if (hex.length === 0 || hex.length > MAX_EXI_HEX || hex.length % 2 || !/^[0-9a-fA-F]+$/.test(hex)) throw new HttpProblem(400, `hex must be an even number of hex digits, at most ${MAX_EXI_HEX}`);
+        const hex = query('hex') ?? '';
+        if (hex.length === 0 || hex.length > MAX_EXI_HEX || hex.length % 2 || !/^[0-9a-fA-F]+$/.test(hex)) throw new PncError('BadExi', `hex must be an even number of hex digits, at most ${MAX_EXI_HEX}`);
         try {
-          return sendJson(response, 200, decodeExiAuto(Buffer.from(hex, 'hex')));
+          return json(decodeExiAuto(Buffer.from(hex, 'hex')));
         } catch (error) {
-          if (error instanceof ExiDecodeError) throw new HttpProblem(422, error.message);
+          if (error instanceof ExiDecodeError) throw new PncError('ExiUndecodable', error.message);
           throw error;
         }
       }
-      case 'stream':
-        response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-        response.write(': connected\n\n');
-        streams.add(response);
-        request.on('close', () => streams.delete(response));
-        return;
+      case 'changes': {
+        const since = Number(query('since') ?? '0');
+        if (!Number.isSafeInteger(since) || since < 0) throw new PncError('MissingKey', 'since must be a change number');
+        return changesSince(since);
+      }
       default:
-        throw new HttpProblem(404, `nothing at ${path}`);
+        throw new EdgeError('NotFound', `nothing at ${target.path}`);
     }
   };
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      const status = error instanceof HttpProblem ? error.status : 500;
-      const message = error instanceof HttpProblem ? error.message : 'internal error';
-      if (!response.headersSent) sendJson(response, status, { error: message });
-      else response.end();
-    });
+  const edge = await startHttpEdge({
+    name: 'inspect',
+    log: options.log ?? createLogger({ write: () => {} }),
+    port: options.port ?? DEFAULT_INSPECTOR_PORT,
+    host: options.host ?? '127.0.0.1',
+    limits: { maxBodyBytes: 0 },
+    statusOf: (error) => INSPECTOR_STATUS[error.code] ?? 500,
+    errorReply: (error, status, traceId) => ({ status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ error: error.message, code: error.code, traceId }) }),
+    handle,
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_INSPECTOR_PORT, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
   return {
-    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}/`,
+    url: edge.url.endsWith('/') ? edge.url : `${edge.url}/`,
     model,
     async close() {
       if (poll) clearInterval(poll);
       await unsubscribeAll(subscriptions);
-      for (const stream of streams) stream.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      for (const wake of waiting) wake();
+      await edge.close();
     },
   };
 }

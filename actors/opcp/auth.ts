@@ -6,13 +6,13 @@
  * The signing key is kept in the Store too, so `openpnc opcp client add` and every gateway process
  * on the same store agree.
  */
-import { randomBytes, randomUUID, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
 import { PncError } from '../../protocols/errors.ts';
 import { caller as callerSchema, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
-import { opcpClientRoles, opcpInterface } from '../../protocols/catalogue/opcp.ts';
+import { opcpClientRoles, opcpInterface, type OpcpTokenErrorCode } from '../../protocols/catalogue/opcp.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { serveSubject } from '../bus/typed.ts';
 import type { Logger } from '../host/participant.ts';
@@ -20,7 +20,9 @@ import type { Store, StoredDoc } from '../store/store.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
 
-const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
+/** The key derivation behind client secrets; injectable so tests can count the work done. */
+export type SecretHasher = (secret: string, salt: Buffer, keylen: number, params: { N: number; r: number; p: number }) => Promise<Buffer>;
+const scrypt = promisify(scryptCallback) as SecretHasher;
 
 /** Roles a token can carry; `pool` is internal to the pool participants and never issued. */
 export const OAUTH_ROLES = opcpClientRoles satisfies readonly CallerRole[];
@@ -52,19 +54,68 @@ interface SigningKeyDoc extends StoredDoc {
   readonly publicJwk: JWK;
 }
 
-async function hashSecret(secret: string): Promise<string> {
+const storedHash = (salt: Buffer, hash: Buffer) => `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+
+async function hashSecret(secret: string, hasher: SecretHasher): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scrypt(secret, salt, SCRYPT.keylen, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+  return storedHash(salt, await hasher(secret, salt, SCRYPT.keylen, SCRYPT));
 }
 
-async function secretMatches(secret: string, stored: string): Promise<boolean> {
+async function secretMatches(secret: string, stored: string, hasher: SecretHasher): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(secret, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
-  return timingSafeEqual(actual, expected);
+  const actual = await hasher(secret, Buffer.from(salt, 'base64'), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/** Failed token requests allowed per client id and per source address within a window. */
+export interface AttemptLimits {
+  readonly windowSeconds: number;
+  readonly perClient: number;
+  readonly perSource: number;
+}
+
+export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = { windowSeconds: 300, perClient: 10, perSource: 30 };
+/** Keys (client ids, addresses) the failure counter keeps at most; the oldest go first, so junk ids cannot grow memory. */
+const COUNTED_KEYS_KEPT = 50_000;
+
+/** Counts failures per key in fixed windows. */
+class FailureCounter {
+  private readonly windows = new Map<string, { startedAt: number; failures: number }>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Failures in the current window, and when that window ends. */
+  current(key: string, at: number): { failures: number; endsAt: number } {
+    const window = this.windows.get(key);
+    if (!window || at - window.startedAt >= this.windowMs) return { failures: 0, endsAt: at + this.windowMs };
+    return { failures: window.failures, endsAt: window.startedAt + this.windowMs };
+  }
+
+  record(key: string, at: number): void {
+    const window = this.windows.get(key);
+    if (window && at - window.startedAt < this.windowMs) {
+      window.failures += 1;
+      return;
+    }
+    this.windows.delete(key);
+    if (this.windows.size >= COUNTED_KEYS_KEPT) this.windows.delete(this.windows.keys().next().value!);
+    this.windows.set(key, { startedAt: at, failures: 1 });
+  }
+
+  /** Takes back one failure recorded in advance, for an attempt that succeeded. */
+  release(key: string): void {
+    const window = this.windows.get(key);
+    if (window && window.failures > 0) window.failures -= 1;
+  }
+
+  forget(key: string): void {
+    this.windows.delete(key);
+  }
+}
+
+const tokenError = (code: OpcpTokenErrorCode, message: string, options?: { retryable?: boolean; data?: unknown }) => new PncError(code, message, options);
 
 /** Checks the prefixes a role needs: OEM 3-character WMIs, MO 5-character EMAID prefixes, none otherwise. */
 export function normalizePrefixes(role: OAuthRole, prefixes: readonly string[]): string[] {
@@ -91,6 +142,11 @@ export interface IssuedToken {
 export interface OAuthOptions {
   readonly issuer?: string;
   readonly tokenTtlSeconds?: number;
+  /** @default scrypt */
+  readonly hasher?: SecretHasher;
+  /** The clock of token times, failure windows and remembered secrets. @default () => new Date() */
+  readonly clock?: () => Date;
+  readonly attemptLimits?: Partial<AttemptLimits>;
 }
 
 /** Client registry and token service over one Store. */
@@ -99,10 +155,25 @@ export class OAuthService {
   readonly tokenTtlSeconds: number;
   private signingKey?: Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }>;
   private readonly verified = new Map<string, { caller: Caller & { clientId: string }; expiresAt: number }>();
+  private readonly hasher: SecretHasher;
+  private readonly clock: () => Date;
+  private readonly limits: AttemptLimits;
+  private readonly failuresByClient: FailureCounter;
+  private readonly failuresBySource: FailureCounter;
+  /** Secrets that passed scrypt, as keyed MACs, for the token lifetime: a valid client pays scrypt once, not per token. */
+  private readonly rememberedSecrets = new Map<string, { mac: Buffer; client: OAuthClientDoc; until: number }>();
+  private readonly macKey = randomBytes(32);
+  /** Checked when the client id is unknown, so unknown and known ids cost the same scrypt work. */
+  private readonly dummyHash = storedHash(randomBytes(16), randomBytes(SCRYPT.keylen));
 
   constructor(private readonly store: Store, options: OAuthOptions = {}) {
     this.issuer = options.issuer ?? DEFAULT_ISSUER;
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    this.hasher = options.hasher ?? scrypt;
+    this.clock = options.clock ?? (() => new Date());
+    this.limits = { ...DEFAULT_ATTEMPT_LIMITS, ...options.attemptLimits };
+    this.failuresByClient = new FailureCounter(this.limits.windowSeconds * 1000);
+    this.failuresBySource = new FailureCounter(this.limits.windowSeconds * 1000);
   }
 
   /** The claim namespace, as in Hubject's tokens (`https://eu.plugncharge-test.hubject.com/role`). */
@@ -116,16 +187,19 @@ export class OAuthService {
     const normalized = normalizePrefixes(role, prefixes);
     const clientId = `${role}-${randomBytes(8).toString('hex')}`;
     const secret = randomBytes(32).toString('base64url');
-    await this.store.collection<OAuthClientDoc>(CLIENTS).insert({ _id: clientId, role, prefixes: normalized, secretHash: await hashSecret(secret), createdAt: new Date().toISOString() });
+    await this.store.collection<OAuthClientDoc>(CLIENTS).insert({ _id: clientId, role, prefixes: normalized, secretHash: await hashSecret(secret, this.hasher), createdAt: this.clock().toISOString() });
     return { client_id: clientId, client_secret: secret, role, prefixes: normalized };
   }
 
-  /** RFC 6749 §4.4: checks the credentials and issues a token. Throws `invalid_client` (401) or `unsupported_grant_type` (400). */
-  async issueToken(request: { client_id?: string; client_secret?: string; grant_type?: string; audience?: string }, now = new Date()): Promise<IssuedToken> {
-    if ((request.grant_type ?? 'client_credentials') !== 'client_credentials') throw new PncError('unsupported_grant_type', 'only grant_type client_credentials is supported');
-    if (!request.client_id || !request.client_secret) throw new PncError('invalid_client', 'client_id and client_secret are required');
-    const client = await this.store.collection<OAuthClientDoc>(CLIENTS).get(request.client_id);
-    if (!client || !(await secretMatches(request.client_secret, client.secretHash))) throw new PncError('invalid_client', 'unknown client or wrong secret');
+  /**
+   * RFC 6749 §4.4: checks the credentials and issues a token. Throws `invalid_client` (401),
+   * `unsupported_grant_type` (400) or, past the failed-attempt limits of the client id or of the
+   * `source` address, `TooManyRequests` (429, RFC 6585 §4) before any scrypt work is done.
+   */
+  async issueToken(request: { client_id?: string; client_secret?: string; grant_type?: string; audience?: string }, now = this.clock(), source = 'local'): Promise<IssuedToken> {
+    if ((request.grant_type ?? 'client_credentials') !== 'client_credentials') throw tokenError('unsupported_grant_type', 'only grant_type client_credentials is supported');
+    if (typeof request.client_id !== 'string' || typeof request.client_secret !== 'string' || !request.client_id || !request.client_secret) throw tokenError('invalid_client', 'client_id and client_secret are required');
+    const client = (await this.rememberedClient(request.client_id, request.client_secret, now)) ?? (await this.authenticate(request.client_id, request.client_secret, now, source));
     const ns = this.claimNamespace;
     const claims: JWTPayload = {
       gty: 'client-credentials',
@@ -147,8 +221,45 @@ export class OAuthService {
     return { access_token: await jwt.sign(privateKey), token_type: 'Bearer', expires_in: this.tokenTtlSeconds, scope: OPCP_SCOPE };
   }
 
+  private secretMac(secret: string): Buffer {
+    return createHmac('sha256', this.macKey).update(secret).digest();
+  }
+
+  /** The client whose secret was verified within the token lifetime, by a constant-time compare. */
+  private async rememberedClient(clientId: string, secret: string, now: Date): Promise<OAuthClientDoc | undefined> {
+    const remembered = this.rememberedSecrets.get(clientId);
+    if (!remembered) return undefined;
+    if (remembered.until <= now.getTime()) return void this.rememberedSecrets.delete(clientId);
+    return timingSafeEqual(this.secretMac(secret), remembered.mac) ? remembered.client : undefined;
+  }
+
+  /** The scrypt check, the same work for unknown and known ids, behind the failure limits. */
+  private async authenticate(clientId: string, secret: string, now: Date, source: string): Promise<OAuthClientDoc> {
+    const at = now.getTime();
+    for (const [counter, key, limit, what] of [
+      [this.failuresByClient, clientId, this.limits.perClient, 'this client id'],
+      [this.failuresBySource, source, this.limits.perSource, 'this address'],
+    ] as const) {
+      const { failures, endsAt } = counter.current(key, at);
+      if (failures >= limit) {
+        throw tokenError('TooManyRequests', `too many failed token requests for ${what}; try again later`, { retryable: true, data: { retryAfterSeconds: Math.max(1, Math.ceil((endsAt - at) / 1000)) } });
+      }
+    }
+    // Counted as failed before the check, so a burst of concurrent attempts cannot all pass the limit.
+    this.failuresByClient.record(clientId, at);
+    this.failuresBySource.record(source, at);
+    const client = await this.store.collection<OAuthClientDoc>(CLIENTS).get(clientId);
+    const matches = await secretMatches(secret, client?.secretHash ?? this.dummyHash, this.hasher);
+    if (!client || !matches) throw tokenError('invalid_client', 'unknown client or wrong secret');
+    this.failuresByClient.forget(clientId);
+    this.failuresBySource.release(source);
+    if (this.rememberedSecrets.size >= VERIFIED_TOKENS_KEPT) this.rememberedSecrets.delete(this.rememberedSecrets.keys().next().value!);
+    this.rememberedSecrets.set(clientId, { mac: this.secretMac(secret), client, until: at + this.tokenTtlSeconds * 1000 });
+    return client;
+  }
+
   /** Verifies a bearer token and returns the caller identity. Throws `Unauthorized` (401). */
-  async verifyToken(token: string, now = new Date()): Promise<Caller & { clientId: string }> {
+  async verifyToken(token: string, now = this.clock()): Promise<Caller & { clientId: string }> {
     // A token is immutable: once its signature checked out, only its expiry needs checking again.
     const known = this.verified.get(token);
     if (known && known.expiresAt > now.getTime()) return known.caller;

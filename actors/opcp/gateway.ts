@@ -6,21 +6,24 @@
  * (JSON or form-encoded, audience optional); every other route needs `Authorization: Bearer`.
  * Requests are routed and validated with the OpenAPI files themselves (./spec).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
+import { EdgeError, decodePercent, parseFormEncoded, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
 import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
 import { loadOpcpApis, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
 import { errorBody } from './errors.ts';
 
 export const DEFAULT_OPCP_PORT = 7080;
-const MAX_BODY_BYTES = 1 << 20;
 const ROUTED_SERVICES: readonly OpcpService[] = ['rcp', 'pcp', 'ccp', 'cps'];
+/**
+ * Body fields that would name a caller. Identity comes only from the verified token: a body
+ * carrying one is refused (400) rather than silently dropped, so a confused client hears of it.
+ */
+const IDENTITY_FIELDS = ['caller'] as const;
 
 export interface OpcpGatewayOptions extends OAuthOptions {
   readonly bus: Bus;
@@ -30,6 +33,8 @@ export interface OpcpGatewayOptions extends OAuthOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
+  /** Size limits and timeouts of the HTTP edge. */
+  readonly limits?: Partial<EdgeLimits>;
 }
 
 export interface OpcpGateway {
@@ -43,31 +48,27 @@ export interface OpcpGateway {
 interface Answer {
   readonly status: number;
   readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string | number>>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new PncError('PayloadTooLarge', `request body over ${MAX_BODY_BYTES} bytes`));
-        request.destroy();
-      } else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
-function parseBody(raw: string, contentType: string | undefined): unknown {
+/** JSON for every route; form encoding also for the token endpoint (RFC 6749 §4.4.2). No content type is taken as JSON. */
+function parseBody(raw: Buffer, contentType: string | undefined, formAllowed: boolean): unknown {
   if (raw.length === 0) return undefined;
-  if (contentType?.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
+  const mediaType = contentType?.split(';')[0].trim().toLowerCase();
+  if (formAllowed && mediaType === 'application/x-www-form-urlencoded') return parseFormEncoded(raw.toString('utf8'), 'form body');
+  if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+    throw new EdgeError('UnsupportedMediaType', `content type ${mediaType} is not accepted: send application/json`);
+  }
+  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   try {
-    return JSON.parse(raw);
+    return JSON.parse(text.decode(raw));
   } catch {
-    throw new PncError('InvalidJson', 'the request body is not valid JSON');
+    throw new PncError('InvalidJson', 'the request body is not valid JSON (UTF-8)');
   }
 }
 
@@ -91,17 +92,17 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
       if (entry.method !== method) continue;
       const found = entry.regex.exec(path);
       if (!found) continue;
-      const params = Object.fromEntries(entry.names.map((name, i) => [name, decodeURIComponent(found[i + 1])]));
+      const params = Object.fromEntries(entry.names.map((name, i) => [name, decodePercent(found[i + 1], name)]));
       return { ...entry, operationId: entry.operation.operationId!, params };
     }
     return undefined;
   }
 
-  async function token(body: unknown): Promise<Answer> {
+  async function token(body: unknown, source: string): Promise<Answer> {
     const validation = apis.accessToken.validateRequest({ method: 'post', path: '/oauth/token', headers: { 'content-type': 'application/json' }, body: body ?? {} });
     if (!validation.valid) return { status: 400, body: { error: 'invalid_request', error_description: validation.errors?.map((e) => `${e.instancePath} ${e.message}`).join('; ') || 'invalid request' } };
     try {
-      return { status: 200, body: await oauth.issueToken(body as Record<string, string>) };
+      return { status: 200, body: await oauth.issueToken(body as Record<string, string>, undefined, source) };
     } catch (error) {
       const e = toPncError(error);
       if (e.code === 'invalid_client') return { status: 401, body: { error: 'invalid_client', error_description: e.message } };
@@ -110,81 +111,69 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     }
   }
 
-  async function route(request: IncomingMessage, url: URL, body: unknown, traceId: string): Promise<Answer> {
-    const method = (request.method ?? 'GET').toLowerCase();
-    if (method === 'post' && url.pathname === '/oauth/token') return token(body);
-    if (method === 'get' && url.pathname === '/.well-known/jwks.json') return { status: 200, body: await oauth.jwks() };
-    const found = match(method, url.pathname);
-    if (!found) return { status: 404, body: errorBody([`no OPCP operation ${method.toUpperCase()} ${url.pathname}`], traceId) };
+  async function route(request: EdgeRequest): Promise<Answer> {
+    const { target, headers, traceId } = request;
+    const method = request.method.toLowerCase();
+    const path = target.path;
+    const isToken = method === 'post' && path === '/oauth/token';
+    const body = parseBody(request.body, header(headers, 'content-type'), isToken);
+    if (isToken) return token(body, request.remoteAddress);
+    if (method === 'get' && path === '/.well-known/jwks.json') return { status: 200, body: await oauth.jwks() };
+    const found = match(method, path);
+    if (!found) return { status: 404, body: errorBody([`no OPCP operation ${method.toUpperCase()} ${path}`], traceId) };
     const routeSpec = OPCP_ROUTES[found.operationId];
     if (!routeSpec) return { status: 501, body: errorBody([`${found.operationId} is not implemented by this pool`], traceId) };
 
     // MaEVe sends the token both as Bearer and as x-api-key; either is accepted.
-    const authorization = request.headers.authorization;
-    const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1] ?? (request.headers['x-api-key'] as string | undefined);
+    const bearer = header(headers, 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1] ?? header(headers, 'x-api-key');
     if (!bearer) return { status: 401, body: errorBody(['missing bearer token'], traceId) };
     const caller = await oauth.verifyToken(bearer.trim());
     if (!routeSpec.roles.includes(caller.role)) return { status: 403, body: errorBody([`role ${caller.role.toUpperCase()} may not call ${found.operationId}`], traceId) };
 
-    const query = Object.fromEntries(url.searchParams);
-    const parsedRequest = { method, path: url.pathname, query, headers: request.headers as Record<string, string | string[]>, body };
+    const query = target.query;
+    const parsedRequest = { method, path, query, headers: headers as Record<string, string | string[]>, body };
     const validation = found.api.validateRequest(parsedRequest, found.operation);
     if (!validation.valid) {
       return { status: 400, body: errorBody((validation.errors ?? []).map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
     }
-    const params = found.params;
-    const reply = await routeSpec.handle({ caller, params, query, headers: request.headers, body, bus });
-    return reply;
+    const named = body !== null && typeof body === 'object' ? IDENTITY_FIELDS.filter((field) => Object.hasOwn(body, field)) : [];
+    if (named.length) return { status: 400, body: errorBody([`the body may not carry ${named.join(', ')}: the caller is the token's client`], traceId) };
+    return routeSpec.handle({ caller, params: found.params, query, headers, body, bus });
   }
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const traceId = randomUUID();
-    const started = Date.now();
-    const url = new URL(request.url ?? '/', 'http://opcp.invalid');
-    void (async (): Promise<Answer> => {
-      try {
-        const body = parseBody(await readBody(request), request.headers['content-type']);
-        return await route(request, url, body, traceId);
-      } catch (error) {
-        const e = toPncError(error);
-        const status = httpStatusOf(e.code);
-        if (status >= 500) log.error('opcp.request.failed', { traceId, code: e.code, message: e.message });
-        return { status, body: errorBody([e.message], traceId) };
-      }
-    })().then((answer) => {
-      const payload = answer.body === undefined ? '' : JSON.stringify(answer.body);
-      response.writeHead(answer.status, {
-        ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : { 'content-length': 0 }),
-        'x-trace-id': traceId,
-      });
-      response.end(payload);
-      log.info('opcp.request', { method: request.method, path: url.pathname, status: answer.status, ms: Date.now() - started, traceId });
-    });
-  });
-  // Longer than clients' own idle timeouts (undici 4 s, load balancers 60 s), so a client never sends on a connection the server is closing.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_OPCP_PORT, options.host ?? '127.0.0.1', () => resolve());
+  const edge = await startHttpEdge({
+    name: 'opcp',
+    log,
+    port: options.port ?? DEFAULT_OPCP_PORT,
+    host: options.host ?? '127.0.0.1',
+    ...(options.limits ? { limits: options.limits } : {}),
+    statusOf: (error) => httpStatusOf(error.code),
+    errorReply: (error, status, traceId) => jsonReply({ status, body: errorBody([error.message], traceId), ...retryAfter(error) }),
+    handle: async (request) => jsonReply(await route(request)),
   });
   // `openpnc opcp client add --nats URL` registers clients through the gateway on that bus.
-  const registration = await serveClientRegistration(bus, oauth, log).catch((error: unknown) => {
-    server.close();
+  const registration = await serveClientRegistration(bus, oauth, log).catch(async (error: unknown) => {
+    await edge.close();
     throw error;
   });
-  const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
   return {
-    url: `http://${host}:${port}`,
-    port,
+    url: edge.url,
+    port: edge.port,
     oauth,
     close: async () => {
       await registration.unsubscribe();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await edge.close();
     },
   };
+}
+
+function jsonReply(answer: Answer): EdgeReply {
+  const payload = answer.body === undefined ? undefined : JSON.stringify(answer.body);
+  return { status: answer.status, headers: { ...answer.headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { body: payload }) };
+}
+
+/** RFC 6585 §4: a 429 says when to try again. */
+function retryAfter(error: PncError): { headers?: Record<string, number> } {
+  const seconds = (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === 'number' ? { headers: { 'retry-after': seconds } } : {};
 }

@@ -124,7 +124,7 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   addOEMProvCert: {
     roles: ['oem'],
     async handle({ bus, caller, body }) {
-      const { chain } = await requestSubjectReply(bus, pcp.put, { caller, ...body });
+      const { chain } = await requestSubjectReply(bus, pcp.put, { ...body, caller });
       return { status: 200, body: opcpChain(chain) };
     },
   },
@@ -309,6 +309,7 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
 export function httpStatusOf(code: string): number {
   if (code === 'Unauthorized') return 401;
   if (code === 'Forbidden') return 403;
+  if (code === 'TooManyRequests') return 429;
   if (/NotFound$/.test(code) || code === 'CtlNotDefined') return 404;
   if (code === 'Timeout' || code === 'NoResponders') return 503;
   if (code === 'CcpPutFailed') return 502;

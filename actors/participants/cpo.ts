@@ -43,7 +43,7 @@ function authorizeStatusOf(iso15118: string): 'Accepted' | 'CertificateExpired' 
   }
 }
 
-async function startCpo({ bus, store, config }: ParticipantContext) {
+async function startCpo({ bus, store, log, config }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPO';
   const caller: Caller = { role: 'cpo', prefixes: [] };
   const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
@@ -126,7 +126,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
         return { status: 'Failed' as const, statusInfo: { reasonCode: failure.code.slice(0, 20), additionalInfo: failure.message.slice(0, 512) } };
       }
     }),
-    serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort),
+    serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort, log),
   ]);
   return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }

@@ -140,7 +140,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
         await actor.stop();
       }
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
-    serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
+    serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort, log),
   ]);
   return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }

@@ -206,7 +206,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       const settled = await actor.waitFor((s) => s.value !== 'terminating', 30_000).catch(() => undefined);
       if (settled) await changed(settled);
     }),
-    serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort),
+    serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort, log),
   ]);
   return {
     stop: async () => {

@@ -146,7 +146,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       log.info('vehicle.deleted', { pcid: doc._id });
       return { pcid: doc._id, deleted: true };
     }),
-    serveOcsp(bus, 'oem', sub2, revocations, config.ocspHttpPort),
+    serveOcsp(bus, 'oem', sub2, revocations, config.ocspHttpPort, log),
   ]);
   return {
     stop: async () => {

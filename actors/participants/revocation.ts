@@ -2,14 +2,17 @@
  * Revocation records of a CA participant, kept in its store, and its OCSP responder on the bus
  * (`<participant>.ocsp`, RFC 6960 DER as base64) built on PKI-crypto's responder.
  */
-import { createServer } from 'node:http';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { serveSubject } from '../bus/typed.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 import { ocspSubject } from '../../protocols/catalogue/fields.ts';
 import type { RevocationReason } from '../../protocols/pki/index.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
-import { createOcspResponder, crlReasons, normalizeSerialNumber, type OcspTransport, type SerialStatus } from '../../protocols/pki/ocsp.ts';
+import { createOcspResponder, crlReasons, normalizeSerialNumber, unsuccessfulResponse, type OcspResponder, type OcspResponseStatus, type OcspTransport, type SerialStatus } from '../../protocols/pki/ocsp.ts';
+import { PncError } from '../../protocols/errors.ts';
+import { EdgeError, decodePercent, startHttpEdge, type EdgeRequest, type HttpEdge } from '../edge/http.ts';
+import { createLogger } from '../host/log.ts';
+import type { Logger } from '../host/participant.ts';
 import type { HeldAuthority } from './authority.ts';
 
 interface RevocationDoc extends StoredDoc {
@@ -46,10 +49,11 @@ export class Revocations {
  * Serves `<participant>.ocsp` for the CA that issues the participant's end-entity certificates
  * (CertIDs of other issuers are answered `unknown`, RFC 6960); each answer reflects the
  * revocation records at the time of the request. With `httpPort` (config `ocspHttpPort`) the same
- * responder also answers RFC 6960 Appendix A HTTP on loopback: POST `application/ocsp-request`
- * or GET `/<participant>/<base64 request>`, for OpenSSL and other standard clients.
+ * responder also answers RFC 6960 Appendix A HTTP on loopback under `/<participant>`: POST
+ * `application/ocsp-request`, or GET `/<participant>/<url-encoded base64 request>`. Every CA
+ * participant of a process given the same port shares one server.
  */
-export async function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, revocations: Revocations, httpPort?: string): Promise<Subscription> {
+export async function serveOcsp(bus: Bus, participant: string, issuer: HeldAuthority, revocations: Revocations, httpPort?: string, log?: Logger): Promise<Subscription> {
   const responder = createOcspResponder({
     issuer: issuer.certificate,
     signer: { certificate: issuer.certificate, privateKey: issuer.privateKey },
@@ -60,26 +64,82 @@ export async function serveOcsp(bus: Bus, participant: string, issuer: HeldAutho
     return { ocspResponse: Buffer.from(response).toString('base64') };
   }, { queue: participant });
   if (httpPort === undefined) return onBus;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', async () => {
-      const path = decodeURIComponent((request.url ?? '/').split('?')[0]);
-      const der = request.method === 'POST' ? Buffer.concat(chunks) : Buffer.from(path.slice(path.lastIndexOf('/') + 1), 'base64');
-      const answer = await responder.respond(der);
-      response.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': answer.length });
-      response.end(Buffer.from(answer));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(Number(httpPort), '127.0.0.1', resolve);
+  const unmount = await mountOcspHttp(Number(httpPort), participant, responder, log ?? createLogger()).catch(async (error: unknown) => {
+    await onBus.unsubscribe();
+    throw error;
   });
   return {
     async unsubscribe() {
       await onBus.unsubscribe();
-      await new Promise((resolve) => server.close(resolve));
+      await unmount();
     },
+  };
+}
+
+const OCSP_RESPONSE = 'application/ocsp-response';
+const OCSP_REQUEST = 'application/ocsp-request';
+/** An OCSP request is a few hundred bytes; 64 KiB leaves room for any extension a client adds. */
+const OCSP_LIMITS = { maxBodyBytes: 64 << 10, maxHeaderBytes: 16 << 10 };
+
+/** One OCSP HTTP server per port in this process; each CA answers under its own path prefix. */
+const ocspHttpServers = new Map<number, Promise<{ edge: HttpEdge; responders: Map<string, OcspResponder> }>>();
+
+/** The OCSPResponseStatus an HTTP refusal carries (RFC 6960 §4.2.1), so OCSP clients read it as such. */
+function ocspRefusal(status: number): Exclude<OcspResponseStatus, 'successful'> {
+  if (status === 404) return 'unauthorized';
+  if (status === 429 || status === 503) return 'tryLater';
+  return status >= 500 ? 'internalError' : 'malformedRequest';
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** RFC 6960 A.1: the DER request of a POST body or of a GET path (base64, then URL-encoded). */
+function ocspRequestDer(request: EdgeRequest, responders: ReadonlyMap<string, OcspResponder>): { responder: OcspResponder; der: Buffer } {
+  const { path, segments } = request.target;
+  const responder = responders.get(segments[0]);
+  if (!responder) throw new EdgeError('NotFound', `no CA answers OCSP under /${segments[0]}`);
+  if (request.method === 'POST') {
+    if (segments.length > 2 || (segments.length === 2 && segments[1] !== '')) throw new EdgeError('NotFound', `POST the request to /${segments[0]}`);
+    const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
+    if (type !== undefined && type !== OCSP_REQUEST) throw new EdgeError('UnsupportedMediaType', `content type ${type} is not ${OCSP_REQUEST}`);
+    return { responder, der: request.body };
+  }
+  if (request.method !== 'GET') throw new EdgeError('MethodNotAllowed', `${request.method} is not an OCSP method (GET or POST)`, { allow: 'GET, POST' });
+  // The base64 text may itself hold `/`: everything after the prefix is the request, decoded once as a whole.
+  const slash = path.indexOf('/', 1);
+  const encoded = slash < 0 ? '' : decodePercent(path.slice(slash + 1), 'OCSP request');
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) throw new EdgeError('BadEncoding', 'the GET path is not a base64 OCSP request');
+  return { responder, der: Buffer.from(encoded, 'base64') };
+}
+
+async function mountOcspHttp(port: number, participant: string, responder: OcspResponder, log: Logger): Promise<() => Promise<void>> {
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new PncError('ConfigInvalid', `ocspHttpPort ${port} is not a port number`);
+  let shared = ocspHttpServers.get(port);
+  if (!shared) {
+    const responders = new Map<string, OcspResponder>();
+    shared = startHttpEdge({
+      name: 'ocsp.http',
+      log,
+      port,
+      limits: OCSP_LIMITS,
+      errorReply: (_error, status) => ({ status, headers: { 'content-type': OCSP_RESPONSE }, body: unsuccessfulResponse(ocspRefusal(status)) }),
+      handle: async (request) => {
+        const { responder: found, der } = ocspRequestDer(request, responders);
+        // Unparsable DER is answered by the responder itself: 200 with malformedRequest, as OCSP clients expect.
+        return { status: 200, headers: { 'content-type': OCSP_RESPONSE }, body: await found.respond(der) };
+      },
+    }).then((edge) => ({ edge, responders }));
+    ocspHttpServers.set(port, shared);
+    shared.catch(() => ocspHttpServers.delete(port));
+  }
+  const { edge, responders } = await shared;
+  if (responders.has(participant)) throw new PncError('ConfigInvalid', `${participant} already answers OCSP on port ${port}`);
+  responders.set(participant, responder);
+  return async () => {
+    responders.delete(participant);
+    if (responders.size > 0 || ocspHttpServers.get(port) !== shared) return;
+    ocspHttpServers.delete(port);
+    await edge.close();
   };
 }
 

@@ -69,7 +69,7 @@ export const v2gRootParticipant: ParticipantDefinition = {
         if (!(await issued.get(normalizeSerialNumber(serialNumber)))) throw new PncError('UnknownCertificate', `this CA issued no certificate with serial ${serialNumber}`);
         return revocations.revoke(serialNumber, 'cACompromise');
       }),
-      serveOcsp(bus, 'v2g-root', root, revocations, config.ocspHttpPort),
+      serveOcsp(bus, 'v2g-root', root, revocations, config.ocspHttpPort, log),
     ]);
     return { stop: async () => { await unsubscribeAll(subscriptions); } };
   },

@@ -10,6 +10,9 @@ import { participantInterface, requestSubject } from './define.ts';
 export const opcpClientRoles = ['admin', 'oem', 'mo', 'cpo', 'cps'] as const;
 
 export const opcpErrorCodes = ['InvalidClient'] as const;
+/** What `POST /oauth/token` refuses with: RFC 6749 §5.2 names as they are, and 429 (RFC 6585 §4) for too many failed requests. */
+export const opcpTokenErrorCodes = ['invalid_client', 'unsupported_grant_type', 'TooManyRequests'] as const;
+export type OpcpTokenErrorCode = (typeof opcpTokenErrorCodes)[number];
 
 export const opcpInterface = participantInterface({
   participant: 'opcp',

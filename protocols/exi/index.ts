@@ -154,11 +154,14 @@ function rootSpec(id: ExiSchemaId, root: string): { type?: string; value?: Schem
   throw new ExiEncodeError(root, `not a global element of schema ${id}`);
 }
 
-/** EXI bytes → JSON (exi.md shape). Throws ExiDecodeError (with the bit position) on malformed input. */
-export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array): { document: ExiJson; paddingBytes: number } {
+/**
+ * EXI bytes → JSON (exi.md shape). Throws ExiDecodeError (with the bit position) on malformed input.
+ * Integers beyond 2^53 are decimal strings, or bigints with `exactIntegers` (see exact-json.ts).
+ */
+export function decodeExi(schema: ExiSchemaId, bytes: Uint8Array, options: { exactIntegers?: boolean } = {}): { document: ExiJson; paddingBytes: number } {
   if (!isSchemaId(schema)) throw new ExiDecodeError(unknownSchema(schema), 0);
   const { document, paddingBytes } = exiCodecs[schema].decodeWithPadding(bytes);
-  return { document: toJson(document) as ExiJson, paddingBytes };
+  return { document: toJson(document, options.exactIntegers) as ExiJson, paddingBytes };
 }
 
 /** The order `auto` tries: the handshake decides, then the two V2G_Message grammars of a session. */
@@ -168,11 +171,11 @@ export const AUTO_SCHEMA_ORDER: readonly ExiSchemaId[] = ['app', 'iso2', 'din'];
  * Decodes with the first schema of AUTO_SCHEMA_ORDER that accepts the bytes. Throws ExiDecodeError
  * naming each schema's failure when none does.
  */
-export function decodeExiAuto(bytes: Uint8Array): { schema: ExiSchemaId; document: ExiJson; paddingBytes: number } {
+export function decodeExiAuto(bytes: Uint8Array, options: { exactIntegers?: boolean } = {}): { schema: ExiSchemaId; document: ExiJson; paddingBytes: number } {
   const failures: string[] = [];
   for (const schema of AUTO_SCHEMA_ORDER) {
     try {
-      return { schema, ...decodeExi(schema, bytes) };
+      return { schema, ...decodeExi(schema, bytes, options) };
     } catch (error) {
       if (!(error instanceof ExiDecodeError)) throw error;
       failures.push(`${schema}: ${error.message.split('\n')[0]}`);

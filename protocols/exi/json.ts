@@ -109,14 +109,17 @@ function valueFromJson(x: unknown, value: ModelValue, path: string): unknown {
   return x;
 }
 
-/** Typed → JSON: bytes to lowercase hex, integers beyond 2^53 to decimal strings. */
-export function toJson(value: unknown): unknown {
+/**
+ * Typed → JSON: bytes to lowercase hex, integers beyond 2^53 to decimal strings, or kept as
+ * bigints with `exactIntegers` (for a writer that prints them as numbers, exact-json.ts).
+ */
+export function toJson(value: unknown, exactIntegers = false): unknown {
   if (value instanceof Uint8Array) return bytesToHex(value);
-  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) && BigInt(Number(value)) === value ? Number(value) : value.toString();
-  if (Array.isArray(value)) return value.map(toJson);
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) && BigInt(Number(value)) === value ? Number(value) : exactIntegers ? value : value.toString();
+  if (Array.isArray(value)) return value.map((item) => toJson(item, exactIntegers));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v, exactIntegers);
     return out;
   }
   return value;

@@ -282,7 +282,8 @@ export const ocspResponseStatuses = {
 } as const;
 export type OcspResponseStatus = keyof typeof ocspResponseStatuses;
 
-function unsuccessfulResponse(status: Exclude<OcspResponseStatus, 'successful'>): Uint8Array {
+/** An OCSPResponse with only a non-successful responseStatus (RFC 6960 §4.2.1: no responseBytes). */
+export function unsuccessfulResponse(status: Exclude<OcspResponseStatus, 'successful'>): Uint8Array {
   const response = new pkijs.OCSPResponse({ responseStatus: new asn1js.Enumerated({ value: ocspResponseStatuses[status] }) });
   return new Uint8Array(response.toSchema().toBER());
 }

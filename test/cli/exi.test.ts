@@ -102,6 +102,28 @@ test('invalid JSON and schema violations are one-line errors naming the element 
   assertFails(missing, /cannot read .*ENOENT/);
 });
 
+test('integers beyond 2^53 pass exactly: JSON numbers in, the same numbers out, as the codec writes them', async () => {
+  // exi.md: integers are exact decimals. MeterReading is xs:unsignedLong, X509SerialNumber xs:integer.
+  const meter = '18446744073709551615'; // 2^64 - 1, the largest MeterReading
+  const serial = '123456789012345678901234567890';
+  const cases = [
+    [row(69), /"MeterReading": \d+/, `"MeterReading": ${meter}`, meter],
+    [row(565), /"X509SerialNumber": \d+/, `"X509SerialNumber": ${serial}`, serial],
+  ] as const;
+  for (const [vector, field, replacement, digits] of cases) {
+    const text = JSON.stringify(corpusDocument(vector.id), null, 2);
+    assert.match(text, field);
+    const edited = text.replace(field, replacement);
+    const encoded = await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], { stdin: edited });
+    assert.is(encoded.code, 0, encoded.stderr);
+    const decoded = await openpnc(['exi', 'decode', '--schema', 'iso2', encoded.stdout.trim()]);
+    assert.is(decoded.code, 0, decoded.stderr);
+    assert.ok(decoded.stdout.includes(replacement), `${vector.message}: ${digits} is written as an exact number`);
+    const again = await openpnc(['exi', 'encode', '--schema', 'iso2', '-'], { stdin: decoded.stdout });
+    assert.is(again.stdout, encoded.stdout, 'the decoded JSON encodes to the same bytes');
+  }
+});
+
 test('usage errors and --help', async () => {
   const [unknownSchema, autoEncode, unknownSubcommand, topHelp] = await Promise.all([
     openpnc(['exi', 'decode', '--schema', 'xml', '80']),

@@ -106,10 +106,10 @@ function get(path: string): Promise<{ status: number; body: string }> {
 
 test('malformed requests get a 4xx JSON answer and the inspector keeps serving', async () => {
   const corpus: Array<[string, number]> = [
-    ['/api/actor/%zz/x', 400], ['/api/actor/mo/%E0%A4%A', 400], ['/api/actor/mo', 404], ['/api/actor/nobody/none', 404],
+    ['/api/actor/%zz/x', 400], ['/api/changes?since=-1', 400], ['/api/actor/mo/%E0%A4%A', 400], ['/api/actor/mo', 404], ['/api/actor/nobody/none', 404],
     ['/api/diagram/none.svg', 404], ['/api/diagram/%00.svg', 404], ['/api/sequence', 400], ['/api/sequence?unknown=1', 400],
     ['/api/exi?hex=zz', 400], ['/api/exi?hex=abc', 400], ['/api/exi', 400], [`/api/exi?hex=${'00'.repeat(6_001)}`, 400], ['/api/exi?hex=ffffffff', 422],
-    ['/../../etc/passwd', 404], ['/api/../../package.json', 404], ['//', 404], ['/nothing', 404],
+    ['/../../etc/passwd', 404], ['/api/../../package.json', 404], ['//', 400], ['/nothing', 404],
   ];
   for (const [path, status] of corpus) {
     const answer = await get(path);

@@ -155,15 +155,32 @@ async function main() {
   await refreshActors();
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('actor');
   if (fromHash) await select(fromHash);
-  const stream = new EventSource('/api/stream');
-  stream.onopen = () => { $('#connection').textContent = 'live'; $('#connection').className = 'online'; };
-  stream.onerror = () => { $('#connection').textContent = 'reconnecting…'; $('#connection').className = 'offline'; };
-  stream.onmessage = (message) => {
-    const change = JSON.parse(message.data);
-    refreshActorsSoon();
-    if (change.kind === 'actor' && state.selected === `${change.participant}/${change.id}`) refreshSelectedSoon();
-    if (change.kind === 'trace') refreshSequenceSoon();
-  };
+  follow();
+}
+
+function applyChange(change) {
+  refreshActorsSoon();
+  if (change.kind === 'actor' && state.selected === `${change.participant}/${change.id}`) refreshSelectedSoon();
+  if (change.kind === 'trace') refreshSequenceSoon();
+}
+
+// The change feed: one long poll at a time; the server answers at once when something changed since.
+async function follow() {
+  let since = 0;
+  for (;;) {
+    try {
+      const feed = await json(`/api/changes?since=${since}`);
+      $('#connection').textContent = 'live';
+      $('#connection').className = 'online';
+      if (feed.reset) { refreshActorsSoon(); refreshSelectedSoon(); }
+      for (const change of feed.changes) applyChange(change);
+      since = feed.version;
+    } catch {
+      $('#connection').textContent = 'reconnecting…';
+      $('#connection').className = 'offline';
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 main().catch((error) => { $('#connection').textContent = `error: ${error.message}`; });
