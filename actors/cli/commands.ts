@@ -11,3 +11,4 @@ registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);
 registerCommand('run', async () => (await import('./run.ts')).runCommand);
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);
+registerCommand('v2g', async () => (await import('../transport/cli.ts')).v2gCommand);

@@ -3,10 +3,16 @@
 import { networkInterfaces } from 'node:os';
 import { TransportError } from './errors.ts';
 
-/** The interface's IPv6 link-local address (fe80::/10), without scope. */
-export function linkLocalAddress(interfaceName: string): string {
+/** The interface's addresses; TransportUnavailable when there is no such interface. */
+export function requireInterface(interfaceName: string) {
   const addresses = networkInterfaces()[interfaceName];
   if (!addresses) throw new TransportError('TransportUnavailable', `no network interface named '${interfaceName}'`);
+  return addresses;
+}
+
+/** The interface's IPv6 link-local address (fe80::/10), without scope. */
+export function linkLocalAddress(interfaceName: string): string {
+  const addresses = requireInterface(interfaceName);
   const linkLocal = addresses.find((a) => a.family === 'IPv6' && isLinkLocal(a.address));
   if (!linkLocal) throw new TransportError('TransportUnavailable', `interface '${interfaceName}' has no IPv6 link-local address (is it up, is DAD finished?)`, { retryable: true });
   return linkLocal.address.split('%')[0];

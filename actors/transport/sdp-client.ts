@@ -3,7 +3,7 @@
 import { createSocket } from 'node:dgram';
 import { SDP_MULTICAST_ADDRESS, SDP_PORT, SdpError, decodeSdpResponse, encodeSdpRequest, type SdpResponse, type SdpSecurity } from '../../protocols/sdp/index.ts';
 import { TransportError } from './errors.ts';
-import { scoped } from './interfaces.ts';
+import { requireInterface, scoped } from './interfaces.ts';
 import { systemTimers, type Timers } from './timers.ts';
 
 /** EcoG-io `Timeouts.SDP_REQ` and `SDP_MAX_REQUEST_COUNTER`; RISE-V2G uses the same (charging-session.md §2). */
@@ -34,7 +34,8 @@ export interface DiscoveredSecc extends SdpResponse {
 }
 
 /** Finds the SECC; rejects with `SdpNoResponse` (retryable) after the last request went unanswered. */
-export function discoverSecc(options: SdpClientOptions): Promise<DiscoveredSecc> {
+export async function discoverSecc(options: SdpClientOptions): Promise<DiscoveredSecc> {
+  if (options.interface) requireInterface(options.interface);
   const timers = options.timers ?? systemTimers;
   const interval = options.retryIntervalMs ?? SDP_RETRY_INTERVAL_MS;
   const maxRequests = options.maxRequests ?? SDP_MAX_REQUESTS;

@@ -96,7 +96,7 @@ async function checkSession(socket: TLSSocket, v2gRoots: readonly string[], at: 
       data: { defect: verdict.defect, position: verdict.position, iso15118: verdict.iso15118 },
     });
   }
-  return { protocol: socket.getProtocol() ?? '', cipher: name, group: groupName, seccSubject: socket.getPeerX509Certificate()?.subject ?? '' };
+  return { protocol: socket.getProtocol() ?? '', cipher: name, group: groupName, seccSubject: (socket.getPeerX509Certificate()?.subject ?? '').replace(/\n/g, ', ') };
 }
 
 /** The chain the SECC sent, leaf first, without the self-signed root. */
