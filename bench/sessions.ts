@@ -118,6 +118,8 @@ async function evSide(): Promise<void> {
           while (next < CONNECTIONS) {
             next++;
             const { connection } = await connectV2gtp({ host: HOST, port, security: { kind: 'tls', v2gRoots: roots } });
+            // The first frame right away, as an EV's setup does: the SECC closes a silent connection after 18 s.
+            await connection.request(currentDemandReq, 2_000);
             connections.push(connection);
           }
         }));
