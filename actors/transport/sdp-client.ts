@@ -70,8 +70,7 @@ export async function discoverSecc(options: SdpClientOptions): Promise<Discovere
       try {
         response = decodeSdpResponse(datagram);
       } catch (error) {
-        if (!(error instanceof SdpError)) throw error;
-        options.onIgnored?.(error.message);
+        options.onIgnored?.(error instanceof SdpError ? error.message : String(error));
         return;
       }
       // Ports outside the dynamic range and non-TCP transports are not answers we can use (Josev does the same).

@@ -77,8 +77,7 @@ export class SdpServer extends EventEmitter<SdpServerEvents> {
       request = decodeSdpRequest(datagram);
     } catch (error) {
       // Malformed datagrams are dropped silently (EVerest sdp.cpp); only our own counters see them.
-      if (!(error instanceof SdpError)) throw error;
-      this.drop(error, rinfo);
+      this.drop(error instanceof SdpError ? error : new SdpError('InvalidFrame', String(error), datagram.toString('hex'), error), rinfo);
       return;
     }
     if (request.transport !== 'tcp') {

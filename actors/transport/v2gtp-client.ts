@@ -7,7 +7,10 @@ import { TransportError } from './errors.ts';
 import { V2G_TLS12_CIPHER_STANDARD_NAME, V2G_TLS12_GROUP, evccTlsOptions, keyLogWriter } from './tls.ts';
 import { V2gtpConnection } from './v2gtp-connection.ts';
 
-/** V2G_EVCC_CommunicationSetup_Timeout (EcoG-io timeouts.py, RISE-V2G): SDP through the SupportedAppProtocolRes. */
+/**
+ * V2G_EVCC_CommunicationSetup_Timeout (EcoG-io timeouts.py, RISE-V2G) bounds the EVCC's whole setup,
+ * SDP through SupportedAppProtocolRes; this client bounds its own part (connect, handshake, leaf check) by it.
+ */
 export const EVCC_COMMUNICATION_SETUP_MS = 20_000;
 
 export interface V2gtpClientOptions {

@@ -72,7 +72,7 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
       // A failed handshake (no shared suite, static-ECDH only, garbage, timeout) costs one socket, never the server.
       tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
         socket.destroy(); // with a listener, Node leaves the socket open
-        const timedOut = /timed? ?out/i.test(error.message);
+        const timedOut = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
         instance!.refuse(
           new TransportError(timedOut ? 'CommunicationSetupTimeout' : 'TlsHandshakeFailed', `TLS handshake refused: ${error.message}`, { data: { opensslCode: error.code } }),
           socket.remoteAddress,

@@ -236,6 +236,13 @@ test('a TLS connection that sends no V2GTP frame is closed with CommunicationSet
     assert.is(closed.length, 1);
     const [serverReason] = await closed[0];
     assert.is((serverReason as TransportError).code, 'CommunicationSetupTimeout');
+    // A TCP connection that never starts the handshake is refused by the same deadline.
+    const silent = connectRaw({ host: LOOPBACK, port: quick.port });
+    silent.on('error', () => undefined);
+    silent.resume();
+    const [refusal] = (await once(quick, 'refused')) as [TransportError];
+    assert.is(refusal.code, 'CommunicationSetupTimeout');
+    await once(silent, 'close');
   } finally {
     await quick.close();
   }
