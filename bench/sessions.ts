@@ -17,7 +17,8 @@ import { createTestPki } from '../protocols/pki/index.ts';
 import { credentialsOf, evccTlsOptions } from '../actors/transport/tls.ts';
 import { connectV2gtp } from '../actors/transport/v2gtp-client.ts';
 import { V2gtpServer, type PeerInfo } from '../actors/transport/v2gtp-server.ts';
-import type { V2gtpConnection } from '../actors/transport/v2gtp-connection.ts';
+import { V2gtpConnection } from '../actors/transport/v2gtp-connection.ts';
+import type { Duplex } from 'node:stream';
 import { loadCorpus } from '../test/helpers/exi-corpus.ts';
 import { flag, median, percentile } from './stats.ts';
 
@@ -35,10 +36,12 @@ const currentDemandReq = corpus.find((r) => r.id === 106)!.bytes;
 const currentDemandRes = corpus.find((r) => r.id === 145)!.bytes;
 
 /** The stand-in SECC: answers each frame with the CurrentDemandRes vector. */
-function vectorResponder(connection: V2gtpConnection, _peer: PeerInfo): void {
+function vectorResponder(socket: Duplex): void {
+  const connection = new V2gtpConnection(socket);
   connection.on('frame', () => connection.send(currentDemandRes));
 }
-const seccHandler: (connection: V2gtpConnection, peer: PeerInfo) => void = vectorResponder;
+/** Where the session SECC drops in: e.g. `(socket) => void station.serve(socket)` with a station from actors/participants/secc. */
+const seccHandler: (socket: Duplex, peer: PeerInfo) => void = vectorResponder;
 
 interface EvReport {
   readonly latencies: number[];

@@ -10,7 +10,7 @@ import { readSeccCredentials, readV2gRoots } from './tls.ts';
 import { connectV2gtp } from './v2gtp-client.ts';
 import { V2gtpServer, type V2gtpSecurity } from './v2gtp-server.ts';
 import { linkLocalAddress } from './interfaces.ts';
-import type { V2gtpConnection } from './v2gtp-connection.ts';
+import { V2gtpConnection } from './v2gtp-connection.ts';
 
 /** The open Java EVCC's ISO-2 SupportedAppProtocolReq (SchemaID 10), shared/vectors/exi/vectors_all.tsv row 60 (RISE-V2G capture; charging-session.md §3). */
 export const LAB_SAP_REQUEST = Buffer.from('8000ebab9371d34b9b79d189a98989c1d191d191818999d26b9b3a232b30020000280040', 'hex');
@@ -100,7 +100,8 @@ async function listen(values: ReturnType<typeof parseFlags<typeof FLAGS>>['value
     host: `${address}%${iface}`,
     port: positive(values.port, 'port', 65535),
     security,
-    onConnection: (connection: V2gtpConnection, peer) => {
+    onConnection: (socket, peer) => {
+      const connection = new V2gtpConnection(socket);
       say(`${security.kind}: accepted [${peer.remoteAddress}]:${peer.remotePort}${peer.tls ? ` ${peer.tls.protocol} ${peer.tls.cipher}` : ''}`);
       connection.on('frame', (frame) => {
         say(`v2gtp: received ${describe(frame.payload)}`);

@@ -1,14 +1,14 @@
 // The SECC's V2GTP server: TLS 1.2 with the pinned suite and group, or plain TCP when the charger is
-// configured for EIM only. Each accepted connection is handed over as a V2gtpConnection.
+// configured for EIM only. Each accepted connection is handed over as the Duplex carrying V2GTP bytes
+// (the seam to the session: `new V2gtpConnection(socket)` frames it).
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { TransportError } from './errors.ts';
 import { keyLogWriter, seccTlsOptions, type SeccTlsCredentials } from './tls.ts';
-import { V2gtpConnection } from './v2gtp-connection.ts';
 
-/** V2G_SECC_CommunicationSetup_Performance_Time (EVerest v2g.hpp): TCP accept to the first V2GTP frame. */
+/** V2G_SECC_CommunicationSetup_Performance_Time (EVerest v2g.hpp): TCP accept to the EV's first V2GTP bytes. */
 export const SECC_COMMUNICATION_SETUP_MS = 18_000;
 
 export type V2gtpSecurity =
@@ -29,9 +29,10 @@ export interface V2gtpServerOptions {
   /** Default: a free port drawn from 49152–65535, the range EVCCs accept (link-layer.md §2.2). */
   readonly port?: number;
   readonly security: V2gtpSecurity;
+  /** Handshake and the EV's first application bytes must arrive within this many ms of the TCP accept. */
   readonly setupTimeoutMs?: number;
-  readonly maxPayloadLength?: number;
-  readonly onConnection: (connection: V2gtpConnection, peer: PeerInfo) => void;
+  /** Called with the secured (or, for EIM-only, plain) socket; frame it with `new V2gtpConnection(socket)`. */
+  readonly onConnection: (socket: Socket | TLSSocket, peer: PeerInfo) => void;
 }
 
 export interface V2gtpServerEvents {
@@ -42,6 +43,8 @@ export interface V2gtpServerEvents {
 export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
   readonly stats = { accepted: 0, refused: 0 };
   private readonly sockets = new Set<Socket>();
+  /** TCP accept time by remote endpoint: the TLS socket handed over is not the raw socket accepted. */
+  private readonly acceptedAt = new Map<string, number>();
 
   private constructor(private readonly server: Server, readonly security: V2gtpSecurity['kind']) {
     super();
@@ -57,13 +60,13 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     const accept = (socket: Socket | TLSSocket, tls: PeerInfo['tls']) => {
       const server = instance!;
       server.stats.accepted++;
-      const connection = new V2gtpConnection(socket, { maxPayloadLength: options.maxPayloadLength, firstFrameTimeoutMs: setupMs });
+      server.watchFirstBytes(socket, setupMs);
       const peer: PeerInfo = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, ...(tls ? { tls } : {}) };
-      options.onConnection(connection, peer);
+      options.onConnection(socket, peer);
     };
     let server: Server;
     if (security.kind === 'tls') {
-      // handshakeTimeout bounds the handshake; the first-frame timer then bounds the rest of the setup.
+      // handshakeTimeout bounds the handshake; watchFirstBytes then bounds the rest of the setup.
       const tlsServer = createTlsServer({ ...seccTlsOptions(security.credentials), handshakeTimeout: setupMs }, (socket) => {
         const cipher = socket.getCipher();
         accept(socket, { protocol: socket.getProtocol() ?? '', cipher: cipher.standardName ?? cipher.name });
@@ -85,7 +88,12 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     instance = new V2gtpServer(server, security.kind);
     server.on('connection', (socket: Socket) => {
       instance!.sockets.add(socket);
-      socket.on('close', () => instance!.sockets.delete(socket));
+      const endpoint = endpointOf(socket);
+      instance!.acceptedAt.set(endpoint, Date.now());
+      socket.on('close', () => {
+        instance!.sockets.delete(socket);
+        instance!.acceptedAt.delete(endpoint);
+      });
       socket.on('error', () => undefined); // reported through the connection or tlsClientError
     });
     await listen(server, options.host, options.port);
@@ -107,10 +115,30 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /**
+   * Closes a connection whose EV sends nothing within what is left of the setup time. It watches the
+   * byte count instead of reading, so the session can attach its own reader whenever it likes.
+   */
+  private watchFirstBytes(socket: Socket | TLSSocket, setupMs: number): void {
+    // bytesRead counts application bytes on a TLS socket (0 right after the handshake), raw bytes on TCP.
+    const readAtStart = socket.bytesRead;
+    const left = setupMs - (Date.now() - (this.acceptedAt.get(endpointOf(socket)) ?? Date.now()));
+    const timer = setTimeout(() => {
+      if (socket.destroyed || socket.bytesRead > readAtStart) return;
+      this.refuse(new TransportError('CommunicationSetupTimeout', `no V2GTP bytes within ${setupMs} ms of the connection`, { retryable: true }), socket.remoteAddress);
+      socket.destroy();
+    }, Math.max(0, left));
+    socket.once('close', () => clearTimeout(timer));
+  }
+
   private refuse(error: TransportError, remoteAddress: string | undefined): void {
     this.stats.refused++;
     this.emit('refused', error, { remoteAddress });
   }
+}
+
+function endpointOf(socket: Socket): string {
+  return `[${socket.remoteAddress}]:${socket.remotePort}`;
 }
 
 async function listen(server: Server, host: string, port: number | undefined): Promise<void> {

@@ -16,7 +16,8 @@ import { V2gtpServer, type PeerInfo } from '../../actors/transport/v2gtp-server.
 import { connectV2gtp } from '../../actors/transport/v2gtp-client.ts';
 import { credentialsOf, type SeccTlsCredentials } from '../../actors/transport/tls.ts';
 import { TransportError } from '../../actors/transport/errors.ts';
-import type { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
+import { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
+import type { Duplex } from 'node:stream';
 import { loadCorpus } from '../helpers/exi-corpus.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 
@@ -34,8 +35,9 @@ const peers: PeerInfo[] = [];
 const serverClosures: (TransportError | undefined)[] = [];
 
 /** Echoes every frame back: a stand-in peer that proves bytes crossed both ways. */
-function echo(connection: V2gtpConnection, peer: PeerInfo): void {
+function echo(socket: Duplex, peer: PeerInfo): void {
   peers.push(peer);
+  const connection = new V2gtpConnection(socket);
   connection.on('frame', (frame) => connection.send(frame.payload));
   connection.on('close', (error) => serverClosures.push(error));
 }
@@ -226,23 +228,26 @@ test('both ends write NSS key log lines', async () => {
   assert.ok(readFileSync(keyLog, 'utf8').includes(clientLines[0]), 'the server logged the same secret');
 });
 
-test('a TLS connection that sends no V2GTP frame is closed with CommunicationSetupTimeout', async () => {
-  const closed: Promise<unknown[]>[] = [];
-  const quick = await V2gtpServer.start({ host: LOOPBACK, security: { kind: 'tls', credentials }, setupTimeoutMs: 200, onConnection: (connection) => closed.push(once(connection, 'close')) });
+test('a connection whose EV sends nothing after the handshake, or never starts it, is closed with CommunicationSetupTimeout', async () => {
+  const refusals: TransportError[] = [];
+  const quick = await V2gtpServer.start({ host: LOOPBACK, security: { kind: 'tls', credentials }, setupTimeoutMs: 1_500, onConnection: echo });
+  quick.on('refused', (error) => refusals.push(error));
   try {
-    const { connection } = await connectV2gtp({ host: LOOPBACK, port: quick.port, security: { kind: 'tls', v2gRoots: [rootPem] } });
-    const [clientReason] = await once(connection, 'close');
+    // An EV that sends its first frame in time; then one silent after the handshake, one that never starts it.
+    const { connection: prompt } = await connectV2gtp({ host: LOOPBACK, port: quick.port, security: { kind: 'tls', v2gRoots: [rootPem] } });
+    await prompt.request(sapReq, 5_000);
+    const { connection: silentTls } = await connectV2gtp({ host: LOOPBACK, port: quick.port, security: { kind: 'tls', v2gRoots: [rootPem] } });
+    const silentTcp = connectRaw({ host: LOOPBACK, port: quick.port });
+    silentTcp.on('error', () => undefined);
+    silentTcp.resume();
+    const [clientReason] = await once(silentTls, 'close');
     assert.ok(clientReason === undefined || (clientReason as TransportError).code === 'ConnectionClosed', 'the EVCC sees the SECC close the connection');
-    assert.is(closed.length, 1);
-    const [serverReason] = await closed[0];
-    assert.is((serverReason as TransportError).code, 'CommunicationSetupTimeout');
-    // A TCP connection that never starts the handshake is refused by the same deadline.
-    const silent = connectRaw({ host: LOOPBACK, port: quick.port });
-    silent.on('error', () => undefined);
-    silent.resume();
-    const [refusal] = (await once(quick, 'refused')) as [TransportError];
-    assert.is(refusal.code, 'CommunicationSetupTimeout');
-    await once(silent, 'close');
+    await once(silentTcp, 'close');
+    assert.equal(refusals.map((r) => r.code), ['CommunicationSetupTimeout', 'CommunicationSetupTimeout']);
+    // Both deadlines passed after the prompt EV's own: it is still served.
+    assert.not.ok(prompt.isClosed, 'the prompt EV is still connected');
+    assert.equal(Buffer.from(await prompt.request(sapReq, 5_000)), Buffer.from(sapReq));
+    prompt.end();
   } finally {
     await quick.close();
   }

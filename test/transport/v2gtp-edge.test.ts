@@ -65,7 +65,8 @@ async function corpusAgainst(server: V2gtpServer, open: Opener, closures: Promis
 }
 
 function echoServer(closures: Promise<[TransportError | undefined]>[], delivered: number[]) {
-  return (connection: V2gtpConnection) => {
+  return (socket: Duplex) => {
+    const connection = new V2gtpConnection(socket);
     closures.push(once(connection, 'close') as Promise<[TransportError | undefined]>);
     connection.on('frame', (f) => {
       delivered.push(f.payload.length);
