@@ -127,7 +127,7 @@ async function evSide(): Promise<void> {
             next++;
             const { connection } = await connectV2gtp({ host: HOST, port, security: { kind: 'tls', v2gRoots: roots } });
             // The first frame right away, as an EV's setup does: the SECC closes a silent connection after 18 s.
-            await connection.request(currentDemandReq, 2_000);
+            await connection.request(currentDemandReq, 10_000);
             connections.push(connection);
           }
         }));
@@ -201,6 +201,6 @@ async function bareHandshake(port: number, roots: string[]): Promise<void> {
 
 async function fullSetup(port: number, roots: string[]): Promise<void> {
   const { connection } = await connectV2gtp({ host: HOST, port, security: { kind: 'tls', v2gRoots: roots } });
-  await connection.request(currentDemandReq, 2_000);
+  await connection.request(currentDemandReq, 10_000);
   connection.socket.destroy();
 }

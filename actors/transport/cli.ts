@@ -89,6 +89,7 @@ async function listen(values: ReturnType<typeof parseFlags<typeof FLAGS>>['value
   if (values.tcp) throw new CliError('--tcp is for connect; the SECC side says --tcp-eim-only');
   if (!values.pki === !values['tcp-eim-only']) throw new CliError('listen needs exactly one of --pki DIR (TLS) or --tcp-eim-only');
   const sessions = positive(values.sessions, 'sessions', 1_000_000);
+  const port = positive(values.port, 'port', 65535);
   const security: V2gtpSecurity = values.pki
     ? { kind: 'tls', credentials: await readSeccCredentials(values.pki), ...(values.keylog ? { keyLogFile: values.keylog } : {}) }
     : { kind: 'tcp', eimOnly: true };
@@ -98,7 +99,7 @@ async function listen(values: ReturnType<typeof parseFlags<typeof FLAGS>>['value
   const finished = new Promise<void>((resolve) => (done = resolve));
   const v2gtp = await V2gtpServer.start({
     host: `${address}%${iface}`,
-    port: positive(values.port, 'port', 65535),
+    port,
     security,
     onConnection: (socket, peer) => {
       const connection = new V2gtpConnection(socket);
