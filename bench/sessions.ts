@@ -48,6 +48,8 @@ interface EvReport {
   readonly sent: number;
   readonly timeouts: number;
   readonly lost: number;
+  /** CPU time of the EV process during the load phase, µs. */
+  readonly evCpuUs: number;
   readonly connectMs: number;
   readonly setupRates: { readonly bare: number[]; readonly full: number[] };
 }
@@ -96,7 +98,8 @@ async function seccSide(): Promise<void> {
     console.log(`  latency p50 ${percentile(sorted, 0.5).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[sorted.length - 1]?.toFixed(2)} ms (target p99 ≤ 25 ms: ${p99 <= 25 ? 'met' : 'MISSED'})`);
     console.log(`  throughput ${(report.latencies.length / SECONDS).toFixed(0)} responses/s`);
     // CPU time is what the load average does not distort: it says how many responses one core can carry.
-    console.log(`  SECC process CPU ${(cpuPerResponseUs).toFixed(0)} µs per CurrentDemandRes (${((cpu.user + cpu.system) / 1e4 / SECONDS).toFixed(0)}% of a core; one core ≈ ${(1e6 / cpuPerResponseUs).toFixed(0)} responses/s = ${(1e6 / cpuPerResponseUs / HZ).toFixed(0)} EVs at ${HZ} Hz)\n`);
+    console.log(`  SECC process CPU ${(cpuPerResponseUs).toFixed(0)} µs per CurrentDemandRes (${((cpu.user + cpu.system) / 1e4 / SECONDS).toFixed(0)}% of a core; one core ≈ ${(1e6 / cpuPerResponseUs).toFixed(0)} responses/s = ${(1e6 / cpuPerResponseUs / HZ).toFixed(0)} EVs at ${HZ} Hz)`);
+    console.log(`  EV process CPU ${(report.evCpuUs / Math.max(1, report.sent)).toFixed(0)} µs per request (${(report.evCpuUs / 1e4 / SECONDS).toFixed(0)}% of a core); latency above the SECC's own time is the EV side and the machine's load\n`);
 
     const setup = await ask({ kind: 'measure-setup' }, 'report');
     const { bare, full } = setup.report.setupRates;
@@ -133,7 +136,10 @@ async function evSide(): Promise<void> {
         }));
         send({ kind: 'connected', connectMs: performance.now() - started });
       } else if (message.kind === 'measure-load') {
-        send({ kind: 'report', report: { ...(await currentDemandLoop(connections)), connectMs: 0, setupRates: { bare: [], full: [] } } });
+        const cpuBefore = process.cpuUsage();
+        const loop = await currentDemandLoop(connections);
+        const cpu = process.cpuUsage(cpuBefore);
+        send({ kind: 'report', report: { ...loop, evCpuUs: cpu.user + cpu.system, connectMs: 0, setupRates: { bare: [], full: [] } } });
       } else {
         const bare: number[] = [];
         const full: number[] = [];
@@ -141,7 +147,7 @@ async function evSide(): Promise<void> {
           bare.push(await setupRate(() => bareHandshake(port, roots)));
           full.push(await setupRate(() => fullSetup(port, roots)));
         }
-        send({ kind: 'report', report: { latencies: [], sent: 0, timeouts: 0, lost: 0, connectMs: 0, setupRates: { bare, full } } });
+        send({ kind: 'report', report: { latencies: [], sent: 0, timeouts: 0, lost: 0, evCpuUs: 0, connectMs: 0, setupRates: { bare, full } } });
       }
     } catch (error) {
       send({ kind: 'error', message: (error as Error).message });
@@ -150,7 +156,7 @@ async function evSide(): Promise<void> {
 }
 
 /** Every connection sends a CurrentDemandReq each 250 ms (phases spread), waiting for the answer before the next. */
-async function currentDemandLoop(connections: V2gtpConnection[]): Promise<Omit<EvReport, 'connectMs' | 'setupRates'>> {
+async function currentDemandLoop(connections: V2gtpConnection[]): Promise<Omit<EvReport, 'connectMs' | 'setupRates' | 'evCpuUs'>> {
   const latencies: number[] = [];
   let sent = 0;
   let timeouts = 0;

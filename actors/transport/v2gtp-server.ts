@@ -60,6 +60,8 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     const accept = (socket: Socket | TLSSocket, tls: PeerInfo['tls']) => {
       const server = instance!;
       server.stats.accepted++;
+      // A reset must never crash the server, whatever listeners the session attaches; it sees the error too.
+      socket.on('error', () => undefined);
       server.watchFirstBytes(socket, setupMs);
       const peer: PeerInfo = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, ...(tls ? { tls } : {}) };
       options.onConnection(socket, peer);
