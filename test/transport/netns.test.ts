@@ -74,7 +74,7 @@ function tshark(pcap: string, keyLog: string | undefined, filter: string, fields
   const args = ['-r', pcap, ...(keyLog ? ['-o', `tls.keylog_file:${keyLog}`] : []), '-Y', filter, ...(fields.length ? ['-T', 'fields', ...fields.flatMap((f) => ['-e', f])] : [])];
   const result = spawnSync('tshark', args, { encoding: 'utf8', timeout: 30_000 });
   assert.is(result.status, 0, `tshark ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => line.split('\t'));
+  return result.stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
 }
 
 const probe = sh('ip', 'netns', 'add', `tpprobe${tag}`);
@@ -147,32 +147,45 @@ if (!netnsAvailable || !toolsAvailable) {
     // No malformed packet and no expert error anywhere in the capture, decrypted.
     assert.equal(tshark(pcap, evKeys, '_ws.malformed || _ws.expert.severity == error', []), []);
 
+    // One dissection per key log (none, the EV's, the SECC's); fields: source, destination, UDP port,
+    // handshake types / version / suite / named curve, and the (decrypted) payload.
+    const fields = ['ipv6.src', 'ipv6.dst', 'udp.dstport', 'tls.handshake.type', 'tls.handshake.version', 'tls.handshake.ciphersuite', 'tls.handshake.server_named_curve', 'data.data'];
+    const rows = (keyLog: string | undefined) =>
+      tshark(pcap, keyLog, 'udp.port == 15118 || tcp', fields).map(([src, dst, udpPort, types, version, suite, curve, data]) => ({ src, dst, udpPort, types: (types ?? '').split(','), version, suite, curve, data: data ?? '' }));
+    const opaque = rows(undefined);
+
     // SDP: request multicast to ff02::1, response unicast from the SECC's link-local address.
-    const sdp = tshark(pcap, undefined, 'udp.port == 15118', ['ipv6.src', 'ipv6.dst', 'udp.dstport', 'data.data']);
-    assert.equal(sdp[0], [EV_ADDRESS, 'ff02::1', '15118', '01fe9000000000020000']);
-    assert.equal(sdp[1].slice(0, 2), [SE_ADDRESS, EV_ADDRESS]);
-    assert.is(sdp[1][3], '01fe900100000014' + 'fe80000000000000000000fffe005e01' + port.toString(16).padStart(4, '0') + '0000');
+    const sdp = opaque.filter((r) => r.udpPort !== '');
+    assert.equal(sdp.map((r) => [r.src, r.dst, r.data]), [
+      [EV_ADDRESS, 'ff02::1', '01fe9000000000020000'],
+      [SE_ADDRESS, EV_ADDRESS, '01fe900100000014' + 'fe80000000000000000000fffe005e01' + port.toString(16).padStart(4, '0') + '0000'],
+    ]);
 
     // TLS: the pinned suite (0xc023) and group (secp256r1 = 0x0017), TLS 1.2.
-    assert.equal(tshark(pcap, undefined, 'tls.handshake.type == 2', ['tls.handshake.version', 'tls.handshake.ciphersuite']), [['0x0303', '0xc023']]);
-    assert.equal(tshark(pcap, undefined, 'tls.handshake.type == 12', ['tls.handshake.server_named_curve']), [['0x0017']]);
+    const serverHello = opaque.filter((r) => r.types.includes('2'));
+    assert.is(serverHello.length, 1);
+    assert.match(serverHello[0].version, '0x0303');
+    assert.is(serverHello[0].suite, '0xc023');
+    const keyExchange = opaque.filter((r) => r.types.includes('12'));
+    assert.is(keyExchange.length, 1);
+    assert.is(keyExchange[0].curve, '0x0017');
 
     // Without the key log the application data stays opaque; with either end's key log it decrypts.
-    assert.equal(tshark(pcap, undefined, 'tcp && data.data', ['data.data']), []);
+    assert.equal(opaque.filter((r) => r.udpPort === '' && r.data !== ''), []);
     for (const keyLog of [evKeys, seccKeys]) {
-      const decrypted = tshark(pcap, keyLog, 'tcp && data.data', ['ipv6.src', 'data.data']);
+      const decrypted = rows(keyLog).filter((r) => r.udpPort === '' && r.data !== '');
       assert.is(decrypted.length, 2, JSON.stringify(decrypted));
-      const [request, response] = decrypted.map(([source, hex]) => {
-        const frames = new V2gtpFrameReader().push(Buffer.from(hex, 'hex'));
+      const [request, response] = decrypted.map(({ src, data }) => {
+        const frames = new V2gtpFrameReader().push(Buffer.from(data, 'hex'));
         assert.is(frames.length, 1);
-        return { source, payload: frames[0].payload };
+        return { src, payload: frames[0].payload };
       });
-      assert.is(request.source, EV_ADDRESS);
+      assert.is(request.src, EV_ADDRESS);
       assert.equal(Buffer.from(request.payload), LAB_SAP_REQUEST);
       assert.equal(decodeExi('app', request.payload).document, {
         supportedAppProtocolReq: { AppProtocol: [{ ProtocolNamespace: 'urn:iso:15118:2:2013:MsgDef', VersionNumberMajor: 2, VersionNumberMinor: 0, SchemaID: 10, Priority: 1 }] },
       });
-      assert.is(response.source, SE_ADDRESS);
+      assert.is(response.src, SE_ADDRESS);
       assert.equal(decodeExi('app', response.payload).document, { supportedAppProtocolRes: { ResponseCode: 'OK_SuccessfulNegotiation', SchemaID: 10 } });
     }
   });
