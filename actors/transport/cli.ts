@@ -36,6 +36,7 @@ connect   EV side: SDP (250 ms × 50 requests) asking for TLS (or none with --tc
   --port N         listen: the V2GTP port (default: a free one in 49152–65535)
   --keylog FILE    append TLS secrets in NSS key log format, for 'tshark -o tls.keylog_file:FILE'
   --sessions N     listen: exit after N V2GTP connections have closed (default: run until stopped)
+  -h, --help       this text
 
 examples:
   openpnc pki init --out ./pki
