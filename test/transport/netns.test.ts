@@ -190,6 +190,19 @@ if (!netnsAvailable || !toolsAvailable) {
     }
   });
 
+  test('EIM over plain TCP: SDP asks for no TLS (0x10), the SECC offers none, a SAP exchange without TLS', async () => {
+    const secc = start(SE_NS, [process.execPath, CLI, 'v2g', 'listen', '--if', SE_IF, '--tcp-eim-only', '--sessions', '1']);
+    await secc.waitFor(/sdp: listening/);
+    const ev = start(EV_NS, [process.execPath, CLI, 'v2g', 'connect', '--if', EV_IF, '--tcp']);
+    const [evCode, seccCode] = [await ev.exited, await secc.exited];
+    assert.is(evCode, 0, ev.output());
+    assert.is(seccCode, 0, secc.output());
+    assert.match(ev.output(), new RegExp(`sdp: SECC at \\[${SE_ADDRESS}%${EV_IF}\\]:\\d+ offers none`));
+    assert.match(ev.output(), 'tcp: connected (no TLS)');
+    assert.match(ev.output(), 'v2gtp: received {"supportedAppProtocolRes":{"ResponseCode":"OK_SuccessfulNegotiation","SchemaID":10}}');
+    assert.match(secc.output(), /sdp: answered .* \(asked none\)/);
+  });
+
   test.after(cleanup);
 }
 
