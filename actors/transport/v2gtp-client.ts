@@ -60,6 +60,7 @@ export async function connectV2gtp(options: V2gtpClientOptions): Promise<V2gtpCl
       const session = await checkSession(tlsSocket, security.v2gRoots, security.at);
       return { connection: new V2gtpConnection(tlsSocket, { maxPayloadLength: options.maxPayloadLength }), tls: session };
     })();
+    established.catch(() => undefined); // after a timeout its late failure is no longer anyone's to handle
     return await Promise.race([established, timeout]);
   } catch (error) {
     socket?.destroy();
