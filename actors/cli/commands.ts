@@ -14,3 +14,4 @@ registerCommand('run', async () => (await import('./run.ts')).runCommand);
 registerCommand('statecharts', async () => (await import('./statecharts.ts')).statechartsCommand);
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);
+registerCommand('v2g', async () => (await import('../transport/cli.ts')).v2gCommand);

@@ -1,0 +1,123 @@
+// The EVCC's V2GTP client: TLS 1.2 with the pinned suite and group against the V2G roots it
+// trusts, then its own check of the SECC leaf ([V2G2-925]: DC=CPO), or plain TCP for EIM.
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { validateChain, type ChainValidationResult } from '../../protocols/pki/index.ts';
+import { TransportError } from './errors.ts';
+import { V2G_TLS12_CIPHER_STANDARD_NAME, V2G_TLS12_GROUP, evccTlsOptions, keyLogWriter } from './tls.ts';
+import { V2gtpConnection } from './v2gtp-connection.ts';
+
+/**
+ * V2G_EVCC_CommunicationSetup_Timeout (EcoG-io timeouts.py, RISE-V2G) bounds the EVCC's whole setup,
+ * SDP through SupportedAppProtocolRes; this client bounds its own part (connect, handshake, leaf check) by it.
+ */
+export const EVCC_COMMUNICATION_SETUP_MS = 20_000;
+
+export interface V2gtpClientOptions {
+  /** A loopback address, or `fe80::…%if` from SDP. */
+  readonly host: string;
+  readonly port: number;
+  readonly security: { readonly kind: 'tls'; readonly v2gRoots: readonly string[]; readonly keyLogFile?: string; readonly at?: Date } | { readonly kind: 'tcp' };
+  /** Bounds TCP connect, handshake and the SECC leaf check. */
+  readonly setupTimeoutMs?: number;
+  readonly maxPayloadLength?: number;
+}
+
+export interface SecureSession {
+  readonly protocol: string;
+  readonly cipher: string;
+  readonly group: string;
+  /** The SECC leaf's subject as the EVCC checked it. */
+  readonly seccSubject: string;
+}
+
+export interface V2gtpClientConnection {
+  readonly connection: V2gtpConnection;
+  /** Absent on plain TCP. */
+  readonly tls?: SecureSession;
+}
+
+/** Connects to the SECC; every failure is a TransportError (TlsHandshakeFailed, SeccCertificateRejected, …). */
+export async function connectV2gtp(options: V2gtpClientOptions): Promise<V2gtpClientConnection> {
+  const timeoutMs = options.setupTimeoutMs ?? EVCC_COMMUNICATION_SETUP_MS;
+  const { security } = options;
+  let socket: Socket | TLSSocket | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TransportError('CommunicationSetupTimeout', `no V2GTP connection to [${options.host}]:${options.port} within ${timeoutMs} ms`, { retryable: true })), timeoutMs);
+  });
+  try {
+    const established = (async (): Promise<V2gtpClientConnection> => {
+      if (security.kind === 'tcp') {
+        socket = connectTcp({ host: options.host, port: options.port });
+        await opened(socket, 'connect', 'ConnectionClosed');
+        return { connection: new V2gtpConnection(socket, { maxPayloadLength: options.maxPayloadLength }) };
+      }
+      const tlsSocket = connectTls({ host: options.host, port: options.port, ...evccTlsOptions(security.v2gRoots) });
+      socket = tlsSocket;
+      if (security.keyLogFile) tlsSocket.on('keylog', keyLogWriter(security.keyLogFile));
+      await opened(tlsSocket, 'secureConnect', 'TlsHandshakeFailed');
+      const session = await checkSession(tlsSocket, security.v2gRoots, security.at);
+      return { connection: new V2gtpConnection(tlsSocket, { maxPayloadLength: options.maxPayloadLength }), tls: session };
+    })();
+    established.catch(() => undefined); // after a timeout its late failure is no longer anyone's to handle
+    return await Promise.race([established, timeout]);
+  } catch (error) {
+    socket?.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function opened(socket: Socket, event: 'connect' | 'secureConnect', code: 'ConnectionClosed' | 'TlsHandshakeFailed'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error & { code?: string }) =>
+      reject(new TransportError(code, `cannot connect: ${error.message}`, { retryable: true, data: { cause: error.code }, cause: error }));
+    socket.once('error', onError);
+    socket.once(event, () => {
+      socket.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** After the handshake: the suite and group must be the pinned ones, and the SECC leaf must pass the -2 profile check. */
+async function checkSession(socket: TLSSocket, v2gRoots: readonly string[], at: Date | undefined): Promise<SecureSession> {
+  const cipher = socket.getCipher();
+  const group = socket.getEphemeralKeyInfo();
+  const name = cipher.standardName ?? cipher.name;
+  const groupName = group && 'name' in group ? String(group.name) : '';
+  if (name !== V2G_TLS12_CIPHER_STANDARD_NAME || groupName !== V2G_TLS12_GROUP) {
+    throw new TransportError('TlsParametersRejected', `negotiated ${name} with group ${groupName || 'none'}; ISO 15118-2 needs ${V2G_TLS12_CIPHER_STANDARD_NAME} over secp256r1`);
+  }
+  const chain = peerChain(socket);
+  // [V2G2-925]: the EVCC checks that the SECC leaf carries DC=CPO; validateChain also checks the
+  // rest of the SECC profile (keyUsage, sizes, sub-CA count) and the validity period.
+  const verdict: ChainValidationResult = await validateChain(chain, { purpose: 'secc', roots: { v2g: v2gRoots.map(pemToDer) }, at });
+  if (!verdict.valid) {
+    throw new TransportError('SeccCertificateRejected', `the SECC certificate is not acceptable: ${verdict.reason}`, {
+      data: { defect: verdict.defect, position: verdict.position, iso15118: verdict.iso15118 },
+    });
+  }
+  return { protocol: socket.getProtocol() ?? '', cipher: name, group: groupName, seccSubject: (socket.getPeerX509Certificate()?.subject ?? '').replace(/\n/g, ', ') };
+}
+
+/** The chain the SECC sent, leaf first, without the self-signed root. */
+function peerChain(socket: TLSSocket): Uint8Array[] {
+  const chain: Uint8Array[] = [];
+  let certificate = socket.getPeerCertificate(true);
+  const seen = new Set<string>();
+  while (certificate && certificate.raw && !seen.has(certificate.fingerprint256)) {
+    seen.add(certificate.fingerprint256);
+    const selfSigned = certificate.issuerCertificate === certificate || certificate.issuerCertificate?.fingerprint256 === certificate.fingerprint256;
+    if (selfSigned) break;
+    chain.push(new Uint8Array(certificate.raw));
+    certificate = certificate.issuerCertificate;
+  }
+  return chain;
+}
+
+function pemToDer(pem: string): Uint8Array {
+  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+}

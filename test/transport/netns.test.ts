@@ -1,0 +1,209 @@
+// The real thing on one machine: two network namespaces joined by a veth pair with IPv6 link-local
+// addresses; `openpnc v2g listen` and `openpnc v2g connect` run in them (SDP over ff02::1 on the
+// interface, TLS to fe80::…%if); tcpdump captures, tshark decodes and decrypts with our key log, and
+// the decrypted V2GTP payloads decode with our EXI codec.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createTestPki } from '../../protocols/pki/index.ts';
+import { decodeExi } from '../../protocols/exi/index.ts';
+import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
+import { credentialsOf } from '../../actors/transport/tls.ts';
+import { LAB_SAP_REQUEST } from '../../actors/transport/cli.ts';
+import { tempDir } from '../harness/temp-dir.ts';
+
+const tag = String(process.pid % 100_000);
+const EV_NS = `tpev${tag}`;
+const SE_NS = `tpse${tag}`;
+const EV_IF = `tpe${tag}`;
+const SE_IF = `tps${tag}`;
+const EV_MAC = '02:00:00:00:0e:01';
+const SE_MAC = '02:00:00:00:5e:01';
+const EV_ADDRESS = 'fe80::ff:fe00:e01';
+const SE_ADDRESS = 'fe80::ff:fe00:5e01';
+const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+const dir = process.env.TP_NETNS_DIR ?? tempDir('tp-netns');
+
+const sh = (...args: string[]) => spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 20_000 });
+function must(...args: string[]): string {
+  const result = sh(...args);
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr || result.error?.message}`);
+  return result.stdout;
+}
+
+function cleanup(): void {
+  sh('ip', 'netns', 'del', EV_NS);
+  sh('ip', 'netns', 'del', SE_NS); // deleting a namespace deletes its end of the veth, and so the pair
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
+interface Started { readonly child: ChildProcess; output(): string; waitFor(pattern: RegExp): Promise<void>; exited: Promise<number | null> }
+function start(ns: string, args: string[]): Started {
+  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
+  const onData = (chunk: Buffer) => {
+    output += chunk;
+    for (const w of [...waiters]) if (w.pattern.test(output)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), children.delete(child), resolve(code))));
+  return {
+    child,
+    output: () => output,
+    exited,
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        if (pattern.test(output)) return resolve();
+        waiters.push({ pattern, resolve });
+        void exited.then(() => reject(new Error(`exited before printing ${pattern}:\n${output}`)));
+      }),
+  };
+}
+
+function tshark(pcap: string, keyLog: string | undefined, filter: string, fields: string[]): string[][] {
+  const args = ['-r', pcap, ...(keyLog ? ['-o', `tls.keylog_file:${keyLog}`] : []), '-Y', filter, ...(fields.length ? ['-T', 'fields', ...fields.flatMap((f) => ['-e', f])] : [])];
+  const result = spawnSync('tshark', args, { encoding: 'utf8', timeout: 30_000 });
+  assert.is(result.status, 0, `tshark ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+}
+
+const probe = sh('ip', 'netns', 'add', `tpprobe${tag}`);
+const netnsAvailable = probe.status === 0 && sh('ip', 'netns', 'del', `tpprobe${tag}`).status === 0;
+const toolsAvailable = ['tcpdump', 'tshark'].every((tool) => sh('sh', '-c', `command -v ${tool}`).status === 0);
+
+if (!netnsAvailable || !toolsAvailable) {
+  console.log(`SKIPPED: transport netns suite (${!netnsAvailable ? `cannot create network namespaces: ${(probe.stderr || probe.error?.message || '').trim()}` : 'tcpdump or tshark missing'})`);
+} else {
+  test.before(() => {
+    cleanup();
+    must('ip', 'netns', 'add', EV_NS);
+    must('ip', 'netns', 'add', SE_NS);
+    must('ip', 'link', 'add', EV_IF, 'type', 'veth', 'peer', 'name', SE_IF);
+    must('ip', 'link', 'set', EV_IF, 'netns', EV_NS);
+    must('ip', 'link', 'set', SE_IF, 'netns', SE_NS);
+    for (const [ns, iface, mac] of [[EV_NS, EV_IF, EV_MAC], [SE_NS, SE_IF, SE_MAC]]) {
+      must('ip', '-n', ns, 'link', 'set', iface, 'address', mac);
+      must('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+      must('ip', '-n', ns, 'link', 'set', iface, 'up');
+    }
+  });
+
+  test('link-local addresses come up from the fixed MACs once duplicate address detection is done', async () => {
+    // DAD keeps a fresh address tentative for about 1–2 s; binding to it before fails (link-layer.md §4).
+    const giveUp = Date.now() + 20_000;
+    for (const [ns, iface, address] of [[EV_NS, EV_IF, EV_ADDRESS], [SE_NS, SE_IF, SE_ADDRESS]]) {
+      for (;;) {
+        const all = must('ip', '-n', ns, '-6', 'addr', 'show', 'dev', iface);
+        const tentative = must('ip', '-n', ns, '-6', 'addr', 'show', 'dev', iface, 'tentative');
+        if (all.includes(`${address}/64`) && tentative.trim() === '') break;
+        assert.ok(Date.now() < giveUp, `${iface}: ${address} still tentative or missing:\n${all}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+
+  test('SDP on ff02::1, TLS 1.2 over fe80::…%if, a real SAP exchange; tshark decodes and decrypts it', async () => {
+    const pki = await createTestPki();
+    const credentials = await credentialsOf(pki.secc);
+    writeFileSync(join(dir, 'secc.key.pem'), credentials.key);
+    writeFileSync(join(dir, 'secc.chain.pem'), credentials.chain);
+    writeFileSync(join(dir, 'v2g-root.pem'), pki.trustAnchors.v2g[0].toString('pem'));
+    const pcap = join(dir, 'link.pcap');
+    const seccKeys = join(dir, 'secc.keylog');
+    const evKeys = join(dir, 'ev.keylog');
+
+    const capture = start(SE_NS, ['tcpdump', '-i', SE_IF, '--immediate-mode', '-U', '-w', pcap, 'ip6']);
+    await capture.waitFor(/listening on/);
+    const secc = start(SE_NS, [process.execPath, CLI, 'v2g', 'listen', '--if', SE_IF, '--pki', dir, '--keylog', seccKeys, '--sessions', '1']);
+    await secc.waitFor(/sdp: listening/);
+    const ev = start(EV_NS, [process.execPath, CLI, 'v2g', 'connect', '--if', EV_IF, '--pki', dir, '--keylog', evKeys]);
+    const evCode = await ev.exited;
+    const seccCode = await secc.exited;
+    capture.child.kill('SIGINT');
+    await capture.exited;
+    const counts = /(\d+) packets captured\n(\d+) packets received by filter/.exec(capture.output());
+    assert.ok(counts && counts[1] === counts[2], `tcpdump lost packets: ${capture.output()}`);
+
+    const evOut = ev.output();
+    assert.is(evCode, 0, evOut);
+    assert.is(seccCode, 0, secc.output());
+    assert.match(evOut, new RegExp(`sdp: SECC at \\[${SE_ADDRESS}%${EV_IF}\\]:\\d+ offers tls`));
+    assert.match(evOut, 'tls: TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 group prime256v1; SECC leaf CN=SECCCert');
+    assert.match(evOut, 'v2gtp: received {"supportedAppProtocolRes":{"ResponseCode":"OK_SuccessfulNegotiation","SchemaID":10}}');
+    assert.match(secc.output(), new RegExp(`sdp: answered \\[${EV_ADDRESS}%${SE_IF}\\]:\\d+ \\(asked tls\\)`));
+    const port = Number(/offers tls/.test(evOut) && /\]:(\d+) offers/.exec(evOut)![1]);
+    assert.ok(port >= 49152 && port <= 65535);
+
+    // No malformed packet and no expert error anywhere in the capture, decrypted.
+    assert.equal(tshark(pcap, evKeys, '_ws.malformed || _ws.expert.severity == error', []), []);
+
+    // One dissection per key log (none, the EV's, the SECC's); fields: source, destination, UDP port,
+    // handshake types / version / suite / named curve, and the (decrypted) payload.
+    const fields = ['ipv6.src', 'ipv6.dst', 'udp.dstport', 'tls.handshake.type', 'tls.handshake.version', 'tls.handshake.ciphersuite', 'tls.handshake.server_named_curve', 'data.data'];
+    const rows = (keyLog: string | undefined) =>
+      tshark(pcap, keyLog, 'udp.port == 15118 || tcp', fields).map(([src, dst, udpPort, types, version, suite, curve, data]) => ({ src, dst, udpPort, types: (types ?? '').split(','), version, suite, curve, data: data ?? '' }));
+    const opaque = rows(undefined);
+
+    // SDP: request multicast to ff02::1, response unicast from the SECC's link-local address.
+    const sdp = opaque.filter((r) => r.udpPort !== '');
+    assert.equal(sdp.map((r) => [r.src, r.dst, r.data]), [
+      [EV_ADDRESS, 'ff02::1', '01fe9000000000020000'],
+      [SE_ADDRESS, EV_ADDRESS, '01fe900100000014' + 'fe80000000000000000000fffe005e01' + port.toString(16).padStart(4, '0') + '0000'],
+    ]);
+
+    // TLS: the pinned suite (0xc023) and group (secp256r1 = 0x0017), TLS 1.2.
+    const serverHello = opaque.filter((r) => r.types.includes('2'));
+    assert.is(serverHello.length, 1);
+    assert.match(serverHello[0].version, '0x0303');
+    assert.is(serverHello[0].suite, '0xc023');
+    const keyExchange = opaque.filter((r) => r.types.includes('12'));
+    assert.is(keyExchange.length, 1);
+    assert.is(keyExchange[0].curve, '0x0017');
+
+    // Without the key log the application data stays opaque; with either end's key log it decrypts.
+    assert.equal(opaque.filter((r) => r.udpPort === '' && r.data !== ''), []);
+    for (const keyLog of [evKeys, seccKeys]) {
+      const decrypted = rows(keyLog).filter((r) => r.udpPort === '' && r.data !== '');
+      assert.is(decrypted.length, 2, JSON.stringify(decrypted));
+      const [request, response] = decrypted.map(({ src, data }) => {
+        const frames = new V2gtpFrameReader().push(Buffer.from(data, 'hex'));
+        assert.is(frames.length, 1);
+        return { src, payload: frames[0].payload };
+      });
+      assert.is(request.src, EV_ADDRESS);
+      assert.equal(Buffer.from(request.payload), LAB_SAP_REQUEST);
+      assert.equal(decodeExi('app', request.payload).document, {
+        supportedAppProtocolReq: { AppProtocol: [{ ProtocolNamespace: 'urn:iso:15118:2:2013:MsgDef', VersionNumberMajor: 2, VersionNumberMinor: 0, SchemaID: 10, Priority: 1 }] },
+      });
+      assert.is(response.src, SE_ADDRESS);
+      assert.equal(decodeExi('app', response.payload).document, { supportedAppProtocolRes: { ResponseCode: 'OK_SuccessfulNegotiation', SchemaID: 10 } });
+    }
+  });
+
+  test('EIM over plain TCP: SDP asks for no TLS (0x10), the SECC offers none, a SAP exchange without TLS', async () => {
+    const secc = start(SE_NS, [process.execPath, CLI, 'v2g', 'listen', '--if', SE_IF, '--tcp-eim-only', '--sessions', '1']);
+    await secc.waitFor(/sdp: listening/);
+    const ev = start(EV_NS, [process.execPath, CLI, 'v2g', 'connect', '--if', EV_IF, '--tcp']);
+    const [evCode, seccCode] = [await ev.exited, await secc.exited];
+    assert.is(evCode, 0, ev.output());
+    assert.is(seccCode, 0, secc.output());
+    assert.match(ev.output(), new RegExp(`sdp: SECC at \\[${SE_ADDRESS}%${EV_IF}\\]:\\d+ offers none`));
+    assert.match(ev.output(), 'tcp: connected (no TLS)');
+    assert.match(ev.output(), 'v2gtp: received {"supportedAppProtocolRes":{"ResponseCode":"OK_SuccessfulNegotiation","SchemaID":10}}');
+    assert.match(secc.output(), /sdp: answered .* \(asked none\)/);
+  });
+
+  test.after(cleanup);
+}
+
+test.run();
