@@ -14,7 +14,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 
 export const ROOTS_COLLECTION = 'rcp.roots';
@@ -53,8 +53,8 @@ export async function describeRoot(caCertificate: string, rootType: RootType): P
   };
 }
 
-/** Starts the RCP on a bus and store. */
-export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+/** Starts the RCP on a bus and store; `clock` (Date.now by default) dates revocations, deletions and on-demand purges. */
+export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
   const roots = store.collection<RootDoc>(ROOTS_COLLECTION);
   await roots.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = rcpInterface;
@@ -78,6 +78,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
         });
       }),
     { bus, store, log },
+    clock,
   );
 
   async function servedRoot(id: string): Promise<RootDoc> {
@@ -112,7 +113,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
     serve(requests.revoke, async ({ caller, rootCertificateId }) => {
       requireRole(caller, 'admin');
       const doc = await servedRoot(rootCertificateId);
-      const now = Date.now();
+      const now = clock();
       const revoked: RootDoc = { ...doc, revokedAt: new Date(now).toISOString(), expiresAt: now };
       await roots.replace(revoked);
       await schedule.expiryAdded(now);
@@ -128,7 +129,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
         distinguishedName: doc.distinguishedName,
         fingerprint: doc.fingerprint,
         reason: 'deleted',
-        purgedAt: new Date().toISOString(),
+        purgedAt: new Date(clock()).toISOString(),
       });
       return { rootCertificateId: doc.rootCertificateId };
     }),

@@ -20,6 +20,9 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { RunningParticipant } from '../host/participant.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 
+/** The time source of a pool (epoch ms); tests inject their own to move past an expiry without waiting. */
+export type Clock = () => number;
+
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
 export interface RunningPool extends RunningParticipant {
   purgeNow(): Promise<void>;
@@ -154,7 +157,13 @@ export interface PurgeSchedule {
  * drive the schedule; the others stand by, retry the lease, and hand their expiries to the active one
  * over `<participant>.purge.expiry`.
  */
-export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
+export async function startPurgeSchedule(
+  participant: 'rcp' | 'pcp' | 'ccp',
+  machine: PurgeScheduleMachine,
+  purge: (now: number) => Promise<PurgeResult>,
+  context: HostContext,
+  clock: Clock = Date.now,
+): Promise<PurgeSchedule> {
   const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } });
   const expiryEvent = purgeExpiryEvent(participant);
   let hosted: HostedActor<typeof logic> | undefined;
@@ -171,7 +180,7 @@ export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', mac
   };
   const purgeNow = async () => {
     if (!hosted) return;
-    await hosted.send({ type: 'PURGE_DUE' });
+    await hosted.send({ type: 'PURGE_DUE', at: clock() });
     const snapshot = await hosted.waitFor((s) => !s.matches('purging'), 60_000);
     if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };
