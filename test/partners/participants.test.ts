@@ -40,7 +40,7 @@ async function rejects(promise: Promise<unknown>, code: string): Promise<PncErro
   throw new assert.Assertion({ message: `expected ${code}`, operator: 'rejects', expects: code, actual: 'resolved' });
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
