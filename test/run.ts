@@ -72,12 +72,18 @@ function runFile(file: string): Promise<FileResult> {
       const skipped = (count(output, 'Skipped') ?? 0) + (output.match(/^SKIPPED: /gm)?.length ?? 0);
       let failed = Math.max(0, total - passed); // uvu's Total leaves out skipped tests
       if ((code !== 0 || killedFor) && failed === 0) failed = 1; // crashed, hung, or died before its summary
+      // actors/bus/typed.ts warns when a subject answers a code its catalogue entry does not declare.
+      const undeclared = output.match(/UndeclaredErrorCode: .*/g) ?? [];
+      if (undeclared.length) {
+        output += `\n[run] ${relative(root, file)}: ${undeclared.length} undeclared error code(s) (DEVELOPERS.md: declare the codes in the catalogue)\n`;
+        failed += 1;
+      }
       resolve({ file, passed, failed, skipped, output, ms: Date.now() - started });
     });
   });
 }
 
-const files = findTests(root).filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)));
+const files = findTests(root).filter((f) => filters.length === 0 || filters.some((p) => relative(root, f).includes(p)));
 const results: FileResult[] = [];
 const runStarted = Date.now();
 let next = 0;

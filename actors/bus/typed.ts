@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import type { EventSubject, RequestSubject, WorkQueue } from '../../protocols/catalogue/define.ts';
+import { COMMON_ERROR_CODES, type EventSubject, type RequestSubject, type WorkQueue } from '../../protocols/catalogue/define.ts';
 import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, RequestOptions, SubscribeOptions, Subscription, WorkItem } from './bus.ts';
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -13,6 +13,23 @@ function validate<S extends z.ZodType>(schema: S, value: unknown, what: string):
   const issue = result.error.issues[0];
   const path = issue.path.length ? issue.path.join('.') : '(root)';
   throw new PncError('InvalidPayload', `${what}: ${path}: ${issue.message}`, { data: { issues: result.error.issues.slice(0, 5) } });
+}
+
+/** Warning type of an error code a subject answered without declaring it; test/run.ts fails a file that prints one. */
+export const UNDECLARED_ERROR_CODE_WARNING = 'UndeclaredErrorCode';
+const reportedUndeclared = new Set<string>();
+
+/**
+ * Every code a subject answers with must be in its catalogue entry (or COMMON_ERROR_CODES): callers
+ * route on it. An undeclared one still reaches the caller unchanged, and is reported once per
+ * subject and code as a process warning, so every test that drives the subject checks the catalogue.
+ */
+function checkDeclared(spec: RequestSubject, error: PncError): void {
+  if (spec.errors.includes(error.code) || (COMMON_ERROR_CODES as readonly string[]).includes(error.code)) return;
+  const key = `${spec.subject} ${error.code}`;
+  if (reportedUndeclared.has(key)) return;
+  reportedUndeclared.add(key);
+  process.emitWarning(`${spec.subject} answered error code ${error.code}, which its catalogue entry does not declare (${error.message})`, { type: UNDECLARED_ERROR_CODE_WARNING });
 }
 
 export function serveSubject<S extends RequestSubject>(
@@ -26,7 +43,9 @@ export function serveSubject<S extends RequestSubject>(
     try {
       return validate(spec.reply, await handler(request, delivery), `${spec.subject} reply`);
     } catch (error) {
-      throw toPncError(error);
+      const answered = toPncError(error);
+      checkDeclared(spec, answered);
+      throw answered;
     }
   }, options);
 }
