@@ -4,6 +4,7 @@
  * revoked, at the next purge; each departure is published as `rcp.root.purged`.
  */
 import 'reflect-metadata';
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { requireRole } from '../../protocols/catalogue/caller.ts';
@@ -31,7 +32,9 @@ function toJson(doc: RootDoc): RootCertificateJson {
 export async function describeRoot(caCertificate: string, rootType: RootType): Promise<RootCertificateJson> {
   const certificate = parseCertificate(caCertificate, 'caCertificate');
   const isCa = certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true;
-  if (!isCa || certificate.subject !== certificate.issuer || !(await certificate.verify({ signatureOnly: true }))) {
+  // Node's verifier: it knows every key OPCP names (P-256, P-521, Ed448), WebCrypto lacks Ed448.
+  const native = new NodeX509Certificate(new Uint8Array(certificate.rawData));
+  if (!isCa || certificate.subject !== certificate.issuer || !native.verify(native.publicKey)) {
     throw new PncError('NotARoot', `${certificate.subject} is not a self-signed CA certificate`);
   }
   const facts = certificateFacts(new Uint8Array(certificate.rawData));
@@ -49,7 +52,7 @@ export async function describeRoot(caCertificate: string, rootType: RootType): P
     validTo: facts.validTo.toISOString(),
     fingerprint: facts.fingerprint,
     fingerprintSha1: facts.fingerprintSha1,
-    signatureAlgorithm: 'secp256r1',
+    ...(facts.keyAlgorithm ? { signatureAlgorithm: facts.keyAlgorithm } : {}),
   };
 }
 

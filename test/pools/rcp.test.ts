@@ -8,7 +8,10 @@ import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { startRcp } from '../../actors/participants/rcp.ts';
 import { bytesToBase64 } from '../../actors/pools/common.ts';
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { collectEvents, openEmbedded, rejectsWith } from './helpers.ts';
 import { withCleanup } from '../harness/cleanup.ts';
 
@@ -50,6 +53,40 @@ test('admins add roots, every role reads them, a repeated put keeps the id', asy
   await rejectsWith(requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: '00000000-0000-0000-0000-000000000000' }), 'RootNotFound');
   await rcp.stop();
   await env.close();
+});
+
+/** A self-signed CA made by the OpenSSL CLI with the given key options, as base64 DER. */
+function opensslRoot(commonName: string, keyOptions: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ru-rcp-root-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', ...keyOptions, '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.der'), '-outform', 'DER',
+      '-subj', `/CN=${commonName}/O=OpenPnC Test`, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'pipe' });
+    return readFileSync(join(dir, 'cert.der')).toString('base64');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('signatureAlgorithm is read from the root\'s key, not assumed', async () => {
+  const env = await openEmbedded();
+  const rcp = await startRcp(env.bus, env.store, env.log);
+  try {
+    const p256 = await root('v2gRoot', 'P-256 Root');
+    const cases = [
+      { der: p256.der, expected: 'secp256r1' },
+      { der: opensslRoot('P-521 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521']), expected: 'secp521r1' },
+      { der: opensslRoot('Ed448 Root', ['-newkey', 'ed448']), expected: 'ed448' },
+      { der: opensslRoot('P-384 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']), expected: undefined },
+    ];
+    for (const { der, expected } of cases) {
+      const { root: stored } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: der, rootType: 'V2G' });
+      assert.is(stored.signatureAlgorithm, expected, stored.commonName);
+      assert.is((await requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: stored.rootCertificateId })).root.signatureAlgorithm, expected);
+    }
+  } finally {
+    await rcp.stop();
+    await env.close();
+  }
 });
 
 test('only admins write; sub-CAs and garbage are refused', async () => {
