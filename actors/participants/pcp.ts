@@ -19,6 +19,7 @@ import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { samePcid } from '../../protocols/identifiers/index.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -93,7 +94,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const facts = leaf;
       const pcid = facts.commonName;
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
-      if (claimed !== undefined && claimed !== pcid) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
+      if (claimed !== undefined && !samePcid(claimed, pcid)) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
       requirePcidOwner(caller, pcid);
       const result = await checkChain(upload);
       const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');

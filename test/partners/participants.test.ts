@@ -126,6 +126,19 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
 });
 
+test('a mixed-case PCID, as real OEMs issue them, is found by the OEM, the PCP and the MO', async () => {
+  const { bus } = story;
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'MixedCase00042' });
+  assert.match(vehicle.pcid, /^OPNMixedCase00042/);
+  assert.is((await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid })).pcid, vehicle.pcid);
+  assert.ok((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists);
+  const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+  assert.is(contract.pcid, vehicle.pcid);
+  await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
+  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+  await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid.toUpperCase() }), 'UnknownVehicle');
+});
+
 test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates to the V2G root; garbage is refused', async () => {
   const { bus } = story;
   const { csr } = await makeCsr({ commonName: 'DE*OPN*E0001', organization: 'Open Plug&Charge CPO', domainComponent: 'CPO' });
