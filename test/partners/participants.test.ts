@@ -126,6 +126,15 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
 });
 
+test('oem.vehicle.produce refuses junk: an unknown key is InvalidPayload, 900 KB is PayloadTooLarge; no vehicle is made', async () => {
+  const { bus } = story;
+  const pcid = `OPNJUNKJUNK000001${pcidCheckCharacter('OPNJUNKJUNK000001')}`;
+  await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x' }), 'InvalidPayload');
+  await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x'.repeat(900_000) }), 'PayloadTooLarge');
+  await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid }), 'UnknownVehicle');
+  assert.is((await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'JUNKJUNK000001' })).pcid, pcid, 'the same request without junk is served');
+});
+
 test('a mixed-case PCID, as real OEMs issue them, is found by the OEM, the PCP and the MO', async () => {
   const { bus } = story;
   const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'MixedCase00042' });

@@ -77,10 +77,13 @@ test('signatureAlgorithm is read from the root\'s key, not assumed', async () =>
       { der: opensslRoot('P-521 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521']), expected: 'secp521r1' },
       { der: opensslRoot('Ed448 Root', ['-newkey', 'ed448']), expected: 'ed448' },
       { der: opensslRoot('P-384 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']), expected: undefined },
+      // A serial whose hex has an odd number of digits (0x0abc shows as abc) is a valid root too.
+      { der: opensslRoot('Odd Serial Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-set_serial', '0x0abc']), expected: 'secp256r1', serial: 'abc' },
     ];
-    for (const { der, expected } of cases) {
+    for (const { der, expected, serial } of cases as { der: string; expected?: string; serial?: string }[]) {
       const { root: stored } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: der, rootType: 'V2G' });
       assert.is(stored.signatureAlgorithm, expected, stored.commonName);
+      if (serial) assert.is(stored.rootIssuerSerialNumber, serial);
       assert.is((await requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: stored.rootCertificateId })).root.signatureAlgorithm, expected);
     }
   } finally {
