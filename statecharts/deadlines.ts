@@ -3,9 +3,10 @@
  * is restored, statelyai/xstate#5331, so a durable timer must live in context):
  *
  * - a machine that needs a timer keeps `context.deadlines: Record<name, epochMs>`;
- * - it arms one with `assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'confirm', Date.now() + ttl) })`
+ * - it arms one with `assign({ deadlines: ({ context, event }) => withDeadline(context.deadlines, 'confirm', event.at + ttl) })`,
+ *   the time coming in with an event or the input (a machine reads no clock);
  *   and clears it with `withoutDeadline` when the wait ends;
- * - the host (actors/host/index.ts) sends `{ type: 'deadline.<name>', at }` when `at` has passed, also
+ * - the host (actors/host/index.ts) sends `{ type: 'deadline.<name>', at, now }` when `at` has passed, also
  *   after a restart (a deadline that passed while the process was down fires at once), and
  *   persists the resulting snapshot like any other event. A machine must handle the event or clear the deadline.
  *
@@ -18,6 +19,8 @@ export interface DeadlineEvent<Name extends string = string> {
   readonly type: `deadline.${Name}`;
   /** The deadline (epoch ms) that passed. */
   readonly at: number;
+  /** The host's clock when it delivered the event (epoch ms): at or after `at`, much later after a restart. */
+  readonly now: number;
 }
 
 export const DEADLINE_EVENT_PREFIX = 'deadline.';

@@ -4,7 +4,8 @@
  * convention in statecharts/deadlines.ts), so the actor host re-arms it after a restart and fires
  * it at once when it passed while the process was down. The purge itself is an effect the
  * participant provides; it answers with the count and the next deadline. A failed purge retries
- * after RETRY_MS.
+ * after RETRY_MS. The machine reads no clock: a purge runs as of the time its event brings (the
+ * actor's clock in PURGE_DUE, the host's in the deadline event).
  */
 import { assign, setup } from 'xstate';
 import { effect, failureOf, type Failure } from './effect.ts';
@@ -24,14 +25,16 @@ export interface PurgeContext {
   purgeRuns: number;
   purgedTotal: number;
   lastPurge?: { readonly at: number; readonly purged: number };
+  /** The time the running (or last) purge runs as of, from the event that started it. */
+  purgeAsOf?: number;
   failure?: Failure;
 }
 
 export type PurgeEvent =
   /** An entry with this expiry (a revocation: now) entered the pool. */
   | { type: 'EXPIRY_ADDED'; at: number }
-  /** Purge now (at start, to catch up; on demand). */
-  | { type: 'PURGE_DUE' }
+  /** Purge now (at start, to catch up; on demand); `at` is the actor's clock. */
+  | { type: 'PURGE_DUE'; at: number }
   | DeadlineEvent<typeof PURGE_DEADLINE>;
 
 const purgeAt = (context: PurgeContext): number | undefined => context.deadlines[PURGE_DEADLINE];
@@ -48,6 +51,7 @@ export function purgeScheduleMachine(id: string) {
       takeEarlier: assign({ deadlines: ({ context, event }) => withDeadline(context.deadlines, PURGE_DEADLINE, (event as { at: number }).at) }),
       /** Accepts an event that changes nothing (a later expiry, a purge already running), so the host does not refuse it. */
       keep: () => undefined,
+      takePurgeTime: assign({ purgeAsOf: ({ event }) => (event.type === 'PURGE_DUE' ? event.at : (event as DeadlineEvent).now) }),
     },
   }).createMachine({
     id,
@@ -57,8 +61,8 @@ export function purgeScheduleMachine(id: string) {
       waiting: {
         on: {
           EXPIRY_ADDED: [{ guard: 'isEarlier', actions: 'takeEarlier' }, { actions: 'keep' }],
-          PURGE_DUE: 'purging',
-          [`deadline.${PURGE_DEADLINE}`]: 'purging',
+          PURGE_DUE: { target: 'purging', actions: 'takePurgeTime' },
+          [`deadline.${PURGE_DEADLINE}`]: { target: 'purging', actions: 'takePurgeTime' },
         },
       },
       purging: {
@@ -70,17 +74,17 @@ export function purgeScheduleMachine(id: string) {
         },
         invoke: {
           src: 'purge',
-          input: () => ({ now: Date.now() }),
+          input: ({ context }) => ({ now: context.purgeAsOf! }),
           onDone: {
             target: 'waiting',
             actions: assign(({ context, event }) => {
               const pending = purgeAt(context);
-              const candidates = [event.output.nextPurgeAt, pending !== undefined && pending > Date.now() ? pending : null].filter((at): at is number => at !== null);
+              const candidates = [event.output.nextPurgeAt, pending !== undefined && pending > context.purgeAsOf! ? pending : null].filter((at): at is number => at !== null);
               return {
                 deadlines: candidates.length ? withDeadline(context.deadlines, PURGE_DEADLINE, Math.min(...candidates)) : withoutDeadline(context.deadlines, PURGE_DEADLINE),
                 purgeRuns: context.purgeRuns + 1,
                 purgedTotal: context.purgedTotal + event.output.purged,
-                lastPurge: { at: Date.now(), purged: event.output.purged },
+                lastPurge: { at: context.purgeAsOf!, purged: event.output.purged },
                 failure: undefined,
               };
             }),
@@ -89,7 +93,7 @@ export function purgeScheduleMachine(id: string) {
             target: 'waiting',
             actions: assign({
               failure: ({ event }) => failureOf(event.error),
-              deadlines: ({ context }) => withDeadline(context.deadlines, PURGE_DEADLINE, Date.now() + RETRY_MS),
+              deadlines: ({ context }) => withDeadline(context.deadlines, PURGE_DEADLINE, context.purgeAsOf! + RETRY_MS),
             }),
           },
         },

@@ -4,15 +4,42 @@
  */
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import type { EventSubject, RequestSubject, WorkQueue } from '../../protocols/catalogue/define.ts';
+import { COMMON_ERROR_CODES, type EventSubject, type RequestSubject, type WorkQueue } from '../../protocols/catalogue/define.ts';
 import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, RequestOptions, SubscribeOptions, Subscription, WorkItem } from './bus.ts';
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  // Unknown keys first: a strict request names the junk it carried before what it lacked.
+  const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+  const issue = issues[0];
   const path = issue.path.length ? issue.path.join('.') : '(root)';
-  throw new PncError('InvalidPayload', `${what}: ${path}: ${issue.message}`, { data: { issues: result.error.issues.slice(0, 5) } });
+  throw new PncError('InvalidPayload', `${what}: ${path}: ${issue.message}`, { data: { issues: issues.slice(0, 5) } });
+}
+
+/** Warning type of an error code a subject answered without declaring it; test/run.ts fails a file that prints one. */
+export const UNDECLARED_ERROR_CODE_WARNING = 'UndeclaredErrorCode';
+const reportedUndeclared = new Set<string>();
+
+/**
+ * Every code a subject answers with must be in its catalogue entry (or COMMON_ERROR_CODES): callers
+ * route on it. An undeclared one still reaches the caller unchanged, and is reported once per
+ * subject and code as a process warning, so every test that drives the subject checks the catalogue.
+ */
+function checkDeclared(spec: RequestSubject, error: PncError): void {
+  if (spec.errors.includes(error.code) || (COMMON_ERROR_CODES as readonly string[]).includes(error.code)) return;
+  const key = `${spec.subject} ${error.code}`;
+  if (reportedUndeclared.has(key)) return;
+  reportedUndeclared.add(key);
+  process.emitWarning(`${spec.subject} answered error code ${error.code}, which its catalogue entry does not declare (${error.message})`, { type: UNDECLARED_ERROR_CODE_WARNING });
+}
+
+/** Refuses a request larger than its subject's declared limit, before any parsing of its fields. */
+function checkSize(spec: RequestSubject, value: unknown): void {
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+  if (bytes > spec.maxRequestBytes) {
+    throw new PncError('PayloadTooLarge', `${spec.subject} request: ${bytes} bytes, more than the ${spec.maxRequestBytes} this subject accepts`, { data: { bytes, limit: spec.maxRequestBytes } });
+  }
 }
 
 export function serveSubject<S extends RequestSubject>(
@@ -22,16 +49,20 @@ export function serveSubject<S extends RequestSubject>(
   options?: SubscribeOptions,
 ): Promise<Subscription> {
   return bus.serve(spec.subject, async (raw, delivery) => {
+    checkSize(spec, raw);
     const request = validate(spec.request, raw, `${spec.subject} request`) as z.output<S['request']>;
     try {
       return validate(spec.reply, await handler(request, delivery), `${spec.subject} reply`);
     } catch (error) {
-      throw toPncError(error);
+      const answered = toPncError(error);
+      checkDeclared(spec, answered);
+      throw answered;
     }
   }, options);
 }
 
 export async function requestSubjectReply<S extends RequestSubject>(bus: Bus, spec: S, request: z.input<S['request']>, options?: RequestOptions): Promise<z.output<S['reply']>> {
+  checkSize(spec, request);
   const reply = await bus.request(spec.subject, validate(spec.request, request, `${spec.subject} request`), options);
   return validate(spec.reply, reply, `${spec.subject} reply`) as z.output<S['reply']>;
 }

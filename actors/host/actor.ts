@@ -483,7 +483,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
         return;
       }
       // The entry stays armed (fired) until the machine changes or clears it, so it fires once per process.
-      this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at } as unknown as EventFromLogic<TLogic>).then(
+      this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at, now: Date.now() } as unknown as EventFromLogic<TLogic>).then(
         () => this.log.info('actor.deadline_fired', { deadline: name, at }),
         (error) => this.log.warn('actor.deadline_not_handled', { deadline: name, at, error }),
       );

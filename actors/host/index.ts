@@ -7,7 +7,7 @@
  *   `send` resolves, so a bus consumer that acknowledges after `send` never loses an event.
  * - **Deadlines.** XState drops pending `after` timers on restore, so hosted machines keep timers as
  *   absolute times: `context.deadlines: Record<name, epochMs>` (helpers in statecharts/deadlines.ts).
- *   The host arms a timer per entry and sends `{ type: 'deadline.<name>', at }` when it passes; after
+ *   The host arms a timer per entry and sends `{ type: 'deadline.<name>', at, now }` when it passes; after
  *   a restart it re-arms them and fires at once those that passed while the process was down. The
  *   machine handles the event or removes the entry; an unhandled one is logged and fires again only
  *   after a restart.

@@ -25,7 +25,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
@@ -88,7 +88,7 @@ function inspectSignedContract(emaid: string, body: Obj, signature: Obj): { cont
 }
 
 /** Starts the CCP on a bus and store. */
-export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
   const contracts = store.collection<ContractDoc>(CONTRACTS_COLLECTION);
   const defaults = store.collection<DefaultDoc>(DEFAULTS_COLLECTION);
   await Promise.all([
@@ -149,7 +149,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
     return true;
   }
 
-  const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log });
+  const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log }, clock);
 
   /** Validates the CPS chain (SAProvisioningCertificateChain) against the RCP's V2G roots; returns the root's SHA-256 and serial. */
   async function cpsRootOf(body: Obj): Promise<{ fingerprint: string; serial: string }> {
@@ -295,7 +295,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger): Promise<Run
         const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
         return fail(code, `provisioning chain: ${checked.reason}`, pcid);
       }
-      const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), Date.now());
+      const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), clock());
       if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
       const exi = encodeInstallationResponse(request.sessionId, { code: 'OK', contract: choice.doc.contract });
       log.info('ccp.installation.answered', { pcid, emaid: choice.doc.summary.emaid, why: choice.reason });

@@ -17,7 +17,7 @@ import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
 import { PncError } from '../../protocols/errors.ts';
-import { emaidCheckDigit, normalizeEmaid } from '../../protocols/identifiers/index.ts';
+import { emaidCheckDigit, normalizeEmaid, pcidKey, samePcid } from '../../protocols/identifiers/index.ts';
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
@@ -75,7 +75,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       verifyProvisioningChain: fromPromise(async ({ input }) => {
         const verdict = await rootPool.validate(certificatesOf(input.chain), 'provisioning');
         if (!verdict.valid) throw new PncError('ProvisioningChainInvalid', `provisioning chain of ${input.pcid}: ${verdict.reason}`);
-        if (certificateOf(input.chain.certificate).subjectName.getField('CN')[0]?.toUpperCase() !== input.pcid.toUpperCase()) {
+        if (!samePcid(certificateOf(input.chain.certificate).subjectName.getField('CN')[0] ?? '', input.pcid)) {
           throw new PncError('ProvisioningChainInvalid', `the provisioning certificate is not issued to ${input.pcid}`);
         }
       }),
@@ -144,8 +144,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
     serve(moInterface.requests.conclude, async ({ pcid, customerId }) => {
       const contractId = randomUUID();
-      await contractIndex.insert({ _id: contractId, pcid: pcid.toUpperCase(), ...(customerId ? { customerId } : {}) });
-      const actor = await actorFor(contractId, pcid.toUpperCase());
+      await contractIndex.insert({ _id: contractId, pcid: pcidKey(pcid), ...(customerId ? { customerId } : {}) });
+      const actor = await actorFor(contractId, pcidKey(pcid));
       const snapshot = await actor.waitFor((s) => ['submitted', 'installed', 'failed'].includes(String(s.value)), 30_000);
       await changed(snapshot);
       if (snapshot.value === 'failed') {

@@ -14,7 +14,7 @@ import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError } from '../../protocols/errors.ts';
-import { makePcid } from '../../protocols/identifiers/index.ts';
+import { makePcid, pcidKey } from '../../protocols/identifiers/index.ts';
 import { issueCertificate } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
 import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
@@ -118,7 +118,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const subscriptions = await Promise.all([
     serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
     serve(oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
-      const body = `${wmi}${(vehicleId ?? randomVehicleId()).toUpperCase()}`;
+      const body = `${wmi}${vehicleId ?? randomVehicleId()}`; // as given: PCIDs keep their case (pcidKey)
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
       const actor = await actorFor(pcid);
@@ -130,12 +130,12 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       return snapshot.context.vehicle!;
     }),
     serve(oemInterface.requests.getVehicle, async ({ pcid }) => {
-      const doc = await vehicles.get(pcid.toUpperCase());
+      const doc = await vehicles.get(pcidKey(pcid));
       if (!doc || doc.deletedAt) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       return doc.record;
     }),
     serve(oemInterface.requests.deleteVehicle, async ({ pcid }) => {
-      const doc = await vehicles.get(pcid.toUpperCase());
+      const doc = await vehicles.get(pcidKey(pcid));
       if (!doc) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       if (doc.deletedAt) return { pcid: doc._id, deleted: false };
       const actor = await actorFor(doc._id);

@@ -17,8 +17,9 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { samePcid } from '../../protocols/identifiers/index.ts';
 
 export const CHAINS_COLLECTION = 'pcp.chains';
 
@@ -36,8 +37,8 @@ function wireOrder(caches: { leaves: DerCache; cas: DerCache }, chain: { vehicle
   return [caches.leaves.get(chain.vehicleCertificate), ...[...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => caches.cas.get(c))];
 }
 
-/** Starts the PCP on a bus and store. */
-export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+/** Starts the PCP on a bus and store; `clock` (Date.now by default) is the time chains are checked and purged at. */
+export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
   const chains = store.collection<ChainDoc>(CHAINS_COLLECTION);
   await chains.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = pcpInterface;
@@ -49,7 +50,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   await rootCache.start();
 
   /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
-  async function checkChain(chain: Parameters<typeof wireOrder>[1], at = new Date()) {
+  async function checkChain(chain: Parameters<typeof wireOrder>[1], at = new Date(clock())) {
     const result = await validateChain(wireOrder(caches, chain), { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
     if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
     return result;
@@ -71,6 +72,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
         log.info('pcp.chain.purged', { pcid: doc.chain.pcid, reason: 'expired' });
       }),
     { bus, store, log },
+    clock,
   );
 
   async function served(pcid: string): Promise<ChainDoc | undefined> {
@@ -92,7 +94,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       const facts = leaf;
       const pcid = facts.commonName;
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
-      if (claimed !== undefined && claimed !== pcid) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
+      if (claimed !== undefined && !samePcid(claimed, pcid)) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
       requirePcidOwner(caller, pcid);
       const result = await checkChain(upload);
       const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');
@@ -132,7 +134,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
       // Mark first, then hand over the cascade, then delete: a crash in between leaves a marked
       // entry that is not served and that a retried delete finishes with the same work id.
-      const deleting = doc.deletingSince ? doc : await chains.replace({ ...doc, deletingSince: new Date().toISOString() }, { expectedRev: doc._rev });
+      const deleting = doc.deletingSince ? doc : await chains.replace({ ...doc, deletingSince: new Date(clock()).toISOString() }, { expectedRev: doc._rev });
       await cascade(pcid, deleting.deletingSince!);
       await chains.delete(pcid);
       await publishEvent(bus, events.purged, { pcid, reason: 'deleted', purgedAt: deleting.deletingSince! });

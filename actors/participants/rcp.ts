@@ -4,6 +4,7 @@
  * revoked, at the next purge; each departure is published as `rcp.root.purged`.
  */
 import 'reflect-metadata';
+import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { requireRole } from '../../protocols/catalogue/caller.ts';
@@ -14,7 +15,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 
 export const ROOTS_COLLECTION = 'rcp.roots';
@@ -31,7 +32,9 @@ function toJson(doc: RootDoc): RootCertificateJson {
 export async function describeRoot(caCertificate: string, rootType: RootType): Promise<RootCertificateJson> {
   const certificate = parseCertificate(caCertificate, 'caCertificate');
   const isCa = certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true;
-  if (!isCa || certificate.subject !== certificate.issuer || !(await certificate.verify({ signatureOnly: true }))) {
+  // Node's verifier: it knows every key OPCP names (P-256, P-521, Ed448), WebCrypto lacks Ed448.
+  const native = new NodeX509Certificate(new Uint8Array(certificate.rawData));
+  if (!isCa || certificate.subject !== certificate.issuer || !native.verify(native.publicKey)) {
     throw new PncError('NotARoot', `${certificate.subject} is not a self-signed CA certificate`);
   }
   const facts = certificateFacts(new Uint8Array(certificate.rawData));
@@ -49,12 +52,12 @@ export async function describeRoot(caCertificate: string, rootType: RootType): P
     validTo: facts.validTo.toISOString(),
     fingerprint: facts.fingerprint,
     fingerprintSha1: facts.fingerprintSha1,
-    signatureAlgorithm: 'secp256r1',
+    ...(facts.keyAlgorithm ? { signatureAlgorithm: facts.keyAlgorithm } : {}),
   };
 }
 
-/** Starts the RCP on a bus and store. */
-export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<RunningPool> {
+/** Starts the RCP on a bus and store; `clock` (Date.now by default) dates revocations, deletions and on-demand purges. */
+export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
   const roots = store.collection<RootDoc>(ROOTS_COLLECTION);
   await roots.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = rcpInterface;
@@ -78,6 +81,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
         });
       }),
     { bus, store, log },
+    clock,
   );
 
   async function servedRoot(id: string): Promise<RootDoc> {
@@ -112,7 +116,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
     serve(requests.revoke, async ({ caller, rootCertificateId }) => {
       requireRole(caller, 'admin');
       const doc = await servedRoot(rootCertificateId);
-      const now = Date.now();
+      const now = clock();
       const revoked: RootDoc = { ...doc, revokedAt: new Date(now).toISOString(), expiresAt: now };
       await roots.replace(revoked);
       await schedule.expiryAdded(now);
@@ -128,7 +132,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger): Promise<Run
         distinguishedName: doc.distinguishedName,
         fingerprint: doc.fingerprint,
         reason: 'deleted',
-        purgedAt: new Date().toISOString(),
+        purgedAt: new Date(clock()).toISOString(),
       });
       return { rootCertificateId: doc.rootCertificateId };
     }),

@@ -20,6 +20,9 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { RunningParticipant } from '../host/participant.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 
+/** The time source of a pool (epoch ms); tests inject their own to move past an expiry without waiting. */
+export type Clock = () => number;
+
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
 export interface RunningPool extends RunningParticipant {
   purgeNow(): Promise<void>;
@@ -57,6 +60,8 @@ export interface CertificateFacts {
   readonly serialNumber: string;
   /** Subject key identifier, lowercase hex, when present. */
   readonly subjectKeyIdentifier?: string;
+  /** The key's algorithm in OPCP's `signatureAlgorithm` terms; undefined for a key OPCP has no name for. */
+  readonly keyAlgorithm?: OpcpKeyAlgorithm;
   readonly validFrom: Date;
   readonly validTo: Date;
   /** SHA-256 / SHA-1 of the DER, lowercase hex. */
@@ -68,6 +73,22 @@ export interface CertificateFacts {
 const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   '2.5.4.3': 'CN', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.6': 'C', '2.5.4.8': 'ST', '2.5.4.7': 'L', '0.9.2342.19200300.100.1.25': 'DC',
 };
+
+export type OpcpKeyAlgorithm = 'secp256r1' | 'secp521r1' | 'ed448';
+
+/**
+ * OPCP's names for the keys ISO 15118 uses: P-256 ([V2G2-006], -2) and P-521 or Ed448 (ISO 15118-20),
+ * keyed by the SPKI algorithm OID and, for EC keys, the named-curve OID (RFC 5480, RFC 8410).
+ */
+const OPCP_KEY_ALGORITHMS: Readonly<Record<string, OpcpKeyAlgorithm>> = {
+  '1.2.840.10045.2.1 1.2.840.10045.3.1.7': 'secp256r1',
+  '1.2.840.10045.2.1 1.3.132.0.35': 'secp521r1',
+  '1.3.101.113': 'ed448',
+};
+
+export function opcpKeyAlgorithm(publicKeyAlgorithm: string, curve?: string): OpcpKeyAlgorithm | undefined {
+  return OPCP_KEY_ALGORITHMS[curve ? `${publicKeyAlgorithm} ${curve}` : publicKeyAlgorithm];
+}
 
 /** Facts of DER byte objects already read (DerCache hands out the same object for the same certificate). */
 const factsCache = new WeakMap<Uint8Array, CertificateFacts>();
@@ -96,6 +117,7 @@ export function certificateFacts(der: Uint8Array | string, what = 'certificate')
     organizationName: field('O'),
     serialNumber: parsed.serialNumber,
     subjectKeyIdentifier: parsed.subjectKeyIdentifier,
+    keyAlgorithm: opcpKeyAlgorithm(parsed.publicKeyAlgorithm, parsed.curve),
     validFrom: new Date(parsed.notBefore),
     validTo: new Date(parsed.notAfter),
     fingerprint: createHash('sha256').update(bytes).digest('hex'),
@@ -154,7 +176,13 @@ export interface PurgeSchedule {
  * drive the schedule; the others stand by, retry the lease, and hand their expiries to the active one
  * over `<participant>.purge.expiry`.
  */
-export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
+export async function startPurgeSchedule(
+  participant: 'rcp' | 'pcp' | 'ccp',
+  machine: PurgeScheduleMachine,
+  purge: (now: number) => Promise<PurgeResult>,
+  context: HostContext,
+  clock: Clock = Date.now,
+): Promise<PurgeSchedule> {
   const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } });
   const expiryEvent = purgeExpiryEvent(participant);
   let hosted: HostedActor<typeof logic> | undefined;
@@ -171,7 +199,7 @@ export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', mac
   };
   const purgeNow = async () => {
     if (!hosted) return;
-    await hosted.send({ type: 'PURGE_DUE' });
+    await hosted.send({ type: 'PURGE_DUE', at: clock() });
     const snapshot = await hosted.waitFor((s) => !s.matches('purging'), 60_000);
     if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };

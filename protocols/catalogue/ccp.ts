@@ -5,7 +5,7 @@
  * default contract under the request's session. Payloads follow OPCP 1.0 `ccp.v1.json`.
  */
 import { z } from 'zod';
-import { eventSubject, participantInterface, requestSubject } from './define.ts';
+import { eventSubject, participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
 import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
 import { base64, certificateDer, emaid, hex, pcid } from './fields.ts';
@@ -49,6 +49,7 @@ export const ccpInterface = participantInterface({
   requests: {
     put: requestSubject({
       subject: 'ccp.contract.put',
+      maxRequestBytes: REQUEST_BYTES.exi,
       summary: 'the CPS stores a signed contract; idempotent by contractId, replaces an older contract of the same PCID + EMAID',
       /**
        * The CPS's `signedContractData` (protocols/catalogue/cps.ts): the CertificateInstallationRes body
@@ -96,6 +97,7 @@ export const ccpInterface = participantInterface({
     }),
     installation: requestSubject({
       subject: 'ccp.installation',
+      maxRequestBytes: REQUEST_BYTES.exi,
       summary: "answers an EV's CertificateInstallationReq (EXI, via the CPO backend) with a CertificateInstallationRes; ISO failures are answered in EXI too",
       request: z.object({
         caller,

@@ -5,7 +5,7 @@
  * validates contract chains with OCSP (C07 Authorize) and relays OCSP (M06 GetCertificateStatus).
  */
 import { z } from 'zod';
-import { participantInterface, requestSubject } from './define.ts';
+import { participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
 import { base64, certificateChain, ocspSubject } from './fields.ts';
 
 export const ocspRequestData = z.object({
@@ -22,6 +22,7 @@ export const cpoInterface = participantInterface({
   requests: {
     installContract: requestSubject({
       subject: 'cpo.certificate.install',
+      maxRequestBytes: REQUEST_BYTES.exi,
       summary: 'M01 Get15118EVCertificate: forward the EXI CertificateInstallationReq to the CCP and return its EXI response',
       request: z.object({
         iso15118SchemaVersion: z.string().max(50).default('urn:iso:15118:2:2013:MsgDef'),
@@ -37,6 +38,7 @@ export const cpoInterface = participantInterface({
     }),
     signSeccCsr: requestSubject({
       subject: 'cpo.secc.sign',
+      maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'A02/A03: sign a SECC CSR (PEM or base64 DER) with CPO Sub-CA 2; returns the PEM chain leaf, Sub-CA 2, Sub-CA 1',
       request: z.object({ csr: z.string().min(16).max(5500), certificateType: z.enum(['V2GCertificate', 'ChargingStationCertificate']).default('V2GCertificate') }),
       reply: z.object({ certificateChain: z.string().max(10000), chain: certificateChain }),
@@ -51,6 +53,7 @@ export const cpoInterface = participantInterface({
     }),
     validateContract: requestSubject({
       subject: 'cpo.contract.validate',
+      maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'C07: validate a contract chain (PEM leaf first) against MO ∪ V2G roots with OCSP',
       request: z.object({ certificate: z.string().min(16).max(5500) }),
       reply: z.object({

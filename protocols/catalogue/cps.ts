@@ -5,7 +5,7 @@
  * subject serves OPCP `PUT /v1/cps/contractData/signed`.
  */
 import { z } from 'zod';
-import { eventSubject, participantInterface, requestSubject, workQueue } from './define.ts';
+import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_BYTES } from './define.ts';
 import { certificateChain, certificateDer, contractData, emaid, ocspSubject, pcid } from './fields.ts';
 
 /** One signing request: the contract data, and the PCID it is stored under in the CCP. */
@@ -52,6 +52,7 @@ export const cpsInterface = participantInterface({
     }),
     sign: requestSubject({
       subject: 'cps.contract.sign',
+      maxRequestBytes: REQUEST_BYTES.exi,
       summary: 'sign contract data now; stores it in the CCP when `store` is set (OPCP PUT /v1/cps/contractData/signed)',
       request: signingRequest.extend({ store: z.boolean().default(true) }),
       reply: signedContractData.extend({ stored: z.boolean() }),

@@ -4,7 +4,7 @@
  * catalogue file, so a PCID or a certificate means the same thing on every subject.
  */
 import { z } from 'zod';
-import { requestSubject } from './define.ts';
+import { requestSubject, REQUEST_BYTES } from './define.ts';
 
 /** Standard base64 (padding optional), the OPCP convention for byte fields. */
 export const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
@@ -14,6 +14,8 @@ export const certificateDer = base64.min(4).max(1100);
 
 /** Lowercase or uppercase hex bytes. */
 export const hex = z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, 'expected hex bytes');
+/** A certificate serial number as the PKI writes it: hex without leading zeros (odd length included, as OpenSSL shows it). */
+export const serialHex = z.string().regex(/^[0-9a-fA-F]{1,40}$/, 'expected a serial number in hex');
 
 /** PCID: WMI + 14 alphanumerics + optional check character (OPCP `^[a-zA-Z0-9]{17,18}$`). */
 export const pcid = z.string().regex(/^[a-zA-Z0-9]{17,18}$/, 'expected a PCID (17–18 alphanumerics)');
@@ -53,6 +55,7 @@ export function ocspSubject(participant: string) {
     subject: `${participant}.ocsp`,
     summary: `OCSP responder of ${participant} (RFC 6960 request and response DER, base64)`,
     request: z.object({ ocspRequest: base64.min(4) }),
+    maxRequestBytes: REQUEST_BYTES.certificates,
     reply: z.object({ ocspResponse: base64.min(4) }),
     errors: ocspErrorCodes,
   });

@@ -43,7 +43,8 @@ export const moInterface = participantInterface({
       summary: 'terminate a contract: delete it from the CCP and revoke its certificate',
       request: z.object({ emaid }),
       reply: contractSummary,
-      errors: ['UnknownContract', 'PoolUnavailable'] as const,
+      /** EventNotAccepted: the contract is not in a state that can be terminated (already terminated, failed). */
+      errors: ['UnknownContract', 'PoolUnavailable', 'EventNotAccepted'] as const,
     }),
     ocsp: ocspSubject('mo'),
   },

@@ -5,10 +5,10 @@
  * Payloads follow OPCP 1.0 `pcp.v1.json` (`ProvisioningCertificate`, `ProvisioningCertificateData`).
  */
 import { z } from 'zod';
-import { eventSubject, participantInterface, requestSubject, workQueue } from './define.ts';
+import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_BYTES } from './define.ts';
 import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
-import { certificateDer, hex, pcid } from './fields.ts';
+import { certificateDer, hex, pcid, serialHex } from './fields.ts';
 
 export const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -29,7 +29,7 @@ export const provisioningCertificateData = provisioningCertificate.extend({
   pcid,
   rootIssuerDistinguishedName: z.string(),
   /** Serial of the OEM root, lowercase hex. */
-  rootIssuerSerialNumber: hex,
+  rootIssuerSerialNumber: serialHex,
   /** Subject key identifier of the OEM root, hex with `:` separators. */
   rootAuthorityKeyIdentifier: z.string().optional(),
   /** SHA-256 of the leaf DER, lowercase hex. */
@@ -53,6 +53,7 @@ export const pcpInterface = participantInterface({
   requests: {
     put: requestSubject({
       subject: 'pcp.chain.put',
+      maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'an OEM stores a provisioning chain for a PCID of its own WMI (replaces an existing one)',
       request: provisioningCertificate.extend({ caller, /** If given, must equal the leaf CN. */ pcid: pcid.optional() }),
       reply: z.object({ chain: provisioningCertificateData, created: z.boolean() }),

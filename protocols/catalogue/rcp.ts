@@ -4,10 +4,10 @@
  * Payloads follow OPCP 1.0 `rcp.v1.json` (`RootCertV2`), so the OPCP gateway is a thin mapping.
  */
 import { z } from 'zod';
-import { eventSubject, participantInterface, requestSubject } from './define.ts';
+import { eventSubject, participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
 import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
-import { certificateDer, hex } from './fields.ts';
+import { certificateDer, hex, serialHex } from './fields.ts';
 
 export const rootTypes = ['V2G', 'MO', 'OEM', 'PE'] as const;
 export const rootType = z.enum(rootTypes);
@@ -28,7 +28,7 @@ export const rootCertificate = z.object({
   rootAuthorityKeyIdentifier: z.string().optional(),
   rootAuthorityKeyIdentifierHex: hex.optional(),
   /** Serial number, lowercase hex. */
-  rootIssuerSerialNumber: hex,
+  rootIssuerSerialNumber: serialHex,
   validFrom: z.string(),
   validTo: z.string(),
   /** SHA-256 of the DER, lowercase hex. */
@@ -47,6 +47,7 @@ export const rcpInterface = participantInterface({
   requests: {
     put: requestSubject({
       subject: 'rcp.roots.put',
+      maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'admin adds a root (idempotent: the same certificate keeps its id)',
       request: z.object({ caller, caCertificate: certificateDer, rootType }),
       reply: z.object({ root: rootCertificate, created: z.boolean() }),

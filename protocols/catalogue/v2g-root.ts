@@ -3,7 +3,7 @@
  * CPO and CPS domains from their CSRs, revokes them, and answers OCSP for what it issued.
  */
 import { z } from 'zod';
-import { participantInterface, requestSubject } from './define.ts';
+import { participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
 import { base64, caCertificateSubject, certificateDer, hex, ocspSubject } from './fields.ts';
 
 export const v2gRootInterface = participantInterface({
@@ -13,6 +13,7 @@ export const v2gRootInterface = participantInterface({
     ca: caCertificateSubject('v2g-root', 'V2G root'),
     issueSubCa: requestSubject({
       subject: 'v2g-root.subca.issue',
+      maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'issue a CPO or CPS Sub-CA 1 certificate from a PKCS#10 CSR (DER, base64)',
       request: z.object({ domain: z.enum(['cpo', 'cps']), csr: base64.min(16) }),
       reply: z.object({ certificate: certificateDer }),

@@ -11,4 +11,4 @@ export {
   EmaidCheckDigitMismatch,
   type Emaid,
 } from './emaid.ts';
-export { parsePcid, makePcid, PcidSyntaxError, type Pcid } from './pcid.ts';
+export { parsePcid, makePcid, pcidKey, samePcid, PcidSyntaxError, type Pcid } from './pcid.ts';

@@ -63,3 +63,24 @@ export function makePcid(wmi: string, vehicleId: string, checkCharacter?: string
   }
   return label;
 }
+
+/**
+ * The one rule for PCIDs across the system: a PCID is the provisioning certificate's CN and is
+ * matched exactly as the OEM issued it, never re-cased (real PCIDs mix cases, `HUBOpenProvCert001`,
+ * and OPCP's pattern `^[a-zA-Z0-9]{17,18}$` keeps both). Stores key vehicles, chains and contracts by
+ * `pcidKey`, and every comparison goes through `samePcid`.
+ * @throws PcidSyntaxError when `pcid` is not a PCID.
+ */
+export function pcidKey(pcid: string): string {
+  return parsePcid(pcid).value;
+}
+
+/** Whether two strings name the same PCID under the rule of `pcidKey`; false when either is not a PCID. */
+export function samePcid(a: string, b: string): boolean {
+  try {
+    return pcidKey(a) === pcidKey(b);
+  } catch (error) {
+    if (error instanceof PcidSyntaxError) return false;
+    throw error;
+  }
+}

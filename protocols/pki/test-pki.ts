@@ -100,8 +100,10 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
     contracts.push(await issue(`contract-${i}`, 'contract', moSubCa2, emaid(numbered('C', i, 8))));
   }
 
-  const v2gMoSubCa1 = await issue('v2g-mo-sub-ca-1', 'moSubCa1', v2gRoot);
-  const v2gMoSubCa2 = await issue('v2g-mo-sub-ca-2', 'moSubCa2', v2gMoSubCa1);
+  // Other CAs than the ones under the MO root, so other names: a relying party that picks an issuer by
+  // name (RFC 5280 §4.1.2.4) must not confuse the two hierarchies.
+  const v2gMoSubCa1 = await issue('v2g-mo-sub-ca-1', 'moSubCa1', v2gRoot, `${profiles.moSubCa1.defaultCommonName} V2G`);
+  const v2gMoSubCa2 = await issue('v2g-mo-sub-ca-2', 'moSubCa2', v2gMoSubCa1, `${profiles.moSubCa2.defaultCommonName} V2G`);
   const v2gContract = await issue('v2g-contract-1', 'contract', v2gMoSubCa2, emaid(numbered('H', 1, 8)));
 
   return {

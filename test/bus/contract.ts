@@ -26,10 +26,10 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls until `check` is true; fails with `what` after `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls until `check` is true; fails with `what` after `timeoutMs`, a guard against a hang, not a speed limit. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) assert.unreachable(`timed out waiting for ${what}`);
     await sleep(10);
   }
@@ -171,15 +171,14 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     release();
     assert.is(error.code, 'Timeout');
     assert.is(error.retryable, true);
-    assert.ok(elapsed >= 140 && elapsed < 2000, `elapsed ${elapsed}`);
+    assert.ok(elapsed >= 140, `gave up after ${elapsed} ms, before its timeout`); // a lower bound only: a loaded machine is late, never early
   });
 
   test('a request on an unknown subject rejects at once with a retryable NoResponders', async () => {
-    const started = Date.now();
-    const error = await rejection(bus.request(unique('nobody'), 1, { timeoutMs: 3000 }));
+    // Waiting out the timeout would answer Timeout: the code alone shows the answer came without waiting.
+    const error = await rejection(bus.request(unique('nobody'), 1, { timeoutMs: 60_000 }));
     assert.is(error.code, 'NoResponders');
     assert.is(error.retryable, true);
-    assert.ok(Date.now() - started < 2000);
     const gone = unique('gone');
     const subscription = await bus.serve(gone, () => 'here');
     assert.is(await bus.request(gone, null), 'here');
@@ -271,7 +270,7 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     await bus.consume(slowQueue, handler, { durable: 'slow', ackWaitMs: 500 });
     await bus.consume(slowQueue, handler, { durable: 'slow', ackWaitMs: 500 });
     await bus.enqueue(slowQueue, 'y');
-    await eventually('redelivery after the ack wait', () => slow.includes(2), 5000);
+    await eventually('redelivery after the ack wait', () => slow.includes(2));
     release();
     assert.equal(slow.slice(0, 2), [1, 2]);
   });
@@ -287,9 +286,9 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
       throw new Error('always fails');
     }, { durable: 'dead', ackWaitMs: 1000, maxDeliver: 3 });
     await bus.enqueue(queue, { kind: 'flaky' }, { id: 'flaky' });
-    await eventually('dead letter for flaky', () => letters.some((l) => l.id === 'flaky'), 8000);
+    await eventually('dead letter for flaky', () => letters.some((l) => l.id === 'flaky'));
     await bus.enqueue(queue, { kind: 'fatal' }, { id: 'fatal' });
-    await eventually('dead letter for fatal', () => letters.some((l) => l.id === 'fatal'), 5000);
+    await eventually('dead letter for fatal', () => letters.some((l) => l.id === 'fatal'));
     await sleep(300);
     assert.is(calls, 4, 'three attempts for flaky, one for fatal');
     const flaky = letters.find((l) => l.id === 'flaky')!;
@@ -331,19 +330,22 @@ export function busContract(name: string, setup: () => Promise<BusFixture>): voi
     await exited;
     const items: WorkItem[] = [];
     await bus.consume(queue, async (item) => void items.push(item), { durable: 'crashers', ackWaitMs: 800 });
-    await eventually('redelivery', () => items.length === 1, 5000);
+    await eventually('redelivery', () => items.length === 1);
     assert.equal([items[0].id, items[0].attempt, items[0].payload], ['crash-1', 2, { precious: true }]);
   });
 
   test('unsubscribe lets running handlers finish; close() rejects later calls with BusClosed', async () => {
     const subject = unique('closing');
     let finished = false;
+    let started!: () => void;
+    const handlerStarted = new Promise<void>((resolve) => (started = resolve));
     const subscription: Subscription = await bus.subscribe(subject, async () => {
+      started();
       await sleep(100);
       finished = true;
     });
     await bus.publish(subject, null);
-    await sleep(30);
+    await handlerStarted; // the event, not a guess at how long delivery takes
     await subscription.unsubscribe();
     assert.ok(finished, 'handler finished before unsubscribe resolved');
     await bus.close();

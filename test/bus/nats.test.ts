@@ -58,7 +58,7 @@ if (natsServerAvailable('NATS bus suite')) {
       const consumer = await connectNatsBus({ servers: server.url });
       const seen: WorkItem[] = [];
       await consumer.consume('crash.work', async (item) => void seen.push(item), { durable: 'after', ackWaitMs: 500 });
-      await eventually('the surviving item', () => seen.length === 1, 10_000);
+      await eventually('the surviving item', () => seen.length === 1);
       await new Promise((resolve) => setTimeout(resolve, 800));
       assert.equal(seen.map((item) => [item.id, item.attempt, item.payload]), [['survivor', 1, { n: 1 }]]);
       await consumer.close();
@@ -81,7 +81,7 @@ if (natsServerAvailable('NATS bus suite')) {
       const doomed = consumers.find((c) => c.config.filter_subject === 'pnc.work.resilient.work')!;
       await jsm.consumers.delete(WORK_STREAM, doomed.name);
       await bus.enqueue('resilient.work', 2, { id: 'after' });
-      await eventually('the item enqueued after the deletion', () => seen.includes('after'), 15_000);
+      await eventually('the item enqueued after the deletion', () => seen.includes('after'));
       assert.equal(seen, ['before', 'after']);
     } finally {
       await raw.close();

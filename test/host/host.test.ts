@@ -13,6 +13,7 @@ import { openEmbeddedStore, StoreUnavailable, type Collection, type Store, type 
 import { PncError } from '../../protocols/errors.ts';
 import { withDeadline, withoutDeadline, type DeadlineEvent, type Deadlines } from '../../statecharts/deadlines.ts';
 import { tempDir } from '../harness/temp-dir.ts';
+import { eventually } from '../bus/contract.ts';
 
 interface DoorContext {
   openedBy: string[];
@@ -151,12 +152,11 @@ host('the lease of a dead process on this machine is taken over at once; a live 
 host('a running actor renews its lease; a finished one stops rewriting its record', async () => {
   const w = await world();
   const actors = w.store.collection<ActorRecord>(ACTORS_COLLECTION);
-  const d = await door(w, 'd12', { leaseMs: 90 });
+  // A lease long enough that a loaded machine's late renewals cannot let it lapse; renewals are awaited, not timed.
+  const d = await door(w, 'd12', { leaseMs: 1_500 });
   const startRev = (await actors.get('door/d12'))!._rev!;
-  await new Promise((r) => setTimeout(r, 300));
-  const renewed = (await actors.get('door/d12'))!;
-  assert.ok(renewed._rev! >= startRev + 2, `renewed ${renewed._rev! - startRev} times`);
-  await rejects(door(w, 'd12', { owner: 'intruder', leaseMs: 90 }), 'ActorLeased');
+  await eventually('two lease renewals', async () => (await actors.get('door/d12'))!._rev! >= startRev + 2);
+  await rejects(door(w, 'd12', { owner: 'intruder', leaseMs: 1_500 }), 'ActorLeased');
   await d.stop();
 
   const once = setup({}).createMachine({ id: 'once', initial: 'open', states: { open: { on: { GO: 'finished' } }, finished: { type: 'final' } } });
@@ -256,14 +256,21 @@ host('a failed write rejects the send with StoreUnavailable and rolls the actor 
   await close(w);
 });
 
+/** When the host logged that the deadline due `at` fired: its own record, not the test's clock at assertion time. */
+async function firedAt(w: World, at: number): Promise<number> {
+  const fired = () => w.logs.find((l) => l.event === 'actor.deadline_fired' && l.at === at);
+  await eventually(`the deadline_fired line for ${at}`, () => fired() !== undefined);
+  return Date.parse(fired()!.time as string);
+}
+
 host('a deadline kept in context fires, also after a restart, and a passed one fires at once', async () => {
   const w = await world();
   const d = await door(w, 'd7');
   await d.send({ type: 'OPEN', by: 'gina' });
   await d.send({ type: 'ARM', ms: 150 });
   const firstDue = (d.getSnapshot().context.deadlines as Record<string, number>).autoClose;
-  await d.waitFor((s) => s.value === 'closed', 2000);
-  assert.ok(Date.now() >= firstDue, 'not early');
+  await d.waitFor((s) => s.value === 'closed', 30_000);
+  assert.ok((await firedAt(w, firstDue)) >= firstDue, 'not early');
   assert.equal(d.getSnapshot().context.deadlines, {});
 
   await d.send({ type: 'OPEN', by: 'gina' });
@@ -272,15 +279,16 @@ host('a deadline kept in context fires, also after a restart, and a passed one f
   await d.stop(); // the process "goes down" before the deadline
   const resumed = await door(w, 'd7');
   assert.is(resumed.getSnapshot().value, 'open');
-  await resumed.waitFor((s) => s.value === 'closed', 2000);
-  assert.ok(Date.now() >= due, 'the re-armed deadline did not fire early');
+  await resumed.waitFor((s) => s.value === 'closed', 30_000);
+  assert.ok((await firedAt(w, due)) >= due, 'the re-armed deadline did not fire early');
 
   await resumed.send({ type: 'OPEN', by: 'gina' });
   await resumed.send({ type: 'ARM', ms: 50 });
   await resumed.stop();
-  await new Promise((r) => setTimeout(r, 120)); // the deadline passes while nobody hosts the actor
+  const lateDue = (resumed.getSnapshot().context.deadlines as Record<string, number>).autoClose;
+  while (Date.now() <= lateDue) await new Promise((r) => setTimeout(r, lateDue - Date.now() + 1)); // passes while nobody hosts the actor
   const late = await door(w, 'd7');
-  await late.waitFor((s) => s.value === 'closed', 500);
+  await late.waitFor((s) => s.value === 'closed', 30_000);
   assert.ok(w.logs.some((l) => l.event === 'actor.deadline_fired' && l.deadline === 'autoClose'));
   await late.stop();
   await close(w);
@@ -293,7 +301,7 @@ host('every received event and snapshot is published on inspect.<participant>.<i
   const d = await door(w, 'd8');
   await d.send({ type: 'OPEN', by: 'hugo' });
   await d.send({ type: 'CLOSE' });
-  for (let waited = 0; seen.length < 6 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  await eventually('three events and three snapshots', () => seen.length >= 6);
   assert.equal(seen.filter((m) => m.kind === 'event').map((m) => m.event!.type), ['xstate.init', 'OPEN', 'CLOSE']);
   assert.equal(seen.filter((m) => m.kind === 'snapshot').map((m) => m.value), ['closed', 'open', 'closed']);
   assert.ok(seen.every((m) => m.participant === 'door' && m.id === 'd8'));
@@ -319,9 +327,8 @@ host('an effect failing with no onError stops the actor; the last good snapshot 
   });
   const fragile = await hostActor({ participant: 'fragile', id: 'f1', logic: machine, context: w.context });
   await fragile.send({ type: 'GO' }).catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 50));
+  await eventually('the actor to fail', () => w.logs.some((l) => l.event === 'actor.failed'));
   await rejects(fragile.send({ type: 'GO' }), 'ActorNotRunning');
-  assert.ok(w.logs.some((l) => l.event === 'actor.failed'));
   const stored = (await w.store.collection<ActorRecord>(ACTORS_COLLECTION).get('fragile/f1'))!;
   assert.is.not(stored.status, 'error');
   await close(w);
@@ -366,7 +373,7 @@ effects('a recorded effect answers from the record; non-retryable failures are r
   });
   const run = async (id: string, input: { effectKey: string; fail?: 'hard' | 'soft' }) => {
     const actor = await hostActor({ participant: 'stamper', id, logic: machine, context: w.context, input });
-    const final = await actor.waitFor((s) => s.status === 'done', 1000);
+    const final = await actor.waitFor((s) => s.status === 'done', 30_000);
     await actor.stop();
     return final.context.result;
   };

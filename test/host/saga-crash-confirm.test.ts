@@ -20,7 +20,7 @@ async function verifyConfirmed(dir: string, run: HostRun): Promise<void> {
   const store = await openEmbeddedStore(dir);
   await assertAppliedOnce(store, ORDER, ['reserve', 'charge', 'confirm'], run.done!.context);
   await store.close();
-  assert.equal(await receiptsIn(dir, ORDER), [{ orderId: ORDER, amount: 100 }], 'exactly one receipt');
+  assert.equal(await receiptsIn(dir, ORDER, {}, 1), [{ orderId: ORDER, amount: 100 }], 'exactly one receipt');
 }
 
 test('confirm path: killed at every step, the saga confirms once with each effect applied once', async () => {

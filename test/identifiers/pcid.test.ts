@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makePcid, parsePcid, PcidSyntaxError } from '../../protocols/identifiers/index.ts';
+import { makePcid, parsePcid, pcidKey, samePcid, PcidSyntaxError } from '../../protocols/identifiers/index.ts';
 
 function reason(action: () => unknown): string {
   try {
@@ -31,6 +31,14 @@ test('makePcid builds what parsePcid reads back', () => {
   assert.is(pcid, 'ABCVEHICLE00000427');
   assert.is(parsePcid(pcid).wmi, 'ABC');
   assert.is(makePcid('ABC', 'VEHICLE0000042'), 'ABCVEHICLE0000042');
+});
+
+test('one rule: a PCID matches as issued, never re-cased', () => {
+  assert.is(pcidKey('HUBOpenProvCert001'), 'HUBOpenProvCert001');
+  assert.ok(samePcid('HUBOpenProvCert001', 'HUBOpenProvCert001'));
+  assert.not.ok(samePcid('HUBOpenProvCert001', 'HUBOPENPROVCERT001'), 'a re-cased PCID is another PCID');
+  assert.not.ok(samePcid('HUBOpenProvCert001', 'not a pcid'));
+  assert.match(reason(() => pcidKey('HUB-OpenProvCert01')), "contains '-'");
 });
 
 test.run();

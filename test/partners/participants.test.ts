@@ -40,7 +40,7 @@ async function rejects(promise: Promise<unknown>, code: string): Promise<PncErro
   throw new assert.Assertion({ message: `expected ${code}`, operator: 'rejects', expects: code, actual: 'resolved' });
 }
 
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -124,6 +124,28 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   assert.equal(changes.filter((c) => c.emaid === contract.emaid).map((c) => c.status).sort(), ['installed', 'submitted', 'terminated']);
   // A new contract for the deleted vehicle fails at the PCP.
   await rejects(requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid }), 'UnknownVehicle');
+});
+
+test('oem.vehicle.produce refuses junk: an unknown key is InvalidPayload, 900 KB is PayloadTooLarge; no vehicle is made', async () => {
+  const { bus } = story;
+  const pcid = `OPNJUNKJUNK000001${pcidCheckCharacter('OPNJUNKJUNK000001')}`;
+  await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x' }), 'InvalidPayload');
+  await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x'.repeat(900_000) }), 'PayloadTooLarge');
+  await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid }), 'UnknownVehicle');
+  assert.is((await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'JUNKJUNK000001' })).pcid, pcid, 'the same request without junk is served');
+});
+
+test('a mixed-case PCID, as real OEMs issue them, is found by the OEM, the PCP and the MO', async () => {
+  const { bus } = story;
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'MixedCase00042' });
+  assert.match(vehicle.pcid, /^OPNMixedCase00042/);
+  assert.is((await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid })).pcid, vehicle.pcid);
+  assert.ok((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists);
+  const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+  assert.is(contract.pcid, vehicle.pcid);
+  await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
+  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+  await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid.toUpperCase() }), 'UnknownVehicle');
 });
 
 test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates to the V2G root; garbage is refused', async () => {

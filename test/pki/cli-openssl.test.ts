@@ -74,6 +74,17 @@ test('openssl verify -x509_strict accepts every certificate against its root, su
   }
 });
 
+test('every CA has a subject name of its own (MO Sub-CAs under the MO root and under the V2G root differ)', () => {
+  const cas = certificates.filter((c) => /Root$|SubCa[12]$/.test(c.role));
+  const subjects = cas.map((c) => openssl('x509', '-in', join(out, c.path), '-noout', '-subject', '-nameopt', 'RFC2253').stdout.trim());
+  const seen = new Map<string, string>();
+  for (const [i, subject] of subjects.entries()) {
+    assert.not.ok(seen.has(subject), `${cas[i].name} and ${seen.get(subject)} share ${subject}`);
+    seen.set(subject, cas[i].name);
+  }
+  assert.is(seen.size, 13);
+});
+
 test('openssl x509 -text shows the profile: critical key usage and basic constraints, pathlen, DC, AIA', () => {
   const expectations: Record<string, { pathlen?: string; dc: string; usage: string; ocsp: boolean }> = {
     'v2g-root': { dc: 'V2G', usage: 'Certificate Sign, CRL Sign', ocsp: false },

@@ -62,7 +62,7 @@ export async function collectEvents<T>(bus: Bus, subject: string) {
   });
   return {
     events,
-    next(predicate: (payload: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
+    next(predicate: (payload: T) => boolean = () => true, timeoutMs = 30_000): Promise<T> {
       const seen = events.find(predicate);
       if (seen) return Promise.resolve(seen);
       return new Promise<T>((resolve, reject) => {

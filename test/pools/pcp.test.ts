@@ -10,6 +10,8 @@ import { consumeWork, requestSubjectReply } from '../../actors/bus/typed.ts';
 import { startRcp } from '../../actors/participants/rcp.ts';
 import { startPcp } from '../../actors/participants/pcp.ts';
 import { bytesToBase64 } from '../../actors/pools/common.ts';
+import type { RunningPool } from '../../actors/pools/common.ts';
+import { eventually } from '../bus/contract.ts';
 import { collectEvents, openEmbedded, rejectsWith, type Embedded } from './helpers.ts';
 
 const admin: Caller = { role: 'admin', prefixes: [] };
@@ -21,12 +23,12 @@ const b64 = (c: { rawData: ArrayBuffer }) => bytesToBase64(c.rawData);
 
 let pki: TestPki;
 
-async function pools(): Promise<Embedded & { stop(): Promise<void> }> {
+async function pools(clock?: () => number): Promise<Embedded & { stop(): Promise<void>; pcp: RunningPool }> {
   const env = await openEmbedded();
   const rcp = await startRcp(env.bus, env.store, env.log);
-  const pcp = await startPcp(env.bus, env.store, env.log);
+  const pcp = await startPcp(env.bus, env.store, env.log, clock);
   await requestSubjectReply(env.bus, rcpInterface.requests.put, { caller: admin, caCertificate: b64(pki.trustAnchors.oem[0]), rootType: 'OEM' });
-  return Object.assign(env, { stop: async () => (await pcp.stop(), await rcp.stop(), await env.close()) });
+  return Object.assign(env, { pcp, stop: async () => (await pcp.stop(), await rcp.stop(), await env.close()) });
 }
 
 function upload(chain: readonly { rawData: ArrayBuffer }[]) {
@@ -95,26 +97,35 @@ test('deleting a vehicle hands its contracts to the CCP through the durable queu
   await requestSubjectReply(env.bus, remove, { caller: oem, pcid: vehicle.identifier! });
   assert.is((await purged.next((e) => e.pcid === vehicle.identifier)).reason, 'deleted');
   await rejectsWith(requestSubjectReply(env.bus, remove, { caller: oem, pcid: vehicle.identifier! }), 'VehicleNotFound');
-  for (let i = 0; i < 50 && cascaded.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await eventually('the cascade to the CCP queue', () => cascaded.length > 0);
   assert.equal(cascaded, [vehicle.identifier]);
   await env.stop();
 });
 
-test('an expiring provisioning chain is purged at its deadline and cascades', async () => {
-  const env = await pools();
-  const cascaded: string[] = [];
-  await consumeWork(env.bus, vehicleDeletedWork, async (work) => void cascaded.push(work.pcid), { durable: 'test-ccp' });
-  const purged = await collectEvents<{ pcid: string; reason: string }>(env.bus, 'pcp.chain.purged');
-  const [, sub2, sub1] = pki.provisioning[0].chain;
-  const pcid = 'OPNSHORTLIVED0001';
-  const shortLived = await issueCertificate({ role: 'provisioning', subject: { commonName: pcid }, issuer: pki.authorities['oem-sub-ca-2'], notBefore: new Date(Date.now() - 60_000), validityDays: 61_500 / 86_400_000 });
-  await requestSubjectReply(env.bus, put, { caller: oem, ...upload([shortLived.certificate, sub2, sub1]) });
-  assert.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists);
-  assert.is((await purged.next((e) => e.pcid === pcid, 5_000)).reason, 'expired');
-  assert.not.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists);
-  for (let i = 0; i < 50 && cascaded.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(cascaded, [pcid]);
-  await env.stop();
+test('an expiring provisioning chain is served until its notAfter, then purged, and cascades', async () => {
+  // The PCP's clock is the test's: it moves to the notAfter instead of racing a short-lived certificate.
+  let now = Date.now();
+  const env = await pools(() => now);
+  try {
+    const cascaded: string[] = [];
+    await consumeWork(env.bus, vehicleDeletedWork, async (work) => void cascaded.push(work.pcid), { durable: 'test-ccp' });
+    const purged = await collectEvents<{ pcid: string; reason: string }>(env.bus, 'pcp.chain.purged');
+    const [, sub2, sub1] = pki.provisioning[0].chain;
+    const pcid = 'OPNSHORTLIVED0001';
+    const expiring = await issueCertificate({ role: 'provisioning', subject: { commonName: pcid }, issuer: pki.authorities['oem-sub-ca-2'], notBefore: new Date(now - 60_000), validityDays: 3_660_000 / 86_400_000 });
+    await requestSubjectReply(env.bus, put, { caller: oem, ...upload([expiring.certificate, sub2, sub1]) });
+    now = expiring.certificate.notAfter.getTime() - 1;
+    await env.pcp.purgeNow();
+    assert.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists, 'served before its notAfter');
+    now = expiring.certificate.notAfter.getTime();
+    await env.pcp.purgeNow();
+    assert.is((await purged.next((e) => e.pcid === pcid)).reason, 'expired');
+    assert.not.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists);
+    await eventually('the cascade to the CCP queue', () => cascaded.length > 0);
+    assert.equal(cascaded, [pcid]);
+  } finally {
+    await env.stop();
+  }
 });
 
 test.run();

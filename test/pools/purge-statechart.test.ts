@@ -23,30 +23,38 @@ test('the earliest expiry becomes the deadline; later ones do not move it', () =
   assert.ok(actor.getSnapshot().can({ type: 'EXPIRY_ADDED', at: 99_999 }), 'a later expiry is accepted (the host refuses events a state cannot take)');
 });
 
-test('the deadline event purges, and the answer sets the next deadline', async () => {
-  const next = Date.now() + 60_000;
+test('the deadline event purges as of the host clock it brings, and the answer sets the next deadline', async () => {
+  const next = 70_000;
   const { actor, calls } = run(async () => ({ purged: 3, nextPurgeAt: next }));
-  actor.send({ type: 'EXPIRY_ADDED', at: Date.now() - 1 });
-  actor.send({ type: 'deadline.purge', at: Date.now() });
+  actor.send({ type: 'EXPIRY_ADDED', at: 9_999 });
+  actor.send({ type: 'deadline.purge', at: 9_999, now: 10_000 });
   const done = await waitFor(actor, (s) => s.matches('waiting') && s.context.purgeRuns === 1);
-  assert.is(calls.length, 1);
+  assert.equal(calls, [10_000], 'the purge runs as of the delivery time, not the deadline');
+  assert.equal(done.context.lastPurge, { at: 10_000, purged: 3 });
   assert.is(done.context.purgedTotal, 3);
   assert.is(done.context.deadlines.purge, next);
 });
 
 test('nothing left to expire clears the deadline; a failed purge retries later', async () => {
   const { actor } = run(async () => ({ purged: 1, nextPurgeAt: null }));
-  actor.send({ type: 'PURGE_DUE' });
+  actor.send({ type: 'PURGE_DUE', at: 5_000 });
   assert.is((await waitFor(actor, (s) => s.context.purgeRuns === 1)).context.deadlines.purge, undefined);
 
   const failing = run(async () => {
     throw new PncError('StoreUnavailable', 'disk gone', { retryable: true });
   });
-  const before = Date.now();
-  failing.actor.send({ type: 'PURGE_DUE' });
+  failing.actor.send({ type: 'PURGE_DUE', at: 5_000 });
   const failed = await waitFor(failing.actor, (s) => s.matches('waiting') && s.context.failure !== undefined);
   assert.is(failed.context.failure!.code, 'StoreUnavailable');
-  assert.ok(failed.context.deadlines.purge! >= before + RETRY_MS);
+  assert.is(failed.context.deadlines.purge, 5_000 + RETRY_MS);
+});
+
+test('the machine reads no clock: a purge due in the past is still run as of its own time', async () => {
+  const { actor, calls } = run(async (now) => ({ purged: 0, nextPurgeAt: now + 1 }));
+  actor.send({ type: 'PURGE_DUE', at: 42 });
+  const done = await waitFor(actor, (s) => s.context.purgeRuns === 1);
+  assert.equal(calls, [42]);
+  assert.is(done.context.deadlines.purge, 43);
 });
 
 test.run();

@@ -8,7 +8,12 @@ import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { startRcp } from '../../actors/participants/rcp.ts';
 import { bytesToBase64 } from '../../actors/pools/common.ts';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { collectEvents, openEmbedded, rejectsWith } from './helpers.ts';
+import { withCleanup } from '../harness/cleanup.ts';
 
 const admin: Caller = { role: 'admin', prefixes: [] };
 const cpo: Caller = { role: 'cpo', prefixes: [] };
@@ -50,6 +55,43 @@ test('admins add roots, every role reads them, a repeated put keeps the id', asy
   await env.close();
 });
 
+/** A self-signed CA made by the OpenSSL CLI with the given key options, as base64 DER. */
+function opensslRoot(commonName: string, keyOptions: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ru-rcp-root-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', ...keyOptions, '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.der'), '-outform', 'DER',
+      '-subj', `/CN=${commonName}/O=OpenPnC Test`, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'pipe' });
+    return readFileSync(join(dir, 'cert.der')).toString('base64');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('signatureAlgorithm is read from the root\'s key, not assumed', async () => {
+  const env = await openEmbedded();
+  const rcp = await startRcp(env.bus, env.store, env.log);
+  try {
+    const p256 = await root('v2gRoot', 'P-256 Root');
+    const cases = [
+      { der: p256.der, expected: 'secp256r1' },
+      { der: opensslRoot('P-521 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-521']), expected: 'secp521r1' },
+      { der: opensslRoot('Ed448 Root', ['-newkey', 'ed448']), expected: 'ed448' },
+      { der: opensslRoot('P-384 Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384']), expected: undefined },
+      // A serial whose hex has an odd number of digits (0x0abc shows as abc) is a valid root too.
+      { der: opensslRoot('Odd Serial Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-set_serial', '0x0abc']), expected: 'secp256r1', serial: 'abc' },
+    ];
+    for (const { der, expected, serial } of cases as { der: string; expected?: string; serial?: string }[]) {
+      const { root: stored } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: der, rootType: 'V2G' });
+      assert.is(stored.signatureAlgorithm, expected, stored.commonName);
+      if (serial) assert.is(stored.rootIssuerSerialNumber, serial);
+      assert.is((await requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: stored.rootCertificateId })).root.signatureAlgorithm, expected);
+    }
+  } finally {
+    await rcp.stop();
+    await env.close();
+  }
+});
+
 test('only admins write; sub-CAs and garbage are refused', async () => {
   const env = await openEmbedded();
   const rcp = await startRcp(env.bus, env.store, env.log);
@@ -73,11 +115,16 @@ test('only admins write; sub-CAs and garbage are refused', async () => {
   await env.close();
 });
 
-test('an expiring root is purged at its deadline, a revoked one at once, a deleted one at the call', async () => {
+test('an expiring root is served until its notAfter and purged then; a revoked one at once, a deleted one at the call', withCleanup(async (defer) => {
+  // The pool's clock is the test's: it moves past the notAfter without waiting, so no step depends on the machine's speed.
+  let now = Date.now();
   const env = await openEmbedded();
-  const rcp = await startRcp(env.bus, env.store, env.log);
-  const purged = await collectEvents<{ rootCertificateId: string; reason: string }>(env.bus, 'rcp.root.purged');
-  const shortLived = await root('moRoot', 'Short MO Root', 1_500);
+  defer(() => env.close());
+  const rcp = await startRcp(env.bus, env.store, env.log, () => now);
+  defer(() => rcp.stop());
+  const purged = await collectEvents<{ rootCertificateId: string; reason: string; purgedAt: string }>(env.bus, 'rcp.root.purged');
+  defer(() => purged.stop());
+  const shortLived = await root('moRoot', 'Short MO Root', 3_600_000); // the host's real timer stays an hour away
   const revoked = await root('v2gRoot', 'Revoked V2G Root');
   const deleted = await root('oemRoot', 'Deleted OEM Root');
   const { root: expiring } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: shortLived.der, rootType: 'MO' });
@@ -89,17 +136,20 @@ test('an expiring root is purged at its deadline, a revoked one at once, a delet
   await requestSubjectReply(env.bus, remove, { caller: admin, rootCertificateId: toDelete.rootCertificateId });
   assert.is((await purged.next((e) => e.rootCertificateId === toDelete.rootCertificateId)).reason, 'deleted');
 
+  now = Date.parse(expiring.validTo) - 1;
+  await rcp.purgeNow();
   assert.is((await requestSubjectReply(env.bus, list, { caller: cpo })).roots.length, 1, 'the expiring root is still served before its deadline');
-  const event = await purged.next((e) => e.rootCertificateId === expiring.rootCertificateId, 5_000);
+  now = Date.parse(expiring.validTo);
+  await rcp.purgeNow();
+  const event = await purged.next((e) => e.rootCertificateId === expiring.rootCertificateId);
   assert.is(event.reason, 'expired');
-  assert.ok(Date.now() >= Date.parse(expiring.validTo), 'not purged before notAfter');
+  assert.is(event.purgedAt, expiring.validTo, 'purged as of its notAfter, not before');
   assert.is((await requestSubjectReply(env.bus, list, { caller: cpo })).roots.length, 0);
   assert.is(purged.events.length, 3, 'one event per root');
-  await rcp.stop();
-  await env.close();
-});
+}));
 
-test('the purge deadline survives a restart', async () => {
+test('the purge deadline survives a restart', withCleanup(async (defer) => {
+  // Real timers here: the host re-arms the persisted deadline. Only events are awaited, never a duration.
   const first = await openEmbedded();
   let rcp = await startRcp(first.bus, first.store, first.log);
   const whileDown = await root('moRoot', 'Expires While Down', 1_000);
@@ -108,16 +158,21 @@ test('the purge deadline survives a restart', async () => {
   const { root: b } = await requestSubjectReply(first.bus, put, { caller: admin, caCertificate: afterRestart.der, rootType: 'OEM' });
   await rcp.stop();
   await first.close(true);
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(a.validTo) - Date.now()) + 200));
+  defer(() => rmSync(first.dir, { recursive: true, force: true }));
+  // Down until a's notAfter has passed: a condition on the clock, not an assumed speed.
+  while (Date.now() <= Date.parse(a.validTo)) await new Promise((resolve) => setTimeout(resolve, Date.parse(a.validTo) - Date.now() + 1));
 
   const second = await openEmbedded(first.dir);
-  const purged = await collectEvents<{ rootCertificateId: string; reason: string }>(second.bus, 'rcp.root.purged');
+  defer(() => second.close(true));
+  const purged = await collectEvents<{ rootCertificateId: string; reason: string; purgedAt: string }>(second.bus, 'rcp.root.purged');
   rcp = await startRcp(second.bus, second.store, second.log);
-  assert.is((await purged.next((e) => e.rootCertificateId === a.rootCertificateId, 1_000)).reason, 'expired');
-  assert.equal((await requestSubjectReply(second.bus, list, { caller: cpo })).roots.map((r) => r.rootCertificateId), [b.rootCertificateId]);
-  assert.is((await purged.next((e) => e.rootCertificateId === b.rootCertificateId, 5_000)).reason, 'expired');
-  await rcp.stop();
-  await second.close();
-});
+  defer(() => rcp.stop());
+  assert.is((await purged.next((e) => e.rootCertificateId === a.rootCertificateId)).reason, 'expired');
+  const served = (await requestSubjectReply(second.bus, list, { caller: cpo })).roots.map((r) => r.rootCertificateId);
+  assert.not.ok(served.includes(a.rootCertificateId), 'what expired while down is gone after the restart');
+  const bPurged = await purged.next((e) => e.rootCertificateId === b.rootCertificateId);
+  assert.is(bPurged.reason, 'expired');
+  assert.ok(Date.parse(bPurged.purgedAt) >= Date.parse(b.validTo), 'the re-armed deadline did not purge early');
+}));
 
 test.run();
