@@ -145,3 +145,10 @@ export function normalizeMac(text: string): string {
 export function formatMac(mac: string): string {
   return mac.replace(/(..)(?!$)/g, '$1:');
 }
+
+/** The IPv6 link-local address (RFC 4291 Appendix A, modified EUI-64) a host with this MAC uses. */
+export function linkLocalFromMac(mac: string): string {
+  const b = Buffer.from(normalizeMac(mac), 'hex');
+  const groups = [0xfe80, 0, 0, 0, ((b[0] ^ 0x02) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
+  return groups.map((g) => g.toString(16)).join(':').replace(/^fe80:0:0:0:/, 'fe80::');
+}

@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SLAC_SPECS, SlacCodecError, decodeSlacFrame, encodeSlacFrame } from '../../protocols/slac/index.ts';
 import { sampleFrames } from './samples.ts';
+import { seededRandom } from '../../actors/link/row.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -26,15 +27,6 @@ const iterations = option('iterations', 'FUZZ_ITERATIONS', 100_000);
 const seed = option('seed', 'FUZZ_SEED', 15118);
 const MAX_HEAP_GROWTH = 16 * 1024 * 1024;
 const MMTYPES = [...Object.values(SLAC_SPECS).map((s) => s.mmtype), 0xa14e, 0x6099];
-
-/** xorshift32: reproducible from the seed. */
-function prng(start: number): () => number {
-  let x = start || 0x9e3779b9;
-  return () => {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 function mutate(seedFrame: Uint8Array, random: () => number): Uint8Array {
   const int = (n: number) => Math.floor(random() * n);
@@ -56,7 +48,7 @@ function mutate(seedFrame: Uint8Array, random: () => number): Uint8Array {
 }
 
 test(`${iterations} mutated frames: only typed errors, stable round trips, bounded memory (seed ${seed})`, () => {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const seeds = sampleFrames();
   const outcomes = { decoded: 0, unknown: 0, errors: new Map<string, number>() };
   let baseline = 0;
