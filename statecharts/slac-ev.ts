@@ -57,11 +57,13 @@ export function evNextDeadline(c: EvContext): number | undefined {
   return earliest(c.modemDeadline, c.responseDeadline, c.batchDeadline, c.resultsDeadline, c.pauseDeadline, c.joinDeadline, c.pollDeadline);
 }
 
-const ZERO_ID = '00'.repeat(17);
 /** 16 bytes for an M-Sound's RND field: the RunID and the count, enough to make each sound distinct. */
 const soundRandom = (runId: string, remaining: number) => (runId + remaining.toString(16).padStart(2, '0')).padEnd(32, '5a');
 
-/** The EVSE with the lowest average attenuation at or under the limit ([V2G3-A09-35/36] filters in `validAttenChar`). */
+/**
+ * The EVSE with the lowest average attenuation at or under the limit ([V2G3-A09-35/36] filters in
+ * `validAttenChar`; SOURCE_ID/RESP_ID are not required to be zero: Debian's `evse` puts its station id there).
+ */
 export function chooseEvse(evses: Readonly<Record<string, EvseHeard>>, limitDb: number): string | undefined {
   let best: string | undefined;
   let bestDb = Infinity;
@@ -75,7 +77,7 @@ export function chooseEvse(evses: Readonly<Record<string, EvseHeard>>, limitDb: 
 function validAttenChar(context: EvContext, frame: SlacFrame): boolean {
   const m = frame.message;
   return m.type === 'CM_ATTEN_CHAR.IND' && m.applicationType === APPLICATION_TYPE_PEV_EVSE && m.securityType === SECURITY_TYPE_NONE &&
-    m.sourceAddress === context.evMac && m.runId === context.runId && m.sourceId === ZERO_ID && m.respId === ZERO_ID &&
+    m.sourceAddress === context.evMac && m.runId === context.runId &&
     m.numSounds > 0 && m.aag.length === AAG_GROUPS;
 }
 

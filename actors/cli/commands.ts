@@ -11,3 +11,5 @@ registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);
 registerCommand('run', async () => (await import('./run.ts')).runCommand);
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);
+registerCommand('modem', async () => (await import('./link.ts')).modemCommand);
+registerCommand('slac', async () => (await import('./link.ts')).slacCommand);

@@ -10,8 +10,8 @@ import { Duplex } from 'node:stream';
 import { PncError } from '../../protocols/errors.ts';
 import {
   AAG_GROUPS, BROADCAST_MAC, QUALCOMM_OUI, SlacCodecError, attenProfileInd, decodeSlacFrame, encodeSlacFrame, linkLocalFromMac, normalizeMac,
-  type SlacMessage,
 } from '../../protocols/slac/index.ts';
+import { answerHostMme, attenuationProfile, type ModemOptions, type ModemState } from './modem.ts';
 import type { Clock } from './clock.ts';
 import type { FramePort } from './port.ts';
 
@@ -27,30 +27,21 @@ export interface PowerLineOptions {
   readonly hearingLimitDb?: number;
 }
 
-export interface ModemOptions {
-  /** Result byte of CM_SET_KEY.CNF: real QCA firmware sends 1 for success (link-layer.md §1.7). */
-  readonly setKeyResult?: number;
-  /** False: a modem that never answers CM_SET_KEY. */
-  readonly confirmsKey?: boolean;
-  /** How long the modem is deaf after a new key (QCA restarts; several seconds on real hardware). */
-  readonly restartMs?: number;
-}
-
 export interface LineStationOptions extends ModemOptions {
   readonly mac: string;
   readonly role: 'ev' | 'evse';
 }
 
-/** Per-group spread of a synthesised attenuation profile, dB. */
-const AAG_JITTER_DB = 3;
 const DEFAULT_RESTART_MS = 100;
 
-class Modem {
+class Modem implements ModemState {
   readonly mac: string;
+  readonly role: 'ev' | 'evse';
   nmk: string;
   nid: string;
   deafUntil = 0;
   constructor(readonly station: LineStation, seed: string) {
+    this.role = station.role;
     // A modem's own MAC: Qualcomm OUI + the host's last three bytes.
     this.mac = QUALCOMM_OUI + station.mac.slice(6);
     this.nmk = seed.padEnd(32, '0').slice(0, 32);
@@ -159,41 +150,17 @@ export class PowerLine {
       this.stats.refused++;
       return;
     }
-    const m = frame.message;
-    const reply = (message: SlacMessage) => this.later(0, () => station.deliver(encodeSlacFrame(message, { destination: station.mac, source: modem.mac })));
-    switch (m.type) {
-      case 'CM_SET_KEY.REQ': {
-        if (station.modemOptions.confirmsKey === false) return;
-        reply({ type: 'CM_SET_KEY.CNF', result: station.modemOptions.setKeyResult ?? 1, myNonce: 0x12345678, yourNonce: m.myNonce, pid: m.pid, prn: m.prn, pmn: 0xff, ccoCapability: 0 });
-        // Installs the key and restarts: deaf for a while, its AVLN membership changes.
-        modem.nmk = m.newKey;
-        modem.nid = m.nid;
-        modem.deafUntil = this.clock.now() + (station.modemOptions.restartMs ?? DEFAULT_RESTART_MS);
-        this.checkStreams();
-        return;
-      }
-      case 'CM_GET_KEY.REQ':
-        reply({ type: 'CM_GET_KEY.CNF', result: 0, requestedKeyType: m.requestedKeyType, myNonce: m.myNonce, yourNonce: 0x12345678, nid: modem.nid, eks: 1, pid: m.pid, prn: m.prn, pmn: m.pmn, key: modem.nmk });
-        return;
-      case 'VS_SW_VER.REQ':
-        reply({ type: 'VS_SW_VER.CNF', oui: QUALCOMM_OUI, status: 0, deviceId: 0x20, version: 'OPENPNC-SIM-QCA7000' });
-        return;
-      case 'VS_PL_LINK_STATUS.REQ':
-        reply({ type: 'VS_PL_LINK_STATUS.CNF', oui: QUALCOMM_OUI, status: 0, linkStatus: this.peersInNetwork(station).length > 0 ? 1 : 0 });
-        return;
-      case 'VS_NW_INFO.REQ': {
-        const peers = this.peersInNetwork(station);
-        reply({
-          type: 'VS_NW_INFO.CNF', oui: QUALCOMM_OUI,
-          networks: peers.length === 0 ? [] : [{
-            nid: modem.nid, snid: 1, tei: 1, stationRole: station.role === 'evse' ? 2 : 0, ccoMac: modem.mac, access: 0, coordinatingNetworks: 0,
-            stations: peers.map((p, i) => ({ mac: p.modem.mac, tei: i + 2, bridgedMac: p.mac, avgPhyTxRate: 9, avgPhyRxRate: 9 })),
-          }],
-        });
-        return;
-      }
-      default:
-        this.broadcastOnLine(station, bytes, m.type === 'CM_MNBC_SOUND.IND');
+    const outcome = answerHostMme(modem, frame.message, this.peersInNetwork(station).map((p) => ({ modemMac: p.modem.mac, hostMac: p.mac })), station.modemOptions);
+    if (!outcome.local) {
+      this.broadcastOnLine(station, bytes, frame.message.type === 'CM_MNBC_SOUND.IND');
+      return;
+    }
+    const { reply } = outcome;
+    if (reply) this.later(0, () => station.deliver(encodeSlacFrame(reply, { destination: station.mac, source: modem.mac })));
+    if (outcome.keyChanged) {
+      // The modem restarts with the new key: deaf for a while, its AVLN membership changes.
+      modem.deafUntil = this.clock.now() + (station.modemOptions.restartMs ?? DEFAULT_RESTART_MS);
+      this.checkStreams();
     }
   }
 
@@ -207,14 +174,10 @@ export class PowerLine {
       this.later(this.delayMs, () => {
         if (this.clock.now() < to.modem.deafUntil) return;
         // The charger's modem measures each M-Sound and reports it to its host ([V2G3-A09-28]; link-layer.md §1.7).
-        if (isSound && to.role === 'evse') to.deliver(encodeSlacFrame(attenProfileInd(from.mac, this.profile(db)), { destination: to.mac, source: to.modem.mac }));
+        if (isSound && to.role === 'evse') to.deliver(encodeSlacFrame(attenProfileInd(from.mac, attenuationProfile(db, AAG_GROUPS, this.random)), { destination: to.mac, source: to.modem.mac }));
         if (destination === BROADCAST_MAC || destination === to.mac) to.deliver(bytes);
       });
     }
-  }
-
-  private profile(db: number): number[] {
-    return Array.from({ length: AAG_GROUPS }, () => Math.max(0, Math.min(255, Math.round(db + (this.random() * 2 - 1) * AAG_JITTER_DB))));
   }
 
   private later(ms: number, fn: () => void): void {
