@@ -48,13 +48,24 @@ function number(text: string | undefined, fallback: number, name: string, min: n
   return value;
 }
 
-function until(signalOrTimeout: number): Promise<string> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve('timeout'), signalOrTimeout);
-    const stop = (name: string) => () => { clearTimeout(timer); resolve(name); };
-    process.once('SIGINT', stop('SIGINT'));
-    process.once('SIGTERM', stop('SIGTERM'));
+/** Resolves on SIGINT/SIGTERM or after `ms`; `cancel` lets the process exit without waiting. */
+function until(ms: number): { ended: Promise<string>; cancel(): void } {
+  let cancel = () => {};
+  const ended = new Promise<string>((resolve) => {
+    const timer = setTimeout(() => finish('timeout'), ms);
+    const onInt = () => finish('SIGINT');
+    const onTerm = () => finish('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    function finish(why: string) {
+      clearTimeout(timer);
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(why);
+    }
+    cancel = () => finish('cancelled');
   });
+  return { ended, cancel };
 }
 
 async function runSide(role: 'ev' | 'evse', ifname: string, timeoutMs: number, keep: boolean): Promise<number> {
@@ -64,6 +75,7 @@ async function runSide(role: 'ev' | 'evse', ifname: string, timeoutMs: number, k
   const print = (text: string) => console.log(`+${String(Date.now() - started).padStart(5)} ms  ${text}`);
   const station = new SlacStation({ role, port, clock: systemClock, pilot });
   let result: number | undefined;
+  const deadline = until(timeoutMs);
   const finished = new Promise<number>((resolve) => {
     station.on('step', print);
     station.on('up', (up) => {
@@ -72,12 +84,13 @@ async function runSide(role: 'ev' | 'evse', ifname: string, timeoutMs: number, k
     });
     station.on('down', (reason) => print(`link down: ${reason}`));
     station.on('failed', (error) => { print(`failed: ${error.code}: ${error.message}`); resolve((result = 1)); });
-    void until(timeoutMs).then((why) => { if (result === undefined) { print(why === 'timeout' ? 'timed out' : 'interrupted'); resolve(why === 'timeout' ? 1 : 0); } });
+    void deadline.ended.then((why) => { if (result === undefined) { print(why === 'timeout' ? 'timed out' : 'interrupted'); resolve(why === 'timeout' ? 1 : 0); } });
   });
   print(`${role === 'ev' ? 'EV' : 'charger'} on ${ifname} (${port.mac}); control pilot B, 5 % PWM`);
   station.start();
   pilot.set('B', true);
   const code = await finished;
+  deadline.cancel();
   station.stop();
   await port.close();
   return code;
@@ -137,7 +150,7 @@ export const modemCommand: Command = {
     const sim = new ModemSim({ ev, evse, attenuationDb, gate: values.gate ?? false });
     sim.on('step', (text) => console.log(text));
     sim.start();
-    await until(2 ** 31 - 1);
+    await until(2 ** 31 - 1).ended;
     await sim.stop();
     await Promise.all([ev.close(), evse.close()]);
     console.log(`modem sim stopped: ${JSON.stringify(sim.stats)}`);

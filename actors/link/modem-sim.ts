@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import {
-  AAG_GROUPS, HOMEPLUG_ETHERTYPE, QUALCOMM_OUI, SlacCodecError, attenProfileInd, decodeSlacFrame, encodeSlacFrame, formatMac,
+  AAG_GROUPS, BROADCAST_MAC, HOMEPLUG_ETHERTYPE, QUALCOMM_OUI, SlacCodecError, attenProfileInd, decodeSlacFrame, encodeSlacFrame, formatMac,
 } from '../../protocols/slac/index.ts';
 import { answerHostMme, attenuationProfile, type ModemState } from './modem.ts';
 import type { FramePort } from './port.ts';
@@ -28,6 +28,8 @@ interface Side {
   readonly port: FramePort;
   readonly modem: ModemState;
   other?: Side;
+  /** The host behind this side, learnt from the frames it sends. */
+  hostMac?: string;
 }
 
 export class ModemSim extends EventEmitter<{ step: [text: string] }> {
@@ -47,7 +49,7 @@ export class ModemSim extends EventEmitter<{ step: [text: string] }> {
 
   start(): this {
     for (const side of this.sides) this.unsubscribe.push(side.port.onFrame((frame) => this.fromHost(side, frame)));
-    this.emit('step', `bridging EV host ${formatMac(this.options.ev.mac)} and charger host ${formatMac(this.options.evse.mac)} at ${this.attenuation} dB${this.options.gate ? ', IP gated by the key' : ''}`);
+    this.emit('step', `bridging the EV side (interface ${formatMac(this.options.ev.mac)}) and the charger side (interface ${formatMac(this.options.evse.mac)}) at ${this.attenuation} dB${this.options.gate ? ', IP gated by the key' : ''}`);
     return this;
   }
 
@@ -66,6 +68,7 @@ export class ModemSim extends EventEmitter<{ step: [text: string] }> {
 
   private fromHost(side: Side, bytes: Uint8Array): void {
     const other = side.other!;
+    side.hostMac = Buffer.from(bytes.subarray(6, 12)).toString('hex');
     const ethertype = (bytes[12] << 8) | bytes[13];
     if (ethertype !== HOMEPLUG_ETHERTYPE) {
       if (this.options.gate && !this.joined) { this.stats.gated++; return; }
@@ -83,8 +86,7 @@ export class ModemSim extends EventEmitter<{ step: [text: string] }> {
       other.port.send(bytes);
       return;
     }
-    const wasJoined = this.joined;
-    const peers = wasJoined ? [{ modemMac: other.modem.mac, hostMac: other.port.mac }] : [];
+        const peers = this.joined ? [{ modemMac: other.modem.mac, hostMac: other.hostMac ?? BROADCAST_MAC }] : [];
     const outcome = answerHostMme(side.modem, frame.message, peers, {});
     if (outcome.local) {
       this.stats.management++;
@@ -95,9 +97,9 @@ export class ModemSim extends EventEmitter<{ step: [text: string] }> {
     this.stats.forwarded++;
     other.port.send(bytes);
     if (frame.message.type === 'CM_MNBC_SOUND.IND' && side.name === 'ev') {
-      // The charger's modem measures the M-Sound and tells its host.
+      // The charger's modem measures the M-Sound and tells its host (broadcast from the modem MAC, as in the Ioniq capture).
       this.stats.profiles++;
-      other.port.send(encodeSlacFrame(attenProfileInd(frame.source, attenuationProfile(this.attenuation, AAG_GROUPS, Math.random)), { destination: other.port.mac, source: other.modem.mac }));
+      other.port.send(encodeSlacFrame(attenProfileInd(frame.source, attenuationProfile(this.attenuation, AAG_GROUPS, Math.random)), { destination: BROADCAST_MAC, source: other.modem.mac }));
     }
   }
 }

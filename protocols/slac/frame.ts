@@ -1,4 +1,5 @@
 import { PncError } from '../errors.ts';
+import { formatIpv6 } from '../sdp/ipv6.ts';
 
 /** HomePlug AV ethertype (IEEE 1901); every SLAC and modem management message uses it. */
 export const HOMEPLUG_ETHERTYPE = 0x88e1;
@@ -149,6 +150,5 @@ export function formatMac(mac: string): string {
 /** The IPv6 link-local address (RFC 4291 Appendix A, modified EUI-64) a host with this MAC uses. */
 export function linkLocalFromMac(mac: string): string {
   const b = Buffer.from(normalizeMac(mac), 'hex');
-  const groups = [0xfe80, 0, 0, 0, ((b[0] ^ 0x02) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
-  return groups.map((g) => g.toString(16)).join(':').replace(/^fe80:0:0:0:/, 'fe80::');
+  return formatIpv6(Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, b[0] ^ 0x02, b[1], b[2], 0xff, 0xfe, b[3], b[4], b[5]));
 }
