@@ -98,7 +98,7 @@ async function runSide(role: 'ev' | 'evse', ifname: string, timeoutMs: number, k
 
 function runSim(chargers: number, loss: number, seed: number): number {
   const row = chargerRow({ size: chargers, lossRate: loss, delayMs: 2, seed });
-  row.clock.runWhile(() => row.plugs.some((p) => p.upAt === undefined && !p.ev.hasTag('failed')), 300_000);
+  row.settle(300_000);
   const matched = row.plugs.filter((p) => p.matchedEvse !== undefined);
   const wrong = matched.filter((p) => p.matchedEvse !== p.evse.mac).length;
   const times = Float64Array.from(matched.map((p) => p.matchedAt! - p.pluggedAt)).sort();

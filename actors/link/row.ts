@@ -61,6 +61,8 @@ export function chargerRow(options: RowOptions) {
   }
   const window = options.plugWindowMs ?? 1000;
   const plugs: Plug[] = [];
+  /** EVs neither linked up nor failed yet (checked after every simulated event, so kept as a count). */
+  let unsettled = size;
   for (let i = 0; i < size; i++) {
     const evPilot = new SimulatedPilot();
     const evsePilot = new SimulatedPilot();
@@ -68,13 +70,16 @@ export function chargerRow(options: RowOptions) {
     const ev = new SlacStation({ role: 'ev', port: evs[i].port, clock, pilot: evPilot, timers: options.timers, random: bytes }).start();
     const plug: Plug = { ev, evse, pluggedAt: Math.floor(random() * window) };
     ev.on('matched', (m) => { plug.matchedAt ??= clock.now(); plug.matchedEvse = m.evseMac; });
-    ev.on('up', () => { plug.upAt ??= clock.now(); });
+    ev.on('up', () => { if (plug.upAt === undefined) { plug.upAt = clock.now(); unsettled--; } });
+    ev.on('failed', () => { if (plug.upAt === undefined) unsettled--; });
     // Plug-in: the charger sees state B and starts 5 % PWM, which the EV sees at once.
     clock.at(plug.pluggedAt, () => { evsePilot.set('B', true); evPilot.set('B', true); });
     plugs.push(plug);
   }
   return {
     clock, line, plugs, chargers, evs,
+    /** Runs the simulation until every EV is linked up or has failed, or `limitMs` of simulated time. */
+    settle(limitMs: number): boolean { return clock.runWhile(() => unsettled > 0, limitMs); },
     stop() { for (const p of plugs) { p.ev.stop(); p.evse.stop(); } },
   };
 }
