@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { PilotState } from '../../statecharts/slac-common.ts';
 
 /**
@@ -54,4 +55,24 @@ export class SimulatedPilot implements ControlPilot {
   request(state: 'F' | 'B'): void {
     this.set(state === 'F' ? 'F' : 'B', state === 'B');
   }
+}
+
+export interface Remote {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * IPv6 over the matched link, as the SDP and V2GTP side uses it: datagrams (SDP to ff02::1 and the
+ * unicast answer) and byte streams (V2GTP/TLS). The in-memory line implements it (PowerLine.ipPort);
+ * on a real interface the same calls map to node:dgram and node:net with `%ifname` scopes.
+ */
+export interface IpPort {
+  /** Our IPv6 link-local address (EUI-64 of the host MAC). */
+  readonly address: string;
+  connect(address: string, port: number): Duplex;
+  listen(port: number, onConnection: (socket: Duplex, remote: Remote) => void): () => void;
+  bindUdp(port: number, onMessage: (data: Uint8Array, remote: Remote) => void): () => void;
+  /** Returns how many stations received it (0 while the link is down). */
+  sendUdp(address: string, port: number, data: Uint8Array, sourcePort: number): number;
 }

@@ -13,7 +13,7 @@ import {
 } from '../../protocols/slac/index.ts';
 import { answerHostMme, attenuationProfile, type ModemOptions, type ModemState } from './modem.ts';
 import type { Clock } from './clock.ts';
-import type { FramePort } from './port.ts';
+import type { FramePort, IpPort } from './port.ts';
 
 export interface PowerLineOptions {
   readonly clock: Clock;
@@ -247,6 +247,17 @@ export class PowerLine {
       queueMicrotask(() => binding.onMessage(copy, { address: station.linkLocal, port: sourcePort }));
     }
     return delivered;
+  }
+
+  /** The station's IP as an IpPort (what the SDP/V2GTP side is given once the link is up). */
+  ipPort(station: LineStation): IpPort {
+    return {
+      address: station.linkLocal,
+      connect: (address, port) => this.connect(station, address, port),
+      listen: (port, onConnection) => this.listen(station, port, onConnection),
+      bindUdp: (port, onMessage) => this.bindUdp(station, port, onMessage),
+      sendUdp: (address, port, data, sourcePort) => this.sendUdp(station, address, port, data, sourcePort),
+    };
   }
 
   /** Tears down the streams whose two ends no longer share a network. */

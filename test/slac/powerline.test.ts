@@ -49,8 +49,9 @@ test('IP only between matched ends: datagrams to ff02::1, a Duplex stream, LinkD
     assert.equal(heard, [`${evse0.mac}<-${ev0.linkLocal}:01fe`]);
 
     // A byte stream to the own charger works both ways.
-    const stop = row.line.listen(evse0, 64109, (socket) => socket.on('error', () => {}).on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk]))));
-    const client = row.line.connect(ev0, `${evse0.linkLocal}%sim`, 64109);
+    const evseIp = row.line.ipPort(evse0);
+    const stop = evseIp.listen(64109, (socket) => socket.on('error', () => {}).on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk]))));
+    const client = row.line.ipPort(ev0).connect(`${link.peerLinkLocal}%sim`, 64109);
     const echoed = new Promise<string>((resolve) => client.once('data', (d: Buffer) => resolve(d.toString())));
     client.write('hello');
     assert.is(await echoed, 'echo:hello');
