@@ -59,6 +59,8 @@ export class SlacStation extends EventEmitter<StationEvents> {
   readonly role: SlacRole;
   /** Frames that could not be decoded (hostile or broken input is normal input). */
   badFrames = 0;
+  /** Frames the adapter could not send. */
+  sendErrors = 0;
   private readonly actor: MachineActor;
   private readonly nextDeadline: (context: never) => number | undefined;
   private cancelTick?: () => void;
@@ -156,7 +158,13 @@ export class SlacStation extends EventEmitter<StationEvents> {
   private onEmitted(event: SlacEmitted): void {
     switch (event.type) {
       case 'transmit':
-        this.options.port.send(encodeSlacFrame(event.message, { destination: event.destination, source: this.mac }));
+        try {
+          this.options.port.send(encodeSlacFrame(event.message, { destination: event.destination, source: this.mac }));
+        } catch (error) {
+          // A failed send is a lost frame to the machine (its timers retry); the owner hears of it.
+          this.sendErrors++;
+          this.emit('step', `send failed: ${(error as Error).message}`);
+        }
         break;
       case 'needEntropy': {
         const nmk = this.random(16);
