@@ -8,5 +8,7 @@ export const LINK_ERROR_CODES = [
   'ModemUnresponsive', // the local modem never confirmed CM_SET_KEY
   'LinkDown', // the AVLN was lost, or the link is not matched yet
   'LinkAdapterFailed', // the raw-Ethernet interface could not be opened or written
+  'ConnectionRefused', // in-memory line: nothing listens on that port of the peer
+  'AddressInUse', // in-memory line: the port is already bound on that station
 ] as const;
 export type LinkErrorCode = (typeof LINK_ERROR_CODES)[number];
