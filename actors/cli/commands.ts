@@ -15,3 +15,5 @@ registerCommand('statecharts', async () => (await import('./statecharts.ts')).st
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);
 registerCommand('v2g', async () => (await import('../transport/cli.ts')).v2gCommand);
+registerCommand('modem', async () => (await import('./link.ts')).modemCommand);
+registerCommand('slac', async () => (await import('./link.ts')).slacCommand);
