@@ -12,6 +12,8 @@ import { vehicleMachine } from './oem.ts';
 import { pcpMachine } from './pcp.ts';
 import { rcpMachine } from './rcp.ts';
 import { subCaMachine } from './v2g-root.ts';
+import { slacEvMachine } from './slac-ev.ts';
+import { slacEvseMachine } from './slac-evse.ts';
 
 export interface StatechartEntry {
   /** The participant that hosts the machine's actors (`inspect.<participant>.<id>`). */
@@ -29,4 +31,6 @@ export const statecharts: readonly StatechartEntry[] = [
   { participant: 'mo', machine: contractMachine, summary: 'a contract: chain check, issuance, CPS submission, CCP confirmation, termination' },
   { participant: 'cps', machine: signingMachine, summary: 'signs contract data and puts it into the CCP' },
   { participant: 'cpo', machine: installationMachine, summary: 'M01: forwards a CertificateInstallationReq to the CCP' },
+  { participant: 'secc', machine: slacEvseMachine, summary: 'SLAC on the charger side (ISO 15118-3): parameters, sounding, validation, match, key' },
+  { participant: 'ev', machine: slacEvMachine, summary: 'SLAC on the EV side (ISO 15118-3): sounds, picks the lowest attenuation, matches, joins' },
 ];
