@@ -520,6 +520,11 @@ export const seccSessionMachine = setup({
         },
         preCharge: {
           on: {
+            // Isolation was measured; an EV that asks again gets Finished again.
+            'req.CableCheckReq': [
+              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              { actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'] },
+            ],
             'req.PreChargeReq': [
               { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
               {
