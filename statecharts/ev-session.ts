@@ -391,7 +391,10 @@ export const evSessionMachine = setup({
             { guard: ({ context }) => isFailure(context.last?.code ?? ''), target: '#ev.failed' },
             // [V2G2-…] a PnC EV answers ReceiptRequired with a signed MeteringReceiptReq.
             { guard: ({ context, event }) => context.plan.payment === 'Contract' && context.protocol === 'iso2' && responseBodyOf(event).ReceiptRequired === true && responseBodyOf(event).MeterInfo !== undefined, target: '#ev.meteringReceipt', actions: assign({ meterInfo: ({ event }) => responseBodyOf(event).MeterInfo as Body }) },
-            { guard: ({ context, event }) => context.vehicle.soc >= context.plan.targetSoc || stopRequested(responseBodyOf(event)), target: '#ev.powerDeliveryStop' },
+            {
+              guard: ({ context, event }) => context.vehicle.soc >= context.plan.targetSoc || stopRequested(responseBodyOf(event)) || (context.plan.stopAfterLoops !== undefined && context.loops >= context.plan.stopAfterLoops),
+              target: '#ev.powerDeliveryStop',
+            },
             { target: 'waiting', actions: 'later' },
           ],
         },
@@ -424,7 +427,7 @@ export const evSessionMachine = setup({
       on: {
         'res.PowerDeliveryRes': [
           { guard: ({ event }) => isFailure(codeOf(event)), target: 'failed', actions: 'received' },
-          { guard: 'dc', target: 'weldingDetection', actions: 'received' },
+          { guard: ({ context }) => (context.protocol === 'din' || isDcMode(context.plan.energyMode)) && !context.plan.skipWeldingDetection, target: 'weldingDetection', actions: 'received' },
           { target: 'sessionStop', actions: 'received' },
         ],
       },

@@ -34,6 +34,10 @@ export interface EvPlan {
   readonly resumeSessionId?: string;
   /** No valid contract in the contract store: install one first (PnC). */
   readonly installContract: boolean;
+  /** DC: go from PowerDelivery(Stop) straight to SessionStop (WeldingDetection is the EV's option). */
+  readonly skipWeldingDetection?: boolean;
+  /** End charging after this many ChargingStatus/CurrentDemand answers, whatever the state of charge. */
+  readonly stopAfterLoops?: number;
   /** Pause between two requests of a loop (ChargingStatus, CurrentDemand, Ongoing repeats), ms. */
   readonly loopIntervalMs: number;
 }

@@ -116,3 +116,62 @@ export async function replayRequests(stream: Duplex, requests: readonly CorpusRo
   }
   return exchanges;
 }
+
+export interface ChargerReplay {
+  /** Capture responses sent, in capture order. */
+  readonly consumed: number;
+  /** Capture responses of a repeated loop step our EV did not need (it moved on earlier). */
+  readonly skipped: number;
+  /** Answers not in the capture: the handshake, and repeats of the last answer of a step. */
+  readonly filled: number;
+  /** Requests the capture had no answer for (the EV left the capture's sequence). */
+  readonly unmatched: readonly string[];
+  readonly requests: readonly string[];
+}
+
+/**
+ * Plays a commercial charger from its captured answers: each request of our EV gets the capture's
+ * next answer when that is of the request's type (sent byte for byte); answers of a loop step the
+ * EV no longer needs are skipped; a repeated request whose answer the corpus kept only once gets
+ * that answer again. The handshake answer (never in the corpus: identical in every capture) is made.
+ * When the capture is used up the connection closes: that is the capture's end.
+ */
+export function answerFromCapture(stream: Duplex, responses: readonly CorpusRow[]): Promise<ChargerReplay> {
+  const connection = new V2gtpConnection(stream);
+  const requests: string[] = [];
+  const unmatched: string[] = [];
+  const lastOfType = new Map<string, Uint8Array>();
+  let at = 0;
+  let skipped = 0;
+  let filled = 0;
+  let protocol: SessionProtocol | undefined;
+  connection.on('frame', ({ payload }) => {
+    if (!protocol) {
+      const offered = ((decodeExi('app', payload).document as Obj).supportedAppProtocolReq as Obj).AppProtocol as Obj[];
+      const din = offered.find((p) => String(p.ProtocolNamespace).startsWith('urn:din'));
+      protocol = 'din';
+      filled++;
+      requests.push('supportedAppProtocolReq');
+      connection.send(encodeExi('app', { supportedAppProtocolRes: din ? { ResponseCode: 'OK_SuccessfulNegotiation', SchemaID: din.SchemaID } : { ResponseCode: 'Failed_NoNegotiation' } }));
+      return;
+    }
+    const message = (decodeExi(protocol, payload).document as Obj).V2G_Message as Obj;
+    const [request] = Object.keys(message.Body as Obj);
+    requests.push(request);
+    const wanted = request.replace(/Req$/, 'Res');
+    // Skip the rest of a loop step the EV has left (e.g. PreChargeRes after it reached its voltage).
+    while (at < responses.length && responses[at].message !== wanted && at > 0 && responses[at].message === responses[at - 1].message) { at++; skipped++; }
+    if (at >= responses.length) { connection.end(); return; }
+    if (responses[at]?.message === wanted) {
+      lastOfType.set(wanted, responses[at].bytes);
+      connection.send(responses[at++].bytes);
+      if (at >= responses.length) setImmediate(() => connection.end());
+      return;
+    }
+    const repeat = lastOfType.get(wanted);
+    if (repeat) { filled++; connection.send(repeat); return; }
+    unmatched.push(request);
+    connection.end();
+  });
+  return new Promise((resolve) => connection.on('close', () => resolve({ consumed: at, skipped, filled, unmatched, requests })));
+}

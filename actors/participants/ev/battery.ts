@@ -11,6 +11,8 @@ export interface BatteryOptions {
   readonly maxVoltage?: number;
   readonly maxCurrent?: number;
   readonly maxPower?: number;
+  /** A pack held at one voltage (a replayed capture's), instead of the state-of-charge curve. */
+  readonly fixedVoltage?: number;
   /** Simulated seconds one charging-loop answer stands for. @default 5 */
   readonly secondsPerLoop?: number;
 }
@@ -22,6 +24,7 @@ export class Battery {
   private readonly maxCurrent: number;
   private readonly maxPower: number;
   readonly secondsPerLoop: number;
+  private readonly fixedVoltage: number | undefined;
   /** Energy taken in this life, Wh. */
   chargedWh = 0;
 
@@ -32,6 +35,7 @@ export class Battery {
     this.maxCurrent = options.maxCurrent ?? 200;
     this.maxPower = options.maxPower ?? 90_000;
     this.secondsPerLoop = options.secondsPerLoop ?? 5;
+    this.fixedVoltage = options.fixedVoltage;
   }
 
   get soc(): number {
@@ -40,7 +44,7 @@ export class Battery {
 
   /** Open-circuit voltage rises with the state of charge (a 96s NMC pack). */
   get voltage(): number {
-    return Math.round(330 + 0.9 * this.socPercent);
+    return this.fixedVoltage ?? Math.round(330 + 0.9 * this.socPercent);
   }
 
   status(): VehicleStatus {
