@@ -10,6 +10,8 @@ import type { SeccStation } from '../../actors/participants/secc/index.ts';
 import type { Ev } from '../../actors/participants/ev/index.ts';
 import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
+import { SeccSecurity } from '../../actors/participants/secc/security.ts';
+import { busCpoBackend } from '../../actors/participants/secc/backend.ts';
 
 let story: StoryResult;
 let secc: SeccStation;
@@ -117,6 +119,28 @@ test('over loopback TCP: ISO-2 PnC DC', async () => {
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+});
+
+test('evse_security: SECC leaf from a CSR signed by the CPO backend, verified, renewed when fewer than 30 days remain', async () => {
+  let now = Date.now();
+  const security = new SeccSecurity(story.store, 'renewal-test', () => now);
+  const backend = busCpoBackend(story.bus);
+  const subject = { commonName: 'SECC-RENEWAL', organization: 'Open Plug&Charge CPO' };
+  assert.is(await security.leafExpiryDays(), 0, 'no leaf yet');
+  assert.is(await security.ensureLeaf(backend, subject), 'renewed');
+  const first = (await security.leaf())!;
+  assert.is(first.chain.length, 3, 'leaf, CPO Sub-CA 2, Sub-CA 1');
+  assert.is(first.chain[0].subjectName.getField('DC')[0], 'CPO');
+  assert.ok((await security.leafExpiryDays()) > 30);
+  assert.is(await security.ensureLeaf(backend, subject), 'valid', 'no renewal while more than 30 days remain');
+  assert.is(await security.verifyCertificate(first.chain.map((c) => c.toString('pem')).join('')), 'Valid');
+  assert.is(await security.verifyCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), 'InvalidChain');
+  assert.is(await security.installCaCertificate('not a certificate', 'MO'), 'InvalidFormat');
+  assert.ok((await security.installedCertificates()).some((c) => c.type === 'V2GCertificateChain'));
+  now = first.chain[0].notAfter.getTime() - 29 * 86_400_000;
+  assert.is(await security.leafExpiryDays(), 29);
+  assert.is(await security.ensureLeaf(backend, subject), 'renewed');
+  assert.is.not((await security.leaf())!.chain[0].serialNumber, first.chain[0].serialNumber, 'a new leaf');
 });
 
 test.run();
