@@ -540,7 +540,8 @@ export const seccSessionMachine = setup({
                 target: 'charging',
                 actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: true } }, { type: 'answer', params: { code: 'OK' } }, 'respond'],
               },
-              { target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_SequenceError' } }, 'respond', assign({ outcome: 'failed' })] },
+              // The EV gives up before charging (PowerDelivery Stop / DIN ReadyToChargeState false): nothing flowed yet.
+              { target: 'stopped', actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: false } }, { type: 'answer', params: { code: 'OK' } }, 'respond'] },
             ],
           },
         },
