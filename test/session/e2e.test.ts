@@ -11,6 +11,14 @@ import type { Ev } from '../../actors/participants/ev/index.ts';
 import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
 import { SeccSecurity } from '../../actors/participants/secc/security.ts';
+import { seccParticipant } from '../../actors/participants/secc/index.ts';
+import { evParticipant } from '../../actors/participants/ev/index.ts';
+import { createLogger } from '../../actors/host/log.ts';
+import { requestSubjectReply } from '../../actors/bus/typed.ts';
+import { seccInterface } from '../../protocols/catalogue/secc.ts';
+import { evInterface } from '../../protocols/catalogue/ev.ts';
+import { DEFAULT_SECC_CONFIG } from '../../statecharts/secc/charger.ts';
+import type { PncError } from '../../protocols/errors.ts';
 import { busCpoBackend } from '../../actors/participants/secc/backend.ts';
 
 let story: StoryResult;
@@ -141,6 +149,28 @@ test('evse_security: SECC leaf from a CSR signed by the CPO backend, verified, r
   assert.is(await security.leafExpiryDays(), 29);
   assert.is(await security.ensureLeaf(backend, subject), 'renewed');
   assert.is.not((await security.leaf())!.chain[0].serialNumber, first.chain[0].serialNumber, 'a new leaf');
+});
+
+test('participants: secc and ev on the bus report their state; malformed requests get InvalidPayload and they keep serving', async () => {
+  const context = { bus: story.bus, store: story.store, log: createLogger({ write: () => {} }), dataDir: '', config: {} };
+  const running = [await seccParticipant.start(context), await evParticipant.start(context)];
+  try {
+    const status = await requestSubjectReply(story.bus, seccInterface.requests.status, {});
+    assert.is(status.evseId, DEFAULT_SECC_CONFIG.evseId);
+    assert.is(status.activeSessions, 0);
+    const car = await requestSubjectReply(story.bus, evInterface.requests.status, {});
+    assert.match(car.pcid, /^[A-Za-z0-9]{17,18}$/);
+    assert.is(car.emaid, undefined, 'a new vehicle holds no contract');
+    for (const subject of [seccInterface.requests.status.subject, evInterface.requests.status.subject]) {
+      for (const bad of [null, 'text', 42, [], true]) {
+        const error = await story.bus.request(subject, bad).then(() => undefined, (e: unknown) => e as PncError);
+        assert.is(error?.code, 'InvalidPayload', `${subject} with ${JSON.stringify(bad)}`);
+      }
+    }
+    assert.is((await requestSubjectReply(story.bus, seccInterface.requests.status, {})).activeSessions, 0, 'still serving');
+  } finally {
+    for (const participant of running) await participant.stop();
+  }
 });
 
 test.run();
