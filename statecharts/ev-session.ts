@@ -95,7 +95,7 @@ const codeOf = (event: EvEvent): string => String(responseBodyOf(event).Response
 export const evSessionMachine = setup({
   types: { context: {} as EvContext, events: {} as EvEvent, input: {} as EvInput, output: {} as EvOutput },
   actors: {
-    /** CertificateInstallationReq signed with the provisioning key [V2G2-…]. */
+    /** CertificateInstallationReq signed with the provisioning key (pki-and-crypto.md §11.2). */
     signInstallation: effect<SignedPart, { sessionId: string }>('signInstallation'),
     /** CertificateInstallationRes: CPS signature and chain, contract key decrypted and checked, contract stored (pki-and-crypto.md §8.1). */
     acceptInstallation: effect<{ emaid: string }, { exi: Uint8Array }>('acceptInstallation'),
@@ -389,7 +389,7 @@ export const evSessionMachine = setup({
         answered: {
           always: [
             { guard: ({ context }) => isFailure(context.last?.code ?? ''), target: '#ev.failed' },
-            // [V2G2-…] a PnC EV answers ReceiptRequired with a signed MeteringReceiptReq.
+            // A PnC EV answers ReceiptRequired with a signed MeteringReceiptReq.
             { guard: ({ context, event }) => context.plan.payment === 'Contract' && context.protocol === 'iso2' && responseBodyOf(event).ReceiptRequired === true && responseBodyOf(event).MeterInfo !== undefined, target: '#ev.meteringReceipt', actions: assign({ meterInfo: ({ event }) => responseBodyOf(event).MeterInfo as Body }) },
             {
               guard: ({ context, event }) => context.vehicle.soc >= context.plan.targetSoc || stopRequested(responseBodyOf(event)) || (context.plan.stopAfterLoops !== undefined && context.loops >= context.plan.stopAfterLoops),

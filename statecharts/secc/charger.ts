@@ -34,7 +34,7 @@ export interface SeccConfig {
   readonly evseId: string;
   readonly paymentOptions: readonly PaymentOption[];
   readonly energyModes: readonly EnergyTransferMode[];
-  /** Protocols served, most preferred first ([V2G2-…] ISO-2 over DIN when both are offered). */
+  /** Protocols served, most preferred first (ISO-2 over DIN when the EV offers both, charging-session.md §1). */
   readonly protocols: readonly SessionProtocol[];
   /** Ask for a MeteringReceipt in PnC sessions (ReceiptRequired in ChargingStatusRes / CurrentDemandRes). */
   readonly receiptRequired: boolean;

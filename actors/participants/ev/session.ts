@@ -61,7 +61,7 @@ export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOut
           body: { eMAID: contract.emaid, ContractSignatureCertChain: { Certificate: contract.certificate, ...(contract.subCertificates.length ? { SubCertificates: { Certificate: [...contract.subCertificates] } } : {}) } },
         };
       }),
-      // [V2G2-…] the GenChallenge of PaymentDetailsRes, signed with the contract key.
+      // The GenChallenge of PaymentDetailsRes, signed with the contract key.
       signAuthorization: fromPromise(({ input }) => signedPart('AuthorizationReq', { Id: 'ID1', GenChallenge: input.genChallenge })),
       signReceipt: fromPromise(({ input }) => signedPart('MeteringReceiptReq', { Id: 'ID1', SessionID: input.sessionId, SAScheduleTupleID: input.saScheduleTupleId, MeterInfo: input.meterInfo })),
     },

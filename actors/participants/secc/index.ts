@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Bus } from '../../bus/bus.ts';
+import { unsubscribeAll, type Bus } from '../../bus/bus.ts';
 import { serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
@@ -95,7 +95,7 @@ async function startSecc({ bus, store, config }: ParticipantContext) {
   }
   return {
     stop: async () => {
-      for (const subscription of subscriptions) await subscription.unsubscribe();
+      await unsubscribeAll(subscriptions);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     },
   };

@@ -94,7 +94,7 @@ export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise
       }),
       authorize: fromPromise(async ({ input }): Promise<{ code: ResponseCode }> => {
         if (input.paymentOption === 'ExternalPayment') return { code: (await deps.charger.externalAuthorization()) ? 'OK' : 'FAILED' };
-        // PnC: the EV proves it holds the contract key by signing the GenChallenge [V2G2-…], then C07 at the backend.
+        // PnC: the EV proves it holds the contract key by signing the GenChallenge (pki-and-crypto.md §8.2), then C07 at the backend.
         if (!contractSignatureValid(input.contract, input.header, input.body, 'AuthorizationReq')) return { code: 'FAILED_SignatureError' };
         return { code: authorizationCodeOf(await deps.backend.authorizeContract(contractChainPem(input.contract!))) };
       }),
