@@ -9,11 +9,6 @@ import { TransportError } from './errors.ts';
 export interface V2gtpConnectionOptions {
   /** Payloads above this are refused from the header alone (default 64 KiB). */
   readonly maxPayloadLength?: number;
-  /**
-   * Close the connection unless the first whole frame arrives within this many ms (the
-   * communication setup: SupportedAppProtocolReq must follow SDP/TLS, link-layer.md §2.2). 0 = off.
-   */
-  readonly firstFrameTimeoutMs?: number;
 }
 
 export interface V2gtpConnectionEvents {
@@ -29,21 +24,13 @@ export interface V2gtpConnectionEvents {
 export class V2gtpConnection extends EventEmitter<V2gtpConnectionEvents> {
   readonly socket: Duplex;
   private readonly reader: V2gtpFrameReader;
-  private setupTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private closeError: TransportError | undefined;
-  private framesSeen = 0;
 
   constructor(socket: Duplex, options: V2gtpConnectionOptions = {}) {
     super();
     this.socket = socket;
     this.reader = new V2gtpFrameReader({ maxPayloadLength: options.maxPayloadLength ?? DEFAULT_MAX_V2GTP_PAYLOAD_LENGTH, payloadTypes: [V2gtpPayloadType.exi] });
-    const timeout = options.firstFrameTimeoutMs ?? 0;
-    if (timeout > 0) {
-      this.setupTimer = setTimeout(() => {
-        this.fail(new TransportError('CommunicationSetupTimeout', `no V2GTP frame within ${timeout} ms of the connection`, { retryable: true }));
-      }, timeout);
-    }
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => {
       try {
@@ -123,7 +110,6 @@ export class V2gtpConnection extends EventEmitter<V2gtpConnectionEvents> {
   }
 
   private deliver(frame: V2gtpFrame): void {
-    if (this.framesSeen++ === 0) clearTimeout(this.setupTimer);
     this.emit('frame', frame);
   }
 
@@ -135,7 +121,6 @@ export class V2gtpConnection extends EventEmitter<V2gtpConnectionEvents> {
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.setupTimer);
     this.emit('close', this.closeError);
   }
 }
