@@ -23,6 +23,8 @@ export const OPCP_POOLS: readonly string[] = ['rcp', 'pcp', 'ccp'];
 const HOST_NAME = /^[a-z][a-z0-9-]{0,9}$/;
 const port = z.number().int().min(1).max(65_535);
 const absolutePath = z.string().regex(/^\/\S*$/, 'must be an absolute path without spaces');
+/** Participants that run on chargers and in vehicles rather than on a back-office host. */
+const FIELD_PARTICIPANTS: ReadonlySet<string> = new Set(['secc', 'ev']);
 const participant = z.enum(participantNames as [string, ...string[]]);
 
 const natsNodeSchema = z.strictObject({
@@ -109,7 +111,8 @@ function checkPlacement(topology: Topology): { field: string; message: string } 
   }
   for (const name of participantNames) {
     const hosts = placements.get(name) ?? [];
-    if (hosts.length === 0 && !topology.external.includes(name)) return { field: 'hosts', message: `no host runs ${name} (place it on a host or list it in "external")` };
+    // Chargers and vehicles are in the field, not hosts of the back office: placing them is optional.
+    if (hosts.length === 0 && !topology.external.includes(name) && !FIELD_PARTICIPANTS.has(name)) return { field: 'hosts', message: `no host runs ${name} (place it on a host or list it in "external")` };
     if (hosts.length > 1 && SHARED_STATE_PARTICIPANTS.has(name) && !topology.mongodb) {
       const second = hosts[1];
       return {

@@ -14,6 +14,8 @@ export const participantLoaders: Readonly<Record<string, () => Promise<Participa
   mo: async () => (await import('./mo.ts')).moParticipant,
   cps: async () => (await import('./cps.ts')).cpsParticipant,
   cpo: async () => (await import('./cpo.ts')).cpoParticipant,
+  secc: async () => (await import('./secc/index.ts')).seccParticipant,
+  ev: async () => (await import('./ev/index.ts')).evParticipant,
 };
 
 /** Registered names, in start order. */

@@ -24,6 +24,10 @@ import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
 import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { chargeAtStation } from './charging.ts';
+
+/** Participants the story builds itself in process 7 rather than starting as services. */
+const SCENE_PARTICIPANTS = ['secc', 'ev'];
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -40,6 +44,7 @@ export interface StoryOptions {
 
 export interface StoryResult {
   readonly timeline: Timeline;
+  readonly vehicle: VehicleRecordJson;
   readonly check: InstallationCheck;
   readonly contract: ContractSummaryJson;
   readonly bus: Bus;
@@ -107,13 +112,19 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
-    const [rootCa, others] = [options.participants.filter((p) => p.name === 'v2g-root'), options.participants.filter((p) => p.name !== 'v2g-root')];
-    print(`── 0  start ${options.participants.map((p) => p.name).join(', ')}`);
+    // The back office runs as participants; the SECC and the EV of process 7 are built for the scene.
+    const backOffice = options.participants.filter((p) => !SCENE_PARTICIPANTS.includes(p.name));
+    const [rootCa, others] = [backOffice.filter((p) => p.name === 'v2g-root'), backOffice.filter((p) => p.name !== 'v2g-root')];
+    print(`── 0  start ${backOffice.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
-    const { check, contract } = await playStory((who) => timeline.busFor(who, bus), bus, print);
+    const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, bus), bus, print);
+    print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line)');
+    const charged = await chargeAtStation(timeline, timeline.busFor('secc', bus), store, vehicle);
+    print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
+      + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
-    return { timeline, check, contract, bus, store, stop };
+    return { timeline, vehicle, check, contract, bus, store, stop };
   } catch (error) {
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     await stop().catch(() => {});

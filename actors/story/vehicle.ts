@@ -39,13 +39,19 @@ function rootCertificateIds(vehicle: VehicleRecordJson) {
  * provisioning key over the CertificateInstallationReq element [V2G2-…]; a fresh SessionID.
  */
 export async function buildInstallationRequest(vehicle: VehicleRecordJson, sessionId = randomBytes(8).toString('hex')): Promise<Uint8Array> {
+  const { body, signature } = await installationRequestParts(vehicle);
+  return encodeExi('iso2', { V2G_Message: { Header: { SessionID: sessionId, Signature: signature }, Body: { CertificateInstallationReq: body } } });
+}
+
+/** The CertificateInstallationReq body and the header Signature over it (provisioning key). */
+export async function installationRequestParts(vehicle: VehicleRecordJson): Promise<{ body: Record<string, unknown>; signature: Record<string, unknown> }> {
   const body = {
     Id: 'ID1',
     OEMProvisioningCert: hexOf(vehicle.provisioningChain.certificate),
     ListOfRootCertificateIDs: { RootCertificateID: rootCertificateIds(vehicle) },
   };
-  const signature = await signFragments([{ id: 'ID1', fragment: { CertificateInstallationReq: body } }], await provisioningKeyOf(vehicle));
-  return encodeExi('iso2', { V2G_Message: { Header: { SessionID: sessionId, Signature: signature }, Body: { CertificateInstallationReq: body } } });
+  const signature = signFragments([{ id: 'ID1', fragment: { CertificateInstallationReq: body } }], await provisioningKeyOf(vehicle));
+  return { body, signature: signature as unknown as Record<string, unknown> };
 }
 
 export interface InstallationCheck {
@@ -53,6 +59,8 @@ export interface InstallationCheck {
   readonly sessionId: string;
   readonly emaid: string;
   readonly contractCertificate: X509Certificate;
+  /** ContractSignatureCertChain as received: leaf and Sub-CAs, hex DER. */
+  readonly contractChainHex: { readonly certificate: string; readonly subCertificates: readonly string[] };
   readonly cpsLeaf: X509Certificate;
   /** The 32-byte contract private key the vehicle recovered. */
   readonly contractKeyScalar: Uint8Array;
@@ -65,6 +73,11 @@ function chainOf(element: Json | undefined, what: string): X509Certificate[] {
   const subs = (element.SubCertificates as Json | undefined)?.Certificate;
   const subList = Array.isArray(subs) ? (subs as string[]) : [];
   return [element.Certificate, ...subList].map((hex) => new X509Certificate(Buffer.from(hex, 'hex')));
+}
+
+function chainHexOf(element: Json): { certificate: string; subCertificates: string[] } {
+  const subs = (element.SubCertificates as Json | undefined)?.Certificate;
+  return { certificate: String(element.Certificate), subCertificates: Array.isArray(subs) ? (subs as string[]) : [] };
 }
 
 /**
@@ -95,6 +108,7 @@ export async function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicl
     sessionId: String((message.Header as Json).SessionID),
     emaid: contentOf('eMAID'),
     contractCertificate: contractChain[0],
+    contractChainHex: chainHexOf(res.ContractSignatureCertChain as Json),
     cpsLeaf: cpsChain[0],
     contractKeyScalar: key.scalar,
   };

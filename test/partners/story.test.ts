@@ -18,13 +18,18 @@ test('npm start story: roots, vehicle, contract, CPS signing into the CCP, insta
     assert.is(story.check.emaid, story.contract.emaid);
     assert.is(story.contract.status, 'installed');
     assert.is(story.check.contractKeyScalar.length, 32);
-    assert.match(lines.at(-1)!, /^✓ verified: /);
+    assert.ok(lines.some((line) => /^✓ verified: /.test(line)));
     const subjects = story.timeline.entries.map((entry) => `${entry.participant} ${entry.subject}`);
     for (const step of [
       'admin rcp.roots.put', 'factory oem.vehicle.produce', 'oem pcp.chain.put', 'customer mo.contract.conclude', 'mo pcp.chain.get',
       'mo rcp.roots.list', 'mo cps.signing', 'cps ccp.contract.put', 'ev cpo.certificate.install', 'cpo ccp.installation',
     ]) assert.ok(subjects.includes(step), `timeline has ${step}`);
     assert.ok(subjects.indexOf('cps ccp.contract.put') < subjects.indexOf('cpo ccp.installation'));
+    // Process 7: the car plugs in and charges with Plug&Charge at an SECC.
+    assert.match(lines.at(-1)!, /^✓ charged: /);
+    for (const step of ['ev v2g CertificateInstallationReq', 'secc v2g CertificateInstallationRes', 'ev v2g PaymentDetailsReq', 'ev v2g AuthorizationReq', 'ev v2g CurrentDemandReq', 'ev v2g MeteringReceiptReq', 'ev v2g SessionStopReq']) {
+      assert.ok(subjects.includes(step), `timeline has ${step}`);
+    }
     assert.not.ok(subjects.some((subject) => subject.includes(' inspect.')));
     // The trace carries every EXI message in hex; the response decodes as a CertificateInstallationRes.
     const entries = readFileSync(trace, 'utf8').trim().split('\n').map((line) => JSON.parse(line));

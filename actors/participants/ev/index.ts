@@ -1,0 +1,77 @@
+/**
+ * EV participant: one vehicle as the OEM produced it (PCID, provisioning certificate and key,
+ * V2G roots), with a battery model and a contract store. `charge()` runs one session over a
+ * connected Duplex; it installs a contract first when it holds no valid one (PnC), or uses EIM.
+ * The provisioning key is the one in the OEM's vehicle record until the OEM signs vehicle-made CSRs.
+ */
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { requestSubjectReply, serveSubject } from '../../bus/typed.ts';
+import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
+import type { Store } from '../../store/store.ts';
+import { evInterface } from '../../../protocols/catalogue/ev.ts';
+import { oemInterface, type VehicleRecordJson } from '../../../protocols/catalogue/oem.ts';
+import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
+import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
+import { Battery, type BatteryOptions } from './battery.ts';
+import { ContractStore } from './contracts.ts';
+import { whenServed } from '../authority.ts';
+import { runEvSession } from './session.ts';
+
+export interface EvOptions {
+  readonly battery?: BatteryOptions;
+  readonly clock?: SessionClock;
+  readonly trace?: (entry: TraceEntry) => void;
+  /** The EVCCID (MAC of its PLC modem), hex. @default random */
+  readonly evccId?: string;
+}
+
+export interface Ev {
+  readonly vehicle: VehicleRecordJson;
+  readonly battery: Battery;
+  readonly contracts: ContractStore;
+  /** One charging session over `stream`; the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
+  charge(stream: Duplex, plan?: Partial<EvPlan>): Promise<EvOutput>;
+}
+
+export function createEv(store: Store, vehicle: VehicleRecordJson, options: EvOptions = {}): Ev {
+  const clock = options.clock ?? systemClock;
+  const battery = new Battery(options.battery);
+  const contracts = new ContractStore(store, vehicle.pcid, clock.now);
+  const evccId = options.evccId ?? randomBytes(6).toString('hex');
+  return {
+    vehicle, battery, contracts,
+    async charge(stream, overrides = {}) {
+      const payment = overrides.payment ?? 'Contract';
+      const plan: EvPlan = {
+        protocols: ['iso2', 'din'], payment, energyMode: 'DC_extended', evccId, targetSoc: 80, pause: false, loopIntervalMs: 250,
+        installContract: payment === 'Contract' && !(await contracts.valid()),
+        ...overrides,
+      };
+      return runEvSession(stream, { vehicle, battery, contracts, plan, clock, trace: options.trace });
+    },
+  };
+}
+
+async function startEv({ bus, store, config }: ParticipantContext) {
+  const vehicle = await whenServed(() => requestSubjectReply(bus, oemInterface.requests.produceVehicle, {}));
+  const ev = createEv(store, vehicle);
+  const subscription = await serveSubject(bus, evInterface.requests.status, async () => {
+    const contract = await ev.contracts.valid();
+    return { pcid: vehicle.pcid, soc: ev.battery.soc, ...(contract ? { emaid: contract.emaid } : {}) };
+  });
+  // A lab charge over plain TCP: `openpnc run ev --config connect=HOST:PORT`.
+  if (config.connect) {
+    const [host, port] = config.connect.split(/:(?=\d+$)/);
+    const socket = connect(Number(port), host);
+    void ev.charge(socket, { payment: config.payment === 'ExternalPayment' ? 'ExternalPayment' : 'Contract' });
+  }
+  return { stop: () => subscription.unsubscribe() };
+}
+
+export const evParticipant: ParticipantDefinition = {
+  name: 'ev',
+  summary: 'EV: a vehicle with battery and contract store, charging at SECCs with Plug&Charge or EIM',
+  start: startEv,
+};

@@ -1,0 +1,119 @@
+/**
+ * The SECC's certificates as evse_security operations (charger-and-ocpp.md §1): install a CA,
+ * generate a CSR for its SECC leaf, update the leaf, verify a chain, list what is installed, leaf
+ * expiry days; renewal when fewer than 30 days remain (EVerest pnc-process step 1). Kept through
+ * the Store port; the leaf's private key never leaves it.
+ */
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import type { Store } from '../../store/store.ts';
+import { PncError } from '../../../protocols/errors.ts';
+import { validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
+import type { CryptoKey } from '../../../protocols/pki/keys.ts';
+import { exportPrivateKey, importPrivateKey, makeCsr } from '../authority.ts';
+import type { CpoBackendPort } from './backend.ts';
+
+export type CaCertificateType = 'V2G' | 'MO';
+export type InstallCertificateResult = 'Accepted' | 'InvalidFormat' | 'InvalidCertificateChain' | 'NoRootCertificateInstalled' | 'Expired';
+
+/** Renew the SECC leaf when it expires within this many days. */
+export const LEAF_RENEWAL_DAYS = 30;
+
+interface CertificateDoc {
+  readonly _id: string;
+  readonly _rev?: number;
+  readonly pems: readonly string[];
+  /** PKCS#8 of the leaf key (leaf document only). */
+  readonly key?: string;
+}
+
+const pemsOf = (bundle: string): string[] => bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+const parse = (pem: string): x509.X509Certificate => new x509.X509Certificate(pem);
+
+export class SeccSecurity {
+  private readonly docs;
+  private pendingKey: CryptoKey | undefined;
+
+  constructor(store: Store, readonly name: string, private readonly now: () => number = Date.now) {
+    this.docs = store.collection<CertificateDoc>(`secc_certificates_${name}`);
+  }
+
+  /** install_ca_certificate */
+  async installCaCertificate(pem: string, type: CaCertificateType): Promise<InstallCertificateResult> {
+    const pems = pemsOf(pem);
+    if (pems.length === 0) return 'InvalidFormat';
+    try { pems.forEach(parse); } catch { return 'InvalidFormat'; }
+    const existing = (await this.docs.get(`ca:${type}`))?.pems ?? [];
+    await this.docs.replace({ _id: `ca:${type}`, pems: [...new Set([...existing, ...pems])] });
+    return 'Accepted';
+  }
+
+  async caCertificates(type: CaCertificateType): Promise<x509.X509Certificate[]> {
+    return ((await this.docs.get(`ca:${type}`))?.pems ?? []).map(parse);
+  }
+
+  /** generate_certificate_signing_request for the V2G (SECC) leaf: a fresh key stays here. */
+  async generateCsr(subject: { commonName: string; organization: string; country?: string }): Promise<string> {
+    const { csr, keys } = await makeCsr({ commonName: subject.commonName, organization: subject.organization, country: subject.country ?? 'DE', domainComponent: 'CPO' });
+    this.pendingKey = keys.privateKey;
+    const base64 = Buffer.from(csr).toString('base64').replace(/.{64}/g, '$&\n');
+    return `-----BEGIN CERTIFICATE REQUEST-----\n${base64}\n-----END CERTIFICATE REQUEST-----\n`;
+  }
+
+  /** update_leaf_certificate: the signed chain for the pending CSR key, checked against the V2G roots first. */
+  async updateLeafCertificate(chainPem: string): Promise<InstallCertificateResult> {
+    if (!this.pendingKey) return 'InvalidCertificateChain';
+    const verdict = await this.verifyCertificate(chainPem);
+    if (verdict === 'Expired') return 'Expired';
+    if (verdict === 'IssuerNotFound') return 'NoRootCertificateInstalled';
+    if (verdict !== 'Valid') return 'InvalidCertificateChain';
+    await this.docs.replace({ _id: 'leaf', pems: pemsOf(chainPem), key: await exportPrivateKey(this.pendingKey) });
+    this.pendingKey = undefined;
+    return 'Accepted';
+  }
+
+  /** verify_certificate: a SECC chain (leaf first, PEM) against the installed V2G roots. */
+  async verifyCertificate(chainPem: string): Promise<EvseSecurityResult> {
+    let chain: x509.X509Certificate[];
+    try { chain = pemsOf(chainPem).map(parse); } catch { return 'InvalidChain'; }
+    if (chain.length === 0) return 'InvalidChain';
+    const roots = await this.caCertificates('V2G');
+    return (await validateChain(chain, { purpose: 'secc', roots, at: new Date(this.now()) })).evseSecurity;
+  }
+
+  /** get_installed_certificates: subject and serial of each installed certificate. */
+  async installedCertificates(): Promise<{ type: string; subject: string; serialNumber: string }[]> {
+    const docs = await this.docs.find();
+    return docs.flatMap((doc) => doc.pems.map(parse).map((c) => ({ type: doc._id === 'leaf' ? 'V2GCertificateChain' : doc._id.replace('ca:', '') + 'RootCertificate', subject: c.subject, serialNumber: c.serialNumber })));
+  }
+
+  /** The SECC chain (leaf, Sub-CA 2, Sub-CA 1) and its key for the TLS server, if installed. */
+  async leaf(): Promise<{ chain: x509.X509Certificate[]; key: CryptoKey } | undefined> {
+    const doc = await this.docs.get('leaf');
+    if (!doc?.key) return undefined;
+    return { chain: doc.pems.map(parse), key: await importPrivateKey(doc.key) };
+  }
+
+  /** get_leaf_expiry_days_count: whole days until the leaf expires, 0 when none is installed. */
+  async leafExpiryDays(): Promise<number> {
+    const doc = await this.docs.get('leaf');
+    if (!doc) return 0;
+    return Math.max(0, Math.floor((parse(doc.pems[0]).notAfter.getTime() - this.now()) / 86_400_000));
+  }
+
+  /**
+   * Makes sure a valid SECC leaf is installed: the V2G and MO roots from the backend (M05), and a new
+   * leaf signed by the backend when none is installed or fewer than 30 days remain.
+   * Returns what it did.
+   */
+  async ensureLeaf(backend: CpoBackendPort, subject: { commonName: string; organization: string }): Promise<'valid' | 'renewed'> {
+    const roots = await backend.roots();
+    for (const pem of roots.v2g) await this.installCaCertificate(pem, 'V2G');
+    for (const pem of roots.mo) await this.installCaCertificate(pem, 'MO');
+    if ((await this.leafExpiryDays()) >= LEAF_RENEWAL_DAYS) return 'valid';
+    const csr = await this.generateCsr(subject);
+    const result = await this.updateLeafCertificate(await backend.signSeccCsr(csr));
+    if (result !== 'Accepted') throw new PncError('SeccLeafRejected', `the SECC leaf from the backend was not installed: ${result}`);
+    return 'renewed';
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * What the SECC and the EV runner share: driving a session machine's deadlines with one timer
+ * (statecharts keep them as absolute times in context), an injectable clock, and the EXI trace.
+ */
+import type { AnyActorRef } from 'xstate';
+import { PncError } from '../../../protocols/errors.ts';
+import { decodeExi } from '../../../protocols/exi/index.ts';
+import { deadlinesOf } from '../../../statecharts/deadlines.ts';
+import { machineName, type SessionProtocol } from '../../../statecharts/secc/messages.ts';
+import { TransportError } from '../../transport/errors.ts';
+import { systemTimers, type Timers } from '../../transport/timers.ts';
+import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
+
+/** Wall clock and timers, injectable so tests can run a session past its timeouts without waiting. */
+export interface SessionClock extends Timers {
+  now(): number;
+}
+
+export const systemClock: SessionClock = { ...systemTimers, now: () => Date.now() };
+
+/** One EXI message as it crossed the wire, for `--trace` and the story's timeline. */
+export interface TraceEntry {
+  readonly side: 'secc' | 'ev';
+  readonly direction: 'in' | 'out';
+  readonly name: string;
+  readonly exi: string;
+}
+
+/**
+ * Keeps one timer on the earliest deadline in the actor's context and sends
+ * `deadline.<name>` when it passes. Returns a function that stops it.
+ */
+export function driveDeadlines(actor: AnyActorRef, clock: SessionClock): () => void {
+  let handle: unknown;
+  let armed: { name: string; at: number } | undefined;
+  const arm = () => {
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status !== 'active') return stop();
+    const next = Object.entries(deadlinesOf(snapshot.context)).sort((a, b) => a[1] - b[1])[0];
+    if (armed && next && armed.name === next[0] && armed.at === next[1]) return;
+    if (handle !== undefined) clock.clearTimeout(handle);
+    handle = undefined;
+    armed = next ? { name: next[0], at: next[1] } : undefined;
+    if (!armed) return;
+    const { name, at } = armed;
+    handle = clock.setTimeout(() => {
+      handle = undefined;
+      armed = undefined;
+      if (actor.getSnapshot().status === 'active') actor.send({ type: `deadline.${name}`, at });
+    }, Math.max(0, at - clock.now()));
+  };
+  const subscription = actor.subscribe({ next: arm, error: () => stop(), complete: () => stop() });
+  function stop() {
+    if (handle !== undefined) clock.clearTimeout(handle);
+    handle = undefined;
+    subscription?.unsubscribe();
+  }
+  arm();
+  return stop;
+}
+
+/** One decoded frame: the handshake document, or a V2G_Message with its one body element. */
+export type DecodedFrame =
+  | { readonly kind: 'app'; readonly root: string; readonly content: Record<string, unknown> }
+  | { readonly kind: 'v2g'; readonly wire: string; readonly name: string; readonly header: Record<string, unknown>; readonly content: Record<string, unknown> };
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Decodes a V2GTP payload: the app handshake until a protocol is agreed, then that protocol's
+ * V2G_Message; `name` is the ISO 15118-2 name of the body element (DIN's translated).
+ * @throws ExiDecodeError or PncError `ExiInvalid`
+ */
+export function decodeFrame(protocol: SessionProtocol | undefined, payload: Uint8Array): DecodedFrame {
+  if (!protocol) {
+    const { document } = decodeExi('app', payload);
+    const [root] = Object.keys(document);
+    const content = (document as Record<string, unknown>)[root];
+    if (!isObj(content)) throw new PncError('ExiInvalid', 'an empty handshake document');
+    return { kind: 'app', root, content };
+  }
+  const { document } = decodeExi(protocol, payload);
+  const message = (document as Record<string, unknown>).V2G_Message;
+  const body = isObj(message) ? message.Body : undefined;
+  const wire = isObj(body) ? Object.keys(body)[0] : undefined;
+  if (!isObj(message) || !isObj(message.Header) || !isObj(body) || wire === undefined) throw new PncError('ExiInvalid', 'a V2G_Message without a body element');
+  return { kind: 'v2g', wire, name: machineName(protocol, wire), header: message.Header, content: isObj(body[wire]) ? body[wire] : {} };
+}
+
+/**
+ * Runs a session actor over a V2GTP connection: frames go to `onFrame` (a decoding failure
+ * becomes a `garbage` event), the connection's end becomes `transport.closed`, deadlines are
+ * driven by the clock. Resolves with the actor's output, or `onCrash(error)` if it errs.
+ */
+export function runOverConnection<Output>(
+  actor: AnyActorRef,
+  connection: V2gtpConnection,
+  clock: SessionClock,
+  onFrame: (payload: Uint8Array) => void,
+  onCrash: (error: Error) => Output,
+): Promise<Output> {
+  const stopDeadlines = driveDeadlines(actor, clock);
+  const done = new Promise<Output>((resolve) => {
+    actor.subscribe({
+      complete: () => resolve(actor.getSnapshot().output as Output),
+      error: (error) => {
+        connection.fail(new TransportError('ConnectionClosed', `session failed: ${(error as Error).message}`));
+        resolve(onCrash(error as Error));
+      },
+    });
+  });
+  actor.start();
+  connection.on('frame', (frame) => {
+    if (actor.getSnapshot().status !== 'active') return;
+    try {
+      onFrame(frame.payload);
+    } catch (error) {
+      actor.send({ type: 'garbage', reason: `undecodable message: ${(error as Error).message}` });
+    }
+  });
+  connection.on('close', () => {
+    if (actor.getSnapshot().status === 'active') actor.send({ type: 'transport.closed' });
+  });
+  return done.finally(() => {
+    stopDeadlines();
+    actor.stop();
+    if (!connection.isClosed) connection.end();
+  });
+}
