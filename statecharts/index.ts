@@ -14,6 +14,8 @@ import { rcpMachine } from './rcp.ts';
 import { subCaMachine } from './v2g-root.ts';
 import { slacEvMachine } from './slac-ev.ts';
 import { slacEvseMachine } from './slac-evse.ts';
+import { seccSessionMachine } from './secc-session.ts';
+import { evSessionMachine } from './ev-session.ts';
 
 export interface StatechartEntry {
   /** The participant that hosts the machine's actors (`inspect.<participant>.<id>`). */
@@ -32,5 +34,7 @@ export const statecharts: readonly StatechartEntry[] = [
   { participant: 'cps', machine: signingMachine, summary: 'signs contract data and puts it into the CCP' },
   { participant: 'cpo', machine: installationMachine, summary: 'M01: forwards a CertificateInstallationReq to the CCP' },
   { participant: 'secc', machine: slacEvseMachine, summary: 'SLAC on the charger side (ISO 15118-3): parameters, sounding, validation, match, key' },
+  { participant: 'secc', machine: seccSessionMachine, summary: 'one charging session on the charger: ISO 15118-2 / DIN 70121, a state per request, PnC and EIM, AC and DC, pause and resume' },
+  { participant: 'ev', machine: evSessionMachine, summary: 'the EVCC side of a charging session: the request sequence with its timeouts, installation, signed authorization and receipts' },
   { participant: 'ev', machine: slacEvMachine, summary: 'SLAC on the EV side (ISO 15118-3): sounds, picks the lowest attenuation, matches, joins' },
 ];
