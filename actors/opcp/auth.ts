@@ -52,13 +52,14 @@ interface SigningKeyDoc extends StoredDoc {
   readonly publicJwk: JWK;
 }
 
-async function hashSecret(secret: string): Promise<string> {
+/** `scrypt$N$r$p$salt$hash`; a lower N suits machine-made random secrets (OCPP station passwords), not human ones. */
+export async function hashSecret(secret: string, params: { N: number; r: number; p: number; keylen: number } = SCRYPT): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await scrypt(secret, salt, SCRYPT.keylen, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+  const hash = await scrypt(secret, salt, params.keylen, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-async function secretMatches(secret: string, stored: string): Promise<boolean> {
+export async function secretMatches(secret: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
