@@ -7,6 +7,7 @@ import { CliError, parseFlags, wantsHelp, type Command } from '../cli/command.ts
 import { createLogger } from '../host/log.ts';
 import type { ParticipantDefinition } from '../host/participant.ts';
 import { DEFAULT_OPCP_PORT, startOpcpGateway } from '../opcp/gateway.ts';
+import { DEFAULT_OCPP_PORT, startCsms } from '../ocpp/csms.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { runStory } from './index.ts';
 
@@ -17,8 +18,9 @@ CPO backend) on the in-process bus and the embedded store, plays the six VDE pro
 one line per step, ending with the vehicle's verification of its contract.
 
 options:
-  --serve            keep every participant and the OPCP gateway running until interrupted
+  --serve            keep every participant, the OPCP gateway and the OCPP CSMS running until interrupted
   --opcp-port N      port of the OPCP gateway with --serve (default ${DEFAULT_OPCP_PORT}; 0 = any free port)
+  --ocpp-port N      port of the OCPP 2.0.1 CSMS with --serve (default ${DEFAULT_OCPP_PORT}; 0 = any free port)
   --trace FILE       write the timeline as JSON lines, every EXI message in hex
   --data DIR         keep the embedded store in DIR (default: a fresh temporary directory)
   -h, --help         show this help`;
@@ -32,6 +34,7 @@ export async function runStart(argv: string[], participants: readonly Participan
   const { values, positionals } = parseFlags(argv, {
     serve: { type: 'boolean' },
     'opcp-port': { type: 'string' },
+    'ocpp-port': { type: 'string' },
     trace: { type: 'string' },
     data: { type: 'string' },
   });
@@ -39,6 +42,9 @@ export async function runStart(argv: string[], participants: readonly Participan
   const opcpPort = values['opcp-port'] === undefined ? DEFAULT_OPCP_PORT : Number(values['opcp-port']);
   if (!Number.isInteger(opcpPort) || opcpPort < 0 || opcpPort > 65_535) throw new CliError(`--opcp-port must be a port number, got '${values['opcp-port']}'`);
   if (values['opcp-port'] !== undefined && !values.serve) throw new CliError('--opcp-port needs --serve');
+  const ocppPort = values['ocpp-port'] === undefined ? DEFAULT_OCPP_PORT : Number(values['ocpp-port']);
+  if (!Number.isInteger(ocppPort) || ocppPort < 0 || ocppPort > 65_535) throw new CliError(`--ocpp-port must be a port number, got '${values['ocpp-port']}'`);
+  if (values['ocpp-port'] !== undefined && !values.serve) throw new CliError('--ocpp-port needs --serve');
   let story;
   try {
     story = await runStory({ participants, ...(values.trace ? { traceFile: values.trace } : {}), ...(values.data ? { dataDir: values.data } : {}) });
@@ -51,11 +57,13 @@ export async function runStart(argv: string[], participants: readonly Participan
     return 0;
   }
   const gateway = await startOpcpGateway({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
-  console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url} (Ctrl-C stops)`);
+  const csms = await startCsms({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'ocpp' } }), port: ocppPort });
+  console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url}, OCPP CSMS at ${csms.url}/<stationId> (Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await csms.close();
   await gateway.close();
   await story.stop();
   return 0;
