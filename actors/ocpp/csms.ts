@@ -155,10 +155,11 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
     client.once('close', () => { if (clients.get(stationId) === client) clients.delete(stationId); });
     log.info('ocpp.connected', { stationId, protocol: client.protocol, securityProfile: client.session.securityProfile });
     const handlers = handlersFor(stationId);
-    let booted = false;
+    // B02: a station with no accepted BootNotification on record gets SecurityError for anything else.
+    // One that booted before (then lost its connection, or the CSMS restarted) carries on without booting again.
+    let booted: Promise<boolean> | boolean = requestSubjectReply(bus, cpoInterface.requests.station, { stationId }).then(({ accepted }) => accepted, () => false);
     const gate = <P extends OcppPayload>(action: string, run: (params: P) => Promise<OcppPayload>) => async ({ params }: { params?: Record<string, unknown> }) => {
-      // B02.FR.xx: before an accepted BootNotification the CSMS answers nothing else but SecurityError.
-      if (!booted && action !== 'BootNotification') throw createRPCError('SecurityError', `${action} before an accepted BootNotification`);
+      if (action !== 'BootNotification' && !(await booted)) throw createRPCError('SecurityError', `${action} before an accepted BootNotification`);
       try {
         return await run((params ?? {}) as P);
       } catch (error) {

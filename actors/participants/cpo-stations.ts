@@ -72,6 +72,10 @@ export class StationRecords {
     return { status: 'Accepted' as const, interval: HEARTBEAT_INTERVAL_SECONDS };
   }
 
+  async station({ stationId }: Request<'station'>) {
+    return { accepted: (await this.stations.get(stationId)) !== undefined };
+  }
+
   async report({ stationId, kind, payload }: Request<'report'>) {
     await this.reports.insert({ _id: key(stationId, kind, crypto.randomUUID()), stationId, kind, payload, receivedAt: this.now().toISOString() });
     return {};

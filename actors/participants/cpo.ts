@@ -160,6 +160,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       return { certificateChain: pemOf(server) };
     }),
     serve(cpoInterface.requests.boot, (request) => stations.boot(request)),
+    serve(cpoInterface.requests.station, (request) => stations.station(request)),
     serve(cpoInterface.requests.report, (request) => stations.report(request)),
     serve(cpoInterface.requests.transactionEvent, (request) => stations.transactionEvent(request)),
     serve(cpoInterface.requests.transactions, (request) => stations.transactions(request)),

@@ -120,6 +120,13 @@ export const cpoInterface = participantInterface({
       reply: z.object({ status: z.enum(['Accepted', 'Pending', 'Rejected']), interval: z.number().int().min(1), statusInfo: statusInfo.optional() }),
       errors: [] as const,
     }),
+    station: requestSubject({
+      subject: 'cpo.station.get',
+      summary: 'B02: whether a station has an accepted BootNotification on record (a station reconnecting after a network cut or a CSMS restart does not boot again)',
+      request: z.object({ stationId }),
+      reply: z.object({ accepted: z.boolean() }),
+      errors: [] as const,
+    }),
     report: requestSubject({
       subject: 'cpo.station.report',
       summary: 'G01 StatusNotification, J01 MeterValues, N07 NotifyEvent of an authenticated station, kept per station',
