@@ -11,6 +11,7 @@
  * const tx = await station.startTransaction({ evseId: 1, idToken: { idToken: emaid, type: 'eMAID' }, meterWh: 0 });
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { RPCClient } from 'ocpp-rpc';
 import type { Store, StoredDoc } from '../store/store.ts';
@@ -378,4 +379,35 @@ export class ChargingStation extends EventEmitter {
       }),
     }));
   }
+}
+
+/**
+ * OCPP as an edge chosen by configuration, like `opcp.url` for the pools: with `ocpp.url` set
+ * (`--set ocpp.url=wss://csms.example/ocpp --set ocpp.stationId=CS1 --set ocpp.password=… --set ocpp.caFile=root.pem`,
+ * or `ocpp.certFile`/`ocpp.keyFile` for security profile 3) the SECC host gets a ChargingStation;
+ * without it, undefined, and the SECC keeps talking to the CPO on the bus.
+ * @throws PncError `ConfigInvalid` when `ocpp.url` is set without a station id, or a file cannot be read.
+ */
+export function stationFromConfig(config: Readonly<Record<string, string>>, store: Store, log?: Logger, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): ChargingStation | undefined {
+  const url = config['ocpp.url'];
+  if (!url) return undefined;
+  const stationId = config['ocpp.stationId'];
+  if (!stationId) throw new PncError('ConfigInvalid', 'ocpp.url needs ocpp.stationId as well');
+  if (!/^wss?:\/\//.test(url)) throw new PncError('ConfigInvalid', `ocpp.url must be a ws:// or wss:// URL, not '${url}'`);
+  const read = (key: string): string | undefined => {
+    const path = config[key];
+    if (!path) return undefined;
+    try {
+      return readFile(path);
+    } catch (error) {
+      throw new PncError('ConfigInvalid', `${key}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  const [ca, cert, key] = [read('ocpp.caFile'), read('ocpp.certFile'), read('ocpp.keyFile')];
+  return new ChargingStation({
+    url, stationId, store, ...(log ? { log } : {}),
+    ...(config['ocpp.password'] ? { password: config['ocpp.password'] } : {}),
+    tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) },
+    ...(config['ocpp.seccId'] ? { deviceModel: { SeccId: config['ocpp.seccId'] } } : {}),
+  });
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { RPCServer, type RPCClient } from 'ocpp-rpc';
-import { ChargingStation } from '../../actors/ocpp/station.ts';
+import { ChargingStation, stationFromConfig } from '../../actors/ocpp/station.ts';
 import { openEmbeddedStore } from '../../actors/store/index.ts';
 import type { Store } from '../../actors/store/store.ts';
 import { buildOcspRequest, createOcspResponder, createTestPki, issueFromCsr, type TestPki } from '../../protocols/pki/index.ts';
@@ -155,6 +155,17 @@ test('offline: events queued while the CSMS is gone arrive after it is back, in 
   const events = received.filter((r) => r.method === 'TransactionEvent').slice(before).map((r) => r.params);
   assert.equal(events.map((e) => e.seqNo), [0, 1, 2, 3, 4, 5, 6]);
   assert.ok(events.every((e) => e.offline === true && e.transactionInfo.transactionId === tx));
+});
+
+test('OCPP is an edge chosen by configuration: no ocpp.url, no station; ocpp.url gives one that boots at that CSMS', async () => {
+  assert.is(stationFromConfig({}, store), undefined);
+  assert.throws(() => stationFromConfig({ 'ocpp.url': `ws://127.0.0.1:${port}/ocpp` }, store), (error: Error & { code?: string }) => error.code === 'ConfigInvalid');
+  assert.throws(() => stationFromConfig({ 'ocpp.url': 'http://x', 'ocpp.stationId': 'A' }, store), (error: Error & { code?: string }) => error.code === 'ConfigInvalid');
+  const configured = stationFromConfig({ 'ocpp.url': `ws://127.0.0.1:${port}/ocpp`, 'ocpp.stationId': 'CS-CONFIG', 'ocpp.password': 'station-secret-0123456789' }, store)!;
+  const boots = received.filter((r) => r.method === 'BootNotification').length;
+  await configured.start();
+  await configured.stop();
+  assert.is(received.filter((r) => r.method === 'BootNotification').length, boots + 1);
 });
 
 test.run();
