@@ -151,6 +151,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
       } else if (iso15118CertificateHashData) verdict = await authorizeHashData(iso15118CertificateHashData);
       else verdict = 'NoCertificate' as const;
       const { idTokenStatus, certificateStatus } = pairingOf(verdict);
+      // Kept before answering, so the TransactionEvent that follows finds it (E03 idTokenInfo).
       await stations.rememberAuthorization(stationId, idToken.idToken, idTokenStatus);
       return { idTokenInfo: { status: idTokenStatus }, ...(certificateStatus ? { certificateStatus } : {}) };
     }),
