@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../host/index.ts';
 import { loadParticipants } from '../participants/index.ts';
-import { DEFAULT_OCPP_PORT, startCsms } from '../ocpp/csms.ts';
+import { DEFAULT_OCPP_PORT } from '../ocpp/listen.ts';
 import { StationCredentials } from '../ocpp/credentials.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 import { DEFAULT_DATA_DIR, hostParticipants, parseServers, watchSignals } from './run.ts';
@@ -39,6 +39,7 @@ async function serve(argv: string[]): Promise<number> {
   const store = storeOptions(values);
   const hosting = await hostParticipants({ participants: await loadParticipants(), config: {}, log, ...store, ...(values.nats ? { nats: parseServers(values.nats) } : {}) })
     .catch((error: unknown) => { signals.dispose(); throw error; });
+  const { startCsms } = await import('../ocpp/csms.ts');
   let csms;
   try {
     csms = await startCsms({ bus: hosting.bus, store: hosting.store, log: log.child({ participant: 'ocpp' }), port, ...(values.host ? { host: values.host } : {}) });

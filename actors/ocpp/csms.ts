@@ -19,12 +19,13 @@ import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { ocppInterface, CSMS_INITIATED_ACTIONS } from '../../protocols/catalogue/ocpp.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { StationCredentials } from './credentials.ts';
-import { listenForUpgrades, peerCertificateOf, type TlsMaterial, type UpgradeListener } from './listen.ts';
+import { DEFAULT_OCPP_PORT, listenForUpgrades, peerCertificateOf, type TlsMaterial, type UpgradeListener } from './listen.ts';
+
+export { DEFAULT_OCPP_PORT };
 import { stationHandlers, type OcppConnection, type OcppPayload, type StationHandlers } from './handlers.ts';
 import { PNC_VENDOR_ID, tunnelCall, tunnelledAnswer } from './pnc16.ts';
 import { rpcErrorOf } from './rpc-errors.ts';
 
-export const DEFAULT_OCPP_PORT = 8443;
 /** Largest frame accepted: CertificateSigned may carry 10,000 characters, Get15118EVCertificate 5,600 of EXI; 64 KiB leaves room, an attacker's megabytes do not fit. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 const OCPP_PROTOCOLS = ['ocpp2.0.1', 'ocpp1.6'];

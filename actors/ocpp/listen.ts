@@ -9,6 +9,9 @@ import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
+/** The CSMS's default port (kept here, light to import, so CLI usage texts need not load ocpp-rpc). */
+export const DEFAULT_OCPP_PORT = 8443;
+
 export interface TlsMaterial {
   /** PEM private key of the CSMS server certificate. */
   readonly key: string;

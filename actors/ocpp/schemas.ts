@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { createRPCError, createValidator } from 'ocpp-rpc';
 
-const ocpp201 = createValidator('ocpp2.0.1', createRequire(import.meta.url)('ocpp-rpc/lib/schemas/ocpp2_0_1.json'));
+let ocpp201: ReturnType<typeof createValidator> | undefined;
 
 /**
  * Validates an OCPP 2.0.1 request (`req`) or response (`conf`) of `action`.
@@ -14,5 +14,7 @@ const ocpp201 = createValidator('ocpp2.0.1', createRequire(import.meta.url)('ocp
  */
 export function validateOcpp201(action: string, kind: 'req' | 'conf', payload: unknown): void {
   if (!/^[A-Za-z0-9]{1,64}$/.test(action)) throw createRPCError('NotImplemented', `no OCPP 2.0.1 action '${action.slice(0, 64)}'`);
+  // Compiled on first use: only OCPP 1.6 stations' DataTransfer tunnel needs it.
+  ocpp201 ??= createValidator('ocpp2.0.1', createRequire(import.meta.url)('ocpp-rpc/lib/schemas/ocpp2_0_1.json'));
   ocpp201.validate(`urn:${action}.${kind}`, payload);
 }

@@ -7,7 +7,7 @@ import { CliError, parseFlags, wantsHelp, type Command } from '../cli/command.ts
 import { createLogger } from '../host/log.ts';
 import type { ParticipantDefinition } from '../host/participant.ts';
 import { DEFAULT_OPCP_PORT, startOpcpGateway } from '../opcp/gateway.ts';
-import { DEFAULT_OCPP_PORT, startCsms } from '../ocpp/csms.ts';
+import { DEFAULT_OCPP_PORT } from '../ocpp/listen.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { runStory } from './index.ts';
 
@@ -57,6 +57,8 @@ export async function runStart(argv: string[], participants: readonly Participan
     return 0;
   }
   const gateway = await startOpcpGateway({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
+  // Loaded only here: ocpp-rpc compiles its OCA schemas on import, which `start` without --serve does not need.
+  const { startCsms } = await import('../ocpp/csms.ts');
   const csms = await startCsms({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'ocpp' } }), port: ocppPort });
   console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url}, OCPP CSMS at ${csms.url}/<stationId> (Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
