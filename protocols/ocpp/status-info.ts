@@ -30,6 +30,12 @@ const REASON_OF_CODE: Readonly<Record<string, OcppReasonCode>> = {
   OcspInvalidHashData: 'InvalidValue',
   OcspResponderNotAllowed: 'InvalidURL',
   NotEnabled: 'NotEnabled',
+  // The CCP's ISO 15118-2 ResponseCodes for an installation it cannot serve.
+  FAILED_NoCertificateAvailable: 'NotFound',
+  FAILED_CertChainError: 'InvalidCertificate',
+  FAILED_CertificateExpired: 'InvalidCertificate',
+  FAILED_CertificateRevoked: 'InvalidCertificate',
+  FAILED_SignatureError: 'InvalidValue',
 };
 
 const MAX_ADDITIONAL_INFO = 512;

@@ -49,10 +49,11 @@ test('chain results map onto verdicts (signature defects apart from other chain 
 });
 
 test('StatusInfo: reason codes from OCPP\'s list (≤ 20), the PncError code whole in additionalInfo, nothing cut (issue 8)', () => {
-  const long = 'FAILED_NoCertificateAvailable';
-  const info = statusInfoOf({ code: long, message: 'no contract for this PCID' });
+  assert.equal(statusInfoOf({ code: 'FAILED_NoCertificateAvailable', message: 'no contract for this PCID' }), { reasonCode: 'NotFound', additionalInfo: 'FAILED_NoCertificateAvailable: no contract for this PCID' });
+  const long = 'FAILED_SomethingNobodyListed';
+  const info = statusInfoOf({ code: long, message: 'new' });
   assert.is(info.reasonCode, 'Unspecified');
-  assert.is(info.additionalInfo, `${long}: no contract for this PCID`);
+  assert.is(info.additionalInfo, `${long}: new`);
   assert.equal(statusInfoOf({ code: 'ContractNotFound', message: 'm' }), { reasonCode: 'NotFound', additionalInfo: 'ContractNotFound: m' });
   assert.equal(statusInfoOf({ code: 'Timeout', message: 't' }).reasonCode, 'InternalError');
   // A message too long for additionalInfo is left out whole, not cut: the code still goes.
