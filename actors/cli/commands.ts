@@ -7,6 +7,7 @@ registerCommand('emaid', async () => (await import('./emaid.ts')).emaidCommand);
 registerCommand('exi', async () => (await import('./exi.ts')).exiCommand);
 registerCommand('participants', async () => (await import('./participants.ts')).participantsCommand);
 registerCommand('inspect', async () => (await import('./inspect.ts')).inspectCommand);
+registerCommand('ocpp', async () => (await import('./ocpp.ts')).ocppCommand);
 registerCommand('opcp', async () => (await import('./opcp.ts')).opcpCommand);
 registerCommand('pcid', async () => (await import('./pcid.ts')).pcidCommand);
 registerCommand('pki', async () => (await import('./pki.ts')).pkiCommand);

@@ -54,14 +54,17 @@ interface SigningKeyDoc extends StoredDoc {
   readonly publicJwk: JWK;
 }
 
-const storedHash = (salt: Buffer, hash: Buffer) => `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-
-async function hashSecret(secret: string, hasher: SecretHasher): Promise<string> {
+/**
+ * `scrypt$N$r$p$salt$hash`; the parameters go into the stored form. A lower N suits machine-made
+ * random secrets (OCPP station passwords), not human ones.
+ */
+export async function hashSecret(secret: string, params: { N: number; r: number; p: number; keylen: number } = SCRYPT, hasher: SecretHasher = scrypt): Promise<string> {
   const salt = randomBytes(16);
-  return storedHash(salt, await hasher(secret, salt, SCRYPT.keylen, SCRYPT));
+  const hash = await hasher(secret, salt, params.keylen, params);
+  return `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-async function secretMatches(secret: string, stored: string, hasher: SecretHasher): Promise<boolean> {
+export async function secretMatches(secret: string, stored: string, hasher: SecretHasher = scrypt): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');
@@ -164,7 +167,7 @@ export class OAuthService {
   private readonly rememberedSecrets = new Map<string, { mac: Buffer; client: OAuthClientDoc; until: number }>();
   private readonly macKey = randomBytes(32);
   /** Checked when the client id is unknown, so unknown and known ids cost the same scrypt work. */
-  private readonly dummyHash = storedHash(randomBytes(16), randomBytes(SCRYPT.keylen));
+  private readonly dummyHash = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${randomBytes(16).toString('base64')}$${randomBytes(SCRYPT.keylen).toString('base64')}`;
 
   constructor(private readonly store: Store, options: OAuthOptions = {}) {
     this.issuer = options.issuer ?? DEFAULT_ISSUER;
@@ -187,7 +190,7 @@ export class OAuthService {
     const normalized = normalizePrefixes(role, prefixes);
     const clientId = `${role}-${randomBytes(8).toString('hex')}`;
     const secret = randomBytes(32).toString('base64url');
-    await this.store.collection<OAuthClientDoc>(CLIENTS).insert({ _id: clientId, role, prefixes: normalized, secretHash: await hashSecret(secret, this.hasher), createdAt: this.clock().toISOString() });
+    await this.store.collection<OAuthClientDoc>(CLIENTS).insert({ _id: clientId, role, prefixes: normalized, secretHash: await hashSecret(secret, SCRYPT, this.hasher), createdAt: this.clock().toISOString() });
     return { client_id: clientId, client_secret: secret, role, prefixes: normalized };
   }
 

@@ -14,9 +14,14 @@ import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { issueFromCsr } from '../../protocols/pki/index.ts';
-import { buildOcspRequest, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
+import { buildOcspRequest, certificateHashData, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
+import { issueCsmsLeaf, makeCsmsRoot, type CsmsAuthority } from '../../protocols/pki/csms.ts';
+import { statusInfoOf } from '../../protocols/ocpp/status-info.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
-import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
+import type { Store, StoredDoc } from '../store/store.ts';
+import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer, certificateOf, exportPrivateKey, importPrivateKey } from './authority.ts';
+import { certificatesOfPem, emaidVerdict, hashDataAuthorizer, pairingOf, verdictOfChain } from './cpo-authorize.ts';
+import { StationRecords } from './cpo-stations.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -26,22 +31,30 @@ const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
 const pemOf = (certificate: x509.X509Certificate): string => certificate.toString('pem');
 
-/** Splits a PEM bundle into certificates, leaf first. */
-function certificatesOfPem(pem: string): x509.X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((block) => new x509.X509Certificate(block));
+interface CsmsRootDoc extends StoredDoc {
+  /** DER, base64. */
+  readonly certificate: string;
+  /** PKCS#8 DER, base64. */
+  readonly privateKey: string;
 }
 
-/** C07: chain verdict → OCPP AuthorizeCertificateStatusEnumType. */
-function authorizeStatusOf(iso15118: string): 'Accepted' | 'CertificateExpired' | 'CertificateRevoked' | 'NoCertificateAvailable' | 'CertChainError' {
-  switch (iso15118) {
-    case 'OK': return 'Accepted';
-    case 'FAILED_CertificateExpired': return 'CertificateExpired';
-    case 'FAILED_CertificateRevoked': return 'CertificateRevoked';
-    case 'FAILED_NoCertificateAvailable': return 'NoCertificateAvailable';
-    default: return 'CertChainError';
+/** Security profile 3: the CSMS root the CPO runs, made once and kept in its store. */
+async function loadOrMakeCsmsRoot(store: Store, organization: string): Promise<CsmsAuthority> {
+  const collection = store.collection<CsmsRootDoc>('cpo.csms');
+  let doc = await collection.get('root');
+  if (!doc) {
+    const made = await makeCsmsRoot(organization);
+    try {
+      doc = await collection.insert({ _id: 'root', certificate: derOf(made.certificate), privateKey: await exportPrivateKey(made.privateKey) });
+    } catch (error) {
+      if (!PncError.is(error, 'DuplicateKey')) throw error;
+      doc = (await collection.get('root'))!;
+    }
   }
+  return { certificate: certificateOf(doc.certificate), privateKey: await importPrivateKey(doc.privateKey) };
 }
+
+const csrInvalid = (error: unknown) => new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
 
 async function startCpo({ bus, store, log, config }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPO';
@@ -59,6 +72,9 @@ async function startCpo({ bus, store, log, config }: ParticipantContext) {
   // M01 over our CCP's bus subject, or over `POST /v1/ccp/signedContractData` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, caller, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
+  const csmsRoot = await loadOrMakeCsmsRoot(store, organization);
+  const stations = await new StationRecords(store).start();
+  const authorizeHashData = hashDataAuthorizer(ocspTransport, config.ocspBaseUrl);
 
   const installation = installationMachine.provide({
     actors: {
@@ -85,17 +101,24 @@ async function startCpo({ bus, store, log, config }: ParticipantContext) {
   const subscriptions = await Promise.all([
     serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
       // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
-      if (action === 'Update') return { status: 'Failed' as const, statusInfo: { reasonCode: 'UpdateNotSupported', additionalInfo: 'only Install is supported' }, exiResponse: '' };
+      if (action === 'Update') return { status: 'Failed' as const, statusInfo: statusInfoOf({ code: 'UpdateNotSupported', message: 'only Install is supported' }), exiResponse: '' };
       const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
-      return { status: 'Failed' as const, statusInfo: { reasonCode: (outcome.failure?.code ?? 'GenericError').slice(0, 20), additionalInfo: (outcome.failure?.message ?? '').slice(0, 512) }, exiResponse: '' };
+      return { status: 'Failed' as const, statusInfo: statusInfoOf(outcome.failure ?? { code: 'Internal', message: 'the installation ended without a response' }), exiResponse: '' };
     }),
-    serve(cpoInterface.requests.signSeccCsr, async ({ csr }) => {
+    serve(cpoInterface.requests.signSeccCsr, async ({ csr, certificateType, stationId }) => {
+      const request = csr.includes('-----BEGIN') ? csr : Buffer.from(csr, 'base64');
+      if (certificateType === 'ChargingStationCertificate') {
+        // A02: the station's client certificate for security profile 3, CN = its authenticated identity.
+        if (!stationId) throw new PncError('CsrNotAllowed', 'a ChargingStationCertificate is signed only for an authenticated station id');
+        const station = await issueCsmsLeaf({ kind: 'station', issuer: csmsRoot, csr: request, commonName: stationId, organization }).catch((error: unknown) => { throw csrInvalid(error); });
+        return { certificateChain: pemOf(station), chain: { certificate: derOf(station), subCertificates: [] } };
+      }
       let leaf: x509.X509Certificate;
       try {
-        leaf = await issueFromCsr({ role: 'secc', csr: csr.includes('-----BEGIN') ? csr : Buffer.from(csr, 'base64'), issuer: sub2 });
+        leaf = await issueFromCsr({ role: 'secc', csr: request, issuer: sub2 });
       } catch (error) {
-        throw new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
+        throw csrInvalid(error);
       }
       const chain = [leaf, sub2.certificate, sub1.certificate];
       return { certificateChain: chain.map(pemOf).join(''), chain: { certificate: derOf(leaf), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] } };
@@ -113,8 +136,35 @@ async function startCpo({ bus, store, log, config }: ParticipantContext) {
       if (chain.length === 0) return { certificateStatus: 'NoCertificateAvailable' as const, reason: 'no PEM certificate given' };
       const verdict = await rootPool.validate(chain, 'contract', { revocation: contractRevocation });
       const emaid = chain[0].subjectName.getField('CN')[0];
-      return { certificateStatus: authorizeStatusOf(verdict.iso15118), ...(emaid ? { emaid } : {}), reason: verdict.reason };
+      return { certificateStatus: pairingOf(verdictOfChain(verdict)).certificateStatus ?? 'CertChainError', ...(emaid ? { emaid } : {}), reason: verdict.reason };
     }),
+    // C07: one path decides. A chain is judged as a chain (C07.FR.06); hash data alone by OCSP (C07.FR.01/02).
+    serve(cpoInterface.requests.authorize, async ({ stationId, idToken, certificate, iso15118CertificateHashData }) => {
+      let verdict;
+      if (idToken.type !== 'eMAID') verdict = 'NoCertificate' as const;
+      else if (certificate !== undefined) {
+        const chain = certificatesOfPem(certificate);
+        let chainVerdict = chain.length === 0 ? 'NoCertificate' as const : verdictOfChain(await rootPool.validate(chain, 'contract', { revocation: contractRevocation }));
+        // The chain check says revoked but not why: the leaf's responder tells Cancelled (cessationOfOperation) from Revoked, as on the hash-data path.
+        if (chainVerdict === 'Revoked') chainVerdict = await authorizeHashData(certificateHashData(chain).slice(0, 1)).then((leaf) => (leaf === 'Cancelled' ? leaf : chainVerdict), () => chainVerdict);
+        verdict = chainVerdict === 'Valid' ? emaidVerdict(chain, idToken.idToken) ?? chainVerdict : chainVerdict;
+      } else if (iso15118CertificateHashData) verdict = await authorizeHashData(iso15118CertificateHashData);
+      else verdict = 'NoCertificate' as const;
+      const { idTokenStatus, certificateStatus } = pairingOf(verdict);
+      // Kept before answering, so the TransactionEvent that follows finds it (E03 idTokenInfo).
+      await stations.rememberAuthorization(stationId, idToken.idToken, idTokenStatus);
+      return { idTokenInfo: { status: idTokenStatus }, ...(certificateStatus ? { certificateStatus } : {}) };
+    }),
+    serve(cpoInterface.requests.csmsCa, () => ({ certificate: pemOf(csmsRoot.certificate) })),
+    serve(cpoInterface.requests.signCsmsServer, async ({ csr, hosts }) => {
+      const server = await issueCsmsLeaf({ kind: 'server', issuer: csmsRoot, csr, commonName: hosts[0], hosts, organization }).catch((error: unknown) => { throw csrInvalid(error); });
+      return { certificateChain: pemOf(server) };
+    }),
+    serve(cpoInterface.requests.boot, (request) => stations.boot(request)),
+    serve(cpoInterface.requests.station, (request) => stations.station(request)),
+    serve(cpoInterface.requests.report, (request) => stations.report(request)),
+    serve(cpoInterface.requests.transactionEvent, (request) => stations.transactionEvent(request)),
+    serve(cpoInterface.requests.transactions, (request) => stations.transactions(request)),
     // M06 GetCertificateStatus: the station's hash data becomes an OCSP request to the named responder.
     serve(cpoInterface.requests.certificateStatus, async ({ ocspRequestData: { responderURL, ...hashData } }) => {
       try {
@@ -123,7 +173,7 @@ async function startCpo({ bus, store, log, config }: ParticipantContext) {
         return { status: 'Accepted' as const, ocspResult: Buffer.from(response).toString('base64') };
       } catch (error) {
         const failure = error instanceof PncError ? error : new PncError('OcspUnavailable', error instanceof Error ? error.message : String(error));
-        return { status: 'Failed' as const, statusInfo: { reasonCode: failure.code.slice(0, 20), additionalInfo: failure.message.slice(0, 512) } };
+        return { status: 'Failed' as const, statusInfo: statusInfoOf(failure) };
       }
     }),
     serveOcsp(bus, 'cpo', sub2, revocations, config.ocspHttpPort, log),

@@ -7,6 +7,23 @@
 import { z } from 'zod';
 import { participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
 import { base64, certificateChain, ocspSubject } from './fields.ts';
+import { AUTHORIZATION_STATUSES, AUTHORIZE_CERTIFICATE_STATUSES } from '../ocpp/authorization.ts';
+
+/** The identity a station authenticated with at the CSMS edge (security profile 2 or 3); never taken from an OCPP body. */
+export const stationId = z.string().min(1).max(48);
+
+/** OCPP 2.0.1 IdTokenType. */
+export const idToken = z.object({
+  idToken: z.string().max(36),
+  type: z.enum(['Central', 'eMAID', 'ISO14443', 'ISO15693', 'KeyCode', 'Local', 'MacAddress', 'NoAuthorization']),
+  additionalInfo: z.array(z.object({ additionalIdToken: z.string().max(36), type: z.string().max(50) })).min(1).optional(),
+});
+
+/** OCPP 2.0.1 StatusInfoType: reasonCode ≤ 20 characters, so codes are OCPP words, never cut PncError codes. */
+export const statusInfo = z.object({ reasonCode: z.string().max(20), additionalInfo: z.string().max(512).optional() });
+
+/** An OCPP payload the edge has validated against the OCA schema; the CPO stores it as it came. */
+const ocppRecord = z.record(z.string(), z.unknown());
 
 export const ocspRequestData = z.object({
   hashAlgorithm: z.enum(['SHA256', 'SHA384', 'SHA512']),
@@ -31,7 +48,7 @@ export const cpoInterface = participantInterface({
       }),
       reply: z.object({
         status: z.enum(['Accepted', 'Failed']),
-        statusInfo: z.object({ reasonCode: z.string().max(20), additionalInfo: z.string().max(512).optional() }).optional(),
+        statusInfo: statusInfo.optional(),
         exiResponse: z.string().max(7500),
       }),
       errors: [] as const,
@@ -39,8 +56,8 @@ export const cpoInterface = participantInterface({
     signSeccCsr: requestSubject({
       subject: 'cpo.secc.sign',
       maxRequestBytes: REQUEST_BYTES.certificates,
-      summary: 'A02/A03: sign a SECC CSR (PEM or base64 DER) with CPO Sub-CA 2; returns the PEM chain leaf, Sub-CA 2, Sub-CA 1',
-      request: z.object({ csr: z.string().min(16).max(5500), certificateType: z.enum(['V2GCertificate', 'ChargingStationCertificate']).default('V2GCertificate') }),
+      summary: 'A02/A03: sign a CSR (PEM or base64 DER): V2GCertificate with CPO Sub-CA 2 (PEM chain leaf, Sub-CA 2, Sub-CA 1); ChargingStationCertificate with the CSMS root, its CN the authenticated stationId',
+      request: z.object({ csr: z.string().min(16).max(5500), certificateType: z.enum(['V2GCertificate', 'ChargingStationCertificate']).default('V2GCertificate'), stationId: stationId.optional() }),
       reply: z.object({ certificateChain: z.string().max(10000), chain: certificateChain }),
       errors: ['CsrInvalid', 'CsrNotAllowed'] as const,
     }),
@@ -67,7 +84,80 @@ export const cpoInterface = participantInterface({
       subject: 'cpo.certificate.status',
       summary: 'M06 GetCertificateStatus: fetch the OCSP response for a certificate from its CA participant',
       request: z.object({ ocspRequestData }),
-      reply: z.object({ status: z.enum(['Accepted', 'Failed']), ocspResult: z.string().max(5500).optional(), statusInfo: z.object({ reasonCode: z.string(), additionalInfo: z.string().optional() }).optional() }),
+      reply: z.object({ status: z.enum(['Accepted', 'Failed']), ocspResult: z.string().max(5500).optional(), statusInfo: statusInfo.optional() }),
+      errors: [] as const,
+    }),
+    authorize: requestSubject({
+      subject: 'cpo.contract.authorize',
+      summary: 'C07 Authorize: an eMAID with iso15118CertificateHashData (OCSP at each responder) or with the PEM contract chain; idTokenInfo.status and certificateStatus paired by one table (protocols/ocpp/authorization.ts)',
+      request: z.object({
+        stationId,
+        idToken,
+        certificate: z.string().max(5500).optional(),
+        iso15118CertificateHashData: z.array(ocspRequestData).min(1).max(4).optional(),
+      }),
+      reply: z.object({
+        idTokenInfo: z.object({ status: z.enum(AUTHORIZATION_STATUSES) }),
+        certificateStatus: z.enum(AUTHORIZE_CERTIFICATE_STATUSES).optional(),
+      }),
+      errors: [] as const,
+    }),
+    csmsCa: requestSubject({
+      subject: 'cpo.csms.ca',
+      summary: 'security profile 3: the CSMS root (PEM) under which stations and the CSMS edge hold TLS certificates',
+      request: z.object({}),
+      reply: z.object({ certificate: z.string() }),
+      errors: [] as const,
+    }),
+    signCsmsServer: requestSubject({
+      subject: 'cpo.csms.server.sign',
+      summary: 'security profile 2/3: sign the CSMS edge\'s TLS server CSR (PEM) with the CSMS root for the given host names',
+      request: z.object({ csr: z.string().min(16).max(5500), hosts: z.array(z.string().min(1).max(253)).min(1).max(16) }),
+      reply: z.object({ certificateChain: z.string().max(10000) }),
+      errors: ['CsrInvalid'] as const,
+    }),
+    boot: requestSubject({
+      subject: 'cpo.station.boot',
+      summary: 'B01 BootNotification of an authenticated station: Accepted with the heartbeat interval, or Rejected',
+      request: z.object({ stationId, reason: z.string().max(30), chargingStation: ocppRecord }),
+      reply: z.object({ status: z.enum(['Accepted', 'Pending', 'Rejected']), interval: z.number().int().min(1), statusInfo: statusInfo.optional() }),
+      errors: [] as const,
+    }),
+    station: requestSubject({
+      subject: 'cpo.station.get',
+      summary: 'B02: whether a station has an accepted BootNotification on record (a station reconnecting after a network cut or a CSMS restart does not boot again)',
+      request: z.object({ stationId }),
+      reply: z.object({ accepted: z.boolean() }),
+      errors: [] as const,
+    }),
+    report: requestSubject({
+      subject: 'cpo.station.report',
+      summary: 'G01 StatusNotification, J01 MeterValues, N07 NotifyEvent of an authenticated station, kept per station',
+      request: z.object({ stationId, kind: z.enum(['StatusNotification', 'MeterValues', 'NotifyEvent']), payload: ocppRecord }),
+      reply: z.object({}),
+      errors: [] as const,
+    }),
+    transactionEvent: requestSubject({
+      subject: 'cpo.transaction.event',
+      summary: 'E01–E15 TransactionEvent of an authenticated station: kept once per (station, transactionId, seqNo); a repeat after a lost answer is answered again, not stored again',
+      request: z.object({
+        stationId,
+        eventType: z.enum(['Started', 'Updated', 'Ended']),
+        seqNo: z.number().int().min(0),
+        transactionId: z.string().min(1).max(36),
+        timestamp: z.string(),
+        triggerReason: z.string().max(30),
+        idToken: idToken.optional(),
+        event: ocppRecord,
+      }),
+      reply: z.object({ duplicate: z.boolean(), idTokenInfo: z.object({ status: z.enum(AUTHORIZATION_STATUSES) }).optional() }),
+      errors: [] as const,
+    }),
+    transactions: requestSubject({
+      subject: 'cpo.transaction.list',
+      summary: 'the TransactionEvents the CPO kept for one station, in (transactionId, seqNo) order',
+      request: z.object({ stationId, transactionId: z.string().max(36).optional() }),
+      reply: z.object({ events: z.array(z.object({ transactionId: z.string(), seqNo: z.number().int(), eventType: z.string(), idToken: z.string().optional(), receivedAt: z.string() })) }),
       errors: [] as const,
     }),
     ocsp: ocspSubject('cpo'),

@@ -529,7 +529,6 @@ function statusFromSchema(certStatus: asn1js.BaseBlock): SerialStatus {
  */
 export function verifyOcspResponse(responseDer: Uint8Array, options: VerifyOcspResponseOptions): OcspCertificateStatus {
   const at = options.at ?? new Date();
-  const skewMs = (options.clockSkewSeconds ?? 300) * 1000;
   const basic = parseResponse(responseDer);
   if (basic.signatureAlgorithm.algorithmId !== oid.ecdsaWithSha256) {
     throw new OcspError('OcspSignatureInvalid', `unsupported response signature algorithm ${basic.signatureAlgorithm.algorithmId} (expected ecdsa-with-SHA256)`);
@@ -544,19 +543,25 @@ export function verifyOcspResponse(responseDer: Uint8Array, options: VerifyOcspR
   );
   if (!signatureValid) throw new OcspError('OcspSignatureInvalid', 'the OCSP response signature does not verify with the responder key');
 
+  const wanted = certificateHashDataOf(options.certificate, options.issuer);
+  return singleStatus(basic, wanted.serialNumber, (got) => sameHashData(got, got.hashAlgorithm === 'SHA256' ? wanted : certificateHashDataOf(options.certificate, options.issuer, got.hashAlgorithm)), options);
+}
+
+/** Nonce echo, the SingleResponse for the wanted CertID, and its freshness at `options.at`. */
+function singleStatus(basic: pkijs.BasicOCSPResponse, serialNumber: string, matches: (got: CertificateHashData) => boolean, options: Omit<VerifyOcspResponseOptions, 'certificate' | 'issuer'>): OcspCertificateStatus {
+  const at = options.at ?? new Date();
+  const skewMs = (options.clockSkewSeconds ?? 300) * 1000;
   if (options.nonce) {
     const echoed = nonceOf(basic.tbsResponseData.responseExtensions);
     if (!echoed || !Buffer.from(echoed).equals(options.nonce)) {
       throw new OcspError('OcspNonceMismatch', echoed ? 'the OCSP response carries a different nonce' : 'the OCSP response does not echo the nonce');
     }
   }
-
-  const wanted = certificateHashDataOf(options.certificate, options.issuer);
   const single = basic.tbsResponseData.responses.find((response) => {
     const got = certIdToHashData(response.certID);
-    return got !== undefined && sameHashData(got, got.hashAlgorithm === 'SHA256' ? wanted : certificateHashDataOf(options.certificate, options.issuer, got.hashAlgorithm));
+    return got !== undefined && matches(got);
   });
-  if (!single) throw new OcspError('OcspCertIdMismatch', `the OCSP response has no status for certificate ${wanted.serialNumber}`);
+  if (!single) throw new OcspError('OcspCertIdMismatch', `the OCSP response has no status for certificate ${serialNumber}`);
 
   const { thisUpdate, nextUpdate } = single;
   if (thisUpdate.getTime() > at.getTime() + skewMs) {
@@ -574,6 +579,18 @@ export function verifyOcspResponse(responseDer: Uint8Array, options: VerifyOcspR
     ...(nextUpdate ? { nextUpdate } : {}),
     producedAt: basic.tbsResponseData.producedAt,
   };
+}
+
+/**
+ * The status a responder gives for OCPP hash data, where the caller holds no certificate (C07
+ * Authorize with iso15118CertificateHashData): nonce echo, CertID and freshness are checked; the
+ * signature cannot be, there being no issuer key. Use it only for answers fetched over an
+ * authenticated channel from the CA's own responder.
+ * @throws OcspError
+ */
+export function ocspStatusForHashData(responseDer: Uint8Array, hashData: CertificateHashData, options: Omit<VerifyOcspResponseOptions, 'certificate' | 'issuer'> = {}): OcspCertificateStatus {
+  const wanted = normalizeCertificateHashData(hashData);
+  return singleStatus(parseResponse(responseDer), wanted.serialNumber, (got) => sameHashData(got, wanted), options);
 }
 
 /** Sends a DER OCSPRequest to a responder URL and resolves with the DER OCSPResponse. */

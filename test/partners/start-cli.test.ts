@@ -25,7 +25,7 @@ test('openpnc start prints one line per step and ends with the verification line
 });
 
 test('openpnc start --serve keeps the participants and the OPCP gateway up until SIGINT', async () => {
-  const child = spawn(process.execPath, [OPENPNC_BIN, 'start', '--serve', '--opcp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [OPENPNC_BIN, 'start', '--serve', '--opcp-port', '0', '--ocpp-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => { output += chunk; });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -38,6 +38,7 @@ test('openpnc start --serve keeps the participants and the OPCP gateway up until
       });
     });
     assert.match(output, /✓ verified: /);
+    assert.match(output, /OCPP CSMS at wss:\/\/127\.0\.0\.1:\d+\/ocpp\/<stationId>/);
     const jwks = await fetch(`${url}/.well-known/jwks.json`);
     assert.is(jwks.status, 200);
     const roots = await fetch(`${url}/v1/root/rootCerts`);
