@@ -1,4 +1,5 @@
 // What every benchmark shares: its command-line numbers and the statistics it prints.
+import { loadavg } from 'node:os';
 
 /** `--name=N` from the command line, a positive number, or the fallback. */
 export function flag(name: string, fallback: number): number {
@@ -42,4 +43,53 @@ export async function measureLoad(call: (n: number) => Promise<unknown>, concurr
   const elapsed = performance.now() - started;
   const sorted = Float64Array.from(latencies).sort();
   return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+}
+
+/** The machine's 1-minute load average (other processes share the cores: read every figure beside it). */
+export function machineLoad(): number {
+  return loadavg()[0];
+}
+
+/** One line of the `npm run bench` summary: a benchmark prints one per target it checks. */
+export interface SummaryRow {
+  /** What was measured, e.g. "EXI CurrentDemandReq encode (typed)". */
+  readonly path: string;
+  /** The figure the target applies to, as printed (a rate, or a ratio to the baseline). */
+  readonly value: number;
+  readonly unit: string;
+  /** Lowest and highest value over the rounds. */
+  readonly min: number;
+  readonly max: number;
+  /** The target as a number, compared with `value` (≥ unless `atMost`). */
+  readonly target: number;
+  readonly atMost?: boolean;
+  /** The same-run baseline the value is judged against, in words with its figure. */
+  readonly baseline: string;
+  readonly loadStart: number;
+  readonly loadEnd: number;
+}
+
+/** Prefix of the machine-readable summary lines that bench/run.ts collects from each benchmark's output. */
+export const SUMMARY_PREFIX = 'bench-summary ';
+
+export const targetMet = (row: SummaryRow): boolean => (row.atMost ? row.value <= row.target : row.value >= row.target);
+
+/** Prints a row for people (target, verdict, baseline, load) and once more for bench/run.ts. */
+export function printSummary(row: SummaryRow): void {
+  const figure = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
+  console.log(
+    `${row.path}: ${figure(row.value)} ${row.unit} (min–max ${figure(row.min)}–${figure(row.max)}), target ${row.atMost ? '≤' : '≥'} ${figure(row.target)}: ` +
+      `${targetMet(row) ? 'met' : 'NOT met'}; baseline ${row.baseline}; load ${row.loadStart.toFixed(1)} → ${row.loadEnd.toFixed(1)}`,
+  );
+  console.log(SUMMARY_PREFIX + JSON.stringify(row));
+}
+
+/**
+ * Seconds of CPU this process has used (user + system, all its threads). On a machine whose cores other
+ * processes share, a single-threaded benchmark divides by this rather than by wall time: time spent
+ * waiting for a core is not a cost of the code measured.
+ */
+export function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }

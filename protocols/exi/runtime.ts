@@ -267,7 +267,8 @@ export class BitWriter {
   depth = 0;
 
   reset(): void {
-    this.item.length = 0;
+    // Setting an array's length is a runtime call; only lists leave items behind.
+    if (this.item.length !== 0) this.item.length = 0;
     this.len = 0;
     this.acc = 0;
     this.cnt = 0;

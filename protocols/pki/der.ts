@@ -122,7 +122,28 @@ function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   return tlv;
 }
 
+/** A certificate names the same dozen OIDs again and again: their dotted text by content octets. */
+const oidTexts = new Map<string, string>();
+const OID_CACHE_SIZE = 256;
+
+/** The octets as a string of char codes 0–255 (no decoding), for short contents. */
+function octetString(bytes: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]);
+  return text;
+}
+
 function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
+  const key = octetString(bytes, tlv.contentStart, tlv.end);
+  const known = oidTexts.get(key);
+  if (known !== undefined) return known;
+  const text = dottedOid(bytes, tlv);
+  // Bounded: a hostile certificate may carry any number of made-up OIDs.
+  if (oidTexts.size < OID_CACHE_SIZE) oidTexts.set(key, text);
+  return text;
+}
+
+function dottedOid(bytes: Uint8Array, tlv: Tlv): string {
   const parts: number[] = [];
   let value = 0;
   for (let i = tlv.contentStart; i < tlv.end; i++) {
@@ -139,18 +160,42 @@ function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
+const isAscii = (bytes: Uint8Array, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) if (bytes[i] > 0x7f) return false;
+  return true;
+};
+
 function decodeString(bytes: Uint8Array, tlv: Tlv): string {
+  // ASCII reads the same in UTF-8 and in the latin1 (windows-1252) decoder, without their setup cost.
+  if (tlv.end - tlv.contentStart <= 64 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
   const content = bytes.subarray(tlv.contentStart, tlv.end);
   return tlv.tag === 0x0c ? utf8.decode(content) : latin1.decode(content);
 }
 
+/** Two ASCII digits at `at` as a number, or NaN. */
+function twoDigits(bytes: Uint8Array, at: number): number {
+  const high = bytes[at] - 0x30;
+  const low = bytes[at + 1] - 0x30;
+  return high >= 0 && high <= 9 && low >= 0 && low <= 9 ? high * 10 + low : NaN;
+}
+
+/** UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ, digits read in place (RFC 5280 4.1.2.5). */
 function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
-  const text = latin1.decode(bytes.subarray(tlv.contentStart, tlv.end));
-  const match = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!match || (tlv.tag === 0x17) !== (match[1].length === 2)) throw new CertificateParseError(`bad validity time '${text}'`);
-  let year = Number(match[1]);
-  if (tlv.tag === 0x17) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
-  return Date.UTC(year, Number(match[2]) - 1, Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6]));
+  const utc = tlv.tag === 0x17;
+  const start = tlv.contentStart;
+  const yearDigits = utc ? 2 : 4;
+  const fields: number[] = [];
+  let ok = tlv.end - start === yearDigits + 11 && bytes[tlv.end - 1] === 0x5a;
+  for (let at = start; ok && at < tlv.end - 1; at += 2) {
+    const value = twoDigits(bytes, at);
+    ok = !Number.isNaN(value);
+    fields.push(value);
+  }
+  if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, tlv.end))}'`);
+  let year = utc ? fields[0] : fields[0] * 100 + fields[1];
+  if (utc) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
+  const [month, day, hour, minute, second] = fields.slice(yearDigits / 2);
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
 function hex(bytes: Uint8Array): string {

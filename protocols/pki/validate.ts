@@ -75,6 +75,7 @@ const byContent = new Map<string, Certificate>();
 /** Re-issued sub-CAs keep their keys: imported keys are shared by SPKI content. */
 const keysBySpki = new Map<string, KeyObject>();
 const CONTENT_CACHE_SIZE = 512;
+const CONTENT_KEY_BYTES = 24;
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   if (cache.size >= CONTENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -82,6 +83,7 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   return value;
 }
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /** Reads a certificate once: per @peculiar/x509 object, and per DER content for byte input. */
@@ -91,8 +93,14 @@ function load(input: CertificateInput): Certificate {
     if (!entry) byObject.set(input, (entry = { ...parseCertificateDer(new Uint8Array(input.rawData)), object: input }));
     return entry;
   }
-  const key = latin1Of(input);
-  return byContent.get(key) ?? remember(byContent, key, parseCertificateDer(input.slice()));
+  // Keyed by the signature's last octets (random in ECDSA), confirmed on the whole DER: hashing the
+  // whole certificate for every lookup cost more than the rest of the lookup.
+  const key = latin1Of(input.subarray(Math.max(0, input.length - CONTENT_KEY_BYTES)));
+  const known = byContent.get(key);
+  if (known && sameBytes(known.der, input)) return known;
+  // A copy: Buffer's slice() is a view, and the caller may reuse its buffer after the call.
+  const entry = parseCertificateDer(new Uint8Array(input));
+  return known ? entry : remember(byContent, key, entry);
 }
 
 const isP256 = (cert: Certificate): boolean => cert.publicKeyAlgorithm === oids.ecPublicKey && cert.curve === oids.secp256r1;
@@ -139,7 +147,6 @@ function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots'])
   return byKind.v2g ?? [];
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
 const knownExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
 

@@ -78,4 +78,21 @@ test('any single-byte change to a chain is answered with a failed result, never 
   );
 });
 
+test('a DER buffer the caller reuses after validation does not change what the validator remembered', async () => {
+  const [root, sub1, sub2, leaf] = await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'moSubCa2' }, { role: 'contract' }]);
+  const ders = [leaf, sub2, sub1].map((c) => new Uint8Array(c.certificate.rawData));
+  const wire = ders.map((der) => Buffer.from(der)); // copies
+  const first = await validateChain(wire, { purpose: 'contract', roots: [root.certificate] });
+  assert.is(first.iso15118, 'OK', first.reason);
+  for (const buffer of wire) buffer.fill(0); // a receive buffer taken back for the next frame
+  const serials: string[] = [];
+  const again = await validateChain(ders, {
+    purpose: 'contract',
+    roots: [root.certificate],
+    revocation: async (certificate) => (serials.push(certificate.serialNumber), 'good'),
+  });
+  assert.is(again.iso15118, 'OK', again.reason);
+  assert.equal(serials, [leaf, sub2, sub1].map((c) => c.certificate.serialNumber));
+});
+
 test.run();

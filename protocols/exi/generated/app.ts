@@ -205,16 +205,18 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
   }
 }
 
+const documentCodes: ReadonlyMap<string, number> = new Map(documentElements.map((name, code) => [name, code]));
+
 export function encodeDocument(w: BitWriter, name: string, value: unknown): void {
-  switch (name) {
-    case "supportedAppProtocolReq":
+  switch (documentCodes.get(name)) {
+    case 0: // supportedAppProtocolReq
       w.bits(0, 2);
       w.checkObject(value, "supportedAppProtocolReq");
       w.path[w.depth++] = "supportedAppProtocolReq";
       e_supportedAppProtocolReqType(w, value as supportedAppProtocolReqType);
       w.depth--;
       return;
-    case "supportedAppProtocolRes":
+    case 1: // supportedAppProtocolRes
       w.bits(1, 2);
       w.checkObject(value, "supportedAppProtocolRes");
       w.path[w.depth++] = "supportedAppProtocolRes";

@@ -7013,566 +7013,568 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
   }
 }
 
+const documentCodes: ReadonlyMap<string, number> = new Map(documentElements.map((name, code) => [name, code]));
+
 export function encodeDocument(w: BitWriter, name: string, value: unknown): void {
-  switch (name) {
-    case "AC_EVChargeParameter":
+  switch (documentCodes.get(name)) {
+    case 0: // AC_EVChargeParameter
       w.bits(0, 7);
       w.checkObject(value, "AC_EVChargeParameter");
       w.path[w.depth++] = "AC_EVChargeParameter";
       e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType);
       w.depth--;
       return;
-    case "AC_EVSEChargeParameter":
+    case 1: // AC_EVSEChargeParameter
       w.bits(1, 7);
       w.checkObject(value, "AC_EVSEChargeParameter");
       w.path[w.depth++] = "AC_EVSEChargeParameter";
       e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType);
       w.depth--;
       return;
-    case "AC_EVSEStatus":
+    case 2: // AC_EVSEStatus
       w.bits(2, 7);
       w.checkObject(value, "AC_EVSEStatus");
       w.path[w.depth++] = "AC_EVSEStatus";
       e_AC_EVSEStatusType(w, value as AC_EVSEStatusType);
       w.depth--;
       return;
-    case "BodyElement":
+    case 3: // BodyElement
       w.bits(3, 7);
       w.checkObject(value, "BodyElement");
       w.path[w.depth++] = "BodyElement";
       e_BodyBaseType(w, value as BodyBaseType);
       w.depth--;
       return;
-    case "CableCheckReq":
+    case 4: // CableCheckReq
       w.bits(4, 7);
       w.checkObject(value, "CableCheckReq");
       w.path[w.depth++] = "CableCheckReq";
       e_CableCheckReqType(w, value as CableCheckReqType);
       w.depth--;
       return;
-    case "CableCheckRes":
+    case 5: // CableCheckRes
       w.bits(5, 7);
       w.checkObject(value, "CableCheckRes");
       w.path[w.depth++] = "CableCheckRes";
       e_CableCheckResType(w, value as CableCheckResType);
       w.depth--;
       return;
-    case "CanonicalizationMethod":
+    case 6: // CanonicalizationMethod
       w.bits(6, 7);
       w.checkObject(value, "CanonicalizationMethod");
       w.path[w.depth++] = "CanonicalizationMethod";
       e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
       w.depth--;
       return;
-    case "CertificateInstallationReq":
+    case 7: // CertificateInstallationReq
       w.bits(7, 7);
       w.checkObject(value, "CertificateInstallationReq");
       w.path[w.depth++] = "CertificateInstallationReq";
       e_CertificateInstallationReqType(w, value as CertificateInstallationReqType);
       w.depth--;
       return;
-    case "CertificateInstallationRes":
+    case 8: // CertificateInstallationRes
       w.bits(8, 7);
       w.checkObject(value, "CertificateInstallationRes");
       w.path[w.depth++] = "CertificateInstallationRes";
       e_CertificateInstallationResType(w, value as CertificateInstallationResType);
       w.depth--;
       return;
-    case "CertificateUpdateReq":
+    case 9: // CertificateUpdateReq
       w.bits(9, 7);
       w.checkObject(value, "CertificateUpdateReq");
       w.path[w.depth++] = "CertificateUpdateReq";
       e_CertificateUpdateReqType(w, value as CertificateUpdateReqType);
       w.depth--;
       return;
-    case "CertificateUpdateRes":
+    case 10: // CertificateUpdateRes
       w.bits(10, 7);
       w.checkObject(value, "CertificateUpdateRes");
       w.path[w.depth++] = "CertificateUpdateRes";
       e_CertificateUpdateResType(w, value as CertificateUpdateResType);
       w.depth--;
       return;
-    case "ChargeParameterDiscoveryReq":
+    case 11: // ChargeParameterDiscoveryReq
       w.bits(11, 7);
       w.checkObject(value, "ChargeParameterDiscoveryReq");
       w.path[w.depth++] = "ChargeParameterDiscoveryReq";
       e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType);
       w.depth--;
       return;
-    case "ChargeParameterDiscoveryRes":
+    case 12: // ChargeParameterDiscoveryRes
       w.bits(12, 7);
       w.checkObject(value, "ChargeParameterDiscoveryRes");
       w.path[w.depth++] = "ChargeParameterDiscoveryRes";
       e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType);
       w.depth--;
       return;
-    case "ChargingStatusReq":
+    case 13: // ChargingStatusReq
       w.bits(13, 7);
       w.checkObject(value, "ChargingStatusReq");
       w.path[w.depth++] = "ChargingStatusReq";
       e_ChargingStatusReqType(w, value as ChargingStatusReqType);
       w.depth--;
       return;
-    case "ChargingStatusRes":
+    case 14: // ChargingStatusRes
       w.bits(14, 7);
       w.checkObject(value, "ChargingStatusRes");
       w.path[w.depth++] = "ChargingStatusRes";
       e_ChargingStatusResType(w, value as ChargingStatusResType);
       w.depth--;
       return;
-    case "ContractAuthenticationReq":
+    case 15: // ContractAuthenticationReq
       w.bits(15, 7);
       w.checkObject(value, "ContractAuthenticationReq");
       w.path[w.depth++] = "ContractAuthenticationReq";
       e_ContractAuthenticationReqType(w, value as ContractAuthenticationReqType);
       w.depth--;
       return;
-    case "ContractAuthenticationRes":
+    case 16: // ContractAuthenticationRes
       w.bits(16, 7);
       w.checkObject(value, "ContractAuthenticationRes");
       w.path[w.depth++] = "ContractAuthenticationRes";
       e_ContractAuthenticationResType(w, value as ContractAuthenticationResType);
       w.depth--;
       return;
-    case "CurrentDemandReq":
+    case 17: // CurrentDemandReq
       w.bits(17, 7);
       w.checkObject(value, "CurrentDemandReq");
       w.path[w.depth++] = "CurrentDemandReq";
       e_CurrentDemandReqType(w, value as CurrentDemandReqType);
       w.depth--;
       return;
-    case "CurrentDemandRes":
+    case 18: // CurrentDemandRes
       w.bits(18, 7);
       w.checkObject(value, "CurrentDemandRes");
       w.path[w.depth++] = "CurrentDemandRes";
       e_CurrentDemandResType(w, value as CurrentDemandResType);
       w.depth--;
       return;
-    case "DC_EVChargeParameter":
+    case 19: // DC_EVChargeParameter
       w.bits(19, 7);
       w.checkObject(value, "DC_EVChargeParameter");
       w.path[w.depth++] = "DC_EVChargeParameter";
       e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType);
       w.depth--;
       return;
-    case "DC_EVPowerDeliveryParameter":
+    case 20: // DC_EVPowerDeliveryParameter
       w.bits(20, 7);
       w.checkObject(value, "DC_EVPowerDeliveryParameter");
       w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
       e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType);
       w.depth--;
       return;
-    case "DC_EVSEChargeParameter":
+    case 21: // DC_EVSEChargeParameter
       w.bits(21, 7);
       w.checkObject(value, "DC_EVSEChargeParameter");
       w.path[w.depth++] = "DC_EVSEChargeParameter";
       e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType);
       w.depth--;
       return;
-    case "DC_EVSEStatus":
+    case 22: // DC_EVSEStatus
       w.bits(22, 7);
       w.checkObject(value, "DC_EVSEStatus");
       w.path[w.depth++] = "DC_EVSEStatus";
       e_DC_EVSEStatusType(w, value as DC_EVSEStatusType);
       w.depth--;
       return;
-    case "DC_EVStatus":
+    case 23: // DC_EVStatus
       w.bits(23, 7);
       w.checkObject(value, "DC_EVStatus");
       w.path[w.depth++] = "DC_EVStatus";
       e_DC_EVStatusType(w, value as DC_EVStatusType);
       w.depth--;
       return;
-    case "DSAKeyValue":
+    case 24: // DSAKeyValue
       w.bits(24, 7);
       w.checkObject(value, "DSAKeyValue");
       w.path[w.depth++] = "DSAKeyValue";
       e_DSAKeyValueType(w, value as DSAKeyValueType);
       w.depth--;
       return;
-    case "DigestMethod":
+    case 25: // DigestMethod
       w.bits(25, 7);
       w.checkObject(value, "DigestMethod");
       w.path[w.depth++] = "DigestMethod";
       e_DigestMethodType(w, value as DigestMethodType);
       w.depth--;
       return;
-    case "DigestValue":
+    case 26: // DigestValue
       w.bits(26, 7);
       w.bits(0, 1);
       w.binary(w.checkBinary(value as Uint8Array, "DigestValue", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "EVChargeParameter":
+    case 27: // EVChargeParameter
       w.bits(27, 7);
       w.checkObject(value, "EVChargeParameter");
       w.path[w.depth++] = "EVChargeParameter";
       e_EVChargeParameterType(w, value as EVChargeParameterType);
       w.depth--;
       return;
-    case "EVPowerDeliveryParameter":
+    case 28: // EVPowerDeliveryParameter
       w.bits(28, 7);
       w.checkObject(value, "EVPowerDeliveryParameter");
       w.path[w.depth++] = "EVPowerDeliveryParameter";
       e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType);
       w.depth--;
       return;
-    case "EVSEChargeParameter":
+    case 29: // EVSEChargeParameter
       w.bits(29, 7);
       w.checkObject(value, "EVSEChargeParameter");
       w.path[w.depth++] = "EVSEChargeParameter";
       e_EVSEChargeParameterType(w, value as EVSEChargeParameterType);
       w.depth--;
       return;
-    case "EVSEStatus":
+    case 30: // EVSEStatus
       w.bits(30, 7);
       w.checkObject(value, "EVSEStatus");
       w.path[w.depth++] = "EVSEStatus";
       e_EVSEStatusType(w, value as EVSEStatusType);
       w.depth--;
       return;
-    case "EVStatus":
+    case 31: // EVStatus
       w.bits(31, 7);
       w.checkObject(value, "EVStatus");
       w.path[w.depth++] = "EVStatus";
       e_EVStatusType(w, value as EVStatusType);
       w.depth--;
       return;
-    case "Entry":
+    case 32: // Entry
       w.bits(32, 7);
       w.checkObject(value, "Entry");
       w.path[w.depth++] = "Entry";
       e_EntryType(w, value as EntryType);
       w.depth--;
       return;
-    case "KeyInfo":
+    case 33: // KeyInfo
       w.bits(33, 7);
       w.checkObject(value, "KeyInfo");
       w.path[w.depth++] = "KeyInfo";
       e_KeyInfoType(w, value as KeyInfoType);
       w.depth--;
       return;
-    case "KeyName":
+    case 34: // KeyName
       w.bits(34, 7);
       w.bits(0, 1);
       w.string(value as string, w.checkString(value as string, "KeyName", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "KeyValue":
+    case 35: // KeyValue
       w.bits(35, 7);
       w.checkObject(value, "KeyValue");
       w.path[w.depth++] = "KeyValue";
       e_KeyValueType(w, value as KeyValueType);
       w.depth--;
       return;
-    case "Manifest":
+    case 36: // Manifest
       w.bits(36, 7);
       w.checkObject(value, "Manifest");
       w.path[w.depth++] = "Manifest";
       e_ManifestType(w, value as ManifestType);
       w.depth--;
       return;
-    case "MeteringReceiptReq":
+    case 37: // MeteringReceiptReq
       w.bits(37, 7);
       w.checkObject(value, "MeteringReceiptReq");
       w.path[w.depth++] = "MeteringReceiptReq";
       e_MeteringReceiptReqType(w, value as MeteringReceiptReqType);
       w.depth--;
       return;
-    case "MeteringReceiptRes":
+    case 38: // MeteringReceiptRes
       w.bits(38, 7);
       w.checkObject(value, "MeteringReceiptRes");
       w.path[w.depth++] = "MeteringReceiptRes";
       e_MeteringReceiptResType(w, value as MeteringReceiptResType);
       w.depth--;
       return;
-    case "MgmtData":
+    case 39: // MgmtData
       w.bits(39, 7);
       w.bits(0, 1);
       w.string(value as string, w.checkString(value as string, "MgmtData", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "Object":
+    case 40: // Object
       w.bits(40, 7);
       w.checkObject(value, "Object");
       w.path[w.depth++] = "Object";
       e_ObjectType(w, value as ObjectType);
       w.depth--;
       return;
-    case "PGPData":
+    case 41: // PGPData
       w.bits(41, 7);
       w.checkObject(value, "PGPData");
       w.path[w.depth++] = "PGPData";
       e_PGPDataType(w, value as PGPDataType);
       w.depth--;
       return;
-    case "PMaxScheduleEntry":
+    case 42: // PMaxScheduleEntry
       w.bits(42, 7);
       w.checkObject(value, "PMaxScheduleEntry");
       w.path[w.depth++] = "PMaxScheduleEntry";
       e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType);
       w.depth--;
       return;
-    case "PaymentDetailsReq":
+    case 43: // PaymentDetailsReq
       w.bits(43, 7);
       w.checkObject(value, "PaymentDetailsReq");
       w.path[w.depth++] = "PaymentDetailsReq";
       e_PaymentDetailsReqType(w, value as PaymentDetailsReqType);
       w.depth--;
       return;
-    case "PaymentDetailsRes":
+    case 44: // PaymentDetailsRes
       w.bits(44, 7);
       w.checkObject(value, "PaymentDetailsRes");
       w.path[w.depth++] = "PaymentDetailsRes";
       e_PaymentDetailsResType(w, value as PaymentDetailsResType);
       w.depth--;
       return;
-    case "PowerDeliveryReq":
+    case 45: // PowerDeliveryReq
       w.bits(45, 7);
       w.checkObject(value, "PowerDeliveryReq");
       w.path[w.depth++] = "PowerDeliveryReq";
       e_PowerDeliveryReqType(w, value as PowerDeliveryReqType);
       w.depth--;
       return;
-    case "PowerDeliveryRes":
+    case 46: // PowerDeliveryRes
       w.bits(46, 7);
       w.checkObject(value, "PowerDeliveryRes");
       w.path[w.depth++] = "PowerDeliveryRes";
       e_PowerDeliveryResType(w, value as PowerDeliveryResType);
       w.depth--;
       return;
-    case "PreChargeReq":
+    case 47: // PreChargeReq
       w.bits(47, 7);
       w.checkObject(value, "PreChargeReq");
       w.path[w.depth++] = "PreChargeReq";
       e_PreChargeReqType(w, value as PreChargeReqType);
       w.depth--;
       return;
-    case "PreChargeRes":
+    case 48: // PreChargeRes
       w.bits(48, 7);
       w.checkObject(value, "PreChargeRes");
       w.path[w.depth++] = "PreChargeRes";
       e_PreChargeResType(w, value as PreChargeResType);
       w.depth--;
       return;
-    case "RSAKeyValue":
+    case 49: // RSAKeyValue
       w.bits(49, 7);
       w.checkObject(value, "RSAKeyValue");
       w.path[w.depth++] = "RSAKeyValue";
       e_RSAKeyValueType(w, value as RSAKeyValueType);
       w.depth--;
       return;
-    case "Reference":
+    case 50: // Reference
       w.bits(50, 7);
       w.checkObject(value, "Reference");
       w.path[w.depth++] = "Reference";
       e_ReferenceType(w, value as ReferenceType);
       w.depth--;
       return;
-    case "RelativeTimeInterval":
+    case 51: // RelativeTimeInterval
       w.bits(51, 7);
       w.checkObject(value, "RelativeTimeInterval");
       w.path[w.depth++] = "RelativeTimeInterval";
       e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType);
       w.depth--;
       return;
-    case "RetrievalMethod":
+    case 52: // RetrievalMethod
       w.bits(52, 7);
       w.checkObject(value, "RetrievalMethod");
       w.path[w.depth++] = "RetrievalMethod";
       e_RetrievalMethodType(w, value as RetrievalMethodType);
       w.depth--;
       return;
-    case "SAScheduleList":
+    case 53: // SAScheduleList
       w.bits(53, 7);
       w.checkObject(value, "SAScheduleList");
       w.path[w.depth++] = "SAScheduleList";
       e_SAScheduleListType(w, value as SAScheduleListType);
       w.depth--;
       return;
-    case "SASchedules":
+    case 54: // SASchedules
       w.bits(54, 7);
       w.checkObject(value, "SASchedules");
       w.path[w.depth++] = "SASchedules";
       e_SASchedulesType(w, value as SASchedulesType);
       w.depth--;
       return;
-    case "SPKIData":
+    case 55: // SPKIData
       w.bits(55, 7);
       w.checkObject(value, "SPKIData");
       w.path[w.depth++] = "SPKIData";
       e_SPKIDataType(w, value as SPKIDataType);
       w.depth--;
       return;
-    case "SalesTariffEntry":
+    case 56: // SalesTariffEntry
       w.bits(56, 7);
       w.checkObject(value, "SalesTariffEntry");
       w.path[w.depth++] = "SalesTariffEntry";
       e_SalesTariffEntryType(w, value as SalesTariffEntryType);
       w.depth--;
       return;
-    case "ServiceCharge":
+    case 57: // ServiceCharge
       w.bits(57, 7);
       w.checkObject(value, "ServiceCharge");
       w.path[w.depth++] = "ServiceCharge";
       e_ServiceChargeType(w, value as ServiceChargeType);
       w.depth--;
       return;
-    case "ServiceDetailReq":
+    case 58: // ServiceDetailReq
       w.bits(58, 7);
       w.checkObject(value, "ServiceDetailReq");
       w.path[w.depth++] = "ServiceDetailReq";
       e_ServiceDetailReqType(w, value as ServiceDetailReqType);
       w.depth--;
       return;
-    case "ServiceDetailRes":
+    case 59: // ServiceDetailRes
       w.bits(59, 7);
       w.checkObject(value, "ServiceDetailRes");
       w.path[w.depth++] = "ServiceDetailRes";
       e_ServiceDetailResType(w, value as ServiceDetailResType);
       w.depth--;
       return;
-    case "ServiceDiscoveryReq":
+    case 60: // ServiceDiscoveryReq
       w.bits(60, 7);
       w.checkObject(value, "ServiceDiscoveryReq");
       w.path[w.depth++] = "ServiceDiscoveryReq";
       e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType);
       w.depth--;
       return;
-    case "ServiceDiscoveryRes":
+    case 61: // ServiceDiscoveryRes
       w.bits(61, 7);
       w.checkObject(value, "ServiceDiscoveryRes");
       w.path[w.depth++] = "ServiceDiscoveryRes";
       e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType);
       w.depth--;
       return;
-    case "ServicePaymentSelectionReq":
+    case 62: // ServicePaymentSelectionReq
       w.bits(62, 7);
       w.checkObject(value, "ServicePaymentSelectionReq");
       w.path[w.depth++] = "ServicePaymentSelectionReq";
       e_ServicePaymentSelectionReqType(w, value as ServicePaymentSelectionReqType);
       w.depth--;
       return;
-    case "ServicePaymentSelectionRes":
+    case 63: // ServicePaymentSelectionRes
       w.bits(63, 7);
       w.checkObject(value, "ServicePaymentSelectionRes");
       w.path[w.depth++] = "ServicePaymentSelectionRes";
       e_ServicePaymentSelectionResType(w, value as ServicePaymentSelectionResType);
       w.depth--;
       return;
-    case "SessionSetupReq":
+    case 64: // SessionSetupReq
       w.bits(64, 7);
       w.checkObject(value, "SessionSetupReq");
       w.path[w.depth++] = "SessionSetupReq";
       e_SessionSetupReqType(w, value as SessionSetupReqType);
       w.depth--;
       return;
-    case "SessionSetupRes":
+    case 65: // SessionSetupRes
       w.bits(65, 7);
       w.checkObject(value, "SessionSetupRes");
       w.path[w.depth++] = "SessionSetupRes";
       e_SessionSetupResType(w, value as SessionSetupResType);
       w.depth--;
       return;
-    case "SessionStopReq":
+    case 66: // SessionStopReq
       w.bits(66, 7);
       w.checkObject(value, "SessionStopReq");
       w.path[w.depth++] = "SessionStopReq";
       e_SessionStopType(w, value as SessionStopType);
       w.depth--;
       return;
-    case "SessionStopRes":
+    case 67: // SessionStopRes
       w.bits(67, 7);
       w.checkObject(value, "SessionStopRes");
       w.path[w.depth++] = "SessionStopRes";
       e_SessionStopResType(w, value as SessionStopResType);
       w.depth--;
       return;
-    case "Signature":
+    case 68: // Signature
       w.bits(68, 7);
       w.checkObject(value, "Signature");
       w.path[w.depth++] = "Signature";
       e_SignatureType(w, value as SignatureType);
       w.depth--;
       return;
-    case "SignatureMethod":
+    case 69: // SignatureMethod
       w.bits(69, 7);
       w.checkObject(value, "SignatureMethod");
       w.path[w.depth++] = "SignatureMethod";
       e_SignatureMethodType(w, value as SignatureMethodType);
       w.depth--;
       return;
-    case "SignatureProperties":
+    case 70: // SignatureProperties
       w.bits(70, 7);
       w.checkObject(value, "SignatureProperties");
       w.path[w.depth++] = "SignatureProperties";
       e_SignaturePropertiesType(w, value as SignaturePropertiesType);
       w.depth--;
       return;
-    case "SignatureProperty":
+    case 71: // SignatureProperty
       w.bits(71, 7);
       w.checkObject(value, "SignatureProperty");
       w.path[w.depth++] = "SignatureProperty";
       e_SignaturePropertyType(w, value as SignaturePropertyType);
       w.depth--;
       return;
-    case "SignatureValue":
+    case 72: // SignatureValue
       w.bits(72, 7);
       w.checkObject(value, "SignatureValue");
       w.path[w.depth++] = "SignatureValue";
       e_SignatureValueType(w, value as SignatureValueType);
       w.depth--;
       return;
-    case "SignedInfo":
+    case 73: // SignedInfo
       w.bits(73, 7);
       w.checkObject(value, "SignedInfo");
       w.path[w.depth++] = "SignedInfo";
       e_SignedInfoType(w, value as SignedInfoType);
       w.depth--;
       return;
-    case "TimeInterval":
+    case 74: // TimeInterval
       w.bits(74, 7);
       w.checkObject(value, "TimeInterval");
       w.path[w.depth++] = "TimeInterval";
       e_IntervalType(w, value as IntervalType);
       w.depth--;
       return;
-    case "Transform":
+    case 75: // Transform
       w.bits(75, 7);
       w.checkObject(value, "Transform");
       w.path[w.depth++] = "Transform";
       e_TransformType(w, value as TransformType);
       w.depth--;
       return;
-    case "Transforms":
+    case 76: // Transforms
       w.bits(76, 7);
       w.checkObject(value, "Transforms");
       w.path[w.depth++] = "Transforms";
       e_TransformsType(w, value as TransformsType);
       w.depth--;
       return;
-    case "V2G_Message":
+    case 77: // V2G_Message
       w.bits(77, 7);
       w.checkObject(value, "V2G_Message");
       w.path[w.depth++] = "V2G_Message";
       e_V2G_MessageType(w, value as V2G_MessageType);
       w.depth--;
       return;
-    case "WeldingDetectionReq":
+    case 78: // WeldingDetectionReq
       w.bits(78, 7);
       w.checkObject(value, "WeldingDetectionReq");
       w.path[w.depth++] = "WeldingDetectionReq";
       e_WeldingDetectionReqType(w, value as WeldingDetectionReqType);
       w.depth--;
       return;
-    case "WeldingDetectionRes":
+    case 79: // WeldingDetectionRes
       w.bits(79, 7);
       w.checkObject(value, "WeldingDetectionRes");
       w.path[w.depth++] = "WeldingDetectionRes";
       e_WeldingDetectionResType(w, value as WeldingDetectionResType);
       w.depth--;
       return;
-    case "X509Data":
+    case 80: // X509Data
       w.bits(80, 7);
       w.checkObject(value, "X509Data");
       w.path[w.depth++] = "X509Data";

@@ -3265,167 +3265,169 @@ export function decodeDocument(r: BitReader): Record<string, unknown> {
   }
 }
 
+const documentCodes: ReadonlyMap<string, number> = new Map(documentElements.map((name, code) => [name, code]));
+
 export function encodeDocument(w: BitWriter, name: string, value: unknown): void {
-  switch (name) {
-    case "CanonicalizationMethod":
+  switch (documentCodes.get(name)) {
+    case 0: // CanonicalizationMethod
       w.bits(0, 5);
       w.checkObject(value, "CanonicalizationMethod");
       w.path[w.depth++] = "CanonicalizationMethod";
       e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
       w.depth--;
       return;
-    case "DSAKeyValue":
+    case 1: // DSAKeyValue
       w.bits(1, 5);
       w.checkObject(value, "DSAKeyValue");
       w.path[w.depth++] = "DSAKeyValue";
       e_DSAKeyValueType(w, value as DSAKeyValueType);
       w.depth--;
       return;
-    case "DigestMethod":
+    case 2: // DigestMethod
       w.bits(2, 5);
       w.checkObject(value, "DigestMethod");
       w.path[w.depth++] = "DigestMethod";
       e_DigestMethodType(w, value as DigestMethodType);
       w.depth--;
       return;
-    case "DigestValue":
+    case 3: // DigestValue
       w.bits(3, 5);
       w.bits(0, 1);
       w.binary(w.checkBinary(value as Uint8Array, "DigestValue", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "KeyInfo":
+    case 4: // KeyInfo
       w.bits(4, 5);
       w.checkObject(value, "KeyInfo");
       w.path[w.depth++] = "KeyInfo";
       e_KeyInfoType(w, value as KeyInfoType);
       w.depth--;
       return;
-    case "KeyName":
+    case 5: // KeyName
       w.bits(5, 5);
       w.bits(0, 1);
       w.string(value as string, w.checkString(value as string, "KeyName", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "KeyValue":
+    case 6: // KeyValue
       w.bits(6, 5);
       w.checkObject(value, "KeyValue");
       w.path[w.depth++] = "KeyValue";
       e_KeyValueType(w, value as KeyValueType);
       w.depth--;
       return;
-    case "Manifest":
+    case 7: // Manifest
       w.bits(7, 5);
       w.checkObject(value, "Manifest");
       w.path[w.depth++] = "Manifest";
       e_ManifestType(w, value as ManifestType);
       w.depth--;
       return;
-    case "MgmtData":
+    case 8: // MgmtData
       w.bits(8, 5);
       w.bits(0, 1);
       w.string(value as string, w.checkString(value as string, "MgmtData", 0, 2147483647));
       w.bits(0, 1);
       return;
-    case "Object":
+    case 9: // Object
       w.bits(9, 5);
       w.checkObject(value, "Object");
       w.path[w.depth++] = "Object";
       e_ObjectType(w, value as ObjectType);
       w.depth--;
       return;
-    case "PGPData":
+    case 10: // PGPData
       w.bits(10, 5);
       w.checkObject(value, "PGPData");
       w.path[w.depth++] = "PGPData";
       e_PGPDataType(w, value as PGPDataType);
       w.depth--;
       return;
-    case "RSAKeyValue":
+    case 11: // RSAKeyValue
       w.bits(11, 5);
       w.checkObject(value, "RSAKeyValue");
       w.path[w.depth++] = "RSAKeyValue";
       e_RSAKeyValueType(w, value as RSAKeyValueType);
       w.depth--;
       return;
-    case "Reference":
+    case 12: // Reference
       w.bits(12, 5);
       w.checkObject(value, "Reference");
       w.path[w.depth++] = "Reference";
       e_ReferenceType(w, value as ReferenceType);
       w.depth--;
       return;
-    case "RetrievalMethod":
+    case 13: // RetrievalMethod
       w.bits(13, 5);
       w.checkObject(value, "RetrievalMethod");
       w.path[w.depth++] = "RetrievalMethod";
       e_RetrievalMethodType(w, value as RetrievalMethodType);
       w.depth--;
       return;
-    case "SPKIData":
+    case 14: // SPKIData
       w.bits(14, 5);
       w.checkObject(value, "SPKIData");
       w.path[w.depth++] = "SPKIData";
       e_SPKIDataType(w, value as SPKIDataType);
       w.depth--;
       return;
-    case "Signature":
+    case 15: // Signature
       w.bits(15, 5);
       w.checkObject(value, "Signature");
       w.path[w.depth++] = "Signature";
       e_SignatureType(w, value as SignatureType);
       w.depth--;
       return;
-    case "SignatureMethod":
+    case 16: // SignatureMethod
       w.bits(16, 5);
       w.checkObject(value, "SignatureMethod");
       w.path[w.depth++] = "SignatureMethod";
       e_SignatureMethodType(w, value as SignatureMethodType);
       w.depth--;
       return;
-    case "SignatureProperties":
+    case 17: // SignatureProperties
       w.bits(17, 5);
       w.checkObject(value, "SignatureProperties");
       w.path[w.depth++] = "SignatureProperties";
       e_SignaturePropertiesType(w, value as SignaturePropertiesType);
       w.depth--;
       return;
-    case "SignatureProperty":
+    case 18: // SignatureProperty
       w.bits(18, 5);
       w.checkObject(value, "SignatureProperty");
       w.path[w.depth++] = "SignatureProperty";
       e_SignaturePropertyType(w, value as SignaturePropertyType);
       w.depth--;
       return;
-    case "SignatureValue":
+    case 19: // SignatureValue
       w.bits(19, 5);
       w.checkObject(value, "SignatureValue");
       w.path[w.depth++] = "SignatureValue";
       e_SignatureValueType(w, value as SignatureValueType);
       w.depth--;
       return;
-    case "SignedInfo":
+    case 20: // SignedInfo
       w.bits(20, 5);
       w.checkObject(value, "SignedInfo");
       w.path[w.depth++] = "SignedInfo";
       e_SignedInfoType(w, value as SignedInfoType);
       w.depth--;
       return;
-    case "Transform":
+    case 21: // Transform
       w.bits(21, 5);
       w.checkObject(value, "Transform");
       w.path[w.depth++] = "Transform";
       e_TransformType(w, value as TransformType);
       w.depth--;
       return;
-    case "Transforms":
+    case 22: // Transforms
       w.bits(22, 5);
       w.checkObject(value, "Transforms");
       w.path[w.depth++] = "Transforms";
       e_TransformsType(w, value as TransformsType);
       w.depth--;
       return;
-    case "X509Data":
+    case 23: // X509Data
       w.bits(23, 5);
       w.checkObject(value, "X509Data");
       w.path[w.depth++] = "X509Data";
