@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
 import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
@@ -23,7 +24,8 @@ const MAX_BODY_BYTES = 1 << 20;
 const ROUTED_SERVICES: readonly OpcpService[] = ['rcp', 'pcp', 'ccp', 'cps'];
 
 export interface OpcpGatewayOptions extends OAuthOptions {
-  readonly bus: Bus;
+  /** With `actingFor` (an IdentifiedBus) each call carries the token's identity; without it the pools see none and refuse. */
+  readonly bus: Bus & { actingFor?(caller: Caller): Bus };
   readonly store: Store;
   readonly log: Logger;
   /** 0 picks a free port. @default 7080 */
@@ -133,7 +135,7 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
       return { status: 400, body: errorBody((validation.errors ?? []).map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
     }
     const params = found.params;
-    const reply = await routeSpec.handle({ caller, params, query, headers: request.headers, body, bus });
+    const reply = await routeSpec.handle({ caller, params, query, headers: request.headers, body, bus: bus.actingFor ? bus.actingFor(caller) : bus });
     return reply;
   }
 

@@ -9,7 +9,6 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
@@ -45,7 +44,6 @@ function authorizeStatusOf(iso15118: string): 'Accepted' | 'CertificateExpired' 
 
 async function startCpo({ bus, store, config }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPO';
-  const caller: Caller = { role: 'cpo', prefixes: [] };
   const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
     const sub1 = await requestSubCa1(bus, 'cpo', { commonName: 'CPO Sub-CA 1', organization });
     const sub2 = { ...(await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cpo', config.ocspBaseUrl) };
@@ -57,7 +55,7 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   const ocspTransport = busOcspTransport(bus);
   const contractRevocation = ocspRevocationChecker(ocspTransport);
   // M01 over our CCP's bus subject, or over `POST /v1/ccp/signedContractData` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
 
   const installation = installationMachine.provide({

@@ -47,7 +47,6 @@ export function exiChain(chain: CertificateChainJson, id?: string): Record<strin
 
 async function startCps({ bus, store, config, log }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPS';
-  const caller: Caller = { role: 'cps', prefixes: [] };
   const { certificates: [v2gRootDer] } = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}));
   const authorities = await loadOrMakeAuthorities(store, 'cps', async () => {
     const sub1 = await requestSubCa1(bus, 'cps', { commonName: 'CPS Sub-CA 1', organization });
@@ -60,7 +59,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
   // Roots and the CCP over our bus subjects, or over an external OPCP endpoint (`opcp.url`).
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };

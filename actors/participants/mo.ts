@@ -11,7 +11,6 @@ import type { ParticipantContext, ParticipantDefinition } from '../host/particip
 import { HostedActors } from './hosted.ts';
 import { enqueueWork, publishEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
@@ -50,7 +49,6 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
   const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge MO';
-  const caller: Caller = { role: 'mo', prefixes: [prefix] };
   const authorities = await loadOrMakeAuthorities(store, 'mo', async () => {
     const root = await makeAuthority({ role: 'moRoot', subject: { commonName: `${prefix} MO Root CA`, organization, country: prefix.slice(0, 2) } });
     const sub1 = await makeAuthority({ role: 'moSubCa1', subject: { commonName: `${prefix} MO Sub-CA 1`, organization }, issuer: asIssuer(root) });
@@ -62,7 +60,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
   // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };

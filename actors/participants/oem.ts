@@ -11,7 +11,6 @@ import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import type { StoredDoc } from '../store/store.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
@@ -58,7 +57,6 @@ const keyIdOf = (der: string): string | undefined => {
 async function startOem({ bus, store, config, log }: ParticipantContext) {
   const wmi = (config.wmi ?? 'OPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge OEM';
-  const caller: Caller = { role: 'oem', prefixes: [wmi] };
   const authorities = await loadOrMakeAuthorities(store, 'oem', async () => {
     const root = await makeAuthority({ role: 'oemRoot', subject: { commonName: `${wmi} OEM Root CA`, organization, country: 'DE' } });
     const sub1 = await makeAuthority({ role: 'oemSubCa1', subject: { commonName: `${wmi} OEM Sub-CA 1`, organization }, issuer: asIssuer(root) });
@@ -69,7 +67,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
   const revocations = new Revocations(store, 'oem');
   // Process 2 over our PCP's bus subjects, or over `PUT/DELETE /v1/oem/provCerts` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'oem');
 

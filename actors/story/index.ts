@@ -24,6 +24,8 @@ import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
 import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { LocalIdentities } from '../bus/identity.ts';
+import { participantCaller } from '../host/credentials.ts';
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -41,6 +43,8 @@ export interface StoryResult {
   readonly check: InstallationCheck;
   readonly contract: ContractSummaryJson;
   readonly bus: Bus;
+  /** The identities the participants were given; `identities.handle(bus, 'opcp', …)` for a gateway beside them. */
+  readonly identities: LocalIdentities;
   readonly store: Store;
   /** Stops every participant and closes bus and store. */
   stop(): Promise<void>;
@@ -90,6 +94,9 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
   const store = await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
+  // Each participant's handle signs as that participant; the story's actors act as the operator.
+  const identities = new LocalIdentities();
+  const operator = identities.handle(bus, 'admin', ADMIN);
   const timeline = new Timeline().printTo(print);
   const quiet = createLogger({ write: () => {} });
   const running: RunningParticipant[] = [];
@@ -101,16 +108,16 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   try {
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
     const start = async (definition: ParticipantDefinition) => {
-      running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
+      running.push(await definition.start({ bus: timeline.busFor(definition.name, identities.handle(bus, definition.name, participantCaller(definition.name))), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
     const [rootCa, others] = [options.participants.filter((p) => p.name === 'v2g-root'), options.participants.filter((p) => p.name !== 'v2g-root')];
     print(`── 0  start ${options.participants.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
-    const { check, contract } = await playStory((who) => timeline.busFor(who, bus), bus, print);
+    const { check, contract } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
-    return { timeline, check, contract, bus, store, stop };
+    return { timeline, check, contract, bus, identities, store, stop };
   } catch (error) {
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     await stop().catch(() => {});
@@ -138,7 +145,7 @@ export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (li
   ];
   for (const [subject, rootType] of roots) {
     const { certificates } = await requestSubjectReply(as('admin'), subject, {});
-    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caller: ADMIN, caCertificate: certificates[certificates.length - 1], rootType });
+    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caCertificate: certificates[certificates.length - 1], rootType });
   }
 
   print('── 2  vehicle production (OEM)');

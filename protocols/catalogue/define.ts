@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 
 /** Error codes every subject may answer with, besides the ones it declares. */
-export const COMMON_ERROR_CODES = ['InvalidPayload', 'UnknownSubject', 'Timeout', 'NoResponders', 'Forbidden', 'Internal'] as const;
+export const COMMON_ERROR_CODES = ['InvalidPayload', 'UnknownSubject', 'Timeout', 'NoResponders', 'Forbidden', 'Unauthenticated', 'Internal'] as const;
 
 export interface RequestSubject<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType, Code extends string = string> {
   readonly kind: 'request';

@@ -83,6 +83,8 @@ interface NodeConfig {
   clusterPort?: number;
   routes?: number[];
   storeDir: string;
+  /** Appended to the config, for example an `authorization { … }` block. */
+  extra?: string;
 }
 
 function configText(config: NodeConfig): string {
@@ -101,6 +103,7 @@ function configText(config: NodeConfig): string {
       '}',
     );
   }
+  if (config.extra) lines.push(config.extra);
   return lines.join('\n') + '\n';
 }
 
@@ -182,11 +185,13 @@ class ServerProcess implements NatsNode {
  * const server = await startNatsServer();
  * const bus = await connectNatsBus({ servers: [server.url] });
  */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: { readonly extraConfig?: string } = {}): Promise<NatsServer> {
   const binary = findNatsServer();
   if (!binary) throw new Error('nats-server is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'pnc-nats-'));
-  const node = new ServerProcess(binary, { name: 'n1', port: await freePort(), monitorPort: await freePort(), storeDir: join(dir, 'js') }, dir);
+  const node = new ServerProcess(binary, {
+    name: 'n1', port: await freePort(), monitorPort: await freePort(), storeDir: join(dir, 'js'), ...(options.extraConfig ? { extra: options.extraConfig } : {}),
+  }, dir);
   await node.spawn();
   return Object.assign(node, {
     async stop() {

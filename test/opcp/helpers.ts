@@ -86,7 +86,7 @@ export async function startStack(options: { withCps?: boolean; tokenTtlSeconds?:
     partners.push(await cpsParticipant.start(context));
     running.push(...partners);
   }
-  const gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: env.log, port: 0, ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}) });
+  const gateway = await startOpcpGateway({ bus: env.gatewayBus, store: env.store, log: env.log, port: 0, ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}) });
   const credentials = {} as Stack['credentials'];
   const tokens = {} as Stack['tokens'];
   for (const [name, [role, prefixes]] of Object.entries(CLIENTS) as [ClientName, (typeof CLIENTS)[ClientName]][]) {

@@ -26,6 +26,9 @@ import { storyParticipants } from './helpers.ts';
 let story: StoryResult;
 const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
 const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
+const OPERATOR = { role: "admin" as const, prefixes: [] };
+// What the host gave each story actor: handles that sign as an identity of the story's roster.
+const as = (caller: { role: "admin" | "mo" | "oem"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-test`, caller);
 
 const pem = (der: string) => certificateOf(der).toString('pem');
 
@@ -55,7 +58,8 @@ test.before(async () => {
 test.after(async () => story.stop());
 
 test('CPO C07 accepts the contract chain, and after termination OCSP at the MO reports it revoked; the CCP no longer installs it', async () => {
-  const { bus, contract } = story;
+  const { contract } = story;
+  const bus = as(OPERATOR);
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
   const chainPem = [contract.contractCertificate!, moCa[0], moCa[1]].map(pem).join('');
   const before = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
@@ -79,7 +83,7 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   const after = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
   assert.is(after.certificateStatus, 'CertificateRevoked');
   assert.is(await ocspStatus(), 'revoked');
-  const listed = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: MO, emaid: contract.emaid });
+  const listed = await requestSubjectReply(as(MO), ccpInterface.requests.list, { emaid: contract.emaid });
   assert.is(listed.contracts.length, 0);
 
   const vehicle = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
@@ -97,7 +101,7 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
 });
 
 test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the provisioning certificate', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' });
   assert.is(vehicle.pcid, `OPNDELETEME000001${pcidCheckCharacter('OPNDELETEME000001')}`);
   await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' }), 'VehicleExists');
@@ -105,12 +109,12 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   const watching = await bus.subscribe(moInterface.events.contractChanged.subject, ({ payload }) => { changes.push(payload as { emaid: string; status: string }); });
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
-  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+  assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, 1);
 
   const deleted = await requestSubjectReply(bus, oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid });
   assert.equal(deleted, { pcid: vehicle.pcid, deleted: true });
-  assert.is((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists, false);
-  const contracts = await eventually(() => requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
+  assert.is((await requestSubjectReply(as(OEM), pcpInterface.requests.lookup, { pcid: vehicle.pcid })).exists, false);
+  const contracts = await eventually(() => requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
   assert.is(contracts.contracts.length, 0);
   await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid }), 'UnknownVehicle');
   // The MO hears of the cascade and revokes the contract certificate.
@@ -127,7 +131,7 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
 });
 
 test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates to the V2G root; garbage is refused', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const { csr } = await makeCsr({ commonName: 'DE*OPN*E0001', organization: 'Open Plug&Charge CPO', domainComponent: 'CPO' });
   const signed = await requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from(csr).toString('base64') });
   const chain = [signed.chain.certificate, ...signed.chain.subCertificates].map(certificateOf);
@@ -140,7 +144,7 @@ test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates
 });
 
 test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and OCSP reports it', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const { csr } = await makeCsr({ commonName: 'Second CPO Sub-CA 1', organization: 'Other CPO' });
   const { certificate } = await requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
   const subCa = certificateOf(certificate);
@@ -162,19 +166,19 @@ test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and
 });
 
 test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
-  const { roots } = await requestSubjectReply(story.bus, cpoInterface.requests.roots, {});
+  const { roots } = await requestSubjectReply(as(OPERATOR), cpoInterface.requests.roots, {});
   assert.equal(roots.map((r) => r.certificateType).sort(), ['MORootCertificate', 'V2GRootCertificate']);
-  const onlyMo = await requestSubjectReply(story.bus, cpoInterface.requests.roots, { type: 'MORootCertificate' });
+  const onlyMo = await requestSubjectReply(as(OPERATOR), cpoInterface.requests.roots, { type: 'MORootCertificate' });
   assert.is(onlyMo.roots.length, 1);
   assert.ok(new X509Certificate(onlyMo.roots[0].certificate).subject.includes('MO Root CA'));
 });
 
 test('CPS signs contract data into four signed references and refuses a mismatching EMAID', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
-  const ccpBefore = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid });
+  const ccpBefore = await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid });
   const stored = await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
   assert.is(stored.status, 'installed');
   const signer = await requestSubjectReply(bus, cpsInterface.requests.ca, {});
@@ -195,7 +199,7 @@ test('CPS signs contract data into four signed references and refuses a mismatch
   const references = (signed.signature as { SignedInfo: { Reference: Array<{ URI: string }> } }).SignedInfo.Reference.map((r) => r.URI);
   assert.equal(references, ['#id1', '#id2', '#id3', '#id4']);
   verifyMessageSignature({ V2G_Message: { Header: { SessionID: '00', Signature: signed.signature }, Body: { CertificateInstallationRes: { ResponseCode: 'OK', ...signed.body } } } }, certificateOf(signer.chain.certificate));
-  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
+  assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
   await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');

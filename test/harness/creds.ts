@@ -1,0 +1,60 @@
+/**
+ * A real nats-server that authenticates every client: credentials issued as `openpnc deploy creds`
+ * issues them (a seed per participant, `admin`, `inspector`, `opcp`; the roster; the authorization
+ * block with the catalogue's permissions), and connections that hold one of them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectNatsBus } from '../../actors/bus/nats.ts';
+import type { Bus } from '../../actors/bus/bus.ts';
+import { IdentifiedBus } from '../../actors/bus/identity.ts';
+import { readCredential, readRoster } from '../../actors/host/credentials.ts';
+import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
+import { authorizationConfig, writeCredentials } from '../../deploy/creds.ts';
+import { startNatsServer, type NatsServer } from './nats.ts';
+
+export interface SecuredNats {
+  readonly server: NatsServer;
+  readonly url: string;
+  /** `openpnc run … --creds` takes this. */
+  readonly credsDir: string;
+  /** A connection holding credential `name`, signing as it. */
+  connect(name: string): Promise<IdentifiedBus>;
+  /** A connection authenticated as `name` that signs nothing (what a process holding only the seed could do first). */
+  connectUnsigned(name: string): Promise<Bus>;
+  stop(): Promise<void>;
+}
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+export async function startSecuredNats(): Promise<SecuredNats> {
+  const credsDir = mkdtempSync(join(tmpdir(), 'openpnc-creds-'));
+  writeCredentials(credsDir);
+  const roster = readRoster(credsDir);
+  const server = await startNatsServer({ extraConfig: authorizationConfig(roster) });
+  const buses: Bus[] = [];
+  const open = async (name: string) => {
+    const credential = readCredential(credsDir, roster, name);
+    const bus = await connectNatsBus({ servers: server.url, name: `test ${name}`, seed: credential.seed, inboxPrefix: inboxPrefixOf(name), log: silent });
+    buses.push(bus);
+    return { bus, credential };
+  };
+  return {
+    server,
+    url: server.url,
+    credsDir,
+    async connect(name) {
+      const { bus, credential } = await open(name);
+      return new IdentifiedBus(bus, credential, roster);
+    },
+    async connectUnsigned(name) {
+      return (await open(name)).bus;
+    },
+    async stop() {
+      await Promise.all(buses.map((bus) => bus.close().catch(() => undefined)));
+      await server.stop();
+      rmSync(credsDir, { recursive: true, force: true });
+    },
+  };
+}
