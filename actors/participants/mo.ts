@@ -25,6 +25,8 @@ import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { callerOf } from '../bus/identity.ts';
+import { requireOperatorOrEmaidOwner, requireRole } from '../../protocols/catalogue/caller.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -140,7 +142,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
 
   const subscriptions = await Promise.all([
     serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
-    serve(moInterface.requests.conclude, async ({ pcid, customerId }) => {
+    serve(moInterface.requests.conclude, async ({ pcid, customerId }, delivery) => {
+      requireRole(callerOf(delivery), 'admin');
       const contractId = randomUUID();
       await contractIndex.insert({ _id: contractId, pcid: pcid.toUpperCase(), ...(customerId ? { customerId } : {}) });
       const actor = await actorFor(contractId, pcid.toUpperCase());
@@ -154,12 +157,15 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       log.info('contract.submitted', { contractId, emaid: snapshot.context.issued?.emaid });
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serve(moInterface.requests.get, async ({ emaid }) => {
+    serve(moInterface.requests.get, async ({ emaid }, delivery) => {
+      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
       const snapshot = (await byEmaid(emaid)).getSnapshot();
       await releaseIfDone(snapshot.context.contractId, snapshot);
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serve(moInterface.requests.terminate, async ({ emaid }) => {
+    serve(moInterface.requests.terminate, async ({ emaid }, delivery) => {
+      // [S3] only the operator or the MO owning the EMAID, as authenticated: never whoever asks.
+      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
       const actor = await byEmaid(emaid);
       await actor.send({ type: 'TERMINATE' });
       const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);

@@ -21,6 +21,8 @@ import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { callerOf } from '../bus/identity.ts';
+import { requireOperatorOrPcidOwner, requireRole } from '../../protocols/catalogue/caller.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -115,7 +117,8 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
 
   const subscriptions = await Promise.all([
     serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
-    serve(oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
+    serve(oemInterface.requests.produceVehicle, async ({ vehicleId }, delivery) => {
+      requireRole(callerOf(delivery), 'admin');
       const body = `${wmi}${(vehicleId ?? randomVehicleId()).toUpperCase()}`;
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
@@ -127,12 +130,14 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       log.info('vehicle.produced', { pcid });
       return snapshot.context.vehicle!;
     }),
-    serve(oemInterface.requests.getVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.getVehicle, async ({ pcid }, delivery) => {
+      requireOperatorOrPcidOwner(callerOf(delivery), pcid);
       const doc = await vehicles.get(pcid.toUpperCase());
       if (!doc || doc.deletedAt) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       return doc.record;
     }),
-    serve(oemInterface.requests.deleteVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.deleteVehicle, async ({ pcid }, delivery) => {
+      requireOperatorOrPcidOwner(callerOf(delivery), pcid);
       const doc = await vehicles.get(pcid.toUpperCase());
       if (!doc) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       if (doc.deletedAt) return { pcid: doc._id, deleted: false };

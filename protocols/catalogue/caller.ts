@@ -69,3 +69,15 @@ export function requireEmaidOwner(who: Caller, emaid: string): void {
   if (who.role === 'pool') return;
   if (!ownsEmaid(who, emaid)) throw new PncError('Forbidden', `not allowed for EMAID prefix ${emaidPrefixOf(emaid)}`);
 }
+
+/** Throws `Forbidden` unless the caller is the operator (`admin`) or an MO owning the EMAID. */
+export function requireOperatorOrEmaidOwner(who: Caller, emaid: string): void {
+  if (who.role === 'admin') return;
+  if (!ownsEmaid(who, emaid)) throw new PncError('Forbidden', `role ${who.role} may not act on EMAID prefix ${emaidPrefixOf(emaid)}`);
+}
+
+/** Throws `Forbidden` unless the caller is the operator (`admin`) or the OEM owning the PCID. */
+export function requireOperatorOrPcidOwner(who: Caller, pcid: string): void {
+  if (who.role === 'admin') return;
+  if (!ownsPcid(who, pcid)) throw new PncError('Forbidden', `role ${who.role} may not act on PCID WMI ${wmiOf(pcid)}`);
+}
