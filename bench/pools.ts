@@ -23,7 +23,7 @@ import { cpsParticipant } from '../actors/participants/cps.ts';
 import { cpoParticipant } from '../actors/participants/cpo.ts';
 import { derOf, loadOrMakeAuthorities, type HeldAuthority } from '../actors/participants/authority.ts';
 import { playStory } from '../actors/story/index.ts';
-import { buildInstallationRequest } from '../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../actors/story/vehicle.ts';
 import { ccpInterface } from '../protocols/catalogue/ccp.ts';
 import { moInterface } from '../protocols/catalogue/mo.ts';
 import { oemInterface } from '../protocols/catalogue/oem.ts';
@@ -105,7 +105,7 @@ try {
   console.log(`setting up ${VEHICLES} vehicles with contracts …`);
   const requests: string[] = [];
   for (let i = 0; i < VEHICLES; i++) {
-    const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+    const vehicle = await produceVehicle(bus);
     const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
     for (let tries = 0; (await requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid })).status !== 'installed'; tries++) {
       if (tries > 500) throw new Error(`contract ${contract.emaid} not installed`);

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { CliError, parseFlags, type Command } from './command.ts';
 import { Credential, IdentifiedBus, LocalIdentities } from '../bus/identity.ts';
-import { CA_PARTICIPANTS, participantCaller, readCredential, readRoster } from '../host/credentials.ts';
+import { CA_PARTICIPANTS, participantHandle, readCredential, readRoster } from '../host/credentials.ts';
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
 
 /** Where the embedded store lives when `--data` is not given. */
@@ -98,7 +98,7 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
       const shared = options.nats ? await nats(`openpnc ${names.join(' ')}`) : buses.createMemoryBus({ store, log });
       connections.push(shared);
       const identities = new LocalIdentities();
-      handleFor = async (name, config) => identities.handle(shared, name, name === 'opcp' ? { role: 'opcp', prefixes: [] } : participantCaller(name, config), name === 'opcp');
+      handleFor = async (name, config) => (name === 'opcp' ? identities.handle(shared, name, { role: 'opcp', prefixes: [] }, true) : participantHandle(identities, shared, name, config));
     }
   } catch (error) {
     await Promise.all(connections.map((connection) => connection.close().catch(() => undefined)));

@@ -11,7 +11,7 @@ import { accessOf } from '../../protocols/catalogue/access.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { PncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
-import { Credential, IdentifiedBus, Roster } from '../bus/identity.ts';
+import { Credential, IdentifiedBus, Roster, type LocalIdentities } from '../bus/identity.ts';
 import { connectNatsBus } from '../bus/nats.ts';
 import type { BusLog } from '../bus/log.ts';
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
@@ -28,6 +28,11 @@ export function participantCaller(name: string, config: Readonly<Record<string, 
   if (!access) throw new PncError('UnknownParticipant', `no access declared for ${name}`);
   const prefixes = name === 'oem' ? [(config.wmi ?? 'OPN').toUpperCase()] : name === 'mo' ? [(config.emaidPrefix ?? 'DEOPN').toUpperCase()] : [];
   return { role: access.role, prefixes };
+}
+
+/** On the in-process bus: the handle the host gives participant `name` (its own key, its role and prefixes). */
+export function participantHandle(identities: LocalIdentities, bus: Bus, name: string, config?: Readonly<Record<string, string>>): IdentifiedBus {
+  return identities.handle(bus, name, participantCaller(name, config));
 }
 
 function readText(path: string, what: string): string {

@@ -14,9 +14,9 @@ import type { StoredDoc } from '../store/store.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { makePcid } from '../../protocols/identifiers/index.ts';
-import { issueCertificate } from '../../protocols/pki/issue.ts';
+import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
-import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
+import { asIssuer, derOf, ocspUrlOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -81,15 +81,16 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
         if (existing) return existing.record;
         const roots = await whenServed(() => rootPool.list('V2G'));
         if (roots.length === 0) throw new PncError('NoV2gRoot', 'the RCP holds no V2G root to store in the vehicle', { retryable: true });
-        const issued = await issueCertificate({ role: 'provisioning', subject: { commonName: input.pcid, organization }, issuer: sub2 });
+        // [S4] the vehicle's own key: the OEM signs its CSR and names it by the PCID.
+        const certificate = await issueFromCsr({ role: 'provisioning', csr: Buffer.from(input.csr, 'base64'), subject: { commonName: input.pcid, organization }, issuer: sub2 })
+          .catch((error: unknown) => { throw new PncError('CsrInvalid', `the vehicle's CSR: ${(error as Error).message}`); });
         const record: VehicleRecordJson = {
           pcid: input.pcid,
-          provisioningChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
-          provisioningKey: await exportPrivateKey(issued.keys!.privateKey),
+          provisioningChain: { certificate: derOf(certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
           v2gRoots: roots.map((root) => root.der),
           producedAt: new Date().toISOString(),
         };
-        await vehicles.replace({ _id: input.pcid, record, serialNumber: issued.certificate.serialNumber.toLowerCase() });
+        await vehicles.replace({ _id: input.pcid, record, serialNumber: certificate.serialNumber.toLowerCase() });
         return record;
       }),
       uploadToPcp: fromPromise(async ({ input }) => {
@@ -112,17 +113,18 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   });
 
   const hosted = new HostedActors({ participant: 'oem', logic, context: { bus, store, log } });
-  const actorFor = (pcid: string) => hosted.get(pcid, { pcid });
+  // The input only starts a new actor (production); an existing vehicle's actor restores its own context.
+  const actorFor = (pcid: string, csr = '') => hosted.get(pcid, { pcid, csr });
   const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
 
   const subscriptions = await Promise.all([
     serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
-    serve(oemInterface.requests.produceVehicle, async ({ vehicleId }, delivery) => {
+    serve(oemInterface.requests.produceVehicle, async ({ vehicleId, csr }, delivery) => {
       requireRole(callerOf(delivery), 'admin');
       const body = `${wmi}${(vehicleId ?? randomVehicleId()).toUpperCase()}`;
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
-      const actor = await actorFor(pcid);
+      const actor = await actorFor(pcid, csr);
       const snapshot = await actor.waitFor((s) => settled(s.value), 30_000);
       if (snapshot.value === 'failed') await hosted.release(pcid);
       if (snapshot.value === 'failed') throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');

@@ -22,10 +22,10 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
-import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
+import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type InstallationCheck, type Vehicle } from './vehicle.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 import { LocalIdentities } from '../bus/identity.ts';
-import { participantCaller } from '../host/credentials.ts';
+import { participantHandle } from '../host/credentials.ts';
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -40,6 +40,8 @@ export interface StoryOptions {
 
 export interface StoryResult {
   readonly timeline: Timeline;
+  /** The story's vehicle, with the provisioning key it made itself. */
+  readonly vehicle: Vehicle;
   readonly check: InstallationCheck;
   readonly contract: ContractSummaryJson;
   readonly bus: Bus;
@@ -108,16 +110,16 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   try {
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
     const start = async (definition: ParticipantDefinition) => {
-      running.push(await definition.start({ bus: timeline.busFor(definition.name, identities.handle(bus, definition.name, participantCaller(definition.name))), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
+      running.push(await definition.start({ bus: timeline.busFor(definition.name, participantHandle(identities, bus, definition.name)), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
     const [rootCa, others] = [options.participants.filter((p) => p.name === 'v2g-root'), options.participants.filter((p) => p.name !== 'v2g-root')];
     print(`── 0  start ${options.participants.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
-    const { check, contract } = await playStory((who) => timeline.busFor(who, operator), operator, print);
+    const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
-    return { timeline, check, contract, bus, identities, store, stop };
+    return { timeline, vehicle, check, contract, bus, identities, store, stop };
   } catch (error) {
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     await stop().catch(() => {});
@@ -126,7 +128,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 }
 
 export interface PlayedStory {
-  readonly vehicle: VehicleRecordJson;
+  readonly vehicle: Vehicle;
   readonly contract: ContractSummaryJson;
   readonly check: InstallationCheck;
 }
@@ -149,7 +151,7 @@ export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (li
   }
 
   print('── 2  vehicle production (OEM)');
-  const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
+  const vehicle = await produceVehicle(as('factory'));
 
   print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
   const settled = contractSettled(quiet, 15_000);

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import type { Bus } from '../../actors/bus/bus.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { playStory } from '../../actors/story/index.ts';
-import { buildInstallationRequest, checkInstallationResponse } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type Vehicle } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
-import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import { oemInterface } from '../../protocols/catalogue/oem.ts';
 import { natsServerAvailable } from '../harness/nats.ts';
 import { startSecuredNats, type SecuredNats } from '../harness/creds.ts';
 import { PARTICIPANTS, participantsReady, startParticipantProcess, type ParticipantProcess } from './processes.ts';
@@ -27,10 +27,10 @@ if (natsServerAvailable('NATS fault suite')) {
 
   const proc = (name: string) => processes.get(name)!;
 
-  async function concludeContracts(count: number): Promise<Array<{ vehicle: VehicleRecordJson; contract: ContractSummaryJson }>> {
+  async function concludeContracts(count: number): Promise<Array<{ vehicle: Vehicle; contract: ContractSummaryJson }>> {
     const out = [];
     for (let i = 0; i < count; i++) {
-      const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+      const vehicle = await produceVehicle(bus);
       const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
       assert.is(contract.status, 'submitted');
       out.push({ vehicle, contract });
@@ -51,7 +51,7 @@ if (natsServerAvailable('NATS fault suite')) {
   }
 
   /** Exactly one contract per vehicle in the CCP, the one the MO concluded; and it installs. */
-  async function assertExactlyOnce(entries: Array<{ vehicle: VehicleRecordJson; contract: ContractSummaryJson }>): Promise<void> {
+  async function assertExactlyOnce(entries: Array<{ vehicle: Vehicle; contract: ContractSummaryJson }>): Promise<void> {
     for (const { vehicle, contract } of entries) {
       const { contracts } = await requestSubjectReply(asOem, ccpInterface.requests.list, { pcid: vehicle.pcid });
       assert.is(contracts.length, 1, `one contract for ${vehicle.pcid}`);

@@ -21,7 +21,7 @@ import { cpsParticipant } from '../../actors/participants/cps.ts';
 import { moParticipant } from '../../actors/participants/mo.ts';
 import { cpoParticipant } from '../../actors/participants/cpo.ts';
 import { playStory, type PlayedStory } from '../../actors/story/index.ts';
-import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../../actors/story/vehicle.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import { oemInterface } from '../../protocols/catalogue/oem.ts';
@@ -101,7 +101,7 @@ test('REST failures carry the codes the bus path raises', async () => {
   const overRest = poolAccessOf(env.as(CPO), opcpConfig.cpo);
   assert.equal([overBus.transport, overRest.transport], ['bus', 'opcp']);
   // A vehicle without a contract: ISO FAILED_NoCertificateAvailable with the EXI error response for the EV.
-  const bare = await requestSubjectReply(env.as(OPERATOR), oemInterface.requests.produceVehicle, { vehicleId: 'NOCONTRACT0001' });
+  const bare = await produceVehicle(env.as(OPERATOR), 'NOCONTRACT0001');
   const request = { certificateInstallationReq: Buffer.from(await buildInstallationRequest(bare)).toString('base64'), xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' };
   const [busFailure, restFailure] = [await failure(overBus.contractInstallation.install(request)), await failure(overRest.contractInstallation.install(request))];
   assert.is(busFailure.code, 'FAILED_NoCertificateAvailable');
@@ -140,7 +140,7 @@ test('incomplete opcp settings are a typed configuration error', () => {
 });
 
 test('the OEM deletes a vehicle over REST: DELETE /v1/oem/provCerts/{pcid}', async () => {
-  const vehicle = await requestSubjectReply(env.as(OPERATOR), oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000002' });
+  const vehicle = await produceVehicle(env.as(OPERATOR), 'DELETEME000002');
   assert.equal(await requestSubjectReply(env.as(OPERATOR), oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid }), { pcid: vehicle.pcid, deleted: true });
   assert.ok(seen.some((r) => r.method === 'DELETE' && r.path === `/v1/oem/provCerts/${vehicle.pcid}` && r.status === 200), JSON.stringify(seen));
   const oemBus = poolAccessOf(env.as({ role: 'oem', prefixes: ['OPN'] }), {});

@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryBus } from '../../actors/bus/memory.ts';
+import { LocalIdentities } from '../../actors/bus/identity.ts';
+import { participantHandle } from '../../actors/host/credentials.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { createLogger } from '../../actors/host/log.ts';
 import type { RunningParticipant } from '../../actors/host/participant.ts';
@@ -22,20 +24,22 @@ test('openssl ocsp against the MO responder over HTTP: good, then revoked after 
   const dir = mkdtempSync(join(tmpdir(), 'openpnc-ocsp-http-'));
   const store = await openEmbeddedStore(dir);
   const bus = createMemoryBus({ store });
+  const identities = new LocalIdentities();
+  const operator = identities.handle(bus, 'admin', { role: 'admin', prefixes: [] });
   const port = await freePort();
   const running: RunningParticipant[] = [];
   try {
     for (const definition of storyParticipants()) {
-      running.push(await definition.start({ bus, store, log: createLogger({ write: () => {} }), dataDir: dir, config: definition.name === 'mo' ? { ocspHttpPort: String(port) } : {} }));
+      running.push(await definition.start({ bus: participantHandle(identities, bus, definition.name), store, log: createLogger({ write: () => {} }), dataDir: dir, config: definition.name === 'mo' ? { ocspHttpPort: String(port) } : {} }));
     }
-    const { contract } = await playStory(() => bus, bus);
-    const { certificates: [sub2] } = await requestSubjectReply(bus, moInterface.requests.ca, {});
+    const { contract } = await playStory(() => operator, operator);
+    const { certificates: [sub2] } = await requestSubjectReply(operator, moInterface.requests.ca, {});
     writeFileSync(join(dir, 'contract.pem'), certificateOf(contract.contractCertificate!).toString('pem'));
     writeFileSync(join(dir, 'issuer.pem'), certificateOf(sub2).toString('pem'));
     // Asynchronously: the responder answers from this very process.
     const ask = async () => (await promisify(execFile)('openssl', ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'contract.pem'), '-url', `http://127.0.0.1:${port}/mo`, '-VAfile', join(dir, 'issuer.pem')], { timeout: 10_000 })).stdout;
     assert.match(await ask(), /contract\.pem: good/);
-    await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid });
+    await requestSubjectReply(operator, moInterface.requests.terminate, { emaid: contract.emaid });
     assert.match(await ask(), /contract\.pem: revoked/);
   } finally {
     for (const participant of running.reverse()) await participant.stop();

@@ -10,7 +10,7 @@ import { makeCsr, certificateOf, ocspUrlOf } from '../../actors/participants/aut
 import { buildOcspRequest, certificateHashDataOf, verifyOcspResponse } from '../../protocols/pki/ocsp.ts';
 import { ocspSubject } from '../../protocols/catalogue/fields.ts';
 import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
-import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
@@ -28,7 +28,7 @@ const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
 const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
 const OPERATOR = { role: "admin" as const, prefixes: [] };
 // What the host gave each story actor: handles that sign as an identity of the story's roster.
-const as = (caller: { role: "admin" | "mo" | "oem"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-test`, caller);
+const as = (caller: { role: "admin" | "mo" | "oem" | "cpo" | "cps"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-test`, caller);
 
 const pem = (der: string) => certificateOf(der).toString('pem');
 
@@ -86,7 +86,10 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   const listed = await requestSubjectReply(as(MO), ccpInterface.requests.list, { emaid: contract.emaid });
   assert.is(listed.contracts.length, 0);
 
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
+  // The vehicle asks with its own key; the OEM's record of it carries none.
+  const record = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
+  assert.not.ok('provisioningKey' in record);
+  const { vehicle } = story;
   const answer = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
   assert.is(answer.status, 'Failed');
   assert.is(answer.exiResponse, '');
@@ -102,9 +105,9 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
 
 test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the provisioning certificate', async () => {
   const bus = as(OPERATOR);
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' });
+  const vehicle = await produceVehicle(bus, 'DELETEME000001');
   assert.is(vehicle.pcid, `OPNDELETEME000001${pcidCheckCharacter('OPNDELETEME000001')}`);
-  await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' }), 'VehicleExists');
+  await rejects(produceVehicle(bus, 'DELETEME000001'), 'VehicleExists');
   const changes: Array<{ emaid: string; status: string }> = [];
   const watching = await bus.subscribe(moInterface.events.contractChanged.subject, ({ payload }) => { changes.push(payload as { emaid: string; status: string }); });
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
@@ -146,7 +149,11 @@ test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates
 test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and OCSP reports it', async () => {
   const bus = as(OPERATOR);
   const { csr } = await makeCsr({ commonName: 'Second CPO Sub-CA 1', organization: 'Other CPO' });
-  const { certificate } = await requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
+  // [S1] a Sub-CA 1 of a domain only for that domain's own participant: not the operator, not the other domain.
+  for (const who of [OPERATOR, { role: 'cps' as const, prefixes: [] }]) {
+    await rejects(requestSubjectReply(as(who), v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') }), 'Forbidden');
+  }
+  const { certificate } = await requestSubjectReply(as({ role: 'cpo', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
   const subCa = certificateOf(certificate);
   const { certificates: [rootDer] } = await requestSubjectReply(bus, v2gRootInterface.requests.ca, {});
   const root = certificateOf(rootDer);
@@ -159,10 +166,10 @@ test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and
   await requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: subCa.serialNumber.toLowerCase() });
   assert.is(await ocsp(), 'revoked');
   await rejects(requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: '0badc0ffee' }), 'UnknownCertificate');
-  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: Buffer.from('garbage garbage').toString('base64') }), 'CsrInvalid');
+  await rejects(requestSubjectReply(as({ role: 'cps', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: Buffer.from('garbage garbage').toString('base64') }), 'CsrInvalid');
   const tampered = Buffer.from(csr);
   tampered[tampered.length - 5] ^= 0xff;
-  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: tampered.toString('base64') }), 'CsrInvalid');
+  await rejects(requestSubjectReply(as({ role: 'cps', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: tampered.toString('base64') }), 'CsrInvalid');
 });
 
 test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
@@ -175,7 +182,7 @@ test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
 
 test('CPS signs contract data into four signed references and refuses a mismatching EMAID', async () => {
   const bus = as(OPERATOR);
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+  const vehicle = await produceVehicle(bus);
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
   const ccpBefore = await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid });

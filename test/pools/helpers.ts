@@ -9,7 +9,7 @@ import type { Bus } from '../../actors/bus/bus.ts';
 import type { Store } from '../../actors/store/store.ts';
 import type { Logger } from '../../actors/host/participant.ts';
 import { LocalIdentities } from '../../actors/bus/identity.ts';
-import { participantCaller } from '../../actors/host/credentials.ts';
+import { participantHandle } from '../../actors/host/credentials.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 
 export interface Embedded {
@@ -52,7 +52,7 @@ export async function openEmbedded(dir = mkdtempSync(join(tmpdir(), 'openpnc-poo
     store,
     bus,
     as: (caller) => identities.handle(raw, `${caller.role}-${caller.prefixes.join('-').toLowerCase()}`, caller),
-    participant: (name) => identities.handle(raw, name, participantCaller(name)),
+    participant: (name) => participantHandle(identities, raw, name),
     gatewayBus: identities.handle(raw, 'opcp', { role: 'opcp', prefixes: [] }, true),
     log,
     async close(keepDir = false) {
