@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNatsBus } from '../../actors/bus/nats.ts';
 import type { Bus } from '../../actors/bus/bus.ts';
-import { IdentifiedBus } from '../../actors/bus/identity.ts';
+import { Credential, IdentifiedBus } from '../../actors/bus/identity.ts';
 import { readCredential, readRoster } from '../../actors/host/credentials.ts';
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
 import { authorizationConfig, writeCredentials } from '../../deploy/creds.ts';
@@ -23,16 +23,24 @@ export interface SecuredNats {
   connect(name: string): Promise<IdentifiedBus>;
   /** A connection authenticated as `name` that signs nothing (what a process holding only the seed could do first). */
   connectUnsigned(name: string): Promise<Bus>;
+  /** With `tap`: the seed of a user that may subscribe to everything (`>`) and publish nothing, a sniffer on the wire. */
+  readonly tapSeed?: string;
   stop(): Promise<void>;
 }
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
-export async function startSecuredNats(): Promise<SecuredNats> {
+export async function startSecuredNats(options: { readonly tap?: boolean } = {}): Promise<SecuredNats> {
   const credsDir = mkdtempSync(join(tmpdir(), 'openpnc-creds-'));
   writeCredentials(credsDir);
   const roster = readRoster(credsDir);
-  const server = await startNatsServer({ extraConfig: authorizationConfig(roster) });
+  const tap = options.tap ? Credential.create() : undefined;
+  let authorization = authorizationConfig(roster);
+  if (tap) {
+    const sniffer = `    { nkey: "${tap.publicKey}", permissions: { publish: { deny: [">"] }, subscribe: { allow: [">"] } } }`;
+    authorization = authorization.replace(/\n  \]\n\}\n$/, `,\n${sniffer}\n  ]\n}\n`);
+  }
+  const server = await startNatsServer({ extraConfig: authorization });
   const buses: Bus[] = [];
   const open = async (name: string) => {
     const credential = readCredential(credsDir, roster, name);
@@ -44,6 +52,7 @@ export async function startSecuredNats(): Promise<SecuredNats> {
     server,
     url: server.url,
     credsDir,
+    ...(tap ? { tapSeed: tap.seed } : {}),
     async connect(name) {
       const { bus, credential } = await open(name);
       return new IdentifiedBus(bus, credential, roster);
