@@ -15,6 +15,7 @@ import { CliError, parseFlags, type Command } from './command.ts';
 import { Credential, IdentifiedBus, LocalIdentities } from '../bus/identity.ts';
 import { CA_PARTICIPANTS, participantHandle, readCredential, readRoster } from '../host/credentials.ts';
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
+import { resolveKek, type KeyEncryptionKey } from '../host/kek.ts';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = '.data';
@@ -34,6 +35,8 @@ export interface HostingOptions {
   readonly credentials?: string;
   /** Lets CA participants start on NATS without credentials (said loudly on stderr). */
   readonly insecure?: boolean;
+  /** File with the key-encryption key of the CA keys at rest; else OPENPNC_KEK / OPENPNC_KEK_FILE / `<dataDir>/kek`. */
+  readonly kekFile?: string;
 }
 
 export interface Hosting {
@@ -64,6 +67,13 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
     store = options.mongo ? await stores.connectMongoStore(options.mongo) : await stores.openEmbeddedStore(options.dataDir);
   } catch (error) {
     throw unavailable('store unavailable', error);
+  }
+  let kek: KeyEncryptionKey;
+  try {
+    kek = resolveKek({ dataDir: options.dataDir, ...(options.kekFile ? { file: options.kekFile } : {}) });
+  } catch (error) {
+    await store.close();
+    throw new CliError((error as Error).message, 1);
   }
   const names = options.participants.map((p) => p.name);
   const unprotected = names.filter((name) => CA_PARTICIPANTS.has(name));
@@ -122,7 +132,7 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
   for (const definition of options.participants) {
     try {
       const participant = await definition.start({
-        bus: await handleFor(definition.name, options.config), store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
+        bus: await handleFor(definition.name, options.config), store, kek, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
       });
       running.push({ name: definition.name, participant });
       log.info('participant.started', { participant: definition.name });
@@ -207,6 +217,8 @@ options:
   --creds DIR        NATS credentials from 'openpnc deploy creds': each participant connects with DIR/<name>.nk
                      and knows the others by DIR/roster.json
   --insecure         let CA participants (v2g-root, oem, mo, cps, cpo) start on NATS without --creds
+  --kek FILE         key-encryption key of the CA keys at rest (32 bytes, base64); default OPENPNC_KEK,
+                     OPENPNC_KEK_FILE, else <data>/kek (made on first start)
   --set KEY=VALUE    participant setting, repeatable (for example --set organization=ACME)
   -h, --help         show this help
 
@@ -224,6 +236,7 @@ export const runCommand: Command = {
       set: { type: 'string', multiple: true },
       creds: { type: 'string' },
       insecure: { type: 'boolean' },
+      kek: { type: 'string' },
     });
     if (positionals.length === 0) throw new CliError(`name at least one participant (${participantNames.join(', ')})`);
     const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
@@ -245,7 +258,7 @@ export const runCommand: Command = {
       hosting = await hostParticipants({
         participants, config, log, dataDir: values.data ?? DEFAULT_DATA_DIR,
         ...(nats ? { nats } : {}), ...(replicas ? { replicas } : {}), ...(values.mongo ? { mongo: values.mongo } : {}),
-        ...(values.creds ? { credentials: values.creds } : {}), ...(values.insecure ? { insecure: true } : {}),
+        ...(values.creds ? { credentials: values.creds } : {}), ...(values.insecure ? { insecure: true } : {}), ...(values.kek ? { kekFile: values.kek } : {}),
       });
     } catch (error) {
       signals.dispose();

@@ -42,9 +42,9 @@ function authorizeStatusOf(iso15118: string): 'Accepted' | 'CertificateExpired' 
   }
 }
 
-async function startCpo({ bus, store, config }: ParticipantContext) {
+async function startCpo({ bus, store, config, kek }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPO';
-  const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
+  const { sub1, sub2 } = await loadOrMakeAuthorities({ store, kek }, 'cpo', async () => {
     const sub1 = await requestSubCa1(bus, 'cpo', { commonName: 'CPO Sub-CA 1', organization });
     const sub2 = { ...(await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cpo', config.ocspBaseUrl) };
     return { sub1, sub2 };

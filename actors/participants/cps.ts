@@ -45,10 +45,10 @@ export function exiChain(chain: CertificateChainJson, id?: string): Record<strin
   };
 }
 
-async function startCps({ bus, store, config, log }: ParticipantContext) {
+async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPS';
   const { certificates: [v2gRootDer] } = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}));
-  const authorities = await loadOrMakeAuthorities(store, 'cps', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'cps', async () => {
     const sub1 = await requestSubCa1(bus, 'cps', { commonName: 'CPS Sub-CA 1', organization });
     const sub2 = { ...(await makeAuthority({ role: 'cpsSubCa2', subject: { commonName: 'CPS Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cps', config.ocspBaseUrl) };
     const leaf = await makeAuthority({ role: 'cps', subject: { commonName: 'CPS Leaf', organization }, issuer: asIssuer(sub2) });

@@ -47,11 +47,11 @@ interface ContractIndexDoc extends StoredDoc {
 
 const certificatesOf = (chain: CertificateChainJson) => [chain.certificate, ...chain.subCertificates].map(certificateOf);
 
-async function startMo({ bus, store, config, log }: ParticipantContext) {
+async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
   const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge MO';
-  const authorities = await loadOrMakeAuthorities(store, 'mo', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'mo', async () => {
     const root = await makeAuthority({ role: 'moRoot', subject: { commonName: `${prefix} MO Root CA`, organization, country: prefix.slice(0, 2) } });
     const sub1 = await makeAuthority({ role: 'moSubCa1', subject: { commonName: `${prefix} MO Sub-CA 1`, organization }, issuer: asIssuer(root) });
     const sub2 = { ...(await makeAuthority({ role: 'moSubCa2', subject: { commonName: `${prefix} MO Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('mo', config.ocspBaseUrl) };

@@ -56,10 +56,10 @@ const keyIdOf = (der: string): string | undefined => {
   return keyId?.match(/../g)?.join(':').toUpperCase();
 };
 
-async function startOem({ bus, store, config, log }: ParticipantContext) {
+async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
   const wmi = (config.wmi ?? 'OPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge OEM';
-  const authorities = await loadOrMakeAuthorities(store, 'oem', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'oem', async () => {
     const root = await makeAuthority({ role: 'oemRoot', subject: { commonName: `${wmi} OEM Root CA`, organization, country: 'DE' } });
     const sub1 = await makeAuthority({ role: 'oemSubCa1', subject: { commonName: `${wmi} OEM Sub-CA 1`, organization }, issuer: asIssuer(root) });
     const sub2 = { ...(await makeAuthority({ role: 'oemSubCa2', subject: { commonName: `${wmi} OEM Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('oem', config.ocspBaseUrl) };

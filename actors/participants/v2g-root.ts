@@ -28,9 +28,9 @@ interface IssuedDoc extends StoredDoc {
 export const v2gRootParticipant: ParticipantDefinition = {
   name: 'v2g-root',
   summary: 'V2G root CA: issues CPO and CPS Sub-CA 1 certificates, revokes, serves OCSP',
-  async start({ bus, store, config, log }) {
+  async start({ bus, store, config, log, kek }) {
     const organization = config.organization ?? 'Open Plug&Charge';
-    const { root } = await loadOrMakeAuthorities(store, 'v2g-root', async () => ({
+    const { root } = await loadOrMakeAuthorities({ store, kek }, 'v2g-root', async () => ({
       root: { ...(await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } })), ocspUrl: ocspUrlOf('v2g-root', config.ocspBaseUrl) },
     }));
     const revocations = new Revocations(store, 'v2g-root');

@@ -26,6 +26,7 @@ import { buildInstallationRequest, checkInstallationResponse, produceVehicle, ty
 import { unsubscribeAll } from '../bus/bus.ts';
 import { LocalIdentities } from '../bus/identity.ts';
 import { participantHandle } from '../host/credentials.ts';
+import { resolveKek } from '../host/kek.ts';
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -98,6 +99,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const bus = createMemoryBus({ store });
   // Each participant's handle signs as that participant; the story's actors act as the operator.
   const identities = new LocalIdentities();
+  const kek = resolveKek({ dataDir });
   const operator = identities.handle(bus, 'admin', ADMIN);
   const timeline = new Timeline().printTo(print);
   const quiet = createLogger({ write: () => {} });
@@ -110,7 +112,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   try {
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
     const start = async (definition: ParticipantDefinition) => {
-      running.push(await definition.start({ bus: timeline.busFor(definition.name, participantHandle(identities, bus, definition.name)), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
+      running.push(await definition.start({ bus: timeline.busFor(definition.name, participantHandle(identities, bus, definition.name)), store, kek, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
     const [rootCa, others] = [options.participants.filter((p) => p.name === 'v2g-root'), options.participants.filter((p) => p.name !== 'v2g-root')];

@@ -23,23 +23,33 @@ export interface SecuredNats {
   connect(name: string): Promise<IdentifiedBus>;
   /** A connection authenticated as `name` that signs nothing (what a process holding only the seed could do first). */
   connectUnsigned(name: string): Promise<Bus>;
-  /** With `tap`: the seed of a user that may subscribe to everything (`>`) and publish nothing, a sniffer on the wire. */
-  readonly tapSeed?: string;
+  /** Seeds of the extra users asked for (`tap`: subscribes to everything, publishes nothing: a sniffer on the wire). */
+  readonly extraSeeds: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
-export async function startSecuredNats(options: { readonly tap?: boolean } = {}): Promise<SecuredNats> {
+/** A user outside the roster, for a test's own purpose: its NATS permissions (deny all publishing with `[]`). */
+export interface ExtraUser {
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+}
+
+export const TAP: ExtraUser = { publish: [], subscribe: ['>'] };
+
+export async function startSecuredNats(options: { readonly extraUsers?: Readonly<Record<string, ExtraUser>> } = {}): Promise<SecuredNats> {
   const credsDir = mkdtempSync(join(tmpdir(), 'openpnc-creds-'));
   writeCredentials(credsDir);
   const roster = readRoster(credsDir);
-  const tap = options.tap ? Credential.create() : undefined;
-  let authorization = authorizationConfig(roster);
-  if (tap) {
-    const sniffer = `    { nkey: "${tap.publicKey}", permissions: { publish: { deny: [">"] }, subscribe: { allow: [">"] } } }`;
-    authorization = authorization.replace(/\n  \]\n\}\n$/, `,\n${sniffer}\n  ]\n}\n`);
-  }
+  const extraSeeds: Record<string, string> = {};
+  const extra = Object.entries(options.extraUsers ?? {}).map(([name, user]) => {
+    const credential = Credential.create();
+    extraSeeds[name] = credential.seed;
+    const publish = user.publish.length ? `allow: ${JSON.stringify(user.publish)}` : 'deny: [">"]';
+    return `    { nkey: "${credential.publicKey}", permissions: { publish: { ${publish} }, subscribe: { allow: ${JSON.stringify(user.subscribe)} }, allow_responses: true } }`;
+  });
+  const authorization = extra.length ? authorizationConfig(roster).replace(/\n  \]\n\}\n$/, `,\n${extra.join(',\n')}\n  ]\n}\n`) : authorizationConfig(roster);
   const server = await startNatsServer({ extraConfig: authorization });
   const buses: Bus[] = [];
   const open = async (name: string) => {
@@ -52,7 +62,7 @@ export async function startSecuredNats(options: { readonly tap?: boolean } = {})
     server,
     url: server.url,
     credsDir,
-    ...(tap ? { tapSeed: tap.seed } : {}),
+    extraSeeds,
     async connect(name) {
       const { bus, credential } = await open(name);
       return new IdentifiedBus(bus, credential, roster);

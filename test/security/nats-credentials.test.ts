@@ -25,7 +25,7 @@ import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { exportPkcs8, issueCertificate } from '../../protocols/pki/index.ts';
 import { natsServerAvailable } from '../harness/nats.ts';
-import { startSecuredNats, type SecuredNats } from '../harness/creds.ts';
+import { startSecuredNats, TAP, type SecuredNats } from '../harness/creds.ts';
 
 async function refusal(promise: Promise<unknown>): Promise<PncError> {
   try {
@@ -51,9 +51,9 @@ if (natsServerAvailable('NATS credentials suite')) {
   const wire: string[] = [];
 
   test.before(async () => {
-    nats = await startSecuredNats({ tap: true });
+    nats = await startSecuredNats({ extraUsers: { tap: TAP } });
     dataDir = mkdtempSync(join(tmpdir(), 'openpnc-creds-data-'));
-    tap = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(nats.tapSeed!)) });
+    tap = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(new TextEncoder().encode(nats.extraSeeds.tap)) });
     tap.subscribe('>', {
       callback: (_error, msg) => {
         const headers = msg.headers ? [...msg.headers.keys()].map((name) => `${name}: ${msg.headers!.get(name)}`).join('\n') : '';
