@@ -49,6 +49,8 @@ if (natsServerAvailable('NATS credentials suite')) {
   let tap: NatsConnection;
   /** Everything the tap saw: subject, header lines and payload bytes, as text. */
   const wire: string[] = [];
+  /** Every log line the participants wrote. */
+  const logs: string[] = [];
 
   test.before(async () => {
     nats = await startSecuredNats({ extraUsers: { tap: TAP } });
@@ -62,7 +64,7 @@ if (natsServerAvailable('NATS credentials suite')) {
     });
     await tap.flush();
     hosting = await hostParticipants({
-      participants: await loadParticipants(), nats: [nats.url], credentials: nats.credsDir, dataDir, config: {}, log: createLogger({ write: () => {} }),
+      participants: await loadParticipants(), nats: [nats.url], credentials: nats.credsDir, dataDir, config: {}, log: createLogger({ write: (line) => void logs.push(line) }),
     });
     admin = await nats.connect('admin');
     story = await playStory(() => admin, admin);
@@ -150,8 +152,9 @@ if (natsServerAvailable('NATS credentials suite')) {
     assert.equal(seenByMo, []);
   });
 
-  test('[S4] a tap on `>` during the whole story finds no private key, no seed and no contract key in clear', async () => {
-    const text = wire.join('\n');
+  test('[S4] a tap on `>` during the whole story finds no private key, no seed and no contract key in clear; nor do the logs', async () => {
+    assert.ok(logs.some((line) => line.includes('"event":"vehicle.produced"')), 'the participants logged');
+    const text = `${wire.join('\n')}\n${logs.join('\n')}`;
     // The tap really saw the story: production, the OEM's and MO's actor snapshots, the installation.
     for (const subject of ['oem.vehicle.produce', 'inspect.oem.', 'inspect.mo.', 'cpo.certificate.install', 'pnc.work.cps.signing']) assert.ok(text.includes(subject), `the tap saw ${subject}`);
     assert.ok(wire.length > 50, `${wire.length} messages`);
