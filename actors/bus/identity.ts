@@ -252,12 +252,21 @@ export class LocalIdentities {
   /** The bus handle of `name` acting as `caller` (one key per name). */
   handle(bus: Bus, name: string, caller: Caller, delegate = false): IdentifiedBus {
     let credential = this.credentials.get(name);
+    const known = credential && this.roster.entryOf(credential.publicKey);
+    if (known && (known.caller.role !== caller.role || known.caller.prefixes.join() !== caller.prefixes.join() || known.delegate !== delegate)) {
+      throw new PncError('InvalidArgument', `${name} already acts as ${known.caller.role} [${known.caller.prefixes.join(', ')}]: one name, one identity`);
+    }
     if (!credential) {
       credential = Credential.create();
       this.credentials.set(name, credential);
       this.roster.add(credential.publicKey, { name, caller: { role: caller.role, prefixes: [...caller.prefixes] }, delegate });
     }
     return new IdentifiedBus(bus, credential, this.roster);
+  }
+
+  /** The OPCP gateway's handle: `opcp`, a delegate that acts for each token's identity. */
+  gateway(bus: Bus): IdentifiedBus {
+    return this.handle(bus, 'opcp', { role: 'opcp', prefixes: [] }, true);
   }
 }
 

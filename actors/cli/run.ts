@@ -108,7 +108,7 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
       const shared = options.nats ? await nats(`openpnc ${names.join(' ')}`) : buses.createMemoryBus({ store, log });
       connections.push(shared);
       const identities = new LocalIdentities();
-      handleFor = async (name, config) => (name === 'opcp' ? identities.handle(shared, name, { role: 'opcp', prefixes: [] }, true) : participantHandle(identities, shared, name, config));
+      handleFor = async (name, config) => (name === 'opcp' ? identities.gateway(shared) : participantHandle(identities, shared, name, config));
     }
   } catch (error) {
     await Promise.all(connections.map((connection) => connection.close().catch(() => undefined)));

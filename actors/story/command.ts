@@ -50,7 +50,7 @@ export async function runStart(argv: string[], participants: readonly Participan
     await story.stop();
     return 0;
   }
-  const gateway = await startOpcpGateway({ bus: story.identities.handle(story.bus, 'opcp', { role: 'opcp', prefixes: [] }, true), store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
+  const gateway = await startOpcpGateway({ bus: story.identities.gateway(story.bus), store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
   console.log(`serving: every participant on the in-process bus, OPCP gateway at ${gateway.url} (Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

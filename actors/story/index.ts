@@ -46,7 +46,7 @@ export interface StoryResult {
   readonly check: InstallationCheck;
   readonly contract: ContractSummaryJson;
   readonly bus: Bus;
-  /** The identities the participants were given; `identities.handle(bus, 'opcp', …)` for a gateway beside them. */
+  /** The identities the participants were given; `identities.gateway(bus)` for an OPCP gateway beside them. */
   readonly identities: LocalIdentities;
   readonly store: Store;
   /** Stops every participant and closes bus and store. */

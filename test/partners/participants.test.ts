@@ -28,7 +28,7 @@ const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
 const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
 const OPERATOR = { role: "admin" as const, prefixes: [] };
 // What the host gave each story actor: handles that sign as an identity of the story's roster.
-const as = (caller: { role: "admin" | "mo" | "oem" | "cpo" | "cps"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-test`, caller);
+const as = (caller: { role: "admin" | "mo" | "oem" | "cpo" | "cps"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-${caller.prefixes.join("-").toLowerCase()}`, caller);
 
 const pem = (der: string) => certificateOf(der).toString('pem');
 
@@ -201,22 +201,25 @@ test('CPS signs contract data into four signed references and refuses a mismatch
       contractSignatureEncryptedPrivateKey: Buffer.alloc(48, 1).toString('base64'),
     },
   };
-  const signed = await requestSubjectReply(bus, cpsInterface.requests.sign, request);
+  // Only an MO signs up contracts, under its own EMAID prefix: not the operator, not another MO.
+  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, request), 'Forbidden');
+  await rejects(requestSubjectReply(as({ role: 'mo', prefixes: ['NLXYZ'] }), cpsInterface.requests.sign, request), 'Forbidden');
+  const signed = await requestSubjectReply(as(MO), cpsInterface.requests.sign, request);
   assert.is(signed.stored, false);
   const references = (signed.signature as { SignedInfo: { Reference: Array<{ URI: string }> } }).SignedInfo.Reference.map((r) => r.URI);
   assert.equal(references, ['#id1', '#id2', '#id3', '#id4']);
   verifyMessageSignature({ V2G_Message: { Header: { SessionID: '00', Signature: signed.signature }, Body: { CertificateInstallationRes: { ResponseCode: 'OK', ...signed.body } } } }, certificateOf(signer.chain.certificate));
   assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
 
   // The same bad data as durable work: rejected with an event, dead-lettered, never stored.
   const rejected = new Promise<{ code: string; contractId: string }>((resolve) => {
     void bus.subscribe(cpsInterface.events.rejected.subject, ({ payload }) => resolve(payload as { code: string; contractId: string }));
   });
   const { store: _store, ...work } = { ...request, contractId: 'bad-work-1', contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } };
-  await enqueueWork(bus, cpsInterface.work.signing, work, { id: work.contractId });
+  await enqueueWork(as(MO), cpsInterface.work.signing, work, { id: work.contractId });
   const event = await rejected;
   assert.equal(event.code, 'EmaidMismatch');
   assert.is(event.contractId, 'bad-work-1');

@@ -53,7 +53,7 @@ export async function openEmbedded(dir = mkdtempSync(join(tmpdir(), 'openpnc-poo
     bus,
     as: (caller) => identities.handle(raw, `${caller.role}-${caller.prefixes.join('-').toLowerCase()}`, caller),
     participant: (name) => participantHandle(identities, raw, name),
-    gatewayBus: identities.handle(raw, 'opcp', { role: 'opcp', prefixes: [] }, true),
+    gatewayBus: identities.gateway(raw),
     log,
     async close(keepDir = false) {
       await bus.close();
