@@ -27,7 +27,7 @@ const der = (b64: string) => new x509.X509Certificate(Buffer.from(b64, 'base64')
 const { certificates: moCa } = await requestSubjectReply(story.bus, moInterface.requests.ca, {});
 const chain = [story.contract.contractCertificate!, moCa[0], moCa[1]].map(der);
 const hashData = certificateHashData(chain, [der(moCa[moCa.length - 1])]).slice(0, 4);
-const vehicle = await requestSubjectReply(story.bus, oemInterface.requests.getVehicle, { pcid: story.contract.pcid });
+const vehicle = story.vehicle;
 const exiRequest = Buffer.from(await buildInstallationRequest(vehicle)).toString('base64');
 
 // Baseline: a TLS WebSocket server that echoes each frame, nothing else.

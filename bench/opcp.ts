@@ -37,16 +37,16 @@ console.log(`setting up ${VEHICLES} vehicles with contracts …`);
 const pki = await createTestPki({ vehicles: VEHICLES, contracts: 1 });
 const env = await openEmbedded();
 const pools = [await startRcp(env.bus, env.store, env.log), await startPcp(env.bus, env.store, env.log), await startCcp(env.bus, env.store, env.log)];
-const gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: env.log, port: 0 });
+const gateway = await startOpcpGateway({ bus: env.gatewayBus, store: env.store, log: env.log, port: 0 });
 for (const [root, rootType] of [[pki.trustAnchors.v2g[0], 'V2G'], [pki.trustAnchors.oem[0], 'OEM'], [pki.trustAnchors.mo[0], 'MO']] as const) {
-  await requestSubjectReply(env.bus, rcpInterface.requests.put, { caller: admin, caCertificate: b64(root), rootType });
+  await requestSubjectReply(env.as(admin), rcpInterface.requests.put, { caCertificate: b64(root), rootType });
 }
 const requests: string[] = [];
 for (const vehicle of pki.provisioning) {
   const [leaf, sub2, sub1] = vehicle.chain;
-  await requestSubjectReply(env.bus, pcpInterface.requests.put, { caller: { role: 'oem', prefixes: ['OPN'] }, vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
+  await requestSubjectReply(env.as({ role: 'oem', prefixes: ['OPN'] }), pcpInterface.requests.put, { vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
   const signed = await signContract(pki, pki.contracts[0], vehicle);
-  await requestSubjectReply(env.bus, ccpInterface.requests.put, { caller: { role: 'cps', prefixes: [] }, contractId: `c-${vehicle.identifier}`, pcid: vehicle.identifier!, emaid: pki.contracts[0].identifier!, ...signed });
+  await requestSubjectReply(env.as({ role: 'cps', prefixes: [] }), ccpInterface.requests.put, { contractId: `c-${vehicle.identifier}`, pcid: vehicle.identifier!, emaid: pki.contracts[0].identifier!, ...signed });
   requests.push(bytesToBase64(installationRequest(vehicle, { roots: pki.trustAnchors.v2g }).exi));
 }
 const client = await gateway.oauth.addClient('cpo', []);
@@ -54,7 +54,7 @@ const { access_token } = await gateway.oauth.issueToken({ ...client, grant_type:
 const url = `${gateway.url}/v1/ccp/signedContractData`;
 
 const viaBus = async (n: number) => {
-  const reply = await requestSubjectReply(env.bus, ccpInterface.requests.installation, { caller: cpo, certificateInstallationReq: requests[n % requests.length] });
+  const reply = await requestSubjectReply(env.as(cpo), ccpInterface.requests.installation, { certificateInstallationReq: requests[n % requests.length] });
   if (reply.responseCode !== 'OK') throw new Error(`bus: ${reply.responseCode}`);
 };
 const viaRest = async (n: number) => {

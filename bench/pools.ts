@@ -23,13 +23,13 @@ import { cpsParticipant } from '../actors/participants/cps.ts';
 import { cpoParticipant } from '../actors/participants/cpo.ts';
 import { derOf, loadOrMakeAuthorities, type HeldAuthority } from '../actors/participants/authority.ts';
 import { playStory } from '../actors/story/index.ts';
-import { buildInstallationRequest } from '../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../actors/story/vehicle.ts';
 import { ccpInterface } from '../protocols/catalogue/ccp.ts';
 import { moInterface } from '../protocols/catalogue/mo.ts';
 import { oemInterface } from '../protocols/catalogue/oem.ts';
 import { pcpInterface } from '../protocols/catalogue/pcp.ts';
 import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
-import { startNatsServer } from '../test/harness/nats.ts';
+import { startSecuredNats } from '../test/harness/creds.ts';
 import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
 import { flag, median, percentile } from './stats.ts';
 
@@ -76,36 +76,39 @@ function report(label: string, results: LoadResult[], baseline?: number): number
 // The machine is shared: its load says how far the figures can be trusted.
 const load1 = () => loadavg()[0].toFixed(1);
 console.log(`machine load (1 min) at start: ${load1()}`);
-const nats = await startNatsServer();
+// The bench's own echo user may use `bench.>` only; everything else holds the catalogue's credentials.
+const nats = await startSecuredNats({ extraUsers: { bench: { publish: ['bench.>'], subscribe: ['bench.>', '_INBOX.>'] } } });
 const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-bench-pools-'));
 const quiet = createLogger({ write: () => {} });
 const processes: ParticipantProcess[] = [];
 const buses: Bus[] = [];
 const connect = async (name: string) => {
-  const bus = await connectNatsBus({ servers: nats.url, name });
+  const bus = await connectNatsBus({ servers: nats.url, name, seed: nats.extraSeeds.bench });
   buses.push(bus);
   return bus;
 };
 
 try {
   // The pools run in their own processes; both CCP workers share one data directory (one pool).
-  for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot));
-  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'))];
+  const creds = ['--creds', nats.credsDir];
+  for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot, creds));
+  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds)];
   processes.push(...ccpWorkers);
   // The partners, which only prepare the data (and play the story once), run here on their own NATS connection.
-  const partnerBus = await connect('bench-partners');
   const partnerStore = await openEmbeddedStore(join(dataRoot, 'partners'));
   for (const participant of [v2gRootParticipant, oemParticipant, moParticipant, cpsParticipant, cpoParticipant]) {
-    await participant.start({ bus: partnerBus, store: partnerStore, log: quiet, dataDir: dataRoot, config: {} });
+    await participant.start({ bus: await nats.connect(participant.name), store: partnerStore, log: quiet, dataDir: dataRoot, config: {} });
   }
-  const bus = await connect('bench-load');
+  const bus = await nats.connect('admin');
+  // The load comes from the CPO backend's credential, signing each request as the CPO.
+  const cpoBus = await nats.connect('cpo');
   await participantsReady(bus);
   await playStory(() => bus, bus);
 
   console.log(`setting up ${VEHICLES} vehicles with contracts …`);
   const requests: string[] = [];
   for (let i = 0; i < VEHICLES; i++) {
-    const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+    const vehicle = await produceVehicle(bus);
     const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
     for (let tries = 0; (await requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid })).status !== 'installed'; tries++) {
       if (tries > 500) throw new Error(`contract ${contract.emaid} not installed`);
@@ -114,24 +117,24 @@ try {
     for (let s = 0; s < 5; s++) requests.push(Buffer.from(await buildInstallationRequest(vehicle)).toString('base64'));
   }
 
-  const cpo = { role: 'cpo' as const, prefixes: [] };
   // The load generator skips client-side schema checks (the CCP validates what it receives) so
   // that its own CPU, on the same two cores, stays small; every reply's code is still checked.
   const install = async (i: number) => {
-    const reply = await bus.request<{ responseCode?: string }>(ccpInterface.requests.installation.subject, { caller: cpo, certificateInstallationReq: requests[i % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
+    const reply = await cpoBus.request<{ responseCode?: string }>(ccpInterface.requests.installation.subject, { certificateInstallationReq: requests[i % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
     return reply.responseCode === 'OK';
   };
   // Baseline: NATS request/reply of a payload the size of an installation request, answered at once.
   const echoBus = await connect('bench-echo');
   await echoBus.serve('bench.echo', (payload) => payload, { queue: 'bench' });
-  const echoPayload = { caller: cpo, certificateInstallationReq: requests[0] };
-  const echo = async () => (await bus.request<typeof echoPayload>('bench.echo', echoPayload)).certificateInstallationReq === requests[0];
+  const echoPayload = { certificateInstallationReq: requests[0] };
+  const echoClient = await connect('bench-echo-client');
+  const echo = async () => (await echoClient.request<typeof echoPayload>('bench.echo', echoPayload)).certificateInstallationReq === requests[0];
 
   await load(install); // warm-up: caches, JIT, connections
   console.log(`\nCCP CertificateInstallationReq → Res over NATS (concurrency ${CONCURRENCY}, median of ${RUNS} runs of ${RUN_MS} ms)`);
   const baseline = report('NATS request/reply echo (baseline)', await sequence(echo));
   const one = report('CCP, 1 worker', await sequence(install), baseline);
-  ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool')));
+  ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds));
   processes.push(ccpWorkers[1]);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   await load(install);
@@ -140,11 +143,11 @@ try {
 
   // PCP bulk ingest: provisioning chains under one OEM Sub-CA 2 (the OEM participant's own CA).
   console.log(`\nPCP bulk ingest of ${CERTIFICATES} provisioning certificates (concurrency ${INGEST_CONCURRENCY})`);
-  const { sub1, sub2 } = await loadOrMakeAuthorities(partnerStore, 'oem', async () => { throw new Error('the OEM made its CAs at start'); });
+  const { sub1, sub2 } = await loadOrMakeAuthorities({ store: partnerStore }, 'oem', async () => { throw new Error('the OEM made its CAs at start'); });
   const generationStart = performance.now();
   const leaves = await mintProvisioningCertificates(sub2, CERTIFICATES);
   console.log(`(minted in ${((performance.now() - generationStart) / 1000).toFixed(1)} s, not counted)`);
-  const oem = { role: 'oem' as const, prefixes: ['OPN'] };
+  const oemBus = await nats.connect('oem');
   const [sub1Der, sub2Der] = [derOf(sub1.certificate), derOf(sub2.certificate)];
   let cursor = 0;
   let failed = 0;
@@ -152,7 +155,7 @@ try {
   await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, async () => {
     while (cursor < leaves.length) {
       const leaf = leaves[cursor++];
-      await bus.request(pcpInterface.requests.put.subject, { caller: oem, vehicleCertificate: leaf, subCA2Certificate: sub2Der, subCA1Certificate: sub1Der }, { timeoutMs: 30_000 }).catch(() => { failed++; });
+      await oemBus.request(pcpInterface.requests.put.subject, { vehicleCertificate: leaf, subCA2Certificate: sub2Der, subCA1Certificate: sub1Der }, { timeoutMs: 30_000 }).catch(() => { failed++; });
     }
   }));
   const seconds = (performance.now() - ingestStart) / 1000;

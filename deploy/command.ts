@@ -9,10 +9,15 @@ import { DEFAULT_WORK_DIR, localTopology, netnsDown, netnsStory, netnsUp, nodeSt
 import { renderTopology, writeRendered } from './render.ts';
 import { readTopology, replicasOf, type Topology } from './topology.ts';
 import { writeClusterCertificates } from './tls.ts';
+import { authorizationConfig, writeCredentials } from './creds.ts';
+import { readRoster } from '../actors/host/credentials.ts';
+import { credentialNames } from '../protocols/catalogue/access.ts';
+import { parseSettings } from '../actors/cli/run.ts';
 
 const usage = `usage: openpnc deploy check --topology FILE
-       openpnc deploy render --topology FILE --out DIR
+       openpnc deploy render --topology FILE --out DIR [--creds DIR]
        openpnc deploy certs --topology FILE --out DIR
+       openpnc deploy creds --out DIR [--rotate NAME …] [--set wmi=OPN] [--set emaidPrefix=DEOPN]
        openpnc deploy netns up --topology FILE [--work DIR]
        openpnc deploy netns story --topology FILE [--work DIR]
        openpnc deploy netns status --topology FILE
@@ -20,7 +25,15 @@ const usage = `usage: openpnc deploy check --topology FILE
 
 check        validates a topology (hosts, NATS nodes, participants, OPCP gateway) and prints a summary
 render       writes per host <DIR>/<host>/nats-server.conf (cluster routes, JetStream) and systemd
-             units: openpnc-nats.service, openpnc.service (openpnc run …), openpnc-opcp.service
+             units: openpnc-nats.service, openpnc.service (openpnc run …), openpnc-opcp.service;
+             a topology with "credentials" needs --creds DIR (from deploy creds): its users go into
+             every node's config
+creds        issues the NATS credentials: DIR/<name>.nk (an nkey seed, mode 600) for each participant,
+             admin (the operator), inspector (reads inspect.>) and opcp (the gateway); DIR/roster.json
+             (public key → role and WMI/EMAID prefixes, for every host); DIR/nats-authorization.conf
+             (each key's subject permissions, from the catalogue). --rotate NAME issues a new key for
+             NAME only (repeatable); render again and reload the nodes. --set gives the OEM's WMI and
+             the MO's EMAID prefix as their --set settings say
 certs        issues the NATS TLS files of a topology with "tls": a cluster CA (ca.pem, ca.key: keep the
              key off the hosts) and per host <host>.pem / <host>.key for its address; copy ca.pem and
              the host's pair into tls.dir on each host
@@ -109,10 +122,21 @@ export const deployCommand: Command = {
       return 0;
     }
     if (sub === 'render') {
-      const { values } = parseFlags(rest, { topology: { type: 'string' }, out: { type: 'string' } }, false);
+      const { values } = parseFlags(rest, { topology: { type: 'string' }, out: { type: 'string' }, creds: { type: 'string' } }, false);
       const topology = await oneLine(async () => topologyFlag(values.topology));
       if (!values.out) throw new CliError('--out DIR is required');
-      for (const path of writeRendered(renderTopology(topology), resolve(values.out))) console.log(path);
+      if (topology.credentials && !values.creds) throw new CliError(`topology ${topology.name} has "credentials": give --creds DIR (openpnc deploy creds) so the nodes know the keys`);
+      const authorization = values.creds ? await oneLine(async () => authorizationConfig(readRoster(resolve(values.creds!)))) : undefined;
+      for (const path of writeRendered(renderTopology(topology, authorization), resolve(values.out))) console.log(path);
+      return 0;
+    }
+    if (sub === 'creds') {
+      const { values } = parseFlags(rest, { out: { type: 'string' }, rotate: { type: 'string', multiple: true }, set: { type: 'string', multiple: true } }, false);
+      if (!values.out) throw new CliError('--out DIR is required');
+      const unknown = (values.rotate ?? []).find((name) => !(credentialNames as readonly string[]).includes(name));
+      if (unknown) throw new CliError(`--rotate ${unknown}: no such credential (${credentialNames.join(', ')})`);
+      const written = await oneLine(async () => writeCredentials(resolve(values.out!), { config: parseSettings(values.set), ...(values.rotate ? { rotate: values.rotate } : {}) }));
+      for (const path of written) console.log(path);
       return 0;
     }
     if (sub === 'certs') {

@@ -12,10 +12,21 @@ import { join, resolve } from 'node:path';
 import { PncError } from '../protocols/errors.ts';
 import { hostProcesses, renderTopology, writeRendered } from './render.ts';
 import { clusterCaFile, writeClusterCertificates } from './tls.ts';
+import { authorizationConfig, writeCredentials } from './creds.ts';
+import { readRoster } from '../actors/host/credentials.ts';
 import { natsUrlsFor, TopologyError, type Topology } from './topology.ts';
 
-/** Every namespace this module creates starts with it. */
-export const NAMESPACE_PREFIX = 'opnc-';
+/**
+ * Every namespace this module creates starts with it; `OPENPNC_NETNS_PREFIX` sets another (letters,
+ * digits, `-`; at most 8), so runs by several people on one machine never touch each other's.
+ */
+export const NAMESPACE_PREFIX = netnsPrefix(process.env.OPENPNC_NETNS_PREFIX);
+
+function netnsPrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return 'opnc-';
+  if (!/^[a-z][a-z0-9-]{0,7}$/.test(value)) throw new PncError('InvalidArgument', `OPENPNC_NETNS_PREFIX must be 1–8 characters a-z, 0-9 or -, got '${value}'`);
+  return value;
+}
 const SWITCH_NS = `${NAMESPACE_PREFIX}-switch`;
 const CLIENT_NS = `${NAMESPACE_PREFIX}-client`;
 /** Private addresses, used only inside the namespaces created here. */
@@ -138,6 +149,7 @@ export function localTopology(topology: Topology, workDir: string): Topology {
   return {
     ...topology,
     ...(topology.tls ? { tls: { dir: join(workDir, 'tls') } } : {}),
+    ...(topology.credentials ? { credentials: { dir: join(workDir, 'creds') } } : {}),
     hosts: topology.hosts.map((host, i) => ({
       ...host,
       address: isIP(host.address) ? localAddress(i) : host.address,
@@ -233,7 +245,8 @@ export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}):
   const stale = await netnsDown();
   if (stale.length) print(`cleared ${stale.length} namespaces of an earlier run`);
   prepareWorkDir(workDir);
-  writeRendered(renderTopology(local), join(workDir, 'config'));
+  if (local.credentials) writeCredentials(local.credentials.dir);
+  writeRendered(renderTopology(local, local.credentials ? authorizationConfig(readRoster(local.credentials.dir)) : undefined), join(workDir, 'config'));
   if (local.tls) await writeClusterCertificates(local, local.tls.dir);
 
   addNamespace(SWITCH_NS);
@@ -254,7 +267,8 @@ export async function netnsUp(topology: Topology, options: NetnsUpOptions = {}):
     return { host, logFile, child: startInNamespace(hostNamespace(host.name), ['nats-server', '-c', join(workDir, 'config', host.name, 'nats-server.conf')], logFile) };
   });
   await Promise.all(nodes.map(({ host, child, logFile }) => waitForLog(child, logFile, 'Server is ready', `nats-server on ${host.name}`)));
-  print(`nats: ${local.hosts.length}-node cluster ${local.cluster}, JetStream on${local.tls ? ', TLS (clients verify the node, routes verify each other)' : ''}, ${natsUrlsFor(local).join(' ')}`);
+  print(`nats: ${local.hosts.length}-node cluster ${local.cluster}, JetStream on${local.tls ? ', TLS (clients verify the node, routes verify each other)' : ''}`
+    + `${local.credentials ? `, credentials (an nkey per participant, permissions from the catalogue; ${local.credentials.dir})` : ''}, ${natsUrlsFor(local).join(' ')}`);
 
   const hosts = local.hosts.flatMap((host) => hostProcesses(local, host).map((service) => {
     const logFile = join(workDir, host.name, service.unit.replace(/\.service$/, '.log'));
@@ -332,7 +346,8 @@ export async function netnsStory(topology: Topology, print: (line: string) => vo
   requireNetns();
   if (!listNamespaces().includes(CLIENT_NS)) throw new NetnsDeployError('no netns deployment is running (openpnc deploy netns up first)');
   const ca = clusterCaFile(topology);
-  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, BIN, 'story', '--nats', natsUrlsFor(topology).join(',')], {
+  const creds = topology.credentials ? ['--creds', topology.credentials.dir] : [];
+  const child = spawn('ip', ['netns', 'exec', CLIENT_NS, process.execPath, BIN, 'story', '--nats', natsUrlsFor(topology).join(','), ...creds], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}) },
   });
   let output = '';

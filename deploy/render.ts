@@ -49,7 +49,7 @@ function tlsBlock(indent: string, paths: { ca: string; certificate: string; key:
  * The nats-server config of one host: client port on every interface, monitor on loopback, routes to
  * the other hosts; with TLS, clients must use TLS and cluster routes verify each other's certificates.
  */
-export function natsConfig(topology: Topology, host: TopologyHost): string {
+export function natsConfig(topology: Topology, host: TopologyHost, authorization?: string): string {
   const tls = tlsPaths(topology, host);
   const routes = topology.hosts.filter((other) => other !== host).map((other) => `    ${quoted(`nats-route://${other.address}:${other.nats.clusterPort}`)}`);
   return [
@@ -70,7 +70,13 @@ export function natsConfig(topology: Topology, host: TopologyHost): string {
     ...(tls ? tlsBlock('  ', tls, true) : []),
     '}',
     '',
+    ...(authorization ? [authorization] : []),
   ].join('\n');
+}
+
+/** `--creds DIR` when the topology has credentials, else `--insecure` (the CA participants refuse NATS without either). */
+function credentialArgs(topology: Topology): string[] {
+  return topology.credentials ? ['--creds', topology.credentials.dir] : ['--insecure'];
 }
 
 /** The `openpnc` processes of one host: the participants, and the OPCP gateway with its pools when configured. */
@@ -88,7 +94,7 @@ export function hostProcesses(topology: Topology, host: TopologyHost): HostProce
       participants,
       unit: 'openpnc.service',
       description: `Open Plug&Charge participants ${participants.join(', ')}`,
-      args: ['run', ...participants, '--nats', urls.join(','), '--replicas', String(replicasOf(topology)), ...storeArgs(host.dataDir, '--mongo')],
+      args: ['run', ...participants, '--nats', urls.join(','), '--replicas', String(replicasOf(topology)), ...storeArgs(host.dataDir, '--mongo'), ...credentialArgs(topology)],
       env,
     });
   }
@@ -99,7 +105,7 @@ export function hostProcesses(topology: Topology, host: TopologyHost): HostProce
       unit: 'openpnc-opcp.service',
       description: 'Open Plug&Charge OPCP gateway (RCP, PCP, CCP)',
       // `opcp serve` takes one NATS URL: this host's own node.
-      args: ['opcp', 'serve', '--nats', urls[0], '--host', '0.0.0.0', '--port', String(host.opcp.port), ...storeArgs(join(host.dataDir, 'opcp'), '--mongodb')],
+      args: ['opcp', 'serve', '--nats', urls[0], '--host', '0.0.0.0', '--port', String(host.opcp.port), ...storeArgs(join(host.dataDir, 'opcp'), '--mongodb'), ...credentialArgs(topology)],
       env,
     });
   }
@@ -153,11 +159,14 @@ function openpncUnit(topology: Topology, service: HostProcess): string {
   ].join('\n');
 }
 
-/** Every file of every host, `<host>/nats-server.conf` and `<host>/<unit>`. */
-export function renderTopology(topology: Topology): RenderedFile[] {
+/**
+ * Every file of every host, `<host>/nats-server.conf` and `<host>/<unit>`; `authorization` (deploy/creds.ts
+ * `authorizationConfig`) goes into every node's config.
+ */
+export function renderTopology(topology: Topology, authorization?: string): RenderedFile[] {
   const files: RenderedFile[] = [];
   for (const host of topology.hosts) {
-    files.push({ path: join(host.name, 'nats-server.conf'), text: natsConfig(topology, host) });
+    files.push({ path: join(host.name, 'nats-server.conf'), text: natsConfig(topology, host, authorization) });
     files.push({ path: join(host.name, 'openpnc-nats.service'), text: natsUnit(topology, host) });
     for (const service of hostProcesses(topology, host)) files.push({ path: join(host.name, service.unit), text: openpncUnit(topology, service) });
   }

@@ -63,6 +63,11 @@ const topologySchema = z.strictObject({
    * (`openpnc deploy certs` issues them); clients verify the node, cluster routes verify each other.
    */
   tls: z.strictObject({ dir: absolutePath }).optional(),
+  /**
+   * NATS credentials (`openpnc deploy creds`): every participant connects with its own nkey from `dir`
+   * and the nodes let in only the keys of `roster.json`, with the catalogue's subject permissions.
+   */
+  credentials: z.strictObject({ dir: absolutePath }).optional(),
   /** Participants a partner runs on its own systems, reached over the same NATS subjects. */
   external: z.array(participant).default([]),
   hosts: z.array(hostSchema).min(1, 'needs at least one host').max(9),

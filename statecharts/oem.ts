@@ -9,6 +9,8 @@ import { effect, failureOf, type Failure } from './effect.ts';
 
 export interface VehicleInput {
   readonly pcid: string;
+  /** The vehicle's PKCS#10 request (DER, base64): its key stays in the vehicle. */
+  readonly csr: string;
 }
 
 export interface VehicleContext extends VehicleInput {
@@ -24,7 +26,7 @@ export const vehicleMachine = setup({
     recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
   },
   actors: {
-    issueProvisioning: effect<VehicleRecordJson, { pcid: string }>('issueProvisioning'),
+    issueProvisioning: effect<VehicleRecordJson, VehicleInput>('issueProvisioning'),
     uploadToPcp: effect<void, VehicleRecordJson>('uploadToPcp'),
     deleteFromPcp: effect<void, { pcid: string }>('deleteFromPcp'),
   },
@@ -36,7 +38,7 @@ export const vehicleMachine = setup({
     issuing: {
       invoke: {
         src: 'issueProvisioning',
-        input: ({ context }) => ({ pcid: context.pcid }),
+        input: ({ context }) => ({ pcid: context.pcid, csr: context.csr }),
         onDone: { target: 'uploading', actions: assign({ vehicle: ({ event }) => event.output }) },
         onError: { target: 'failed', actions: 'recordFailure' },
       },

@@ -6,6 +6,7 @@
  * Payloads are JSON values; byte fields travel as base64 or hex strings, as the catalogue declares.
  * Subjects follow NATS rules: dot-separated tokens, `*` matches one token, `>` the rest.
  */
+import type { Caller } from '../../protocols/catalogue/caller.ts';
 import type { PncError } from '../../protocols/errors.ts';
 
 export type Headers = Readonly<Record<string, string>>;
@@ -14,6 +15,8 @@ export interface Delivery<T = unknown> {
   readonly subject: string;
   readonly payload: T;
   readonly headers: Headers;
+  /** Who sent it, as authenticated (actors/bus/identity.ts); absent when nothing was. */
+  readonly caller?: Caller;
 }
 
 export interface Subscription {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  AckPolicy, DeliverPolicy, ErrorCode, NatsError, RetentionPolicy, StorageType, connect, headers as natsHeaders, nanos,
+  AckPolicy, DeliverPolicy, ErrorCode, NatsError, RetentionPolicy, StorageType, connect, headers as natsHeaders, nanos, nkeyAuthenticator,
   type ConsumerConfig, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type Msg, type MsgHdrs, type NatsConnection, type StreamConfig,
   type Subscription as NatsSubscription,
 } from 'nats';
@@ -50,6 +50,10 @@ export interface NatsBusOptions {
   readonly replicas?: number;
   /** Receives failures that have nobody to answer to. @default JSON lines on stderr */
   readonly log?: BusLog;
+  /** The nkey seed (`SU…`) the server authenticates this connection with (openpnc deploy creds). */
+  readonly seed?: string;
+  /** Where replies to this connection's requests go (`_INBOX_<name>`), so its permissions can keep them private. */
+  readonly inboxPrefix?: string;
 }
 
 const encoder = new TextEncoder();
@@ -67,6 +71,8 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<Bus> {
   try {
     connection = await connect({
       servers, name: options.name, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100,
+      ...(options.seed ? { authenticator: nkeyAuthenticator(encoder.encode(options.seed.trim())) } : {}),
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     });
   } catch (error) {
     throw busUnavailableError(servers, error);
@@ -85,6 +91,8 @@ function busError(error: unknown, subject: string, timeoutMs: number): PncError 
   if (isNatsError(error, ErrorCode.NoResponders)) return noRespondersError(subject);
   if (isNatsError(error, ErrorCode.ConnectionClosed) || isNatsError(error, ErrorCode.ConnectionDraining)) return busClosedError();
   if (isNatsError(error, ErrorCode.BadSubject)) return new PncError('InvalidSubject', `invalid subject ${JSON.stringify(subject)}`);
+  // The server's subject permissions (openpnc deploy creds) refused it.
+  if (isNatsError(error, ErrorCode.PermissionsViolation)) return new PncError('Forbidden', `this credential may not use ${subject}: ${(error as Error).message}`);
   return toPncError(error, 'BusError');
 }
 

@@ -5,18 +5,18 @@
  * every contract asked for was concluded once, is installed at the MO and installable from the CCP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '../bus/bus.ts';
-import { connectNatsBus } from '../bus/index.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { CHAOS_CONTROL_PREFIX, type FaultCounts } from '../bus/faults.ts';
 import { startNatsCluster, startNatsServer, type NatsNode } from '../nats/local-server.ts';
 import { playStory } from '../story/index.ts';
-import { buildInstallationRequest, checkInstallationResponse } from '../story/vehicle.ts';
+import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type Vehicle } from '../story/vehicle.ts';
+import { connectAs } from '../host/credentials.ts';
+import { AUTHORIZATION_FILE, writeCredentials } from '../../deploy/creds.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
-import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { ChaosScenario } from './scenario.ts';
 
@@ -83,7 +83,7 @@ class ParticipantProcess {
 }
 
 interface Concluded {
-  readonly vehicle: VehicleRecordJson;
+  readonly vehicle: Vehicle;
   readonly contractIds: string[];
   readonly emaids: string[];
 }
@@ -112,14 +112,18 @@ export interface RunOptions {
 export async function runScenario(scenario: ChaosScenario, options: RunOptions): Promise<ChaosReport> {
   const print = options.print ?? (() => {});
   const started = Date.now();
-  const cluster = scenario.deployment.natsNodes === 3 ? await startNatsCluster(3) : undefined;
-  const single = cluster ? undefined : await startNatsServer();
+  // Every participant, the operator (the load) and the chaos control hold their own key, as in production.
+  const credsDir = join(options.workDir, 'creds');
+  writeCredentials(credsDir);
+  const extraConfig = readFileSync(join(credsDir, AUTHORIZATION_FILE), 'utf8');
+  const cluster = scenario.deployment.natsNodes === 3 ? await startNatsCluster(3, { extraConfig }) : undefined;
+  const single = cluster ? undefined : await startNatsServer({ extraConfig });
   const nodes: readonly NatsNode[] = cluster?.nodes ?? [single!];
   const urls = nodes.map((node) => node.url);
   const processes = scenario.deployment.processes.map((participants, index) => {
     const dataDir = join(options.workDir, `p${index + 1}`);
     mkdirSync(dataDir, { recursive: true });
-    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir]);
+    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir, '--creds', credsDir]);
   });
   let bus: Bus | undefined;
   const counts: Record<string, FaultCounts> = {};
@@ -130,7 +134,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     // In order: the V2G root first, so the CPO and CPS domains get their Sub-CA 1 as they start.
     for (const process of processes) await process.start();
     print(`deployment: ${urls.length} NATS node(s), ${processes.length} participant processes`);
-    bus = await connectNatsBus({ servers: urls, name: `openpnc chaos ${scenario.name}` });
+    bus = await connectAs({ servers: urls, credsDir, name: 'admin', connectionName: `openpnc chaos ${scenario.name}` });
     const client = bus;
     await playStory(() => client, client);
     print('story played once: roots in the RCP, one contract installed');
@@ -206,7 +210,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       while (next < scenario.load.contracts) {
         next += 1;
         try {
-          const vehicle = await patiently(() => requestSubjectReply(client, oemInterface.requests.produceVehicle, {}));
+          const vehicle = await patiently(() => produceVehicle(client));
           const record: Concluded = { vehicle, contractIds: [], emaids: [] };
           const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos' }));
           record.contractIds.push(contract.contractId);

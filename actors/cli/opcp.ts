@@ -14,8 +14,8 @@ import { DEFAULT_DATA_DIR, hostParticipants, parseServers, watchSignals } from '
 const OPERATOR_PARTICIPANTS = ['v2g-root', 'rcp', 'pcp', 'ccp', 'cps'];
 const POOLS = ['rcp', 'pcp', 'ccp'];
 
-const usage = `usage: openpnc opcp serve [--port N] [--host HOST] [--pools-only] [--nats URL[,URL…]] [--mongo URI | --data DIR]
-       openpnc opcp client add --role ROLE [--prefix P …] [--nats URL[,URL…] | --mongo URI | --data DIR]
+const usage = `usage: openpnc opcp serve [--port N] [--host HOST] [--pools-only] [--nats URL[,URL…] [--creds DIR | --insecure]] [--mongo URI | --data DIR]
+       openpnc opcp client add --role ROLE [--prefix P …] [--nats URL[,URL…] [--creds DIR] | --mongo URI | --data DIR]
 
 serve        runs Hubject's OPCP 1.0 REST API (RCP, PCP, CPS and CCP paths and POST /oauth/token)
              together with the participants behind it: ${OPERATOR_PARTICIPANTS.join(', ')}.
@@ -23,6 +23,9 @@ serve        runs Hubject's OPCP 1.0 REST API (RCP, PCP, CPS and CCP paths and P
                --pools-only    host only ${POOLS.join(', ')}; the CPS paths then answer when a CPS runs
                                on the same NATS bus (openpnc run v2g-root cps --nats …)
                --nats URL      talk over NATS; default: the in-process bus
+               --creds DIR     NATS credentials (openpnc deploy creds); the gateway calls as opcp.nk,
+                               on behalf of each token's identity
+               --insecure      start the CA participants on NATS without credentials
                --mongo URI     keep state and OAuth clients in MongoDB; default: the embedded store
                --data DIR      data directory of the embedded store (default ${DEFAULT_DATA_DIR}/)
 
@@ -33,7 +36,8 @@ client add   registers an OAuth2 client in the store the gateway uses and prints
                                5 characters); repeat for several; none for admin, cpo, cps
                --nats URL      ask the gateway running on that NATS bus (opcp serve --nats, or
                                start --serve) to register it (subject opcp.client.add); use tls://
-                               outside one host: the secret travels in the reply
+                               outside one host: the secret travels in the reply; --creds DIR
+                               calls as the operator (DIR/admin.nk), the only one allowed to
                --mongo URI     write into that MongoDB directly
                --data DIR      write into that embedded store directly (default ${DEFAULT_DATA_DIR}/)
 
@@ -52,7 +56,7 @@ function storeOptions(values: { data?: string; mongo?: string }) {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...storeFlags, port: { type: 'string' }, host: { type: 'string' }, nats: { type: 'string' }, 'pools-only': { type: 'boolean' } }, false);
+  const { values } = parseFlags(argv, { ...storeFlags, port: { type: 'string' }, host: { type: 'string' }, nats: { type: 'string' }, 'pools-only': { type: 'boolean' }, creds: { type: 'string' }, insecure: { type: 'boolean' } }, false);
   const port = values.port === undefined ? DEFAULT_OPCP_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port must be a TCP port number, not '${values.port}'`);
   const nats = values.nats !== undefined ? parseServers(values.nats) : undefined;
@@ -64,13 +68,14 @@ async function serve(argv: string[]): Promise<number> {
     log,
     ...storeOptions(values),
     ...(nats ? { nats } : {}),
+    ...(values.creds ? { credentials: values.creds } : {}), ...(values.insecure ? { insecure: true } : {}),
   }).catch((error: unknown) => {
     signals.dispose();
     throw error;
   });
   let gateway;
   try {
-    gateway = await startOpcpGateway({ bus: hosting.bus, store: hosting.store, log: log.child({ participant: 'opcp' }), port, ...(values.host ? { host: values.host } : {}) });
+    gateway = await startOpcpGateway({ bus: await hosting.connect('opcp'), store: hosting.store, log: log.child({ participant: 'opcp' }), port, ...(values.host ? { host: values.host } : {}) });
   } catch (error) {
     signals.dispose();
     await hosting.stop();
@@ -102,10 +107,10 @@ async function addClientInStore(role: OAuthRole, prefixes: string[], values: { d
 }
 
 /** Registers through the gateway on a NATS bus (`opcp.client.add`); the secret is made and hashed there. */
-async function addClientOverNats(role: OAuthRole, prefixes: string[], servers: string[]): Promise<RegisteredClient> {
+async function addClientOverNats(role: OAuthRole, prefixes: string[], servers: string[], credsDir: string | undefined): Promise<RegisteredClient> {
   const where = servers.join(',');
-  const { connectNatsBus } = await import('../bus/index.ts');
-  const bus = await connectNatsBus({ servers, name: 'openpnc opcp client add', log: createLogger({ write: () => undefined }) }).catch((error: unknown) => {
+  const { connectAs } = await import('../host/credentials.ts');
+  const bus = await connectAs({ servers, name: 'admin', connectionName: 'openpnc opcp client add', log: createLogger({ write: () => undefined }), ...(credsDir ? { credsDir } : {}) }).catch((error: unknown) => {
     // BusUnavailable's message names the servers: "cannot reach NATS at nats://…: …".
     throw new CliError(toPncError(error).message.split('\n')[0], 1);
   });
@@ -123,13 +128,13 @@ async function addClientOverNats(role: OAuthRole, prefixes: string[], servers: s
 }
 
 async function addClient(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, { ...storeFlags, nats: { type: 'string' }, role: { type: 'string' }, prefix: { type: 'string', multiple: true } }, false);
+  const { values } = parseFlags(argv, { ...storeFlags, nats: { type: 'string' }, creds: { type: 'string' }, role: { type: 'string' }, prefix: { type: 'string', multiple: true } }, false);
   if (!values.role || !(OAUTH_ROLES as readonly string[]).includes(values.role)) throw new CliError(`--role must be one of ${OAUTH_ROLES.join(', ')}`);
   if (values.nats !== undefined && (values.data !== undefined || values.mongo !== undefined)) throw new CliError('give one of --nats, --mongo or --data');
   const role = values.role as OAuthRole;
   const prefixes = values.prefix ?? [];
   try {
-    const client = values.nats !== undefined ? await addClientOverNats(role, prefixes, parseServers(values.nats)) : await addClientInStore(role, prefixes, values);
+    const client = values.nats !== undefined ? await addClientOverNats(role, prefixes, parseServers(values.nats), values.creds) : await addClientInStore(role, prefixes, values);
     console.log(JSON.stringify({ client_id: client.client_id, client_secret: client.client_secret, role: client.role, prefixes: client.prefixes }, null, 2));
     return 0;
   } catch (error) {

@@ -14,6 +14,10 @@ import type { Store } from '../store/store.ts';
 import { Timeline } from '../story/timeline.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { CliError, parseFlags, type Command } from './command.ts';
+import { Credential, IdentifiedBus, LocalIdentities } from '../bus/identity.ts';
+import { CA_PARTICIPANTS, participantHandle, readCredential, readRoster } from '../host/credentials.ts';
+import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
+import { resolveKek, type KeyEncryptionKey } from '../host/kek.ts';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = '.data';
@@ -31,11 +35,20 @@ export interface HostingOptions {
   readonly log: Logger;
   /** Puts each participant's bus behind the chaos fault layer, controlled over `chaos.control.<participant>`. */
   readonly chaos?: boolean;
+  /** Credentials directory from `openpnc deploy creds`: each participant connects to NATS with its own key. */
+  readonly credentials?: string;
+  /** Lets CA participants start on NATS without credentials (said loudly on stderr). */
+  readonly insecure?: boolean;
+  /** File with the key-encryption key of the CA keys at rest; else OPENPNC_KEK / OPENPNC_KEK_FILE / `<dataDir>/kek`. */
+  readonly kekFile?: string;
 }
 
 export interface Hosting {
+  /** The first bus connection (its `kind` says NATS or in-process). */
   readonly bus: Bus;
   readonly store: Store;
+  /** A bus handle for an identity hosted beside the participants, such as the OPCP gateway (`opcp`). */
+  connect(name: string): Promise<IdentifiedBus>;
   /** Stops the participants in reverse start order, then closes bus and store. */
   stop(): Promise<void>;
 }
@@ -59,14 +72,52 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
   } catch (error) {
     throw unavailable('store unavailable', error);
   }
-  let bus: Bus;
+  let kek: KeyEncryptionKey;
   try {
-    const buses = await import('../bus/index.ts');
-    bus = options.nats
-      ? await buses.connectNatsBus({ servers: options.nats, name: `openpnc ${options.participants.map((p) => p.name).join(' ')}`, log, ...(options.replicas ? { replicas: options.replicas } : {}) })
-      : buses.createMemoryBus({ store, log });
+    kek = resolveKek({ dataDir: options.dataDir, ...(options.kekFile ? { file: options.kekFile } : {}) });
   } catch (error) {
     await store.close();
+    throw new CliError((error as Error).message, 1);
+  }
+  const names = options.participants.map((p) => p.name);
+  const unprotected = names.filter((name) => CA_PARTICIPANTS.has(name));
+  if (options.nats && !options.credentials && unprotected.length) {
+    if (!options.insecure) {
+      await store.close();
+      throw new CliError(`${unprotected.join(', ')} hold${unprotected.length === 1 ? 's' : ''} a CA key: refusing to serve on NATS without credentials (--creds DIR from 'openpnc deploy creds'); --insecure starts anyway`, 1);
+    }
+    process.stderr.write(`\n*** INSECURE: ${unprotected.join(', ')} on NATS WITHOUT CREDENTIALS. Anyone who reaches ${options.nats.join(', ')} can call and serve their subjects; `
+      + 'requests from other processes carry no identity the pools accept. Use --creds DIR (openpnc deploy creds). ***\n\n');
+  }
+  const connections: Bus[] = [];
+  let handleFor: (name: string, config?: Readonly<Record<string, string>>) => Promise<IdentifiedBus>;
+  try {
+    const buses = await import('../bus/index.ts');
+    const nats = (connectionName: string, holder?: { name: string; credential: Credential }) => buses.connectNatsBus({
+      servers: options.nats!, name: connectionName, log, ...(options.replicas ? { replicas: options.replicas } : {}),
+      ...(holder ? { seed: holder.credential.seed, inboxPrefix: inboxPrefixOf(holder.name) } : {}),
+    });
+    if (options.nats && options.credentials) {
+      // Each participant its own connection: the server authenticates its key and applies its permissions.
+      const dir = options.credentials;
+      const roster = readRoster(dir);
+      for (const name of names) readCredential(dir, roster, name, options.config);
+      handleFor = async (name, config) => {
+        const credential = readCredential(dir, roster, name, config);
+        const connection = await nats(`openpnc ${name} (${names.join(' ') || name})`, { name, credential });
+        connections.push(connection);
+        return new IdentifiedBus(connection, credential, roster);
+      };
+    } else {
+      const shared = options.nats ? await nats(`openpnc ${names.join(' ')}`) : buses.createMemoryBus({ store, log });
+      connections.push(shared);
+      const identities = new LocalIdentities();
+      handleFor = async (name, config) => (name === 'opcp' ? identities.gateway(shared) : participantHandle(identities, shared, name, config));
+    }
+  } catch (error) {
+    await Promise.all(connections.map((connection) => connection.close().catch(() => undefined)));
+    await store.close();
+    if (error instanceof PncError && error.code === 'CredentialInvalid') throw new CliError(error.message, 1);
     throw unavailable('bus unavailable', error);
   }
   const running: Array<{ name: string; participant: RunningParticipant }> = [];
@@ -81,21 +132,22 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
         log.error('participant.stop_failed', { participant: name, error });
       }
     }
-    await bus.close().catch((error: unknown) => log.warn('bus.close_failed', { error }));
+    for (const connection of connections) await connection.close().catch((error: unknown) => log.warn('bus.close_failed', { error }));
     await store.close().catch((error: unknown) => log.warn('store.close_failed', { error }));
   };
   for (const definition of options.participants) {
     try {
-      // What the participant sends goes to the inspector's message sequence as well (inspect.trace.<name>).
-      const traced = new Timeline({ keepEntries: false }).publishTo(bus).busFor(definition.name, bus);
+      const handle = await handleFor(definition.name, options.config);
+      // What the participant sends goes to the inspector's message sequence as well (inspect.<name>.~trace).
+      const traced = new Timeline({ keepEntries: false }).publishTo(handle).busFor(definition.name, handle);
       let participantBus: Bus = traced;
       if (options.chaos) {
         const faults = new FaultState();
         participantBus = new FaultyBus(traced, faults);
-        controls.push(await serveChaosControl(bus, definition.name, faults));
+        controls.push(await serveChaosControl(handle, definition.name, faults));
       }
       const participant = await definition.start({
-        bus: participantBus, store, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
+        bus: participantBus, store, kek, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
       });
       running.push({ name: definition.name, participant });
       log.info('participant.started', { participant: definition.name });
@@ -105,7 +157,7 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
       throw new CliError(`participant ${definition.name} failed to start: ${reason.split('\n')[0]}`, 1);
     }
   }
-  return { bus, store, stop };
+  return { get bus() { return connections[0]; }, store, stop, connect: (name) => handleFor(name) };
 }
 
 export interface SignalWatch {
@@ -177,6 +229,11 @@ options:
   --replicas N       JetStream replicas of the work streams (3 on a three-node cluster; default 1)
   --mongo URI        keep state in MongoDB; default: the embedded store in --data
   --data DIR         data directory: embedded store and participant files (default ${DEFAULT_DATA_DIR}/)
+  --creds DIR        NATS credentials from 'openpnc deploy creds': each participant connects with DIR/<name>.nk
+                     and knows the others by DIR/roster.json
+  --insecure         let CA participants (v2g-root, oem, mo, cps, cpo) start on NATS without --creds
+  --kek FILE         key-encryption key of the CA keys at rest (32 bytes, base64); default OPENPNC_KEK,
+                     OPENPNC_KEK_FILE, else <data>/kek (made on first start)
   --set KEY=VALUE    participant setting, repeatable (for example --set organization=ACME)
   --chaos            accept fault plans on chaos.control.<participant> (openpnc chaos); never in production
   -h, --help         show this help
@@ -194,6 +251,9 @@ export const runCommand: Command = {
       data: { type: 'string' },
       set: { type: 'string', multiple: true },
       chaos: { type: 'boolean' },
+      creds: { type: 'string' },
+      insecure: { type: 'boolean' },
+      kek: { type: 'string' },
     });
     if (positionals.length === 0) throw new CliError(`name at least one participant (${participantNames.join(', ')})`);
     const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
@@ -215,6 +275,7 @@ export const runCommand: Command = {
       hosting = await hostParticipants({
         participants, config, log, dataDir: values.data ?? DEFAULT_DATA_DIR, ...(values.chaos ? { chaos: true } : {}),
         ...(nats ? { nats } : {}), ...(replicas ? { replicas } : {}), ...(values.mongo ? { mongo: values.mongo } : {}),
+        ...(values.creds ? { credentials: values.creds } : {}), ...(values.insecure ? { insecure: true } : {}), ...(values.kek ? { kekFile: values.kek } : {}),
       });
     } catch (error) {
       signals.dispose();

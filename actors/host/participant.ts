@@ -4,6 +4,7 @@
  */
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
+import type { KeyEncryptionKey } from './kek.ts';
 
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -20,6 +21,8 @@ export interface ParticipantContext {
   readonly dataDir: string;
   /** Participant-specific settings from the command line or a deploy file. */
   readonly config: Readonly<Record<string, string>>;
+  /** Seals CA private keys at rest (actors/host/kek.ts); the hosts always give one. */
+  readonly kek?: KeyEncryptionKey;
 }
 
 export interface RunningParticipant {

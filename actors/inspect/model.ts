@@ -1,7 +1,7 @@
 /**
  * What the inspector knows: every actor seen on `inspect.<participant>.<id>` (or read from the
  * store), its state, its timeline of events, snapshots and effects with their durations, and the
- * trace of what participants sent each other (`inspect.trace.<participant>`), from which the
+ * trace of what participants sent each other (`inspect.<participant>.~trace`), from which the
  * message sequence of one contract, vehicle or charging session is drawn.
  */
 import { correlationOf, type Correlation, type TimelineEntry } from '../story/timeline.ts';
@@ -137,7 +137,7 @@ export class InspectorModel {
     this.ingest({ kind: 'snapshot', participant: record.participant, id: record.actorId, machine: record.logic, at: record.updatedAt, status: record.status, value: record.value, context });
   }
 
-  /** Applies one step a participant sent (`inspect.trace.<participant>`). */
+  /** Applies one step a participant sent (`inspect.<participant>.~trace`). */
   ingestTrace(entry: TimelineEntry & { keys?: Correlation; at?: string }): void {
     const to = entry.kind === 'event' ? '*' : entry.subject.split('.')[0];
     this.trace.push({ ...entry, to, keys: entry.keys ?? {}, at: entry.at ?? new Date().toISOString() });

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { unsubscribeAll, type Bus, type Subscription } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import { ACTORS_COLLECTION, type ActorRecord } from '../host/actor.ts';
-import { TRACE_SUBJECT_PREFIX, CORRELATION_FIELDS, type Correlation, type TimelineEntry } from '../story/timeline.ts';
+import { isTraceSubject, CORRELATION_FIELDS, type Correlation, type TimelineEntry } from '../story/timeline.ts';
 import { statecharts } from '../../statecharts/index.ts';
 import { decodeExiAuto, ExiDecodeError } from '../../protocols/exi/index.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -84,7 +84,7 @@ export async function startInspector(options: InspectorOptions): Promise<Running
       await options.bus.subscribe('inspect.>', ({ subject, payload }) => {
         // Anything on the stream is data from the network: a malformed message is skipped, never fatal.
         if (!payload || typeof payload !== 'object') return;
-        if (subject.startsWith(TRACE_SUBJECT_PREFIX)) model.ingestTrace(payload as TimelineEntry);
+        if (isTraceSubject(subject)) model.ingestTrace(payload as TimelineEntry);
         else if (typeof (payload as InspectMessage).participant === 'string' && typeof (payload as InspectMessage).id === 'string') model.ingest(payload as InspectMessage);
       }),
     );

@@ -72,6 +72,8 @@ interface NodeConfig {
   clusterPort?: number;
   routes?: number[];
   storeDir: string;
+  /** Appended to the config, for example an `authorization { … }` block. */
+  extra?: string;
 }
 
 function configText(config: NodeConfig): string {
@@ -90,6 +92,7 @@ function configText(config: NodeConfig): string {
       '}',
     );
   }
+  if (config.extra) lines.push(config.extra);
   return lines.join('\n') + '\n';
 }
 
@@ -171,11 +174,13 @@ class ServerProcess implements NatsNode {
  * const server = await startNatsServer();
  * const bus = await connectNatsBus({ servers: [server.url] });
  */
-export async function startNatsServer(): Promise<NatsServer> {
+export async function startNatsServer(options: { readonly extraConfig?: string } = {}): Promise<NatsServer> {
   const binary = findNatsServer();
   if (!binary) throw new Error('nats-server is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'pnc-nats-'));
-  const node = new ServerProcess(binary, { name: 'n1', port: await freePort(), monitorPort: await freePort(), storeDir: join(dir, 'js') }, dir);
+  const node = new ServerProcess(binary, {
+    name: 'n1', port: await freePort(), monitorPort: await freePort(), storeDir: join(dir, 'js'), ...(options.extraConfig ? { extra: options.extraConfig } : {}),
+  }, dir);
   await node.spawn();
   return Object.assign(node, {
     async stop() {
@@ -186,7 +191,7 @@ export async function startNatsServer(): Promise<NatsServer> {
 }
 
 /** Starts a JetStream cluster of `size` nodes (routes on loopback), resolving when every node is healthy. */
-export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+export async function startNatsCluster(size = 3, options: { readonly extraConfig?: string } = {}): Promise<NatsCluster> {
   const binary = findNatsServer();
   if (!binary) throw new Error('nats-server is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'pnc-nats-cluster-'));
@@ -196,7 +201,7 @@ export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   for (let i = 0; i < size; i++) {
     nodes.push(new ServerProcess(binary, {
       name: `n${i + 1}`, port: await freePort(), monitorPort: await freePort(), clusterPort: clusterPorts[i],
-      routes: clusterPorts.filter((_, j) => j !== i), storeDir: join(dir, `js-n${i + 1}`),
+      routes: clusterPorts.filter((_, j) => j !== i), storeDir: join(dir, `js-n${i + 1}`), ...(options.extraConfig ? { extra: options.extraConfig } : {}),
     }, dir));
   }
   const stop = async (): Promise<void> => {

@@ -11,10 +11,11 @@ import { promisify } from 'node:util';
 import type { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
 import { PncError } from '../../protocols/errors.ts';
-import { caller as callerSchema, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
+import { caller as callerSchema, requireRole, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
 import { opcpClientRoles, opcpInterface, type OpcpTokenErrorCode } from '../../protocols/catalogue/opcp.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { serveSubject } from '../bus/typed.ts';
+import { callerOf } from '../bus/identity.ts';
 import type { Logger } from '../host/participant.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 
@@ -326,7 +327,8 @@ export class OAuthService {
  * travels only in the reply. One gateway of a queue group answers each request.
  */
 export function serveClientRegistration(bus: Bus, oauth: OAuthService, log: Logger): Promise<Subscription> {
-  return serveSubject(bus, opcpInterface.requests.addClient, async ({ role, prefixes }) => {
+  return serveSubject(bus, opcpInterface.requests.addClient, async ({ role, prefixes }, delivery) => {
+    requireRole(callerOf(delivery), 'admin');
     const client = await oauth.addClient(role, prefixes);
     log.info('opcp.client.added', { clientId: client.client_id, role: client.role, prefixes: client.prefixes });
     return { clientId: client.client_id, clientSecret: client.client_secret, role: client.role, prefixes: client.prefixes };

@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Bus } from '../bus/bus.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
 import { EdgeError, decodePercent, parseFormEncoded, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
@@ -26,7 +27,8 @@ const ROUTED_SERVICES: readonly OpcpService[] = ['rcp', 'pcp', 'ccp', 'cps'];
 const IDENTITY_FIELDS = ['caller'] as const;
 
 export interface OpcpGatewayOptions extends OAuthOptions {
-  readonly bus: Bus;
+  /** With `actingFor` (an IdentifiedBus) each call carries the token's identity; without it the pools see none and refuse. */
+  readonly bus: Bus & { actingFor?(caller: Caller): Bus };
   readonly store: Store;
   readonly log: Logger;
   /** 0 picks a free port. @default 7080 */
@@ -138,7 +140,7 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     }
     const named = body !== null && typeof body === 'object' ? IDENTITY_FIELDS.filter((field) => Object.hasOwn(body, field)) : [];
     if (named.length) return { status: 400, body: errorBody([`the body may not carry ${named.join(', ')}: the caller is the token's client`], traceId) };
-    return routeSpec.handle({ caller, params: found.params, query, headers, body, bus });
+    return routeSpec.handle({ caller, params: found.params, query, headers, body, bus: bus.actingFor ? bus.actingFor(caller) : bus });
   }
 
   const edge = await startHttpEdge({

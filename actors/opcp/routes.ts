@@ -2,7 +2,7 @@
  * OPCP 1.0 operations mapped onto the bus: one entry per implemented `operationId` of the OpenAPI
  * files, with the roles the OPCP role matrix (`docs/04_authentication.md`) allows and a thin
  * translation between the OPCP JSON and the pool subjects. Data scoping (WMI, EMAID prefix) is
- * enforced by the pools themselves, from the caller identity passed along.
+ * enforced by the pools themselves: `bus` signs each call as the gateway acting for the token's identity.
  */
 import { createHash } from 'node:crypto';
 import { PncError } from '../../protocols/errors.ts';
@@ -24,6 +24,7 @@ export interface OpcpCall {
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: any;
+  /** The gateway's bus handle acting for `caller` (Pnc-On-Behalf, actors/bus/identity.ts). */
   readonly bus: Bus;
 }
 
@@ -86,30 +87,30 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   // ---------------------------------------------------------------- RCP (rcp.v1.json)
   getAllRootCerts: {
     roles: ALL_ROLES,
-    async handle({ bus, caller, query }) {
+    async handle({ bus, query }) {
       const rootType = text(query.rootType)?.toUpperCase() as 'V2G' | 'MO' | 'OEM' | undefined;
-      const { roots } = await requestSubjectReply(bus, rcp.list, { caller, ...(rootType ? { rootType } : {}) });
+      const { roots } = await requestSubjectReply(bus, rcp.list, { ...(rootType ? { rootType } : {}) });
       return { status: 200, body: { RootCertificateCollection: { rootCertificates: roots.map(opcpRoot) } } };
     },
   },
   getRootCert: {
     roles: ALL_ROLES,
-    async handle({ bus, caller, params }) {
-      const { root } = await requestSubjectReply(bus, rcp.get, { caller, rootCertificateId: params.rootCertificateId });
+    async handle({ bus, params }) {
+      const { root } = await requestSubjectReply(bus, rcp.get, { rootCertificateId: params.rootCertificateId });
       return { status: 200, body: { RootResponse: opcpRoot(root) } };
     },
   },
   'put-v1-root-rootCerts': {
     roles: ['admin'],
-    async handle({ bus, caller, body }) {
-      const { root } = await requestSubjectReply(bus, rcp.put, { caller, caCertificate: body.caCertificate, rootType: body.rootType });
+    async handle({ bus, body }) {
+      const { root } = await requestSubjectReply(bus, rcp.put, { caCertificate: body.caCertificate, rootType: body.rootType });
       return { status: 200, body: { RootResponse: opcpRoot(root) } };
     },
   },
   'delete-v1-root-rootCerts-rootCertificateId': {
     roles: ['admin'],
-    async handle({ bus, caller, params }) {
-      await requestSubjectReply(bus, rcp.delete, { caller, rootCertificateId: params.rootCertificateId });
+    async handle({ bus, params }) {
+      await requestSubjectReply(bus, rcp.delete, { rootCertificateId: params.rootCertificateId });
       return { status: 200 };
     },
   },
@@ -123,30 +124,30 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   // ---------------------------------------------------------------- PCP (pcp.v1.json)
   addOEMProvCert: {
     roles: ['oem'],
-    async handle({ bus, caller, body }) {
-      const { chain } = await requestSubjectReply(bus, pcp.put, { ...body, caller });
+    async handle({ bus, body }) {
+      const { chain } = await requestSubjectReply(bus, pcp.put, { ...body });
       return { status: 200, body: opcpChain(chain) };
     },
   },
   getOEMProvCert: {
     roles: ['mo', 'oem', 'cps'],
-    async handle({ bus, caller, params }) {
-      const { chain } = await requestSubjectReply(bus, pcp.get, { caller, pcid: params.pcid });
+    async handle({ bus, params }) {
+      const { chain } = await requestSubjectReply(bus, pcp.get, { pcid: params.pcid });
       return { status: 200, body: { OEMMessage: opcpChain(chain) } };
     },
   },
   lookupVehicle: {
     roles: ['mo', 'oem', 'cps'],
-    async handle({ bus, caller, params }) {
-      const { exists } = await requestSubjectReply(bus, pcp.lookup, { caller, pcid: params.pcid });
+    async handle({ bus, params }) {
+      const { exists } = await requestSubjectReply(bus, pcp.lookup, { pcid: params.pcid });
       if (!exists) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${params.pcid}`);
       return { status: 200 };
     },
   },
   deleteOEMProvCert: {
     roles: ['oem'],
-    async handle({ bus, caller, params }) {
-      await requestSubjectReply(bus, pcp.delete, { caller, pcid: params.pcid });
+    async handle({ bus, params }) {
+      await requestSubjectReply(bus, pcp.delete, { pcid: params.pcid });
       return { status: 200 };
     },
   },
@@ -155,8 +156,8 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   getSignedContractData: {
     roles: ['cpo'],
     async handle(call) {
-      const { bus, caller, body } = call;
-      const answer = await requestSubjectReply(bus, ccp.installation, { caller, certificateInstallationReq: body.certificateInstallationReq, xsdMsgDefNamespace: body.xsdMsgDefNamespace });
+      const { bus, body } = call;
+      const answer = await requestSubjectReply(bus, ccp.installation, { certificateInstallationReq: body.certificateInstallationReq, xsdMsgDefNamespace: body.xsdMsgDefNamespace });
       if (answer.responseCode === 'OK') {
         const messageDef = {
           certificateInstallationRes: answer.certificateInstallationRes,
@@ -177,11 +178,10 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   },
   addSignedContractData: {
     roles: ['cps'],
-    async handle({ bus, caller, body }) {
+    async handle({ bus, body }) {
       const xml = Buffer.from(body.signedContractDataXML, 'base64').toString('utf8');
       const signed = readSignedContractXml(xml);
       await requestSubjectReply(bus, ccp.put, {
-        caller,
         contractId: createHash('sha256').update(`${body.pcid}|${emaidKey(body.emaid)}|${xml}`).digest('hex').slice(0, 32),
         pcid: body.pcid,
         emaid: body.emaid,
@@ -195,16 +195,16 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   },
   deleteSignedContractData: {
     roles: ['mo'],
-    async handle({ bus, caller, params }) {
-      await requestSubjectReply(bus, ccp.delete, { caller, emaid: params.emaid });
+    async handle({ bus, params }) {
+      await requestSubjectReply(bus, ccp.delete, { emaid: params.emaid });
       return { status: 200 };
     },
   },
   provideSignedContractData: {
     roles: ['oem'],
-    async handle({ bus, caller, params, query }) {
+    async handle({ bus, params, query }) {
       const sessionId = text(query.sessionID);
-      const answer = await requestSubjectReply(bus, ccp.provide, { caller, pcid: params.pcid, emaid: params.emaid, ...(sessionId ? { sessionId } : {}) });
+      const answer = await requestSubjectReply(bus, ccp.provide, { pcid: params.pcid, emaid: params.emaid, ...(sessionId ? { sessionId } : {}) });
       return {
         status: 200,
         body: {
@@ -217,23 +217,23 @@ export const OPCP_ROUTES: Readonly<Record<string, OpcpRoute>> = {
   },
   setDefaultContract: {
     roles: ['oem'],
-    async handle({ bus, caller, params }) {
-      await requestSubjectReply(bus, ccp.setDefault, { caller, pcid: params.pcid, emaid: params.emaid });
+    async handle({ bus, params }) {
+      await requestSubjectReply(bus, ccp.setDefault, { pcid: params.pcid, emaid: params.emaid });
       return { status: 200 };
     },
   },
   lookupContract: {
     roles: ['oem', 'cpo', 'mo'],
-    async handle({ bus, caller, params }) {
-      const { contracts } = await requestSubjectReply(bus, ccp.list, { caller, emaid: params.emaid });
+    async handle({ bus, params }) {
+      const { contracts } = await requestSubjectReply(bus, ccp.list, { emaid: params.emaid });
       if (contracts.length === 0) throw new PncError('ContractNotFound', `no contract for EMAID ${params.emaid}`);
       return { status: 200, body: { XMLContracts: contracts.map(opcpContract) } };
     },
   },
   getContracts: {
     roles: ['oem'],
-    async handle({ bus, caller, params }) {
-      const { contracts } = await requestSubjectReply(bus, ccp.list, { caller, pcid: params.pcid });
+    async handle({ bus, params }) {
+      const { contracts } = await requestSubjectReply(bus, ccp.list, { pcid: params.pcid });
       return { status: 200, body: { XMLContracts: contracts.map(opcpContract) } };
     },
   },

@@ -1,7 +1,7 @@
 /**
  * Key material of the CA participants (V2G root CA, OEM, MO, CPS, CPO): each keeps its CAs
- * (certificate + private key) in its store, made once on first start and loaded afterwards, so a
- * restarted process signs with the same keys. Sub-CA 1 certificates of the CPO and CPS domains
+ * (certificate + private key sealed under the host's key-encryption key) in its store, made once on
+ * first start and loaded afterwards, so a restarted process signs with the same keys. Sub-CA 1 certificates of the CPO and CPS domains
  * come from the V2G root CA over the bus, from a CSR.
  */
 import 'reflect-metadata';
@@ -15,6 +15,7 @@ import { PncError } from '../../protocols/errors.ts';
 import { issueCertificate, subjectName, type CertificateAuthority, type IssueOptions, type SubjectFields } from '../../protocols/pki/issue.ts';
 import { exportPkcs8, generateKeyPair, importPkcs8, signingAlgorithm, type CryptoKey, type CryptoKeyPair } from '../../protocols/pki/keys.ts';
 import type { RoleName } from '../../protocols/pki/profiles.ts';
+import { KeyEncryptionKey, type SealedKey } from '../host/kek.ts';
 
 export interface HeldAuthority extends CertificateAuthority {
   readonly publicKey: CryptoKey;
@@ -24,8 +25,8 @@ interface StoredAuthority {
   readonly role: RoleName;
   /** DER, base64. */
   readonly certificate: string;
-  /** PKCS#8 DER, base64. */
-  readonly privateKey: string;
+  /** PKCS#8 DER sealed under the host's key-encryption key (actors/host/kek.ts): never in clear at rest. */
+  readonly sealedKey: SealedKey;
   readonly ocspUrl?: string;
 }
 
@@ -63,17 +64,21 @@ export function asIssuer(made: MadeAuthority): CertificateAuthority {
 export const base64Of = (bytes: ArrayBuffer | Uint8Array): string => Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('base64');
 export const certificateOf = (base64: string): x509.X509Certificate => new x509.X509Certificate(Buffer.from(base64, 'base64'));
 export const derOf = (certificate: x509.X509Certificate): string => base64Of(certificate.rawData);
-
-/** A PKCS#8 private key as base64, the way participants keep keys in their store. */
+/** A PKCS#8 private key as base64, for keys that are not CA keys (a station's own leaf key) and so are not sealed. */
 export const importPrivateKey = (pkcs8Base64: string): Promise<CryptoKey> => importPkcs8(Buffer.from(pkcs8Base64, 'base64'));
 export const exportPrivateKey = async (key: CryptoKey): Promise<string> => base64Of(await exportPkcs8(key));
 
-async function held(entry: StoredAuthority): Promise<HeldAuthority> {
+
+/** Hosts that give no KEK (programmatic use, tests) get one per process: their CA keys last as long as it. */
+export const processKek = KeyEncryptionKey.generate();
+
+async function held(entry: StoredAuthority, kek: KeyEncryptionKey, label: string): Promise<HeldAuthority> {
   const certificate = certificateOf(entry.certificate);
+  if (!entry.sealedKey) throw new PncError('KekMismatch', `${label}: the stored key is not sealed (made by an older version); remove the store's authorities to make new CAs`);
   return {
     role: entry.role,
     certificate,
-    privateKey: await importPrivateKey(entry.privateKey),
+    privateKey: await importPkcs8(kek.open(entry.sealedKey, label)),
     publicKey: await certificate.publicKey.export(signingAlgorithm, ['verify']),
     ...(entry.ocspUrl ? { ocspUrl: entry.ocspUrl } : {}),
   };
@@ -84,10 +89,11 @@ async function held(entry: StoredAuthority): Promise<HeldAuthority> {
  * them. When two processes race on first start, the first insert wins and both use its keys.
  */
 export async function loadOrMakeAuthorities<Name extends string>(
-  store: Store,
+  { store, kek = processKek }: { readonly store: Store; readonly kek?: KeyEncryptionKey },
   participant: string,
   make: () => Promise<Record<Name, MadeAuthority>>,
 ): Promise<Record<Name, HeldAuthority>> {
+  const labelOf = (name: string) => `${participant}/${name}`;
   const collection = store.collection<AuthoritiesDoc>(`${participant}.authorities`);
   let doc = await collection.get('authorities');
   if (!doc) {
@@ -97,7 +103,7 @@ export async function loadOrMakeAuthorities<Name extends string>(
       authorities[name] = {
         role: authority.role,
         certificate: derOf(authority.certificate),
-        privateKey: await exportPrivateKey(authority.keys.privateKey),
+        sealedKey: kek.seal(await exportPkcs8(authority.keys.privateKey), labelOf(name)),
         ...(authority.ocspUrl ? { ocspUrl: authority.ocspUrl } : {}),
       };
     }
@@ -109,7 +115,7 @@ export async function loadOrMakeAuthorities<Name extends string>(
     }
   }
   const result: Record<string, HeldAuthority> = {};
-  for (const [name, entry] of Object.entries(doc.authorities)) result[name] = await held(entry);
+  for (const [name, entry] of Object.entries(doc.authorities)) result[name] = await held(entry, kek, labelOf(name));
   return result as Record<Name, HeldAuthority>;
 }
 

@@ -15,8 +15,9 @@ import { PncError } from '../../protocols/errors.ts';
 import { parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
 import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
 import {
-  POOL_CALLER, emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
+  emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
 } from '../../protocols/catalogue/caller.ts';
+import { callerOf } from '../bus/identity.ts';
 import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
 import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
@@ -108,7 +109,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     const hit = chainCache.get(pcid);
     if (hit && Date.now() - hit.at < CHAIN_CACHE_MS) return hit.chain;
     if (chainCache.size >= 4096) chainCache.delete(chainCache.keys().next().value!);
-    const chain = requestSubjectReply(bus, pcpInterface.requests.get, { caller: POOL_CALLER, pcid }).then((reply) => reply.chain);
+    const chain = requestSubjectReply(bus, pcpInterface.requests.get, { pcid }).then((reply) => reply.chain);
     chain.catch(() => chainCache.delete(pcid));
     chainCache.set(pcid, { at: Date.now(), chain });
     return chain;
@@ -183,8 +184,9 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
   }
 
   const subscriptions = await Promise.all([
-    serve(requests.put, async (request) => {
-      const { caller, contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint } = request;
+    serve(requests.put, async (request, delivery) => {
+      const caller = callerOf(delivery);
+      const { contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint } = request;
       requireRole(caller, 'cps', 'pool');
       requireIso2(xsdMsgDefNamespace);
       const key = emaidKey(emaid);
@@ -219,7 +221,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
       return { contract, created: true };
     }),
-    serve(requests.list, async ({ caller, pcid, emaid }) => {
+    serve(requests.list, async ({ pcid, emaid }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'mo', 'oem', 'cpo', 'pool');
       if (emaid !== undefined && caller.role === 'mo') requireEmaidOwner(caller, emaid);
       if (pcid !== undefined && caller.role === 'oem') requirePcidOwner(caller, pcid);
@@ -232,7 +235,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const visible = docs.filter((doc) => (caller.role === 'mo' ? ownsEmaid(caller, doc.summary.emaid) : caller.role === 'oem' ? ownsPcid(caller, doc.summary.pcid) : true));
       return { contracts: await withDefault(visible) };
     }),
-    serve(requests.delete, async ({ caller, emaid }) => {
+    serve(requests.delete, async ({ emaid }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'mo');
       requireEmaidOwner(caller, emaid);
       const docs = await contracts.find({ 'summary.emaid': emaidKey(emaid) });
@@ -241,21 +245,24 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       if (deleted === 0) throw new PncError('ContractNotFound', `no contract for EMAID ${emaid}`);
       return { emaid: emaidKey(emaid), deleted };
     }),
-    serve(requests.setDefault, async ({ caller, pcid, emaid }) => {
+    serve(requests.setDefault, async ({ pcid, emaid }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await contractOf(pcid, emaid);
       await defaults.replace({ _id: pcid, emaid: doc.summary.emaid, expiresAt: doc.expiresAt });
       return { contract: { ...doc.summary, defaultContract: true } };
     }),
-    serve(requests.provide, async ({ caller, pcid, emaid, sessionId }) => {
+    serve(requests.provide, async ({ pcid, emaid, sessionId }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await contractOf(pcid, emaid);
       const exi = encodeInstallationResponse((sessionId ?? UNKNOWN_SESSION_ID).toLowerCase(), { code: 'OK', contract: doc.contract });
       return { certificateInstallationRes: bytesToBase64(exi), xsdMsgDefNamespace: doc.summary.xsdMsgDefNamespace, ...(doc.summary.cpsV2GRootFingerprint ? { cpsV2GRootFingerprint: doc.summary.cpsV2GRootFingerprint } : {}) };
     }),
-    serve(requests.installation, async ({ caller, certificateInstallationReq, xsdMsgDefNamespace }) => {
+    serve(requests.installation, async ({ certificateInstallationReq, xsdMsgDefNamespace }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'cpo', 'pool');
       requireIso2(xsdMsgDefNamespace);
       const request = readInstallationRequest(base64ToBytes(certificateInstallationReq));

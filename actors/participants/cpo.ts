@@ -9,7 +9,6 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
@@ -19,7 +18,9 @@ import { issueCsmsLeaf, makeCsmsRoot, type CsmsAuthority } from '../../protocols
 import { statusInfoOf } from '../../protocols/ocpp/status-info.ts';
 import { installationMachine } from '../../statecharts/cpo.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
-import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer, certificateOf, exportPrivateKey, importPrivateKey } from './authority.ts';
+import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer, certificateOf, processKek } from './authority.ts';
+import { exportPkcs8, importPkcs8 } from '../../protocols/pki/keys.ts';
+import type { KeyEncryptionKey, SealedKey } from '../host/kek.ts';
 import { certificatesOfPem, emaidVerdict, hashDataAuthorizer, pairingOf, verdictOfChain } from './cpo-authorize.ts';
 import { StationRecords } from './cpo-stations.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
@@ -34,32 +35,33 @@ const pemOf = (certificate: x509.X509Certificate): string => certificate.toStrin
 interface CsmsRootDoc extends StoredDoc {
   /** DER, base64. */
   readonly certificate: string;
-  /** PKCS#8 DER, base64. */
-  readonly privateKey: string;
+  /** PKCS#8 DER sealed under the host's key-encryption key, like every CA key at rest. */
+  readonly sealedKey: SealedKey;
 }
 
-/** Security profile 3: the CSMS root the CPO runs, made once and kept in its store. */
-async function loadOrMakeCsmsRoot(store: Store, organization: string): Promise<CsmsAuthority> {
+const CSMS_ROOT_LABEL = 'cpo/csms-root';
+
+/** Security profile 3: the CSMS root the CPO runs, made once and kept (sealed) in its store. */
+async function loadOrMakeCsmsRoot(store: Store, organization: string, kek: KeyEncryptionKey): Promise<CsmsAuthority> {
   const collection = store.collection<CsmsRootDoc>('cpo.csms');
   let doc = await collection.get('root');
   if (!doc) {
     const made = await makeCsmsRoot(organization);
     try {
-      doc = await collection.insert({ _id: 'root', certificate: derOf(made.certificate), privateKey: await exportPrivateKey(made.privateKey) });
+      doc = await collection.insert({ _id: 'root', certificate: derOf(made.certificate), sealedKey: kek.seal(await exportPkcs8(made.privateKey), CSMS_ROOT_LABEL) });
     } catch (error) {
       if (!PncError.is(error, 'DuplicateKey')) throw error;
       doc = (await collection.get('root'))!;
     }
   }
-  return { certificate: certificateOf(doc.certificate), privateKey: await importPrivateKey(doc.privateKey) };
+  return { certificate: certificateOf(doc.certificate), privateKey: await importPkcs8(kek.open(doc.sealedKey, CSMS_ROOT_LABEL)) };
 }
 
 const csrInvalid = (error: unknown) => new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
 
-async function startCpo({ bus, store, log, config }: ParticipantContext) {
+async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPO';
-  const caller: Caller = { role: 'cpo', prefixes: [] };
-  const { sub1, sub2 } = await loadOrMakeAuthorities(store, 'cpo', async () => {
+  const { sub1, sub2 } = await loadOrMakeAuthorities({ store, kek }, 'cpo', async () => {
     const sub1 = await requestSubCa1(bus, 'cpo', { commonName: 'CPO Sub-CA 1', organization });
     const sub2 = { ...(await makeAuthority({ role: 'cpoSubCa2', subject: { commonName: 'CPO Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cpo', config.ocspBaseUrl) };
     return { sub1, sub2 };
@@ -70,9 +72,9 @@ async function startCpo({ bus, store, log, config }: ParticipantContext) {
   const ocspTransport = busOcspTransport(bus);
   const contractRevocation = ocspRevocationChecker(ocspTransport);
   // M01 over our CCP's bus subject, or over `POST /v1/ccp/signedContractData` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
-  const csmsRoot = await loadOrMakeCsmsRoot(store, organization);
+  const csmsRoot = await loadOrMakeCsmsRoot(store, organization, kek ?? processKek);
   const stations = await new StationRecords(store).start();
   const authorizeHashData = hashDataAuthorizer(ocspTransport, config.ocspBaseUrl);
 

@@ -12,7 +12,8 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { hostActor } from '../host/index.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
-import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts';
+import { emaidPrefixOf, requireEmaidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
+import { callerOf } from '../bus/identity.ts';
 import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
@@ -45,11 +46,16 @@ export function exiChain(chain: CertificateChainJson, id?: string): Record<strin
   };
 }
 
-async function startCps({ bus, store, config, log }: ParticipantContext) {
+/** Only an MO signs up contracts, and only under its own EMAID prefix (as authenticated, never as the payload says). */
+function requireSigningMo(who: Caller, emaid: string): void {
+  requireRole(who, 'mo');
+  requireEmaidOwner(who, emaid);
+}
+
+async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
   const organization = config.organization ?? 'Open Plug&Charge CPS';
-  const caller: Caller = { role: 'cps', prefixes: [] };
   const { certificates: [v2gRootDer] } = await whenServed(() => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}));
-  const authorities = await loadOrMakeAuthorities(store, 'cps', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'cps', async () => {
     const sub1 = await requestSubCa1(bus, 'cps', { commonName: 'CPS Sub-CA 1', organization });
     const sub2 = { ...(await makeAuthority({ role: 'cpsSubCa2', subject: { commonName: 'CPS Sub-CA 2', organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('cps', config.ocspBaseUrl) };
     const leaf = await makeAuthority({ role: 'cps', subject: { commonName: 'CPS Leaf', organization }, issuer: asIssuer(sub2) });
@@ -60,7 +66,7 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
   const cpsV2GRootFingerprint = createHash('sha256').update(Buffer.from(v2gRootDer, 'base64')).digest('hex');
   const revocations = new Revocations(store, 'cps');
   // Roots and the CCP over our bus subjects, or over an external OPCP endpoint (`opcp.url`).
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'cps');
   const hostContext = { bus, store, log };
@@ -116,14 +122,17 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
 
   const subscriptions = await Promise.all([
     serve(cpsInterface.requests.ca, () => ({ chain: ownChain, v2gRoot: v2gRootDer, cpsV2GRootFingerprint })),
-    serve(cpsInterface.requests.sign, async ({ store: wantsStore, ...request }) => {
+    serve(cpsInterface.requests.sign, async ({ store: wantsStore, ...request }, delivery) => {
+      // The MO in the payload (moId) must be the one authenticated, owning the contract's EMAID.
+      requireSigningMo(callerOf(delivery), request.contractData.emaid);
       const outcome = await toPromise(createActor(logic, { input: { request, store: wantsStore } }).start());
       if (!outcome.signed) throw outcomeError({ value: 'rejected', context: outcome });
       if (outcome.failure) throw outcomeError({ value: 'storeFailed', context: outcome });
       return { ...outcome.signed, stored: wantsStore };
     }),
     // One hosted actor per contract: after a crash the redelivered item resumes where it stopped.
-    consumeWork(bus, cpsInterface.work.signing, async (request) => {
+    consumeWork(bus, cpsInterface.work.signing, async (request, item) => {
+      requireSigningMo(callerOf(item), request.contractData.emaid); // a refusal is final: dead-lettered
       const actor = await hostActor({ participant: 'cps', id: request.contractId, logic, context: hostContext, input: { request, store: true }, leaseMs: SIGNING_LEASE_MS });
       try {
         if (actor.getSnapshot().value === 'storeFailed') await actor.send({ type: 'RETRY' });

@@ -11,7 +11,6 @@ import type { ParticipantContext, ParticipantDefinition } from '../host/particip
 import { HostedActors } from './hosted.ts';
 import { enqueueWork, publishEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
@@ -26,6 +25,8 @@ import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { callerOf } from '../bus/identity.ts';
+import { requireOperatorOrEmaidOwner, requireRole } from '../../protocols/catalogue/caller.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -46,12 +47,11 @@ interface ContractIndexDoc extends StoredDoc {
 
 const certificatesOf = (chain: CertificateChainJson) => [chain.certificate, ...chain.subCertificates].map(certificateOf);
 
-async function startMo({ bus, store, config, log }: ParticipantContext) {
+async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
   const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge MO';
-  const caller: Caller = { role: 'mo', prefixes: [prefix] };
-  const authorities = await loadOrMakeAuthorities(store, 'mo', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'mo', async () => {
     const root = await makeAuthority({ role: 'moRoot', subject: { commonName: `${prefix} MO Root CA`, organization, country: prefix.slice(0, 2) } });
     const sub1 = await makeAuthority({ role: 'moSubCa1', subject: { commonName: `${prefix} MO Sub-CA 1`, organization }, issuer: asIssuer(root) });
     const sub2 = { ...(await makeAuthority({ role: 'moSubCa2', subject: { commonName: `${prefix} MO Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('mo', config.ocspBaseUrl) };
@@ -62,7 +62,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const revocations = new Revocations(store, 'mo');
   // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'mo');
   const hostContext = { bus, store, log };
@@ -142,7 +142,8 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
 
   const subscriptions = await Promise.all([
     serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
-    serve(moInterface.requests.conclude, async ({ pcid, customerId }) => {
+    serve(moInterface.requests.conclude, async ({ pcid, customerId }, delivery) => {
+      requireRole(callerOf(delivery), 'admin');
       const contractId = randomUUID();
       await contractIndex.insert({ _id: contractId, pcid: pcidKey(pcid), ...(customerId ? { customerId } : {}) });
       const actor = await actorFor(contractId, pcidKey(pcid));
@@ -156,12 +157,15 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
       log.info('contract.submitted', { contractId, emaid: snapshot.context.issued?.emaid });
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serve(moInterface.requests.get, async ({ emaid }) => {
+    serve(moInterface.requests.get, async ({ emaid }, delivery) => {
+      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
       const snapshot = (await byEmaid(emaid)).getSnapshot();
       await releaseIfDone(snapshot.context.contractId, snapshot);
       return summaryOf(snapshot.value, snapshot.context);
     }),
-    serve(moInterface.requests.terminate, async ({ emaid }) => {
+    serve(moInterface.requests.terminate, async ({ emaid }, delivery) => {
+      // [S3] only the operator or the MO owning the EMAID, as authenticated: never whoever asks.
+      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
       const actor = await byEmaid(emaid);
       await actor.send({ type: 'TERMINATE' });
       const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);

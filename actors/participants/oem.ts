@@ -11,17 +11,18 @@ import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import type { StoredDoc } from '../store/store.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { makePcid, pcidKey } from '../../protocols/identifiers/index.ts';
-import { issueCertificate } from '../../protocols/pki/issue.ts';
+import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
-import { asIssuer, derOf, ocspUrlOf, exportPrivateKey, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
+import { asIssuer, derOf, ocspUrlOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { callerOf } from '../bus/identity.ts';
+import { requireOperatorOrPcidOwner, requireRole } from '../../protocols/catalogue/caller.ts';
 
 const ALPHANUMERIC = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -55,11 +56,10 @@ const keyIdOf = (der: string): string | undefined => {
   return keyId?.match(/../g)?.join(':').toUpperCase();
 };
 
-async function startOem({ bus, store, config, log }: ParticipantContext) {
+async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
   const wmi = (config.wmi ?? 'OPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge OEM';
-  const caller: Caller = { role: 'oem', prefixes: [wmi] };
-  const authorities = await loadOrMakeAuthorities(store, 'oem', async () => {
+  const authorities = await loadOrMakeAuthorities({ store, kek }, 'oem', async () => {
     const root = await makeAuthority({ role: 'oemRoot', subject: { commonName: `${wmi} OEM Root CA`, organization, country: 'DE' } });
     const sub1 = await makeAuthority({ role: 'oemSubCa1', subject: { commonName: `${wmi} OEM Sub-CA 1`, organization }, issuer: asIssuer(root) });
     const sub2 = { ...(await makeAuthority({ role: 'oemSubCa2', subject: { commonName: `${wmi} OEM Sub-CA 2`, organization }, issuer: asIssuer(sub1) })), ocspUrl: ocspUrlOf('oem', config.ocspBaseUrl) };
@@ -69,7 +69,7 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
   const revocations = new Revocations(store, 'oem');
   // Process 2 over our PCP's bus subjects, or over `PUT/DELETE /v1/oem/provCerts` of an external OPCP endpoint.
-  const pools = poolAccessOf(bus, caller, config);
+  const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'oem');
 
@@ -81,15 +81,16 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
         if (existing) return existing.record;
         const roots = await whenServed(() => rootPool.list('V2G'));
         if (roots.length === 0) throw new PncError('NoV2gRoot', 'the RCP holds no V2G root to store in the vehicle', { retryable: true });
-        const issued = await issueCertificate({ role: 'provisioning', subject: { commonName: input.pcid, organization }, issuer: sub2 });
+        // [S4] the vehicle's own key: the OEM signs its CSR and names it by the PCID.
+        const certificate = await issueFromCsr({ role: 'provisioning', csr: Buffer.from(input.csr, 'base64'), subject: { commonName: input.pcid, organization }, issuer: sub2 })
+          .catch((error: unknown) => { throw new PncError('CsrInvalid', `the vehicle's CSR: ${(error as Error).message}`); });
         const record: VehicleRecordJson = {
           pcid: input.pcid,
-          provisioningChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
-          provisioningKey: await exportPrivateKey(issued.keys!.privateKey),
+          provisioningChain: { certificate: derOf(certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
           v2gRoots: roots.map((root) => root.der),
           producedAt: new Date().toISOString(),
         };
-        await vehicles.replace({ _id: input.pcid, record, serialNumber: issued.certificate.serialNumber.toLowerCase() });
+        await vehicles.replace({ _id: input.pcid, record, serialNumber: certificate.serialNumber.toLowerCase() });
         return record;
       }),
       uploadToPcp: fromPromise(async ({ input }) => {
@@ -112,16 +113,20 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
   });
 
   const hosted = new HostedActors({ participant: 'oem', logic, context: { bus, store, log } });
-  const actorFor = (pcid: string) => hosted.get(pcid, { pcid });
+  // The input only starts a new actor (production); an existing vehicle's actor restores its own context.
+  const actorFor = (pcid: string, csr = '') => hosted.get(pcid, { pcid, csr });
   const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
 
   const subscriptions = await Promise.all([
     serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
-    serve(oemInterface.requests.produceVehicle, async ({ vehicleId }) => {
+    serve(oemInterface.requests.produceVehicle, async ({ vehicleId, csr }, delivery) => {
+      // The operator's factory, or a vehicle of this OEM's own WMI producing itself (the EV participant: `openpnc run ev`).
+      const who = callerOf(delivery);
+      if (!(who.role === 'oem' && who.prefixes.includes(wmi))) requireRole(who, 'admin');
       const body = `${wmi}${vehicleId ?? randomVehicleId()}`; // as given: PCIDs keep their case (pcidKey)
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
       if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
-      const actor = await actorFor(pcid);
+      const actor = await actorFor(pcid, csr);
       const snapshot = await actor.waitFor((s) => settled(s.value), 30_000);
       if (snapshot.value === 'failed') await hosted.release(pcid);
       if (snapshot.value === 'failed') throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');
@@ -129,12 +134,14 @@ async function startOem({ bus, store, config, log }: ParticipantContext) {
       log.info('vehicle.produced', { pcid });
       return snapshot.context.vehicle!;
     }),
-    serve(oemInterface.requests.getVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.getVehicle, async ({ pcid }, delivery) => {
+      requireOperatorOrPcidOwner(callerOf(delivery), pcid);
       const doc = await vehicles.get(pcidKey(pcid));
       if (!doc || doc.deletedAt) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       return doc.record;
     }),
-    serve(oemInterface.requests.deleteVehicle, async ({ pcid }) => {
+    serve(oemInterface.requests.deleteVehicle, async ({ pcid }, delivery) => {
+      requireOperatorOrPcidOwner(callerOf(delivery), pcid);
       const doc = await vehicles.get(pcidKey(pcid));
       if (!doc) throw new PncError('UnknownVehicle', `no vehicle ${pcid}`);
       if (doc.deletedAt) return { pcid: doc._id, deleted: false };

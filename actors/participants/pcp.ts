@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
+import { callerOf } from '../bus/identity.ts';
 import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
 import { enqueueWork, publishEvent } from '../bus/typed.ts';
@@ -86,8 +87,9 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
   }
 
   const subscriptions = await Promise.all([
-    serve(requests.put, async (request) => {
-      const { caller, pcid: claimed, ...upload } = request;
+    serve(requests.put, async (request, delivery) => {
+      const caller = callerOf(delivery);
+      const { pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
       const leaf = certificateFacts(upload.vehicleCertificate, 'vehicleCertificate');
       const subCas = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
@@ -116,18 +118,21 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
       return { chain, created: !existing || Boolean(existing.deletingSince) };
     }),
-    serve(requests.get, async ({ caller, pcid }) => {
+    serve(requests.get, async ({ pcid }, delivery) => {
+      const caller = callerOf(delivery);
       mayRead(caller, pcid);
       const doc = await served(pcid);
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
       await checkChain(doc.chain);
       return { chain: doc.chain };
     }),
-    serve(requests.lookup, async ({ caller, pcid }) => {
+    serve(requests.lookup, async ({ pcid }, delivery) => {
+      const caller = callerOf(delivery);
       mayRead(caller, pcid);
       return { pcid, exists: Boolean(await served(pcid)) };
     }),
-    serve(requests.delete, async ({ caller, pcid }) => {
+    serve(requests.delete, async ({ pcid }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'oem');
       requirePcidOwner(caller, pcid);
       const doc = await chains.get(pcid);

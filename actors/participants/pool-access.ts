@@ -2,14 +2,13 @@
  * How a partner reaches the pools (issue 5): one small port per pool operation, each with a bus
  * implementation (our pools' subjects) and an OPCP implementation (any OPCP 1.0 endpoint through
  * `actors/opcp/client.ts`, e.g. Hubject's stages or our own gateway). A partner picks one with
- * `poolAccessOf(bus, caller, config)`: with `opcp.url` set it talks REST, otherwise the bus. Either
+ * `poolAccessOf(bus, config)`: with `opcp.url` set it talks REST, otherwise the bus. Either
  * way a failure is the same typed PncError, so the partner's code has one path per operation.
  */
 import type { Bus } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { OpcpClient } from '../opcp/client.ts';
 import { signedContractXml } from '../opcp/signed-xml.ts';
-import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import type { SignedContractDataJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
@@ -101,42 +100,42 @@ function provisioningCertificateOf({ chain, v2gRootAuthorityKeyIdentifiers }: { 
   };
 }
 
-function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
+function busPoolAccess(bus: Bus): PoolAccess {
   return {
     transport: 'bus',
     contractInstallation: {
       async install(request) {
-        const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { caller, ...request }, { timeoutMs: 3_000 });
+        const reply = await requestSubjectReply(bus, ccpInterface.requests.installation, { ...request }, { timeoutMs: 3_000 });
         if (reply.responseCode !== 'OK') throw installationFailure(reply.responseCode, reply.reason ?? reply.responseCode, reply.certificateInstallationRes);
         return { certificateInstallationRes: reply.certificateInstallationRes };
       },
     },
     provisioningChain: {
       async fetch(pcid) {
-        return chainOfProvisioningCertificate((await requestSubjectReply(bus, pcpInterface.requests.get, { caller, pcid })).chain);
+        return chainOfProvisioningCertificate((await requestSubjectReply(bus, pcpInterface.requests.get, { pcid })).chain);
       },
     },
     contractDeletion: {
       async delete(emaid) {
-        await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid });
+        await requestSubjectReply(bus, ccpInterface.requests.delete, { emaid });
       },
     },
     roots: {
       async list() {
-        return (await requestSubjectReply(bus, rcpInterface.requests.list, { caller })).roots;
+        return (await requestSubjectReply(bus, rcpInterface.requests.list, {})).roots;
       },
     },
     provisioningUpload: {
       async upload(upload) {
-        await requestSubjectReply(bus, pcpInterface.requests.put, { caller, pcid: upload.pcid, ...provisioningCertificateOf(upload) });
+        await requestSubjectReply(bus, pcpInterface.requests.put, { pcid: upload.pcid, ...provisioningCertificateOf(upload) });
       },
       async delete(pcid) {
-        await requestSubjectReply(bus, pcpInterface.requests.delete, { caller, pcid });
+        await requestSubjectReply(bus, pcpInterface.requests.delete, { pcid });
       },
     },
     signedContracts: {
       async put(signed) {
-        await requestSubjectReply(bus, ccpInterface.requests.put, { ...signed, caller });
+        await requestSubjectReply(bus, ccpInterface.requests.put, signed);
       },
     },
   };
@@ -234,9 +233,9 @@ export function opcpClientOf(config: Readonly<Record<string, string>>): OpcpClie
 /**
  * The pool ports for a partner: over the external OPCP endpoint when `opcp.url` (with
  * `opcp.clientId`, `opcp.clientSecret`, optional `opcp.tokenUrl`, `opcp.audience`,
- * `opcp.timeoutMs`) is configured, otherwise over the bus as `caller`.
+ * `opcp.timeoutMs`) is configured, otherwise over the bus, as the identity the bus handle signs with.
  */
-export function poolAccessOf(bus: Bus, caller: Caller, config: Readonly<Record<string, string>>): PoolAccess {
+export function poolAccessOf(bus: Bus, config: Readonly<Record<string, string>>): PoolAccess {
   const client = opcpClientOf(config);
-  return client ? opcpPoolAccess(client) : busPoolAccess(bus, caller);
+  return client ? opcpPoolAccess(client) : busPoolAccess(bus);
 }

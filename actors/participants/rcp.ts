@@ -8,6 +8,7 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { PncError } from '../../protocols/errors.ts';
 import { requireRole } from '../../protocols/catalogue/caller.ts';
+import { callerOf } from '../bus/identity.ts';
 import { rcpInterface, type RootCertificateJson, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { rcpMachine } from '../../statecharts/rcp.ts';
 import { publishEvent } from '../bus/typed.ts';
@@ -91,7 +92,8 @@ export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock
   }
 
   const subscriptions = await Promise.all([
-    serve(requests.put, async ({ caller, caCertificate, rootType }) => {
+    serve(requests.put, async ({ caCertificate, rootType }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'admin');
       const root = await describeRoot(caCertificate, rootType);
       const existing = await roots.get(root.rootCertificateId);
@@ -113,7 +115,8 @@ export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock
       return { roots: docs.filter((doc) => !doc.revokedAt).map(toJson) };
     }),
     serve(requests.get, async ({ rootCertificateId }) => ({ root: toJson(await servedRoot(rootCertificateId)) })),
-    serve(requests.revoke, async ({ caller, rootCertificateId }) => {
+    serve(requests.revoke, async ({ rootCertificateId }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'admin');
       const doc = await servedRoot(rootCertificateId);
       const now = clock();
@@ -122,7 +125,8 @@ export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock
       await schedule.expiryAdded(now);
       return { root: toJson(revoked) };
     }),
-    serve(requests.delete, async ({ caller, rootCertificateId }) => {
+    serve(requests.delete, async ({ rootCertificateId }, delivery) => {
+      const caller = callerOf(delivery);
       requireRole(caller, 'admin');
       const doc = await roots.get(rootCertificateId.toLowerCase());
       if (!doc || !(await roots.delete(doc._id))) throw new PncError('RootNotFound', 'Root certificate with the given ID is not found');

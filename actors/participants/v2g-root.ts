@@ -15,6 +15,8 @@ import { subCaMachine } from '../../statecharts/v2g-root.ts';
 import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { callerOf } from '../bus/identity.ts';
+import { requireRole } from '../../protocols/catalogue/caller.ts';
 
 /** A Sub-CA 1 certificate this CA issued; only those can be revoked here. */
 interface IssuedDoc extends StoredDoc {
@@ -26,9 +28,9 @@ interface IssuedDoc extends StoredDoc {
 export const v2gRootParticipant: ParticipantDefinition = {
   name: 'v2g-root',
   summary: 'V2G root CA: issues CPO and CPS Sub-CA 1 certificates, revokes, serves OCSP',
-  async start({ bus, store, config, log }) {
+  async start({ bus, store, config, log, kek }) {
     const organization = config.organization ?? 'Open Plug&Charge';
-    const { root } = await loadOrMakeAuthorities(store, 'v2g-root', async () => ({
+    const { root } = await loadOrMakeAuthorities({ store, kek }, 'v2g-root', async () => ({
       root: { ...(await makeAuthority({ role: 'v2gRoot', subject: { commonName: config.commonName ?? 'V2G Root CA', organization, country: 'DE' } })), ocspUrl: ocspUrlOf('v2g-root', config.ocspBaseUrl) },
     }));
     const revocations = new Revocations(store, 'v2g-root');
@@ -59,13 +61,16 @@ export const v2gRootParticipant: ParticipantDefinition = {
     });
     const subscriptions = await Promise.all([
       serve(v2gRootInterface.requests.ca, () => ({ certificates: [derOf(root.certificate)] })),
-      serve(v2gRootInterface.requests.issueSubCa, async (request) => {
+      serve(v2gRootInterface.requests.issueSubCa, async (request, delivery) => {
+        // [S1] a domain's Sub-CA 1 only for that domain's own authenticated participant.
+        requireRole(callerOf(delivery), request.domain);
         const outcome = await toPromise(createActor(subCa, { input: request }).start());
         if (!outcome.certificate) throw new PncError(outcome.failure?.code ?? 'CsrInvalid', outcome.failure?.message ?? 'not issued');
         log.info('subca.issued', { domain: request.domain });
         return { certificate: outcome.certificate };
       }),
-      serve(v2gRootInterface.requests.revoke, async ({ serialNumber }) => {
+      serve(v2gRootInterface.requests.revoke, async ({ serialNumber }, delivery) => {
+        requireRole(callerOf(delivery), 'admin');
         if (!(await issued.get(normalizeSerialNumber(serialNumber)))) throw new PncError('UnknownCertificate', `this CA issued no certificate with serial ${serialNumber}`);
         return revocations.revoke(serialNumber, 'cACompromise');
       }),

@@ -15,7 +15,6 @@ import { PURGE_DEADLINE, type PurgeResult, type PurgeScheduleMachine } from '../
 import type { Collection, StoredDoc } from '../store/store.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
-import { POOL_CALLER } from '../../protocols/catalogue/caller.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { RunningParticipant } from '../host/participant.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
@@ -287,7 +286,7 @@ export class RootCache {
   roots(rootType: RootType): Promise<Uint8Array[]> {
     const hit = this.cached.get(rootType);
     if (hit && Date.now() - hit.at < this.maxAgeMs) return hit.roots;
-    const roots = requestSubjectReply(this.bus, rcpInterface.requests.list, { caller: POOL_CALLER, rootType }).then(({ roots: list }) => list.map((root) => this.ders.get(root.caCertificate)));
+    const roots = requestSubjectReply(this.bus, rcpInterface.requests.list, { rootType }).then(({ roots: list }) => list.map((root) => this.ders.get(root.caCertificate)));
     roots.catch(() => this.cached.delete(rootType));
     this.cached.set(rootType, { at: Date.now(), roots });
     return roots;

@@ -7,7 +7,7 @@
  */
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
-import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Vehicle } from './vehicle.ts';
 import { PncError } from '../../protocols/errors.ts';
 import type { EvOutput } from '../../statecharts/ev-session.ts';
 import type { SeccOutput } from '../../statecharts/secc-session.ts';
@@ -25,7 +25,7 @@ export interface Charged {
   readonly soc: { readonly from: number; readonly to: number };
 }
 
-export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: VehicleRecordJson): Promise<Charged> {
+export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: Vehicle): Promise<Charged> {
   // The timeline shows each message once, as the EV sent or received it.
   const onTimeline = (entry: TraceEntry) => {
     const [who, field] = entry.direction === 'out' ? ['ev', 'exiRequest'] : ['secc', 'exiResponse'];

@@ -72,7 +72,7 @@ export async function runStart(argv: string[], participants: readonly Participan
     await story.stop();
     return 0;
   }
-  const gateway = await startOpcpGateway({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
+  const gateway = await startOpcpGateway({ bus: story.identities.gateway(story.bus), store: story.store, log: createLogger({ fields: { participant: 'opcp' } }), port: opcpPort });
   // Loaded only here: ocpp-rpc compiles its OCA schemas on import, which `start` without --serve does not need.
   const { startCsms } = await import('../ocpp/csms.ts');
   const csms = await startCsms({ bus: story.bus, store: story.store, log: createLogger({ fields: { participant: 'ocpp' } }), port: ocppPort });

@@ -22,12 +22,15 @@ import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
-import { buildInstallationRequest, checkInstallationResponse, type InstallationCheck } from './vehicle.ts';
+import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type InstallationCheck, type Vehicle } from './vehicle.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 import { chargeAtStation } from './charging.ts';
 
 /** Participants the story builds itself in process 7 rather than starting as services. */
 const SCENE_PARTICIPANTS = ['secc', 'ev'];
+import { LocalIdentities } from '../bus/identity.ts';
+import { participantHandle } from '../host/credentials.ts';
+import { resolveKek } from '../host/kek.ts';
 
 export interface StoryOptions {
   /** Every participant to start, in start order (the registry's list). */
@@ -44,10 +47,13 @@ export interface StoryOptions {
 
 export interface StoryResult {
   readonly timeline: Timeline;
-  readonly vehicle: VehicleRecordJson;
+  /** The story's vehicle, with the provisioning key it made itself. */
+  readonly vehicle: Vehicle;
   readonly check: InstallationCheck;
   readonly contract: ContractSummaryJson;
   readonly bus: Bus;
+  /** The identities the participants were given; `identities.gateway(bus)` for an OPCP gateway beside them. */
+  readonly identities: LocalIdentities;
   readonly store: Store;
   /** Stops every participant and closes bus and store. */
   stop(): Promise<void>;
@@ -97,6 +103,10 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
   const store = await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
+  // Each participant's handle signs as that participant; the story's actors act as the operator.
+  const identities = new LocalIdentities();
+  const kek = resolveKek({ dataDir });
+  const operator = identities.handle(bus, 'admin', ADMIN);
   const timeline = new Timeline().printTo(print).publishTo(bus);
   const quiet = createLogger({ write: () => {} });
   const running: RunningParticipant[] = [];
@@ -109,7 +119,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await options.beforeStart?.(bus, store);
     print('Open Plug&Charge: the six VDE processes, every participant in this process');
     const start = async (definition: ParticipantDefinition) => {
-      running.push(await definition.start({ bus: timeline.busFor(definition.name, bus), store, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
+      running.push(await definition.start({ bus: timeline.busFor(definition.name, participantHandle(identities, bus, definition.name)), store, kek, log: quiet.child({ participant: definition.name }), dataDir, config: {} }));
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
     // The back office runs as participants; the SECC and the EV of process 7 are built for the scene.
@@ -118,13 +128,13 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     print(`── 0  start ${backOffice.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
-    const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, bus), bus, print);
+    const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line)');
-    const charged = await chargeAtStation(timeline, timeline.busFor('secc', bus), store, vehicle);
+    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle);
     print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
       + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
-    return { timeline, vehicle, check, contract, bus, store, stop };
+    return { timeline, vehicle, check, contract, bus, identities, store, stop };
   } catch (error) {
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     await stop().catch(() => {});
@@ -133,7 +143,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 }
 
 export interface PlayedStory {
-  readonly vehicle: VehicleRecordJson;
+  readonly vehicle: Vehicle;
   readonly contract: ContractSummaryJson;
   readonly check: InstallationCheck;
 }
@@ -152,11 +162,11 @@ export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (li
   ];
   for (const [subject, rootType] of roots) {
     const { certificates } = await requestSubjectReply(as('admin'), subject, {});
-    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caller: ADMIN, caCertificate: certificates[certificates.length - 1], rootType });
+    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caCertificate: certificates[certificates.length - 1], rootType });
   }
 
   print('── 2  vehicle production (OEM)');
-  const vehicle = await requestSubjectReply(as('factory'), oemInterface.requests.produceVehicle, {});
+  const vehicle = await produceVehicle(as('factory'));
 
   print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
   const settled = contractSettled(quiet, 15_000);

@@ -47,8 +47,12 @@ export function correlationOf(...sources: unknown[]): Correlation {
   return keys;
 }
 
-/** Where the actor host and the timeline publish what the inspector shows. */
-export const TRACE_SUBJECT_PREFIX = 'inspect.trace.';
+/**
+ * Where a participant's steps go for the inspector: under its own `inspect.<participant>.>` (which
+ * its NATS credential may publish), in a token no actor id can take (ids have no `~`).
+ */
+export const traceSubject = (participant: string): string => `inspect.${participant}.~trace`;
+export const isTraceSubject = (subject: string): boolean => subject.endsWith('.~trace');
 
 /** Payload fields that carry base64 EXI documents. */
 const EXI_FIELDS = ['certificateInstallationReq', 'certificateInstallationRes', 'exiRequest', 'exiResponse'];
@@ -117,9 +121,9 @@ export class Timeline {
     return this;
   }
 
-  /** Publishes every finished step on `inspect.trace.<participant>` for the inspector; best effort. */
+  /** Publishes every finished step on `inspect.<participant>.~trace` for the inspector; best effort. */
   publishTo(bus: Bus): this {
-    this.onEnd((entry) => void bus.publish(`${TRACE_SUBJECT_PREFIX}${entry.participant}`, entry).catch(() => {}));
+    this.onEnd((entry) => void bus.publish(traceSubject(entry.participant), entry).catch(() => {}));
     return this;
   }
 

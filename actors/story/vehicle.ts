@@ -8,21 +8,33 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
-import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Bus } from '../bus/bus.ts';
+import { requestSubjectReply } from '../bus/typed.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
 import { decryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../protocols/pki/keys.ts';
-import { importPrivateKey } from '../participants/authority.ts';
+import { base64Of, makeCsr } from '../participants/authority.ts';
 import { signFragments, verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
 
 const hexOf = (base64: string): string => Buffer.from(base64, 'base64').toString('hex');
 const bytesOfHex = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));
 
-/** The provisioning private key of the vehicle record as a WebCrypto ECDSA key. */
-export function provisioningKeyOf(vehicle: VehicleRecordJson): Promise<CryptoKey> {
-  return importPrivateKey(vehicle.provisioningKey);
+/** A vehicle: what the OEM wrote into it, and the provisioning key it made itself and never sends anywhere [S4]. */
+export interface Vehicle extends VehicleRecordJson {
+  readonly provisioningKey: CryptoKey;
+}
+
+/**
+ * Vehicle production as the vehicle sees it: it makes its provisioning key pair, sends the OEM a CSR
+ * (`oem.vehicle.produce`) and keeps the key; the OEM signs the CSR and names the vehicle by its PCID.
+ */
+export async function produceVehicle(bus: Bus, vehicleId?: string): Promise<Vehicle> {
+  const { csr, keys } = await makeCsr({ commonName: 'vehicle', organization: 'Open Plug&Charge' });
+  const record = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { csr: base64Of(csr), ...(vehicleId ? { vehicleId } : {}) });
+  return { ...record, provisioningKey: keys.privateKey };
 }
 
 /** X509IssuerSerial of each V2G root in the vehicle ([V2G2-…] ListOfRootCertificateIDs, at most 20). */
@@ -38,19 +50,19 @@ function rootCertificateIds(vehicle: VehicleRecordJson) {
  * The EXI CertificateInstallationReq (whole V2G_Message) the vehicle sends, signed with its
  * provisioning key over the CertificateInstallationReq element [V2G2-…]; a fresh SessionID.
  */
-export async function buildInstallationRequest(vehicle: VehicleRecordJson, sessionId = randomBytes(8).toString('hex')): Promise<Uint8Array> {
+export async function buildInstallationRequest(vehicle: Vehicle, sessionId = randomBytes(8).toString('hex')): Promise<Uint8Array> {
   const { body, signature } = await installationRequestParts(vehicle);
   return encodeExi('iso2', { V2G_Message: { Header: { SessionID: sessionId, Signature: signature }, Body: { CertificateInstallationReq: body } } });
 }
 
 /** The CertificateInstallationReq body and the header Signature over it (provisioning key). */
-export async function installationRequestParts(vehicle: VehicleRecordJson): Promise<{ body: Record<string, unknown>; signature: Record<string, unknown> }> {
+export async function installationRequestParts(vehicle: Vehicle): Promise<{ body: Record<string, unknown>; signature: Record<string, unknown> }> {
   const body = {
     Id: 'ID1',
     OEMProvisioningCert: hexOf(vehicle.provisioningChain.certificate),
     ListOfRootCertificateIDs: { RootCertificateID: rootCertificateIds(vehicle) },
   };
-  const signature = signFragments([{ id: 'ID1', fragment: { CertificateInstallationReq: body } }], await provisioningKeyOf(vehicle));
+  const signature = await signFragments([{ id: 'ID1', fragment: { CertificateInstallationReq: body } }], vehicle.provisioningKey);
   return { body, signature: signature as unknown as Record<string, unknown> };
 }
 
@@ -85,7 +97,7 @@ function chainHexOf(element: Json): { certificate: string; subCertificates: stri
  * @throws PncError `InstallationResInvalid`, `InstallationFailed`, `CpsChainInvalid`, or the
  *   xmldsig / contract-key error codes.
  */
-export async function checkInstallationResponse(exi: Uint8Array, vehicle: VehicleRecordJson): Promise<InstallationCheck> {
+export async function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicle): Promise<InstallationCheck> {
   const { document } = decodeExi('iso2', exi);
   const message = (document as Json).V2G_Message as Json | undefined;
   const res = ((message?.Body as Json | undefined)?.CertificateInstallationRes) as Json | undefined;
@@ -100,7 +112,7 @@ export async function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicl
   const contentOf = (name: string): string => String(((res[name] as Json | undefined)?.CONTENT) ?? '');
   const key = await decryptContractKey(
     { encryptedPrivateKey: bytesOfHex(contentOf('ContractSignatureEncryptedPrivateKey')), dhPublicKey: bytesOfHex(contentOf('DHpublickey')) },
-    await provisioningKeyOf(vehicle),
+    vehicle.provisioningKey,
     contractChain[0],
   );
   return {

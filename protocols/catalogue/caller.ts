@@ -1,7 +1,7 @@
 /**
- * The caller identity every pool subject carries, so the pools enforce data isolation on the bus
- * itself and not only at the OPCP gateway. The gateway fills it from the OAuth2 token; participants
- * fill it from their own configuration.
+ * The caller identity the pools enforce data isolation with, on the bus itself and not only at the
+ * OPCP gateway. It is what was authenticated (actors/bus/identity.ts: a participant's credential, or
+ * the OAuth2 token the gateway acts for), never a payload field.
  *
  * Scoping follows OPCP (`docs/04_authentication.md`): an OEM's rights follow the WMI (first 3
  * characters of the PCID), an MO's the first 5 characters of the EMAID (country code + provider ID).
@@ -10,8 +10,11 @@ import { z } from 'zod';
 import { PncError } from '../errors.ts';
 import { normalizeEmaid } from '../identifiers/index.ts';
 
-/** OPCP roles, plus `pool` for calls between the pool participants themselves (never issued as a token). */
-export const callerRoles = ['admin', 'oem', 'mo', 'cpo', 'cps', 'pool'] as const;
+/**
+ * OPCP roles, plus the bus-only ones never issued as a token: `pool` for calls between the pool
+ * participants, `root` (the V2G root CA), `opcp` (the gateway itself) and `inspector` (access.ts).
+ */
+export const callerRoles = ['admin', 'oem', 'mo', 'cpo', 'cps', 'pool', 'root', 'opcp', 'inspector'] as const;
 export type CallerRole = (typeof callerRoles)[number];
 
 export const caller = z.object({
@@ -20,9 +23,6 @@ export const caller = z.object({
   prefixes: z.array(z.string().regex(/^[A-Za-z0-9]{3,5}$/, 'expected a WMI or EMAID prefix')).max(100).default([]),
 });
 export type Caller = z.output<typeof caller>;
-
-/** The identity pool participants use towards each other. */
-export const POOL_CALLER: Caller = { role: 'pool', prefixes: [] };
 
 /** Throws `Forbidden` unless the caller has one of the roles. */
 export function requireRole(who: Caller, ...roles: CallerRole[]): void {
@@ -68,4 +68,16 @@ export function requirePcidOwner(who: Caller, pcid: string): void {
 export function requireEmaidOwner(who: Caller, emaid: string): void {
   if (who.role === 'pool') return;
   if (!ownsEmaid(who, emaid)) throw new PncError('Forbidden', `not allowed for EMAID prefix ${emaidPrefixOf(emaid)}`);
+}
+
+/** Throws `Forbidden` unless the caller is the operator (`admin`) or an MO owning the EMAID. */
+export function requireOperatorOrEmaidOwner(who: Caller, emaid: string): void {
+  if (who.role === 'admin') return;
+  if (!ownsEmaid(who, emaid)) throw new PncError('Forbidden', `role ${who.role} may not act on EMAID prefix ${emaidPrefixOf(emaid)}`);
+}
+
+/** Throws `Forbidden` unless the caller is the operator (`admin`) or the OEM owning the PCID. */
+export function requireOperatorOrPcidOwner(who: Caller, pcid: string): void {
+  if (who.role === 'admin') return;
+  if (!ownsPcid(who, pcid)) throw new PncError('Forbidden', `role ${who.role} may not act on PCID WMI ${wmiOf(pcid)}`);
 }

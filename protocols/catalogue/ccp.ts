@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
-import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
 import { base64, certificateDer, emaid, hex, pcid } from './fields.ts';
 import { signedContractData } from './cps.ts';
@@ -57,7 +56,6 @@ export const ccpInterface = participantInterface({
        * ResponseCode and the requesting EV's SessionID when it serves it. `contractId` de-duplicates.
        */
       request: signedContractData.extend({
-        caller,
         /** Derived by the CCP from the CPS chain; when given it must match. */
         cpsV2GRootFingerprint: z.string().optional(),
         signedAt: z.string().optional(),
@@ -70,28 +68,28 @@ export const ccpInterface = participantInterface({
     list: requestSubject({
       subject: 'ccp.contracts.list',
       summary: 'contracts by EMAID (its MO, or an OEM/CPO) or by PCID (its OEM); MOs only ever see their own',
-      request: z.object({ caller, pcid: pcid.optional(), emaid: emaid.optional() }).refine((r) => r.pcid !== undefined || r.emaid !== undefined, 'give pcid or emaid'),
+      request: z.object({ pcid: pcid.optional(), emaid: emaid.optional() }).refine((r) => r.pcid !== undefined || r.emaid !== undefined, 'give pcid or emaid'),
       reply: z.object({ contracts: z.array(contractSummary) }),
       errors: ['Forbidden'] as const,
     }),
     delete: requestSubject({
       subject: 'ccp.contract.delete',
       summary: 'the owning MO deletes every contract of an EMAID',
-      request: z.object({ caller, emaid }),
+      request: z.object({ emaid }),
       reply: z.object({ emaid, deleted: z.number().int().min(1) }),
       errors: ['Forbidden', 'ContractNotFound'] as const,
     }),
     setDefault: requestSubject({
       subject: 'ccp.contract.default',
       summary: 'the owning OEM marks one contract of a PCID as the default',
-      request: z.object({ caller, pcid, emaid }),
+      request: z.object({ pcid, emaid }),
       reply: z.object({ contract: contractSummary }),
       errors: ['Forbidden', 'ContractNotFound'] as const,
     }),
     provide: requestSubject({
       subject: 'ccp.contract.provide',
       summary: 'the owning OEM fetches the signed CertificateInstallationRes of a contract (installation without an EVSE)',
-      request: z.object({ caller, pcid, emaid, sessionId: hex.max(16).optional() }),
+      request: z.object({ pcid, emaid, sessionId: hex.max(16).optional() }),
       reply: z.object({ certificateInstallationRes: base64, xsdMsgDefNamespace: z.string(), cpsV2GRootFingerprint: z.string().optional() }),
       errors: ['Forbidden', 'ContractNotFound'] as const,
     }),
@@ -100,7 +98,6 @@ export const ccpInterface = participantInterface({
       maxRequestBytes: REQUEST_BYTES.exi,
       summary: "answers an EV's CertificateInstallationReq (EXI, via the CPO backend) with a CertificateInstallationRes; ISO failures are answered in EXI too",
       request: z.object({
-        caller,
         /** EXI (schema `iso2`) of the EV's whole V2G_Message, base64. */
         certificateInstallationReq: base64.min(4),
         xsdMsgDefNamespace: z.string().default('urn:iso:15118:2:2013:MsgDef'),

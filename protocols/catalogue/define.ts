@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** Error codes every subject may answer with, besides the ones it declares. */
-export const COMMON_ERROR_CODES = ['InvalidPayload', 'PayloadTooLarge', 'UnknownSubject', 'Timeout', 'NoResponders', 'Forbidden', 'Internal'] as const;
+export const COMMON_ERROR_CODES = ['InvalidPayload', 'PayloadTooLarge', 'UnknownSubject', 'Timeout', 'NoResponders', 'Forbidden', 'Unauthenticated', 'Internal'] as const;
 
 /** Size limits of a request (its JSON, in bytes), checked by the typed bus before the schema. */
 export const REQUEST_BYTES = {

@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_BYTES } from './define.ts';
-import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
 import { certificateDer, hex, pcid, serialHex } from './fields.ts';
 
@@ -55,28 +54,28 @@ export const pcpInterface = participantInterface({
       subject: 'pcp.chain.put',
       maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'an OEM stores a provisioning chain for a PCID of its own WMI (replaces an existing one)',
-      request: provisioningCertificate.extend({ caller, /** If given, must equal the leaf CN. */ pcid: pcid.optional() }),
+      request: provisioningCertificate.extend({ /** If given, must equal the leaf CN. */ pcid: pcid.optional() }),
       reply: z.object({ chain: provisioningCertificateData, created: z.boolean() }),
       errors: ['Forbidden', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch'] as const,
     }),
     get: requestSubject({
       subject: 'pcp.chain.get',
       summary: 'an MO (any PCID) or the owning OEM reads a provisioning chain',
-      request: z.object({ caller, pcid }),
+      request: z.object({ pcid }),
       reply: z.object({ chain: provisioningCertificateData }),
       errors: ['Forbidden', 'VehicleNotFound'] as const,
     }),
     lookup: requestSubject({
       subject: 'pcp.chain.lookup',
       summary: 'whether a PCID is in the pool (OPCP lookupVehicle)',
-      request: z.object({ caller, pcid }),
+      request: z.object({ pcid }),
       reply: z.object({ pcid, exists: z.boolean() }),
       errors: ['Forbidden'] as const,
     }),
     delete: requestSubject({
       subject: 'pcp.chain.delete',
       summary: 'the owning OEM deletes a vehicle; its CCP contracts follow through ccp.vehicle.deleted',
-      request: z.object({ caller, pcid }),
+      request: z.object({ pcid }),
       reply: z.object({ pcid }),
       errors: ['Forbidden', 'VehicleNotFound'] as const,
     }),

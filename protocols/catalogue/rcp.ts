@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, REQUEST_BYTES } from './define.ts';
-import { caller } from './caller.ts';
 import { purgeExpiryEvent } from './pools.ts';
 import { certificateDer, hex, serialHex } from './fields.ts';
 
@@ -49,35 +48,35 @@ export const rcpInterface = participantInterface({
       subject: 'rcp.roots.put',
       maxRequestBytes: REQUEST_BYTES.certificates,
       summary: 'admin adds a root (idempotent: the same certificate keeps its id)',
-      request: z.object({ caller, caCertificate: certificateDer, rootType }),
+      request: z.object({ caCertificate: certificateDer, rootType }),
       reply: z.object({ root: rootCertificate, created: z.boolean() }),
       errors: ['Forbidden', 'InvalidCertificate', 'NotARoot'] as const,
     }),
     list: requestSubject({
       subject: 'rcp.roots.list',
       summary: 'all roots in the pool (not revoked), optionally of one type',
-      request: z.object({ caller, rootType: rootType.optional() }),
+      request: z.object({ rootType: rootType.optional() }),
       reply: z.object({ roots: z.array(rootCertificate) }),
       errors: [] as const,
     }),
     get: requestSubject({
       subject: 'rcp.roots.get',
       summary: 'one root by its rootCertificateId',
-      request: z.object({ caller, rootCertificateId: z.string() }),
+      request: z.object({ rootCertificateId: z.string() }),
       reply: z.object({ root: rootCertificate }),
       errors: ['RootNotFound'] as const,
     }),
     delete: requestSubject({
       subject: 'rcp.roots.delete',
       summary: 'admin removes a root at once; emits rcp.root.purged with reason "deleted"',
-      request: z.object({ caller, rootCertificateId: z.string() }),
+      request: z.object({ rootCertificateId: z.string() }),
       reply: z.object({ rootCertificateId: uuid }),
       errors: ['Forbidden', 'RootNotFound'] as const,
     }),
     revoke: requestSubject({
       subject: 'rcp.roots.revoke',
       summary: 'admin marks a root revoked: no longer served, purged at the next purge run',
-      request: z.object({ caller, rootCertificateId: z.string() }),
+      request: z.object({ rootCertificateId: z.string() }),
       reply: z.object({ root: rootCertificate }),
       errors: ['Forbidden', 'RootNotFound'] as const,
     }),

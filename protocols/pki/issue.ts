@@ -190,9 +190,22 @@ export interface IssueFromCsrOptions {
   readonly issuer: CertificateAuthority;
   readonly notBefore?: Date;
   readonly validityDays?: number;
+  /**
+   * The subject the issuer decides (an OEM names a vehicle by the PCID it gives it); the CSR then only
+   * proves possession of its key and brings the public key.
+   */
+  readonly subject?: SubjectFields;
 }
 
 const allowedSubjectAttributes = new Set<string>([oids.commonName, oids.organization, oids.country, oids.domainComponent]);
+
+async function publicKeyOfCsr(csr: x509.Pkcs10CertificateRequest): Promise<CryptoKey> {
+  try {
+    return await csr.publicKey.export(signingAlgorithm, ['verify']);
+  } catch (error) {
+    throw new IssuanceError('KeyNotAllowed', `the CSR key is not a secp256r1 key [V2G2-007]`, { cause: error });
+  }
+}
 
 function parseCsr(csr: IssueFromCsrOptions['csr']): x509.Pkcs10CertificateRequest {
   if (csr instanceof x509.Pkcs10CertificateRequest) return csr;
@@ -214,6 +227,10 @@ export async function issueFromCsr(options: IssueFromCsrOptions): Promise<x509.X
   checkIssuerAllowed(profile, options.issuer);
   const csr = parseCsr(options.csr);
   if (!(await csr.verify().catch(() => false))) throw new IssuanceError('CsrSignatureInvalid', 'the CSR signature does not verify');
+  if (options.subject) {
+    const issued = await issueCertificate({ role: options.role, issuer: options.issuer, publicKey: await publicKeyOfCsr(csr), subject: options.subject, notBefore: options.notBefore, validityDays: options.validityDays });
+    return issued.certificate;
+  }
   const subject = parseNameDer(new Uint8Array(csr.subjectName.toArrayBuffer()));
   for (const attribute of subject) {
     if (!allowedSubjectAttributes.has(attribute.oid)) throw new IssuanceError('SubjectNotAllowed', `the CSR subject has attribute ${attribute.oid}; only CN, O, C and DC are allowed`);
@@ -229,16 +246,10 @@ export async function issueFromCsr(options: IssueFromCsrOptions): Promise<x509.X
   if (profile.domainComponentRequired && domainComponent === undefined) {
     throw new IssuanceError('DomainComponentNotAllowed', `a ${profile.role} CSR must carry DC=${profile.domainComponent} [V2G2-925]`);
   }
-  let publicKey: CryptoKey;
-  try {
-    publicKey = await csr.publicKey.export(signingAlgorithm, ['verify']);
-  } catch (error) {
-    throw new IssuanceError('KeyNotAllowed', `the CSR key is not a secp256r1 key [V2G2-007]`, { cause: error });
-  }
   const issued = await issueCertificate({
     role: options.role,
     issuer: options.issuer,
-    publicKey,
+    publicKey: await publicKeyOfCsr(csr),
     subject: { commonName, organization: single(oids.organization, 'O'), country: single(oids.country, 'C'), domainComponent },
     notBefore: options.notBefore,
     validityDays: options.validityDays,

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { OPENPNC_BIN, assertOneLineError, openpnc } from '../helpers/cli.ts';
-import { freePort, startNatsServer } from '../harness/nats.ts';
+import { freePort } from '../harness/nats.ts';
+import { startSecuredNats } from '../harness/creds.ts';
 
 /** Starts `opcp serve` and resolves with its base URL once it listens. */
 async function serve(dir: string, extra: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
@@ -46,21 +47,25 @@ async function tokenAndCall(url: string, client: { client_id: string; client_sec
 const escaped = (text: string) => text.replace(/[.]/g, '\\.');
 
 test('client add --data before serve and --nats through the running gateway: both clients get tokens and are served; Ctrl-C stops cleanly', async () => {
-  const nats = await startNatsServer();
+  const nats = await startSecuredNats();
+  const creds = ['--creds', nats.credsDir];
   const dir = mkdtempSync(join(tmpdir(), 'openpnc-opcp-cli-'));
   try {
     const [local, idle] = await Promise.all([
       openpnc(['opcp', 'client', 'add', '--role', 'mo', '--prefix', 'deabc', '--data', dir]),
-      openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']),
+      openpnc(['opcp', 'client', 'add', '--nats', nats.url, ...creds, '--role', 'mo', '--prefix', 'DEABC']),
     ]);
     assert.is(local.code, 0, local.stderr);
     const localClient = JSON.parse(local.stdout);
     assert.match(localClient.client_id, /^mo-[0-9a-f]{16}$/);
     assert.equal(localClient.prefixes, ['DEABC']);
     assertOneLineError(idle, new RegExp(`no OPCP gateway answers on NATS ${escaped(nats.url)}`), 1);
-    const { child, url } = await serve(dir, ['--nats', nats.url]);
+    const { child, url } = await serve(dir, ['--nats', nats.url, ...creds]);
     try {
-      const added = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
+      // Only the operator's credential may register clients: without one the server turns the connection away.
+      const anonymous = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'mo', '--prefix', 'DEABC']);
+      assertOneLineError(anonymous, /Authorization Violation/, 1);
+      const added = await openpnc(['opcp', 'client', 'add', '--nats', nats.url, ...creds, '--role', 'mo', '--prefix', 'DEABC']);
       assert.is(added.code, 0, added.stderr);
       const client = JSON.parse(added.stdout);
       assert.match(client.client_id, /^mo-[0-9a-f]{16}$/);
@@ -70,7 +75,7 @@ test('client add --data before serve and --nats through the running gateway: bot
       await tokenAndCall(url, localClient);
       // The gateway checks the prefix; its typed error is the CLI's one line.
       const [bad, both] = await Promise.all([
-        openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--role', 'oem', '--prefix', 'TOOLONG']),
+        openpnc(['opcp', 'client', 'add', '--nats', nats.url, ...creds, '--role', 'oem', '--prefix', 'TOOLONG']),
         openpnc(['opcp', 'client', 'add', '--nats', nats.url, '--data', dir, '--role', 'cpo']),
       ]);
       assertOneLineError(bad, /prefix TOOLONG is not 3 letters or digits/, 2);

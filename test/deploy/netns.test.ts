@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { listNamespaces, localTopology, namespacePids, netnsAvailable, netnsDown, nodeStatus, hostNamespace, type NodeStatus } from '../../deploy/netns.ts';
+import { NAMESPACE_PREFIX, listNamespaces, localTopology, namespacePids, netnsAvailable, netnsDown, nodeStatus, hostNamespace, type NodeStatus } from '../../deploy/netns.ts';
 import { readTopology } from '../../deploy/topology.ts';
 import { natsServerAvailable } from '../harness/nats.ts';
 
@@ -48,11 +48,12 @@ if (!netnsAvailable()) {
       const up = await openpnc('deploy', 'netns', 'up', '--topology', EXAMPLE, '--work', workDir);
       console.log(`  netns up + story: ${up.ms} ms`);
       assert.is(up.code, 0, up.output);
-      assert.match(up.output, /namespaces: opnc-pki 10\.231\.0\.11 \(pnc-pki\.example\.net\), opnc-partners 10\.231\.0\.12 \(pnc-partners\.example\.net\), opnc-contracts 10\.231\.0\.13 \(pnc-contracts\.example\.net\), opnc--client 10\.231\.0\.2/);
-      assert.match(up.output, /TLS \(clients verify the node, routes verify each other\)/);
+      const ns = NAMESPACE_PREFIX;
+      assert.ok(up.output.includes(`namespaces: ${ns}pki 10.231.0.11 (pnc-pki.example.net), ${ns}partners 10.231.0.12 (pnc-partners.example.net), ${ns}contracts 10.231.0.13 (pnc-contracts.example.net), ${ns}-client 10.231.0.2`), up.output);
+      assert.match(up.output, /TLS \(clients verify the node, routes verify each other\), credentials \(an nkey per participant/);
       assert.match(up.output, /^contracts: ccp, cpo ready$/m);
       assert.match(up.output, /^✓ verified: CertificateInstallationRes for \S+ signed by CPS Leaf verifies up to the V2G root/m);
-      assert.ok(listNamespaces().includes('opnc-contracts'));
+      assert.ok(listNamespaces().includes(hostNamespace('contracts')));
 
       // One JetStream cluster of three, the work stream replicated on all three, seen from every node.
       const statuses = await Promise.all(topology.hosts.map((host) => nodeStatus(topology, host.name)));
@@ -65,23 +66,28 @@ if (!netnsAvailable()) {
       assert.ok(topology.hosts.some((host) => host.name === workLeader), `PNC_WORK leader ${workLeader}`);
       // The CPO backend on two hosts is one queue group: two client connections subscribe as 'cpo'.
       const cpoClients = statuses.flatMap((s) => s.clients).filter((client) => client.queues.includes('cpo'));
-      assert.equal(cpoClients.map((client) => client.name).sort(), ['openpnc ccp cpo', 'openpnc oem mo cps cpo']);
-      // Every participant host is connected over TLS, and a client without the cluster CA is turned away.
+      assert.equal(cpoClients.map((client) => client.name).sort(), ['openpnc cpo (ccp cpo)', 'openpnc cpo (oem mo cps cpo)']);
+      // Every participant has its own connection (its own nkey), over TLS.
       const participantClients = statuses.flatMap((s) => s.clients).filter((client) => client.name.startsWith('openpnc '));
-      assert.is(participantClients.length, 3);
+      assert.is(participantClients.length, 9);
       for (const client of participantClients) assert.match(client.tls ?? 'plain TCP', /^1\.[23]$/, client.name);
-      const untrusting = await new Promise<{ code: number | null; output: string }>((resolve) => {
-        const child = spawn('ip', ['netns', 'exec', 'opnc--client', process.execPath, BIN, 'story', '--nats', 'nats://pnc-pki.example.net:4222'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // A client without the cluster CA is turned away, and so is one with the CA but without a credential.
+      const storyFromClient = (env: Record<string, string>) => new Promise<{ code: number | null; output: string }>((resolve) => {
+        const child = spawn('ip', ['netns', 'exec', `${ns}-client`, process.execPath, BIN, 'story', '--nats', 'nats://pnc-pki.example.net:4222'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
         let output = '';
         child.stderr.on('data', (chunk) => (output += chunk));
         child.once('close', (code) => resolve({ code, output }));
       });
+      const untrusting = await storyFromClient({});
       assert.is(untrusting.code, 1);
       assert.match(untrusting.output, /^openpnc: bus unavailable: .*(certificate|verify)/);
+      const anonymous = await storyFromClient({ NODE_EXTRA_CA_CERTS: join(workDir, 'tls', 'ca.pem') });
+      assert.is(anonymous.code, 1);
+      assert.match(anonymous.output, /^openpnc: bus unavailable: .*Authorization Violation/);
       const status = await openpnc('deploy', 'netns', 'status', '--topology', EXAMPLE);
       assert.is(status.code, 0, status.output);
       assert.match(status.output, new RegExp(`^contracts +nats up  meta leader ${statuses[0].metaLeader} \\(3 nodes\\)`, 'm'));
-      assert.match(status.output, /client 'openpnc ccp cpo' TLS 1\.[23], queues .*cpo/);
+      assert.match(status.output, /client 'openpnc cpo \(ccp cpo\)' TLS 1\.[23], queues .*cpo/);
       // The participants really run inside the host namespaces, on the rendered command line.
       const contractsLog = readFileSync(join(workDir, 'contracts', 'openpnc.log'), 'utf8');
       assert.match(contractsLog, /"event":"host.ready".*"participants":\["ccp","cpo"\]/);
@@ -110,7 +116,7 @@ if (!netnsAvailable()) {
       console.log(`  participant hosts that were on the lost node: ${orphaned.join('; ')}`);
       assert.ok(orphaned.length > 0);
       for (const name of orphaned) {
-        const participants = name.split(' ').slice(1).sort().join(' ');
+        const participants = /\(([^)]*)\)/.exec(name)![1].split(' ').sort().join(' ');
         const host = topology.hosts.find((h) => [...h.participants].sort().join(' ') === participants)!;
         assert.match(readFileSync(join(workDir, host.name, 'openpnc.log'), 'utf8'), /"event":"bus.nats_reconnect"/, `${host.name} did not reconnect`);
       }

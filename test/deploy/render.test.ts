@@ -1,7 +1,7 @@
 // Topology validation (typed errors naming the bad field), rendered nats-server configs accepted by the
 // real server (`nats-server -t`) and forming a JetStream cluster, and `openpnc deploy` as a user runs it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -70,7 +70,7 @@ test('bad topologies are refused with the field that is wrong', () => {
   const shared = parseTopology(bad((t) => { t.hosts[0].participants.push('ccp'); t.mongodb = 'mongodb://pnc:p%40ss$1@db.example.net:27017/openpnc'; }));
   // …and every unit then uses it, its %-escapes and $ kept literal for systemd.
   const unit = renderTopology(shared).find((file) => file.path === 'pki/openpnc.service')!.text;
-  assert.match(unit, / --mongo mongodb:\/\/pnc:p%%40ss\$\$1@db\.example\.net:27017\/openpnc$/m);
+  assert.match(unit, / --mongo mongodb:\/\/pnc:p%%40ss\$\$1@db\.example\.net:27017\/openpnc --creds \/etc\/openpnc\/creds$/m);
   assert.not.match(unit, /--data/);
   // A partner's own system may stand in for a participant.
   parseTopology(bad((t) => { t.hosts[1].participants = ['oem', 'mo', 'cps']; t.hosts[2].participants = ['ccp']; t.external = ['cpo']; }));
@@ -89,7 +89,7 @@ test('rendered units run the placed participants against every node, JetStream r
   ]);
   const unit = files.get('contracts/openpnc.service')!;
   assert.match(unit, /^Environment=NODE_EXTRA_CA_CERTS=\/etc\/openpnc\/tls\/ca\.pem$/m);
-  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/openpnc run ccp cpo --nats nats:\/\/pnc-contracts\.example\.net:4222,nats:\/\/pnc-pki\.example\.net:4222,nats:\/\/pnc-partners\.example\.net:4222 --replicas 3 --data \/var\/lib\/openpnc\/data$/m);
+  assert.match(unit, /^ExecStart=\/usr\/local\/bin\/openpnc run ccp cpo --nats nats:\/\/pnc-contracts\.example\.net:4222,nats:\/\/pnc-pki\.example\.net:4222,nats:\/\/pnc-partners\.example\.net:4222 --replicas 3 --data \/var\/lib\/openpnc\/data --creds \/etc\/openpnc\/creds$/m);
   assert.match(unit, /^After=network-online.target openpnc-nats.service$/m);
   const nats = files.get('pki/nats-server.conf')!;
   assert.match(nats, /"nats-route:\/\/pnc-partners\.example\.net:6222"/);
@@ -109,7 +109,7 @@ test('an OPCP gateway host gets its own unit that hosts its pools; the other par
   t.replicas = 1;
   const files = new Map(renderTopology(parseTopology(t)).map((file) => [file.path, file.text]));
   assert.match(files.get('pki/openpnc.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc run v2g-root --nats /m);
-  assert.match(files.get('pki/openpnc-opcp.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc opcp serve --nats nats:\/\/pnc-pki\.example\.net:4222 --host 0\.0\.0\.0 --port 7080 --data \/var\/lib\/openpnc\/data\/opcp$/m);
+  assert.match(files.get('pki/openpnc-opcp.service')!, /^ExecStart=\/usr\/local\/bin\/openpnc opcp serve --nats nats:\/\/pnc-pki\.example\.net:4222 --host 0\.0\.0\.0 --port 7080 --data \/var\/lib\/openpnc\/data\/opcp --creds \/etc\/openpnc\/creds$/m);
   assert.match(files.get('pki/openpnc.service')!, / --replicas 1 /);
 });
 
@@ -133,8 +133,24 @@ if (natsServerAvailable('deploy render suite')) {
     const other = tempDir();
     assert.is(spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'certs', '--topology', topologyFile, '--out', other]).status, 0);
     assert.is.not(spawnSync('openssl', ['verify', '-CAfile', join(other, 'ca.pem'), join(t.tls.dir, 'pki.pem')]).status, 0);
-    const result = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out], { encoding: 'utf8' });
+    // A topology with credentials renders only with them: every node's config then lists each key and its permissions.
+    const withoutCreds = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out], { encoding: 'utf8' });
+    assert.is(withoutCreds.status, 2);
+    assert.match(withoutCreds.stderr, /give --creds DIR/);
+    const creds = join(out, 'creds');
+    const issued = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'creds', '--out', creds, '--set', 'emaidPrefix=DEABC'], { encoding: 'utf8' });
+    assert.is(issued.status, 0, issued.stderr);
+    assert.match(issued.stdout, /mo\.nk\n/);
+    assert.is(statSync(join(creds, 'mo.nk')).mode & 0o777, 0o600);
+    const result = spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'render', '--topology', topologyFile, '--out', out, '--creds', creds], { encoding: 'utf8' });
     assert.is(result.status, 0, result.stderr);
+    assert.match(readFileSync(join(out, 'pki', 'nats-server.conf'), 'utf8'), /# mo \(mo DEABC\)\n +\{ nkey: "U[A-Z2-7]{55}", permissions: \{\n +publish: \{ allow: \["rcp\.roots\.list", "pcp\.chain\.get", "ccp\.contract\.delete", /);
+    // Rotating one key keeps the others.
+    const before = readFileSync(join(creds, 'cps.nk'), 'utf8');
+    const moBefore = readFileSync(join(creds, 'mo.nk'), 'utf8');
+    assert.is(spawnSync(process.execPath, [OPENPNC_BIN, 'deploy', 'creds', '--out', creds, '--rotate', 'mo', '--set', 'emaidPrefix=DEABC']).status, 0);
+    assert.is(readFileSync(join(creds, 'cps.nk'), 'utf8'), before);
+    assert.is.not(readFileSync(join(creds, 'mo.nk'), 'utf8'), moBefore);
     const confs = result.stdout.trim().split('\n').filter((path) => path.endsWith('nats-server.conf'));
     assert.is(confs.length, 3);
     for (const conf of confs) {

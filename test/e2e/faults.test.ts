@@ -5,31 +5,32 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectNatsBus } from '../../actors/bus/nats.ts';
 import type { Bus } from '../../actors/bus/bus.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { playStory } from '../../actors/story/index.ts';
-import { buildInstallationRequest, checkInstallationResponse } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type Vehicle } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
-import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
-import { natsServerAvailable, startNatsServer, type NatsServer } from '../harness/nats.ts';
+import { oemInterface } from '../../protocols/catalogue/oem.ts';
+import { natsServerAvailable } from '../harness/nats.ts';
+import { startSecuredNats, type SecuredNats } from '../harness/creds.ts';
 import { PARTICIPANTS, participantsReady, startParticipantProcess, type ParticipantProcess } from './processes.ts';
 
-const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
 
 if (natsServerAvailable('NATS fault suite')) {
-  let nats: NatsServer;
+  let nats: SecuredNats;
+  /** The OPCP gateway's credential acting for the OEM OPN: how an OEM lists its contracts. */
+  let asOem: Bus;
   let bus: Bus;
   const processes = new Map<string, ParticipantProcess>();
 
   const proc = (name: string) => processes.get(name)!;
 
-  async function concludeContracts(count: number): Promise<Array<{ vehicle: VehicleRecordJson; contract: ContractSummaryJson }>> {
+  async function concludeContracts(count: number): Promise<Array<{ vehicle: Vehicle; contract: ContractSummaryJson }>> {
     const out = [];
     for (let i = 0; i < count; i++) {
-      const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+      const vehicle = await produceVehicle(bus);
       const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
       assert.is(contract.status, 'submitted');
       out.push({ vehicle, contract });
@@ -50,9 +51,9 @@ if (natsServerAvailable('NATS fault suite')) {
   }
 
   /** Exactly one contract per vehicle in the CCP, the one the MO concluded; and it installs. */
-  async function assertExactlyOnce(entries: Array<{ vehicle: VehicleRecordJson; contract: ContractSummaryJson }>): Promise<void> {
+  async function assertExactlyOnce(entries: Array<{ vehicle: Vehicle; contract: ContractSummaryJson }>): Promise<void> {
     for (const { vehicle, contract } of entries) {
-      const { contracts } = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid });
+      const { contracts } = await requestSubjectReply(asOem, ccpInterface.requests.list, { pcid: vehicle.pcid });
       assert.is(contracts.length, 1, `one contract for ${vehicle.pcid}`);
       assert.is(contracts[0].emaid, contract.emaid.slice(0, 14));
       assert.is(contracts[0].contractId, contract.contractId);
@@ -64,10 +65,11 @@ if (natsServerAvailable('NATS fault suite')) {
   }
 
   test.before(async () => {
-    nats = await startNatsServer();
+    nats = await startSecuredNats();
     const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-faults-'));
-    for (const name of PARTICIPANTS) processes.set(name, startParticipantProcess(name, nats.url, dataRoot));
-    bus = await connectNatsBus({ servers: nats.url, name: 'fault-test' });
+    for (const name of PARTICIPANTS) processes.set(name, startParticipantProcess(name, nats.url, dataRoot, ['--creds', nats.credsDir]));
+    bus = await nats.connect('admin');
+    asOem = (await nats.connect('opcp')).actingFor({ role: 'oem', prefixes: ['OPN'] });
     await participantsReady(bus);
     await playStory(() => bus, bus);
   });

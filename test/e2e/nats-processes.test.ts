@@ -5,7 +5,6 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectNatsBus } from '../../actors/bus/nats.ts';
 import type { Bus } from '../../actors/bus/bus.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { playStory } from '../../actors/story/index.ts';
@@ -13,19 +12,23 @@ import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { certificateOf } from '../../actors/participants/authority.ts';
-import { natsServerAvailable, startNatsServer, type NatsServer } from '../harness/nats.ts';
+import { natsServerAvailable } from '../harness/nats.ts';
+import { startSecuredNats, type SecuredNats } from '../harness/creds.ts';
 import { PARTICIPANTS, participantsReady, startParticipantProcess, type ParticipantProcess } from './processes.ts';
 
 if (natsServerAvailable('NATS end-to-end suite')) {
-  let nats: NatsServer;
+  let nats: SecuredNats;
+  /** The OPCP gateway's credential acting for the OEM OPN: how an OEM lists its contracts. */
+  let asOem: Bus;
   let bus: Bus;
   let processes: ParticipantProcess[] = [];
 
   test.before(async () => {
-    nats = await startNatsServer();
+    nats = await startSecuredNats();
     const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-e2e-'));
-    processes = PARTICIPANTS.map((name) => startParticipantProcess(name, nats.url, dataRoot));
-    bus = await connectNatsBus({ servers: nats.url, name: 'e2e-test' });
+    processes = PARTICIPANTS.map((name) => startParticipantProcess(name, nats.url, dataRoot, ['--creds', nats.credsDir]));
+    bus = await nats.connect('admin');
+    asOem = (await nats.connect('opcp')).actingFor({ role: 'oem', prefixes: ['OPN'] });
     try {
       await participantsReady(bus);
     } catch (error) {
@@ -55,7 +58,7 @@ if (natsServerAvailable('NATS end-to-end suite')) {
     assert.is(Buffer.from(played.check.cpsLeaf.rawData).toString('base64'), signer.chain.certificate);
     const verdict = await validateChain([signer.chain.certificate, ...signer.chain.subCertificates].map(certificateOf), { purpose: 'cps', roots: [certificateOf(signer.v2gRoot)] });
     assert.ok(verdict.valid, verdict.reason);
-    const { contracts } = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: { role: 'oem', prefixes: ['OPN'] }, pcid: played.vehicle.pcid });
+    const { contracts } = await requestSubjectReply(asOem, ccpInterface.requests.list, { pcid: played.vehicle.pcid });
     assert.is(contracts.length, 1);
     assert.is(contracts[0].contractId, played.contract.contractId);
     // The CCP keeps EMAIDs in their 14-character form (without the check character).

@@ -13,6 +13,7 @@ import { oemInterface } from '../../protocols/catalogue/oem.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { rcpInterface } from '../../protocols/catalogue/rcp.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
+import { PncError } from '../../protocols/errors.ts';
 
 const BIN = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 
@@ -61,9 +62,7 @@ export function startParticipantProcess(name: string, natsUrl: string, dataRoot:
   };
 }
 
-const CALLER = { role: 'admin' as const, prefixes: [] };
-
-/** Resolves when every participant answers on the bus (processes start in any order). */
+/** Resolves when every participant answers on the bus (processes start in any order); a refusal is an answer too. */
 export async function participantsReady(bus: Bus, names: readonly string[] = PARTICIPANTS): Promise<void> {
   const probes: Record<string, () => Promise<unknown>> = {
     'v2g-root': () => requestSubjectReply(bus, v2gRootInterface.requests.ca, {}),
@@ -71,9 +70,12 @@ export async function participantsReady(bus: Bus, names: readonly string[] = PAR
     mo: () => requestSubjectReply(bus, moInterface.requests.ca, {}),
     cps: () => requestSubjectReply(bus, cpsInterface.requests.ca, {}),
     cpo: () => requestSubjectReply(bus, cpoInterface.requests.roots, { type: 'MORootCertificate' }),
-    rcp: () => requestSubjectReply(bus, rcpInterface.requests.list, { caller: CALLER }),
-    pcp: () => requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: { role: 'oem', prefixes: ['OPN'] }, pcid: 'OPN00000000000000' }),
-    ccp: () => requestSubjectReply(bus, ccpInterface.requests.list, { caller: { role: 'oem', prefixes: ['OPN'] }, pcid: 'OPN00000000000000' }),
+    rcp: () => requestSubjectReply(bus, rcpInterface.requests.list, {}),
+    pcp: () => requestSubjectReply(bus, pcpInterface.requests.lookup, { pcid: 'OPN00000000000000' }),
+    ccp: () => requestSubjectReply(bus, ccpInterface.requests.list, { pcid: 'OPN00000000000000' }),
   };
-  await Promise.all(names.map((name) => whenServed(probes[name], 240)));
+  const answered = (probe: () => Promise<unknown>) => () => probe().catch((error: unknown) => {
+    if (!PncError.is(error, 'Forbidden')) throw error;
+  });
+  await Promise.all(names.map((name) => whenServed(answered(probes[name]), 240)));
 }

@@ -11,7 +11,7 @@ import { startCsms, type Csms } from '../../actors/ocpp/csms.ts';
 import { createLogger } from '../../actors/host/log.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
-import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Vehicle } from '../../actors/story/vehicle.ts';
 import { storyParticipants } from '../partners/helpers.ts';
 
 x509.cryptoProvider.set(webcrypto);
@@ -19,7 +19,8 @@ x509.cryptoProvider.set(webcrypto);
 export interface BackOffice {
   readonly story: StoryResult;
   readonly csms: Csms;
-  readonly vehicle: VehicleRecordJson;
+  /** The story's vehicle, with the provisioning key it made itself. */
+  readonly vehicle: Vehicle;
   /** PEM contract chain: contract certificate, MO Sub-CA 2, MO Sub-CA 1. */
   readonly contractChainPem: string;
   readonly contractChain: x509.X509Certificate[];
@@ -36,7 +37,7 @@ export async function startBackOffice(options: { maxFrameBytes?: number } = {}):
     csms = await startCsms({ bus: story.bus, store: story.store, log: createLogger({ write: () => {} }), port: 0, ...(options.maxFrameBytes ? { maxFrameBytes: options.maxFrameBytes } : {}) });
     const { certificates: moCa } = await requestSubjectReply(story.bus, moInterface.requests.ca, {});
     const contractChain = [story.contract.contractCertificate!, moCa[0], moCa[1]].map(pemOfDer);
-    const vehicle = await requestSubjectReply(story.bus, oemInterface.requests.getVehicle, { pcid: story.contract.pcid });
+    const vehicle = story.vehicle;
     const running = csms;
     return {
       story, csms: running, vehicle, contractChain,

@@ -67,8 +67,16 @@ test('two services on one store share the signing key', async () => {
 test('opcp.client.add registers through the same service: the reply carries the only copy of the secret; bad input is a typed error', async () => {
   const env = await openEmbedded();
   const oauth = new OAuthService(env.store);
-  const registration = await serveClientRegistration(env.bus, oauth, env.log);
-  const added = await requestSubjectReply(env.bus, opcpInterface.requests.addClient, { role: 'oem', prefixes: ['wmi'] });
+  const registration = await serveClientRegistration(env.gatewayBus, oauth, env.log);
+  // Only the operator registers clients; anyone else, a pool or an MO, is refused.
+  for (const who of [{ role: 'pool', prefixes: [] }, { role: 'mo', prefixes: ['DEABC'] }] as const) {
+    await requestSubjectReply(env.as({ ...who, prefixes: [...who.prefixes] }), opcpInterface.requests.addClient, { role: 'oem', prefixes: ['wmi'] }).then(
+      () => assert.unreachable(who.role),
+      (error) => assert.is(error.code, 'Forbidden'),
+    );
+  }
+  const operator = env.as({ role: 'admin', prefixes: [] });
+  const added = await requestSubjectReply(operator, opcpInterface.requests.addClient, { role: 'oem', prefixes: ['wmi'] });
   assert.match(added.clientId, /^oem-[0-9a-f]{16}$/);
   assert.equal(added.prefixes, ['WMI']);
   const stored = await env.store.collection<OAuthClientDoc>('opcp.clients').get(added.clientId);
@@ -82,7 +90,7 @@ test('opcp.client.add registers through the same service: the reply carries the 
     [{ role: 'cpo', prefixes: ['ABC'] }, 'InvalidClient', /takes no prefix/],
     [{ role: 'pool', prefixes: [] }, 'InvalidPayload', /role/],
   ] as const) {
-    await env.bus.request(opcpInterface.requests.addClient.subject, request).then(
+    await operator.request(opcpInterface.requests.addClient.subject, request).then(
       () => assert.unreachable(JSON.stringify(request)),
       (error) => {
         assert.is(error.code, code);

@@ -21,7 +21,7 @@ import { cpsParticipant } from '../../actors/participants/cps.ts';
 import { moParticipant } from '../../actors/participants/mo.ts';
 import { cpoParticipant } from '../../actors/participants/cpo.ts';
 import { playStory, type PlayedStory } from '../../actors/story/index.ts';
-import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../../actors/story/vehicle.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import { oemInterface } from '../../protocols/catalogue/oem.ts';
@@ -38,6 +38,7 @@ const seen: GatewayRequest[] = [];
 const opcpConfig: Record<string, Record<string, string>> = {};
 const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
 const CPO = { role: 'cpo' as const, prefixes: [] };
+const OPERATOR = { role: 'admin' as const, prefixes: [] };
 
 async function failure(promise: Promise<unknown>): Promise<PncError> {
   try {
@@ -53,7 +54,7 @@ test.before(async () => {
   env = await openEmbedded();
   const quiet = createLogger({ write: () => {} });
   const start = async (definition: typeof v2gRootParticipant, config: Record<string, string> = {}) => {
-    running.push(await definition.start({ bus: env.bus, store: env.store, log: quiet.child({ participant: definition.name }), dataDir: env.dir, config }));
+    running.push(await definition.start({ bus: env.participant(definition.name), store: env.store, log: quiet.child({ participant: definition.name }), dataDir: env.dir, config }));
   };
   await start(v2gRootParticipant);
   for (const pool of [rcpParticipant, pcpParticipant, ccpParticipant]) await start(pool);
@@ -63,7 +64,7 @@ test.before(async () => {
       if (entry.event === 'opcp.request') seen.push({ method: entry.method, path: entry.path, status: entry.status });
     },
   });
-  gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: gatewayLog, port: 0 });
+  gateway = await startOpcpGateway({ bus: env.gatewayBus, store: env.store, log: gatewayLog, port: 0 });
   for (const [name, role, prefixes] of [['oem', 'oem', ['OPN']], ['mo', 'mo', ['DEOPN']], ['cps', 'cps', []], ['cpo', 'cpo', []]] as const) {
     const { client_id, client_secret } = await gateway.oauth.addClient(role, prefixes);
     opcpConfig[name] = { 'opcp.url': gateway.url, 'opcp.clientId': client_id, 'opcp.clientSecret': client_secret };
@@ -72,7 +73,7 @@ test.before(async () => {
   await start(moParticipant, opcpConfig.mo);
   await start(cpsParticipant, opcpConfig.cps);
   await start(cpoParticipant, opcpConfig.cpo);
-  story = await playStory(() => env.bus, env.bus).catch((error) => { console.error(error, JSON.stringify(seen)); throw error; });
+  story = await playStory(() => env.as(OPERATOR), env.as(OPERATOR)).catch((error) => { console.error(error, JSON.stringify(seen)); throw error; });
 });
 
 test.after(async () => {
@@ -96,11 +97,11 @@ test('the OEM uploads, the MO reads the provisioning chain, the CPS stores, the 
 });
 
 test('REST failures carry the codes the bus path raises', async () => {
-  const overBus = poolAccessOf(env.bus, CPO, {});
-  const overRest = poolAccessOf(env.bus, CPO, opcpConfig.cpo);
+  const overBus = poolAccessOf(env.as(CPO), {});
+  const overRest = poolAccessOf(env.as(CPO), opcpConfig.cpo);
   assert.equal([overBus.transport, overRest.transport], ['bus', 'opcp']);
   // A vehicle without a contract: ISO FAILED_NoCertificateAvailable with the EXI error response for the EV.
-  const bare = await requestSubjectReply(env.bus, oemInterface.requests.produceVehicle, { vehicleId: 'NOCONTRACT0001' });
+  const bare = await produceVehicle(env.as(OPERATOR), 'NOCONTRACT0001');
   const request = { certificateInstallationReq: Buffer.from(await buildInstallationRequest(bare)).toString('base64'), xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' };
   const [busFailure, restFailure] = [await failure(overBus.contractInstallation.install(request)), await failure(overRest.contractInstallation.install(request))];
   assert.is(busFailure.code, 'FAILED_NoCertificateAvailable');
@@ -109,8 +110,8 @@ test('REST failures carry the codes the bus path raises', async () => {
   const garbage = { ...request, certificateInstallationReq: Buffer.from('not EXI at all').toString('base64') };
   assert.is((await failure(overRest.contractInstallation.install(garbage))).code, (await failure(overBus.contractInstallation.install(garbage))).code);
 
-  const moBus = poolAccessOf(env.bus, MO, {});
-  const moRest = poolAccessOf(env.bus, MO, opcpConfig.mo);
+  const moBus = poolAccessOf(env.as(MO), {});
+  const moRest = poolAccessOf(env.as(MO), opcpConfig.mo);
   assert.equal(await moRest.provisioningChain.fetch(bare.pcid), await moBus.provisioningChain.fetch(bare.pcid));
   const unknownPcid = 'OPNUNKNOWN0000012';
   assert.is((await failure(moBus.provisioningChain.fetch(unknownPcid))).code, 'VehicleNotFound');
@@ -123,7 +124,7 @@ test('REST failures carry the codes the bus path raises', async () => {
 });
 
 test('the MO terminates over REST: DELETE /v1/ccp/signedContractData/{emaid}', async () => {
-  const terminated = await requestSubjectReply(env.bus, moInterface.requests.terminate, { emaid: story.contract.emaid });
+  const terminated = await requestSubjectReply(env.as(OPERATOR), moInterface.requests.terminate, { emaid: story.contract.emaid });
   assert.is(terminated.status, 'terminated');
   assert.ok(seen.some((r) => r.method === 'DELETE' && r.path === `/v1/ccp/signedContractData/${story.contract.emaid}` && r.status === 200), JSON.stringify(seen));
 });
@@ -139,17 +140,17 @@ test('incomplete opcp settings are a typed configuration error', () => {
 });
 
 test('the OEM deletes a vehicle over REST: DELETE /v1/oem/provCerts/{pcid}', async () => {
-  const vehicle = await requestSubjectReply(env.bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000002' });
-  assert.equal(await requestSubjectReply(env.bus, oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid }), { pcid: vehicle.pcid, deleted: true });
+  const vehicle = await produceVehicle(env.as(OPERATOR), 'DELETEME000002');
+  assert.equal(await requestSubjectReply(env.as(OPERATOR), oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid }), { pcid: vehicle.pcid, deleted: true });
   assert.ok(seen.some((r) => r.method === 'DELETE' && r.path === `/v1/oem/provCerts/${vehicle.pcid}` && r.status === 200), JSON.stringify(seen));
-  const oemBus = poolAccessOf(env.bus, { role: 'oem', prefixes: ['OPN'] }, {});
-  const oemRest = poolAccessOf(env.bus, { role: 'oem', prefixes: ['OPN'] }, opcpConfig.oem);
+  const oemBus = poolAccessOf(env.as({ role: 'oem', prefixes: ['OPN'] }), {});
+  const oemRest = poolAccessOf(env.as({ role: 'oem', prefixes: ['OPN'] }), opcpConfig.oem);
   assert.is((await failure(oemBus.provisioningUpload.delete(vehicle.pcid))).code, 'VehicleNotFound');
   assert.is((await failure(oemRest.provisioningUpload.delete(vehicle.pcid))).code, 'VehicleNotFound');
   // Another OEM uploading this OEM's vehicle chain: Forbidden on both sides.
   const other = await gateway.oauth.addClient('oem', ['XYZ']);
-  const otherBus = poolAccessOf(env.bus, { role: 'oem', prefixes: ['XYZ'] }, {});
-  const otherRest = poolAccessOf(env.bus, { role: 'oem', prefixes: ['XYZ'] }, { ...opcpConfig.oem, 'opcp.clientId': other.client_id, 'opcp.clientSecret': other.client_secret });
+  const otherBus = poolAccessOf(env.as({ role: 'oem', prefixes: ['XYZ'] }), {});
+  const otherRest = poolAccessOf(env.as({ role: 'oem', prefixes: ['XYZ'] }), { ...opcpConfig.oem, 'opcp.clientId': other.client_id, 'opcp.clientSecret': other.client_secret });
   const upload = { pcid: story.vehicle.pcid, chain: story.vehicle.provisioningChain };
   assert.is((await failure(otherBus.provisioningUpload.upload(upload))).code, 'Forbidden');
   assert.is((await failure(otherRest.provisioningUpload.upload(upload))).code, 'Forbidden');
@@ -160,10 +161,10 @@ test('the OEM deletes a vehicle over REST: DELETE /v1/oem/provCerts/{pcid}', asy
 test('with the endpoint gone the CPO fails retryably (NoResponders), although the CCP still answers on the bus', async () => {
   await gateway.close();
   const request = { certificateInstallationReq: Buffer.from(await buildInstallationRequest(story.vehicle)).toString('base64'), xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' };
-  const overBus: PoolAccess = poolAccessOf(env.bus, CPO, {});
+  const overBus: PoolAccess = poolAccessOf(env.as(CPO), {});
   const stillThere = await failure(overBus.contractInstallation.install(request));
   assert.is(stillThere.code, 'FAILED_NoCertificateAvailable'); // terminated above, but the CCP answers
-  const answer = await requestSubjectReply(env.bus, cpoInterface.requests.installContract, { exiRequest: request.certificateInstallationReq });
+  const answer = await requestSubjectReply(env.as(OPERATOR), cpoInterface.requests.installContract, { exiRequest: request.certificateInstallationReq });
   assert.is(answer.status, 'Failed');
   // An OCPP reason code by table; the PncError code whole in additionalInfo (issue 8: nothing cut to 20 characters).
   assert.is(answer.statusInfo?.reasonCode, 'InternalError');

@@ -81,12 +81,12 @@ export async function startStack(options: { withCps?: boolean; tokenTtlSeconds?:
   const running: { stop(): Promise<void> }[] = [];
   running.push(await startRcp(env.bus, env.store, env.log), await startPcp(env.bus, env.store, env.log), await startCcp(env.bus, env.store, env.log));
   if (options.withCps) {
-    const context = { bus: env.bus, store: env.store, log: env.log, dataDir: env.dir, config: {} };
-    const partners: RunningParticipant[] = [await v2gRootParticipant.start(context)];
-    partners.push(await cpsParticipant.start(context));
+    const context = (name: string) => ({ bus: env.participant(name), store: env.store, log: env.log, dataDir: env.dir, config: {} });
+    const partners: RunningParticipant[] = [await v2gRootParticipant.start(context('v2g-root'))];
+    partners.push(await cpsParticipant.start(context('cps')));
     running.push(...partners);
   }
-  const gateway = await startOpcpGateway({ bus: env.bus, store: env.store, log: env.log, port: 0, ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}) });
+  const gateway = await startOpcpGateway({ bus: env.gatewayBus, store: env.store, log: env.log, port: 0, ...(options.tokenTtlSeconds ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}) });
   const credentials = {} as Stack['credentials'];
   const tokens = {} as Stack['tokens'];
   for (const [name, [role, prefixes]] of Object.entries(CLIENTS) as [ClientName, (typeof CLIENTS)[ClientName]][]) {

@@ -34,7 +34,7 @@ test.before(async () => {
   await client('oem').putProvisioningCertificate({ vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
   for (const [contract, contractId] of [[pki.contracts[0], 'a'], [contractB, 'b']] as const) {
     const signed = await signContract(pki, contract, pki.provisioning[0]);
-    await requestSubjectReply(stack.env.bus, ccpInterface.requests.put, { caller: { role: 'cps', prefixes: [] }, contractId, pcid: pki.provisioning[0].identifier!, emaid: contract.identifier!, ...signed, cpsV2GRootFingerprint: Buffer.from(await crypto.subtle.digest('SHA-256', pki.trustAnchors.v2g[0].rawData)).toString('hex'), signedAt: new Date().toISOString() });
+    await requestSubjectReply(stack.env.as({ role: 'cps', prefixes: [] }), ccpInterface.requests.put, { contractId, pcid: pki.provisioning[0].identifier!, emaid: contract.identifier!, ...signed, cpsV2GRootFingerprint: Buffer.from(await crypto.subtle.digest('SHA-256', pki.trustAnchors.v2g[0].rawData)).toString('hex'), signedAt: new Date().toISOString() });
   }
 });
 test.after(async () => stack.stop());

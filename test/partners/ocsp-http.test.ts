@@ -9,6 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryBus } from '../../actors/bus/memory.ts';
+import type { Bus } from '../../actors/bus/bus.ts';
+import { LocalIdentities } from '../../actors/bus/identity.ts';
+import { participantHandle } from '../../actors/host/credentials.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { createLogger } from '../../actors/host/log.ts';
 import type { RunningParticipant } from '../../actors/host/participant.ts';
@@ -26,6 +29,8 @@ const running: RunningParticipant[] = [];
 let port = 0;
 let story: PlayedStory;
 let bus: ReturnType<typeof createMemoryBus>;
+/** The operator's handle: the story's requests carry its identity, as the participants now require. */
+let operator: Bus;
 let closeAll: () => Promise<void> = async () => {};
 const file = (name: string) => join(dir, name);
 function pemFile(name: string, der: string): void {
@@ -56,6 +61,8 @@ const askByPost = (path: string, cert: string, issuer: string) => openssl(['-iss
 test.before(async () => {
   const store = await openEmbeddedStore(dir);
   bus = createMemoryBus({ store });
+  const identities = new LocalIdentities();
+  operator = identities.handle(bus, 'admin', { role: 'admin', prefixes: [] });
   closeAll = async () => {
     for (const participant of running.reverse()) await participant.stop();
     await bus.close();
@@ -65,13 +72,13 @@ test.before(async () => {
   port = await freePort();
   // Every participant gets the same setting, as `openpnc run v2g-root cpo mo … --set ocspHttpPort=N` gives it.
   for (const definition of storyParticipants()) {
-    running.push(await definition.start({ bus, store, log: createLogger({ write: () => {} }), dataDir: dir, config: { ocspHttpPort: String(port) } }));
+    running.push(await definition.start({ bus: participantHandle(identities, bus, definition.name), store, log: createLogger({ write: () => {} }), dataDir: dir, config: { ocspHttpPort: String(port) } }));
   }
-  story = await playStory(() => bus, bus);
-  const { certificates: [moSub2] } = await requestSubjectReply(bus, moInterface.requests.ca, {});
-  const { certificates: [v2gRoot] } = await requestSubjectReply(bus, v2gRootInterface.requests.ca, {});
+  story = await playStory(() => operator, operator);
+  const { certificates: [moSub2] } = await requestSubjectReply(operator, moInterface.requests.ca, {});
+  const { certificates: [v2gRoot] } = await requestSubjectReply(operator, v2gRootInterface.requests.ca, {});
   const { csr } = await makeCsr({ commonName: 'DE*OPN*E0001', organization: 'Open Plug&Charge CPO', domainComponent: 'CPO' });
-  const secc = await requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from(csr).toString('base64') });
+  const secc = await requestSubjectReply(operator, cpoInterface.requests.signSeccCsr, { csr: Buffer.from(csr).toString('base64') });
   pemFile('contract.pem', story.contract.contractCertificate!);
   pemFile('mo-sub2.pem', moSub2);
   pemFile('secc.pem', secc.chain.certificate);

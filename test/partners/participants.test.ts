@@ -10,7 +10,7 @@ import { makeCsr, certificateOf, ocspUrlOf } from '../../actors/participants/aut
 import { buildOcspRequest, certificateHashDataOf, verifyOcspResponse } from '../../protocols/pki/ocsp.ts';
 import { ocspSubject } from '../../protocols/catalogue/fields.ts';
 import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
-import { buildInstallationRequest } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, produceVehicle } from '../../actors/story/vehicle.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
@@ -26,6 +26,9 @@ import { storyParticipants } from './helpers.ts';
 let story: StoryResult;
 const MO = { role: 'mo' as const, prefixes: ['DEOPN'] };
 const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
+const OPERATOR = { role: "admin" as const, prefixes: [] };
+// What the host gave each story actor: handles that sign as an identity of the story's roster.
+const as = (caller: { role: "admin" | "mo" | "oem" | "cpo" | "cps"; prefixes: string[] }) => story.identities.handle(story.bus, caller.role === "admin" ? "admin" : `${caller.role}-${caller.prefixes.join("-").toLowerCase()}`, caller);
 
 const pem = (der: string) => certificateOf(der).toString('pem');
 
@@ -55,7 +58,8 @@ test.before(async () => {
 test.after(async () => story.stop());
 
 test('CPO C07 accepts the contract chain, and after termination OCSP at the MO reports it revoked; the CCP no longer installs it', async () => {
-  const { bus, contract } = story;
+  const { contract } = story;
+  const bus = as(OPERATOR);
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
   const chainPem = [contract.contractCertificate!, moCa[0], moCa[1]].map(pem).join('');
   const before = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
@@ -81,10 +85,13 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   const after = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
   assert.is(after.certificateStatus, 'CertificateRevoked');
   assert.is(await ocspStatus(), 'revoked');
-  const listed = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: MO, emaid: contract.emaid });
+  const listed = await requestSubjectReply(as(MO), ccpInterface.requests.list, { emaid: contract.emaid });
   assert.is(listed.contracts.length, 0);
 
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
+  // The vehicle asks with its own key; the OEM's record of it carries none.
+  const record = await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: contract.pcid });
+  assert.not.ok('provisioningKey' in record);
+  const { vehicle } = story;
   const answer = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
   assert.is(answer.status, 'Failed');
   assert.is(answer.exiResponse, '');
@@ -100,20 +107,20 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
 });
 
 test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the provisioning certificate', async () => {
-  const { bus } = story;
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' });
+  const bus = as(OPERATOR);
+  const vehicle = await produceVehicle(bus, 'DELETEME000001');
   assert.is(vehicle.pcid, `OPNDELETEME000001${pcidCheckCharacter('OPNDELETEME000001')}`);
-  await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DELETEME000001' }), 'VehicleExists');
+  await rejects(produceVehicle(bus, 'DELETEME000001'), 'VehicleExists');
   const changes: Array<{ emaid: string; status: string }> = [];
   const watching = await bus.subscribe(moInterface.events.contractChanged.subject, ({ payload }) => { changes.push(payload as { emaid: string; status: string }); });
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
-  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+  assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, 1);
 
   const deleted = await requestSubjectReply(bus, oemInterface.requests.deleteVehicle, { pcid: vehicle.pcid });
   assert.equal(deleted, { pcid: vehicle.pcid, deleted: true });
-  assert.is((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists, false);
-  const contracts = await eventually(() => requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
+  assert.is((await requestSubjectReply(as(OEM), pcpInterface.requests.lookup, { pcid: vehicle.pcid })).exists, false);
+  const contracts = await eventually(() => requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid }), (r) => r.contracts.length === 0);
   assert.is(contracts.contracts.length, 0);
   await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid }), 'UnknownVehicle');
   // The MO hears of the cascade and revokes the contract certificate.
@@ -135,24 +142,24 @@ test('oem.vehicle.produce refuses junk: an unknown key is InvalidPayload, 900 KB
   await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x' }), 'InvalidPayload');
   await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x'.repeat(900_000) }), 'PayloadTooLarge');
   await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid }), 'UnknownVehicle');
-  assert.is((await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'JUNKJUNK000001' })).pcid, pcid, 'the same request without junk is served');
+  assert.is((await produceVehicle(bus, 'JUNKJUNK000001')).pcid, pcid, 'the same request without junk is served');
 });
 
 test('a mixed-case PCID, as real OEMs issue them, is found by the OEM, the PCP and the MO', async () => {
   const { bus } = story;
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'MixedCase00042' });
+  const vehicle = await produceVehicle(bus, 'MixedCase00042');
   assert.match(vehicle.pcid, /^OPNMixedCase00042/);
   assert.is((await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid })).pcid, vehicle.pcid);
-  assert.ok((await requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid: vehicle.pcid })).exists);
+  assert.ok((await requestSubjectReply(as(OEM), pcpInterface.requests.lookup, { pcid: vehicle.pcid })).exists);
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   assert.is(contract.pcid, vehicle.pcid);
   await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
-  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, 1);
+  assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, 1);
   await rejects(requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid.toUpperCase() }), 'UnknownVehicle');
 });
 
 test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates to the V2G root; garbage is refused', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const { csr } = await makeCsr({ commonName: 'DE*OPN*E0001', organization: 'Open Plug&Charge CPO', domainComponent: 'CPO' });
   const signed = await requestSubjectReply(bus, cpoInterface.requests.signSeccCsr, { csr: Buffer.from(csr).toString('base64') });
   const chain = [signed.chain.certificate, ...signed.chain.subCertificates].map(certificateOf);
@@ -165,9 +172,13 @@ test('CPO A02/A03 signs a SECC CSR with CPO Sub-CA 2 into a chain that validates
 });
 
 test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and OCSP reports it', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const { csr } = await makeCsr({ commonName: 'Second CPO Sub-CA 1', organization: 'Other CPO' });
-  const { certificate } = await requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
+  // [S1] a Sub-CA 1 of a domain only for that domain's own participant: not the operator, not the other domain.
+  for (const who of [OPERATOR, { role: 'cps' as const, prefixes: [] }]) {
+    await rejects(requestSubjectReply(as(who), v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') }), 'Forbidden');
+  }
+  const { certificate } = await requestSubjectReply(as({ role: 'cpo', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cpo', csr: Buffer.from(csr).toString('base64') });
   const subCa = certificateOf(certificate);
   const { certificates: [rootDer] } = await requestSubjectReply(bus, v2gRootInterface.requests.ca, {});
   const root = certificateOf(rootDer);
@@ -180,26 +191,26 @@ test('V2G root CA issues a Sub-CA 1 from a CSR, revokes only what it issued, and
   await requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: subCa.serialNumber.toLowerCase() });
   assert.is(await ocsp(), 'revoked');
   await rejects(requestSubjectReply(bus, v2gRootInterface.requests.revoke, { serialNumber: '0badc0ffee' }), 'UnknownCertificate');
-  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: Buffer.from('garbage garbage').toString('base64') }), 'CsrInvalid');
+  await rejects(requestSubjectReply(as({ role: 'cps', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: Buffer.from('garbage garbage').toString('base64') }), 'CsrInvalid');
   const tampered = Buffer.from(csr);
   tampered[tampered.length - 5] ^= 0xff;
-  await rejects(requestSubjectReply(bus, v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: tampered.toString('base64') }), 'CsrInvalid');
+  await rejects(requestSubjectReply(as({ role: 'cps', prefixes: [] }), v2gRootInterface.requests.issueSubCa, { domain: 'cps', csr: tampered.toString('base64') }), 'CsrInvalid');
 });
 
 test('CPO M05 serves the V2G and MO roots from the RCP', async () => {
-  const { roots } = await requestSubjectReply(story.bus, cpoInterface.requests.roots, {});
+  const { roots } = await requestSubjectReply(as(OPERATOR), cpoInterface.requests.roots, {});
   assert.equal(roots.map((r) => r.certificateType).sort(), ['MORootCertificate', 'V2GRootCertificate']);
-  const onlyMo = await requestSubjectReply(story.bus, cpoInterface.requests.roots, { type: 'MORootCertificate' });
+  const onlyMo = await requestSubjectReply(as(OPERATOR), cpoInterface.requests.roots, { type: 'MORootCertificate' });
   assert.is(onlyMo.roots.length, 1);
   assert.ok(new X509Certificate(onlyMo.roots[0].certificate).subject.includes('MO Root CA'));
 });
 
 test('CPS signs contract data into four signed references and refuses a mismatching EMAID', async () => {
-  const { bus } = story;
-  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+  const bus = as(OPERATOR);
+  const vehicle = await produceVehicle(bus);
   const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
-  const ccpBefore = await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid });
+  const ccpBefore = await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid });
   const stored = await eventually(() => requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid }), (c) => c.status === 'installed');
   assert.is(stored.status, 'installed');
   const signer = await requestSubjectReply(bus, cpsInterface.requests.ca, {});
@@ -215,22 +226,25 @@ test('CPS signs contract data into four signed references and refuses a mismatch
       contractSignatureEncryptedPrivateKey: Buffer.alloc(48, 1).toString('base64'),
     },
   };
-  const signed = await requestSubjectReply(bus, cpsInterface.requests.sign, request);
+  // Only an MO signs up contracts, under its own EMAID prefix: not the operator, not another MO.
+  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, request), 'Forbidden');
+  await rejects(requestSubjectReply(as({ role: 'mo', prefixes: ['NLXYZ'] }), cpsInterface.requests.sign, request), 'Forbidden');
+  const signed = await requestSubjectReply(as(MO), cpsInterface.requests.sign, request);
   assert.is(signed.stored, false);
   const references = (signed.signature as { SignedInfo: { Reference: Array<{ URI: string }> } }).SignedInfo.Reference.map((r) => r.URI);
   assert.equal(references, ['#id1', '#id2', '#id3', '#id4']);
   verifyMessageSignature({ V2G_Message: { Header: { SessionID: '00', Signature: signed.signature }, Body: { CertificateInstallationRes: { ResponseCode: 'OK', ...signed.body } } } }, certificateOf(signer.chain.certificate));
-  assert.is((await requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
-  await rejects(requestSubjectReply(bus, cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
+  assert.is((await requestSubjectReply(as(OEM), ccpInterface.requests.list, { pcid: vehicle.pcid })).contracts.length, Math.max(1, ccpBefore.contracts.length));
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, moId: 'NLXYZ' }), 'EmaidMismatch');
+  await rejects(requestSubjectReply(as(MO), cpsInterface.requests.sign, { ...request, contractData: { ...request.contractData, dhPublicKey: Buffer.alloc(65, 2).toString('base64') } }), 'ContractKeyInvalid');
 
   // The same bad data as durable work: rejected with an event, dead-lettered, never stored.
   const rejected = new Promise<{ code: string; contractId: string }>((resolve) => {
     void bus.subscribe(cpsInterface.events.rejected.subject, ({ payload }) => resolve(payload as { code: string; contractId: string }));
   });
   const { store: _store, ...work } = { ...request, contractId: 'bad-work-1', contractData: { ...request.contractData, emaid: 'DEOPN1234567890' } };
-  await enqueueWork(bus, cpsInterface.work.signing, work, { id: work.contractId });
+  await enqueueWork(as(MO), cpsInterface.work.signing, work, { id: work.contractId });
   const event = await rejected;
   assert.equal(event.code, 'EmaidMismatch');
   assert.is(event.contractId, 'bad-work-1');

@@ -106,7 +106,7 @@ test('CPS signing: bad contract data is rejected without signing; store=false si
 
 test('OEM vehicle: issue, upload (retry after a failed upload), delete', async () => {
   let uploads = 0;
-  const vehicle = { pcid: 'OPNABCDEFGHIJKLMN1', provisioningChain: chain, provisioningKey: 'AAAA', v2gRoots: ['AAAA'], producedAt: 'now' };
+  const vehicle = { pcid: 'OPNABCDEFGHIJKLMN1', provisioningChain: chain, v2gRoots: ['AAAA'], producedAt: 'now' };
   const logic = vehicleMachine.provide({
     actors: {
       issueProvisioning: fromPromise(async () => vehicle),
@@ -114,7 +114,7 @@ test('OEM vehicle: issue, upload (retry after a failed upload), delete', async (
       deleteFromPcp: fromPromise(async () => {}),
     },
   });
-  const actor = createActor(logic, { input: { pcid: vehicle.pcid } }).start();
+  const actor = createActor(logic, { input: { pcid: vehicle.pcid, csr: 'AAAA' } }).start();
   await waitFor(actor, (s) => s.value === 'uploadFailed');
   actor.send({ type: 'RETRY' });
   const produced = await waitFor(actor, (s) => s.value === 'produced');

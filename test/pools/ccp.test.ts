@@ -44,16 +44,15 @@ async function pools(): Promise<Embedded & { stop(): Promise<void> }> {
 /** The three roots in the RCP and the first vehicle's provisioning chain in the PCP. */
 async function addRootsAndVehicle(env: Embedded): Promise<void> {
   for (const [root, rootType] of [[pki.trustAnchors.v2g[0], 'V2G'], [pki.trustAnchors.oem[0], 'OEM'], [pki.trustAnchors.mo[0], 'MO']] as const) {
-    await requestSubjectReply(env.bus, rcpInterface.requests.put, { caller: admin, caCertificate: b64(root), rootType });
+    await requestSubjectReply(env.as(admin), rcpInterface.requests.put, { caCertificate: b64(root), rootType });
   }
   const [leaf, sub2, sub1] = pki.provisioning[0].chain;
-  await requestSubjectReply(env.bus, pcpInterface.requests.put, { caller: oem, vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
+  await requestSubjectReply(env.as(oem), pcpInterface.requests.put, { vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
 }
 
 async function store(env: Embedded, contract: TestCertificate, contractId: string, vehicle = pki.provisioning[0]) {
   const signed = await signContract(pki, contract, vehicle);
-  return requestSubjectReply(env.bus, ccp.put, {
-    caller: cps,
+  return requestSubjectReply(env.as(cps), ccp.put, {
     contractId,
     pcid: vehicle.identifier!,
     emaid: contract.identifier!,
@@ -64,7 +63,7 @@ async function store(env: Embedded, contract: TestCertificate, contractId: strin
 }
 
 async function install(env: Embedded, request: { exi: Uint8Array }) {
-  const answer = await requestSubjectReply(env.bus, ccp.installation, { caller: cpo, certificateInstallationReq: bytesToBase64(request.exi) });
+  const answer = await requestSubjectReply(env.as(cpo), ccp.installation, { certificateInstallationReq: bytesToBase64(request.exi) });
   const { document } = decodeExi('iso2', Buffer.from(answer.certificateInstallationRes, 'base64'));
   const message = (document as any).V2G_Message;
   return { answer, message, document, body: message.Body.CertificateInstallationRes };
@@ -85,23 +84,23 @@ test('the CPS stores contracts idempotently by contract id; only the CPS writes;
   assert.ok(first.contract.defaultContract, 'the first contract of a vehicle is its default');
   const again = await store(env, pki.contracts[0], 'contract-a1');
   assert.not.ok(again.created, 'a redelivered put changes nothing');
-  const listed = await requestSubjectReply(env.bus, ccp.list, { caller: moA, emaid: pki.contracts[0].identifier! });
+  const listed = await requestSubjectReply(env.as(moA), ccp.list, { emaid: pki.contracts[0].identifier! });
   assert.is(listed.contracts.length, 1);
   assert.is(stored.events.length, 1, 'one stored event for two deliveries');
 
   const signed = await signContract(pki, pki.contracts[1], pki.provisioning[0]);
   const base = { contractId: 'x', pcid: pki.provisioning[0].identifier!, emaid: pki.contracts[1].identifier!, cpsV2GRootFingerprint: 'ab'.repeat(32), signedAt: new Date().toISOString() };
-  await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: moA, ...base, ...signed }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, emaid: pki.contracts[0].identifier!, ...signed }), 'ContractInvalid');
+  await rejectsWith(requestSubjectReply(env.as(moA), ccp.put, { ...base, ...signed }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(cps), ccp.put, { ...base, emaid: pki.contracts[0].identifier!, ...signed }), 'ContractInvalid');
   const tampered = structuredClone(signed);
   (tampered.body.DHpublickey as { CONTENT: string }).CONTENT = '04' + 'ab'.repeat(64);
-  await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, ...tampered }), 'ContractInvalid');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, ...signed, cpsV2GRootFingerprint: 'not-a-fingerprint' }), 'ContractInvalid');
+  await rejectsWith(requestSubjectReply(env.as(cps), ccp.put, { ...base, ...tampered }), 'ContractInvalid');
+  await rejectsWith(requestSubjectReply(env.as(cps), ccp.put, { ...base, ...signed, cpsV2GRootFingerprint: 'not-a-fingerprint' }), 'ContractInvalid');
   const foreign = await createTestPki();
   const untrusted = await signContract(pki, pki.contracts[1], pki.provisioning[0], { chain: foreign.cps.chain, privateKey: foreign.cps.keys.privateKey });
-  const refused = await rejectsWith(requestSubjectReply(env.bus, ccp.put, { caller: cps, ...base, ...untrusted, cpsV2GRootFingerprint: Buffer.from(await crypto.subtle.digest('SHA-256', foreign.trustAnchors.v2g[0].rawData)).toString('hex') }), 'ContractInvalid');
+  const refused = await rejectsWith(requestSubjectReply(env.as(cps), ccp.put, { ...base, ...untrusted, cpsV2GRootFingerprint: Buffer.from(await crypto.subtle.digest('SHA-256', foreign.trustAnchors.v2g[0].rawData)).toString('hex') }), 'ContractInvalid');
   assert.match(refused.message, /CPS chain/);
-  assert.is((await requestSubjectReply(env.bus, ccp.list, { caller: oem, pcid: pki.provisioning[0].identifier! })).contracts.length, 1);
+  assert.is((await requestSubjectReply(env.as(oem), ccp.list, { pcid: pki.provisioning[0].identifier! })).contracts.length, 1);
   await env.stop();
 });
 
@@ -110,20 +109,20 @@ test('isolation on the bus: MO A cannot read or delete MO B contracts; an OEM se
   const pcid = pki.provisioning[0].identifier!;
   await store(env, pki.contracts[0], 'a');
   await store(env, contractB, 'b');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.list, { caller: moA, emaid: contractB.identifier! }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.delete, { caller: moA, emaid: contractB.identifier! }), 'Forbidden');
-  const seenByA = await requestSubjectReply(env.bus, ccp.list, { caller: moA, pcid });
+  await rejectsWith(requestSubjectReply(env.as(moA), ccp.list, { emaid: contractB.identifier! }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(moA), ccp.delete, { emaid: contractB.identifier! }), 'Forbidden');
+  const seenByA = await requestSubjectReply(env.as(moA), ccp.list, { pcid });
   assert.equal(seenByA.contracts.map((c) => c.emaid), [pki.contracts[0].identifier!.slice(0, 14)]);
-  const seenByB = await requestSubjectReply(env.bus, ccp.list, { caller: moB, pcid });
+  const seenByB = await requestSubjectReply(env.as(moB), ccp.list, { pcid });
   assert.equal(seenByB.contracts.map((c) => c.emaid), ['DEXYZC00000001']);
-  assert.is((await requestSubjectReply(env.bus, ccp.list, { caller: oem, pcid })).contracts.length, 2);
-  await rejectsWith(requestSubjectReply(env.bus, ccp.list, { caller: otherOem, pcid }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.setDefault, { caller: otherOem, pcid, emaid: contractB.identifier! }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.delete, { caller: oem, emaid: contractB.identifier! }), 'Forbidden');
-  const deleted = await requestSubjectReply(env.bus, ccp.delete, { caller: moB, emaid: contractB.identifier! });
+  assert.is((await requestSubjectReply(env.as(oem), ccp.list, { pcid })).contracts.length, 2);
+  await rejectsWith(requestSubjectReply(env.as(otherOem), ccp.list, { pcid }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(otherOem), ccp.setDefault, { pcid, emaid: contractB.identifier! }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(oem), ccp.delete, { emaid: contractB.identifier! }), 'Forbidden');
+  const deleted = await requestSubjectReply(env.as(moB), ccp.delete, { emaid: contractB.identifier! });
   assert.is(deleted.deleted, 1);
-  await rejectsWith(requestSubjectReply(env.bus, ccp.delete, { caller: moB, emaid: contractB.identifier! }), 'ContractNotFound');
-  assert.is((await requestSubjectReply(env.bus, ccp.list, { caller: moA, pcid })).contracts.length, 1, "MO A's contract is untouched");
+  await rejectsWith(requestSubjectReply(env.as(moB), ccp.delete, { emaid: contractB.identifier! }), 'ContractNotFound');
+  assert.is((await requestSubjectReply(env.as(moA), ccp.list, { pcid })).contracts.length, 1, "MO A's contract is untouched");
   await env.stop();
 });
 
@@ -148,7 +147,7 @@ test('an EV request gets the signed default contract under its SessionID; the si
   );
   assert.is(key.scalar.length, 32);
 
-  await requestSubjectReply(env.bus, ccp.setDefault, { caller: oem, pcid: vehicle.identifier!, emaid: pki.contracts[1].identifier! });
+  await requestSubjectReply(env.as(oem), ccp.setDefault, { pcid: vehicle.identifier!, emaid: pki.contracts[1].identifier! });
   const second = await install(env, installationRequest(vehicle, { roots: pki.trustAnchors.v2g }));
   assert.is(second.body.eMAID.CONTENT, pki.contracts[1].identifier, 'the default the OEM set');
   verifyMessageSignature(second.message, pki.cps.certificate);
@@ -178,18 +177,18 @@ test('failures are EXI responses with the ISO code: bad signature, unknown PCID,
 
   // A vehicle with a valid chain but no contract.
   const [leaf, sub2, sub1] = pki.provisioning[1].chain;
-  await requestSubjectReply(env.bus, pcpInterface.requests.put, { caller: oem, vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
+  await requestSubjectReply(env.as(oem), pcpInterface.requests.put, { vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1) });
   const none = await install(env, installationRequest(pki.provisioning[1], { roots: pki.trustAnchors.v2g }));
   assert.is(none.body.ResponseCode, 'FAILED_NoCertificateAvailable');
 
   // The OEM root leaves the RCP: the provisioning chain no longer validates.
-  const { roots } = await requestSubjectReply(env.bus, rcpInterface.requests.list, { caller: admin, rootType: 'OEM' });
-  await requestSubjectReply(env.bus, rcpInterface.requests.delete, { caller: admin, rootCertificateId: roots[0].rootCertificateId });
+  const { roots } = await requestSubjectReply(env.as(admin), rcpInterface.requests.list, { rootType: 'OEM' });
+  await requestSubjectReply(env.as(admin), rcpInterface.requests.delete, { rootCertificateId: roots[0].rootCertificateId });
   const rootless = await install(env, installationRequest(vehicle, { roots: pki.trustAnchors.v2g }));
   assert.is(rootless.body.ResponseCode, 'FAILED_CertChainError');
 
-  await rejectsWith(requestSubjectReply(env.bus, ccp.installation, { caller: cpo, certificateInstallationReq: bytesToBase64(Uint8Array.of(0x80, 0x98, 0x02)) }), 'ExiInvalid');
-  await rejectsWith(requestSubjectReply(env.bus, ccp.installation, { caller: moA, certificateInstallationReq: bytesToBase64(badSignature.exi) }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(cpo), ccp.installation, { certificateInstallationReq: bytesToBase64(Uint8Array.of(0x80, 0x98, 0x02)) }), 'ExiInvalid');
+  await rejectsWith(requestSubjectReply(env.as(moA), ccp.installation, { certificateInstallationReq: bytesToBase64(badSignature.exi) }), 'Forbidden');
   await env.stop();
 });
 
@@ -198,11 +197,11 @@ test("deleting a vehicle in the PCP removes its contracts from the CCP", async (
   const deleted = await collectEvents<{ reason: string; emaid: string }>(env.bus, 'ccp.contract.deleted');
   await store(env, pki.contracts[0], 'a');
   await store(env, contractB, 'b');
-  await requestSubjectReply(env.bus, pcpInterface.requests.delete, { caller: oem, pcid: pki.provisioning[0].identifier! });
+  await requestSubjectReply(env.as(oem), pcpInterface.requests.delete, { pcid: pki.provisioning[0].identifier! });
   await deleted.next((e) => e.emaid === 'DEXYZC00000001');
   await deleted.next((e) => e.emaid === pki.contracts[0].identifier!.slice(0, 14));
   assert.ok(deleted.events.every((e) => e.reason === 'vehicle'));
-  assert.is((await requestSubjectReply(env.bus, ccp.list, { caller: oem, pcid: pki.provisioning[0].identifier! })).contracts.length, 0);
+  assert.is((await requestSubjectReply(env.as(oem), ccp.list, { pcid: pki.provisioning[0].identifier! })).contracts.length, 0);
   await env.stop();
 });
 

@@ -8,11 +8,21 @@ import { openEmbeddedStore } from '../../actors/store/index.ts';
 import type { Bus } from '../../actors/bus/bus.ts';
 import type { Store } from '../../actors/store/store.ts';
 import type { Logger } from '../../actors/host/participant.ts';
+import { LocalIdentities } from '../../actors/bus/identity.ts';
+import { participantHandle } from '../../actors/host/credentials.ts';
+import type { Caller } from '../../protocols/catalogue/caller.ts';
 
 export interface Embedded {
   readonly dir: string;
   readonly store: Store;
+  /** The pools' own handle (identity `pool`): start pools on it. */
   readonly bus: Bus;
+  /** A handle that signs as `caller` (the in-process identities, actors/bus/identity.ts). */
+  as(caller: Caller): Bus;
+  /** The handle the host would give participant `name` (its role and default prefixes). */
+  participant(name: string): Bus;
+  /** The OPCP gateway's handle: may act for the token's identity. */
+  readonly gatewayBus: Bus;
   readonly log: Logger & { lines: { level: string; event: string; fields?: Record<string, unknown> }[] };
   /** Closes bus and store; with `keepDir` the data directory survives (restart tests). */
   close(keepDir?: boolean): Promise<void>;
@@ -34,11 +44,16 @@ export function memoryLogger(): Embedded['log'] {
 export async function openEmbedded(dir = mkdtempSync(join(tmpdir(), 'openpnc-pools-'))): Promise<Embedded> {
   const store = await openEmbeddedStore(dir);
   const log = memoryLogger();
-  const bus = createMemoryBus({ store, log });
+  const raw = createMemoryBus({ store, log });
+  const identities = new LocalIdentities();
+  const bus = identities.handle(raw, 'pool', { role: 'pool', prefixes: [] });
   return {
     dir,
     store,
     bus,
+    as: (caller) => identities.handle(raw, `${caller.role}-${caller.prefixes.join('-').toLowerCase()}`, caller),
+    participant: (name) => participantHandle(identities, raw, name),
+    gatewayBus: identities.gateway(raw),
     log,
     async close(keepDir = false) {
       await bus.close();

@@ -27,7 +27,7 @@ async function pools(clock?: () => number): Promise<Embedded & { stop(): Promise
   const env = await openEmbedded();
   const rcp = await startRcp(env.bus, env.store, env.log);
   const pcp = await startPcp(env.bus, env.store, env.log, clock);
-  await requestSubjectReply(env.bus, rcpInterface.requests.put, { caller: admin, caCertificate: b64(pki.trustAnchors.oem[0]), rootType: 'OEM' });
+  await requestSubjectReply(env.as(admin), rcpInterface.requests.put, { caCertificate: b64(pki.trustAnchors.oem[0]), rootType: 'OEM' });
   return Object.assign(env, { pcp, stop: async () => (await pcp.stop(), await rcp.stop(), await env.close()) });
 }
 
@@ -43,32 +43,32 @@ test.before(async () => {
 test('an OEM stores a valid chain for its WMI; MOs and the owner read it', async () => {
   const env = await pools();
   const vehicle = pki.provisioning[0];
-  const stored = await requestSubjectReply(env.bus, put, { caller: oem, ...upload(vehicle.chain) });
+  const stored = await requestSubjectReply(env.as(oem), put, { ...upload(vehicle.chain) });
   assert.ok(stored.created);
   assert.is(stored.chain.pcid, vehicle.identifier);
   assert.is(stored.chain.rootIssuerSerialNumber, pki.trustAnchors.oem[0].serialNumber.toLowerCase());
   assert.is(stored.chain.rootIssuerDistinguishedName, pki.trustAnchors.oem[0].subject);
-  const again = await requestSubjectReply(env.bus, put, { caller: oem, pcid: vehicle.identifier, ...upload(vehicle.chain) });
+  const again = await requestSubjectReply(env.as(oem), put, { pcid: vehicle.identifier, ...upload(vehicle.chain) });
   assert.not.ok(again.created, 'a second upload replaces');
-  for (const who of [mo, oem]) assert.is((await requestSubjectReply(env.bus, get, { caller: who, pcid: vehicle.identifier! })).chain.vehicleCertificate, b64(vehicle.certificate));
-  assert.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid: vehicle.identifier! })).exists);
-  assert.not.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid: pki.provisioning[1].identifier! })).exists);
-  await rejectsWith(requestSubjectReply(env.bus, get, { caller: mo, pcid: pki.provisioning[1].identifier! }), 'VehicleNotFound');
+  for (const who of [mo, oem]) assert.is((await requestSubjectReply(env.as(who), get, { pcid: vehicle.identifier! })).chain.vehicleCertificate, b64(vehicle.certificate));
+  assert.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: vehicle.identifier! })).exists);
+  assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: pki.provisioning[1].identifier! })).exists);
+  await rejectsWith(requestSubjectReply(env.as(mo), get, { pcid: pki.provisioning[1].identifier! }), 'VehicleNotFound');
   await env.stop();
 });
 
 test('isolation: another WMI, an MO or a CPO cannot write; another OEM cannot read or delete', async () => {
   const env = await pools();
   const vehicle = pki.provisioning[0];
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: otherOem, ...upload(vehicle.chain) }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: mo, ...upload(vehicle.chain) }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: { role: 'cpo', prefixes: [] }, ...upload(vehicle.chain) }), 'Forbidden');
-  await requestSubjectReply(env.bus, put, { caller: oem, ...upload(vehicle.chain) });
-  await rejectsWith(requestSubjectReply(env.bus, get, { caller: otherOem, pcid: vehicle.identifier! }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, get, { caller: { role: 'cpo', prefixes: [] }, pcid: vehicle.identifier! }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, remove, { caller: otherOem, pcid: vehicle.identifier! }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, remove, { caller: mo, pcid: vehicle.identifier! }), 'Forbidden');
-  assert.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid: vehicle.identifier! })).exists);
+  await rejectsWith(requestSubjectReply(env.as(otherOem), put, { ...upload(vehicle.chain) }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(mo), put, { ...upload(vehicle.chain) }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as({ role: 'cpo', prefixes: [] }), put, { ...upload(vehicle.chain) }), 'Forbidden');
+  await requestSubjectReply(env.as(oem), put, { ...upload(vehicle.chain) });
+  await rejectsWith(requestSubjectReply(env.as(otherOem), get, { pcid: vehicle.identifier! }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as({ role: 'cpo', prefixes: [] }), get, { pcid: vehicle.identifier! }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(otherOem), remove, { pcid: vehicle.identifier! }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(mo), remove, { pcid: vehicle.identifier! }), 'Forbidden');
+  assert.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: vehicle.identifier! })).exists);
   await env.stop();
 });
 
@@ -76,14 +76,14 @@ test('ingest validates the chain: foreign root, wrong order, missing sub-CA, PCI
   const env = await pools();
   const foreign = await createTestPki();
   const foreignVehicle = foreign.provisioning[0];
-  const rejected = await rejectsWith(requestSubjectReply(env.bus, put, { caller: oem, ...upload(foreignVehicle.chain) }), 'ChainInvalid');
+  const rejected = await rejectsWith(requestSubjectReply(env.as(oem), put, { ...upload(foreignVehicle.chain) }), 'ChainInvalid');
   assert.match(rejected.message, /provisioning chain rejected/);
   const [leaf, sub2, sub1] = pki.provisioning[0].chain;
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: oem, vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub1), subCA1Certificate: b64(sub2) }), 'ChainInvalid');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: oem, vehicleCertificate: b64(leaf), subCA1Certificate: b64(sub1) }), 'ChainInvalid');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: oem, pcid: pki.provisioning[1].identifier, ...upload(pki.provisioning[0].chain) }), 'PcidMismatch');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: oem, vehicleCertificate: 'AAAA', subCA1Certificate: b64(sub1) }), 'InvalidCertificate');
-  assert.not.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid: pki.provisioning[0].identifier! })).exists, 'nothing half-written');
+  await rejectsWith(requestSubjectReply(env.as(oem), put, { vehicleCertificate: b64(leaf), subCA2Certificate: b64(sub1), subCA1Certificate: b64(sub2) }), 'ChainInvalid');
+  await rejectsWith(requestSubjectReply(env.as(oem), put, { vehicleCertificate: b64(leaf), subCA1Certificate: b64(sub1) }), 'ChainInvalid');
+  await rejectsWith(requestSubjectReply(env.as(oem), put, { pcid: pki.provisioning[1].identifier, ...upload(pki.provisioning[0].chain) }), 'PcidMismatch');
+  await rejectsWith(requestSubjectReply(env.as(oem), put, { vehicleCertificate: 'AAAA', subCA1Certificate: b64(sub1) }), 'InvalidCertificate');
+  assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: pki.provisioning[0].identifier! })).exists, 'nothing half-written');
   await env.stop();
 });
 
@@ -93,10 +93,10 @@ test('deleting a vehicle hands its contracts to the CCP through the durable queu
   await consumeWork(env.bus, vehicleDeletedWork, async (work) => void cascaded.push(work.pcid), { durable: 'test-ccp' });
   const purged = await collectEvents<{ pcid: string; reason: string }>(env.bus, 'pcp.chain.purged');
   const vehicle = pki.provisioning[0];
-  await requestSubjectReply(env.bus, put, { caller: oem, ...upload(vehicle.chain) });
-  await requestSubjectReply(env.bus, remove, { caller: oem, pcid: vehicle.identifier! });
+  await requestSubjectReply(env.as(oem), put, { ...upload(vehicle.chain) });
+  await requestSubjectReply(env.as(oem), remove, { pcid: vehicle.identifier! });
   assert.is((await purged.next((e) => e.pcid === vehicle.identifier)).reason, 'deleted');
-  await rejectsWith(requestSubjectReply(env.bus, remove, { caller: oem, pcid: vehicle.identifier! }), 'VehicleNotFound');
+  await rejectsWith(requestSubjectReply(env.as(oem), remove, { pcid: vehicle.identifier! }), 'VehicleNotFound');
   await eventually('the cascade to the CCP queue', () => cascaded.length > 0);
   assert.equal(cascaded, [vehicle.identifier]);
   await env.stop();
@@ -113,14 +113,14 @@ test('an expiring provisioning chain is served until its notAfter, then purged, 
     const [, sub2, sub1] = pki.provisioning[0].chain;
     const pcid = 'OPNSHORTLIVED0001';
     const expiring = await issueCertificate({ role: 'provisioning', subject: { commonName: pcid }, issuer: pki.authorities['oem-sub-ca-2'], notBefore: new Date(now - 60_000), validityDays: 3_660_000 / 86_400_000 });
-    await requestSubjectReply(env.bus, put, { caller: oem, ...upload([expiring.certificate, sub2, sub1]) });
+    await requestSubjectReply(env.as(oem), put, { ...upload([expiring.certificate, sub2, sub1]) });
     now = expiring.certificate.notAfter.getTime() - 1;
     await env.pcp.purgeNow();
-    assert.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists, 'served before its notAfter');
+    assert.ok((await requestSubjectReply(env.as(mo), lookup, { pcid })).exists, 'served before its notAfter');
     now = expiring.certificate.notAfter.getTime();
     await env.pcp.purgeNow();
     assert.is((await purged.next((e) => e.pcid === pcid)).reason, 'expired');
-    assert.not.ok((await requestSubjectReply(env.bus, lookup, { caller: mo, pcid })).exists);
+    assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid })).exists);
     await eventually('the cascade to the CCP queue', () => cascaded.length > 0);
     assert.equal(cascaded, [pcid]);
   } finally {

@@ -34,23 +34,23 @@ test('admins add roots, every role reads them, a repeated put keeps the id', asy
   const v2g = await root('v2gRoot', 'V2G Root CA');
   const mo = await root('moRoot', 'MO Root CA');
   const oemRoot = await root('oemRoot', 'OEM Root CA');
-  const first = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' });
+  const first = await requestSubjectReply(env.as(admin), put, { caCertificate: v2g.der, rootType: 'V2G' });
   assert.ok(first.created);
   assert.match(first.root.rootCertificateId, /^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/);
   assert.is(first.root.rootIssuerSerialNumber, v2g.certificate.serialNumber.toLowerCase());
   assert.is(first.root.commonName, 'V2G Root CA');
-  await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: mo.der, rootType: 'MO' });
-  await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: oemRoot.der, rootType: 'OEM' });
-  const again = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' });
+  await requestSubjectReply(env.as(admin), put, { caCertificate: mo.der, rootType: 'MO' });
+  await requestSubjectReply(env.as(admin), put, { caCertificate: oemRoot.der, rootType: 'OEM' });
+  const again = await requestSubjectReply(env.as(admin), put, { caCertificate: v2g.der, rootType: 'V2G' });
   assert.not.ok(again.created);
   assert.is(again.root.rootCertificateId, first.root.rootCertificateId);
   assert.is((await added.next((e) => e.root.rootCertificateId === first.root.rootCertificateId)).root.rootCertificateId, first.root.rootCertificateId);
 
-  for (const who of [cpo, oem, admin]) assert.is((await requestSubjectReply(env.bus, list, { caller: who })).roots.length, 3);
-  const oems = await requestSubjectReply(env.bus, list, { caller: cpo, rootType: 'OEM' });
+  for (const who of [cpo, oem, admin]) assert.is((await requestSubjectReply(env.as(who), list, {})).roots.length, 3);
+  const oems = await requestSubjectReply(env.as(cpo), list, { rootType: 'OEM' });
   assert.equal(oems.roots.map((r) => r.commonName), ['OEM Root CA']);
-  assert.is((await requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: first.root.rootCertificateId })).root.caCertificate, v2g.der);
-  await rejectsWith(requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: '00000000-0000-0000-0000-000000000000' }), 'RootNotFound');
+  assert.is((await requestSubjectReply(env.as(cpo), get, { rootCertificateId: first.root.rootCertificateId })).root.caCertificate, v2g.der);
+  await rejectsWith(requestSubjectReply(env.as(cpo), get, { rootCertificateId: '00000000-0000-0000-0000-000000000000' }), 'RootNotFound');
   await rcp.stop();
   await env.close();
 });
@@ -81,10 +81,10 @@ test('signatureAlgorithm is read from the root\'s key, not assumed', async () =>
       { der: opensslRoot('Odd Serial Root', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-set_serial', '0x0abc']), expected: 'secp256r1', serial: 'abc' },
     ];
     for (const { der, expected, serial } of cases as { der: string; expected?: string; serial?: string }[]) {
-      const { root: stored } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: der, rootType: 'V2G' });
+      const { root: stored } = await requestSubjectReply(env.as(admin), put, { caCertificate: der, rootType: 'V2G' });
       assert.is(stored.signatureAlgorithm, expected, stored.commonName);
       if (serial) assert.is(stored.rootIssuerSerialNumber, serial);
-      assert.is((await requestSubjectReply(env.bus, get, { caller: cpo, rootCertificateId: stored.rootCertificateId })).root.signatureAlgorithm, expected);
+      assert.is((await requestSubjectReply(env.as(cpo), get, { rootCertificateId: stored.rootCertificateId })).root.signatureAlgorithm, expected);
     }
   } finally {
     await rcp.stop();
@@ -97,20 +97,21 @@ test('only admins write; sub-CAs and garbage are refused', async () => {
   const rcp = await startRcp(env.bus, env.store, env.log);
   const v2g = await root('v2gRoot', 'V2G Root CA');
   for (const who of [cpo, oem, { role: 'mo', prefixes: ['DEABC'] } as Caller, { role: 'cps', prefixes: [] } as Caller]) {
-    await rejectsWith(requestSubjectReply(env.bus, put, { caller: who, caCertificate: v2g.der, rootType: 'V2G' }), 'Forbidden');
+    await rejectsWith(requestSubjectReply(env.as(who), put, { caCertificate: v2g.der, rootType: 'V2G' }), 'Forbidden');
   }
-  const { root: stored } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' });
-  await rejectsWith(requestSubjectReply(env.bus, remove, { caller: oem, rootCertificateId: stored.rootCertificateId }), 'Forbidden');
-  await rejectsWith(requestSubjectReply(env.bus, revoke, { caller: cpo, rootCertificateId: stored.rootCertificateId }), 'Forbidden');
+  const { root: stored } = await requestSubjectReply(env.as(admin), put, { caCertificate: v2g.der, rootType: 'V2G' });
+  await rejectsWith(requestSubjectReply(env.as(oem), remove, { rootCertificateId: stored.rootCertificateId }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(cpo), revoke, { rootCertificateId: stored.rootCertificateId }), 'Forbidden');
   const sub = await issueCertificate({
     role: 'cpoSubCa1',
     subject: { commonName: 'CPO Sub1 CA' },
     issuer: { role: 'v2gRoot', certificate: v2g.certificate, privateKey: v2g.keys!.privateKey },
   });
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: admin, caCertificate: bytesToBase64(sub.certificate.rawData), rootType: 'V2G' }), 'NotARoot');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: admin, caCertificate: 'AAAAAAAA', rootType: 'V2G' }), 'InvalidCertificate');
-  await rejectsWith(requestSubjectReply(env.bus, put, { caller: { role: 'root' } as never, caCertificate: v2g.der, rootType: 'V2G' }), 'InvalidPayload');
-  assert.is((await requestSubjectReply(env.bus, list, { caller: cpo })).roots.length, 1);
+  await rejectsWith(requestSubjectReply(env.as(admin), put, { caCertificate: bytesToBase64(sub.certificate.rawData), rootType: 'V2G' }), 'NotARoot');
+  await rejectsWith(requestSubjectReply(env.as(admin), put, { caCertificate: 'AAAAAAAA', rootType: 'V2G' }), 'InvalidCertificate');
+  // A `caller` in the payload is not an identity: the CPO stays a CPO [S2].
+  await rejectsWith(requestSubjectReply(env.as(cpo), put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' } as never), 'Forbidden');
+  assert.is((await requestSubjectReply(env.as(cpo), list, {})).roots.length, 1);
   await rcp.stop();
   await env.close();
 });
@@ -127,24 +128,24 @@ test('an expiring root is served until its notAfter and purged then; a revoked o
   const shortLived = await root('moRoot', 'Short MO Root', 3_600_000); // the host's real timer stays an hour away
   const revoked = await root('v2gRoot', 'Revoked V2G Root');
   const deleted = await root('oemRoot', 'Deleted OEM Root');
-  const { root: expiring } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: shortLived.der, rootType: 'MO' });
-  const { root: toRevoke } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: revoked.der, rootType: 'V2G' });
-  const { root: toDelete } = await requestSubjectReply(env.bus, put, { caller: admin, caCertificate: deleted.der, rootType: 'OEM' });
+  const { root: expiring } = await requestSubjectReply(env.as(admin), put, { caCertificate: shortLived.der, rootType: 'MO' });
+  const { root: toRevoke } = await requestSubjectReply(env.as(admin), put, { caCertificate: revoked.der, rootType: 'V2G' });
+  const { root: toDelete } = await requestSubjectReply(env.as(admin), put, { caCertificate: deleted.der, rootType: 'OEM' });
 
-  await requestSubjectReply(env.bus, revoke, { caller: admin, rootCertificateId: toRevoke.rootCertificateId });
+  await requestSubjectReply(env.as(admin), revoke, { rootCertificateId: toRevoke.rootCertificateId });
   assert.is((await purged.next((e) => e.rootCertificateId === toRevoke.rootCertificateId)).reason, 'revoked');
-  await requestSubjectReply(env.bus, remove, { caller: admin, rootCertificateId: toDelete.rootCertificateId });
+  await requestSubjectReply(env.as(admin), remove, { rootCertificateId: toDelete.rootCertificateId });
   assert.is((await purged.next((e) => e.rootCertificateId === toDelete.rootCertificateId)).reason, 'deleted');
 
   now = Date.parse(expiring.validTo) - 1;
   await rcp.purgeNow();
-  assert.is((await requestSubjectReply(env.bus, list, { caller: cpo })).roots.length, 1, 'the expiring root is still served before its deadline');
+  assert.is((await requestSubjectReply(env.as(cpo), list, {})).roots.length, 1, 'the expiring root is still served before its deadline');
   now = Date.parse(expiring.validTo);
   await rcp.purgeNow();
   const event = await purged.next((e) => e.rootCertificateId === expiring.rootCertificateId);
   assert.is(event.reason, 'expired');
   assert.is(event.purgedAt, expiring.validTo, 'purged as of its notAfter, not before');
-  assert.is((await requestSubjectReply(env.bus, list, { caller: cpo })).roots.length, 0);
+  assert.is((await requestSubjectReply(env.as(cpo), list, {})).roots.length, 0);
   assert.is(purged.events.length, 3, 'one event per root');
 }));
 
@@ -154,8 +155,8 @@ test('the purge deadline survives a restart', withCleanup(async (defer) => {
   let rcp = await startRcp(first.bus, first.store, first.log);
   const whileDown = await root('moRoot', 'Expires While Down', 1_000);
   const afterRestart = await root('oemRoot', 'Expires After Restart', 2_500);
-  const { root: a } = await requestSubjectReply(first.bus, put, { caller: admin, caCertificate: whileDown.der, rootType: 'MO' });
-  const { root: b } = await requestSubjectReply(first.bus, put, { caller: admin, caCertificate: afterRestart.der, rootType: 'OEM' });
+  const { root: a } = await requestSubjectReply(first.as(admin), put, { caCertificate: whileDown.der, rootType: 'MO' });
+  const { root: b } = await requestSubjectReply(first.as(admin), put, { caCertificate: afterRestart.der, rootType: 'OEM' });
   await rcp.stop();
   await first.close(true);
   defer(() => rmSync(first.dir, { recursive: true, force: true }));
@@ -168,7 +169,7 @@ test('the purge deadline survives a restart', withCleanup(async (defer) => {
   rcp = await startRcp(second.bus, second.store, second.log);
   defer(() => rcp.stop());
   assert.is((await purged.next((e) => e.rootCertificateId === a.rootCertificateId)).reason, 'expired');
-  const served = (await requestSubjectReply(second.bus, list, { caller: cpo })).roots.map((r) => r.rootCertificateId);
+  const served = (await requestSubjectReply(second.as(cpo), list, {})).roots.map((r) => r.rootCertificateId);
   assert.not.ok(served.includes(a.rootCertificateId), 'what expired while down is gone after the restart');
   const bPurged = await purged.next((e) => e.rootCertificateId === b.rootCertificateId);
   assert.is(bPurged.reason, 'expired');

@@ -10,7 +10,7 @@ import { createSeccStation } from '../../actors/participants/secc/index.ts';
 import type { CpoBackendPort } from '../../actors/participants/secc/backend.ts';
 import { createEv } from '../../actors/participants/ev/index.ts';
 import { PncError } from '../../protocols/errors.ts';
-import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Vehicle } from '../../actors/story/vehicle.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 
 // An EIM station needs no backend: every call fails, so a test that reached it would show.
@@ -20,7 +20,7 @@ const noBackend: CpoBackendPort = {
   signSeccCsr: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
   roots: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
 };
-const VEHICLE = { pcid: 'OPNCDURABLE000001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as VehicleRecordJson;
+const VEHICLE = { pcid: 'OPNCDURABLE000001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as Vehicle;
 
 test('a paused session is joined by its SessionID after the SECC and its store restart', async () => {
   const dir = tempDir('openpnc-secc-durable-');

@@ -10,12 +10,12 @@ import { createEv } from '../../actors/participants/ev/index.ts';
 import { createSeccStation } from '../../actors/participants/secc/index.ts';
 import { SimulatedCharger } from '../../actors/participants/secc/charger.ts';
 import { createMemoryBus } from '../../actors/bus/memory.ts';
-import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Vehicle } from '../../actors/story/vehicle.ts';
 import { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { ManualClock } from './scripted-ev.ts';
 
-const VEHICLE = { pcid: 'OPNCEVTIMEOUTS001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as VehicleRecordJson;
+const VEHICLE = { pcid: 'OPNCEVTIMEOUTS001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as Vehicle;
 let store: Store;
 test.before(async () => { store = await openEmbeddedStore(tempDir('openpnc-ev-timeouts-')); });
 test.after(async () => { await store?.close(); });

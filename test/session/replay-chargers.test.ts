@@ -7,7 +7,7 @@ import { duplexPair } from '../../actors/transport/duplex-pair.ts';
 import { openEmbeddedStore } from '../../actors/store/index.ts';
 import type { Store } from '../../actors/store/store.ts';
 import { createEv } from '../../actors/participants/ev/index.ts';
-import type { VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
+import type { Vehicle } from '../../actors/story/vehicle.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { valueOf } from '../../statecharts/secc/messages.ts';
 import { tempDir } from '../harness/temp-dir.ts';
@@ -20,7 +20,7 @@ test.before(async () => { store = await openEmbeddedStore(tempDir('openpnc-repla
 test.after(async () => { await store?.close(); });
 
 // EIM needs no provisioning certificate: the vehicle record only names the car.
-const VEHICLE = { pcid: 'OPNCREPLAY0000001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as VehicleRecordJson;
+const VEHICLE = { pcid: 'OPNCREPLAY0000001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as Vehicle;
 
 const CHARGERS = /ABB|compleo|alpi|SuperCharger/i;
 const captures = loadCaptures().filter((c) => CHARGERS.test(c.name) && c.responses.length > 0);

@@ -11,7 +11,7 @@ import { requestSubjectReply, serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
 import { evInterface } from '../../../protocols/catalogue/ev.ts';
-import { oemInterface, type VehicleRecordJson } from '../../../protocols/catalogue/oem.ts';
+import { produceVehicle, type Vehicle } from '../../story/vehicle.ts';
 import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import { Battery, type BatteryOptions } from './battery.ts';
@@ -28,14 +28,14 @@ export interface EvOptions {
 }
 
 export interface Ev {
-  readonly vehicle: VehicleRecordJson;
+  readonly vehicle: Vehicle;
   readonly battery: Battery;
   readonly contracts: ContractStore;
   /** One charging session over `stream`; the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
   charge(stream: Duplex, plan?: Partial<EvPlan>): Promise<EvOutput>;
 }
 
-export function createEv(store: Store, vehicle: VehicleRecordJson, options: EvOptions = {}): Ev {
+export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}): Ev {
   const clock = options.clock ?? systemClock;
   const battery = new Battery(options.battery);
   const contracts = new ContractStore(store, vehicle.pcid, clock.now);
@@ -55,7 +55,8 @@ export function createEv(store: Store, vehicle: VehicleRecordJson, options: EvOp
 }
 
 async function startEv({ bus, store, config }: ParticipantContext) {
-  const vehicle = await whenServed(() => requestSubjectReply(bus, oemInterface.requests.produceVehicle, {}));
+  // The vehicle makes its provisioning key and has the OEM sign its CSR [S4].
+  const vehicle = await whenServed(() => produceVehicle(bus));
   const ev = createEv(store, vehicle);
   const subscription = await serveSubject(bus, evInterface.requests.status, async () => {
     const contract = await ev.contracts.valid();

@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise } from 'xstate';
-import type { VehicleRecordJson } from '../../../protocols/catalogue/oem.ts';
+import type { Vehicle } from '../../story/vehicle.ts';
 import { PncError } from '../../../protocols/errors.ts';
 import { encodeExi, type ExiJson } from '../../../protocols/exi/index.ts';
 import { signFragments } from '../../../protocols/xmldsig/index.ts';
@@ -18,7 +18,7 @@ import type { Battery } from './battery.ts';
 import type { ContractStore } from './contracts.ts';
 
 export interface EvSessionDeps {
-  readonly vehicle: VehicleRecordJson;
+  readonly vehicle: Vehicle;
   readonly battery: Battery;
   readonly contracts: ContractStore;
   readonly plan: EvPlan;
