@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { participantNames } from '../actors/participants/index.ts';
+import { fieldParticipantNames, participantNames } from '../actors/participants/index.ts';
 import { PncError } from '../protocols/errors.ts';
 
 /**
@@ -23,8 +23,7 @@ export const OPCP_POOLS: readonly string[] = ['rcp', 'pcp', 'ccp'];
 const HOST_NAME = /^[a-z][a-z0-9-]{0,9}$/;
 const port = z.number().int().min(1).max(65_535);
 const absolutePath = z.string().regex(/^\/\S*$/, 'must be an absolute path without spaces');
-/** Participants that run on chargers and in vehicles rather than on a back-office host. */
-const FIELD_PARTICIPANTS: ReadonlySet<string> = new Set(['secc', 'ev']);
+const FIELD_PARTICIPANTS: ReadonlySet<string> = new Set(fieldParticipantNames);
 const participant = z.enum(participantNames as [string, ...string[]]);
 
 const natsNodeSchema = z.strictObject({

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { faultRule } from '../bus/faults.ts';
-import { participantNames } from '../participants/index.ts';
+import { backOfficeParticipantNames, participantNames } from '../participants/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 
 const participant = z.string().refine((name) => participantNames.includes(name), { message: `a participant (${participantNames.join(', ')})` });
@@ -39,7 +39,7 @@ export const chaosScenario = z.strictObject({
   deployment: z.strictObject({
     /** 1 = one nats-server, 3 = a JetStream cluster with replicated work streams. */
     natsNodes: z.union([z.literal(1), z.literal(3)]).default(1),
-    /** One `openpnc run --chaos` process per entry, hosting those participants; every participant exactly once. */
+    /** One `openpnc run --chaos` process per entry, hosting those participants; every back-office participant exactly once. */
     processes: z.array(z.array(participant).min(1)).min(1),
   }),
   load: z.strictObject({
@@ -51,7 +51,7 @@ export const chaosScenario = z.strictObject({
   quietMs: ms.default(20_000),
 }).superRefine((scenario, context) => {
   const hosted = scenario.deployment.processes.flat();
-  for (const name of participantNames) {
+  for (const name of backOfficeParticipantNames) {
     const count = hosted.filter((entry) => entry === name).length;
     if (count !== 1) context.addIssue({ code: 'custom', path: ['deployment', 'processes'], message: `${name} must be hosted exactly once (found ${count})` });
   }

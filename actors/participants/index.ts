@@ -21,6 +21,11 @@ export const participantLoaders: Readonly<Record<string, () => Promise<Participa
 /** Registered names, in start order. */
 export const participantNames: readonly string[] = Object.keys(participantLoaders);
 
+/** Participants that run on chargers and in vehicles, not on a back-office host: no deployment needs them. */
+export const fieldParticipantNames: readonly string[] = ['secc', 'ev'];
+/** The back office: every other participant, each hosted somewhere in a deployment. */
+export const backOfficeParticipantNames: readonly string[] = participantNames.filter((name) => !fieldParticipantNames.includes(name));
+
 /**
  * Loads the named participants (all when `names` is omitted), in registry order.
  * Throws a PncError `UnknownParticipant` naming the known ones.

@@ -24,10 +24,9 @@ import { PncError } from '../../protocols/errors.ts';
 import { Timeline } from './timeline.ts';
 import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type InstallationCheck, type Vehicle } from './vehicle.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { fieldParticipantNames } from '../participants/index.ts';
 import { chargeAtStation } from './charging.ts';
 
-/** Participants the story builds itself in process 7 rather than starting as services. */
-const SCENE_PARTICIPANTS = ['secc', 'ev'];
 import { LocalIdentities } from '../bus/identity.ts';
 import { participantHandle } from '../host/credentials.ts';
 import { resolveKek } from '../host/kek.ts';
@@ -123,7 +122,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     };
     // The V2G root CA first: the CPO and CPS domains get their Sub-CA 1 from it as they start.
     // The back office runs as participants; the SECC and the EV of process 7 are built for the scene.
-    const backOffice = options.participants.filter((p) => !SCENE_PARTICIPANTS.includes(p.name));
+    const backOffice = options.participants.filter((p) => !fieldParticipantNames.includes(p.name));
     const [rootCa, others] = [backOffice.filter((p) => p.name === 'v2g-root'), backOffice.filter((p) => p.name !== 'v2g-root')];
     print(`── 0  start ${backOffice.map((p) => p.name).join(', ')}`);
     for (const definition of rootCa) await start(definition);
