@@ -7,7 +7,6 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
@@ -15,7 +14,13 @@ import { PncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { issueFromCsr } from '../../protocols/pki/index.ts';
 import { buildOcspRequest, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
-import { installationMachine } from '../../statecharts/cpo.ts';
+import { failureOf, type Failure } from '../../statecharts/retry.ts';
+
+interface InstallationInput {
+  /** Base64 EXI of the whole V2G_Message (header + body). */
+  readonly exiRequest: string;
+  readonly iso15118SchemaVersion: string;
+}
 import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer } from './authority.ts';
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
@@ -60,9 +65,9 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
   const pools = poolAccessOf(bus, caller, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
 
-  const installation = installationMachine.provide({
-    actors: {
-      checkRequest: fromPromise(async ({ input }) => {
+  // M01 answers at once and keeps nothing in flight: plain functions, not a machine (issue 9).
+  const installation = {
+      checkRequest: async (input: InstallationInput) => {
         if (input.iso15118SchemaVersion !== MSGDEF_ISO2) throw new PncError('UnsupportedNamespace', `only ${MSGDEF_ISO2} is supported`);
         const { document } = decodeExi('iso2', Buffer.from(input.exiRequest, 'base64'));
         const request = (document as { V2G_Message?: { Body?: { CertificateInstallationReq?: { OEMProvisioningCert?: string } } } }).V2G_Message?.Body?.CertificateInstallationReq;
@@ -74,19 +79,27 @@ async function startCpo({ bus, store, config }: ParticipantContext) {
           throw new PncError('ExiInvalid', 'OEMProvisioningCert is not a DER certificate');
         }
         return { pcid: provisioning.subjectName.getField('CN')[0] ?? '' };
-      }),
-      forwardToCcp: fromPromise(async ({ input }) => {
+      },
+      forwardToCcp: async (input: InstallationInput) => {
         const { certificateInstallationRes } = await pools.contractInstallation.install({ certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion });
         return { exiResponse: certificateInstallationRes };
-      }),
-    },
-  });
+      },
+  };
+  /** M01 (Get15118EVCertificate): check the EV's request, forward it to the CCP; every failure is `Failed` with an empty exiResponse (OCPP requires the field). */
+  const install = async (input: InstallationInput): Promise<{ exiResponse?: string; failure?: Failure }> => {
+    try {
+      await installation.checkRequest(input);
+      return await installation.forwardToCcp(input);
+    } catch (error) {
+      return { failure: failureOf(error) };
+    }
+  };
 
   const subscriptions = await Promise.all([
     serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
       // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
       if (action === 'Update') return { status: 'Failed' as const, statusInfo: { reasonCode: 'UpdateNotSupported', additionalInfo: 'only Install is supported' }, exiResponse: '' };
-      const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
+      const outcome = await install({ exiRequest, iso15118SchemaVersion });
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
       return { status: 'Failed' as const, statusInfo: { reasonCode: (outcome.failure?.code ?? 'GenericError').slice(0, 20), additionalInfo: (outcome.failure?.message ?? '').slice(0, 512) }, exiResponse: '' };
     }),

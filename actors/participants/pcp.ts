@@ -45,7 +45,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger): Promise<Run
   const serve = queueServer(bus, 'pcp');
   const ders = new DerCache();
   const caches = { leaves: new DerCache(1024), cas: ders };
-  const rootCache = new RootCache(bus, ders);
+  const rootCache = new RootCache(bus, ders, undefined, { store, pool: 'pcp' });
   await rootCache.start();
 
   /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */

@@ -41,6 +41,12 @@ export interface ContractDeletionPort {
   delete(emaid: string): Promise<void>;
 }
 
+/** The MO asks the CCP whether it holds a contract: the confirmation it waits for, reconciled (issue 9 D1). */
+export interface ContractLookupPort {
+  /** True when the CCP holds the contract of `emaid` for `pcid`; rejects with `Forbidden`, `NoResponders` or `Timeout`. */
+  holds(pcid: string, emaid: string): Promise<boolean>;
+}
+
 /** Every partner reads the RCP's roots (RootPool in roots.ts). */
 export interface RootListPort {
   /** All roots in the pool, DER base64; rejects with `NoResponders` or `Timeout`. */
@@ -76,6 +82,7 @@ export interface PoolAccess {
   readonly contractInstallation: ContractInstallationPort;
   readonly provisioningChain: ProvisioningChainPort;
   readonly contractDeletion: ContractDeletionPort;
+  readonly contractLookup: ContractLookupPort;
   readonly roots: RootListPort;
   readonly provisioningUpload: ProvisioningUploadPort;
   readonly signedContracts: SignedContractStorePort;
@@ -119,6 +126,12 @@ function busPoolAccess(bus: Bus, caller: Caller): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await requestSubjectReply(bus, ccpInterface.requests.delete, { caller, emaid });
+      },
+    },
+    contractLookup: {
+      async holds(pcid, emaid) {
+        const { contracts } = await requestSubjectReply(bus, ccpInterface.requests.list, { caller, emaid });
+        return contracts.some((contract) => contract.pcid.toUpperCase() === pcid.toUpperCase());
       },
     },
     roots: {
@@ -188,6 +201,17 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await asPoolCall(() => client.deleteContract(emaid), { 404: 'ContractNotFound' });
+      },
+    },
+    contractLookup: {
+      async holds(pcid, emaid) {
+        try {
+          const contracts = await asPoolCall(() => client.lookupContract(emaid), { 404: 'ContractNotFound' });
+          return contracts.some((contract: { pcid?: string }) => contract.pcid === undefined || contract.pcid.toUpperCase() === pcid.toUpperCase());
+        } catch (error) {
+          if (PncError.is(error, 'ContractNotFound')) return false;
+          throw error;
+        }
       },
     },
     roots: {

@@ -35,7 +35,7 @@ test('openssl ocsp against the MO responder over HTTP: good, then revoked after 
     // Asynchronously: the responder answers from this very process.
     const ask = async () => (await promisify(execFile)('openssl', ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'contract.pem'), '-url', `http://127.0.0.1:${port}/mo`, '-VAfile', join(dir, 'issuer.pem')], { timeout: 10_000 })).stdout;
     assert.match(await ask(), /contract\.pem: good/);
-    await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid });
+    await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid! });
     assert.match(await ask(), /contract\.pem: revoked/);
   } finally {
     for (const participant of running.reverse()) await participant.stop();
