@@ -34,4 +34,5 @@ export { hostActor, ACTORS_COLLECTION, DEFAULT_LEASE_MS, type ActorRecord, type 
 export { idempotentEffect, timedEffect, EFFECTS_COLLECTION, type EffectInput } from './effects.ts';
 export { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
 export { createLogger, toJsonText, type LoggerOptions } from './log.ts';
+export { DEFAULT_RETENTION_MS, pruneFinishedActors, retentionOf, startRetention } from './retention.ts';
 export type { Logger, ParticipantContext, ParticipantDefinition, RunningParticipant } from './participant.ts';

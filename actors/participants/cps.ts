@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { hostActor, timedEffect } from '../host/index.ts';
+import { hostActor, retentionOf, startRetention, timedEffect } from '../host/index.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { emaidPrefixOf, type Caller } from '../../protocols/catalogue/caller.ts';
 import { cpsInterface, type SignedContractDataJson, type SigningRequestJson } from '../../protocols/catalogue/cps.ts';
@@ -151,7 +151,9 @@ async function startCps({ bus, store, config, log }: ParticipantContext) {
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
     serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort),
   ]);
-  return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
+  // A stored contract's signing job is history once the CCP holds it: kept `retentionDays` (default 7), then deleted.
+  const retention = startRetention({ store, participant: 'cps', log, retainMs: retentionOf(config) });
+  return { stop: async () => { retention.stop(); await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }
 
 export const cpsParticipant: ParticipantDefinition = {

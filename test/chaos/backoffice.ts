@@ -219,7 +219,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       for (const name of ['mo', 'oem']) {
         const pid = processes.get(name)!.pid()!;
         const rssEnd = rssMb(pid);
-        measured[name] = { rssStartMb: rssStart[name], rssEndMb: rssEnd, rssChangePct: ((rssEnd - rssStart[name]) / rssStart[name]) * 100, idleCpuPct: await idleCpuPct(pid, 10_000) };
+        measured[name] = { rssStartMb: rssStart[name], rssEndMb: rssEnd, rssChangePct: ((rssEnd - rssStart[name]) / rssStart[name]) * 100, idleCpuPct: await idleCpuPct(pid, 30_000) };
       }
     }
     return {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { setup } from 'xstate';
 import { createMemoryBus } from '../../actors/bus/memory.ts';
 import type { Bus } from '../../actors/bus/bus.ts';
-import { ACTORS_COLLECTION, createLogger, hostActor, type ActorRecord, type HostContext } from '../../actors/host/index.ts';
+import { ACTORS_COLLECTION, createLogger, DEFAULT_RETENTION_MS, hostActor, pruneFinishedActors, retentionOf, type ActorRecord, type HostContext } from '../../actors/host/index.ts';
 import { HostedActors } from '../../actors/participants/hosted.ts';
 import { openEmbeddedStore, type Store } from '../../actors/store/index.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -89,6 +89,25 @@ test('a snapshot written by another version of the machine is refused with Snaps
   const same = await hostActor({ participant: 'tickets', id: 'versioned', logic: ticket('1'), context });
   assert.is(same.getSnapshot().value, 'punched');
   await same.stop();
+});
+
+test('D6 retention: finished actor records older than the retention are deleted; unfinished and recent ones stay', async () => {
+  const finished = await hostActor({ participant: 'jobs', id: 'old', logic: ticket(), context });
+  await finished.send({ type: 'VOID' });
+  const recent = await hostActor({ participant: 'jobs', id: 'recent', logic: ticket(), context });
+  await recent.send({ type: 'VOID' });
+  const open = await hostActor({ participant: 'jobs', id: 'open', logic: ticket(), context });
+  await open.stop();
+  const records = store.collection<ActorRecord>(ACTORS_COLLECTION);
+  const old = (await records.get('jobs/old'))!;
+  await records.replace({ ...old, updatedAt: new Date(Date.now() - 8 * 24 * 3600_000).toISOString() });
+  assert.is(await pruneFinishedActors(store, 'jobs', new Date(Date.now() - DEFAULT_RETENTION_MS)), 1);
+  assert.is(await records.get('jobs/old'), undefined);
+  assert.ok(await records.get('jobs/recent'));
+  assert.ok(await records.get('jobs/open'));
+  assert.is(DEFAULT_RETENTION_MS, 7 * 24 * 3600_000);
+  assert.is(retentionOf({ retentionDays: '1' }), 24 * 3600_000);
+  assert.is(retentionOf({}), DEFAULT_RETENTION_MS);
 });
 
 test.run();
