@@ -37,6 +37,8 @@ export interface ChaosOptions {
   readonly killEveryMs?: number;
   /** How long a killed participant stays down before its restart. @default 1000 */
   readonly downMs?: number;
+  /** The NATS node restart comes after this many participant kills. @default 4 */
+  readonly natsRestartAfterKills?: number;
   /** Conclusions in flight at once. @default 8 */
   readonly concurrency?: number;
   /** After the load: how long to wait for every contract to settle. @default 180000 */
@@ -133,7 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
           await sleep(killEveryMs);
           if (!faulting) break;
           // Halfway through the kills, one NATS node goes down and comes back.
-          if (!natsRestarted && kills >= 4) {
+          if (!natsRestarted && kills >= (options.natsRestartAfterKills ?? 4)) {
             natsRestarted = true;
             const node = cluster!.nodes[kills % cluster!.nodes.length];
             await node.kill();
