@@ -19,6 +19,8 @@ import { oemInterface } from '../../protocols/catalogue/oem.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { storyParticipants } from './helpers.ts';
+import { makePcid } from '../../protocols/identifiers/index.ts';
+import { pcidCheckCharacter } from '../../actors/participants/oem.ts';
 
 const OEM = { role: 'oem' as const, prefixes: ['OPN'] };
 
@@ -57,6 +59,12 @@ async function eventually<T>(what: string, probe: () => Promise<T>, done: (value
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** Whatever a test stopped runs again afterwards, also when it failed. */
+async function startStopped(): Promise<void> {
+  for (const definition of definitions) if (!running.has(definition.name)) await start(definition.name).catch(() => {});
+}
+test.after.each(startStopped);
 
 const ccpContracts = (pcid: string) => requestSubjectReply(bus, ccpInterface.requests.list, { caller: OEM, pcid }).then((r) => r.contracts);
 
@@ -107,7 +115,7 @@ test('D2: a vehicle whose upload failed is uploaded by the OEM itself once the P
   await stop('pcp');
   const failed = await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DURABLED200001' }), 'PcpUploadFailed');
   assert.is(failed.retryable, true);
-  const pcid = (failed.data as { pcid: string }).pcid;
+  const pcid = makePcid('OPN', 'DURABLED200001', pcidCheckCharacter('OPNDURABLED200001'));
   await start('pcp');
   await eventually('the vehicle in the PCP', () => requestSubjectReply(bus, pcpInterface.requests.lookup, { caller: OEM, pcid }), (r) => r.exists === true);
   await rejects(requestSubjectReply(bus, oemInterface.requests.produceVehicle, { vehicleId: 'DURABLED200001' }), 'VehicleExists');
