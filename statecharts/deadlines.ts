@@ -3,7 +3,8 @@
  * is restored, statelyai/xstate#5331, so a durable timer must live in context):
  *
  * - a machine that needs a timer keeps `context.deadlines: Record<name, epochMs>`;
- * - it arms one with `assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'confirm', Date.now() + ttl) })`
+ * - it arms one with `assign({ deadlines: ({ context, event }) => withDeadline(context.deadlines, 'confirm', event.output.at + ttl) })`,
+ *   the time coming in with an event or an effect's answer (a machine reads no clock)
  *   and clears it with `withoutDeadline` when the wait ends;
  * - the host (actors/host/index.ts) sends `{ type: 'deadline.<name>', at }` when `at` has passed, also
  *   after a restart (a deadline that passed while the process was down fires at once), and

@@ -3,8 +3,9 @@
  * at a deadline. The deadline lives in `context.deadlines.purge` (absolute epoch ms, the host's
  * convention in statecharts/deadlines.ts), so the actor host re-arms it after a restart and fires
  * it at once when it passed while the process was down. The purge itself is an effect the
- * participant provides; it answers with the count and the next deadline. A failed purge retries
- * after RETRY_MS.
+ * participant provides; it answers with the count, the next deadline and the time it purged at (the
+ * machine reads no clock). A failed purge retries RETRY_MS after the time its failure carries
+ * (EffectFailed, statecharts/retry.ts).
  */
 import { assign, setup } from 'xstate';
 import { effect, failureOf, type Failure } from './effect.ts';
@@ -17,6 +18,11 @@ export interface PurgeResult {
   readonly purged: number;
   /** Earliest expiry left in the pool, or null when nothing expires. */
   readonly nextPurgeAt: number | null;
+}
+
+/** What the purge effect answers: the result and the time (epoch ms) it purged at. */
+export interface PurgeRun extends PurgeResult {
+  readonly at: number;
 }
 
 export interface PurgeContext {
@@ -40,7 +46,7 @@ const purgeAt = (context: PurgeContext): number | undefined => context.deadlines
 export function purgeScheduleMachine(id: string) {
   return setup({
     types: { context: {} as PurgeContext, events: {} as PurgeEvent },
-    actors: { purge: effect<PurgeResult, { now: number }>(`${id}.purge`) },
+    actors: { purge: effect<PurgeRun, void>(`${id}.purge`) },
     guards: {
       isEarlier: ({ context, event }) => event.type === 'EXPIRY_ADDED' && (purgeAt(context) === undefined || event.at < purgeAt(context)!),
     },
@@ -70,26 +76,26 @@ export function purgeScheduleMachine(id: string) {
         },
         invoke: {
           src: 'purge',
-          input: () => ({ now: Date.now() }),
           onDone: {
             target: 'waiting',
             actions: assign(({ context, event }) => {
               const pending = purgeAt(context);
-              const candidates = [event.output.nextPurgeAt, pending !== undefined && pending > Date.now() ? pending : null].filter((at): at is number => at !== null);
+              const candidates = [event.output.nextPurgeAt, pending !== undefined && pending > event.output.at ? pending : null].filter((at): at is number => at !== null);
               return {
                 deadlines: candidates.length ? withDeadline(context.deadlines, PURGE_DEADLINE, Math.min(...candidates)) : withoutDeadline(context.deadlines, PURGE_DEADLINE),
                 purgeRuns: context.purgeRuns + 1,
                 purgedTotal: context.purgedTotal + event.output.purged,
-                lastPurge: { at: Date.now(), purged: event.output.purged },
+                lastPurge: { at: event.output.at, purged: event.output.purged },
                 failure: undefined,
               };
             }),
           },
           onError: {
             target: 'waiting',
-            actions: assign({
-              failure: ({ event }) => failureOf(event.error),
-              deadlines: ({ context }) => withDeadline(context.deadlines, PURGE_DEADLINE, Date.now() + RETRY_MS),
+            actions: assign(({ context, event }) => {
+              const failure = failureOf(event.error);
+              // Without a failure time the next EXPIRY_ADDED, PURGE_DUE or restart purges again.
+              return { failure, deadlines: failure.at === undefined ? context.deadlines : withDeadline(context.deadlines, PURGE_DEADLINE, failure.at + RETRY_MS) };
             }),
           },
         },

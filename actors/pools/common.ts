@@ -7,8 +7,7 @@ import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, createHash } from 'node:crypto';
 import { parseCertificateDer } from '../../protocols/pki/index.ts';
 import * as x509 from '@peculiar/x509';
-import { fromPromise } from 'xstate';
-import { DEFAULT_LEASE_MS, hostActor, type HostContext, type HostedActor } from '../host/index.ts';
+import { DEFAULT_LEASE_MS, hostActor, timedEffect, type HostContext, type HostedActor } from '../host/index.ts';
 import { purgeExpiryEvent } from '../../protocols/catalogue/pools.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { PURGE_DEADLINE, type PurgeResult, type PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
@@ -155,7 +154,14 @@ export interface PurgeSchedule {
  * over `<participant>.purge.expiry`.
  */
 export async function startPurgeSchedule(participant: 'rcp' | 'pcp' | 'ccp', machine: PurgeScheduleMachine, purge: (now: number) => Promise<PurgeResult>, context: HostContext): Promise<PurgeSchedule> {
-  const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } });
+  const logic = machine.provide({
+    actors: {
+      purge: timedEffect(async () => {
+        const at = Date.now();
+        return { ...(await purge(at)), at };
+      }),
+    },
+  });
   const expiryEvent = purgeExpiryEvent(participant);
   let hosted: HostedActor<typeof logic> | undefined;
   let retry: NodeJS.Timeout | undefined;

@@ -5,10 +5,24 @@ import * as assert from 'uvu/assert';
 import { createActor, fromPromise, waitFor } from 'xstate';
 import { purgeScheduleMachine, RETRY_MS, type PurgeResult } from '../../statecharts/pool-purge.ts';
 import { PncError } from '../../protocols/errors.ts';
+import { EffectFailed } from '../../statecharts/retry.ts';
 
 function run(purge: (now: number) => Promise<PurgeResult>) {
   const calls: number[] = [];
-  const actor = createActor(purgeScheduleMachine('test').provide({ actors: { purge: fromPromise(async ({ input }) => (calls.push(input.now), purge(input.now))) } }));
+  // The effect reads the clock (the machine does not) and reports the time with its answer or failure.
+  const actor = createActor(purgeScheduleMachine('test').provide({
+    actors: {
+      purge: fromPromise(async () => {
+        const now = Date.now();
+        calls.push(now);
+        try {
+          return { ...(await purge(now)), at: now };
+        } catch (error) {
+          throw new EffectFailed(error, now);
+        }
+      }),
+    },
+  }));
   actor.start();
   return { actor, calls };
 }
