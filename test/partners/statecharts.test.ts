@@ -9,6 +9,7 @@ import { signingMachine } from '../../statecharts/cps.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
 import { backoffMs, EffectFailed, RETRY_DEADLINE } from '../../statecharts/retry.ts';
 import type { SigningRequestJson } from '../../protocols/catalogue/cps.ts';
+import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
 
 const chain = { certificate: 'AAAA', subCertificates: ['BBBB', 'CCCC'] };
 const contractData = { emaid: 'DEOPN123456789X', contractSignatureCertChain: chain, dhPublicKey: 'ZGg=', contractSignatureEncryptedPrivateKey: 'a2V5' };
@@ -233,6 +234,29 @@ test('CPS signing: an RCP outage during the check waits for RETRY; only invalid 
   assert.not.ok(waiting.hasTag('rejected'));
   actor.send({ type: 'RETRY' });
   assert.ok((await waitFor(actor, (s) => s.status === 'done')).hasTag('stored'));
+});
+
+test('PCP vehicle deletion: mark, cascade, remove; a bus outage during the cascade waits and goes on, an unknown failure is final', async () => {
+  const calls: string[] = [];
+  let cascades = 0;
+  const logic = vehicleDeletionMachine.provide({
+    actors: {
+      markDeleting: fromPromise(async () => { calls.push('mark'); }),
+      cascadeToCcp: fromPromise(async () => { calls.push('cascade'); if (++cascades === 1) throw new EffectFailed(new PncError('BusUnavailable', 'JetStream away', { retryable: true }), 9_000); }),
+      removeChain: fromPromise(async () => { calls.push('remove'); }),
+    },
+  });
+  const actor = createActor(logic, { input: { pcid: 'OPNABCDEFGHIJKLMN1', deletingSince: '2026-12-05T21:00:00.000Z' } }).start();
+  const waiting = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(waiting.value, 'cascadeWaiting');
+  assert.is(waiting.context.deadlines?.[RETRY_DEADLINE], 9_000 + backoffMs(1));
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 9_000 + backoffMs(1) });
+  assert.ok((await waitFor(actor, (s) => s.status === 'done')).hasTag('deleted'));
+  assert.equal(calls, ['mark', 'cascade', 'cascade', 'remove']);
+
+  const broken = vehicleDeletionMachine.provide({ actors: { markDeleting: fromPromise(async (): Promise<void> => { throw new PncError('RevisionConflict', 'changed meanwhile'); }) as never, cascadeToCcp: fromPromise(async () => {}), removeChain: fromPromise(async () => {}) } });
+  const failed = await waitFor(createActor(broken, { input: { pcid: 'OPNABCDEFGHIJKLMN1', deletingSince: '2026-12-05T21:00:00.000Z' } }).start(), (s) => s.status === 'done');
+  assert.ok(failed.hasTag('failed'));
 });
 
 test.run();
