@@ -9,7 +9,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import { timedEffect } from '../host/index.ts';
-import { enqueueWork, publishEvent } from '../bus/typed.ts';
+import { enqueueWork, publishEvent, subscribeEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import type { Caller } from '../../protocols/catalogue/caller.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
@@ -186,6 +186,7 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     if (resumed) log.info('contracts.resumed', { resumed });
   }
 
+  const ignoreInvalid = (error: PncError) => log.warn('event.invalid', { error });
   const subscriptions = await Promise.all([
     serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
     // A caller-chosen contractId makes conclusion idempotent: asking again resumes the same contract.
@@ -229,31 +230,27 @@ async function startMo({ bus, store, config, log }: ParticipantContext) {
     }),
     // The CCP holding the contract is what makes it installable. The event is not durable: the
     // machine also asks the CCP after its `confirm` deadline (statecharts/mo.ts).
-    bus.subscribe(ccpInterface.events.stored.subject, async ({ payload }) => {
+    subscribeEvent(bus, ccpInterface.events.stored, async ({ contract: stored }) => {
       // Our CCP keeps our contract id; one behind OPCP names the contract itself, so PCID and EMAID
       // (14 characters: the check character may be dropped on the way) find ours.
-      const stored = (payload as { contract?: { contractId?: string; pcid?: string; emaid?: string } }).contract;
-      if (!stored) return;
       const emaid14 = (emaid: string) => normalizeEmaid(emaid).slice(0, 14);
       const contractId = stored.contractId && (await contractIndex.get(stored.contractId)) ? stored.contractId
         : stored.pcid && stored.emaid ? (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid!))?.contractId : undefined;
       if (!contractId) return;
       const actor = await deliver(contractId, { type: 'CONTRACT_STORED' });
       if (actor) await changed(actor.getSnapshot());
-    }),
-    bus.subscribe(cpsInterface.events.rejected.subject, async ({ payload }) => {
-      const { contractId, code, message } = payload as { contractId: string; code: string; message: string };
+    }, ignoreInvalid),
+    subscribeEvent(bus, cpsInterface.events.rejected, async ({ contractId, code, message }) => {
       const actor = await deliver(contractId, { type: 'CONTRACT_REJECTED', code, message });
       if (actor) await changed(actor.getSnapshot());
-    }),
+    }, ignoreInvalid),
     // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
-    bus.subscribe(ccpInterface.events.deleted.subject, async ({ payload }) => {
-      const { contractId, reason } = payload as { contractId: string; reason: string };
+    subscribeEvent(bus, ccpInterface.events.deleted, async ({ contractId, reason }) => {
       if (reason !== 'vehicle') return;
       const actor = await deliver(contractId, { type: 'TERMINATE' });
       const settled = await actor?.waitFor((s) => !s.matches('terminating'), 30_000).catch(() => undefined);
       if (settled) await changed(settled);
-    }),
+    }, ignoreInvalid),
     serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort),
   ]);
   const resuming = resumeUnfinished().catch((error) => log.error('contract.resume_failed', { error }));

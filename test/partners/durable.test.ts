@@ -149,4 +149,13 @@ test('D8: a restarted PCP serves chains while the RCP is unreachable, with the r
   await start('rcp');
 });
 
+test('malformed confirmation events are dropped and the MO keeps serving (typed event subscriptions)', async () => {
+  for (const [subject, payload] of [['ccp.contract.stored', { contract: 'junk' }], ['ccp.contract.stored', null], ['cps.contract.rejected', { contractId: 42 }], ['ccp.contract.deleted', { reason: 'vehicle' }], ['ccp.contract.deleted', 'x'.repeat(10_000)]] as const) {
+    await bus.publish(subject, payload);
+  }
+  const vehicle = await requestSubjectReply(bus, oemInterface.requests.produceVehicle, {});
+  const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
+  await eventually('installed', () => requestSubjectReply(bus, moInterface.requests.get, { contractId: contract.contractId }), (c) => c.status === 'installed');
+});
+
 test.run();
