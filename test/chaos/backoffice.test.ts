@@ -10,7 +10,10 @@ import { printFigures, runChaos } from './backoffice.ts';
 if (natsServerAvailable('chaos suite')) {
   test('24 contracts through kills of random participants and a NATS node restart: 0 lost, 0 stuck, 0 duplicates, all installable', async () => {
     const lines: string[] = [];
-    const figures = await runChaos({ contracts: 24, faults: true, killEveryMs: 1_500, downMs: 500, natsRestartAfterKills: 2, concurrency: 3, quietMs: 60_000, print: (line) => lines.push(line) });
+    const figures = await runChaos({ contracts: 24, faults: true, killEveryMs: 1_500, downMs: 500, natsRestartAfterKills: 2, concurrency: 3, quietMs: 60_000, deadlineMs: 240_000, print: (line) => lines.push(line) }).catch((error) => {
+      console.log(lines.join('\n'));
+      throw error;
+    });
     printFigures(figures, (line) => lines.push(line));
     const report = lines.join('\n');
     assert.ok(figures.kills >= 1, `no participant was killed\n${report}`);

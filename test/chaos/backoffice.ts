@@ -48,6 +48,8 @@ export interface ChaosOptions {
   /** @default 60000 */
   readonly idleMs?: number;
   readonly print?: (line: string) => void;
+  /** The whole run gives up after this long, with the tail of every participant's output. @default 1800000 */
+  readonly deadlineMs?: number;
 }
 
 export interface ChaosFigures {
@@ -70,7 +72,9 @@ const OEM_CALLER = { role: 'oem' as const, prefixes: ['OPN'] };
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Calls `call` until it answers, through kills and restarts; non-retryable answers are given to `settle`. */
-async function persist<T>(what: string, call: () => Promise<T>, settle?: (error: PncError) => T | undefined, giveUpAt = Date.now() + 600_000): Promise<T> {
+let giveUpAt = Number.POSITIVE_INFINITY;
+
+async function persist<T>(what: string, call: () => Promise<T>, settle?: (error: PncError) => T | undefined): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
@@ -83,6 +87,13 @@ async function persist<T>(what: string, call: () => Promise<T>, settle?: (error:
       await sleep(Math.min(2_000, 100 * attempt));
     }
   }
+}
+
+/** Rejects with `ChaosGaveUp` when the run's deadline passes first. */
+function beforeDeadline<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new PncError('ChaosGaveUp', `gave up waiting for ${what}`)), Math.max(0, giveUpAt - Date.now())); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function rssMb(pid: number): number {
@@ -104,6 +115,7 @@ async function idleCpuPct(pid: number, windowMs: number): Promise<number> {
 export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
   const print = options.print ?? ((line: string) => console.log(line));
   const started = Date.now();
+  giveUpAt = started + (options.deadlineMs ?? 1_800_000);
   const dataRoot = mkdtempSync(join(tmpdir(), 'openpnc-chaos-'));
   let cluster: NatsCluster | undefined;
   let bus: Bus | undefined;
@@ -117,7 +129,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     const servers = cluster.urls.join(',');
     for (const name of PARTICIPANTS) processes.set(name, startParticipantProcess(name, servers, dataRoot, ['--replicas', '3']));
     bus = await connectNatsBus({ servers: cluster.urls, name: 'chaos-driver', replicas: 3 });
-    await participantsReady(bus);
+    await beforeDeadline('the participants to start', participantsReady(bus));
     // Processes 1–6 once: the roots go into the RCP, and one contract proves the path.
     await playStory(() => bus!, bus);
     print(`ready: 8 participants on a 3-node NATS cluster (${((Date.now() - started) / 1000).toFixed(0)} s)`);
@@ -173,18 +185,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
         if ((i + 1) % 50 === 0) print(`${i + 1} concluded (${kills} kills)`);
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, conclude));
+    await beforeDeadline('the contracts to be concluded', Promise.all(Array.from({ length: options.concurrency ?? 8 }, conclude)));
     const concluded = entries.filter((e) => e.contract).length;
     faulting = false;
     await faultLoop;
     // Everyone back up (a kill may just have happened), then the quiet period.
-    await participantsReady(bus);
+    await beforeDeadline('the participants to come back', participantsReady(bus));
     print(`load done: ${concluded}/${count} concluded, ${kills} kills, ${natsRestarts} NATS restarts; quiet period`);
 
     const statusOf = async (contractId: string) => (await persist(`status ${contractId}`, () => requestSubjectReply(bus!, moInterface.requests.get, { contractId }), (error) => (error.code === 'UnknownContract' ? ({ status: 'lost' } as unknown as ContractSummaryJson) : undefined))).status;
     const quietUntil = Date.now() + (options.quietMs ?? 180_000);
     let pending = entries.map((e) => e.contractId);
-    while (pending.length && Date.now() < quietUntil) {
+    while (pending.length && Date.now() < Math.min(quietUntil, giveUpAt)) {
       const statuses = await Promise.all(pending.map(async (id) => [id, await statusOf(id)] as const));
       pending = statuses.filter(([, status]) => status !== 'installed').map(([id]) => id);
       if (pending.length) await sleep(2_000);
@@ -229,6 +241,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       seconds: Math.round((Date.now() - started) / 1000), stuckDetail,
       ...(options.measure ? { measured } : {}),
     };
+  } catch (error) {
+    for (const p of processes.values()) print(`--- ${p.name} (last output)\n${p.output().slice(-1500)}`);
+    throw error;
   } finally {
     faulting = false;
     await faultLoop.catch(() => undefined);
