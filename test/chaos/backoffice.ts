@@ -39,6 +39,8 @@ export interface ChaosOptions {
   readonly downMs?: number;
   /** The NATS node restart comes after this many participant kills. @default 4 */
   readonly natsRestartAfterKills?: number;
+  /** Faults go on after the load until at least this many kills (and the NATS restart) happened, however fast the load was. @default 0 */
+  readonly minKills?: number;
   /** Conclusions in flight at once. @default 8 */
   readonly concurrency?: number;
   /** After the load: how long to wait for every contract to settle. @default 180000 */
@@ -187,6 +189,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
     };
     await beforeDeadline('the contracts to be concluded', Promise.all(Array.from({ length: options.concurrency ?? 8 }, conclude)));
     const concluded = entries.filter((e) => e.contract).length;
+    // A fast machine may finish the load before the faults: they happen anyway, to what is still in flight.
+    const enoughFaults = () => kills >= (options.minKills ?? 0) && natsRestarts >= 1;
+    if (options.faults) await beforeDeadline('the faults', (async () => { while (!enoughFaults()) await sleep(100); })());
     faulting = false;
     await faultLoop;
     // Everyone back up (a kill may just have happened), then the quiet period.
