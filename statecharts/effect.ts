@@ -13,15 +13,4 @@ export function effect<Output, Input>(name: string) {
   });
 }
 
-/** The failure kept in a machine's context: the stable code and message of a PncError. */
-export interface Failure {
-  readonly code: string;
-  readonly message: string;
-  readonly retryable: boolean;
-}
-
-/** Turns whatever an effect threw into a Failure. */
-export function failureOf(error: unknown): Failure {
-  if (error instanceof PncError) return { code: error.code, message: error.message, retryable: error.retryable };
-  return { code: 'Internal', message: error instanceof Error ? error.message : String(error), retryable: false };
-}
+export { failureOf, type Failure } from './retry.ts';

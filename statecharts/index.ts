@@ -5,13 +5,12 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { ccpMachine } from './ccp.ts';
-import { installationMachine } from './cpo.ts';
 import { signingMachine } from './cps.ts';
 import { contractMachine } from './mo.ts';
 import { vehicleMachine } from './oem.ts';
 import { pcpMachine } from './pcp.ts';
 import { rcpMachine } from './rcp.ts';
-import { subCaMachine } from './v2g-root.ts';
+import { vehicleDeletionMachine } from './pcp-delete.ts';
 import { slacEvMachine } from './slac-ev.ts';
 import { slacEvseMachine } from './slac-evse.ts';
 import { seccSessionMachine } from './secc-session.ts';
@@ -25,14 +24,13 @@ export interface StatechartEntry {
 }
 
 export const statecharts: readonly StatechartEntry[] = [
-  { participant: 'v2g-root', machine: subCaMachine, summary: 'issues a Sub-CA 1 certificate for a CPO or CPS CSR' },
   { participant: 'rcp', machine: rcpMachine, summary: 'purges expired and revoked roots at their deadline' },
   { participant: 'pcp', machine: pcpMachine, summary: 'purges expired provisioning chains at their deadline' },
+  { participant: 'pcp', machine: vehicleDeletionMachine, summary: 'deletes a vehicle\'s provisioning chain and cascades to its CCP contracts, resuming after a crash' },
   { participant: 'ccp', machine: ccpMachine, summary: 'purges expired contracts at their deadline' },
   { participant: 'oem', machine: vehicleMachine, summary: 'a vehicle: provisioning certificate, upload to the PCP, deletion' },
   { participant: 'mo', machine: contractMachine, summary: 'a contract: chain check, issuance, CPS submission, CCP confirmation, termination' },
   { participant: 'cps', machine: signingMachine, summary: 'signs contract data and puts it into the CCP' },
-  { participant: 'cpo', machine: installationMachine, summary: 'M01: forwards a CertificateInstallationReq to the CCP' },
   { participant: 'secc', machine: slacEvseMachine, summary: 'SLAC on the charger side (ISO 15118-3): parameters, sounding, validation, match, key' },
   { participant: 'secc', machine: seccSessionMachine, summary: 'one charging session on the charger: ISO 15118-2 / DIN 70121, a state per request, PnC and EIM, AC and DC, pause and resume' },
   { participant: 'ev', machine: evSessionMachine, summary: 'the EVCC side of a charging session: the request sequence with its timeouts, installation, signed authorization and receipts' },

@@ -3,11 +3,20 @@
  * fetch the provisioning chain from the PCP, verify it against the OEM root, issue EMAID, contract
  * key and certificate and encrypt the key for the vehicle, submit the contract data to the CPS as
  * durable work, wait for the CCP to hold it; terminate deletes it from the CCP and revokes.
+ *
+ * Failures route on `retryable` (statecharts/retry.ts): a PCP, RCP or CPS outage waits with a
+ * back-off and runs the step again; only a bad vehicle or chain fails the contract. The wait for
+ * the CCP owns its confirmation: CONTRACT_STORED ends it, and when it does not come before the
+ * `confirm` deadline the machine asks the CCP itself (the event is not durable, issue 9 D1).
  * Pure: every effect is named here and provided by actors/participants/mo.ts.
  */
 import { assign, setup } from 'xstate';
 import type { CertificateChainJson, ContractDataJson } from '../protocols/catalogue/fields.ts';
-import { effect, failureOf, type Failure } from './effect.ts';
+import { effect } from './effect.ts';
+import { withDeadline, withoutDeadline, type Deadlines } from './deadlines.ts';
+import { backoffMs, failureOf, retrying, routeFailure, waitToRetry, type Failure } from './retry.ts';
+
+
 
 export interface ContractInput {
   readonly contractId: string;
@@ -26,89 +35,163 @@ export interface ContractContext extends ContractInput {
   provisioningChain?: CertificateChainJson;
   issued?: IssuedContract;
   failure?: Failure;
+  attempts?: number;
+  deadlines?: Deadlines;
+  /** Times the CCP was asked without the contract being there yet. */
+  confirmChecks?: number;
+  /** How the contract ended, for the machine's output. */
+  ended?: 'terminated' | 'failed';
 }
 
-export type ContractEvent = { type: 'CONTRACT_STORED' } | { type: 'CONTRACT_REJECTED'; code: string; message: string } | { type: 'TERMINATE' };
+export type ContractStatus = 'concluding' | 'submitted' | 'installed' | 'terminated' | 'failed';
+
+export type ContractEvent =
+  | { type: 'CONTRACT_STORED' }
+  | { type: 'CONTRACT_REJECTED'; code: string; message: string }
+  | { type: 'TERMINATE' }
+  | { type: 'RETRY' }
+  /** The caller gave up before the contract was issued to anyone: it fails instead of waiting on. */
+  | { type: 'CANCEL'; reason: string }
+  | { type: 'deadline.retry'; at: number }
+  | { type: 'deadline.confirm'; at: number };
+
+export const CONFIRM_DEADLINE = 'confirm';
+/** First wait for the CCP's confirmation before asking; doubles per unanswered check up to a minute. */
+export const CONFIRM_POLICY = { firstMs: 10_000, maxMs: 60_000 };
+
+const confirmAt = (context: ContractContext, at: number, checks: number) => withDeadline(context.deadlines, CONFIRM_DEADLINE, at + backoffMs(checks + 1, CONFIRM_POLICY));
+const noConfirm = (context: ContractContext) => withoutDeadline(context.deadlines, CONFIRM_DEADLINE);
+
+const retry = retrying<ContractContext, ContractEvent>();
 
 export const contractMachine = setup({
-  types: { context: {} as ContractContext, events: {} as ContractEvent, input: {} as ContractInput },
+  types: { context: {} as ContractContext, events: {} as ContractEvent, input: {} as ContractInput, output: {} as { status: ContractStatus; emaid?: string; failure?: Failure } },
+  guards: { ...retry.guards, issued: ({ context }) => context.issued !== undefined, stored: ({ event }) => (event as { output?: { stored?: boolean } }).output?.stored === true },
   actions: {
-    recordFailure: assign({ failure: ({ event }) => failureOf((event as { error?: unknown }).error) }),
+    ...retry.actions,
+    cancelled: assign({ failure: ({ context, event }) => ({ code: context.failure?.code ?? 'Cancelled', message: `${(event as { reason?: string }).reason ?? 'cancelled'}: ${context.failure?.message ?? ''}`, retryable: true }) }),
+    clearConfirm: assign({ deadlines: ({ context }) => noConfirm(context) }),
   },
   actors: {
     fetchProvisioningChain: effect<CertificateChainJson, { pcid: string }>('fetchProvisioningChain'),
     verifyProvisioningChain: effect<void, { pcid: string; chain: CertificateChainJson }>('verifyProvisioningChain'),
     issueContract: effect<IssuedContract, { contractId: string; pcid: string; chain: CertificateChainJson }>('issueContract'),
-    submitToCps: effect<void, { contractId: string; pcid: string; contractData: ContractDataJson }>('submitToCps'),
+    /** Resolves with the time the work was enqueued: the confirmation deadline counts from it. */
+    submitToCps: effect<{ at: number }, { contractId: string; pcid: string; contractData: ContractDataJson }>('submitToCps'),
+    /** Asks the CCP whether it holds the contract; answers with the time it asked. */
+    askCcp: effect<{ stored: boolean; at: number }, { contractId: string; pcid: string; emaid: string }>('askCcp'),
     terminateContract: effect<void, { contractId: string; emaid: string; serialNumber: string }>('terminateContract'),
   },
 }).createMachine({
   id: 'mo-contract',
+  // Bumped whenever states or context change shape: the host refuses to restore another version.
+  version: '2',
   context: ({ input }) => ({ ...input }),
   initial: 'fetchingChain',
+  on: {
+    // The confirmation may overtake the persisted `submitted` (issue 9 D1): any state before it takes it.
+    CONTRACT_STORED: { guard: 'issued', target: '.installed', actions: 'clearConfirm' },
+  },
   states: {
     fetchingChain: {
       invoke: {
         src: 'fetchProvisioningChain',
         input: ({ context }) => ({ pcid: context.pcid }),
-        onDone: { target: 'verifyingChain', actions: assign({ provisioningChain: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordFailure' },
+        onDone: { target: 'verifyingChain', actions: [assign({ provisioningChain: ({ event }) => event.output }), 'clearFailure'] },
+        onError: routeFailure('fetchWaiting', 'failed'),
       },
     },
+    fetchWaiting: { ...waitToRetry('fetchingChain'), on: { ...waitToRetry('fetchingChain').on, CANCEL: { target: 'failed', actions: 'cancelled' } } },
     verifyingChain: {
       invoke: {
         src: 'verifyProvisioningChain',
         input: ({ context }) => ({ pcid: context.pcid, chain: context.provisioningChain! }),
-        onDone: 'issuing',
-        onError: { target: 'failed', actions: 'recordFailure' },
+        onDone: { target: 'issuing', actions: 'clearFailure' },
+        onError: routeFailure('verifyWaiting', 'failed'),
       },
     },
+    verifyWaiting: { ...waitToRetry('verifyingChain'), on: { ...waitToRetry('verifyingChain').on, CANCEL: { target: 'failed', actions: 'cancelled' } } },
     issuing: {
       invoke: {
         src: 'issueContract',
         input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, chain: context.provisioningChain! }),
-        onDone: { target: 'submitting', actions: assign({ issued: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'recordFailure' },
+        onDone: { target: 'submitting', actions: [assign({ issued: ({ event }) => event.output }), 'clearFailure'] },
+        onError: routeFailure('issueWaiting', 'failed'),
       },
     },
+    issueWaiting: { ...waitToRetry('issuing'), on: { ...waitToRetry('issuing').on, CANCEL: { target: 'failed', actions: 'cancelled' } } },
     submitting: {
       invoke: {
         src: 'submitToCps',
         input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, contractData: context.issued!.contractData }),
-        onDone: 'submitted',
-        onError: { target: 'failed', actions: 'recordFailure' },
+        onDone: { target: 'submitted', actions: ['clearFailure', assign({ confirmChecks: 0, deadlines: ({ context, event }) => confirmAt(context, event.output.at, 0) })] },
+        onError: routeFailure('submitWaiting', 'failed'),
       },
     },
-    // The CPS acknowledges through the CCP: `cps.contract.signed` turns into CONTRACT_STORED.
+    submitWaiting: { ...waitToRetry('submitting'), on: { ...waitToRetry('submitting').on, CANCEL: { target: 'failed', actions: 'cancelled' } } },
+    // The CPS acknowledges through the CCP: `ccp.contract.stored` turns into CONTRACT_STORED.
     submitted: {
+      tags: ['settled'],
       on: {
-        CONTRACT_STORED: 'installed',
-        CONTRACT_REJECTED: { target: 'failed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message, retryable: false }) }) },
-        TERMINATE: 'terminating',
+        CONTRACT_REJECTED: { target: 'failed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message, retryable: false }), deadlines: ({ context }) => noConfirm(context) }) },
+        [`deadline.${CONFIRM_DEADLINE}`]: 'confirming',
+        TERMINATE: { target: 'terminating', actions: 'clearConfirm' },
       },
     },
-    installed: { on: { TERMINATE: 'terminating' } },
+    confirming: {
+      tags: ['settled'],
+      invoke: {
+        src: 'askCcp',
+        input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, emaid: context.issued!.emaid }),
+        onDone: [
+          { guard: ({ event }) => event.output.stored, target: 'installed', actions: 'clearConfirm' },
+          {
+            target: 'submitted',
+            actions: assign(({ context, event }) => ({ confirmChecks: (context.confirmChecks ?? 0) + 1, deadlines: confirmAt(context, event.output.at, (context.confirmChecks ?? 0) + 1) })),
+          },
+        ],
+        // The CCP is unreachable: ask again later; without a failure time, wait for the event alone.
+        onError: {
+          target: 'submitted',
+          actions: assign(({ context, event }) => {
+            const failure = failureOf(event.error);
+            const checks = (context.confirmChecks ?? 0) + 1;
+            return { confirmChecks: checks, deadlines: failure.at === undefined ? noConfirm(context) : confirmAt(context, failure.at, checks) };
+          }),
+        },
+      },
+      on: { TERMINATE: { target: 'terminating', actions: 'clearConfirm' } },
+    },
+    installed: { tags: ['settled', 'installed'], on: { TERMINATE: 'terminating', CONTRACT_STORED: {} } },
     terminating: {
       invoke: {
         src: 'terminateContract',
         input: ({ context }) => ({ contractId: context.contractId, emaid: context.issued!.emaid, serialNumber: context.issued!.serialNumber }),
-        onDone: 'terminated',
-        // Termination stays possible: the CCP delete or the revocation can be retried.
-        onError: { target: 'installed', actions: 'recordFailure' },
+        onDone: { target: 'terminated', actions: 'clearFailure' },
+        // Termination stays possible: the CCP delete or the revocation can be asked for again.
+        onError: { target: 'installed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
       },
     },
-    terminated: { type: 'final' },
-    failed: { type: 'final' },
+    terminated: { type: 'final', tags: ['settled'], entry: assign({ ended: 'terminated' as const }) },
+    failed: { type: 'final', tags: ['settled', 'failed'], entry: assign({ ended: 'failed' as const }) },
   },
+  output: ({ context }) => ({
+    status: context.ended ?? 'failed',
+    ...(context.issued ? { emaid: context.issued.emaid } : {}),
+    ...(context.failure ? { failure: context.failure } : {}),
+  }),
 });
 
-/** The contract status the catalogue reports for a machine state. */
-export function contractStatusOf(state: string): 'concluding' | 'submitted' | 'installed' | 'terminated' | 'failed' {
-  switch (state) {
-    case 'submitted': return 'submitted';
-    case 'installed': case 'terminating': return 'installed';
-    case 'terminated': return 'terminated';
-    case 'failed': return 'failed';
-    default: return 'concluding';
-  }
+interface StatusSource {
+  hasTag(tag: string): boolean;
+  matches(state: string): boolean;
+}
+
+/** The contract status the catalogue reports, from the snapshot's tags. */
+export function contractStatusOf(snapshot: StatusSource): ContractStatus {
+  if (snapshot.hasTag('failed')) return 'failed';
+  if (snapshot.matches('terminated')) return 'terminated';
+  if (snapshot.hasTag('installed') || snapshot.matches('terminating')) return 'installed';
+  if (snapshot.hasTag('settled')) return 'submitted';
+  return 'concluding';
 }

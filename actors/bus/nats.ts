@@ -24,7 +24,7 @@ import { stderrLog, type BusLog } from './log.ts';
 import { assertPattern, assertSubject } from './subject.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, EMPTY_HEADERS, copyHeaders, decodePayload, encodeError, encodePayload, isThenable } from './wire.ts';
 import {
-  DEFAULT_DEDUP_WINDOW_MS, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
+  DEFAULT_DEDUP_WINDOW_MS, boundedDeadLetterText, deadLetter, workId, deadLetterSubject, maxDeliverError, resolveConsumeOptions, runWorkHandler, type ResolvedConsumeOptions,
 } from './work.ts';
 
 /** Reply header naming the PncError code; the body is the error's JSON. */
@@ -432,7 +432,9 @@ class NatsBus implements Bus {
   /** Dead-letters: stored in PNC_DLQ (and seen by `dlq.<queue>` subscribers) before the work item is acknowledged. */
   private async bury(msg: JsMsg, item: WorkItem, error: PncError): Promise<void> {
     const { js } = await this.streams();
-    await js.publish(deadLetterSubject(item.subject), encoder.encode(JSON.stringify(deadLetter(item, error))), { msgID: `${item.subject}/${item.id}` });
+    // Room for the headers JetStream adds: a dead letter never exceeds what the server accepts (issue 9 D5).
+    const maxBytes = Math.max(4096, (this.nc.info?.max_payload ?? 1024 * 1024) - 4096);
+    await js.publish(deadLetterSubject(item.subject), encoder.encode(boundedDeadLetterText(deadLetter(item, error), maxBytes)), { msgID: `${item.subject}/${item.id}` });
     await msg.ackAck();
   }
 

@@ -79,3 +79,20 @@ export async function enqueueWork<S extends WorkQueue>(bus: Bus, spec: S, payloa
 export function consumeWork<S extends WorkQueue>(bus: Bus, spec: S, handler: (payload: z.output<S['payload']>, item: WorkItem) => Promise<void>, options: ConsumeOptions): Promise<Subscription> {
   return bus.consume(spec.queue, async (item) => handler(validate(spec.payload, item.payload, `${spec.queue} work`) as z.output<S['payload']>, item), options);
 }
+
+/**
+ * Subscribes to a catalogue event with its payload validated: an invalid event is reported to
+ * `onInvalid` and dropped (hostile input is normal input), never handed on as a cast.
+ */
+export function subscribeEvent<S extends EventSubject>(bus: Bus, spec: S, handler: (payload: z.output<S['payload']>, delivery: Delivery) => Promise<void> | void, onInvalid: (error: PncError) => void, options?: SubscribeOptions): Promise<Subscription> {
+  return bus.subscribe(spec.subject, async (delivery) => {
+    let payload: z.output<S['payload']>;
+    try {
+      payload = validate(spec.payload, delivery.payload, `${spec.subject} event`) as z.output<S['payload']>;
+    } catch (error) {
+      onInvalid(toPncError(error));
+      return;
+    }
+    await handler(payload, delivery);
+  }, options);
+}

@@ -3,7 +3,7 @@
  * (ack, retry with back-off, or dead-letter), and the dead-letter record published on `dlq.<queue>`.
  */
 import { PncError, toPncError, type PncErrorData } from '../../protocols/errors.ts';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ConsumeOptions, EnqueueOptions, Headers, WorkHandler, WorkItem } from './bus.ts';
 import { assertDurableName, assertSubject } from './subject.ts';
 
@@ -86,4 +86,31 @@ export async function runWorkHandler<T>(handler: WorkHandler<T>, item: WorkItem<
 /** The dead-letter record for `item`, given up on because of `error`. */
 export function deadLetter(item: WorkItem, error: PncError): DeadLetter {
   return { queue: item.subject, id: item.id, attempts: item.attempt, payload: item.payload, headers: item.headers, error: error.toJSON(), deadAt: new Date().toISOString() };
+}
+
+/** How much of a payload a bounded dead letter keeps. */
+export const DEAD_LETTER_HEAD_CHARS = 1024;
+
+/**
+ * The dead letter as JSON text no longer than `maxBytes` (issue 9 D5): when the item itself is too
+ * large to be dead-lettered whole (NATS `max_payload` once wrapped), the payload is replaced by its
+ * size, SHA-256 and first characters, and the error message is cut, so the item is still buried
+ * (and acknowledged) instead of redelivered forever.
+ */
+export function boundedDeadLetterText(letter: DeadLetter, maxBytes: number): string {
+  const whole = JSON.stringify(letter);
+  if (Buffer.byteLength(whole) <= maxBytes) return whole;
+  const payloadText = typeof letter.payload === 'string' ? letter.payload : JSON.stringify(letter.payload) ?? '';
+  const bounded: DeadLetter = {
+    ...letter,
+    payload: {
+      truncated: true,
+      bytes: Buffer.byteLength(payloadText),
+      sha256: createHash('sha256').update(payloadText).digest('hex'),
+      head: payloadText.slice(0, DEAD_LETTER_HEAD_CHARS),
+    },
+    headers: Object.fromEntries(Object.entries(letter.headers).map(([name, value]) => [name, value.slice(0, 256)])),
+    error: { ...letter.error, message: letter.error.message.slice(0, DEAD_LETTER_HEAD_CHARS), data: undefined },
+  };
+  return JSON.stringify(bounded);
 }

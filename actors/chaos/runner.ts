@@ -5,6 +5,7 @@
  * every contract asked for was concluded once, is installed at the MO and installable from the CCP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '../bus/bus.ts';
@@ -212,9 +213,11 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         try {
           const vehicle = await patiently(() => produceVehicle(client));
           const record: Concluded = { vehicle, contractIds: [], emaids: [] };
-          const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos' }));
+          // The customer names the contract, so asking again after a lost answer is the same contract, not a second one.
+          const contractId = randomUUID();
+          const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos', contractId }));
           record.contractIds.push(contract.contractId);
-          record.emaids.push(contract.emaid);
+          if (contract.emaid) record.emaids.push(contract.emaid);
           concluded.push(record);
         } catch (error) {
           lost += 1;
@@ -231,10 +234,12 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     const quietUntil = Date.now() + scenario.quietMs;
     while (Date.now() < quietUntil && installed.size < concluded.length) {
       for (const record of concluded) {
-        const emaid = record.emaids[0];
-        if (installed.has(emaid)) continue;
-        const summary = await requestSubjectReply(client, moInterface.requests.get, { emaid }).catch(() => undefined);
-        if (summary?.status === 'installed') installed.add(emaid);
+        const contractId = record.contractIds[0];
+        if (installed.has(contractId)) continue;
+        const summary = await requestSubjectReply(client, moInterface.requests.get, { contractId }).catch(() => undefined);
+        if (summary?.status !== 'installed') continue;
+        installed.add(contractId);
+        if (summary.emaid && !record.emaids.includes(summary.emaid)) record.emaids.push(summary.emaid);
       }
       if (installed.size < concluded.length) await sleep(500);
     }

@@ -40,6 +40,8 @@ export interface ActorRecord extends StoredDoc {
   readonly actorId: string;
   /** The machine id, checked on restore. */
   readonly logic: string;
+  /** The machine's `version` (createMachine config), checked on restore; absent for unversioned machines. */
+  readonly version?: string;
   readonly owner: string;
   /** Epoch ms; 0 when released by a graceful stop. */
   readonly leaseUntil: number;
@@ -47,6 +49,8 @@ export interface ActorRecord extends StoredDoc {
   /** Copies of the snapshot's status and state value, for queries. */
   readonly status: string;
   readonly value: unknown;
+  /** The snapshot's tags, so a participant can tell which actors to resume without hosting them. */
+  readonly tags?: readonly string[];
   readonly updatedAt: string;
 }
 
@@ -166,6 +170,11 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (stored !== null && this.record.logic !== this.options.logic.id) {
       throw new SnapshotIncompatible(this.key, `it belongs to machine '${this.record.logic}', not '${this.options.logic.id}'`);
     }
+    // A snapshot of another version of the machine may name states or context it no longer has: refuse it loudly.
+    if (stored !== null && (this.record.version ?? '') !== (this.options.logic.version ?? '')) {
+      await this.releaseQuietly();
+      throw new SnapshotIncompatible(this.key, `it was written by version '${this.record.version ?? '(none)'}' of machine '${this.record.logic}', this is version '${this.options.logic.version ?? '(none)'}'`);
+    }
     try {
       this.launch(stored ?? undefined);
     } catch (error) {
@@ -190,7 +199,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       if (!existing) {
         try {
           return await this.records.insert({
-            _id: this.key, participant: this.options.participant, actorId: this.options.id, logic: this.options.logic.id,
+            _id: this.key, participant: this.options.participant, actorId: this.options.id, logic: this.options.logic.id, ...this.versionField(),
             owner: this.owner, leaseUntil, snapshot: null, status: 'new', value: null, updatedAt: new Date(now).toISOString(),
           });
         } catch (error) {
@@ -208,6 +217,10 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     }
     const current = await this.records.get(this.key);
     throw new ActorLeased(this.key, current?.owner ?? 'another process', current?.leaseUntil ?? Date.now());
+  }
+
+  private versionField(): { version?: string } {
+    return this.options.logic.version === undefined ? {} : { version: this.options.logic.version };
   }
 
   /** Creates and starts the XState actor, from a snapshot when given. Subscriptions ignore superseded actors. */
@@ -323,8 +336,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     try {
       this.record = await this.records.replace(
         {
-          ...this.record, logic: this.options.logic.id, owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
-          snapshot: persisted, status: live.status, value: jsonCopy(live.value), updatedAt: new Date(now).toISOString(),
+          ...this.record, logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+          snapshot: persisted, status: live.status, value: jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
         },
         { expectedRev: this.record._rev },
       );

@@ -16,6 +16,7 @@
 import { fromPromise } from 'xstate';
 import { PncError, toPncError, type PncErrorData } from '../../protocols/errors.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
+import { EffectFailed } from '../../statecharts/retry.ts';
 
 /** Collection recording finished effects by key. */
 export const EFFECTS_COLLECTION = 'effects';
@@ -66,5 +67,19 @@ export function idempotentEffect<Input extends EffectInput, Output>(
     }
     await records.replace({ _id: input.effectKey, effect: name, finishedAt: new Date().toISOString(), ...(output === undefined ? {} : { output }) });
     return output;
+  });
+}
+
+/**
+ * An effect whose failure carries the time it failed (`EffectFailed`), so the machine can set its
+ * back-off deadline without reading a clock (statecharts/retry.ts). `clock` is for tests.
+ */
+export function timedEffect<Input, Output>(run: (args: { input: Input; signal: AbortSignal }) => Promise<Output>, clock: () => number = Date.now) {
+  return fromPromise<Output, Input>(async ({ input, signal }) => {
+    try {
+      return await run({ input, signal });
+    } catch (error) {
+      throw new EffectFailed(error, clock());
+    }
   });
 }

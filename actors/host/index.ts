@@ -31,7 +31,8 @@
  * await booking.stop();                                 // lease released; another process may resume it
  */
 export { hostActor, ACTORS_COLLECTION, DEFAULT_LEASE_MS, type ActorRecord, type HostActorOptions, type HostContext, type HostedActor } from './actor.ts';
-export { idempotentEffect, EFFECTS_COLLECTION, type EffectInput } from './effects.ts';
+export { idempotentEffect, timedEffect, EFFECTS_COLLECTION, type EffectInput } from './effects.ts';
 export { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
 export { createLogger, toJsonText, type LoggerOptions } from './log.ts';
+export { DEFAULT_RETENTION_MS, pruneFinishedActors, retentionOf, startRetention } from './retention.ts';
 export type { Logger, ParticipantContext, ParticipantDefinition, RunningParticipant } from './participant.ts';

@@ -101,7 +101,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
   // One queue group per pool: several processes of it share the requests.
   const serve = queueServer(bus, 'ccp');
   const ders = new DerCache();
-  const rootCache = new RootCache(bus, ders);
+  const rootCache = new RootCache(bus, ders, undefined, { store, pool: 'ccp' });
   // The vehicles' chains as the PCP serves them, kept briefly: an EV that retries, or several EVs of a
   // fleet, cost no PCP round trip. A stored or purged chain drops the entry at once (PCP events).
   const chainCache = new Map<string, { at: number; chain: Promise<ProvisioningCertificateDataJson> }>();

@@ -7,7 +7,6 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createActor, fromPromise, toPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -16,13 +15,19 @@ import { issueFromCsr } from '../../protocols/pki/index.ts';
 import { buildOcspRequest, certificateHashData, ocspRevocationChecker } from '../../protocols/pki/ocsp.ts';
 import { issueCsmsLeaf, makeCsmsRoot, type CsmsAuthority } from '../../protocols/pki/csms.ts';
 import { statusInfoOf } from '../../protocols/ocpp/status-info.ts';
-import { installationMachine } from '../../statecharts/cpo.ts';
+import { failureOf, type Failure } from '../../statecharts/retry.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer, certificateOf, processKek } from './authority.ts';
 import { exportPkcs8, importPkcs8 } from '../../protocols/pki/keys.ts';
 import type { KeyEncryptionKey, SealedKey } from '../host/kek.ts';
 import { certificatesOfPem, emaidVerdict, hashDataAuthorizer, pairingOf, verdictOfChain } from './cpo-authorize.ts';
 import { StationRecords } from './cpo-stations.ts';
+
+interface InstallationInput {
+  /** Base64 EXI of the whole V2G_Message (header + body). */
+  readonly exiRequest: string;
+  readonly iso15118SchemaVersion: string;
+}
 import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -78,9 +83,9 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
   const stations = await new StationRecords(store).start();
   const authorizeHashData = hashDataAuthorizer(ocspTransport, config.ocspBaseUrl);
 
-  const installation = installationMachine.provide({
-    actors: {
-      checkRequest: fromPromise(async ({ input }) => {
+  // M01 answers at once and keeps nothing in flight: plain functions, not a machine (issue 9).
+  const installation = {
+      checkRequest: async (input: InstallationInput) => {
         if (input.iso15118SchemaVersion !== MSGDEF_ISO2) throw new PncError('UnsupportedNamespace', `only ${MSGDEF_ISO2} is supported`);
         const { document } = decodeExi('iso2', Buffer.from(input.exiRequest, 'base64'));
         const request = (document as { V2G_Message?: { Body?: { CertificateInstallationReq?: { OEMProvisioningCert?: string } } } }).V2G_Message?.Body?.CertificateInstallationReq;
@@ -92,19 +97,27 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
           throw new PncError('ExiInvalid', 'OEMProvisioningCert is not a DER certificate');
         }
         return { pcid: provisioning.subjectName.getField('CN')[0] ?? '' };
-      }),
-      forwardToCcp: fromPromise(async ({ input }) => {
+      },
+      forwardToCcp: async (input: InstallationInput) => {
         const { certificateInstallationRes } = await pools.contractInstallation.install({ certificateInstallationReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion });
         return { exiResponse: certificateInstallationRes };
-      }),
-    },
-  });
+      },
+  };
+  /** M01 (Get15118EVCertificate): check the EV's request, forward it to the CCP; every failure is `Failed` with an empty exiResponse (OCPP requires the field). */
+  const install = async (input: InstallationInput): Promise<{ exiResponse?: string; failure?: Failure }> => {
+    try {
+      await installation.checkRequest(input);
+      return await installation.forwardToCcp(input);
+    } catch (error) {
+      return { failure: failureOf(error) };
+    }
+  };
 
   const subscriptions = await Promise.all([
     serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
       // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
       if (action === 'Update') return { status: 'Failed' as const, statusInfo: statusInfoOf({ code: 'UpdateNotSupported', message: 'only Install is supported' }), exiResponse: '' };
-      const outcome = await toPromise(createActor(installation, { input: { exiRequest, iso15118SchemaVersion } }).start());
+      const outcome = await install({ exiRequest, iso15118SchemaVersion });
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
       return { status: 'Failed' as const, statusInfo: statusInfoOf(outcome.failure ?? { code: 'Internal', message: 'the installation ended without a response' }), exiResponse: '' };
     }),

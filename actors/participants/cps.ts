@@ -8,9 +8,9 @@
  * contract id, so a crash loses no contract and duplicates none.
  */
 import { createHash } from 'node:crypto';
-import { createActor, fromPromise, toPromise } from 'xstate';
+import { createActor, waitFor, type SnapshotFrom } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { hostActor } from '../host/index.ts';
+import { hostActor, retentionOf, startRetention, timedEffect } from '../host/index.ts';
 import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { emaidPrefixOf, requireEmaidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
 import { callerOf } from '../bus/identity.ts';
@@ -73,7 +73,7 @@ async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
 
   const logic = signingMachine.provide({
     actors: {
-      checkContractData: fromPromise(async ({ input }: { input: SigningRequestJson }) => {
+      checkContractData: timedEffect(async ({ input }: { input: SigningRequestJson }) => {
         const { contractData } = input;
         const chain = [contractData.contractSignatureCertChain.certificate, ...contractData.contractSignatureCertChain.subCertificates].map(certificateOf);
         if (input.moId && emaidPrefixOf(contractData.emaid) !== input.moId.toUpperCase()) {
@@ -88,7 +88,7 @@ async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
         const verdict = await rootPool.validate(chain, 'contract');
         if (!verdict.valid) throw new PncError('ContractChainInvalid', `contract chain of ${contractData.emaid}: ${verdict.reason}`);
       }),
-      signContractData: fromPromise(async ({ input }: { input: SigningRequestJson }): Promise<SignedContractDataJson> => {
+      signContractData: timedEffect(async ({ input }: { input: SigningRequestJson }): Promise<SignedContractDataJson> => {
         const { contractData } = input;
         const body = {
           SAProvisioningCertificateChain: exiChain(ownChain),
@@ -107,42 +107,51 @@ async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
         );
         return { contractId: input.contractId, pcid: input.pcid, emaid: contractData.emaid, body, signature: signature as unknown as Record<string, unknown>, cpsV2GRootFingerprint, signedAt: new Date().toISOString() };
       }),
-      putIntoCcp: fromPromise(async ({ input }: { input: SignedContractDataJson }) => {
+      putIntoCcp: timedEffect(async ({ input }: { input: SignedContractDataJson }) => {
         await pools.signedContracts.put(input);
       }),
     },
   });
 
-  const outcomeError = (snapshot: { value: unknown; context: SigningContext }): PncError => {
+  type Snapshot = SnapshotFrom<typeof logic>;
+  /** Where a signing job stands: finished (stored, signed, rejected), or waiting on an outage. */
+  const settled = (s: Snapshot) => s.status === 'done' || s.hasTag('retrying');
+  const outcomeError = (snapshot: Snapshot): PncError => {
     const failure = snapshot.context.failure;
-    if (snapshot.value === 'storeFailed') return new PncError('CcpPutFailed', `CCP put failed: ${failure?.message}`, { retryable: true });
+    if (snapshot.hasTag('retrying')) return new PncError(snapshot.matches('storeWaiting') ? 'CcpPutFailed' : 'PoolUnavailable', `${failure?.code}: ${failure?.message}`, { retryable: true });
     return new PncError(failure?.code ?? 'ContractDataInvalid', failure?.message ?? 'contract data rejected', { retryable: false });
   };
-  const finished = (value: unknown) => ['stored', 'signed', 'rejected', 'storeFailed'].includes(String(value));
 
   const subscriptions = await Promise.all([
     serve(cpsInterface.requests.ca, () => ({ chain: ownChain, v2gRoot: v2gRootDer, cpsV2GRootFingerprint })),
+    // Synchronous: nothing to resume after a crash (the caller asks again), so the machine runs in memory.
     serve(cpsInterface.requests.sign, async ({ store: wantsStore, ...request }, delivery) => {
       // The MO in the payload (moId) must be the one authenticated, owning the contract's EMAID.
       requireSigningMo(callerOf(delivery), request.contractData.emaid);
-      const outcome = await toPromise(createActor(logic, { input: { request, store: wantsStore } }).start());
-      if (!outcome.signed) throw outcomeError({ value: 'rejected', context: outcome });
-      if (outcome.failure) throw outcomeError({ value: 'storeFailed', context: outcome });
-      return { ...outcome.signed, stored: wantsStore };
+      const actor = createActor(logic, { input: { request, store: wantsStore } }).start();
+      try {
+        const outcome = await waitFor(actor, settled);
+        if (!outcome.hasTag('stored') && !outcome.hasTag('signed')) throw outcomeError(outcome);
+        return { ...outcome.context.signed!, stored: wantsStore };
+      } finally {
+        actor.stop();
+      }
     }),
     // One hosted actor per contract: after a crash the redelivered item resumes where it stopped.
     consumeWork(bus, cpsInterface.work.signing, async (request, item) => {
       requireSigningMo(callerOf(item), request.contractData.emaid); // a refusal is final: dead-lettered
       const actor = await hostActor({ participant: 'cps', id: request.contractId, logic, context: hostContext, input: { request, store: true }, leaseMs: SIGNING_LEASE_MS });
       try {
-        if (actor.getSnapshot().value === 'storeFailed') await actor.send({ type: 'RETRY' });
-        const snapshot = await actor.waitFor((s) => finished(s.value), 30_000);
-        if (snapshot.value === 'rejected') {
+        // A redelivery is the retry of a job that waited on an outage.
+        if (actor.getSnapshot().hasTag('retrying')) await actor.send({ type: 'RETRY' });
+        const snapshot = await actor.waitFor(settled, 30_000);
+        if (snapshot.hasTag('rejected')) {
           const failure = outcomeError(snapshot);
           await publishEvent(bus, cpsInterface.events.rejected, { contractId: request.contractId, pcid: request.pcid, emaid: request.contractData.emaid, code: failure.code, message: failure.message });
           throw failure;
         }
-        if (snapshot.value !== 'stored') throw outcomeError(snapshot);
+        // Retryable: the item is redelivered with a back-off and never dead-lettered for an outage.
+        if (!snapshot.hasTag('stored')) throw outcomeError(snapshot);
         await publishEvent(bus, cpsInterface.events.signed, { contractId: request.contractId, pcid: request.pcid, emaid: request.contractData.emaid, stored: true });
         log.info('contract.signed', { contractId: request.contractId, pcid: request.pcid });
       } finally {
@@ -151,7 +160,9 @@ async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
     }, { durable: 'cps-signing', ackWaitMs: Number(config.ackWaitMs ?? 10_000), maxDeliver: SIGNING_MAX_DELIVER }),
     serveOcsp(bus, 'cps', sub2, revocations, config.ocspHttpPort, log),
   ]);
-  return { stop: async () => { await unsubscribeAll(subscriptions); await rootPool.stop(); } };
+  // A stored contract's signing job is history once the CCP holds it: kept `retentionDays` (default 7), then deleted.
+  const retention = startRetention({ store, participant: 'cps', log, retainMs: retentionOf(config) });
+  return { stop: async () => { retention.stop(); await unsubscribeAll(subscriptions); await rootPool.stop(); } };
 }
 
 export const cpsParticipant: ParticipantDefinition = {

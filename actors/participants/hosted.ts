@@ -1,47 +1,111 @@
 /**
  * The hosted actors a participant keeps running (one per contract, one per vehicle): hosted on
  * first use, restored from the store after a restart, and released when their work is done so
- * a long-running participant does not hold every actor it ever had.
+ * a long-running participant does not hold (and renew a lease for) every actor it ever had
+ * (issue 9 D6). An actor is released once `idle` holds for its snapshot and nobody asked for it
+ * for `idleMs`; the next use hosts it again from its snapshot.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { AnyStateMachine, InputFrom } from 'xstate';
-import { hostActor, type HostActorOptions, type HostedActor } from '../host/index.ts';
+import type { AnyStateMachine, InputFrom, SnapshotFrom } from 'xstate';
+import { ACTORS_COLLECTION, hostActor, type ActorRecord, type HostActorOptions, type HostedActor } from '../host/index.ts';
+
+/** How long an idle actor stays hosted after its last use. @default 5000 */
+export const DEFAULT_IDLE_MS = 5_000;
+
+export interface HostedActorsOptions<TLogic extends AnyStateMachine> extends Omit<HostActorOptions<TLogic>, 'id' | 'input' | 'owner'> {
+  /** True when the actor waits for nothing but outside events (finished, or settled): it may be released. */
+  readonly idle?: (snapshot: SnapshotFrom<TLogic>) => boolean;
+  /** @default DEFAULT_IDLE_MS */
+  readonly idleMs?: number;
+}
+
+interface Entry<TLogic extends AnyStateMachine> {
+  readonly actor: Promise<HostedActor<TLogic>>;
+  running?: HostedActor<TLogic>;
+  lastUsed: number;
+}
 
 export class HostedActors<TLogic extends AnyStateMachine> {
   // Promises, so two requests for one actor at the same moment share one host (and one lease).
-  private readonly actors = new Map<string, Promise<HostedActor<TLogic>>>();
+  private readonly actors = new Map<string, Entry<TLogic>>();
   private readonly releasing = new Map<string, Promise<void>>();
   /** One lease owner for all of this process's actors: a re-hosted actor is taken over at once. */
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: Omit<HostActorOptions<TLogic>, 'id' | 'input' | 'owner'>) {}
+  constructor(private readonly options: HostedActorsOptions<TLogic>) {
+    const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
+    if (options.idle) {
+      this.sweeper = setInterval(() => this.sweep(idleMs), Math.max(10, Math.floor(idleMs / 2)));
+      this.sweeper.unref(); // housekeeping: never what keeps a process alive
+    }
+  }
 
   /** The running actor `id`, hosted now (restored, or new with `input`) if it is not yet. */
   get(id: string, input: InputFrom<TLogic>): Promise<HostedActor<TLogic>> {
-    let actor = this.actors.get(id);
-    if (!actor) {
-      const pending = this.releasing.get(id) ?? Promise.resolve();
-      actor = pending.then(() => hostActor({ ...this.options, id, input, owner: this.owner }));
-      this.actors.set(id, actor);
-      actor.catch(() => this.actors.delete(id));
+    const known = this.actors.get(id);
+    if (known) {
+      known.lastUsed = Date.now();
+      return known.actor;
     }
+    const { idle: _idle, idleMs: _idleMs, ...hostOptions } = this.options;
+    const pending = this.releasing.get(id) ?? Promise.resolve();
+    const actor = pending.then(() => hostActor({ ...hostOptions, id, input, owner: this.owner }));
+    const entry: Entry<TLogic> = { actor, lastUsed: Date.now() };
+    this.actors.set(id, entry);
+    actor.then((running) => { entry.running = running; }, () => {
+      if (this.actors.get(id) === entry) this.actors.delete(id);
+    });
     return actor;
+  }
+
+  /**
+   * The ids of this participant's actors the store knows, and of those not finished (status
+   * `active`) and without any of `idleTags`: what a participant resumes at start (issue 9 D4).
+   */
+  async stored(idleTags: readonly string[] = []): Promise<{ all: Set<string>; unfinished: Set<string> }> {
+    const records = await this.options.context.store.collection<ActorRecord>(ACTORS_COLLECTION).find({ participant: this.options.participant });
+    const waiting = (record: ActorRecord) => record.status === 'active' && !(record.tags ?? []).some((tag) => idleTags.includes(tag));
+    return {
+      all: new Set(records.map((record) => record.actorId)),
+      unfinished: new Set(records.filter(waiting).map((record) => record.actorId)),
+    };
+  }
+
+  /** How many actors are hosted now. */
+  get size(): number {
+    return this.actors.size;
   }
 
   /** Stops actor `id` (its snapshot stays in the store) and forgets it. */
   async release(id: string): Promise<void> {
-    const actor = this.actors.get(id);
-    if (!actor) return this.releasing.get(id);
+    const entry = this.actors.get(id);
+    if (!entry) return this.releasing.get(id);
     this.actors.delete(id);
-    const stopping = actor.then((running) => running.stop()).catch(() => {}).finally(() => {
+    const stopping = entry.actor.then((running) => running.stop()).catch(() => {}).finally(() => {
       if (this.releasing.get(id) === stopping) this.releasing.delete(id);
     });
     this.releasing.set(id, stopping);
     return stopping;
   }
 
+  private sweep(idleMs: number): void {
+    const now = Date.now();
+    for (const [id, entry] of this.actors) {
+      if (!entry.running || now - entry.lastUsed < idleMs) continue;
+      let idle = false;
+      try {
+        idle = this.options.idle!(entry.running.getSnapshot());
+      } catch {
+        idle = false;
+      }
+      if (idle) void this.release(id);
+    }
+  }
+
   async stopAll(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all([...this.actors.keys()].map((id) => this.release(id)));
   }
 }

@@ -6,10 +6,10 @@
  * the CCP and revokes its certificate, which the MO's OCSP responder then reports.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
-import { enqueueWork, publishEvent } from '../bus/typed.ts';
+import { timedEffect } from '../host/index.ts';
+import { enqueueWork, publishEvent, subscribeEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
@@ -20,6 +20,7 @@ import { emaidCheckDigit, normalizeEmaid, pcidKey, samePcid } from '../../protoc
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
+import type { SnapshotFrom } from 'xstate';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
@@ -69,10 +70,10 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
 
   const logic = contractMachine.provide({
     actors: {
-      fetchProvisioningChain: fromPromise(async ({ input }) => {
+      fetchProvisioningChain: timedEffect(async ({ input }) => {
         return pools.provisioningChain.fetch(input.pcid);
       }),
-      verifyProvisioningChain: fromPromise(async ({ input }) => {
+      verifyProvisioningChain: timedEffect(async ({ input }) => {
         const verdict = await rootPool.validate(certificatesOf(input.chain), 'provisioning');
         if (!verdict.valid) throw new PncError('ProvisioningChainInvalid', `provisioning chain of ${input.pcid}: ${verdict.reason}`);
         if (!samePcid(certificateOf(input.chain.certificate).subjectName.getField('CN')[0] ?? '', input.pcid)) {
@@ -80,7 +81,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         }
       }),
       // Idempotent: a restored actor re-running this gets the contract issued the first time.
-      issueContract: fromPromise(async ({ input }) => {
+      issueContract: timedEffect(async ({ input }) => {
         const [earlier] = await contracts.find({ contractId: input.contractId }, { limit: 1 });
         if (earlier) return { emaid: earlier._id, serialNumber: earlier.serialNumber, contractData: earlier.contractData };
         const instance = Array.from({ length: 9 }, () => ALPHANUMERIC[randomInt(36)]).join('');
@@ -101,10 +102,12 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         return { emaid, serialNumber, contractData };
       }),
       // The work id is the contract id: a replay enqueues nothing new.
-      submitToCps: fromPromise(async ({ input }) => {
+      submitToCps: timedEffect(async ({ input }) => {
         await enqueueWork(bus, cpsInterface.work.signing, { contractId: input.contractId, pcid: input.pcid, contractData: input.contractData, moId: prefix }, { id: input.contractId });
+        return { at: Date.now() };
       }),
-      terminateContract: fromPromise(async ({ input }) => {
+      askCcp: timedEffect(async ({ input }) => ({ stored: await pools.contractLookup.holds(input.pcid, input.emaid), at: Date.now() })),
+      terminateContract: timedEffect(async ({ input }) => {
         try {
           await pools.contractDeletion.delete(input.emaid);
         } catch (error) {
@@ -115,105 +118,151 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
     },
   });
 
-  const hosted = new HostedActors({ participant: 'mo', logic, context: hostContext });
+  // Installed, terminated and failed contracts need no running actor (issue 9 D6): the snapshot
+  // stays in the store and the next event hosts it again. Waiting ones keep their deadlines armed.
+  const hosted = new HostedActors({ participant: 'mo', logic, context: hostContext, idle: (s) => s.status === 'done' || s.hasTag('installed') });
+  type Snapshot = SnapshotFrom<typeof logic>;
   const actorFor = (contractId: string, pcid: string) => hosted.get(contractId, { contractId, pcid });
-  const summaryOf = (value: unknown, ctx: ContractContext): ContractSummaryJson => ({
-    contractId: ctx.contractId,
-    pcid: ctx.pcid,
-    emaid: ctx.issued?.emaid ?? `${prefix}000000000`,
-    status: contractStatusOf(String(value)),
-    ...(ctx.issued ? { contractCertificate: ctx.issued.contractData.contractSignatureCertChain.certificate } : {}),
-    ...(ctx.failure ? { failure: { code: ctx.failure.code, message: ctx.failure.message } } : {}),
-  });
-  /** A terminated or failed contract needs no running actor; its snapshot stays in the store. */
-  const releaseIfDone = async (contractId: string, snapshot: { status: string }) => {
-    if (snapshot.status === 'done') await hosted.release(contractId);
+  // Issue 8: no EMAID is reported before one is issued.
+  const summaryOf = (snapshot: Snapshot): ContractSummaryJson => {
+    const ctx = snapshot.context;
+    return {
+      contractId: ctx.contractId,
+      pcid: ctx.pcid,
+      ...(ctx.issued ? { emaid: ctx.issued.emaid, contractCertificate: ctx.issued.contractData.contractSignatureCertChain.certificate } : {}),
+      status: contractStatusOf(snapshot),
+      ...(ctx.failure ? { failure: { code: ctx.failure.code, message: ctx.failure.message } } : {}),
+    };
   };
-  /** Tells whoever listens that a contract changed status, and lets a finished actor go. */
-  const changed = async (snapshot: { value: unknown; status: string; context: ContractContext }) => {
-    await publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot.value, snapshot.context));
-    await releaseIfDone(snapshot.context.contractId, snapshot);
+  /** Tells whoever listens that a contract changed status. */
+  const changed = (snapshot: Snapshot) => publishEvent(bus, moInterface.events.contractChanged, summaryOf(snapshot));
+  /** Delivers `event` when the contract's current state takes it; a late or repeated one is dropped. */
+  const deliver = async (contractId: string, event: Parameters<Awaited<ReturnType<typeof actorFor>>['send']>[0]) => {
+    const index = await contractIndex.get(contractId);
+    if (!index) return undefined;
+    const actor = await actorFor(contractId, index.pcid);
+    const before = actor.getSnapshot();
+    if (before.status !== 'active' || !before.can(event)) return undefined;
+    await actor.send(event);
+    return actor;
   };
   const byEmaid = async (emaid: string) => {
     const doc = await contracts.get(normalizeEmaid(emaid));
     if (!doc) throw new PncError('UnknownContract', `no contract ${emaid}`);
     return actorFor(doc.contractId, doc.pcid);
   };
+  const byContractId = async (contractId: string) => {
+    const index = await contractIndex.get(contractId);
+    if (!index) throw new PncError('UnknownContract', `no contract ${contractId}`);
+    return actorFor(contractId, index.pcid);
+  };
+  /** The catalogue error of a contract that failed, or of one that waits on an outage. */
+  const failureError = (snapshot: Snapshot): PncError => {
+    const failure = snapshot.context.failure!;
+    if (failure.code === 'VehicleNotFound') return new PncError('UnknownVehicle', failure.message);
+    if (failure.code === 'ProvisioningChainInvalid') return new PncError(failure.code, failure.message);
+    // A partner (PCP, RCP, CPS queue) was unreachable: asking again later can succeed (issue 9 D7).
+    if (failure.retryable || failure.code === 'NoResponders' || failure.code === 'Timeout') return new PncError('PoolUnavailable', failure.message, { retryable: true, data: { contractId: snapshot.context.contractId } });
+    return new PncError(failure.code, failure.message);
+  };
 
+  /**
+   * Issue 9 D4: contracts in flight when the MO stopped go on at start (their deadlines and retries
+   * are armed again), and an index row whose actor was never created gets one.
+   */
+  async function resumeUnfinished(): Promise<void> {
+    const { all, unfinished } = await hosted.stored(['installed']);
+    let resumed = 0;
+    for (const index of await contractIndex.find()) {
+      if (all.has(index._id) && !unfinished.has(index._id)) continue;
+      try {
+        // An installed contract is released again by the idle sweep; the others go on from their state.
+        await actorFor(index._id, index.pcid);
+        resumed++;
+      } catch (error) {
+        log.warn('contract.resume_failed', { contractId: index._id, error });
+      }
+    }
+    if (resumed) log.info('contracts.resumed', { resumed });
+  }
+
+  const ignoreInvalid = (error: PncError) => log.warn('event.invalid', { error });
   const subscriptions = await Promise.all([
     serve(moInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(root.certificate)] })),
-    serve(moInterface.requests.conclude, async ({ pcid, customerId }, delivery) => {
+    // A caller-chosen contractId makes conclusion idempotent: asking again resumes the same contract.
+    serve(moInterface.requests.conclude, async ({ pcid, customerId, contractId: requested }, delivery) => {
       requireRole(callerOf(delivery), 'admin');
-      const contractId = randomUUID();
-      await contractIndex.insert({ _id: contractId, pcid: pcidKey(pcid), ...(customerId ? { customerId } : {}) });
-      const actor = await actorFor(contractId, pcidKey(pcid));
-      const snapshot = await actor.waitFor((s) => ['submitted', 'installed', 'failed'].includes(String(s.value)), 30_000);
-      await changed(snapshot);
-      if (snapshot.value === 'failed') {
-        const failure = snapshot.context.failure!;
-        const code = failure.code === 'VehicleNotFound' ? 'UnknownVehicle' : failure.code === 'ProvisioningChainInvalid' ? failure.code : failure.retryable || failure.code === 'NoResponders' || failure.code === 'Timeout' ? 'PoolUnavailable' : failure.code;
-        throw new PncError(code, failure.message);
+      const contractId = requested ?? randomUUID();
+      const known = requested ? await contractIndex.get(requested) : undefined;
+      if (known && known.pcid !== pcidKey(pcid)) throw new PncError('ContractIdInUse', `contract ${requested} belongs to another vehicle`);
+      if (!known) {
+        await contractIndex.insert({ _id: contractId, pcid: pcidKey(pcid), ...(customerId ? { customerId } : {}) }).catch((error) => {
+          if (!PncError.is(error, 'DuplicateKey')) throw error;
+        });
       }
+      const actor = await actorFor(contractId, pcid.toUpperCase());
+      let snapshot = await actor.waitFor((s) => s.hasTag('settled') || s.hasTag('retrying'), 30_000);
+      if (snapshot.hasTag('retrying')) {
+        // Nobody can ask for a contract without its id again: it fails now rather than appear later.
+        if (!requested) {
+          await actor.send({ type: 'CANCEL', reason: 'the conclusion was answered with PoolUnavailable' }).catch(() => undefined);
+          snapshot = actor.getSnapshot();
+          await changed(snapshot);
+        }
+        throw failureError(snapshot);
+      }
+      await changed(snapshot);
+      if (snapshot.hasTag('failed')) throw failureError(snapshot);
       log.info('contract.submitted', { contractId, emaid: snapshot.context.issued?.emaid });
-      return summaryOf(snapshot.value, snapshot.context);
+      return summaryOf(snapshot);
     }),
-    serve(moInterface.requests.get, async ({ emaid }, delivery) => {
-      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
-      const snapshot = (await byEmaid(emaid)).getSnapshot();
-      await releaseIfDone(snapshot.context.contractId, snapshot);
-      return summaryOf(snapshot.value, snapshot.context);
+    serve(moInterface.requests.get, async ({ emaid, contractId }, delivery) => {
+      if (!emaid && !contractId) throw new PncError('UnknownContract', 'name the contract by emaid or contractId');
+      // An MO sees only its own EMAIDs; a contract id is the operator's handle.
+      if (emaid) requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
+      else requireRole(callerOf(delivery), 'admin');
+      const actor = emaid ? await byEmaid(emaid) : await byContractId(contractId!);
+      return summaryOf(actor.getSnapshot());
     }),
     serve(moInterface.requests.terminate, async ({ emaid }, delivery) => {
       // [S3] only the operator or the MO owning the EMAID, as authenticated: never whoever asks.
       requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
       const actor = await byEmaid(emaid);
       await actor.send({ type: 'TERMINATE' });
-      const snapshot = await actor.waitFor((s) => s.value !== 'terminating', 30_000);
-      if (snapshot.value !== 'terminated') throw new PncError('PoolUnavailable', `termination of ${emaid} did not finish: ${snapshot.context.failure?.message ?? snapshot.value}`, { retryable: true });
+      const snapshot = await actor.waitFor((s) => !s.matches('terminating'), 30_000);
+      if (!snapshot.matches('terminated')) throw new PncError('PoolUnavailable', `termination of ${emaid} did not finish: ${snapshot.context.failure?.message ?? String(snapshot.value)}`, { retryable: true });
       await changed(snapshot);
-      return summaryOf(snapshot.value, snapshot.context);
+      return summaryOf(snapshot);
     }),
-    // The CCP holding the contract is what makes it installable.
-    bus.subscribe(ccpInterface.events.stored.subject, async ({ payload }) => {
+    // The CCP holding the contract is what makes it installable. The event is not durable: the
+    // machine also asks the CCP after its `confirm` deadline (statecharts/mo.ts).
+    subscribeEvent(bus, ccpInterface.events.stored, async ({ contract: stored }) => {
       // Our CCP keeps our contract id; one behind OPCP names the contract itself, so PCID and EMAID
       // (14 characters: the check character may be dropped on the way) find ours.
-      const stored = (payload as { contract?: { contractId?: string; pcid?: string; emaid?: string } }).contract;
-      if (!stored) return;
       const emaid14 = (emaid: string) => normalizeEmaid(emaid).slice(0, 14);
       const contractId = stored.contractId && (await contractIndex.get(stored.contractId)) ? stored.contractId
         : stored.pcid && stored.emaid ? (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid!))?.contractId : undefined;
       if (!contractId) return;
-      const index = await contractIndex.get(contractId);
-      if (!index) return;
-      const actor = await actorFor(contractId, index.pcid);
-      // A replayed event after a restart finds the contract installed already: nothing to do.
-      if (actor.getSnapshot().value !== 'submitted') return;
-      await actor.send({ type: 'CONTRACT_STORED' });
-      await changed(actor.getSnapshot());
-    }),
-    bus.subscribe(cpsInterface.events.rejected.subject, async ({ payload }) => {
-      const { contractId, code, message } = payload as { contractId: string; code: string; message: string };
-      const index = await contractIndex.get(contractId);
-      if (!index) return;
-      const actor = await actorFor(contractId, index.pcid);
-      await actor.send({ type: 'CONTRACT_REJECTED', code, message }).catch((error) => log.warn('contract.rejection.unapplied', { contractId, error }));
-      await changed(actor.getSnapshot());
-    }),
+      const actor = await deliver(contractId, { type: 'CONTRACT_STORED' });
+      if (actor) await changed(actor.getSnapshot());
+    }, ignoreInvalid),
+    subscribeEvent(bus, cpsInterface.events.rejected, async ({ contractId, code, message }) => {
+      const actor = await deliver(contractId, { type: 'CONTRACT_REJECTED', code, message });
+      if (actor) await changed(actor.getSnapshot());
+    }, ignoreInvalid),
     // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
-    bus.subscribe(ccpInterface.events.deleted.subject, async ({ payload }) => {
-      const { contractId, reason } = payload as { contractId: string; reason: string };
+    subscribeEvent(bus, ccpInterface.events.deleted, async ({ contractId, reason }) => {
       if (reason !== 'vehicle') return;
-      const index = await contractIndex.get(contractId);
-      if (!index) return;
-      const actor = await actorFor(contractId, index.pcid);
-      await actor.send({ type: 'TERMINATE' }).catch((error) => log.warn('contract.termination.unapplied', { contractId, error }));
-      const settled = await actor.waitFor((s) => s.value !== 'terminating', 30_000).catch(() => undefined);
+      const actor = await deliver(contractId, { type: 'TERMINATE' });
+      const settled = await actor?.waitFor((s) => !s.matches('terminating'), 30_000).catch(() => undefined);
       if (settled) await changed(settled);
-    }),
+    }, ignoreInvalid),
     serveOcsp(bus, 'mo', sub2, revocations, config.ocspHttpPort, log),
   ]);
+  const resuming = resumeUnfinished().catch((error) => log.error('contract.resume_failed', { error }));
   return {
     stop: async () => {
+      await resuming;
       await unsubscribeAll(subscriptions);
       await hosted.stopAll();
       await rootPool.stop();

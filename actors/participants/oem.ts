@@ -7,9 +7,9 @@
 import 'reflect-metadata';
 import { randomInt } from 'node:crypto';
 import { X509Certificate, SubjectKeyIdentifierExtension } from '@peculiar/x509';
-import { fromPromise } from 'xstate';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
+import { timedEffect } from '../host/index.ts';
 import type { StoredDoc } from '../store/store.ts';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -76,7 +76,7 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
   const logic = vehicleMachine.provide({
     actors: {
       // Idempotent: a restored actor re-runs this and gets the vehicle made the first time.
-      issueProvisioning: fromPromise(async ({ input }) => {
+      issueProvisioning: timedEffect(async ({ input }) => {
         const existing = await vehicles.get(input.pcid);
         if (existing) return existing.record;
         const roots = await whenServed(() => rootPool.list('V2G'));
@@ -93,11 +93,11 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
         await vehicles.replace({ _id: input.pcid, record, serialNumber: certificate.serialNumber.toLowerCase() });
         return record;
       }),
-      uploadToPcp: fromPromise(async ({ input }) => {
+      uploadToPcp: timedEffect(async ({ input }) => {
         const akis = input.v2gRoots.map(keyIdOf).filter((id): id is string => id !== undefined);
         await pools.provisioningUpload.upload({ pcid: input.pcid, chain: input.provisioningChain, v2gRootAuthorityKeyIdentifiers: akis });
       }),
-      deleteFromPcp: fromPromise(async ({ input }) => {
+      deleteFromPcp: timedEffect(async ({ input }) => {
         try {
           await pools.provisioningUpload.delete(input.pcid);
         } catch (error) {
@@ -112,10 +112,11 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
     },
   });
 
-  const hosted = new HostedActors({ participant: 'oem', logic, context: { bus, store, log } });
+  // Produced, deleted and failed vehicles need no running actor (issue 9 D6); one waiting to retry keeps its deadline.
+  const hosted = new HostedActors({ participant: 'oem', logic, context: { bus, store, log }, idle: (s) => s.hasTag('settled') });
   // The input only starts a new actor (production); an existing vehicle's actor restores its own context.
   const actorFor = (pcid: string, csr = '') => hosted.get(pcid, { pcid, csr });
-  const settled = (value: unknown) => ['produced', 'uploadFailed', 'failed', 'deleted'].includes(String(value));
+  const settledOrRetrying = (s: { hasTag(tag: string): boolean }) => s.hasTag('settled') || s.hasTag('retrying');
 
   const subscriptions = await Promise.all([
     serve(oemInterface.requests.ca, () => ({ certificates: [derOf(sub2.certificate), derOf(sub1.certificate), derOf(authorities.root.certificate)] })),
@@ -125,12 +126,14 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
       if (!(who.role === 'oem' && who.prefixes.includes(wmi))) requireRole(who, 'admin');
       const body = `${wmi}${vehicleId ?? randomVehicleId()}`; // as given: PCIDs keep their case (pcidKey)
       const pcid = makePcid(wmi, body.slice(3), pcidCheckCharacter(body));
-      if (await vehicles.get(pcid)) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
+      const existing = await vehicles.get(pcid);
       const actor = await actorFor(pcid, csr);
-      const snapshot = await actor.waitFor((s) => settled(s.value), 30_000);
-      if (snapshot.value === 'failed') await hosted.release(pcid);
-      if (snapshot.value === 'failed') throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');
-      if (snapshot.value === 'uploadFailed') throw new PncError('PcpUploadFailed', `upload to the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
+      // Asking again for a vehicle still on its way to the PCP waits for it (issue 9 D2); a finished one exists.
+      if (existing && actor.getSnapshot().hasTag('settled')) throw new PncError('VehicleExists', `vehicle ${pcid} was produced already`);
+      const snapshot = await actor.waitFor(settledOrRetrying, 30_000);
+      if (snapshot.hasTag('failed')) throw new PncError(snapshot.context.failure?.code ?? 'Internal', snapshot.context.failure?.message ?? 'production failed');
+      // The actor keeps trying with a back-off; asking again with the same vehicleId waits for it.
+      if (snapshot.hasTag('retrying')) throw new PncError('PcpUploadFailed', `upload to the PCP failed, retrying: ${snapshot.context.failure?.message}`, { retryable: true, data: { pcid } });
       log.info('vehicle.produced', { pcid });
       return snapshot.context.vehicle!;
     }),
@@ -147,16 +150,20 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
       if (doc.deletedAt) return { pcid: doc._id, deleted: false };
       const actor = await actorFor(doc._id);
       await actor.send({ type: 'DELETE' });
-      const snapshot = await actor.waitFor((s) => s.value === 'deleted' || (s.value === 'produced' && s.context.failure !== undefined), 30_000);
-      if (snapshot.value !== 'deleted') throw new PncError('PcpDeleteFailed', `deleting ${pcid} from the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
-      await hosted.release(doc._id);
+      const snapshot = await actor.waitFor((s) => s.matches('deleted') || s.hasTag('retrying') || (s.matches('produced') && s.context.failure !== undefined), 30_000);
+      if (!snapshot.matches('deleted')) throw new PncError('PcpDeleteFailed', `deleting ${pcid} from the PCP failed: ${snapshot.context.failure?.message}`, { retryable: true });
       log.info('vehicle.deleted', { pcid: doc._id });
       return { pcid: doc._id, deleted: true };
     }),
     serveOcsp(bus, 'oem', sub2, revocations, config.ocspHttpPort, log),
   ]);
+  // Vehicles on their way to the PCP when the OEM stopped go on (issue 9 D2, D4).
+  const resuming = hosted.stored(['settled']).then(async ({ unfinished }) => {
+    for (const pcid of unfinished) await actorFor(pcid).catch((error) => log.warn('vehicle.resume_failed', { pcid, error }));
+  }).catch((error) => log.error('vehicle.resume_failed', { error }));
   return {
     stop: async () => {
+      await resuming;
       await unsubscribeAll(subscriptions);
       await hosted.stopAll();
       await rootPool.stop();

@@ -13,6 +13,9 @@ import { requirePcidOwner, requireRole, type Caller } from '../../protocols/cata
 import { callerOf } from '../bus/identity.ts';
 import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
+import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
+import { timedEffect } from '../host/index.ts';
+import { HostedActors } from './hosted.ts';
 import { enqueueWork, publishEvent } from '../bus/typed.ts';
 import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
@@ -47,7 +50,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
   const serve = queueServer(bus, 'pcp');
   const ders = new DerCache();
   const caches = { leaves: new DerCache(1024), cas: ders };
-  const rootCache = new RootCache(bus, ders);
+  const rootCache = new RootCache(bus, ders, undefined, { store, pool: 'pcp' });
   await rootCache.start();
 
   /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
@@ -85,6 +88,35 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
     requireRole(caller, 'mo', 'oem', 'cps', 'pool');
     if (caller.role === 'oem') requirePcidOwner(caller, pcid);
   }
+
+  // Vehicle deletions (statecharts/pcp-delete.ts): one hosted actor per deletion.
+  const deletion = vehicleDeletionMachine.provide({
+    actors: {
+      // Mark first, then hand over the cascade, then delete: a marked entry is not served.
+      markDeleting: timedEffect(async ({ input }) => {
+        const doc = await chains.get(input.pcid);
+        if (!doc || doc.deletingSince === input.deletingSince) return; // gone already, or marked by an earlier run
+        await chains.replace({ ...doc, deletingSince: input.deletingSince }, { expectedRev: doc._rev });
+      }),
+      cascadeToCcp: timedEffect(async ({ input }) => cascade(input.pcid, input.deletingSince)),
+      removeChain: timedEffect(async ({ input }) => {
+        const doc = await chains.get(input.pcid);
+        // A chain uploaded again after this deletion began is not this deletion's to remove.
+        if (doc?.deletingSince === input.deletingSince) await chains.delete(input.pcid, { expectedRev: doc._rev });
+        await publishEvent(bus, events.purged, { pcid: input.pcid, reason: 'deleted', purgedAt: input.deletingSince });
+        log.info('pcp.chain.deleted', { pcid: input.pcid });
+      }),
+    },
+  });
+  const deletions = new HostedActors({ participant: 'pcp', logic: deletion, context: { bus, store, log }, idle: (s) => s.status === 'done' });
+  const deletionId = (pcid: string, since: string) => `delete-${pcid}-${Date.parse(since)}`;
+  // Deletions a crash interrupted go on at start.
+  const resuming = deletions.stored().then(async ({ unfinished }) => {
+    for (const id of unfinished) {
+      const match = /^delete-([A-Za-z0-9]+)-(\d+)$/.exec(id);
+      if (match) await deletions.get(id, { pcid: match[1], deletingSince: new Date(Number(match[2])).toISOString() }).catch((error) => log.warn('pcp.delete.resume_failed', { id, error }));
+    }
+  }).catch((error) => log.error('pcp.delete.resume_failed', { error }));
 
   const subscriptions = await Promise.all([
     serve(requests.put, async (request, delivery) => {
@@ -137,20 +169,23 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       requirePcidOwner(caller, pcid);
       const doc = await chains.get(pcid);
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
-      // Mark first, then hand over the cascade, then delete: a crash in between leaves a marked
-      // entry that is not served and that a retried delete finishes with the same work id.
-      const deleting = doc.deletingSince ? doc : await chains.replace({ ...doc, deletingSince: new Date(clock()).toISOString() }, { expectedRev: doc._rev });
-      await cascade(pcid, deleting.deletingSince!);
-      await chains.delete(pcid);
-      await publishEvent(bus, events.purged, { pcid, reason: 'deleted', purgedAt: deleting.deletingSince! });
-      log.info('pcp.chain.deleted', { pcid });
+      // A retried delete of a marked entry is the same deletion: the same actor finishes it.
+      const deletingSince = doc.deletingSince ?? new Date(clock()).toISOString();
+      const actor = await deletions.get(deletionId(pcid, deletingSince), { pcid, deletingSince });
+      const snapshot = await actor.waitFor((s) => s.hasTag('settled') || s.hasTag('retrying'), 30_000);
+      if (!snapshot.hasTag('deleted')) {
+        const failure = snapshot.context.failure;
+        throw new PncError(failure?.code ?? 'Internal', `deleting ${pcid}: ${failure?.message ?? 'did not finish'}`, { retryable: snapshot.hasTag('retrying') || (failure?.retryable ?? false) });
+      }
       return { pcid };
     }),
   ]);
   return {
     purgeNow: () => schedule.purgeNow(),
     async stop() {
+      await resuming;
       await unsubscribeAll(subscriptions);
+      await deletions.stopAll();
       await rootCache.stop();
       await schedule.stop();
     },

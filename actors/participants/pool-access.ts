@@ -14,6 +14,7 @@ import type { SignedContractDataJson } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson } from '../../protocols/catalogue/fields.ts';
 import { pcpInterface } from '../../protocols/catalogue/pcp.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
+import { samePcid } from '../../protocols/identifiers/index.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { decodeExi } from '../../protocols/exi/index.ts';
 
@@ -38,6 +39,12 @@ export interface ProvisioningChainPort {
 export interface ContractDeletionPort {
   /** Rejects with `ContractNotFound`, `Forbidden`, `NoResponders` or `Timeout`. */
   delete(emaid: string): Promise<void>;
+}
+
+/** The MO asks the CCP whether it holds a contract: the confirmation it waits for, reconciled (issue 9 D1). */
+export interface ContractLookupPort {
+  /** True when the CCP holds the contract of `emaid` for `pcid`; rejects with `Forbidden`, `NoResponders` or `Timeout`. */
+  holds(pcid: string, emaid: string): Promise<boolean>;
 }
 
 /** Every partner reads the RCP's roots (RootPool in roots.ts). */
@@ -75,6 +82,7 @@ export interface PoolAccess {
   readonly contractInstallation: ContractInstallationPort;
   readonly provisioningChain: ProvisioningChainPort;
   readonly contractDeletion: ContractDeletionPort;
+  readonly contractLookup: ContractLookupPort;
   readonly roots: RootListPort;
   readonly provisioningUpload: ProvisioningUploadPort;
   readonly signedContracts: SignedContractStorePort;
@@ -118,6 +126,12 @@ function busPoolAccess(bus: Bus): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await requestSubjectReply(bus, ccpInterface.requests.delete, { emaid });
+      },
+    },
+    contractLookup: {
+      async holds(pcid, emaid) {
+        const { contracts } = await requestSubjectReply(bus, ccpInterface.requests.list, { emaid });
+        return contracts.some((contract) => samePcid(contract.pcid, pcid));
       },
     },
     roots: {
@@ -187,6 +201,17 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
     contractDeletion: {
       async delete(emaid) {
         await asPoolCall(() => client.deleteContract(emaid), { 404: 'ContractNotFound' });
+      },
+    },
+    contractLookup: {
+      async holds(pcid, emaid) {
+        try {
+          const contracts = await asPoolCall(() => client.lookupContract(emaid), { 404: 'ContractNotFound' });
+          return contracts.some((contract: { pcid?: string }) => contract.pcid === undefined || contract.pcid.toUpperCase() === pcid.toUpperCase());
+        } catch (error) {
+          if (PncError.is(error, 'ContractNotFound')) return false;
+          throw error;
+        }
       },
     },
     roots: {

@@ -4,14 +4,17 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createActor, fromPromise, toPromise } from 'xstate';
 import type { StoredDoc } from '../store/store.ts';
 import { normalizeSerialNumber } from '../../protocols/pki/ocsp.ts';
 import type { ParticipantDefinition } from '../host/participant.ts';
 import { v2gRootInterface } from '../../protocols/catalogue/v2g-root.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { issueFromCsr } from '../../protocols/pki/issue.ts';
-import { subCaMachine } from '../../statecharts/v2g-root.ts';
+/** A domain Sub-CA 1 request: the domain and its PKCS#10 DER, base64. */
+interface SubCaInput {
+  readonly domain: 'cpo' | 'cps';
+  readonly csr: string;
+}
 import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
@@ -36,9 +39,9 @@ export const v2gRootParticipant: ParticipantDefinition = {
     const revocations = new Revocations(store, 'v2g-root');
     const serve = queueServer(bus, 'v2g-root');
     const issued = store.collection<IssuedDoc>('v2g-root.issued');
-    const subCa = subCaMachine.provide({
-      actors: {
-        checkCsr: fromPromise(async ({ input }) => {
+    // Sub-CA issuance answers at once and keeps nothing in flight: a plain function, not a machine (issue 9).
+    const subCa = {
+        checkCsr: async (input: SubCaInput) => {
           let csr: x509.Pkcs10CertificateRequest;
           try {
             csr = new x509.Pkcs10CertificateRequest(Buffer.from(input.csr, 'base64'));
@@ -47,8 +50,8 @@ export const v2gRootParticipant: ParticipantDefinition = {
           }
           if (!(await csr.verify().catch(() => false))) throw new PncError('CsrInvalid', 'the CSR signature does not verify');
           if (!csr.subjectName.getField('CN')[0]) throw new PncError('CsrInvalid', 'the CSR subject has no common name');
-        }),
-        issueSubCa: fromPromise(async ({ input }) => {
+        },
+        issueSubCa: async (input: SubCaInput) => {
           try {
             const certificate = await issueFromCsr({ role: input.domain === 'cpo' ? 'cpoSubCa1' : 'cpsSubCa1', csr: Buffer.from(input.csr, 'base64'), issuer: root });
             await issued.insert({ _id: normalizeSerialNumber(certificate.serialNumber), domain: input.domain, subject: certificate.subject, issuedAt: new Date().toISOString() });
@@ -56,18 +59,17 @@ export const v2gRootParticipant: ParticipantDefinition = {
           } catch (error) {
             throw new PncError('CsrInvalid', error instanceof Error ? error.message : String(error), { cause: error });
           }
-        }),
-      },
-    });
+        },
+    };
     const subscriptions = await Promise.all([
       serve(v2gRootInterface.requests.ca, () => ({ certificates: [derOf(root.certificate)] })),
       serve(v2gRootInterface.requests.issueSubCa, async (request, delivery) => {
         // [S1] a domain's Sub-CA 1 only for that domain's own authenticated participant.
         requireRole(callerOf(delivery), request.domain);
-        const outcome = await toPromise(createActor(subCa, { input: request }).start());
-        if (!outcome.certificate) throw new PncError(outcome.failure?.code ?? 'CsrInvalid', outcome.failure?.message ?? 'not issued');
+        await subCa.checkCsr(request);
+        const certificate = await subCa.issueSubCa(request);
         log.info('subca.issued', { domain: request.domain });
-        return { certificate: outcome.certificate };
+        return { certificate };
       }),
       serve(v2gRootInterface.requests.revoke, async ({ serialNumber }, delivery) => {
         requireRole(callerOf(delivery), 'admin');

@@ -12,7 +12,7 @@ import { DEFAULT_LEASE_MS, hostActor, type HostContext, type HostedActor } from 
 import { purgeExpiryEvent } from '../../protocols/catalogue/pools.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { PURGE_DEADLINE, type PurgeResult, type PurgeScheduleMachine } from '../../statecharts/pool-purge.ts';
-import type { Collection, StoredDoc } from '../store/store.ts';
+import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
@@ -182,7 +182,7 @@ export async function startPurgeSchedule(
   context: HostContext,
   clock: Clock = Date.now,
 ): Promise<PurgeSchedule> {
-  const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }) => purge(input.now)) } });
+  const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }: { input: { now: number } }) => purge(input.now)) } });
   const expiryEvent = purgeExpiryEvent(participant);
   let hosted: HostedActor<typeof logic> | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -272,11 +272,26 @@ export class DerCache {
  * change (`rcp.root.added` / `rcp.root.purged`) or `maxAgeMs` passes (events are not durable, so a
  * missed one costs at most that long).
  */
+interface KnownRootsDoc extends StoredDoc {
+  /** DER, base64, as the RCP served them last. */
+  readonly roots: readonly string[];
+  readonly fetchedAt: string;
+}
+
+/**
+ * The RCP's roots of each type as a pool uses them: asked for at most every `maxAgeMs`, dropped at
+ * once on the RCP's change events. With a store, the last answer is kept there too, so a pool that
+ * just started while the RCP is unreachable still validates with the roots it knew (issue 9 D8);
+ * a refresh that fails keeps the last known roots in use.
+ */
 export class RootCache {
   private cached = new Map<string, { at: number; roots: Promise<Uint8Array[]> }>();
   private subscriptions: Subscription[] = [];
+  private readonly known?: Collection<KnownRootsDoc>;
 
-  constructor(private readonly bus: Bus, private readonly ders: DerCache, private readonly maxAgeMs = 5_000) {}
+  constructor(private readonly bus: Bus, private readonly ders: DerCache, private readonly maxAgeMs = 5_000, stored?: { store: Store; pool: string }) {
+    this.known = stored?.store.collection<KnownRootsDoc>(`${stored.pool}.known-roots`);
+  }
 
   async start(): Promise<void> {
     const forget = () => this.cached.clear();
@@ -286,10 +301,31 @@ export class RootCache {
   roots(rootType: RootType): Promise<Uint8Array[]> {
     const hit = this.cached.get(rootType);
     if (hit && Date.now() - hit.at < this.maxAgeMs) return hit.roots;
-    const roots = requestSubjectReply(this.bus, rcpInterface.requests.list, { rootType }).then(({ roots: list }) => list.map((root) => this.ders.get(root.caCertificate)));
-    roots.catch(() => this.cached.delete(rootType));
+    const previous = hit?.roots;
+    const roots = this.fetch(rootType).catch(async (error: unknown) => {
+      this.cached.delete(rootType);
+      const fallback = (previous && (await previous.catch(() => undefined))) ?? (await this.storedRoots(rootType));
+      if (fallback) return fallback;
+      throw error;
+    });
     this.cached.set(rootType, { at: Date.now(), roots });
     return roots;
+  }
+
+  private async fetch(rootType: RootType): Promise<Uint8Array[]> {
+    const { roots: list } = await requestSubjectReply(this.bus, rcpInterface.requests.list, { rootType });
+    const ders = list.map((root) => root.caCertificate);
+    if (this.known) {
+      const before = await this.known.get(rootType).catch(() => undefined);
+      if (before?.roots.join() !== ders.join()) await this.known.replace({ _id: rootType, roots: ders, fetchedAt: new Date().toISOString() }).catch(() => undefined);
+    }
+    return ders.map((der) => this.ders.get(der));
+  }
+
+  /** The roots kept from the last answer, when the RCP does not answer now. */
+  private async storedRoots(rootType: RootType): Promise<Uint8Array[] | undefined> {
+    const doc = await this.known?.get(rootType).catch(() => undefined);
+    return doc ? doc.roots.map((der) => this.ders.get(der)) : undefined;
   }
 
   async stop(): Promise<void> {

@@ -12,7 +12,8 @@ export const contractStatus = z.enum(['concluding', 'submitted', 'installed', 't
 export const contractSummary = z.object({
   contractId: z.string(),
   pcid,
-  emaid,
+  /** Absent until the EMAID is issued. */
+  emaid: emaid.optional(),
   status: contractStatus,
   contractCertificate: certificateDer.optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
@@ -27,14 +28,14 @@ export const moInterface = participantInterface({
     conclude: requestSubject({
       subject: 'mo.contract.conclude',
       summary: 'conclude a contract for a PCID: verify the provisioning chain, issue EMAID and contract certificate, encrypt the key, submit to the CPS',
-      request: z.object({ pcid, customerId: z.string().max(64).optional() }),
+      request: z.object({ pcid, customerId: z.string().max(64).optional(), contractId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() }),
       reply: contractSummary,
-      errors: ['UnknownVehicle', 'ProvisioningChainInvalid', 'PoolUnavailable'] as const,
+      errors: ['UnknownVehicle', 'ProvisioningChainInvalid', 'PoolUnavailable', 'ContractIdInUse'] as const,
     }),
     get: requestSubject({
       subject: 'mo.contract.get',
-      summary: 'a contract by EMAID',
-      request: z.object({ emaid }),
+      summary: 'a contract by EMAID, or by contract id (before its EMAID is issued)',
+      request: z.object({ emaid: emaid.optional(), contractId: z.string().optional() }),
       reply: contractSummary,
       errors: ['UnknownContract'] as const,
     }),

@@ -31,6 +31,16 @@ test('a lost acknowledged write is caught: the report names the broken invariant
   assert.is(report.contracts.installable, 0);
 });
 
+test('the CI scenario: participants killed with -9 and the CCP's announcements faulted, every invariant holds', async () => {
+  if (!natsServerAvailable('chaos NATS suite')) return;
+  const run = await openpnc(['chaos', '--scenario', join(SCENARIOS, 'ci-short.json'), '--json']);
+  const report = JSON.parse(run.stdout || '{}');
+  assert.is(run.code, 0, `${run.stderr}\n${JSON.stringify(report.invariants)}`);
+  assert.is(report.holds, true);
+  assert.is(report.contracts.installable, report.contracts.asked);
+  assert.ok(report.faults.kills >= 2, JSON.stringify(report.faults));
+});
+
 test('bad scenarios are refused with the field that is wrong', async () => {
   const dir = tempDir('openpnc-chaos-bad');
   const write = (name: string, content: unknown) => {

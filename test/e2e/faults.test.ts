@@ -55,7 +55,7 @@ if (natsServerAvailable('NATS fault suite')) {
     for (const { vehicle, contract } of entries) {
       const { contracts } = await requestSubjectReply(asOem, ccpInterface.requests.list, { pcid: vehicle.pcid });
       assert.is(contracts.length, 1, `one contract for ${vehicle.pcid}`);
-      assert.is(contracts[0].emaid, contract.emaid.slice(0, 14));
+      assert.is(contracts[0].emaid, contract.emaid!.slice(0, 14));
       assert.is(contracts[0].contractId, contract.contractId);
     }
     const { vehicle, contract } = entries[0];

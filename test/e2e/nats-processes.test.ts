@@ -62,7 +62,7 @@ if (natsServerAvailable('NATS end-to-end suite')) {
     assert.is(contracts.length, 1);
     assert.is(contracts[0].contractId, played.contract.contractId);
     // The CCP keeps EMAIDs in their 14-character form (without the check character).
-    assert.is(contracts[0].emaid, played.contract.emaid.slice(0, 14));
+    assert.is(contracts[0].emaid, played.contract.emaid!.slice(0, 14));
   });
 
   test.run();

@@ -23,6 +23,8 @@ export type ParticipantName = (typeof PARTICIPANTS)[number];
 export interface ParticipantProcess {
   readonly name: string;
   readonly output: () => string;
+  /** The running process's id (undefined while it is down). */
+  readonly pid: () => number | undefined;
   /** SIGKILL: no cleanup, no goodbye. */
   kill9(): Promise<void>;
   /** Starts it again on the same data directory. */
@@ -48,6 +50,7 @@ export function startParticipantProcess(name: string, natsUrl: string, dataRoot:
   return {
     name,
     output: () => output,
+    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     async kill9() {
       child.kill('SIGKILL');
       await exited(child);

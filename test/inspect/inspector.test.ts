@@ -54,7 +54,7 @@ test('the MO contract actor is listed with its keys, and choosing it lights its 
   const moKey = `mo/${story!.contract.contractId}`;
   await page.waitForSelector(`#actors li[data-key="${moKey}"]`);
   const keys = await page.$eval(`#actors li[data-key="${moKey}"] .keys`, (element) => element.textContent ?? '');
-  assert.match(keys, story!.contract.emaid);
+  assert.match(keys, story!.contract.emaid!);
   await page.click(`#actors li[data-key="${moKey}"]`);
   await page.waitForSelector('#diagram g.lit');
   assert.equal(await litStates(), ['state:mo-contract.installed']);
@@ -82,7 +82,8 @@ test('the message sequence of the contract spans the participants, and its EXI d
 });
 
 test('a change while the page is open lights the new state without a reload (termination)', async () => {
-  await requestSubjectReply(story!.bus, moInterface.requests.terminate, { emaid: story!.contract.emaid });
+  const operator = story!.identities.handle(story!.bus, 'admin', { role: 'admin', prefixes: [] });
+  await requestSubjectReply(operator, moInterface.requests.terminate, { emaid: story!.contract.emaid! });
   await page.waitForFunction(`document.getElementById('state:mo-contract.terminated')?.classList.contains('lit')`);
   assert.equal(await litStates(), ['state:mo-contract.terminated']);
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -213,7 +213,7 @@ test('C07 after the MO terminated the contract: both paths answer ContractCancel
   const station = await connected('CS-CANCELLED');
   await station.call('BootNotification', bootRequest);
   const [leaf, sub2] = office.contractChain;
-  await requestSubjectReply(office.story.bus, moInterface.requests.terminate, { emaid: office.story.contract.emaid });
+  await requestSubjectReply(office.story.identities.handle(office.story.bus, 'admin', { role: 'admin', prefixes: [] }), moInterface.requests.terminate, { emaid: office.story.contract.emaid! });
   const idToken = { idToken: office.story.contract.emaid, type: 'eMAID' };
   const cancelled = { idTokenInfo: { status: 'Invalid' }, certificateStatus: 'ContractCancelled' };
   assert.equal(await station.call('Authorize', { idToken, iso15118CertificateHashData: [hashDataOf(leaf, sub2, MO_OCSP)] }), cancelled);

@@ -124,7 +124,7 @@ test('REST failures carry the codes the bus path raises', async () => {
 });
 
 test('the MO terminates over REST: DELETE /v1/ccp/signedContractData/{emaid}', async () => {
-  const terminated = await requestSubjectReply(env.as(OPERATOR), moInterface.requests.terminate, { emaid: story.contract.emaid });
+  const terminated = await requestSubjectReply(env.as(OPERATOR), moInterface.requests.terminate, { emaid: story.contract.emaid! });
   assert.is(terminated.status, 'terminated');
   assert.ok(seen.some((r) => r.method === 'DELETE' && r.path === `/v1/ccp/signedContractData/${story.contract.emaid}` && r.status === 200), JSON.stringify(seen));
 });

@@ -113,7 +113,7 @@ test('RFC 6960 A.1 GET: base64 holding "/" and "+", raw or URL-encoded, answers 
 });
 
 test('after termination the MO answers revoked, over POST and GET', async () => {
-  await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: story.contract.emaid });
+  await requestSubjectReply(operator, moInterface.requests.terminate, { emaid: story.contract.emaid! });
   assert.match(await askByPost('/mo', 'contract.pem', 'mo-sub2.pem'), /contract\.pem: revoked/);
   const response = await fetch(`http://127.0.0.1:${port}/mo/${encodeURIComponent(await opensslRequest('contract.pem', 'mo-sub2.pem'))}`);
   writeFileSync(file('response.der'), Buffer.from(await response.arrayBuffer()));

@@ -80,7 +80,7 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   assert.is(unreachable.statusInfo?.reasonCode, 'InternalError');
   assert.ok(unreachable.statusInfo?.additionalInfo?.startsWith('NoResponders: '), unreachable.statusInfo?.additionalInfo);
 
-  const terminated = await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid });
+  const terminated = await requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid! });
   assert.is(terminated.status, 'terminated');
   const after = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: chainPem });
   assert.is(after.certificateStatus, 'CertificateRevoked');
@@ -103,7 +103,7 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   const update = await requestSubjectReply(bus, cpoInterface.requests.installContract, { action: 'Update', exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
   assert.equal([update.status, update.statusInfo?.reasonCode, update.statusInfo?.additionalInfo], ['Failed', 'UnsupportedRequest', 'UpdateNotSupported: only Install is supported']);
   // Terminating twice is refused by the statechart, not silently repeated.
-  await rejects(requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid }), 'EventNotAccepted');
+  await rejects(requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid! }), 'EventNotAccepted');
 });
 
 test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the provisioning certificate', async () => {
@@ -129,6 +129,8 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
   const { certificates: moCa } = await requestSubjectReply(bus, moInterface.requests.ca, {});
   const verdict = await requestSubjectReply(bus, cpoInterface.requests.validateContract, { certificate: [ended.contractCertificate!, moCa[0], moCa[1]].map(pem).join('') });
   assert.is(verdict.certificateStatus, 'CertificateRevoked');
+  // The announcement follows the persisted snapshot; a read may see the live state a moment sooner.
+  await eventually(async () => changes, (all) => all.some((c) => c.emaid === contract.emaid && c.status === 'terminated'));
   await watching.unsubscribe();
   // 'submitted' and 'installed' may cross on the bus: the CPS can be that quick.
   assert.equal(changes.filter((c) => c.emaid === contract.emaid).map((c) => c.status).sort(), ['installed', 'submitted', 'terminated']);
@@ -220,7 +222,7 @@ test('CPS signs contract data into four signed references and refuses a mismatch
     pcid: vehicle.pcid,
     store: false,
     contractData: {
-      emaid: contract.emaid,
+      emaid: contract.emaid!,
       contractSignatureCertChain: { certificate: contract.contractCertificate!, subCertificates: [moCa[0], moCa[1]] },
       dhPublicKey: Buffer.alloc(65, 4).toString('base64'),
       contractSignatureEncryptedPrivateKey: Buffer.alloc(48, 1).toString('base64'),

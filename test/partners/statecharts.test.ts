@@ -1,14 +1,15 @@
-// The partner statecharts on their own: pure machines driven with provided effects.
+// The partner statecharts on their own: pure machines driven with provided effects. Time enters
+// only through events: an effect's failure carries it (EffectFailed), the test sends deadlines.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { PncError } from '../../protocols/errors.ts';
-import { contractMachine, contractStatusOf } from '../../statecharts/mo.ts';
+import { CONFIRM_DEADLINE, contractMachine, contractStatusOf } from '../../statecharts/mo.ts';
 import { signingMachine } from '../../statecharts/cps.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
-import { subCaMachine } from '../../statecharts/v2g-root.ts';
-import { installationMachine } from '../../statecharts/cpo.ts';
+import { backoffMs, EffectFailed, RETRY_DEADLINE } from '../../statecharts/retry.ts';
 import type { SigningRequestJson } from '../../protocols/catalogue/cps.ts';
+import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
 
 const chain = { certificate: 'AAAA', subCertificates: ['BBBB', 'CCCC'] };
 const contractData = { emaid: 'DEOPN123456789X', contractSignatureCertChain: chain, dhPublicKey: 'ZGg=', contractSignatureEncryptedPrivateKey: 'a2V5' };
@@ -18,7 +19,8 @@ function moEffects(calls: string[], overrides: Record<string, unknown> = {}) {
     fetchProvisioningChain: fromPromise(async () => { calls.push('fetch'); return chain; }),
     verifyProvisioningChain: fromPromise(async () => { calls.push('verify'); }),
     issueContract: fromPromise(async () => { calls.push('issue'); return { emaid: contractData.emaid, contractData, serialNumber: '1f' }; }),
-    submitToCps: fromPromise(async () => { calls.push('submit'); }),
+    submitToCps: fromPromise(async () => { calls.push('submit'); return { at: 1_000 }; }),
+    askCcp: fromPromise(async () => { calls.push('ask'); return { stored: false, at: 20_000 }; }),
     terminateContract: fromPromise(async () => { calls.push('terminate'); }),
     ...overrides,
   } as never;
@@ -27,9 +29,12 @@ function moEffects(calls: string[], overrides: Record<string, unknown> = {}) {
 test('MO contract: fetch, verify, issue, submit, installed on CONTRACT_STORED, terminated', async () => {
   const calls: string[] = [];
   const actor = createActor(contractMachine.provide({ actors: moEffects(calls) }), { input: { contractId: 'c1', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
-  await waitFor(actor, (s) => s.value === 'submitted');
+  const submitted = await waitFor(actor, (s) => s.value === 'submitted');
   assert.equal(calls, ['fetch', 'verify', 'issue', 'submit']);
-  assert.is(contractStatusOf('submitted'), 'submitted');
+  assert.is(contractStatusOf(submitted), 'submitted');
+  assert.ok(submitted.hasTag('settled'));
+  // The confirmation deadline counts from the time the submission reported.
+  assert.is(submitted.context.deadlines?.[CONFIRM_DEADLINE], 1_000 + 10_000);
   actor.send({ type: 'CONTRACT_STORED' });
   assert.is(actor.getSnapshot().value, 'installed');
   actor.send({ type: 'TERMINATE' });
@@ -45,7 +50,8 @@ test('MO contract: an invalid provisioning chain fails the contract with its cod
   assert.is(done.value, 'failed');
   assert.is(done.context.failure?.code, 'ProvisioningChainInvalid');
   assert.equal(calls, ['fetch']);
-  assert.is(contractStatusOf('failed'), 'failed');
+  assert.is(contractStatusOf(done), 'failed');
+  assert.ok(done.hasTag('failed'));
 });
 
 test('MO contract: a CPS rejection fails the submitted contract with the CPS code', async () => {
@@ -82,7 +88,8 @@ test('CPS signing: check, sign, store; a failed put waits for RETRY and then sto
     },
   });
   const actor = createActor(logic, { input: { request, store: true } }).start();
-  const failed = await waitFor(actor, (s) => s.value === 'storeFailed');
+  const failed = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(failed.value, 'storeWaiting');
   assert.is(failed.context.failure?.code, 'NoResponders');
   actor.send({ type: 'RETRY' });
   const done = await waitFor(actor, (s) => s.status === 'done');
@@ -115,7 +122,7 @@ test('OEM vehicle: issue, upload (retry after a failed upload), delete', async (
     },
   });
   const actor = createActor(logic, { input: { pcid: vehicle.pcid, csr: 'AAAA' } }).start();
-  await waitFor(actor, (s) => s.value === 'uploadFailed');
+  await waitFor(actor, (s) => s.hasTag('retrying'));
   actor.send({ type: 'RETRY' });
   const produced = await waitFor(actor, (s) => s.value === 'produced');
   assert.equal(produced.context.vehicle, vehicle);
@@ -123,33 +130,133 @@ test('OEM vehicle: issue, upload (retry after a failed upload), delete', async (
   assert.is((await waitFor(actor, (s) => s.status === 'done')).value, 'deleted');
 });
 
-test('V2G root sub-CA: issued from a good CSR, rejected with the code for a bad one', async () => {
-  const logic = subCaMachine.provide({
-    actors: {
-      checkCsr: fromPromise<void, { domain: 'cpo' | 'cps'; csr: string }>(async ({ input }) => { if (input.csr === 'bad') throw new PncError('CsrInvalid', 'signature'); }),
-      issueSubCa: fromPromise(async () => 'CERT'),
-    },
-  });
-  assert.is((await toPromise(createActor(logic, { input: { domain: 'cps', csr: 'good' } }).start())).certificate, 'CERT');
-  const rejected = await toPromise(createActor(logic, { input: { domain: 'cpo', csr: 'bad' } }).start());
-  assert.is(rejected.certificate, undefined);
-  assert.is(rejected.failure?.code, 'CsrInvalid');
+// Issue 9 D7 and the cause: a PCP outage used to fail the contract for good.
+test('MO contract: a retryable failure waits with a back-off deadline from the failure time, then runs the step again', async () => {
+  let fetches = 0;
+  const actor = createActor(contractMachine.provide({ actors: moEffects([], { fetchProvisioningChain: fromPromise(async () => { if (++fetches < 3) throw new EffectFailed(new PncError('NoResponders', 'pcp down', { retryable: true }), 5_000); return chain; }) }) }), { input: { contractId: 'c5', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
+  const first = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(first.value, 'fetchWaiting');
+  assert.is(contractStatusOf(first), 'concluding');
+  assert.is(first.context.deadlines?.[RETRY_DEADLINE], 5_000 + backoffMs(1));
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 5_000 + backoffMs(1) });
+  const second = await waitFor(actor, (s) => s.hasTag('retrying') && s.context.attempts === 2);
+  assert.is(second.context.deadlines?.[RETRY_DEADLINE], 5_000 + backoffMs(2));
+  assert.ok(backoffMs(2) > backoffMs(1));
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 5_000 + backoffMs(2) });
+  const submitted = await waitFor(actor, (s) => s.value === 'submitted');
+  assert.is(submitted.context.failure, undefined);
+  assert.is(submitted.context.deadlines?.[RETRY_DEADLINE], undefined);
 });
 
-test('CPO M01: a good request is forwarded; a request that fails the check never reaches the CCP', async () => {
-  let forwarded = 0;
-  const logic = installationMachine.provide({
+test('MO contract: a non-retryable failure of any step is final', async () => {
+  const actor = createActor(contractMachine.provide({ actors: moEffects([], { fetchProvisioningChain: fromPromise(async () => { throw new EffectFailed(new PncError('VehicleNotFound', 'no such vehicle'), 5_000); }) }) }), { input: { contractId: 'c6', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
+  const done = await waitFor(actor, (s) => s.status === 'done');
+  assert.ok(done.hasTag('failed'));
+  assert.is(done.context.failure?.code, 'VehicleNotFound');
+  assert.equal(done.output, { status: 'failed', failure: { code: 'VehicleNotFound', message: 'no such vehicle', retryable: false, at: 5_000 } });
+});
+
+// Issue 9 D1: the confirmation may arrive before `submitted` is reached, or never.
+test('MO contract: CONTRACT_STORED that overtakes the submission installs the contract', async () => {
+  let finishSubmit = () => {};
+  const actor = createActor(contractMachine.provide({ actors: moEffects([], { submitToCps: fromPromise(() => new Promise((resolve) => { finishSubmit = () => resolve({ at: 1 }); })) }) }), { input: { contractId: 'c7', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
+  await waitFor(actor, (s) => s.value === 'submitting');
+  actor.send({ type: 'CONTRACT_STORED' });
+  const installed = actor.getSnapshot();
+  assert.is(contractStatusOf(installed), 'installed');
+  assert.ok(installed.hasTag('installed'));
+  finishSubmit();
+  assert.is(contractStatusOf(actor.getSnapshot()), 'installed');
+});
+
+test('MO contract: no confirmation by the deadline: the machine asks the CCP, asks again later, and installs when the CCP holds it', async () => {
+  const asked: string[] = [];
+  let holds = false;
+  const actor = createActor(contractMachine.provide({ actors: moEffects([], { askCcp: fromPromise<{ stored: boolean; at: number }, { emaid: string }>(async ({ input }) => { asked.push(input.emaid); return { stored: holds, at: 30_000 }; }) }) }), { input: { contractId: 'c8', pcid: 'OPNABCDEFGHIJKLMN1' } }).start();
+  await waitFor(actor, (s) => s.value === 'submitted');
+  actor.send({ type: `deadline.${CONFIRM_DEADLINE}`, at: 11_000 });
+  const again = await waitFor(actor, (s) => s.value === 'submitted' && s.context.confirmChecks === 1);
+  assert.equal(asked, [contractData.emaid]);
+  assert.is(again.context.deadlines?.[CONFIRM_DEADLINE], 30_000 + 20_000);
+  holds = true;
+  actor.send({ type: `deadline.${CONFIRM_DEADLINE}`, at: 50_000 });
+  const installed = await waitFor(actor, (s) => s.hasTag('installed'));
+  assert.is(installed.context.deadlines?.[CONFIRM_DEADLINE], undefined);
+  assert.is(asked.length, 2);
+});
+
+// Issue 9 D2: a failed upload used to wait for a RETRY nobody sent.
+test('OEM vehicle: a PCP outage during upload arms a retry deadline; when it fires the upload runs again', async () => {
+  let uploads = 0;
+  const vehicle = { pcid: 'OPNABCDEFGHIJKLMN1', provisioningChain: chain, v2gRoots: ['AAAA'], producedAt: 'now' };
+  const logic = vehicleMachine.provide({
     actors: {
-      checkRequest: fromPromise<{ pcid: string }, { exiRequest: string; iso15118SchemaVersion: string }>(async ({ input }) => { if (input.exiRequest === 'bad') throw new PncError('ExiInvalid', 'not EXI'); return { pcid: 'OPNABCDEFGHIJKLMN1' }; }),
-      forwardToCcp: fromPromise(async () => { forwarded++; return { exiResponse: 'RES' }; }),
+      issueProvisioning: fromPromise(async () => vehicle),
+      uploadToPcp: fromPromise(async () => { if (++uploads === 1) throw new EffectFailed(new PncError('NoResponders', 'pcp down', { retryable: true }), 7_000); }),
+      deleteFromPcp: fromPromise(async () => {}),
     },
   });
-  const ok = await toPromise(createActor(logic, { input: { exiRequest: 'good', iso15118SchemaVersion: 'urn:iso:15118:2:2013:MsgDef' } }).start());
-  assert.is(ok.exiResponse, 'RES');
-  assert.is(ok.pcid, 'OPNABCDEFGHIJKLMN1');
-  const bad = await toPromise(createActor(logic, { input: { exiRequest: 'bad', iso15118SchemaVersion: 'urn:iso:15118:2:2013:MsgDef' } }).start());
-  assert.is(bad.failure?.code, 'ExiInvalid');
-  assert.is(forwarded, 1);
+  const actor = createActor(logic, { input: { pcid: vehicle.pcid, csr: 'AAAA' } }).start();
+  const waiting = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(waiting.context.deadlines?.[RETRY_DEADLINE], 7_000 + backoffMs(1));
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 7_000 + backoffMs(1) });
+  const produced = await waitFor(actor, (s) => s.hasTag('settled'));
+  assert.is(produced.value, 'produced');
+  assert.is(uploads, 2);
+});
+
+test('OEM vehicle: a chain the PCP refuses fails the vehicle', async () => {
+  const logic = vehicleMachine.provide({
+    actors: {
+      issueProvisioning: fromPromise(async () => ({ pcid: 'OPNABCDEFGHIJKLMN1', provisioningChain: chain, v2gRoots: [] as string[], producedAt: 'now' })),
+      uploadToPcp: fromPromise(async (): Promise<void> => { throw new PncError('ChainInvalid', 'unknown OEM root'); }) as never,
+      deleteFromPcp: fromPromise(async () => {}),
+    },
+  });
+  const done = await waitFor(createActor(logic, { input: { pcid: 'OPNABCDEFGHIJKLMN1', csr: 'AAAA' } }).start(), (s) => s.status === 'done');
+  assert.ok(done.hasTag('failed'));
+  assert.is(done.context.failure?.code, 'ChainInvalid');
+});
+
+// Issue 9 D3: an unreachable RCP during the check used to reject (and dead-letter) the contract.
+test('CPS signing: an RCP outage during the check waits for RETRY; only invalid data is rejected', async () => {
+  let checks = 0;
+  const logic = signingMachine.provide({
+    actors: {
+      checkContractData: fromPromise(async () => { if (++checks === 1) throw new PncError('NoResponders', 'no responders for rcp.roots.list', { retryable: true }); }),
+      signContractData: fromPromise(async () => signed),
+      putIntoCcp: fromPromise(async () => {}),
+    },
+  });
+  const actor = createActor(logic, { input: { request, store: true } }).start();
+  const waiting = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(waiting.value, 'checkWaiting');
+  assert.not.ok(waiting.hasTag('rejected'));
+  actor.send({ type: 'RETRY' });
+  assert.ok((await waitFor(actor, (s) => s.status === 'done')).hasTag('stored'));
+});
+
+test('PCP vehicle deletion: mark, cascade, remove; a bus outage during the cascade waits and goes on, an unknown failure is final', async () => {
+  const calls: string[] = [];
+  let cascades = 0;
+  const logic = vehicleDeletionMachine.provide({
+    actors: {
+      markDeleting: fromPromise(async () => { calls.push('mark'); }),
+      cascadeToCcp: fromPromise(async () => { calls.push('cascade'); if (++cascades === 1) throw new EffectFailed(new PncError('BusUnavailable', 'JetStream away', { retryable: true }), 9_000); }),
+      removeChain: fromPromise(async () => { calls.push('remove'); }),
+    },
+  });
+  const actor = createActor(logic, { input: { pcid: 'OPNABCDEFGHIJKLMN1', deletingSince: '2026-12-05T21:00:00.000Z' } }).start();
+  const waiting = await waitFor(actor, (s) => s.hasTag('retrying'));
+  assert.is(waiting.value, 'cascadeWaiting');
+  assert.is(waiting.context.deadlines?.[RETRY_DEADLINE], 9_000 + backoffMs(1));
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 9_000 + backoffMs(1) });
+  assert.ok((await waitFor(actor, (s) => s.status === 'done')).hasTag('deleted'));
+  assert.equal(calls, ['mark', 'cascade', 'cascade', 'remove']);
+
+  const broken = vehicleDeletionMachine.provide({ actors: { markDeleting: fromPromise(async (): Promise<void> => { throw new PncError('RevisionConflict', 'changed meanwhile'); }) as never, cascadeToCcp: fromPromise(async () => {}), removeChain: fromPromise(async () => {}) } });
+  const failed = await waitFor(createActor(broken, { input: { pcid: 'OPNABCDEFGHIJKLMN1', deletingSince: '2026-12-05T21:00:00.000Z' } }).start(), (s) => s.status === 'done');
+  assert.ok(failed.hasTag('failed'));
 });
 
 test.run();

@@ -125,13 +125,13 @@ if (natsServerAvailable('NATS credentials suite')) {
     const emaid = story.contract.emaid;
     const mo = await nats.connect('mo');
     assert.is((await refusal(requestSubjectReply(mo, ccpInterface.requests.list, { emaid }))).code, 'Forbidden');
-    assert.is((await refusal(requestSubjectReply(mo, moInterface.requests.terminate, { emaid }))).code, 'Forbidden');
+    assert.is((await refusal(requestSubjectReply(mo, moInterface.requests.terminate, { emaid: emaid! }))).code, 'Forbidden');
     // It may delete contracts at the CCP, but only under its own EMAID prefix (the roster binds DEOPN to it).
     assert.is((await refusal(requestSubjectReply(mo, ccpInterface.requests.delete, { emaid: 'DEXYZC00000001' }))).code, 'Forbidden');
     const otherMo = (await nats.connect('opcp')).actingFor({ role: 'mo', prefixes: ['DEXYZ'] });
     assert.is((await refusal(requestSubjectReply(otherMo, ccpInterface.requests.list, { emaid }))).code, 'Forbidden');
-    assert.is((await refusal(requestSubjectReply(otherMo, ccpInterface.requests.delete, { emaid }))).code, 'Forbidden');
-    assert.is((await refusal(requestSubjectReply(otherMo, moInterface.requests.terminate, { emaid }))).code, 'Forbidden');
+    assert.is((await refusal(requestSubjectReply(otherMo, ccpInterface.requests.delete, { emaid: emaid! }))).code, 'Forbidden');
+    assert.is((await refusal(requestSubjectReply(otherMo, moInterface.requests.terminate, { emaid: emaid! }))).code, 'Forbidden');
     // The contract is untouched: the CCP still has it and the MO still says installed.
     const ownMo = (await nats.connect('opcp')).actingFor({ role: 'mo', prefixes: ['DEOPN'] });
     assert.is((await requestSubjectReply(ownMo, ccpInterface.requests.list, { emaid })).contracts.length, 1);
