@@ -57,7 +57,8 @@ export const accessTable = {
     listens: rootEvents, enqueues: [], consumes: [],
   },
   mo: {
-    role: 'mo', serves: moInterface, calls: [ROOT_LIST, pcpInterface.requests.get.subject, ccpInterface.requests.delete.subject],
+    // ccp.contracts.list: a contract whose confirmation was lost is looked up at the CCP (issue 9 D1).
+    role: 'mo', serves: moInterface, calls: [ROOT_LIST, pcpInterface.requests.get.subject, ccpInterface.requests.delete.subject, ccpInterface.requests.list.subject],
     listens: [...rootEvents, ccpInterface.events.stored.subject, ccpInterface.events.deleted.subject, cpsInterface.events.rejected.subject],
     enqueues: [cpsInterface.work.signing.queue], consumes: [],
   },
