@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../host/index.ts';
-import { loadParticipants } from '../participants/index.ts';
+import { backOfficeParticipantNames, loadParticipants } from '../participants/index.ts';
 import { DEFAULT_OCPP_PORT } from '../ocpp/listen.ts';
 import { StationCredentials } from '../ocpp/credentials.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
@@ -37,7 +37,7 @@ async function serve(argv: string[]): Promise<number> {
   const log = createLogger({ fields: { host: hostname(), pid: process.pid } });
   const signals = watchSignals();
   const store = storeOptions(values);
-  const hosting = await hostParticipants({ participants: await loadParticipants(), config: {}, log, ...store, ...(values.nats ? { nats: parseServers(values.nats) } : {}) })
+  const hosting = await hostParticipants({ participants: await loadParticipants(backOfficeParticipantNames), config: {}, log, ...store, ...(values.nats ? { nats: parseServers(values.nats) } : {}) })
     .catch((error: unknown) => { signals.dispose(); throw error; });
   const { startCsms } = await import('../ocpp/csms.ts');
   let csms;

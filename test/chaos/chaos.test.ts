@@ -31,7 +31,7 @@ test('a lost acknowledged write is caught: the report names the broken invariant
   assert.is(report.contracts.installable, 0);
 });
 
-test('the CI scenario: participants killed with -9 and the CCP's announcements faulted, every invariant holds', async () => {
+test('the CI scenario: participants killed with -9 and the CCP announcements faulted, every invariant holds', async () => {
   if (!natsServerAvailable('chaos NATS suite')) return;
   const run = await openpnc(['chaos', '--scenario', join(SCENARIOS, 'ci-short.json'), '--json']);
   const report = JSON.parse(run.stdout || '{}');

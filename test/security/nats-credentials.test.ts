@@ -16,7 +16,7 @@ import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { createLogger } from '../../actors/host/log.ts';
 import { hostParticipants, type Hosting } from '../../actors/cli/run.ts';
 import { base64Of, makeCsr } from '../../actors/participants/authority.ts';
-import { loadParticipants } from '../../actors/participants/index.ts';
+import { backOfficeParticipantNames, loadParticipants } from '../../actors/participants/index.ts';
 import { playStory, type PlayedStory } from '../../actors/story/index.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
@@ -64,7 +64,7 @@ if (natsServerAvailable('NATS credentials suite')) {
     });
     await tap.flush();
     hosting = await hostParticipants({
-      participants: await loadParticipants(), nats: [nats.url], credentials: nats.credsDir, dataDir, config: {}, log: createLogger({ write: (line) => void logs.push(line) }),
+      participants: await loadParticipants(backOfficeParticipantNames), nats: [nats.url], credentials: nats.credsDir, dataDir, config: {}, log: createLogger({ write: (line) => void logs.push(line) }),
     });
     admin = await nats.connect('admin');
     story = await playStory(() => admin, admin);
@@ -112,19 +112,25 @@ if (natsServerAvailable('NATS credentials suite')) {
     const root = await issueCertificate({ role: 'v2gRoot', subject: { commonName: 'Mallory Root', organization: 'Mallory' } });
     const request = { caller: { role: 'admin', prefixes: [] }, caCertificate: base64Of(root.certificate.rawData), rootType: 'V2G' } as never;
     const mo = await nats.connect('mo');
-    assert.is((await refusal(requestSubjectReply(mo, rcpInterface.requests.put, request))).code, 'Forbidden');
+    const { caller: _claimed, ...plain } = request as { caller: unknown; caCertificate: string; rootType: 'V2G' };
+    assert.is((await refusal(requestSubjectReply(mo, rcpInterface.requests.put, request))).code, 'InvalidPayload');
+    assert.is((await refusal(requestSubjectReply(mo, rcpInterface.requests.put, plain))).code, 'Forbidden');
     // The gateway's key may call the RCP, on behalf of a token's identity only: an MO stays an MO, `pool` cannot be claimed.
     const gateway = await nats.connect('opcp');
-    assert.is((await refusal(requestSubjectReply(gateway.actingFor({ role: 'mo', prefixes: ['DEOPN'] }), rcpInterface.requests.put, request))).code, 'Forbidden');
-    assert.is((await refusal(requestSubjectReply(gateway.actingFor({ role: 'pool', prefixes: [] }), rcpInterface.requests.put, request))).code, 'Unauthenticated');
+    // A `caller` field is not part of any request: the strict schema refuses it outright (issue 8).
+    assert.is((await refusal(requestSubjectReply(gateway.actingFor({ role: 'mo', prefixes: ['DEOPN'] }), rcpInterface.requests.put, request))).code, 'InvalidPayload');
+    assert.is((await refusal(requestSubjectReply(gateway.actingFor({ role: 'mo', prefixes: ['DEOPN'] }), rcpInterface.requests.put, plain))).code, 'Forbidden');
+    assert.is((await refusal(requestSubjectReply(gateway.actingFor({ role: 'pool', prefixes: [] }), rcpInterface.requests.put, plain))).code, 'Unauthenticated');
     const { roots } = await requestSubjectReply(admin, rcpInterface.requests.list, {});
     assert.not.ok(roots.some((r) => r.commonName === 'Mallory Root'));
   });
 
-  test('[S3] the MO\'s credential reads no contracts from the CCP and terminates none; another MO\'s identity sees none of them', async () => {
+  test('[S3] the MO\'s credential reads only its own contracts from the CCP and terminates none; another MO\'s identity sees none of them', async () => {
     const emaid = story.contract.emaid;
     const mo = await nats.connect('mo');
-    assert.is((await refusal(requestSubjectReply(mo, ccpInterface.requests.list, { emaid }))).code, 'Forbidden');
+    // Its own EMAIDs it may look up (a lost confirmation is reconciled so, issue 9 D1); another MO's prefix it may not.
+    assert.is((await requestSubjectReply(mo, ccpInterface.requests.list, { emaid })).contracts.length, 1);
+    assert.is((await refusal(requestSubjectReply(mo, ccpInterface.requests.list, { emaid: 'DEXYZC00000001' }))).code, 'Forbidden');
     assert.is((await refusal(requestSubjectReply(mo, moInterface.requests.terminate, { emaid: emaid! }))).code, 'Forbidden');
     // It may delete contracts at the CCP, but only under its own EMAID prefix (the roster binds DEOPN to it).
     assert.is((await refusal(requestSubjectReply(mo, ccpInterface.requests.delete, { emaid: 'DEXYZC00000001' }))).code, 'Forbidden');
