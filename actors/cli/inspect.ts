@@ -18,6 +18,7 @@ sources (at least one):
   --mongo URI        the shared MongoDB store: actor records
 
 options:
+  --creds DIR        with --nats: connect as DIR/inspector.nk (openpnc deploy creds), the one key that may read inspect.>
   --port N           port on 127.0.0.1 (default ${DEFAULT_INSPECTOR_PORT}; 0 = any free port)
   -h, --help         show this help
 
@@ -27,10 +28,11 @@ export const inspectCommand: Command = {
   summary: 'a local web page that draws and lights every statechart while the participants run',
   usage,
   async run(argv) {
-    const { values, positionals } = parseFlags(argv, { nats: { type: 'string' }, data: { type: 'string' }, mongo: { type: 'string' }, port: { type: 'string' } });
+    const { values, positionals } = parseFlags(argv, { nats: { type: 'string' }, data: { type: 'string' }, mongo: { type: 'string' }, port: { type: 'string' }, creds: { type: 'string' } });
     if (positionals.length) throw new CliError(`unexpected argument '${positionals[0]}' (see openpnc inspect --help)`);
     if (!values.nats && !values.data && !values.mongo) throw new CliError('name a source: --nats URL, --data DIR or --mongo URI');
     if (values.data && values.mongo) throw new CliError('--data and --mongo are two stores; choose one');
+    if (values.creds && !values.nats) throw new CliError('--creds goes with --nats');
     const port = values.port === undefined ? DEFAULT_INSPECTOR_PORT : Number(values.port);
     if (!/^\d+$/.test(values.port ?? '0') || port > 65_535) throw new CliError(`--port must be a port number, got '${values.port}'`);
     const servers = values.nats === undefined ? undefined : parseServers(values.nats);
@@ -41,7 +43,7 @@ export const inspectCommand: Command = {
       const stores = await import('../store/index.ts');
       if (values.data) store = await stores.openEmbeddedStore(values.data);
       if (values.mongo) store = await stores.connectMongoStore(values.mongo);
-      if (servers) bus = await (await import('../bus/index.ts')).connectNatsBus({ servers, name: 'openpnc inspect' });
+      if (servers) bus = await (await import('../host/credentials.ts')).connectAs({ servers, name: 'inspector', connectionName: 'openpnc inspect', ...(values.creds ? { credsDir: values.creds } : {}) });
       const inspector = await startInspector({ ...(bus ? { bus } : {}), ...(store ? { store } : {}), port });
       console.log(`inspector at ${inspector.url} (Ctrl-C stops)`);
       await signals.wait();

@@ -200,7 +200,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
           if (!PncError.is(error, 'DuplicateKey')) throw error;
         });
       }
-      const actor = await actorFor(contractId, pcid.toUpperCase());
+      const actor = await actorFor(contractId, pcidKey(pcid));
       let snapshot = await actor.waitFor((s) => s.hasTag('settled') || s.hasTag('retrying'), 30_000);
       if (snapshot.hasTag('retrying')) {
         // Nobody can ask for a contract without its id again: it fails now rather than appear later.

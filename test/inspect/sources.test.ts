@@ -6,7 +6,10 @@ import { once } from 'node:events';
 import { tempDir } from '../harness/temp-dir.ts';
 import { natsServerAvailable, startNatsServer, type NatsServer } from '../harness/nats.ts';
 import { assertOneLineError, openpnc, spawnOpenpnc } from '../helpers/cli.ts';
-import { participantNames } from '../../actors/participants/index.ts';
+import { backOfficeParticipantNames } from '../../actors/participants/index.ts';
+import { AUTHORIZATION_FILE } from '../../deploy/creds.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 
 const children: ChildProcess[] = [];
@@ -56,12 +59,15 @@ test('from the embedded store of openpnc start --data: the MO contract and the O
   assert.ok(actors.some((actor) => actor.machine === 'oem-vehicle' && actor.value === 'produced'));
 });
 
-test('live over NATS: participants hosted by openpnc run, the story played by openpnc story, the contract and its sequence in the inspector', async () => {
+test('live over NATS with credentials: participants under openpnc run, the story by openpnc story, the contract and its sequence in the inspector', async () => {
   if (!natsServerAvailable('inspector NATS suite')) return;
-  nats = await startNatsServer();
-  const [, url] = await launch(['inspect', '--nats', nats.url, '--port', '0'], /inspector at (\S+)/);
-  await launch(['run', ...participantNames, '--nats', nats.url, '--data', tempDir('openpnc-inspect-run')], /host\.ready/);
-  const story = await openpnc(['story', '--nats', nats.url]);
+  const creds = tempDir('openpnc-inspect-creds');
+  const issued = await openpnc(['deploy', 'creds', '--out', creds]);
+  assert.is(issued.code, 0, issued.stderr);
+  nats = await startNatsServer({ extraConfig: readFileSync(join(creds, AUTHORIZATION_FILE), 'utf8') });
+  const [, url] = await launch(['inspect', '--nats', nats.url, '--creds', creds, '--port', '0'], /inspector at (\S+)/);
+  await launch(['run', ...backOfficeParticipantNames, '--nats', nats.url, '--creds', creds, '--data', tempDir('openpnc-inspect-run')], /host\.ready/);
+  const story = await openpnc(['story', '--nats', nats.url, '--creds', creds]);
   assert.is(story.code, 0, story.stderr);
   const actors = await actorsUntil(url, (list) => list.some((actor) => actor.machine === 'mo-contract' && actor.value === 'installed'));
   const contract = actors.find((actor) => actor.machine === 'mo-contract')!;
@@ -76,6 +82,7 @@ test('a source is required and flags are checked', async () => {
   assertOneLineError(await openpnc(['inspect', '--data', 'a', '--mongo', 'mongodb://x']), /choose one/, 2);
   assertOneLineError(await openpnc(['inspect', '--data', 'a', '--port', 'http']), /--port must be a port number/, 2);
   assertOneLineError(await openpnc(['inspect', '--nats', 'http://x']), /--nats wants/, 2);
+  assertOneLineError(await openpnc(['inspect', '--data', 'a', '--creds', 'b']), /--creds goes with --nats/, 2);
 });
 
 test.run();

@@ -139,7 +139,7 @@ test('OEM vehicle deletion cascades through the PCP to the CCP and revokes the p
 });
 
 test('oem.vehicle.produce refuses junk: an unknown key is InvalidPayload, 900 KB is PayloadTooLarge; no vehicle is made', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const pcid = `OPNJUNKJUNK000001${pcidCheckCharacter('OPNJUNKJUNK000001')}`;
   await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x' }), 'InvalidPayload');
   await rejects(bus.request(oemInterface.requests.produceVehicle.subject, { vehicleId: 'JUNKJUNK000001', junk: 'x'.repeat(900_000) }), 'PayloadTooLarge');
@@ -148,7 +148,7 @@ test('oem.vehicle.produce refuses junk: an unknown key is InvalidPayload, 900 KB
 });
 
 test('a mixed-case PCID, as real OEMs issue them, is found by the OEM, the PCP and the MO', async () => {
-  const { bus } = story;
+  const bus = as(OPERATOR);
   const vehicle = await produceVehicle(bus, 'MixedCase00042');
   assert.match(vehicle.pcid, /^OPNMixedCase00042/);
   assert.is((await requestSubjectReply(bus, oemInterface.requests.getVehicle, { pcid: vehicle.pcid })).pcid, vehicle.pcid);
