@@ -9,12 +9,13 @@ import { OPENPNC_BIN } from '../helpers/cli.ts';
 
 const openpnc = (...args: string[]) => spawnSync(process.execPath, [OPENPNC_BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 
-test('openpnc start prints one line per step and ends with the verification line; --trace keeps the EXI in hex', () => {
+test('openpnc start prints one line per step, the verification line and ends with the charged line; --trace keeps the EXI in hex', () => {
   const trace = join(mkdtempSync(join(tmpdir(), 'openpnc-start-')), 'trace.jsonl');
   const result = openpnc('start', '--trace', trace);
   assert.is(result.status, 0, result.stderr);
   const lines = result.stdout.trim().split('\n');
-  assert.match(lines.at(-1)!, /^✓ verified: CertificateInstallationRes for \w{18} signed by CPS Leaf verifies up to the V2G root; the vehicle decrypted the contract key of EMAID \w{15}/);
+  assert.match(lines.at(-1)!, /^✓ charged: session \w+ installed the contract of EMAID \w{15} through the SECC/);
+  assert.match(lines.find((line) => line.startsWith('✓ verified'))!, /^✓ verified: CertificateInstallationRes for \w{18} signed by CPS Leaf verifies up to the V2G root; the vehicle decrypted the contract key of EMAID \w{15}/);
   assert.ok(lines.some((line) => /^\s+\d+\s+mo\s+→ pcp\.chain\.get\s+PCID \w{18}$/.test(line)), 'an MO step line');
   assert.ok(lines.some((line) => /^\s+\d+\s+cps\s+→ ccp\.contract\.put/.test(line)), 'a CPS step line');
   const entries = readFileSync(trace, 'utf8').trim().split('\n').map((line) => JSON.parse(line));

@@ -110,7 +110,9 @@ test('only admins write; sub-CAs and garbage are refused', async () => {
   await rejectsWith(requestSubjectReply(env.as(admin), put, { caCertificate: bytesToBase64(sub.certificate.rawData), rootType: 'V2G' }), 'NotARoot');
   await rejectsWith(requestSubjectReply(env.as(admin), put, { caCertificate: 'AAAAAAAA', rootType: 'V2G' }), 'InvalidCertificate');
   // A `caller` in the payload is not an identity: the CPO stays a CPO [S2].
-  await rejectsWith(requestSubjectReply(env.as(cpo), put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' } as never), 'Forbidden');
+  // A claimed identity in the payload is no field of the request at all; without it the CPO is still no admin.
+  await rejectsWith(requestSubjectReply(env.as(cpo), put, { caller: admin, caCertificate: v2g.der, rootType: 'V2G' } as never), 'InvalidPayload');
+  await rejectsWith(requestSubjectReply(env.as(cpo), put, { caCertificate: v2g.der, rootType: 'V2G' }), 'Forbidden');
   assert.is((await requestSubjectReply(env.as(cpo), list, {})).roots.length, 1);
   await rcp.stop();
   await env.close();

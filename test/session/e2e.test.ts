@@ -12,6 +12,7 @@ import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
 import { SeccSecurity } from '../../actors/participants/secc/security.ts';
 import { seccParticipant } from '../../actors/participants/secc/index.ts';
+import { participantHandle } from '../../actors/host/credentials.ts';
 import { evParticipant } from '../../actors/participants/ev/index.ts';
 import { createLogger } from '../../actors/host/log.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
@@ -152,8 +153,9 @@ test('evse_security: SECC leaf from a CSR signed by the CPO backend, verified, r
 });
 
 test('participants: secc and ev on the bus report their state; malformed requests get InvalidPayload and they keep serving', async () => {
-  const context = { bus: story.bus, store: story.store, log: createLogger({ write: () => {} }), dataDir: '', config: {} };
-  const running = [await seccParticipant.start(context), await evParticipant.start(context)];
+  // Each with its own identity on the bus, as a host gives it (the EV has the OEM sign its CSR).
+  const context = (name: string) => ({ bus: participantHandle(story.identities, story.bus, name), store: story.store, log: createLogger({ write: () => {} }), dataDir: '', config: {} });
+  const running = [await seccParticipant.start(context('secc')), await evParticipant.start(context('ev'))];
   try {
     const status = await requestSubjectReply(story.bus, seccInterface.requests.status, {});
     assert.is(status.evseId, DEFAULT_SECC_CONFIG.evseId);
