@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '../bus/bus.ts';
@@ -144,6 +145,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     // untilMs or the end of the run, whichever comes first.
     const disruptions: Promise<void>[] = [];
     const ended = new AbortController();
+    setMaxListeners(scenario.faults.length + 10, ended.signal); // one waiting timer per fault listens for the end
     const wait = (ms: number) => new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       ended.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
