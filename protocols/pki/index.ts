@@ -18,6 +18,7 @@ export {
   type CertificateSpec,
   type RevocationRecord,
   type RevocationReason,
+  ISSUE_BACKDATE_MS,
 } from './issue.ts';
 export {
   validateChain,

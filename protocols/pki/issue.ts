@@ -144,6 +144,8 @@ function checkCommonName(profile: CertificateProfile, commonName: string): void 
   }
 }
 
+/** How far a certificate's notBefore lies before its issuance when the caller names none: 10 minutes of clock skew between parties. */
+export const ISSUE_BACKDATE_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 
 /**
@@ -162,7 +164,8 @@ export async function issueCertificate(options: IssueOptions): Promise<IssuedCer
   const keys = options.publicKey ? undefined : await generateKeyPair();
   const publicKey = options.publicKey ?? keys!.publicKey;
   checkKeyIsP256(publicKey);
-  const notBefore = options.notBefore ?? new Date();
+  // Backdated so a relying party whose clock runs behind the issuer's still accepts it (found by the clock-skew chaos scenario).
+  const notBefore = options.notBefore ?? new Date(Date.now() - ISSUE_BACKDATE_MS);
   let notAfter = new Date(notBefore.getTime() + (options.validityDays ?? profile.validityDays) * DAY_MS);
   if (options.issuer && notAfter > options.issuer.certificate.notAfter) notAfter = options.issuer.certificate.notAfter;
   const certificate = await buildCertificate({

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createTestPki, generateKeyPair, issueCertificate, issueFromCsr, IssuanceError, parseCertificateDer, profiles, revocationRecord, signingAlgorithm, validateChain,
+  createTestPki, generateKeyPair, issueCertificate, ISSUE_BACKDATE_MS, issueFromCsr, IssuanceError, parseCertificateDer, profiles, revocationRecord, signingAlgorithm, validateChain,
   type CertificateAuthority, type CryptoKeyPair, type IssueOptions, type RoleName,
 } from '../../protocols/pki/index.ts';
 
@@ -75,6 +75,15 @@ test('a certificate over 800 bytes is refused with CertificateTooLarge, a P-384 
   assert.ok((error.data as { bytes: number }).bytes > 800);
   const p384 = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify'])) as CryptoKeyPair;
   await refused(() => issueCertificate({ role: 'secc', subject: { commonName: 'SECC' }, issuer: ca('cpo-sub-ca-2'), publicKey: p384.publicKey }), 'KeyNotAllowed');
+});
+
+test('without a notBefore, a certificate is valid from ISSUE_BACKDATE_MS before its issuance (clock skew between parties)', async () => {
+  const before = Date.now();
+  const secc = await issueCertificate({ role: 'secc', subject: { commonName: 'SECC' }, issuer: ca('cpo-sub-ca-2') });
+  const after = Date.now();
+  // X.509 times have whole seconds.
+  assert.ok(secc.certificate.notBefore.getTime() >= Math.floor((before - ISSUE_BACKDATE_MS) / 1000) * 1000);
+  assert.ok(secc.certificate.notBefore.getTime() <= after - ISSUE_BACKDATE_MS);
 });
 
 test('validity: the role default from notBefore, never beyond the issuer', async () => {
