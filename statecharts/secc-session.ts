@@ -152,6 +152,13 @@ function requestedMode(context: SeccContext): { mode: string; parametersMatch: b
   return { mode, parametersMatch };
 }
 
+/** A request naming another session, in any state: FAILED_UnknownSession, then the session closes. */
+const UNKNOWN_SESSION = {
+  guard: 'foreignSession',
+  target: '#secc.closing',
+  actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', 'markFailed'],
+} as const;
+
 export const seccSessionMachine = setup({
   types: { context: {} as SeccContext, events: {} as SeccEvent, input: {} as SeccInput, output: {} as SeccOutput },
   actors: {
@@ -193,6 +200,7 @@ export const seccSessionMachine = setup({
     }),
     /** Provided: encode `context.response` and write it to the EV. */
     respond: () => {},
+    markFailed: assign({ outcome: 'failed' as const }),
     /** Provided: end the connection (after the last answer is written). */
     close: () => {},
     /** Provided: a command to the charger hardware. */
@@ -303,7 +311,7 @@ export const seccSessionMachine = setup({
         serviceDiscovery: {
           on: {
             'req.ServiceDiscoveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { target: 'serviceSelection', actions: ['takeRequest', { type: 'answer', params: { code: 'OK' } }, 'respond'] },
             ],
           },
@@ -311,7 +319,7 @@ export const seccSessionMachine = setup({
         serviceSelection: {
           on: {
             'req.ServiceDetailReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ event }) => ((event.body.ServiceDetailReq ?? {}) as Body).ServiceID === CERTIFICATE_SERVICE_ID,
                 actions: ['takeRequest', { type: 'answer', params: { code: 'OK' } }, 'respond'],
@@ -319,7 +327,7 @@ export const seccSessionMachine = setup({
               { target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_ServiceIDInvalid' } }, 'respond', assign({ outcome: 'failed' })] },
             ],
             'req.PaymentServiceSelectionReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context, event }) => {
                   const option = ((event.body.PaymentServiceSelectionReq ?? {}) as Body).SelectedPaymentOption as PaymentOption;
@@ -347,19 +355,19 @@ export const seccSessionMachine = setup({
         paymentSelected: {
           on: {
             'req.CertificateInstallationReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'contract', target: 'installing', actions: 'takeRequest' },
             ],
             'req.CertificateUpdateReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'contract', target: 'installing', actions: 'takeRequest' },
             ],
             'req.PaymentDetailsReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'contract', target: 'checkingContract', actions: 'takeRequest' },
             ],
             'req.AuthorizationReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'externalPayment', target: 'authorizing', actions: 'takeRequest' },
             ],
           },
@@ -404,7 +412,7 @@ export const seccSessionMachine = setup({
         authorization: {
           on: {
             'req.AuthorizationReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               // The signed request must carry the challenge of PaymentDetailsRes.
               {
                 guard: ({ context, event }) => String(((event.body.AuthorizationReq ?? {}) as Body).GenChallenge ?? '').toLowerCase() !== context.genChallenge,
@@ -438,7 +446,7 @@ export const seccSessionMachine = setup({
             answered: {
               on: {
                 'req.AuthorizationReq': [
-                  { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+                  UNKNOWN_SESSION,
                   { target: 'owed', actions: 'takeRequest' },
                 ],
               },
@@ -448,7 +456,7 @@ export const seccSessionMachine = setup({
         authorized: {
           on: {
             'req.AuthorizationReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { target: 'chargeParameterDiscovery', actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'] },
             ],
           },
@@ -461,7 +469,7 @@ export const seccSessionMachine = setup({
         chargeParameterDiscovery: {
           on: {
             'req.ChargeParameterDiscoveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context, event }) => {
                   const body = (event.body.ChargeParameterDiscoveryReq ?? {}) as Body;
@@ -490,11 +498,11 @@ export const seccSessionMachine = setup({
           on: {
             // The EV may ask again (EVSEProcessing was Finished, its parameters stand).
             'req.ChargeParameterDiscoveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'] },
             ],
             'req.PowerDeliveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context, event }) => chargeProgress({ ...context, request: event }) === 'Start',
                 target: 'charging',
@@ -507,7 +515,7 @@ export const seccSessionMachine = setup({
         cableCheck: {
           on: {
             'req.CableCheckReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               // Isolation measured: the EV may pre-charge.
               {
                 guard: ({ event }) => ['Valid', 'Warning', 'No_IMD'].includes(event.charger.isolation),
@@ -522,11 +530,11 @@ export const seccSessionMachine = setup({
           on: {
             // Isolation was measured; an EV that asks again gets Finished again.
             'req.CableCheckReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'] },
             ],
             'req.PreChargeReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 actions: ['takeRequest',
                   { type: 'command', params: ({ event }) => ({ type: 'preCharge' as const, voltage: valueOf(((event as SeccRequestEvent).body.PreChargeReq as Body | undefined)?.EVTargetVoltage), current: valueOf(((event as SeccRequestEvent).body.PreChargeReq as Body | undefined)?.EVTargetCurrent) }) },
@@ -534,7 +542,7 @@ export const seccSessionMachine = setup({
               },
             ],
             'req.PowerDeliveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context, event }) => chargeProgress({ ...context, request: event }) === 'Start',
                 target: 'charging',
@@ -549,11 +557,11 @@ export const seccSessionMachine = setup({
           tags: ['loop'],
           on: {
             'req.ChargingStatusReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: ({ context }) => !isDcMode(context.energyMode), actions: ['takeRequest', { type: 'answer', params: ({ context }) => ({ code: 'OK', receiptRequired: receiptWanted(context) }) }, 'respond'] },
             ],
             'req.CurrentDemandReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context }) => isDcMode(context.energyMode),
                 actions: ['takeRequest',
@@ -562,7 +570,7 @@ export const seccSessionMachine = setup({
               },
             ],
             'req.MeteringReceiptReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               // [V2G2-909] the receipt names the session it belongs to.
               {
                 guard: ({ context, event }) => String(((event.body.MeteringReceiptReq ?? {}) as Body).SessionID ?? '').toLowerCase() !== context.sessionId,
@@ -572,7 +580,7 @@ export const seccSessionMachine = setup({
               { guard: 'contract', target: 'receipt', actions: 'takeRequest' },
             ],
             'req.PowerDeliveryReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               {
                 guard: ({ context, event }) => chargeProgress({ ...context, request: event }) === 'Renegotiate',
                 target: 'chargeParameterDiscovery',
@@ -610,15 +618,15 @@ export const seccSessionMachine = setup({
         stopped: {
           on: {
             'req.WeldingDetectionReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'dc', actions: ['takeRequest', { type: 'answer', params: { code: 'OK' } }, 'respond'] },
             ],
             'req.MeteringReceiptReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: 'contract', target: 'receipt', actions: 'takeRequest' },
             ],
             'req.SessionStopReq': [
-              { guard: 'foreignSession', target: '#secc.closing', actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', assign({ outcome: 'failed' })] },
+              UNKNOWN_SESSION,
               { guard: ({ context, event }) => context.protocol === 'iso2' && ((event.body.SessionStopReq ?? {}) as Body).ChargingSession === 'Pause', target: 'pausing', actions: 'takeRequest' },
               { target: '#secc.closing', actions: ['takeRequest', { type: 'command', params: { type: 'stop' } }, { type: 'answer', params: { code: 'OK' } }, 'respond', assign({ outcome: 'terminated' })] },
             ],
