@@ -21,6 +21,7 @@ import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
 import { toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
+import { systemClock, type WallClock } from '../transport/timers.ts';
 
 /** Collection holding one record per hosted actor instance. */
 export const ACTORS_COLLECTION = 'actors';
@@ -59,6 +60,8 @@ export interface HostContext {
   readonly bus: Bus;
   readonly store: Store;
   readonly log: Logger;
+  /** What fires `context.deadlines`; a test passes its own so deadlines move with its time. @default the system clock */
+  readonly clock?: WallClock;
 }
 
 export interface HostActorOptions<TLogic extends AnyStateMachine> {
@@ -109,7 +112,7 @@ interface Waiter {
 
 interface ArmedDeadline {
   readonly at: number;
-  handle: NodeJS.Timeout;
+  handle: unknown;
 }
 
 function defaultOwner(): string {
@@ -480,31 +483,36 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     const wanted = snapshot.status === 'active' ? deadlinesOf(snapshot.context) : {};
     for (const [name, armed] of this.deadlines) {
       if (wanted[name] !== armed.at) {
-        clearTimeout(armed.handle);
+        this.deadlineClock.clearTimeout(armed.handle);
         this.deadlines.delete(name);
       }
     }
     for (const [name, at] of Object.entries(wanted)) if (!this.deadlines.has(name)) this.deadlines.set(name, { at, handle: this.schedule(name, at) });
   }
 
-  private schedule(name: string, at: number): NodeJS.Timeout {
-    return setTimeout(() => {
+  private schedule(name: string, at: number): unknown {
+    const clock = this.deadlineClock;
+    return clock.setTimeout(() => {
       const armed = this.deadlines.get(name);
       if (armed?.at !== at || this.state !== 'running') return;
-      if (Date.now() < at) {
+      if (clock.now() < at) {
         armed.handle = this.schedule(name, at); // a deadline beyond setTimeout's range
         return;
       }
       // The entry stays armed (fired) until the machine changes or clears it, so it fires once per process.
-      this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at, now: Date.now() } as unknown as EventFromLogic<TLogic>).then(
+      this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at, now: clock.now() } as unknown as EventFromLogic<TLogic>).then(
         () => this.log.info('actor.deadline_fired', { deadline: name, at }),
         (error) => this.log.warn('actor.deadline_not_handled', { deadline: name, at, error }),
       );
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now())));
+  }
+
+  private get deadlineClock(): WallClock {
+    return this.options.context.clock ?? systemClock;
   }
 
   private clearDeadlines(): void {
-    for (const armed of this.deadlines.values()) clearTimeout(armed.handle);
+    for (const armed of this.deadlines.values()) this.deadlineClock.clearTimeout(armed.handle);
     this.deadlines.clear();
   }
 }

@@ -16,7 +16,8 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { wallClockOf } from '../transport/timers.ts';
+import { certificateFacts, fingerprintAsUuid, parseCertificate, purgeExpired, startPurgeSchedule, bytesToBase64, type Clock, type WallClock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 
 export const ROOTS_COLLECTION = 'rcp.roots';
@@ -57,8 +58,12 @@ export async function describeRoot(caCertificate: string, rootType: RootType): P
   };
 }
 
-/** Starts the RCP on a bus and store; `clock` (Date.now by default) dates revocations, deletions and on-demand purges. */
-export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
+/**
+ * Starts the RCP on a bus and store; `clock` (Date.now by default) dates revocations, deletions and purges;
+ * given as a whole clock it also fires the purge deadline.
+ */
+export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock | WallClock = Date.now): Promise<RunningPool> {
+  const currentTime = wallClockOf(clock).now;
   const roots = store.collection<RootDoc>(ROOTS_COLLECTION);
   await roots.ensureIndex({ fields: ['expiresAt'] });
   const { requests, events } = rcpInterface;
@@ -119,10 +124,10 @@ export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       requireRole(caller, 'admin');
       const doc = await servedRoot(rootCertificateId);
-      const now = clock();
-      const revoked: RootDoc = { ...doc, revokedAt: new Date(now).toISOString(), expiresAt: now };
+      const at = currentTime();
+      const revoked: RootDoc = { ...doc, revokedAt: new Date(at).toISOString(), expiresAt: at };
       await roots.replace(revoked);
-      await schedule.expiryAdded(now);
+      await schedule.expiryAdded(at);
       return { root: toJson(revoked) };
     }),
     serve(requests.delete, async ({ rootCertificateId }, delivery) => {
@@ -136,7 +141,7 @@ export async function startRcp(bus: Bus, store: Store, log: Logger, clock: Clock
         distinguishedName: doc.distinguishedName,
         fingerprint: doc.fingerprint,
         reason: 'deleted',
-        purgedAt: new Date(clock()).toISOString(),
+        purgedAt: new Date(currentTime()).toISOString(),
       });
       return { rootCertificateId: doc.rootCertificateId };
     }),

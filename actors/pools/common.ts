@@ -18,9 +18,11 @@ import { publishEvent, requestSubjectReply } from '../bus/typed.ts';
 import { rcpInterface, type RootType } from '../../protocols/catalogue/rcp.ts';
 import type { RunningParticipant } from '../host/participant.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { wallClockOf, type Clock, type WallClock } from '../transport/timers.ts';
+
+export type { Clock, WallClock };
 
 /** The time source of a pool (epoch ms); tests inject their own to move past an expiry without waiting. */
-export type Clock = () => number;
 
 /** A running pool participant; `purgeNow` runs its purge at once (tests, the CLI). */
 export interface RunningPool extends RunningParticipant {
@@ -180,8 +182,9 @@ export async function startPurgeSchedule(
   machine: PurgeScheduleMachine,
   purge: (now: number) => Promise<PurgeResult>,
   context: HostContext,
-  clock: Clock = Date.now,
+  clock: Clock | WallClock = Date.now,
 ): Promise<PurgeSchedule> {
+  const wall = wallClockOf(clock);
   const logic = machine.provide({ actors: { purge: fromPromise(async ({ input }: { input: { now: number } }) => purge(input.now)) } });
   const expiryEvent = purgeExpiryEvent(participant);
   let hosted: HostedActor<typeof logic> | undefined;
@@ -198,14 +201,14 @@ export async function startPurgeSchedule(
   };
   const purgeNow = async () => {
     if (!hosted) return;
-    await hosted.send({ type: 'PURGE_DUE', at: clock() });
+    await hosted.send({ type: 'PURGE_DUE', at: wall.now() });
     const snapshot = await hosted.waitFor((s) => !s.matches('purging'), 60_000);
     if (snapshot.context.failure) context.log.warn(`${participant}.purge.failed`, { ...snapshot.context.failure });
   };
   /** Takes the lease if it is free; false while another process holds it. */
   const tryActivate = async (): Promise<boolean> => {
     try {
-      hosted = await hostActor({ participant, id: 'purge', logic, context });
+      hosted = await hostActor({ participant, id: 'purge', logic, context: { ...context, clock: wall } });
     } catch (error) {
       if (PncError.is(error, 'ActorLeased')) return false;
       throw error;

@@ -9,3 +9,15 @@ export const systemTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
+
+/** Time and timers together: deadlines driven by a test's clock move with the test, not the machine's speed. */
+export interface WallClock extends Timers {
+  now(): number;
+}
+
+export const systemClock: WallClock = { ...systemTimers, now: () => Date.now() };
+
+/** What reads only the time accepts either a bare `() => number` or a whole clock. */
+export type Clock = () => number;
+
+export const wallClockOf = (clock: Clock | WallClock): WallClock => (typeof clock === 'function' ? { ...systemTimers, now: clock } : clock);

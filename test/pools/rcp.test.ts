@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectEvents, openEmbedded, rejectsWith } from './helpers.ts';
 import { withCleanup } from '../harness/cleanup.ts';
+import { ManualClock } from '../harness/manual-clock.ts';
 
 const admin: Caller = { role: 'admin', prefixes: [] };
 const cpo: Caller = { role: 'cpo', prefixes: [] };
@@ -21,8 +22,8 @@ const oem: Caller = { role: 'oem', prefixes: ['WMI'] };
 const { put, list, get, revoke, delete: remove } = rcpInterface.requests;
 const DAY = 86_400_000;
 
-async function root(role: RoleName, commonName: string, lifetimeMs = 365 * DAY) {
-  const notBefore = new Date(Date.now() - DAY);
+async function root(role: RoleName, commonName: string, lifetimeMs = 365 * DAY, from = Date.now()) {
+  const notBefore = new Date(from - DAY);
   const issued = await issueCertificate({ role, subject: { commonName, organization: 'OpenPnC Test' }, notBefore, validityDays: (DAY + lifetimeMs) / DAY });
   return { ...issued, der: bytesToBase64(issued.certificate.rawData) };
 }
@@ -152,30 +153,36 @@ test('an expiring root is served until its notAfter and purged then; a revoked o
 }));
 
 test('the purge deadline survives a restart', withCleanup(async (defer) => {
-  // Real timers here: the host re-arms the persisted deadline. Only events are awaited, never a duration.
+  // Both processes run on the test's clock: nothing expires while the first one is up, one root expires
+  // while it is down, and the other only when the test moves time past it, so the deadline the second
+  // process re-armed from the store is what purges it, however slow the machine.
+  const clock = new ManualClock();
   const first = await openEmbedded();
-  let rcp = await startRcp(first.bus, first.store, first.log);
-  const whileDown = await root('moRoot', 'Expires While Down', 1_000);
-  const afterRestart = await root('oemRoot', 'Expires After Restart', 2_500);
+  let rcp = await startRcp(first.bus, first.store, first.log, clock);
+  const whileDown = await root('moRoot', 'Expires While Down', 1_000, clock.now());
+  const afterRestart = await root('oemRoot', 'Expires After Restart', 2_500, clock.now());
   const { root: a } = await requestSubjectReply(first.as(admin), put, { caCertificate: whileDown.der, rootType: 'MO' });
   const { root: b } = await requestSubjectReply(first.as(admin), put, { caCertificate: afterRestart.der, rootType: 'OEM' });
+  assert.ok(Date.parse(a.validTo) < Date.parse(b.validTo));
   await rcp.stop();
   await first.close(true);
   defer(() => rmSync(first.dir, { recursive: true, force: true }));
-  // Down until a's notAfter has passed: a condition on the clock, not an assumed speed.
-  while (Date.now() <= Date.parse(a.validTo)) await new Promise((resolve) => setTimeout(resolve, Date.parse(a.validTo) - Date.now() + 1));
+  clock.advance(Date.parse(a.validTo) - clock.now() + 1);
 
   const second = await openEmbedded(first.dir);
   defer(() => second.close(true));
   const purged = await collectEvents<{ rootCertificateId: string; reason: string; purgedAt: string }>(second.bus, 'rcp.root.purged');
-  rcp = await startRcp(second.bus, second.store, second.log);
+  rcp = await startRcp(second.bus, second.store, second.log, clock);
   defer(() => rcp.stop());
   assert.is((await purged.next((e) => e.rootCertificateId === a.rootCertificateId)).reason, 'expired');
   const served = (await requestSubjectReply(second.as(cpo), list, {})).roots.map((r) => r.rootCertificateId);
-  assert.not.ok(served.includes(a.rootCertificateId), 'what expired while down is gone after the restart');
+  assert.equal(served, [b.rootCertificateId], 'what expired while down is gone after the restart; the other root is still served');
+  assert.not.ok(purged.events.some((e) => e.rootCertificateId === b.rootCertificateId), 'not purged before its notAfter');
+
+  clock.advance(Date.parse(b.validTo) - clock.now());
   const bPurged = await purged.next((e) => e.rootCertificateId === b.rootCertificateId);
   assert.is(bPurged.reason, 'expired');
-  assert.ok(Date.parse(bPurged.purgedAt) >= Date.parse(b.validTo), 'the re-armed deadline did not purge early');
+  assert.is(bPurged.purgedAt, b.validTo, 'the re-armed deadline purged it at its notAfter');
 }));
 
 test.run();

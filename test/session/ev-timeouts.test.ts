@@ -13,7 +13,7 @@ import { createMemoryBus } from '../../actors/bus/memory.ts';
 import type { Vehicle } from '../../actors/story/vehicle.ts';
 import { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
 import { tempDir } from '../harness/temp-dir.ts';
-import { ManualClock } from './scripted-ev.ts';
+import { ManualClock } from '../harness/manual-clock.ts';
 
 const VEHICLE = { pcid: 'OPNCEVTIMEOUTS001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as Vehicle;
 let store: Store;

@@ -21,7 +21,8 @@ import { signFragments } from '../../protocols/xmldsig/index.ts';
 import type { EvOutput, EvPlan } from '../../statecharts/ev-session.ts';
 import type { SeccOutput } from '../../statecharts/secc-session.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
-import { ManualClock, ScriptedEv, type Answer } from './scripted-ev.ts';
+import { ScriptedEv, type Answer } from './scripted-ev.ts';
+import { ManualClock } from '../harness/manual-clock.ts';
 
 type Obj = Record<string, unknown>;
 

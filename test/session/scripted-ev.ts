@@ -1,9 +1,8 @@
 // A scripted, misbehaving EV for the negative tests: sends whatever request, header or bytes a
-// case needs and reads the SECC's answer, and a manual clock that runs the SECC's timers on demand.
+// case needs and reads the SECC's answer.
 import type { Duplex } from 'node:stream';
 import { decodeExi, encodeExi, type ExiJson } from '../../protocols/exi/index.ts';
 import { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
-import type { SessionClock } from '../../actors/participants/v2g/runner.ts';
 import { requestBody, type EvPlan, type VehicleStatus } from '../../statecharts/ev/requests.ts';
 import { wireName, type SessionProtocol } from '../../statecharts/secc/messages.ts';
 
@@ -106,38 +105,5 @@ export class ScriptedEv {
 
   end(): void {
     this.connection.end();
-  }
-}
-
-/** A clock whose time moves only when told; timers due by then fire in order. */
-export class ManualClock implements SessionClock {
-  // A little ahead of the wall clock, so certificates issued while a test sets up are already valid.
-  private time = Date.now() + 10 * 60_000;
-  private timers: { at: number; callback: () => void; id: number }[] = [];
-  private ids = 0;
-
-  now = (): number => this.time;
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = ++this.ids;
-    this.timers.push({ at: this.time + ms, callback, id });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-
-  /** Moves time forward, firing every timer due on the way. */
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const due = this.timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.time = due.at;
-      due.callback();
-    }
-    this.time = until;
   }
 }

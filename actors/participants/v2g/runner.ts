@@ -8,15 +8,12 @@ import { decodeExi } from '../../../protocols/exi/index.ts';
 import { deadlinesOf } from '../../../statecharts/deadlines.ts';
 import { machineName, type SessionProtocol } from '../../../statecharts/secc/messages.ts';
 import { TransportError } from '../../transport/errors.ts';
-import { systemTimers, type Timers } from '../../transport/timers.ts';
+import { systemClock, type WallClock } from '../../transport/timers.ts';
 import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 
 /** Wall clock and timers, injectable so tests can run a session past its timeouts without waiting. */
-export interface SessionClock extends Timers {
-  now(): number;
-}
-
-export const systemClock: SessionClock = { ...systemTimers, now: () => Date.now() };
+export type SessionClock = WallClock;
+export { systemClock };
 
 /** One EXI message as it crossed the wire, for `--trace` and the story's timeline. */
 export interface TraceEntry {
