@@ -1697,18 +1697,19 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
-        v.ParameterSetID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ParameterSetType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.ParameterSetID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
         (v.Parameter ??= []).push(d_ParameterType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -1719,7 +1720,7 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c3, 2, "ParameterSetType after Parameter (mid)");
         }
       }
       default:
@@ -1859,16 +1860,17 @@ export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
         }
       }
       case 2: {
-        const x2 = r.bits(2);
-        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
-        v.Value = r.intRange(-32768, 32767);
-        const x3 = r.bits(2);
-        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
+        const x3 = r.bits(3);
+        if ((x3 & 6) !== 0) r.deviation(r.pos - 3, "PhysicalValueType after Unit");
+        const n2 = ((x3 >>> 0) & 1) === 1;
+        v.Value = r.intRangeAfterSign(n2, -32768, 32767);
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
         return v;
       }
       case 3: {
-        const x4 = r.bits(1);
-        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PhysicalValueType after Value");
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "PhysicalValueType after Value");
         return v;
       }
       default:
@@ -2354,18 +2356,19 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ChargingProfileType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
         (v.ProfileEntry ??= []).push(d_ProfileEntryType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.ProfileEntry ??= [];
             a.push(d_ProfileEntryType(r));
@@ -2376,7 +2379,7 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ChargingProfileType after ProfileEntry (mid)");
+            return r.unexpected(c3, 2, "ChargingProfileType after ProfileEntry (mid)");
         }
       }
       default:
@@ -2390,11 +2393,12 @@ export function d_ProfileEntryType(r: BitReader): ProfileEntryType {
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
   v.ChargingProfileEntryStart = r.uintMax(4294967295);
-  const x1 = r.bits(3);
-  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ProfileEntryType start");
-  v.ChargingProfileEntryMaxPower = r.intRange(-32768, 32767);
-  const x2 = r.bits(2);
-  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+  const x2 = r.bits(4);
+  if ((x2 & 14) !== 0) r.deviation(r.pos - 4, "ProfileEntryType start");
+  const n1 = ((x2 >>> 0) & 1) === 1;
+  v.ChargingProfileEntryMaxPower = r.intRangeAfterSign(n1, -32768, 32767);
+  const x3 = r.bits(2);
+  if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
   return v;
 }
 
@@ -2466,13 +2470,14 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
         if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ChargingStatusResType start");
         v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
         v.EVSEID = r.binary(32);
-        const x1 = r.bits(3);
-        if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ChargingStatusResType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x2 = r.bits(1);
-        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType start");
-        const c3 = r.bits(2);
-        switch (c3) {
+        const x2 = r.bits(4);
+        if ((x2 & 14) !== 0) r.deviation(r.pos - 4, "ChargingStatusResType start");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType start");
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             v.EVSEMaxCurrent = d_PhysicalValueType(r);
             s = 4;
@@ -2492,12 +2497,12 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c3, 2, "ChargingStatusResType after SAScheduleTupleID");
+            return r.unexpected(c4, 2, "ChargingStatusResType after SAScheduleTupleID");
         }
       }
       case 4: {
-        const c4 = r.bits(2);
-        switch (c4) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 5;
@@ -2512,24 +2517,24 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c4, 2, "ChargingStatusResType after EVSEMaxCurrent");
+            return r.unexpected(c5, 2, "ChargingStatusResType after EVSEMaxCurrent");
         }
       }
       case 5: {
-        const x5 = r.bits(5);
-        if ((x5 & 27) !== 0) r.deviation(r.pos - 5, "ChargingStatusResType after MeterInfo");
-        v.ReceiptRequired = ((x5 >>> 2) & 1) === 1;
+        const x6 = r.bits(5);
+        if ((x6 & 27) !== 0) r.deviation(r.pos - 5, "ChargingStatusResType after MeterInfo");
+        v.ReceiptRequired = ((x6 >>> 2) & 1) === 1;
         v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-        const x6 = r.bits(1);
-        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after MeterInfo");
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after MeterInfo");
         return v;
       }
       case 6: {
-        const x7 = r.bits(1);
-        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
-        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
         const x8 = r.bits(1);
         if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
         return v;
       }
       default:
@@ -2927,11 +2932,12 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
   const x4 = r.bits(3);
   if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
   v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
-  const x5 = r.bits(3);
-  if ((x5 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
-  v.RetryCounter = r.intRange(-32768, 32767);
-  const x6 = r.bits(2);
-  if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
+  const x6 = r.bits(4);
+  if ((x6 & 14) !== 0) r.deviation(r.pos - 4, "CertificateUpdateResType start");
+  const n5 = ((x6 >>> 0) & 1) === 1;
+  v.RetryCounter = r.intRangeAfterSign(n5, -32768, 32767);
+  const x7 = r.bits(2);
+  if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
   return v;
 }
 
@@ -3585,14 +3591,15 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "SAScheduleTupleType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
         v.PMaxSchedule = d_PMaxScheduleType(r);
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.SalesTariff = d_SalesTariffType(r);
             s = 3;
@@ -3602,12 +3609,12 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "SAScheduleTupleType after PMaxSchedule");
+            return r.unexpected(c3, 2, "SAScheduleTupleType after PMaxSchedule");
         }
       }
       case 3: {
-        const x3 = r.bits(1);
-        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
         return v;
       }
       default:
@@ -3622,18 +3629,19 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
-        v.PMaxScheduleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.PMaxScheduleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
         (v.PMaxScheduleEntry ??= []).push(d_PMaxScheduleEntryType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.PMaxScheduleEntry ??= [];
             a.push(d_PMaxScheduleEntryType(r));
@@ -3644,7 +3652,7 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
+            return r.unexpected(c3, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
         }
       }
       default:
@@ -3662,13 +3670,14 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
         v.Id = r.string(2147483647, "{}Id");
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SalesTariffType start");
-        v.SalesTariffID = r.intRange(-32768, 32767);
-        const x2 = r.bits(1);
-        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
-        const c3 = r.bits(2);
-        switch (c3) {
+        const x2 = r.bits(3);
+        if ((x2 & 6) !== 0) r.deviation(r.pos - 3, "SalesTariffType start");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.SalesTariffID = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
             const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}SalesTariffDescription");
@@ -3686,27 +3695,27 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           default:
-            return r.unexpected(c3, 2, "SalesTariffType after SalesTariffID");
+            return r.unexpected(c4, 2, "SalesTariffType after SalesTariffID");
         }
       }
       case 3: {
-        const x4 = r.bits(12);
-        if ((x4 & 3075) !== 0) r.deviation(r.pos - 12, "SalesTariffType after SalesTariffDescription");
-        v.NumEPriceLevels = ((x4 >>> 2) & 255) + 0;
+        const x5 = r.bits(12);
+        if ((x5 & 3075) !== 0) r.deviation(r.pos - 12, "SalesTariffType after SalesTariffDescription");
+        v.NumEPriceLevels = ((x5 >>> 2) & 255) + 0;
         (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
         s = 5;
         continue;
       }
       case 4: {
-        const x5 = r.bits(1);
-        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
         (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
         s = 5;
         continue;
       }
       case 5: {
-        const c6 = r.bits(2);
-        switch (c6) {
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
             const a = v.SalesTariffEntry ??= [];
             a.push(d_SalesTariffEntryType(r));
@@ -3717,7 +3726,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             return v;
           }
           default:
-            return r.unexpected(c6, 2, "SalesTariffType after SalesTariffEntry (mid)");
+            return r.unexpected(c7, 2, "SalesTariffType after SalesTariffEntry (mid)");
         }
       }
       default:
@@ -3957,19 +3966,21 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
         }
       }
       case 1: {
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
-        v.PMax = r.intRange(-32768, 32767);
-        const x2 = r.bits(2);
-        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
+        const x2 = r.bits(3);
+        if ((x2 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleEntryType after RelativeTimeInterval");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.PMax = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
         return v;
       }
       case 2: {
-        const x3 = r.bits(2);
-        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
-        v.PMax = r.intRange(-32768, 32767);
-        const x4 = r.bits(2);
-        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
+        const x5 = r.bits(3);
+        if ((x5 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleEntryType after TimeInterval");
+        const n4 = ((x5 >>> 0) & 1) === 1;
+        v.PMax = r.intRangeAfterSign(n4, -32768, 32767);
+        const x6 = r.bits(2);
+        if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
         return v;
       }
       default:
@@ -5131,8 +5142,8 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+  w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
@@ -5178,7 +5189,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 2: w.bits(4, 4); s = 5; break;
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
-    w.int(w.checkInt(v.shortValue, "shortValue", -32768, 32767));
+    w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
     w.bits(0, 1);
   }
   if (v.intValue !== undefined) {
@@ -5186,7 +5198,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 2: w.bits(6, 4); s = 6; break;
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
-    w.int(w.checkInt(v.intValue, "intValue", -2147483648, 2147483647));
+    w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
+    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
     w.bits(0, 1);
   }
   if (v.physicalValue !== undefined) {
@@ -5230,7 +5243,8 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PhysicalValueType[s], "Value");
   }
-  w.int(w.checkInt(v.Value, "Value", -32768, 32767));
+  w.bits((w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 1);
+  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
   w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
@@ -5277,8 +5291,8 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ParameterSetID !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+    w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
+    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -5532,8 +5546,8 @@ const X_PowerDeliveryReqType: readonly string[] = ["ReadyToChargeState", "Chargi
 
 export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 1);
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
@@ -5562,8 +5576,8 @@ const X_ChargingProfileType: readonly string[] = ["SAScheduleTupleID", "ProfileE
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   w.bits(0, 2);
   w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 3);
-  w.int(w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767));
+  w.bits((w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uint((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower));
   w.bits(0, 2);
 }
 const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "ChargingProfileEntryMaxPower", "(end)"];
@@ -5616,8 +5630,8 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
-  w.bits(0, 3); s = 3;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 1);
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 2); s = 4;
@@ -5680,7 +5694,8 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       case 3: w.bits(0, 3); s = 4; break;
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
-    w.int(w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767));
+    w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
     w.bits(0, 1);
   }
   if (v.TMeter !== undefined) {
@@ -5731,8 +5746,8 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
   w.binary(w.checkBinary(v.SessionID, "SessionID", 0, 8));
   w.bits(0, 1);
   if (v.SAScheduleTupleID !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+    w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
+    w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -5833,8 +5848,8 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
   w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 3);
-  w.int(w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767));
+  w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
   w.bits(0, 2);
 }
 const X_CertificateUpdateResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "RetryCounter", "(end)"];
@@ -6189,8 +6204,8 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 2); s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
   w.path[w.depth++] = "PMaxSchedule";
@@ -6213,8 +6228,8 @@ const X_SAScheduleTupleType: readonly string[] = ["SAScheduleTupleID", "PMaxSche
 
 export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767));
+  w.bits((w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID));
   w.bits(0, 1);
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
@@ -6244,8 +6259,8 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   let s = 0;
   w.bits(0, 1); s = 1;
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  w.bits(0, 2); s = 2;
-  w.int(w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767));
+  w.bits((w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767) < 0 ? 1 : 0), 3); s = 2;
+  w.uint((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID));
   w.bits(0, 1);
   if (v.SalesTariffDescription !== undefined) {
     w.bits(0, 3); s = 3;
@@ -6412,7 +6427,8 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
-  w.int(w.checkInt(v.PMax, "PMax", -32768, 32767));
+  w.bits((w.checkInt(v.PMax, "PMax", -32768, 32767) < 0 ? 1 : 0), 1);
+  w.uint((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax));
   w.bits(0, 2);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];

@@ -1871,18 +1871,19 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
-        v.ParameterSetID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ParameterSetType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.ParameterSetID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
         (v.Parameter ??= []).push(d_ParameterType(r));
         s = v.Parameter.length < 16 ? 2 : 3;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -1893,12 +1894,12 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c3, 2, "ParameterSetType after Parameter (mid)");
         }
       }
       case 3: {
-        const x3 = r.bits(1);
-        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ParameterSetType after Parameter (full)");
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ParameterSetType after Parameter (full)");
         return v;
       }
       default:
@@ -2005,13 +2006,14 @@ export function d_ParameterType(r: BitReader): ParameterType {
 
 export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
   const v = {} as PhysicalValueType;
-  const x0 = r.bits(14);
-  if ((x0 & 12743) !== 0) r.deviation(r.pos - 14, "PhysicalValueType start");
-  v.Multiplier = r.upTo(((x0 >>> 9) & 7) + -3, 3, r.pos - 14);
-  v.Unit = V_unitSymbolType[r.index(((x0 >>> 3) & 7), 7, r.pos - 14)];
-  v.Value = r.intRange(-32768, 32767);
-  const x1 = r.bits(2);
-  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType start");
+  const x1 = r.bits(15);
+  if ((x1 & 25486) !== 0) r.deviation(r.pos - 15, "PhysicalValueType start");
+  v.Multiplier = r.upTo(((x1 >>> 10) & 7) + -3, 3, r.pos - 15);
+  v.Unit = V_unitSymbolType[r.index(((x1 >>> 4) & 7), 7, r.pos - 15)];
+  const n0 = ((x1 >>> 0) & 1) === 1;
+  v.Value = r.intRangeAfterSign(n0, -32768, 32767);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType start");
   return v;
 }
 
@@ -5680,8 +5682,8 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+  w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
@@ -5727,7 +5729,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 1: w.bits(4, 4); s = 4; break;
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
-    w.int(w.checkInt(v.shortValue, "shortValue", -32768, 32767));
+    w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
     w.bits(0, 1);
   }
   if (v.intValue !== undefined) {
@@ -5735,7 +5738,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 1: w.bits(6, 4); s = 5; break;
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
-    w.int(w.checkInt(v.intValue, "intValue", -2147483648, 2147483647));
+    w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
+    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
     w.bits(0, 1);
   }
   if (v.physicalValue !== undefined) {
@@ -5769,8 +5773,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
 const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortValue|intValue|physicalValue|stringValue", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
-  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 9 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 3, 14);
-  w.int(w.checkInt(v.Value, "Value", -32768, 32767));
+  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 10 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 4 | (w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 15);
+  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
   w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
@@ -5818,8 +5822,8 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ParameterSetID !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+    w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
+    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -6234,7 +6238,8 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       case 3: w.bits(0, 3); s = 4; break;
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
-    w.int(w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767));
+    w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
     w.bits(0, 1);
   }
   if (v.TMeter !== undefined) {
@@ -6382,8 +6387,8 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   e_EMAIDType(w, v.eMAID);
   w.depth--;
   if (v.RetryCounter !== undefined) {
-    w.bits(0, 3); s = 7;
-    w.int(w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767));
+    w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4); s = 7;
+    w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
     w.bits(0, 1);
   }
   switch (s) {
@@ -10436,7 +10441,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "MeterStatus":
       w.bits(120, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "MeterStatus", -32768, 32767));
+      w.bits(w.checkInt(value as number, "MeterStatus", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "MeteringReceiptReq":
@@ -10566,7 +10572,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ParameterSetID":
       w.bits(140, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "ParameterSetID", -32768, 32767));
+      w.bits(w.checkInt(value as number, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "PaymentDetailsReq":
@@ -10726,7 +10733,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RetryCounter":
       w.bits(164, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "RetryCounter", -32768, 32767));
+      w.bits(w.checkInt(value as number, "RetryCounter", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "RootCertificateID":
@@ -11047,7 +11055,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Value":
       w.bits(217, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "Value", -32768, 32767));
+      w.bits(w.checkInt(value as number, "Value", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "WeldingDetectionReq":
@@ -11169,7 +11178,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "intValue":
       w.bits(237, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "intValue", -2147483648, 2147483647));
+      w.bits(w.checkInt(value as number, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "physicalValue":
@@ -11182,7 +11192,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "shortValue":
       w.bits(239, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "shortValue", -32768, 32767));
+      w.bits(w.checkInt(value as number, "shortValue", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "start":
