@@ -337,15 +337,37 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   }
   const body = [...blocks.entries()].sort((a, b) => a[0] - b[0]);
   const loops = body.some(([, block]) => block.some((l) => l.trim() === 'continue;'));
-  const out = [`export function d_${name}(r: BitReader${hasStringContent(g.type) ? ', qn: string' : ''}): ${name} {`, `  const v = {} as ${name};`];
-  if (!loops) out.push(...body[0][1].map((l) => l.slice(6)));
+  const out = [`export function d_${name}(r: BitReader${hasStringContent(g.type) ? ', qn: string' : ''}): ${name} {`];
+  const straight = loops ? undefined : asLiteral(body[0][1].map((l) => l.slice(6)), name);
+  if (straight) out.push(...straight);
+  else if (!loops) out.push(`  const v = {} as ${name};`, ...body[0][1].map((l) => l.slice(6)));
   else {
+    out.push(`  const v = {} as ${name};`);
     out.push('  let s = 0;', '  for (;;) {', '    switch (s) {');
     for (const [id, block] of body) out.push(`      case ${id}: {`, ...block, '      }');
     out.push('      default:', `        return r.fail(${lit(`${name}: internal error, no grammar state`)});`, '    }', '  }');
   }
   out.push('}');
   return out.join('\n') + '\n';
+}
+
+/**
+ * A decoder that reads every field once, in order, and returns at one place builds its result as one
+ * object literal at the end (V8 allocates it at its final shape) instead of adding properties one by
+ * one; undefined when the body branches or repeats.
+ */
+function asLiteral(lines: string[], name: string): string[] | undefined {
+  const last = lines.length - 1;
+  if (lines[last] !== '  return v;' || lines.some((l, i) => i !== last && (/\breturn\b|\bcontinue\b|\?\?=|^ {3}/.test(l)))) return undefined;
+  const fields: string[] = [];
+  const body = lines.slice(0, last).map((l) => {
+    const m = /^ {2}v\.(\w+) = (.*)$/.exec(l);
+    if (!m) return l;
+    fields.push(m[1]);
+    return `  const f_${m[1]} = ${m[2]}`;
+  });
+  if (lines.slice(0, last).some((l) => /\bv\./.test(l) && !/^ {2}v\.\w+ = /.test(l))) return undefined;
+  return [...body, fields.length === 0 ? `  return {} as ${name};` : `  return { ${fields.map((f) => `${f}: f_${f}`).join(', ')} };`];
 }
 
 function isArrayField(g: TypeGrammar, field: string): boolean {
