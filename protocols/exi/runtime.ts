@@ -30,16 +30,23 @@ export class BitReader {
   /** Reads an n-bit unsigned integer, most significant bit first (n <= 24). */
   bits(n: number): number {
     const p = this.pos;
+    const buf = this.bytes;
+    const i = p >>> 3;
+    // Kept small so V8 inlines it into the generated decoders; the last 3 octets and n = 0 take bitsNearEnd.
+    if (i + 3 < buf.length && n !== 0) {
+      // A 32-bit big-endian window holds the (at most 24 + 7) bits we need, so the window check is the bounds check.
+      this.pos = p + n;
+      return ((((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) << (p & 7)) >>> (32 - n));
+    }
+    return this.bitsNearEnd(n);
+  }
+
+  private bitsNearEnd(n: number): number {
+    const p = this.pos;
     if (p + n > this.end) this.overrun(n);
     if (n === 0) return 0;
     this.pos = p + n;
     const buf = this.bytes;
-    const i = p >>> 3;
-    if (i + 3 < buf.length) {
-      // A 32-bit big-endian window holds the (at most 24 + 7) bits we need.
-      const word = (buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3];
-      return (word << (p & 7)) >>> (32 - n);
-    }
     let result = 0;
     let q = p;
     let left = n;
