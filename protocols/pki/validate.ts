@@ -1,5 +1,6 @@
-// ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read once
-// by the DER reader and cached per object or per DER content; signatures are checked with node:crypto.
+// ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read by the
+// DER reader, CAs and anchors once (cached per object or per DER content), leaves on every call;
+// signatures are checked with node:crypto.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
