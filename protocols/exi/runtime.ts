@@ -30,16 +30,23 @@ export class BitReader {
   /** Reads an n-bit unsigned integer, most significant bit first (n <= 24). */
   bits(n: number): number {
     const p = this.pos;
+    const buf = this.bytes;
+    const i = p >>> 3;
+    // Kept small so V8 inlines it into the generated decoders; the last 3 octets and n = 0 take bitsNearEnd.
+    if (i + 3 < buf.length && n !== 0) {
+      // A 32-bit big-endian window holds the (at most 24 + 7) bits we need, so the window check is the bounds check.
+      this.pos = p + n;
+      return ((((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) << (p & 7)) >>> (32 - n));
+    }
+    return this.bitsNearEnd(n);
+  }
+
+  private bitsNearEnd(n: number): number {
+    const p = this.pos;
     if (p + n > this.end) this.overrun(n);
     if (n === 0) return 0;
     this.pos = p + n;
     const buf = this.bytes;
-    const i = p >>> 3;
-    if (i + 3 < buf.length) {
-      // A 32-bit big-endian window holds the (at most 24 + 7) bits we need.
-      const word = (buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3];
-      return (word << (p & 7)) >>> (32 - n);
-    }
     let result = 0;
     let q = p;
     let left = n;
@@ -75,15 +82,29 @@ export class BitReader {
   /** EXI unsigned integer (7-bit groups, least significant first) that must fit a safe JS number. */
   uint(): number {
     const start = this.pos;
+    const buf = this.bytes;
+    const shift = start & 7;
+    let p = start;
     let result = 0;
     let factor = 1;
+    // The octets read in place (not through byte()): most values are one or two octets.
     for (;;) {
-      const b = this.byte();
+      if (p + 8 > this.end) {
+        this.pos = p;
+        this.overrun(8);
+      }
+      const i = p >>> 3;
+      const b = shift === 0 ? buf[i] : ((buf[i] << shift) | (buf[i + 1] >>> (8 - shift))) & 0xff;
+      p += 8;
       result += (b & 127) * factor;
       if (b < 128) break;
       factor *= 128;
-      if (factor > 2 ** 56) this.fail('unsigned integer longer than 8 octets', start);
+      if (factor > 2 ** 56) {
+        this.pos = p;
+        this.fail('unsigned integer longer than 8 octets', start);
+      }
     }
+    this.pos = p;
     if (result > MAX_SAFE) this.fail('unsigned integer larger than 2^53-1', start);
     return result;
   }
@@ -149,8 +170,14 @@ export class BitReader {
   }
 
   intRange(min: number, max: number): number {
-    const at = this.pos;
-    const value = this.int();
+    return this.intRangeAfterSign(this.bits(1) === 1, min, max);
+  }
+
+  /** The magnitude of an EXI integer whose sign bit ended the combined read just before, checked against [min, max]. */
+  intRangeAfterSign(negative: boolean, min: number, max: number): number {
+    const at = this.pos - 1;
+    const magnitude = this.uint();
+    const value = negative ? -magnitude - 1 : magnitude;
     if (value < min || value > max) this.fail(`integer ${value} outside [${min}, ${max}]`, at);
     return value;
   }
@@ -283,7 +310,12 @@ export class BitWriter {
   /** The bytes written so far, padded with zero bits to a byte boundary (a copy). */
   finish(): Uint8Array {
     if (this.cnt > 0) this.buf[this.len] = this.acc << (8 - this.cnt);
-    return this.buf.slice(0, this.len + (this.cnt > 0 ? 1 : 0));
+    const length = this.len + (this.cnt > 0 ? 1 : 0);
+    const out = new Uint8Array(length);
+    // TypedArray slice() looks up the species constructor on every call; small messages copy faster by hand.
+    if (length <= 64) for (let k = 0; k < length; k++) out[k] = this.buf[k];
+    else out.set(this.buf.subarray(0, length));
+    return out;
   }
 
   private grow(bytes: number): void {
@@ -316,6 +348,9 @@ export class BitWriter {
   }
 
   uint(value: number): void {
+    // Small values (most of V2G's) in one write of 8 or 16 bits.
+    if (value < 128) return this.bits(value, 8);
+    if (value < 16384) return this.bits((((value & 127) | 128) << 8) | (value >>> 7), 16);
     while (value >= 128) {
       this.byte((value % 128) | 128);
       value = Math.floor(value / 128);

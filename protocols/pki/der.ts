@@ -122,8 +122,11 @@ function expectTag(tlv: Tlv | undefined, tag: number, what: string): Tlv {
   return tlv;
 }
 
-/** A certificate names the same dozen OIDs again and again: their dotted text by content octets. */
-const oidTexts = new Map<string, string>();
+/**
+ * A certificate names the same dozen OIDs again and again: their dotted text, found by a hash of the
+ * content octets (no string is built to look one up) and confirmed on the octets.
+ */
+const oidTexts = new Map<number, { readonly octets: Uint8Array; readonly text: string }>();
 const OID_CACHE_SIZE = 256;
 
 /** The octets as a string of char codes 0–255 (no decoding), for short contents. */
@@ -134,12 +137,18 @@ function octetString(bytes: Uint8Array, start: number, end: number): string {
 }
 
 function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
-  const key = octetString(bytes, tlv.contentStart, tlv.end);
-  const known = oidTexts.get(key);
-  if (known !== undefined) return known;
+  const { contentStart: start, end } = tlv;
+  let hash = 0x811c9dc5; // FNV-1a
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  const known = oidTexts.get(hash);
+  if (known !== undefined && known.octets.length === end - start) {
+    let same = true;
+    for (let i = start; same && i < end; i++) same = known.octets[i - start] === bytes[i];
+    if (same) return known.text;
+  }
   const text = dottedOid(bytes, tlv);
   // Bounded: a hostile certificate may carry any number of made-up OIDs.
-  if (oidTexts.size < OID_CACHE_SIZE) oidTexts.set(key, text);
+  if (known === undefined && oidTexts.size < OID_CACHE_SIZE) oidTexts.set(hash, { octets: bytes.slice(start, end), text });
   return text;
 }
 
@@ -183,23 +192,27 @@ function twoDigits(bytes: Uint8Array, at: number): number {
 function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
   const utc = tlv.tag === 0x17;
   const start = tlv.contentStart;
-  const yearDigits = utc ? 2 : 4;
-  const fields: number[] = [];
-  let ok = tlv.end - start === yearDigits + 11 && bytes[tlv.end - 1] === 0x5a;
-  for (let at = start; ok && at < tlv.end - 1; at += 2) {
-    const value = twoDigits(bytes, at);
-    ok = !Number.isNaN(value);
-    fields.push(value);
-  }
-  if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, tlv.end))}'`);
-  let year = utc ? fields[0] : fields[0] * 100 + fields[1];
+  const at = start + (utc ? 2 : 4); // the month
+  let year = utc ? twoDigits(bytes, start) : twoDigits(bytes, start) * 100 + twoDigits(bytes, start + 2);
   if (utc) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
-  const [month, day, hour, minute, second] = fields.slice(yearDigits / 2);
+  const month = twoDigits(bytes, at);
+  const day = twoDigits(bytes, at + 2);
+  const hour = twoDigits(bytes, at + 4);
+  const minute = twoDigits(bytes, at + 6);
+  const second = twoDigits(bytes, at + 8);
+  // NaN (a non-digit) fails the last comparison.
+  const ok = tlv.end - at === 11 && bytes[tlv.end - 1] === 0x5a && year + month + day + hour + minute + second >= 0;
+  if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, tlv.end))}'`);
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
+const hexPairs = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Lowercase hex; a table loop, as a Buffer view and toString cost more for the short serials and key ids. */
 function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  let text = '';
+  for (let i = 0; i < bytes.length; i++) text += hexPairs[bytes[i]];
+  return text;
 }
 
 function algorithmOf(bytes: Uint8Array, tlv: Tlv): { oid: string; parameter?: string } {
@@ -219,8 +232,11 @@ function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
 }
 
 function unsignedHex(bytes: Uint8Array, tlv: Tlv): string {
-  const text = hex(bytes.subarray(tlv.contentStart, tlv.end)).replace(/^0+/, '');
-  return text === '' ? '0' : text;
+  let start = tlv.contentStart;
+  while (start < tlv.end && bytes[start] === 0) start++;
+  if (start === tlv.end) return '0';
+  const text = hex(bytes.subarray(start, tlv.end));
+  return bytes[start] < 0x10 ? text.slice(1) : text;
 }
 
 /** Parses the extensions the ISO 15118-2 profile constrains; other extensions are kept raw. */

@@ -1,5 +1,6 @@
-// ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read once
-// by the DER reader and cached per object or per DER content; signatures are checked with node:crypto.
+// ISO 15118-2 certificate-chain validation (pki-and-crypto.md §6, §8). Each certificate is read by the
+// DER reader, CAs and anchors once (cached per object or per DER content), leaves on every call;
+// signatures are checked with node:crypto.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
@@ -86,13 +87,21 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
-/** Reads a certificate once: per @peculiar/x509 object, and per DER content for byte input. */
-function load(input: CertificateInput): Certificate {
+/**
+ * Reads a certificate once: per @peculiar/x509 object, and per DER content for the CA positions of byte
+ * chains. A leaf (`repeats` false) is read anew: it is new in nearly every chain, and caching it evicted
+ * the sub-CAs and kept every leaf alive long enough to be promoted to the old generation, whose
+ * collection cost about half a verification per chain.
+ */
+function load(input: CertificateInput, repeats: boolean): Certificate {
   if (!(input instanceof Uint8Array)) {
     let entry = byObject.get(input);
     if (!entry) byObject.set(input, (entry = { ...parseCertificateDer(new Uint8Array(input.rawData)), object: input }));
     return entry;
   }
+  // Nothing read from a leaf outlives the call, so a view of the caller's bytes does; a plain
+  // Uint8Array view, as a Buffer's subarray() costs more.
+  if (!repeats) return parseCertificateDer(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   // Keyed by the signature's last octets (random in ECDSA), confirmed on the whole DER: hashing the
   // whole certificate for every lookup cost more than the rest of the lookup.
   const key = latin1Of(input.subarray(Math.max(0, input.length - CONTENT_KEY_BYTES)));
@@ -210,7 +219,7 @@ function checkPathLengths(chain: Certificate[], root: Certificate): void {
 function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], purpose: ChainPurpose): { root: Certificate; anchor: CertificateInput } {
   const top = chain[chain.length - 1];
   const position = chain.length - 1;
-  const candidates = anchors.map((anchor) => ({ anchor, root: load(anchor) })).filter(({ root: c }) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
+  const candidates = anchors.map((anchor) => ({ anchor, root: load(anchor, true) })).filter(({ root: c }) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
   if (candidates.length === 0) {
     throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuer)})`);
   }
@@ -314,7 +323,7 @@ export async function validateChain(chain: readonly CertificateInput[], options:
     if (chain.length > MAX_SUB_CAS + 1) throw new Defect('TooManySubCas', chain.length - 1, `the chain has ${chain.length - 1} sub-CAs; at most ${MAX_SUB_CAS} are allowed [V2G2-009]`);
     const certs = chain.map((input, position) => {
       try {
-        return load(input);
+        return load(input, position > 0);
       } catch (error) {
         throw new Defect('Malformed', position, `certificate ${position} cannot be read: ${(error as Error).message}`);
       }

@@ -79,21 +79,20 @@ export function d_supportedAppProtocolReqType(r: BitReader): supportedAppProtoco
 }
 
 export function d_AppProtocolType(r: BitReader): AppProtocolType {
-  const v = {} as AppProtocolType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AppProtocolType start");
-  v.ProtocolNamespace = r.string(100, "{}ProtocolNamespace");
+  const f_ProtocolNamespace = r.string(100, "{}ProtocolNamespace");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "AppProtocolType start");
-  v.VersionNumberMajor = r.uintMax(4294967295);
+  const f_VersionNumberMajor = r.uintMax(4294967295);
   const x2 = r.bits(3);
   if ((x2 & 7) !== 0) r.deviation(r.pos - 3, "AppProtocolType start");
-  v.VersionNumberMinor = r.uintMax(4294967295);
+  const f_VersionNumberMinor = r.uintMax(4294967295);
   const x3 = r.bits(21);
   if ((x3 & 1835907) !== 0) r.deviation(r.pos - 21, "AppProtocolType start");
-  v.SchemaID = ((x3 >>> 10) & 255) + 0;
-  v.Priority = r.upTo(((x3 >>> 2) & 31) + 1, 20, r.pos - 21);
-  return v;
+  const f_SchemaID = ((x3 >>> 10) & 255) + 0;
+  const f_Priority = r.upTo(((x3 >>> 2) & 31) + 1, 20, r.pos - 21);
+  return { ProtocolNamespace: f_ProtocolNamespace, VersionNumberMajor: f_VersionNumberMajor, VersionNumberMinor: f_VersionNumberMinor, SchemaID: f_SchemaID, Priority: f_Priority };
 }
 
 export function d_supportedAppProtocolResType(r: BitReader): supportedAppProtocolResType {

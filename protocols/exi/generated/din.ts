@@ -802,16 +802,15 @@ export interface DC_EVPowerDeliveryParameterType {
 }
 
 export function d_V2G_MessageType(r: BitReader): V2G_MessageType {
-  const v = {} as V2G_MessageType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  v.Header = d_MessageHeaderType(r);
+  const f_Header = d_MessageHeaderType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  v.Body = d_BodyType(r);
+  const f_Body = d_BodyType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  return v;
+  return { Header: f_Header, Body: f_Body };
 }
 
 export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
@@ -1279,20 +1278,18 @@ export function d_BodyType(r: BitReader): BodyType {
 }
 
 export function d_BodyBaseType(r: BitReader): BodyBaseType {
-  const v = {} as BodyBaseType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "BodyBaseType start");
-  return v;
+  return {} as BodyBaseType;
 }
 
 export function d_SessionSetupReqType(r: BitReader): SessionSetupReqType {
-  const v = {} as SessionSetupReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
-  v.EVCCID = r.binary(8);
+  const f_EVCCID = r.binary(8);
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
-  return v;
+  return { EVCCID: f_EVCCID };
 }
 
 export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
@@ -1471,26 +1468,24 @@ export function d_PaymentOptionsType(r: BitReader): PaymentOptionsType {
 }
 
 export function d_ServiceChargeType(r: BitReader): ServiceChargeType {
-  const v = {} as ServiceChargeType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceChargeType start");
-  v.ServiceTag = d_ServiceTagType(r);
+  const f_ServiceTag = d_ServiceTagType(r);
   const x1 = r.bits(12);
   if ((x1 & 3523) !== 0) r.deviation(r.pos - 12, "ServiceChargeType start");
-  v.FreeService = ((x1 >>> 9) & 1) === 1;
-  v.EnergyTransferType = V_EVSESupportedEnergyTransferType[r.index(((x1 >>> 2) & 15), 10, r.pos - 12)];
-  return v;
+  const f_FreeService = ((x1 >>> 9) & 1) === 1;
+  const f_EnergyTransferType = V_EVSESupportedEnergyTransferType[r.index(((x1 >>> 2) & 15), 10, r.pos - 12)];
+  return { ServiceTag: f_ServiceTag, FreeService: f_FreeService, EnergyTransferType: f_EnergyTransferType };
 }
 
 export function d_ServiceType(r: BitReader): ServiceType {
-  const v = {} as ServiceType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ServiceType start");
-  v.ServiceTag = d_ServiceTagType(r);
+  const f_ServiceTag = d_ServiceTagType(r);
   const x1 = r.bits(5);
   if ((x1 & 27) !== 0) r.deviation(r.pos - 5, "ServiceType start");
-  v.FreeService = ((x1 >>> 2) & 1) === 1;
-  return v;
+  const f_FreeService = ((x1 >>> 2) & 1) === 1;
+  return { ServiceTag: f_ServiceTag, FreeService: f_FreeService };
 }
 
 export function d_ServiceTagType(r: BitReader): ServiceTagType {
@@ -1611,13 +1606,12 @@ export function d_ServiceTagListType(r: BitReader): ServiceTagListType {
 }
 
 export function d_ServiceDetailReqType(r: BitReader): ServiceDetailReqType {
-  const v = {} as ServiceDetailReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
-  v.ServiceID = r.uintMax(65535);
+  const f_ServiceID = r.uintMax(65535);
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
-  return v;
+  return { ServiceID: f_ServiceID };
 }
 
 export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
@@ -1697,18 +1691,19 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
-        v.ParameterSetID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ParameterSetType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.ParameterSetID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
         (v.Parameter ??= []).push(d_ParameterType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -1719,7 +1714,7 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c3, 2, "ParameterSetType after Parameter (mid)");
         }
       }
       default:
@@ -1859,16 +1854,17 @@ export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
         }
       }
       case 2: {
-        const x2 = r.bits(2);
-        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
-        v.Value = r.intRange(-32768, 32767);
-        const x3 = r.bits(2);
-        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
+        const x3 = r.bits(3);
+        if ((x3 & 6) !== 0) r.deviation(r.pos - 3, "PhysicalValueType after Unit");
+        const n2 = ((x3 >>> 0) & 1) === 1;
+        v.Value = r.intRangeAfterSign(n2, -32768, 32767);
+        const x4 = r.bits(2);
+        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType after Unit");
         return v;
       }
       case 3: {
-        const x4 = r.bits(1);
-        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "PhysicalValueType after Value");
+        const x5 = r.bits(1);
+        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "PhysicalValueType after Value");
         return v;
       }
       default:
@@ -1878,14 +1874,13 @@ export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
 }
 
 export function d_ServicePaymentSelectionReqType(r: BitReader): ServicePaymentSelectionReqType {
-  const v = {} as ServicePaymentSelectionReqType;
   const x0 = r.bits(5);
   if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "ServicePaymentSelectionReqType start");
-  v.SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
-  v.SelectedServiceList = d_SelectedServiceListType(r);
+  const f_SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  const f_SelectedServiceList = d_SelectedServiceListType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ServicePaymentSelectionReqType start");
-  return v;
+  return { SelectedPaymentOption: f_SelectedPaymentOption, SelectedServiceList: f_SelectedServiceList };
 }
 
 export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType {
@@ -1962,24 +1957,22 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
 }
 
 export function d_ServicePaymentSelectionResType(r: BitReader): ServicePaymentSelectionResType {
-  const v = {} as ServicePaymentSelectionResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "ServicePaymentSelectionResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  return { ResponseCode: f_ResponseCode };
 }
 
 export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
-  const v = {} as PaymentDetailsReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
+  const f_ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PaymentDetailsReqType start");
-  return v;
+  return { ContractID: f_ContractID, ContractSignatureCertChain: f_ContractSignatureCertChain };
 }
 
 export function d_CertificateChainType(r: BitReader): CertificateChainType {
@@ -2058,17 +2051,16 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
 }
 
 export function d_PaymentDetailsResType(r: BitReader): PaymentDetailsResType {
-  const v = {} as PaymentDetailsResType;
   const x0 = r.bits(10);
   if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "PaymentDetailsResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
-  v.GenChallenge = r.string(2147483647, "{urn:din:70121:2012:MsgBody}GenChallenge");
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
+  const f_GenChallenge = r.string(2147483647, "{urn:din:70121:2012:MsgBody}GenChallenge");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "PaymentDetailsResType start");
-  v.DateTimeNow = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
+  const f_DateTimeNow = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, GenChallenge: f_GenChallenge, DateTimeNow: f_DateTimeNow };
 }
 
 export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthenticationReqType {
@@ -2129,12 +2121,11 @@ export function d_ContractAuthenticationReqType(r: BitReader): ContractAuthentic
 }
 
 export function d_ContractAuthenticationResType(r: BitReader): ContractAuthenticationResType {
-  const v = {} as ContractAuthenticationResType;
   const x0 = r.bits(13);
   if ((x0 & 6203) !== 0) r.deviation(r.pos - 13, "ContractAuthenticationResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 6) & 31), 23, r.pos - 13)];
-  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 1), 2, r.pos - 13)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 6) & 31), 23, r.pos - 13)];
+  const f_EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 1), 2, r.pos - 13)];
+  return { ResponseCode: f_ResponseCode, EVSEProcessing: f_EVSEProcessing };
 }
 
 export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameterDiscoveryReqType {
@@ -2354,18 +2345,19 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ChargingProfileType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ChargingProfileType start");
         (v.ProfileEntry ??= []).push(d_ProfileEntryType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.ProfileEntry ??= [];
             a.push(d_ProfileEntryType(r));
@@ -2376,7 +2368,7 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ChargingProfileType after ProfileEntry (mid)");
+            return r.unexpected(c3, 2, "ChargingProfileType after ProfileEntry (mid)");
         }
       }
       default:
@@ -2386,16 +2378,16 @@ export function d_ChargingProfileType(r: BitReader): ChargingProfileType {
 }
 
 export function d_ProfileEntryType(r: BitReader): ProfileEntryType {
-  const v = {} as ProfileEntryType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
-  v.ChargingProfileEntryStart = r.uintMax(4294967295);
-  const x1 = r.bits(3);
-  if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ProfileEntryType start");
-  v.ChargingProfileEntryMaxPower = r.intRange(-32768, 32767);
-  const x2 = r.bits(2);
-  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
-  return v;
+  const f_ChargingProfileEntryStart = r.uintMax(4294967295);
+  const x2 = r.bits(4);
+  if ((x2 & 14) !== 0) r.deviation(r.pos - 4, "ProfileEntryType start");
+  const n1 = ((x2 >>> 0) & 1) === 1;
+  const f_ChargingProfileEntryMaxPower = r.intRangeAfterSign(n1, -32768, 32767);
+  const x3 = r.bits(2);
+  if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "ProfileEntryType start");
+  return { ChargingProfileEntryStart: f_ChargingProfileEntryStart, ChargingProfileEntryMaxPower: f_ChargingProfileEntryMaxPower };
 }
 
 export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
@@ -2450,10 +2442,9 @@ export function d_PowerDeliveryResType(r: BitReader): PowerDeliveryResType {
 }
 
 export function d_ChargingStatusReqType(r: BitReader): ChargingStatusReqType {
-  const v = {} as ChargingStatusReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusReqType start");
-  return v;
+  return {} as ChargingStatusReqType;
 }
 
 export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
@@ -2466,13 +2457,14 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
         if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "ChargingStatusResType start");
         v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 23, r.pos - 10)];
         v.EVSEID = r.binary(32);
-        const x1 = r.bits(3);
-        if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "ChargingStatusResType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x2 = r.bits(1);
-        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType start");
-        const c3 = r.bits(2);
-        switch (c3) {
+        const x2 = r.bits(4);
+        if ((x2 & 14) !== 0) r.deviation(r.pos - 4, "ChargingStatusResType start");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType start");
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             v.EVSEMaxCurrent = d_PhysicalValueType(r);
             s = 4;
@@ -2492,12 +2484,12 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c3, 2, "ChargingStatusResType after SAScheduleTupleID");
+            return r.unexpected(c4, 2, "ChargingStatusResType after SAScheduleTupleID");
         }
       }
       case 4: {
-        const c4 = r.bits(2);
-        switch (c4) {
+        const c5 = r.bits(2);
+        switch (c5) {
           case 0: {
             v.MeterInfo = d_MeterInfoType(r);
             s = 5;
@@ -2512,24 +2504,24 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
             continue;
           }
           default:
-            return r.unexpected(c4, 2, "ChargingStatusResType after EVSEMaxCurrent");
+            return r.unexpected(c5, 2, "ChargingStatusResType after EVSEMaxCurrent");
         }
       }
       case 5: {
-        const x5 = r.bits(5);
-        if ((x5 & 27) !== 0) r.deviation(r.pos - 5, "ChargingStatusResType after MeterInfo");
-        v.ReceiptRequired = ((x5 >>> 2) & 1) === 1;
+        const x6 = r.bits(5);
+        if ((x6 & 27) !== 0) r.deviation(r.pos - 5, "ChargingStatusResType after MeterInfo");
+        v.ReceiptRequired = ((x6 >>> 2) & 1) === 1;
         v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
-        const x6 = r.bits(1);
-        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after MeterInfo");
+        const x7 = r.bits(1);
+        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after MeterInfo");
         return v;
       }
       case 6: {
-        const x7 = r.bits(1);
-        if ((x7 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
-        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
         const x8 = r.bits(1);
         if ((x8 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
+        v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+        const x9 = r.bits(1);
+        if ((x9 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusResType after ReceiptRequired");
         return v;
       }
       default:
@@ -2677,23 +2669,21 @@ export function d_MeterInfoType(r: BitReader): MeterInfoType {
 }
 
 export function d_AC_EVSEStatusType(r: BitReader): AC_EVSEStatusType {
-  const v = {} as AC_EVSEStatusType;
   const x0 = r.bits(10);
   if ((x0 & 887) !== 0) r.deviation(r.pos - 10, "AC_EVSEStatusType start");
-  v.PowerSwitchClosed = ((x0 >>> 7) & 1) === 1;
-  v.RCD = ((x0 >>> 3) & 1) === 1;
-  v.NotificationMaxDelay = r.uintMax(4294967295);
+  const f_PowerSwitchClosed = ((x0 >>> 7) & 1) === 1;
+  const f_RCD = ((x0 >>> 3) & 1) === 1;
+  const f_NotificationMaxDelay = r.uintMax(4294967295);
   const x1 = r.bits(7);
   if ((x1 & 115) !== 0) r.deviation(r.pos - 7, "AC_EVSEStatusType start");
-  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
-  return v;
+  const f_EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
+  return { PowerSwitchClosed: f_PowerSwitchClosed, RCD: f_RCD, NotificationMaxDelay: f_NotificationMaxDelay, EVSENotification: f_EVSENotification };
 }
 
 export function d_EVSEStatusType(r: BitReader): EVSEStatusType {
-  const v = {} as EVSEStatusType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEStatusType start");
-  return v;
+  return {} as EVSEStatusType;
 }
 
 export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
@@ -2786,29 +2776,26 @@ export function d_MeteringReceiptReqType(r: BitReader): MeteringReceiptReqType {
 }
 
 export function d_MeteringReceiptResType(r: BitReader): MeteringReceiptResType {
-  const v = {} as MeteringReceiptResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "MeteringReceiptResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  const f_AC_EVSEStatus = d_AC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "MeteringReceiptResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, AC_EVSEStatus: f_AC_EVSEStatus };
 }
 
 export function d_SessionStopType(r: BitReader): SessionStopType {
-  const v = {} as SessionStopType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SessionStopType start");
-  return v;
+  return {} as SessionStopType;
 }
 
 export function d_SessionStopResType(r: BitReader): SessionStopResType {
-  const v = {} as SessionStopResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "SessionStopResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  return { ResponseCode: f_ResponseCode };
 }
 
 export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqType {
@@ -2910,29 +2897,29 @@ export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertific
 }
 
 export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResType {
-  const v = {} as CertificateUpdateResType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateResType start");
-  v.Id = r.string(2147483647, "{}Id");
+  const f_Id = r.string(2147483647, "{}Id");
   const x1 = r.bits(9);
   if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateUpdateResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
-  v.ContractSignatureEncryptedPrivateKey = r.binary(128);
+  const f_ContractSignatureEncryptedPrivateKey = r.binary(128);
   const x3 = r.bits(3);
   if ((x3 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
-  v.DHParams = r.binary(256);
+  const f_DHParams = r.binary(256);
   const x4 = r.bits(3);
   if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
-  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
-  const x5 = r.bits(3);
-  if ((x5 & 7) !== 0) r.deviation(r.pos - 3, "CertificateUpdateResType start");
-  v.RetryCounter = r.intRange(-32768, 32767);
-  const x6 = r.bits(2);
-  if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
-  return v;
+  const f_ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
+  const x6 = r.bits(4);
+  if ((x6 & 14) !== 0) r.deviation(r.pos - 4, "CertificateUpdateResType start");
+  const n5 = ((x6 >>> 0) & 1) === 1;
+  const f_RetryCounter = r.intRangeAfterSign(n5, -32768, 32767);
+  const x7 = r.bits(2);
+  if ((x7 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateResType start");
+  return { Id: f_Id, ResponseCode: f_ResponseCode, ContractSignatureCertChain: f_ContractSignatureCertChain, ContractSignatureEncryptedPrivateKey: f_ContractSignatureEncryptedPrivateKey, DHParams: f_DHParams, ContractID: f_ContractID, RetryCounter: f_RetryCounter };
 }
 
 export function d_CertificateInstallationReqType(r: BitReader): CertificateInstallationReqType {
@@ -2992,36 +2979,34 @@ export function d_CertificateInstallationReqType(r: BitReader): CertificateInsta
 }
 
 export function d_CertificateInstallationResType(r: BitReader): CertificateInstallationResType {
-  const v = {} as CertificateInstallationResType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.Id = r.string(2147483647, "{}Id");
+  const f_Id = r.string(2147483647, "{}Id");
   const x1 = r.bits(9);
   if ((x1 & 387) !== 0) r.deviation(r.pos - 9, "CertificateInstallationResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x1 >>> 2) & 31), 23, r.pos - 9)];
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationResType start");
-  v.ContractSignatureEncryptedPrivateKey = r.binary(128);
+  const f_ContractSignatureEncryptedPrivateKey = r.binary(128);
   const x3 = r.bits(3);
   if ((x3 & 7) !== 0) r.deviation(r.pos - 3, "CertificateInstallationResType start");
-  v.DHParams = r.binary(256);
+  const f_DHParams = r.binary(256);
   const x4 = r.bits(3);
   if ((x4 & 7) !== 0) r.deviation(r.pos - 3, "CertificateInstallationResType start");
-  v.ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
+  const f_ContractID = r.string(24, "{urn:din:70121:2012:MsgBody}ContractID");
   const x5 = r.bits(2);
   if ((x5 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationResType start");
-  return v;
+  return { Id: f_Id, ResponseCode: f_ResponseCode, ContractSignatureCertChain: f_ContractSignatureCertChain, ContractSignatureEncryptedPrivateKey: f_ContractSignatureEncryptedPrivateKey, DHParams: f_DHParams, ContractID: f_ContractID };
 }
 
 export function d_CableCheckReqType(r: BitReader): CableCheckReqType {
-  const v = {} as CableCheckReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus };
 }
 
 export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
@@ -3106,22 +3091,20 @@ export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
 }
 
 export function d_EVStatusType(r: BitReader): EVStatusType {
-  const v = {} as EVStatusType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVStatusType start");
-  return v;
+  return {} as EVStatusType;
 }
 
 export function d_CableCheckResType(r: BitReader): CableCheckResType {
-  const v = {} as CableCheckResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CableCheckResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(5);
   if ((x1 & 27) !== 0) r.deviation(r.pos - 5, "CableCheckResType start");
-  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 1), 2, r.pos - 5)];
-  return v;
+  const f_EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 1), 2, r.pos - 5)];
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEProcessing: f_EVSEProcessing };
 }
 
 export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
@@ -3178,33 +3161,31 @@ export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
 }
 
 export function d_PreChargeReqType(r: BitReader): PreChargeReqType {
-  const v = {} as PreChargeReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.EVTargetVoltage = d_PhysicalValueType(r);
+  const f_EVTargetVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.EVTargetCurrent = d_PhysicalValueType(r);
+  const f_EVTargetCurrent = d_PhysicalValueType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus, EVTargetVoltage: f_EVTargetVoltage, EVTargetCurrent: f_EVTargetCurrent };
 }
 
 export function d_PreChargeResType(r: BitReader): PreChargeResType {
-  const v = {} as PreChargeResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PreChargeResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
-  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const f_EVSEPresentVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEPresentVoltage: f_EVSEPresentVoltage };
 }
 
 export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
@@ -3515,34 +3496,31 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
 }
 
 export function d_WeldingDetectionReqType(r: BitReader): WeldingDetectionReqType {
-  const v = {} as WeldingDetectionReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus };
 }
 
 export function d_WeldingDetectionResType(r: BitReader): WeldingDetectionResType {
-  const v = {} as WeldingDetectionResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "WeldingDetectionResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 23, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
-  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const f_EVSEPresentVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEPresentVoltage: f_EVSEPresentVoltage };
 }
 
 export function d_SASchedulesType(r: BitReader): SASchedulesType {
-  const v = {} as SASchedulesType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SASchedulesType start");
-  return v;
+  return {} as SASchedulesType;
 }
 
 export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
@@ -3585,14 +3563,15 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
-        v.SAScheduleTupleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "SAScheduleTupleType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.SAScheduleTupleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "SAScheduleTupleType start");
         v.PMaxSchedule = d_PMaxScheduleType(r);
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             v.SalesTariff = d_SalesTariffType(r);
             s = 3;
@@ -3602,12 +3581,12 @@ export function d_SAScheduleTupleType(r: BitReader): SAScheduleTupleType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "SAScheduleTupleType after PMaxSchedule");
+            return r.unexpected(c3, 2, "SAScheduleTupleType after PMaxSchedule");
         }
       }
       case 3: {
-        const x3 = r.bits(1);
-        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "SAScheduleTupleType after SalesTariff");
         return v;
       }
       default:
@@ -3622,18 +3601,19 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
-        v.PMaxScheduleID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.PMaxScheduleID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleType start");
         (v.PMaxScheduleEntry ??= []).push(d_PMaxScheduleEntryType(r));
         s = 2;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.PMaxScheduleEntry ??= [];
             a.push(d_PMaxScheduleEntryType(r));
@@ -3644,7 +3624,7 @@ export function d_PMaxScheduleType(r: BitReader): PMaxScheduleType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
+            return r.unexpected(c3, 2, "PMaxScheduleType after PMaxScheduleEntry (mid)");
         }
       }
       default:
@@ -3662,13 +3642,14 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
         const x0 = r.bits(1);
         if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
         v.Id = r.string(2147483647, "{}Id");
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SalesTariffType start");
-        v.SalesTariffID = r.intRange(-32768, 32767);
-        const x2 = r.bits(1);
-        if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
-        const c3 = r.bits(2);
-        switch (c3) {
+        const x2 = r.bits(3);
+        if ((x2 & 6) !== 0) r.deviation(r.pos - 3, "SalesTariffType start");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.SalesTariffID = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(1);
+        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType start");
+        const c4 = r.bits(2);
+        switch (c4) {
           case 0: {
             r.expectZero(1, "SalesTariffDescription CH");
             const x = r.string(32, "{urn:din:70121:2012:MsgDataTypes}SalesTariffDescription");
@@ -3686,27 +3667,27 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             continue;
           }
           default:
-            return r.unexpected(c3, 2, "SalesTariffType after SalesTariffID");
+            return r.unexpected(c4, 2, "SalesTariffType after SalesTariffID");
         }
       }
       case 3: {
-        const x4 = r.bits(12);
-        if ((x4 & 3075) !== 0) r.deviation(r.pos - 12, "SalesTariffType after SalesTariffDescription");
-        v.NumEPriceLevels = ((x4 >>> 2) & 255) + 0;
+        const x5 = r.bits(12);
+        if ((x5 & 3075) !== 0) r.deviation(r.pos - 12, "SalesTariffType after SalesTariffDescription");
+        v.NumEPriceLevels = ((x5 >>> 2) & 255) + 0;
         (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
         s = 5;
         continue;
       }
       case 4: {
-        const x5 = r.bits(1);
-        if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
+        const x6 = r.bits(1);
+        if ((x6 & 1) !== 0) r.deviation(r.pos - 1, "SalesTariffType after NumEPriceLevels");
         (v.SalesTariffEntry ??= []).push(d_SalesTariffEntryType(r));
         s = 5;
         continue;
       }
       case 5: {
-        const c6 = r.bits(2);
-        switch (c6) {
+        const c7 = r.bits(2);
+        switch (c7) {
           case 0: {
             const a = v.SalesTariffEntry ??= [];
             a.push(d_SalesTariffEntryType(r));
@@ -3717,7 +3698,7 @@ export function d_SalesTariffType(r: BitReader): SalesTariffType {
             return v;
           }
           default:
-            return r.unexpected(c6, 2, "SalesTariffType after SalesTariffEntry (mid)");
+            return r.unexpected(c7, 2, "SalesTariffType after SalesTariffEntry (mid)");
         }
       }
       default:
@@ -3957,19 +3938,21 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
         }
       }
       case 1: {
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
-        v.PMax = r.intRange(-32768, 32767);
-        const x2 = r.bits(2);
-        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
+        const x2 = r.bits(3);
+        if ((x2 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleEntryType after RelativeTimeInterval");
+        const n1 = ((x2 >>> 0) & 1) === 1;
+        v.PMax = r.intRangeAfterSign(n1, -32768, 32767);
+        const x3 = r.bits(2);
+        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after RelativeTimeInterval");
         return v;
       }
       case 2: {
-        const x3 = r.bits(2);
-        if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
-        v.PMax = r.intRange(-32768, 32767);
-        const x4 = r.bits(2);
-        if ((x4 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
+        const x5 = r.bits(3);
+        if ((x5 & 6) !== 0) r.deviation(r.pos - 3, "PMaxScheduleEntryType after TimeInterval");
+        const n4 = ((x5 >>> 0) & 1) === 1;
+        v.PMax = r.intRangeAfterSign(n4, -32768, 32767);
+        const x6 = r.bits(2);
+        if ((x6 & 3) !== 0) r.deviation(r.pos - 2, "PMaxScheduleEntryType after TimeInterval");
         return v;
       }
       default:
@@ -3979,10 +3962,9 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
 }
 
 export function d_IntervalType(r: BitReader): IntervalType {
-  const v = {} as IntervalType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "IntervalType start");
-  return v;
+  return {} as IntervalType;
 }
 
 export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalType {
@@ -4025,32 +4007,30 @@ export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalTy
 }
 
 export function d_EVChargeParameterType(r: BitReader): EVChargeParameterType {
-  const v = {} as EVChargeParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVChargeParameterType start");
-  return v;
+  return {} as EVChargeParameterType;
 }
 
 export function d_AC_EVChargeParameterType(r: BitReader): AC_EVChargeParameterType {
-  const v = {} as AC_EVChargeParameterType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVChargeParameterType start");
-  v.DepartureTime = r.uintMax(4294967295);
+  const f_DepartureTime = r.uintMax(4294967295);
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVChargeParameterType start");
-  v.EAmount = d_PhysicalValueType(r);
+  const f_EAmount = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
-  v.EVMaxVoltage = d_PhysicalValueType(r);
+  const f_EVMaxVoltage = d_PhysicalValueType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
-  v.EVMaxCurrent = d_PhysicalValueType(r);
+  const f_EVMaxCurrent = d_PhysicalValueType(r);
   const x4 = r.bits(1);
   if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
-  v.EVMinCurrent = d_PhysicalValueType(r);
+  const f_EVMinCurrent = d_PhysicalValueType(r);
   const x5 = r.bits(1);
   if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVChargeParameterType start");
-  return v;
+  return { DepartureTime: f_DepartureTime, EAmount: f_EAmount, EVMaxVoltage: f_EVMaxVoltage, EVMaxCurrent: f_EVMaxCurrent, EVMinCurrent: f_EVMinCurrent };
 }
 
 export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterType {
@@ -4243,29 +4223,27 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
 }
 
 export function d_EVSEChargeParameterType(r: BitReader): EVSEChargeParameterType {
-  const v = {} as EVSEChargeParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEChargeParameterType start");
-  return v;
+  return {} as EVSEChargeParameterType;
 }
 
 export function d_AC_EVSEChargeParameterType(r: BitReader): AC_EVSEChargeParameterType {
-  const v = {} as AC_EVSEChargeParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const f_AC_EVSEStatus = d_AC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.EVSEMaxVoltage = d_PhysicalValueType(r);
+  const f_EVSEMaxVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.EVSEMaxCurrent = d_PhysicalValueType(r);
+  const f_EVSEMaxCurrent = d_PhysicalValueType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.EVSEMinCurrent = d_PhysicalValueType(r);
+  const f_EVSEMinCurrent = d_PhysicalValueType(r);
   const x4 = r.bits(1);
   if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  return v;
+  return { AC_EVSEStatus: f_AC_EVSEStatus, EVSEMaxVoltage: f_EVSEMaxVoltage, EVSEMaxCurrent: f_EVSEMaxCurrent, EVSEMinCurrent: f_EVSEMinCurrent };
 }
 
 export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParameterType {
@@ -4390,10 +4368,9 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
 }
 
 export function d_EVPowerDeliveryParameterType(r: BitReader): EVPowerDeliveryParameterType {
-  const v = {} as EVPowerDeliveryParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVPowerDeliveryParameterType start");
-  return v;
+  return {} as EVPowerDeliveryParameterType;
 }
 
 export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliveryParameterType {
@@ -5131,8 +5108,8 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+  w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
@@ -5178,7 +5155,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 2: w.bits(4, 4); s = 5; break;
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
-    w.int(w.checkInt(v.shortValue, "shortValue", -32768, 32767));
+    w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
     w.bits(0, 1);
   }
   if (v.intValue !== undefined) {
@@ -5186,7 +5164,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 2: w.bits(6, 4); s = 6; break;
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
-    w.int(w.checkInt(v.intValue, "intValue", -2147483648, 2147483647));
+    w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
+    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
     w.bits(0, 1);
   }
   if (v.physicalValue !== undefined) {
@@ -5230,7 +5209,8 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PhysicalValueType[s], "Value");
   }
-  w.int(w.checkInt(v.Value, "Value", -32768, 32767));
+  w.bits((w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 1);
+  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
   w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
@@ -5277,8 +5257,8 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ParameterSetID !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+    w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
+    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -5532,8 +5512,8 @@ const X_PowerDeliveryReqType: readonly string[] = ["ReadyToChargeState", "Chargi
 
 export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 1);
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
@@ -5562,8 +5542,8 @@ const X_ChargingProfileType: readonly string[] = ["SAScheduleTupleID", "ProfileE
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   w.bits(0, 2);
   w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 3);
-  w.int(w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767));
+  w.bits((w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uint((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower));
   w.bits(0, 2);
 }
 const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "ChargingProfileEntryMaxPower", "(end)"];
@@ -5616,8 +5596,8 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
-  w.bits(0, 3); s = 3;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 1);
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 2); s = 4;
@@ -5680,7 +5660,8 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       case 3: w.bits(0, 3); s = 4; break;
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
-    w.int(w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767));
+    w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
     w.bits(0, 1);
   }
   if (v.TMeter !== undefined) {
@@ -5731,8 +5712,8 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
   w.binary(w.checkBinary(v.SessionID, "SessionID", 0, 8));
   w.bits(0, 1);
   if (v.SAScheduleTupleID !== undefined) {
-    w.bits(0, 3); s = 3;
-    w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+    w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
+    w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -5833,8 +5814,8 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
   w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
-  w.bits(0, 3);
-  w.int(w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767));
+  w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
   w.bits(0, 2);
 }
 const X_CertificateUpdateResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "RetryCounter", "(end)"];
@@ -6189,8 +6170,8 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767));
+  w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
   w.bits(0, 2); s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
   w.path[w.depth++] = "PMaxSchedule";
@@ -6213,8 +6194,8 @@ const X_SAScheduleTupleType: readonly string[] = ["SAScheduleTupleID", "PMaxSche
 
 export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767));
+  w.bits((w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID));
   w.bits(0, 1);
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
@@ -6244,8 +6225,8 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   let s = 0;
   w.bits(0, 1); s = 1;
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
-  w.bits(0, 2); s = 2;
-  w.int(w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767));
+  w.bits((w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767) < 0 ? 1 : 0), 3); s = 2;
+  w.uint((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID));
   w.bits(0, 1);
   if (v.SalesTariffDescription !== undefined) {
     w.bits(0, 3); s = 3;
@@ -6412,7 +6393,8 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     case 2: w.bits(0, 2); s = 3; break;
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
-  w.int(w.checkInt(v.PMax, "PMax", -32768, 32767));
+  w.bits((w.checkInt(v.PMax, "PMax", -32768, 32767) < 0 ? 1 : 0), 1);
+  w.uint((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax));
   w.bits(0, 2);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];

@@ -821,16 +821,15 @@ export interface DC_EVPowerDeliveryParameterType {
 }
 
 export function d_V2G_MessageType(r: BitReader): V2G_MessageType {
-  const v = {} as V2G_MessageType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  v.Header = d_MessageHeaderType(r);
+  const f_Header = d_MessageHeaderType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  v.Body = d_BodyType(r);
+  const f_Body = d_BodyType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "V2G_MessageType start");
-  return v;
+  return { Header: f_Header, Body: f_Body };
 }
 
 export function d_MessageHeaderType(r: BitReader): MessageHeaderType {
@@ -1298,20 +1297,18 @@ export function d_BodyType(r: BitReader): BodyType {
 }
 
 export function d_BodyBaseType(r: BitReader): BodyBaseType {
-  const v = {} as BodyBaseType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "BodyBaseType start");
-  return v;
+  return {} as BodyBaseType;
 }
 
 export function d_SessionSetupReqType(r: BitReader): SessionSetupReqType {
-  const v = {} as SessionSetupReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
-  v.EVCCID = r.binary(6);
+  const f_EVCCID = r.binary(6);
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "SessionSetupReqType start");
-  return v;
+  return { EVCCID: f_EVCCID };
 }
 
 export function d_SessionSetupResType(r: BitReader): SessionSetupResType {
@@ -1780,13 +1777,12 @@ export function d_ServiceListType(r: BitReader): ServiceListType {
 }
 
 export function d_ServiceDetailReqType(r: BitReader): ServiceDetailReqType {
-  const v = {} as ServiceDetailReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
-  v.ServiceID = r.uintMax(65535);
+  const f_ServiceID = r.uintMax(65535);
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ServiceDetailReqType start");
-  return v;
+  return { ServiceID: f_ServiceID };
 }
 
 export function d_ServiceDetailResType(r: BitReader): ServiceDetailResType {
@@ -1871,18 +1867,19 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
   for (;;) {
     switch (s) {
       case 0: {
-        const x0 = r.bits(2);
-        if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
-        v.ParameterSetID = r.intRange(-32768, 32767);
-        const x1 = r.bits(2);
-        if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
+        const x1 = r.bits(3);
+        if ((x1 & 6) !== 0) r.deviation(r.pos - 3, "ParameterSetType start");
+        const n0 = ((x1 >>> 0) & 1) === 1;
+        v.ParameterSetID = r.intRangeAfterSign(n0, -32768, 32767);
+        const x2 = r.bits(2);
+        if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "ParameterSetType start");
         (v.Parameter ??= []).push(d_ParameterType(r));
         s = v.Parameter.length < 16 ? 2 : 3;
         continue;
       }
       case 2: {
-        const c2 = r.bits(2);
-        switch (c2) {
+        const c3 = r.bits(2);
+        switch (c3) {
           case 0: {
             const a = v.Parameter ??= [];
             a.push(d_ParameterType(r));
@@ -1893,12 +1890,12 @@ export function d_ParameterSetType(r: BitReader): ParameterSetType {
             return v;
           }
           default:
-            return r.unexpected(c2, 2, "ParameterSetType after Parameter (mid)");
+            return r.unexpected(c3, 2, "ParameterSetType after Parameter (mid)");
         }
       }
       case 3: {
-        const x3 = r.bits(1);
-        if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "ParameterSetType after Parameter (full)");
+        const x4 = r.bits(1);
+        if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "ParameterSetType after Parameter (full)");
         return v;
       }
       default:
@@ -2004,26 +2001,25 @@ export function d_ParameterType(r: BitReader): ParameterType {
 }
 
 export function d_PhysicalValueType(r: BitReader): PhysicalValueType {
-  const v = {} as PhysicalValueType;
-  const x0 = r.bits(14);
-  if ((x0 & 12743) !== 0) r.deviation(r.pos - 14, "PhysicalValueType start");
-  v.Multiplier = r.upTo(((x0 >>> 9) & 7) + -3, 3, r.pos - 14);
-  v.Unit = V_unitSymbolType[r.index(((x0 >>> 3) & 7), 7, r.pos - 14)];
-  v.Value = r.intRange(-32768, 32767);
-  const x1 = r.bits(2);
-  if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType start");
-  return v;
+  const x1 = r.bits(15);
+  if ((x1 & 25486) !== 0) r.deviation(r.pos - 15, "PhysicalValueType start");
+  const f_Multiplier = r.upTo(((x1 >>> 10) & 7) + -3, 3, r.pos - 15);
+  const f_Unit = V_unitSymbolType[r.index(((x1 >>> 4) & 7), 7, r.pos - 15)];
+  const n0 = ((x1 >>> 0) & 1) === 1;
+  const f_Value = r.intRangeAfterSign(n0, -32768, 32767);
+  const x2 = r.bits(2);
+  if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PhysicalValueType start");
+  return { Multiplier: f_Multiplier, Unit: f_Unit, Value: f_Value };
 }
 
 export function d_PaymentServiceSelectionReqType(r: BitReader): PaymentServiceSelectionReqType {
-  const v = {} as PaymentServiceSelectionReqType;
   const x0 = r.bits(5);
   if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "PaymentServiceSelectionReqType start");
-  v.SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
-  v.SelectedServiceList = d_SelectedServiceListType(r);
+  const f_SelectedPaymentOption = V_paymentOptionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  const f_SelectedServiceList = d_SelectedServiceListType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PaymentServiceSelectionReqType start");
-  return v;
+  return { SelectedPaymentOption: f_SelectedPaymentOption, SelectedServiceList: f_SelectedServiceList };
 }
 
 export function d_SelectedServiceListType(r: BitReader): SelectedServiceListType {
@@ -2105,24 +2101,22 @@ export function d_SelectedServiceType(r: BitReader): SelectedServiceType {
 }
 
 export function d_PaymentServiceSelectionResType(r: BitReader): PaymentServiceSelectionResType {
-  const v = {} as PaymentServiceSelectionResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PaymentServiceSelectionResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  return { ResponseCode: f_ResponseCode };
 }
 
 export function d_PaymentDetailsReqType(r: BitReader): PaymentDetailsReqType {
-  const v = {} as PaymentDetailsReqType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
+  const f_eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsReqType start");
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PaymentDetailsReqType start");
-  return v;
+  return { eMAID: f_eMAID, ContractSignatureCertChain: f_ContractSignatureCertChain };
 }
 
 export function d_CertificateChainType(r: BitReader): CertificateChainType {
@@ -2241,17 +2235,16 @@ export function d_SubCertificatesType(r: BitReader): SubCertificatesType {
 }
 
 export function d_PaymentDetailsResType(r: BitReader): PaymentDetailsResType {
-  const v = {} as PaymentDetailsResType;
   const x0 = r.bits(10);
   if ((x0 & 775) !== 0) r.deviation(r.pos - 10, "PaymentDetailsResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
-  v.GenChallenge = r.binary(16);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 3) & 31), 26, r.pos - 10)];
+  const f_GenChallenge = r.binary(16);
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "PaymentDetailsResType start");
-  v.EVSETimeStamp = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
+  const f_EVSETimeStamp = r.bigRange(r.intBig(), -9223372036854775808n, 9223372036854775807n);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "PaymentDetailsResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, GenChallenge: f_GenChallenge, EVSETimeStamp: f_EVSETimeStamp };
 }
 
 export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
@@ -2312,12 +2305,11 @@ export function d_AuthorizationReqType(r: BitReader): AuthorizationReqType {
 }
 
 export function d_AuthorizationResType(r: BitReader): AuthorizationResType {
-  const v = {} as AuthorizationResType;
   const x0 = r.bits(14);
   if ((x0 & 12403) !== 0) r.deviation(r.pos - 14, "AuthorizationResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 7) & 31), 26, r.pos - 14)];
-  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 3), 3, r.pos - 14)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 7) & 31), 26, r.pos - 14)];
+  const f_EVSEProcessing = V_EVSEProcessingType[r.index(((x0 >>> 2) & 3), 3, r.pos - 14)];
+  return { ResponseCode: f_ResponseCode, EVSEProcessing: f_EVSEProcessing };
 }
 
 export function d_ChargeParameterDiscoveryReqType(r: BitReader): ChargeParameterDiscoveryReqType {
@@ -3004,38 +2996,35 @@ export function d_MeteringReceiptResType(r: BitReader): MeteringReceiptResType {
 }
 
 export function d_SessionStopReqType(r: BitReader): SessionStopReqType {
-  const v = {} as SessionStopReqType;
   const x0 = r.bits(5);
   if ((x0 & 27) !== 0) r.deviation(r.pos - 5, "SessionStopReqType start");
-  v.ChargingSession = V_chargingSessionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
-  return v;
+  const f_ChargingSession = V_chargingSessionType[r.index(((x0 >>> 2) & 1), 2, r.pos - 5)];
+  return { ChargingSession: f_ChargingSession };
 }
 
 export function d_SessionStopResType(r: BitReader): SessionStopResType {
-  const v = {} as SessionStopResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "SessionStopResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  return v;
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  return { ResponseCode: f_ResponseCode };
 }
 
 export function d_CertificateUpdateReqType(r: BitReader): CertificateUpdateReqType {
-  const v = {} as CertificateUpdateReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
-  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
+  const f_Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
-  v.eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
+  const f_eMAID = r.string(15, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x3 = r.bits(2);
   if ((x3 & 3) !== 0) r.deviation(r.pos - 2, "CertificateUpdateReqType start");
-  v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+  const f_ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
   const x4 = r.bits(1);
   if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateUpdateReqType start");
-  return v;
+  return { Id: f_Id, ContractSignatureCertChain: f_ContractSignatureCertChain, eMAID: f_eMAID, ListOfRootCertificateIDs: f_ListOfRootCertificateIDs };
 }
 
 export function d_ListOfRootCertificateIDsType(r: BitReader): ListOfRootCertificateIDsType {
@@ -3128,88 +3117,82 @@ export function d_CertificateUpdateResType(r: BitReader): CertificateUpdateResTy
 }
 
 export function d_ContractSignatureEncryptedPrivateKeyType(r: BitReader): ContractSignatureEncryptedPrivateKeyType {
-  const v = {} as ContractSignatureEncryptedPrivateKeyType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
-  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
+  const f_Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
-  v.CONTENT = r.binary(48);
+  const f_CONTENT = r.binary(48);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "ContractSignatureEncryptedPrivateKeyType start");
-  return v;
+  return { Id: f_Id, CONTENT: f_CONTENT };
 }
 
 export function d_DiffieHellmanPublickeyType(r: BitReader): DiffieHellmanPublickeyType {
-  const v = {} as DiffieHellmanPublickeyType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
-  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
+  const f_Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
-  v.CONTENT = r.binary(65);
+  const f_CONTENT = r.binary(65);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "DiffieHellmanPublickeyType start");
-  return v;
+  return { Id: f_Id, CONTENT: f_CONTENT };
 }
 
 export function d_EMAIDType(r: BitReader, qn: string): EMAIDType {
-  const v = {} as EMAIDType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
-  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
+  const f_Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgDataTypes}Id");
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
-  v.CONTENT = r.string(15, qn);
+  const f_CONTENT = r.string(15, qn);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "EMAIDType start");
-  return v;
+  return { Id: f_Id, CONTENT: f_CONTENT };
 }
 
 export function d_CertificateInstallationReqType(r: BitReader): CertificateInstallationReqType {
-  const v = {} as CertificateInstallationReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType start");
-  v.Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
+  const f_Id = r.string(2147483647, "{urn:iso:15118:2:2013:MsgBody}Id");
   const x1 = r.bits(2);
   if ((x1 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType start");
-  v.OEMProvisioningCert = r.binary(800);
+  const f_OEMProvisioningCert = r.binary(800);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "CertificateInstallationReqType start");
-  v.ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
+  const f_ListOfRootCertificateIDs = d_ListOfRootCertificateIDsType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationReqType start");
-  return v;
+  return { Id: f_Id, OEMProvisioningCert: f_OEMProvisioningCert, ListOfRootCertificateIDs: f_ListOfRootCertificateIDs };
 }
 
 export function d_CertificateInstallationResType(r: BitReader): CertificateInstallationResType {
-  const v = {} as CertificateInstallationResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CertificateInstallationResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  v.SAProvisioningCertificateChain = d_CertificateChainType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  const f_SAProvisioningCertificateChain = d_CertificateChainType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.ContractSignatureCertChain = d_CertificateChainType(r);
+  const f_ContractSignatureCertChain = d_CertificateChainType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
+  const f_ContractSignatureEncryptedPrivateKey = d_ContractSignatureEncryptedPrivateKeyType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.DHpublickey = d_DiffieHellmanPublickeyType(r);
+  const f_DHpublickey = d_DiffieHellmanPublickeyType(r);
   const x4 = r.bits(1);
   if ((x4 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  v.eMAID = d_EMAIDType(r, "{urn:iso:15118:2:2013:MsgBody}eMAID");
+  const f_eMAID = d_EMAIDType(r, "{urn:iso:15118:2:2013:MsgBody}eMAID");
   const x5 = r.bits(1);
   if ((x5 & 1) !== 0) r.deviation(r.pos - 1, "CertificateInstallationResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, SAProvisioningCertificateChain: f_SAProvisioningCertificateChain, ContractSignatureCertChain: f_ContractSignatureCertChain, ContractSignatureEncryptedPrivateKey: f_ContractSignatureEncryptedPrivateKey, DHpublickey: f_DHpublickey, eMAID: f_eMAID };
 }
 
 export function d_ChargingStatusReqType(r: BitReader): ChargingStatusReqType {
-  const v = {} as ChargingStatusReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "ChargingStatusReqType start");
-  return v;
+  return {} as ChargingStatusReqType;
 }
 
 export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
@@ -3319,65 +3302,59 @@ export function d_ChargingStatusResType(r: BitReader): ChargingStatusResType {
 }
 
 export function d_AC_EVSEStatusType(r: BitReader): AC_EVSEStatusType {
-  const v = {} as AC_EVSEStatusType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "AC_EVSEStatusType start");
-  v.NotificationMaxDelay = r.uintMax(65535);
+  const f_NotificationMaxDelay = r.uintMax(65535);
   const x1 = r.bits(11);
   if ((x1 & 1851) !== 0) r.deviation(r.pos - 11, "AC_EVSEStatusType start");
-  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 6) & 3), 3, r.pos - 11)];
-  v.RCD = ((x1 >>> 2) & 1) === 1;
-  return v;
+  const f_EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 6) & 3), 3, r.pos - 11)];
+  const f_RCD = ((x1 >>> 2) & 1) === 1;
+  return { NotificationMaxDelay: f_NotificationMaxDelay, EVSENotification: f_EVSENotification, RCD: f_RCD };
 }
 
 export function d_EVSEStatusType(r: BitReader): EVSEStatusType {
-  const v = {} as EVSEStatusType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "EVSEStatusType start");
-  v.NotificationMaxDelay = r.uintMax(65535);
+  const f_NotificationMaxDelay = r.uintMax(65535);
   const x1 = r.bits(7);
   if ((x1 & 115) !== 0) r.deviation(r.pos - 7, "EVSEStatusType start");
-  v.EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
-  return v;
+  const f_EVSENotification = V_EVSENotificationType[r.index(((x1 >>> 2) & 3), 3, r.pos - 7)];
+  return { NotificationMaxDelay: f_NotificationMaxDelay, EVSENotification: f_EVSENotification };
 }
 
 export function d_CableCheckReqType(r: BitReader): CableCheckReqType {
-  const v = {} as CableCheckReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "CableCheckReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus };
 }
 
 export function d_DC_EVStatusType(r: BitReader): DC_EVStatusType {
-  const v = {} as DC_EVStatusType;
   const x0 = r.bits(22);
   if ((x0 & 3608067) !== 0) r.deviation(r.pos - 22, "DC_EVStatusType start");
-  v.EVReady = ((x0 >>> 19) & 1) === 1;
-  v.EVErrorCode = V_DC_EVErrorCodeType[r.index(((x0 >>> 12) & 15), 12, r.pos - 22)];
-  v.EVRESSSOC = r.upTo(((x0 >>> 2) & 127) + 0, 100, r.pos - 22);
-  return v;
+  const f_EVReady = ((x0 >>> 19) & 1) === 1;
+  const f_EVErrorCode = V_DC_EVErrorCodeType[r.index(((x0 >>> 12) & 15), 12, r.pos - 22)];
+  const f_EVRESSSOC = r.upTo(((x0 >>> 2) & 127) + 0, 100, r.pos - 22);
+  return { EVReady: f_EVReady, EVErrorCode: f_EVErrorCode, EVRESSSOC: f_EVRESSSOC };
 }
 
 export function d_EVStatusType(r: BitReader): EVStatusType {
-  const v = {} as EVStatusType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVStatusType start");
-  return v;
+  return {} as EVStatusType;
 }
 
 export function d_CableCheckResType(r: BitReader): CableCheckResType {
-  const v = {} as CableCheckResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "CableCheckResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(6);
   if ((x1 & 51) !== 0) r.deviation(r.pos - 6, "CableCheckResType start");
-  v.EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 3), 3, r.pos - 6)];
-  return v;
+  const f_EVSEProcessing = V_EVSEProcessingType[r.index(((x1 >>> 2) & 3), 3, r.pos - 6)];
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEProcessing: f_EVSEProcessing };
 }
 
 export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
@@ -3432,33 +3409,31 @@ export function d_DC_EVSEStatusType(r: BitReader): DC_EVSEStatusType {
 }
 
 export function d_PreChargeReqType(r: BitReader): PreChargeReqType {
-  const v = {} as PreChargeReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.EVTargetVoltage = d_PhysicalValueType(r);
+  const f_EVTargetVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  v.EVTargetCurrent = d_PhysicalValueType(r);
+  const f_EVTargetCurrent = d_PhysicalValueType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus, EVTargetVoltage: f_EVTargetVoltage, EVTargetCurrent: f_EVTargetCurrent };
 }
 
 export function d_PreChargeResType(r: BitReader): PreChargeResType {
-  const v = {} as PreChargeResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "PreChargeResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
-  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const f_EVSEPresentVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "PreChargeResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEPresentVoltage: f_EVSEPresentVoltage };
 }
 
 export function d_CurrentDemandReqType(r: BitReader): CurrentDemandReqType {
@@ -3857,34 +3832,31 @@ export function d_CurrentDemandResType(r: BitReader): CurrentDemandResType {
 }
 
 export function d_WeldingDetectionReqType(r: BitReader): WeldingDetectionReqType {
-  const v = {} as WeldingDetectionReqType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
-  v.DC_EVStatus = d_DC_EVStatusType(r);
+  const f_DC_EVStatus = d_DC_EVStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionReqType start");
-  return v;
+  return { DC_EVStatus: f_DC_EVStatus };
 }
 
 export function d_WeldingDetectionResType(r: BitReader): WeldingDetectionResType {
-  const v = {} as WeldingDetectionResType;
   const x0 = r.bits(9);
   if ((x0 & 387) !== 0) r.deviation(r.pos - 9, "WeldingDetectionResType start");
-  v.ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
-  v.DC_EVSEStatus = d_DC_EVSEStatusType(r);
+  const f_ResponseCode = V_responseCodeType[r.index(((x0 >>> 2) & 31), 26, r.pos - 9)];
+  const f_DC_EVSEStatus = d_DC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
-  v.EVSEPresentVoltage = d_PhysicalValueType(r);
+  const f_EVSEPresentVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "WeldingDetectionResType start");
-  return v;
+  return { ResponseCode: f_ResponseCode, DC_EVSEStatus: f_DC_EVSEStatus, EVSEPresentVoltage: f_EVSEPresentVoltage };
 }
 
 export function d_SASchedulesType(r: BitReader): SASchedulesType {
-  const v = {} as SASchedulesType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "SASchedulesType start");
-  return v;
+  return {} as SASchedulesType;
 }
 
 export function d_SAScheduleListType(r: BitReader): SAScheduleListType {
@@ -4419,10 +4391,9 @@ export function d_PMaxScheduleEntryType(r: BitReader): PMaxScheduleEntryType {
 }
 
 export function d_IntervalType(r: BitReader): IntervalType {
-  const v = {} as IntervalType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "IntervalType start");
-  return v;
+  return {} as IntervalType;
 }
 
 export function d_RelativeTimeIntervalType(r: BitReader): RelativeTimeIntervalType {
@@ -4790,26 +4761,24 @@ export function d_DC_EVChargeParameterType(r: BitReader): DC_EVChargeParameterTy
 }
 
 export function d_EVSEChargeParameterType(r: BitReader): EVSEChargeParameterType {
-  const v = {} as EVSEChargeParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVSEChargeParameterType start");
-  return v;
+  return {} as EVSEChargeParameterType;
 }
 
 export function d_AC_EVSEChargeParameterType(r: BitReader): AC_EVSEChargeParameterType {
-  const v = {} as AC_EVSEChargeParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.AC_EVSEStatus = d_AC_EVSEStatusType(r);
+  const f_AC_EVSEStatus = d_AC_EVSEStatusType(r);
   const x1 = r.bits(1);
   if ((x1 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.EVSENominalVoltage = d_PhysicalValueType(r);
+  const f_EVSENominalVoltage = d_PhysicalValueType(r);
   const x2 = r.bits(1);
   if ((x2 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  v.EVSEMaxCurrent = d_PhysicalValueType(r);
+  const f_EVSEMaxCurrent = d_PhysicalValueType(r);
   const x3 = r.bits(1);
   if ((x3 & 1) !== 0) r.deviation(r.pos - 1, "AC_EVSEChargeParameterType start");
-  return v;
+  return { AC_EVSEStatus: f_AC_EVSEStatus, EVSENominalVoltage: f_EVSENominalVoltage, EVSEMaxCurrent: f_EVSEMaxCurrent };
 }
 
 export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParameterType {
@@ -4897,10 +4866,9 @@ export function d_DC_EVSEChargeParameterType(r: BitReader): DC_EVSEChargeParamet
 }
 
 export function d_EVPowerDeliveryParameterType(r: BitReader): EVPowerDeliveryParameterType {
-  const v = {} as EVPowerDeliveryParameterType;
   const x0 = r.bits(1);
   if ((x0 & 1) !== 0) r.deviation(r.pos - 1, "EVPowerDeliveryParameterType start");
-  return v;
+  return {} as EVPowerDeliveryParameterType;
 }
 
 export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliveryParameterType {
@@ -5680,8 +5648,8 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
-  w.bits(0, 2); s = 1;
-  w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+  w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
+  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
   w.bits(0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
@@ -5727,7 +5695,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 1: w.bits(4, 4); s = 4; break;
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
-    w.int(w.checkInt(v.shortValue, "shortValue", -32768, 32767));
+    w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
     w.bits(0, 1);
   }
   if (v.intValue !== undefined) {
@@ -5735,7 +5704,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       case 1: w.bits(6, 4); s = 5; break;
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
-    w.int(w.checkInt(v.intValue, "intValue", -2147483648, 2147483647));
+    w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
+    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
     w.bits(0, 1);
   }
   if (v.physicalValue !== undefined) {
@@ -5769,8 +5739,8 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
 const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortValue|intValue|physicalValue|stringValue", "(end)", "(end)", "(end)", "(end)", "(end)", "(end)"];
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
-  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 9 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 3, 14);
-  w.int(w.checkInt(v.Value, "Value", -32768, 32767));
+  w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 10 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 4 | (w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 15);
+  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
   w.bits(0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
@@ -5818,8 +5788,8 @@ export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): voi
   w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
   w.bits(0, 1);
   if (v.ParameterSetID !== undefined) {
-    w.bits(0, 3); s = 2;
-    w.int(w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767));
+    w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
+    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
     w.bits(0, 1);
   }
   switch (s) {
@@ -6234,7 +6204,8 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       case 3: w.bits(0, 3); s = 4; break;
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
-    w.int(w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767));
+    w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
+    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
     w.bits(0, 1);
   }
   if (v.TMeter !== undefined) {
@@ -6382,8 +6353,8 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   e_EMAIDType(w, v.eMAID);
   w.depth--;
   if (v.RetryCounter !== undefined) {
-    w.bits(0, 3); s = 7;
-    w.int(w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767));
+    w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4); s = 7;
+    w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
     w.bits(0, 1);
   }
   switch (s) {
@@ -10436,7 +10407,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "MeterStatus":
       w.bits(120, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "MeterStatus", -32768, 32767));
+      w.bits(w.checkInt(value as number, "MeterStatus", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "MeteringReceiptReq":
@@ -10566,7 +10538,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ParameterSetID":
       w.bits(140, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "ParameterSetID", -32768, 32767));
+      w.bits(w.checkInt(value as number, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "PaymentDetailsReq":
@@ -10726,7 +10699,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RetryCounter":
       w.bits(164, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "RetryCounter", -32768, 32767));
+      w.bits(w.checkInt(value as number, "RetryCounter", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "RootCertificateID":
@@ -11047,7 +11021,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Value":
       w.bits(217, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "Value", -32768, 32767));
+      w.bits(w.checkInt(value as number, "Value", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "WeldingDetectionReq":
@@ -11169,7 +11144,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "intValue":
       w.bits(237, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "intValue", -2147483648, 2147483647));
+      w.bits(w.checkInt(value as number, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "physicalValue":
@@ -11182,7 +11158,8 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "shortValue":
       w.bits(239, 8);
       w.bits(0, 1);
-      w.int(w.checkInt(value as number, "shortValue", -32768, 32767));
+      w.bits(w.checkInt(value as number, "shortValue", -32768, 32767) < 0 ? 1 : 0, 1);
+      w.uint((value as number) < 0 ? -(value as number) - 1 : (value as number));
       w.bits(0, 1);
       break;
     case "start":

@@ -1793,16 +1793,15 @@ export function d_X509DataType(r: BitReader): X509DataType {
 }
 
 export function d_X509IssuerSerialType(r: BitReader): X509IssuerSerialType {
-  const v = {} as X509IssuerSerialType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "X509IssuerSerialType start");
-  v.X509IssuerName = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509IssuerName");
+  const f_X509IssuerName = r.string(2147483647, "{http://www.w3.org/2000/09/xmldsig#}X509IssuerName");
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "X509IssuerSerialType start");
-  v.X509SerialNumber = r.bigRange(r.intBig(), undefined, undefined);
+  const f_X509SerialNumber = r.bigRange(r.intBig(), undefined, undefined);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "X509IssuerSerialType start");
-  return v;
+  return { X509IssuerName: f_X509IssuerName, X509SerialNumber: f_X509SerialNumber };
 }
 
 export function d_PGPDataType(r: BitReader): PGPDataType {
@@ -2366,16 +2365,15 @@ export function d_DSAKeyValueType(r: BitReader): DSAKeyValueType {
 }
 
 export function d_RSAKeyValueType(r: BitReader): RSAKeyValueType {
-  const v = {} as RSAKeyValueType;
   const x0 = r.bits(2);
   if ((x0 & 3) !== 0) r.deviation(r.pos - 2, "RSAKeyValueType start");
-  v.Modulus = r.binary(2147483647);
+  const f_Modulus = r.binary(2147483647);
   const x1 = r.bits(3);
   if ((x1 & 7) !== 0) r.deviation(r.pos - 3, "RSAKeyValueType start");
-  v.Exponent = r.binary(2147483647);
+  const f_Exponent = r.binary(2147483647);
   const x2 = r.bits(2);
   if ((x2 & 3) !== 0) r.deviation(r.pos - 2, "RSAKeyValueType start");
-  return v;
+  return { Modulus: f_Modulus, Exponent: f_Exponent };
 }
 
 export function e_SignatureType(w: BitWriter, v: SignatureType): void {

@@ -147,8 +147,17 @@ export function readExpr(vt: ValueType, partition: string): string {
   }
 }
 
-export function writeStmt(vt: ValueType, x: string, field: string): string {
+/** Statements that write a value; more than one where a leading fixed-width part can join the write before it. */
+export function writeStmts(vt: ValueType, x: string, field: string): string[] {
   const f = lit(field);
+  if (vt.kind === 'int' && !vt.big) {
+    // The sign bit on its own line, so mergeWrites folds it into the event codes before it.
+    return [`w.bits(w.checkInt(${x}, ${f}, ${numLit(vt.min, -Number.MAX_SAFE_INTEGER)}, ${numLit(vt.max, Number.MAX_SAFE_INTEGER)}) < 0 ? 1 : 0, 1);`, `w.uint((${x}) < 0 ? -(${x}) - 1 : (${x}));`];
+  }
+  return [writeStmt(vt, x, f)];
+}
+
+function writeStmt(vt: ValueType, x: string, f: string): string {
   switch (vt.kind) {
     case 'string':
       return `w.string(${x}, w.checkString(${x}, ${f}, ${vt.minLength}, ${vt.maxLength}));`;
@@ -285,6 +294,13 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
         if (width !== undefined) {
           room(width);
           pending.push({ kind: 'value', bits: width, vt: simple, assign });
+        } else if (simple.kind === 'int' && !simple.big) {
+          // The sign bit ends the combined read; the magnitude follows it.
+          room(1);
+          const negative = `n${tmp++}`;
+          pending.push({ kind: 'value', bits: 1, vt: { kind: 'boolean' }, assign: (x) => `const ${negative} = ${x};` });
+          flush();
+          lines.push(`${ind}${assign(`r.intRangeAfterSign(${negative}, ${numLit(simple.min, -Number.MAX_SAFE_INTEGER)}, ${numLit(simple.max, Number.MAX_SAFE_INTEGER)})`)}`);
         } else {
           flush();
           lines.push(`${ind}${assign(readExpr(simple, partitionOf(pos)))}`);
@@ -321,15 +337,37 @@ function emitDecoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   }
   const body = [...blocks.entries()].sort((a, b) => a[0] - b[0]);
   const loops = body.some(([, block]) => block.some((l) => l.trim() === 'continue;'));
-  const out = [`export function d_${name}(r: BitReader${hasStringContent(g.type) ? ', qn: string' : ''}): ${name} {`, `  const v = {} as ${name};`];
-  if (!loops) out.push(...body[0][1].map((l) => l.slice(6)));
+  const out = [`export function d_${name}(r: BitReader${hasStringContent(g.type) ? ', qn: string' : ''}): ${name} {`];
+  const straight = loops ? undefined : asLiteral(body[0][1].map((l) => l.slice(6)), name);
+  if (straight) out.push(...straight);
+  else if (!loops) out.push(`  const v = {} as ${name};`, ...body[0][1].map((l) => l.slice(6)));
   else {
+    out.push(`  const v = {} as ${name};`);
     out.push('  let s = 0;', '  for (;;) {', '    switch (s) {');
     for (const [id, block] of body) out.push(`      case ${id}: {`, ...block, '      }');
     out.push('      default:', `        return r.fail(${lit(`${name}: internal error, no grammar state`)});`, '    }', '  }');
   }
   out.push('}');
   return out.join('\n') + '\n';
+}
+
+/**
+ * A decoder that reads every field once, in order, and returns at one place builds its result as one
+ * object literal at the end (V8 allocates it at its final shape) instead of adding properties one by
+ * one; undefined when the body branches or repeats.
+ */
+function asLiteral(lines: string[], name: string): string[] | undefined {
+  const last = lines.length - 1;
+  if (lines[last] !== '  return v;' || lines.some((l, i) => i !== last && (/\breturn\b|\bcontinue\b|\?\?=|^ {3}/.test(l)))) return undefined;
+  const fields: string[] = [];
+  const body = lines.slice(0, last).map((l) => {
+    const m = /^ {2}v\.(\w+) = (.*)$/.exec(l);
+    if (!m) return l;
+    fields.push(m[1]);
+    return `  const f_${m[1]} = ${m[2]}`;
+  });
+  if (lines.slice(0, last).some((l) => /\bv\./.test(l) && !/^ {2}v\.\w+ = /.test(l))) return undefined;
+  return [...body, fields.length === 0 ? `  return {} as ${name};` : `  return { ${fields.map((f) => `${f}: f_${f}`).join(', ')} };`];
 }
 
 function isArrayField(g: TypeGrammar, field: string): boolean {
@@ -531,13 +569,13 @@ function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>,
   if (p.kind === 'AT' || p.kind === 'CH') {
     const vt = p.kind === 'AT' ? p.attr.value : p.value;
     const t = transitionCode(g, from, f.name, { bits: 0, width: 0 }, countExpr, ind);
-    return { code: [...t.code, `${ind}${writeStmt(vt, x, f.name)}`], to: t.to };
+    return { code: [...t.code, ...writeStmts(vt, x, f.name).map((l) => ind + l)], to: t.to };
   }
   const decl = (p as Position & { kind: 'SE' }).decl;
   if ('simple' in decl.type) {
     // SE, then CH (code 0 of 1 bit) folded into the same write; the value; EE (code 0 of 1 bit).
     const t = transitionCode(g, from, f.name, { bits: 0, width: 1 }, countExpr, ind);
-    return { code: [...t.code, `${ind}${writeStmt(decl.type.simple, x, f.name)}`, `${ind}w.bits(0, 1);`], to: t.to };
+    return { code: [...t.code, ...writeStmts(decl.type.simple, x, f.name).map((l) => ind + l), `${ind}w.bits(0, 1);`], to: t.to };
   }
   const t = transitionCode(g, from, f.name, { bits: 0, width: 0 }, countExpr, ind);
   return {
@@ -560,7 +598,7 @@ function elementValueDecode(decl: ElementDecl, typeRef: (d: ElementDecl) => stri
 function elementValueEncode(decl: ElementDecl, typeRef: (d: ElementDecl) => string, ind: string): string[] {
   const name = decl.name.local;
   if ('complex' in decl.type) return [`${ind}w.checkObject(value, ${lit(name)});`, `${ind}w.path[w.depth++] = ${lit(name)};`, `${ind}e_${typeRef(decl)}(w, value as ${typeRef(decl)});`, `${ind}w.depth--;`];
-  return [`${ind}w.bits(0, 1);`, `${ind}${writeStmt(decl.type.simple, `value as ${typeRef(decl)}`, name)}`, `${ind}w.bits(0, 1);`];
+  return [`${ind}w.bits(0, 1);`, ...writeStmts(decl.type.simple, `value as ${typeRef(decl)}`, name).map((l) => ind + l), `${ind}w.bits(0, 1);`];
 }
 
 function emitDocument(spec: ModuleSpec, typeRef: (d: ElementDecl) => string): string {
