@@ -133,9 +133,10 @@ export function natsPermissionsOf(name: string): NatsPermissions {
     ...access.consumes.map((queue) => `dlq.${queue}`),
     ...(usesWork ? STREAM_SETUP : []), ...(access.consumes.length ? CONSUMING : []),
   ];
-  // A host started with `openpnc run --chaos` takes fault plans on chaos.control.<name>; only the operator may send them.
-  const chaos = access.serves ? [`chaos.control.${name}`] : [];
-  if (name === 'admin') publish.push('chaos.control.>');
+  // A host started with `openpnc run --chaos` takes fault plans on chaos.control.<name> and answers
+  // memory figures on chaos.memory.<name>; only the operator may ask.
+  const chaos = access.serves ? [`chaos.control.${name}`, `chaos.memory.${name}`] : [];
+  if (name === 'admin') publish.push('chaos.control.>', 'chaos.memory.>');
   const subscribe = [...served, ...chaos, ...access.listens, `${inboxPrefixOf(name)}.>`];
   return { publish: [...new Set(publish)], subscribe: [...new Set(subscribe)], allowResponses: served.length + chaos.length > 0 };
 }
