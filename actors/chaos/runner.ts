@@ -50,12 +50,16 @@ export interface ProcessFigures {
   /** At `host.ready`, before anything was asked of it (for reference). */
   readonly readyRssBytes: number;
   readonly start: MemorySample;
+  /** Right after `start`, after a forced full GC: the heap reachable before the load. */
+  readonly startAfterGc: MemorySample;
   readonly afterLoad: MemorySample;
   readonly afterIdle: MemorySample;
   /** After a forced full GC at the end: what the heap still holds, and what RSS V8 gives back. */
   readonly afterGc: MemorySample;
   readonly rssGrowthPct: number;
   readonly rssGrowthAfterGcPct: number;
+  /** Heap still reachable after the load (after GC) minus before it: retention, unlike V8 keeping freed pages. */
+  readonly retainedHeapBytes: number;
   readonly idleCpuPct: number;
   readonly holds: boolean;
 }
@@ -237,12 +241,13 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       const reply = await client.request<{ memory: HeapFigures }>(`${CHAOS_MEMORY_PREFIX}${host.participants[0]}`, { collectGarbage }, { timeoutMs: 30_000 });
       return { rssBytes: residentBytes(host.pid), heap: reply.memory };
     };
-    const starts: Array<MemorySample & { pid: number }> = [];
+    const starts: Array<{ pid: number; sample: MemorySample; afterGc: MemorySample }> = [];
     if (scenario.measure) {
       await conclude(scenario.measure.warmupContracts);
       await awaitInstalled(Date.now() + scenario.quietMs);
       await sleep(START_SETTLE_MS);
-      for (const host of measured) starts.push({ ...(await sample(host)), pid: host.pid });
+      // The criterion's start is taken before the forced GC, so the GC does not flatter it.
+      for (const host of measured) starts.push({ pid: host.pid, sample: await sample(host), afterGc: await sample(host, true) });
       print(`warm-up: ${installed.size} of ${scenario.measure.warmupContracts} contracts installed; start figures taken`);
     }
     const loadAtStart = loadavg();
@@ -349,12 +354,12 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         const idleCpuPct = cpuPercent(ticks, cpuTicks(pid), Date.now() - at);
         const afterIdle = await sample(host);
         const afterGc = await sample(host, true);
-        const { pid: startPid, ...start } = starts[index];
+        const { pid: startPid, sample: start, afterGc: startAfterGc } = starts[index];
         const growth = (sampled: MemorySample) => ((sampled.rssBytes - start.rssBytes) / start.rssBytes) * 100;
         const rssGrowthPct = growth(afterIdle);
         figures.push({
-          participants: host.participants, pid: host.pid, readyRssBytes: host.readyRssBytes, start, afterLoad: afterLoad[index], afterIdle, afterGc,
-          rssGrowthPct, rssGrowthAfterGcPct: growth(afterGc), idleCpuPct,
+          participants: host.participants, pid: host.pid, readyRssBytes: host.readyRssBytes, start, startAfterGc, afterLoad: afterLoad[index], afterIdle, afterGc,
+          rssGrowthPct, rssGrowthAfterGcPct: growth(afterGc), retainedHeapBytes: afterGc.heap.heapUsed - startAfterGc.heap.heapUsed, idleCpuPct,
           // A process restarted meanwhile is not the one measured at the start.
           holds: pid === startPid && rssGrowthPct <= maxRssGrowthPct && idleCpuPct < maxIdleCpuPct,
         });
@@ -402,9 +407,10 @@ function measureLines(measure: MeasureReport): string[] {
     ...measure.processes.flatMap((figures) => [
       `    ${figures.participants.join(' ')} (pid ${figures.pid}): ready ${mb(figures.readyRssBytes)} MB`,
       `      ${moment('start     ', figures.start)}`,
+      `      ${moment('start, GC ', figures.startAfterGc)}`,
       `      ${moment('after load', figures.afterLoad)}`,
       `      ${moment('after idle', figures.afterIdle)}  ${signed(figures.rssGrowthPct)} % of start, idle CPU ${figures.idleCpuPct.toFixed(2)} %`,
-      `      ${moment('after GC  ', figures.afterGc)}  ${signed(figures.rssGrowthAfterGcPct)} % of start`,
+      `      ${moment('after GC  ', figures.afterGc)}  ${signed(figures.rssGrowthAfterGcPct)} % of start; heap retained since start ${signed(figures.retainedHeapBytes / 1_048_576)} MB`,
     ]),
   ];
 }
