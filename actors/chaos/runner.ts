@@ -29,7 +29,7 @@ const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 60_000;
 /** A customer retries a retryable failure this long before the contract counts as lost. */
 const CUSTOMER_PATIENCE_MS = 120_000;
-/** Before the start figures: longer than the hosted actors stay after their last use (participants/hosted.ts). */
+/** Before the start figures at least this long: longer than the hosted actors stay after their last use (participants/hosted.ts). */
 const START_SETTLE_MS = 10_000;
 
 export interface Invariant {
@@ -245,7 +245,9 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     if (scenario.measure) {
       await conclude(scenario.measure.warmupContracts);
       await awaitInstalled(Date.now() + scenario.quietMs);
-      await sleep(START_SETTLE_MS);
+      // As idle before the start as after the load: V8 grows its heap under load and shrinks it only
+      // after a while idle, so a start taken sooner lands anywhere in that cycle (MO heap 33–64 MB seen).
+      await sleep(Math.max(START_SETTLE_MS, scenario.measure.idleMs));
       // The criterion's start is taken before the forced GC, so the GC does not flatter it.
       for (const host of measured) starts.push({ pid: host.pid, sample: await sample(host), afterGc: await sample(host, true) });
       print(`warm-up: ${installed.size} of ${scenario.measure.warmupContracts} contracts installed; start figures taken`);
@@ -403,7 +405,7 @@ const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1);
 function measureLines(measure: MeasureReport): string[] {
   const moment = (label: string, sampled: MemorySample) => `${label} RSS ${mb(sampled.rssBytes)} MB (heap used ${mb(sampled.heap.heapUsed)} of ${mb(sampled.heap.heapTotal)} MB, external ${mb(sampled.heap.external)} MB)`;
   return [
-    `  memory (start = after the story and ${measure.warmupContracts} warm-up contracts, actors released; idle ${measure.idleMs / 1000} s; load average ${measure.loadAverage.atLoad.map((l) => l.toFixed(2)).join(' ')} at load, ${measure.loadAverage.afterIdle.map((l) => l.toFixed(2)).join(' ')} after idle)`,
+    `  memory (start = after the story, ${measure.warmupContracts} warm-up contracts and ${Math.max(START_SETTLE_MS, measure.idleMs) / 1000} s idle; end after ${measure.idleMs / 1000} s idle; load average ${measure.loadAverage.atLoad.map((l) => l.toFixed(2)).join(' ')} at load, ${measure.loadAverage.afterIdle.map((l) => l.toFixed(2)).join(' ')} after idle)`,
     ...measure.processes.flatMap((figures) => [
       `    ${figures.participants.join(' ')} (pid ${figures.pid}): ready ${mb(figures.readyRssBytes)} MB`,
       `      ${moment('start     ', figures.start)}`,
