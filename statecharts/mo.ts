@@ -7,7 +7,8 @@
  * Failures route on `retryable` (statecharts/retry.ts): a PCP, RCP or CPS outage waits with a
  * back-off and runs the step again; only a bad vehicle or chain fails the contract. The wait for
  * the CCP owns its confirmation: CONTRACT_STORED ends it, and when it does not come before the
- * `confirm` deadline the machine asks the CCP itself (the event is not durable, issue 9 D1).
+ * `confirm` deadline the machine asks the CCP itself (issue 9 D1: the confirmation is durable work,
+ * but a CCP behind OPCP sends none).
  * Pure: every effect is named here and provided by actors/participants/mo.ts.
  */
 import { assign, setup } from 'xstate';

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
@@ -21,12 +22,15 @@ import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { ChaosScenario } from './scenario.ts';
+import { CHAOS_MEMORY_PREFIX, cpuPercent, cpuTicks, residentBytes, type HeapFigures } from './measure.ts';
 
 const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 /** How long a participant process may take to say host.ready. */
 const READY_TIMEOUT_MS = 60_000;
 /** A customer retries a retryable failure this long before the contract counts as lost. */
 const CUSTOMER_PATIENCE_MS = 120_000;
+/** Before the start figures at least this long: longer than the hosted actors stay after their last use (participants/hosted.ts). */
+const START_SETTLE_MS = 10_000;
 
 export interface Invariant {
   readonly name: string;
@@ -34,8 +38,45 @@ export interface Invariant {
   readonly detail: string;
 }
 
+/** One moment of a measured process: RSS from /proc, the V8 heap as the process tells it. */
+export interface MemorySample {
+  readonly rssBytes: number;
+  readonly heap: HeapFigures;
+}
+
+export interface ProcessFigures {
+  readonly participants: readonly string[];
+  readonly pid: number;
+  /** At `host.ready`, before anything was asked of it (for reference). */
+  readonly readyRssBytes: number;
+  readonly start: MemorySample;
+  /** Right after `start`, after a forced full GC: the heap reachable before the load. */
+  readonly startAfterGc: MemorySample;
+  readonly afterLoad: MemorySample;
+  readonly afterIdle: MemorySample;
+  /** After a forced full GC at the end: what the heap still holds, and what RSS V8 gives back. */
+  readonly afterGc: MemorySample;
+  readonly rssGrowthPct: number;
+  readonly rssGrowthAfterGcPct: number;
+  /** Heap still reachable after the load (after GC) minus before it: retention, unlike V8 keeping freed pages. */
+  readonly retainedHeapBytes: number;
+  readonly idleCpuPct: number;
+  readonly holds: boolean;
+}
+
+export interface MeasureReport {
+  readonly idleMs: number;
+  readonly warmupContracts: number;
+  readonly maxRssGrowthPct: number;
+  readonly maxIdleCpuPct: number;
+  readonly processes: readonly ProcessFigures[];
+  /** 1, 5 and 15 minute load averages when the load began and when the idle period ended. */
+  readonly loadAverage: { readonly atLoad: readonly number[]; readonly afterIdle: readonly number[] };
+}
+
 export interface ChaosReport {
   readonly scenario: string;
+  readonly measure?: MeasureReport;
   readonly contracts: { asked: number; concluded: number; installedAtMo: number; installable: number; duplicates: number; lost: number; stuck: number };
   readonly faults: { kills: number; natsRestarts: number; busPlans: number; counts: Record<string, FaultCounts> };
   readonly invariants: readonly Invariant[];
@@ -49,6 +90,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 class ParticipantProcess {
   private child: ChildProcess | undefined;
   private output = '';
+  /** RSS right after the last start said host.ready. */
+  readyRssBytes = 0;
 
   constructor(readonly participants: readonly string[], private readonly args: readonly string[]) {}
 
@@ -58,10 +101,13 @@ class ParticipantProcess {
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new PncError('ChaosDeploymentFailed', `${this.participants.join(' ')} not ready within ${READY_TIMEOUT_MS} ms: ${this.output.slice(-500)}`)), READY_TIMEOUT_MS);
+      let ready = false;
       const onData = (chunk: Buffer) => {
         this.output = (this.output + chunk).slice(-20_000);
-        if (this.output.includes('"host.ready"')) {
+        if (!ready && this.output.includes('"host.ready"')) {
+          ready = true;
           clearTimeout(timer);
+          if (child.pid) this.readyRssBytes = residentBytes(child.pid);
           resolve();
         }
       };
@@ -72,6 +118,12 @@ class ParticipantProcess {
         reject(new PncError('ChaosDeploymentFailed', `${this.participants.join(' ')} exited (${code ?? signal}) before it was ready: ${this.output.slice(-500)}`));
       });
     });
+  }
+
+  /** The running process's id. */
+  get pid(): number {
+    if (!this.child?.pid || this.child.exitCode !== null || this.child.signalCode !== null) throw new PncError('MeasureFailed', `${this.participants.join(' ')} is not running`);
+    return this.child.pid;
   }
 
   async kill(): Promise<void> {
@@ -141,6 +193,67 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     await playStory(() => client, client);
     print('story played once: roots in the RCP, one contract installed');
 
+    // The load: vehicles produced and contracts concluded, a few at a time, by patient customers.
+    const concluded: Concluded[] = [];
+    let asked = 0;
+    let lost = 0;
+    const conclude = async (count: number) => {
+      let next = 0;
+      const customer = async () => {
+        while (next < count) {
+          next += 1;
+          asked += 1;
+          try {
+            const vehicle = await patiently(() => produceVehicle(client));
+            const record: Concluded = { vehicle, contractIds: [], emaids: [] };
+            // The customer names the contract, so asking again after a lost answer is the same contract, not a second one.
+            const contractId = randomUUID();
+            const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos', contractId }));
+            record.contractIds.push(contract.contractId);
+            if (contract.emaid) record.emaids.push(contract.emaid);
+            concluded.push(record);
+          } catch (error) {
+            lost += 1;
+            print(`contract lost: ${toPncError(error).code}: ${toPncError(error).message}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: scenario.load.inFlight }, customer));
+    };
+    // Every concluded contract must reach `installed` at the MO before `until`.
+    const installed = new Set<string>();
+    const awaitInstalled = async (until: number) => {
+      while (Date.now() < until && installed.size < concluded.length) {
+        for (const record of concluded) {
+          const contractId = record.contractIds[0];
+          if (installed.has(contractId)) continue;
+          const summary = await requestSubjectReply(client, moInterface.requests.get, { contractId }).catch(() => undefined);
+          if (summary?.status !== 'installed') continue;
+          installed.add(contractId);
+          if (summary.emaid && !record.emaids.includes(summary.emaid)) record.emaids.push(summary.emaid);
+        }
+        if (installed.size < concluded.length) await sleep(500);
+      }
+    };
+
+    const measured = scenario.measure ? processes.filter((host) => host.participants.some((name) => scenario.measure!.participants.includes(name))) : [];
+    const sample = async (host: ParticipantProcess, collectGarbage = false): Promise<MemorySample> => {
+      const reply = await client.request<{ memory: HeapFigures }>(`${CHAOS_MEMORY_PREFIX}${host.participants[0]}`, { collectGarbage }, { timeoutMs: 30_000 });
+      return { rssBytes: residentBytes(host.pid), heap: reply.memory };
+    };
+    const starts: Array<{ pid: number; sample: MemorySample; afterGc: MemorySample }> = [];
+    if (scenario.measure) {
+      await conclude(scenario.measure.warmupContracts);
+      await awaitInstalled(Date.now() + scenario.quietMs);
+      // As idle before the start as after the load: V8 grows its heap under load and shrinks it only
+      // after a while idle, so a start taken sooner lands anywhere in that cycle (MO heap 33–64 MB seen).
+      await sleep(Math.max(START_SETTLE_MS, scenario.measure.idleMs));
+      // The criterion's start is taken before the forced GC, so the GC does not flatter it.
+      for (const host of measured) starts.push({ pid: host.pid, sample: await sample(host), afterGc: await sample(host, true) });
+      print(`warm-up: ${installed.size} of ${scenario.measure.warmupContracts} contracts installed; start figures taken`);
+    }
+    const loadAtStart = loadavg();
+
     // Kills and NATS restarts are awaited before the quiet period; a bus fault plan lasts until its
     // untilMs or the end of the run, whichever comes first.
     const disruptions: Promise<void>[] = [];
@@ -205,46 +318,12 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       else task.catch((error: unknown) => print(`fault plan on ${fault.participant} failed: ${toPncError(error).message}`));
     }
 
-    // The load: vehicles produced and contracts concluded, a few at a time, by patient customers.
-    const concluded: Concluded[] = [];
-    let lost = 0;
-    let next = 0;
-    const customer = async () => {
-      while (next < scenario.load.contracts) {
-        next += 1;
-        try {
-          const vehicle = await patiently(() => produceVehicle(client));
-          const record: Concluded = { vehicle, contractIds: [], emaids: [] };
-          // The customer names the contract, so asking again after a lost answer is the same contract, not a second one.
-          const contractId = randomUUID();
-          const contract = await patiently(() => requestSubjectReply(client, moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'chaos', contractId }));
-          record.contractIds.push(contract.contractId);
-          if (contract.emaid) record.emaids.push(contract.emaid);
-          concluded.push(record);
-        } catch (error) {
-          lost += 1;
-          print(`contract lost: ${toPncError(error).code}: ${toPncError(error).message}`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: scenario.load.inFlight }, customer));
-    print(`load done: ${concluded.length} of ${scenario.load.contracts} contracts concluded`);
+    await conclude(scenario.load.contracts);
+    print(`load done: ${concluded.length} of ${asked} contracts concluded`);
     await Promise.all(disruptions);
 
     // Quiet period: every concluded contract must reach `installed` at the MO.
-    const installed = new Set<string>();
-    const quietUntil = Date.now() + scenario.quietMs;
-    while (Date.now() < quietUntil && installed.size < concluded.length) {
-      for (const record of concluded) {
-        const contractId = record.contractIds[0];
-        if (installed.has(contractId)) continue;
-        const summary = await requestSubjectReply(client, moInterface.requests.get, { contractId }).catch(() => undefined);
-        if (summary?.status !== 'installed') continue;
-        installed.add(contractId);
-        if (summary.emaid && !record.emaids.includes(summary.emaid)) record.emaids.push(summary.emaid);
-      }
-      if (installed.size < concluded.length) await sleep(500);
-    }
+    await awaitInstalled(Date.now() + scenario.quietMs);
 
     // Installable from the CCP: the vehicle's own request answered with its own contract.
     let installable = 0;
@@ -262,17 +341,50 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     // The last counts of every faulted participant, asked with the plan still in force.
     for (const participant of Object.keys(counts)) await control(participant, active.get(participant) ?? { rules: [] }).catch(() => {});
     ended.abort();
+    let measure: MeasureReport | undefined;
+    if (scenario.measure) {
+      const { idleMs, warmupContracts, maxRssGrowthPct, maxIdleCpuPct } = scenario.measure;
+      const afterLoad: MemorySample[] = [];
+      for (const host of measured) afterLoad.push(await sample(host));
+      print(`load measured; idle for ${idleMs / 1000} s`);
+      // Nothing is asked of anyone meanwhile: the ticks are what the processes do on their own.
+      const idleFrom = measured.map((host) => ({ pid: host.pid, ticks: cpuTicks(host.pid), at: Date.now() }));
+      await sleep(idleMs);
+      const figures: ProcessFigures[] = [];
+      for (const [index, host] of measured.entries()) {
+        const { pid, ticks, at } = idleFrom[index];
+        const idleCpuPct = cpuPercent(ticks, cpuTicks(pid), Date.now() - at);
+        const afterIdle = await sample(host);
+        const afterGc = await sample(host, true);
+        const { pid: startPid, sample: start, afterGc: startAfterGc } = starts[index];
+        const growth = (sampled: MemorySample) => ((sampled.rssBytes - start.rssBytes) / start.rssBytes) * 100;
+        const rssGrowthPct = growth(afterIdle);
+        figures.push({
+          participants: host.participants, pid: host.pid, readyRssBytes: host.readyRssBytes, start, startAfterGc, afterLoad: afterLoad[index], afterIdle, afterGc,
+          rssGrowthPct, rssGrowthAfterGcPct: growth(afterGc), retainedHeapBytes: afterGc.heap.heapUsed - startAfterGc.heap.heapUsed, idleCpuPct,
+          // A process restarted meanwhile is not the one measured at the start.
+          holds: pid === startPid && rssGrowthPct <= maxRssGrowthPct && idleCpuPct < maxIdleCpuPct,
+        });
+      }
+      measure = { idleMs, warmupContracts, maxRssGrowthPct, maxIdleCpuPct, processes: figures, loadAverage: { atLoad: loadAtStart, afterIdle: loadavg() } };
+    }
     const duplicates = concluded.filter((record) => record.emaids.length > 1).length + (new Set(concluded.map((record) => record.vehicle.pcid)).size === concluded.length ? 0 : 1);
     const stuck = concluded.length - installed.size;
     const invariants: Invariant[] = [
-      { name: 'every contract asked for was concluded', holds: lost === 0 && concluded.length === scenario.load.contracts, detail: `${concluded.length} of ${scenario.load.contracts}, ${lost} lost` },
+      { name: 'every contract asked for was concluded', holds: lost === 0 && concluded.length === asked, detail: `${concluded.length} of ${asked}, ${lost} lost` },
       { name: 'no vehicle holds two contracts', holds: duplicates === 0, detail: `${duplicates} duplicates` },
       { name: 'every concluded contract is installed at the MO after the quiet period', holds: stuck === 0, detail: `${installed.size} installed, ${stuck} stuck` },
       { name: 'every concluded contract is installable from the CCP with its own EMAID', holds: installable === concluded.length, detail: `${installable} of ${concluded.length}` },
+      ...(measure?.processes ?? []).map((figures) => ({
+        name: `${figures.participants.join(' ')}: RSS after ${measure!.idleMs / 1000} s idle within ${measure!.maxRssGrowthPct} % of its start, idle CPU below ${measure!.maxIdleCpuPct} %`,
+        holds: figures.holds,
+        detail: `RSS ${signed(figures.rssGrowthPct)} %, idle CPU ${figures.idleCpuPct.toFixed(2)} %`,
+      })),
     ];
     return {
       scenario: scenario.name,
-      contracts: { asked: scenario.load.contracts, concluded: concluded.length, installedAtMo: installed.size, installable, duplicates, lost, stuck },
+      ...(measure ? { measure } : {}),
+      contracts: { asked, concluded: concluded.length, installedAtMo: installed.size, installable, duplicates, lost, stuck },
       faults: { kills, natsRestarts, busPlans, counts },
       invariants,
       holds: invariants.every((invariant) => invariant.holds),
@@ -286,12 +398,32 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
   }
 }
 
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1);
+
+/** The measured figures as lines: RSS (and the V8 heap in use) at each moment, per process. */
+function measureLines(measure: MeasureReport): string[] {
+  const moment = (label: string, sampled: MemorySample) => `${label} RSS ${mb(sampled.rssBytes)} MB (heap used ${mb(sampled.heap.heapUsed)} of ${mb(sampled.heap.heapTotal)} MB, external ${mb(sampled.heap.external)} MB)`;
+  return [
+    `  memory (start = after the story, ${measure.warmupContracts} warm-up contracts and ${Math.max(START_SETTLE_MS, measure.idleMs) / 1000} s idle; end after ${measure.idleMs / 1000} s idle; load average ${measure.loadAverage.atLoad.map((l) => l.toFixed(2)).join(' ')} at load, ${measure.loadAverage.afterIdle.map((l) => l.toFixed(2)).join(' ')} after idle)`,
+    ...measure.processes.flatMap((figures) => [
+      `    ${figures.participants.join(' ')} (pid ${figures.pid}): ready ${mb(figures.readyRssBytes)} MB`,
+      `      ${moment('start     ', figures.start)}`,
+      `      ${moment('start, GC ', figures.startAfterGc)}`,
+      `      ${moment('after load', figures.afterLoad)}`,
+      `      ${moment('after idle', figures.afterIdle)}  ${signed(figures.rssGrowthPct)} % of start, idle CPU ${figures.idleCpuPct.toFixed(2)} %`,
+      `      ${moment('after GC  ', figures.afterGc)}  ${signed(figures.rssGrowthAfterGcPct)} % of start; heap retained since start ${signed(figures.retainedHeapBytes / 1_048_576)} MB`,
+    ]),
+  ];
+}
+
 /** The report as readable lines, ending with the verdict. */
 export function formatReport(report: ChaosReport): string[] {
   const lines = [
     `invariant report — ${report.scenario} (${(report.durationMs / 1000).toFixed(1)} s)`,
     `  contracts: asked ${report.contracts.asked}, concluded ${report.contracts.concluded}, installed at MO ${report.contracts.installedAtMo}, installable ${report.contracts.installable}, duplicates ${report.contracts.duplicates}, lost ${report.contracts.lost}, stuck ${report.contracts.stuck}`,
     `  faults: ${report.faults.kills} process kills, ${report.faults.natsRestarts} NATS node restarts, ${report.faults.busPlans} bus fault plans ${JSON.stringify(report.faults.counts)}`,
+    ...(report.measure ? measureLines(report.measure) : []),
     ...report.invariants.map((invariant) => `  ${invariant.holds ? '✓' : '✗'} ${invariant.name}: ${invariant.detail}`),
     report.holds ? 'every invariant holds' : 'INVARIANTS BROKEN',
   ];

@@ -33,6 +33,22 @@ const busFault = z.strictObject({
   untilMs: ms,
 });
 
+/**
+ * Memory and idle CPU of the processes hosting these participants (issue 9). "Start" is after the
+ * story and `warmupContracts` contracts are installed and `idleMs` (at least 10 s) of idle: code
+ * compiled, connections, streams and caches in use, hosted actors released, nothing of the load yet,
+ * and as long idle as the end figures.
+ */
+const measure = z.strictObject({
+  participants: z.array(participant).min(1).default(['mo', 'oem']),
+  warmupContracts: z.number().int().min(1).max(1_000).default(10),
+  /** Nothing is asked of the deployment for this long before the start and after the load; idle CPU is measured over the latter. */
+  idleMs: ms.default(60_000),
+  /** RSS after the idle period at most this much above its start. */
+  maxRssGrowthPct: z.number().min(0).max(1_000).default(10),
+  maxIdleCpuPct: z.number().min(0).max(100).default(1),
+});
+
 export const chaosScenario = z.strictObject({
   name: z.string().min(1).max(80),
   summary: z.string().max(500).default(''),
@@ -49,6 +65,7 @@ export const chaosScenario = z.strictObject({
   faults: z.array(z.union([killFault, natsFault, busFault])).max(500).default([]),
   /** How long, after load and faults, every contract has to settle before it counts as stuck. */
   quietMs: ms.default(20_000),
+  measure: measure.optional(),
 }).superRefine((scenario, context) => {
   const hosted = scenario.deployment.processes.flat();
   for (const name of backOfficeParticipantNames) {

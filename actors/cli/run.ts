@@ -18,6 +18,7 @@ import { Credential, IdentifiedBus, LocalIdentities } from '../bus/identity.ts';
 import { CA_PARTICIPANTS, participantHandle, readCredential, readRoster } from '../host/credentials.ts';
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
 import { resolveKek, type KeyEncryptionKey } from '../host/kek.ts';
+import { serveChaosMemory } from '../chaos/measure.ts';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = '.data';
@@ -33,7 +34,7 @@ export interface HostingOptions {
   readonly dataDir: string;
   readonly config: Readonly<Record<string, string>>;
   readonly log: Logger;
-  /** Puts each participant's bus behind the chaos fault layer, controlled over `chaos.control.<participant>`. */
+  /** Puts each participant's bus behind the chaos fault layer, controlled over `chaos.control.<participant>`; memory on `chaos.memory.<participant>`. */
   readonly chaos?: boolean;
   /** Credentials directory from `openpnc deploy creds`: each participant connects to NATS with its own key. */
   readonly credentials?: string;
@@ -144,7 +145,7 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
       if (options.chaos) {
         const faults = new FaultState();
         participantBus = new FaultyBus(traced, faults);
-        controls.push(await serveChaosControl(handle, definition.name, faults));
+        controls.push(await serveChaosControl(handle, definition.name, faults), await serveChaosMemory(handle, definition.name));
       }
       const participant = await definition.start({
         bus: participantBus, store, kek, config: options.config, dataDir: join(options.dataDir, definition.name), log: log.child({ participant: definition.name }),
@@ -235,7 +236,8 @@ options:
   --kek FILE         key-encryption key of the CA keys at rest (32 bytes, base64); default OPENPNC_KEK,
                      OPENPNC_KEK_FILE, else <data>/kek (made on first start)
   --set KEY=VALUE    participant setting, repeatable (for example --set organization=ACME)
-  --chaos            accept fault plans on chaos.control.<participant> (openpnc chaos); never in production
+  --chaos            accept fault plans on chaos.control.<participant> and answer memory figures on
+                     chaos.memory.<participant> (openpnc chaos); never in production
   -h, --help         show this help
 
 Logs are JSON lines on stdout; {"event":"host.ready"} means every participant is serving.`;

@@ -11,7 +11,7 @@
  */
 import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { PncError } from '../../protocols/errors.ts';
+import { PncError, toPncError } from '../../protocols/errors.ts';
 import { parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
 import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
 import {
@@ -21,7 +21,8 @@ import { callerOf } from '../bus/identity.ts';
 import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
 import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
-import { consumeWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
+import { consumeWork, enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
+import { moInterface } from '../../protocols/catalogue/mo.ts';
 import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
@@ -183,6 +184,20 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     return { doc: chosen, code: 'OK', reason: chosen.summary.emaid === defaultEmaid ? 'default contract' : 'newest valid contract (no default set)' };
   }
 
+  /**
+   * Issue 9 D1: the MO's confirmation as durable work, so an MO that is down gets it when it is back.
+   * De-duplicated by contract id; a failure is retryable, and the CPS puts the contract again.
+   */
+  const confirmToMo = async ({ contractId, pcid, emaid }: { contractId: string; pcid: string; emaid: string }) => {
+    try {
+      await enqueueWork(bus, moInterface.work.contractStored, { contractId, pcid, emaid }, { id: contractId });
+    } catch (error) {
+      const failure = toPncError(error);
+      if (!failure.retryable || failure.code === 'BusUnavailable') throw failure;
+      throw new PncError('BusUnavailable', `contract ${contractId} stored, its confirmation to the MO not queued: ${failure.message}`, { retryable: true, cause: error });
+    }
+  };
+
   const subscriptions = await Promise.all([
     serve(requests.put, async (request, delivery) => {
       const caller = callerOf(delivery);
@@ -192,7 +207,11 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const key = emaidKey(emaid);
       const id = `${pcid}|${key}`;
       const existing = await contracts.get(id);
-      if (existing?.summary.contractId === contractId) return { contract: (await withDefault([existing]))[0], created: false };
+      // Put again (the CPS retrying): the confirmation is queued again, in case the first put failed after storing.
+      if (existing?.summary.contractId === contractId) {
+        await confirmToMo(existing.summary);
+        return { contract: (await withDefault([existing]))[0], created: false };
+      }
       if (cpsV2GRootFingerprint !== undefined && !/^[0-9a-fA-F]{64}$/.test(cpsV2GRootFingerprint)) throw new PncError('ContractInvalid', 'cpsV2GRootFingerprint must be the SHA-256 of the V2G root, 64 hex digits');
       const { contractCertificate, facts } = inspectSignedContract(emaid, body, signature);
       const signerRoot = await cpsRootOf(body);
@@ -218,6 +237,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       await schedule.expiryAdded(expiresAt);
       const [contract] = await withDefault([{ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt }]);
       await publishEvent(bus, events.stored, { contract, replaced: Boolean(existing) });
+      await confirmToMo(summary);
       log.info('ccp.contract.stored', { pcid, emaid: key, contractId, replaced: Boolean(existing) });
       return { contract, created: true };
     }),

@@ -9,7 +9,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import { timedEffect } from '../host/index.ts';
-import { enqueueWork, publishEvent, subscribeEvent } from '../bus/typed.ts';
+import { consumeWork, enqueueWork, publishEvent, subscribeEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
@@ -234,18 +234,20 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       await changed(snapshot);
       return summaryOf(snapshot);
     }),
-    // The CCP holding the contract is what makes it installable. The event is not durable: the
-    // machine also asks the CCP after its `confirm` deadline (statecharts/mo.ts).
-    subscribeEvent(bus, ccpInterface.events.stored, async ({ contract: stored }) => {
+    // The CCP holding the contract is what makes it installable. Its confirmation is durable work
+    // (issue 9 D1): one that arrives while the MO is down is delivered when it is back; the machine
+    // still asks the CCP after its `confirm` deadline (statecharts/mo.ts) when none came at all.
+    consumeWork(bus, moInterface.work.contractStored, async (stored, item) => {
+      requireRole(callerOf(item), 'pool');
       // Our CCP keeps our contract id; one behind OPCP names the contract itself, so PCID and EMAID
       // (14 characters: the check character may be dropped on the way) find ours.
       const emaid14 = (emaid: string) => normalizeEmaid(emaid).slice(0, 14);
-      const contractId = stored.contractId && (await contractIndex.get(stored.contractId)) ? stored.contractId
-        : stored.pcid && stored.emaid ? (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid!))?.contractId : undefined;
+      const contractId = (await contractIndex.get(stored.contractId)) ? stored.contractId
+        : (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid))?.contractId;
       if (!contractId) return;
       const actor = await deliver(contractId, { type: 'CONTRACT_STORED' });
       if (actor) await changed(actor.getSnapshot());
-    }, ignoreInvalid),
+    }, { durable: 'mo' }),
     subscribeEvent(bus, cpsInterface.events.rejected, async ({ contractId, code, message }) => {
       const actor = await deliver(contractId, { type: 'CONTRACT_REJECTED', code, message });
       if (actor) await changed(actor.getSnapshot());

@@ -25,7 +25,7 @@ export class RootPool {
   private roots?: Promise<PooledRoot[]>;
   private fetchedAt = 0;
   private subscriptions: Subscription[] = [];
-  /** Parsed certificates by DER, kept across refreshes so validation caches stay warm. */
+  /** Parsed certificates by DER, kept across refreshes so validation caches stay warm; only the pool's current roots. */
   private readonly parsed = new Map<string, X509Certificate>();
 
   /** `source` reads the RCP (bus or OPCP, pool-access.ts); `bus` carries the RCP's change events. */
@@ -89,9 +89,13 @@ export class RootPool {
     if (this.roots && Date.now() - this.fetchedAt < REFRESH_MS) return this.roots;
     const previous = this.roots;
     this.fetchedAt = Date.now();
-    const fetching = this.source.list().then((roots) =>
-      roots.map((root) => ({ rootType: root.rootType, der: root.caCertificate, certificate: this.parse(root.caCertificate) })),
-    );
+    const fetching = this.source.list().then((roots) => {
+      const pooled = roots.map((root) => ({ rootType: root.rootType, der: root.caCertificate, certificate: this.parse(root.caCertificate) }));
+      // Bounded by the pool: a purged root's parsed copy goes with it.
+      const held = new Set(roots.map((root) => root.caCertificate));
+      for (const der of this.parsed.keys()) if (!held.has(der)) this.parsed.delete(der);
+      return pooled;
+    });
     // An RCP that does not answer leaves the last known roots in use; the next call asks again.
     this.roots = fetching.catch((error: unknown) => {
       this.fetchedAt = 0;

@@ -50,7 +50,7 @@ export const accessTable = {
   ccp: {
     role: 'pool', serves: ccpInterface, calls: [ROOT_LIST, pcpInterface.requests.get.subject],
     listens: [...ownPurge(ccpInterface), ...rootEvents, pcpInterface.events.stored.subject, pcpInterface.events.purged.subject],
-    enqueues: [], consumes: ['ccp.vehicle.deleted'],
+    enqueues: [moInterface.work.contractStored.queue], consumes: ['ccp.vehicle.deleted'],
   },
   oem: {
     role: 'oem', serves: oemInterface, calls: [ROOT_LIST, pcpInterface.requests.put.subject, pcpInterface.requests.delete.subject],
@@ -59,8 +59,8 @@ export const accessTable = {
   mo: {
     // ccp.contracts.list: a contract whose confirmation was lost is looked up at the CCP (issue 9 D1).
     role: 'mo', serves: moInterface, calls: [ROOT_LIST, pcpInterface.requests.get.subject, ccpInterface.requests.delete.subject, ccpInterface.requests.list.subject],
-    listens: [...rootEvents, ccpInterface.events.stored.subject, ccpInterface.events.deleted.subject, cpsInterface.events.rejected.subject],
-    enqueues: [cpsInterface.work.signing.queue], consumes: [],
+    listens: [...rootEvents, ccpInterface.events.deleted.subject, cpsInterface.events.rejected.subject],
+    enqueues: [cpsInterface.work.signing.queue], consumes: [moInterface.work.contractStored.queue],
   },
   cps: {
     role: 'cps', serves: cpsInterface,
@@ -133,9 +133,10 @@ export function natsPermissionsOf(name: string): NatsPermissions {
     ...access.consumes.map((queue) => `dlq.${queue}`),
     ...(usesWork ? STREAM_SETUP : []), ...(access.consumes.length ? CONSUMING : []),
   ];
-  // A host started with `openpnc run --chaos` takes fault plans on chaos.control.<name>; only the operator may send them.
-  const chaos = access.serves ? [`chaos.control.${name}`] : [];
-  if (name === 'admin') publish.push('chaos.control.>');
+  // A host started with `openpnc run --chaos` takes fault plans on chaos.control.<name> and answers
+  // memory figures on chaos.memory.<name>; only the operator may ask.
+  const chaos = access.serves ? [`chaos.control.${name}`, `chaos.memory.${name}`] : [];
+  if (name === 'admin') publish.push('chaos.control.>', 'chaos.memory.>');
   const subscribe = [...served, ...chaos, ...access.listens, `${inboxPrefixOf(name)}.>`];
   return { publish: [...new Set(publish)], subscribe: [...new Set(subscribe)], allowResponses: served.length + chaos.length > 0 };
 }

@@ -63,7 +63,8 @@ export const ccpInterface = participantInterface({
         metadata: z.string().max(4000).optional(),
       }),
       reply: z.object({ contract: contractSummary, created: z.boolean() }),
-      errors: ['Forbidden', 'ExiInvalid', 'ContractInvalid', 'UnsupportedNamespace'] as const,
+      /** BusUnavailable: the contract is stored but its confirmation to the MO could not be queued yet; putting it again does. */
+      errors: ['Forbidden', 'ExiInvalid', 'ContractInvalid', 'UnsupportedNamespace', 'BusUnavailable'] as const,
     }),
     list: requestSubject({
       subject: 'ccp.contracts.list',

@@ -4,7 +4,7 @@
  * contracts (CCP delete + revocation) and answers OCSP for its contract certificates.
  */
 import { z } from 'zod';
-import { eventSubject, participantInterface, requestSubject } from './define.ts';
+import { eventSubject, participantInterface, requestSubject, workQueue } from './define.ts';
 import { caCertificateSubject, certificateDer, emaid, ocspSubject, pcid } from './fields.ts';
 
 export const contractStatus = z.enum(['concluding', 'submitted', 'installed', 'terminated', 'failed']);
@@ -48,6 +48,15 @@ export const moInterface = participantInterface({
       errors: ['UnknownContract', 'PoolUnavailable', 'EventNotAccepted'] as const,
     }),
     ocsp: ocspSubject('mo'),
+  },
+  work: {
+    // Issue 9 D1: the CCP's confirmation survives an MO that is down; the MO still asks the CCP
+    // after its `confirm` deadline (statecharts/mo.ts) when no confirmation came at all.
+    contractStored: workQueue({
+      queue: 'mo.contract.stored',
+      summary: 'the CCP holds a contract: durable confirmation from the CCP, de-duplicated by contract id',
+      payload: z.object({ contractId: z.string().max(200), pcid, emaid }),
+    }),
   },
   events: {
     contractChanged: eventSubject({

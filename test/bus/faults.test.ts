@@ -10,6 +10,7 @@ import type { Store } from '../../actors/store/store.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { eventually } from './contract.ts';
+import { CHAOS_MEMORY_PREFIX, serveChaosMemory, type HeapFigures } from '../../actors/chaos/measure.ts';
 
 let store: Store;
 let bus: Bus;
@@ -100,6 +101,23 @@ test('chaos.control: a valid plan is taken and answered with the counts, a bad o
     assert.ok(PncError.is(error, 'InvalidPayload'), JSON.stringify(bad));
   }
   assert.equal(faults.plan.rules, [{ subject: 'ccp.>', drop: 0.5 }]);
+});
+
+test('chaos.memory: the process\'s memory, after a full GC when asked (what is unreachable is gone); a bad request refused', async () => {
+  await serveChaosMemory(bus, 'mo');
+  const ask = (collectGarbage: boolean) => bus.request<{ pid: number; memory: HeapFigures }>(`${CHAOS_MEMORY_PREFIX}mo`, { collectGarbage });
+  let garbage: number[][] | undefined = Array.from({ length: 200 }, () => Array.from({ length: 20_000 }, (_, i) => i + 0.5)); // ~32 MB of doubles
+  const holding = await ask(false);
+  assert.is(holding.pid, process.pid);
+  assert.ok(holding.memory.heapUsed > 30 * 1_048_576 && holding.memory.rss >= holding.memory.heapTotal, JSON.stringify(holding.memory));
+  assert.is(garbage.length, 200);
+  garbage = undefined;
+  const collected = await ask(true);
+  assert.ok(holding.memory.heapUsed - collected.memory.heapUsed > 25 * 1_048_576, `${holding.memory.heapUsed} → ${collected.memory.heapUsed}`);
+  for (const bad of [{ collectGarbage: 'yes' }, { collectGarbage: true, more: 1 }, 'gc']) {
+    const error = await bus.request(`${CHAOS_MEMORY_PREFIX}mo`, bad).catch((caught: unknown) => caught);
+    assert.ok(PncError.is(error, 'InvalidPayload'), JSON.stringify(bad));
+  }
 });
 
 test('the clock skew moves Date.now() and new Date() of this process, and 0 restores them', () => {

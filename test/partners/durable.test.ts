@@ -158,10 +158,19 @@ test('D8: a restarted PCP serves chains while the RCP is unreachable, with the r
   await start('rcp');
 });
 
-test('malformed confirmation events are dropped and the MO keeps serving (typed event subscriptions)', async () => {
-  for (const [subject, payload] of [['ccp.contract.stored', { contract: 'junk' }], ['ccp.contract.stored', null], ['cps.contract.rejected', { contractId: 42 }], ['ccp.contract.deleted', { reason: 'vehicle' }], ['ccp.contract.deleted', 'x'.repeat(10_000)]] as const) {
+test('malformed confirmations are dropped or dead-lettered, one from anyone but a pool is refused, and the MO keeps serving', async () => {
+  for (const [subject, payload] of [['cps.contract.rejected', { contractId: 42 }], ['ccp.contract.deleted', { reason: 'vehicle' }], ['ccp.contract.deleted', 'x'.repeat(10_000)]] as const) {
     await bus.publish(subject, payload);
   }
+  // D1: the CCP's confirmation is durable work; junk and a confirmation the operator made up are buried, not taken.
+  const queue = moInterface.work.contractStored.queue;
+  const letters = () => store.collection<{ queue: string; error: { code: string } } & { _id: string }>(DEAD_LETTER_COLLECTION).find({ queue });
+  await operator.enqueue(queue, { contract: 'junk' });
+  await operator.enqueue(queue, { contractId: 'made-up', pcid: 'x', emaid: 'DEOPNC000000001' });
+  const made = await produceVehicle(operator);
+  await operator.enqueue(queue, { contractId: 'made-up', pcid: made.pcid, emaid: 'DEOPNC000000001' });
+  const buried = await eventually('three dead letters', letters, (found) => Array.isArray(found) && found.length === 3);
+  assert.equal(buried.map((letter) => letter.error.code).sort(), ['Forbidden', 'InvalidPayload', 'InvalidPayload']);
   const vehicle = await produceVehicle(operator);
   const contract = await requestSubjectReply(operator, moInterface.requests.conclude, { pcid: vehicle.pcid });
   await eventually('installed', () => requestSubjectReply(operator, moInterface.requests.get, { contractId: contract.contractId }), (c) => c.status === 'installed');
