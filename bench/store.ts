@@ -98,6 +98,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
   record(`  writes per commit, ${IN_FLIGHT} actors in flight`, (fleetAfter.writes - fleetBefore.writes) / (fleetAfter.commits - fleetBefore.commits));
   for (const actor of fleet) await actor.stop();
   const bare = createActor(counter).start();
+  await rate(10_000, () => bare.send({ type: 'INC' })); // warm-up: a cold JIT would flatter every ratio to it
   record('actor event: bare XState (baseline)', await rate(OPS, () => bare.send({ type: 'INC' })));
   fleetOverBare.push(fleetRate / samples.get('actor event: bare XState (baseline)')![round]);
   bare.stop();
