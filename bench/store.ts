@@ -16,7 +16,7 @@ import { createLogger, hostActor } from '../actors/host/index.ts';
 import { EMBEDDED_STORE_FILE } from '../actors/store/embedded.ts';
 import { openEmbeddedStore, type StoredDoc } from '../actors/store/index.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
-import { median } from './stats.ts';
+import { cpuSeconds, machineLoad, median, printSummary } from './stats.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' }, 'in-flight': { type: 'string', default: '32' } } });
 const ROUNDS = Number(values.rounds);
@@ -32,11 +32,11 @@ interface Cert extends StoredDoc {
 const doc = (round: number, i: number): Cert => ({ _id: `r${round}-${i}`, serial: `${round}-${i}`, issuer: { name: `CA${i % 10}` }, n: i });
 
 /** Operations per second of `ops` awaited calls, `inFlight` of them issued at a time (default one by one). */
-async function rate(ops: number, call: (i: number) => unknown, inFlight = 1): Promise<number> {
+async function rate(ops: number, call: (i: number, worker: number) => unknown, inFlight = 1): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < ops) await call(next++);
+  await Promise.all(Array.from({ length: inFlight }, async (_, worker) => {
+    while (next < ops) await call(next++, worker);
   }));
   return ops / (Number(process.hrtime.bigint() - started) / 1e9);
 }
@@ -45,7 +45,10 @@ const counter = setup({ types: { context: {} as { n: number }, events: {} as { t
   id: 'counter', context: { n: 0 }, on: { INC: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
 });
 
+const loadStart = machineLoad();
 const samples = new Map<string, number[]>();
+/** Per round: the fleet's rate over the bare XState rate of the same round. */
+const fleetOverBare: number[] = [];
 const record = (name: string, value: number) => samples.set(name, [...(samples.get(name) ?? []), value]);
 
 for (let round = 0; round < ROUNDS; round += 1) {
@@ -84,8 +87,20 @@ for (let round = 0; round < ROUNDS; round += 1) {
   const hosted = await hostActor({ participant: 'bench', id: `counter-${round}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } });
   record('actor event: hosted (persisted, inspect published)', await rate(OPS, () => hosted.send({ type: 'INC' })));
   await hosted.stop();
+  // IN_FLIGHT actors, each sending its next event once the last one is durable: what group commit serves.
+  const fleet = await Promise.all(Array.from({ length: IN_FLIGHT }, (_, a) => hostActor({ participant: 'bench', id: `fleet-${round}-${a}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } })));
+  const fleetBefore = store.stats();
+  const fleetCpu = cpuSeconds();
+  const fleetRate = await rate(OPS * 4, (_, worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT);
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight`, fleetRate);
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`, (OPS * 4) / (cpuSeconds() - fleetCpu));
+  const fleetAfter = store.stats();
+  record(`  writes per commit, ${IN_FLIGHT} actors in flight`, (fleetAfter.writes - fleetBefore.writes) / (fleetAfter.commits - fleetBefore.commits));
+  for (const actor of fleet) await actor.stop();
   const bare = createActor(counter).start();
+  await rate(10_000, () => bare.send({ type: 'INC' })); // warm-up: a cold JIT would flatter every ratio to it
   record('actor event: bare XState (baseline)', await rate(OPS, () => bare.send({ type: 'INC' })));
+  fleetOverBare.push(fleetRate / samples.get('actor event: bare XState (baseline)')![round]);
   bare.stop();
   await bus.close();
   await store.close();
@@ -101,3 +116,21 @@ console.log(`  ${`group commit: ${IN_FLIGHT} in flight / one at a time`.padEnd(5
 console.log(`  ${`group commit / raw ${IN_FLIGHT} per transaction`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, `insert: raw better-sqlite3, ${IN_FLIGHT} per transaction (FULL)`)}`);
 console.log(`  raw insert FULL / NORMAL (price of power-loss safety)  ${ratio('insert: raw better-sqlite3 (FULL)', 'insert: raw better-sqlite3 (NORMAL)')}`);
 console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, inspect published)', 'actor event: bare XState (baseline)')}`);
+
+const loadEnd = machineLoad();
+const fleetName = `actor event: hosted, ${IN_FLIGHT} actors in flight`;
+const fleetRates = samples.get(fleetName)!;
+const bareRate = medians.get('actor event: bare XState (baseline)')!;
+printSummary({
+  path: `hosted actor event, persisted + inspected, ${IN_FLIGHT} actors in flight`,
+  value: medians.get(fleetName)!, unit: 'events/s', min: Math.min(...fleetRates), max: Math.max(...fleetRates), target: 30_000,
+  baseline: `${Math.round(medians.get(`${fleetName}, per CPU-second`)!)} events per CPU-second; ${medians.get(`  writes per commit, ${IN_FLIGHT} actors in flight`)!.toFixed(1)} writes per commit`,
+  loadStart, loadEnd,
+});
+const perRound = fleetOverBare;
+printSummary({
+  path: `hosted actor event (${IN_FLIGHT} in flight) / bare XState event`,
+  value: median(perRound), unit: '×', min: Math.min(...perRound), max: Math.max(...perRound), target: 0.1,
+  baseline: `bare XState ${Math.round(bareRate)} events/s`,
+  loadStart, loadEnd,
+});

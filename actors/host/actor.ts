@@ -19,7 +19,7 @@ import { DEADLINE_EVENT_PREFIX, deadlinesOf } from '../../statecharts/deadlines.
 import type { Bus } from '../bus/bus.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
-import { toJsonText } from './log.ts';
+import { asPlainJson, toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
 import { systemClock, type WallClock } from '../transport/timers.ts';
 
@@ -332,9 +332,9 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (this.state !== 'running') return;
     const live = this.live();
     if (live.status === 'error') return; // never persist a broken actor; the last good snapshot stays
-    const persisted = jsonCopy(this.actor.getPersistedSnapshot());
-    const json = JSON.stringify(persisted);
+    const json = toJsonText(this.actor.getPersistedSnapshot());
     if (json === this.lastPersistedJson && !options.force && !options.release) return;
+    const persisted: unknown = JSON.parse(json);
     const now = Date.now();
     try {
       this.record = await this.records.replace(
@@ -413,7 +413,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   waitFor(predicate: (snapshot: SnapshotFrom<TLogic>) => boolean, timeoutMs: number): Promise<SnapshotFrom<TLogic>> {
     return new Promise((resolve, reject) => {
-      if (this.lastPersistedJson && predicate(this.actor.getSnapshot()) && this.lastPersistedJson === JSON.stringify(jsonCopy(this.actor.getPersistedSnapshot()))) {
+      if (this.lastPersistedJson && predicate(this.actor.getSnapshot()) && this.lastPersistedJson === toJsonText(this.actor.getPersistedSnapshot())) {
         resolve(this.actor.getSnapshot());
         return;
       }
@@ -471,7 +471,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       const snapshot = event.snapshot as { status?: string; value?: unknown; context?: unknown };
       payload = { kind: 'snapshot', status: snapshot.status, value: snapshot.value, context: snapshot.context };
     } else return;
-    const message = jsonCopy({ ...(payload as object), participant: this.options.participant, id: this.options.id, machine: this.options.logic.id, at: new Date().toISOString() });
+    // Both bus adapters encode the payload before `publish` returns, so the live snapshot is never shared.
+    const message = asPlainJson({ ...(payload as object), participant: this.options.participant, id: this.options.id, machine: this.options.logic.id, at: new Date().toISOString() });
     this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
   }
 

@@ -21,9 +21,34 @@ function jsonSafe(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Deeper than any state we keep: past it, the replacer path runs (and reports a cycle as before). */
+const PLAIN_DEPTH_LIMIT = 64;
+
+/**
+ * True when `JSON.stringify` alone gives the same text as with {@link jsonSafe}: no bigint, no error,
+ * no bytes and nothing with its own `toJSON` anywhere in the value. Walking is far cheaper than a
+ * replacer called back for every key, and a hosted actor serialises every snapshot it persists.
+ */
+function isPlainJson(value: unknown, depth = 0): boolean {
+  if (typeof value === 'bigint') return false;
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth > PLAIN_DEPTH_LIMIT || value instanceof Error || ArrayBuffer.isView(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!isPlainJson(item, depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
+
+/** `value` itself when plain JSON already, else its JSON copy with errors, bigints and bytes made plain. */
+export function asPlainJson<T>(value: T): T {
+  return isPlainJson(value) ? value : (JSON.parse(JSON.stringify(value, jsonSafe)) as T);
+}
+
 /** Serialises a value to JSON text, turning errors, bigints and bytes into plain JSON. */
 export function toJsonText(value: unknown): string {
-  return JSON.stringify(value, jsonSafe);
+  return isPlainJson(value) ? JSON.stringify(value) : JSON.stringify(value, jsonSafe);
 }
 
 /**

@@ -6,10 +6,11 @@
  * The signing key is kept in the Store too, so `openpnc opcp client add` and every gateway process
  * on the same store agree.
  */
-import { createHmac, randomBytes, randomUUID, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPrivateKey, randomBytes, randomUUID, scrypt as scryptCallback, sign, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import type { webcrypto } from 'node:crypto';
-import { SignJWT, jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
+import { jwtVerify, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, errors as joseErrors } from 'jose';
 import { PncError } from '../../protocols/errors.ts';
 import { caller as callerSchema, requireRole, type Caller, type CallerRole } from '../../protocols/catalogue/caller.ts';
 import { opcpClientRoles, opcpInterface, type OpcpTokenErrorCode } from '../../protocols/catalogue/opcp.ts';
@@ -39,6 +40,13 @@ const CLIENTS = 'opcp.clients';
 const KEYS = 'opcp.keys';
 const SIGNING_KEY_ID = 'token-signing';
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+/**
+ * Secret checks (scrypt, on libuv's thread pool) running at once: all cores but one, so a wrong-secret
+ * flood never takes the core that signs tokens for valid clients.
+ */
+const SECRET_CHECKS_RUNNING = Math.max(1, availableParallelism() - 1);
+/** Secret checks waiting for a turn; past that a request gets `TooManyRequests` before any scrypt. */
+const SECRET_CHECKS_WAITING = 64;
 /** Verified tokens remembered per gateway process (the oldest go first). */
 const VERIFIED_TOKENS_KEPT = 10_000;
 
@@ -119,6 +127,31 @@ class FailureCounter {
   }
 }
 
+/** Runs at most `running` tasks at once and lets at most `waiting` wait; refuses the rest at once. */
+class WorkGate {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly running: number, private readonly waiting: number) {}
+
+  /** False when the gate is full (the caller refuses the work); otherwise the task's result. */
+  async run<T>(task: () => Promise<T>): Promise<{ admitted: false } | { admitted: true; value: T }> {
+    if (this.active >= this.running) {
+      if (this.queue.length >= this.waiting) return { admitted: false };
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else this.active += 1;
+    try {
+      return { admitted: true, value: await task() };
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); // the turn passes straight on, so `active` stays
+      else this.active -= 1;
+    }
+  }
+}
+
+const base64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
+
 const tokenError = (code: OpcpTokenErrorCode, message: string, options?: { retryable?: boolean; data?: unknown }) => new PncError(code, message, options);
 
 /** Checks the prefixes a role needs: OEM 3-character WMIs, MO 5-character EMAID prefixes, none otherwise. */
@@ -157,7 +190,8 @@ export interface OAuthOptions {
 export class OAuthService {
   readonly issuer: string;
   readonly tokenTtlSeconds: number;
-  private signingKey?: Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }>;
+  private signingKey?: Promise<{ privateKey: KeyObject; publicKey: CryptoKey }>;
+  private readonly secretChecks = new WorkGate(SECRET_CHECKS_RUNNING, SECRET_CHECKS_WAITING);
   private readonly verified = new Map<string, { caller: Caller & { clientId: string }; expiresAt: number }>();
   private readonly hasher: SecretHasher;
   private readonly clock: () => Date;
@@ -213,16 +247,9 @@ export class OAuthService {
       [`${ns}emaid`]: client.role === 'mo' ? client.prefixes : [],
     };
     const iat = Math.floor(now.getTime() / 1000);
+    const payload: JWTPayload = { ...claims, iss: this.issuer, sub: client._id, jti: randomUUID(), iat, exp: iat + this.tokenTtlSeconds, ...(request.audience ? { aud: request.audience } : {}) };
     const { privateKey } = await this.key();
-    const jwt = new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: SIGNING_KEY_ID })
-      .setIssuer(this.issuer)
-      .setSubject(client._id)
-      .setJti(randomUUID())
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.tokenTtlSeconds);
-    if (request.audience) jwt.setAudience(request.audience);
-    return { access_token: await jwt.sign(privateKey), token_type: 'Bearer', expires_in: this.tokenTtlSeconds, scope: OPCP_SCOPE };
+    return { access_token: signEs256Jwt(payload, privateKey), token_type: 'Bearer', expires_in: this.tokenTtlSeconds, scope: OPCP_SCOPE };
   }
 
   private secretMac(secret: string): Buffer {
@@ -253,7 +280,9 @@ export class OAuthService {
     this.failuresByClient.record(clientId, at);
     this.failuresBySource.record(source, at);
     const client = await this.store.collection<OAuthClientDoc>(CLIENTS).get(clientId);
-    const matches = await secretMatches(secret, client?.secretHash ?? this.dummyHash, this.hasher);
+    const check = await this.secretChecks.run(() => secretMatches(secret, client?.secretHash ?? this.dummyHash, this.hasher));
+    if (!check.admitted) throw tokenError('TooManyRequests', 'too many token requests being checked; try again later', { retryable: true, data: { retryAfterSeconds: 1 } });
+    const matches = check.value;
     if (!client || !matches) throw tokenError('invalid_client', 'unknown client or wrong secret');
     this.failuresByClient.forget(clientId);
     this.failuresBySource.release(source);
@@ -297,9 +326,9 @@ export class OAuthService {
     return { keys: [{ ...doc.publicJwk, kid: SIGNING_KEY_ID, alg: 'ES256', use: 'sig' }] };
   }
 
-  private key(): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
+  private key(): Promise<{ privateKey: KeyObject; publicKey: CryptoKey }> {
     this.signingKey ??= this.keyDoc().then(async (doc) => ({
-      privateKey: (await importJWK(doc.privateJwk, 'ES256')) as CryptoKey,
+      privateKey: createPrivateKey({ key: doc.privateJwk as JsonWebKey, format: 'jwk' }),
       publicKey: (await importJWK(doc.publicJwk, 'ES256')) as CryptoKey,
     }));
     return this.signingKey;
@@ -319,6 +348,15 @@ export class OAuthService {
       throw error;
     }
   }
+}
+
+/**
+ * A compact ES256 JWS (RFC 7515 §3.1, RFC 7518 §3.4: r‖s) signed with node:crypto at once, not on
+ * the thread pool that scrypt checks occupy: a valid client's token never queues behind a flood.
+ */
+function signEs256Jwt(payload: JWTPayload, privateKey: KeyObject): string {
+  const signingInput = `${base64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: SIGNING_KEY_ID }))}.${base64url(JSON.stringify(payload))}`;
+  return `${signingInput}.${base64url(sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' }))}`;
 }
 
 /**

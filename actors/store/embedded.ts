@@ -28,6 +28,8 @@ import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } fro
 export const EMBEDDED_STORE_FILE = 'store.sqlite';
 /** How long a write waits for another process's write lock before giving up. @default 2000 */
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
+/** Query statements (find, count, deleteMany) kept prepared per collection; the oldest go first. */
+const PREPARED_QUERIES_KEPT = 64;
 /** Most writes one commit carries; more wait for the next, so one commit never blocks the event loop for long. */
 export const MAX_BATCH_WRITES = 256;
 
@@ -200,6 +202,19 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     };
   }
 
+  private readonly queries = new Map<string, Database.Statement>();
+
+  /** The statement for a query's SQL, prepared once: a contract lookup runs the same `find` per request. */
+  private prepared(sql: string): Database.Statement {
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.queries.size >= PREPARED_QUERIES_KEPT) this.queries.delete(this.queries.keys().next().value!);
+      this.queries.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Runs one synchronous read now, translating failures. */
   private async run<R>(operation: () => R): Promise<R> {
     if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
@@ -248,13 +263,13 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     } else sql += ' ORDER BY id ASC';
     const limit = checkLimit(options.limit);
     if (limit !== undefined) sql += ` LIMIT ${limit}`;
-    const rows = await this.run(() => this.db.prepare(sql).pluck().all(...where.params) as string[]);
+    const rows = await this.run(() => this.prepared(sql).pluck().all(...where.params) as string[]);
     return rows.map((text) => JSON.parse(text) as T);
   }
 
   async count(filter?: Filter): Promise<number> {
     const where = whereSql(filter);
-    return this.run(() => this.db.prepare(`SELECT count(*) FROM ${this.table}${where.sql}`).pluck().get(...where.params) as number);
+    return this.run(() => this.prepared(`SELECT count(*) FROM ${this.table}${where.sql}`).pluck().get(...where.params) as number);
   }
 
   async replace(doc: T, options: { expectedRev?: number } = {}): Promise<T> {
@@ -288,7 +303,7 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
 
   async deleteMany(filter: Filter): Promise<number> {
     const where = whereSql(filter);
-    return this.write(() => this.db.prepare(`DELETE FROM ${this.table}${where.sql}`).run(...where.params).changes);
+    return this.write(() => this.prepared(`DELETE FROM ${this.table}${where.sql}`).run(...where.params).changes);
   }
 }
 
