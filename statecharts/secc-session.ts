@@ -15,7 +15,7 @@ import { effect } from './effect.ts';
 import { withDeadline, withoutDeadline, type Deadlines } from './deadlines.ts';
 import type { ChargerCommand, ChargerStatus, SeccConfig } from './secc/charger.ts';
 import {
-  PROTOCOL_NAMESPACES, PROTOCOL_MAJOR_VERSION, TIMERS, isDcMode, isNoSession, responseNameOf, valueOf,
+  PROTOCOL_NAMESPACES, PROTOCOL_MAJOR_VERSION, isDcMode, timersOf, isNoSession, responseNameOf, valueOf,
   type Body, type PaymentOption, type ResponseCode, type SessionProtocol,
 } from './secc/messages.ts';
 import { answers, CERTIFICATE_SERVICE_ID, responseBody, type ResponseInputs } from './secc/responses.ts';
@@ -93,6 +93,8 @@ export interface SeccContext {
   authorization?: { readonly code: ResponseCode };
   answerOwed: boolean;
   resumed: boolean;
+  /** When the first CableCheckReq of this session came (its performance time runs from there). */
+  cableCheckSince?: number;
   receiptDone: boolean;
   request?: SeccRequestEvent;
   charger?: ChargerStatus;
@@ -195,7 +197,7 @@ export const seccSessionMachine = setup({
         response: body ? { schema: protocol, name: responseNameOf(name), body } : undefined,
         lastCode: params.code,
         // [V2G2-443] the next request is due within V2G_SECC_Sequence_Timeout of this answer.
-        deadlines: withDeadline(context.deadlines, 'sequence', context.now + TIMERS.seccSequence),
+        deadlines: withDeadline(context.deadlines, 'sequence', context.now + timersOf(context.protocol).seccSequence),
       };
     }),
     /** Provided: encode `context.response` and write it to the EV. */
@@ -222,7 +224,7 @@ export const seccSessionMachine = setup({
     answerOwed: false,
     resumed: false,
     receiptDone: false,
-    deadlines: withDeadline({}, 'sequence', input.now + TIMERS.seccSequence),
+    deadlines: withDeadline({}, 'sequence', input.now + timersOf(undefined).seccSequence),
   }),
   initial: 'handshake',
   on: {
@@ -244,7 +246,7 @@ export const seccSessionMachine = setup({
                   protocol, now: event.now,
                   response: { schema: 'app' as const, name: 'supportedAppProtocolRes' as const, body: { ResponseCode: minorDeviation ? 'OK_SuccessfulNegotiationWithMinorDeviation' : 'OK_SuccessfulNegotiation', SchemaID: entry.SchemaID } },
                   lastCode: 'OK_SuccessfulNegotiation',
-                  deadlines: withDeadline(context.deadlines, 'sequence', event.now + TIMERS.seccSequence),
+                  deadlines: withDeadline(context.deadlines, 'sequence', event.now + timersOf(protocol).seccSequence),
                 };
               }),
               'respond',
@@ -374,7 +376,7 @@ export const seccSessionMachine = setup({
         },
         installing: {
           // [V2G2-917/918] the backend has 4.5 s; then the EV gets FAILED and the session ends.
-          entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'backend', context.now + TIMERS.seccCertificateInstallation) }),
+          entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'backend', context.now + timersOf(context.protocol).seccCertificateInstallation) }),
           exit: assign({ deadlines: ({ context }) => withoutDeadline(context.deadlines, 'backend') }),
           invoke: {
             src: 'installContract',
@@ -383,7 +385,7 @@ export const seccSessionMachine = setup({
               {
                 guard: ({ event }) => event.output.code.startsWith('OK'),
                 target: 'paymentSelected',
-                actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, deadlines: ({ context }) => withDeadline(context.deadlines, 'sequence', context.now + TIMERS.seccSequence) }), 'respond'],
+                actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, deadlines: ({ context }) => withDeadline(context.deadlines, 'sequence', context.now + timersOf(context.protocol).seccSequence) }), 'respond'],
               },
               // The backend's own FAILED_* answer is relayed, and ends the session like ours would [V2G2-539].
               { target: '#secc.closing', actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, outcome: 'failed' }), 'respond'] },
@@ -439,7 +441,7 @@ export const seccSessionMachine = setup({
           initial: 'owed',
           states: {
             owed: {
-              entry: assign({ answerOwed: true, deadlines: ({ context }) => withDeadline(context.deadlines, 'authorizationAnswer', context.now + TIMERS.seccAuthorizationAnswer) }),
+              entry: assign({ answerOwed: true, deadlines: ({ context }) => withDeadline(context.deadlines, 'authorizationAnswer', context.now + timersOf(context.protocol).seccAuthorizationAnswer) }),
               exit: assign({ answerOwed: false, deadlines: ({ context }) => withoutDeadline(context.deadlines, 'authorizationAnswer') }),
               on: { 'deadline.authorizationAnswer': { target: 'answered', actions: [{ type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] } },
             },
@@ -522,7 +524,16 @@ export const seccSessionMachine = setup({
                 target: 'preCharge',
                 actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'],
               },
-              { actions: ['takeRequest', { type: 'command', params: { type: 'cableCheck' } }, { type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] },
+              // DIN: isolation not confirmed within V2G_SECC_CableCheck_Performance_Time of the first CableCheckReq ends the session.
+              {
+                guard: ({ context, event }) => {
+                  const limit = timersOf(context.protocol).seccCableCheck;
+                  return limit !== undefined && context.cableCheckSince !== undefined && event.now - context.cableCheckSince >= limit;
+                },
+                target: '#secc.closing',
+                actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED' } }, 'respond', assign({ outcome: 'failed', closeReason: ({ context }) => `isolation not confirmed within V2G_SECC_CableCheck_Performance_Time (${timersOf(context.protocol).seccCableCheck} ms)` })],
+              },
+              { actions: ['takeRequest', assign({ cableCheckSince: ({ context, event }) => context.cableCheckSince ?? event.now }), { type: 'command', params: { type: 'cableCheck' } }, { type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] },
             ],
           },
         },
