@@ -6,9 +6,13 @@
  * CPO backend, the store and the charger hardware are named effects the participant provides
  * (actors/participants/secc/). Time comes in with every event; timers are deadlines in context.
  *
- * Durability: only two states write to disk before they answer — `storingReceipt` (a signed
- * MeteringReceipt must survive a crash) and `pausing` (a paused session is resumed by its
- * SessionID, also after a restart). The charging loop (`charging`, tag `loop`) never waits for a disk.
+ * Durability (tag `durable`): only two states write through the Store port before they answer —
+ * `storingReceipt` (a signed MeteringReceipt is the CPO's proof of the energy billed; once the EV has
+ * MeteringReceiptRes OK it will not sign again) and `pausing` (a paused session is resumed by its
+ * SessionID with OK_OldSessionJoined, also after the SECC process was killed and restarted). Every
+ * other state lives in memory: a live session dies with its TCP/TLS connection anyway, so the
+ * charging loop (`charging`, tag `loop`: CurrentDemand/ChargingStatus at 4 Hz within 25 ms) never
+ * waits for a disk. test/session/crash.test.ts SIGKILLs an SECC process to hold this.
  */
 import { assign, setup } from 'xstate';
 import { effect } from './effect.ts';

@@ -37,10 +37,11 @@ export function encodeEvRequest(request: EvRequest): Uint8Array {
   return encodeExi(request.schema, { V2G_Message: { Header: header, Body: { [wireName(request.schema, request.name)]: request.body } } } as ExiJson);
 }
 
-/** Runs the session on `stream` until it ends; resolves with the machine's output. */
-export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOutput> {
+/** Runs the session on `stream` (a Duplex, or one already framed) until it ends; resolves with the machine's output. */
+export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDeps): Promise<EvOutput> {
   const clock = deps.clock ?? systemClock;
-  const connection = new V2gtpConnection(stream);
+  // A connection from connectV2gtp (TLS checked, SECC leaf checked) is used as it is.
+  const connection = stream instanceof V2gtpConnection ? stream : new V2gtpConnection(stream);
   const trace = deps.trace ?? (() => {});
   const { vehicle, battery, contracts } = deps;
   const signedPart = async (element: string, body: Body) => ({ body, signature: signFragments([{ id: 'ID1', fragment: { [element]: body } }], await contracts.signingKey()) as unknown as Body });
