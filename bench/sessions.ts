@@ -85,7 +85,7 @@ async function seccSide(): Promise<void> {
   const loadStart = loadavg()[0];
   console.log(`machine: ${availableParallelism()} cores shared with other work, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`SECC host process: the real station over TLS 1.2 ECDHE-ECDSA-AES128-SHA256/secp256r1 on ${HOST}:${server.port}`);
-  console.log(`EVs: ${SESSIONS} real EV sessions (EIM, DC) in ${EV_PROCESSES} child processes, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
+  console.log(`EVs: ${SESSIONS} scripted EVs (EIM, DC; the real EV's request builders) in ${EV_PROCESSES} child processes, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
   gc?.();
   const before = process.memoryUsage();
   const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] }));
