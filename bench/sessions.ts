@@ -156,6 +156,7 @@ async function evSide(): Promise<void> {
         const started = performance.now();
         const failed: string[] = [];
         let next = 0;
+        let charging = 0;
         // 16 connections in flight while ramping up, as a charging park sees cars arrive, not all in one tick.
         await Promise.all(Array.from({ length: 16 }, async () => {
           while (next < message.count) {
@@ -164,6 +165,8 @@ async function evSide(): Promise<void> {
               const ev = new ScriptedEv(await tlsSocket(port, roots));
               await ev.eimThrough('CurrentDemandReq');
               void currentDemandLoop(ev, () => window);
+              // The ramp is slow on a loaded machine: say how far it is.
+              if (++charging % 100 === 0) console.error(`EV process ${process.pid}: ${charging} of ${message.count} sessions charging after ${((performance.now() - started) / 1000).toFixed(0)} s`);
             } catch (error) {
               failed.push((error as Error).message);
             }
