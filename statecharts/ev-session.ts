@@ -8,7 +8,7 @@
 import { assign, setup } from 'xstate';
 import { effect } from './effect.ts';
 import { withDeadline, withoutDeadline, type Deadlines } from './deadlines.ts';
-import { NO_SESSION_ID, TIMERS, evccMessageTimeout, isDcMode, isFailure, valueOf, type Body, type SessionProtocol } from './secc/messages.ts';
+import { NO_SESSION_ID, evccMessageTimeout, timersOf, isDcMode, isFailure, valueOf, type Body, type SessionProtocol } from './secc/messages.ts';
 import { appProtocolRequest, protocolOfSchemaId, requestBody, type EvPlan, type VehicleStatus } from './ev/requests.ts';
 
 export type { EvPlan, VehicleStatus } from './ev/requests.ts';
@@ -34,7 +34,7 @@ export interface EvResponseEvent {
   readonly vehicle: VehicleStatus;
 }
 
-type DeadlineName = 'response' | 'ongoing' | 'next' | 'cableCheck' | 'preCharge' | 'communicationSetup';
+type DeadlineName = 'response' | 'ongoing' | 'next' | 'cableCheck' | 'preCharge' | 'communicationSetup' | 'readyToCharge';
 
 export type EvEvent =
   | EvResponseEvent
@@ -116,12 +116,12 @@ export const evSessionMachine = setup({
       const schema = params.name === 'supportedAppProtocolReq' ? 'app' as const : protocol;
       return {
         request: { schema, name: params.name, sessionId: context.sessionId, body },
-        deadlines: withDeadline(withoutDeadline(context.deadlines, 'next'), 'response', context.now + evccMessageTimeout(params.name)),
+        deadlines: withDeadline(withoutDeadline(context.deadlines, 'next'), 'response', context.now + evccMessageTimeout(context.protocol, params.name)),
       };
     }),
     signedRequest: assign(({ context }, params: { name: string; part: SignedPart }) => ({
       request: { schema: context.protocol ?? 'iso2', name: params.name, sessionId: context.sessionId, body: params.part.body, signature: params.part.signature },
-      deadlines: withDeadline(context.deadlines, 'response', context.now + evccMessageTimeout(params.name)),
+      deadlines: withDeadline(context.deadlines, 'response', context.now + evccMessageTimeout(context.protocol, params.name)),
     })),
     /** A response arrived: its time, the vehicle's state, no more response deadline. */
     received: assign(({ context, event }) => {
@@ -149,7 +149,7 @@ export const evSessionMachine = setup({
     sessionId: input.plan.resumeSessionId ?? NO_SESSION_ID,
     vehicle: input.vehicle,
     now: input.now,
-    deadlines: withDeadline({}, 'communicationSetup', input.now + TIMERS.evccCommunicationSetup),
+    deadlines: withDeadline({}, 'communicationSetup', input.now + timersOf(undefined).evccCommunicationSetup),
     saScheduleTupleId: 1,
     receiptsSigned: 0,
     loops: 0,
@@ -161,8 +161,9 @@ export const evSessionMachine = setup({
     'deadline.response': { target: '.failed', actions: ['clock', assign({ reason: ({ context }) => `no ${context.request?.name.replace(/Req$/, 'Res')} within the EVCC timeout` })] },
     'deadline.communicationSetup': { target: '.failed', actions: ['clock', assign({ reason: 'V2G_EVCC_CommunicationSetup_Timeout' })] },
     'deadline.ongoing': { target: '.failed', actions: ['clock', assign({ reason: 'V2G_EVCC_Ongoing_Timeout' })] },
-    'deadline.cableCheck': { target: '.failed', actions: ['clock', assign({ reason: 'CableCheck took longer than 40 s' })] },
-    'deadline.preCharge': { target: '.failed', actions: ['clock', assign({ reason: 'PreCharge took longer than 7 s' })] },
+    'deadline.cableCheck': { target: '.failed', actions: ['clock', assign({ reason: ({ context }) => `CableCheck took longer than ${timersOf(context.protocol).evccCableCheck / 1000} s` })] },
+    'deadline.preCharge': { target: '.failed', actions: ['clock', assign({ reason: ({ context }) => `PreCharge took longer than ${timersOf(context.protocol).evccPreCharge / 1000} s` })] },
+    'deadline.readyToCharge': { target: '.failed', actions: ['clock', assign({ reason: 'V2G_EVCC_ReadyToCharge_Timeout: no PowerDeliveryRes(Start) within 150 s of ChargeParameterDiscovery' })] },
     garbage: { target: '.failed', actions: assign({ reason: ({ event }) => event.reason }) },
     'transport.closed': { target: '.failed', actions: assign({ reason: 'the charger closed the connection' }) },
   },
@@ -272,7 +273,7 @@ export const evSessionMachine = setup({
               actions: [assign(({ context, event }) => ({
                 emaid: event.output.emaid,
                 request: { schema: 'iso2' as const, name: 'PaymentDetailsReq', sessionId: context.sessionId, body: event.output.body },
-                deadlines: withDeadline(context.deadlines, 'response', context.now + evccMessageTimeout('PaymentDetailsReq')),
+                deadlines: withDeadline(context.deadlines, 'response', context.now + evccMessageTimeout(context.protocol, 'PaymentDetailsReq')),
               })), 'send'],
             },
             onError: { target: '#ev.failed', actions: assign({ reason: ({ event }) => `no contract: ${(event.error as Error)?.message}` }) },
@@ -311,7 +312,7 @@ export const evSessionMachine = setup({
               {
                 guard: 'ongoing',
                 target: 'pausing',
-                actions: ['received', assign({ deadlines: ({ context }) => context.deadlines.ongoing ? context.deadlines : withDeadline(context.deadlines, 'ongoing', context.now + TIMERS.evccOngoing) }), 'later'],
+                actions: ['received', assign({ deadlines: ({ context }) => context.deadlines.ongoing ? context.deadlines : withDeadline(context.deadlines, 'ongoing', context.now + timersOf(context.protocol).evccOngoing) }), 'later'],
               },
               { target: '#ev.chargeParameterDiscovery', actions: 'received' },
             ],
@@ -321,7 +322,14 @@ export const evSessionMachine = setup({
       },
     },
     chargeParameterDiscovery: {
-      entry: [{ type: 'request', params: { name: 'ChargeParameterDiscoveryReq' } }, 'send'],
+      entry: [
+        // DIN: from the first ChargeParameterDiscoveryReq, PowerDelivery(Start) must be answered within V2G_EVCC_ReadyToCharge_Timeout.
+        assign({ deadlines: ({ context }) => {
+          const limit = timersOf(context.protocol).evccReadyToCharge;
+          return limit === undefined || context.deadlines.readyToCharge !== undefined ? context.deadlines : withDeadline(context.deadlines, 'readyToCharge', context.now + limit);
+        } }),
+        { type: 'request', params: { name: 'ChargeParameterDiscoveryReq' } }, 'send',
+      ],
       on: {
         'res.ChargeParameterDiscoveryRes': [
           { guard: ({ event }) => isFailure(codeOf(event)), target: 'failed', actions: 'received' },
@@ -336,7 +344,7 @@ export const evSessionMachine = setup({
     chargeParameterPause: { on: { 'deadline.next': { target: 'chargeParameterDiscovery', actions: 'clock' } } },
     chargeParameterSettled: { always: [{ guard: 'dc', target: 'cableCheck' }, { target: 'powerDeliveryStart' }] },
     cableCheck: {
-      entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'cableCheck', context.now + TIMERS.evccCableCheck) }),
+      entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'cableCheck', context.now + timersOf(context.protocol).evccCableCheck) }),
       exit: assign({ deadlines: ({ context }) => withoutDeadline(context.deadlines, 'cableCheck') }),
       initial: 'asking',
       states: {
@@ -354,7 +362,7 @@ export const evSessionMachine = setup({
       },
     },
     preCharge: {
-      entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'preCharge', context.now + TIMERS.evccPreCharge) }),
+      entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'preCharge', context.now + timersOf(context.protocol).evccPreCharge) }),
       exit: assign({ deadlines: ({ context }) => withoutDeadline(context.deadlines, 'preCharge') }),
       initial: 'asking',
       states: {
@@ -374,7 +382,7 @@ export const evSessionMachine = setup({
     },
     powerDeliveryStart: {
       entry: [{ type: 'request', params: { name: 'PowerDeliveryReq', chargeProgress: 'Start' } }, 'send'],
-      on: { 'res.PowerDeliveryRes': [{ guard: 'ok', target: 'charging', actions: 'received' }, { target: 'failed', actions: 'received' }] },
+      on: { 'res.PowerDeliveryRes': [{ guard: 'ok', target: 'charging', actions: ['received', assign({ deadlines: ({ context }) => withoutDeadline(context.deadlines, 'readyToCharge') })] }, { target: 'failed', actions: 'received' }] },
     },
     charging: {
       initial: 'asking',

@@ -6,16 +6,20 @@
  * CPO backend, the store and the charger hardware are named effects the participant provides
  * (actors/participants/secc/). Time comes in with every event; timers are deadlines in context.
  *
- * Durability: only two states write to disk before they answer — `storingReceipt` (a signed
- * MeteringReceipt must survive a crash) and `pausing` (a paused session is resumed by its
- * SessionID, also after a restart). The charging loop (`charging`, tag `loop`) never waits for a disk.
+ * Durability (tag `durable`): only two states write through the Store port before they answer —
+ * `storingReceipt` (a signed MeteringReceipt is the CPO's proof of the energy billed; once the EV has
+ * MeteringReceiptRes OK it will not sign again) and `pausing` (a paused session is resumed by its
+ * SessionID with OK_OldSessionJoined, also after the SECC process was killed and restarted). Every
+ * other state lives in memory: a live session dies with its TCP/TLS connection anyway, so the
+ * charging loop (`charging`, tag `loop`: CurrentDemand/ChargingStatus at 4 Hz within 25 ms) never
+ * waits for a disk. test/session/crash.test.ts SIGKILLs an SECC process to hold this.
  */
 import { assign, setup } from 'xstate';
 import { effect } from './effect.ts';
 import { withDeadline, withoutDeadline, type Deadlines } from './deadlines.ts';
 import type { ChargerCommand, ChargerStatus, SeccConfig } from './secc/charger.ts';
 import {
-  PROTOCOL_NAMESPACES, PROTOCOL_MAJOR_VERSION, TIMERS, isDcMode, isNoSession, responseNameOf, valueOf,
+  PROTOCOL_NAMESPACES, PROTOCOL_MAJOR_VERSION, isDcMode, timersOf, isNoSession, responseNameOf, valueOf,
   type Body, type PaymentOption, type ResponseCode, type SessionProtocol,
 } from './secc/messages.ts';
 import { answers, CERTIFICATE_SERVICE_ID, responseBody, type ResponseInputs } from './secc/responses.ts';
@@ -93,6 +97,8 @@ export interface SeccContext {
   authorization?: { readonly code: ResponseCode };
   answerOwed: boolean;
   resumed: boolean;
+  /** When the first CableCheckReq of this session came (its performance time runs from there). */
+  cableCheckSince?: number;
   receiptDone: boolean;
   request?: SeccRequestEvent;
   charger?: ChargerStatus;
@@ -195,7 +201,7 @@ export const seccSessionMachine = setup({
         response: body ? { schema: protocol, name: responseNameOf(name), body } : undefined,
         lastCode: params.code,
         // [V2G2-443] the next request is due within V2G_SECC_Sequence_Timeout of this answer.
-        deadlines: withDeadline(context.deadlines, 'sequence', context.now + TIMERS.seccSequence),
+        deadlines: withDeadline(context.deadlines, 'sequence', context.now + timersOf(context.protocol).seccSequence),
       };
     }),
     /** Provided: encode `context.response` and write it to the EV. */
@@ -222,7 +228,7 @@ export const seccSessionMachine = setup({
     answerOwed: false,
     resumed: false,
     receiptDone: false,
-    deadlines: withDeadline({}, 'sequence', input.now + TIMERS.seccSequence),
+    deadlines: withDeadline({}, 'sequence', input.now + timersOf(undefined).seccSequence),
   }),
   initial: 'handshake',
   on: {
@@ -244,7 +250,7 @@ export const seccSessionMachine = setup({
                   protocol, now: event.now,
                   response: { schema: 'app' as const, name: 'supportedAppProtocolRes' as const, body: { ResponseCode: minorDeviation ? 'OK_SuccessfulNegotiationWithMinorDeviation' : 'OK_SuccessfulNegotiation', SchemaID: entry.SchemaID } },
                   lastCode: 'OK_SuccessfulNegotiation',
-                  deadlines: withDeadline(context.deadlines, 'sequence', event.now + TIMERS.seccSequence),
+                  deadlines: withDeadline(context.deadlines, 'sequence', event.now + timersOf(protocol).seccSequence),
                 };
               }),
               'respond',
@@ -374,7 +380,7 @@ export const seccSessionMachine = setup({
         },
         installing: {
           // [V2G2-917/918] the backend has 4.5 s; then the EV gets FAILED and the session ends.
-          entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'backend', context.now + TIMERS.seccCertificateInstallation) }),
+          entry: assign({ deadlines: ({ context }) => withDeadline(context.deadlines, 'backend', context.now + timersOf(context.protocol).seccCertificateInstallation) }),
           exit: assign({ deadlines: ({ context }) => withoutDeadline(context.deadlines, 'backend') }),
           invoke: {
             src: 'installContract',
@@ -383,7 +389,7 @@ export const seccSessionMachine = setup({
               {
                 guard: ({ event }) => event.output.code.startsWith('OK'),
                 target: 'paymentSelected',
-                actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, deadlines: ({ context }) => withDeadline(context.deadlines, 'sequence', context.now + TIMERS.seccSequence) }), 'respond'],
+                actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, deadlines: ({ context }) => withDeadline(context.deadlines, 'sequence', context.now + timersOf(context.protocol).seccSequence) }), 'respond'],
               },
               // The backend's own FAILED_* answer is relayed, and ends the session like ours would [V2G2-539].
               { target: '#secc.closing', actions: [assign({ response: ({ event, context }) => ({ schema: 'relay' as const, name: responseNameOf(requestName(requestOf(context))), exi: event.output.exi, code: event.output.code }), lastCode: ({ event }) => event.output.code, outcome: 'failed' }), 'respond'] },
@@ -439,7 +445,7 @@ export const seccSessionMachine = setup({
           initial: 'owed',
           states: {
             owed: {
-              entry: assign({ answerOwed: true, deadlines: ({ context }) => withDeadline(context.deadlines, 'authorizationAnswer', context.now + TIMERS.seccAuthorizationAnswer) }),
+              entry: assign({ answerOwed: true, deadlines: ({ context }) => withDeadline(context.deadlines, 'authorizationAnswer', context.now + timersOf(context.protocol).seccAuthorizationAnswer) }),
               exit: assign({ answerOwed: false, deadlines: ({ context }) => withoutDeadline(context.deadlines, 'authorizationAnswer') }),
               on: { 'deadline.authorizationAnswer': { target: 'answered', actions: [{ type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] } },
             },
@@ -522,7 +528,16 @@ export const seccSessionMachine = setup({
                 target: 'preCharge',
                 actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'],
               },
-              { actions: ['takeRequest', { type: 'command', params: { type: 'cableCheck' } }, { type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] },
+              // DIN: isolation not confirmed within V2G_SECC_CableCheck_Performance_Time of the first CableCheckReq ends the session.
+              {
+                guard: ({ context, event }) => {
+                  const limit = timersOf(context.protocol).seccCableCheck;
+                  return limit !== undefined && context.cableCheckSince !== undefined && event.now - context.cableCheckSince >= limit;
+                },
+                target: '#secc.closing',
+                actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED' } }, 'respond', assign({ outcome: 'failed', closeReason: ({ context }) => `isolation not confirmed within V2G_SECC_CableCheck_Performance_Time (${timersOf(context.protocol).seccCableCheck} ms)` })],
+              },
+              { actions: ['takeRequest', assign({ cableCheckSince: ({ context, event }) => context.cableCheckSince ?? event.now }), { type: 'command', params: { type: 'cableCheck' } }, { type: 'answer', params: { code: 'OK', evseProcessing: 'Ongoing' } }, 'respond'] },
             ],
           },
         },

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import { exportPkcs8, type TestCertificate } from '../../protocols/pki/index.ts';
+import type { CryptoKey } from '../../protocols/pki/keys.ts';
 
 /**
  * TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 (0xC023) only. ISO 15118-2 also lists static-ECDH
@@ -44,10 +45,15 @@ export function evccTlsOptions(v2gRoots: readonly string[]): ConnectionOptions {
   return { ...pinned, ca: [...v2gRoots], rejectUnauthorized: true, checkServerIdentity: () => undefined };
 }
 
+/** PEM credentials from a chain in wire order and its leaf's key (e.g. `SeccSecurity.leaf()`). */
+export async function tlsCredentialsOf(chain: readonly x509.X509Certificate[], privateKey: CryptoKey): Promise<SeccTlsCredentials> {
+  const key = x509.PemConverter.encode(new Uint8Array(await exportPkcs8(privateKey)).slice().buffer, 'PRIVATE KEY');
+  return { key, chain: chain.map((c) => c.toString('pem')).join('\n') };
+}
+
 /** PEM credentials from a test-PKI certificate (its key and chain). */
-export async function credentialsOf(certificate: TestCertificate): Promise<SeccTlsCredentials> {
-  const key = x509.PemConverter.encode(new Uint8Array(await exportPkcs8(certificate.keys.privateKey)).slice().buffer, 'PRIVATE KEY');
-  return { key, chain: certificate.chain.map((c) => c.toString('pem')).join('\n') };
+export function credentialsOf(certificate: TestCertificate): Promise<SeccTlsCredentials> {
+  return tlsCredentialsOf(certificate.chain, certificate.keys.privateKey);
 }
 
 /** Reads the SECC credentials written by `openpnc pki init --out DIR` (secc.key.pem, secc.chain.pem). */

@@ -49,11 +49,12 @@ export async function connectV2gtp(options: V2gtpClientOptions): Promise<V2gtpCl
   try {
     const established = (async (): Promise<V2gtpClientConnection> => {
       if (security.kind === 'tcp') {
-        socket = connectTcp({ host: options.host, port: options.port });
+        socket = connectTcp({ host: options.host, port: options.port, noDelay: true });
         await opened(socket, 'connect', 'ConnectionClosed');
         return { connection: new V2gtpConnection(socket, { maxPayloadLength: options.maxPayloadLength }) };
       }
       const tlsSocket = connectTls({ host: options.host, port: options.port, ...evccTlsOptions(security.v2gRoots) });
+      tlsSocket.setNoDelay(true); // the CurrentDemand loop: a small request, then wait for the answer
       socket = tlsSocket;
       if (security.keyLogFile) tlsSocket.on('keylog', keyLogWriter(security.keyLogFile));
       await opened(tlsSocket, 'secureConnect', 'TlsHandshakeFailed');

@@ -62,6 +62,8 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
       server.stats.accepted++;
       // A reset must never crash the server, whatever listeners the session attaches; it sees the error too.
       socket.on('error', () => undefined);
+      // One small request, one small answer: Nagle would hold an answer back behind an unacknowledged one.
+      socket.setNoDelay(true);
       server.watchFirstBytes(socket, setupMs);
       const peer: PeerInfo = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, ...(tls ? { tls } : {}) };
       options.onConnection(socket, peer);

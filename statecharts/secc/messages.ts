@@ -68,29 +68,71 @@ export const NO_SESSION_ID = '0000000000000000';
 export const isNoSession = (id: string | undefined): boolean => !id || /^0+$/.test(id);
 
 /**
- * Timers (charging-session.md §2), milliseconds. The SECC's and EVCC's timers are absolute
- * deadlines in machine context; the participant turns the earliest into one timer.
+ * A protocol's timers (charging-session.md §2), milliseconds. The SECC's and EVCC's timers are
+ * absolute deadlines in machine context; the participant turns the earliest into one timer.
+ * Until supportedAppProtocol has picked a protocol the ISO-2 values apply (the handshake's are equal).
  */
-export const TIMERS = {
+export interface SessionTimers {
   /** V2G_SECC_Sequence_Timeout [V2G2-443]: no next request within it ends the session. */
-  seccSequence: 60_000,
-  /** The SECC waits this long for CertificateInstallationRes from the backend, then answers FAILED [V2G2-917/918]. */
-  seccCertificateInstallation: 4_500,
-  /** The SECC answers Ongoing when the authorization takes longer than this (the EV waits 2 s per message). */
-  seccAuthorizationAnswer: 1_500,
+  readonly seccSequence: number;
+  /** The SECC waits this long for CertificateInstallationRes/UpdateRes from the backend, then answers FAILED [V2G2-917/918]. */
+  readonly seccCertificateInstallation: number;
+  /** The SECC answers Ongoing when the authorization takes longer than this (its message performance time; the EV waits 2 s). */
+  readonly seccAuthorizationAnswer: number;
+  /** V2G_SECC_CableCheck_Performance_Time: isolation not confirmed by then is answered FAILED (DIN only; ISO-2 leaves it to the EV's 40 s). */
+  readonly seccCableCheck?: number;
+  /** The SECC's performance time for CurrentDemandRes (the benchmark's target; the EV waits 250 ms). */
+  readonly seccCurrentDemand: number;
   /** V2G_EVCC_Ongoing_Timeout. */
-  evccOngoing: 60_000,
+  readonly evccOngoing: number;
   /** V2G_EVCC_CommunicationSetup_Timeout: SAP → SessionSetupRes. */
-  evccCommunicationSetup: 20_000,
+  readonly evccCommunicationSetup: number;
   /** Overall CableCheck / PreCharge (EVCC). */
+  readonly evccCableCheck: number;
+  readonly evccPreCharge: number;
+  /** V2G_EVCC_ReadyToCharge_Timeout: first ChargeParameterDiscoveryReq → PowerDeliveryRes(Start) (DIN only). */
+  readonly evccReadyToCharge?: number;
+}
+
+const ISO2_TIMERS: SessionTimers = {
+  seccSequence: 60_000,
+  seccCertificateInstallation: 4_500,
+  seccAuthorizationAnswer: 1_500,
+  seccCurrentDemand: 25,
+  evccOngoing: 60_000,
+  evccCommunicationSetup: 20_000,
   evccCableCheck: 40_000,
   evccPreCharge: 7_000,
-} as const;
+};
 
-/** EVCC message timeouts per request (charging-session.md §2). */
-export function evccMessageTimeout(requestName: string): number {
+/** DIN SPEC 70121 §9.6 (Tables 75–77): its own performance times and the ReadyToCharge bound; no certificate services. */
+const DIN_TIMERS: SessionTimers = {
+  seccSequence: 60_000,
+  seccCertificateInstallation: 4_500,
+  // V2G_SECC_Msg_Performance_Time of ContractAuthenticationRes.
+  seccAuthorizationAnswer: 1_500,
+  seccCableCheck: 38_000,
+  seccCurrentDemand: 25,
+  evccOngoing: 60_000,
+  evccCommunicationSetup: 20_000,
+  evccCableCheck: 40_000,
+  evccPreCharge: 7_000,
+  evccReadyToCharge: 150_000,
+};
+
+/** The timers of a session's protocol (ISO-2's before one is agreed). */
+export function timersOf(protocol: SessionProtocol | undefined): SessionTimers {
+  return protocol === 'din' ? DIN_TIMERS : ISO2_TIMERS;
+}
+
+/**
+ * EVCC message timeouts per request (charging-session.md §2): ISO-2 gives the slow requests 5 s,
+ * DIN 70121 waits 2 s for every response (PowerDelivery and ContractAuthentication too); both 250 ms for CurrentDemand.
+ */
+export function evccMessageTimeout(protocol: SessionProtocol | undefined, requestName: string): number {
+  if (requestName === 'CurrentDemandReq') return 250;
+  if (protocol === 'din') return 2_000;
   switch (requestName) {
-    case 'CurrentDemandReq': return 250;
     case 'ServiceDetailReq': case 'PaymentDetailsReq': case 'PowerDeliveryReq':
     case 'CertificateInstallationReq': case 'CertificateUpdateReq': return 5_000;
     default: return 2_000;

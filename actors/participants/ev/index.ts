@@ -18,6 +18,7 @@ import { Battery, type BatteryOptions } from './battery.ts';
 import { ContractStore } from './contracts.ts';
 import { whenServed } from '../authority.ts';
 import { runEvSession } from './session.ts';
+import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 
 export interface EvOptions {
   readonly battery?: BatteryOptions;
@@ -31,8 +32,8 @@ export interface Ev {
   readonly vehicle: Vehicle;
   readonly battery: Battery;
   readonly contracts: ContractStore;
-  /** One charging session over `stream`; the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
-  charge(stream: Duplex, plan?: Partial<EvPlan>): Promise<EvOutput>;
+  /** One charging session over `stream` (or a V2GTP connection from `connectV2gtp`); the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
+  charge(stream: Duplex | V2gtpConnection, plan?: Partial<EvPlan>): Promise<EvOutput>;
 }
 
 export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}): Ev {

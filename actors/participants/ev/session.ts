@@ -13,7 +13,7 @@ import { evSessionMachine, type EvOutput, type EvPlan, type EvRequest } from '..
 import { valueOf, wireName, type Body } from '../../../statecharts/secc/messages.ts';
 import { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { checkInstallationResponse, installationRequestParts } from '../../story/vehicle.ts';
-import { decodeFrame, runOverConnection, systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
+import { decodeFrame, runOverConnection, systemClock, tracer, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import type { Battery } from './battery.ts';
 import type { ContractStore } from './contracts.ts';
 
@@ -27,7 +27,6 @@ export interface EvSessionDeps {
 }
 
 type Obj = Record<string, unknown>;
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** Encodes a request of the machine: the handshake, or a V2G_Message with the session's SessionID. */
 export function encodeEvRequest(request: EvRequest): Uint8Array {
@@ -37,11 +36,12 @@ export function encodeEvRequest(request: EvRequest): Uint8Array {
   return encodeExi(request.schema, { V2G_Message: { Header: header, Body: { [wireName(request.schema, request.name)]: request.body } } } as ExiJson);
 }
 
-/** Runs the session on `stream` until it ends; resolves with the machine's output. */
-export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOutput> {
+/** Runs the session on `stream` (a Duplex, or one already framed) until it ends; resolves with the machine's output. */
+export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDeps): Promise<EvOutput> {
   const clock = deps.clock ?? systemClock;
-  const connection = new V2gtpConnection(stream);
-  const trace = deps.trace ?? (() => {});
+  // A connection from connectV2gtp (TLS checked, SECC leaf checked) is used as it is.
+  const connection = stream instanceof V2gtpConnection ? stream : new V2gtpConnection(stream);
+  const trace = tracer('ev', deps.trace);
   const { vehicle, battery, contracts } = deps;
   const signedPart = async (element: string, body: Body) => ({ body, signature: signFragments([{ id: 'ID1', fragment: { [element]: body } }], await contracts.signingKey()) as unknown as Body });
 
@@ -70,7 +70,7 @@ export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOut
         const request = context.request;
         if (!request) return;
         const exi = encodeEvRequest(request);
-        trace({ side: 'ev', direction: 'out', name: request.schema === 'app' ? request.name : wireName(request.schema, request.name), exi: hex(exi) });
+        trace('out', request.schema === 'app' ? request.name : wireName(request.schema, request.name), exi);
         // Written after the transition: the peer may answer synchronously (in-memory pair) and must find this one settled.
         queueMicrotask(() => connection.send(exi));
       },
@@ -83,12 +83,12 @@ export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOut
     const frame = decodeFrame(actor.getSnapshot().context.protocol, payload);
     if (frame.kind === 'app') {
       if (frame.root !== 'supportedAppProtocolRes') throw new PncError('ExiInvalid', 'expected supportedAppProtocolRes');
-      trace({ side: 'ev', direction: 'in', name: frame.root, exi: hex(payload) });
+      trace('in', frame.root, payload);
       actor.send({ type: 'res.supportedAppProtocolRes', header: {}, body: { supportedAppProtocolRes: frame.content }, exi: payload, now: clock.now(), vehicle: battery.status() });
       return;
     }
     const { name, content } = frame;
-    trace({ side: 'ev', direction: 'in', name: frame.wire, exi: hex(payload) });
+    trace('in', frame.wire, payload);
     // The battery takes what the charger delivered during this loop.
     if (name === 'CurrentDemandRes') battery.charge(valueOf(content.EVSEPresentVoltage) * valueOf(content.EVSEPresentCurrent));
     if (name === 'ChargingStatusRes') battery.charge(230 * 3 * valueOf(content.EVSEMaxCurrent));

@@ -8,7 +8,7 @@ import type { Bus } from '../../bus/bus.ts';
 import { requestSubjectReply } from '../../bus/typed.ts';
 import { cpoInterface } from '../../../protocols/catalogue/cpo.ts';
 import { PncError } from '../../../protocols/errors.ts';
-import { TIMERS } from '../../../statecharts/secc/messages.ts';
+import { timersOf } from '../../../statecharts/secc/messages.ts';
 
 /** OCPP 2.0.1 AuthorizeCertificateStatusEnumType. */
 export type ContractCertificateStatus = 'Accepted' | 'SignatureError' | 'CertificateExpired' | 'CertificateRevoked' | 'NoCertificateAvailable' | 'CertChainError' | 'ContractCancelled';
@@ -28,7 +28,7 @@ export function busCpoBackend(bus: Bus): CpoBackendPort {
   return {
     async installContract(exi, action) {
       // The bus wait ends with the SECC's own 4.5 s budget [V2G2-917/918], so nothing lingers after it.
-      const answer = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from(exi).toString('base64'), action }, { timeoutMs: TIMERS.seccCertificateInstallation });
+      const answer = await requestSubjectReply(bus, cpoInterface.requests.installContract, { exiRequest: Buffer.from(exi).toString('base64'), action }, { timeoutMs: timersOf('iso2').seccCertificateInstallation });
       if (answer.status !== 'Accepted' || !answer.exiResponse) {
         throw new PncError('InstallationFailed', `CPO backend answered Failed: ${answer.statusInfo?.reasonCode ?? ''} ${answer.statusInfo?.additionalInfo ?? ''}`.trim());
       }

@@ -12,7 +12,7 @@ import { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { seccSessionMachine, type AppProtocol, type PausedSession, type SeccOutput, type SeccResponse } from '../../../statecharts/secc-session.ts';
 import type { SeccConfig } from '../../../statecharts/secc/charger.ts';
 import { wireName, type Body, type ResponseCode } from '../../../statecharts/secc/messages.ts';
-import { decodeFrame, runOverConnection, systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
+import { decodeFrame, runOverConnection, systemClock, tracer, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import type { CpoBackendPort } from './backend.ts';
 import type { ChargerPort } from './charger.ts';
 import { authorizationCodeOf, checkPaymentDetails, contractChainPem, contractSignatureValid } from './pnc.ts';
@@ -48,7 +48,6 @@ export interface SeccSessionDeps {
 }
 
 type Obj = Record<string, unknown>;
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** The ResponseCode of a relayed CertificateInstallationRes/UpdateRes (FAILED when unreadable). */
 function responseCodeOfExi(exi: Uint8Array): string {
@@ -65,7 +64,7 @@ function responseCodeOfExi(exi: Uint8Array): string {
 export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise<SeccOutput> {
   const clock = deps.clock ?? systemClock;
   const connection = new V2gtpConnection(stream, { maxPayloadLength: deps.maxPayloadLength });
-  const trace = deps.trace ?? (() => {});
+  const trace = tracer('secc', deps.trace);
 
   const machine = seccSessionMachine.provide({
     actors: {
@@ -116,7 +115,7 @@ export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise
         const response = context.response;
         if (!response) return;
         const exi = encodeResponse(response, context.sessionId);
-        trace({ side: 'secc', direction: 'out', name: response.name, exi: hex(exi) });
+        trace('out', response.name, exi);
         // Written after the transition: the peer may answer synchronously (in-memory pair) and must find this one settled.
         queueMicrotask(() => connection.send(exi));
       },
@@ -130,11 +129,11 @@ export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise
     const frame = decodeFrame(actor.getSnapshot().context.protocol, payload);
     if (frame.kind === 'app') {
       if (frame.root !== 'supportedAppProtocolReq') throw new PncError('ExiInvalid', 'expected supportedAppProtocolReq');
-      trace({ side: 'secc', direction: 'in', name: frame.root, exi: hex(payload) });
+      trace('in', frame.root, payload);
       actor.send({ type: 'sap', appProtocols: (frame.content.AppProtocol ?? []) as AppProtocol[], now: clock.now() });
       return;
     }
-    trace({ side: 'secc', direction: 'in', name: frame.wire, exi: hex(payload) });
+    trace('in', frame.wire, payload);
     actor.send({
       type: `req.${frame.name}`,
       header: frame.header as { SessionID: string },

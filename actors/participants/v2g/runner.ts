@@ -24,32 +24,53 @@ export interface TraceEntry {
 }
 
 /**
- * Keeps one timer on the earliest deadline in the actor's context and sends
- * `deadline.<name>` when it passes. Returns a function that stops it.
+ * The trace hook of a session: hex-encodes a message only when someone listens (the charging loop
+ * pays nothing for a trace no one reads).
+ */
+export function tracer(side: TraceEntry['side'], trace: ((entry: TraceEntry) => void) | undefined): (direction: TraceEntry['direction'], name: string, exi: Uint8Array) => void {
+  if (!trace) return () => {};
+  return (direction, name, exi) => trace({ side, direction, name, exi: Buffer.from(exi).toString('hex') });
+}
+
+/**
+ * Keeps one timer on the earliest deadline in the actor's context and sends `deadline.<name>` when
+ * it passes. A deadline moved later (every answer pushes V2G_SECC_Sequence_Timeout on) keeps the
+ * armed timer, which re-checks when it fires: no clearTimeout/setTimeout per message in the
+ * charging loop. Returns a function that stops it.
  */
 export function driveDeadlines(actor: AnyActorRef, clock: SessionClock): () => void {
   let handle: unknown;
-  let armed: { name: string; at: number } | undefined;
-  const arm = () => {
-    const snapshot = actor.getSnapshot();
-    if (snapshot.status !== 'active') return stop();
-    const next = Object.entries(deadlinesOf(snapshot.context)).sort((a, b) => a[1] - b[1])[0];
-    if (armed && next && armed.name === next[0] && armed.at === next[1]) return;
+  let armedAt: number | undefined;
+  const earliest = (): { name: string; at: number } | undefined => {
+    let next: { name: string; at: number } | undefined;
+    for (const [name, at] of Object.entries(deadlinesOf(actor.getSnapshot().context))) if (!next || at < next.at) next = { name, at };
+    return next;
+  };
+  const disarm = () => {
     if (handle !== undefined) clock.clearTimeout(handle);
     handle = undefined;
-    armed = next ? { name: next[0], at: next[1] } : undefined;
-    if (!armed) return;
-    const { name, at } = armed;
-    handle = clock.setTimeout(() => {
-      handle = undefined;
-      armed = undefined;
-      if (actor.getSnapshot().status === 'active') actor.send({ type: `deadline.${name}`, at });
-    }, Math.max(0, at - clock.now()));
+    armedAt = undefined;
+  };
+  const fire = () => {
+    handle = undefined;
+    armedAt = undefined;
+    if (actor.getSnapshot().status !== 'active') return;
+    const next = earliest();
+    if (next && next.at <= clock.now()) actor.send({ type: `deadline.${next.name}`, at: next.at });
+    arm();
+  };
+  const arm = () => {
+    if (actor.getSnapshot().status !== 'active') return stop();
+    const next = earliest();
+    if (!next) return disarm();
+    if (armedAt !== undefined && armedAt <= next.at) return;
+    disarm();
+    armedAt = next.at;
+    handle = clock.setTimeout(fire, Math.max(0, next.at - clock.now()));
   };
   const subscription = actor.subscribe({ next: arm, error: () => stop(), complete: () => stop() });
   function stop() {
-    if (handle !== undefined) clock.clearTimeout(handle);
-    handle = undefined;
+    disarm();
     subscription?.unsubscribe();
   }
   arm();
