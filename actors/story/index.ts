@@ -129,7 +129,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await Promise.all(others.map(start));
     const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line)');
-    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle);
+    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, participantHandle(identities, bus, 'ev'));
     print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
       + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
