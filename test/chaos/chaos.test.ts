@@ -41,6 +41,15 @@ test('the CI scenario: participants killed with -9 and the CCP announcements fau
   assert.ok(report.faults.kills >= 2, JSON.stringify(report.faults));
 });
 
+test('kill -9 of the SECC while charging sessions are paused: every session resumes by its SessionID, no invariant broken', async () => {
+  if (!natsServerAvailable('chaos NATS suite')) return;
+  const run = await openpnc(['chaos', '--scenario', join(SCENARIOS, 'kill-secc.json'), '--json']);
+  const report = JSON.parse(run.stdout || '{}');
+  assert.is(run.code, 0, `${run.stderr}\n${JSON.stringify(report.invariants)}`);
+  assert.is(report.faults.kills, 1);
+  assert.equal(report.sessions, { started: 3, paused: 3, resumed: 3, ended: [], hanging: 0, hangingAfter: [] });
+});
+
 test('bad scenarios are refused with the field that is wrong', async () => {
   const dir = tempDir('openpnc-chaos-bad');
   const write = (name: string, content: unknown) => {
@@ -56,6 +65,8 @@ test('bad scenarios are refused with the field that is wrong', async () => {
   assertOneLineError(await openpnc(['chaos', '--scenario', write('c.json', { ...base, faults: [{ atMs: 0, natsNode: 2 }] })]), /natsNode 2 does not exist/, 2);
   assertOneLineError(await openpnc(['chaos', '--scenario', write('d.json', { ...base, faults: [{ atMs: 0, kill: 'nobody' }] })]), /faults/, 2);
   assertOneLineError(await openpnc(['chaos', '--scenario', write('e.json', { ...base, surprise: true })]), /surprise|Unrecognized/i, 2);
+  assertOneLineError(await openpnc(['chaos', '--scenario', write('f.json', { ...base, load: { contracts: 1, sessions: 2 } })]), /charging sessions need the secc hosted exactly once/, 2);
+  assertOneLineError(await openpnc(['chaos', '--scenario', write('g.json', { ...base, faults: [{ atMs: 0, kill: 'mo', afterSessionsPaused: true }] })]), /afterSessionsPaused needs load.sessions/, 2);
 });
 
 test.run();
