@@ -78,7 +78,6 @@ async function refreshSelected() {
   $('#machine-title').textContent = `${actor.participant} · ${actor.id} — ${actor.machine}: ${valueText(actor.value)}`;
   await showDiagram(actor.machine);
   light(actor.activeStates);
-  await refreshPeer(actor);
   $('#timeline tbody').replaceChildren(...actor.timeline.map((item) => {
     const row = document.createElement('tr');
     row.className = item.kind;
@@ -86,6 +85,7 @@ async function refreshSelected() {
     row.append(text('td', item.at.slice(11, 23)), text('td', item.kind), text('td', item.label), text('td', duration));
     return row;
   }));
+  await refreshPeer(actor);
   // A session's sequence is the V2G messages of its SessionID.
   state.keys = SESSION_PEER[actor.participant] && actor.keys.sessionId ? { sessionId: actor.keys.sessionId } : actor.keys;
   await refreshSequence();
