@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tlsPaths } from './tls.ts';
 import { join } from 'node:path';
-import { OPCP_POOLS, natsUrlsFor, replicasOf, runParticipants, type Topology, type TopologyHost } from './topology.ts';
+import { OPCP_POOLS, mongoReplicaSetOf, mongoUriOf, natsUrlsFor, replicasOf, runParticipants, type Topology, type TopologyHost } from './topology.ts';
 
 /** A process a host runs: the `openpnc` arguments (after the executable) and the systemd unit's name. */
 export interface HostProcess {
@@ -82,7 +82,8 @@ function credentialArgs(topology: Topology): string[] {
 /** The `openpnc` processes of one host: the participants, and the OPCP gateway with its pools when configured. */
 export function hostProcesses(topology: Topology, host: TopologyHost): HostProcess[] {
   const urls = natsUrlsFor(topology, host);
-  const storeArgs = (dir: string, flag: '--mongo' | '--mongodb') => (topology.mongodb ? [flag, topology.mongodb] : ['--data', dir]);
+  const mongoUri = mongoUriOf(topology);
+  const storeArgs = (dir: string, flag: '--mongo' | '--mongodb') => (mongoUri ? [flag, mongoUri] : ['--data', dir]);
   const tls = tlsPaths(topology, host);
   // Node trusts the private cluster CA on top of the system's.
   const env: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.ca } : {};
@@ -159,9 +160,82 @@ function openpncUnit(topology: Topology, service: HostProcess): string {
   ].join('\n');
 }
 
+/** Where the rendered mongod config is installed on a member host. */
+const MONGOD_CONFIG = '/etc/openpnc/mongod.conf';
+
+/**
+ * The mongod config of a replica-set member: data in dbPath, the replica set's name, listening on
+ * loopback and on the address the other members and the participants use.
+ */
+export function mongodConfig(topology: Topology, host: TopologyHost): string {
+  const replicaSet = mongoReplicaSetOf(topology)!;
+  return [
+    `# mongod config of host ${host.name}, member of replica set ${replicaSet.replicaSet} in topology ${topology.name} (openpnc deploy render)`,
+    'storage:',
+    `  dbPath: ${quoted(replicaSet.dbPath)}`,
+    'net:',
+    `  port: ${replicaSet.port}`,
+    `  bindIp: ${quoted(host.address === '127.0.0.1' ? host.address : `127.0.0.1,${host.address}`)}`,
+    'replication:',
+    `  replSetName: ${quoted(replicaSet.replicaSet)}`,
+    '',
+  ].join('\n');
+}
+
+function mongodUnit(topology: Topology, host: TopologyHost): string {
+  const replicaSet = mongoReplicaSetOf(topology)!;
+  return [
+    '[Unit]',
+    `Description=MongoDB member ${host.name} of replica set ${replicaSet.replicaSet} (the Open Plug&Charge store)`,
+    'After=network-online.target',
+    'Wants=network-online.target',
+    '',
+    '[Service]',
+    'User=mongodb',
+    'Group=mongodb',
+    `ExecStart=/usr/bin/mongod --config ${MONGOD_CONFIG}`,
+    'Restart=on-failure',
+    'LimitNOFILE=64000',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Run once with mongosh against the first member: forms the replica set (the first member preferred as
+ * primary) and makes majority the cluster's default write concern (journaled) and read concern, so that
+ * any other client of the store gets what the participants ask for.
+ */
+export function mongoInitiateScript(topology: Topology): string {
+  const replicaSet = mongoReplicaSetOf(topology)!;
+  const hosts = replicaSet.members.map((name) => topology.hosts.find((candidate) => candidate.name === name)!);
+  const first = hosts[0];
+  const members = hosts.map((host, index) => {
+    return `    { _id: ${index}, host: ${quoted(`${host.address}:${replicaSet.port}`)}, priority: ${index === 0 ? 2 : 1} },`;
+  });
+  return [
+    `// Replica set ${replicaSet.replicaSet} of topology ${topology.name} (openpnc deploy render).`,
+    `// Once, after every member's openpnc-mongod.service runs: mongosh --host ${first.address}:${replicaSet.port} rs-initiate.js`,
+    'rs.initiate({',
+    `  _id: ${quoted(replicaSet.replicaSet)},`,
+    '  members: [',
+    ...members,
+    '  ],',
+    '});',
+    'while (!db.hello().isWritablePrimary) sleep(500);',
+    "db.adminCommand({ setDefaultRWConcern: 1, defaultWriteConcern: { w: 'majority', j: true }, defaultReadConcern: { level: 'majority' } });",
+    "print(rs.status().members.map((member) => `${member.name} ${member.stateStr}`).join('\\n'));",
+    '',
+  ].join('\n');
+}
+
 /**
  * Every file of every host, `<host>/nats-server.conf` and `<host>/<unit>`; `authorization` (deploy/creds.ts
- * `authorizationConfig`) goes into every node's config.
+ * `authorizationConfig`) goes into every node's config. With a MongoDB replica set, each member host also
+ * gets `mongod.conf` and `openpnc-mongod.service`, and `mongodb/` holds `rs-initiate.js` and the
+ * participants' `connection-string`.
  */
 export function renderTopology(topology: Topology, authorization?: string): RenderedFile[] {
   const files: RenderedFile[] = [];
@@ -169,6 +243,14 @@ export function renderTopology(topology: Topology, authorization?: string): Rend
     files.push({ path: join(host.name, 'nats-server.conf'), text: natsConfig(topology, host, authorization) });
     files.push({ path: join(host.name, 'openpnc-nats.service'), text: natsUnit(topology, host) });
     for (const service of hostProcesses(topology, host)) files.push({ path: join(host.name, service.unit), text: openpncUnit(topology, service) });
+    if (mongoReplicaSetOf(topology)?.members.includes(host.name)) {
+      files.push({ path: join(host.name, 'mongod.conf'), text: mongodConfig(topology, host) });
+      files.push({ path: join(host.name, 'openpnc-mongod.service'), text: mongodUnit(topology, host) });
+    }
+  }
+  if (mongoReplicaSetOf(topology)) {
+    files.push({ path: join('mongodb', 'rs-initiate.js'), text: mongoInitiateScript(topology) });
+    files.push({ path: join('mongodb', 'connection-string'), text: `${mongoUriOf(topology)}\n` });
   }
   return files;
 }

@@ -47,6 +47,17 @@ const hostSchema = z.strictObject({
   opcp: z.strictObject({ port: port.default(7080) }).optional(),
 });
 
+/** A MongoDB replica set on the topology's own hosts: one `mongod` member per named host. */
+const mongoReplicaSetSchema = z.strictObject({
+  replicaSet: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1–32 letters, digits, _ or -').default('openpnc'),
+  /** Host names; an odd number, at least 3, so a majority (every write's concern) survives losing one. */
+  members: z.array(z.string()).min(3, 'needs at least 3 members: writes wait for a majority'),
+  port: port.default(27017),
+  /** The member's data files (absolute). */
+  dbPath: absolutePath.default('/var/lib/openpnc/mongodb'),
+  database: z.string().regex(/^[A-Za-z0-9_-]{1,38}$/, 'must be 1–38 letters, digits, _ or -').default('openpnc'),
+});
+
 const topologySchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a short name (letters, digits, . _ -)'),
   /** NATS cluster name shared by every node. */
@@ -55,8 +66,11 @@ const topologySchema = z.strictObject({
   openpnc: absolutePath.default('/usr/local/bin/openpnc'),
   /** Copies of each JetStream work message; default min(3, hosts). */
   replicas: z.number().int().min(1).max(5).optional(),
-  /** A shared MongoDB store for every participant; the embedded store in each host's dataDir when absent. */
-  mongodb: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URI').optional(),
+  /**
+   * A shared MongoDB store for every participant: the URI of one you run, or a replica set this
+   * topology's hosts run (rendered as mongod configs and units); the embedded store in each host's dataDir when absent.
+   */
+  mongodb: z.union([z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// URI'), mongoReplicaSetSchema]).optional(),
   /**
    * NATS over TLS: every host keeps `ca.pem`, `<host>.pem` and `<host>.key` in `dir`
    * (`openpnc deploy certs` issues them); clients verify the node, cluster routes verify each other.
@@ -133,6 +147,16 @@ function checkPlacement(topology: Topology): { field: string; message: string } 
     // Every process that consumes work sets the streams to its own replica count.
     return { field: `hosts[${gateway}].opcp`, message: `openpnc opcp serve has no --replicas yet and would shrink the JetStream work streams to 1 copy; set "replicas": 1 to accept that` };
   }
+  const replicaSet = typeof topology.mongodb === 'object' ? topology.mongodb : undefined;
+  if (replicaSet) {
+    if (replicaSet.members.length % 2 === 0) return { field: 'mongodb.members', message: `${replicaSet.members.length} members: use an odd number, an even one tolerates no more failures than one fewer` };
+    for (const [i, member] of replicaSet.members.entries()) {
+      const host = topology.hosts.find((candidate) => candidate.name === member);
+      if (!host) return { field: `mongodb.members[${i}]`, message: `no host is named '${member}'` };
+      if (replicaSet.members.indexOf(member) !== i) return { field: `mongodb.members[${i}]`, message: `${member} is listed twice` };
+      if ([host.nats.clientPort, host.nats.clusterPort, host.nats.monitorPort, host.opcp?.port].includes(replicaSet.port)) return { field: 'mongodb.port', message: `${replicaSet.port} is already a port of ${member}` };
+    }
+  }
   const opcpPools = topology.hosts.filter((host) => host.opcp).length;
   if (opcpPools > 1 && !topology.mongodb) return { field: 'hosts', message: 'several OPCP gateways need the shared store ("mongodb")' };
   if (topology.replicas !== undefined && topology.replicas > topology.hosts.length) {
@@ -187,4 +211,22 @@ export function runParticipants(host: TopologyHost): string[] {
 export function natsUrlsFor(topology: Topology, host?: TopologyHost): string[] {
   const ordered = host ? [host, ...topology.hosts.filter((other) => other !== host)] : topology.hosts;
   return ordered.map((node) => `nats://${node.address}:${node.nats.clientPort}`);
+}
+
+/** The MongoDB replica set the topology's hosts run, when it has one. */
+export function mongoReplicaSetOf(topology: Topology): Extract<Topology['mongodb'], object> | undefined {
+  return typeof topology.mongodb === 'object' ? topology.mongodb : undefined;
+}
+
+/**
+ * The connection string every participant gets (`--mongo`): the given URI, or every member of the
+ * topology's replica set with its name, so the driver follows the primary through an election;
+ * write concern majority with journal and majority reads are also what the adapter asks for
+ * (actors/store/mongo.ts), stated here for any other client of the URI.
+ */
+export function mongoUriOf(topology: Topology): string | undefined {
+  const replicaSet = mongoReplicaSetOf(topology);
+  if (!replicaSet) return topology.mongodb as string | undefined;
+  const members = replicaSet.members.map((name) => `${topology.hosts.find((host) => host.name === name)!.address}:${replicaSet.port}`);
+  return `mongodb://${members.join(',')}/${replicaSet.database}?replicaSet=${replicaSet.replicaSet}&w=majority&journal=true&readConcernLevel=majority&retryWrites=true`;
 }

@@ -2,7 +2,9 @@
  * Runs a chaos scenario: starts its NATS nodes and its participant processes (`openpnc run --chaos`),
  * plays the story once to set the roots, then concludes contracts while the faults happen at their
  * times, waits for a quiet period, and checks the invariants that must hold after any fault:
- * every contract asked for was concluded once, is installed at the MO and installable from the CCP.
+ * every contract asked for was concluded once, is installed at the MO and installable from the CCP;
+ * with `load.sessions`, charging sessions at the SECC process pause, outlive the faults and resume by
+ * SessionID (actors/chaos/sessions.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -13,7 +15,8 @@ import { join } from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { CHAOS_CONTROL_PREFIX, type FaultCounts } from '../bus/faults.ts';
-import { startNatsCluster, startNatsServer, type NatsNode } from '../nats/local-server.ts';
+import { freePort, startNatsCluster, startNatsServer, type NatsNode } from '../nats/local-server.ts';
+import { startSessionLoad, type SessionLoad, type SessionTally } from './sessions.ts';
 import { playStory } from '../story/index.ts';
 import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type Vehicle } from '../story/vehicle.ts';
 import { connectAs } from '../host/credentials.ts';
@@ -79,6 +82,8 @@ export interface ChaosReport {
   readonly measure?: MeasureReport;
   readonly contracts: { asked: number; concluded: number; installedAtMo: number; installable: number; duplicates: number; lost: number; stuck: number };
   readonly faults: { kills: number; natsRestarts: number; busPlans: number; counts: Record<string, FaultCounts> };
+  /** Charging sessions of the load (none without `load.sessions`). */
+  readonly sessions?: SessionTally;
   readonly invariants: readonly Invariant[];
   readonly holds: boolean;
   readonly durationMs: number;
@@ -174,11 +179,15 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
   const single = cluster ? undefined : await startNatsServer({ extraConfig });
   const nodes: readonly NatsNode[] = cluster?.nodes ?? [single!];
   const urls = nodes.map((node) => node.url);
+  // The SECC serves the load's vehicles on a TCP port of its own; a restart listens on the same one.
+  const seccPort = scenario.load.sessions > 0 ? await freePort() : undefined;
   const processes = scenario.deployment.processes.map((participants, index) => {
     const dataDir = join(options.workDir, `p${index + 1}`);
     mkdirSync(dataDir, { recursive: true });
-    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir, '--creds', credsDir]);
+    const secc = seccPort && participants.includes('secc') ? ['--set', `tcpPort=${seccPort}`] : [];
+    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir, '--creds', credsDir, ...secc]);
   });
+  let sessionLoad: SessionLoad | undefined;
   let bus: Bus | undefined;
   const counts: Record<string, FaultCounts> = {};
   let kills = 0;
@@ -276,6 +285,9 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       }
     };
     const reported: Record<string, FaultCounts> = {};
+    // Charging sessions start with the contracts; a fault `afterSessionsPaused` waits for all of them to pause.
+    if (seccPort) sessionLoad = startSessionLoad(client, { count: scenario.load.sessions, port: seccPort, workDir: options.workDir, patiently, quietMs: scenario.quietMs });
+    const sessionsPaused = sessionLoad?.allPaused.then(() => print(`+${Date.now() - started} ms  charging sessions paused`));
     const restart = async (host: ParticipantProcess) => {
       for (const participant of host.participants) if (active.has(participant)) await control(participant, active.get(participant)!).catch(() => {});
       await host.kill();
@@ -284,6 +296,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     };
     for (const fault of scenario.faults) {
       const task = (async () => {
+        if ('kill' in fault && fault.afterSessionsPaused) await sessionsPaused;
         await wait(fault.atMs);
         if (ended.signal.aborted) return;
         if ('kill' in fault) {
@@ -324,6 +337,9 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
 
     // Quiet period: every concluded contract must reach `installed` at the MO.
     await awaitInstalled(Date.now() + scenario.quietMs);
+
+    // Paused sessions come back after the faults: each must join its own session and finish.
+    const sessions = sessionLoad ? await sessionLoad.resume(scenario.quietMs) : undefined;
 
     // Installable from the CCP: the vehicle's own request answered with its own contract.
     let installable = 0;
@@ -380,10 +396,16 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         holds: figures.holds,
         detail: `RSS ${signed(figures.rssGrowthPct)} %, idle CPU ${figures.idleCpuPct.toFixed(2)} %`,
       })),
+      ...(sessions ? [
+        { name: 'every charging session started was resumed by its SessionID and completed, or ended with a named outcome', holds: sessions.resumed + sessions.ended.length === sessions.started && sessions.hanging === 0, detail: `${sessions.started} started, ${sessions.paused} paused, ${sessions.resumed} resumed and completed, ${sessions.ended.length} ended otherwise${sessions.ended.length ? ` (${sessions.ended.slice(0, 3).join('; ')})` : ''}` },
+        { name: 'no charging session hangs after the quiet period', holds: sessions.hanging === 0, detail: `${sessions.hanging} hanging${sessions.hanging ? ` (${sessions.hangingAfter.slice(0, 3).join('; ')})` : ''}` },
+        { name: 'every paused session survived the faults and was joined again', holds: sessions.paused === sessions.started && sessions.resumed === sessions.paused, detail: `${sessions.resumed} of ${sessions.paused} paused` },
+      ] : []),
     ];
     return {
       scenario: scenario.name,
       ...(measure ? { measure } : {}),
+      ...(sessions ? { sessions } : {}),
       contracts: { asked, concluded: concluded.length, installedAtMo: installed.size, installable, duplicates, lost, stuck },
       faults: { kills, natsRestarts, busPlans, counts },
       invariants,
@@ -391,6 +413,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       durationMs: Date.now() - started,
     };
   } finally {
+    await sessionLoad?.close().catch(() => {});
     await bus?.close().catch(() => {});
     await Promise.all(processes.map((process) => process.kill()));
     await cluster?.stop();
@@ -424,6 +447,7 @@ export function formatReport(report: ChaosReport): string[] {
     `  contracts: asked ${report.contracts.asked}, concluded ${report.contracts.concluded}, installed at MO ${report.contracts.installedAtMo}, installable ${report.contracts.installable}, duplicates ${report.contracts.duplicates}, lost ${report.contracts.lost}, stuck ${report.contracts.stuck}`,
     `  faults: ${report.faults.kills} process kills, ${report.faults.natsRestarts} NATS node restarts, ${report.faults.busPlans} bus fault plans ${JSON.stringify(report.faults.counts)}`,
     ...(report.measure ? measureLines(report.measure) : []),
+    ...(report.sessions ? [`  charging sessions: started ${report.sessions.started}, paused ${report.sessions.paused}, resumed and completed ${report.sessions.resumed}, ended otherwise ${report.sessions.ended.length}, hanging ${report.sessions.hanging}`] : []),
     ...report.invariants.map((invariant) => `  ${invariant.holds ? '✓' : '✗'} ${invariant.name}: ${invariant.detail}`),
     report.holds ? 'every invariant holds' : 'INVARIANTS BROKEN',
   ];

@@ -17,6 +17,8 @@ const killFault = z.strictObject({
   /** kill -9 the process hosting this participant, and start it again after restartAfterMs. */
   kill: participant,
   restartAfterMs: ms.default(1_000),
+  /** atMs counts from the moment every charging session of the load is paused, not from the start. */
+  afterSessionsPaused: z.boolean().default(false),
 });
 const natsFault = z.strictObject({
   atMs: ms,
@@ -61,6 +63,11 @@ export const chaosScenario = z.strictObject({
   load: z.strictObject({
     contracts: z.number().int().min(1).max(10_000),
     inFlight: z.number().int().min(1).max(64).default(4),
+    /**
+     * Charging sessions (EIM, DC, over TCP) against the SECC process: each starts, charges and pauses;
+     * after the faults each is resumed by its SessionID and charged to the end.
+     */
+    sessions: z.number().int().min(0).max(200).default(0),
   }),
   faults: z.array(z.union([killFault, natsFault, busFault])).max(500).default([]),
   /** How long, after load and faults, every contract has to settle before it counts as stuck. */
@@ -72,7 +79,9 @@ export const chaosScenario = z.strictObject({
     const count = hosted.filter((entry) => entry === name).length;
     if (count !== 1) context.addIssue({ code: 'custom', path: ['deployment', 'processes'], message: `${name} must be hosted exactly once (found ${count})` });
   }
+  if (scenario.load.sessions > 0 && hosted.filter((entry) => entry === 'secc').length !== 1) context.addIssue({ code: 'custom', path: ['deployment', 'processes'], message: 'charging sessions need the secc hosted exactly once' });
   for (const fault of scenario.faults) {
+    if ('kill' in fault && fault.afterSessionsPaused && scenario.load.sessions === 0) context.addIssue({ code: 'custom', path: ['faults'], message: 'afterSessionsPaused needs load.sessions' });
     if ('natsNode' in fault && fault.natsNode >= scenario.deployment.natsNodes) context.addIssue({ code: 'custom', path: ['faults'], message: `natsNode ${fault.natsNode} does not exist with ${scenario.deployment.natsNodes} node(s)` });
     if ('untilMs' in fault && fault.untilMs < fault.atMs) context.addIssue({ code: 'custom', path: ['faults'], message: 'untilMs is before atMs' });
   }

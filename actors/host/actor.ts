@@ -19,7 +19,8 @@ import { DEADLINE_EVENT_PREFIX, deadlinesOf } from '../../statecharts/deadlines.
 import type { Bus } from '../bus/bus.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
-import { asPlainJson, toJsonText } from './log.ts';
+import { inspectionMessage } from './inspection.ts';
+import { toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
 import { systemClock, type WallClock } from '../transport/timers.ts';
 
@@ -459,21 +460,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   /** Publishes the root actor's events and snapshots on `inspect.<participant>.<id>`; best effort, never blocks the actor. */
   private inspect(event: InspectionEvent): void {
-    let payload: unknown;
-    if (event.actorRef.sessionId !== event.rootId) {
-      // An effect the root invoked starts: the inspector times it until the root hears `xstate.done|error.actor.<id>`.
-      const parent = (event.actorRef as { _parent?: { sessionId?: string } })._parent;
-      if (event.type !== '@xstate.actor' || parent?.sessionId !== event.rootId) return;
-      const child = event.actorRef as { src?: unknown; id?: string };
-      payload = { kind: 'effect', effect: typeof child.src === 'string' ? child.src : child.id, invokeId: child.id };
-    } else if (event.type === '@xstate.event') payload = { kind: 'event', event: event.event };
-    else if (event.type === '@xstate.snapshot') {
-      const snapshot = event.snapshot as { status?: string; value?: unknown; context?: unknown };
-      payload = { kind: 'snapshot', status: snapshot.status, value: snapshot.value, context: snapshot.context };
-    } else return;
-    // Both bus adapters encode the payload before `publish` returns, so the live snapshot is never shared.
-    const message = asPlainJson({ ...(payload as object), participant: this.options.participant, id: this.options.id, machine: this.options.logic.id, at: new Date().toISOString() });
-    this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
+    const message = inspectionMessage(event, { participant: this.options.participant, id: this.options.id, machine: this.options.logic.id });
+    if (message) this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
   }
 
   // ------------------------------------------------------------------ deadlines

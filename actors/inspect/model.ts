@@ -4,7 +4,10 @@
  * trace of what participants sent each other (`inspect.<participant>.~trace`), from which the
  * message sequence of one contract, vehicle or charging session is drawn.
  */
+import type { InspectMessage } from '../host/inspection.ts';
 import { correlationOf, type Correlation, type TimelineEntry } from '../story/timeline.ts';
+
+export type { InspectMessage };
 
 export interface TimelineItem {
   readonly at: string;
@@ -40,21 +43,6 @@ export interface TraceItem extends TimelineEntry {
   readonly to: string;
   readonly keys: Correlation;
   readonly at: string;
-}
-
-/** An inspect message as the actor host publishes it (actors/host/actor.ts). */
-export interface InspectMessage {
-  readonly kind: 'event' | 'snapshot' | 'effect';
-  readonly participant: string;
-  readonly id: string;
-  readonly machine: string;
-  readonly at: string;
-  readonly event?: { readonly type: string };
-  readonly status?: string;
-  readonly value?: unknown;
-  readonly context?: unknown;
-  readonly effect?: string;
-  readonly invokeId?: string;
 }
 
 const TIMELINE_LIMIT = 500;
@@ -165,8 +153,9 @@ export class InspectorModel {
   /** The steps across participants that concern one contract, vehicle or session, in order. */
   sequence(keys: Correlation): TraceItem[] {
     // A step names the vehicle or contract it is about; the EMAID issued for a contract links its later steps too.
-    const wanted: Correlation = { ...keys };
-    for (const actor of this.actors.values()) if (matches(actor.keys, keys)) Object.assign(wanted, { ...actor.keys, ...wanted });
+    // A charging session's sequence is its own V2G messages: its vehicle's whole history would bury them.
+    const wanted: Correlation = keys.sessionId ? { sessionId: keys.sessionId } : { ...keys };
+    if (!keys.sessionId) for (const actor of this.actors.values()) if (matches(actor.keys, keys)) Object.assign(wanted, { ...actor.keys, ...wanted });
     // Steps are recorded as they finish; the diagram reads in the order they started.
     return this.trace.filter((item) => matches(item.keys, wanted)).sort((a, b) => a.at.localeCompare(b.at) || a.step - b.step);
   }

@@ -1,11 +1,12 @@
 /**
  * The MongoDB Store adapter (driver `mongodb`). Same contract as the embedded store:
- * - writes use `w: 'majority', journal: true`, so a resolved write survives a server crash;
+ * - writes use `w: 'majority', journal: true`, so a resolved write survives a server crash and the loss of
+ *   a replica-set member; reads use read concern `majority`, so no read returns what a failover may roll back;
  * - compare-and-set is `findOneAndReplace({ _id, _rev: expected }, …)`, atomic per document;
  * - unique indexes are partial (`$exists: true` on every field) so documents missing an indexed
  *   field are not constrained, as with SQLite's NULLs; server error `E11000` becomes `DuplicateKey`.
  */
-import { MongoClient, type Collection as MongoCollection, type Document } from 'mongodb';
+import { MongoClient, type Collection as MongoCollection, type CreateIndexesOptions, type Document, type MongoClientOptions } from 'mongodb';
 import { PncError } from '../../protocols/errors.ts';
 import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
@@ -54,6 +55,18 @@ function withoutId(doc: StoredDoc, rev: number): Document {
   return { ...rest, _rev: rev };
 }
 
+/**
+ * The `createIndex` arguments for an index spec: ascending keys, a stable name (`ix_…`, `ux_…`), unique
+ * indexes partial on `$exists` so that documents without the fields are not constrained (as SQLite's NULLs).
+ */
+export function mongoIndexOf(spec: IndexSpec): { keys: Record<string, 1>; options: CreateIndexesOptions } {
+  spec.fields.forEach(checkFieldPath);
+  const keys = Object.fromEntries(spec.fields.map((field) => [field, 1 as const]));
+  const name = `${spec.unique ? 'ux' : 'ix'}_${spec.fields.join('_')}`;
+  const partialFilterExpression = spec.unique ? Object.fromEntries(spec.fields.map((field) => [field, { $exists: true }])) : undefined;
+  return { keys, options: { name, unique: spec.unique ?? false, ...(partialFilterExpression ? { partialFilterExpression } : {}) } };
+}
+
 class MongoStoreCollection<T extends StoredDoc> implements Collection<T> {
   constructor(private readonly collection: MongoCollection<MongoDoc>, private readonly name: string) {}
 
@@ -67,11 +80,8 @@ class MongoStoreCollection<T extends StoredDoc> implements Collection<T> {
 
   async ensureIndex(spec: IndexSpec): Promise<void> {
     if (spec.fields.length === 0) throw new InvalidStoreInput(`${this.name}: an index needs at least one field`);
-    spec.fields.forEach(checkFieldPath);
-    const keys = Object.fromEntries(spec.fields.map((field) => [field, 1]));
-    const name = `${spec.unique ? 'ux' : 'ix'}_${spec.fields.join('_')}`;
-    const partialFilterExpression = spec.unique ? Object.fromEntries(spec.fields.map((field) => [field, { $exists: true }])) : undefined;
-    await this.run(() => this.collection.createIndex(keys, { name, unique: spec.unique ?? false, ...(partialFilterExpression ? { partialFilterExpression } : {}) }));
+    const { keys, options } = mongoIndexOf(spec);
+    await this.run(() => this.collection.createIndex(keys, options));
   }
 
   async insert(doc: T): Promise<T> {
@@ -179,19 +189,28 @@ export interface MongoStoreOptions {
 }
 
 /**
+ * What the driver is asked for, whatever the URI says: write concern majority with journal, read
+ * concern majority, retried writes; the server selection timeout from the options, the URI, or ours.
+ */
+export function mongoClientOptions(uri: string, options: MongoStoreOptions = {}): MongoClientOptions {
+  const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
+  const serverSelectionTimeoutMS = options.serverSelectionTimeoutMs ?? (timeoutInUri ? undefined : DEFAULT_SERVER_SELECTION_TIMEOUT_MS);
+  return {
+    ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
+    writeConcern: { w: 'majority', journal: true },
+    readConcern: { level: 'majority' },
+    retryWrites: true,
+    appName: 'openpnc',
+  };
+}
+
+/**
  * Connects and pings. Rejects with a one-line `StoreUnavailable` for a malformed URI or an unreachable server.
  */
 export async function connectMongoStore(uri: string, options: MongoStoreOptions = {}): Promise<Store> {
   let client: MongoClient;
   try {
-    // An explicit option wins, then the URI's own serverSelectionTimeoutMS, then our default.
-    const timeoutInUri = /[?&]serverSelectionTimeoutMS=/i.test(uri);
-    const serverSelectionTimeoutMS = options.serverSelectionTimeoutMs ?? (timeoutInUri ? undefined : DEFAULT_SERVER_SELECTION_TIMEOUT_MS);
-    client = new MongoClient(uri, {
-      ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
-      writeConcern: { w: 'majority', journal: true },
-      appName: 'openpnc',
-    });
+    client = new MongoClient(uri, mongoClientOptions(uri, options));
   } catch (error) {
     throw new StoreUnavailable(`MongoDB URI '${describe(uri)}' is not valid: ${(error as Error).message.split('\n')[0]}`, { retryable: false, cause: error });
   }

@@ -25,7 +25,8 @@ export interface Charged {
   readonly soc: { readonly from: number; readonly to: number };
 }
 
-export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: Vehicle): Promise<Charged> {
+/** `evBus` carries the vehicle's inspection stream (its own identity); the SECC's goes on `bus`. */
+export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: Vehicle, evBus?: Bus): Promise<Charged> {
   // The timeline shows each message once, as the EV sent or received it.
   const onTimeline = (entry: TraceEntry) => {
     const [who, field] = entry.direction === 'out' ? ['ev', 'exiRequest'] : ['secc', 'exiResponse'];
@@ -33,7 +34,7 @@ export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store
   };
   const station = createSeccStation(bus, store, { name: 'story-secc' });
   await station.security.ensureLeaf(busCpoBackend(bus), { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' });
-  const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline });
+  const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline, ...(evBus ? { inspectOn: evBus } : {}) });
   const from = ev.battery.soc;
   const [charger, car] = duplexPair();
   const [seccOutput, evOutput] = await Promise.all([station.serve(charger), ev.charge(car, { energyMode: 'DC_extended', targetSoc: 80, loopIntervalMs: 0 })]);

@@ -12,7 +12,7 @@ import type { Bus, Subscription } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { createLogger } from '../host/log.ts';
 import type { ParticipantDefinition, RunningParticipant } from '../host/participant.ts';
-import { openEmbeddedStore } from '../store/index.ts';
+import { connectMongoStore, openEmbeddedStore } from '../store/index.ts';
 import type { Store } from '../store/store.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { cpsInterface } from '../../protocols/catalogue/cps.ts';
@@ -42,6 +42,8 @@ export interface StoryOptions {
   readonly print?: (line: string) => void;
   /** Runs once bus and store exist, before any participant starts (the inspector attaches here). */
   readonly beforeStart?: (bus: Bus, store: Store) => Promise<void>;
+  /** Keeps every participant's state in this MongoDB instead of the embedded store (`database` overrides the URI's). */
+  readonly mongo?: { readonly uri: string; readonly database?: string };
 }
 
 export interface StoryResult {
@@ -100,7 +102,7 @@ function contractSettled(bus: Bus, timeoutMs: number) {
 export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const print = options.print ?? ((line: string) => console.log(line));
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'openpnc-story-'));
-  const store = await openEmbeddedStore(dataDir);
+  const store = options.mongo ? await connectMongoStore(options.mongo.uri, options.mongo.database ? { database: options.mongo.database } : {}) : await openEmbeddedStore(dataDir);
   const bus = createMemoryBus({ store });
   // Each participant's handle signs as that participant; the story's actors act as the operator.
   const identities = new LocalIdentities();
@@ -129,7 +131,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await Promise.all(others.map(start));
     const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line)');
-    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle);
+    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, participantHandle(identities, bus, 'ev'));
     print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
       + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');

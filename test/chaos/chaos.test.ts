@@ -56,6 +56,8 @@ test('bad scenarios are refused with the field that is wrong', async () => {
   assertOneLineError(await openpnc(['chaos', '--scenario', write('c.json', { ...base, faults: [{ atMs: 0, natsNode: 2 }] })]), /natsNode 2 does not exist/, 2);
   assertOneLineError(await openpnc(['chaos', '--scenario', write('d.json', { ...base, faults: [{ atMs: 0, kill: 'nobody' }] })]), /faults/, 2);
   assertOneLineError(await openpnc(['chaos', '--scenario', write('e.json', { ...base, surprise: true })]), /surprise|Unrecognized/i, 2);
+  assertOneLineError(await openpnc(['chaos', '--scenario', write('f.json', { ...base, load: { contracts: 1, sessions: 2 } })]), /charging sessions need the secc hosted exactly once/, 2);
+  assertOneLineError(await openpnc(['chaos', '--scenario', write('g.json', { ...base, faults: [{ atMs: 0, kill: 'mo', afterSessionsPaused: true }] })]), /afterSessionsPaused needs load.sessions/, 2);
 });
 
 test.run();

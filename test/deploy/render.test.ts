@@ -100,6 +100,47 @@ test('rendered units run the placed participants against every node, JetStream r
   assert.match(nats, /^  tls \{\n    cert_file: "\/etc\/openpnc\/tls\/pki\.pem"\n[^}]*    verify: true\n/m);
 });
 
+const MONGODB_EXAMPLE = new URL('../../deploy/topologies/three-hosts-mongodb.json', import.meta.url).pathname;
+
+test('a MongoDB replica set: a mongod config and unit per member, rs-initiate.js with majority defaults, one connection string for every unit', () => {
+  const topology = readTopology(MONGODB_EXAMPLE);
+  const files = new Map(renderTopology(topology).map((file) => [file.path, file.text]));
+  const uri = 'mongodb://pnc-pki.example.net:27017,pnc-partners.example.net:27017,pnc-contracts.example.net:27017/openpnc?replicaSet=openpnc&w=majority&journal=true&readConcernLevel=majority&retryWrites=true';
+  assert.is(files.get('mongodb/connection-string'), `${uri}\n`);
+  for (const host of ['pki', 'partners', 'contracts']) {
+    const address = `pnc-${host}.example.net`;
+    assert.equal(files.get(`${host}/mongod.conf`)!.split('\n').filter((line) => !line.startsWith('#')), [
+      'storage:', '  dbPath: "/var/lib/openpnc/mongodb"', 'net:', '  port: 27017', `  bindIp: "127.0.0.1,${address}"`, 'replication:', '  replSetName: "openpnc"', '',
+    ]);
+    assert.match(files.get(`${host}/openpnc-mongod.service`)!, /^ExecStart=\/usr\/bin\/mongod --config \/etc\/openpnc\/mongod\.conf$/m);
+    // Every participant process, whichever host, uses the whole replica set with majority writes and reads.
+    assert.ok(files.get(`${host}/openpnc.service`)!.includes(` --mongo ${uri} --creds /etc/openpnc/creds`), host);
+    assert.not.match(files.get(`${host}/openpnc.service`)!, /--data/);
+  }
+  const script = files.get('mongodb/rs-initiate.js')!;
+  assert.ok(script.includes('{ _id: 0, host: "pnc-pki.example.net:27017", priority: 2 },'));
+  assert.ok(script.includes('{ _id: 2, host: "pnc-contracts.example.net:27017", priority: 1 },'));
+  assert.ok(script.includes("defaultWriteConcern: { w: 'majority', j: true }, defaultReadConcern: { level: 'majority' }"));
+  assert.not.throws(() => new Function(script), 'rs-initiate.js is JavaScript mongosh can load');
+  // Without a replica set nothing of MongoDB is rendered.
+  assert.not.ok(renderTopology(readTopology(EXAMPLE)).some((file) => /mongo/.test(file.path)));
+});
+
+test('bad replica sets are refused with the field that is wrong', () => {
+  const bad = (edit: (t: Record<string, any>) => void) => {
+    const t = JSON.parse(readFileSync(MONGODB_EXAMPLE, 'utf8'));
+    edit(t);
+    return t;
+  };
+  rejects(bad((t) => { t.mongodb.members = ['pki', 'partners']; }), 'mongodb.members', /at least 3 members/);
+  rejects(bad((t) => { t.mongodb.members.push('pki2'); }), 'mongodb.members', /odd number/);
+  rejects(bad((t) => { t.mongodb.members[1] = 'nowhere'; }), 'mongodb.members[1]', /no host is named 'nowhere'/);
+  rejects(bad((t) => { t.mongodb.members[2] = 'pki'; }), 'mongodb.members[2]', /listed twice/);
+  rejects(bad((t) => { t.mongodb.port = 6222; }), 'mongodb.port', /already a port of pki/);
+  rejects(bad((t) => { t.mongodb.dbPath = 'data'; }), 'mongodb.dbPath', /absolute path/);
+  rejects(bad((t) => { t.mongodb.writeConcern = 1; }), 'mongodb', /writeConcern/);
+});
+
 test('an OPCP gateway host gets its own unit that hosts its pools; the other participants stay in openpnc run', () => {
   const t = example();
   t.hosts[0].opcp = { port: 7080 };

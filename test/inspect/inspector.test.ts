@@ -1,6 +1,8 @@
 // The statechart inspector in a real headless Chromium: it watches the npm start story from before
 // the first participant starts, lights the MO contract's states as they change, shows the
-// contract's timeline and message sequence, decodes EXI on click, and survives malformed requests.
+// contract's timeline and message sequence, decodes EXI on click, shows the story's charging session
+// as its SECC and EV sides lit side by side with the V2G messages between them, and survives
+// malformed requests.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -48,7 +50,7 @@ test.after(async () => {
   await story?.stop();
 });
 
-const litStates = () => page.$$eval('#diagram g.lit', (elements) => elements.map((element) => element.id));
+const litStates = (pane = '#diagram') => page.$$eval(`${pane} g.lit`, (elements) => elements.map((element) => element.id));
 
 test('the MO contract actor is listed with its keys, and choosing it lights its state in the diagram', async () => {
   const moKey = `mo/${story!.contract.contractId}`;
@@ -88,6 +90,32 @@ test('a change while the page is open lights the new state without a reload (ter
   assert.equal(await litStates(), ['state:mo-contract.terminated']);
   mkdirSync(ARTIFACTS, { recursive: true });
   const screenshot = join(ARTIFACTS, 'inspector.png');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`artifact: ${screenshot}`);
+});
+
+test('the charging session: SECC and EV diagrams lit side by side, the V2G sequence between them, EXI decoded on click', async () => {
+  const seccKey = await page.$eval('#actors li[data-key^="secc/"][data-state="closed"]', (element) => element.getAttribute('data-key') ?? '');
+  const sessionId = seccKey.split('/')[1];
+  await page.click(`#actors li[data-key="${seccKey}"]`);
+  await page.waitForSelector('#peer:not([hidden]) #peer-diagram g.lit');
+  assert.equal(await litStates('#diagram'), ['state:secc.closed']);
+  assert.equal(await litStates('#peer-diagram'), ['state:ev.done']);
+  assert.is(await page.$eval('#peer', (element) => element.getAttribute('data-key')), `ev/${story!.vehicle.pcid}`);
+  assert.match(await page.$eval('#sequence-title', (element) => element.textContent ?? ''), `sessionId ${sessionId}`);
+  await page.waitForSelector('#sequence .message[data-subject="ev.v2g.SessionStopRes"]');
+  const subjects = await page.$$eval('#sequence .message', (elements) => elements.map((element) => element.getAttribute('data-subject') ?? ''));
+  // Handshake first, each request answered before the next one, the stop last [V2G2-538].
+  assert.equal(subjects.slice(0, 4), ['secc.v2g.supportedAppProtocolReq', 'ev.v2g.supportedAppProtocolRes', 'secc.v2g.SessionSetupReq', 'ev.v2g.SessionSetupRes']);
+  assert.is(subjects.at(-1), 'ev.v2g.SessionStopRes');
+  subjects.forEach((subject, index) => assert.is(subject.startsWith(index % 2 === 0 ? 'secc.v2g.' : 'ev.v2g.'), true, `${index}: ${subject}`));
+  for (const name of ['CertificateInstallationReq', 'PaymentDetailsReq', 'AuthorizationReq', 'CurrentDemandReq', 'MeteringReceiptReq']) assert.ok(subjects.includes(`secc.v2g.${name}`), `${name} in ${subjects.join(', ')}`);
+  assert.equal(await page.$$eval('#sequence text.lane', (elements) => elements.map((element) => element.textContent)), ['ev', 'secc']);
+  await page.click('#sequence .message.has-exi[data-subject="secc.v2g.MeteringReceiptReq"]');
+  await page.waitForFunction(`document.querySelector('#exi').textContent.includes('MeteringReceiptReq')`);
+  assert.match(await page.$eval('#exi', (element) => element.textContent ?? ''), new RegExp(sessionId, 'i'));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const screenshot = join(ARTIFACTS, 'inspector-session.png');
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`artifact: ${screenshot}`);
 });

@@ -1,7 +1,7 @@
 // The inspector page: plain modules, no build. The server owns the model (actors/inspect/model.ts);
 // this page asks for what it shows and refreshes on each change the event stream announces.
 const $ = (selector) => document.querySelector(selector);
-const state = { machines: [], selected: undefined, svgFor: undefined, sequence: [] };
+const state = { machines: [], selected: undefined, peer: undefined, sequence: [] };
 
 async function json(path) {
   const response = await fetch(path);
@@ -38,17 +38,37 @@ async function refreshActors() {
   }));
 }
 
-async function showDiagram(machine) {
-  if (state.svgFor === machine) return;
+// Each diagram pane remembers which machine it shows, so a refresh only relights it.
+async function showDiagram(machine, pane = $('#diagram')) {
+  if (pane.dataset.machine === machine) return;
   const response = await fetch(`/api/diagram/${encodeURIComponent(machine)}.svg`);
-  $('#diagram').innerHTML = response.ok ? await response.text() : `<p>no diagram for ${machine}</p>`;
-  state.svgFor = machine;
+  pane.innerHTML = response.ok ? await response.text() : `<p>no diagram for ${machine}</p>`;
+  pane.dataset.machine = machine;
 }
 
-function light(activeStates) {
-  for (const lit of document.querySelectorAll('#diagram g.lit')) lit.classList.remove('lit');
-  for (const id of activeStates) document.getElementById(`state:${id}`)?.classList.add('lit');
-  for (const id of activeStates) document.getElementById(`cluster:${id}`)?.classList.add('lit');
+function light(activeStates, pane = $('#diagram')) {
+  for (const lit of pane.querySelectorAll('g.lit')) lit.classList.remove('lit');
+  for (const id of activeStates) for (const kind of ['state', 'cluster']) pane.querySelector(`#${CSS.escape(`${kind}:${id}`)}`)?.classList.add('lit');
+}
+
+// A charging session has two sides: the SECC's and the EV's session actors share the SessionID.
+const SESSION_PEER = { secc: 'ev', ev: 'secc' };
+async function refreshPeer(actor) {
+  const side = SESSION_PEER[actor.participant];
+  const sessionId = actor.keys.sessionId;
+  let peer;
+  if (side && sessionId) {
+    const candidates = await json(`/api/actors?${new URLSearchParams({ participant: side, q: sessionId })}`);
+    const match = candidates.find((candidate) => candidate.keys.sessionId === sessionId);
+    if (match) peer = await json(`/api/actor/${encodeURIComponent(match.participant)}/${encodeURIComponent(match.id)}`);
+  }
+  state.peer = peer && keyOf(peer);
+  $('#peer').hidden = !peer;
+  if (!peer) return;
+  $('#peer-title').textContent = `${peer.participant} · ${peer.id} — ${peer.machine}: ${valueText(peer.value)}`;
+  $('#peer').dataset.key = state.peer;
+  await showDiagram(peer.machine, $('#peer-diagram'));
+  light(peer.activeStates, $('#peer-diagram'));
 }
 
 async function refreshSelected() {
@@ -65,7 +85,9 @@ async function refreshSelected() {
     row.append(text('td', item.at.slice(11, 23)), text('td', item.kind), text('td', item.label), text('td', duration));
     return row;
   }));
-  state.keys = actor.keys;
+  await refreshPeer(actor);
+  // A session's sequence is the V2G messages of its SessionID.
+  state.keys = SESSION_PEER[actor.participant] && actor.keys.sessionId ? { sessionId: actor.keys.sessionId } : actor.keys;
   await refreshSequence();
 }
 
@@ -160,7 +182,8 @@ async function main() {
 
 function applyChange(change) {
   refreshActorsSoon();
-  if (change.kind === 'actor' && state.selected === `${change.participant}/${change.id}`) refreshSelectedSoon();
+  const changed = `${change.participant}/${change.id}`;
+  if (change.kind === 'actor' && (state.selected === changed || state.peer === changed)) refreshSelectedSoon();
   if (change.kind === 'trace') refreshSequenceSoon();
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Bus } from '../../bus/bus.ts';
 import { requestSubjectReply, serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
@@ -24,6 +25,8 @@ export interface EvOptions {
   readonly battery?: BatteryOptions;
   readonly clock?: SessionClock;
   readonly trace?: (entry: TraceEntry) => void;
+  /** Publishes each session on `inspect.ev.<PCID>` for the inspector. */
+  readonly inspectOn?: Bus;
   /** The EVCCID (MAC of its PLC modem), hex. @default random */
   readonly evccId?: string;
 }
@@ -50,7 +53,7 @@ export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}
         installContract: payment === 'Contract' && !(await contracts.valid()),
         ...overrides,
       };
-      return runEvSession(stream, { vehicle, battery, contracts, plan, clock, trace: options.trace });
+      return runEvSession(stream, { vehicle, battery, contracts, plan, clock, trace: options.trace, inspectOn: options.inspectOn });
     },
   };
 }
@@ -58,7 +61,7 @@ export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}
 async function startEv({ bus, store, config }: ParticipantContext) {
   // The vehicle makes its provisioning key and has the OEM sign its CSR [S4].
   const vehicle = await whenServed(() => produceVehicle(bus));
-  const ev = createEv(store, vehicle);
+  const ev = createEv(store, vehicle, { inspectOn: bus });
   const subscription = await serveSubject(bus, evInterface.requests.status, async () => {
     const contract = await ev.contracts.valid();
     return { pcid: vehicle.pcid, soc: ev.battery.soc, ...(contract ? { emaid: contract.emaid } : {}) };

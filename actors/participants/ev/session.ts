@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { createActor, fromPromise } from 'xstate';
+import type { Bus } from '../../bus/bus.ts';
 import type { Vehicle } from '../../story/vehicle.ts';
 import { PncError } from '../../../protocols/errors.ts';
 import { encodeExi, type ExiJson } from '../../../protocols/exi/index.ts';
@@ -14,6 +15,7 @@ import { valueOf, wireName, type Body } from '../../../statecharts/secc/messages
 import { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { checkInstallationResponse, installationRequestParts } from '../../story/vehicle.ts';
 import { decodeFrame, runOverConnection, systemClock, tracer, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
+import { inspectSession } from '../v2g/inspect.ts';
 import type { Battery } from './battery.ts';
 import type { ContractStore } from './contracts.ts';
 
@@ -24,6 +26,8 @@ export interface EvSessionDeps {
   readonly plan: EvPlan;
   readonly clock?: SessionClock;
   readonly trace?: (entry: TraceEntry) => void;
+  /** Publishes the session on `inspect.ev.<PCID>` for the inspector. */
+  readonly inspectOn?: Bus;
 }
 
 type Obj = Record<string, unknown>;
@@ -41,8 +45,9 @@ export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDe
   const clock = deps.clock ?? systemClock;
   // A connection from connectV2gtp (TLS checked, SECC leaf checked) is used as it is.
   const connection = stream instanceof V2gtpConnection ? stream : new V2gtpConnection(stream);
-  const trace = tracer('ev', deps.trace);
   const { vehicle, battery, contracts } = deps;
+  const inspection = deps.inspectOn ? inspectSession(deps.inspectOn, 'ev', vehicle.pcid, evSessionMachine.id) : undefined;
+  const trace = tracer('ev', deps.trace, inspection?.trace);
   const signedPart = async (element: string, body: Body) => ({ body, signature: signFragments([{ id: 'ID1', fragment: { [element]: body } }], await contracts.signingKey()) as unknown as Body });
 
   const machine = evSessionMachine.provide({
@@ -78,7 +83,7 @@ export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDe
     },
   });
 
-  const actor = createActor(machine, { input: { plan: deps.plan, vehicle: battery.status(), now: clock.now() } });
+  const actor = createActor(machine, { input: { plan: deps.plan, vehicle: battery.status(), now: clock.now() }, ...(inspection ? { inspect: inspection.inspect } : {}) });
   return runOverConnection<EvOutput>(actor, connection, clock, (payload) => {
     const frame = decodeFrame(actor.getSnapshot().context.protocol, payload);
     if (frame.kind === 'app') {

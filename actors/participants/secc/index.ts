@@ -65,7 +65,7 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
         return await serveSeccSession(stream, {
           config, charger, backend, security, pausedSessions, receipts, clock,
           newSessionId: () => randomBytes(8).toString('hex'),
-          trace: options.trace, maxPayloadLength: options.maxPayloadLength,
+          trace: options.trace, maxPayloadLength: options.maxPayloadLength, inspectOn: bus,
         });
       } finally {
         active--;

@@ -7,12 +7,14 @@ import type { Duplex } from 'node:stream';
 import { createActor, fromPromise } from 'xstate';
 import { PncError } from '../../../protocols/errors.ts';
 import { decodeExi, encodeExi, type ExiJson } from '../../../protocols/exi/index.ts';
+import type { Bus } from '../../bus/bus.ts';
 import type { Collection } from '../../store/store.ts';
 import { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { seccSessionMachine, type AppProtocol, type PausedSession, type SeccOutput, type SeccResponse } from '../../../statecharts/secc-session.ts';
 import type { SeccConfig } from '../../../statecharts/secc/charger.ts';
 import { wireName, type Body, type ResponseCode } from '../../../statecharts/secc/messages.ts';
 import { decodeFrame, runOverConnection, systemClock, tracer, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
+import { inspectSession } from '../v2g/inspect.ts';
 import type { CpoBackendPort } from './backend.ts';
 import type { ChargerPort } from './charger.ts';
 import { authorizationCodeOf, checkPaymentDetails, contractChainPem, contractSignatureValid } from './pnc.ts';
@@ -45,6 +47,8 @@ export interface SeccSessionDeps {
   readonly newSessionId: () => string;
   readonly trace?: (entry: TraceEntry) => void;
   readonly maxPayloadLength?: number;
+  /** Publishes the session on `inspect.secc.<SessionID>` for the inspector. */
+  readonly inspectOn?: Bus;
 }
 
 type Obj = Record<string, unknown>;
@@ -64,7 +68,9 @@ function responseCodeOfExi(exi: Uint8Array): string {
 export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise<SeccOutput> {
   const clock = deps.clock ?? systemClock;
   const connection = new V2gtpConnection(stream, { maxPayloadLength: deps.maxPayloadLength });
-  const trace = tracer('secc', deps.trace);
+  const sessionId = deps.newSessionId();
+  const inspection = deps.inspectOn ? inspectSession(deps.inspectOn, 'secc', sessionId, seccSessionMachine.id) : undefined;
+  const trace = tracer('secc', deps.trace, inspection?.trace);
 
   const machine = seccSessionMachine.provide({
     actors: {
@@ -124,7 +130,7 @@ export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise
     },
   });
 
-  const actor = createActor(machine, { input: { config: deps.config, sessionId: deps.newSessionId(), now: clock.now() } });
+  const actor = createActor(machine, { input: { config: deps.config, sessionId, now: clock.now() }, ...(inspection ? { inspect: inspection.inspect } : {}) });
   return runOverConnection<SeccOutput>(actor, connection, clock, (payload) => {
     const frame = decodeFrame(actor.getSnapshot().context.protocol, payload);
     if (frame.kind === 'app') {

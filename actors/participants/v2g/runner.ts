@@ -27,9 +27,13 @@ export interface TraceEntry {
  * The trace hook of a session: hex-encodes a message only when someone listens (the charging loop
  * pays nothing for a trace no one reads).
  */
-export function tracer(side: TraceEntry['side'], trace: ((entry: TraceEntry) => void) | undefined): (direction: TraceEntry['direction'], name: string, exi: Uint8Array) => void {
-  if (!trace) return () => {};
-  return (direction, name, exi) => trace({ side, direction, name, exi: Buffer.from(exi).toString('hex') });
+export function tracer(side: TraceEntry['side'], ...hooks: (((entry: TraceEntry) => void) | undefined)[]): (direction: TraceEntry['direction'], name: string, exi: Uint8Array) => void {
+  const listening = hooks.filter((hook): hook is (entry: TraceEntry) => void => hook !== undefined);
+  if (listening.length === 0) return () => {};
+  return (direction, name, exi) => {
+    const entry: TraceEntry = { side, direction, name, exi: Buffer.from(exi).toString('hex') };
+    for (const hook of listening) hook(entry);
+  };
 }
 
 /**
