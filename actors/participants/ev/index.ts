@@ -11,6 +11,7 @@ import { requestSubjectReply, serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
 import { evInterface } from '../../../protocols/catalogue/ev.ts';
+import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { produceVehicle, type Vehicle } from '../../story/vehicle.ts';
 import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
@@ -31,8 +32,8 @@ export interface Ev {
   readonly vehicle: Vehicle;
   readonly battery: Battery;
   readonly contracts: ContractStore;
-  /** One charging session over `stream`; the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
-  charge(stream: Duplex, plan?: Partial<EvPlan>): Promise<EvOutput>;
+  /** One charging session over `stream` (or a connection already framed); the plan defaults to ISO-2 (DIN fallback), PnC, DC, to 80 %. */
+  charge(stream: Duplex | V2gtpConnection, plan?: Partial<EvPlan>): Promise<EvOutput>;
 }
 
 export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}): Ev {

@@ -38,9 +38,9 @@ export function encodeEvRequest(request: EvRequest): Uint8Array {
 }
 
 /** Runs the session on `stream` until it ends; resolves with the machine's output. */
-export function runEvSession(stream: Duplex, deps: EvSessionDeps): Promise<EvOutput> {
+export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDeps): Promise<EvOutput> {
   const clock = deps.clock ?? systemClock;
-  const connection = new V2gtpConnection(stream);
+  const connection = stream instanceof V2gtpConnection ? stream : new V2gtpConnection(stream);
   const trace = deps.trace ?? (() => {});
   const { vehicle, battery, contracts } = deps;
   const signedPart = async (element: string, body: Body) => ({ body, signature: signFragments([{ id: 'ID1', fragment: { [element]: body } }], await contracts.signingKey()) as unknown as Body });
