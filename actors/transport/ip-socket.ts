@@ -23,7 +23,8 @@ export function socketIpPort(options: SocketIpOptions = {}): IpPort {
   if (ifname) requireInterface(ifname);
   // Read when needed: an EV that only sends SDP and connects does not need its own address yet (DAD may still run).
   const ownAddress = () => (ifname ? linkLocalAddress(ifname) : (options.host ?? '::1'));
-  const scope = (to: string) => (ifname && isMulticast(to.split('%')[0]) ? `${to.split('%')[0]}%${ifname}` : scoped(to, ifname));
+  // Without an interface an address keeps whatever scope it came with (`fe80::…%if` from SDP).
+  const scope = (to: string) => (!ifname ? to : isMulticast(to.split('%')[0]) ? `${to.split('%')[0]}%${ifname}` : scoped(to, ifname));
   const udp = new Map<number, UdpSocket>();
 
   return {
