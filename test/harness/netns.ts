@@ -1,6 +1,7 @@
 // What the network-namespace suites share: commands that must succeed, processes run inside a
 // namespace whose output can be waited for, a veth pair with fixed MACs and its link-local addresses
 // awaited past DAD, and tshark's field output.
+import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
@@ -98,4 +99,37 @@ export function tshark(pcap: string, keyLog: string | undefined, filter: string,
   const result = spawnSync('tshark', args, { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   assert.is(result.status, 0, `tshark ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+}
+
+/** Deletes the namespaces (and so the veth between them) at exit and on SIGINT/SIGTERM; returns that cleanup for test.before/after. */
+export function removedOnExit(ends: readonly VethEnd[]): () => void {
+  const cleanup = () => ends.forEach(({ ns }) => sh('ip', 'netns', 'del', ns));
+  process.on('exit', cleanup);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
+  return cleanup;
+}
+
+/** A suite's frame: before it, the pair (fresh); its first test, the link-local addresses past DAD; after it, the cleanup. */
+export function vethSuite(test: Test, a: VethEnd, b: VethEnd): void {
+  const cleanup = removedOnExit([a, b]);
+  test.before(() => {
+    cleanup();
+    vethPair(a, b);
+  });
+  test('link-local addresses come up from the fixed MACs once duplicate address detection is done', () => linkLocalReady([a, b]));
+  test.after(cleanup);
+}
+
+/** tcpdump of the IPv6 traffic on `iface` in `ns` into `pcap`; `stop()` ends it and fails if tcpdump dropped a packet. */
+export async function captureIn(ns: string, iface: string, pcap: string, killAfterMs = 110_000): Promise<{ stop(): Promise<void> }> {
+  const capture = startIn(ns, ['tcpdump', '-i', iface, '--immediate-mode', '-U', '-w', pcap, 'ip6'], killAfterMs);
+  await capture.waitFor(/listening on/);
+  return {
+    async stop() {
+      capture.child.kill('SIGINT');
+      await capture.exited;
+      const counts = /(\d+) packets captured\n(\d+) packets received by filter/.exec(capture.output());
+      assert.ok(counts && counts[1] === counts[2], `tcpdump lost packets: ${capture.output()}`);
+    },
+  };
 }

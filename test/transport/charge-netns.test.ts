@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeExi } from '../../protocols/exi/index.ts';
 import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
 import { tempDir } from '../harness/temp-dir.ts';
-import { linkLocalReady, netnsUnavailable, sh, startIn, tshark, vethPair, type VethEnd } from '../harness/netns.ts';
+import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
 
 const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'chg';
 const tag = String(process.pid % 100_000);
@@ -17,13 +17,6 @@ const EV: VethEnd = { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: '
 const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: '02:00:00:00:5e:02', address: 'fe80::ff:fe00:5e02' };
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-netns');
-
-function cleanup(): void {
-  sh('ip', 'netns', 'del', EV.ns);
-  sh('ip', 'netns', 'del', SECC.ns); // deleting a namespace deletes its end of the veth, and so the pair
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
 
 const unavailable = netnsUnavailable(`${prefix}probe${tag}`, ['tcpdump', 'tshark']);
 
@@ -47,12 +40,7 @@ const collapsed = (names: string[]) => names.filter((name, i) => name !== names[
 if (unavailable) {
   console.log(`SKIPPED: charging-session netns suite (${unavailable}; needs root, iproute2, tcpdump, tshark)`);
 } else {
-  test.before(() => {
-    cleanup();
-    vethPair(EV, SECC);
-  });
-
-  test('link-local addresses up past DAD', () => linkLocalReady([EV, SECC]));
+  vethSuite(test, EV, SECC);
 
   test('openpnc secc --if and openpnc ev --if: SDP, TLS 1.2, a PnC DC session with contract installation; tshark decrypts it, our codec decodes it', async () => {
     const pcap = join(dir, 'session.pcap');
@@ -60,16 +48,12 @@ if (unavailable) {
     const evKeys = join(dir, 'ev.keylog');
     const vehicle = join(dir, 'vehicle.json');
 
-    const capture = startIn(SECC.ns, ['tcpdump', '-i', SECC.iface, '--immediate-mode', '-U', '-w', pcap, 'ip6'], 110_000);
-    await capture.waitFor(/listening on/);
+    const capture = await captureIn(SECC.ns, SECC.iface, pcap);
     const secc = startIn(SECC.ns, [process.execPath, CLI, 'secc', '--if', SECC.iface, '--no-slac', '--vehicle-out', vehicle, '--keylog', seccKeys, '--sessions', '1', '--data', join(dir, 'secc-data')], 110_000);
     await secc.waitFor(/ready: SDP on UDP 15118/);
     const ev = startIn(EV.ns, [process.execPath, CLI, 'ev', '--if', EV.iface, '--no-slac', '--vehicle', vehicle, '--keylog', evKeys], 60_000);
     const [evCode, seccCode] = [await ev.exited, await secc.exited];
-    capture.child.kill('SIGINT');
-    await capture.exited;
-    const counts = /(\d+) packets captured\n(\d+) packets received by filter/.exec(capture.output());
-    assert.ok(counts && counts[1] === counts[2], `tcpdump lost packets: ${capture.output()}`);
+    await capture.stop();
 
     const evOut = ev.output();
     assert.is(evCode, 0, evOut);
@@ -119,7 +103,6 @@ if (unavailable) {
     }
   });
 
-  test.after(cleanup);
 }
 
 test.run();

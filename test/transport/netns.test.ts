@@ -12,7 +12,7 @@ import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
 import { credentialsOf } from '../../actors/transport/tls.ts';
 import { LAB_SAP_REQUEST } from '../../actors/transport/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
-import { linkLocalReady, netnsUnavailable, sh, startIn as start, tshark, vethPair, type VethEnd } from '../harness/netns.ts';
+import { captureIn, netnsUnavailable, startIn as start, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
 
 const tag = String(process.pid % 100_000);
 const EV_NS = `tpev${tag}`;
@@ -26,13 +26,6 @@ const SE_ADDRESS = 'fe80::ff:fe00:5e01';
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = process.env.TP_NETNS_DIR ?? tempDir('tp-netns');
 
-function cleanup(): void {
-  sh('ip', 'netns', 'del', EV_NS);
-  sh('ip', 'netns', 'del', SE_NS); // deleting a namespace deletes its end of the veth, and so the pair
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
-
 const EV: VethEnd = { ns: EV_NS, iface: EV_IF, mac: EV_MAC, address: EV_ADDRESS };
 const SECC: VethEnd = { ns: SE_NS, iface: SE_IF, mac: SE_MAC, address: SE_ADDRESS };
 const unavailable = netnsUnavailable(`tpprobe${tag}`, ['tcpdump', 'tshark']);
@@ -40,12 +33,7 @@ const unavailable = netnsUnavailable(`tpprobe${tag}`, ['tcpdump', 'tshark']);
 if (unavailable) {
   console.log(`SKIPPED: transport netns suite (${unavailable})`);
 } else {
-  test.before(() => {
-    cleanup();
-    vethPair(EV, SECC);
-  });
-
-  test('link-local addresses come up from the fixed MACs once duplicate address detection is done', () => linkLocalReady([EV, SECC]));
+  vethSuite(test, EV, SECC);
 
   test('SDP on ff02::1, TLS 1.2 over fe80::…%if, a real SAP exchange; tshark decodes and decrypts it', async () => {
     const pki = await createTestPki();
@@ -57,17 +45,13 @@ if (unavailable) {
     const seccKeys = join(dir, 'secc.keylog');
     const evKeys = join(dir, 'ev.keylog');
 
-    const capture = start(SE_NS, ['tcpdump', '-i', SE_IF, '--immediate-mode', '-U', '-w', pcap, 'ip6']);
-    await capture.waitFor(/listening on/);
+    const capture = await captureIn(SE_NS, SE_IF, pcap, 30_000);
     const secc = start(SE_NS, [process.execPath, CLI, 'v2g', 'listen', '--if', SE_IF, '--pki', dir, '--keylog', seccKeys, '--sessions', '1']);
     await secc.waitFor(/sdp: listening/);
     const ev = start(EV_NS, [process.execPath, CLI, 'v2g', 'connect', '--if', EV_IF, '--pki', dir, '--keylog', evKeys]);
     const evCode = await ev.exited;
     const seccCode = await secc.exited;
-    capture.child.kill('SIGINT');
-    await capture.exited;
-    const counts = /(\d+) packets captured\n(\d+) packets received by filter/.exec(capture.output());
-    assert.ok(counts && counts[1] === counts[2], `tcpdump lost packets: ${capture.output()}`);
+    await capture.stop();
 
     const evOut = ev.output();
     assert.is(evCode, 0, evOut);
@@ -138,7 +122,6 @@ if (unavailable) {
     assert.match(secc.output(), /sdp: answered .* \(asked none\)/);
   });
 
-  test.after(cleanup);
 }
 
 test.run();
