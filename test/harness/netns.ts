@@ -102,8 +102,8 @@ export function tshark(pcap: string, keyLog: string | undefined, filter: string,
 }
 
 /** Deletes the namespaces (and so the veth between them) at exit and on SIGINT/SIGTERM; returns that cleanup for test.before/after. */
-export function removedOnExit(ends: readonly VethEnd[]): () => void {
-  const cleanup = () => ends.forEach(({ ns }) => sh('ip', 'netns', 'del', ns));
+export function removedOnExit(namespaces: readonly string[]): () => void {
+  const cleanup = () => namespaces.forEach((ns) => sh('ip', 'netns', 'del', ns));
   process.on('exit', cleanup);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
   return cleanup;
@@ -111,7 +111,7 @@ export function removedOnExit(ends: readonly VethEnd[]): () => void {
 
 /** A suite's frame: before it, the pair (fresh); its first test, the link-local addresses past DAD; after it, the cleanup. */
 export function vethSuite(test: Test, a: VethEnd, b: VethEnd): void {
-  const cleanup = removedOnExit([a, b]);
+  const cleanup = removedOnExit([a.ns, b.ns]);
   test.before(() => {
     cleanup();
     vethPair(a, b);
