@@ -75,7 +75,7 @@ async function readVehicle(file: string): Promise<Vehicle> {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new CliError(`cannot read the vehicle ${file}: ${(error as Error).message.replace(/\s+/g, " ")}`, 1);
+    throw new CliError(`cannot read the vehicle ${file}: ${(error as Error).message.replace(/\s+/g, ' ')}`, 1);
   }
   const { provisioningKey, ...rest } = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
   const record = vehicleRecord.safeParse(rest);
