@@ -62,17 +62,29 @@ export interface Remote {
   readonly port: number;
 }
 
+/** A bound UDP port or a listening stream port; `port` is the one chosen when 0 was asked. */
+export interface Bound {
+  readonly port: number;
+  close(): void;
+}
+
 /**
- * IPv6 over the matched link, as the SDP and V2GTP side uses it: datagrams (SDP to ff02::1 and the
- * unicast answer) and byte streams (V2GTP/TLS). The in-memory line implements it (PowerLine.ipPort);
- * on a real interface the same calls map to node:dgram and node:net with `%ifname` scopes.
+ * IPv6 over the link, as SDP and V2GTP use it: datagrams (SDP to ff02::1 and the unicast answer)
+ * and byte streams (V2GTP, TLS wraps the Duplex). One port, two adapters: the in-memory line
+ * (`PowerLine.ipPort`) and a host interface (`actors/transport/ip-interface.ts`, node:dgram and
+ * node:net with `%ifname` scopes); everything above it is the same code.
  */
 export interface IpPort {
-  /** Our IPv6 link-local address (EUI-64 of the host MAC). */
+  /** Our IPv6 address (link-local: EUI-64 of the host MAC), without scope. */
   readonly address: string;
-  connect(address: string, port: number): Duplex;
-  listen(port: number, onConnection: (socket: Duplex, remote: Remote) => void): () => void;
-  bindUdp(port: number, onMessage: (data: Uint8Array, remote: Remote) => void): () => void;
-  /** Returns how many stations received it (0 while the link is down). */
+  /** The scope link-local peers need (`fe80::…%if`); absent on the in-memory line. */
+  readonly interfaceName?: string;
+  /** Resolves once the stream is open; PncError/TransportError when the peer is unreachable or refuses. */
+  connect(address: string, port: number): Promise<Duplex>;
+  /** Port 0: any free one. */
+  listen(port: number, onConnection: (socket: Duplex, remote: Remote) => void): Promise<Bound>;
+  /** Port 0: any free one. Datagrams to our address or to ff02::1 arrive here. */
+  bindUdp(port: number, onMessage: (data: Uint8Array, remote: Remote) => void): Promise<Bound>;
+  /** Sends from our bound `sourcePort`; returns how many stations it reached (0 while the link is down; 1 on a host interface). */
   sendUdp(address: string, port: number, data: Uint8Array, sourcePort: number): number;
 }

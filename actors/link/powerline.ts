@@ -6,14 +6,15 @@
  * CM_ATTEN_PROFILE.IND per M-Sound heard by a charger's modem, VS_PL_LINK_STATUS, CM_GET_KEY,
  * VS_SW_VER, VS_NW_INFO, and IP between two stations only while both modems hold the same NMK.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { PncError } from '../../protocols/errors.ts';
 import {
   AAG_GROUPS, BROADCAST_MAC, QUALCOMM_OUI, SlacCodecError, attenProfileInd, decodeSlacFrame, encodeSlacFrame, linkLocalFromMac, normalizeMac,
 } from '../../protocols/slac/index.ts';
 import { answerHostMme, attenuationProfile, type ModemOptions, type ModemState } from './modem.ts';
 import type { Clock } from './clock.ts';
-import type { FramePort, IpPort } from './port.ts';
+import type { Bound, FramePort, IpPort } from './port.ts';
+import { duplexPair } from '../transport/duplex-pair.ts';
 
 export interface PowerLineOptions {
   readonly clock: Clock;
@@ -251,13 +252,26 @@ export class PowerLine {
 
   /** The station's IP as an IpPort (what the SDP/V2GTP side is given once the link is up). */
   ipPort(station: LineStation): IpPort {
+    const bound = (port: number, close: () => void): Bound => ({ port, close });
     return {
       address: station.linkLocal,
-      connect: (address, port) => this.connect(station, address, port),
-      listen: (port, onConnection) => this.listen(station, port, onConnection),
-      bindUdp: (port, onMessage) => this.bindUdp(station, port, onMessage),
+      connect: async (address, port) => this.connect(station, address, port),
+      listen: async (port, onConnection) => {
+        const chosen = port || this.freePort(station, this.listeners);
+        return bound(chosen, this.listen(station, chosen, onConnection));
+      },
+      bindUdp: async (port, onMessage) => {
+        const chosen = port || this.freePort(station, this.udp);
+        return bound(chosen, this.bindUdp(station, chosen, onMessage));
+      },
       sendUdp: (address, port, data, sourcePort) => this.sendUdp(station, address, port, data, sourcePort),
     };
+  }
+
+  /** A port in 49152–65535 not yet taken on the station (what an OS gives for port 0). */
+  private freePort(station: LineStation, taken: Map<string, unknown>): number {
+    for (let port = 49152; port <= 65535; port++) if (!taken.has(`${station.linkLocal}/${port}`)) return port;
+    throw new PncError('AddressInUse', `no free port left on ${station.linkLocal}`);
   }
 
   /** Tears down the streams whose two ends no longer share a network. */
@@ -268,24 +282,4 @@ export class PowerLine {
       for (const s of entry.sockets) s.destroy(new PncError('LinkDown', 'the power-line link between the two stations is gone', { retryable: true }));
     }
   }
-}
-
-/** Two connected Duplex streams: what one writes, the other reads. */
-export function duplexPair(): [Duplex, Duplex] {
-  let a!: Duplex;
-  let b!: Duplex;
-  const make = (peer: () => Duplex) => new Duplex({
-    read() {},
-    write(chunk, _encoding, callback) {
-      peer().push(chunk);
-      callback();
-    },
-    final(callback) {
-      peer().push(null);
-      callback();
-    },
-  });
-  a = make(() => b);
-  b = make(() => a);
-  return [a, b];
 }

@@ -40,6 +40,8 @@ export interface StoryOptions {
   readonly traceFile?: string;
   /** Where readable lines go. @default console.log */
   readonly print?: (line: string) => void;
+  /** Process 7 (the car charges at an SECC of the in-memory line). @default true; `openpnc secc --if` serves a real car instead */
+  readonly charge?: boolean;
   /** Runs once bus and store exist, before any participant starts (the inspector attaches here). */
   readonly beforeStart?: (bus: Bus, store: Store) => Promise<void>;
   /** Keeps every participant's state in this MongoDB instead of the embedded store (`database` overrides the URI's). */
@@ -130,10 +132,12 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     for (const definition of rootCa) await start(definition);
     await Promise.all(others.map(start));
     const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
-    print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line)');
-    const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, participantHandle(identities, bus, 'ev'));
-    print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
-      + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
+    if (options.charge ?? true) {
+      print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line: SLAC, SDP, TLS)');
+      const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, participantHandle(identities, bus, 'ev'));
+      print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
+        + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
+    }
     if (options.traceFile) writeFileSync(options.traceFile, timeline.entries.map((entry) => JSON.stringify(entry)).join('\n') + '\n');
     return { timeline, vehicle, check, contract, bus, identities, store, stop };
   } catch (error) {

@@ -1,9 +1,10 @@
 // SDP client (EVCC side, link-layer.md §2.2): multicast the request to [ff02::1]:15118 of one
 // interface, resend after 250 ms without answer, give up after 50 requests.
-import { createSocket } from 'node:dgram';
+import type { Bound, IpPort } from '../link/port.ts';
 import { SDP_MULTICAST_ADDRESS, SDP_PORT, SdpError, decodeSdpResponse, encodeSdpRequest, type SdpResponse, type SdpSecurity } from '../../protocols/sdp/index.ts';
 import { TransportError } from './errors.ts';
-import { requireInterface, scoped } from './interfaces.ts';
+import { scoped } from './interfaces.ts';
+import { socketIpPort } from './ip-socket.ts';
 import { systemTimers, type Timers } from './timers.ts';
 
 /** EcoG-io `Timeouts.SDP_REQ` and `SDP_MAX_REQUEST_COUNTER`; RISE-V2G uses the same (charging-session.md §2). */
@@ -11,9 +12,11 @@ export const SDP_RETRY_INTERVAL_MS = 250;
 export const SDP_MAX_REQUESTS = 50;
 
 export interface SdpClientOptions {
+  /** The link to ask on (the in-memory line or a host interface); default: node:dgram on `interface`. */
+  readonly ip?: IpPort;
   /** The interface to multicast on; its name scopes link-local answers. */
   readonly interface?: string;
-  /** Where requests go; default `[ff02::1%if]:15118`. Tests point it at a loopback server. */
+  /** Where requests go; default `[ff02::1]:15118` of the link. Tests point it at a loopback server. */
   readonly target?: { readonly address: string; readonly port: number };
   /** Security asked for: `tls` for ISO 15118-2 PnC, `none` for EIM without TLS. */
   readonly security: SdpSecurity;
@@ -35,14 +38,14 @@ export interface DiscoveredSecc extends SdpResponse {
 
 /** Finds the SECC; rejects with `SdpNoResponse` (retryable) after the last request went unanswered. */
 export async function discoverSecc(options: SdpClientOptions): Promise<DiscoveredSecc> {
-  if (options.interface) requireInterface(options.interface);
+  const ip = options.ip ?? socketIpPort({ interface: options.interface, host: '::' });
   const timers = options.timers ?? systemTimers;
   const interval = options.retryIntervalMs ?? SDP_RETRY_INTERVAL_MS;
   const maxRequests = options.maxRequests ?? SDP_MAX_REQUESTS;
-  const target = options.target ?? { address: options.interface ? `${SDP_MULTICAST_ADDRESS}%${options.interface}` : SDP_MULTICAST_ADDRESS, port: SDP_PORT };
+  const target = options.target ?? { address: SDP_MULTICAST_ADDRESS, port: SDP_PORT };
   const request = encodeSdpRequest({ security: options.security, transport: 'tcp' });
-  const socket = createSocket({ type: 'udp6' });
 
+  let bound: Bound | undefined;
   return new Promise<DiscoveredSecc>((resolve, reject) => {
     let sent = 0;
     let timer: unknown;
@@ -51,7 +54,7 @@ export async function discoverSecc(options: SdpClientOptions): Promise<Discovere
       if (settled) return;
       settled = true;
       timers.clearTimeout(timer);
-      socket.close();
+      bound?.close();
       outcome();
     };
     const send = () => {
@@ -61,11 +64,11 @@ export async function discoverSecc(options: SdpClientOptions): Promise<Discovere
       }
       sent++;
       options.onRequest?.(sent);
-      socket.send(request, target.port, target.address);
+      ip.sendUdp(target.address, target.port, request, bound!.port);
       timer = timers.setTimeout(send, interval);
     };
-    socket.on('error', (error) => settle(() => reject(new TransportError('TransportUnavailable', `SDP client socket failed: ${error.message}`, { cause: error }))));
-    socket.on('message', (datagram) => {
+    const onMessage = (datagram: Uint8Array) => {
+      if (settled) return;
       let response: SdpResponse;
       try {
         response = decodeSdpResponse(datagram);
@@ -78,18 +81,11 @@ export async function discoverSecc(options: SdpClientOptions): Promise<Discovere
         options.onIgnored?.(`SDP response announces ${response.transport} port ${response.port}, outside 49152–65535 or not TCP`);
         return;
       }
-      settle(() => resolve({ ...response, host: scoped(response.address, options.interface), requests: sent }));
-    });
-    socket.bind(0, '::', () => {
-      if (options.interface) {
-        try {
-          socket.setMulticastInterface(`::%${options.interface}`);
-        } catch (error) {
-          settle(() => reject(new TransportError('TransportUnavailable', `cannot multicast on ${options.interface}: ${(error as Error).message}`, { cause: error })));
-          return;
-        }
-      }
+      settle(() => resolve({ ...response, host: scoped(response.address, ip.interfaceName), requests: sent }));
+    };
+    ip.bindUdp(0, onMessage).then((b) => {
+      bound = b;
       send();
-    });
+    }, (error: Error) => settle(() => reject(error instanceof TransportError ? error : new TransportError('TransportUnavailable', `SDP client socket failed: ${error.message}`, { cause: error }))));
   });
 }

@@ -1,41 +1,45 @@
 // SDP server (ISO 15118-2 §7.10.1, link-layer.md §2.2): answers SDP requests on UDP
 // [ff02::1]:15118 of one interface with the SECC's address, V2GTP port and security.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import type { Bound, IpPort, Remote } from '../link/port.ts';
 import { SDP_MULTICAST_ADDRESS, SDP_PORT, SdpError, decodeSdpRequest, encodeSdpResponse, type SdpRequest, type SdpResponse, type SdpSecurity } from '../../protocols/sdp/index.ts';
 import { TransportError } from './errors.ts';
-import { linkLocalAddress } from './interfaces.ts';
+import { socketIpPort } from './ip-socket.ts';
 
 export interface SdpServerOptions {
+  /** The link to serve on (the in-memory line or a host interface); default: node:dgram on `interface` or `host`. */
+  readonly ip?: IpPort;
   /** Joins ff02::1 on this interface and announces its link-local address. */
   readonly interface?: string;
-  /** Bind address; default `::` (all, so ff02::1 arrives). Tests use `::1`. */
+  /** Without an interface: the host address (tests use `::1`). */
   readonly host?: string;
   /** Default 15118; 0 for an ephemeral port in tests. */
   readonly port?: number;
-  /** The V2GTP endpoint announced. `address` defaults to the interface's link-local address. */
+  /** The V2GTP endpoint announced. `address` defaults to the link's own address. */
   readonly announce: { readonly port: number; readonly security: SdpSecurity; readonly address?: string };
 }
 
 export interface SdpServerEvents {
-  answered: [SdpRequest, SdpResponse, RemoteInfo];
+  answered: [SdpRequest, SdpResponse, Remote];
   /** A datagram dropped silently: malformed, or asking for a transport we do not serve. */
-  dropped: [SdpError | TransportError, RemoteInfo];
+  dropped: [SdpError | TransportError, Remote];
 }
 
 export class SdpServer extends EventEmitter<SdpServerEvents> {
   readonly response: SdpResponse;
   readonly stats = { answered: 0, dropped: 0 };
 
-  private constructor(private readonly socket: Socket, response: SdpResponse) {
+  private bound?: Bound;
+
+  private constructor(private readonly ip: IpPort, response: SdpResponse) {
     super();
     this.response = response;
   }
 
   /** Binds and resolves once the server receives datagrams. */
   static async start(options: SdpServerOptions): Promise<SdpServer> {
-    const address = options.announce.address ?? (options.interface ? linkLocalAddress(options.interface) : undefined);
-    if (!address) throw new TransportError('TransportMisconfigured', 'the SDP server needs an interface or an address to announce');
+    const ip = options.ip ?? socketIpPort({ interface: options.interface, host: options.host });
+    const address = options.announce.address ?? ip.address;
     if (options.announce.port < 49152 || options.announce.port > 65535) {
       // EVCCs such as Josev reject ports outside the dynamic range (link-layer.md §2.2).
       throw new TransportError('TransportMisconfigured', `the announced V2GTP port ${options.announce.port} is outside 49152–65535`);
@@ -44,52 +48,42 @@ export class SdpServer extends EventEmitter<SdpServerEvents> {
     // whatever the EVCC asked; the EVCC decides whether to go on.
     const response: SdpResponse = { address, port: options.announce.port, security: options.announce.security, transport: 'tcp' };
     encodeSdpResponse(response); // refuse a bad address now, not on the first request
-    const socket = createSocket({ type: 'udp6', reuseAddr: true });
-    const server = new SdpServer(socket, response);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', (error) => reject(new TransportError('TransportUnavailable', `SDP server cannot bind UDP ${options.port ?? SDP_PORT}: ${error.message}`, { cause: error })));
-      socket.bind(options.port ?? SDP_PORT, options.host ?? '::', () => resolve());
-    });
-    if (options.interface) {
-      try {
-        socket.addMembership(SDP_MULTICAST_ADDRESS, `::%${options.interface}`);
-      } catch (error) {
-        socket.close();
-        throw new TransportError('TransportUnavailable', `cannot join ${SDP_MULTICAST_ADDRESS} on ${options.interface}: ${(error as Error).message}`, { cause: error });
-      }
+    const server = new SdpServer(ip, response);
+    try {
+      server.bound = await ip.bindUdp(options.port ?? SDP_PORT, (datagram, remote) => server.receive(datagram, remote));
+    } catch (error) {
+      throw error instanceof TransportError ? error : new TransportError('TransportUnavailable', `SDP server cannot bind UDP ${options.port ?? SDP_PORT}: ${(error as Error).message}`, { cause: error });
     }
-    socket.on('error', () => undefined); // a send to a vanished peer must not take the server down
-    socket.on('message', (datagram, rinfo) => server.receive(datagram, rinfo));
     return server;
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.bound?.port ?? 0;
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+  async close(): Promise<void> {
+    this.bound?.close();
   }
 
-  private receive(datagram: Buffer, rinfo: RemoteInfo): void {
+  private receive(datagram: Uint8Array, rinfo: Remote): void {
     let request: SdpRequest;
     try {
       request = decodeSdpRequest(datagram);
     } catch (error) {
       // Malformed datagrams are dropped silently (EVerest sdp.cpp); only our own counters see them.
-      this.drop(error instanceof SdpError ? error : new SdpError('InvalidFrame', String(error), datagram.toString('hex'), error), rinfo);
+      this.drop(error instanceof SdpError ? error : new SdpError('InvalidFrame', String(error), Buffer.from(datagram).toString('hex'), error), rinfo);
       return;
     }
     if (request.transport !== 'tcp') {
       this.drop(new TransportError('TransportMisconfigured', 'SDP request asks for UDP transport; only TCP is served'), rinfo);
       return;
     }
-    this.socket.send(encodeSdpResponse(this.response), rinfo.port, rinfo.address);
+    this.ip.sendUdp(rinfo.address, rinfo.port, encodeSdpResponse(this.response), this.port);
     this.stats.answered++;
     this.emit('answered', request, this.response, rinfo);
   }
 
-  private drop(error: SdpError | TransportError, rinfo: RemoteInfo): void {
+  private drop(error: SdpError | TransportError, rinfo: Remote): void {
     this.stats.dropped++;
     this.emit('dropped', error, rinfo);
   }

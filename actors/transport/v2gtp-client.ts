@@ -1,9 +1,11 @@
 // The EVCC's V2GTP client: TLS 1.2 with the pinned suite and group against the V2G roots it
 // trusts, then its own check of the SECC leaf ([V2G2-925]: DC=CPO), or plain TCP for EIM.
-import { connect as connectTcp, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
+import type { IpPort } from '../link/port.ts';
 import { validateChain, type ChainValidationResult } from '../../protocols/pki/index.ts';
 import { TransportError } from './errors.ts';
+import { socketIpPort } from './ip-socket.ts';
 import { V2G_TLS12_CIPHER_STANDARD_NAME, V2G_TLS12_GROUP, evccTlsOptions, keyLogWriter } from './tls.ts';
 import { V2gtpConnection } from './v2gtp-connection.ts';
 
@@ -14,6 +16,8 @@ import { V2gtpConnection } from './v2gtp-connection.ts';
 export const EVCC_COMMUNICATION_SETUP_MS = 20_000;
 
 export interface V2gtpClientOptions {
+  /** The link to connect over (the in-memory line or a host interface); default: node:net. */
+  readonly ip?: IpPort;
   /** A loopback address, or `fe80::…%if` from SDP. */
   readonly host: string;
   readonly port: number;
@@ -41,23 +45,21 @@ export interface V2gtpClientConnection {
 export async function connectV2gtp(options: V2gtpClientOptions): Promise<V2gtpClientConnection> {
   const timeoutMs = options.setupTimeoutMs ?? EVCC_COMMUNICATION_SETUP_MS;
   const { security } = options;
-  let socket: Socket | TLSSocket | undefined;
+  const ip = options.ip ?? socketIpPort({ host: '::' });
+  let socket: Duplex | undefined;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TransportError('CommunicationSetupTimeout', `no V2GTP connection to [${options.host}]:${options.port} within ${timeoutMs} ms`, { retryable: true })), timeoutMs);
   });
   try {
     const established = (async (): Promise<V2gtpClientConnection> => {
-      if (security.kind === 'tcp') {
-        socket = connectTcp({ host: options.host, port: options.port, noDelay: true });
-        await opened(socket, 'connect', 'ConnectionClosed');
-        return { connection: new V2gtpConnection(socket, { maxPayloadLength: options.maxPayloadLength }) };
-      }
-      const tlsSocket = connectTls({ host: options.host, port: options.port, ...evccTlsOptions(security.v2gRoots) });
-      tlsSocket.setNoDelay(true); // the CurrentDemand loop: a small request, then wait for the answer
+      const raw = await ip.connect(options.host, options.port);
+      socket = raw;
+      if (security.kind === 'tcp') return { connection: new V2gtpConnection(raw, { maxPayloadLength: options.maxPayloadLength }) };
+      const tlsSocket = connectTls({ socket: raw, ...evccTlsOptions(security.v2gRoots) });
       socket = tlsSocket;
       if (security.keyLogFile) tlsSocket.on('keylog', keyLogWriter(security.keyLogFile));
-      await opened(tlsSocket, 'secureConnect', 'TlsHandshakeFailed');
+      await secured(tlsSocket);
       const session = await checkSession(tlsSocket, security.v2gRoots, security.at);
       return { connection: new V2gtpConnection(tlsSocket, { maxPayloadLength: options.maxPayloadLength }), tls: session };
     })();
@@ -71,12 +73,12 @@ export async function connectV2gtp(options: V2gtpClientOptions): Promise<V2gtpCl
   }
 }
 
-function opened(socket: Socket, event: 'connect' | 'secureConnect', code: 'ConnectionClosed' | 'TlsHandshakeFailed'): Promise<void> {
+function secured(socket: TLSSocket): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error & { code?: string }) =>
-      reject(new TransportError(code, `cannot connect: ${error.message}`, { retryable: true, data: { cause: error.code }, cause: error }));
+      reject(new TransportError('TlsHandshakeFailed', `cannot connect: ${error.message}`, { retryable: true, data: { cause: error.code }, cause: error }));
     socket.once('error', onError);
-    socket.once(event, () => {
+    socket.once('secureConnect', () => {
       socket.off('error', onError);
       resolve();
     });

@@ -1,11 +1,15 @@
 // The SECC's V2GTP server: TLS 1.2 with the pinned suite and group, or plain TCP when the charger is
 // configured for EIM only. Each accepted connection is handed over as the Duplex carrying V2GTP bytes
-// (the seam to the session: `new V2gtpConnection(socket)` frames it).
+// (the seam to the session: `new V2gtpConnection(socket)` frames it). Streams come from an IpPort, so
+// the same server runs on the in-memory line and on a host interface; TLS wraps whichever Duplex it is.
 import { EventEmitter } from 'node:events';
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { TLSSocket, createSecureContext } from 'node:tls';
+import { PncError } from '../../protocols/errors.ts';
+import type { Bound, IpPort, Remote } from '../link/port.ts';
 import { TransportError } from './errors.ts';
+import { socketIpPort } from './ip-socket.ts';
 import { keyLogWriter, seccTlsOptions, type SeccTlsCredentials } from './tls.ts';
 
 /** V2G_SECC_CommunicationSetup_Performance_Time (EVerest v2g.hpp): TCP accept to the EV's first V2GTP bytes. */
@@ -24,15 +28,17 @@ export interface PeerInfo {
 }
 
 export interface V2gtpServerOptions {
-  /** `::1`, `::`, or a link-local `fe80::…%if`. */
-  readonly host: string;
+  /** The link to listen on (the in-memory line or a host interface); default: node:net on `host`. */
+  readonly ip?: IpPort;
+  /** Without `ip`: `::1`, `::`, or a link-local `fe80::…%if`. */
+  readonly host?: string;
   /** Default: a free port drawn from 49152–65535, the range EVCCs accept (link-layer.md §2.2). */
   readonly port?: number;
   readonly security: V2gtpSecurity;
   /** Handshake and the EV's first application bytes must arrive within this many ms of the TCP accept. */
   readonly setupTimeoutMs?: number;
   /** Called with the secured (or, for EIM-only, plain) socket; frame it with `new V2gtpConnection(socket)`. */
-  readonly onConnection: (socket: Socket | TLSSocket, peer: PeerInfo) => void;
+  readonly onConnection: (socket: Duplex, peer: PeerInfo) => void;
 }
 
 export interface V2gtpServerEvents {
@@ -42,11 +48,10 @@ export interface V2gtpServerEvents {
 
 export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
   readonly stats = { accepted: 0, refused: 0 };
-  private readonly sockets = new Set<Socket>();
-  /** TCP accept time by remote endpoint: the TLS socket handed over is not the raw socket accepted. */
-  private readonly acceptedAt = new Map<string, number>();
+  private readonly sockets = new Set<Duplex>();
+  private bound?: Bound;
 
-  private constructor(private readonly server: Server, readonly security: V2gtpSecurity['kind']) {
+  private constructor(readonly security: V2gtpSecurity['kind']) {
     super();
   }
 
@@ -56,57 +61,49 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     if (security.kind === 'tcp' && security.eimOnly !== true) {
       throw new TransportError('TransportMisconfigured', 'plain TCP is only allowed for an EIM-only charger; Plug&Charge needs TLS');
     }
-    let instance: V2gtpServer | undefined;
-    const accept = (socket: Socket | TLSSocket, tls: PeerInfo['tls']) => {
-      const server = instance!;
-      server.stats.accepted++;
+    const instance = new V2gtpServer(security.kind);
+    const accept = (socket: Duplex, remote: Remote, tls: PeerInfo['tls']) => {
+      instance.stats.accepted++;
       // A reset must never crash the server, whatever listeners the session attaches; it sees the error too.
       socket.on('error', () => undefined);
-      // One small request, one small answer: Nagle would hold an answer back behind an unacknowledged one.
-      socket.setNoDelay(true);
-      server.watchFirstBytes(socket, setupMs);
-      const peer: PeerInfo = { remoteAddress: socket.remoteAddress ?? '', remotePort: socket.remotePort ?? 0, ...(tls ? { tls } : {}) };
-      options.onConnection(socket, peer);
+      options.onConnection(socket, { remoteAddress: remote.address, remotePort: remote.port, ...(tls ? { tls } : {}) });
     };
-    let server: Server;
+    let onStream: (raw: Duplex, remote: Remote) => void;
     if (security.kind === 'tls') {
-      // handshakeTimeout bounds the handshake; watchFirstBytes then bounds the rest of the setup.
-      const tlsServer = createTlsServer({ ...seccTlsOptions(security.credentials), handshakeTimeout: setupMs }, (socket) => {
-        const cipher = socket.getCipher();
-        accept(socket, { protocol: socket.getProtocol() ?? '', cipher: cipher.standardName ?? cipher.name });
-      });
-      if (security.keyLogFile) tlsServer.on('keylog', keyLogWriter(security.keyLogFile));
-      // A failed handshake (no shared suite, static-ECDH only, garbage, timeout) costs one socket, never the server.
-      tlsServer.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-        socket.destroy(); // with a listener, Node leaves the socket open
-        const timedOut = error.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
-        instance!.refuse(
-          new TransportError(timedOut ? 'CommunicationSetupTimeout' : 'TlsHandshakeFailed', `TLS handshake refused: ${error.message}`, { data: { opensslCode: error.code } }),
-          socket.remoteAddress,
-        );
-      });
-      server = tlsServer;
+      const secureContext = createSecureContext(seccTlsOptions(security.credentials));
+      onStream = (raw, remote) => {
+        const socket = new TLSSocket(raw, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
+        if (security.keyLogFile) socket.on('keylog', keyLogWriter(security.keyLogFile));
+        let secure = false;
+        // A failed handshake (no shared suite, static-ECDH only, garbage) costs one socket, never the server.
+        socket.once('error', (error: Error & { code?: string }) => {
+          if (!secure) instance.refuse(new TransportError('TlsHandshakeFailed', `TLS handshake refused: ${error.message}`, { data: { opensslCode: error.code } }), remote.address);
+        });
+        socket.once('secure', () => {
+          secure = true;
+          const cipher = socket.getCipher();
+          accept(socket, remote, { protocol: socket.getProtocol() ?? '', cipher: cipher.standardName ?? cipher.name });
+        });
+        instance.watchSetup(socket, remote, setupMs);
+      };
     } else {
-      server = createTcpServer((socket) => accept(socket, undefined));
+      onStream = (raw, remote) => {
+        instance.watchSetup(raw, remote, setupMs);
+        accept(raw, remote, undefined);
+      };
     }
-    instance = new V2gtpServer(server, security.kind);
-    server.on('connection', (socket: Socket) => {
-      instance!.sockets.add(socket);
-      const endpoint = endpointOf(socket);
-      instance!.acceptedAt.set(endpoint, Date.now());
-      socket.on('close', () => {
-        instance!.sockets.delete(socket);
-        instance!.acceptedAt.delete(endpoint);
-      });
-      socket.on('error', () => undefined); // reported through the connection or tlsClientError
+    const ip = options.ip ?? socketIpPort({ host: options.host ?? '::1' });
+    instance.bound = await listen(ip, options.port, (raw, remote) => {
+      instance.sockets.add(raw);
+      raw.on('close', () => instance.sockets.delete(raw));
+      raw.on('error', () => undefined); // reported through the connection or tlsClientError
+      onStream(raw, remote);
     });
-    await listen(server, options.host, options.port);
     return instance;
   }
 
   get port(): number {
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return this.bound?.port ?? 0;
   }
 
   get connections(): number {
@@ -114,24 +111,23 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
   }
 
   /** Stops accepting and closes every open connection. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    this.bound?.close();
   }
 
   /**
-   * Closes a connection whose EV sends nothing within what is left of the setup time. It watches the
-   * byte count instead of reading, so the session can attach its own reader whenever it likes.
+   * Closes a connection that has not carried the EV's first application bytes within the setup time
+   * of its accept (handshake included). It watches the byte count instead of reading, so the session
+   * can attach its own reader whenever it likes.
    */
-  private watchFirstBytes(socket: Socket | TLSSocket, setupMs: number): void {
-    // bytesRead counts application bytes on a TLS socket (0 right after the handshake), raw bytes on TCP.
-    const readAtStart = socket.bytesRead;
-    const left = setupMs - (Date.now() - (this.acceptedAt.get(endpointOf(socket)) ?? Date.now()));
+  private watchSetup(socket: Duplex, remote: Remote, setupMs: number): void {
     const timer = setTimeout(() => {
-      if (socket.destroyed || socket.bytesRead > readAtStart) return;
-      this.refuse(new TransportError('CommunicationSetupTimeout', `no V2GTP bytes within ${setupMs} ms of the connection`, { retryable: true }), socket.remoteAddress);
+      // readableDidRead: 'data' was emitted, i.e. application bytes arrived (TLS handshake bytes never count).
+      if (socket.destroyed || socket.readableDidRead || socket.readableLength > 0) return;
+      this.refuse(new TransportError('CommunicationSetupTimeout', `no V2GTP bytes within ${setupMs} ms of the connection`, { retryable: true }), remote.address);
       socket.destroy();
-    }, Math.max(0, left));
+    }, setupMs);
     socket.once('close', () => clearTimeout(timer));
   }
 
@@ -141,26 +137,15 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
   }
 }
 
-function endpointOf(socket: Socket): string {
-  return `[${socket.remoteAddress}]:${socket.remotePort}`;
-}
-
-async function listen(server: Server, host: string, port: number | undefined): Promise<void> {
+async function listen(ip: IpPort, port: number | undefined, onConnection: (socket: Duplex, remote: Remote) => void): Promise<Bound> {
   for (let attempt = 0; ; attempt++) {
     const candidate = port ?? randomInt(49152, 65536);
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host, port: candidate, ipv6Only: host.includes(':') }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      return;
+      return await ip.listen(candidate, onConnection);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (port === undefined && code === 'EADDRINUSE' && attempt < 32) continue;
-      throw new TransportError('TransportUnavailable', `V2GTP server cannot listen on [${host}]:${candidate}: ${(error as Error).message}`, { retryable: code === 'EADDRNOTAVAIL', cause: error });
+      if (port === undefined && error instanceof PncError && error.code === 'AddressInUse' && attempt < 32) continue;
+      if (error instanceof TransportError) throw error;
+      throw new TransportError('TransportUnavailable', `V2GTP server cannot listen on [${ip.address}]:${candidate}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

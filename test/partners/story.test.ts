@@ -30,6 +30,10 @@ test('npm start story: roots, vehicle, contract, CPS signing into the CCP, insta
     for (const step of ['ev v2g CertificateInstallationReq', 'secc v2g CertificateInstallationRes', 'ev v2g PaymentDetailsReq', 'ev v2g AuthorizationReq', 'ev v2g CurrentDemandReq', 'ev v2g MeteringReceiptReq', 'ev v2g SessionStopReq']) {
       assert.ok(subjects.includes(step), `timeline has ${step}`);
     }
+    // Before the first V2G message, the link: plug-in, SLAC on both sides, SDP, TLS with the DC=CPO check.
+    const at = (pattern: RegExp) => subjects.findIndex((subject) => pattern.test(subject));
+    const order = [/^ev plug-in/, /^secc slac SLAC_MATCH\.REQ from .* matched$/, /^ev slac link up/, /^secc sdp answered .* \(asked tls\)/, /^ev sdp SECC at \[fe80::[0-9a-f:]+\]:\d+ tls/, /^secc tls accepted .* TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256/, /^ev tls .*DC=CPO accepted/, /^ev v2g supportedAppProtocolReq$/].map(at);
+    assert.ok(order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])), `link steps in order: ${order.join(' ')}`);
     assert.not.ok(subjects.some((subject) => subject.includes(' inspect.')));
     // The trace carries every EXI message in hex; the response decodes as a CertificateInstallationRes.
     const entries = readFileSync(trace, 'utf8').trim().split('\n').map((line) => JSON.parse(line));

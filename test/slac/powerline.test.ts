@@ -50,8 +50,8 @@ test('IP only between matched ends: datagrams to ff02::1, a Duplex stream, LinkD
 
     // A byte stream to the own charger works both ways.
     const evseIp = row.line.ipPort(evse0);
-    const stop = evseIp.listen(64109, (socket) => socket.on('error', () => {}).on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk]))));
-    const client = row.line.ipPort(ev0).connect(`${link.peerLinkLocal}%sim`, 64109);
+    const stop = await evseIp.listen(64109, (socket) => socket.on('error', () => {}).on('data', (chunk: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), chunk]))));
+    const client = await row.line.ipPort(ev0).connect(`${link.peerLinkLocal}%sim`, 64109);
     const echoed = new Promise<string>((resolve) => client.once('data', (d: Buffer) => resolve(d.toString())));
     client.write('hello');
     assert.is(await echoed, 'echo:hello');
@@ -70,7 +70,7 @@ test('IP only between matched ends: datagrams to ff02::1, a Duplex stream, LinkD
     row.clock.runUntil(row.clock.now() + 1000);
     assert.is(await closed, 'LinkDown');
     assert.match(await down, /control pilot/);
-    stop();
+    stop.close();
     unbind.forEach((u) => u());
   } finally {
     row.stop();

@@ -4,7 +4,6 @@
 // the decrypted V2GTP payloads decode with our EXI codec.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestPki } from '../../protocols/pki/index.ts';
@@ -13,6 +12,7 @@ import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
 import { credentialsOf } from '../../actors/transport/tls.ts';
 import { LAB_SAP_REQUEST } from '../../actors/transport/cli.ts';
 import { tempDir } from '../harness/temp-dir.ts';
+import { captureIn, netnsUnavailable, startIn as start, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
 
 const tag = String(process.pid % 100_000);
 const EV_NS = `tpev${tag}`;
@@ -26,91 +26,14 @@ const SE_ADDRESS = 'fe80::ff:fe00:5e01';
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = process.env.TP_NETNS_DIR ?? tempDir('tp-netns');
 
-const sh = (...args: string[]) => spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: 20_000 });
-function must(...args: string[]): string {
-  const result = sh(...args);
-  if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr || result.error?.message}`);
-  return result.stdout;
-}
+const EV: VethEnd = { ns: EV_NS, iface: EV_IF, mac: EV_MAC, address: EV_ADDRESS };
+const SECC: VethEnd = { ns: SE_NS, iface: SE_IF, mac: SE_MAC, address: SE_ADDRESS };
+const unavailable = netnsUnavailable(`tpprobe${tag}`, ['tcpdump', 'tshark']);
 
-function cleanup(): void {
-  sh('ip', 'netns', 'del', EV_NS);
-  sh('ip', 'netns', 'del', SE_NS); // deleting a namespace deletes its end of the veth, and so the pair
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
-
-interface Started { readonly child: ChildProcess; output(): string; waitFor(pattern: RegExp): Promise<void>; exited: Promise<number | null> }
-function start(ns: string, args: string[]): Started {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let output = '';
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  const onData = (chunk: Buffer) => {
-    output += chunk;
-    for (const w of [...waiters]) if (w.pattern.test(output)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => (clearTimeout(killer), children.delete(child), resolve(code))));
-  return {
-    child,
-    output: () => output,
-    exited,
-    waitFor: (pattern) =>
-      new Promise<void>((resolve, reject) => {
-        if (pattern.test(output)) return resolve();
-        waiters.push({ pattern, resolve });
-        void exited.then(() => reject(new Error(`exited before printing ${pattern}:\n${output}`)));
-      }),
-  };
-}
-
-function tshark(pcap: string, keyLog: string | undefined, filter: string, fields: string[]): string[][] {
-  const args = ['-r', pcap, ...(keyLog ? ['-o', `tls.keylog_file:${keyLog}`] : []), '-Y', filter, ...(fields.length ? ['-T', 'fields', ...fields.flatMap((f) => ['-e', f])] : [])];
-  const result = spawnSync('tshark', args, { encoding: 'utf8', timeout: 30_000 });
-  assert.is(result.status, 0, `tshark ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
-}
-
-const probe = sh('ip', 'netns', 'add', `tpprobe${tag}`);
-const netnsAvailable = probe.status === 0 && sh('ip', 'netns', 'del', `tpprobe${tag}`).status === 0;
-const toolsAvailable = ['tcpdump', 'tshark'].every((tool) => sh('sh', '-c', `command -v ${tool}`).status === 0);
-
-if (!netnsAvailable || !toolsAvailable) {
-  console.log(`SKIPPED: transport netns suite (${!netnsAvailable ? `cannot create network namespaces: ${(probe.stderr || probe.error?.message || '').trim()}` : 'tcpdump or tshark missing'})`);
+if (unavailable) {
+  console.log(`SKIPPED: transport netns suite (${unavailable})`);
 } else {
-  test.before(() => {
-    cleanup();
-    must('ip', 'netns', 'add', EV_NS);
-    must('ip', 'netns', 'add', SE_NS);
-    must('ip', 'link', 'add', EV_IF, 'type', 'veth', 'peer', 'name', SE_IF);
-    must('ip', 'link', 'set', EV_IF, 'netns', EV_NS);
-    must('ip', 'link', 'set', SE_IF, 'netns', SE_NS);
-    for (const [ns, iface, mac] of [[EV_NS, EV_IF, EV_MAC], [SE_NS, SE_IF, SE_MAC]]) {
-      must('ip', '-n', ns, 'link', 'set', iface, 'address', mac);
-      must('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-      must('ip', '-n', ns, 'link', 'set', iface, 'up');
-    }
-  });
-
-  test('link-local addresses come up from the fixed MACs once duplicate address detection is done', async () => {
-    // DAD keeps a fresh address tentative for about 1–2 s; binding to it before fails (link-layer.md §4).
-    const giveUp = Date.now() + 20_000;
-    for (const [ns, iface, address] of [[EV_NS, EV_IF, EV_ADDRESS], [SE_NS, SE_IF, SE_ADDRESS]]) {
-      for (;;) {
-        const all = must('ip', '-n', ns, '-6', 'addr', 'show', 'dev', iface);
-        const tentative = must('ip', '-n', ns, '-6', 'addr', 'show', 'dev', iface, 'tentative');
-        if (all.includes(`${address}/64`) && tentative.trim() === '') break;
-        assert.ok(Date.now() < giveUp, `${iface}: ${address} still tentative or missing:\n${all}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  });
+  vethSuite(test, EV, SECC);
 
   test('SDP on ff02::1, TLS 1.2 over fe80::…%if, a real SAP exchange; tshark decodes and decrypts it', async () => {
     const pki = await createTestPki();
@@ -122,17 +45,13 @@ if (!netnsAvailable || !toolsAvailable) {
     const seccKeys = join(dir, 'secc.keylog');
     const evKeys = join(dir, 'ev.keylog');
 
-    const capture = start(SE_NS, ['tcpdump', '-i', SE_IF, '--immediate-mode', '-U', '-w', pcap, 'ip6']);
-    await capture.waitFor(/listening on/);
+    const capture = await captureIn(SE_NS, SE_IF, pcap, 30_000);
     const secc = start(SE_NS, [process.execPath, CLI, 'v2g', 'listen', '--if', SE_IF, '--pki', dir, '--keylog', seccKeys, '--sessions', '1']);
     await secc.waitFor(/sdp: listening/);
     const ev = start(EV_NS, [process.execPath, CLI, 'v2g', 'connect', '--if', EV_IF, '--pki', dir, '--keylog', evKeys]);
     const evCode = await ev.exited;
     const seccCode = await secc.exited;
-    capture.child.kill('SIGINT');
-    await capture.exited;
-    const counts = /(\d+) packets captured\n(\d+) packets received by filter/.exec(capture.output());
-    assert.ok(counts && counts[1] === counts[2], `tcpdump lost packets: ${capture.output()}`);
+    await capture.stop();
 
     const evOut = ev.output();
     assert.is(evCode, 0, evOut);
@@ -203,7 +122,6 @@ if (!netnsAvailable || !toolsAvailable) {
     assert.match(secc.output(), /sdp: answered .* \(asked none\)/);
   });
 
-  test.after(cleanup);
 }
 
 test.run();

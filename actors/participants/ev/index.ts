@@ -12,6 +12,7 @@ import { requestSubjectReply, serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
 import { evInterface } from '../../../protocols/catalogue/ev.ts';
+import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 import { produceVehicle, type Vehicle } from '../../story/vehicle.ts';
 import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
@@ -19,7 +20,6 @@ import { Battery, type BatteryOptions } from './battery.ts';
 import { ContractStore } from './contracts.ts';
 import { whenServed } from '../authority.ts';
 import { runEvSession } from './session.ts';
-import type { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
 
 export interface EvOptions {
   readonly battery?: BatteryOptions;

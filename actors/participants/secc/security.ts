@@ -11,6 +11,7 @@ import { PncError } from '../../../protocols/errors.ts';
 import { validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../../protocols/pki/keys.ts';
 import { exportPrivateKey, importPrivateKey, makeCsr } from '../authority.ts';
+import type { SeccTlsCredentials } from '../../transport/tls.ts';
 import type { CpoBackendPort } from './backend.ts';
 
 export type CaCertificateType = 'V2G' | 'MO';
@@ -92,6 +93,13 @@ export class SeccSecurity {
     const doc = await this.docs.get('leaf');
     if (!doc?.key) return undefined;
     return { chain: doc.pems.map(parse), key: await importPrivateKey(doc.key) };
+  }
+
+  /** The leaf for the TLS server: PKCS#8 key and the chain in wire order (leaf, Sub-CA 2, Sub-CA 1), PEM. */
+  async tlsCredentials(): Promise<SeccTlsCredentials | undefined> {
+    const doc = await this.docs.get('leaf');
+    if (!doc?.key) return undefined;
+    return { key: x509.PemConverter.encode(Buffer.from(doc.key, 'base64'), 'PRIVATE KEY'), chain: doc.pems.join('\n') };
   }
 
   /** get_leaf_expiry_days_count: whole days until the leaf expires, 0 when none is installed. */

@@ -1,0 +1,108 @@
+// A whole Plug&Charge DC session between two network namespaces joined by a veth pair: `openpnc secc
+// --if` (back office embedded) in one, `openpnc ev --if` in the other, both with --no-slac since the
+// veth already is the IP link. SDP on ff02::1, TLS 1.2 to fe80::…%if with key logs; tcpdump captures,
+// tshark decodes IPv6/UDP SDP and TLS and decrypts the application data with either key log, and our
+// codec decodes the V2GTP payloads to the session's message sequence, contract installation included.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { decodeExi } from '../../protocols/exi/index.ts';
+import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
+import { tempDir } from '../harness/temp-dir.ts';
+import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
+
+const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'chg';
+const tag = String(process.pid % 100_000);
+const EV: VethEnd = { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: '02:00:00:00:0e:02', address: 'fe80::ff:fe00:e02' };
+const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: '02:00:00:00:5e:02', address: 'fe80::ff:fe00:5e02' };
+const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+const dir = tempDir('charge-netns');
+
+const unavailable = netnsUnavailable(`${prefix}probe${tag}`, ['tcpdump', 'tshark']);
+
+/** The V2GTP payloads one side sent, from the decrypted TLS records in capture order. */
+function payloadsFrom(rows: string[][], source: string): Uint8Array[] {
+  const reader = new V2gtpFrameReader({ maxPayloadLength: 65_536 });
+  return rows.filter(([src, , data]) => src === source && data).flatMap(([, , data]) => data.split(',').flatMap((record) => reader.push(Buffer.from(record, 'hex')))).map((f) => f.payload);
+}
+
+/** The name of each message: the handshake document first, then the ISO-2 body element. */
+function messageNames(payloads: Uint8Array[]): string[] {
+  return payloads.map((payload, i) => {
+    const { document } = decodeExi(i === 0 ? 'app' : 'iso2', payload) as { document: Record<string, { Body?: Record<string, unknown> }> };
+    return i === 0 ? Object.keys(document)[0] : Object.keys(document.V2G_Message.Body!)[0];
+  });
+}
+
+/** Consecutive repeats (CableCheck, PreCharge, CurrentDemand loops) as one. */
+const collapsed = (names: string[]) => names.filter((name, i) => name !== names[i - 1]);
+
+if (unavailable) {
+  console.log(`SKIPPED: charging-session netns suite (${unavailable}; needs root, iproute2, tcpdump, tshark)`);
+} else {
+  vethSuite(test, EV, SECC);
+
+  test('openpnc secc --if and openpnc ev --if: SDP, TLS 1.2, a PnC DC session with contract installation; tshark decrypts it, our codec decodes it', async () => {
+    const pcap = join(dir, 'session.pcap');
+    const seccKeys = join(dir, 'secc.keylog');
+    const evKeys = join(dir, 'ev.keylog');
+    const vehicle = join(dir, 'vehicle.json');
+
+    const capture = await captureIn(SECC.ns, SECC.iface, pcap);
+    const secc = startIn(SECC.ns, [process.execPath, CLI, 'secc', '--if', SECC.iface, '--no-slac', '--vehicle-out', vehicle, '--keylog', seccKeys, '--sessions', '1', '--data', join(dir, 'secc-data')], 110_000);
+    await secc.waitFor(/ready: SDP on UDP 15118/);
+    const ev = startIn(EV.ns, [process.execPath, CLI, 'ev', '--if', EV.iface, '--no-slac', '--vehicle', vehicle, '--keylog', evKeys], 60_000);
+    const [evCode, seccCode] = [await ev.exited, await secc.exited];
+    await capture.stop();
+
+    const evOut = ev.output();
+    assert.is(evCode, 0, evOut);
+    assert.is(seccCode, 0, secc.output());
+    assert.match(evOut, 'ev slac: skipped');
+    assert.match(evOut, new RegExp(`ev sdp: SECC at \\[${SECC.address}%${EV.iface}\\]:\\d+ tls`));
+    assert.match(evOut, /ev tls: TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 prime256v1; SECC leaf CN=SECC-LAB-1.*DC=CPO accepted/);
+    assert.match(evOut, /ev session: completed, EMAID \w+/);
+    assert.match(secc.output(), /secc session: terminated/);
+    const port = Number(new RegExp(`SECC at \\[${SECC.address}%${EV.iface}\\]:(\\d+)`).exec(evOut)![1]);
+    assert.ok(port >= 49152 && port <= 65535);
+
+    assert.equal(tshark(pcap, evKeys, '_ws.malformed || _ws.expert.severity == error', []), []);
+
+    // SDP: the request multicast to ff02::1, the answer unicast from the SECC with its address and port.
+    const sdp = tshark(pcap, undefined, 'udp.port == 15118', ['ipv6.src', 'ipv6.dst', 'data.data']);
+    assert.equal(sdp, [
+      [EV.address, 'ff02::1', '01fe9000000000020000'],
+      [SECC.address, EV.address, '01fe900100000014' + 'fe80000000000000000000fffe005e02' + port.toString(16).padStart(4, '0') + '0000'],
+    ]);
+
+    // TLS 1.2 with the pinned suite 0xc023 over secp256r1 (0x0017).
+    const hello = tshark(pcap, undefined, 'tls.handshake.type == 2 || tls.handshake.type == 12', ['tls.handshake.version', 'tls.handshake.ciphersuite', 'tls.handshake.server_named_curve']);
+    assert.equal(hello.map((r) => r.filter(Boolean)), [['0x0303', '0xc023', '0x0017']]);
+
+    // Opaque without a key log; with either end's key log the same V2GTP payloads the EV traced.
+    const appData = (keyLog: string | undefined) => tshark(pcap, keyLog, 'tcp && data.data', ['ipv6.src', 'ipv6.dst', 'data.data']);
+    assert.equal(appData(undefined), []);
+    const traced = [...evOut.matchAll(/ ev v2g (sent|received) (\w+) ([0-9a-f]+)/g)];
+    for (const keyLog of [evKeys, seccKeys]) {
+      const rows = appData(keyLog);
+      const requests = payloadsFrom(rows, EV.address);
+      const responses = payloadsFrom(rows, SECC.address);
+      assert.equal(requests.map((p) => Buffer.from(p).toString('hex')), traced.filter((m) => m[1] === 'sent').map((m) => m[3]));
+      assert.equal(responses.map((p) => Buffer.from(p).toString('hex')), traced.filter((m) => m[1] === 'received').map((m) => m[3]));
+      const sent = collapsed(messageNames(requests));
+      assert.equal(sent.slice(0, 9), [
+        'supportedAppProtocolReq', 'SessionSetupReq', 'ServiceDiscoveryReq', 'ServiceDetailReq', 'PaymentServiceSelectionReq',
+        'CertificateInstallationReq', 'PaymentDetailsReq', 'AuthorizationReq', 'ChargeParameterDiscoveryReq',
+      ]);
+      assert.equal(sent.slice(9, 12), ['CableCheckReq', 'PreChargeReq', 'PowerDeliveryReq']);
+      assert.ok(sent.includes('CurrentDemandReq') && sent.includes('MeteringReceiptReq'), sent.join(' '));
+      assert.equal(sent.slice(-3), ['PowerDeliveryReq', 'WeldingDetectionReq', 'SessionStopReq']);
+      const answered = collapsed(messageNames(responses));
+      assert.equal(answered.slice(0, 7), ['supportedAppProtocolRes', 'SessionSetupRes', 'ServiceDiscoveryRes', 'ServiceDetailRes', 'PaymentServiceSelectionRes', 'CertificateInstallationRes', 'PaymentDetailsRes']);
+      assert.is(answered[answered.length - 1], 'SessionStopRes');
+    }
+  });
+
+}
+
+test.run();
