@@ -194,7 +194,7 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
 
   let listener: UpgradeListener;
   try {
-    listener = await listenForUpgrades(server.handleUpgrade, { port: options.port ?? DEFAULT_OCPP_PORT, host, tls, log });
+    listener = await listenForUpgrades(server.handleUpgrade, { port: options.port ?? DEFAULT_OCPP_PORT, host, tls, log, subprotocols: OCPP_PROTOCOLS });
   } catch (error) {
     await server.close({ force: true });
     throw error;

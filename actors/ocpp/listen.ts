@@ -30,15 +30,19 @@ export interface UpgradeListener {
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Socket, head: Buffer) => void | Promise<void>;
 
+/** RFC 6455 §4.1: a comma-separated list of RFC 7230 tokens. */
+const SUBPROTOCOL_LIST = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]*,[ \t]*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*$/;
+
 /** The path prefix stations connect under: `wss://host:port/ocpp/<stationId>`. */
 const OCPP_PATH = 'ocpp';
 
 /**
  * Listens with TLS 1.2+ and asks for (but does not require) a client certificate: a station that
  * presents one is judged by profile 3 in the auth hook, one that does not by profile 2. A request
- * that is not an upgrade gets 426; an upgrade anywhere but `/ocpp/<stationId>` gets 404.
+ * that is not an upgrade gets 426; an upgrade anywhere but `/ocpp/<stationId>` gets 404, one
+ * without a subprotocol of `subprotocols` 400.
  */
-export async function listenForUpgrades(handleUpgrade: UpgradeHandler, options: { port: number; host: string; tls: TlsMaterial; log: Logger; limits?: Partial<EdgeLimits> }): Promise<UpgradeListener> {
+export async function listenForUpgrades(handleUpgrade: UpgradeHandler, options: { port: number; host: string; tls: TlsMaterial; log: Logger; subprotocols: readonly string[]; limits?: Partial<EdgeLimits> }): Promise<UpgradeListener> {
   const edge = await startHttpEdge({
     name: 'ocpp',
     log: options.log,
@@ -52,6 +56,10 @@ export async function listenForUpgrades(handleUpgrade: UpgradeHandler, options: 
       const [prefix, stationId, ...rest] = target.segments;
       if (prefix !== OCPP_PATH || !stationId || rest.length) throw new EdgeError('NotFound', `stations connect at /${OCPP_PATH}/<stationId>, not ${target.path}`);
       if (request.headers.upgrade?.toLowerCase() !== 'websocket') throw new EdgeError('BadRequest', 'only WebSocket upgrades are served');
+      // OCPP-J §3.1.2: the station names the OCPP versions it speaks; a missing or malformed list is refused here, not by a library's parser.
+      const offered = request.headers['sec-websocket-protocol'];
+      if (typeof offered !== 'string' || !SUBPROTOCOL_LIST.test(offered)) throw new EdgeError('BadRequest', 'Sec-WebSocket-Protocol must list OCPP versions (tokens separated by commas)');
+      if (!offered.split(',').some((token) => options.subprotocols.includes(token.trim()))) throw new EdgeError('BadRequest', `no supported subprotocol offered; this CSMS speaks ${options.subprotocols.join(', ')}`);
       // An https server's upgrade socket is its TLSSocket.
       return handleUpgrade(request, socket as Socket, head);
     },
