@@ -2,7 +2,8 @@
 // strict ocpp-rpc on both ends); under steady load, C07 Authorize with iso15118CertificateHashData
 // (OCSP at the MO over the bus) and M01 Get15118EVCertificate (EXI through the CPO to the CCP), with
 // a same-run baseline: a bare TLS WebSocket echo between the same two processes.
-// Flags: --stations=1000 --seconds=5 --rounds=3 --concurrency=8 (requests in flight, spread over the stations)
+// Flags: --stations=1000 --seconds=5 --rounds=3 --concurrency=8 (requests in flight, spread over the stations),
+// --profile=DIR writes the CSMS process's V8 CPU profile there (open in Chrome DevTools).
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -15,7 +16,8 @@ const seconds = flag('seconds', 5);
 const rounds = flag('rounds', 3);
 const concurrency = flag('concurrency', 8);
 
-const child = spawn(process.execPath, ['--import', 'tsx', new URL('./ocpp-csms.ts', import.meta.url).pathname, `--stations=${stations}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+const profileDir = process.argv.find((a) => a.startsWith('--profile='))?.slice('--profile='.length);
+const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', new URL('./ocpp-csms.ts', import.meta.url).pathname, `--stations=${stations}`], { stdio: ['ignore', 'pipe', 'inherit'] });
 process.on('exit', () => child.kill('SIGKILL'));
 const setup = JSON.parse(await new Promise<string>((resolve, reject) => {
   createInterface({ input: child.stdout }).once('line', resolve);
@@ -65,4 +67,7 @@ for (const [name, call, inFlight] of cases) {
 console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 for (const socket of echoes) socket.terminate();
 await Promise.all(clients.map((client) => client.close({ force: true })));
+// Waits for the CSMS process to close down (and write its profile) before the exit hook's SIGKILL.
+const exited = new Promise((resolve) => child.once('exit', resolve));
 child.kill('SIGTERM');
+await exited;

@@ -5,7 +5,9 @@
  * slow clients time out, and whatever a handler throws (synchronously or not) becomes the
  * server's own typed error body. No request can stop the process.
  */
-import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -92,6 +94,8 @@ export interface HttpEdgeOptions {
   /** @default '127.0.0.1' */
   readonly host?: string;
   readonly limits?: Partial<EdgeLimits>;
+  /** Serve HTTPS with these options (key, cert, ca, requestCert…); a failed handshake just closes the socket. */
+  readonly tls?: TlsOptions;
   /** The server's own typed error body for a refusal with this status. */
   errorReply(error: PncError, status: number, traceId: string): EdgeReply;
   /** HTTP status of an error a handler threw (EdgeError carries its own). @default 500 */
@@ -260,25 +264,26 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
     log.info(`${options.name}.request`, { method: request.method, path: target?.path ?? '(bad target)', status: reply.status, ms: Date.now() - started, traceId });
   }
 
-  const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderBytes,
-      requestTimeout: limits.requestTimeoutMs,
-      // Node refuses a head timeout longer than the whole request's.
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      keepAliveTimeout: limits.idleTimeoutMs,
-      // How often Node checks the two timeouts above; a quarter of the head timeout, at most a second.
-      connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
-    },
-    (request, response) => {
-      request.on('error', () => undefined);
-      response.on('error', () => undefined);
-      serve(request, response).catch((error: unknown) => {
-        log.error(`${options.name}.failed`, { message: toPncError(error).message });
-        response.destroy();
-      });
-    },
-  );
+  const httpOptions: ServerOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node refuses a head timeout longer than the whole request's.
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    keepAliveTimeout: limits.idleTimeoutMs,
+    // How often Node checks the two timeouts above; a quarter of the head timeout, at most a second.
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+  };
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    request.on('error', () => undefined);
+    response.on('error', () => undefined);
+    serve(request, response).catch((error: unknown) => {
+      log.error(`${options.name}.failed`, { message: toPncError(error).message });
+      response.destroy();
+    });
+  };
+  // An https.Server is an http.Server with TLS below it: every hook here works on both.
+  const server: Server = options.tls ? createTlsServer({ ...options.tls, ...httpOptions }, onRequest) : createServer(httpOptions, onRequest);
+  if (options.tls) server.on('tlsClientError', (_error: Error, socket: Duplex) => socket.destroy());
   // A connection with nothing in flight for this long is closed (also one that never sends a byte).
   server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
 
@@ -334,7 +339,7 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
-    url: `http://${host}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
     port,
     server,
     close: () =>

@@ -16,7 +16,7 @@ import { requestSubjectReply, serveSubject } from '../bus/typed.ts';
 import type { Logger } from '../host/participant.ts';
 import type { Store } from '../store/store.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
-import { ocppInterface, CSMS_INITIATED_ACTIONS } from '../../protocols/catalogue/ocpp.ts';
+import { ocppInterface, stationConnectionCall, CSMS_INITIATED_ACTIONS } from '../../protocols/catalogue/ocpp.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { StationCredentials } from './credentials.ts';
 import { DEFAULT_OCPP_PORT, listenForUpgrades, peerCertificateOf, type TlsMaterial, type UpgradeListener } from './listen.ts';
@@ -121,7 +121,8 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
     });
   });
 
-  const call = async (stationId: string, action: string, payload: OcppPayload): Promise<OcppPayload> => {
+  /** A call over this process's own connection to the station. */
+  const callConnected = async (stationId: string, action: string, payload: OcppPayload): Promise<OcppPayload> => {
     const client = clients.get(stationId);
     if (!client) throw new PncError('StationNotConnected', `station ${stationId} is not connected`);
     let answer: unknown;
@@ -135,6 +136,17 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
     }
     if (typeof answer !== 'object' || answer === null) throw new PncError('StationRejected', `station ${stationId} answered ${action} with no object`);
     return answer as OcppPayload;
+  };
+
+  /** A call to the station wherever it is connected: here, or at the CSMS process that serves its connection subject. */
+  const call = async (stationId: string, action: (typeof CSMS_INITIATED_ACTIONS)[number], payload: OcppPayload): Promise<OcppPayload> => {
+    if (clients.has(stationId)) return callConnected(stationId, action, payload);
+    try {
+      return (await requestSubjectReply(bus, stationConnectionCall(stationId), { stationId, action, payload }, { timeoutMs: (options.callTimeoutMs ?? 10_000) + 2_000 })).response;
+    } catch (error) {
+      if (toPncError(error).code === 'NoResponders') throw new PncError('StationNotConnected', `station ${stationId} is connected to no CSMS`);
+      throw error;
+    }
   };
 
   const handlersFor = (stationId: string): StationHandlers => stationHandlers({
@@ -153,7 +165,13 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
     // One connection per station: the newer one wins (a reconnecting station after a network cut).
     if (previous && previous !== client) void previous.close({ code: 1000, reason: 'replaced by a newer connection' });
     clients.set(stationId, client);
-    client.once('close', () => { if (clients.get(stationId) === client) clients.delete(stationId); });
+    // Multi-CSMS: calls for this station from any CSMS process come here while this connection lasts.
+    const routed = serveSubject(bus, stationConnectionCall(stationId), async ({ action, payload }) => ({ response: await callConnected(stationId, action, payload) }));
+    routed.catch((error: unknown) => log.error('ocpp.route.failed', { stationId, error: toPncError(error).toJSON() }));
+    client.once('close', () => {
+      if (clients.get(stationId) === client) clients.delete(stationId);
+      void routed.then((subscription) => subscription.unsubscribe()).catch(() => {});
+    });
     log.info('ocpp.connected', { stationId, protocol: client.protocol, securityProfile: client.session.securityProfile });
     const handlers = handlersFor(stationId);
     // B02: a station with no accepted BootNotification on record gets SecurityError for anything else.
@@ -194,7 +212,7 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
 
   let listener: UpgradeListener;
   try {
-    listener = await listenForUpgrades(server.handleUpgrade, { port: options.port ?? DEFAULT_OCPP_PORT, host, tls });
+    listener = await listenForUpgrades(server.handleUpgrade, { port: options.port ?? DEFAULT_OCPP_PORT, host, tls, log, subprotocols: OCPP_PROTOCOLS });
   } catch (error) {
     await server.close({ force: true });
     throw error;
@@ -202,7 +220,8 @@ export async function startCsms(options: CsmsOptions): Promise<Csms> {
 
   const subscriptions: Subscription[] = await Promise.all([
     serveSubject(bus, ocppInterface.requests.addStation, ({ stationId }) => credentials.add(stationId)),
-    serveSubject(bus, ocppInterface.requests.call, async ({ stationId, action, payload }) => ({ response: await call(stationId, action, payload) })),
+    // One CSMS process takes each call (queue group) and forwards it to the one holding the station.
+    serveSubject(bus, ocppInterface.requests.call, async ({ stationId, action, payload }) => ({ response: await call(stationId, action, payload) }), { queue: 'ocpp.csms' }),
   ]);
 
   const installRoots = async (stationId: string): Promise<string[]> => {

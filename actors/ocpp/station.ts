@@ -13,6 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { RPCClient } from 'ocpp-rpc';
 import type { Store, StoredDoc } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
@@ -93,8 +95,21 @@ export interface AuthorizeResult {
   readonly source: 'csms' | 'local';
 }
 
+/** One OCPP-J frame as it crossed the WebSocket ([2,id,action,payload], [3,id,payload] or [4,id,code,text,details]). */
+export interface OcppFrame {
+  readonly outbound: boolean;
+  readonly frame: unknown;
+}
+
+/** A SignCertificate whose key lives outside this station's evse_security (the SECC's own store): CertificateSigned goes to it. */
+interface ForeignSigning {
+  readonly publicKey: Buffer;
+  resolve(chainPem: string): void;
+}
+
 /**
- * Events: `connected`, `disconnected`, `v2gCertificateInstalled`, `caCertificateInstalled`, `queueDrained`.
+ * Events: `connected`, `disconnected`, `v2gCertificateInstalled`, `caCertificateInstalled`, `queueDrained`,
+ * `frame` (an OcppFrame, for traces).
  */
 export class ChargingStation extends EventEmitter {
   readonly security: EvseSecurity;
@@ -108,6 +123,7 @@ export class ChargingStation extends EventEmitter {
   private booted = false;
   private order = 0;
   private wake: () => void = () => {};
+  private readonly foreignSignings = new Set<ForeignSigning>();
 
   constructor(private readonly options: StationOptions) {
     super();
@@ -132,6 +148,14 @@ export class ChargingStation extends EventEmitter {
     } as ConstructorParameters<typeof RPCClient>[0]);
     this.client.on('open', () => { this.emit('connected'); this.kick(); });
     this.client.on('disconnect', () => this.emit('disconnected'));
+    this.client.on('message', ({ message, outbound }: { message: string; outbound: boolean }) => {
+      if (this.listenerCount('frame') === 0) return;
+      try {
+        this.emit('frame', { outbound, frame: JSON.parse(message) as unknown } satisfies OcppFrame);
+      } catch {
+        this.emit('frame', { outbound, frame: message } satisfies OcppFrame);
+      }
+    });
     this.client.on('strictValidationFailure', ({ method, error }: { method: string; error: Error }) => options.log?.warn('ocpp.invalid', { method, error: error.message }));
     this.handleCsmsCalls();
   }
@@ -167,9 +191,9 @@ export class ChargingStation extends EventEmitter {
     await this.client.close({ force: true });
   }
 
-  /** Calls the CSMS now (not queued); rejects when offline. */
-  async call(action: string, payload: OcppPayload): Promise<OcppPayload> {
-    return await this.client.call(action, payload) as OcppPayload;
+  /** Calls the CSMS now (not queued); rejects when offline, or when no answer comes within `timeoutMs` (default: the station's callTimeoutMs). */
+  async call(action: string, payload: OcppPayload, options: { readonly timeoutMs?: number } = {}): Promise<OcppPayload> {
+    return await this.client.call(action, payload, options.timeoutMs === undefined ? {} : { callTimeoutMs: options.timeoutMs }) as OcppPayload;
   }
 
   // ── E01–E15 transactions: queued durably, sent in order ─────────────────────────────────────
@@ -304,6 +328,28 @@ export class ChargingStation extends EventEmitter {
     return String(answer.status);
   }
 
+  /**
+   * A02/A03 for a CSR whose key another store holds (the SECC participant's evse_security): sends
+   * SignCertificate and resolves with the chain of the CertificateSigned that carries the CSR's key.
+   * @throws PncError `SignCertificateRejected` when the CSMS refuses, `CertificateSignedTimeout` (retryable) when no chain comes in time.
+   */
+  async signForeignCsr(csrPem: string, certificateType: 'V2GCertificate' | 'ChargingStationCertificate' = 'V2GCertificate', timeoutMs = 30_000): Promise<string> {
+    const publicKey = Buffer.from(new x509.Pkcs10CertificateRequest(csrPem).publicKey.rawData);
+    let signing: ForeignSigning | undefined;
+    const chain = new Promise<string>((resolve) => { signing = { publicKey, resolve }; });
+    this.foreignSignings.add(signing!);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answer = await this.call('SignCertificate', { csr: csrPem, certificateType });
+      if (answer.status !== 'Accepted') throw new PncError('SignCertificateRejected', `the CSMS answered SignCertificate with ${answer.status}: ${answer.statusInfo?.reasonCode ?? ''}`.trim());
+      const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new PncError('CertificateSignedTimeout', `no CertificateSigned within ${timeoutMs} ms`, { retryable: true })), timeoutMs); });
+      return await Promise.race([chain, late]);
+    } finally {
+      clearTimeout(timer);
+      this.foreignSignings.delete(signing!);
+    }
+  }
+
   /** A03.FR.xx: requests a new leaf when there is none or it expires within `renewalDays`; resolves true if it asked. */
   async renewV2GCertificateIfDue(): Promise<boolean> {
     if (!this.deviceModel.PnCEnabled) return false;
@@ -326,6 +372,15 @@ export class ChargingStation extends EventEmitter {
     return cached;
   }
 
+  /** The waiting foreign signing whose CSR key the chain's leaf carries. */
+  private foreignSigningOf(chainPem: unknown): ForeignSigning | undefined {
+    if (this.foreignSignings.size === 0 || typeof chainPem !== 'string') return undefined;
+    const [leaf] = certificatesOfPem(chainPem);
+    if (!leaf) return undefined;
+    const publicKey = Buffer.from(leaf.publicKey.rawData);
+    return [...this.foreignSignings].find((signing) => signing.publicKey.equals(publicKey));
+  }
+
   // ── CSMS-initiated calls ───────────────────────────────────────────────────────────────────
 
   private handleCsmsCalls(): void {
@@ -333,6 +388,11 @@ export class ChargingStation extends EventEmitter {
     handle('CertificateSigned', async ({ certificateChain, certificateType }) => {
       if ((certificateType ?? 'ChargingStationCertificate') !== 'V2GCertificate') return { status: 'Rejected', statusInfo: { reasonCode: 'UnsupportedParam' } };
       if (!this.deviceModel.V2GCertificateInstallationEnabled) return { status: 'Rejected', statusInfo: { reasonCode: 'NotEnabled' } };
+      const foreign = this.foreignSigningOf(certificateChain);
+      if (foreign) {
+        foreign.resolve(certificateChain);
+        return { status: 'Accepted' };
+      }
       const status = await this.security.installV2gLeaf(certificateChain);
       if (status === 'Accepted') this.emit('v2gCertificateInstalled');
       return status === 'Accepted' ? { status } : { status, statusInfo: { reasonCode: 'InvalidCertificate' } };

@@ -32,6 +32,7 @@ import { busOcspTransport, Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
+import { moInterface } from '../../protocols/catalogue/mo.ts';
 
 const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
@@ -114,6 +115,8 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
   };
 
   const subscriptions = await Promise.all([
+    // A contract the MO terminated or revoked must not stay Accepted from a remembered OCSP answer.
+    bus.subscribe(moInterface.events.contractChanged.subject, () => authorizeHashData.forget()),
     serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
       // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
       if (action === 'Update') return { status: 'Failed' as const, statusInfo: statusInfoOf({ code: 'UpdateNotSupported', message: 'only Install is supported' }), exiResponse: '' };

@@ -14,7 +14,7 @@ import type { EvOutput } from '../../statecharts/ev-session.ts';
 import type { SeccOutput } from '../../statecharts/secc-session.ts';
 import { createEv } from '../participants/ev/index.ts';
 import { createSeccStation } from '../participants/secc/index.ts';
-import { busCpoBackend } from '../participants/secc/backend.ts';
+import { busCpoBackend, type CpoBackendPort } from '../participants/secc/backend.ts';
 import type { TraceEntry } from '../participants/v2g/runner.ts';
 import { chargeOverLink, lineTransport, serveOverLink, type LinkStep } from '../participants/v2g/link.ts';
 import { systemClock } from '../link/clock.ts';
@@ -29,16 +29,21 @@ export interface Charged {
   readonly soc: { readonly from: number; readonly to: number };
 }
 
-/** `evBus` carries the vehicle's inspection stream (its own identity); the SECC's goes on `bus`. */
-export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: Vehicle, evBus?: Bus): Promise<Charged> {
+/**
+ * `backend` is the SECC's CPO-backend port: the story passes OCPP 2.0.1 (./ocpp.ts); the CPO's bus subjects
+ * otherwise. `evBus` carries the vehicle's inspection stream (its own identity); the SECC's goes on `bus`.
+ */
+export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store, vehicle: Vehicle, options: { readonly backend?: CpoBackendPort; readonly evBus?: Bus } = {}): Promise<Charged> {
+  const { backend = busCpoBackend(bus), evBus } = options;
   // The timeline shows each message once, as the EV sent or received it.
   const onTimeline = (entry: TraceEntry) => {
     const [who, field] = entry.direction === 'out' ? ['ev', 'exiRequest'] : ['secc', 'exiResponse'];
     timeline.end(timeline.begin(who, 'event', `v2g ${entry.name}`, { [field]: Buffer.from(entry.exi, 'hex').toString('base64') }), 'ok');
   };
   const onLink = (who: 'secc' | 'ev') => (step: LinkStep) => timeline.end(timeline.begin(who, 'event', `${step.layer} ${step.text}`, {}), 'ok');
-  const station = createSeccStation(bus, store, { name: 'story-secc' });
-  await station.security.ensureLeaf(busCpoBackend(bus), { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' });
+  const station = createSeccStation(bus, store, { name: 'story-secc', backend });
+  await station.security.ensureLeaf(backend, { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' });
+  await station.security.refreshOcsp(backend);
   const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline, ...(evBus ? { inspectOn: evBus } : {}) });
   const from = ev.battery.soc;
   // The charger and the car on one in-memory power line, each behind its modem; their control pilots.

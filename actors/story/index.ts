@@ -26,6 +26,7 @@ import { buildInstallationRequest, checkInstallationResponse, produceVehicle, ty
 import { unsubscribeAll } from '../bus/bus.ts';
 import { fieldParticipantNames } from '../participants/index.ts';
 import { chargeAtStation } from './charging.ts';
+import { startStoryOcpp } from './ocpp.ts';
 
 import { LocalIdentities } from '../bus/identity.ts';
 import { participantHandle } from '../host/credentials.ts';
@@ -133,8 +134,14 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     await Promise.all(others.map(start));
     const { check, contract, vehicle } = await playStory((who) => timeline.busFor(who, operator), operator, print);
     if (options.charge ?? true) {
-      print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line: SLAC, SDP, TLS)');
-      const charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, participantHandle(identities, bus, 'ev'));
+      print('── 7  the car plugs in: ISO 15118-2 Plug&Charge at an SECC (in-memory line: SLAC, SDP, TLS), its CPO backend over OCPP 2.0.1');
+      const ocpp = await startStoryOcpp(timeline, bus, store);
+      let charged;
+      try {
+        charged = await chargeAtStation(timeline, timeline.busFor('secc', participantHandle(identities, bus, 'secc')), store, vehicle, { backend: ocpp.backend, evBus: participantHandle(identities, bus, 'ev') });
+      } finally {
+        await ocpp.stop();
+      }
       print(`✓ charged: session ${charged.ev.sessionId} installed the contract of EMAID ${charged.ev.emaid} through the SECC, authorized with the contract key, `
         + `took ${(charged.chargedWh / 1000).toFixed(2)} kWh (SoC ${charged.soc.from.toFixed(1)} → ${charged.soc.to.toFixed(1)} %), signed ${charged.ev.receiptsSigned} MeteringReceipt, stopped`);
     }

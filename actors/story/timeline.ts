@@ -22,6 +22,8 @@ export interface TimelineEntry {
   reply?: string;
   /** EXI payloads seen in the request or reply, as lowercase hex, keyed by field name. */
   exi?: Record<string, string>;
+  /** The wire frames of an OCPP-J step (CALL, then CALLRESULT or CALLERROR), whole, for `--trace`. */
+  frames?: unknown[];
   /** The contract, vehicle or session the step is about, from its request and reply (the inspector's sequence). */
   keys: Correlation;
   /** Wall-clock time the step started, ISO 8601. */

@@ -70,7 +70,8 @@ export const accessTable = {
   cpo: {
     role: 'cpo', serves: cpoInterface,
     calls: [ROOT_LIST, v2gRootInterface.requests.issueSubCa.subject, ccpInterface.requests.installation.subject, pcpInterface.requests.get.subject, '*.ocsp'],
-    listens: rootEvents, enqueues: [], consumes: [],
+    // mo.contract.changed: remembered OCSP verdicts of C07 are dropped when a contract changes.
+    listens: [...rootEvents, moInterface.events.contractChanged.subject], enqueues: [], consumes: [],
   },
   /** A charging station: its sessions' installation, authorization, leaf signing and roots at the CPO backend. */
   secc: { role: 'cpo', serves: seccInterface, calls: subjects(cpoInterface, 'requests'), listens: [], enqueues: [], consumes: [] },

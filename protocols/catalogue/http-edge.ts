@@ -12,6 +12,8 @@ export const httpEdgeErrors = {
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   ExpectationFailed: 417,
+  /** A plain request to a WebSocket-only server (OCPP-J). */
+  UpgradeRequired: 426,
   HeadersTooLarge: 431,
   Internal: 500,
 } as const;

@@ -3,6 +3,8 @@
  * CSMS-initiated OCPP calls to a connected station (M03 GetInstalledCertificateIds, M04
  * DeleteCertificate, M05 InstallCertificate, F06 TriggerMessage, A02 CertificateSigned). The
  * payload is checked against the OCA 2.0.1 schema by the edge's strict RPC client before it leaves.
+ * With several CSMS processes, each serves `ocpp.station.call` in one queue group and forwards to
+ * the process holding the station (`stationConnectionCall`).
  */
 import { z } from 'zod';
 import { participantInterface, requestSubject } from './define.ts';
@@ -31,3 +33,12 @@ export const ocppInterface = participantInterface({
     }),
   },
 });
+
+/**
+ * The subject only the CSMS process holding `stationId`'s connection serves (same request and reply
+ * as `ocpp.station.call`): whichever CSMS takes `ocpp.station.call` forwards there, so a call reaches
+ * the station wherever it is connected. Hex keeps the dots and `*` of OCPP identities out of the subject.
+ */
+export function stationConnectionCall(stationId: string): typeof ocppInterface.requests.call {
+  return { ...ocppInterface.requests.call, subject: `${ocppInterface.requests.call.subject}.${Buffer.from(stationId, 'utf8').toString('hex')}` };
+}

@@ -4,7 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AUTHORIZATION_STATUSES, AUTHORIZE_CERTIFICATE_STATUSES, AUTHORIZE_PAIRING, combineVerdicts, type ContractVerdict } from '../../protocols/ocpp/authorization.ts';
 import { statusInfoOf } from '../../protocols/ocpp/status-info.ts';
-import { verdictOfChain } from '../../actors/participants/cpo-authorize.ts';
+import { OCSP_VERDICT_CACHE_MS, hashDataAuthorizer, verdictOfChain } from '../../actors/participants/cpo-authorize.ts';
+import { ocspUrlOf } from '../../actors/participants/authority.ts';
+import { certificateHashDataOf, createOcspResponder, createTestPki } from '../../protocols/pki/index.ts';
 
 const verdicts = Object.keys(AUTHORIZE_PAIRING) as ContractVerdict[];
 
@@ -63,6 +65,29 @@ test('StatusInfo: reason codes from OCPP\'s list (≤ 20), the PncError code who
     assert.ok(reasonCode.length <= 20 && !long.startsWith(reasonCode) || reasonCode === 'Unspecified', reasonCode);
     assert.ok(additionalInfo?.startsWith(code));
   }
+});
+
+test('C07 hash data: a verified OCSP status is reused within its window, asked again after it, after forget(), and a revocation shows then', async () => {
+  const pki = await createTestPki({ contracts: 1 });
+  const ca = pki.authorities['mo-sub-ca-2'];
+  const contract = pki.contracts[0].certificate;
+  const revoked = new Set<string>();
+  const responder = createOcspResponder({ issuer: ca.certificate, signer: ca, lookup: (serial) => (revoked.has(serial) ? { status: 'revoked', revokedAt: new Date(), reason: 5 } : { status: 'good' }) });
+  let asked = 0;
+  let clock = Date.now();
+  const authorize = hashDataAuthorizer(async (der) => { asked++; return responder.respond(der); }, undefined, () => new Date(clock));
+  const entry = [{ ...certificateHashDataOf(contract, ca.certificate), responderURL: ocspUrlOf('mo') }];
+  assert.is(await authorize(entry), 'Valid');
+  assert.is(await authorize(entry), 'Valid');
+  assert.is(asked, 1, 'the second Authorize reused the verified status');
+  // The MO ends the contract (cessationOfOperation): remembered until forget(), which mo.contract.changed triggers at the CPO.
+  revoked.add(certificateHashDataOf(contract, ca.certificate).serialNumber);
+  authorize.forget();
+  assert.is(await authorize(entry), 'Cancelled');
+  assert.is(asked, 2);
+  clock += OCSP_VERDICT_CACHE_MS + 1;
+  assert.is(await authorize(entry), 'Cancelled');
+  assert.is(asked, 3, 'asked again once the window passed');
 });
 
 test.run();

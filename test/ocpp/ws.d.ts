@@ -3,11 +3,14 @@ declare module 'ws' {
   import { EventEmitter } from 'node:events';
   export default class WebSocket extends EventEmitter {
     constructor(url: string, protocols: string[], options: { ca?: string; headers?: Record<string, string>; rejectUnauthorized?: boolean });
-    send(data: string): void;
+    static readonly OPEN: number;
+    readonly readyState: number;
+    send(data: string | Buffer): void;
     terminate(): void;
     on(event: 'message', listener: (data: Buffer) => void): this;
     off(event: 'message', listener: (data: Buffer) => void): this;
     once(event: 'close', listener: (code: number) => void): this;
+    once(event: 'message', listener: (data: Buffer) => void): this;
     once(event: 'open' | 'error', listener: (value?: unknown) => void): this;
   }
   export class WebSocketServer extends EventEmitter {

@@ -35,6 +35,17 @@ test('npm start story: roots, vehicle, contract, CPS signing into the CCP, insta
     const order = [/^ev plug-in/, /^secc slac SLAC_MATCH\.REQ from .* matched$/, /^ev slac link up/, /^secc sdp answered .* \(asked tls\)/, /^ev sdp SECC at \[fe80::[0-9a-f:]+\]:\d+ tls/, /^secc tls accepted .* TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256/, /^ev tls .*DC=CPO accepted/, /^ev v2g supportedAppProtocolReq$/].map(at);
     assert.ok(order.every((index, i) => index >= 0 && (i === 0 || index > order[i - 1])), `link steps in order: ${order.join(' ')}`);
     assert.not.ok(subjects.some((subject) => subject.includes(' inspect.')));
+    // Process 7's backend is OCPP 2.0.1: the SECC's installation and Authorize reach the CPO through the CSMS over a WebSocket.
+    for (const step of ['secc ocpp BootNotification', 'csms ocpp InstallCertificate', 'secc ocpp SignCertificate', 'csms ocpp CertificateSigned', 'secc ocpp GetCertificateStatus', 'secc ocpp Get15118EVCertificate', 'csms cpo.certificate.install', 'secc ocpp Authorize', 'csms cpo.contract.authorize', 'secc ocpp TransactionEvent']) {
+      assert.ok(subjects.includes(step), `timeline has ${step}`);
+    }
+    const ocppSteps = story.timeline.entries.filter((entry) => entry.subject.startsWith('ocpp '));
+    assert.ok(ocppSteps.every((entry) => entry.outcome === 'ok' && entry.frames?.length === 2), 'every OCPP CALL answered by a CALLRESULT');
+    const transactionEvents = ocppSteps.filter((entry) => entry.subject === 'ocpp TransactionEvent').map((entry) => entry.frames![0] as [number, string, string, { eventType: string; idToken?: { idToken: string; type: string }; meterValue: Array<{ sampledValue: Array<{ value: number }> }> }]);
+    assert.equal(transactionEvents.map(([, , , payload]) => payload.eventType), ['Started', 'Updated', 'Ended']);
+    assert.equal(transactionEvents[0][3].idToken, { idToken: story.contract.emaid, type: 'eMAID' });
+    const meter = transactionEvents.map(([, , , payload]) => payload.meterValue[0].sampledValue[0].value);
+    assert.ok(meter[2] > meter[0], `meter ${meter.join(' → ')} Wh rises over the session`);
     // The trace carries every EXI message in hex; the response decodes as a CertificateInstallationRes.
     const entries = readFileSync(trace, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     const installation = entries.find((entry) => entry.subject === 'cpo.certificate.install');
@@ -42,6 +53,10 @@ test('npm start story: roots, vehicle, contract, CPS signing into the CCP, insta
     const { document } = decodeExi('iso2', new Uint8Array(Buffer.from(installation.exi.exiResponse, 'hex')));
     const body = (document as { V2G_Message: { Body: Record<string, { ResponseCode?: string }> } }).V2G_Message.Body;
     assert.is(body.CertificateInstallationRes.ResponseCode, 'OK');
+    // The trace keeps the OCPP frames whole: the Get15118EVCertificate CALL carries the EV's EXI.
+    const overOcpp = entries.find((entry) => entry.subject === 'ocpp Get15118EVCertificate');
+    assert.is(overOcpp.frames[0][2], 'Get15118EVCertificate');
+    assert.is(overOcpp.frames[1][2].status, 'Accepted');
   } finally {
     await story.stop();
   }

@@ -19,6 +19,7 @@ const noBackend: CpoBackendPort = {
   authorizeContract: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
   signSeccCsr: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
   roots: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
+  certificateStatus: async () => { throw new PncError('BackendUnavailable', 'no backend in this test'); },
 };
 const VEHICLE = { pcid: 'OPNCDURABLE000001', provisioningChain: { certificate: '', subCertificates: [] }, provisioningKey: '', v2gRoots: [], producedAt: '' } as unknown as Vehicle;
 

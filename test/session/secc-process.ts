@@ -52,6 +52,7 @@ function backendOverIpc(): CpoBackendPort {
     authorizeContract: (chainPem) => call('authorizeContract', chainPem),
     signSeccCsr: (csrPem) => call('signSeccCsr', csrPem),
     roots: () => call('roots'),
+    certificateStatus: (request) => call('certificateStatus', request),
   };
 }
 

@@ -13,6 +13,7 @@ import { serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
 import { seccInterface } from '../../../protocols/catalogue/secc.ts';
+import { toPncError } from '../../../protocols/errors.ts';
 import { DEFAULT_SECC_CONFIG, type SeccConfig } from '../../../statecharts/secc/charger.ts';
 import type { SeccOutput } from '../../../statecharts/secc-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
@@ -62,11 +63,19 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
     async serve(stream) {
       active++;
       try {
-        return await serveSeccSession(stream, {
+        const output = await serveSeccSession(stream, {
           config, charger, backend, security, pausedSessions, receipts, clock,
           newSessionId: () => randomBytes(8).toString('hex'),
           trace: options.trace, maxPayloadLength: options.maxPayloadLength, inspectOn: bus,
         });
+        // E06: whatever ended the session (stop, pause, failure) ends its transaction, with the final meter.
+        if (!output.sessionId || !backend.transactions) return output;
+        try {
+          await backend.transactions.ended(output.sessionId, { meterWh: charger.status().meter.energyWh, stoppedReason: output.outcome === 'terminated' ? 'Local' : output.outcome === 'disconnected' ? 'EVDisconnected' : 'Other' });
+          return output;
+        } catch (error) {
+          return { ...output, closeReason: `${output.closeReason ?? output.outcome}; transaction not ended: ${toPncError(error).message}` };
+        }
       } finally {
         active--;
       }
@@ -76,8 +85,24 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
   };
 }
 
-async function startSecc({ bus, store, config }: ParticipantContext) {
-  const station = createSeccStation(bus, store, { name: config.name ?? 'secc' });
+/**
+ * The backend port by configuration: with `ocpp.url` (and `ocpp.stationId`, `ocpp.password` or
+ * `ocpp.certFile`/`ocpp.keyFile`, `ocpp.caFile`) the SECC speaks OCPP 2.0.1 to that CSMS; without
+ * it, the CPO participant's bus subjects. The station library loads only when asked for.
+ */
+async function backendFromConfig({ bus, store, config, log }: ParticipantContext): Promise<{ backend: CpoBackendPort; stop(): Promise<void> }> {
+  if (!config['ocpp.url']) return { backend: busCpoBackend(bus), stop: async () => {} };
+  const [{ stationFromConfig }, { ocppCpoBackend }] = await Promise.all([import('../../ocpp/station.ts'), import('./ocpp-backend.ts')]);
+  const ocppStation = stationFromConfig(config, store, log)!;
+  // Connects with back-off in the background: until then calls are refused and transactions queue.
+  ocppStation.start().catch((error: unknown) => log.error('secc.ocpp.start.failed', { error: toPncError(error).toJSON() }));
+  return { backend: ocppCpoBackend(ocppStation), stop: () => ocppStation.stop() };
+}
+
+async function startSecc(context: ParticipantContext) {
+  const { bus, store, config } = context;
+  const ocpp = await backendFromConfig(context);
+  const station = createSeccStation(bus, store, { name: config.name ?? 'secc', backend: ocpp.backend });
   const subscriptions = [
     await serveSubject(bus, seccInterface.requests.status, async () => ({
       evseId: station.config.evseId,
@@ -97,6 +122,7 @@ async function startSecc({ bus, store, config }: ParticipantContext) {
     stop: async () => {
       await unsubscribeAll(subscriptions);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await ocpp.stop();
     },
   };
 }

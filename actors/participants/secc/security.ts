@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { Store } from '../../store/store.ts';
 import { PncError } from '../../../protocols/errors.ts';
-import { validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
+import { certificateHashData, validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../../protocols/pki/keys.ts';
 import { exportPrivateKey, importPrivateKey, makeCsr } from '../authority.ts';
 import type { SeccTlsCredentials } from '../../transport/tls.ts';
@@ -31,12 +31,22 @@ interface CertificateDoc {
 const pemsOf = (bundle: string): string[] => bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 const parse = (pem: string): x509.X509Certificate => new x509.X509Certificate(pem);
 
+interface OcspDoc {
+  readonly _id: string;
+  readonly _rev?: number;
+  /** base64 DER OCSPResponse. */
+  readonly ocspResponse: string;
+  readonly fetchedAt: number;
+}
+
 export class SeccSecurity {
   private readonly docs;
+  private readonly ocsp;
   private pendingKey: CryptoKey | undefined;
 
   constructor(store: Store, readonly name: string, private readonly now: () => number = Date.now) {
     this.docs = store.collection<CertificateDoc>(`secc_certificates_${name}`);
+    this.ocsp = store.collection<OcspDoc>(`secc_ocsp_${name}`);
   }
 
   /** install_ca_certificate */
@@ -107,6 +117,29 @@ export class SeccSecurity {
     const doc = await this.docs.get('leaf');
     if (!doc) return 0;
     return Math.max(0, Math.floor((parse(doc.pems[0]).notAfter.getTime() - this.now()) / 86_400_000));
+  }
+
+  /**
+   * M06 (get_v2g_ocsp_request_data, update_ocsp_cache): the OCSP response of each certificate of the
+   * SECC chain but the root, fetched through the backend and kept for stapling. Resolves with how many.
+   */
+  async refreshOcsp(backend: CpoBackendPort): Promise<number> {
+    const leaf = await this.leaf();
+    if (!leaf) return 0;
+    let cached = 0;
+    for (const request of certificateHashData(leaf.chain, await this.caCertificates('V2G'))) {
+      const { hashAlgorithm } = request;
+      // OCPP's HashAlgorithmEnumType has no SHA1; our profiles hash with SHA256.
+      if (hashAlgorithm === 'SHA1') continue;
+      await this.ocsp.replace({ _id: request.serialNumber, ocspResponse: await backend.certificateStatus({ ...request, hashAlgorithm }), fetchedAt: this.now() });
+      cached++;
+    }
+    return cached;
+  }
+
+  /** The cached OCSP response (base64 DER) for a certificate of the SECC chain, by serial number (hex). */
+  async cachedOcsp(serialNumber: string): Promise<string | undefined> {
+    return (await this.ocsp.get(serialNumber))?.ocspResponse;
   }
 
   /**

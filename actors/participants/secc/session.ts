@@ -101,12 +101,18 @@ export function serveSeccSession(stream: Duplex, deps: SeccSessionDeps): Promise
         if (input.paymentOption === 'ExternalPayment') return { code: (await deps.charger.externalAuthorization()) ? 'OK' : 'FAILED' };
         // PnC: the EV proves it holds the contract key by signing the GenChallenge (pki-and-crypto.md §8.2), then C07 at the backend.
         if (!contractSignatureValid(input.contract, input.header, input.body, 'AuthorizationReq')) return { code: 'FAILED_SignatureError' };
-        return { code: authorizationCodeOf(await deps.backend.authorizeContract(contractChainPem(input.contract!))) };
+        const code = authorizationCodeOf(await deps.backend.authorizeContract(contractChainPem(input.contract!)));
+        // E01: the transaction starts with the authorized eMAID and the meter as it stands.
+        const sessionId = actor.getSnapshot().context.sessionId;
+        if (code === 'OK' && sessionId) await deps.backend.transactions?.started(sessionId, { emaid: input.contract!.emaid, meterWh: deps.charger.status().meter.energyWh });
+        return { code };
       }),
       verifyReceipt: fromPromise(async ({ input }): Promise<{ code: ResponseCode }> => {
         const meterId = (input.body.MeterInfo as Obj | undefined)?.MeterID;
         if (meterId !== deps.charger.status().meter.meterId) return { code: 'FAILED_MeteringSignatureNotValid' };
-        return { code: contractSignatureValid(input.contract, input.header, input.body, 'MeteringReceiptReq') ? 'OK' : 'FAILED_MeteringSignatureNotValid' };
+        if (!contractSignatureValid(input.contract, input.header, input.body, 'MeteringReceiptReq')) return { code: 'FAILED_MeteringSignatureNotValid' };
+        await deps.backend.transactions?.metered(input.sessionId, deps.charger.status().meter.energyWh);
+        return { code: 'OK' };
       }),
       persist: fromPromise(async ({ input }) => {
         if (input.kind === 'paused') {
