@@ -42,6 +42,7 @@ interface Charging {
  * a CurrentDemandRes) would measure the shared machine's load, which is not what a kill -9 scenario tests.
  */
 const VEHICLE_CLOCK_SLOWDOWN = 5;
+const CHARGING_LOOPS = 4;
 
 function slowedClock(): SessionClock {
   const origin = systemClock.now();
@@ -87,7 +88,9 @@ export interface SessionLoad {
 export function startSessionLoad(bus: Bus, options: { count: number; port: number; workDir: string; patiently: <T>(step: () => Promise<T>) => Promise<T>; quietMs: number }): SessionLoad {
   const sessions: Charging[] = [];
   let store: Store | undefined;
-  const plan = (ev: Ev) => ({ payment: 'ExternalPayment' as const, loopIntervalMs: 0, targetSoc: ev.battery.soc + 0.05 });
+  // A few CurrentDemand loops, then stop: a state-of-charge target would make a session's length depend on
+  // how many loops the machine manages per (slowed) second.
+  const plan = { payment: 'ExternalPayment' as const, loopIntervalMs: 0, targetSoc: 100, stopAfterLoops: CHARGING_LOOPS };
   const allPaused = (async () => {
     store = await openEmbeddedStore(join(options.workDir, 'vehicles'));
     const vehicleStore = store;
@@ -98,7 +101,7 @@ export function startSessionLoad(bus: Bus, options: { count: number; port: numbe
       sessions.push(charging);
       try {
         const socket = await connectToSecc(options.port, Date.now() + options.quietMs);
-        const output = await within(charging.ev.charge(socket, { ...plan(charging.ev), pause: true }), options.quietMs);
+        const output = await within(charging.ev.charge(socket, { ...plan, pause: true }), options.quietMs);
         if (!output) charging.failure = `hanging before the pause, ${charging.last}`;
         else if (output.outcome !== 'paused') charging.failure = `${output.outcome} before the pause: ${output.reason ?? output.last?.code ?? ''}`;
         else charging.paused = output;
@@ -115,7 +118,7 @@ export function startSessionLoad(bus: Bus, options: { count: number; port: numbe
       await Promise.all(sessions.filter((charging) => charging.paused).map(async (charging) => {
         try {
           const socket = await connectToSecc(options.port, Date.now() + quietMs);
-          const output = await within(charging.ev.charge(socket, { ...plan(charging.ev), resumeSessionId: charging.paused!.sessionId }), quietMs);
+          const output = await within(charging.ev.charge(socket, { ...plan, resumeSessionId: charging.paused!.sessionId }), quietMs);
           if (!output) hangingAfter.push(`resume: ${charging.last}`);
           else charging.resumed = output;
         } catch (error) {
