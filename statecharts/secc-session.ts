@@ -165,6 +165,21 @@ const UNKNOWN_SESSION = {
   actions: ['takeRequest', { type: 'answer', params: { code: 'FAILED_UnknownSession' } }, 'respond', 'markFailed'],
 } as const;
 
+/**
+ * PowerDeliveryReq before the charging loop (after ChargeParameterDiscovery, or after PreCharge on DC):
+ * Start closes the contactors and charging begins; Stop (DIN: ReadyToChargeState false) ends the
+ * session before any energy flowed.
+ */
+const POWER_DELIVERY_BEFORE_CHARGING = [
+  UNKNOWN_SESSION,
+  {
+    guard: 'startsCharging',
+    target: 'charging',
+    actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: true } }, { type: 'answer', params: { code: 'OK' } }, 'respond'],
+  },
+  { target: 'stopped', actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: false } }, { type: 'answer', params: { code: 'OK' } }, 'respond'] },
+] as const;
+
 export const seccSessionMachine = setup({
   types: { context: {} as SeccContext, events: {} as SeccEvent, input: {} as SeccInput, output: {} as SeccOutput },
   actors: {
@@ -215,6 +230,7 @@ export const seccSessionMachine = setup({
   guards: {
     /** Any request after SessionSetup must carry the SessionID this SECC issued (or joined). */
     foreignSession: ({ context, event }) => (event as SeccRequestEvent).header?.SessionID?.toLowerCase() !== context.sessionId,
+    startsCharging: ({ context, event }) => chargeProgress({ ...context, request: event as SeccRequestEvent }) === 'Start',
     contract: ({ context }) => context.paymentOption === 'Contract',
     externalPayment: ({ context }) => context.paymentOption === 'ExternalPayment',
     dc: ({ context }) => isDcMode(context.energyMode),
@@ -507,15 +523,7 @@ export const seccSessionMachine = setup({
               UNKNOWN_SESSION,
               { actions: ['takeRequest', { type: 'answer', params: { code: 'OK', evseProcessing: 'Finished' } }, 'respond'] },
             ],
-            'req.PowerDeliveryReq': [
-              UNKNOWN_SESSION,
-              {
-                guard: ({ context, event }) => chargeProgress({ ...context, request: event }) === 'Start',
-                target: 'charging',
-                actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: true } }, { type: 'answer', params: { code: 'OK' } }, 'respond'],
-              },
-              { target: 'stopped', actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: false } }, { type: 'answer', params: { code: 'OK' } }, 'respond'] },
-            ],
+            'req.PowerDeliveryReq': POWER_DELIVERY_BEFORE_CHARGING,
           },
         },
         cableCheck: {
@@ -556,16 +564,7 @@ export const seccSessionMachine = setup({
                   { type: 'answer', params: { code: 'OK' } }, 'respond'],
               },
             ],
-            'req.PowerDeliveryReq': [
-              UNKNOWN_SESSION,
-              {
-                guard: ({ context, event }) => chargeProgress({ ...context, request: event }) === 'Start',
-                target: 'charging',
-                actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: true } }, { type: 'answer', params: { code: 'OK' } }, 'respond'],
-              },
-              // The EV gives up before charging (PowerDelivery Stop / DIN ReadyToChargeState false): nothing flowed yet.
-              { target: 'stopped', actions: ['takeRequest', { type: 'command', params: { type: 'contactors', closed: false } }, { type: 'answer', params: { code: 'OK' } }, 'respond'] },
-            ],
+            'req.PowerDeliveryReq': POWER_DELIVERY_BEFORE_CHARGING,
           },
         },
         charging: {
