@@ -1,7 +1,7 @@
 // `openpnc slac …` and `openpnc modem sim …`: the power line (ISO 15118-3 SLAC) for lab use.
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 import { PncError } from '../../protocols/errors.ts';
-import { systemClock } from '../link/clock.ts';
+import { systemLinkClock } from '../link/clock.ts';
 import { ModemSim } from '../link/modem-sim.ts';
 import { SimulatedPilot } from '../link/port.ts';
 import { openRawEthernet } from '../link/raw-ethernet.ts';
@@ -73,7 +73,7 @@ async function runSide(role: 'ev' | 'evse', ifname: string, timeoutMs: number, k
   const pilot = new SimulatedPilot();
   const started = Date.now();
   const print = (text: string) => console.log(`+${String(Date.now() - started).padStart(5)} ms  ${text}`);
-  const station = new SlacStation({ role, port, clock: systemClock, pilot });
+  const station = new SlacStation({ role, port, clock: systemLinkClock, pilot });
   let result: number | undefined;
   const deadline = until(timeoutMs);
   const finished = new Promise<number>((resolve) => {

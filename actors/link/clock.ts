@@ -1,17 +1,27 @@
-/** Time for the link runtime: the wall clock in production, a discrete-event clock in tests and benchmarks. */
-export interface Clock {
+import { systemClock as wallSystemClock, type WallClock } from '../transport/timers.ts';
+
+/**
+ * Time for the link runtime, scheduled at absolute instants: the wall clock in production, a
+ * discrete-event clock (`SimClock`) in tests and benchmarks.
+ */
+export interface LinkClock {
   now(): number;
   /** Calls `fn` at absolute time `at` (ms); returns a cancel function. */
   at(at: number, fn: () => void): () => void;
 }
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  at(at, fn) {
-    const timer = setTimeout(fn, Math.max(0, at - Date.now()));
-    return () => clearTimeout(timer);
-  },
-};
+/** The absolute-time view of a `WallClock` (now + relative timers). */
+export function linkClockOf(wall: WallClock): LinkClock {
+  return {
+    now: () => wall.now(),
+    at(at, fn) {
+      const timer = wall.setTimeout(fn, Math.max(0, at - wall.now()));
+      return () => wall.clearTimeout(timer);
+    },
+  };
+}
+
+export const systemLinkClock: LinkClock = linkClockOf(wallSystemClock);
 
 interface Scheduled { at: number; seq: number; fn: () => void; cancelled: boolean }
 
@@ -19,7 +29,7 @@ interface Scheduled { at: number; seq: number; fn: () => void; cancelled: boolea
  * Simulated time: callbacks run in (time, insertion) order and the clock jumps to each one, so a
  * minute of SLAC takes milliseconds and no test depends on the machine's speed.
  */
-export class SimClock implements Clock {
+export class SimClock implements LinkClock {
   private time: number;
   private seq = 0;
   private heap: Scheduled[] = [];

@@ -12,12 +12,12 @@ import {
   AAG_GROUPS, BROADCAST_MAC, QUALCOMM_OUI, SlacCodecError, attenProfileInd, decodeSlacFrame, encodeSlacFrame, linkLocalFromMac, normalizeMac,
 } from '../../protocols/slac/index.ts';
 import { answerHostMme, attenuationProfile, type ModemOptions, type ModemState } from './modem.ts';
-import type { Clock } from './clock.ts';
+import type { LinkClock } from './clock.ts';
 import type { Bound, FramePort, IpPort } from './port.ts';
 import { duplexPair } from '../transport/duplex-pair.ts';
 
 export interface PowerLineOptions {
-  readonly clock: Clock;
+  readonly clock: LinkClock;
   /** Probability that a frame on the line (not host ↔ own modem) is lost. */
   readonly lossRate?: number;
   /** One-way delay on the line, ms. */
@@ -86,7 +86,7 @@ interface Listener { onConnection(socket: Duplex, remote: { address: string; por
 interface UdpBinding { onMessage(data: Uint8Array, remote: { address: string; port: number }): void }
 
 export class PowerLine {
-  readonly clock: Clock;
+  readonly clock: LinkClock;
   private readonly lossRate: number;
   private readonly delayMs: number;
   private readonly random: () => number;

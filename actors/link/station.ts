@@ -1,5 +1,5 @@
 /**
- * A SLAC station: runs the EV or EVSE machine on a FramePort, a Clock and a ControlPilot. It decodes
+ * A SLAC station: runs the EV or EVSE machine on a FramePort, a LinkClock and a ControlPilot. It decodes
  * frames (a bad frame is counted and skipped, never fatal), encodes what the machine transmits,
  * answers its requests for randomness, sends a tick at the machine's next deadline, and tells its
  * owner (the SECC or EV actor, the CLI) when the link is up or down and which IPv6 link-local
@@ -13,7 +13,7 @@ import { BROADCAST_MAC, SlacCodecError, decodeSlacFrame, encodeSlacFrame, linkLo
 import type { Matched, SlacEmitted, SlacInputEvent, SlacTimers } from '../../statecharts/slac-common.ts';
 import { evNextDeadline, slacEvMachine } from '../../statecharts/slac-ev.ts';
 import { evseNextDeadline, slacEvseMachine } from '../../statecharts/slac-evse.ts';
-import type { Clock } from './clock.ts';
+import type { LinkClock } from './clock.ts';
 import type { ControlPilot, FramePort } from './port.ts';
 
 export type SlacRole = 'ev' | 'evse';
@@ -29,7 +29,7 @@ export interface LinkUp {
 export interface StationOptions {
   readonly role: SlacRole;
   readonly port: FramePort;
-  readonly clock: Clock;
+  readonly clock: LinkClock;
   readonly pilot: ControlPilot;
   readonly timers?: Partial<SlacTimers>;
   readonly maxSessions?: number;

@@ -17,7 +17,7 @@ import { createSeccStation } from '../participants/secc/index.ts';
 import { busCpoBackend, type CpoBackendPort } from '../participants/secc/backend.ts';
 import type { TraceEntry } from '../participants/v2g/runner.ts';
 import { chargeOverLink, lineTransport, serveOverLink, type LinkStep } from '../participants/v2g/link.ts';
-import { systemClock } from '../link/clock.ts';
+import { systemLinkClock } from '../link/clock.ts';
 import { SimulatedPilot } from '../link/port.ts';
 import { PowerLine } from '../link/powerline.ts';
 import type { Timeline } from './timeline.ts';
@@ -47,7 +47,7 @@ export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store
   const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline, ...(evBus ? { inspectOn: evBus } : {}) });
   const from = ev.battery.soc;
   // The charger and the car on one in-memory power line, each behind its modem; their control pilots.
-  const line = new PowerLine({ clock: systemClock });
+  const line = new PowerLine({ clock: systemLinkClock });
   const chargerPlc = line.addStation({ mac: '020000005e01', role: 'evse' });
   const carPlc = line.addStation({ mac: '020000000e01', role: 'ev' });
   line.setAttenuation(carPlc.mac, chargerPlc.mac, 12);

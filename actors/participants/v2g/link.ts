@@ -9,7 +9,7 @@ import { PncError } from '../../../protocols/errors.ts';
 import type { SdpSecurity } from '../../../protocols/sdp/index.ts';
 import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
 import type { SeccOutput } from '../../../statecharts/secc-session.ts';
-import { systemClock as linkSystemClock, type Clock } from '../../link/clock.ts';
+import { systemLinkClock, type LinkClock } from '../../link/clock.ts';
 import type { ControlPilot, FramePort, IpPort } from '../../link/port.ts';
 import type { LineStation, PowerLine } from '../../link/powerline.ts';
 import { openRawEthernet } from '../../link/raw-ethernet.ts';
@@ -28,7 +28,7 @@ export interface LinkTransport {
   readonly name: string;
   /** Layer 2 for SLAC; absent when the interface already is the IP link, so SLAC is skipped. */
   readonly frames?: FramePort;
-  readonly clock: Clock;
+  readonly clock: LinkClock;
   /** IPv6 over the link (SDP, V2GTP); usable once SLAC reported the link up. */
   readonly ip: IpPort;
   close(): Promise<void>;
@@ -45,7 +45,7 @@ export function lineTransport(line: PowerLine, station: LineStation): LinkTransp
  */
 export function interfaceTransport(ifname: string, options: { readonly slac: boolean }): LinkTransport {
   const frames = options.slac ? openRawEthernet(ifname) : undefined;
-  return { name: ifname, ...(frames ? { frames } : {}), clock: linkSystemClock, ip: socketIpPort({ interface: ifname }), close: async () => frames?.close() };
+  return { name: ifname, ...(frames ? { frames } : {}), clock: systemLinkClock, ip: socketIpPort({ interface: ifname }), close: async () => frames?.close() };
 }
 
 /** A step on the way to the session, for the CLI's lines and the story's timeline. */
