@@ -77,6 +77,22 @@ export type SlacInputEvent =
 
 export type SlacFailureCode = 'SlacMatchFailed' | 'ModemUnresponsive' | 'LinkDown';
 
+/**
+ * What both SLAC machines keep about their own side of the link: the modem handshake
+ * (CM_SET_KEY), the AVLN join and link polling once matched, and why the link failed.
+ */
+export interface SlacLinkContext {
+  readonly timers: SlacTimers;
+  readonly pilot: PilotState;
+  readonly modemDeadline?: number;
+  readonly modemAttempts: number;
+  readonly matched?: Matched;
+  readonly linkUp: boolean;
+  readonly joinDeadline?: number;
+  readonly pollDeadline?: number;
+  readonly failure?: { readonly code: string; readonly message: string };
+}
+
 export interface Matched {
   readonly evMac: string;
   readonly evseMac: string;
@@ -143,6 +159,15 @@ export function keyStates(afterKey: string) {
     },
   } as const;
 }
+
+interface SlacGuardArgs { readonly context: SlacLinkContext; readonly event: SlacInputEvent }
+
+/** The guards both machines read off their own side of the link. */
+export const SLAC_LINK_GUARDS = {
+  modemDue: ({ context, event }: SlacGuardArgs) => event.type === 'tick' && due(context.modemDeadline, event.now),
+  modemRetriesLeft: ({ context }: SlacGuardArgs) => context.modemAttempts <= context.timers.C_modem_retry,
+  pollDue: ({ context, event }: SlacGuardArgs) => event.type === 'tick' && due(context.pollDeadline, event.now),
+};
 
 /** What a machine emits when it gives up. */
 export function failureEvents(code: SlacFailureCode, message: string): SlacEmitted[] {

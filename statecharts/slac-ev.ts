@@ -14,7 +14,7 @@ import {
   slacMatchReq, slacParmReq, startAttenCharInd,
 } from '../protocols/slac/build.ts';
 import {
-  PLUGGED, RESET_TRANSITIONS, due, earliest, failureEvents, keyConfirmedStep, keyStates, resetEvents, slacTimers, type Matched, type PilotState, type SlacEmitted, type SlacInputEvent, type SlacTimers,
+  PLUGGED, RESET_TRANSITIONS, SLAC_LINK_GUARDS, due, earliest, failureEvents, keyConfirmedStep, keyStates, resetEvents, slacTimers, type Matched, type PilotState, type SlacEmitted, type SlacInputEvent, type SlacLinkContext, type SlacTimers,
 } from './slac-common.ts';
 
 export interface EvseHeard {
@@ -22,15 +22,11 @@ export interface EvseHeard {
   readonly attenuation?: number;
 }
 
-export interface EvContext {
+export interface EvContext extends SlacLinkContext {
   readonly evMac: string;
-  readonly timers: SlacTimers;
-  readonly pilot: PilotState;
   readonly pwm5: boolean;
   readonly runId: string;
   readonly ownKey?: { readonly nmk: string; readonly nid: string };
-  readonly modemDeadline?: number;
-  readonly modemAttempts: number;
   readonly attempt: number;
   readonly repetitionDeadline?: number;
   readonly responseDeadline?: number;
@@ -41,11 +37,6 @@ export interface EvContext {
   readonly batchDeadline?: number;
   readonly resultsDeadline?: number;
   readonly pauseDeadline?: number;
-  readonly matched?: Matched;
-  readonly linkUp: boolean;
-  readonly joinDeadline?: number;
-  readonly pollDeadline?: number;
-  readonly failure?: { readonly code: string; readonly message: string };
 }
 
 export interface EvInput {
@@ -102,8 +93,7 @@ export const slacEvMachine = setup({
   guards: {
     ready: ({ context }) => PLUGGED.has(context.pilot) && context.pwm5,
     unplugged: ({ event }) => event.type === 'pilot' && !PLUGGED.has(event.state),
-    modemDue: ({ context, event }) => event.type === 'tick' && due(context.modemDeadline, event.now),
-    modemRetriesLeft: ({ context }) => context.modemAttempts <= context.timers.C_modem_retry,
+    ...SLAC_LINK_GUARDS,
     keyConfirmed: ({ event }) => event.type === 'frame' && event.frame.message.type === 'CM_SET_KEY.CNF',
     responseDue: ({ context, event }) => event.type === 'tick' && due(context.responseDeadline, event.now),
     retriesLeft: ({ context }) => context.retries < context.timers.C_EV_match_retry,
@@ -116,7 +106,6 @@ export const slacEvMachine = setup({
     linkReportedUp: ({ event }) => event.type === 'frame' && linkStatus(event.frame) === 1,
     linkReportedDown: ({ event }) => event.type === 'frame' && linkStatus(event.frame) === 0,
     joinDue: ({ context, event }) => event.type === 'tick' && due(context.joinDeadline, event.now),
-    pollDue: ({ context, event }) => event.type === 'tick' && due(context.pollDeadline, event.now),
     pauseDue: ({ context, event }) => event.type === 'tick' && due(context.pauseDeadline, event.now),
     attemptsLeft: ({ context, event }) =>
       context.attempt < context.timers.C_conn_max_match && context.repetitionDeadline !== undefined && event.now < context.repetitionDeadline,

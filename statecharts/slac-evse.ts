@@ -12,7 +12,7 @@ import {
   AAG_GROUPS, attenCharInd, linkStatusReq, setKeyReq, slacMatchCnf, slacParmCnf, validateCnfNotRequired,
 } from '../protocols/slac/build.ts';
 import {
-  PLUGGED, RESET_TRANSITIONS, due, earliest, failureEvents, keyConfirmedStep, keyStates, resetEvents, slacTimers, type Matched, type PilotState, type SlacEmitted, type SlacInputEvent, type SlacTimers,
+  PLUGGED, RESET_TRANSITIONS, SLAC_LINK_GUARDS, due, earliest, failureEvents, keyConfirmedStep, keyStates, resetEvents, slacTimers, type Matched, type PilotState, type SlacEmitted, type SlacInputEvent, type SlacLinkContext, type SlacTimers,
 } from './slac-common.ts';
 
 export type EvseSessionPhase = 'waitStartAtten' | 'sounding' | 'waitAttenRsp' | 'waitMatch';
@@ -32,24 +32,15 @@ export interface EvseSession {
   readonly aag?: readonly number[];
 }
 
-export interface EvseContext {
+export interface EvseContext extends SlacLinkContext {
   readonly evseMac: string;
-  readonly timers: SlacTimers;
   /** EVerest keeps 4; a row of chargers with cross-talk hears more. */
   readonly maxSessions: number;
-  readonly pilot: PilotState;
   readonly key?: { readonly nmk: string; readonly nid: string };
-  readonly modemDeadline?: number;
-  readonly modemAttempts: number;
   readonly slacInitDeadline?: number;
   readonly efDeadline?: number;
   readonly efToggles: number;
   readonly sessions: Readonly<Record<string, EvseSession>>;
-  readonly matched?: Matched;
-  readonly linkUp: boolean;
-  readonly joinDeadline?: number;
-  readonly pollDeadline?: number;
-  readonly failure?: { readonly code: string; readonly message: string };
 }
 
 export interface EvseInput {
@@ -186,14 +177,12 @@ export const slacEvseMachine = setup({
   guards: {
     plugged: ({ context }) => PLUGGED.has(context.pilot),
     unplugged: ({ event }) => event.type === 'pilot' && !PLUGGED.has(event.state),
-    modemDue: ({ context, event }) => event.type === 'tick' && due(context.modemDeadline, event.now),
-    modemRetriesLeft: ({ context }) => context.modemAttempts <= context.timers.C_modem_retry,
+    ...SLAC_LINK_GUARDS,
     keyConfirmed: ({ event }) => event.type === 'frame' && event.frame.message.type === 'CM_SET_KEY.CNF',
     slacInitDue: ({ context, event }) => event.type === 'tick' && due(context.slacInitDeadline, event.now),
     efTogglesLeft: ({ context }) => context.efToggles < context.timers.C_sequ_retry,
     efDue: ({ context, event }) => event.type === 'tick' && due(context.efDeadline, event.now),
     joinDue: ({ context, event }) => event.type === 'tick' && !context.linkUp && due(context.joinDeadline, event.now),
-    pollDue: ({ context, event }) => event.type === 'tick' && due(context.pollDeadline, event.now),
     linkDownReported: ({ context, event }) =>
       event.type === 'frame' && event.frame.message.type === 'VS_PL_LINK_STATUS.CNF' && context.linkUp && event.frame.message.linkStatus === 0,
   },
