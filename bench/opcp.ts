@@ -4,8 +4,13 @@
 // defaults (memory bus, embedded store), 20 vehicles with one contract each. Medians over the rounds.
 // Targets (issue 14): REST keeps ≥ 0.5× the bus throughput, with p99 ≤ 25 ms at 16 in flight.
 //
-//   npm run bench:opcp [-- --rounds=3 --ms=2000 --concurrency=16]
+// The REST client is node:http with a keep-alive agent (what CPO backends' HTTP clients use); it runs in
+// this process, so its CPU counts against REST. `--client=fetch` uses WHATWG fetch (undici) instead,
+// whose web streams and abort machinery cost about 1 ms of CPU more per request (same run, loaded machine).
+//
+//   npm run bench:opcp [-- --rounds=3 --ms=2000 --concurrency=16 --client=http|fetch]
 import 'reflect-metadata';
+import { Agent, request as httpRequest } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../protocols/pki/index.ts';
 import { rcpInterface } from '../protocols/catalogue/rcp.ts';
@@ -22,11 +27,12 @@ import { openEmbedded } from '../test/pools/helpers.ts';
 import { installationRequest, signContract } from '../test/pools/fixtures.ts';
 import { cpuSeconds, machineLoad, measureLoad, median, printSummary, type LoadSample } from './stats.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, ms: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, ms: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '16' }, client: { type: 'string', default: 'http' } } });
 const ROUNDS = Number(values.rounds);
 const RUN_MS = Number(values.ms);
 const CONCURRENCY = Number(values.concurrency);
 if (!(ROUNDS > 0 && RUN_MS > 0 && CONCURRENCY > 0)) throw new Error('--rounds, --ms and --concurrency must be positive numbers');
+if (values.client !== 'http' && values.client !== 'fetch') throw new Error('--client is http or fetch');
 const VEHICLES = 20;
 
 const admin: Caller = { role: 'admin', prefixes: [] };
@@ -57,14 +63,29 @@ const viaBus = async (n: number) => {
   const reply = await requestSubjectReply(env.as(cpo), ccpInterface.requests.installation, { certificateInstallationReq: requests[n % requests.length] });
   if (reply.responseCode !== 'OK') throw new Error(`bus: ${reply.responseCode}`);
 };
-const viaRest = async (n: number) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ certificateInstallationReq: requests[n % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' }),
+const restHeaders = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' };
+const restBody = (n: number) => JSON.stringify({ certificateInstallationReq: requests[n % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+/** POSTs one installation; resolves with the status once the whole response body arrived. */
+const post = (body: string) => new Promise<number>((resolve, reject) => {
+  const request = httpRequest(url, { method: 'POST', agent, headers: { ...restHeaders, 'content-length': Buffer.byteLength(body) } }, (response) => {
+    response.on('data', () => {});
+    response.on('end', () => resolve(response.statusCode ?? 0));
+    response.on('error', reject);
   });
-  await response.arrayBuffer();
-  if (response.status !== 200) throw new Error(`REST: ${response.status}`);
+  request.on('error', reject);
+  request.end(body);
+});
+const viaRest = async (n: number) => {
+  let status: number;
+  if (values.client === 'fetch') {
+    const response = await fetch(url, { method: 'POST', headers: restHeaders, body: restBody(n) });
+    await response.arrayBuffer();
+    status = response.status;
+  } else {
+    status = await post(restBody(n));
+  }
+  if (status !== 200) throw new Error(`REST: ${status}`);
 };
 await viaBus(0);
 await viaRest(0);
@@ -91,7 +112,7 @@ const row = (name: string, samples: LoadSample[]) => {
   console.log(`${name.padEnd(44)} ${perSecond.toFixed(0).padStart(6)} /s   p50 ${median(samples.map((s) => s.p50)).toFixed(2)} ms   p99 ${median(samples.map((s) => s.p99)).toFixed(2)} ms`);
   return perSecond;
 };
-console.log(`\nCCP CertificateInstallationReq → Res, embedded defaults (concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds of ${RUN_MS} ms)`);
+console.log(`\nCCP CertificateInstallationReq → Res, embedded defaults (concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds of ${RUN_MS} ms, REST client ${values.client})`);
 const onBus = row('in-process bus (baseline)', bus);
 const overRest = row('OPCP REST, POST /v1/ccp/signedContractData', rest);
 console.log(`per CPU-second: bus ${median(busPerCpu).toFixed(0)}, REST ${median(restPerCpu).toFixed(0)}`);
@@ -103,6 +124,7 @@ printSummary({ path: 'OPCP REST installation / in-process bus, per CPU-second', 
 const restP99 = rest.map((r) => r.p99);
 printSummary({ path: `OPCP REST installation p99, ${CONCURRENCY} in flight`, value: median(restP99), unit: 'ms', min: Math.min(...restP99), max: Math.max(...restP99), target: 25, atMost: true, baseline: `bus p99 ${median(bus.map((b) => b.p99)).toFixed(1)} ms`, loadStart, loadEnd });
 
+agent.destroy();
 await gateway.close();
 for (const pool of pools.reverse()) await pool.stop();
 await env.close();

@@ -6,6 +6,7 @@
 // Targets (issue 14): one CCP worker ≥ 4,000 installations/s at p99 ≤ 10 ms and ≥ 35 % of the echo; ingest ≥ 5,000/s.
 //
 //   npm run bench:pools [-- --runs=3 --ms=3000 --concurrency=8 --vehicles=20 --certificates=100000 --ingest-concurrency=64]
+// OPENPNC_BENCH_PROFILE=DIR writes a CPU profile of the (first) CCP worker into DIR (node --cpu-prof).
 import 'reflect-metadata';
 import { KeyObject, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -105,7 +106,8 @@ try {
   // The pools run in their own processes; both CCP workers share one data directory (one pool).
   const creds = ['--creds', nats.credsDir];
   for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot, creds));
-  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds)];
+  const profileDir = process.env.OPENPNC_BENCH_PROFILE;
+  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   processes.push(...ccpWorkers);
   // The partners, which only prepare the data (and play the story once), run here on their own NATS connection.
   const partnerStore = await openEmbeddedStore(join(dataRoot, 'partners'));

@@ -10,7 +10,7 @@ export type LogLevel = 'info' | 'warn' | 'error';
 export interface LoggerOptions {
   /** Fields added to every line (for example `{ participant: 'cps' }`). */
   readonly fields?: Record<string, unknown>;
-  /** Where a finished line goes. @default writes to stdout */
+  /** Where a finished line goes. @default stdout, the lines of one event-loop turn in one write */
   readonly write?: (line: string) => void;
 }
 
@@ -51,6 +51,34 @@ export function toJsonText(value: unknown): string {
   return isPlainJson(value) ? JSON.stringify(value) : JSON.stringify(value, jsonSafe);
 }
 
+/** Lines waiting for stdout: a busy pool logs a line per request, and each write is a system call. */
+let pendingStdout: string[] = [];
+let stdoutFlushScheduled = false;
+let flushedOnExit = false;
+
+function flushStdout(): void {
+  stdoutFlushScheduled = false;
+  if (pendingStdout.length === 0) return;
+  const text = pendingStdout.join('');
+  pendingStdout = [];
+  process.stdout.write(text);
+}
+
+/**
+ * Writes a line to stdout with the others of the same event-loop turn, in one write. The process's
+ * `exit` flushes what is left synchronously (stdout on a pipe or file is synchronous on Linux).
+ */
+function writeStdoutLine(line: string): void {
+  pendingStdout.push(`${line}\n`);
+  if (stdoutFlushScheduled) return;
+  if (!flushedOnExit) {
+    flushedOnExit = true;
+    process.on('exit', flushStdout);
+  }
+  stdoutFlushScheduled = true;
+  setImmediate(flushStdout).unref();
+}
+
 /**
  * Creates a JSON-line logger.
  * @example
@@ -58,7 +86,7 @@ export function toJsonText(value: unknown): string {
  * log.info('actor.started', { id: 'job-1' }); // {"time":"…","level":"info","event":"actor.started","participant":"cps","id":"job-1"}
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = options.write ?? writeStdoutLine;
   const base = options.fields ?? {};
   const emit = (level: LogLevel) => (event: string, fields?: Record<string, unknown>) => {
     write(toJsonText({ time: new Date().toISOString(), level, event, ...base, ...fields }));

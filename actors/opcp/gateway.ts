@@ -14,7 +14,7 @@ import type { Store } from '../store/store.ts';
 import type { Logger } from '../host/participant.ts';
 import { EdgeError, decodePercent, parseFormEncoded, startHttpEdge, type EdgeLimits, type EdgeReply, type EdgeRequest } from '../edge/http.ts';
 import { OAuthService, serveClientRegistration, type OAuthOptions } from './auth.ts';
-import { loadOpcpApis, type OpcpService } from './spec.ts';
+import { loadOpcpApis, requestCheck, type OpcpService } from './spec.ts';
 import { OPCP_ROUTES, httpStatusOf } from './routes.ts';
 import { errorBody } from './errors.ts';
 
@@ -85,7 +85,7 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     apis[service].getOperations().map((operation) => {
       const names: string[] = [];
       const pattern = operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'));
-      return { service, api: apis[service], operation, method: operation.method.toLowerCase(), regex: new RegExp(`^${pattern}/?$`), names };
+      return { service, operation, check: requestCheck(apis[service], operation), method: operation.method.toLowerCase(), regex: new RegExp(`^${pattern}/?$`), names };
     }),
   ).sort((a, b) => a.names.length - b.names.length);
 
@@ -133,11 +133,8 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     if (!routeSpec.roles.includes(caller.role)) return { status: 403, body: errorBody([`role ${caller.role.toUpperCase()} may not call ${found.operationId}`], traceId) };
 
     const query = target.query;
-    const parsedRequest = { method, path, query, headers: headers as Record<string, string | string[]>, body };
-    const validation = found.api.validateRequest(parsedRequest, found.operation);
-    if (!validation.valid) {
-      return { status: 400, body: errorBody((validation.errors ?? []).map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
-    }
+    const errors = found.check({ method, path, params: found.params, query, headers, body });
+    if (errors) return { status: 400, body: errorBody(errors.map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
     const named = body !== null && typeof body === 'object' ? IDENTITY_FIELDS.filter((field) => Object.hasOwn(body, field)) : [];
     if (named.length) return { status: 400, body: errorBody([`the body may not carry ${named.join(', ')}: the caller is the token's client`], traceId) };
     return routeSpec.handle({ caller, params: found.params, query, headers, body, bus: bus.actingFor ? bus.actingFor(caller) : bus });

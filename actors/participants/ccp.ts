@@ -28,7 +28,7 @@ import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
-import { UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
+import { InstallationResponses, UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
 const COMMON_NAME_OID = '2.5.4.3';
@@ -117,18 +117,23 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
   };
   const forgetChain = (delivery: { payload: unknown }) => void chainCache.delete(String((delivery.payload as { pcid?: unknown }).pcid));
   const chainEvents = await Promise.all([bus.subscribe(pcpInterface.events.stored.subject, forgetChain), bus.subscribe(pcpInterface.events.purged.subject, forgetChain)]);
-  // Decoding a public key is the dearest step of a request; an EV that retries (MaEVe: 3 times) reuses it.
-  const keys = new Map<string, KeyObject>();
-  const keyOf = (spki: Uint8Array): KeyObject => {
-    const id = Buffer.from(spki).toString('base64');
-    let key = keys.get(id);
-    if (!key) {
-      if (keys.size >= 1024) keys.delete(keys.keys().next().value!);
-      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
-      keys.set(id, key);
+  // A provisioning certificate read once per content: PCID and key (importing a key is dear); an EV
+  // that retries (MaEVe: 3 times) or comes back reuses them. The DerCache hands out the same bytes
+  // object for the same certificate, so validateChain (leafRepeats) verifies its signature once too.
+  const provisioning = new WeakMap<Uint8Array, { pcid: string; key: KeyObject }>();
+  const provisioningOf = (der: Uint8Array): { pcid: string; key: KeyObject } => {
+    let known = provisioning.get(der);
+    if (!known) {
+      const parsed = parseCertificateDer(der);
+      known = {
+        pcid: parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '',
+        key: createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' }),
+      };
+      provisioning.set(der, known);
     }
-    return key;
+    return known;
   };
+  const responses = new InstallationResponses();
   await rootCache.start();
 
   async function withDefault(docs: ContractDoc[]): Promise<ContractSummaryJson[]> {
@@ -285,18 +290,15 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       requireRole(caller, 'cpo', 'pool');
       requireIso2(xsdMsgDefNamespace);
-      const request = readInstallationRequest(base64ToBytes(certificateInstallationReq));
+      const request = readInstallationRequest(base64ToBytes(certificateInstallationReq), (hex) => ders.get(hex, 'hex'));
       const fail = (code: Exclude<InstallationResponseCode, 'OK'>, reason: string, pcid?: string) => {
         log.info('ccp.installation.failed', { code, reason, pcid });
         return { responseCode: code, reason, ...(pcid ? { pcid } : {}), certificateInstallationRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code })) };
       };
-      // The PKI's DER reader and a key from the SPKI: several times cheaper than a full X.509 object per request.
       let pcid: string;
       let provisioningKey: KeyObject;
       try {
-        const parsed = parseCertificateDer(request.provisioningCertificate);
-        pcid = parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '';
-        provisioningKey = keyOf(parsed.spki);
+        ({ pcid, key: provisioningKey } = provisioningOf(request.provisioningCertificate));
       } catch {
         return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
       }
@@ -317,14 +319,15 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       // The EV's own certificate must chain to the vehicle's sub-CAs and a current OEM root (cheap: the
       // sub-CAs and roots are cached objects whose parse and keys the validator keeps).
       const subCas = [chain.subCA2Certificate, chain.subCA1Certificate].filter((c): c is string => c !== undefined).map((c) => ders.get(c));
-      const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: await rootCache.roots('OEM') });
+      const checked = await validateChain([request.provisioningCertificate, ...subCas], { purpose: 'provisioning', roots: await rootCache.roots('OEM'), leafRepeats: true });
       if (!checked.valid) {
         const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
         return fail(code, `provisioning chain: ${checked.reason}`, pcid);
       }
       const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), clock());
       if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
-      const exi = encodeInstallationResponse(request.sessionId, { code: 'OK', contract: choice.doc.contract });
+      const { doc } = choice;
+      const exi = responses.encode(request.sessionId, `${doc._id}|${doc.summary.contractId}|${doc.summary.storedAt}`, doc.contract);
       log.info('ccp.installation.answered', { pcid, emaid: choice.doc.summary.emaid, why: choice.reason });
       return {
         responseCode: 'OK' as const,

@@ -26,8 +26,12 @@ export interface InstallationRequest {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`. */
-export function readInstallationRequest(exi: Uint8Array): InstallationRequest {
+/**
+ * Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`.
+ * `certificateOf` turns OEMProvisioningCert's hex into DER (a pool passes its DerCache, so a vehicle
+ * that comes again yields the same bytes object and what is cached on it).
+ */
+export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: string) => Uint8Array = (hex) => new Uint8Array(Buffer.from(hex, 'hex'))): InstallationRequest {
   let document: ExiJson;
   try {
     ({ document } = decodeExi('iso2', exi));
@@ -48,7 +52,7 @@ export function readInstallationRequest(exi: Uint8Array): InstallationRequest {
   return {
     message: document,
     sessionId: header.SessionID.toLowerCase(),
-    provisioningCertificate: new Uint8Array(Buffer.from(body.OEMProvisioningCert, 'hex')),
+    provisioningCertificate: certificateOf(body.OEMProvisioningCert),
     rootCertificateIds,
   };
 }
@@ -90,6 +94,69 @@ function withoutResponseCode(body: Obj): Obj {
 /** Encodes {@link installationResponseMessage} as ISO 15118-2 EXI. */
 export function encodeInstallationResponse(...args: Parameters<typeof installationResponseMessage>): Uint8Array {
   return encodeExi('iso2', installationResponseMessage(...args));
+}
+
+/** Templates kept by {@link InstallationResponses}: contracts × SessionID lengths. */
+const TEMPLATES_KEPT = 1024;
+
+interface ResponseTemplate {
+  /** The response encoded with SessionID 00…00 of this length. */
+  readonly exi: Uint8Array;
+  /** Bit offset of the SessionID's first byte in `exi`. */
+  readonly sessionBit: number;
+}
+
+const bitAt = (bytes: Uint8Array, bit: number): number => (bytes[bit >> 3] >> (7 - (bit & 7))) & 1;
+
+/**
+ * Where the SessionID's bytes sit in the response, found by encoding it with 00…00 and ff…ff: the two
+ * must differ in exactly 8 × length consecutive bits (the hexBinary bytes after their length), else
+ * undefined and the caller encodes each response whole.
+ */
+function templateOf(length: number, contract: SignedContract): ResponseTemplate | undefined {
+  const zeros = encodeInstallationResponse('00'.repeat(length), { code: 'OK', contract });
+  const ones = encodeInstallationResponse('ff'.repeat(length), { code: 'OK', contract });
+  if (zeros.length !== ones.length) return undefined;
+  let first = -1;
+  let last = -1;
+  for (let bit = 0; bit < zeros.length * 8; bit++) {
+    if (bitAt(zeros, bit) === bitAt(ones, bit)) continue;
+    if (first < 0) first = bit;
+    else if (bit !== last + 1) return undefined;
+    last = bit;
+  }
+  return first >= 0 && last - first + 1 === length * 8 ? { exi: zeros, sessionBit: first } : undefined;
+}
+
+/**
+ * The CCP's OK responses without encoding the contract on every request: a stored contract's
+ * CertificateInstallationRes differs between sessions only in the SessionID bytes, so it is encoded
+ * once per contract and SessionID length and each session's bytes are written into a copy. Byte for
+ * byte what {@link encodeInstallationResponse} gives (test/pools/installation-response.test.ts).
+ */
+export class InstallationResponses {
+  private readonly templates = new Map<string, ResponseTemplate | null>();
+
+  /** `contractKey` must name the contract's content: a changed contract needs a new key. */
+  encode(sessionId: string, contractKey: string, contract: SignedContract): Uint8Array {
+    const session = Buffer.from(sessionId, 'hex');
+    if (session.length * 2 !== sessionId.length) return encodeInstallationResponse(sessionId, { code: 'OK', contract });
+    const key = `${session.length}|${contractKey}`;
+    let template = this.templates.get(key);
+    if (template === undefined) {
+      if (this.templates.size >= TEMPLATES_KEPT) this.templates.delete(this.templates.keys().next().value!);
+      template = templateOf(session.length, contract) ?? null;
+      this.templates.set(key, template);
+    }
+    if (template === null) return encodeInstallationResponse(sessionId, { code: 'OK', contract });
+    const exi = new Uint8Array(template.exi);
+    for (let i = 0; i < session.length * 8; i++) {
+      const bit = template.sessionBit + i;
+      const mask = 0x80 >> (bit & 7);
+      if ((session[i >> 3] >> (7 - (i & 7))) & 1) exi[bit >> 3] |= mask;
+    }
+    return exi;
+  }
 }
 
 /** The SessionID to answer an unreadable request with: none is known, so all zeros. */

@@ -28,6 +28,11 @@ export interface ValidateChainOptions {
   /** Validity is checked at this time; defaults to now. */
   readonly at?: Date;
   readonly revocation?: RevocationChecker;
+  /**
+   * The leaf comes again (a pool serving the same vehicles, an EV that retries): read and verify it
+   * once per content, like the CA positions, instead of anew. @default false
+   */
+  readonly leafRepeats?: boolean;
 }
 
 /** ISO 15118-2 responseCodeType values a chain check can produce (pki-and-crypto.md §8.2, §8.3). */
@@ -323,7 +328,7 @@ export async function validateChain(chain: readonly CertificateInput[], options:
     if (chain.length > MAX_SUB_CAS + 1) throw new Defect('TooManySubCas', chain.length - 1, `the chain has ${chain.length - 1} sub-CAs; at most ${MAX_SUB_CAS} are allowed [V2G2-009]`);
     const certs = chain.map((input, position) => {
       try {
-        return load(input, position > 0);
+        return load(input, position > 0 || options.leafRepeats === true);
       } catch (error) {
         throw new Defect('Malformed', position, `certificate ${position} cannot be read: ${(error as Error).message}`);
       }

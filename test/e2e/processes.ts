@@ -36,13 +36,14 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export function startParticipantProcess(name: string, natsUrl: string, dataRoot: string, extra: string[] = []): ParticipantProcess {
+/** `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS does not accept). */
+export function startParticipantProcess(name: string, natsUrl: string, dataRoot: string, extra: string[] = [], nodeArgs: string[] = []): ParticipantProcess {
   const dataDir = join(dataRoot, name);
   mkdirSync(dataDir, { recursive: true });
   let output = '';
   let child: ChildProcess;
   const launch = () => {
-    child = spawn(process.execPath, [BIN, 'run', name, '--nats', natsUrl, '--data', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...nodeArgs, BIN, 'run', name, '--nats', natsUrl, '--data', dataDir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk) => { output += chunk; });
     child.stderr!.on('data', (chunk) => { output += chunk; });
   };

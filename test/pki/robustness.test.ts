@@ -47,6 +47,22 @@ test('a remembered signature check does not carry over to another issuer with th
   assert.is((await validateChain([leaf.certificate, sub2.certificate, sub1.certificate], { purpose: 'contract', roots })).iso15118, 'OK');
 });
 
+test('leafRepeats: a remembered leaf passes again, and any byte changed in it still fails', async () => {
+  const chain = pki.secc.chain.map((c) => new Uint8Array(c.rawData));
+  const options = { purpose: 'secc' as const, roots: pki.trustAnchors, leafRepeats: true };
+  assert.is((await validateChain(chain, options)).iso15118, 'OK'); // the leaf and its signature are now remembered
+  assert.is((await validateChain(chain.map((c) => c.slice()), options)).iso15118, 'OK', 'the same content, other bytes objects');
+  await fc.assert(
+    fc.asyncProperty(fc.nat(), fc.integer({ min: 1, max: 255 }), async (offset, flip) => {
+      const leaf = chain[0].slice();
+      leaf[offset % leaf.length] ^= flip;
+      const result = await validateChain([leaf, ...chain.slice(1)], options);
+      assert.is(result.valid, false, `byte ${offset % leaf.length} of the leaf ^ ${flip}`);
+    }),
+    { numRuns: 200 },
+  );
+});
+
 test('random bytes are either a certificate or a CertificateParseError', () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 900 }), (bytes) => {
