@@ -174,6 +174,12 @@ const isAscii = (bytes: Uint8Array, start: number, end: number): boolean => {
   return true;
 };
 
+/** IA5String/latin1 content; short ASCII read in place (the decoder's setup costs more than the read). */
+function decodeLatin1(bytes: Uint8Array, tlv: Tlv): string {
+  if (tlv.end - tlv.contentStart <= 128 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
+  return latin1.decode(bytes.subarray(tlv.contentStart, tlv.end));
+}
+
 function decodeString(bytes: Uint8Array, tlv: Tlv): string {
   // ASCII reads the same in UTF-8 and in the latin1 (windows-1252) decoder, without their setup cost.
   if (tlv.end - tlv.contentStart <= 64 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
@@ -231,6 +237,26 @@ function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
   return out;
 }
 
+/**
+ * Checks a Name's structure as parseName reads it (SET of SEQUENCE starting with an OID), without
+ * building its attributes: a certificate is refused for a malformed name whether or not its
+ * attributes are ever read.
+ */
+function checkName(bytes: Uint8Array, name: Tlv): void {
+  for (let setAt = name.contentStart; setAt < name.end; ) {
+    const set = expectTag(readTlv(bytes, setAt, name.end), 0x31, 'RelativeDistinguishedName');
+    for (let pairAt = set.contentStart; pairAt < set.end; ) {
+      const pair = expectTag(readTlv(bytes, pairAt, set.end), 0x30, 'AttributeTypeAndValue');
+      const type = pair.contentStart < pair.end ? readTlv(bytes, pair.contentStart, pair.end) : undefined;
+      expectTag(type, 0x06, 'attribute type');
+      // parseName reads the first two children only, but every child must be well-formed DER.
+      for (let at = type!.end; at < pair.end; ) at = readTlv(bytes, at, pair.end).end;
+      pairAt = pair.end;
+    }
+    setAt = set.end;
+  }
+}
+
 function unsignedHex(bytes: Uint8Array, tlv: Tlv): string {
   let start = tlv.contentStart;
   while (start < tlv.end && bytes[start] === 0) start++;
@@ -275,12 +301,61 @@ function readExtensions(bytes: Uint8Array, list: Tlv) {
     } else if (oid === oids.authorityInfoAccess) {
       for (const access of childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityInfoAccess'))) {
         const [method, location] = childrenOf(bytes, access);
-        if (decodeOid(bytes, method) === oids.ocsp && location?.tag === 0x86) ocspUrls.push(latin1.decode(bytes.subarray(location.contentStart, location.end)));
+        if (decodeOid(bytes, method) === oids.ocsp && location?.tag === 0x86) ocspUrls.push(decodeLatin1(bytes, location));
       }
     }
   }
   return { extensions, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
 }
+
+/**
+ * A certificate read by parseCertificateDer. The names (as attributes) and the serial's hex are read
+ * on first use: validating a new leaf looks at neither unless it fails, and they were a third of
+ * the reader's work and garbage. Their structure is checked when the certificate is read.
+ */
+class DerCertificate implements ParsedCertificate {
+  #issuer: readonly NameAttribute[] | undefined;
+  #subject: readonly NameAttribute[] | undefined;
+  #serialNumber: string | undefined;
+
+  constructor(
+    readonly der: Uint8Array,
+    readonly tbs: Uint8Array,
+    readonly signatureAlgorithm: string,
+    readonly tbsSignatureAlgorithm: string,
+    readonly signature: Uint8Array,
+    private readonly serial: Tlv,
+    private readonly issuerName: Tlv,
+    private readonly subjectName: Tlv,
+    readonly issuerDer: Uint8Array,
+    readonly subjectDer: Uint8Array,
+    readonly notBefore: number,
+    readonly notAfter: number,
+    readonly spki: Uint8Array,
+    readonly publicKeyAlgorithm: string,
+    readonly curve: string | undefined,
+    readonly extensions: readonly ParsedExtension[],
+    readonly basicConstraints: ParsedCertificate['basicConstraints'],
+    readonly keyUsage: ParsedCertificate['keyUsage'],
+    readonly subjectKeyIdentifier: string | undefined,
+    readonly authorityKeyIdentifier: string | undefined,
+    readonly ocspUrls: readonly string[],
+  ) {}
+
+  get serialNumber(): string {
+    return (this.#serialNumber ??= unsignedHex(this.der, this.serial));
+  }
+
+  get issuer(): readonly NameAttribute[] {
+    return (this.#issuer ??= parseName(this.der, this.issuerName));
+  }
+
+  get subject(): readonly NameAttribute[] {
+    return (this.#subject ??= parseName(this.der, this.subjectName));
+  }
+}
+
+const noExtensions = { extensions: [], basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
 
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
 export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
@@ -299,30 +374,37 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     const subject = expectTag(fields[index++], 0x30, 'subject');
     const spki = expectTag(fields[index++], 0x30, 'subjectPublicKeyInfo');
     const keyAlgorithm = algorithmOf(der, childrenOf(der, spki)[0]);
-    const extensionsField = fields.slice(index).find((f) => f.tag === 0xa3);
-    const extensionData = extensionsField
-      ? readExtensions(der, readTlv(der, extensionsField.contentStart, extensionsField.end))
-      : { extensions: [], ocspUrls: [] };
+    let extensionsField: Tlv | undefined;
+    for (let i = index; i < fields.length && !extensionsField; i++) if (fields[i].tag === 0xa3) extensionsField = fields[i];
+    const e = extensionsField ? readExtensions(der, readTlv(der, extensionsField.contentStart, extensionsField.end)) : noExtensions;
     const signatureBits = expectTag(signature, 0x03, 'signatureValue');
     if (der[signatureBits.contentStart] !== 0) throw new CertificateParseError('signatureValue has unused bits');
-    return {
+    const outer = algorithmOf(der, outerAlgorithm).oid;
+    checkName(der, issuer);
+    checkName(der, subject);
+    return new DerCertificate(
       der,
-      tbs: der.subarray(tbs.start, tbs.end),
-      signatureAlgorithm: algorithmOf(der, outerAlgorithm).oid,
-      tbsSignatureAlgorithm: tbsAlgorithm.oid,
-      signature: der.subarray(signatureBits.contentStart + 1, signatureBits.end),
-      serialNumber: unsignedHex(der, serial),
-      issuerDer: der.subarray(issuer.start, issuer.end),
-      subjectDer: der.subarray(subject.start, subject.end),
-      issuer: parseName(der, issuer),
-      subject: parseName(der, subject),
-      notBefore: decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
-      notAfter: decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),
-      spki: der.subarray(spki.start, spki.end),
-      publicKeyAlgorithm: keyAlgorithm.oid,
-      curve: keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
-      ...extensionData,
-    };
+      der.subarray(tbs.start, tbs.end),
+      outer,
+      tbsAlgorithm.oid,
+      der.subarray(signatureBits.contentStart + 1, signatureBits.end),
+      serial,
+      issuer,
+      subject,
+      der.subarray(issuer.start, issuer.end),
+      der.subarray(subject.start, subject.end),
+      decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
+      decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),
+      der.subarray(spki.start, spki.end),
+      keyAlgorithm.oid,
+      keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
+      e.extensions,
+      e.basicConstraints,
+      e.keyUsage,
+      e.subjectKeyIdentifier,
+      e.authorityKeyIdentifier,
+      e.ocspUrls,
+    );
   } catch (error) {
     if (error instanceof CertificateParseError) throw error;
     throw new CertificateParseError(`not a DER certificate: ${(error as Error).message}`);
