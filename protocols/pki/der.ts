@@ -68,6 +68,8 @@ export interface ParsedCertificate {
   /** Named-curve OID for EC keys; undefined otherwise. */
   readonly curve?: string;
   readonly extensions: readonly ParsedExtension[];
+  /** The first critical extension besides basicConstraints, keyUsage, SKI, AKI and AIA (ISO 15118-2 certificates have none). */
+  readonly unhandledCriticalExtension?: string;
   readonly basicConstraints?: { readonly critical: boolean; readonly ca: boolean; readonly pathLength?: number };
   readonly keyUsage?: { readonly critical: boolean; readonly flags: number };
   readonly subjectKeyIdentifier?: string;
@@ -136,8 +138,15 @@ function octetString(bytes: Uint8Array, start: number, end: number): string {
   return text;
 }
 
+/** Texts of the OIDs 2.5.x.y (content 55 x y, x and y below 128): the names' attribute types and most X.509 extensions. */
+const x500Oids: (string | undefined)[] = new Array(128 * 128);
+
 function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
   const { contentStart: start, end } = tlv;
+  // Most OIDs of a certificate by table, without hashing.
+  if (end - start === 3 && bytes[start] === 0x55 && bytes[start + 1] < 0x80 && bytes[start + 2] < 0x80) {
+    return (x500Oids[(bytes[start + 1] << 7) | bytes[start + 2]] ??= `2.5.${bytes[start + 1]}.${bytes[start + 2]}`);
+  }
   let hash = 0x811c9dc5; // FNV-1a
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const known = oidTexts.get(hash);
@@ -215,9 +224,9 @@ function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
 const hexPairs = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /** Lowercase hex; a table loop, as a Buffer view and toString cost more for the short serials and key ids. */
-function hex(bytes: Uint8Array): string {
+function hex(bytes: Uint8Array, start: number, end: number): string {
   let text = '';
-  for (let i = 0; i < bytes.length; i++) text += hexPairs[bytes[i]];
+  for (let i = start; i < end; i++) text += hexPairs[bytes[i]];
   return text;
 }
 
@@ -261,26 +270,22 @@ function unsignedHex(bytes: Uint8Array, tlv: Tlv): string {
   let start = tlv.contentStart;
   while (start < tlv.end && bytes[start] === 0) start++;
   if (start === tlv.end) return '0';
-  const text = hex(bytes.subarray(start, tlv.end));
+  const text = hex(bytes, start, tlv.end);
   return bytes[start] < 0x10 ? text.slice(1) : text;
 }
 
 /** Parses the extensions the ISO 15118-2 profile constrains; other extensions are kept raw. */
 function readExtensions(bytes: Uint8Array, list: Tlv) {
-  const extensions: ParsedExtension[] = [];
+  let unhandledCriticalExtension: string | undefined;
   let basicConstraints: ParsedCertificate['basicConstraints'];
   let keyUsage: ParsedCertificate['keyUsage'];
   let subjectKeyIdentifier: string | undefined;
   let authorityKeyIdentifier: string | undefined;
   const ocspUrls: string[] = [];
   for (const entry of childrenOf(bytes, expectTag(list, 0x30, 'Extensions'))) {
-    const parts = childrenOf(bytes, expectTag(entry, 0x30, 'Extension'));
-    const oid = decodeOid(bytes, expectTag(parts[0], 0x06, 'extension OID'));
-    const critical = parts[1]?.tag === 0x01 && bytes[parts[1].contentStart] !== 0;
-    const octets = expectTag(parts[parts[1]?.tag === 0x01 ? 2 : 1], 0x04, 'extnValue');
-    const value = bytes.subarray(octets.contentStart, octets.end);
-    extensions.push({ oid, critical, value });
+    const { oid, critical, octets } = readExtension(bytes, entry);
     const inner = readTlv(bytes, octets.contentStart, octets.end);
+    if (critical && unhandledCriticalExtension === undefined && !handledExtensions.has(oid)) unhandledCriticalExtension = oid;
     if (oid === oids.basicConstraints) {
       const fields = childrenOf(bytes, expectTag(inner, 0x30, 'BasicConstraints'));
       const ca = fields[0]?.tag === 0x01 && bytes[fields[0].contentStart] !== 0;
@@ -294,10 +299,10 @@ function readExtensions(bytes: Uint8Array, list: Tlv) {
       }
       keyUsage = { critical, flags };
     } else if (oid === oids.subjectKeyIdentifier) {
-      subjectKeyIdentifier = hex(bytes.subarray(expectTag(inner, 0x04, 'SubjectKeyIdentifier').contentStart, inner.end));
+      subjectKeyIdentifier = hex(bytes, expectTag(inner, 0x04, 'SubjectKeyIdentifier').contentStart, inner.end);
     } else if (oid === oids.authorityKeyIdentifier) {
       const keyId = childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80);
-      if (keyId) authorityKeyIdentifier = hex(bytes.subarray(keyId.contentStart, keyId.end));
+      if (keyId) authorityKeyIdentifier = hex(bytes, keyId.contentStart, keyId.end);
     } else if (oid === oids.authorityInfoAccess) {
       for (const access of childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityInfoAccess'))) {
         const [method, location] = childrenOf(bytes, access);
@@ -305,18 +310,38 @@ function readExtensions(bytes: Uint8Array, list: Tlv) {
       }
     }
   }
-  return { extensions, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
+  return { unhandledCriticalExtension, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
+}
+
+/** The extensions readExtensions interprets. */
+const handledExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
+
+function readExtension(bytes: Uint8Array, entry: Tlv): { oid: string; critical: boolean; octets: Tlv } {
+  const parts = childrenOf(bytes, expectTag(entry, 0x30, 'Extension'));
+  const oid = decodeOid(bytes, expectTag(parts[0], 0x06, 'extension OID'));
+  const critical = parts[1]?.tag === 0x01 && bytes[parts[1].contentStart] !== 0;
+  const octets = expectTag(parts[parts[1]?.tag === 0x01 ? 2 : 1], 0x04, 'extnValue');
+  return { oid, critical, octets };
+}
+
+/** Every extension raw, in DER order (of a list readExtensions has read, so it cannot fail). */
+function listExtensions(bytes: Uint8Array, list: Tlv): ParsedExtension[] {
+  return childrenOf(bytes, list).map((entry) => {
+    const { oid, critical, octets } = readExtension(bytes, entry);
+    return { oid, critical, value: bytes.subarray(octets.contentStart, octets.end) };
+  });
 }
 
 /**
- * A certificate read by parseCertificateDer. The names (as attributes) and the serial's hex are read
- * on first use: validating a new leaf looks at neither unless it fails, and they were a third of
- * the reader's work and garbage. Their structure is checked when the certificate is read.
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex and the raw
+ * extension list are built on first use: validating a new leaf looks at the subject only, and they
+ * were a third of the reader's work and garbage. Their structure is checked when the certificate is read.
  */
 class DerCertificate implements ParsedCertificate {
   #issuer: readonly NameAttribute[] | undefined;
   #subject: readonly NameAttribute[] | undefined;
   #serialNumber: string | undefined;
+  #extensions: readonly ParsedExtension[] | undefined;
 
   constructor(
     readonly der: Uint8Array,
@@ -334,13 +359,18 @@ class DerCertificate implements ParsedCertificate {
     readonly spki: Uint8Array,
     readonly publicKeyAlgorithm: string,
     readonly curve: string | undefined,
-    readonly extensions: readonly ParsedExtension[],
+    private readonly extensionList: Tlv | undefined,
+    readonly unhandledCriticalExtension: string | undefined,
     readonly basicConstraints: ParsedCertificate['basicConstraints'],
     readonly keyUsage: ParsedCertificate['keyUsage'],
     readonly subjectKeyIdentifier: string | undefined,
     readonly authorityKeyIdentifier: string | undefined,
     readonly ocspUrls: readonly string[],
   ) {}
+
+  get extensions(): readonly ParsedExtension[] {
+    return (this.#extensions ??= this.extensionList ? listExtensions(this.der, this.extensionList) : []);
+  }
 
   get serialNumber(): string {
     return (this.#serialNumber ??= unsignedHex(this.der, this.serial));
@@ -355,7 +385,7 @@ class DerCertificate implements ParsedCertificate {
   }
 }
 
-const noExtensions = { extensions: [], basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
+const noExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
 
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
 export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
@@ -376,7 +406,8 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     const keyAlgorithm = algorithmOf(der, childrenOf(der, spki)[0]);
     let extensionsField: Tlv | undefined;
     for (let i = index; i < fields.length && !extensionsField; i++) if (fields[i].tag === 0xa3) extensionsField = fields[i];
-    const e = extensionsField ? readExtensions(der, readTlv(der, extensionsField.contentStart, extensionsField.end)) : noExtensions;
+    const extensionList = extensionsField ? readTlv(der, extensionsField.contentStart, extensionsField.end) : undefined;
+    const e = extensionList ? readExtensions(der, extensionList) : noExtensions;
     const signatureBits = expectTag(signature, 0x03, 'signatureValue');
     if (der[signatureBits.contentStart] !== 0) throw new CertificateParseError('signatureValue has unused bits');
     const outer = algorithmOf(der, outerAlgorithm).oid;
@@ -398,7 +429,8 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
       der.subarray(spki.start, spki.end),
       keyAlgorithm.oid,
       keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
-      e.extensions,
+      extensionList,
+      e.unhandledCriticalExtension,
       e.basicConstraints,
       e.keyUsage,
       e.subjectKeyIdentifier,

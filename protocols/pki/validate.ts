@@ -168,8 +168,6 @@ function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots'])
 }
 
 
-const knownExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
-
 /** Profile rules every certificate of the chain obeys: algorithms, size, critical extensions [V2G2-006/007/010]. */
 function checkCommonProfile(cert: Certificate, position: number, name: string): void {
   if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
@@ -182,8 +180,8 @@ function checkCommonProfile(cert: Certificate, position: number, name: string): 
   if (!cert.keyUsage) throw new Defect('KeyUsage', position, `${name} has no keyUsage`);
   if (!cert.keyUsage.critical) throw new Defect('NotCritical', position, `${name} keyUsage is not critical`);
   if (!cert.subjectKeyIdentifier) throw new Defect('KeyIdentifier', position, `${name} has no subjectKeyIdentifier`);
-  const unknown = cert.extensions.find((e) => e.critical && !knownExtensions.has(e.oid));
-  if (unknown) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown.oid}`);
+  const unknown = cert.unhandledCriticalExtension;
+  if (unknown !== undefined) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown}`);
 }
 
 function checkCa(cert: Certificate, position: number, name: string): void {
