@@ -123,7 +123,8 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       const { pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
-      const leaf = certificateFacts(upload.vehicleCertificate, 'vehicleCertificate');
+      // The leaf's bytes from the cache checkChain reads them from: decoded from base64 once per put, and its facts read once.
+      const leaf = certificateFacts(caches.leaves.get(upload.vehicleCertificate), 'vehicleCertificate');
       const subCas = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
       const facts = leaf;
       const pcid = facts.commonName;

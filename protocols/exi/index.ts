@@ -56,11 +56,18 @@ type Decoder = (r: BitReader) => Record<string, unknown>;
 
 function encodeWith(encode: Encoder, document: unknown): Uint8Array {
   if (typeof document !== 'object' || document === null) throw new ExiEncodeError('', 'expected a document object with one root element');
-  const keys = Object.keys(document);
-  if (keys.length !== 1) throw new ExiEncodeError('', `a document has exactly one root element, got ${keys.length}`);
+  // The root's name without Object.keys(): no array per encode.
+  let root: string | undefined;
+  let count = 0;
+  for (const key in document) {
+    if (!Object.hasOwn(document, key)) continue;
+    root = key;
+    count++;
+  }
+  if (count !== 1) throw new ExiEncodeError('', `a document has exactly one root element, got ${count}`);
   writer.reset();
   writer.bits(0x80, 8);
-  encode(writer, keys[0], (document as Record<string, unknown>)[keys[0]]);
+  encode(writer, root!, (document as Record<string, unknown>)[root!]);
   return writer.finish();
 }
 

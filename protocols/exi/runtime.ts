@@ -318,24 +318,40 @@ export class BitWriter {
     return out;
   }
 
-  private grow(bytes: number): void {
+  private grow(bytes: number): Uint8Array<ArrayBuffer> {
     let size = this.buf.length * 2;
     while (size < this.len + bytes + 16) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+    return next;
   }
 
   /** Appends the low n bits of value (value < 2^n, n <= 24). */
   bits(value: number, n: number): void {
-    if (this.len + 4 > this.buf.length) this.grow(4);
-    let acc = (this.acc << n) | value;
+    // At most 7 pending + 24 new bits: the accumulator stays a 31-bit integer and at most 3 octets complete.
+    const acc = (this.acc << n) | value;
     let cnt = this.cnt + n;
-    const buf = this.buf;
-    while (cnt >= 8) {
-      cnt -= 8;
-      buf[this.len++] = acc >>> cnt;
+    if (cnt < 8) {
+      // No octet completes (most event codes): no buffer access at all.
+      this.acc = acc;
+      this.cnt = cnt;
+      return;
     }
+    let len = this.len;
+    let buf = this.buf;
+    if (len + 3 > buf.length) buf = this.grow(3);
+    cnt -= 8;
+    buf[len++] = acc >>> cnt; // a Uint8Array store keeps the low 8 bits
+    if (cnt >= 8) {
+      cnt -= 8;
+      buf[len++] = acc >>> cnt;
+      if (cnt >= 8) {
+        cnt -= 8;
+        buf[len++] = acc >>> cnt;
+      }
+    }
+    this.len = len;
     this.acc = acc & ((1 << cnt) - 1);
     this.cnt = cnt;
   }

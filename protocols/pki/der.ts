@@ -68,6 +68,8 @@ export interface ParsedCertificate {
   /** Named-curve OID for EC keys; undefined otherwise. */
   readonly curve?: string;
   readonly extensions: readonly ParsedExtension[];
+  /** The first critical extension besides basicConstraints, keyUsage, SKI, AKI and AIA (ISO 15118-2 certificates have none). */
+  readonly unhandledCriticalExtension?: string;
   readonly basicConstraints?: { readonly critical: boolean; readonly ca: boolean; readonly pathLength?: number };
   readonly keyUsage?: { readonly critical: boolean; readonly flags: number };
   readonly subjectKeyIdentifier?: string;
@@ -136,8 +138,15 @@ function octetString(bytes: Uint8Array, start: number, end: number): string {
   return text;
 }
 
+/** Texts of the OIDs 2.5.x.y (content 55 x y, x and y below 128): the names' attribute types and most X.509 extensions. */
+const x500Oids: (string | undefined)[] = new Array(128 * 128);
+
 function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
   const { contentStart: start, end } = tlv;
+  // Most OIDs of a certificate by table, without hashing.
+  if (end - start === 3 && bytes[start] === 0x55 && bytes[start + 1] < 0x80 && bytes[start + 2] < 0x80) {
+    return (x500Oids[(bytes[start + 1] << 7) | bytes[start + 2]] ??= `2.5.${bytes[start + 1]}.${bytes[start + 2]}`);
+  }
   let hash = 0x811c9dc5; // FNV-1a
   for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
   const known = oidTexts.get(hash);
@@ -174,6 +183,12 @@ const isAscii = (bytes: Uint8Array, start: number, end: number): boolean => {
   return true;
 };
 
+/** IA5String/latin1 content; short ASCII read in place (the decoder's setup costs more than the read). */
+function decodeLatin1(bytes: Uint8Array, tlv: Tlv): string {
+  if (tlv.end - tlv.contentStart <= 128 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
+  return latin1.decode(bytes.subarray(tlv.contentStart, tlv.end));
+}
+
 function decodeString(bytes: Uint8Array, tlv: Tlv): string {
   // ASCII reads the same in UTF-8 and in the latin1 (windows-1252) decoder, without their setup cost.
   if (tlv.end - tlv.contentStart <= 64 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
@@ -209,9 +224,9 @@ function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
 const hexPairs = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
 /** Lowercase hex; a table loop, as a Buffer view and toString cost more for the short serials and key ids. */
-function hex(bytes: Uint8Array): string {
+function hex(bytes: Uint8Array, start: number, end: number): string {
   let text = '';
-  for (let i = 0; i < bytes.length; i++) text += hexPairs[bytes[i]];
+  for (let i = start; i < end; i++) text += hexPairs[bytes[i]];
   return text;
 }
 
@@ -231,30 +246,46 @@ function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
   return out;
 }
 
+/**
+ * Checks a Name's structure as parseName reads it (SET of SEQUENCE starting with an OID), without
+ * building its attributes: a certificate is refused for a malformed name whether or not its
+ * attributes are ever read.
+ */
+function checkName(bytes: Uint8Array, name: Tlv): void {
+  for (let setAt = name.contentStart; setAt < name.end; ) {
+    const set = expectTag(readTlv(bytes, setAt, name.end), 0x31, 'RelativeDistinguishedName');
+    for (let pairAt = set.contentStart; pairAt < set.end; ) {
+      const pair = expectTag(readTlv(bytes, pairAt, set.end), 0x30, 'AttributeTypeAndValue');
+      const type = pair.contentStart < pair.end ? readTlv(bytes, pair.contentStart, pair.end) : undefined;
+      expectTag(type, 0x06, 'attribute type');
+      // parseName reads the first two children only, but every child must be well-formed DER.
+      for (let at = type!.end; at < pair.end; ) at = readTlv(bytes, at, pair.end).end;
+      pairAt = pair.end;
+    }
+    setAt = set.end;
+  }
+}
+
 function unsignedHex(bytes: Uint8Array, tlv: Tlv): string {
   let start = tlv.contentStart;
   while (start < tlv.end && bytes[start] === 0) start++;
   if (start === tlv.end) return '0';
-  const text = hex(bytes.subarray(start, tlv.end));
+  const text = hex(bytes, start, tlv.end);
   return bytes[start] < 0x10 ? text.slice(1) : text;
 }
 
 /** Parses the extensions the ISO 15118-2 profile constrains; other extensions are kept raw. */
 function readExtensions(bytes: Uint8Array, list: Tlv) {
-  const extensions: ParsedExtension[] = [];
+  let unhandledCriticalExtension: string | undefined;
   let basicConstraints: ParsedCertificate['basicConstraints'];
   let keyUsage: ParsedCertificate['keyUsage'];
   let subjectKeyIdentifier: string | undefined;
   let authorityKeyIdentifier: string | undefined;
   const ocspUrls: string[] = [];
   for (const entry of childrenOf(bytes, expectTag(list, 0x30, 'Extensions'))) {
-    const parts = childrenOf(bytes, expectTag(entry, 0x30, 'Extension'));
-    const oid = decodeOid(bytes, expectTag(parts[0], 0x06, 'extension OID'));
-    const critical = parts[1]?.tag === 0x01 && bytes[parts[1].contentStart] !== 0;
-    const octets = expectTag(parts[parts[1]?.tag === 0x01 ? 2 : 1], 0x04, 'extnValue');
-    const value = bytes.subarray(octets.contentStart, octets.end);
-    extensions.push({ oid, critical, value });
+    const { oid, critical, octets } = readExtension(bytes, entry);
     const inner = readTlv(bytes, octets.contentStart, octets.end);
+    if (critical && unhandledCriticalExtension === undefined && !handledExtensions.has(oid)) unhandledCriticalExtension = oid;
     if (oid === oids.basicConstraints) {
       const fields = childrenOf(bytes, expectTag(inner, 0x30, 'BasicConstraints'));
       const ca = fields[0]?.tag === 0x01 && bytes[fields[0].contentStart] !== 0;
@@ -268,19 +299,93 @@ function readExtensions(bytes: Uint8Array, list: Tlv) {
       }
       keyUsage = { critical, flags };
     } else if (oid === oids.subjectKeyIdentifier) {
-      subjectKeyIdentifier = hex(bytes.subarray(expectTag(inner, 0x04, 'SubjectKeyIdentifier').contentStart, inner.end));
+      subjectKeyIdentifier = hex(bytes, expectTag(inner, 0x04, 'SubjectKeyIdentifier').contentStart, inner.end);
     } else if (oid === oids.authorityKeyIdentifier) {
       const keyId = childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80);
-      if (keyId) authorityKeyIdentifier = hex(bytes.subarray(keyId.contentStart, keyId.end));
+      if (keyId) authorityKeyIdentifier = hex(bytes, keyId.contentStart, keyId.end);
     } else if (oid === oids.authorityInfoAccess) {
       for (const access of childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityInfoAccess'))) {
         const [method, location] = childrenOf(bytes, access);
-        if (decodeOid(bytes, method) === oids.ocsp && location?.tag === 0x86) ocspUrls.push(latin1.decode(bytes.subarray(location.contentStart, location.end)));
+        if (decodeOid(bytes, method) === oids.ocsp && location?.tag === 0x86) ocspUrls.push(decodeLatin1(bytes, location));
       }
     }
   }
-  return { extensions, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
+  return { unhandledCriticalExtension, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
 }
+
+/** The extensions readExtensions interprets. */
+const handledExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
+
+function readExtension(bytes: Uint8Array, entry: Tlv): { oid: string; critical: boolean; octets: Tlv } {
+  const parts = childrenOf(bytes, expectTag(entry, 0x30, 'Extension'));
+  const oid = decodeOid(bytes, expectTag(parts[0], 0x06, 'extension OID'));
+  const critical = parts[1]?.tag === 0x01 && bytes[parts[1].contentStart] !== 0;
+  const octets = expectTag(parts[parts[1]?.tag === 0x01 ? 2 : 1], 0x04, 'extnValue');
+  return { oid, critical, octets };
+}
+
+/** Every extension raw, in DER order (of a list readExtensions has read, so it cannot fail). */
+function listExtensions(bytes: Uint8Array, list: Tlv): ParsedExtension[] {
+  return childrenOf(bytes, list).map((entry) => {
+    const { oid, critical, octets } = readExtension(bytes, entry);
+    return { oid, critical, value: bytes.subarray(octets.contentStart, octets.end) };
+  });
+}
+
+/**
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex and the raw
+ * extension list are built on first use: validating a new leaf looks at the subject only, and they
+ * were a third of the reader's work and garbage. Their structure is checked when the certificate is read.
+ */
+class DerCertificate implements ParsedCertificate {
+  #issuer: readonly NameAttribute[] | undefined;
+  #subject: readonly NameAttribute[] | undefined;
+  #serialNumber: string | undefined;
+  #extensions: readonly ParsedExtension[] | undefined;
+
+  constructor(
+    readonly der: Uint8Array,
+    readonly tbs: Uint8Array,
+    readonly signatureAlgorithm: string,
+    readonly tbsSignatureAlgorithm: string,
+    readonly signature: Uint8Array,
+    private readonly serial: Tlv,
+    private readonly issuerName: Tlv,
+    private readonly subjectName: Tlv,
+    readonly issuerDer: Uint8Array,
+    readonly subjectDer: Uint8Array,
+    readonly notBefore: number,
+    readonly notAfter: number,
+    readonly spki: Uint8Array,
+    readonly publicKeyAlgorithm: string,
+    readonly curve: string | undefined,
+    private readonly extensionList: Tlv | undefined,
+    readonly unhandledCriticalExtension: string | undefined,
+    readonly basicConstraints: ParsedCertificate['basicConstraints'],
+    readonly keyUsage: ParsedCertificate['keyUsage'],
+    readonly subjectKeyIdentifier: string | undefined,
+    readonly authorityKeyIdentifier: string | undefined,
+    readonly ocspUrls: readonly string[],
+  ) {}
+
+  get extensions(): readonly ParsedExtension[] {
+    return (this.#extensions ??= this.extensionList ? listExtensions(this.der, this.extensionList) : []);
+  }
+
+  get serialNumber(): string {
+    return (this.#serialNumber ??= unsignedHex(this.der, this.serial));
+  }
+
+  get issuer(): readonly NameAttribute[] {
+    return (this.#issuer ??= parseName(this.der, this.issuerName));
+  }
+
+  get subject(): readonly NameAttribute[] {
+    return (this.#subject ??= parseName(this.der, this.subjectName));
+  }
+}
+
+const noExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
 
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
 export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
@@ -299,30 +404,39 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     const subject = expectTag(fields[index++], 0x30, 'subject');
     const spki = expectTag(fields[index++], 0x30, 'subjectPublicKeyInfo');
     const keyAlgorithm = algorithmOf(der, childrenOf(der, spki)[0]);
-    const extensionsField = fields.slice(index).find((f) => f.tag === 0xa3);
-    const extensionData = extensionsField
-      ? readExtensions(der, readTlv(der, extensionsField.contentStart, extensionsField.end))
-      : { extensions: [], ocspUrls: [] };
+    let extensionsField: Tlv | undefined;
+    for (let i = index; i < fields.length && !extensionsField; i++) if (fields[i].tag === 0xa3) extensionsField = fields[i];
+    const extensionList = extensionsField ? readTlv(der, extensionsField.contentStart, extensionsField.end) : undefined;
+    const e = extensionList ? readExtensions(der, extensionList) : noExtensions;
     const signatureBits = expectTag(signature, 0x03, 'signatureValue');
     if (der[signatureBits.contentStart] !== 0) throw new CertificateParseError('signatureValue has unused bits');
-    return {
+    const outer = algorithmOf(der, outerAlgorithm).oid;
+    checkName(der, issuer);
+    checkName(der, subject);
+    return new DerCertificate(
       der,
-      tbs: der.subarray(tbs.start, tbs.end),
-      signatureAlgorithm: algorithmOf(der, outerAlgorithm).oid,
-      tbsSignatureAlgorithm: tbsAlgorithm.oid,
-      signature: der.subarray(signatureBits.contentStart + 1, signatureBits.end),
-      serialNumber: unsignedHex(der, serial),
-      issuerDer: der.subarray(issuer.start, issuer.end),
-      subjectDer: der.subarray(subject.start, subject.end),
-      issuer: parseName(der, issuer),
-      subject: parseName(der, subject),
-      notBefore: decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
-      notAfter: decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),
-      spki: der.subarray(spki.start, spki.end),
-      publicKeyAlgorithm: keyAlgorithm.oid,
-      curve: keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
-      ...extensionData,
-    };
+      der.subarray(tbs.start, tbs.end),
+      outer,
+      tbsAlgorithm.oid,
+      der.subarray(signatureBits.contentStart + 1, signatureBits.end),
+      serial,
+      issuer,
+      subject,
+      der.subarray(issuer.start, issuer.end),
+      der.subarray(subject.start, subject.end),
+      decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
+      decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),
+      der.subarray(spki.start, spki.end),
+      keyAlgorithm.oid,
+      keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
+      extensionList,
+      e.unhandledCriticalExtension,
+      e.basicConstraints,
+      e.keyUsage,
+      e.subjectKeyIdentifier,
+      e.authorityKeyIdentifier,
+      e.ocspUrls,
+    );
   } catch (error) {
     if (error instanceof CertificateParseError) throw error;
     throw new CertificateParseError(`not a DER certificate: ${(error as Error).message}`);

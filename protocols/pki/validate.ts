@@ -76,6 +76,8 @@ interface Certificate extends ParsedCertificate {
 }
 
 const byObject = new WeakMap<x509.X509Certificate, Certificate>();
+/** Callers pass the same byte objects for their sub-CAs and anchors again and again: looked up by identity first, confirmed on the bytes. */
+const byBytes = new WeakMap<Uint8Array, Certificate>();
 /** DER arrives as fresh bytes in every PaymentDetailsReq, but its sub-CAs and roots repeat: cache by content. */
 const byContent = new Map<string, Certificate>();
 /** Re-issued sub-CAs keep their keys: imported keys are shared by SPKI content. */
@@ -101,12 +103,21 @@ const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.
 function load(input: CertificateInput, repeats: boolean): Certificate {
   if (!(input instanceof Uint8Array)) {
     let entry = byObject.get(input);
-    if (!entry) byObject.set(input, (entry = { ...parseCertificateDer(new Uint8Array(input.rawData)), object: input }));
+    // Not a spread: the parsed certificate reads its names on first use, through its prototype.
+    if (!entry) byObject.set(input, (entry = Object.assign(parseCertificateDer(new Uint8Array(input.rawData)), { object: input })));
     return entry;
   }
   // Nothing read from a leaf outlives the call, so a view of the caller's bytes does; a plain
   // Uint8Array view, as a Buffer's subarray() costs more.
   if (!repeats) return parseCertificateDer(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  const same = byBytes.get(input);
+  if (same && sameBytes(same.der, input)) return same;
+  const entry = loadByContent(input);
+  byBytes.set(input, entry);
+  return entry;
+}
+
+function loadByContent(input: Uint8Array): Certificate {
   // Keyed by the signature's last octets (random in ECDSA), confirmed on the whole DER: hashing the
   // whole certificate for every lookup cost more than the rest of the lookup.
   const key = latin1Of(input.subarray(Math.max(0, input.length - CONTENT_KEY_BYTES)));
@@ -162,8 +173,6 @@ function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots'])
 }
 
 
-const knownExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
-
 /** Profile rules every certificate of the chain obeys: algorithms, size, critical extensions [V2G2-006/007/010]. */
 function checkCommonProfile(cert: Certificate, position: number, name: string): void {
   if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
@@ -176,8 +185,8 @@ function checkCommonProfile(cert: Certificate, position: number, name: string): 
   if (!cert.keyUsage) throw new Defect('KeyUsage', position, `${name} has no keyUsage`);
   if (!cert.keyUsage.critical) throw new Defect('NotCritical', position, `${name} keyUsage is not critical`);
   if (!cert.subjectKeyIdentifier) throw new Defect('KeyIdentifier', position, `${name} has no subjectKeyIdentifier`);
-  const unknown = cert.extensions.find((e) => e.critical && !knownExtensions.has(e.oid));
-  if (unknown) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown.oid}`);
+  const unknown = cert.unhandledCriticalExtension;
+  if (unknown !== undefined) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown}`);
 }
 
 function checkCa(cert: Certificate, position: number, name: string): void {
