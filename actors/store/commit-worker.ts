@@ -42,7 +42,8 @@ export interface CommitRequest {
 }
 
 export type CommitReply =
-  | { readonly seq: number; readonly outcomes: readonly WriteOutcome[] }
+  /** One outcome per write; left out when every write succeeded without a value (the common batch: less to copy across). */
+  | { readonly seq: number; readonly outcomes?: readonly WriteOutcome[] }
   /** The transaction could not start or commit: nothing of the batch is kept. */
   | { readonly seq: number; readonly failed: WireError }
   | { readonly ready: true }
@@ -66,22 +67,15 @@ interface TableStatements {
 }
 
 /**
- * The commit thread's body. It runs from its source text (see embedded.ts), so it refers to nothing
- * outside itself: the driver comes in as `Driver`.
+ * Commits whole batches on `db`: what the commit thread runs, and the main thread for a lone write.
+ * It also runs from its source text (see embedded.ts), so it refers to nothing outside itself.
  */
-export function commitThread(port: MessagePort, { file, busyTimeoutMs }: CommitWorkerData, Driver: typeof Database): void {
+export function batchCommitter(db: Database.Database, Driver: typeof Database): (request: CommitRequest) => CommitReply {
   const wireError = (error: unknown): WireError => {
     const code = error instanceof Driver.SqliteError ? error.code : undefined;
     return { ...(code === undefined ? {} : { code }), message: error instanceof Error ? error.message : String(error) };
   };
-  let db: Database.Database;
-  try {
-    db = new Driver(file, { timeout: busyTimeoutMs });
-    db.pragma('synchronous = FULL'); // per connection: this one makes the writes durable
-  } catch (error) {
-    port.postMessage({ openFailed: wireError(error) } satisfies CommitReply);
-    return;
-  }
+  const OK: WriteOutcome = { ok: true };
   const tables = new Map<string, TableStatements>();
   const statementsOf = (table: string): TableStatements => {
     let statements = tables.get(table);
@@ -103,10 +97,10 @@ export function commitThread(port: MessagePort, { file, busyTimeoutMs }: CommitW
     switch (write.op) {
       case 'insert':
         statementsOf(write.table).insert.run(write.id, 1, write.text);
-        return { ok: true };
+        return OK;
       case 'replaceIfRev': {
         const s = statementsOf(write.table);
-        if (s.updateIfRev.run(write.expectedRev + 1, write.text, write.id, write.expectedRev).changes > 0) return { ok: true };
+        if (s.updateIfRev.run(write.expectedRev + 1, write.text, write.id, write.expectedRev).changes > 0) return OK;
         return { ok: false, conflict: (s.rev.get(write.id) as number | undefined) ?? null };
       }
       case 'replace': {
@@ -129,7 +123,7 @@ export function commitThread(port: MessagePort, { file, busyTimeoutMs }: CommitW
       case 'exec':
         db.exec(write.sql);
         tables.clear(); // a schema change: prepare afresh
-        return { ok: true };
+        return OK;
     }
   };
 
@@ -148,19 +142,37 @@ export function commitThread(port: MessagePort, { file, busyTimeoutMs }: CommitW
     }),
   );
 
+  return (request) => {
+    try {
+      const outcomes = batchTx.immediate(request.ops);
+      return outcomes.every((outcome) => outcome === OK) ? { seq: request.seq } : { seq: request.seq, outcomes };
+    } catch (error) {
+      return { seq: request.seq, failed: wireError(error) };
+    }
+  };
+}
+
+/**
+ * The commit thread's body. It runs from its source text (see embedded.ts), so it refers to nothing
+ * outside itself: the driver and {@link batchCommitter} come in as arguments.
+ */
+export function commitThread(port: MessagePort, { file, busyTimeoutMs }: CommitWorkerData, Driver: typeof Database, committer: typeof batchCommitter): void {
+  let db: Database.Database;
+  try {
+    db = new Driver(file, { timeout: busyTimeoutMs });
+    db.pragma('synchronous = FULL'); // per connection: this one makes the writes durable
+  } catch (error) {
+    port.postMessage({ openFailed: { code: (error as { code?: string }).code, message: (error as Error).message } } satisfies CommitReply);
+    return;
+  }
+  const commit = committer(db, Driver);
   port.on('message', (request: CommitRequest | 'close') => {
     if (request === 'close') {
       db.close();
       port.close();
       return;
     }
-    let reply: CommitReply;
-    try {
-      reply = { seq: request.seq, outcomes: batchTx.immediate(request.ops) };
-    } catch (error) {
-      reply = { seq: request.seq, failed: wireError(error) };
-    }
-    port.postMessage(reply);
+    port.postMessage(commit(request));
   });
   port.postMessage({ ready: true } satisfies CommitReply);
 }

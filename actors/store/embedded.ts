@@ -5,11 +5,14 @@
  *   promise resolved survives `kill -9` and also a power cut (NORMAL would survive `kill -9` only).
  * - Each collection is a table `(id, rev, doc JSON)`; indexes are expression indexes on
  *   `json_extract(doc, '$.path')`, and queries use the identical expression so SQLite picks them.
- * - Group commit: writes are queued and applied on the next turn of the event loop, all that queued
+ * - Group commit: writes are queued and sent on the next turn of the event loop, all that queued
  *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. Each write
  *   runs in its own SAVEPOINT, so a `DuplicateKey` or `RevisionConflict` fails only its caller, and every
  *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
  *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
+ * - A batch of several writes commits on a commit thread (commit-worker.ts, its own connection, started by the
+ *   first such batch), one batch at a time: while batch N commits and fsyncs, the main thread keeps running and
+ *   batch N+1 fills. A lone write commits inline, as a thread handoff would only add to its latency.
  * - Reads run at once and see committed state only: never a queued write, never part of a batch
  *   (a batch is one synchronous transaction, nothing interleaves with it). A caller that awaited its
  *   write reads it back; one that did not await may not yet.
@@ -24,7 +27,7 @@ import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
 import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
-import { CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp } from './commit-worker.ts';
+import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
 /** File name of the database inside the data directory. */
@@ -126,11 +129,26 @@ class GroupCommit {
   private idleWaiters: Array<() => void> = [];
   private stats = { commits: 0, writes: 0, largestBatch: 0 };
 
-  constructor(private readonly worker: Worker) {
-    worker.on('message', (reply: CommitReply) => this.settle(reply));
-    worker.on('error', (error) => this.breakDown(new StoreUnavailable(`embedded store commit thread failed: ${error.message}`, { cause: error, retryable: false })));
-    worker.on('exit', () => this.breakDown(new StoreUnavailable('embedded store is closed', { retryable: false })));
-    worker.unref(); // an idle store never keeps a process alive; a batch in flight does
+  /** The commit thread, started by the first write: a store opened only to read never pays for one. */
+  private thread: Worker | undefined;
+
+  /** Commits a lone write here, on the main connection: with nothing to overlap, a thread handoff would only add latency. */
+  private readonly commitInline: (request: CommitRequest) => CommitReply;
+
+  constructor(db: Db, private readonly startThread: () => Worker) {
+    this.commitInline = batchCommitter(db, Database);
+  }
+
+  private get worker(): Worker {
+    if (!this.thread) {
+      const worker = this.startThread();
+      worker.on('message', (reply: CommitReply) => this.settle(reply));
+      worker.on('error', (error) => this.breakDown(new StoreUnavailable(`embedded store commit thread failed: ${error.message}`, { cause: error, retryable: false })));
+      worker.on('exit', () => this.breakDown(new StoreUnavailable('embedded store is closed', { retryable: false })));
+      worker.unref(); // an idle store never keeps a process alive; a batch in flight does
+      this.thread = worker;
+    }
+    return this.thread;
   }
 
   /** Queues a write; resolves with its result once the transaction carrying it committed. */
@@ -151,7 +169,7 @@ class GroupCommit {
     while (!this.broken && (this.queue.length > 0 || this.inFlight)) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
-    if (this.broken) return;
+    if (this.broken || !this.thread) return;
     const exited = new Promise((resolve) => this.worker.once('exit', resolve));
     this.worker.ref();
     this.worker.postMessage(CLOSE_REQUEST);
@@ -173,6 +191,10 @@ class GroupCommit {
     const batch = this.queue.splice(0, MAX_BATCH_WRITES);
     this.inFlight = batch;
     this.seq += 1;
+    if (batch.length === 1) {
+      this.settle(this.commitInline({ seq: this.seq, ops: [batch[0].op] }));
+      return;
+    }
     this.worker.ref();
     this.worker.postMessage({ seq: this.seq, ops: batch.map((write) => write.op) } satisfies CommitRequest);
   }
@@ -192,7 +214,7 @@ class GroupCommit {
       this.stats.writes += batch.length;
       this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
       batch.forEach((write, i) => {
-        const outcome = reply.outcomes[i];
+        const outcome = reply.outcomes?.[i] ?? OK;
         if (outcome.ok) write.resolve(outcome.value);
         else if ('conflict' in outcome) write.reject(conflictOf(write, outcome.conflict));
         else write.reject(translateWire(outcome.error, write.collection));
@@ -203,7 +225,7 @@ class GroupCommit {
   }
 
   private idle(): void {
-    this.worker.unref();
+    this.thread?.unref();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -219,6 +241,8 @@ class GroupCommit {
     this.idle();
   }
 }
+
+const OK: WriteOutcome = { ok: true };
 
 function conflictOf(write: QueuedWrite, actualRev: number | null): RevisionConflict {
   const { op } = write;
@@ -349,8 +373,8 @@ class SqliteStore implements EmbeddedStore {
   private open = true;
   private readonly writes: GroupCommit;
 
-  constructor(private readonly db: Db, readonly file: string, worker: Worker) {
-    this.writes = new GroupCommit(worker);
+  constructor(private readonly db: Db, readonly file: string, startCommitThread: () => Worker) {
+    this.writes = new GroupCommit(db, startCommitThread);
   }
 
   stats(): GroupCommitStats {
@@ -392,7 +416,7 @@ function startCommitThread(data: CommitWorkerData): Worker {
   const source = [
     "var __name = (f, name) => Object.defineProperty(f, 'name', { value: name, configurable: true });",
     "const { parentPort, workerData } = require('node:worker_threads');",
-    `(${commitThread.toString()})(parentPort, workerData.data, require(workerData.driver));`,
+    `(${commitThread.toString()})(parentPort, workerData.data, require(workerData.driver), (${batchCommitter.toString()}));`,
   ].join('\n');
   const worker = new Worker(source, { eval: true, workerData: { data, driver: DRIVER_PATH } });
   return worker;
@@ -425,7 +449,7 @@ export async function openEmbeddedStore(dataDir: string, options: { busyTimeoutM
     // Proves the directory is writable now rather than at the first real write.
     db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     db.prepare("INSERT INTO store_meta (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
-    return new SqliteStore(db, file, startCommitThread({ file, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }));
+    return new SqliteStore(db, file, () => startCommitThread({ file, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }));
   } catch (error) {
     db?.close();
     if (error instanceof StoreUnavailable) throw error;
