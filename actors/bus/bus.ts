@@ -74,6 +74,11 @@ export type WorkHandler<T = unknown> = (item: WorkItem<T>) => Promise<void>;
 export interface Bus {
   readonly kind: 'memory' | 'nats';
   publish(subject: string, payload: unknown, headers?: Headers): Promise<void>;
+  /**
+   * False only when a publish on `subject` would reach nobody now, so a publisher may skip building a
+   * best-effort message (the actor host's inspection stream). Absent or true when unknown (NATS: interest lives on the server).
+   */
+  hasListeners?(subject: string): boolean;
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription>;
   /** Resolves with the reply payload; rejects with the PncError the responder threw, or `Timeout` / `NoResponders`. */
   request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res>;

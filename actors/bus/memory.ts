@@ -239,6 +239,12 @@ class MemoryBus implements Bus {
     this.dispatch({ subject, text: encodePayload(payload), headers: copyHeaders(headers) });
   }
 
+  hasListeners(subject: string): boolean {
+    if (this.closed) return true; // the publish fails as it always did
+    const route = this.route(subject);
+    return route.plain.length + route.groups.length > 0;
+  }
+
   async subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
     const failed = (subject: string, error: unknown): void => this.log.error('bus.subscriber_failed', { subject, error: toPncError(error).toJSON() });
     return this.add(subject, options?.queue, (message) => {

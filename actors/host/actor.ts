@@ -20,7 +20,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
 import { inspectionMessage } from './inspection.ts';
-import { toJsonText } from './log.ts';
+import { isPlainJson, toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
 import { systemClock, type WallClock } from '../transport/timers.ts';
 
@@ -148,9 +148,10 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private readonly inspectSubject: string;
   private actor!: Actor<TLogic>;
   private record!: ActorRecord;
+  /** The persisted form of the last snapshot written, as JSON text; rollbacks restore it. */
   private lastPersistedJson = '';
-  /** The persisted (JSON) form of the last snapshot written; rollbacks restore it. */
-  private lastPersistedSnapshot: AnyMachineSnapshot | undefined;
+  /** The live snapshot whose persisted form is `lastPersistedJson` (XState never mutates a snapshot). */
+  private lastPersistedLive: AnyMachineSnapshot | undefined;
   private state: HostState = 'running';
   private queue: Promise<unknown> = Promise.resolve();
   private delivering = false;
@@ -315,7 +316,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   /** Replaces the live actor with one restored from the last persisted snapshot. */
   private rollback(reason: string): void {
     const broken = this.actor;
-    this.launch(this.lastPersistedSnapshot);
+    this.launch(this.lastPersistedSnapshot());
     broken.stop();
     this.log.warn('actor.rolled_back', { reason, value: this.live().value });
   }
@@ -328,20 +329,41 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     return result;
   }
 
+  /** The persisted (JSON) form of the last snapshot written, parsed afresh: only a rollback or a log needs it. */
+  private lastPersistedSnapshot(): AnyMachineSnapshot | undefined {
+    return this.lastPersistedJson ? (JSON.parse(this.lastPersistedJson) as AnyMachineSnapshot) : undefined;
+  }
+
+  /**
+   * The snapshot to write and its JSON text. The same live snapshot as last written, without children (whose
+   * own state is not in the root's snapshot object), gives the record's copy again: no serialising. Otherwise the
+   * persisted snapshot itself goes to the embedded store, which encodes a document before `replace` returns
+   * its promise; a copy goes elsewhere (MongoDB's driver encodes later) and when it is not plain JSON.
+   */
+  private persistedForm(live: AnyMachineSnapshot): { json: string; snapshot: unknown } {
+    if (live === this.lastPersistedLive && Object.keys(live.children).length === 0) return { json: this.lastPersistedJson, snapshot: this.record.snapshot };
+    const persisted = this.actor.getPersistedSnapshot();
+    const plain = isPlainJson(persisted);
+    const json = toJsonText(persisted, plain);
+    return { json, snapshot: plain && this.options.context.store.kind === 'embedded' ? persisted : JSON.parse(json) };
+  }
+
   /** Writes the snapshot (when changed, or always with `force`) and renews the lease; compare-and-set on `_rev`. */
   private async persist(options: { force?: boolean; release?: boolean } = {}): Promise<void> {
     if (this.state !== 'running') return;
     const live = this.live();
     if (live.status === 'error') return; // never persist a broken actor; the last good snapshot stays
-    const json = toJsonText(this.actor.getPersistedSnapshot());
-    if (json === this.lastPersistedJson && !options.force && !options.release) return;
-    const persisted: unknown = JSON.parse(json);
+    const { json, snapshot: persisted } = this.persistedForm(live);
+    if (json === this.lastPersistedJson && !options.force && !options.release) {
+      this.lastPersistedLive = live;
+      return;
+    }
     const now = Date.now();
     try {
       this.record = await this.records.replace(
         {
           ...this.record, logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
-          snapshot: persisted, status: live.status, value: jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
+          snapshot: persisted, status: live.status, value: typeof live.value === 'string' ? live.value : jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
         },
         { expectedRev: this.record._rev },
       );
@@ -354,11 +376,10 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     }
     // A finished actor takes no more events: nothing to own, so stop rewriting its record.
     if (live.status === 'done') clearInterval(this.renewTimer);
-    if (json !== this.lastPersistedJson) {
-      this.lastPersistedJson = json;
-      this.lastPersistedSnapshot = persisted as AnyMachineSnapshot;
-      this.notifyWaiters(live);
-    }
+    const changed = json !== this.lastPersistedJson;
+    this.lastPersistedJson = json;
+    this.lastPersistedLive = live;
+    if (changed) this.notifyWaiters(live);
   }
 
   private assertRunning(): void {
@@ -382,7 +403,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   /** An error no `send` is waiting for (an effect without onError, a failing action after one): stop driving, keep the last good record. */
   private fail(error: unknown): void {
-    this.log.error('actor.failed', { error: toPncError(error), value: this.lastPersistedSnapshot?.value });
+    this.log.error('actor.failed', { error: toPncError(error), value: this.lastPersistedSnapshot()?.value });
     this.halt('failed', new ActorNotRunning(this.key, 'failed'));
   }
 
@@ -403,7 +424,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       }
       if (this.state === 'running') this.halt('stopped', new ActorNotRunning(this.key, 'stopped'));
     });
-    this.log.info('actor.stopped', { value: this.lastPersistedSnapshot?.value });
+    this.log.info('actor.stopped', { value: this.lastPersistedSnapshot()?.value });
   }
 
   // ------------------------------------------------------------------ observing
@@ -458,8 +479,13 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     }
   }
 
-  /** Publishes the root actor's events and snapshots on `inspect.<participant>.<id>`; best effort, never blocks the actor. */
+  /**
+   * Publishes the root actor's events and snapshots on `inspect.<participant>.<id>`; best effort, never blocks the actor.
+   * The message is built only when the bus may have a listener: every event otherwise pays for a copy nobody reads.
+   */
   private inspect(event: InspectionEvent): void {
+    const { bus } = this.options.context;
+    if (bus.hasListeners?.(this.inspectSubject) === false) return;
     const message = inspectionMessage(event, { participant: this.options.participant, id: this.options.id, machine: this.options.logic.id });
     if (message) this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
   }

@@ -29,7 +29,7 @@ const PLAIN_DEPTH_LIMIT = 64;
  * no bytes and nothing with its own `toJSON` anywhere in the value. Walking is far cheaper than a
  * replacer called back for every key, and a hosted actor serialises every snapshot it persists.
  */
-function isPlainJson(value: unknown, depth = 0): boolean {
+export function isPlainJson(value: unknown, depth = 0): boolean {
   if (typeof value === 'bigint') return false;
   if (typeof value !== 'object' || value === null) return true;
   if (depth > PLAIN_DEPTH_LIMIT || value instanceof Error || ArrayBuffer.isView(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
@@ -46,9 +46,9 @@ export function asPlainJson<T>(value: T): T {
   return isPlainJson(value) ? value : (JSON.parse(JSON.stringify(value, jsonSafe)) as T);
 }
 
-/** Serialises a value to JSON text, turning errors, bigints and bytes into plain JSON. */
-export function toJsonText(value: unknown): string {
-  return isPlainJson(value) ? JSON.stringify(value) : JSON.stringify(value, jsonSafe);
+/** Serialises a value to JSON text, turning errors, bigints and bytes into plain JSON (`plain`: what {@link isPlainJson} said of it). */
+export function toJsonText(value: unknown, plain = isPlainJson(value)): string {
+  return plain ? JSON.stringify(value) : JSON.stringify(value, jsonSafe);
 }
 
 /** Lines waiting for stdout: a busy pool logs a line per request, and each write is a system call. */

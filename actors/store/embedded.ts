@@ -5,11 +5,14 @@
  *   promise resolved survives `kill -9` and also a power cut (NORMAL would survive `kill -9` only).
  * - Each collection is a table `(id, rev, doc JSON)`; indexes are expression indexes on
  *   `json_extract(doc, '$.path')`, and queries use the identical expression so SQLite picks them.
- * - Group commit: writes are queued and applied on the next turn of the event loop, all that queued
+ * - Group commit: writes are queued and sent on the next turn of the event loop, all that queued
  *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. Each write
  *   runs in its own SAVEPOINT, so a `DuplicateKey` or `RevisionConflict` fails only its caller, and every
  *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
  *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
+ * - A batch of several writes commits on a commit thread (commit-worker.ts, its own connection, started by the
+ *   first such batch), one batch at a time: while batch N commits and fsyncs, the main thread keeps running and
+ *   batch N+1 fills. A lone write commits inline, as a thread handoff would only add to its latency.
  * - Reads run at once and see committed state only: never a queued write, never part of a batch
  *   (a batch is one synchronous transaction, nothing interleaves with it). A caller that awaited its
  *   write reads it back; one that did not await may not yet.
@@ -19,9 +22,12 @@
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
 import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
 /** File name of the database inside the data directory. */
@@ -34,7 +40,8 @@ const PREPARED_QUERIES_KEPT = 64;
 export const MAX_BATCH_WRITES = 256;
 
 type Db = Database.Database;
-type SqlValue = string | number | null;
+/** The driver module the commit thread loads: the same better-sqlite3 as this thread's. */
+const DRIVER_PATH = createRequire(import.meta.url).resolve('better-sqlite3');
 
 function sqliteCode(error: unknown): string | undefined {
   return error instanceof Database.SqliteError ? error.code : undefined;
@@ -43,8 +50,15 @@ function sqliteCode(error: unknown): string | undefined {
 /** Maps SQLite failures to the Store's typed errors; anything already typed passes through. */
 function translate(error: unknown, collection: string): PncError {
   if (error instanceof PncError) return error;
-  const code = sqliteCode(error);
-  const message = error instanceof Error ? error.message : String(error);
+  return translateCode(sqliteCode(error), error instanceof Error ? error.message : String(error), collection, error);
+}
+
+/** A failure the commit thread reported. */
+function translateWire(error: WireError, collection: string): PncError {
+  return translateCode(error.code, error.message, collection, error);
+}
+
+function translateCode(code: string | undefined, message: string, collection: string, error: unknown): PncError {
   if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') return new DuplicateKey(collection, message, { cause: error });
   if (code?.startsWith('SQLITE_BUSY') || code?.startsWith('SQLITE_LOCKED')) return new StoreUnavailable(`store is locked by another process (${code})`, { cause: error });
   if (code !== undefined) return new StoreUnavailable(`embedded store failed: ${message} (${code})`, { cause: error, retryable: false });
@@ -95,42 +109,53 @@ export interface GroupCommitStats {
 }
 
 interface QueuedWrite {
-  readonly apply: () => unknown;
+  readonly op: WriteOp;
   readonly collection: string;
-  readonly resolve: (value: unknown) => void;
+  readonly resolve: (value: number | boolean | undefined) => void;
   readonly reject: (error: PncError) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/** The write queue of one database: applies queued writes in batches, one transaction each. */
+/**
+ * The write queue of one database: posts queued writes to the commit thread in batches, one transaction
+ * each, one batch in flight at a time. While a batch commits, the next one fills.
+ */
 class GroupCommit {
   private queue: QueuedWrite[] = [];
+  private inFlight: QueuedWrite[] | undefined;
   private scheduled = false;
+  private seq = 0;
+  /** Set once the commit thread is gone: every write from then on fails with it. */
+  private broken: PncError | undefined;
+  private idleWaiters: Array<() => void> = [];
   private stats = { commits: 0, writes: 0, largestBatch: 0 };
-  private readonly commitBatch: (batch: QueuedWrite[]) => Outcome[];
 
-  constructor(private readonly db: Db) {
-    // Nested inside a transaction, a better-sqlite3 transaction function is a SAVEPOINT that rolls back on throw.
-    const savepoint = db.transaction((apply: () => unknown) => apply());
-    const batchTx = db.transaction((batch: QueuedWrite[]): Outcome[] =>
-      batch.map((write) => {
-        try {
-          return { ok: true, value: savepoint(write.apply) };
-        } catch (error) {
-          // Some failures (disk full, I/O error) end the whole transaction: then nothing in the batch is kept.
-          if (!db.inTransaction) throw error;
-          return { ok: false, error };
-        }
-      }),
-    );
-    this.commitBatch = (batch) => batchTx.immediate(batch);
+  /** The commit thread, started by the first write: a store opened only to read never pays for one. */
+  private thread: Worker | undefined;
+
+  /** Commits a lone write here, on the main connection: with nothing to overlap, a thread handoff would only add latency. */
+  private readonly commitInline: (request: CommitRequest) => CommitReply;
+
+  constructor(db: Db, private readonly startThread: () => Worker) {
+    this.commitInline = batchCommitter(db, Database);
   }
 
-  /** Queues a synchronous write; resolves with its result once the transaction carrying it committed. */
-  submit<R>(collection: string, apply: () => R): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ apply, collection, resolve: resolve as (value: unknown) => void, reject });
+  private get worker(): Worker {
+    if (!this.thread) {
+      const worker = this.startThread();
+      worker.on('message', (reply: CommitReply) => this.settle(reply));
+      worker.on('error', (error) => this.breakDown(new StoreUnavailable(`embedded store commit thread failed: ${error.message}`, { cause: error, retryable: false })));
+      worker.on('exit', () => this.breakDown(new StoreUnavailable('embedded store is closed', { retryable: false })));
+      worker.unref(); // an idle store never keeps a process alive; a batch in flight does
+      this.thread = worker;
+    }
+    return this.thread;
+  }
+
+  /** Queues a write; resolves with its result once the transaction carrying it committed. */
+  submit(collection: string, op: WriteOp): Promise<number | boolean | undefined> {
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, collection, resolve, reject });
       this.schedule();
     });
   }
@@ -139,66 +164,104 @@ class GroupCommit {
     return { ...this.stats };
   }
 
-  /** Commits everything still queued, now (before the database closes). */
-  drain(): void {
-    while (this.queue.length > 0) this.flush();
+  /** Resolves once every write issued so far has settled, then ends the commit thread (before the database closes). */
+  async close(): Promise<void> {
+    while (!this.broken && (this.queue.length > 0 || this.inFlight)) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    if (this.broken || !this.thread) return;
+    const exited = new Promise((resolve) => this.worker.once('exit', resolve));
+    this.worker.ref();
+    this.worker.postMessage(CLOSE_REQUEST);
+    await exited;
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
     this.scheduled = true;
     // Next turn of the event loop: writes issued until then (same tick, or I/O callbacks of this turn) join the batch.
     setImmediate(() => {
       this.scheduled = false;
-      this.flush();
-      if (this.queue.length > 0) this.schedule();
+      this.post();
     });
   }
 
-  private flush(): void {
-    if (this.queue.length === 0) return;
+  private post(): void {
+    if (this.inFlight || this.queue.length === 0 || this.broken) return;
     const batch = this.queue.splice(0, MAX_BATCH_WRITES);
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.commitBatch(batch);
-    } catch (error) {
-      for (const write of batch) write.reject(translate(error, write.collection));
+    this.inFlight = batch;
+    this.seq += 1;
+    if (batch.length === 1) {
+      this.settle(this.commitInline({ seq: this.seq, ops: [batch[0].op] }));
       return;
     }
-    this.stats.commits += 1;
-    this.stats.writes += batch.length;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-    batch.forEach((write, i) => {
-      const outcome = outcomes[i];
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(translate(outcome.error, write.collection));
-    });
+    this.worker.ref();
+    this.worker.postMessage({ seq: this.seq, ops: batch.map((write) => write.op) } satisfies CommitRequest);
   }
+
+  private settle(reply: CommitReply): void {
+    if ('openFailed' in reply) {
+      this.breakDown(translateWire(reply.openFailed, 'store'));
+      return;
+    }
+    const batch = this.inFlight;
+    if (!batch || !('seq' in reply) || reply.seq !== this.seq) return;
+    this.inFlight = undefined;
+    if ('failed' in reply) {
+      for (const write of batch) write.reject(translateWire(reply.failed, write.collection));
+    } else {
+      this.stats.commits += 1;
+      this.stats.writes += batch.length;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+      batch.forEach((write, i) => {
+        const outcome = reply.outcomes?.[i] ?? OK;
+        if (outcome.ok) write.resolve(outcome.value);
+        else if ('conflict' in outcome) write.reject(conflictOf(write, outcome.conflict));
+        else write.reject(translateWire(outcome.error, write.collection));
+      });
+    }
+    if (this.queue.length > 0) this.schedule();
+    else this.idle();
+  }
+
+  private idle(): void {
+    this.thread?.unref();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private breakDown(error: PncError): void {
+    if (this.broken) return;
+    this.broken = error;
+    const pending = [...(this.inFlight ?? []), ...this.queue];
+    this.inFlight = undefined;
+    this.queue = [];
+    for (const write of pending) write.reject(error);
+    this.idle();
+  }
+}
+
+const OK: WriteOutcome = { ok: true };
+
+function conflictOf(write: QueuedWrite, actualRev: number | null): RevisionConflict {
+  const { op } = write;
+  const expectedRev = op.op === 'replaceIfRev' || op.op === 'delete' ? (op.expectedRev ?? 0) : 0;
+  const id = 'id' in op ? op.id : '';
+  return new RevisionConflict(write.collection, id, expectedRev, actualRev ?? undefined);
 }
 
 class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
   private readonly table: string;
   private readonly statements: {
-    insert: Database.Statement;
     get: Database.Statement;
-    rev: Database.Statement;
-    update: Database.Statement;
-    updateIfRev: Database.Statement;
-    delete: Database.Statement;
-    deleteIfRev: Database.Statement;
   };
 
   constructor(private readonly db: Db, private readonly name: string, private readonly isOpen: () => boolean, private readonly writes: GroupCommit) {
     this.table = quoteIdentifier(`c_${name}`);
     this.db.exec(`CREATE TABLE IF NOT EXISTS ${this.table} (id TEXT PRIMARY KEY NOT NULL, rev INTEGER NOT NULL, doc TEXT NOT NULL)`);
     this.statements = {
-      insert: db.prepare(`INSERT INTO ${this.table} (id, rev, doc) VALUES (?, ?, ?)`),
       get: db.prepare(`SELECT doc FROM ${this.table} WHERE id = ?`).pluck(),
-      rev: db.prepare(`SELECT rev FROM ${this.table} WHERE id = ?`).pluck(),
-      update: db.prepare(`UPDATE ${this.table} SET rev = ?, doc = ? WHERE id = ?`),
-      updateIfRev: db.prepare(`UPDATE ${this.table} SET rev = ?, doc = ? WHERE id = ? AND rev = ?`),
-      delete: db.prepare(`DELETE FROM ${this.table} WHERE id = ?`),
-      deleteIfRev: db.prepare(`DELETE FROM ${this.table} WHERE id = ? AND rev = ?`),
     };
   }
 
@@ -225,10 +288,10 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     }
   }
 
-  /** Queues one synchronous write for the next group commit; resolves only after SQLite committed it. */
-  private async write<R>(operation: () => R): Promise<R> {
+  /** Queues one write for the next group commit; resolves only after SQLite committed it. */
+  private async write(op: WriteOp): Promise<number | boolean | undefined> {
     if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
-    return this.writes.submit(this.name, operation);
+    return this.writes.submit(this.name, op);
   }
 
   private encode(doc: T, rev: number): string {
@@ -239,13 +302,13 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     if (spec.fields.length === 0) throw new InvalidStoreInput(`${this.name}: an index needs at least one field`);
     const expressions = spec.fields.map(fieldSql);
     const indexName = quoteIdentifier(`${spec.unique ? 'ux' : 'ix'}:${this.name}:${spec.fields.join(',')}`);
-    await this.write(() => this.db.exec(`CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${indexName} ON ${this.table} (${expressions.join(', ')})`));
+    await this.write({ op: 'exec', sql: `CREATE ${spec.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${indexName} ON ${this.table} (${expressions.join(', ')})` });
   }
 
   async insert(doc: T): Promise<T> {
     checkDocument(this.name, doc);
     const text = this.encode(doc, 1);
-    await this.write(() => this.statements.insert.run(doc._id, 1, text));
+    await this.write({ op: 'insert', table: this.table, id: doc._id, text });
     return JSON.parse(text) as T;
   }
 
@@ -275,35 +338,25 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
   async replace(doc: T, options: { expectedRev?: number } = {}): Promise<T> {
     checkDocument(this.name, doc);
     const { expectedRev } = options;
-    const text = await this.write((): string => {
-      if (expectedRev !== undefined) {
-        const next = this.encode(doc, expectedRev + 1);
-        if (this.statements.updateIfRev.run(expectedRev + 1, next, doc._id, expectedRev).changes === 0) {
-          throw new RevisionConflict(this.name, doc._id, expectedRev, this.statements.rev.get(doc._id) as number | undefined);
-        }
-        return next;
-      }
-      const current = this.statements.rev.get(doc._id) as number | undefined;
-      const next = this.encode(doc, (current ?? 0) + 1);
-      if (current === undefined) this.statements.insert.run(doc._id, 1, next);
-      else this.statements.update.run(current + 1, next, doc._id);
-      return next;
-    });
-    return JSON.parse(text) as T;
+    if (expectedRev !== undefined) {
+      const text = this.encode(doc, expectedRev + 1);
+      await this.write({ op: 'replaceIfRev', table: this.table, id: doc._id, expectedRev, text });
+      return JSON.parse(text) as T;
+    }
+    // The stored revision is known only inside the commit: the document goes without `_rev`, which is appended there.
+    const body = JSON.stringify({ ...doc, _id: doc._id, _rev: undefined });
+    const rev = (await this.write({ op: 'replace', table: this.table, id: doc._id, body })) as number;
+    return { ...(JSON.parse(body) as T), _rev: rev };
   }
 
   async delete(id: string, options: { expectedRev?: number } = {}): Promise<boolean> {
     const { expectedRev } = options;
-    return this.write((): boolean => {
-      if (expectedRev === undefined) return this.statements.delete.run(id).changes > 0;
-      if (this.statements.deleteIfRev.run(id, expectedRev).changes > 0) return true;
-      throw new RevisionConflict(this.name, id, expectedRev, this.statements.rev.get(id) as number | undefined);
-    });
+    return (await this.write({ op: 'delete', table: this.table, id, ...(expectedRev === undefined ? {} : { expectedRev }) })) as boolean;
   }
 
   async deleteMany(filter: Filter): Promise<number> {
     const where = whereSql(filter);
-    return this.write(() => this.prepared(`DELETE FROM ${this.table}${where.sql}`).run(...where.params).changes);
+    return (await this.write({ op: 'deleteMany', sql: `DELETE FROM ${this.table}${where.sql}`, params: where.params })) as number;
   }
 }
 
@@ -320,8 +373,8 @@ class SqliteStore implements EmbeddedStore {
   private open = true;
   private readonly writes: GroupCommit;
 
-  constructor(private readonly db: Db, readonly file: string) {
-    this.writes = new GroupCommit(db);
+  constructor(private readonly db: Db, readonly file: string, startCommitThread: () => Worker) {
+    this.writes = new GroupCommit(db, startCommitThread);
   }
 
   stats(): GroupCommitStats {
@@ -347,9 +400,26 @@ class SqliteStore implements EmbeddedStore {
     if (!this.open) return;
     this.open = false;
     // Writes already issued are committed, not dropped.
-    this.writes.drain();
+    await this.writes.close();
     this.db.close();
   }
+}
+
+/**
+ * Starts the commit thread of a database and waits until its connection is open. Workers do not inherit
+ * the tsx loader (registering it costs seconds), so the thread runs {@link commitThread} from its source
+ * text; `__name` is the helper the TypeScript transform may call to keep function names. Not awaited: writes
+ * posted meanwhile wait in the thread's inbox, and a connection that fails to open fails them (the main
+ * connection already proved the file usable).
+ */
+function startCommitThread(data: CommitWorkerData): Worker {
+  const source = [
+    "var __name = (f, name) => Object.defineProperty(f, 'name', { value: name, configurable: true });",
+    "const { parentPort, workerData } = require('node:worker_threads');",
+    `(${commitThread.toString()})(parentPort, workerData.data, require(workerData.driver), (${batchCommitter.toString()}));`,
+  ].join('\n');
+  const worker = new Worker(source, { eval: true, workerData: { data, driver: DRIVER_PATH } });
+  return worker;
 }
 
 /**
@@ -379,7 +449,7 @@ export async function openEmbeddedStore(dataDir: string, options: { busyTimeoutM
     // Proves the directory is writable now rather than at the first real write.
     db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
     db.prepare("INSERT INTO store_meta (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
-    return new SqliteStore(db, file);
+    return new SqliteStore(db, file, () => startCommitThread({ file, busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }));
   } catch (error) {
     db?.close();
     if (error instanceof StoreUnavailable) throw error;
