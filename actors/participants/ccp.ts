@@ -63,6 +63,16 @@ interface DefaultDoc extends ExpiringDoc {
 
 type Obj = Record<string, unknown>;
 
+/** Why a request's XML signature does not verify with `key`; undefined when it does. */
+function signatureFault(message: Parameters<typeof verifyMessageSignature>[0], key: KeyObject): string | undefined {
+  try {
+    verifyMessageSignature(message, key);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 function requireIso2(namespace: string): void {
   if (!ISO2_NAMESPACES.has(namespace)) throw new PncError('UnsupportedNamespace', `xsdMsgDefNamespace ${namespace} is not supported; this pool serves ISO 15118-2 (urn:iso:15118:2:2013:MsgDef)`);
 }
@@ -144,6 +154,15 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     return key;
   };
   await rootCache.start();
+  /** The CN and key of the certificate a request is signed with; undefined when it is no DER certificate. */
+  const signerOf = (der: Uint8Array): { commonName: string; key: KeyObject } | undefined => {
+    try {
+      const parsed = parseCertificateDer(der);
+      return { commonName: parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '', key: keyOf(parsed.spki) };
+    } catch {
+      return undefined;
+    }
+  };
 
   async function withDefault(docs: ContractDoc[]): Promise<ContractSummaryJson[]> {
     const byPcid = new Map<string, string | undefined>();
@@ -231,21 +250,12 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       log.info('ccp.update.failed', { code, reason, emaid });
       return { responseCode: code, reason, ...(emaid ? { emaid } : {}), certificateUpdateRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code }, 'CertificateUpdateRes')) };
     };
-    let commonName: string;
-    let contractKey: KeyObject;
-    try {
-      const parsed = parseCertificateDer(request.contractChain[0]);
-      commonName = parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '';
-      contractKey = keyOf(parsed.spki);
-    } catch {
-      return fail('FAILED_CertChainError', 'ContractSignatureCertChain/Certificate is not a DER certificate');
-    }
+    const signer = signerOf(request.contractChain[0]);
+    if (!signer) return fail('FAILED_CertChainError', 'ContractSignatureCertChain/Certificate is not a DER certificate');
+    const { commonName } = signer;
     // [V2G2-771] the CertificateUpdateReq element is signed with the current contract key.
-    try {
-      verifyMessageSignature(request.message, contractKey);
-    } catch (error) {
-      return fail('FAILED_SignatureError', `the request signature does not verify with the contract certificate: ${(error as Error).message}`, commonName);
-    }
+    const fault = signatureFault(request.message, signer.key);
+    if (fault) return fail('FAILED_SignatureError', `the request signature does not verify with the contract certificate: ${fault}`, commonName);
     const checked = await validateChain(request.contractChain, { purpose: 'contract', roots: await rootCache.roots('MO'), at: new Date(clock()) });
     if (!checked.valid) {
       const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
@@ -368,20 +378,11 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
         return { responseCode: code, reason, ...(pcid ? { pcid } : {}), certificateInstallationRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code })) };
       };
       // The PKI's DER reader and a key from the SPKI: several times cheaper than a full X.509 object per request.
-      let pcid: string;
-      let provisioningKey: KeyObject;
-      try {
-        const parsed = parseCertificateDer(request.provisioningCertificate);
-        pcid = parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '';
-        provisioningKey = keyOf(parsed.spki);
-      } catch {
-        return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
-      }
-      try {
-        verifyMessageSignature(request.message, provisioningKey);
-      } catch (error) {
-        return fail('FAILED_SignatureError', `the request signature does not verify with the provisioning certificate: ${(error as Error).message}`, pcid);
-      }
+      const signer = signerOf(request.provisioningCertificate);
+      if (!signer) return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
+      const pcid = signer.commonName;
+      const fault = signatureFault(request.message, signer.key);
+      if (fault) return fail('FAILED_SignatureError', `the request signature does not verify with the provisioning certificate: ${fault}`, pcid);
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) return fail('FAILED_CertChainError', `the provisioning certificate's CN ${pcid} is not a PCID`);
       let chain;
       try {
