@@ -9,7 +9,7 @@ import { assign, setup } from 'xstate';
 import { effect } from './effect.ts';
 import { withDeadline, withoutDeadline, type Deadlines } from './deadlines.ts';
 import { NO_SESSION_ID, evccMessageTimeout, timersOf, isDcMode, isFailure, valueOf, type Body, type SessionProtocol } from './secc/messages.ts';
-import { appProtocolRequest, protocolOfSchemaId, requestBody, type EvPlan, type VehicleStatus } from './ev/requests.ts';
+import { appProtocolRequest, certificateServiceOf, protocolOfSchemaId, requestBody, type CertificateService, type EvPlan, type VehicleStatus } from './ev/requests.ts';
 
 export type { EvPlan, VehicleStatus } from './ev/requests.ts';
 
@@ -92,13 +92,19 @@ const responseBodyOf = (event: EvEvent): Body => {
 };
 const codeOf = (event: EvEvent): string => String(responseBodyOf(event).ResponseCode ?? '');
 
-export const evSessionMachine = setup({
+const evSetup = setup({
   types: { context: {} as EvContext, events: {} as EvEvent, input: {} as EvInput, output: {} as EvOutput },
   actors: {
-    /** CertificateInstallationReq signed with the provisioning key (pki-and-crypto.md §11.2). */
-    signInstallation: effect<SignedPart, { sessionId: string }>('signInstallation'),
-    /** CertificateInstallationRes: CPS signature and chain, contract key decrypted and checked, contract stored (pki-and-crypto.md §8.1). */
-    acceptInstallation: effect<{ emaid: string }, { exi: Uint8Array }>('acceptInstallation'),
+    /**
+     * CertificateInstallationReq signed with the provisioning key, or CertificateUpdateReq (contract
+     * chain, eMAID, V2G roots) signed with the current contract key (pki-and-crypto.md §11.2).
+     */
+    signCertificateRequest: effect<SignedPart, { sessionId: string; service: CertificateService }>('signCertificateRequest'),
+    /**
+     * CertificateInstallationRes / CertificateUpdateRes: CPS signature and chain, contract key decrypted
+     * with the provisioning key (Installation) or the current contract key (Update) and checked, contract stored (§8.1, §10.1).
+     */
+    acceptCertificateResponse: effect<{ emaid: string }, { exi: Uint8Array; service: CertificateService }>('acceptCertificateResponse'),
     /** PaymentDetailsReq body from the contract store: eMAID and contract chain. */
     paymentDetails: effect<{ body: Body; emaid: string }, void>('paymentDetails'),
     /** AuthorizationReq with the GenChallenge, signed with the contract key. */
@@ -142,7 +148,40 @@ export const evSessionMachine = setup({
     contract: ({ context }) => context.protocol === 'iso2' && context.plan.payment === 'Contract',
     dc: ({ context }) => context.protocol === 'din' || isDcMode(context.plan.energyMode),
   },
-}).createMachine({
+});
+
+/**
+ * CertificateInstallation or CertificateUpdate: sign the request, wait for the response, check it and
+ * store the contract; then PaymentDetails with it. A FAILED_* response ends the session [V2G2-539].
+ */
+function certificateExchange(service: CertificateService) {
+  const message = service === 'Installation' ? 'CertificateInstallation' : 'CertificateUpdate';
+  const answered = [{ guard: 'ok', target: 'checking', actions: 'received' }, { target: '#ev.failed', actions: 'received' }] as const;
+  return evSetup.createStateConfig({
+    initial: 'signing',
+    states: {
+      signing: {
+        invoke: {
+          src: 'signCertificateRequest',
+          input: ({ context }) => ({ sessionId: context.sessionId, service }),
+          onDone: { target: 'waiting', actions: [{ type: 'signedRequest', params: ({ event }) => ({ name: `${message}Req`, part: event.output }) }, 'send'] },
+          onError: { target: '#ev.failed', actions: assign({ reason: ({ event }) => `cannot sign ${message}Req: ${(event.error as Error)?.message}` }) },
+        },
+      },
+      waiting: { on: service === 'Installation' ? { 'res.CertificateInstallationRes': answered } : { 'res.CertificateUpdateRes': answered } },
+      checking: {
+        invoke: {
+          src: 'acceptCertificateResponse',
+          input: ({ event }) => ({ exi: (event as EvResponseEvent).exi, service }),
+          onDone: { target: '#ev.paymentDetails', actions: assign({ emaid: ({ event }) => event.output.emaid }) },
+          onError: { target: '#ev.failed', actions: assign({ reason: ({ event }) => `${message}Res rejected: ${(event.error as Error)?.message}` }) },
+        },
+      },
+    },
+  });
+}
+
+export const evSessionMachine = evSetup.createMachine({
   id: 'ev',
   context: ({ input }) => ({
     plan: input.plan,
@@ -213,7 +252,7 @@ export const evSessionMachine = setup({
             target: 'failed',
             actions: ['received', assign({ reason: 'the charger does not offer the payment option' })],
           },
-          { guard: ({ context }) => context.protocol === 'iso2' && context.plan.payment === 'Contract' && context.plan.installContract, target: 'serviceDetail', actions: 'received' },
+          { guard: ({ context }) => context.protocol === 'iso2' && context.plan.payment === 'Contract' && certificateServiceOf(context.plan) !== undefined, target: 'serviceDetail', actions: 'received' },
           { target: 'paymentServiceSelection', actions: 'received' },
         ],
       },
@@ -226,42 +265,17 @@ export const evSessionMachine = setup({
       entry: [{ type: 'request', params: { name: 'PaymentServiceSelectionReq' } }, 'send'],
       on: {
         [`res.PaymentServiceSelectionRes`]: [
-          { guard: ({ context, event }) => !isFailure(codeOf(event)) && context.protocol === 'iso2' && context.plan.payment === 'Contract' && context.plan.installContract, target: 'certificateInstallation', actions: 'received' },
+          { guard: ({ context, event }) => !isFailure(codeOf(event)) && context.protocol === 'iso2' && context.plan.payment === 'Contract' && certificateServiceOf(context.plan) === 'Installation', target: 'certificateInstallation', actions: 'received' },
+          { guard: ({ context, event }) => !isFailure(codeOf(event)) && context.protocol === 'iso2' && context.plan.payment === 'Contract' && certificateServiceOf(context.plan) === 'Update', target: 'certificateUpdate', actions: 'received' },
           { guard: ({ context, event }) => !isFailure(codeOf(event)) && context.protocol === 'iso2' && context.plan.payment === 'Contract', target: 'paymentDetails', actions: 'received' },
           { guard: 'ok', target: 'authorization', actions: 'received' },
           { target: 'failed', actions: 'received' },
         ],
       },
     },
-    certificateInstallation: {
-      initial: 'signing',
-      states: {
-        signing: {
-          invoke: {
-            src: 'signInstallation',
-            input: ({ context }) => ({ sessionId: context.sessionId }),
-            onDone: { target: 'waiting', actions: [{ type: 'signedRequest', params: ({ event }) => ({ name: 'CertificateInstallationReq', part: event.output }) }, 'send'] },
-            onError: { target: '#ev.failed', actions: assign({ reason: ({ event }) => `cannot sign CertificateInstallationReq: ${(event.error as Error)?.message}` }) },
-          },
-        },
-        waiting: {
-          on: {
-            'res.CertificateInstallationRes': [
-              { guard: 'ok', target: 'checking', actions: 'received' },
-              { target: '#ev.failed', actions: 'received' },
-            ],
-          },
-        },
-        checking: {
-          invoke: {
-            src: 'acceptInstallation',
-            input: ({ event }) => ({ exi: (event as EvResponseEvent).exi }),
-            onDone: { target: '#ev.paymentDetails', actions: assign({ emaid: ({ event }) => event.output.emaid }) },
-            onError: { target: '#ev.failed', actions: assign({ reason: ({ event }) => `CertificateInstallationRes rejected: ${(event.error as Error)?.message}` }) },
-          },
-        },
-      },
-    },
+    certificateInstallation: certificateExchange('Installation'),
+    // A valid contract near its expiry is renewed before PaymentDetails (pki-and-crypto.md §11.2).
+    certificateUpdate: certificateExchange('Update'),
     paymentDetails: {
       initial: 'reading',
       states: {

@@ -9,6 +9,10 @@
  * the CCP owns its confirmation: CONTRACT_STORED ends it, and when it does not come before the
  * `confirm` deadline the machine asks the CCP itself (issue 9 D1: the confirmation is durable work,
  * but a CCP behind OPCP sends none).
+ * An installed contract can be renewed for CertificateUpdate (RENEW): a new certificate for the same
+ * EMAID whose key is encrypted for the installed contract certificate [V2G2-820/821], signed by the
+ * CPS and held by the CCP apart from installable contracts. A failed renewal leaves the contract
+ * installed, with the failure kept.
  * Pure: every effect is named here and provided by actors/participants/mo.ts.
  */
 import { assign, setup } from 'xstate';
@@ -32,6 +36,16 @@ export interface IssuedContract {
   readonly serialNumber: string;
 }
 
+/** A renewed contract for CertificateUpdate: its key is encrypted for the certificate `renewalOf` names. */
+export interface RenewedContract extends IssuedContract {
+  /** SHA-256 (hex) of the contract certificate the new key is encrypted for. */
+  readonly renewalOf: string;
+  /** The CPS signing job's id (and the CCP's contract id of the renewal). */
+  readonly renewalId: string;
+  /** The CCP holds it: an EV's CertificateUpdateReq gets it. */
+  readonly stored?: boolean;
+}
+
 export interface ContractContext extends ContractInput {
   provisioningChain?: CertificateChainJson;
   issued?: IssuedContract;
@@ -40,6 +54,11 @@ export interface ContractContext extends ContractInput {
   deadlines?: Deadlines;
   /** Times the CCP was asked without the contract being there yet. */
   confirmChecks?: number;
+  /** The latest renewal, and how many were asked for (each issues a new certificate). */
+  renewal?: RenewedContract;
+  renewals?: number;
+  /** Serials of every renewed certificate (revoked with the contract). */
+  renewedSerialNumbers?: readonly string[];
   /** How the contract ended, for the machine's output. */
   ended?: 'terminated' | 'failed';
 }
@@ -50,6 +69,9 @@ export type ContractEvent =
   | { type: 'CONTRACT_STORED' }
   | { type: 'CONTRACT_REJECTED'; code: string; message: string }
   | { type: 'TERMINATE' }
+  | { type: 'RENEW' }
+  | { type: 'RENEWAL_STORED' }
+  | { type: 'RENEWAL_REJECTED'; code: string; message: string }
   | { type: 'RETRY' }
   /** The caller gave up before the contract was issued to anyone: it fails instead of waiting on. */
   | { type: 'CANCEL'; reason: string }
@@ -81,12 +103,16 @@ export const contractMachine = setup({
     submitToCps: effect<{ at: number }, { contractId: string; pcid: string; contractData: ContractDataJson }>('submitToCps'),
     /** Asks the CCP whether it holds the contract; answers with the time it asked. */
     askCcp: effect<{ stored: boolean; at: number }, { contractId: string; pcid: string; emaid: string }>('askCcp'),
-    terminateContract: effect<void, { contractId: string; emaid: string; serialNumber: string }>('terminateContract'),
+    /** Issues the renewal number `renewal` (idempotent per number) with its key encrypted for `current`. */
+    issueRenewal: effect<RenewedContract, { contractId: string; pcid: string; renewal: number; current: IssuedContract }>('issueRenewal'),
+    submitRenewal: effect<void, { pcid: string; renewal: RenewedContract }>('submitRenewal'),
+    /** Deletes the contract from the CCP and revokes every certificate issued under it. */
+    terminateContract: effect<void, { contractId: string; emaid: string; serialNumbers: readonly string[] }>('terminateContract'),
   },
 }).createMachine({
   id: 'mo-contract',
   // Bumped whenever states or context change shape: the host refuses to restore another version.
-  version: '2',
+  version: '3',
   context: ({ input }) => ({ ...input }),
   initial: 'fetchingChain',
   on: {
@@ -163,11 +189,44 @@ export const contractMachine = setup({
       },
       on: { TERMINATE: { target: 'terminating', actions: 'clearConfirm' } },
     },
-    installed: { tags: ['settled', 'installed'], on: { TERMINATE: 'terminating', CONTRACT_STORED: {} } },
+    installed: { tags: ['settled', 'installed'], on: { TERMINATE: 'terminating', CONTRACT_STORED: {}, RENEW: 'renewing', RENEWAL_STORED: {} } },
+    // Not tagged `installed`: the host releases idle `installed` actors, and these run an effect.
+    renewing: {
+      tags: ['renewing'],
+      invoke: {
+        src: 'issueRenewal',
+        // The newest certificate the CCP handed out is renewed; older renewals stay in the CCP for EVs that missed them.
+        input: ({ context }) => ({ contractId: context.contractId, pcid: context.pcid, renewal: (context.renewals ?? 0) + 1, current: context.renewal?.stored ? context.renewal : context.issued! }),
+        onDone: {
+          target: 'renewalSubmitting',
+          actions: [assign({ renewal: ({ event }) => event.output, renewals: ({ context }) => (context.renewals ?? 0) + 1, renewedSerialNumbers: ({ context, event }) => [...(context.renewedSerialNumbers ?? []), event.output.serialNumber] }), 'clearFailure'],
+        },
+        onError: { target: 'installed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+      },
+    },
+    renewalSubmitting: {
+      tags: ['renewing'],
+      invoke: {
+        src: 'submitRenewal',
+        input: ({ context }) => ({ pcid: context.pcid, renewal: context.renewal! }),
+        onDone: 'renewalSubmitted',
+        onError: { target: 'installed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
+      },
+    },
+    // The CCP confirms the renewal as it confirms contracts (durable work from the CCP).
+    renewalSubmitted: {
+      tags: ['settled', 'installed'],
+      on: {
+        RENEWAL_STORED: { target: 'installed', actions: assign({ renewal: ({ context }) => ({ ...context.renewal!, stored: true }) }) },
+        RENEWAL_REJECTED: { target: 'installed', actions: assign({ failure: ({ event }) => ({ code: event.code, message: event.message, retryable: false }) }) },
+        TERMINATE: 'terminating',
+        CONTRACT_STORED: {},
+      },
+    },
     terminating: {
       invoke: {
         src: 'terminateContract',
-        input: ({ context }) => ({ contractId: context.contractId, emaid: context.issued!.emaid, serialNumber: context.issued!.serialNumber }),
+        input: ({ context }) => ({ contractId: context.contractId, emaid: context.issued!.emaid, serialNumbers: [context.issued!.serialNumber, ...(context.renewedSerialNumbers ?? [])] }),
         onDone: { target: 'terminated', actions: 'clearFailure' },
         // Termination stays possible: the CCP delete or the revocation can be asked for again.
         onError: { target: 'installed', actions: assign({ failure: ({ event }) => failureOf(event.error) }) },
@@ -192,7 +251,7 @@ interface StatusSource {
 export function contractStatusOf(snapshot: StatusSource): ContractStatus {
   if (snapshot.hasTag('failed')) return 'failed';
   if (snapshot.matches('terminated')) return 'terminated';
-  if (snapshot.hasTag('installed') || snapshot.matches('terminating')) return 'installed';
+  if (snapshot.hasTag('installed') || snapshot.hasTag('renewing') || snapshot.matches('terminating')) return 'installed';
   if (snapshot.hasTag('settled')) return 'submitted';
   return 'concluding';
 }

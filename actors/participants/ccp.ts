@@ -7,7 +7,9 @@
  * checks that certificate's chain (PCP sub-CAs, RCP OEM roots), picks the vehicle's default contract
  * (OPCP: the first stored one, or the one the OEM set) among those the EV can verify, and answers the
  * signed CertificateInstallationRes under the request's SessionID. Every failure is answered in EXI
- * with its ISO 15118-2 ResponseCode.
+ * with its ISO 15118-2 ResponseCode. A renewed contract (CertificateUpdate) is kept apart, under
+ * the SHA-256 of the contract certificate its key is encrypted for: an EV's CertificateUpdateReq,
+ * signed with that certificate's key, gets it as CertificateUpdateRes.
  */
 import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
@@ -18,7 +20,7 @@ import {
   emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
 } from '../../protocols/catalogue/caller.ts';
 import { callerOf } from '../bus/identity.ts';
-import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
+import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode, type UpdateResponseCode } from '../../protocols/catalogue/ccp.ts';
 import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
 import { consumeWork, enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
@@ -28,13 +30,17 @@ import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
-import { InstallationResponses, UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, type SignedContract } from '../pools/installation.ts';
+import { InstallationResponses, UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, readUpdateRequest, type SignedContract } from '../pools/installation.ts';
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
 const COMMON_NAME_OID = '2.5.4.3';
 /** How long a vehicle's chain from the PCP is reused when no PCP event said it changed (events are not durable). */
 const CHAIN_CACHE_MS = 5_000;
 export const DEFAULTS_COLLECTION = 'ccp.defaults';
+/** Renewed contracts for CertificateUpdate, _id = SHA-256 (hex) of the contract certificate the new key is encrypted for. */
+export const RENEWALS_COLLECTION = 'ccp.renewals';
+/** EMAIDs their MO deleted: a CertificateUpdateReq for one is FAILED_ContractCanceled, _id = normalised EMAID. */
+export const CANCELLED_COLLECTION = 'ccp.cancelled';
 
 /** Namespaces accepted for ISO 15118-2 (OPCP, and what clients send: pools-api.md §4). */
 const ISO2_NAMESPACES = new Set(['urn:iso:15118:2:2013:MsgDef', 'urn:iso:15118:2:2013:MsgBody', 'ISO15118-2', '']);
@@ -46,12 +52,26 @@ interface ContractDoc extends ExpiringDoc {
   readonly signerRootSerial: string;
 }
 
+interface CancelledDoc extends ExpiringDoc {
+  readonly cancelledAt: string;
+}
+
 /** The default contract of a vehicle; absent after the default was deleted (OPCP promotes none). */
 interface DefaultDoc extends ExpiringDoc {
   readonly emaid: string;
 }
 
 type Obj = Record<string, unknown>;
+
+/** Why a request's XML signature does not verify with `key`; undefined when it does. */
+function signatureFault(message: Parameters<typeof verifyMessageSignature>[0], key: KeyObject): string | undefined {
+  try {
+    verifyMessageSignature(message, key);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 function requireIso2(namespace: string): void {
   if (!ISO2_NAMESPACES.has(namespace)) throw new PncError('UnsupportedNamespace', `xsdMsgDefNamespace ${namespace} is not supported; this pool serves ISO 15118-2 (urn:iso:15118:2:2013:MsgDef)`);
@@ -93,7 +113,11 @@ function inspectSignedContract(emaid: string, body: Obj, signature: Obj): { cont
 export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
   const contracts = store.collection<ContractDoc>(CONTRACTS_COLLECTION);
   const defaults = store.collection<DefaultDoc>(DEFAULTS_COLLECTION);
+  const renewals = store.collection<ContractDoc>(RENEWALS_COLLECTION);
+  const cancelled = store.collection<CancelledDoc>(CANCELLED_COLLECTION);
   await Promise.all([
+    renewals.ensureIndex({ fields: ['summary.emaid'] }),
+    renewals.ensureIndex({ fields: ['summary.pcid'] }),
     contracts.ensureIndex({ fields: ['expiresAt'] }),
     contracts.ensureIndex({ fields: ['summary.pcid'] }),
     contracts.ensureIndex({ fields: ['summary.emaid'] }),
@@ -117,19 +141,24 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
   };
   const forgetChain = (delivery: { payload: unknown }) => void chainCache.delete(String((delivery.payload as { pcid?: unknown }).pcid));
   const chainEvents = await Promise.all([bus.subscribe(pcpInterface.events.stored.subject, forgetChain), bus.subscribe(pcpInterface.events.purged.subject, forgetChain)]);
-  // A provisioning certificate read once per content: PCID and key (importing a key is dear); an EV
-  // that retries (MaEVe: 3 times) or comes back reuses them. The DerCache hands out the same bytes
-  // object for the same certificate, so validateChain (leafRepeats) verifies its signature once too.
-  const provisioning = new WeakMap<Uint8Array, { pcid: string; key: KeyObject }>();
-  const provisioningOf = (der: Uint8Array): { pcid: string; key: KeyObject } => {
-    let known = provisioning.get(der);
+  // The certificate a request is signed with (provisioning or contract), read once per content: its CN
+  // and key (importing a key is dear); an EV that retries (MaEVe: 3 times) or comes back reuses them.
+  // The DerCache hands out the same bytes object for the same certificate, so validateChain
+  // (leafRepeats) verifies its signature once too. Undefined when it is no DER certificate.
+  const signers = new WeakMap<Uint8Array, { commonName: string; key: KeyObject }>();
+  const signerOf = (der: Uint8Array): { commonName: string; key: KeyObject } | undefined => {
+    let known = signers.get(der);
     if (!known) {
-      const parsed = parseCertificateDer(der);
-      known = {
-        pcid: parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '',
-        key: createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' }),
-      };
-      provisioning.set(der, known);
+      try {
+        const parsed = parseCertificateDer(der);
+        known = {
+          commonName: parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '',
+          key: createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' }),
+        };
+      } catch {
+        return undefined;
+      }
+      signers.set(der, known);
     }
     return known;
   };
@@ -203,15 +232,60 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     }
   };
 
+  /** Records an EMAID as cancelled by its MO and drops its renewals. */
+  async function cancelContract(emaid: string): Promise<void> {
+    const pending = await renewals.find({ 'summary.emaid': emaid });
+    for (const doc of pending) await renewals.delete(doc._id);
+    const expiresAt = Math.max(clock() + 400 * 86_400_000, ...pending.map((doc) => doc.expiresAt));
+    await cancelled.replace({ _id: emaid, cancelledAt: new Date(clock()).toISOString(), expiresAt });
+  }
+
+  /**
+   * CertificateUpdate (pki-and-crypto.md §10, §11.2): the request is signed with the current contract
+   * key, its chain leads to an MO root, its eMAID is the certificate's, and the MO prepared a renewal
+   * for exactly that certificate. Every outcome is a CertificateUpdateRes under the request's SessionID.
+   */
+  async function answerUpdate(exi: Uint8Array) {
+    const request = readUpdateRequest(exi);
+    const fail = (code: Exclude<UpdateResponseCode, 'OK'>, reason: string, emaid?: string) => {
+      log.info('ccp.update.failed', { code, reason, emaid });
+      return { responseCode: code, reason, ...(emaid ? { emaid } : {}), certificateUpdateRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code }, 'CertificateUpdateRes')) };
+    };
+    const signer = signerOf(request.contractChain[0]);
+    if (!signer) return fail('FAILED_CertChainError', 'ContractSignatureCertChain/Certificate is not a DER certificate');
+    const { commonName } = signer;
+    // [V2G2-771] the CertificateUpdateReq element is signed with the current contract key.
+    const fault = signatureFault(request.message, signer.key);
+    if (fault) return fail('FAILED_SignatureError', `the request signature does not verify with the contract certificate: ${fault}`, commonName);
+    const checked = await validateChain(request.contractChain, { purpose: 'contract', roots: await rootCache.roots('MO'), at: new Date(clock()) });
+    if (!checked.valid) {
+      const code = checked.iso15118 === 'FAILED_CertificateExpired' || checked.iso15118 === 'FAILED_CertificateRevoked' ? checked.iso15118 : 'FAILED_CertChainError';
+      return fail(code, `contract chain: ${checked.reason}`, commonName);
+    }
+    // As for PaymentDetailsReq (pki-and-crypto.md §8.2): the eMAID must be the certificate's CN.
+    if (!/^[A-Za-z0-9-]{14,18}$/.test(request.emaid) || emaidKey(request.emaid) !== emaidKey(commonName)) {
+      return fail('FAILED_CertChainError', `eMAID ${request.emaid} is not the contract certificate's CN ${commonName}`, commonName);
+    }
+    const emaid = emaidKey(commonName);
+    if (await cancelled.get(emaid)) return fail('FAILED_ContractCanceled', `the MO terminated the contract of EMAID ${emaid}`, emaid);
+    const renewal = await renewals.get(createHash('sha256').update(request.contractChain[0]).digest('hex'));
+    if (!renewal || renewal.summary.emaid !== emaid) return fail('FAILED_NoCertificateAvailable', `no renewed contract for this contract certificate of EMAID ${emaid}`, emaid);
+    const trusted = new Set(request.rootCertificateIds.map((id) => String(id.serialNumber)));
+    if (trusted.size > 0 && !trusted.has(renewal.signerRootSerial)) return fail('FAILED_NoCertificateAvailable', 'the renewed contract is not signed under a V2G root the EV trusts', emaid);
+    log.info('ccp.update.answered', { emaid, contractId: renewal.summary.contractId });
+    return { responseCode: 'OK' as const, emaid, certificateUpdateRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code: 'OK', contract: renewal.contract }, 'CertificateUpdateRes')) };
+  }
+
   const subscriptions = await Promise.all([
     serve(requests.put, async (request, delivery) => {
       const caller = callerOf(delivery);
-      const { contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint } = request;
+      const { contractId, pcid, emaid, body, signature, xsdMsgDefNamespace, metadata, cpsV2GRootFingerprint, renewalOf } = request;
       requireRole(caller, 'cps', 'pool');
       requireIso2(xsdMsgDefNamespace);
       const key = emaidKey(emaid);
-      const id = `${pcid}|${key}`;
-      const existing = await contracts.get(id);
+      const id = renewalOf ?? `${pcid}|${key}`;
+      const collection = renewalOf ? renewals : contracts;
+      const existing = await collection.get(id);
       // Put again (the CPS retrying): the confirmation is queued again, in case the first put failed after storing.
       if (existing?.summary.contractId === contractId) {
         await confirmToMo(existing.summary);
@@ -234,6 +308,13 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
         storedAt: new Date().toISOString(),
       };
       const expiresAt = facts.validTo.getTime();
+      if (renewalOf) {
+        // Not installable: only the EV holding the contract certificate `renewalOf` can decrypt its key.
+        await renewals.replace({ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt });
+        await confirmToMo(summary);
+        log.info('ccp.renewal.stored', { pcid, emaid: key, contractId, renewalOf });
+        return { contract: { ...summary, defaultContract: false }, created: true };
+      }
       await contracts.replace({ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt });
       // OPCP: the first contract of a vehicle becomes its default.
       await defaults.insert({ _id: pcid, emaid: key, expiresAt }).catch((error) => {
@@ -264,6 +345,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       requireRole(caller, 'mo');
       requireEmaidOwner(caller, emaid);
+      // A terminated contract is renewed no more: its CertificateUpdateReq is FAILED_ContractCanceled.
+      await cancelContract(emaidKey(emaid));
       const docs = await contracts.find({ 'summary.emaid': emaidKey(emaid) });
       let deleted = 0;
       for (const doc of docs) if (await removeContract(doc, 'mo')) deleted++;
@@ -295,18 +378,11 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
         log.info('ccp.installation.failed', { code, reason, pcid });
         return { responseCode: code, reason, ...(pcid ? { pcid } : {}), certificateInstallationRes: bytesToBase64(encodeInstallationResponse(request.sessionId, { code })) };
       };
-      let pcid: string;
-      let provisioningKey: KeyObject;
-      try {
-        ({ pcid, key: provisioningKey } = provisioningOf(request.provisioningCertificate));
-      } catch {
-        return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
-      }
-      try {
-        verifyMessageSignature(request.message, provisioningKey);
-      } catch (error) {
-        return fail('FAILED_SignatureError', `the request signature does not verify with the provisioning certificate: ${(error as Error).message}`, pcid);
-      }
+      const signer = signerOf(request.provisioningCertificate);
+      if (!signer) return fail('FAILED_CertChainError', 'OEMProvisioningCert is not a DER certificate');
+      const pcid = signer.commonName;
+      const fault = signatureFault(request.message, signer.key);
+      if (fault) return fail('FAILED_SignatureError', `the request signature does not verify with the provisioning certificate: ${fault}`, pcid);
       if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) return fail('FAILED_CertChainError', `the provisioning certificate's CN ${pcid} is not a PCID`);
       let chain;
       try {
@@ -339,9 +415,16 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     }),
   ]);
 
+  subscriptions.push(await serve(requests.update, async ({ certificateUpdateReq, xsdMsgDefNamespace }, delivery) => {
+    requireRole(callerOf(delivery), 'cpo', 'pool');
+    requireIso2(xsdMsgDefNamespace);
+    return answerUpdate(base64ToBytes(certificateUpdateReq));
+  }));
+
   // The PCP's cascade: a vehicle that left the PCP takes every contract with it.
   const cascade = await consumeWork(bus, vehicleDeletedWork, async ({ pcid, deletedAt }) => {
     for (const doc of await contracts.find({ 'summary.pcid': pcid })) await removeContract(doc, 'vehicle', new Date(deletedAt));
+    for (const doc of await renewals.find({ 'summary.pcid': pcid })) await renewals.delete(doc._id);
     await defaults.delete(pcid);
   }, { durable: 'ccp' });
   return {
@@ -356,7 +439,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
 
 export const ccpParticipant: ParticipantDefinition = {
   name: 'ccp',
-  summary: 'Contract Certificate Pool: signed contracts per vehicle; answers CertificateInstallationReq',
+  summary: 'Contract Certificate Pool: signed contracts per vehicle; answers CertificateInstallationReq and CertificateUpdateReq',
   start: (context: ParticipantContext) => startCcp(context.bus, context.store, context.log),
 };
 

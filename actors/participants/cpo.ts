@@ -1,6 +1,6 @@
 /**
- * CPO backend participant. M01 Get15118EVCertificate: forwards the EV's EXI
- * CertificateInstallationReq to the CCP (statecharts/cpo.ts) and returns the EXI response.
+ * CPO backend participant. M01/M02 Get15118EVCertificate: forwards the EV's EXI
+ * CertificateInstallationReq or CertificateUpdateReq to the CCP and returns the EXI response.
  * A02/A03 SignCertificate: signs SECC CSRs with CPO Sub-CA 2. M05: serves the V2G and MO roots
  * of the RCP for chargers. C07 Authorize: validates contract chains against MO ∪ V2G roots with
  * OCSP at the issuing MO. Runs the OCSP responder of the CPO sub-CAs.
@@ -114,12 +114,26 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
     }
   };
 
+  /**
+   * M02 (Get15118EVCertificate, action Update): the CCP answers a CertificateUpdateReq with a
+   * CertificateUpdateRes, a FAILED_* one included; Accepted means an EXI response is there for the EV
+   * (OCPP 2.0.1 Iso15118EVCertificateStatusEnumType), so the EV learns the ISO ResponseCode.
+   */
+  const update = async (input: InstallationInput) => {
+    try {
+      if (input.iso15118SchemaVersion !== MSGDEF_ISO2) throw new PncError('UnsupportedNamespace', `only ${MSGDEF_ISO2} is supported`);
+      const { certificateUpdateRes } = await pools.contractInstallation.update({ certificateUpdateReq: input.exiRequest, xsdMsgDefNamespace: input.iso15118SchemaVersion });
+      return { status: 'Accepted' as const, exiResponse: certificateUpdateRes };
+    } catch (error) {
+      return { status: 'Failed' as const, statusInfo: statusInfoOf(failureOf(error)), exiResponse: '' };
+    }
+  };
+
   const subscriptions = await Promise.all([
     // A contract the MO terminated or revoked must not stay Accepted from a remembered OCSP answer.
     bus.subscribe(moInterface.events.contractChanged.subject, () => authorizeHashData.forget()),
     serve(cpoInterface.requests.installContract, async ({ exiRequest, iso15118SchemaVersion, action }) => {
-      // CertificateUpdate is not used in the market and gone in -20 (hubject/opcp#13); the CCP installs only.
-      if (action === 'Update') return { status: 'Failed' as const, statusInfo: statusInfoOf({ code: 'UpdateNotSupported', message: 'only Install is supported' }), exiResponse: '' };
+      if (action === 'Update') return update({ exiRequest, iso15118SchemaVersion });
       const outcome = await install({ exiRequest, iso15118SchemaVersion });
       if (outcome.exiResponse) return { status: 'Accepted' as const, exiResponse: outcome.exiResponse };
       return { status: 'Failed' as const, statusInfo: statusInfoOf(outcome.failure ?? { code: 'Internal', message: 'the installation ended without a response' }), exiResponse: '' };
@@ -201,6 +215,6 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
 
 export const cpoParticipant: ParticipantDefinition = {
   name: 'cpo',
-  summary: 'CPO backend: contract installation via the CCP (M01), SECC certificates (A02/A03), roots (M05), contract validation (C07)',
+  summary: 'CPO backend: contract installation and update via the CCP (M01/M02), SECC certificates (A02/A03), roots (M05), contract validation (C07)',
   start: startCpo,
 };

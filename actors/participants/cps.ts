@@ -105,7 +105,8 @@ async function startCps({ bus, store, config, log, kek }: ParticipantContext) {
           })),
           leaf.privateKey,
         );
-        return { contractId: input.contractId, pcid: input.pcid, emaid: contractData.emaid, body, signature: signature as unknown as Record<string, unknown>, cpsV2GRootFingerprint, signedAt: new Date().toISOString() };
+        // The same signed content answers CertificateUpdateReq (pki-and-crypto.md §11.2); renewalOf tells the CCP it is one.
+        return { contractId: input.contractId, pcid: input.pcid, emaid: contractData.emaid, body, signature: signature as unknown as Record<string, unknown>, cpsV2GRootFingerprint, signedAt: new Date().toISOString(), ...(input.renewalOf ? { renewalOf: input.renewalOf } : {}) };
       }),
       putIntoCcp: timedEffect(async ({ input }: { input: SignedContractDataJson }) => {
         await pools.signedContracts.put(input);

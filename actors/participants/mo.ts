@@ -5,7 +5,7 @@
  * and submits the contract data to the CPS as durable work. Terminating deletes the contract from
  * the CCP and revokes its certificate, which the MO's OCSP responder then reports.
  */
-import { randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import { timedEffect } from '../host/index.ts';
@@ -19,7 +19,7 @@ import { PncError } from '../../protocols/errors.ts';
 import { emaidCheckDigit, normalizeEmaid, pcidKey, samePcid } from '../../protocols/identifiers/index.ts';
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate } from '../../protocols/pki/index.ts';
-import { contractMachine, contractStatusOf, type ContractContext } from '../../statecharts/mo.ts';
+import { contractMachine, contractStatusOf, type ContractContext, type RenewedContract } from '../../statecharts/mo.ts';
 import type { SnapshotFrom } from 'xstate';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
@@ -48,6 +48,17 @@ interface ContractIndexDoc extends StoredDoc {
 
 const certificatesOf = (chain: CertificateChainJson) => [chain.certificate, ...chain.subCertificates].map(certificateOf);
 
+/** A renewal's id: the CPS signing job's and the CCP's contract id, traced back to its contract by {@link contractIdOfRenewal}. */
+// ':' is a subject token character (actor ids) that no contract id contains.
+const RENEWAL_SEPARATOR = ':renewal-';
+const renewalIdOf = (contractId: string, renewal: number) => `${contractId}${RENEWAL_SEPARATOR}${renewal}`;
+const contractIdOfRenewal = (id: string): string | undefined => (id.includes(RENEWAL_SEPARATOR) ? id.slice(0, id.lastIndexOf(RENEWAL_SEPARATOR)) : undefined);
+
+interface RenewalDoc extends StoredDoc {
+  /** _id = renewal id. */
+  readonly renewal: RenewedContract;
+}
+
 async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
   const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
@@ -61,6 +72,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   const { root, sub1, sub2 } = authorities;
   const contracts = store.collection<ContractDoc>('mo.contracts');
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
+  const renewals = store.collection<RenewalDoc>('mo.renewals');
   const revocations = new Revocations(store, 'mo');
   // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, config);
@@ -101,6 +113,35 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         await contracts.insert({ _id: emaid, contractId: input.contractId, pcid: input.pcid, serialNumber, contractData });
         return { emaid, serialNumber, contractData };
       }),
+      // Idempotent per renewal number: a restored actor re-running this gets the same certificate.
+      issueRenewal: timedEffect(async ({ input }) => {
+        const renewalId = renewalIdOf(input.contractId, input.renewal);
+        const earlier = await renewals.get(renewalId);
+        if (earlier) return earlier.renewal;
+        const { emaid } = input.current;
+        const current = certificateOf(input.current.contractData.contractSignatureCertChain.certificate);
+        const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
+        // [V2G2-820/821] CertificateUpdate: the new key is encrypted for the current contract certificate's key (pki-and-crypto.md §10.1).
+        const encrypted = await encryptContractKey(issued.keys!.privateKey, current);
+        const renewal: RenewedContract = {
+          emaid,
+          serialNumber: issued.certificate.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
+          contractData: {
+            emaid,
+            contractSignatureCertChain: { certificate: derOf(issued.certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
+            dhPublicKey: base64Of(encrypted.dhPublicKey),
+            contractSignatureEncryptedPrivateKey: base64Of(encrypted.encryptedPrivateKey),
+          },
+          renewalOf: createHash('sha256').update(Buffer.from(input.current.contractData.contractSignatureCertChain.certificate, 'base64')).digest('hex'),
+          renewalId,
+        };
+        await renewals.insert({ _id: renewalId, renewal });
+        return renewal;
+      }),
+      // The work id is the renewal id: a replay enqueues nothing new.
+      submitRenewal: timedEffect(async ({ input: { pcid, renewal } }) => {
+        await enqueueWork(bus, cpsInterface.work.signing, { contractId: renewal.renewalId, pcid, contractData: renewal.contractData, moId: prefix, renewalOf: renewal.renewalOf }, { id: renewal.renewalId });
+      }),
       // The work id is the contract id: a replay enqueues nothing new.
       submitToCps: timedEffect(async ({ input }) => {
         await enqueueWork(bus, cpsInterface.work.signing, { contractId: input.contractId, pcid: input.pcid, contractData: input.contractData, moId: prefix }, { id: input.contractId });
@@ -113,7 +154,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         } catch (error) {
           if (!PncError.is(error, 'ContractNotFound')) throw error;
         }
-        await revocations.revoke(input.serialNumber, 'cessationOfOperation');
+        for (const serialNumber of input.serialNumbers) await revocations.revoke(serialNumber, 'cessationOfOperation');
       }),
     },
   });
@@ -130,6 +171,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       contractId: ctx.contractId,
       pcid: ctx.pcid,
       ...(ctx.issued ? { emaid: ctx.issued.emaid, contractCertificate: ctx.issued.contractData.contractSignatureCertChain.certificate } : {}),
+      ...(ctx.renewal?.stored ? { renewedCertificate: ctx.renewal.contractData.contractSignatureCertChain.certificate } : {}),
       status: contractStatusOf(snapshot),
       ...(ctx.failure ? { failure: { code: ctx.failure.code, message: ctx.failure.message } } : {}),
     };
@@ -224,6 +266,27 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       const actor = emaid ? await byEmaid(emaid) : await byContractId(contractId!);
       return summaryOf(actor.getSnapshot());
     }),
+    // CertificateUpdate: the CCP holds the renewal when this answers; the EV picks it up at its next session.
+    serve(moInterface.requests.renew, async ({ emaid }, delivery) => {
+      requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
+      const actor = await byEmaid(emaid);
+      const before = actor.getSnapshot();
+      if (before.status !== 'active' || !before.can({ type: 'RENEW' })) throw new PncError('EventNotAccepted', `contract ${emaid} cannot be renewed now (${contractStatusOf(before)})`);
+      const renewalsBefore = before.context.renewals ?? 0;
+      await actor.send({ type: 'RENEW' });
+      const snapshot = await actor.waitFor((s) => s.matches('installed') || s.status === 'done', 30_000).catch(() => actor.getSnapshot());
+      await changed(snapshot);
+      const renewal = snapshot.context.renewal;
+      if (renewal?.stored && (snapshot.context.renewals ?? 0) > renewalsBefore) {
+        log.info('contract.renewed', { emaid, renewalId: renewal.renewalId });
+        return summaryOf(snapshot);
+      }
+      const failure = snapshot.context.failure;
+      if (snapshot.matches('renewalSubmitted') || failure?.retryable || failure?.code === 'NoResponders' || failure?.code === 'Timeout') {
+        throw new PncError('PoolUnavailable', `the renewal of ${emaid} is not in the CCP yet: ${failure?.message ?? String(snapshot.value)}`, { retryable: true });
+      }
+      throw new PncError('RenewalRejected', `the renewal of ${emaid} failed: ${failure ? `${failure.code}: ${failure.message}` : String(snapshot.value)}`);
+    }),
     serve(moInterface.requests.terminate, async ({ emaid }, delivery) => {
       // [S3] only the operator or the MO owning the EMAID, as authenticated: never whoever asks.
       requireOperatorOrEmaidOwner(callerOf(delivery), emaid);
@@ -242,6 +305,12 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       // Our CCP keeps our contract id; one behind OPCP names the contract itself, so PCID and EMAID
       // (14 characters: the check character may be dropped on the way) find ours.
       const emaid14 = (emaid: string) => normalizeEmaid(emaid).slice(0, 14);
+      const renewed = contractIdOfRenewal(stored.contractId);
+      if (renewed) {
+        const actor = await deliver(renewed, { type: 'RENEWAL_STORED' });
+        if (actor) await changed(actor.getSnapshot());
+        return;
+      }
       const contractId = (await contractIndex.get(stored.contractId)) ? stored.contractId
         : (await contracts.find({ pcid: stored.pcid })).find((doc) => emaid14(doc._id) === emaid14(stored.emaid))?.contractId;
       if (!contractId) return;
@@ -249,7 +318,8 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       if (actor) await changed(actor.getSnapshot());
     }, { durable: 'mo' }),
     subscribeEvent(bus, cpsInterface.events.rejected, async ({ contractId, code, message }) => {
-      const actor = await deliver(contractId, { type: 'CONTRACT_REJECTED', code, message });
+      const renewed = contractIdOfRenewal(contractId);
+      const actor = renewed ? await deliver(renewed, { type: 'RENEWAL_REJECTED', code, message }) : await deliver(contractId, { type: 'CONTRACT_REJECTED', code, message });
       if (actor) await changed(actor.getSnapshot());
     }, ignoreInvalid),
     // A deleted vehicle takes its contracts along: the MO revokes their certificates [OPCP PCP delete].
@@ -274,6 +344,6 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
 
 export const moParticipant: ParticipantDefinition = {
   name: 'mo',
-  summary: 'MO: contract conclusion, contract data to the CPS, termination, OCSP',
+  summary: 'MO: contract conclusion and renewal, contract data to the CPS, termination, OCSP',
   start: startMo,
 };

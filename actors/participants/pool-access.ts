@@ -27,6 +27,12 @@ export interface ContractInstallationPort {
    * (`ExiInvalid`, `UnsupportedNamespace`, `Forbidden`, `NoResponders`, `Timeout`).
    */
   install(request: { certificateInstallationReq: string; xsdMsgDefNamespace: string }): Promise<{ certificateInstallationRes: string }>;
+  /**
+   * M02 (Get15118EVCertificate action Update): resolves with the CertificateUpdateRes (base64 EXI) for
+   * the EV, whatever its ResponseCode; rejects with the CCP's request error, or `UpdateNotSupported`
+   * behind OPCP, which has no CertificateUpdate (hubject/opcp#13).
+   */
+  update(request: { certificateUpdateReq: string; xsdMsgDefNamespace: string }): Promise<{ responseCode: string; certificateUpdateRes: string }>;
 }
 
 /** Process 3: the MO reads a vehicle's provisioning chain from the PCP. */
@@ -117,6 +123,10 @@ function busPoolAccess(bus: Bus): PoolAccess {
         if (reply.responseCode !== 'OK') throw installationFailure(reply.responseCode, reply.reason ?? reply.responseCode, reply.certificateInstallationRes);
         return { certificateInstallationRes: reply.certificateInstallationRes };
       },
+      async update(request) {
+        const { responseCode, certificateUpdateRes } = await requestSubjectReply(bus, ccpInterface.requests.update, { ...request }, { timeoutMs: 3_000 });
+        return { responseCode, certificateUpdateRes };
+      },
     },
     provisioningChain: {
       async fetch(pcid) {
@@ -183,6 +193,9 @@ function responseCodeOf(certificateInstallationRes: string): string {
   }
 }
 
+/** OPCP 1.0 has no CertificateUpdate: Hubject dropped it with ISO 15118-20 (hubject/opcp#13). */
+const updateNotSupported = () => new PncError('UpdateNotSupported', 'the OPCP pools have no CertificateUpdate (hubject/opcp#13); renewed contracts need the pools on the bus', { retryable: false });
+
 function opcpPoolAccess(client: OpcpClient): PoolAccess {
   return {
     transport: 'opcp',
@@ -191,6 +204,9 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
         const answer = await asPoolCall(() => client.signedContractData(certificateInstallationReq, xsdMsgDefNamespace), { 400: 'ExiInvalid' });
         if (!answer.found) throw installationFailure(responseCodeOf(answer.certificateInstallationRes), 'the CCP answered 404: no installable contract', answer.certificateInstallationRes);
         return { certificateInstallationRes: answer.certificateInstallationRes };
+      },
+      async update() {
+        throw updateNotSupported();
       },
     },
     provisioningChain: {
@@ -228,7 +244,9 @@ function opcpPoolAccess(client: OpcpClient): PoolAccess {
       },
     },
     signedContracts: {
-      async put({ pcid, emaid, body, signature }) {
+      async put({ pcid, emaid, body, signature, renewalOf }) {
+        // A renewal stored as an ordinary contract would be installed with a key the EV cannot decrypt.
+        if (renewalOf) throw updateNotSupported();
         const signedContractDataXML = Buffer.from(signedContractXml(body, signature), 'utf8').toString('base64');
         await asPoolCall(() => client.putSignedContractData({ pcid, emaid, signedContractDataXML }), { 400: 'ContractInvalid' });
       },

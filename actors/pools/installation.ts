@@ -1,10 +1,11 @@
 /**
- * The EXI edge of the CCP: reading an EV's CertificateInstallationReq and writing the
- * CertificateInstallationRes it gets back, under the request's SessionID [V2G2-553 ff.].
+ * The EXI edge of the CCP: reading an EV's CertificateInstallationReq or CertificateUpdateReq and
+ * writing the CertificateInstallationRes / CertificateUpdateRes it gets back, under the request's
+ * SessionID [V2G2-553 ff.]. Both responses carry the same signed content (pki-and-crypto.md §11.2).
  */
 import { decodeExi, encodeExi, type ExiJson } from '../../protocols/exi/index.ts';
 import { PncError } from '../../protocols/errors.ts';
-import type { InstallationResponseCode } from '../../protocols/catalogue/ccp.ts';
+import type { UpdateResponseCode } from '../../protocols/catalogue/ccp.ts';
 
 /** One entry of the EV's ListOfRootCertificateIDs: the V2G roots it trusts (max 20). */
 export interface RootCertificateId {
@@ -26,12 +27,8 @@ export interface InstallationRequest {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/**
- * Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`.
- * `certificateOf` turns OEMProvisioningCert's hex into DER (a pool passes its DerCache, so a vehicle
- * that comes again yields the same bytes object and what is cached on it).
- */
-export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: string) => Uint8Array = (hex) => new Uint8Array(Buffer.from(hex, 'hex'))): InstallationRequest {
+/** Decodes one request of `name`; anything else is `ExiInvalid`. */
+function readRequest(exi: Uint8Array, name: 'CertificateInstallationReq' | 'CertificateUpdateReq'): { document: ExiJson; sessionId: string; body: Obj; rootCertificateIds: RootCertificateId[] } {
   let document: ExiJson;
   try {
     ({ document } = decodeExi('iso2', exi));
@@ -40,21 +37,47 @@ export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: st
   }
   const message = (document as Obj).V2G_Message;
   const header = isObj(message) ? message.Header : undefined;
-  const body = isObj(message) && isObj(message.Body) ? message.Body.CertificateInstallationReq : undefined;
-  if (!isObj(header) || typeof header.SessionID !== 'string' || !isObj(body) || typeof body.OEMProvisioningCert !== 'string') {
-    throw new PncError('ExiInvalid', 'the EXI message is not a CertificateInstallationReq');
-  }
+  const body = isObj(message) && isObj(message.Body) ? message.Body[name] : undefined;
+  if (!isObj(header) || typeof header.SessionID !== 'string' || !isObj(body)) throw new PncError('ExiInvalid', `the EXI message is not a ${name}`);
   const list = isObj(body.ListOfRootCertificateIDs) ? body.ListOfRootCertificateIDs.RootCertificateID : [];
   const rootCertificateIds = (Array.isArray(list) ? list : [list]).filter(isObj).map((id) => ({
     issuerName: String(id.X509IssuerName ?? ''),
     serialNumber: BigInt(String(id.X509SerialNumber ?? 0)),
   }));
-  return {
-    message: document,
-    sessionId: header.SessionID.toLowerCase(),
-    provisioningCertificate: certificateOf(body.OEMProvisioningCert),
-    rootCertificateIds,
-  };
+  return { document, sessionId: header.SessionID.toLowerCase(), body, rootCertificateIds };
+}
+
+/**
+ * Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`.
+ * `certificateOf` turns OEMProvisioningCert's hex into DER (a pool passes its DerCache, so a vehicle
+ * that comes again yields the same bytes object and what is cached on it).
+ */
+export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: string) => Uint8Array = (hex) => new Uint8Array(Buffer.from(hex, 'hex'))): InstallationRequest {
+  const { document, sessionId, body, rootCertificateIds } = readRequest(exi, 'CertificateInstallationReq');
+  if (typeof body.OEMProvisioningCert !== 'string') throw new PncError('ExiInvalid', 'the EXI message is not a CertificateInstallationReq');
+  return { message: document, sessionId, provisioningCertificate: certificateOf(body.OEMProvisioningCert), rootCertificateIds };
+}
+
+export interface UpdateRequest {
+  /** The whole decoded `{ V2G_Message }`, for signature verification with the contract key [V2G2-…, pki-and-crypto.md §11.2]. */
+  readonly message: ExiJson;
+  /** Header SessionID, lowercase hex. */
+  readonly sessionId: string;
+  /** ContractSignatureCertChain: the current contract certificate first, then its Sub-CAs (DER). */
+  readonly contractChain: readonly Uint8Array[];
+  /** The eMAID the EV names. */
+  readonly emaid: string;
+  readonly rootCertificateIds: readonly RootCertificateId[];
+}
+
+/** Decodes and checks the shape of a CertificateUpdateReq; anything else is `ExiInvalid`. */
+export function readUpdateRequest(exi: Uint8Array): UpdateRequest {
+  const { document, sessionId, body, rootCertificateIds } = readRequest(exi, 'CertificateUpdateReq');
+  const chain = body.ContractSignatureCertChain;
+  if (!isObj(chain) || typeof chain.Certificate !== 'string' || typeof body.eMAID !== 'string') throw new PncError('ExiInvalid', 'the EXI message is not a CertificateUpdateReq');
+  const subs = isObj(chain.SubCertificates) ? chain.SubCertificates.Certificate : [];
+  const contractChain = [chain.Certificate, ...(Array.isArray(subs) ? subs : [subs])].filter((c): c is string => typeof c === 'string').map((c) => new Uint8Array(Buffer.from(c, 'hex')));
+  return { message: document, sessionId, contractChain, emaid: body.eMAID, rootCertificateIds };
 }
 
 /** The signed parts a contract contributes: the CertificateInstallationRes content without ResponseCode, and the header Signature. */
@@ -72,8 +95,10 @@ const FAILED_CONTENT: Obj = {
   eMAID: { Id: 'id4', CONTENT: '00000000000000' },
 };
 
-/** The CertificateInstallationRes V2G_Message as EXI JSON: the contract's signed content with OK, or a failure code. */
-export function installationResponseMessage(sessionId: string, outcome: { code: 'OK'; contract: SignedContract } | { code: Exclude<InstallationResponseCode, 'OK'> }): ExiJson {
+export type ContractResponseName = 'CertificateInstallationRes' | 'CertificateUpdateRes';
+
+/** The CertificateInstallationRes (or CertificateUpdateRes) V2G_Message as EXI JSON: the contract's signed content with OK, or a failure code. */
+export function installationResponseMessage(sessionId: string, outcome: { code: 'OK'; contract: SignedContract } | { code: Exclude<UpdateResponseCode, 'OK'> }, name: ContractResponseName = 'CertificateInstallationRes'): ExiJson {
   const header: Obj = { SessionID: sessionId };
   let body: Obj;
   if (outcome.code === 'OK') {
@@ -82,7 +107,7 @@ export function installationResponseMessage(sessionId: string, outcome: { code: 
   } else {
     body = { ResponseCode: outcome.code, ...FAILED_CONTENT };
   }
-  return { V2G_Message: { Header: header, Body: { CertificateInstallationRes: body } } } as ExiJson;
+  return { V2G_Message: { Header: header, Body: { [name]: body } } } as ExiJson;
 }
 
 function withoutResponseCode(body: Obj): Obj {

@@ -6,14 +6,14 @@
  * decrypted with the provisioning key and matching the contract certificate [V2G2-823].
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
 import { oemInterface, type VehicleRecordJson } from '../../protocols/catalogue/oem.ts';
 import type { Bus } from '../bus/bus.ts';
 import { requestSubjectReply } from '../bus/typed.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
-import { decryptContractKey } from '../../protocols/pki/contract-key.ts';
+import { decryptContractKey, type PrivateKeyInput } from '../../protocols/pki/contract-key.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../protocols/pki/keys.ts';
 import { base64Of, makeCsr } from '../participants/authority.ts';
@@ -66,6 +66,21 @@ export async function installationRequestParts(vehicle: Vehicle): Promise<{ body
   return { body, signature: signature as unknown as Record<string, unknown> };
 }
 
+/**
+ * The CertificateUpdateReq body and the header Signature over it: the current contract chain and its
+ * eMAID, the V2G roots the vehicle trusts, signed with the current contract key (pki-and-crypto.md §11.2).
+ */
+export async function updateRequestParts(vehicle: VehicleRecordJson, contract: { readonly emaid: string; readonly certificate: string; readonly subCertificates: readonly string[] }, contractKey: CryptoKey | KeyObject): Promise<{ body: Record<string, unknown>; signature: Record<string, unknown> }> {
+  const body = {
+    Id: 'ID1',
+    ContractSignatureCertChain: { Certificate: contract.certificate, ...(contract.subCertificates.length ? { SubCertificates: { Certificate: [...contract.subCertificates] } } : {}) },
+    eMAID: contract.emaid,
+    ListOfRootCertificateIDs: { RootCertificateID: rootCertificateIds(vehicle) },
+  };
+  const signature = await signFragments([{ id: 'ID1', fragment: { CertificateUpdateReq: body } }], contractKey);
+  return { body, signature: signature as unknown as Record<string, unknown> };
+}
+
 export interface InstallationCheck {
   readonly responseCode: string;
   readonly sessionId: string;
@@ -97,11 +112,20 @@ function chainHexOf(element: Json): { certificate: string; subCertificates: stri
  * @throws PncError `InstallationResInvalid`, `InstallationFailed`, `CpsChainInvalid`, or the
  *   xmldsig / contract-key error codes.
  */
-export async function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicle): Promise<InstallationCheck> {
+export function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicle): Promise<InstallationCheck> {
+  return checkContractResponse(exi, vehicle, 'CertificateInstallationRes', vehicle.provisioningKey);
+}
+
+/**
+ * Checks a CertificateInstallationRes or CertificateUpdateRes as the vehicle does (pki-and-crypto.md
+ * §8.1): the ECDH static key is the provisioning key for an installation and the current contract key
+ * for an update (§10.1 [V2G2-820/821]); the new key must match the new contract certificate [V2G2-823].
+ */
+export async function checkContractResponse(exi: Uint8Array, vehicle: VehicleRecordJson, name: 'CertificateInstallationRes' | 'CertificateUpdateRes', receiverKey: PrivateKeyInput): Promise<InstallationCheck> {
   const { document } = decodeExi('iso2', exi);
   const message = (document as Json).V2G_Message as Json | undefined;
-  const res = ((message?.Body as Json | undefined)?.CertificateInstallationRes) as Json | undefined;
-  if (!message || !res) throw new PncError('InstallationResInvalid', 'not a CertificateInstallationRes');
+  const res = ((message?.Body as Json | undefined)?.[name]) as Json | undefined;
+  if (!message || !res) throw new PncError('InstallationResInvalid', `not a ${name}`);
   if (res.ResponseCode !== 'OK') throw new PncError('InstallationFailed', `ResponseCode ${String(res.ResponseCode)}`);
   const cpsChain = chainOf(res.SAProvisioningCertificateChain as Json, 'SAProvisioningCertificateChain');
   await verifyMessageSignature(message, cpsChain[0]);
@@ -112,7 +136,7 @@ export async function checkInstallationResponse(exi: Uint8Array, vehicle: Vehicl
   const contentOf = (name: string): string => String(((res[name] as Json | undefined)?.CONTENT) ?? '');
   const key = await decryptContractKey(
     { encryptedPrivateKey: bytesOfHex(contentOf('ContractSignatureEncryptedPrivateKey')), dhPublicKey: bytesOfHex(contentOf('DHpublickey')) },
-    vehicle.provisioningKey,
+    receiverKey,
     contractChain[0],
   );
   return {

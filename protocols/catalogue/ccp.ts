@@ -22,6 +22,10 @@ export const installationResponseCodes = [
 ] as const;
 export type InstallationResponseCode = (typeof installationResponseCodes)[number];
 
+/** ISO 15118-2 ResponseCodes a CertificateUpdateRes can carry: the installation's, and a contract its MO cancelled. */
+export const updateResponseCodes = [...installationResponseCodes, 'FAILED_ContractCanceled'] as const;
+export type UpdateResponseCode = (typeof updateResponseCodes)[number];
+
 /** One stored contract, as listed (OPCP `LookupContractResponse.XMLContracts[]` plus our ids). */
 export const contractSummary = z.object({
   contractId: z.string(),
@@ -111,6 +115,25 @@ export const ccpInterface = participantInterface({
         emaid: emaid.optional(),
         cpsV2GRootFingerprint: z.string().optional(),
         /** Why the request failed, for logs and the OPCP error body. */
+        reason: z.string().optional(),
+      }),
+      errors: ['Forbidden', 'ExiInvalid', 'UnsupportedNamespace'] as const,
+    }),
+    update: requestSubject({
+      subject: 'ccp.update',
+      maxRequestBytes: REQUEST_BYTES.exi,
+      summary: "answers an EV's CertificateUpdateReq (EXI, via the CPO backend) with the renewed contract its MO prepared for the contract certificate that signed it; ISO failures are answered in EXI too",
+      request: z.object({
+        /** EXI (schema `iso2`) of the EV's whole V2G_Message, base64. */
+        certificateUpdateReq: base64.min(4).max(7500),
+        xsdMsgDefNamespace: z.string().max(50).default('urn:iso:15118:2:2013:MsgDef'),
+      }),
+      reply: z.object({
+        responseCode: z.enum(updateResponseCodes),
+        /** EXI (schema `iso2`) V2G_Message with the request's SessionID, base64; on failure a response with only the code. */
+        certificateUpdateRes: base64.min(4),
+        emaid: emaid.optional(),
+        /** Why the request failed, for logs. */
         reason: z.string().optional(),
       }),
       errors: ['Forbidden', 'ExiInvalid', 'UnsupportedNamespace'] as const,

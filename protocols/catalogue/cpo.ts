@@ -40,7 +40,7 @@ export const cpoInterface = participantInterface({
     installContract: requestSubject({
       subject: 'cpo.certificate.install',
       maxRequestBytes: REQUEST_BYTES.exi,
-      summary: 'M01 Get15118EVCertificate: forward the EXI CertificateInstallationReq to the CCP and return its EXI response',
+      summary: 'M01/M02 Get15118EVCertificate: forward the EXI CertificateInstallationReq (Install) or CertificateUpdateReq (Update) to the CCP and return its EXI response; an Update is Accepted with a FAILED_* CertificateUpdateRes too',
       request: z.object({
         iso15118SchemaVersion: z.string().max(50).default('urn:iso:15118:2:2013:MsgDef'),
         action: z.enum(['Install', 'Update']).default('Install'),

@@ -8,6 +8,12 @@ import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_BYTES } from './define.ts';
 import { certificateChain, certificateDer, contractData, emaid, ocspSubject, pcid } from './fields.ts';
 
+/**
+ * A renewed contract for CertificateUpdate: the SHA-256 (hex) of the contract certificate whose
+ * public key the new contract key is encrypted for [V2G2-820/821]; absent for an installation.
+ */
+export const renewalOf = z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 of the current contract certificate, 64 lowercase hex digits').optional();
+
 /** One signing request: the contract data, and the PCID it is stored under in the CCP. */
 export const signingRequest = z.object({
   /** Stable id of the contract (the CCP put is idempotent by it; also the work de-duplication id). */
@@ -16,6 +22,7 @@ export const signingRequest = z.object({
   contractData,
   /** The MO asking; the CPS checks the EMAID prefix belongs to it when set. */
   moId: z.string().max(64).optional(),
+  renewalOf,
 });
 export type SigningRequestJson = z.output<typeof signingRequest>;
 
@@ -34,6 +41,8 @@ export const signedContractData = z.object({
   /** SHA-256 fingerprint (hex) of the V2G root the CPS chain leads to. */
   cpsV2GRootFingerprint: z.string(),
   signedAt: z.string(),
+  /** Set for a CertificateUpdateRes content: served only to the EV holding that contract certificate. */
+  renewalOf,
 });
 export type SignedContractDataJson = z.output<typeof signedContractData>;
 

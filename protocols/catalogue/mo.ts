@@ -16,6 +16,8 @@ export const contractSummary = z.object({
   emaid: emaid.optional(),
   status: contractStatus,
   contractCertificate: certificateDer.optional(),
+  /** The renewed certificate the CCP holds for CertificateUpdate, once there is one. */
+  renewedCertificate: certificateDer.optional(),
   failure: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 export type ContractSummaryJson = z.output<typeof contractSummary>;
@@ -38,6 +40,14 @@ export const moInterface = participantInterface({
       request: z.object({ emaid: emaid.optional(), contractId: z.string().optional() }),
       reply: contractSummary,
       errors: ['UnknownContract'] as const,
+    }),
+    renew: requestSubject({
+      subject: 'mo.contract.renew',
+      summary: 'renew an installed contract for CertificateUpdate: a new certificate for the same EMAID, its key encrypted for the current contract certificate, signed by the CPS and held by the CCP',
+      request: z.object({ emaid }),
+      reply: contractSummary,
+      /** EventNotAccepted: the contract is not installed (concluding, terminated, failed) or a renewal is already under way. */
+      errors: ['UnknownContract', 'PoolUnavailable', 'EventNotAccepted', 'RenewalRejected'] as const,
     }),
     terminate: requestSubject({
       subject: 'mo.contract.terminate',

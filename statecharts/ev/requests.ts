@@ -34,6 +34,8 @@ export interface EvPlan {
   readonly resumeSessionId?: string;
   /** No valid contract in the contract store: install one first (PnC). */
   readonly installContract: boolean;
+  /** The valid contract is within its renewal window: CertificateUpdate first (PnC); installContract wins when both are set. */
+  readonly updateContract?: boolean;
   /** DC: go from PowerDelivery(Stop) straight to SessionStop (WeldingDetection is the EV's option). */
   readonly skipWeldingDetection?: boolean;
   /** End charging after this many ChargingStatus/CurrentDemand answers, whatever the state of charge. */
@@ -41,6 +43,18 @@ export interface EvPlan {
   /** Pause between two requests of a loop (ChargingStatus, CurrentDemand, Ongoing repeats), ms. */
   readonly loopIntervalMs: number;
 }
+
+/** The Certificate service's two uses (ISO 15118-2 ServiceID 2). */
+export type CertificateService = 'Installation' | 'Update';
+
+/** The certificate service the EV asks for this session, if any. */
+export function certificateServiceOf(plan: EvPlan): CertificateService | undefined {
+  if (plan.installContract) return 'Installation';
+  return plan.updateContract ? 'Update' : undefined;
+}
+
+/** ISO 15118-2 Certificate service (ServiceID 2) parameter sets: 1 Installation, 2 Update. */
+const CERTIFICATE_PARAMETER_SET = { Installation: 1, Update: 2 } as const;
 
 export const APP_PROTOCOLS: Readonly<Record<SessionProtocol, { ProtocolNamespace: string; VersionNumberMajor: number; VersionNumberMinor: number }>> = {
   iso2: { ProtocolNamespace: 'urn:iso:15118:2:2013:MsgDef', VersionNumberMajor: 2, VersionNumberMinor: 0 },
@@ -78,7 +92,7 @@ const BUILDERS: Readonly<Record<string, Builder>> = {
   ServiceDetailReq: () => ({ ServiceID: 2 }),
   PaymentServiceSelectionReq: (i) => ({
     SelectedPaymentOption: i.protocol === 'din' ? 'ExternalPayment' : i.plan.payment,
-    SelectedServiceList: { SelectedService: [{ ServiceID: 1 }, ...(i.protocol === 'iso2' && i.plan.installContract ? [{ ServiceID: 2, ParameterSetID: 1 }] : [])] },
+    SelectedServiceList: { SelectedService: [{ ServiceID: 1 }, ...(i.protocol === 'iso2' && certificateServiceOf(i.plan) ? [{ ServiceID: 2, ParameterSetID: CERTIFICATE_PARAMETER_SET[certificateServiceOf(i.plan)!] }] : [])] },
   }),
   AuthorizationReq: () => ({}),
   ChargeParameterDiscoveryReq: (i) => {

@@ -10,7 +10,9 @@ import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { ocppInterface } from '../../protocols/catalogue/ocpp.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
-import { buildInstallationRequest, checkInstallationResponse } from '../../actors/story/vehicle.ts';
+import { buildInstallationRequest, checkContractResponse, checkInstallationResponse, updateRequestParts } from '../../actors/story/vehicle.ts';
+import { ContractStore } from '../../actors/participants/ev/contracts.ts';
+import { encodeExi } from '../../protocols/exi/index.ts';
 import { bootRequest, hashDataOf, makeTestCsr, startBackOffice, testStation, until, type BackOffice } from './helpers.ts';
 
 let office: BackOffice;
@@ -97,7 +99,7 @@ test('C07 Authorize: hash data with OCSP at the MO, the chain, and the pairing o
   assert.equal(await station.call('Authorize', { idToken, iso15118CertificateHashData: [hashDataOf(leaf, sub2, 'http://169.254.169.254/latest')] }), { idTokenInfo: { status: 'Invalid' }, certificateStatus: 'CertChainError' });
 });
 
-test('M01 Get15118EVCertificate: the EV\'s EXI to the CCP and back; Update and garbage are Failed with OCPP reason codes', async () => {
+test('M01/M02 Get15118EVCertificate: the EV\'s EXI to the CCP and back; an Update with an installation request and garbage are Failed with OCPP reason codes', async () => {
   const station = await connected('CS-INSTALL');
   await station.call('BootNotification', bootRequest);
   const exiRequest = Buffer.from(await buildInstallationRequest(office.vehicle)).toString('base64');
@@ -106,10 +108,28 @@ test('M01 Get15118EVCertificate: the EV\'s EXI to the CCP and back; Update and g
   const check = await checkInstallationResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), office.vehicle);
   assert.is(check.emaid, office.story.contract.emaid);
   const update = await station.call('Get15118EVCertificate', { iso15118SchemaVersion: 'urn:iso:15118:2:2013:MsgDef', action: 'Update', exiRequest }) as { status: string; statusInfo: { reasonCode: string }; exiResponse: string };
-  assert.equal([update.status, update.statusInfo.reasonCode, update.exiResponse], ['Failed', 'UnsupportedRequest', '']);
+  assert.equal([update.status, update.statusInfo.reasonCode, update.exiResponse], ['Failed', 'InvalidValue', '']);
   const garbage = await station.call('Get15118EVCertificate', { iso15118SchemaVersion: 'urn:iso:15118:2:2013:MsgDef', action: 'Install', exiRequest: Buffer.from('not EXI').toString('base64') }) as { status: string; statusInfo: { reasonCode: string; additionalInfo: string } };
   assert.equal([garbage.status, garbage.statusInfo.reasonCode], ['Failed', 'InvalidValue']);
   assert.match(garbage.statusInfo.additionalInfo, /^Exi(DecodeError|Invalid): /);
+});
+
+test('M02 Get15118EVCertificate Update: after the MO renewed the contract, the EV\'s CertificateUpdateReq gets the renewed contract, its key for the current contract key', async () => {
+  const station = await connected('CS-UPDATE');
+  await station.call('BootNotification', bootRequest);
+  const admin = office.story.identities.handle(office.story.bus, 'admin', { role: 'admin', prefixes: [] });
+  const renewed = await requestSubjectReply(admin, moInterface.requests.renew, { emaid: office.story.contract.emaid! });
+  // The story's EV installed the contract: its store holds the current certificate and key.
+  const contracts = new ContractStore(office.story.store, office.vehicle.pcid);
+  const contract = (await contracts.valid())!;
+  const parts = await updateRequestParts(office.vehicle, contract, await contracts.signingKey());
+  const exiRequest = Buffer.from(encodeExi('iso2', { V2G_Message: { Header: { SessionID: '0102030405060708', Signature: parts.signature }, Body: { CertificateUpdateReq: parts.body } } })).toString('base64');
+  const answer = await station.call('Get15118EVCertificate', { iso15118SchemaVersion: 'urn:iso:15118:2:2013:MsgDef', action: 'Update', exiRequest }) as { status: string; exiResponse: string };
+  assert.is(answer.status, 'Accepted');
+  const check = await checkContractResponse(new Uint8Array(Buffer.from(answer.exiResponse, 'base64')), office.vehicle, 'CertificateUpdateRes', await contracts.keyScalar());
+  assert.is(check.emaid, office.story.contract.emaid);
+  assert.is(Buffer.from(check.contractChainHex.certificate, 'hex').toString('base64'), renewed.renewedCertificate);
+  assert.is(check.sessionId, '0102030405060708');
 });
 
 test('A02/A03 SignCertificate → CertificateSigned for V2G and station certificates; a wrong CN or a broken CSR is Rejected; the signed station certificate opens profile 3', async () => {

@@ -101,7 +101,8 @@ test('CPO C07 accepts the contract chain, and after termination OCSP at the MO r
   assert.is(garbage.statusInfo?.reasonCode, 'InvalidValue');
   assert.match(garbage.statusInfo?.additionalInfo ?? '', /^Exi(DecodeError|Invalid): /);
   const update = await requestSubjectReply(bus, cpoInterface.requests.installContract, { action: 'Update', exiRequest: Buffer.from(await buildInstallationRequest(vehicle)).toString('base64') });
-  assert.equal([update.status, update.statusInfo?.reasonCode, update.statusInfo?.additionalInfo], ['Failed', 'UnsupportedRequest', 'UpdateNotSupported: only Install is supported']);
+  // M02: an Update goes to the CCP, which reads only a CertificateUpdateReq.
+  assert.equal([update.status, update.statusInfo?.reasonCode, update.statusInfo?.additionalInfo], ['Failed', 'InvalidValue', 'ExiInvalid: the EXI message is not a CertificateUpdateReq']);
   // Terminating twice is refused by the statechart, not silently repeated.
   await rejects(requestSubjectReply(bus, moInterface.requests.terminate, { emaid: contract.emaid! }), 'EventNotAccepted');
 });

@@ -20,7 +20,12 @@ interface ContractDoc extends StoredContract {
   /** The contract private key as a JWK (d, x, y). */
   readonly key: Record<string, string>;
   readonly notAfter: number;
+  /** When a CertificateUpdate of this contract last failed: the vehicle waits a day before asking again. */
+  readonly updateRefusedAt?: number;
 }
+
+/** After a failed CertificateUpdate the vehicle charges with its contract and asks again a day later. */
+export const UPDATE_RETRY_MS = 86_400_000;
 
 const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
@@ -45,6 +50,30 @@ export class ContractStore {
     const doc = await this.docs.get('contract');
     if (!doc || doc.notAfter <= this.now()) return undefined;
     return { emaid: doc.emaid, certificate: doc.certificate, subCertificates: doc.subCertificates };
+  }
+
+  /**
+   * True when the valid contract expires within `windowMs` and no CertificateUpdate of it failed in
+   * the last day: the vehicle asks for a renewed one before PaymentDetails.
+   */
+  async renewalDue(windowMs: number): Promise<boolean> {
+    const doc = await this.docs.get('contract');
+    const now = this.now();
+    if (!doc || doc.notAfter <= now || doc.notAfter - now > windowMs) return false;
+    return doc.updateRefusedAt === undefined || now - doc.updateRefusedAt >= UPDATE_RETRY_MS;
+  }
+
+  /** Remembers that a CertificateUpdate of the stored contract failed. */
+  async updateRefused(): Promise<void> {
+    const doc = await this.docs.get('contract');
+    if (doc) await this.docs.replace({ ...doc, updateRefusedAt: this.now() });
+  }
+
+  /** The contract key as its 32-byte scalar: the ECDH static key of CertificateUpdate [V2G2-820/821]. */
+  async keyScalar(): Promise<Uint8Array> {
+    const doc = await this.docs.get('contract');
+    if (!doc) throw new PncError('NoContract', 'the vehicle holds no contract');
+    return new Uint8Array(Buffer.from(doc.key.d, 'base64url'));
   }
 
   /** The contract key for signing AuthorizationReq and MeteringReceiptReq. */

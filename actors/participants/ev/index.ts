@@ -1,7 +1,8 @@
 /**
  * EV participant: one vehicle as the OEM produced it (PCID, provisioning certificate and key,
  * V2G roots), with a battery model and a contract store. `charge()` runs one session over a
- * connected Duplex; it installs a contract first when it holds no valid one (PnC), or uses EIM.
+ * connected Duplex; it installs a contract first when it holds no valid one (PnC), renews one that
+ * expires within the renewal window by CertificateUpdate, or uses EIM.
  * The provisioning key is the one in the OEM's vehicle record until the OEM signs vehicle-made CSRs.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,7 +30,12 @@ export interface EvOptions {
   readonly inspectOn?: Bus;
   /** The EVCCID (MAC of its PLC modem), hex. @default random */
   readonly evccId?: string;
+  /** A valid contract that expires within this many days is renewed by CertificateUpdate before charging. @default 30 */
+  readonly renewalWindowDays?: number;
 }
+
+/** Renew a contract by CertificateUpdate when fewer days than this remain. */
+export const CONTRACT_RENEWAL_DAYS = 30;
 
 export interface Ev {
   readonly vehicle: Vehicle;
@@ -48,12 +54,17 @@ export function createEv(store: Store, vehicle: Vehicle, options: EvOptions = {}
     vehicle, battery, contracts,
     async charge(stream, overrides = {}) {
       const payment = overrides.payment ?? 'Contract';
+      const installContract = payment === 'Contract' && !(await contracts.valid());
       const plan: EvPlan = {
         protocols: ['iso2', 'din'], payment, energyMode: 'DC_extended', evccId, targetSoc: 80, pause: false, loopIntervalMs: 250,
-        installContract: payment === 'Contract' && !(await contracts.valid()),
+        installContract,
+        updateContract: payment === 'Contract' && !installContract && (await contracts.renewalDue((options.renewalWindowDays ?? CONTRACT_RENEWAL_DAYS) * 86_400_000)),
         ...overrides,
       };
-      return runEvSession(stream, { vehicle, battery, contracts, plan, clock, trace: options.trace, inspectOn: options.inspectOn });
+      const output = await runEvSession(stream, { vehicle, battery, contracts, plan, clock, trace: options.trace, inspectOn: options.inspectOn });
+      // A refused or unusable renewal: the next sessions charge with the current contract for a day.
+      if (plan.updateContract && !plan.installContract && output.outcome === 'failed' && output.last?.name === 'CertificateUpdateRes') await contracts.updateRefused();
+      return output;
     },
   };
 }

@@ -13,7 +13,7 @@ import { signFragments } from '../../../protocols/xmldsig/index.ts';
 import { evSessionMachine, type EvOutput, type EvPlan, type EvRequest } from '../../../statecharts/ev-session.ts';
 import { valueOf, wireName, type Body } from '../../../statecharts/secc/messages.ts';
 import { V2gtpConnection } from '../../transport/v2gtp-connection.ts';
-import { checkInstallationResponse, installationRequestParts } from '../../story/vehicle.ts';
+import { checkContractResponse, installationRequestParts, updateRequestParts } from '../../story/vehicle.ts';
 import { decodeFrame, runOverConnection, systemClock, tracer, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import { inspectSession } from '../v2g/inspect.ts';
 import type { Battery } from './battery.ts';
@@ -52,9 +52,17 @@ export function runEvSession(stream: Duplex | V2gtpConnection, deps: EvSessionDe
 
   const machine = evSessionMachine.provide({
     actors: {
-      signInstallation: fromPromise(() => installationRequestParts(vehicle)),
-      acceptInstallation: fromPromise(async ({ input }) => {
-        const check = await checkInstallationResponse(input.exi, vehicle);
+      signCertificateRequest: fromPromise(async ({ input }) => {
+        if (input.service === 'Installation') return installationRequestParts(vehicle);
+        const contract = await contracts.valid();
+        if (!contract) throw new PncError('NoContract', 'the vehicle holds no valid contract to update');
+        return updateRequestParts(vehicle, contract, await contracts.signingKey());
+      }),
+      acceptCertificateResponse: fromPromise(async ({ input }) => {
+        // Installation: the provisioning key decrypts; Update: the contract key about to be replaced.
+        const check = input.service === 'Installation'
+          ? await checkContractResponse(input.exi, vehicle, 'CertificateInstallationRes', vehicle.provisioningKey)
+          : await checkContractResponse(input.exi, vehicle, 'CertificateUpdateRes', await contracts.keyScalar());
         await contracts.save({ emaid: check.emaid, certificate: check.contractChainHex.certificate, subCertificates: check.contractChainHex.subCertificates }, check.contractKeyScalar);
         return { emaid: check.emaid };
       }),
