@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { CLIENT_NAMESPACE, cutHost, healHost, hostServices, killService, localTopology, netnsDown, netnsUp, requireNetns, startService, type CutMethod, type HostService } from '../../deploy/netns.ts';
 import { clusterCaFile } from '../../deploy/tls.ts';
@@ -15,6 +16,8 @@ import { natsUrlsFor, readTopology, type Topology } from '../../deploy/topology.
 import { PncError } from '../../protocols/errors.ts';
 
 const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
+/** How long a probe of a host's NATS port waits for the TCP handshake. */
+const PROBE_MS = 2_000;
 /** Set for the runner inside the client namespace: the work directory of the running deployment. */
 export const NETNS_WORK_ENV = 'OPENPNC_CHAOS_NETNS_WORK';
 
@@ -85,11 +88,36 @@ export class NetnsTarget {
     return killed;
   }
 
-  cut(host: string, method: CutMethod): void {
+  /**
+   * Cuts `host` off and proves it: its NATS client port, reachable before, no longer answers from the
+   * client namespace. Resolves false when the cut did not take (the run reports it as a broken invariant).
+   */
+  async cut(host: string, method: CutMethod): Promise<boolean> {
+    const before = await this.reachable(host, PROBE_MS);
     cutHost(host, method);
+    return before && !(await this.reachable(host, PROBE_MS));
   }
 
-  heal(host: string, method: CutMethod): void {
+  /** Heals `host` and waits until its NATS node answers again; false when it does not within 30 s. */
+  async heal(host: string, method: CutMethod): Promise<boolean> {
     healHost(host, method);
+    const until = Date.now() + 30_000;
+    while (Date.now() < until) if (await this.reachable(host, PROBE_MS)) return true;
+    return false;
+  }
+
+  /** A TCP connection to the host's NATS client port opens within `ms`. */
+  private reachable(hostName: string, ms: number): Promise<boolean> {
+    const host = this.topology.hosts.find((h) => h.name === hostName)!;
+    return new Promise((resolve) => {
+      const socket = connect({ host: host.address, port: host.nats.clientPort, timeout: ms });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.once('connect', () => done(true));
+      socket.once('timeout', () => done(false));
+      socket.once('error', () => setTimeout(() => done(false), 200));
+    });
   }
 }

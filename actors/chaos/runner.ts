@@ -204,6 +204,8 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
   let natsRestarts = 0;
   let busPlans = 0;
   let partitions = 0;
+  /** Partitions that did not cut (the host still answered) or did not heal. */
+  const unprovenCuts: string[] = [];
   try {
     // In order: the V2G root first, so the CPO and CPS domains get their Sub-CA 1 as they start.
     for (const process of processes) await process.start();
@@ -318,11 +320,13 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         } else if ('partition' in fault) {
           // A cut host's node and participants go on inside; every packet to or from the bridge is lost.
           print(`+${Date.now() - started} ms  host ${fault.partition} cut off (${fault.method})`);
-          netns!.cut(fault.partition, fault.method);
+          const cut = await netns!.cut(fault.partition, fault.method);
           partitions += 1;
+          if (!cut) unprovenCuts.push(`${fault.partition} still reachable while cut (${fault.method})`);
           await sleep(fault.healAfterMs);
-          netns!.heal(fault.partition, fault.method);
-          print(`+${Date.now() - started} ms  host ${fault.partition} healed`);
+          const healed = await netns!.heal(fault.partition, fault.method);
+          if (!healed) unprovenCuts.push(`${fault.partition} unreachable after the heal`);
+          print(`+${Date.now() - started} ms  host ${fault.partition} healed${healed ? '' : ', but its NATS node does not answer'}`);
         } else if ('natsNode' in fault && netns) {
           print(`+${Date.now() - started} ms  kill -9 NATS node on ${netns.topology.hosts[fault.natsNode].name}`);
           await netns.killAndRestart([netns.natsOf(fault.natsNode)], fault.restartAfterMs);
@@ -438,6 +442,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         { name: 'every paused session survived the faults and was joined again', holds: sessions.paused === sessions.started && sessions.resumed === sessions.paused, detail: `${sessions.resumed} of ${sessions.paused} paused` },
       ] : []),
       certificateInvariant(certificates),
+      ...(partitions ? [{ name: 'every cut host was unreachable from the client namespace while cut and reachable again after its heal', holds: unprovenCuts.length === 0, detail: `${partitions} cut${unprovenCuts.length ? `; ${unprovenCuts.join('; ')}` : ', each proven by its NATS client port'}` }] : []),
     ];
     return {
       scenario: scenario.name,
