@@ -360,7 +360,11 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
           print(`+${Date.now() - started} ms  faults on ${fault.participant} cleared`);
         }
       })();
-      if (!('participant' in fault)) disruptions.push(task);
+      // Awaited with the others after the load; handled now, so a fault that fails does not end the process first.
+      if (!('participant' in fault)) {
+        disruptions.push(task);
+        task.catch(() => {});
+      }
       else task.catch((error: unknown) => print(`fault plan on ${fault.participant} failed: ${toPncError(error).message}`));
     }
 
