@@ -79,13 +79,22 @@ export class NetnsTarget {
     return hostServices(this.topology, this.workDir, this.topology.hosts[index].name).find((service) => service.unit === 'nats')!;
   }
 
+  /** Per service, the kill and restart under way: a second fault on it waits until it is ready again. */
+  private readonly underWay = new Map<string, Promise<unknown>>();
+
   /** kill -9 these services, wait `restartAfterMs`, start them again; resolves once they are ready. */
   async killAndRestart(services: readonly HostService[], restartAfterMs: number): Promise<number> {
-    let killed = 0;
-    for (const service of services) killed += await killService(service);
-    await new Promise((resolve) => setTimeout(resolve, restartAfterMs));
-    await Promise.all(services.map(startService));
-    return killed;
+    const keys = services.map((service) => `${service.host}/${service.unit}`);
+    await Promise.all(keys.map((key) => this.underWay.get(key)?.catch(() => {})));
+    const run = (async () => {
+      let killed = 0;
+      for (const service of services) killed += await killService(service);
+      await new Promise((resolve) => setTimeout(resolve, restartAfterMs));
+      await Promise.all(services.map(startService));
+      return killed;
+    })();
+    for (const key of keys) this.underWay.set(key, run);
+    return run;
   }
 
   /**
