@@ -315,7 +315,9 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         if ('kill' in fault && netns) {
           const services = netns.servicesOf(fault.kill, fault.host);
           print(`+${Date.now() - started} ms  kill -9 ${services.map((service) => `${service.participants.join(' ')} on ${service.host}`).join('; ')}`);
-          kills += await netns.killAndRestart(services, fault.restartAfterMs);
+          // Read after the await: faults run side by side, `kills += await …` would add to a stale count.
+          const killed = await netns.killAndRestart(services, fault.restartAfterMs);
+          kills += killed;
           print(`+${Date.now() - started} ms  restarted ${services.map((service) => `${service.participants.join(' ')} on ${service.host}`).join('; ')}`);
         } else if ('partition' in fault) {
           // A cut host's node and participants go on inside; every packet to or from the bridge is lost.

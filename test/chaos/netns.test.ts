@@ -21,7 +21,7 @@ test('netns-ci-short: a host partitioned and healed, the MO killed in its namesp
   assert.is(run.code, 0, `${run.stderr}\n${JSON.stringify(report.invariants, null, 1)}`);
   assert.is(report.holds, true);
   assert.is(report.faults.partitions, 1);
-  assert.ok(report.faults.kills >= 1, JSON.stringify(report.faults));
+  assert.is(report.faults.kills, 1, JSON.stringify(report.faults));
   assert.ok(report.invariants.some((invariant: { name: string; holds: boolean }) => invariant.name.startsWith('every cut host was unreachable') && invariant.holds));
   assert.is(report.contracts.installable, report.contracts.asked);
   // Both CPO hosts got their own Sub-CA 1 from the V2G root, each kept in its own store.
