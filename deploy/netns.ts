@@ -205,11 +205,11 @@ function startInNamespace(namespace: string, command: readonly string[], logFile
   }
 }
 
-/** Waits until `logFile` contains `marker`, failing early when the process exits. */
-async function waitForLog(child: ChildProcess, logFile: string, marker: string, what: string): Promise<void> {
+/** Waits until `logFile` contains `marker` past byte `offset`, failing early when the process exits. */
+async function waitForLog(child: ChildProcess, logFile: string, marker: string, what: string, offset = 0): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (readFileSync(logFile, 'utf8').includes(marker)) return;
+    if (readFileSync(logFile).subarray(offset).toString('utf8').includes(marker)) return;
     if (child.exitCode !== null || child.signalCode !== null) throw new NetnsDeployError(`${what} exited (${child.exitCode ?? child.signalCode}) before it was ready`, logFile);
     await sleep(100);
   }
@@ -365,3 +365,85 @@ export async function netnsStory(topology: Topology, print: (line: string) => vo
   if (pending) print(pending);
   return { exitCode, output };
 }
+
+/** How a host is cut off: its bridge port down, or netem losing every packet both ways. */
+export type CutMethod = 'link' | 'netem';
+
+/** The bridge end of a host's veth, in the switch namespace. */
+const bridgePort = (hostName: string) => `h-${hostName}`;
+
+/**
+ * Partitions a host from every other namespace: its NATS node, its participant processes and anyone
+ * connected to them lose every packet to and from the bridge until {@link healHost}. Connections stay
+ * open (nothing tells the peers); they time out or resume, as on a real network.
+ */
+export function cutHost(hostName: string, method: CutMethod): void {
+  if (method === 'link') ip(['-n', SWITCH_NS, 'link', 'set', bridgePort(hostName), 'down']);
+  else for (const [namespace, dev] of [[hostNamespace(hostName), 'eth0'], [SWITCH_NS, bridgePort(hostName)]]) tc(namespace, ['qdisc', 'add', 'dev', dev, 'root', 'netem', 'loss', '100%']);
+}
+
+/** Undoes {@link cutHost}. */
+export function healHost(hostName: string, method: CutMethod): void {
+  if (method === 'link') ip(['-n', SWITCH_NS, 'link', 'set', bridgePort(hostName), 'up']);
+  else for (const [namespace, dev] of [[hostNamespace(hostName), 'eth0'], [SWITCH_NS, bridgePort(hostName)]]) tc(namespace, ['qdisc', 'del', 'dev', dev, 'root']);
+}
+
+function tc(namespace: string, args: readonly string[]): void {
+  const result = spawnSync('ip', ['netns', 'exec', namespace, 'tc', ...args], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) throw new NetnsDeployError(`tc ${args.join(' ')} in ${namespace}: ${(result.stderr || result.error?.message || '').trim().split('\n')[0]} (netem needs iproute2's tc and the sch_netem module)`);
+}
+
+/** A process of a host's deployment: its nats-server or one of its rendered `openpnc` services. */
+export interface HostService {
+  readonly host: string;
+  /** 'nats', or the service's unit name. */
+  readonly unit: string;
+  readonly participants: readonly string[];
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly logFile: string;
+  readonly readyMarker: string;
+}
+
+/** Every process {@link netnsUp} starts on `hostName`, as it starts them. */
+export function hostServices(topology: Topology, workDir: string, hostName: string): HostService[] {
+  const host = topology.hosts.find((h) => h.name === hostName);
+  if (!host) throw new NetnsDeployError(`no host ${hostName} in topology ${topology.name}`);
+  return [
+    { host: host.name, unit: 'nats', participants: [], command: ['nats-server', '-c', join(workDir, 'config', host.name, 'nats-server.conf')], env: {}, logFile: join(workDir, host.name, 'nats-server.log'), readyMarker: 'Server is ready' },
+    ...hostProcesses(topology, host).map((service) => ({
+      host: host.name, unit: service.unit, participants: service.participants, command: [process.execPath, BIN, ...service.args], env: service.env,
+      logFile: join(workDir, host.name, service.unit.replace(/\.service$/, '.log')),
+      readyMarker: service.kind === 'participants' ? '"event":"host.ready"' : 'OPCP gateway on',
+    })),
+  ];
+}
+
+/** The ids of the processes running `service` in its host's namespace (matched by command line). */
+export function servicePids(service: HostService): number[] {
+  return namespacePids(hostNamespace(service.host)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === service.command.join(' ');
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
+/** kill -9 every process of `service`; resolves once they are gone. Returns how many were killed. */
+export async function killService(service: HostService): Promise<number> {
+  const pids = servicePids(service);
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  while (pids.some(alive)) await sleep(20);
+  return pids.length;
+}
+
+/** Starts `service` again in its namespace and resolves once this start says it is ready. */
+export async function startService(service: HostService): Promise<void> {
+  const offset = existsSync(service.logFile) ? readFileSync(service.logFile).length : 0;
+  const child = startInNamespace(hostNamespace(service.host), service.command, service.logFile, service.env);
+  await waitForLog(child, service.logFile, service.readyMarker, `${service.unit} on ${service.host} (restarted)`, offset);
+}
+
+/** The client namespace, where `openpnc chaos` runs its load against a netns deployment. */
+export const CLIENT_NAMESPACE = CLIENT_NS;

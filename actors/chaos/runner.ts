@@ -25,6 +25,8 @@ import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { ChaosScenario } from './scenario.ts';
+import { NetnsTarget } from './netns.ts';
+import { accountCertificates, certificateInvariant, loseStoredRecords, type CertificateAccount } from './certificates.ts';
 import { CHAOS_MEMORY_PREFIX, cpuPercent, cpuTicks, residentBytes, type HeapFigures } from './measure.ts';
 
 const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
@@ -81,9 +83,13 @@ export interface ChaosReport {
   readonly scenario: string;
   readonly measure?: MeasureReport;
   readonly contracts: { asked: number; concluded: number; installedAtMo: number; installable: number; duplicates: number; lost: number; stuck: number };
-  readonly faults: { kills: number; natsRestarts: number; busPlans: number; counts: Record<string, FaultCounts> };
+  readonly faults: { kills: number; natsRestarts: number; busPlans: number; partitions: number; counts: Record<string, FaultCounts> };
   /** Charging sessions of the load (none without `load.sessions`). */
   readonly sessions?: SessionTally;
+  /** Every CA's issuance log against where each certificate belongs, read from the stores. */
+  readonly certificates: CertificateAccount;
+  /** Documents deleted on purpose (`loseStoredRecords`). */
+  readonly lostRecords?: number;
   readonly invariants: readonly Invariant[];
   readonly holds: boolean;
   readonly durationMs: number;
@@ -163,7 +169,7 @@ async function patiently<T>(step: () => Promise<T>): Promise<T> {
 }
 
 export interface RunOptions {
-  /** Work directory for the participants' stores. */
+  /** Work directory for the participants' stores; with a netns scenario, the running deployment's (actors/chaos/netns.ts). */
   readonly workDir: string;
   readonly print?: (line: string) => void;
 }
@@ -171,21 +177,25 @@ export interface RunOptions {
 export async function runScenario(scenario: ChaosScenario, options: RunOptions): Promise<ChaosReport> {
   const print = options.print ?? (() => {});
   const started = Date.now();
+  // A netns deployment is up already (netns.ts brought it up and started this runner in its client namespace).
+  const netns = 'netns' in scenario.deployment ? new NetnsTarget(scenario.deployment.netns.topology, options.workDir) : undefined;
+  const own = 'processes' in scenario.deployment ? scenario.deployment : { natsNodes: 1 as const, processes: [] };
   // Every participant, the operator (the load) and the chaos control hold their own key, as in production.
-  const credsDir = join(options.workDir, 'creds');
-  writeCredentials(credsDir);
-  const extraConfig = readFileSync(join(credsDir, AUTHORIZATION_FILE), 'utf8');
-  const cluster = scenario.deployment.natsNodes === 3 ? await startNatsCluster(3, { extraConfig }) : undefined;
-  const single = cluster ? undefined : await startNatsServer({ extraConfig });
-  const nodes: readonly NatsNode[] = cluster?.nodes ?? [single!];
-  const urls = nodes.map((node) => node.url);
+  const credsDir = netns?.credsDir ?? join(options.workDir, 'creds');
+  if (!netns) writeCredentials(credsDir);
+  const extraConfig = netns ? '' : readFileSync(join(credsDir, AUTHORIZATION_FILE), 'utf8');
+  const cluster = !netns && own.natsNodes === 3 ? await startNatsCluster(3, { extraConfig }) : undefined;
+  const single = cluster || netns ? undefined : await startNatsServer({ extraConfig });
+  const nodes: readonly NatsNode[] = cluster?.nodes ?? (single ? [single] : []);
+  const urls = netns?.urls ?? nodes.map((node) => node.url);
   // The SECC serves the load's vehicles on a TCP port of its own; a restart listens on the same one.
   const seccPort = scenario.load.sessions > 0 ? await freePort() : undefined;
-  const processes = scenario.deployment.processes.map((participants, index) => {
-    const dataDir = join(options.workDir, `p${index + 1}`);
+  const dataDirs = netns?.dataDirs ?? own.processes.map((_, index) => join(options.workDir, `p${index + 1}`));
+  const processes = own.processes.map((participants, index) => {
+    const dataDir = dataDirs[index];
     mkdirSync(dataDir, { recursive: true });
     const secc = seccPort && participants.includes('secc') ? ['--set', `tcpPort=${seccPort}`] : [];
-    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(scenario.deployment.natsNodes), '--data', dataDir, '--creds', credsDir, ...secc]);
+    return new ParticipantProcess(participants, ['--nats', urls.join(','), '--replicas', String(own.natsNodes), '--data', dataDir, '--creds', credsDir, ...secc]);
   });
   let sessionLoad: SessionLoad | undefined;
   let bus: Bus | undefined;
@@ -193,10 +203,13 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
   let kills = 0;
   let natsRestarts = 0;
   let busPlans = 0;
+  let partitions = 0;
+  /** Partitions that did not cut (the host still answered) or did not heal. */
+  const unprovenCuts: string[] = [];
   try {
     // In order: the V2G root first, so the CPO and CPS domains get their Sub-CA 1 as they start.
     for (const process of processes) await process.start();
-    print(`deployment: ${urls.length} NATS node(s), ${processes.length} participant processes`);
+    print(netns ? `deployment: deploy netns ${netns.topology.name}, hosts ${netns.topology.hosts.map((host) => host.name).join(', ')}, NATS ${urls.join(' ')}` : `deployment: ${urls.length} NATS node(s), ${processes.length} participant processes`);
     bus = await connectAs({ servers: urls, credsDir, name: 'admin', connectionName: `openpnc chaos ${scenario.name}` });
     const client = bus;
     await playStory(() => client, client);
@@ -299,7 +312,29 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         if ('kill' in fault && fault.afterSessionsPaused) await sessionsPaused;
         await wait(fault.atMs);
         if (ended.signal.aborted) return;
-        if ('kill' in fault) {
+        if ('kill' in fault && netns) {
+          const services = netns.servicesOf(fault.kill, fault.host);
+          print(`+${Date.now() - started} ms  kill -9 ${services.map((service) => `${service.participants.join(' ')} on ${service.host}`).join('; ')}`);
+          // Read after the await: faults run side by side, `kills += await …` would add to a stale count.
+          const killed = await netns.killAndRestart(services, fault.restartAfterMs);
+          kills += killed;
+          print(`+${Date.now() - started} ms  restarted ${services.map((service) => `${service.participants.join(' ')} on ${service.host}`).join('; ')}`);
+        } else if ('partition' in fault) {
+          // A cut host's node and participants go on inside; every packet to or from the bridge is lost.
+          print(`+${Date.now() - started} ms  host ${fault.partition} cut off (${fault.method})`);
+          const cut = await netns!.cut(fault.partition, fault.method);
+          partitions += 1;
+          if (!cut) unprovenCuts.push(`${fault.partition} still reachable while cut (${fault.method})`);
+          await sleep(fault.healAfterMs);
+          const healed = await netns!.heal(fault.partition, fault.method);
+          if (!healed) unprovenCuts.push(`${fault.partition} unreachable after the heal`);
+          print(`+${Date.now() - started} ms  host ${fault.partition} healed${healed ? '' : ', but its NATS node does not answer'}`);
+        } else if ('natsNode' in fault && netns) {
+          print(`+${Date.now() - started} ms  kill -9 NATS node on ${netns.topology.hosts[fault.natsNode].name}`);
+          await netns.killAndRestart([netns.natsOf(fault.natsNode)], fault.restartAfterMs);
+          natsRestarts += 1;
+          print(`+${Date.now() - started} ms  NATS node on ${netns.topology.hosts[fault.natsNode].name} back`);
+        } else if ('kill' in fault) {
           const host = processes.find((candidate) => candidate.participants.includes(fault.kill))!;
           print(`+${Date.now() - started} ms  kill -9 ${host.participants.join(' ')}`);
           await restart(host);
@@ -327,7 +362,11 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
           print(`+${Date.now() - started} ms  faults on ${fault.participant} cleared`);
         }
       })();
-      if (!('participant' in fault)) disruptions.push(task);
+      // Awaited with the others after the load; handled now, so a fault that fails does not end the process first.
+      if (!('participant' in fault)) {
+        disruptions.push(task);
+        task.catch(() => {});
+      }
       else task.catch((error: unknown) => print(`fault plan on ${fault.participant} failed: ${toPncError(error).message}`));
     }
 
@@ -354,6 +393,13 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         // not installable: counted below
       }
     }
+    let lostRecords: number | undefined;
+    if (scenario.loseStoredRecords) {
+      const { participant, collection, count } = scenario.loseStoredRecords;
+      lostRecords = loseStoredRecords(netns?.dataDirOf(participant) ?? dataDirs[own.processes.findIndex((hosted) => hosted.includes(participant))], collection, count);
+      print(`lost on purpose: ${lostRecords} document(s) of ${collection} in ${participant}'s store`);
+    }
+    const certificates = accountCertificates(dataDirs);
     // The last counts of every faulted participant, asked with the plan still in force.
     for (const participant of Object.keys(counts)) await control(participant, active.get(participant) ?? { rules: [] }).catch(() => {});
     ended.abort();
@@ -401,13 +447,17 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
         { name: 'no charging session hangs after the quiet period', holds: sessions.hanging === 0, detail: `${sessions.hanging} hanging${sessions.hanging ? ` (${sessions.hangingAfter.slice(0, 3).join('; ')})` : ''}` },
         { name: 'every paused session survived the faults and was joined again', holds: sessions.paused === sessions.started && sessions.resumed === sessions.paused, detail: `${sessions.resumed} of ${sessions.paused} paused` },
       ] : []),
+      certificateInvariant(certificates),
+      ...(partitions ? [{ name: 'every cut host was unreachable from the client namespace while cut and reachable again after its heal', holds: unprovenCuts.length === 0, detail: `${partitions} cut${unprovenCuts.length ? `; ${unprovenCuts.join('; ')}` : ', each proven by its NATS client port'}` }] : []),
     ];
     return {
       scenario: scenario.name,
       ...(measure ? { measure } : {}),
       ...(sessions ? { sessions } : {}),
       contracts: { asked, concluded: concluded.length, installedAtMo: installed.size, installable, duplicates, lost, stuck },
-      faults: { kills, natsRestarts, busPlans, counts },
+      certificates,
+      ...(lostRecords !== undefined ? { lostRecords } : {}),
+      faults: { kills, natsRestarts, busPlans, partitions, counts },
       invariants,
       holds: invariants.every((invariant) => invariant.holds),
       durationMs: Date.now() - started,
@@ -445,8 +495,9 @@ export function formatReport(report: ChaosReport): string[] {
   const lines = [
     `invariant report — ${report.scenario} (${(report.durationMs / 1000).toFixed(1)} s)`,
     `  contracts: asked ${report.contracts.asked}, concluded ${report.contracts.concluded}, installed at MO ${report.contracts.installedAtMo}, installable ${report.contracts.installable}, duplicates ${report.contracts.duplicates}, lost ${report.contracts.lost}, stuck ${report.contracts.stuck}`,
-    `  faults: ${report.faults.kills} process kills, ${report.faults.natsRestarts} NATS node restarts, ${report.faults.busPlans} bus fault plans ${JSON.stringify(report.faults.counts)}`,
+    `  faults: ${report.faults.kills} process kills, ${report.faults.natsRestarts} NATS node restarts, ${report.faults.partitions} host partitions, ${report.faults.busPlans} bus fault plans ${JSON.stringify(report.faults.counts)}`,
     ...(report.measure ? measureLines(report.measure) : []),
+    `  certificates: issued ${report.certificates.issued}, held where they belong ${report.certificates.held}, revoked ${report.certificates.revoked}, superseded ${report.certificates.superseded}, handed out ${report.certificates.handedOut}, unaccounted ${report.certificates.unaccounted.length}, serials issued twice ${report.certificates.duplicateSerials.length}${report.lostRecords !== undefined ? ` (${report.lostRecords} stored document(s) lost on purpose)` : ''}`,
     ...(report.sessions ? [`  charging sessions: started ${report.sessions.started}, paused ${report.sessions.paused}, resumed and completed ${report.sessions.resumed}, ended otherwise ${report.sessions.ended.length}, hanging ${report.sessions.hanging}`] : []),
     ...report.invariants.map((invariant) => `  ${invariant.holds ? '✓' : '✗'} ${invariant.name}: ${invariant.detail}`),
     report.holds ? 'every invariant holds' : 'INVARIANTS BROKEN',

@@ -16,6 +16,7 @@ import { issueCertificate, subjectName, type CertificateAuthority, type IssueOpt
 import { exportPkcs8, generateKeyPair, importPkcs8, signingAlgorithm, type CryptoKey, type CryptoKeyPair } from '../../protocols/pki/keys.ts';
 import type { RoleName } from '../../protocols/pki/profiles.ts';
 import { KeyEncryptionKey, type SealedKey } from '../host/kek.ts';
+import { recordIssuance, recordSuperseded } from './issuance-log.ts';
 
 export interface HeldAuthority extends CertificateAuthority {
   readonly publicKey: CryptoKey;
@@ -33,6 +34,8 @@ interface StoredAuthority {
 interface AuthoritiesDoc extends StoredDoc {
   readonly authorities: Record<string, StoredAuthority>;
 }
+
+const SIGNED_BY_V2G_ROOT: ReadonlySet<RoleName> = new Set(['cpoSubCa1', 'cpsSubCa1']);
 
 /** A fresh CA: certificate and key pair. */
 export interface MadeAuthority {
@@ -98,6 +101,9 @@ export async function loadOrMakeAuthorities<Name extends string>(
   let doc = await collection.get('authorities');
   if (!doc) {
     const made = await make();
+    // Sub-CA 1 of the CPO and CPS domains is the V2G root's issuance, logged there.
+    const ownIssuance = (Object.entries(made) as Array<[string, MadeAuthority]>).filter(([, authority]) => !SIGNED_BY_V2G_ROOT.has(authority.role));
+    for (const [, authority] of ownIssuance) await recordIssuance(store, participant, authority.role, authority.certificate);
     const authorities: Record<string, StoredAuthority> = {};
     for (const [name, authority] of Object.entries(made) as Array<[string, MadeAuthority]>) {
       authorities[name] = {
@@ -112,6 +118,11 @@ export async function loadOrMakeAuthorities<Name extends string>(
     } catch (error) {
       if (!PncError.is(error, 'DuplicateKey')) throw error;
       doc = (await collection.get('authorities'))!;
+      // Another process of this participant stored its CAs first: ours are made and never used.
+      for (const [name, authority] of ownIssuance) {
+        const kept = doc.authorities[name];
+        if (kept) await recordSuperseded(store, participant, authority.certificate, certificateOf(kept.certificate));
+      }
     }
   }
   const result: Record<string, HeldAuthority> = {};

@@ -18,6 +18,7 @@ import { statusInfoOf } from '../../protocols/ocpp/status-info.ts';
 import { failureOf, type Failure } from '../../statecharts/retry.ts';
 import type { Store, StoredDoc } from '../store/store.ts';
 import { asIssuer, ocspUrlOf, derOf, loadOrMakeAuthorities, makeAuthority, requestSubCa1, queueServer, certificateOf, processKek } from './authority.ts';
+import { recordIssuance, recordSuperseded } from './issuance-log.ts';
 import { exportPkcs8, importPkcs8 } from '../../protocols/pki/keys.ts';
 import type { KeyEncryptionKey, SealedKey } from '../host/kek.ts';
 import { certificatesOfPem, emaidVerdict, hashDataAuthorizer, pairingOf, verdictOfChain } from './cpo-authorize.ts';
@@ -53,11 +54,13 @@ async function loadOrMakeCsmsRoot(store: Store, organization: string, kek: KeyEn
   let doc = await collection.get('root');
   if (!doc) {
     const made = await makeCsmsRoot(organization);
+    await recordIssuance(store, 'cpo', 'csmsRoot', made.certificate);
     try {
       doc = await collection.insert({ _id: 'root', certificate: derOf(made.certificate), sealedKey: kek.seal(await exportPkcs8(made.privateKey), CSMS_ROOT_LABEL) });
     } catch (error) {
       if (!PncError.is(error, 'DuplicateKey')) throw error;
       doc = (await collection.get('root'))!;
+      await recordSuperseded(store, 'cpo', made.certificate, certificateOf(doc.certificate));
     }
   }
   return { certificate: certificateOf(doc.certificate), privateKey: await importPkcs8(kek.open(doc.sealedKey, CSMS_ROOT_LABEL)) };
@@ -144,6 +147,7 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
         // A02: the station's client certificate for security profile 3, CN = its authenticated identity.
         if (!stationId) throw new PncError('CsrNotAllowed', 'a ChargingStationCertificate is signed only for an authenticated station id');
         const station = await issueCsmsLeaf({ kind: 'station', issuer: csmsRoot, csr: request, commonName: stationId, organization }).catch((error: unknown) => { throw csrInvalid(error); });
+        await recordIssuance(store, 'cpo', 'csmsStation', station);
         return { certificateChain: pemOf(station), chain: { certificate: derOf(station), subCertificates: [] } };
       }
       let leaf: x509.X509Certificate;
@@ -152,6 +156,7 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
       } catch (error) {
         throw csrInvalid(error);
       }
+      await recordIssuance(store, 'cpo', 'secc', leaf);
       const chain = [leaf, sub2.certificate, sub1.certificate];
       return { certificateChain: chain.map(pemOf).join(''), chain: { certificate: derOf(leaf), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] } };
     }),
@@ -190,6 +195,7 @@ async function startCpo({ bus, store, log, config, kek }: ParticipantContext) {
     serve(cpoInterface.requests.csmsCa, () => ({ certificate: pemOf(csmsRoot.certificate) })),
     serve(cpoInterface.requests.signCsmsServer, async ({ csr, hosts }) => {
       const server = await issueCsmsLeaf({ kind: 'server', issuer: csmsRoot, csr, commonName: hosts[0], hosts, organization }).catch((error: unknown) => { throw csrInvalid(error); });
+      await recordIssuance(store, 'cpo', 'csmsServer', server);
       return { certificateChain: pemOf(server) };
     }),
     serve(cpoInterface.requests.boot, (request) => stations.boot(request)),

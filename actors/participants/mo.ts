@@ -22,6 +22,7 @@ import { issueCertificate } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext, type RenewedContract } from '../../statecharts/mo.ts';
 import type { SnapshotFrom } from 'xstate';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
+import { recordIssuance } from './issuance-log.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -100,6 +101,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         const emaid14 = `${prefix}${instance}`;
         const emaid = `${emaid14}${emaidCheckDigit(emaid14)}`;
         const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
+        await recordIssuance(store, 'mo', 'contract', issued.certificate);
         const provisioning = certificateOf(input.chain.certificate);
         // [V2G2-818] the contract key, encrypted for the vehicle's provisioning key.
         const encrypted = await encryptContractKey(issued.keys!.privateKey, provisioning);

@@ -16,6 +16,7 @@ interface SubCaInput {
   readonly csr: string;
 }
 import { derOf, loadOrMakeAuthorities, makeAuthority, ocspUrlOf, queueServer } from './authority.ts';
+import { recordIssuance } from './issuance-log.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 import { callerOf } from '../bus/identity.ts';
@@ -53,7 +54,9 @@ export const v2gRootParticipant: ParticipantDefinition = {
         },
         issueSubCa: async (input: SubCaInput) => {
           try {
-            const certificate = await issueFromCsr({ role: input.domain === 'cpo' ? 'cpoSubCa1' : 'cpsSubCa1', csr: Buffer.from(input.csr, 'base64'), issuer: root });
+            const role = input.domain === 'cpo' ? 'cpoSubCa1' : 'cpsSubCa1';
+            const certificate = await issueFromCsr({ role, csr: Buffer.from(input.csr, 'base64'), issuer: root });
+            await recordIssuance(store, 'v2g-root', role, certificate);
             await issued.insert({ _id: normalizeSerialNumber(certificate.serialNumber), domain: input.domain, subject: certificate.subject, issuedAt: new Date().toISOString() });
             return derOf(certificate);
           } catch (error) {

@@ -39,6 +39,8 @@ test('the CI scenario: participants killed with -9 and the CCP announcements fau
   assert.is(report.holds, true);
   assert.is(report.contracts.installable, report.contracts.asked);
   assert.ok(report.faults.kills >= 2, JSON.stringify(report.faults));
+  assert.equal(report.certificates.unaccounted, []);
+  assert.ok(report.certificates.byRole['mo contract'] >= report.contracts.asked + 1, JSON.stringify(report.certificates.byRole));
 });
 
 test('bad scenarios are refused with the field that is wrong', async () => {
