@@ -4,7 +4,7 @@
  * where each certificate belongs, read from the same stores (SQLite files, opened read-only while the
  * processes run): a CA's own certificates in its `<participant>.authorities` (or `cpo.csms`), a Sub-CA 1
  * of the CPO or CPS domain in that domain's authorities, a contract certificate at the MO
- * (`mo.contracts`) and in the CCP pool (`ccp.contracts`), a provisioning certificate at the OEM
+ * (`mo.contracts`, renewals `mo.renewals`) and in the CCP pool (`ccp.contracts`, `ccp.renewals`), a provisioning certificate at the OEM
  * (`oem.vehicles`) and in the PCP pool (`pcp.chains`), an SECC leaf in a station's store
  * (`secc_certificates_<station>`). A certificate elsewhere counts only when its CA revoked it or
  * marked it superseded. No serial may be issued twice by one participant's CAs.
@@ -77,6 +77,9 @@ function readStore(dataDir: string, into: Holdings): void {
     for (const doc of docs<{ certificate: string }>('cpo.csms')) into.authorities.add(fingerprint(doc.certificate));
     for (const doc of docs<{ serialNumber: string }>('mo.contracts')) into.moContracts.add(normalizeSerialNumber(doc.serialNumber));
     for (const doc of docs<{ summary: { contractCertificate: string } }>('ccp.contracts')) into.ccpContracts.add(serialOf(doc.summary.contractCertificate));
+    // Renewed contracts (CertificateUpdate) are held apart until the EV fetches them.
+    for (const doc of docs<{ renewal: { serialNumber: string } }>('mo.renewals')) into.moContracts.add(normalizeSerialNumber(doc.renewal.serialNumber));
+    for (const doc of docs<{ summary: { contractCertificate: string } }>('ccp.renewals')) into.ccpContracts.add(serialOf(doc.summary.contractCertificate));
     for (const doc of docs<{ serialNumber: string }>('oem.vehicles')) into.oemVehicles.add(normalizeSerialNumber(doc.serialNumber));
     for (const doc of docs<{ chain: { vehicleCertificate: string } }>('pcp.chains')) into.pcpChains.add(serialOf(doc.chain.vehicleCertificate));
   } finally {

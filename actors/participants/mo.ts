@@ -123,6 +123,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         const { emaid } = input.current;
         const current = certificateOf(input.current.contractData.contractSignatureCertChain.certificate);
         const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
+        await recordIssuance(store, 'mo', 'contract', issued.certificate);
         // [V2G2-820/821] CertificateUpdate: the new key is encrypted for the current contract certificate's key (pki-and-crypto.md §10.1).
         const encrypted = await encryptContractKey(issued.keys!.privateKey, current);
         const renewal: RenewedContract = {
