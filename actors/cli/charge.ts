@@ -17,7 +17,7 @@ import { openEmbeddedStore } from '../store/index.ts';
 import { CliError, parseFlags, wantsHelp, type Command } from './command.ts';
 import { hostParticipants, parseServers, parseSettings } from './run.ts';
 
-const seccUsage = `usage: openpnc secc --if IF (--nats URL[,URL…] [--creds DIR] | --set ocpp.url=URL …) [options]
+const seccUsage = `usage: openpnc secc --if IF (--nats URL[,URL…] [--creds DIR] | --set ocpp.url=URL … | --tcp-eim-only) [options]
 
 Runs a charger on a real interface against a remote CPO backend: the CPO participant's subjects on
 NATS (as credential 'secc' with --creds), or an OCPP 2.0.1 CSMS with --set ocpp.url=wss://…/STATION
@@ -32,13 +32,15 @@ Authorization through the backend.
   --nats URL[,URL…]   the back office's NATS (openpnc run cpo … --nats)
   --creds DIR         credentials from 'openpnc deploy creds': connect and sign as DIR/secc.nk
   --set KEY=VALUE     station setting, repeatable (name, ocpp.url, ocpp.stationId, …)
+  --tcp-eim-only      plain TCP and no SECC leaf, for a charger that offers EIM alone (DIN 70121 runs
+                      without TLS in practice); needs no CPO backend, since EIM sessions do not call it
   --no-slac           skip SLAC: IF already is the IP link to the EV (a veth pair, an Ethernet cable)
   --keylog FILE       append TLS secrets in NSS key log format (tshark -o tls.keylog_file:FILE)
   --sessions N        exit after N sessions (default: run until SIGINT/SIGTERM)
   --data DIR          the station's store: leaf key, paused sessions, receipts (default: a fresh temporary directory)
   -h, --help          this text`;
 
-const evUsage = `usage: openpnc ev --if IF --vehicle VDIR [--no-slac] [--keylog FILE] [--tcp] [--target-soc P]
+const evUsage = `usage: openpnc ev --if IF --vehicle VDIR [--no-slac] [--keylog FILE] [--tcp | --eim] [--protocol iso2|din] [--target-soc P]
 
 Runs a vehicle on a real interface: SLAC as EV over raw Ethernet (unless --no-slac), SDP with
 retries (250 ms × 50), TLS 1.2 against the vehicle's V2G roots with the [V2G2-925] DC=CPO check of
@@ -51,6 +53,8 @@ session completed, 1 otherwise.
   --no-slac        skip SLAC: IF already is the IP link to the charger
   --keylog FILE    append TLS secrets in NSS key log format
   --tcp            ask SDP for no TLS and use plain TCP (EIM; the charger must be EIM-only)
+  --eim            EIM (ExternalPayment) over TLS instead of Plug&Charge
+  --protocol P     offer only iso2 or din in the handshake (default: iso2, then din)
   --target-soc P   charge to P % (default 80)
   -h, --help       this text`;
 
@@ -80,11 +84,12 @@ export const seccCommand: Command = {
     if (wantsHelp(argv)) return say(seccUsage), 0;
     const { values } = parseFlags(argv, {
       if: { type: 'string' }, nats: { type: 'string' }, creds: { type: 'string' }, set: { type: 'string', multiple: true },
-      'no-slac': { type: 'boolean' }, keylog: { type: 'string' }, sessions: { type: 'string' }, data: { type: 'string' },
+      'no-slac': { type: 'boolean' }, keylog: { type: 'string' }, sessions: { type: 'string' }, data: { type: 'string' }, 'tcp-eim-only': { type: 'boolean' },
     }, false);
     if (!values.if) throw new CliError('--if IF is required (see openpnc secc --help)');
     const config = parseSettings(values.set);
-    if (!values.nats && !config['ocpp.url']) throw new CliError('name the CPO backend: --nats URL (its bus subjects) or --set ocpp.url=URL (OCPP 2.0.1)');
+    const eimOnlyTcp = values['tcp-eim-only'] === true;
+    if (!values.nats && !config['ocpp.url'] && !eimOnlyTcp) throw new CliError('name the CPO backend: --nats URL (its bus subjects) or --set ocpp.url=URL (OCPP 2.0.1)');
     if (values.creds && !values.nats) throw new CliError('--creds DIR needs --nats URL');
     const sessions = whole(values.sessions, 'sessions', 1, 1_000_000);
     const dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'openpnc-secc-'));
@@ -100,22 +105,24 @@ export const seccCommand: Command = {
       ocpp = await backendFromConfig({ bus, store: hosting.store, config, log });
       const { backend } = ocpp;
       const station = createSeccStation(bus, hosting.store, { name: config.name ?? 'lab-secc', backend, trace: traceLine });
-      const leaf = await station.security.ensureLeaf(backend, { commonName: config.commonName ?? 'SECC-LAB-1', organization: config.organization ?? 'Open Plug&Charge CPO' });
-      say(`secc leaf ${leaf} through the CPO backend (${config['ocpp.url'] ? `OCPP 2.0.1 at ${config['ocpp.url']}` : `bus on ${values.nats}`})`);
+      if (!eimOnlyTcp) {
+        const leaf = await station.security.ensureLeaf(backend, { commonName: config.commonName ?? 'SECC-LAB-1', organization: config.organization ?? 'Open Plug&Charge CPO' });
+        say(`secc leaf ${leaf} through the CPO backend (${config['ocpp.url'] ? `OCPP 2.0.1 at ${config['ocpp.url']}` : `bus on ${values.nats}`})`);
+      }
       let served = 0;
       let failed = 0;
       let allServed!: () => void;
       const done = new Promise<void>((resolve) => (allServed = resolve));
       const secc = await serveOverLink(station, {
         link, pilot: new SimulatedPilot({ state: 'B', pwm5: true }), onStep: stepLine('secc'),
-        ...(values.keylog ? { keyLogFile: values.keylog } : {}),
+        ...(values.keylog ? { keyLogFile: values.keylog } : {}), ...(eimOnlyTcp ? { eimOnlyTcp } : {}),
         onSession: (output) => {
           say(`secc session: ${output.outcome}${output.closeReason ? ` (${output.closeReason})` : ''}`);
           if (output.outcome === 'failed') failed++;
           if (sessions !== undefined && ++served >= sessions) allServed();
         },
       });
-      say(`ready: SDP on UDP 15118 of ${values.if}, V2GTP TLS on [${secc.address}%${values.if}]:${secc.port}`);
+      say(`ready: SDP on UDP 15118 of ${values.if}, V2GTP ${eimOnlyTcp ? 'TCP' : 'TLS'} on [${secc.address}%${values.if}]:${secc.port}`);
       await Promise.race([done, interrupted()]);
       await secc.close();
       return failed === 0 ? 0 : 1;
@@ -137,7 +144,11 @@ export const evCommand: Command = {
     if (wantsHelp(argv)) return say(evUsage), 0;
     const { values } = parseFlags(argv, {
       if: { type: 'string' }, vehicle: { type: 'string' }, 'no-slac': { type: 'boolean' }, keylog: { type: 'string' }, tcp: { type: 'boolean' }, 'target-soc': { type: 'string' },
+      eim: { type: 'boolean' }, protocol: { type: 'string' },
     }, false);
+    if (values.protocol !== undefined && values.protocol !== 'iso2' && values.protocol !== 'din') throw new CliError(`--protocol must be iso2 or din, not '${values.protocol}'`);
+    if (values.eim && values.tcp) throw new CliError('--tcp already means EIM; --eim is EIM over TLS');
+    const eim = values.tcp === true || values.eim === true;
     if (!values.if) throw new CliError('--if IF is required (see openpnc ev --help)');
     if (!values.vehicle) throw new CliError('--vehicle VDIR is required (written by openpnc vehicle produce)');
     const targetSoc = whole(values['target-soc'], 'target-soc', 1, 100) ?? 80;
@@ -151,7 +162,7 @@ export const evCommand: Command = {
       const output = await chargeOverLink(ev, {
         link, pilot: new SimulatedPilot({ state: 'B', pwm5: true }), onStep: stepLine('ev'),
         ...(values.keylog ? { keyLogFile: values.keylog } : {}), ...(values.tcp ? { tcp: true } : {}),
-        plan: { energyMode: 'DC_extended', targetSoc, loopIntervalMs: 0, ...(values.tcp ? { payment: 'ExternalPayment' as const } : {}) },
+        plan: { energyMode: 'DC_extended', targetSoc, loopIntervalMs: 0, ...(eim ? { payment: 'ExternalPayment' as const } : {}), ...(values.protocol ? { protocols: [values.protocol as 'iso2' | 'din'] } : {}) },
       });
       say(`ev session: ${output.outcome}${output.emaid ? `, EMAID ${output.emaid}` : ''}, ${(ev.battery.chargedWh / 1000).toFixed(2)} kWh, SoC ${ev.battery.soc.toFixed(1)} %${output.reason ? ` (${output.reason})` : ''}`);
       return output.outcome === 'completed' ? 0 : 1;

@@ -9,8 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeExi } from '../../protocols/exi/index.ts';
-import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
+import { collapsed, messageNames, payloadsFrom } from '../harness/v2g-capture.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
 import { labVehicle, startBackOffice, type BackOffice } from '../harness/backoffice.ts';
@@ -26,23 +25,6 @@ const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-netns');
 
 const unavailable = netnsUnavailable(`${prefix}probe${tag}`, ['tcpdump', 'tshark']) ?? (natsServerAvailable('charging-session netns suite') ? undefined : 'nats-server missing');
-
-/** The V2GTP payloads one side sent, from the decrypted TLS records in capture order. */
-function payloadsFrom(rows: string[][], source: string): Uint8Array[] {
-  const reader = new V2gtpFrameReader({ maxPayloadLength: 65_536 });
-  return rows.filter(([src, , data]) => src === source && data).flatMap(([, , data]) => data.split(',').flatMap((record) => reader.push(Buffer.from(record, 'hex')))).map((f) => f.payload);
-}
-
-/** The name of each message: the handshake document first, then the ISO-2 body element. */
-function messageNames(payloads: Uint8Array[]): string[] {
-  return payloads.map((payload, i) => {
-    const { document } = decodeExi(i === 0 ? 'app' : 'iso2', payload) as { document: Record<string, { Body?: Record<string, unknown> }> };
-    return i === 0 ? Object.keys(document)[0] : Object.keys(document.V2G_Message.Body!)[0];
-  });
-}
-
-/** Consecutive repeats (CableCheck, PreCharge, CurrentDemand loops) as one. */
-const collapsed = (names: string[]) => names.filter((name, i) => name !== names[i - 1]);
 
 if (unavailable) {
   console.log(`SKIPPED: charging-session netns suite (${unavailable}; needs root, iproute2, tcpdump, tshark)`);
