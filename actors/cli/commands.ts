@@ -16,6 +16,7 @@ registerCommand('statecharts', async () => (await import('./statecharts.ts')).st
 registerCommand('story', async () => (await import('../story/play.ts')).storyCommand);
 registerCommand('secc', async () => (await import('./charge.ts')).seccCommand);
 registerCommand('ev', async () => (await import('./charge.ts')).evCommand);
+registerCommand('vehicle', async () => (await import('./vehicle.ts')).vehicleCommand);
 registerCommand('start', async () => (await import('./start.ts')).startCommand);
 registerCommand('v2g', async () => (await import('../transport/cli.ts')).v2gCommand);
 registerCommand('modem', async () => (await import('./link.ts')).modemCommand);

@@ -154,6 +154,31 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   }
 }
 
+/** Process 1: the V2G, OEM and MO roots from their CAs into the RCP (the operator's `admin` bus). */
+export async function putRootsInRcp(admin: Bus): Promise<void> {
+  const roots: Array<[typeof v2gRootInterface.requests.ca, RootType]> = [
+    [v2gRootInterface.requests.ca, 'V2G'],
+    [oemInterface.requests.ca, 'OEM'],
+    [moInterface.requests.ca, 'MO'],
+  ];
+  for (const [subject, rootType] of roots) {
+    const { certificates } = await requestSubjectReply(admin, subject, {});
+    await requestSubjectReply(admin, rcpInterface.requests.put, { caCertificate: certificates[certificates.length - 1], rootType });
+  }
+}
+
+/**
+ * Processes 3–5 for a produced vehicle: the customer concludes a contract at the MO, which resolves
+ * once the CPS signed it into the CCP and the MO saw it installed (`quiet` listens, outside the timeline).
+ * @throws PncError `ContractNotInstalled` and the MO's conclusion errors
+ */
+export async function concludeContract(customer: Bus, quiet: Bus, pcid: string, customerId: string): Promise<ContractSummaryJson> {
+  const settled = contractSettled(quiet, 15_000);
+  await settled.ready;
+  const concluded = await requestSubjectReply(customer, moInterface.requests.conclude, { pcid, customerId });
+  return settled.wait(concluded.contractId);
+}
+
 export interface PlayedStory {
   readonly vehicle: Vehicle;
   readonly contract: ContractSummaryJson;
@@ -167,25 +192,13 @@ export interface PlayedStory {
  */
 export async function playStory(as: (who: string) => Bus, quiet: Bus, print: (line: string) => void = () => {}): Promise<PlayedStory> {
   print('── 1  roots to the RCP (admin)');
-  const roots: Array<[typeof v2gRootInterface.requests.ca, RootType]> = [
-    [v2gRootInterface.requests.ca, 'V2G'],
-    [oemInterface.requests.ca, 'OEM'],
-    [moInterface.requests.ca, 'MO'],
-  ];
-  for (const [subject, rootType] of roots) {
-    const { certificates } = await requestSubjectReply(as('admin'), subject, {});
-    await requestSubjectReply(as('admin'), rcpInterface.requests.put, { caCertificate: certificates[certificates.length - 1], rootType });
-  }
+  await putRootsInRcp(as('admin'));
 
   print('── 2  vehicle production (OEM)');
   const vehicle = await produceVehicle(as('factory'));
 
   print('── 3–5  contract conclusion, contract data to the CPS, signing into the CCP');
-  const settled = contractSettled(quiet, 15_000);
-  await settled.ready;
-  const concluded = await requestSubjectReply(as('customer'), moInterface.requests.conclude, { pcid: vehicle.pcid, customerId: 'story-customer' });
-  // Listened to quietly: the CPS and CCP steps show up in the timeline as they happen.
-  const contract = await settled.wait(concluded.contractId);
+  const contract = await concludeContract(as('customer'), quiet, vehicle.pcid, 'story-customer');
 
   print('── 6  installation on request (EV → charger → CPO backend → CCP)');
   const exiRequest = await buildInstallationRequest(vehicle);

@@ -33,7 +33,12 @@ export interface Started {
 
 /** Runs `args` in namespace `ns`, killed after `killAfterMs` at the latest. */
 export function startIn(ns: string, args: string[], killAfterMs = 30_000): Started {
-  const child = spawn('ip', ['netns', 'exec', ns, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(['ip', 'netns', 'exec', ns, ...args], killAfterMs);
+}
+
+/** Runs `args` (in this process's namespace), killed after `killAfterMs` at the latest. */
+export function startProcess(args: string[], killAfterMs = 30_000): Started {
+  const child = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];

@@ -1,15 +1,21 @@
 // A whole Plug&Charge DC session between two network namespaces joined by a veth pair: `openpnc secc
-// --if` (back office embedded) in one, `openpnc ev --if` in the other, both with --no-slac since the
-// veth already is the IP link. SDP on ff02::1, TLS 1.2 to fe80::…%if with key logs; tcpdump captures,
+// --if --nats` in one, reaching the back office (`openpnc run …` on an authenticated nats-server in
+// this namespace) as credential `secc`, `openpnc ev --if` in the other with a vehicle that made its own
+// key (`openpnc vehicle produce`) and whose contract the MO concluded (`openpnc vehicle contract`);
+// both with --no-slac since the veth already is the IP link. A tap on `>` finds no private key [S4]. SDP on ff02::1, TLS 1.2 to fe80::…%if with key logs; tcpdump captures,
 // tshark decodes IPv6/UDP SDP and TLS and decrypts the application data with either key log, and our
 // codec decodes the V2GTP payloads to the session's message sequence, contract installation included.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeExi } from '../../protocols/exi/index.ts';
-import { V2gtpFrameReader } from '../../protocols/v2gtp/index.ts';
+import { collapsed, messageNames, payloadsFrom } from '../harness/v2g-capture.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
+import { labVehicle, startBackOffice, type BackOffice } from '../harness/backoffice.ts';
+import { natsServerAvailable } from '../harness/nats.ts';
+import { assertNoPrivateKeys, tapEverything } from '../harness/tap.ts';
+import { PROVISIONING_KEY_FILE } from '../../actors/participants/ev/vehicle-file.ts';
 
 const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'chg';
 const tag = String(process.pid % 100_000);
@@ -18,42 +24,33 @@ const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac:
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-netns');
 
-const unavailable = netnsUnavailable(`${prefix}probe${tag}`, ['tcpdump', 'tshark']);
-
-/** The V2GTP payloads one side sent, from the decrypted TLS records in capture order. */
-function payloadsFrom(rows: string[][], source: string): Uint8Array[] {
-  const reader = new V2gtpFrameReader({ maxPayloadLength: 65_536 });
-  return rows.filter(([src, , data]) => src === source && data).flatMap(([, , data]) => data.split(',').flatMap((record) => reader.push(Buffer.from(record, 'hex')))).map((f) => f.payload);
-}
-
-/** The name of each message: the handshake document first, then the ISO-2 body element. */
-function messageNames(payloads: Uint8Array[]): string[] {
-  return payloads.map((payload, i) => {
-    const { document } = decodeExi(i === 0 ? 'app' : 'iso2', payload) as { document: Record<string, { Body?: Record<string, unknown> }> };
-    return i === 0 ? Object.keys(document)[0] : Object.keys(document.V2G_Message.Body!)[0];
-  });
-}
-
-/** Consecutive repeats (CableCheck, PreCharge, CurrentDemand loops) as one. */
-const collapsed = (names: string[]) => names.filter((name, i) => name !== names[i - 1]);
+const unavailable = netnsUnavailable(`${prefix}probe${tag}`, ['tcpdump', 'tshark']) ?? (natsServerAvailable('charging-session netns suite') ? undefined : 'nats-server missing');
 
 if (unavailable) {
   console.log(`SKIPPED: charging-session netns suite (${unavailable}; needs root, iproute2, tcpdump, tshark)`);
 } else {
   vethSuite(test, EV, SECC);
+  let office: BackOffice | undefined;
+  test.after(() => office?.stop());
 
-  test('openpnc secc --if and openpnc ev --if: SDP, TLS 1.2, a PnC DC session with contract installation; tshark decrypts it, our codec decodes it', async () => {
+  test('openpnc secc --if --nats and openpnc ev --if: SDP, TLS 1.2, a PnC DC session with contract installation through the remote CPO; tshark decrypts it, our codec decodes it; no private key on the bus', async () => {
     const pcap = join(dir, 'session.pcap');
     const seccKeys = join(dir, 'secc.keylog');
     const evKeys = join(dir, 'ev.keylog');
-    const vehicle = join(dir, 'vehicle.json');
+    const vehicle = join(dir, 'vehicle');
 
+    office = await startBackOffice(dir);
+    const { credsDir } = office.nats;
+    const tap = await tapEverything(office.nats);
     const capture = await captureIn(SECC.ns, SECC.iface, pcap);
-    const secc = startIn(SECC.ns, [process.execPath, CLI, 'secc', '--if', SECC.iface, '--no-slac', '--vehicle-out', vehicle, '--keylog', seccKeys, '--sessions', '1', '--data', join(dir, 'secc-data')], 110_000);
+    const secc = startIn(SECC.ns, [process.execPath, CLI, 'secc', '--if', SECC.iface, '--no-slac', '--nats', await office.urlIn(SECC.ns), '--creds', credsDir, '--keylog', seccKeys, '--sessions', '1', '--data', join(dir, 'secc-data')], 110_000);
+    // The factory: the vehicle makes its key and has the OEM sign its CSR; the customer concludes its contract.
+    const emaid = await labVehicle(office, vehicle);
     await secc.waitFor(/ready: SDP on UDP 15118/);
     const ev = startIn(EV.ns, [process.execPath, CLI, 'ev', '--if', EV.iface, '--no-slac', '--vehicle', vehicle, '--keylog', evKeys], 60_000);
     const [evCode, seccCode] = [await ev.exited, await secc.exited];
     await capture.stop();
+    await tap.close();
 
     const evOut = ev.output();
     assert.is(evCode, 0, evOut);
@@ -61,8 +58,15 @@ if (unavailable) {
     assert.match(evOut, 'ev slac: skipped');
     assert.match(evOut, new RegExp(`ev sdp: SECC at \\[${SECC.address}%${EV.iface}\\]:\\d+ tls`));
     assert.match(evOut, /ev tls: TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 prime256v1; SECC leaf CN=SECC-LAB-1.*DC=CPO accepted/);
-    assert.match(evOut, /ev session: completed, EMAID \w+/);
+    assert.match(evOut, `ev session: completed, EMAID ${emaid}`);
+    assert.match(secc.output(), /secc leaf renewed through the CPO backend \(bus on nats:/);
     assert.match(secc.output(), /secc session: terminated/);
+
+    // [S4] The SECC's installation and authorization crossed the bus; no private key did, the vehicle's least of all.
+    const wire = tap.wire.join('\n');
+    for (const subject of ['oem.vehicle.produce', 'mo.contract.conclude', 'cpo.certificate.install', 'cpo.secc.sign']) assert.ok(wire.includes(subject), `the tap saw ${subject}`);
+    const key = /-----BEGIN PRIVATE KEY-----([^-]+)-----END PRIVATE KEY-----/.exec(readFileSync(join(vehicle, PROVISIONING_KEY_FILE), 'utf8'))![1];
+    assertNoPrivateKeys(wire, [['the vehicle\'s provisioning key', Buffer.from(key.replace(/\s/g, ''), 'base64')]], credsDir);
     const port = Number(new RegExp(`SECC at \\[${SECC.address}%${EV.iface}\\]:(\\d+)`).exec(evOut)![1]);
     assert.ok(port >= 49152 && port <= 65535);
 

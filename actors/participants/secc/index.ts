@@ -90,7 +90,7 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
  * `ocpp.certFile`/`ocpp.keyFile`, `ocpp.caFile`) the SECC speaks OCPP 2.0.1 to that CSMS; without
  * it, the CPO participant's bus subjects. The station library loads only when asked for.
  */
-async function backendFromConfig({ bus, store, config, log }: ParticipantContext): Promise<{ backend: CpoBackendPort; stop(): Promise<void> }> {
+export async function backendFromConfig({ bus, store, config, log }: Pick<ParticipantContext, 'bus' | 'store' | 'config' | 'log'>): Promise<{ backend: CpoBackendPort; stop(): Promise<void> }> {
   if (!config['ocpp.url']) return { backend: busCpoBackend(bus), stop: async () => {} };
   const [{ stationFromConfig }, { ocppCpoBackend }] = await Promise.all([import('../../ocpp/station.ts'), import('./ocpp-backend.ts')]);
   const ocppStation = stationFromConfig(config, store, log)!;
