@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 node --max-semi-space-size=2
+// The first line starts a participant as actors/host/runtime.ts says (issue 9); test/host/runtime.test.ts keeps them equal.
 // Registers tsx so the TypeScript sources run as they are, then hands over to the CLI.
 import { register } from 'tsx/esm/api';
 register();

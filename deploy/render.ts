@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tlsPaths } from './tls.ts';
+import { participantEnvironment } from '../actors/host/runtime.ts';
 import { join } from 'node:path';
 import { OPCP_POOLS, mongoReplicaSetOf, mongoUriOf, natsUrlsFor, replicasOf, runParticipants, type Topology, type TopologyHost } from './topology.ts';
 
@@ -85,8 +86,8 @@ export function hostProcesses(topology: Topology, host: TopologyHost): HostProce
   const mongoUri = mongoUriOf(topology);
   const storeArgs = (dir: string, flag: '--mongo' | '--mongodb') => (mongoUri ? [flag, mongoUri] : ['--data', dir]);
   const tls = tlsPaths(topology, host);
-  // Node trusts the private cluster CA on top of the system's.
-  const env: Record<string, string> = tls ? { NODE_EXTRA_CA_CERTS: tls.ca } : {};
+  // Node trusts the private cluster CA on top of the system's; V8 and malloc as a participant needs them (issue 9).
+  const env: Record<string, string> = { ...participantEnvironment(), ...(tls ? { NODE_EXTRA_CA_CERTS: tls.ca } : {}) };
   const processes: HostProcess[] = [];
   const participants = runParticipants(host);
   if (participants.length) {
@@ -146,7 +147,8 @@ function openpncUnit(topology: Topology, service: HostProcess): string {
     'Wants=network-online.target openpnc-nats.service',
     '',
     '[Service]',
-    ...Object.entries(service.env).map(([name, value]) => `Environment=${name}=${value}`),
+    // A value with spaces (several NODE_OPTIONS) is one assignment only when quoted.
+    ...Object.entries(service.env).map(([name, value]) => (/\s/.test(value) ? `Environment="${name}=${value}"` : `Environment=${name}=${value}`)),
     `ExecStart=${[topology.openpnc, ...service.args].map(systemdLiteral).join(' ')}`,
     // SIGTERM is the participants' graceful stop.
     'KillSignal=SIGTERM',

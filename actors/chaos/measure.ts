@@ -8,11 +8,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { z } from 'zod';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import { PncError } from '../../protocols/errors.ts';
+import { collectGarbage } from '../host/idle.ts';
 
 export const CHAOS_MEMORY_PREFIX = 'chaos.memory.';
 
@@ -22,19 +22,16 @@ export interface HeapFigures {
   readonly heapUsed: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  /** Committed (physical) bytes per V8 heap space: which space holds memory (new, old, code, large_object, …). */
+  readonly spaces: Readonly<Record<string, number>>;
+}
+
+/** Physical bytes of each V8 heap space, by its name without `_space`. */
+export function heapSpaces(): Record<string, number> {
+  return Object.fromEntries(getHeapSpaceStatistics().map((space) => [space.space_name.replace(/_space$/, ''), space.physical_space_size]));
 }
 
 const memoryRequest = z.strictObject({ collectGarbage: z.boolean().default(false) });
-
-let forcedGc: (() => void) | undefined;
-/** V8's full GC, made reachable at run time (no `--expose-gc` on the command line needed). */
-function collectGarbage(): void {
-  if (!forcedGc) {
-    setFlagsFromString('--expose-gc');
-    forcedGc = runInNewContext('gc') as () => void;
-  }
-  forcedGc();
-}
 
 /** Answers `chaos.memory.<participant>`: the process's memory, after a full GC when `collectGarbage`. */
 export function serveChaosMemory(bus: Bus, participant: string): Promise<Subscription> {
@@ -43,7 +40,7 @@ export function serveChaosMemory(bus: Bus, participant: string): Promise<Subscri
     if (!parsed.success) throw new PncError('InvalidPayload', `memory request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     if (parsed.data.collectGarbage) collectGarbage();
     const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-    return { participant, pid: process.pid, memory: { rss, heapTotal, heapUsed, external, arrayBuffers } satisfies HeapFigures };
+    return { participant, pid: process.pid, memory: { rss, heapTotal, heapUsed, external, arrayBuffers, spaces: heapSpaces() } satisfies HeapFigures };
   });
 }
 
@@ -52,6 +49,39 @@ export function residentBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new PncError('MeasureFailed', `no VmRSS for process ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** Where a process's resident memory lies (/proc/<pid>/smaps), in bytes. */
+export interface ResidentParts {
+  /** `[heap]`: glibc malloc's main arena (brk). */
+  readonly mallocMain: number;
+  /** Anonymous mappings: V8's heap pages and code, glibc's per-thread malloc arenas, large mallocs, thread stacks. */
+  readonly anonymous: number;
+  /** Mapped files: the node binary, shared libraries, native addons. */
+  readonly files: number;
+}
+
+/** The resident set of `pid` split by kind of mapping (VmRSS counts the same pages). */
+export function residentParts(pid: number): ResidentParts {
+  let mallocMain = 0;
+  let anonymous = 0;
+  let files = 0;
+  let kind: keyof ResidentParts = 'anonymous';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) {
+      const name = header[1];
+      kind = name === '[heap]' ? 'mallocMain' : name === '' || name.startsWith('[') ? 'anonymous' : 'files';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (!rss) continue;
+    const bytes = Number(rss[1]) * 1024;
+    if (kind === 'mallocMain') mallocMain += bytes;
+    else if (kind === 'anonymous') anonymous += bytes;
+    else files += bytes;
+  }
+  return { mallocMain, anonymous, files };
 }
 
 /** User plus system CPU time of `pid` in clock ticks (fields 14 and 15 of /proc/<pid>/stat). */

@@ -20,6 +20,7 @@ import { startSessionLoad, type SessionLoad, type SessionTally } from './session
 import { playStory } from '../story/index.ts';
 import { buildInstallationRequest, checkInstallationResponse, produceVehicle, type Vehicle } from '../story/vehicle.ts';
 import { connectAs } from '../host/credentials.ts';
+import { participantEnvironment } from '../host/runtime.ts';
 import { AUTHORIZATION_FILE, writeCredentials } from '../../deploy/creds.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
@@ -27,15 +28,13 @@ import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { ChaosScenario } from './scenario.ts';
 import { NetnsTarget } from './netns.ts';
 import { accountCertificates, certificateInvariant, loseStoredRecords, type CertificateAccount } from './certificates.ts';
-import { CHAOS_MEMORY_PREFIX, cpuPercent, cpuTicks, residentBytes, type HeapFigures } from './measure.ts';
+import { CHAOS_MEMORY_PREFIX, cpuPercent, cpuTicks, residentBytes, residentParts, type HeapFigures, type ResidentParts } from './measure.ts';
 
 const OPENPNC = new URL('../../bin/openpnc.js', import.meta.url).pathname;
-/** How long a participant process may take to say host.ready. */
-const READY_TIMEOUT_MS = 60_000;
+/** How long a participant process may take to say host.ready (minutes on a machine at load 30: tsx compiles at start). */
+const READY_TIMEOUT_MS = 180_000;
 /** A customer retries a retryable failure this long before the contract counts as lost. */
 const CUSTOMER_PATIENCE_MS = 120_000;
-/** Before the start figures at least this long: longer than the hosted actors stay after their last use (participants/hosted.ts). */
-const START_SETTLE_MS = 10_000;
 
 export interface Invariant {
   readonly name: string;
@@ -46,14 +45,17 @@ export interface Invariant {
 /** One moment of a measured process: RSS from /proc, the V8 heap as the process tells it. */
 export interface MemorySample {
   readonly rssBytes: number;
+  /** The same resident set by kind of mapping: malloc's main arena, anonymous (V8, other arenas), files. */
+  readonly rssParts: ResidentParts;
   readonly heap: HeapFigures;
 }
 
 export interface ProcessFigures {
   readonly participants: readonly string[];
   readonly pid: number;
-  /** At `host.ready`, before anything was asked of it (for reference). */
+  /** The instant it said `host.ready` (start-up garbage not yet collected; for reference). */
   readonly readyRssBytes: number;
+  /** Up and ready, nothing asked of it yet, after `idleMs` idle: the criterion's start. */
   readonly start: MemorySample;
   /** Right after `start`, after a forced full GC: the heap reachable before the load. */
   readonly startAfterGc: MemorySample;
@@ -71,7 +73,6 @@ export interface ProcessFigures {
 
 export interface MeasureReport {
   readonly idleMs: number;
-  readonly warmupContracts: number;
   readonly maxRssGrowthPct: number;
   readonly maxIdleCpuPct: number;
   readonly processes: readonly ProcessFigures[];
@@ -108,7 +109,9 @@ class ParticipantProcess {
 
   async start(): Promise<void> {
     this.output = '';
-    const child = spawn(process.execPath, [OPENPNC, 'run', ...this.participants, ...this.args, '--chaos'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Started as a participant is in production (actors/host/runtime.ts): what is measured is what runs.
+    const env = { ...process.env, ...participantEnvironment(process.env) };
+    const child = spawn(process.execPath, [OPENPNC, 'run', ...this.participants, ...this.args, '--chaos'], { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new PncError('ChaosDeploymentFailed', `${this.participants.join(' ')} not ready within ${READY_TIMEOUT_MS} ms: ${this.output.slice(-500)}`)), READY_TIMEOUT_MS);
@@ -212,6 +215,20 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     print(netns ? `deployment: deploy netns ${netns.topology.name}, hosts ${netns.topology.hosts.map((host) => host.name).join(', ')}, NATS ${urls.join(' ')}` : `deployment: ${urls.length} NATS node(s), ${processes.length} participant processes`);
     bus = await connectAs({ servers: urls, credsDir, name: 'admin', connectionName: `openpnc chaos ${scenario.name}` });
     const client = bus;
+    const measured = scenario.measure ? processes.filter((host) => host.participants.some((name) => scenario.measure!.participants.includes(name))) : [];
+    const sample = async (host: ParticipantProcess, collectGarbage = false): Promise<MemorySample> => {
+      const reply = await client.request<{ memory: HeapFigures }>(`${CHAOS_MEMORY_PREFIX}${host.participants[0]}`, { collectGarbage }, { timeoutMs: 30_000 });
+      return { rssBytes: residentBytes(host.pid), rssParts: residentParts(host.pid), heap: reply.memory };
+    };
+    const starts: Array<{ pid: number; sample: MemorySample; afterGc: MemorySample }> = [];
+    if (scenario.measure) {
+      // Start (issue 9): the participant up and ready, nothing asked of it yet, not the story either.
+      // Taken after as long idle as the end figures, so neither carries start-up or load garbage V8
+      // would collect anyway; and before the forced GC, so the GC does not flatter it.
+      await sleep(scenario.measure.idleMs);
+      for (const host of measured) starts.push({ pid: host.pid, sample: await sample(host), afterGc: await sample(host, true) });
+      print('start figures taken (up and ready, idle)');
+    }
     await playStory(() => client, client);
     print('story played once: roots in the RCP, one contract installed');
 
@@ -258,22 +275,6 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
       }
     };
 
-    const measured = scenario.measure ? processes.filter((host) => host.participants.some((name) => scenario.measure!.participants.includes(name))) : [];
-    const sample = async (host: ParticipantProcess, collectGarbage = false): Promise<MemorySample> => {
-      const reply = await client.request<{ memory: HeapFigures }>(`${CHAOS_MEMORY_PREFIX}${host.participants[0]}`, { collectGarbage }, { timeoutMs: 30_000 });
-      return { rssBytes: residentBytes(host.pid), heap: reply.memory };
-    };
-    const starts: Array<{ pid: number; sample: MemorySample; afterGc: MemorySample }> = [];
-    if (scenario.measure) {
-      await conclude(scenario.measure.warmupContracts);
-      await awaitInstalled(Date.now() + scenario.quietMs);
-      // As idle before the start as after the load: V8 grows its heap under load and shrinks it only
-      // after a while idle, so a start taken sooner lands anywhere in that cycle (MO heap 33–64 MB seen).
-      await sleep(Math.max(START_SETTLE_MS, scenario.measure.idleMs));
-      // The criterion's start is taken before the forced GC, so the GC does not flatter it.
-      for (const host of measured) starts.push({ pid: host.pid, sample: await sample(host), afterGc: await sample(host, true) });
-      print(`warm-up: ${installed.size} of ${scenario.measure.warmupContracts} contracts installed; start figures taken`);
-    }
     const loadAtStart = loadavg();
 
     // Kills and NATS restarts are awaited before the quiet period; a bus fault plan lasts until its
@@ -405,7 +406,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
     ended.abort();
     let measure: MeasureReport | undefined;
     if (scenario.measure) {
-      const { idleMs, warmupContracts, maxRssGrowthPct, maxIdleCpuPct } = scenario.measure;
+      const { idleMs, maxRssGrowthPct, maxIdleCpuPct } = scenario.measure;
       const afterLoad: MemorySample[] = [];
       for (const host of measured) afterLoad.push(await sample(host));
       print(`load measured; idle for ${idleMs / 1000} s`);
@@ -428,7 +429,7 @@ export async function runScenario(scenario: ChaosScenario, options: RunOptions):
           holds: pid === startPid && rssGrowthPct <= maxRssGrowthPct && idleCpuPct < maxIdleCpuPct,
         });
       }
-      measure = { idleMs, warmupContracts, maxRssGrowthPct, maxIdleCpuPct, processes: figures, loadAverage: { atLoad: loadAtStart, afterIdle: loadavg() } };
+      measure = { idleMs, maxRssGrowthPct, maxIdleCpuPct, processes: figures, loadAverage: { atLoad: loadAtStart, afterIdle: loadavg() } };
     }
     const duplicates = concluded.filter((record) => record.emaids.length > 1).length + (new Set(concluded.map((record) => record.vehicle.pcid)).size === concluded.length ? 0 : 1);
     const stuck = concluded.length - installed.size;
@@ -476,9 +477,10 @@ const mb = (bytes: number) => (bytes / 1_048_576).toFixed(1);
 
 /** The measured figures as lines: RSS (and the V8 heap in use) at each moment, per process. */
 function measureLines(measure: MeasureReport): string[] {
-  const moment = (label: string, sampled: MemorySample) => `${label} RSS ${mb(sampled.rssBytes)} MB (heap used ${mb(sampled.heap.heapUsed)} of ${mb(sampled.heap.heapTotal)} MB, external ${mb(sampled.heap.external)} MB)`;
+  const spaces = (heap: HeapFigures) => Object.entries(heap.spaces ?? {}).filter(([, bytes]) => bytes >= 262_144).map(([name, bytes]) => `${name} ${mb(bytes)}`).join(', ');
+  const moment = (label: string, sampled: MemorySample) => `${label} RSS ${mb(sampled.rssBytes)} MB = malloc main ${mb(sampled.rssParts.mallocMain)} + anonymous ${mb(sampled.rssParts.anonymous)} + files ${mb(sampled.rssParts.files)} (heap used ${mb(sampled.heap.heapUsed)} of ${mb(sampled.heap.heapTotal)} MB: ${spaces(sampled.heap)}; external ${mb(sampled.heap.external)} MB)`;
   return [
-    `  memory (start = after the story, ${measure.warmupContracts} warm-up contracts and ${Math.max(START_SETTLE_MS, measure.idleMs) / 1000} s idle; end after ${measure.idleMs / 1000} s idle; load average ${measure.loadAverage.atLoad.map((l) => l.toFixed(2)).join(' ')} at load, ${measure.loadAverage.afterIdle.map((l) => l.toFixed(2)).join(' ')} after idle)`,
+    `  memory (start = up and ready, before the story and the load, after ${measure.idleMs / 1000} s idle; end after ${measure.idleMs / 1000} s idle; load average ${measure.loadAverage.atLoad.map((l) => l.toFixed(2)).join(' ')} at load, ${measure.loadAverage.afterIdle.map((l) => l.toFixed(2)).join(' ')} after idle)`,
     ...measure.processes.flatMap((figures) => [
       `    ${figures.participants.join(' ')} (pid ${figures.pid}): ready ${mb(figures.readyRssBytes)} MB`,
       `      ${moment('start     ', figures.start)}`,

@@ -48,14 +48,12 @@ const busFault = z.strictObject({
 });
 
 /**
- * Memory and idle CPU of the processes hosting these participants (issue 9). "Start" is after the
- * story and `warmupContracts` contracts are installed and `idleMs` (at least 10 s) of idle: code
- * compiled, connections, streams and caches in use, hosted actors released, nothing of the load yet,
- * and as long idle as the end figures.
+ * Memory and idle CPU of the processes hosting these participants (issue 9). "Start" is the
+ * participant up and ready, before the story and the load, after `idleMs` idle (as long as the end
+ * figures, so neither carries garbage V8 would collect anyway).
  */
 const measure = z.strictObject({
   participants: z.array(participant).min(1).default(['mo', 'oem']),
-  warmupContracts: z.number().int().min(1).max(1_000).default(10),
   /** Nothing is asked of the deployment for this long before the start and after the load; idle CPU is measured over the latter. */
   idleMs: ms.default(60_000),
   /** RSS after the idle period at most this much above its start. */

@@ -19,6 +19,8 @@ import { CA_PARTICIPANTS, participantHandle, readCredential, readRoster } from '
 import { inboxPrefixOf } from '../../protocols/catalogue/access.ts';
 import { resolveKek, type KeyEncryptionKey } from '../host/kek.ts';
 import { serveChaosMemory } from '../chaos/measure.ts';
+import { runtimeSettings } from '../host/runtime.ts';
+import { collectWhenIdle } from '../host/idle.ts';
 
 /** Where the embedded store lives when `--data` is not given. */
 export const DEFAULT_DATA_DIR = '.data';
@@ -123,7 +125,10 @@ export async function hostParticipants(options: HostingOptions): Promise<Hosting
   }
   const running: Array<{ name: string; participant: RunningParticipant }> = [];
   const controls: Subscription[] = [];
+  // Memory a burst of load left goes back once the process is idle (issue 9).
+  const idleCollector = collectWhenIdle();
   const stop = async (): Promise<void> => {
+    idleCollector.stop();
     await unsubscribeAll(controls);
     for (const { name, participant } of running.reverse()) {
       try {
@@ -284,7 +289,7 @@ export const runCommand: Command = {
       throw error;
     }
     if (values.chaos) console.error('openpnc: WARNING: --chaos: anyone on this bus can drop, delay, duplicate or reorder what these participants send and skew this process\'s clock');
-    log.info('host.ready', { participants: participants.map((p) => p.name), bus: hosting.bus.kind, store: hosting.store.kind });
+    log.info('host.ready', { participants: participants.map((p) => p.name), bus: hosting.bus.kind, store: hosting.store.kind, runtime: runtimeSettings() });
     const signal = await signals.wait();
     log.info('host.stopping', { signal });
     await hosting.stop();

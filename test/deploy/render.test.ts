@@ -11,6 +11,7 @@ import { natsConfig, renderTopology } from '../../deploy/render.ts';
 import { writeClusterCertificates } from '../../deploy/tls.ts';
 import { parseTopology, readTopology, TopologyError, type Topology } from '../../deploy/topology.ts';
 import { OPENPNC_BIN } from '../helpers/cli.ts';
+import { participantEnvironment } from '../../actors/host/runtime.ts';
 
 const EXAMPLE = new URL('../../deploy/topologies/three-hosts.json', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -89,6 +90,8 @@ test('rendered units run the placed participants against every node, JetStream r
   ]);
   const unit = files.get('contracts/openpnc.service')!;
   assert.match(unit, /^Environment=NODE_EXTRA_CA_CERTS=\/etc\/openpnc\/tls\/ca\.pem$/m);
+  // Started as a participant must be (actors/host/runtime.ts, issue 9): young generation capped, malloc thresholds fixed.
+  for (const [name, value] of Object.entries(participantEnvironment())) assert.match(unit, new RegExp(`^Environment=${name}=${value}$`, 'm'));
   assert.match(unit, /^ExecStart=\/usr\/local\/bin\/openpnc run ccp cpo --nats nats:\/\/pnc-contracts\.example\.net:4222,nats:\/\/pnc-pki\.example\.net:4222,nats:\/\/pnc-partners\.example\.net:4222 --replicas 3 --data \/var\/lib\/openpnc\/data --creds \/etc\/openpnc\/creds$/m);
   assert.match(unit, /^After=network-online.target openpnc-nats.service$/m);
   const nats = files.get('pki/nats-server.conf')!;
