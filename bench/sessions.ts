@@ -11,7 +11,7 @@
 // beside the load printed with it.
 //
 //   npm run bench:sessions [-- --sessions=1000 --seconds=20 --setups=300 --rounds=3 --ev-processes=2]
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { connect as connectTls } from 'node:tls';
@@ -88,7 +88,7 @@ async function seccSide(): Promise<void> {
   console.log(`EVs: ${SESSIONS} scripted EVs (EIM, DC; the real EV's request builders) in ${EV_PROCESSES} child processes, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
   gc?.();
   const before = process.memoryUsage();
-  const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] }));
+  const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: [...process.execArgv.filter((a) => a.startsWith('--cpu-prof')), '--import', 'tsx'] }));
   const roots = [pki.trustAnchors.v2g[0].toString('pem')];
   const shares = evs.map((_, i) => Math.floor(SESSIONS / EV_PROCESSES) + (i < SESSIONS % EV_PROCESSES ? 1 : 0));
   try {
@@ -145,6 +145,8 @@ interface Window { latencies: number[]; sent: number; timeouts: number; lost: nu
 
 async function evSide(): Promise<void> {
   const send = (message: FromEv) => process.send!(message);
+  // An orderly exit on the parent's kill, so a --cpu-prof profile gets written.
+  process.once('SIGTERM', () => process.exit(0));
   let port = 0;
   let roots: string[] = [];
   // The window the latencies count in; the loops run before and after it.

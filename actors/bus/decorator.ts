@@ -15,6 +15,10 @@ export class DelegatingBus implements Bus {
     return this.inner.publish(subject, payload, headers);
   }
 
+  mayHaveSubscribers(subject: string): boolean {
+    return this.inner.mayHaveSubscribers(subject);
+  }
+
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
     return this.inner.subscribe(subject, handler, options);
   }

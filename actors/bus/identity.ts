@@ -216,6 +216,10 @@ export class IdentifiedBus implements Bus {
     return this.inner.publish(subject, payload, this.sign(subject, payload, headers));
   }
 
+  mayHaveSubscribers(subject: string): boolean {
+    return this.inner.mayHaveSubscribers(subject);
+  }
+
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
     return this.inner.subscribe(subject, (delivery) => handler(verified(this.roster, delivery)), options);
   }

@@ -233,6 +233,12 @@ class MemoryBus implements Bus {
     this.routes = new Map();
   }
 
+  mayHaveSubscribers(subject: string): boolean {
+    if (this.closed) return false;
+    const route = this.route(subject);
+    return route.plain.length + route.groups.length > 0;
+  }
+
   async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     this.assertOpen();
     assertSubject(subject);
