@@ -11,7 +11,7 @@
 // beside the load printed with it.
 //
 //   npm run bench:sessions [-- --sessions=1000 --seconds=20 --setups=300 --rounds=3 --ev-processes=2]
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { connect as connectTls } from 'node:tls';
@@ -52,7 +52,7 @@ type ToEv = { kind: 'start'; port: number; roots: string[]; count: number } | { 
 type FromEv =
   | { kind: 'charging'; connectMs: number; failed: string[] }
   | { kind: 'load'; report: LoadReport }
-  | { kind: 'setup'; bare: number[]; full: number[] }
+  | { kind: 'setup'; bare: number[]; full: number[]; failed: number }
   | { kind: 'error'; message: string };
 
 if (process.argv.includes('--ev')) await evSide();
@@ -88,7 +88,7 @@ async function seccSide(): Promise<void> {
   console.log(`EVs: ${SESSIONS} scripted EVs (EIM, DC; the real EV's request builders) in ${EV_PROCESSES} child processes, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
   gc?.();
   const before = process.memoryUsage();
-  const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: ['--import', 'tsx'] }));
+  const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: [...process.execArgv.filter((a) => a.startsWith('--cpu-prof')), '--import', 'tsx'] }));
   const roots = [pki.trustAnchors.v2g[0].toString('pem')];
   const shares = evs.map((_, i) => Math.floor(SESSIONS / EV_PROCESSES) + (i < SESSIONS % EV_PROCESSES ? 1 : 0));
   try {
@@ -122,10 +122,10 @@ async function seccSide(): Promise<void> {
     console.log(`  SECC process CPU ${cpuPerResponseUs.toFixed(0)} µs per CurrentDemandRes (${((cpu.user + cpu.system) / 1e4 / SECONDS).toFixed(0)}% of a core; one core ≈ ${(1e6 / cpuPerResponseUs).toFixed(0)} responses/s = ${(1e6 / cpuPerResponseUs / HZ).toFixed(0)} EVs at ${HZ} Hz)`);
     console.log(`  EV processes CPU ${(evCpuUs / Math.max(1, sent)).toFixed(0)} µs per request (${(evCpuUs / 1e4 / SECONDS).toFixed(0)}% of a core in all); latency above the SECC's own time is the EV side and the machine's load\n`);
 
-    const { bare, full } = await ask(evs[0], { kind: 'measure-setup' }, 'setup');
+    const { bare, full, failed: setupsFailed } = await ask(evs[0], { kind: 'measure-setup' }, 'setup');
     console.log(`session setup, ${SETUPS} per round, 8 in flight, median of ${ROUNDS} rounds (the ${SESSIONS} sessions keep charging):`);
     console.log(`  baseline bare TLS handshakes               ${median(bare).toFixed(0)}/s   (rounds ${bare.map((r) => r.toFixed(0)).join(', ')})`);
-    console.log(`  TLS + supportedAppProtocol + SessionSetup  ${median(full).toFixed(0)}/s   (rounds ${full.map((r) => r.toFixed(0)).join(', ')}); ${((median(full) / median(bare)) * 100).toFixed(0)}% of baseline`);
+    console.log(`  TLS + supportedAppProtocol + SessionSetup  ${median(full).toFixed(0)}/s   (rounds ${full.map((r) => r.toFixed(0)).join(', ')}); ${((median(full) / median(bare)) * 100).toFixed(0)}% of baseline${setupsFailed ? `; ${setupsFailed} not answered within the EV's 2 s` : ''}`);
     console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     printSummary({
       path: `sessions: CurrentDemandRes p99 at the real SECC, ${SESSIONS} EVs × ${HZ} Hz`, value: p99, unit: 'ms', min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0,
@@ -145,6 +145,8 @@ interface Window { latencies: number[]; sent: number; timeouts: number; lost: nu
 
 async function evSide(): Promise<void> {
   const send = (message: FromEv) => process.send!(message);
+  // An orderly exit on the parent's kill, so a --cpu-prof profile gets written.
+  process.once('SIGTERM', () => process.exit(0));
   let port = 0;
   let roots: string[] = [];
   // The window the latencies count in; the loops run before and after it.
@@ -184,11 +186,13 @@ async function evSide(): Promise<void> {
       } else {
         const bare: number[] = [];
         const full: number[] = [];
+        let failed = 0;
         for (let round = 0; round < ROUNDS; round++) {
           bare.push(await setupRate(() => bareHandshake(port, roots)));
-          full.push(await setupRate(() => sessionSetup(port, roots)));
+          // A setup the SECC does not answer within the EV's 2 s counts as failed, as a real EV would give up on it.
+          full.push(await setupRate(() => sessionSetup(port, roots).catch(() => void failed++)));
         }
-        send({ kind: 'setup', bare, full });
+        send({ kind: 'setup', bare, full, failed });
       }
     } catch (error) {
       send({ kind: 'error', message: (error as Error).stack ?? String(error) });
@@ -252,9 +256,12 @@ const SESSION_SETUP_REQUEST = encodeExi('iso2', { V2G_Message: { Header: { Sessi
 /** The same TLS handshake, then supportedAppProtocol and SessionSetup answered by the real station. */
 async function sessionSetup(port: number, roots: string[]): Promise<void> {
   const connection = new V2gtpConnection(await tlsSocket(port, roots));
-  await connection.request(SAP_REQUEST, 2_000);
-  const answer = decodeExi('iso2', await connection.request(SESSION_SETUP_REQUEST, 2_000)).document as { V2G_Message: { Body: { SessionSetupRes?: { ResponseCode: string } } } };
-  if (answer.V2G_Message.Body.SessionSetupRes?.ResponseCode !== 'OK_NewSessionEstablished') throw new Error(`SessionSetupRes ${JSON.stringify(answer.V2G_Message.Body)}`);
-  connection.socket.destroy();
+  try {
+    await connection.request(SAP_REQUEST, 2_000);
+    const answer = decodeExi('iso2', await connection.request(SESSION_SETUP_REQUEST, 2_000)).document as { V2G_Message: { Body: { SessionSetupRes?: { ResponseCode: string } } } };
+    if (answer.V2G_Message.Body.SessionSetupRes?.ResponseCode !== 'OK_NewSessionEstablished') throw new Error(`SessionSetupRes ${JSON.stringify(answer.V2G_Message.Body)}`);
+  } finally {
+    connection.socket.destroy();
+  }
 }
 

@@ -40,9 +40,23 @@ export function withoutDeadline(deadlines: Deadlines | undefined, name: string):
   return rest;
 }
 
+const isDeadline = (name: string, at: unknown): at is number => DEADLINE_NAME.test(name) && typeof at === 'number' && Number.isFinite(at);
+
 /** The deadlines a snapshot's context holds, ignoring anything that is not a name → finite number. */
 export function deadlinesOf(context: unknown): Deadlines {
   const raw = (context as { deadlines?: unknown } | undefined)?.deadlines;
   if (typeof raw !== 'object' || raw === null) return {};
-  return Object.fromEntries(Object.entries(raw).filter(([name, at]) => DEADLINE_NAME.test(name) && typeof at === 'number' && Number.isFinite(at)));
+  return Object.fromEntries(Object.entries(raw).filter(([name, at]) => isDeadline(name, at)));
+}
+
+/** The earliest of `deadlinesOf(context)`, read without copying them (a session runner asks after every message). */
+export function earliestDeadline(context: unknown): { readonly name: string; readonly at: number } | undefined {
+  const raw = (context as { deadlines?: unknown } | undefined)?.deadlines;
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  let earliest: { name: string; at: number } | undefined;
+  for (const name in raw) {
+    const at = (raw as Record<string, unknown>)[name];
+    if (Object.hasOwn(raw, name) && isDeadline(name, at) && (!earliest || at < earliest.at)) earliest = { name, at };
+  }
+  return earliest;
 }

@@ -75,10 +75,11 @@ export interface Bus {
   readonly kind: 'memory' | 'nats';
   publish(subject: string, payload: unknown, headers?: Headers): Promise<void>;
   /**
-   * False only when a publish on `subject` would reach nobody now, so a publisher may skip building a
-   * best-effort message (the actor host's inspection stream). Absent or true when unknown (NATS: interest lives on the server).
+   * False only when a publish on `subject` would certainly reach no one now, so a publisher can skip
+   * building a payload no one reads (the inspection stream of every charging message). The in-process
+   * bus knows its subscribers; NATS interest lives on the server, so there it is always true.
    */
-  hasListeners?(subject: string): boolean;
+  mayHaveSubscribers(subject: string): boolean;
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription>;
   /** Resolves with the reply payload; rejects with the PncError the responder threw, or `Timeout` / `NoResponders`. */
   request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res>;

@@ -15,8 +15,8 @@ export class DelegatingBus implements Bus {
     return this.inner.publish(subject, payload, headers);
   }
 
-  hasListeners(subject: string): boolean {
-    return this.inner.hasListeners?.(subject) ?? true;
+  mayHaveSubscribers(subject: string): boolean {
+    return this.inner.mayHaveSubscribers(subject);
   }
 
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {

@@ -212,12 +212,12 @@ export class IdentifiedBus implements Bus {
     return { ...headers, ...identityHeaders(this.credential, subject, payload, this.onBehalf) };
   }
 
-  hasListeners(subject: string): boolean {
-    return this.inner.hasListeners?.(subject) ?? true;
-  }
-
   publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     return this.inner.publish(subject, payload, this.sign(subject, payload, headers));
+  }
+
+  mayHaveSubscribers(subject: string): boolean {
+    return this.inner.mayHaveSubscribers(subject);
   }
 
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {

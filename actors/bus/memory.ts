@@ -233,16 +233,16 @@ class MemoryBus implements Bus {
     this.routes = new Map();
   }
 
+  mayHaveSubscribers(subject: string): boolean {
+    if (this.closed) return false;
+    const route = this.route(subject);
+    return route.plain.length + route.groups.length > 0;
+  }
+
   async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     this.assertOpen();
     assertSubject(subject);
     this.dispatch({ subject, text: encodePayload(payload), headers: copyHeaders(headers) });
-  }
-
-  hasListeners(subject: string): boolean {
-    if (this.closed) return true; // the publish fails as it always did
-    const route = this.route(subject);
-    return route.plain.length + route.groups.length > 0;
   }
 
   async subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {

@@ -164,6 +164,10 @@ class NatsBus implements Bus {
     if (this.closed || this.nc.isClosed()) throw busClosedError();
   }
 
+  mayHaveSubscribers(): boolean {
+    return true;
+  }
+
   async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     this.assertOpen();
     assertSubject(subject);

@@ -485,7 +485,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
    */
   private inspect(event: InspectionEvent): void {
     const { bus } = this.options.context;
-    if (bus.hasListeners?.(this.inspectSubject) === false) return;
+    if (!bus.mayHaveSubscribers(this.inspectSubject)) return;
     const message = inspectionMessage(event, { participant: this.options.participant, id: this.options.id, machine: this.options.logic.id });
     if (message) this.options.context.bus.publish(this.inspectSubject, message).catch((error) => this.log.warn('actor.inspect_publish_failed', { error }));
   }

@@ -4,13 +4,14 @@
  * `inspect.<side>.~trace`, keyed by the session's SessionID so the inspector draws the EV–SECC
  * sequence of one session. Both subjects are within the side's own `inspect.<side>.>` permission
  * (protocols/catalogue/access.ts). Best effort: a publish that fails never touches the session.
+ * Nothing is built while the bus knows no one subscribes (the charging loop pays nothing then).
  */
 import type { ActorRefLike, InspectionEvent } from 'xstate';
 import type { Bus } from '../../bus/bus.ts';
 import { inspectionMessage } from '../../host/inspection.ts';
 import { traceSubject, type TimelineEntry } from '../../story/timeline.ts';
 import { NO_SESSION_ID } from '../../../statecharts/secc/messages.ts';
-import type { TraceEntry } from './runner.ts';
+import type { TraceEntry, TraceHook } from './runner.ts';
 
 export type SessionSide = 'secc' | 'ev';
 
@@ -18,7 +19,7 @@ export interface SessionInspection {
   /** createActor's `inspect` option. */
   readonly inspect: (event: InspectionEvent) => void;
   /** Publishes each message this side sends as a step between the two sides. */
-  readonly trace: (entry: TraceEntry) => void;
+  readonly trace: TraceHook;
 }
 
 const PEER: Record<SessionSide, SessionSide> = { secc: 'ev', ev: 'secc' };
@@ -40,25 +41,33 @@ export function inspectSession(bus: Bus, side: SessionSide, id: string, machine:
   let actor: ActorRefLike | undefined;
   const started = Date.now();
   const waiting: TimelineEntry[] = [];
+  const actorSubject = `inspect.${side}.${id}`;
+  const stepSubject = traceSubject(side);
+  const inspected = { participant: side, id, machine };
   const publish = (subject: string, message: unknown) => void bus.publish(subject, message).catch(() => {});
   const flush = (ended: boolean) => {
     const sessionId = agreedSessionId(actor);
     if (!sessionId && !ended) return;
-    for (const entry of waiting.splice(0)) publish(traceSubject(side), { ...entry, keys: sessionId ? { sessionId } : {} });
+    for (const entry of waiting.splice(0)) publish(stepSubject, { ...entry, keys: sessionId ? { sessionId } : {} });
   };
+  const trace: TraceHook = (entry) => {
+    if (entry.direction !== 'out') return;
+    const at = Date.now();
+    waiting.push({ step: ++stepsSent, atMs: at - started, participant: side, kind: 'request', subject: `${PEER[side]}.v2g.${entry.name}`, summary: entry.name, outcome: 'ok', exi: { [entry.name]: entry.exi }, keys: {}, at: new Date(at).toISOString() });
+    flush(false);
+  };
+  trace.listening = () => bus.mayHaveSubscribers(stepSubject);
   return {
     inspect(event) {
-      if (event.actorRef.sessionId === event.rootId) actor = event.actorRef;
-      const message = inspectionMessage(event, { participant: side, id, machine });
-      if (!message) return;
-      publish(`inspect.${side}.${id}`, message);
-      if (message.kind === 'snapshot') flush(message.status !== 'active');
+      const root = event.actorRef.sessionId === event.rootId;
+      if (root) actor = event.actorRef;
+      if (bus.mayHaveSubscribers(actorSubject)) {
+        const message = inspectionMessage(event, inspected);
+        if (message) publish(actorSubject, message);
+      }
+      // Steps held back for the SessionID go out once it is agreed, or when the session ends.
+      if (root && waiting.length > 0 && event.type === '@xstate.snapshot') flush((event.snapshot as { status?: string }).status !== 'active');
     },
-    trace(entry) {
-      if (entry.direction !== 'out') return;
-      const at = Date.now();
-      waiting.push({ step: ++stepsSent, atMs: at - started, participant: side, kind: 'request', subject: `${PEER[side]}.v2g.${entry.name}`, summary: entry.name, outcome: 'ok', exi: { [entry.name]: entry.exi }, keys: {}, at: new Date(at).toISOString() });
-      flush(false);
-    },
+    trace,
   };
 }

@@ -5,7 +5,7 @@
 import type { AnyActorRef } from 'xstate';
 import { PncError } from '../../../protocols/errors.ts';
 import { decodeExi } from '../../../protocols/exi/index.ts';
-import { deadlinesOf } from '../../../statecharts/deadlines.ts';
+import { earliestDeadline } from '../../../statecharts/deadlines.ts';
 import { machineName, type SessionProtocol } from '../../../statecharts/secc/messages.ts';
 import { TransportError } from '../../transport/errors.ts';
 import { systemClock, type WallClock } from '../../transport/timers.ts';
@@ -23,16 +23,23 @@ export interface TraceEntry {
   readonly exi: string;
 }
 
+/** A trace listener; one with `listening` is asked before each message whether it wants it now. */
+export type TraceHook = ((entry: TraceEntry) => void) & { listening?: () => boolean };
+
 /**
  * The trace hook of a session: hex-encodes a message only when someone listens (the charging loop
  * pays nothing for a trace no one reads).
  */
-export function tracer(side: TraceEntry['side'], ...hooks: (((entry: TraceEntry) => void) | undefined)[]): (direction: TraceEntry['direction'], name: string, exi: Uint8Array) => void {
-  const listening = hooks.filter((hook): hook is (entry: TraceEntry) => void => hook !== undefined);
-  if (listening.length === 0) return () => {};
+export function tracer(side: TraceEntry['side'], ...hooks: (TraceHook | undefined)[]): (direction: TraceEntry['direction'], name: string, exi: Uint8Array) => void {
+  const present = hooks.filter((hook): hook is TraceHook => hook !== undefined);
+  if (present.length === 0) return () => {};
   return (direction, name, exi) => {
-    const entry: TraceEntry = { side, direction, name, exi: Buffer.from(exi).toString('hex') };
-    for (const hook of listening) hook(entry);
+    let entry: TraceEntry | undefined;
+    for (const hook of present) {
+      if (hook.listening && !hook.listening()) continue;
+      entry ??= { side, direction, name, exi: Buffer.from(exi).toString('hex') };
+      hook(entry);
+    }
   };
 }
 
@@ -45,11 +52,7 @@ export function tracer(side: TraceEntry['side'], ...hooks: (((entry: TraceEntry)
 export function driveDeadlines(actor: AnyActorRef, clock: SessionClock): () => void {
   let handle: unknown;
   let armedAt: number | undefined;
-  const earliest = (): { name: string; at: number } | undefined => {
-    let next: { name: string; at: number } | undefined;
-    for (const [name, at] of Object.entries(deadlinesOf(actor.getSnapshot().context))) if (!next || at < next.at) next = { name, at };
-    return next;
-  };
+  const earliest = () => earliestDeadline(actor.getSnapshot().context);
   const disarm = () => {
     if (handle !== undefined) clock.clearTimeout(handle);
     handle = undefined;
