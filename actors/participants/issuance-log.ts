@@ -22,20 +22,37 @@ export interface IssuanceDoc extends StoredDoc {
   readonly fingerprint: string;
   readonly subject: string;
   readonly issuedAt: string;
-  /** Set when the certificate was made but another took its place (a lost first-start race). */
+  /** What it was issued for (a contract id, a PCID): a re-issue for the same purpose supersedes it. */
+  readonly issuedFor?: string;
+  /** Set when the certificate was made but another took its place (a lost first-start race, a crash before it was stored). */
   readonly supersededBy?: string;
 }
 
 export const fingerprintOf = (certificate: x509.X509Certificate): string => createHash('sha256').update(new Uint8Array(certificate.rawData)).digest('hex');
 
-/** Records `certificate` as issued by `issuer`'s CA; idempotent for the same certificate. */
-export async function recordIssuance(store: Store, issuer: string, role: IssuanceDoc['role'], certificate: x509.X509Certificate): Promise<void> {
+/**
+ * Records `certificate` as issued by `issuer`'s CA; idempotent for the same certificate. With
+ * `issuedFor`, an earlier certificate issued for the same purpose is marked superseded by this one:
+ * the effect that issued it was re-run because the process died before its holder stored it, so it
+ * never left the CA (nor did its key, where the CA made one).
+ */
+export async function recordIssuance(store: Store, issuer: string, role: IssuanceDoc['role'], certificate: x509.X509Certificate, issuedFor?: string): Promise<void> {
   const serial = normalizeSerialNumber(certificate.serialNumber);
   const fingerprint = fingerprintOf(certificate);
-  await store.collection<IssuanceDoc>(ISSUANCE_COLLECTION).replace({
+  const log = store.collection<IssuanceDoc>(ISSUANCE_COLLECTION);
+  if (issuedFor !== undefined) {
+    for (const earlier of await log.find({ issuer, issuedFor })) {
+      if (earlier.fingerprint !== fingerprint && !earlier.supersededBy) await log.replace({ ...earlier, supersededBy: serial });
+    }
+  }
+  await log.replace({
     _id: `${issuer}:${serial}:${fingerprint.slice(0, 16)}`, issuer, role, serial, fingerprint, subject: certificate.subject, issuedAt: new Date().toISOString(),
+    ...(issuedFor !== undefined ? { issuedFor } : {}),
   });
 }
+
+/** Lets `recordIssuance(…, issuedFor)` find earlier issues without reading the whole log. */
+export const ensureIssuanceIndex = (store: Store): Promise<void> => store.collection<IssuanceDoc>(ISSUANCE_COLLECTION).ensureIndex({ fields: ['issuer', 'issuedFor'] });
 
 /** Marks a recorded certificate as superseded: it was made but is not the one in use. */
 export async function recordSuperseded(store: Store, issuer: string, certificate: x509.X509Certificate, by: x509.X509Certificate): Promise<void> {

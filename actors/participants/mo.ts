@@ -22,7 +22,7 @@ import { issueCertificate } from '../../protocols/pki/index.ts';
 import { contractMachine, contractStatusOf, type ContractContext, type RenewedContract } from '../../statecharts/mo.ts';
 import type { SnapshotFrom } from 'xstate';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
-import { recordIssuance } from './issuance-log.ts';
+import { ensureIssuanceIndex, recordIssuance } from './issuance-log.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -74,6 +74,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   const contracts = store.collection<ContractDoc>('mo.contracts');
   const contractIndex = store.collection<ContractIndexDoc>('mo.contract-index');
   const renewals = store.collection<RenewalDoc>('mo.renewals');
+  await ensureIssuanceIndex(store);
   const revocations = new Revocations(store, 'mo');
   // The PCP over the bus, or over `GET /v1/oem/provCerts/{pcid}` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, config);
@@ -101,7 +102,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         const emaid14 = `${prefix}${instance}`;
         const emaid = `${emaid14}${emaidCheckDigit(emaid14)}`;
         const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
-        await recordIssuance(store, 'mo', 'contract', issued.certificate);
+        await recordIssuance(store, 'mo', 'contract', issued.certificate, input.contractId);
         const provisioning = certificateOf(input.chain.certificate);
         // [V2G2-818] the contract key, encrypted for the vehicle's provisioning key.
         const encrypted = await encryptContractKey(issued.keys!.privateKey, provisioning);
@@ -123,7 +124,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
         const { emaid } = input.current;
         const current = certificateOf(input.current.contractData.contractSignatureCertChain.certificate);
         const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
-        await recordIssuance(store, 'mo', 'contract', issued.certificate);
+        await recordIssuance(store, 'mo', 'contract', issued.certificate, renewalId);
         // [V2G2-820/821] CertificateUpdate: the new key is encrypted for the current contract certificate's key (pki-and-crypto.md §10.1).
         const encrypted = await encryptContractKey(issued.keys!.privateKey, current);
         const renewal: RenewedContract = {

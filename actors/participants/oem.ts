@@ -17,7 +17,7 @@ import { makePcid, pcidKey } from '../../protocols/identifiers/index.ts';
 import { issueFromCsr } from '../../protocols/pki/issue.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
 import { asIssuer, derOf, ocspUrlOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
-import { recordIssuance } from './issuance-log.ts';
+import { ensureIssuanceIndex, recordIssuance } from './issuance-log.ts';
 import { Revocations, serveOcsp } from './revocation.ts';
 import { RootPool } from './roots.ts';
 import { poolAccessOf } from './pool-access.ts';
@@ -68,6 +68,7 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
   });
   const { sub1, sub2 } = authorities;
   const vehicles = store.collection<VehicleDoc>('oem.vehicles');
+  await ensureIssuanceIndex(store);
   const revocations = new Revocations(store, 'oem');
   // Process 2 over our PCP's bus subjects, or over `PUT/DELETE /v1/oem/provCerts` of an external OPCP endpoint.
   const pools = poolAccessOf(bus, config);
@@ -85,7 +86,7 @@ async function startOem({ bus, store, config, log, kek }: ParticipantContext) {
         // [S4] the vehicle's own key: the OEM signs its CSR and names it by the PCID.
         const certificate = await issueFromCsr({ role: 'provisioning', csr: Buffer.from(input.csr, 'base64'), subject: { commonName: input.pcid, organization }, issuer: sub2 })
           .catch((error: unknown) => { throw new PncError('CsrInvalid', `the vehicle's CSR: ${(error as Error).message}`); });
-        await recordIssuance(store, 'oem', 'provisioning', certificate);
+        await recordIssuance(store, 'oem', 'provisioning', certificate, input.pcid);
         const record: VehicleRecordJson = {
           pcid: input.pcid,
           provisioningChain: { certificate: derOf(certificate), subCertificates: [derOf(sub2.certificate), derOf(sub1.certificate)] },
