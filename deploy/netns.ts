@@ -38,6 +38,8 @@ const WORK_MARKER = '.openpnc-netns';
 export const DEFAULT_WORK_DIR = '/tmp/openpnc-netns';
 const BIN = new URL('../bin/openpnc.js', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 90_000;
+/** The rendered units' RestartSec. */
+const RESTART_DELAY_MS = 2_000;
 
 /** The machine cannot run namespaces (not root, or no iproute2 with netns support). */
 export class NetnsUnavailableError extends PncError {
@@ -438,11 +440,25 @@ export async function killService(service: HostService): Promise<number> {
   return pids.length;
 }
 
-/** Starts `service` again in its namespace and resolves once this start says it is ready. */
+/**
+ * Starts `service` again in its namespace and resolves once a start says it is ready. A start that
+ * exits before it is ready (JetStream has no quorum while its host is cut off, say) is started again
+ * after 2 s, as the rendered unit's Restart=on-failure / RestartSec=2 does under systemd.
+ */
 export async function startService(service: HostService): Promise<void> {
-  const offset = existsSync(service.logFile) ? readFileSync(service.logFile).length : 0;
-  const child = startInNamespace(hostNamespace(service.host), service.command, service.logFile, service.env);
-  await waitForLog(child, service.logFile, service.readyMarker, `${service.unit} on ${service.host} (restarted)`, offset);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const offset = existsSync(service.logFile) ? readFileSync(service.logFile).length : 0;
+    const child = startInNamespace(hostNamespace(service.host), service.command, service.logFile, service.env);
+    try {
+      await waitForLog(child, service.logFile, service.readyMarker, `${service.unit} on ${service.host} (restarted)`, offset);
+      return;
+    } catch (error) {
+      if (child.exitCode === null && child.signalCode === null) throw error; // still running, never ready
+      if (Date.now() + RESTART_DELAY_MS > deadline) throw error;
+      await sleep(RESTART_DELAY_MS);
+    }
+  }
 }
 
 /** The client namespace, where `openpnc chaos` runs its load against a netns deployment. */
