@@ -57,21 +57,28 @@ export async function startBackOffice(dir: string): Promise<BackOffice> {
   await putRootsInRcp(admin);
   const relays: Array<{ server: Server; inside: Started }> = [];
   const spliced = new Set<Socket>();
+  const urls = new Map<string, Promise<string>>();
+  // One relay per namespace, alive until stop() (the test runner ends its process group in any case).
+  const relayInto = async (ns: string): Promise<string> => {
+    must('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+    const path = join(dir, `nats-${ns}.sock`);
+    const server = createServer((socket) => {
+      spliced.add(socket);
+      socket.on('close', () => spliced.delete(socket));
+      splice(socket, createConnection(port, '127.0.0.1'));
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const inside = startIn(ns, [process.execPath, '-e', NAMESPACE_RELAY, path, '14222'], 600_000);
+    relays.push({ server, inside });
+    await inside.waitFor(/relay ready/);
+    return 'nats://127.0.0.1:14222';
+  };
   return {
     nats, process: host,
-    async urlIn(ns) {
-      must('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-      const path = join(dir, `nats-${ns}.sock`);
-      const server = createServer((socket) => {
-        spliced.add(socket);
-        socket.on('close', () => spliced.delete(socket));
-        splice(socket, createConnection(port, '127.0.0.1'));
-      });
-      await new Promise<void>((resolve) => server.listen(path, resolve));
-      const inside = startIn(ns, [process.execPath, '-e', NAMESPACE_RELAY, path, '14222'], 110_000);
-      relays.push({ server, inside });
-      await inside.waitFor(/relay ready/);
-      return 'nats://127.0.0.1:14222';
+    urlIn(ns) {
+      let url = urls.get(ns);
+      if (!url) urls.set(ns, (url = relayInto(ns)));
+      return url;
     },
     async stop() {
       for (const { server, inside } of relays) {

@@ -5,6 +5,7 @@
 // both with --no-slac since the veth already is the IP link. A tap on `>` finds no private key [S4]. SDP on ff02::1, TLS 1.2 to fe80::…%if with key logs; tcpdump captures,
 // tshark decodes IPv6/UDP SDP and TLS and decrypts the application data with either key log, and our
 // codec decodes the V2GTP payloads to the session's message sequence, contract installation included.
+// Then the same vehicle charges with EIM (ExternalPayment) over the same TLS: no contract crosses.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -105,6 +106,33 @@ if (unavailable) {
       assert.equal(answered.slice(0, 7), ['supportedAppProtocolRes', 'SessionSetupRes', 'ServiceDiscoveryRes', 'ServiceDetailRes', 'PaymentServiceSelectionRes', 'CertificateInstallationRes', 'PaymentDetailsRes']);
       assert.is(answered[answered.length - 1], 'SessionStopRes');
     }
+  });
+
+  test('openpnc ev --if --eim: an ISO 15118-2 EIM (ExternalPayment) DC session over the same TLS 1.2: no contract, no installation, no PaymentDetails', async () => {
+    assert.ok(office, 'the back office of the PnC test');
+    const pcap = join(dir, 'eim.pcap');
+    const evKeys = join(dir, 'ev-eim.keylog');
+    const capture = await captureIn(SECC.ns, SECC.iface, pcap);
+    const secc = startIn(SECC.ns, [process.execPath, CLI, 'secc', '--if', SECC.iface, '--no-slac', '--nats', await office.urlIn(SECC.ns), '--creds', office.nats.credsDir, '--sessions', '1', '--data', join(dir, 'secc-data')], 110_000);
+    await secc.waitFor(/ready: SDP on UDP 15118/);
+    const ev = startIn(EV.ns, [process.execPath, CLI, 'ev', '--if', EV.iface, '--no-slac', '--vehicle', join(dir, 'vehicle'), '--eim', '--keylog', evKeys], 60_000);
+    const [evCode, seccCode] = [await ev.exited, await secc.exited];
+    await capture.stop();
+
+    const evOut = ev.output();
+    assert.is(evCode, 0, evOut);
+    assert.is(seccCode, 0, secc.output());
+    assert.match(evOut, /ev tls: TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 prime256v1; SECC leaf CN=SECC-LAB-1.*DC=CPO accepted/);
+    assert.match(evOut, /ev session: completed, \d+\.\d\d kWh/);
+    assert.not.match(evOut, /EMAID/, 'EIM authorizes no contract');
+    assert.equal(tshark(pcap, evKeys, '_ws.malformed || _ws.expert.severity == error', []), []);
+    const rows = tshark(pcap, evKeys, 'tcp && data.data', ['ipv6.src', 'ipv6.dst', 'data.data']);
+    const sent = collapsed(messageNames(payloadsFrom(rows, EV.address)));
+    assert.equal(sent.slice(0, 6), ['supportedAppProtocolReq', 'SessionSetupReq', 'ServiceDiscoveryReq', 'PaymentServiceSelectionReq', 'AuthorizationReq', 'ChargeParameterDiscoveryReq']);
+    assert.ok(!sent.includes('CertificateInstallationReq') && !sent.includes('PaymentDetailsReq') && !sent.includes('MeteringReceiptReq'), sent.join(' '));
+    assert.ok(sent.includes('CurrentDemandReq'), sent.join(' '));
+    assert.equal(sent.slice(-3), ['PowerDeliveryReq', 'WeldingDetectionReq', 'SessionStopReq']);
+    assert.is(collapsed(messageNames(payloadsFrom(rows, SECC.address))).at(-1), 'SessionStopRes');
   });
 
 }
