@@ -11,7 +11,7 @@
  *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
  *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
  * - A batch of several writes commits on a commit thread (commit-worker.ts, its own connection, started by the
- *   first such batch), one batch at a time: while batch N commits and fsyncs, the main thread keeps running and
+ *   first such batch, ended after COMMIT_THREAD_IDLE_MS idle), one batch at a time: while batch N commits and fsyncs, the main thread keeps running and
  *   batch N+1 fills. A lone write commits inline, as a thread handoff would only add to its latency.
  * - Reads run at once and see committed state only: never a queued write, never part of a batch
  *   (a batch is one synchronous transaction, nothing interleaves with it). A caller that awaited its
@@ -38,6 +38,8 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 const PREPARED_QUERIES_KEPT = 64;
 /** Most writes one commit carries; more wait for the next, so one commit never blocks the event loop for long. */
 export const MAX_BATCH_WRITES = 256;
+/** How long a store stays idle before its commit thread ends (a new one starts with the next batch). */
+export const COMMIT_THREAD_IDLE_MS = 10_000;
 
 type Db = Database.Database;
 /** The driver module the commit thread loads: the same better-sqlite3 as this thread's. */
@@ -131,6 +133,8 @@ class GroupCommit {
 
   /** The commit thread, started by the first write: a store opened only to read never pays for one. */
   private thread: Worker | undefined;
+  /** Ends the commit thread once the store has been idle for COMMIT_THREAD_IDLE_MS. */
+  private retireTimer: NodeJS.Timeout | undefined;
 
   /** Commits a lone write here, on the main connection: with nothing to overlap, a thread handoff would only add latency. */
   private readonly commitInline: (request: CommitRequest) => CommitReply;
@@ -166,6 +170,7 @@ class GroupCommit {
 
   /** Resolves once every write issued so far has settled, then ends the commit thread (before the database closes). */
   async close(): Promise<void> {
+    clearTimeout(this.retireTimer);
     while (!this.broken && (this.queue.length > 0 || this.inFlight)) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
@@ -195,6 +200,7 @@ class GroupCommit {
       this.settle(this.commitInline({ seq: this.seq, ops: [batch[0].op] }));
       return;
     }
+    clearTimeout(this.retireTimer);
     this.worker.ref();
     this.worker.postMessage({ seq: this.seq, ops: batch.map((write) => write.op) } satisfies CommitRequest);
   }
@@ -225,10 +231,27 @@ class GroupCommit {
   }
 
   private idle(): void {
-    this.thread?.unref();
+    if (this.thread) {
+      this.thread.unref();
+      clearTimeout(this.retireTimer);
+      this.retireTimer = setTimeout(() => this.retireThread(), COMMIT_THREAD_IDLE_MS).unref();
+    }
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * An idle store gives its commit thread back (its isolate is some 15 MB of a participant's RSS, issue
+   * 9); the next batch starts another. Whatever the retired thread says from now on is not this store's.
+   */
+  private retireThread(): void {
+    const worker = this.thread;
+    if (!worker || this.inFlight || this.queue.length > 0) return;
+    this.thread = undefined;
+    worker.removeAllListeners();
+    worker.on('error', () => undefined);
+    worker.postMessage(CLOSE_REQUEST);
   }
 
   private breakDown(error: PncError): void {
