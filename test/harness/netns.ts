@@ -71,6 +71,21 @@ export interface VethEnd {
   readonly address: string;
 }
 
+/**
+ * The EV and SECC ends of one suite's veth pair: namespaces and interfaces named `<prefix>ev<pid>` /
+ * `<prefix>se<pid>` (OPENPNC_NETNS_PREFIX, else `defaultPrefix`), MACs 02:00:00:00:0e:<suite> and
+ * 02:00:00:00:5e:<suite> with their EUI-64 link-local addresses, so suites never share a name.
+ */
+export function evSeccEnds(defaultPrefix: string, suite: string): { prefix: string; tag: string; ev: VethEnd; secc: VethEnd } {
+  const prefix = process.env.OPENPNC_NETNS_PREFIX ?? defaultPrefix;
+  const tag = String(process.pid % 100_000);
+  return {
+    prefix, tag,
+    ev: { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: `02:00:00:00:0e:${suite}`, address: `fe80::ff:fe00:e${suite}` },
+    secc: { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: `02:00:00:00:5e:${suite}`, address: `fe80::ff:fe00:5e${suite}` },
+  };
+}
+
 /** Two namespaces joined by a veth pair, both ends up with their fixed MACs. */
 export function vethPair(a: VethEnd, b: VethEnd): void {
   must('ip', 'netns', 'add', a.ns);

@@ -9,13 +9,10 @@ import { writeVehicleDir } from '../../actors/participants/ev/vehicle-file.ts';
 import { makeCsr } from '../../actors/participants/authority.ts';
 import { createTestPki } from '../../protocols/pki/test-pki.ts';
 import { tempDir } from '../harness/temp-dir.ts';
-import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
+import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, evSeccEnds } from '../harness/netns.ts';
 import { collapsed, messageNames, payloadsFrom } from '../harness/v2g-capture.ts';
 
-const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'din';
-const tag = String(process.pid % 100_000);
-const EV: VethEnd = { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: '02:00:00:00:0e:06', address: 'fe80::ff:fe00:e06' };
-const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: '02:00:00:00:5e:06', address: 'fe80::ff:fe00:5e06' };
+const { prefix, tag, ev: EV, secc: SECC } = evSeccEnds('din', '06');
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-din-netns');
 

@@ -12,16 +12,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collapsed, messageNames, payloadsFrom } from '../harness/v2g-capture.ts';
 import { tempDir } from '../harness/temp-dir.ts';
-import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, type VethEnd } from '../harness/netns.ts';
+import { captureIn, netnsUnavailable, startIn, tshark, vethSuite, evSeccEnds } from '../harness/netns.ts';
 import { labVehicle, startBackOffice, type BackOffice } from '../harness/backoffice.ts';
 import { natsServerAvailable } from '../harness/nats.ts';
 import { assertNoPrivateKeys, tapEverything } from '../harness/tap.ts';
 import { PROVISIONING_KEY_FILE } from '../../actors/participants/ev/vehicle-file.ts';
 
-const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'chg';
-const tag = String(process.pid % 100_000);
-const EV: VethEnd = { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: '02:00:00:00:0e:02', address: 'fe80::ff:fe00:e02' };
-const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: '02:00:00:00:5e:02', address: 'fe80::ff:fe00:5e02' };
+const { prefix, tag, ev: EV, secc: SECC } = evSeccEnds('chg', '02');
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-netns');
 

@@ -6,15 +6,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { tempDir } from '../harness/temp-dir.ts';
-import { must, netnsUnavailable, removedOnExit, startIn, type VethEnd } from '../harness/netns.ts';
+import { must, netnsUnavailable, removedOnExit, startIn, evSeccEnds } from '../harness/netns.ts';
 import { labVehicle, startBackOffice, type BackOffice } from '../harness/backoffice.ts';
 import { natsServerAvailable } from '../harness/nats.ts';
 
-const prefix = process.env.OPENPNC_NETNS_PREFIX ?? 'chs';
-const tag = String(process.pid % 100_000);
+const { prefix, tag, ev: EV, secc: SECC } = evSeccEnds('chs', '04');
 const MODEM_NS = `${prefix}md${tag}`;
-const EV: VethEnd = { ns: `${prefix}ev${tag}`, iface: `${prefix}e${tag}`, mac: '02:00:00:00:0e:04', address: 'fe80::ff:fe00:e04' };
-const SECC: VethEnd = { ns: `${prefix}se${tag}`, iface: `${prefix}s${tag}`, mac: '02:00:00:00:5e:04', address: 'fe80::ff:fe00:5e04' };
 const CLI = new URL('../../bin/openpnc.js', import.meta.url).pathname;
 const dir = tempDir('charge-slac-netns');
 const cleanup = removedOnExit([EV.ns, SECC.ns, MODEM_NS]);
