@@ -11,12 +11,21 @@ import type { PncError } from '../../protocols/errors.ts';
 
 export type Headers = Readonly<Record<string, string>>;
 
+/**
+ * Where an adapter puts the payload exactly as it travelled (its JSON text, or that text's UTF-8
+ * bytes) on what it delivers: what an identity signature covers, hashed without serialising the
+ * payload again. A symbol, so it stays out of JSON, key listings and comparisons.
+ */
+export const WIRE_PAYLOAD: unique symbol = Symbol('pnc.wirePayload');
+
 export interface Delivery<T = unknown> {
   readonly subject: string;
   readonly payload: T;
   readonly headers: Headers;
   /** Who sent it, as authenticated (actors/bus/identity.ts); absent when nothing was. */
   readonly caller?: Caller;
+  /** The payload as received (see {@link WIRE_PAYLOAD}); absent on a delivery made by hand. */
+  readonly [WIRE_PAYLOAD]?: string | Uint8Array;
 }
 
 export interface Subscription {

@@ -5,7 +5,7 @@
  * in-process host makes one per participant at start). The same seed authenticates its NATS
  * connection and signs what it sends: `Pnc-Identity` (its public key), `Pnc-Signed-At`,
  * optionally `Pnc-On-Behalf` (a delegate, the OPCP gateway, names the OAuth identity it acts for)
- * and `Pnc-Signature` over subject, time, on-behalf and the payload's JSON digest. The receiver looks
+ * and `Pnc-Signature` over subject, time, on-behalf and the SHA-256 of the payload's JSON text as it travels. The receiver looks
  * the public key up in the roster (`roster.json`: public key → participant, role, WMI/EMAID
  * prefixes) and hands its handlers `delivery.caller`; a message without a valid signature has no
  * caller and every subject that needs one answers `Unauthenticated`.
@@ -15,8 +15,8 @@ import { nkeys } from 'nats';
 import { z } from 'zod';
 import { caller as callerSchema, type Caller } from '../../protocols/catalogue/caller.ts';
 import { PncError } from '../../protocols/errors.ts';
-import type { Bus, Delivery, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem } from './bus.ts';
-import { encodePayload } from './wire.ts';
+import { WIRE_PAYLOAD, type Bus, type Delivery, type Headers, type RequestHandler, type RequestOptions, type SubscribeOptions, type Subscription, type WorkHandler, type WorkItem } from './bus.ts';
+import { EncodedPayload, encodePayload } from './wire.ts';
 
 export const IDENTITY_HEADER = 'Pnc-Identity';
 export const SIGNED_AT_HEADER = 'Pnc-Signed-At';
@@ -96,10 +96,13 @@ export class Credential {
   }
 }
 
-/** What the signature covers: subject, time, on-behalf and the payload's JSON text. */
-function signedBytes(subject: string, signedAt: string, onBehalf: string, payload: unknown): Uint8Array {
-  const digest = createHash('sha256').update(encodePayload(payload)).digest('hex');
-  return new TextEncoder().encode(`pnc-identity-v1\n${subject}\n${signedAt}\n${onBehalf}\n${digest}`);
+/**
+ * What the signature covers: subject, time, on-behalf and the SHA-256 of the payload's JSON text as
+ * it travels (UTF-8). The sender hashes the text it sends, the receiver the bytes it received.
+ */
+function signedBytes(subject: string, signedAt: string, onBehalf: string, payloadText: string | Uint8Array): Buffer {
+  const digest = createHash('sha256').update(payloadText).digest('hex');
+  return Buffer.from(`pnc-identity-v1\n${subject}\n${signedAt}\n${onBehalf}\n${digest}`);
 }
 
 /** Public keys → identities; verifies the identity headers of a delivery. */
@@ -130,10 +133,11 @@ export class Roster {
   }
 
   /**
-   * The authenticated caller of a message, or undefined when it carries no identity.
+   * The authenticated caller of a message, or undefined when it carries no identity. `received` is
+   * the payload as it arrived (text or bytes); without it the payload is serialised again.
    * @throws PncError `Unauthenticated` when it carries one that does not verify.
    */
-  callerOf(subject: string, payload: unknown, headers: Headers): Caller | undefined {
+  callerOf(subject: string, payload: unknown, headers: Headers, received?: string | Uint8Array): Caller | undefined {
     const publicKey = headers[IDENTITY_HEADER];
     if (publicKey === undefined) return undefined;
     const known = this.entries.get(publicKey);
@@ -143,7 +147,7 @@ export class Roster {
     if (!known) throw new PncError('Unauthenticated', 'the sender\'s key is not in the roster');
     const at = Number(signedAt);
     if (!Number.isFinite(at) || Math.abs(this.now() - at) > SIGNATURE_WINDOW_MS) throw new PncError('Unauthenticated', 'the identity signature is stale or has no time');
-    if (!verify(null, signedBytes(subject, signedAt, onBehalf, payload), known.key, Buffer.from(signature, 'base64url'))) {
+    if (!verify(null, signedBytes(subject, signedAt, onBehalf, received ?? encodePayload(payload)), known.key, Buffer.from(signature, 'base64url'))) {
       throw new PncError('Unauthenticated', `the identity signature of ${known.entry.name} does not verify`);
     }
     if (!onBehalf) return known.entry.caller;
@@ -160,16 +164,17 @@ export class Roster {
   }
 }
 
-/** The headers that say `credential` sent `payload` on `subject` (for `onBehalf`, when it is a delegate). */
-export function identityHeaders(credential: Credential, subject: string, payload: unknown, onBehalf?: Caller, now = Date.now()): Record<string, string> {
+/**
+ * The headers that say `credential` sent `payload` on `subject` (for `onBehalf`, when it is a delegate),
+ * added to `headers`. An {@link EncodedPayload} is hashed as the text it is; that text must be what is sent.
+ */
+export function identityHeaders(credential: Credential, subject: string, payload: unknown, onBehalf?: Caller, now = Date.now(), headers?: Headers): Record<string, string> {
   const signedAt = String(now);
   const behalf = onBehalf ? JSON.stringify({ role: onBehalf.role, prefixes: onBehalf.prefixes }) : '';
-  return {
-    [IDENTITY_HEADER]: credential.publicKey,
-    [SIGNED_AT_HEADER]: signedAt,
-    ...(behalf ? { [ON_BEHALF_HEADER]: behalf } : {}),
-    [SIGNATURE_HEADER]: credential.sign(signedBytes(subject, signedAt, behalf, payload)),
-  };
+  const signed: Record<string, string> = { ...headers, [IDENTITY_HEADER]: credential.publicKey, [SIGNED_AT_HEADER]: signedAt };
+  if (behalf) signed[ON_BEHALF_HEADER] = behalf;
+  signed[SIGNATURE_HEADER] = credential.sign(signedBytes(subject, signedAt, behalf, encodePayload(payload)));
+  return signed;
 }
 
 /** The authenticated caller of a delivery. @throws PncError `Unauthenticated` when there is none */
@@ -182,7 +187,7 @@ export function callerOf(delivery: Pick<Delivery, 'caller' | 'subject'>): Caller
 function verified<D extends Delivery>(roster: Roster, delivery: D): D {
   // A caller set by anyone but the roster is never trusted.
   const { caller: _ignored, ...plain } = delivery;
-  const caller = roster.callerOf(delivery.subject, delivery.payload, delivery.headers);
+  const caller = roster.callerOf(delivery.subject, delivery.payload, delivery.headers, delivery[WIRE_PAYLOAD]);
   return (caller ? { ...plain, caller } : plain) as D;
 }
 
@@ -208,12 +213,15 @@ export class IdentifiedBus implements Bus {
     return new IdentifiedBus(this.inner, this.credential, this.roster, caller);
   }
 
-  private sign(subject: string, payload: unknown, headers?: Headers): Headers {
-    return { ...headers, ...identityHeaders(this.credential, subject, payload, this.onBehalf) };
+  /** Serialises the payload once: its digest is signed and the same text is what the inner bus sends. */
+  private signed(subject: string, payload: unknown, headers?: Headers): { payload: EncodedPayload; headers: Headers } {
+    const encoded = new EncodedPayload(encodePayload(payload));
+    return { payload: encoded, headers: identityHeaders(this.credential, subject, encoded, this.onBehalf, Date.now(), headers) };
   }
 
   publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
-    return this.inner.publish(subject, payload, this.sign(subject, payload, headers));
+    const signed = this.signed(subject, payload, headers);
+    return this.inner.publish(subject, signed.payload, signed.headers);
   }
 
   mayHaveSubscribers(subject: string): boolean {
@@ -225,7 +233,8 @@ export class IdentifiedBus implements Bus {
   }
 
   request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res> {
-    return this.inner.request<Res>(subject, payload, { ...options, headers: this.sign(subject, payload, options?.headers) });
+    const signed = this.signed(subject, payload, options?.headers);
+    return this.inner.request<Res>(subject, signed.payload, { ...options, headers: signed.headers });
   }
 
   serve<Req = unknown, Res = unknown>(subject: string, handler: RequestHandler<Req, Res>, options?: SubscribeOptions): Promise<Subscription> {
@@ -233,7 +242,8 @@ export class IdentifiedBus implements Bus {
   }
 
   enqueue(queue: string, payload: unknown, options?: { id?: string; headers?: Headers }): Promise<void> {
-    return this.inner.enqueue(queue, payload, { ...options, headers: this.sign(queue, payload, options?.headers) });
+    const signed = this.signed(queue, payload, options?.headers);
+    return this.inner.enqueue(queue, signed.payload, { ...options, headers: signed.headers });
   }
 
   consume<T = unknown>(queue: string, handler: WorkHandler<T>, options: Parameters<Bus['consume']>[2]): Promise<Subscription> {

@@ -8,8 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
-import type {
-  Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem,
+import {
+  WIRE_PAYLOAD, type Bus, type ConsumeOptions, type Delivery, type EnqueueOptions, type Headers, type RequestHandler, type RequestOptions, type SubscribeOptions,
+  type Subscription, type WorkHandler, type WorkItem,
 } from './bus.ts';
 import { CLOSE_GRACE_MS, DeadlineQueue, type Deadline, waitAtMost } from './deadlines.ts';
 import { busClosedError, noRespondersError, timeoutError } from './errors.ts';
@@ -249,7 +250,7 @@ class MemoryBus implements Bus {
     const failed = (subject: string, error: unknown): void => this.log.error('bus.subscriber_failed', { subject, error: toPncError(error).toJSON() });
     return this.add(subject, options?.queue, (message) => {
       try {
-        const running = handler({ subject: message.subject, payload: decodePayload(message.text), headers: message.headers });
+        const running = handler({ subject: message.subject, payload: decodePayload(message.text), headers: message.headers, [WIRE_PAYLOAD]: message.text });
         if (isThenable(running)) return Promise.resolve(running).then(undefined, (error) => failed(message.subject, error));
       } catch (error) {
         failed(message.subject, error);
@@ -272,7 +273,7 @@ class MemoryBus implements Bus {
       let result: unknown;
       try {
         const payload = decodePayload(message.text) as Req;
-        result = handler(payload, { subject: message.subject, payload, headers: message.headers });
+        result = handler(payload, { subject: message.subject, payload, headers: message.headers, [WIRE_PAYLOAD]: message.text });
       } catch (error) {
         return refuse(message, error);
       }
@@ -498,7 +499,7 @@ class WorkQueues {
       }
       entry.doc = await this.items.replace({ ...entry.doc, attempts: attempt, leaseOwner: this.instance });
       this.later(state, entry, ackWaitMs, token);
-      const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: copyHeaders(entry.doc.headers), id: entry.doc.id, attempt };
+      const item: WorkItem = { subject: state.name, payload: decodePayload(entry.text), headers: copyHeaders(entry.doc.headers), id: entry.doc.id, attempt, [WIRE_PAYLOAD]: entry.text };
       const outcome = await runWorkHandler(worker.handler, item, worker.options);
       if (entry.finished) return;
       if (outcome.kind === 'ack') return await this.finish(state, entry, { state: 'done', finishedAt: Date.now() });

@@ -15,8 +15,9 @@ import {
   type Subscription as NatsSubscription,
 } from 'nats';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import type {
-  Bus, ConsumeOptions, Delivery, EnqueueOptions, Headers, RequestHandler, RequestOptions, SubscribeOptions, Subscription, WorkHandler, WorkItem,
+import {
+  WIRE_PAYLOAD, type Bus, type ConsumeOptions, type Delivery, type EnqueueOptions, type Headers, type RequestHandler, type RequestOptions, type SubscribeOptions,
+  type Subscription, type WorkHandler, type WorkItem,
 } from './bus.ts';
 import { CLOSE_GRACE_MS, waitAtMost } from './deadlines.ts';
 import { busClosedError, busUnavailableError, noRespondersError, timeoutError } from './errors.ts';
@@ -217,7 +218,7 @@ class NatsBus implements Bus {
     const failed = (error: unknown): void => this.log.error('bus.subscriber_failed', { subject, error: toPncError(error).toJSON() });
     return this.listen(subject, options, (msg) => {
       try {
-        const running = handler({ subject: msg.subject, payload: payloadOf(msg.data), headers: userHeaders(msg.headers) });
+        const running = handler({ subject: msg.subject, payload: payloadOf(msg.data), headers: userHeaders(msg.headers), [WIRE_PAYLOAD]: msg.data });
         if (isThenable(running)) return Promise.resolve(running).then(undefined, failed);
       } catch (error) {
         failed(error);
@@ -253,7 +254,7 @@ class NatsBus implements Bus {
       let result: unknown;
       try {
         const payload = payloadOf(msg.data) as Req;
-        result = handler(payload, { subject: msg.subject, payload, headers: userHeaders(msg.headers) });
+        result = handler(payload, { subject: msg.subject, payload, headers: userHeaders(msg.headers), [WIRE_PAYLOAD]: msg.data });
       } catch (error) {
         return refuse(msg, error);
       }
@@ -422,7 +423,7 @@ class NatsBus implements Bus {
     } catch (error) {
       return this.bury(msg, { subject: queue, payload: decoder.decode(msg.data), headers, id, attempt }, toPncError(error));
     }
-    const item: WorkItem = { subject: queue, payload, headers, id, attempt };
+    const item: WorkItem = { subject: queue, payload, headers, id, attempt, [WIRE_PAYLOAD]: msg.data };
     if (attempt > options.maxDeliver) {
       // The last delivery was never acknowledged (the consumer crashed or ran out of ack wait).
       return this.bury(msg, { ...item, attempt: attempt - 1 }, maxDeliverError(queue, id, attempt - 1));

@@ -11,9 +11,18 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
 export const EMPTY_HEADERS: Headers = Object.freeze({});
 
+/**
+ * A payload its sender already turned into JSON text: the adapters send that text as it is. The
+ * identity layer signs the digest of the very text that travels, serialising the payload once.
+ */
+export class EncodedPayload {
+  constructor(readonly text: string) {}
+}
+
 /** JSON text of a payload; throws `InvalidPayload` for values JSON cannot carry (BigInt, cycles). */
 export function encodePayload(payload: unknown, what = 'payload'): string {
   if (payload === undefined) return '';
+  if (payload instanceof EncodedPayload) return payload.text;
   let text: string | undefined;
   try {
     text = JSON.stringify(payload);
