@@ -59,6 +59,14 @@ export function checkFieldPath(path: string): string[] {
   return segments;
 }
 
+/** Field names `findFields` reads: top-level identifiers, not `_id` (always read). */
+export function checkTopLevelFields<K extends string>(collection: string, fields: readonly K[]): K[] {
+  for (const field of fields) {
+    if (field === '_id' || checkFieldPath(field).length !== 1) throw new InvalidStoreInput(`${collection}: findFields reads top-level fields besides _id, not '${field}'`);
+  }
+  return [...fields];
+}
+
 export function checkDocument(collection: string, doc: StoredDoc): void {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new InvalidStoreInput(`${collection}: a document must be a JSON object`);
   if (typeof doc._id !== 'string' || doc._id.length === 0) throw new InvalidStoreInput(`${collection}: a document needs a non-empty string _id`);

@@ -26,7 +26,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
-import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
@@ -340,17 +340,35 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
-  async find(filter?: Filter, options: FindOptions = {}): Promise<T[]> {
+  /** The SELECT of `columns` that `find` and `findFields` run: filter, order (then by id) and limit. */
+  private query(columns: string, filter: Filter | undefined, options: FindOptions): { sql: string; params: SqlValue[] } {
     const where = whereSql(filter);
-    let sql = `SELECT doc FROM ${this.table}${where.sql}`;
+    let sql = `SELECT ${columns} FROM ${this.table}${where.sql}`;
     if (options.sort !== undefined) {
       const sort = parseSort(options.sort);
       sql += ` ORDER BY ${fieldSql(sort.path)} ${sort.descending ? 'DESC' : 'ASC'}, id ASC`;
     } else sql += ' ORDER BY id ASC';
     const limit = checkLimit(options.limit);
     if (limit !== undefined) sql += ` LIMIT ${limit}`;
-    const rows = await this.run(() => this.prepared(sql).pluck().all(...where.params) as string[]);
+    return { sql, params: where.params };
+  }
+
+  async find(filter?: Filter, options: FindOptions = {}): Promise<T[]> {
+    const { sql, params } = this.query('doc', filter, options);
+    const rows = await this.run(() => this.prepared(sql).pluck().all(...params) as string[]);
     return rows.map((text) => JSON.parse(text) as T);
+  }
+
+  async findFields<K extends Exclude<keyof T, '_id' | '_rev'> & string>(filter: Filter | undefined, fields: readonly K[], options: FindOptions = {}): Promise<Array<Pick<T, '_id' | K>>> {
+    const names = checkTopLevelFields(this.name, fields);
+    // `->` gives each field's JSON text (SQL NULL when the document lacks it): only those small texts are parsed here.
+    const { sql, params } = this.query(['id', ...names.map((field) => `doc -> '$.${field}'`)].join(', '), filter, options);
+    const rows = await this.run(() => this.prepared(sql).raw().all(...params) as Array<Array<string | null>>);
+    return rows.map((row) => {
+      const doc: Record<string, unknown> = { _id: row[0] };
+      for (let i = 0; i < names.length; i++) if (row[i + 1] !== null) doc[names[i]] = JSON.parse(row[i + 1]!);
+      return doc as Pick<T, '_id' | K>;
+    });
   }
 
   async count(filter?: Filter): Promise<number> {

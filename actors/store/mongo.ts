@@ -8,7 +8,7 @@
  */
 import { MongoClient, type Collection as MongoCollection, type CreateIndexesOptions, type Document, type MongoClientOptions } from 'mongodb';
 import { PncError } from '../../protocols/errors.ts';
-import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
 /** Database used when the URI names none. */
@@ -95,16 +95,26 @@ class MongoStoreCollection<T extends StoredDoc> implements Collection<T> {
     return fromMongo<T>(await this.run(() => this.collection.findOne({ _id: id })));
   }
 
-  async find(filter?: Filter, options: FindOptions = {}): Promise<T[]> {
+  /** What `find` reads, all of each document or only `projection`'s fields. */
+  private async query<R>(filter: Filter | undefined, options: FindOptions, projection?: Document): Promise<R[]> {
     const query = mongoFilter(filter);
     const limit = checkLimit(options.limit);
     const sort = options.sort === undefined ? undefined : parseSort(options.sort);
     if (limit === 0) return []; // MongoDB reads limit 0 as "no limit"
     return this.run(async () => {
-      let cursor = this.collection.find(query).sort(sort ? { [sort.path]: sort.descending ? -1 : 1, _id: 1 } : { _id: 1 });
+      let cursor = this.collection.find(query, projection ? { projection } : {}).sort(sort ? { [sort.path]: sort.descending ? -1 : 1, _id: 1 } : { _id: 1 });
       if (limit !== undefined) cursor = cursor.limit(limit);
-      return (await cursor.toArray()) as unknown as T[];
+      return (await cursor.toArray()) as unknown as R[];
     });
+  }
+
+  find(filter?: Filter, options: FindOptions = {}): Promise<T[]> {
+    return this.query<T>(filter, options);
+  }
+
+  async findFields<K extends Exclude<keyof T, '_id' | '_rev'> & string>(filter: Filter | undefined, fields: readonly K[], options: FindOptions = {}): Promise<Array<Pick<T, '_id' | K>>> {
+    // The server sends only the projected fields (and _id).
+    return this.query(filter, options, Object.fromEntries(checkTopLevelFields(this.name, fields).map((field) => [field, 1])));
   }
 
   async count(filter?: Filter): Promise<number> {

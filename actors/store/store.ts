@@ -38,6 +38,11 @@ export interface Collection<T extends StoredDoc> {
   insert(doc: T): Promise<T>;
   get(id: string): Promise<T | undefined>;
   find(filter?: Filter, options?: FindOptions): Promise<T[]>;
+  /**
+   * `_id` and the named top-level fields of what `find` returns, in its order, without reading whole
+   * documents (a lookup that needs a summary, not a large body). A field a document lacks stays absent.
+   */
+  findFields<K extends Exclude<keyof T, '_id' | '_rev'> & string>(filter: Filter | undefined, fields: readonly K[], options?: FindOptions): Promise<Array<Pick<T, '_id' | K>>>;
   count(filter?: Filter): Promise<number>;
   /**
    * Replaces the whole document when its stored `_rev` equals `expectedRev`

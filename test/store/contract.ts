@@ -155,6 +155,22 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
     assert.equal((await certs.find(undefined, { limit: 0 })).length, 0);
   });
 
+  test('findFields reads _id and the named top-level fields of what find returns, in its order; missing fields stay absent', async ({ store }) => {
+    const certs = store.collection<Cert & { notAfter?: string }>('certs');
+    await certs.insert({ _id: 'a', status: 'valid', notAfter: '2027', issuer: { name: 'CA1', country: 'DE' }, tags: ['x', 'ü'], size: null });
+    await certs.insert({ _id: 'b', status: 'valid', notAfter: '2025', valid: false, size: 7 });
+    await certs.insert({ _id: 'c', status: 'revoked', notAfter: '2030', serial: 'not read' });
+    assert.equal(await certs.findFields({ status: 'valid' }, ['issuer', 'tags', 'size', 'valid'], { sort: '-notAfter' }), [
+      { _id: 'a', issuer: { name: 'CA1', country: 'DE' }, tags: ['x', 'ü'], size: null },
+      { _id: 'b', size: 7, valid: false },
+    ]);
+    assert.equal(await certs.findFields(undefined, ['notAfter'], { sort: 'notAfter', limit: 2 }), [{ _id: 'b', notAfter: '2025' }, { _id: 'a', notAfter: '2027' }]);
+    assert.equal(await certs.findFields({ _id: 'c' }, []), [{ _id: 'c' }]);
+    assert.equal(await certs.findFields({ status: 'nothing' }, ['serial']), []);
+    await rejectsWith(certs.findFields({}, ['issuer.name' as 'issuer']), 'InvalidStoreInput');
+    await rejectsWith(certs.findFields({}, ["x') --" as 'serial']), 'InvalidStoreInput');
+  });
+
   test('delete, delete with expectedRev and deleteMany', async ({ store }) => {
     const certs = store.collection<Cert>('certs');
     for (const id of ['a', 'b', 'c', 'd']) await certs.insert({ _id: id, status: id < 'c' ? 'old' : 'new' });
