@@ -23,7 +23,7 @@ import { callerOf } from '../bus/identity.ts';
 import { ccpInterface, type ContractSummaryJson, type InstallationResponseCode, type UpdateResponseCode } from '../../protocols/catalogue/ccp.ts';
 import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { ccpMachine } from '../../statecharts/ccp.ts';
-import { consumeWork, enqueueWork, publishEvent, requestSubjectReply } from '../bus/typed.ts';
+import { consumeWork, enqueueWork, publishEvent, requestSubjectReply, subscribeEvent } from '../bus/typed.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
@@ -60,6 +60,9 @@ interface CancelledDoc extends ExpiringDoc {
 interface DefaultDoc extends ExpiringDoc {
   readonly emaid: string;
 }
+
+/** What choosing a contract reads of each: not the signed contract. */
+type ContractChoice = Pick<ContractDoc, '_id' | 'summary' | 'signerRootSerial'>;
 
 type Obj = Record<string, unknown>;
 
@@ -139,8 +142,11 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     chainCache.set(pcid, { at: Date.now(), chain });
     return chain;
   };
-  const forgetChain = (delivery: { payload: unknown }) => void chainCache.delete(String((delivery.payload as { pcid?: unknown }).pcid));
-  const chainEvents = await Promise.all([bus.subscribe(pcpInterface.events.stored.subject, forgetChain), bus.subscribe(pcpInterface.events.purged.subject, forgetChain)]);
+  const unreadable = (error: PncError) => log.warn('ccp.chain_event.invalid', { error });
+  const chainEvents = await Promise.all([
+    subscribeEvent(bus, pcpInterface.events.stored, ({ pcids }) => pcids.forEach((pcid) => chainCache.delete(pcid)), unreadable),
+    subscribeEvent(bus, pcpInterface.events.purged, ({ pcid }) => void chainCache.delete(pcid), unreadable),
+  ]);
   // The certificate a request is signed with (provisioning or contract), read once per content: its CN
   // and key (importing a key is dear); an EV that retries (MaEVe: 3 times) or comes back reuses them.
   // The DerCache hands out the same bytes object for the same certificate, so validateChain
@@ -204,9 +210,12 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     return doc;
   }
 
-  /** The contract a vehicle gets: its default, else the newest; among those the EV can verify and still valid. */
-  async function chooseContract(pcid: string, trustedRootSerials: readonly bigint[], now: number): Promise<{ doc?: ContractDoc; code: InstallationResponseCode; reason: string }> {
-    const docs = await contracts.find({ 'summary.pcid': pcid }, { sort: '-summary.storedAt' });
+  /**
+   * The contract a vehicle gets: its default, else the newest; among those the EV can verify and still valid.
+   * Only the summaries are read: the signed contract (most of a document) only when its response is not cached.
+   */
+  async function chooseContract(pcid: string, trustedRootSerials: readonly bigint[], now: number): Promise<{ doc?: ContractChoice; code: InstallationResponseCode; reason: string }> {
+    const docs = await contracts.findFields({ 'summary.pcid': pcid }, ['summary', 'signerRootSerial'], { sort: '-summary.storedAt' });
     if (docs.length === 0) return { code: 'FAILED_NoCertificateAvailable', reason: `no contract for PCID ${pcid}` };
     const trusted = new Set(trustedRootSerials.map(String));
     const usable = trusted.size === 0 ? docs : docs.filter((doc) => trusted.has(doc.signerRootSerial));
@@ -403,7 +412,14 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const choice = await chooseContract(pcid, request.rootCertificateIds.map((id) => id.serialNumber), clock());
       if (!choice.doc || choice.code !== 'OK') return fail(choice.code === 'OK' ? 'FAILED' : choice.code, choice.reason, pcid);
       const { doc } = choice;
-      const exi = responses.encode(request.sessionId, `${doc._id}|${doc.summary.contractId}|${doc.summary.storedAt}`, doc.contract);
+      const contractKey = `${doc._id}|${doc.summary.contractId}|${doc.summary.storedAt}`;
+      let exi = responses.cached(request.sessionId, contractKey);
+      if (!exi) {
+        const stored = await contracts.get(doc._id);
+        // Deleted or replaced since the summary was read: the EV asks again and gets what is there then.
+        if (stored?.summary.contractId !== doc.summary.contractId) return fail('FAILED', `the contract of PCID ${pcid} changed while it was read`, pcid);
+        exi = responses.encode(request.sessionId, contractKey, stored.contract);
+      }
       log.info('ccp.installation.answered', { pcid, emaid: choice.doc.summary.emaid, why: choice.reason });
       return {
         responseCode: 'OK' as const,

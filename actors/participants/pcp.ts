@@ -7,11 +7,12 @@
  * through the durable `ccp.vehicle.deleted` work queue (OPCP `DELETE /v1/oem/provCerts/{pcid}`).
  */
 import 'reflect-metadata';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
 import { callerOf } from '../bus/identity.ts';
-import { MSGDEF_ISO2, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
+import { MSGDEF_ISO2, STORED_EVENT_MAX_PCIDS, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
 import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
 import { timedEffect } from '../host/index.ts';
@@ -79,6 +80,26 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
     clock,
   );
 
+  /**
+   * The `stored` event, shared by the puts that complete in the same turn (a bulk upload's group commit):
+   * one signature and one message for up to STORED_EVENT_MAX_PCIDS chains. A put's reply still follows
+   * the event that names it.
+   */
+  let storedBatch: { readonly pcids: string[]; readonly sent: Promise<void> } | undefined;
+  function announceStored(pcid: string): Promise<void> {
+    if (storedBatch && storedBatch.pcids.length < STORED_EVENT_MAX_PCIDS) {
+      storedBatch.pcids.push(pcid);
+      return storedBatch.sent;
+    }
+    const pcids = [pcid];
+    const sent = nextTurn().then(() => {
+      if (storedBatch?.pcids === pcids) storedBatch = undefined;
+      return publishEvent(bus, events.stored, { pcids });
+    });
+    storedBatch = { pcids, sent };
+    return sent;
+  }
+
   async function served(pcid: string): Promise<ChainDoc | undefined> {
     const doc = await chains.get(pcid);
     return doc && !doc.deletingSince ? doc : undefined;
@@ -144,9 +165,10 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
         validTo: facts.validTo.toISOString(),
       };
       const expiresAt = Math.min(...[leaf, ...subCas].map((c) => c.validTo.getTime()));
-      const existing = await chains.get(pcid);
+      // Whether it replaces a chain (and one being deleted): not the whole stored chain.
+      const [existing] = await chains.findFields({ _id: pcid }, ['deletingSince']);
       await chains.replace({ _id: pcid, chain, expiresAt });
-      await publishEvent(bus, events.stored, { pcid });
+      await announceStored(pcid);
       await schedule.expiryAdded(expiresAt);
       log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
       return { chain, created: !existing || Boolean(existing.deletingSince) };

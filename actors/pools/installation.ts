@@ -174,14 +174,30 @@ export class InstallationResponses {
       this.templates.set(key, template);
     }
     if (template === null) return encodeInstallationResponse(sessionId, { code: 'OK', contract });
-    const exi = new Uint8Array(template.exi);
-    for (let i = 0; i < session.length * 8; i++) {
-      const bit = template.sessionBit + i;
-      const mask = 0x80 >> (bit & 7);
-      if ((session[i >> 3] >> (7 - (i & 7))) & 1) exi[bit >> 3] |= mask;
-    }
-    return exi;
+    return withSession(template, session);
   }
+
+  /**
+   * The response from the template already kept for this contract and SessionID length, else undefined
+   * (then {@link encode} with the contract): a caller with a warm template need not read the contract.
+   */
+  cached(sessionId: string, contractKey: string): Uint8Array | undefined {
+    const session = Buffer.from(sessionId, 'hex');
+    if (session.length * 2 !== sessionId.length) return undefined;
+    const template = this.templates.get(`${session.length}|${contractKey}`);
+    return template ? withSession(template, session) : undefined;
+  }
+}
+
+/** A copy of the template with the session's bytes written over its 00…00 SessionID. */
+function withSession(template: ResponseTemplate, session: Uint8Array): Uint8Array {
+  const exi = new Uint8Array(template.exi);
+  for (let i = 0; i < session.length * 8; i++) {
+    const bit = template.sessionBit + i;
+    const mask = 0x80 >> (bit & 7);
+    if ((session[i >> 3] >> (7 - (i & 7))) & 1) exi[bit >> 3] |= mask;
+  }
+  return exi;
 }
 
 /** The SessionID to answer an unreadable request with: none is known, so all zeros. */

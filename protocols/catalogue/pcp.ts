@@ -9,6 +9,9 @@ import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_
 import { purgeExpiryEvent } from './pools.ts';
 import { certificateDer, hex, pcid, serialHex } from './fields.ts';
 
+/** Most PCIDs one `pcp.chain.stored` event names (a bulk upload's puts that commit together share one). */
+export const STORED_EVENT_MAX_PCIDS = 256;
+
 export const MSGDEF_ISO2 = 'urn:iso:15118:2:2013:MsgDef';
 
 /** What an OEM uploads (OPCP `ProvisioningCertificate`); the PCID is the leaf's CN. */
@@ -84,8 +87,8 @@ export const pcpInterface = participantInterface({
     purgeExpiry: purgeExpiryEvent('pcp'),
     stored: eventSubject({
       subject: 'pcp.chain.stored',
-      summary: 'a provisioning chain was stored or replaced (readers drop what they cached for the PCID)',
-      payload: z.object({ pcid }),
+      summary: 'provisioning chains were stored or replaced (readers drop what they cached for the PCIDs); one event names the PCIDs of puts that completed together',
+      payload: z.object({ pcids: z.array(pcid).min(1).max(STORED_EVENT_MAX_PCIDS) }),
     }),
     purged: eventSubject({
       subject: 'pcp.chain.purged',

@@ -34,6 +34,18 @@ test('a template is per contract key: another contract under another key is enco
   assert.equal(Buffer.from(responses.encode(sessionId, 'second', second)).toString('hex'), Buffer.from(expected).toString('hex'));
 });
 
+test('cached: nothing before the contract was encoded once for that SessionID length, then the same bytes without the contract', () => {
+  const responses = new InstallationResponses();
+  const sessionId = randomBytes(8).toString('hex');
+  assert.is(responses.cached(sessionId, 'first'), undefined);
+  responses.encode(randomBytes(8).toString('hex'), 'first', first);
+  const expected = encodeInstallationResponse(sessionId, { code: 'OK', contract: first });
+  assert.equal(Buffer.from(responses.cached(sessionId, 'first')!).toString('hex'), Buffer.from(expected).toString('hex'));
+  assert.is(responses.cached(randomBytes(4).toString('hex'), 'first'), undefined, 'another SessionID length has no template yet');
+  assert.is(responses.cached(sessionId, 'second'), undefined);
+  assert.is(responses.cached('abc', 'first'), undefined);
+});
+
 test('a SessionID that is not whole bytes of hex is encoded (and refused) as before', () => {
   const responses = new InstallationResponses();
   assert.throws(() => responses.encode('abc', 'first', first));

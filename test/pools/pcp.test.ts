@@ -57,6 +57,20 @@ test('an OEM stores a valid chain for its WMI; MOs and the owner read it', async
   await env.stop();
 });
 
+test('puts that complete together share one stored event naming each PCID (one signature for a bulk upload\'s commit)', async () => {
+  const env = await pools();
+  const stored = await collectEvents<{ pcids: string[] }>(env.bus, pcpInterface.events.stored.subject);
+  const [first, second] = pki.provisioning;
+  await Promise.all([first, second].map((vehicle) => requestSubjectReply(env.as(oem), put, { ...upload(vehicle.chain) })));
+  await stored.next((event) => event.pcids.length === 2);
+  assert.equal(stored.events, [{ pcids: [first.identifier, second.identifier] }]);
+  await requestSubjectReply(env.as(oem), put, { ...upload(first.chain) });
+  await stored.next((event) => event.pcids.length === 1);
+  assert.equal(stored.events.map((event) => event.pcids), [[first.identifier, second.identifier], [first.identifier]]);
+  await stored.stop();
+  await env.stop();
+});
+
 test('isolation: another WMI, an MO or a CPO cannot write; another OEM cannot read or delete', async () => {
   const env = await pools();
   const vehicle = pki.provisioning[0];
