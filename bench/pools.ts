@@ -4,15 +4,20 @@
 //     (the ceiling the transport alone allows).
 //  2. PCP bulk ingest: provisioning chains put per second (default 100,000 certificates).
 // Targets (issue 14): one CCP worker ≥ 4,000 installations/s at p99 ≤ 10 ms and ≥ 35 % of the echo; ingest ≥ 5,000/s.
+// Beside each figure: µs of CPU per operation of the process doing the work (survives the machine's load),
+// and the crypto floor measured in this run: what one core could do on the signature checks alone that
+// every request needs (the bus identity's Ed25519 verify and the request's or certificate's P-256 verify).
 //
 //   npm run bench:pools [-- --runs=3 --ms=3000 --concurrency=8 --vehicles=20 --certificates=100000 --ingest-concurrency=64]
-// OPENPNC_BENCH_PROFILE=DIR writes a CPU profile of the (first) CCP worker into DIR (node --cpu-prof).
+// OPENPNC_BENCH_PROFILE=DIR writes CPU profiles of the (first) CCP worker and of the PCP into DIR (node --cpu-prof).
 import 'reflect-metadata';
-import { KeyObject, randomBytes, sign } from 'node:crypto';
+import { KeyObject, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNatsBus } from '../actors/bus/nats.ts';
+import { Credential, Roster, identityHeaders } from '../actors/bus/identity.ts';
+import { EncodedPayload } from '../actors/bus/wire.ts';
 import type { Bus } from '../actors/bus/bus.ts';
 import { requestSubjectReply } from '../actors/bus/typed.ts';
 import { createLogger } from '../actors/host/log.ts';
@@ -32,7 +37,7 @@ import { pcpInterface } from '../protocols/catalogue/pcp.ts';
 import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
 import { startSecuredNats } from '../test/harness/creds.ts';
 import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
-import { flag, machineLoad, median, percentile, printSummary } from './stats.ts';
+import { cpuSeconds, flag, machineLoad, median, percentile, printSummary } from './stats.ts';
 
 const RUNS = flag('runs', 3);
 const RUN_MS = flag('ms', 3000);
@@ -43,6 +48,9 @@ const CONCURRENCY = flag('concurrency', 8);
 const INGEST_CONCURRENCY = flag('ingest-concurrency', 64);
 const VEHICLES = flag('vehicles', 20);
 const CERTIFICATES = flag('certificates', 100_000);
+/** Rounds of the crypto floor measurement, each timing every operation FLOOR_CALLS times, interleaved. */
+const FLOOR_ROUNDS = 5;
+const FLOOR_CALLS = 400;
 
 interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
 
@@ -105,9 +113,12 @@ const connect = async (name: string) => {
 try {
   // The pools run in their own processes; both CCP workers share one data directory (one pool).
   const creds = ['--creds', nats.credsDir];
-  for (const name of ['rcp', 'pcp']) processes.push(startParticipantProcess(name, nats.url, dataRoot, creds));
   const profileDir = process.env.OPENPNC_BENCH_PROFILE;
-  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const profiled = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`] : []);
+  processes.push(startParticipantProcess('rcp', nats.url, dataRoot, creds));
+  const pcpProcess = startParticipantProcess('pcp', nats.url, dataRoot, creds, profiled('pcp'));
+  processes.push(pcpProcess);
+  const ccpWorkers = [startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds, profiled('ccp'))];
   processes.push(...ccpWorkers);
   // The partners, which only prepare the data (and play the story once), run here on their own NATS connection.
   const partnerStore = await openEmbeddedStore(join(dataRoot, 'partners'));
@@ -146,6 +157,10 @@ try {
   const echo = async () => (await echoClient.request<typeof echoPayload>('bench.echo', echoPayload)).certificateInstallationReq === requests[0];
 
   await load(install); // warm-up: caches, JIT, connections
+  const floor = cryptoFloor(Buffer.from(JSON.stringify({ certificateInstallationReq: requests[0], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' })));
+  console.log(`\ncrypto floor, µs of CPU per call in this process (median of ${FLOOR_ROUNDS} rounds): bus identity Ed25519 sign ${floor.identitySign.toFixed(1)}, verify ${floor.identityVerify.toFixed(1)} (with the payload's SHA-256); P-256 ECDSA verify ${floor.p256Verify.toFixed(1)}`);
+  const perRequestFloor = floor.identityVerify + floor.p256Verify;
+  console.log(`  a CCP installation or a PCP put needs one of each verify: ${perRequestFloor.toFixed(0)} µs, at most ${(1e6 / perRequestFloor).toFixed(0)}/s on one core on crypto alone`);
   console.log(`\nCCP CertificateInstallationReq → Res over NATS (concurrency ${CONCURRENCY}, median of ${RUNS} runs of ${RUN_MS} ms)`);
   const echoResults = await sequence(echo);
   const baseline = report('NATS request/reply echo (baseline)', echoResults);
@@ -154,7 +169,9 @@ try {
   const oneResults = await sequence((i) => install(i).then((ok) => ((installed += 1), ok)));
   const perWorkerCpuSecond = installed / (processCpuSeconds(ccpWorkers[0].pid()) - workerCpuBefore);
   const one = report('CCP, 1 worker', oneResults, baseline);
-  console.log(`CCP, 1 worker: ${perWorkerCpuSecond.toFixed(0)} installations per CPU-second of the worker process`);
+  const installationCpuUs = 1e6 / perWorkerCpuSecond;
+  console.log(`CCP, 1 worker: ${installationCpuUs.toFixed(0)} µs of worker CPU per installation (${perWorkerCpuSecond.toFixed(0)} per CPU-second); `
+    + `crypto floor ${perRequestFloor.toFixed(0)} µs of it (${((perRequestFloor / installationCpuUs) * 100).toFixed(0)} %)`);
   ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds));
   processes.push(ccpWorkers[1]);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -162,7 +179,7 @@ try {
   const two = report('CCP, 2 workers (queue group)', await sequence(install), baseline);
   console.log(`two workers / one worker: ${(two / one).toFixed(2)}×   target: 1 worker ≥ 4000/s at p99 ≤ 10 ms`);
   const loadAfterCcp = machineLoad();
-  const echoText = `NATS echo ${baseline.toFixed(0)}/s; the worker did ${perWorkerCpuSecond.toFixed(0)} installations per CPU-second`;
+  const echoText = `NATS echo ${baseline.toFixed(0)}/s; ${installationCpuUs.toFixed(0)} µs worker CPU per installation, of which crypto floor ${perRequestFloor.toFixed(0)} µs (one core on crypto alone: ${(1e6 / perRequestFloor).toFixed(0)}/s)`;
   printSummary({ path: 'CCP installation over NATS, 1 worker', value: one, unit: '/s', ...spread(oneResults.map((r) => r.perSecond)), target: 4000, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker, p99', value: median(oneResults.map((r) => r.p99)), unit: 'ms', ...spread(oneResults.map((r) => r.p99)), target: 10, atMost: true, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker / echo', value: one / baseline, unit: '×', ...spread(oneResults.map((r, i) => r.perSecond / echoResults[i].perSecond)), target: 0.35, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
@@ -177,6 +194,7 @@ try {
   const [sub1Der, sub2Der] = [derOf(sub1.certificate), derOf(sub2.certificate)];
   let cursor = 0;
   let failed = 0;
+  const ingestCpuBefore = { pcp: processCpuSeconds(pcpProcess.pid()), ccp: processCpuSeconds(ccpWorkers[0].pid()), bench: cpuSeconds() };
   const ingestStart = performance.now();
   await Promise.all(Array.from({ length: INGEST_CONCURRENCY }, async () => {
     while (cursor < leaves.length) {
@@ -185,10 +203,19 @@ try {
     }
   }));
   const seconds = (performance.now() - ingestStart) / 1000;
+  const perCertificateUs = (before: number, after: number) => ((after - before) * 1e6) / CERTIFICATES;
+  const ingestCpu = {
+    pcp: perCertificateUs(ingestCpuBefore.pcp, processCpuSeconds(pcpProcess.pid())),
+    ccp: perCertificateUs(ingestCpuBefore.ccp, processCpuSeconds(ccpWorkers[0].pid())),
+    bench: perCertificateUs(ingestCpuBefore.bench, cpuSeconds()),
+  };
   console.log(`${'PCP ingest'.padEnd(44)} ${(CERTIFICATES / seconds).toFixed(0).padStart(7)} certificates/s   (${seconds.toFixed(1)} s${failed ? `, FAILURES ${failed}` : ''})   target ≥ 5000/s`);
+  console.log(`PCP ingest: ${ingestCpu.pcp.toFixed(0)} µs of PCP CPU per certificate, crypto floor ${perRequestFloor.toFixed(0)} µs of it (${((perRequestFloor / ingestCpu.pcp) * 100).toFixed(0)} %); `
+    + `also ${ingestCpu.ccp.toFixed(0)} µs at the CCP (stored events) and ${ingestCpu.bench.toFixed(0)} µs in this process (the uploader and the nats-server's peers share the two cores)`);
   // One run: no spread to show but the run itself.
   const ingestRate = failed ? 0 : CERTIFICATES / seconds;
-  printSummary({ path: `PCP bulk ingest, ${INGEST_CONCURRENCY} in flight`, value: ingestRate, unit: 'certificates/s', min: ingestRate, max: ingestRate, target: 5000, baseline: `${CERTIFICATES} certificates, ${failed} failed`, loadStart, loadEnd: machineLoad() });
+  const ingestText = `${CERTIFICATES} certificates, ${failed} failed; ${ingestCpu.pcp.toFixed(0)} µs PCP CPU per certificate, of which crypto floor ${perRequestFloor.toFixed(0)} µs (one core on crypto alone: ${(1e6 / perRequestFloor).toFixed(0)}/s)`;
+  printSummary({ path: `PCP bulk ingest, ${INGEST_CONCURRENCY} in flight`, value: ingestRate, unit: 'certificates/s', min: ingestRate, max: ingestRate, target: 5000, baseline: ingestText, loadStart, loadEnd: machineLoad() });
   console.log(`machine load (1 min) at the end: ${load1()}`);
 } finally {
   for (const bus of buses) await bus.close().catch(() => {});
@@ -247,6 +274,41 @@ async function mintProvisioningCertificates(issuer: HeldAuthority, count: number
     leaves.push(Buffer.concat([Buffer.of(0x30), derLength(body.length), body]).toString('base64'));
   }
   return leaves;
+}
+
+/**
+ * µs of CPU per call, in this process now, of the signature work every pool request needs: the bus
+ * identity as the code does it (actors/bus/identity.ts: Ed25519 over subject, time and the payload's
+ * SHA-256), on `payload` (an installation request's JSON text), and a P-256 ECDSA verify (the
+ * request's XML signature, a provisioning certificate's signature).
+ */
+function cryptoFloor(payload: Buffer): { identitySign: number; identityVerify: number; p256Verify: number } {
+  const credential = Credential.create();
+  const roster = new Roster({ version: 1, identities: { [credential.publicKey]: { name: 'cpo', caller: { role: 'cpo', prefixes: [] }, delegate: false } } });
+  const subject = ccpInterface.requests.installation.subject;
+  const encoded = new EncodedPayload(payload.toString());
+  const headers = identityHeaders(credential, subject, encoded);
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signedInfo = randomBytes(200);
+  const p256Signature = sign('sha256', signedInfo, { key: p256.privateKey, dsaEncoding: 'ieee-p1363' });
+  const timed = (call: () => unknown) => {
+    const start = cpuSeconds();
+    for (let i = 0; i < FLOOR_CALLS; i++) call();
+    return ((cpuSeconds() - start) * 1e6) / FLOOR_CALLS;
+  };
+  const rounds: Array<{ identitySign: number; identityVerify: number; p256Verify: number }> = [];
+  for (let round = 0; round < FLOOR_ROUNDS; round++) {
+    rounds.push({
+      identitySign: timed(() => identityHeaders(credential, subject, encoded)),
+      identityVerify: timed(() => roster.callerOf(subject, undefined, headers, payload)),
+      p256Verify: timed(() => verify('sha256', signedInfo, { key: p256.publicKey, dsaEncoding: 'ieee-p1363' }, p256Signature)),
+    });
+  }
+  return {
+    identitySign: median(rounds.map((r) => r.identitySign)),
+    identityVerify: median(rounds.map((r) => r.identityVerify)),
+    p256Verify: median(rounds.map((r) => r.p256Verify)),
+  };
 }
 
 async function sequence(call: (i: number) => Promise<boolean>): Promise<LoadResult[]> {
