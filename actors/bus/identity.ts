@@ -5,10 +5,11 @@
  * in-process host makes one per participant at start). The same seed authenticates its NATS
  * connection and signs what it sends: `Pnc-Identity` (its public key), `Pnc-Signed-At`,
  * optionally `Pnc-On-Behalf` (a delegate, the OPCP gateway, names the OAuth identity it acts for)
- * and `Pnc-Signature` over subject, time, on-behalf and the SHA-256 of the payload's JSON text as it travels. The receiver looks
- * the public key up in the roster (`roster.json`: public key → participant, role, WMI/EMAID
- * prefixes) and hands its handlers `delivery.caller`; a message without a valid signature has no
- * caller and every subject that needs one answers `Unauthenticated`.
+ * and `Pnc-Signature` over subject, time, on-behalf and the SHA-256 of the payload's JSON text as
+ * it travels (the sender serialises once and signs what it sends; the receiver hashes the bytes it
+ * got). The receiver looks the public key up in the roster (`roster.json`: public key → participant,
+ * role, WMI/EMAID prefixes) and hands its handlers `delivery.caller`; a message without a valid
+ * signature has no caller and every subject that needs one answers `Unauthenticated`.
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { nkeys } from 'nats';
