@@ -5,12 +5,16 @@
 // Targets (issue 14): REST keeps ≥ 0.5× the bus throughput, with p99 ≤ 25 ms at 16 in flight.
 //
 // The REST client is node:http with a keep-alive agent (what CPO backends' HTTP clients use); it runs in
-// this process, so its CPU counts against REST. `--client=fetch` uses WHATWG fetch (undici) instead,
+// this process, so its CPU counts against REST. The floor, measured in the same rounds: a bare node:http
+// keep-alive round trip of the same request and response bytes (a server that reads the body and answers
+// a recorded installation response), same client, same concurrency. Each path is also printed as µs of
+// CPU per request (this process: client, gateway, pools); REST − bus − floor is what the gateway itself adds. `--client=fetch` uses WHATWG fetch (undici) instead,
 // whose web streams and abort machinery cost about 1 ms of CPU more per request (same run, loaded machine).
 //
 //   npm run bench:opcp [-- --rounds=3 --ms=2000 --concurrency=16 --client=http|fetch]
 import 'reflect-metadata';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createTestPki } from '../protocols/pki/index.ts';
 import { rcpInterface } from '../protocols/catalogue/rcp.ts';
@@ -66,11 +70,12 @@ const viaBus = async (n: number) => {
 const restHeaders = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' };
 const restBody = (n: number) => JSON.stringify({ certificateInstallationReq: requests[n % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-/** POSTs one installation; resolves with the status once the whole response body arrived. */
-const post = (body: string) => new Promise<number>((resolve, reject) => {
-  const request = httpRequest(url, { method: 'POST', agent, headers: { ...restHeaders, 'content-length': Buffer.byteLength(body) } }, (response) => {
-    response.on('data', () => {});
-    response.on('end', () => resolve(response.statusCode ?? 0));
+/** POSTs one installation; resolves with the status and the whole response body. */
+const post = (to: string, body: string) => new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+  const request = httpRequest(to, { method: 'POST', agent, headers: { ...restHeaders, 'content-length': Buffer.byteLength(body) } }, (response) => {
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
     response.on('error', reject);
   });
   request.on('error', reject);
@@ -83,12 +88,31 @@ const viaRest = async (n: number) => {
     await response.arrayBuffer();
     status = response.status;
   } else {
-    status = await post(restBody(n));
+    status = (await post(url, restBody(n))).status;
   }
   if (status !== 200) throw new Error(`REST: ${status}`);
 };
 await viaBus(0);
 await viaRest(0);
+
+// The floor: node:http alone, keep-alive, the same bytes each way (a real installation response, recorded).
+const recorded = await post(url, restBody(0));
+const bareServer = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    Buffer.concat(chunks);
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': recorded.body.length });
+    response.end(recorded.body);
+  });
+});
+await new Promise<void>((resolve) => bareServer.listen(0, '127.0.0.1', resolve));
+const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/v1/ccp/signedContractData`;
+const viaBareHttp = async (n: number) => {
+  const { status } = await post(bareUrl, restBody(n));
+  if (status !== 200) throw new Error(`bare HTTP: ${status}`);
+};
+await viaBareHttp(0);
 
 const loadStart = machineLoad();
 const bus: LoadSample[] = [];
@@ -97,6 +121,8 @@ const rest: LoadSample[] = [];
 // costs, whatever share of the two cores other processes leave it.
 const busPerCpu: number[] = [];
 const restPerCpu: number[] = [];
+const bare: LoadSample[] = [];
+const barePerCpu: number[] = [];
 const perCpuSecond = async (call: (n: number) => Promise<void>, samples: LoadSample[], rates: number[]) => {
   let calls = 0;
   const cpu = cpuSeconds();
@@ -106,6 +132,7 @@ const perCpuSecond = async (call: (n: number) => Promise<void>, samples: LoadSam
 for (let round = 0; round < ROUNDS; round++) {
   await perCpuSecond(viaBus, bus, busPerCpu);
   await perCpuSecond(viaRest, rest, restPerCpu);
+  await perCpuSecond(viaBareHttp, bare, barePerCpu);
 }
 const row = (name: string, samples: LoadSample[]) => {
   const perSecond = median(samples.map((s) => s.perSecond));
@@ -115,16 +142,28 @@ const row = (name: string, samples: LoadSample[]) => {
 console.log(`\nCCP CertificateInstallationReq → Res, embedded defaults (concurrency ${CONCURRENCY}, median of ${ROUNDS} rounds of ${RUN_MS} ms, REST client ${values.client})`);
 const onBus = row('in-process bus (baseline)', bus);
 const overRest = row('OPCP REST, POST /v1/ccp/signedContractData', rest);
-console.log(`per CPU-second: bus ${median(busPerCpu).toFixed(0)}, REST ${median(restPerCpu).toFixed(0)}`);
+row('bare node:http keep-alive round trip (floor)', bare);
+console.log(`per CPU-second: bus ${median(busPerCpu).toFixed(0)}, REST ${median(restPerCpu).toFixed(0)}, bare node:http ${median(barePerCpu).toFixed(0)}`);
+// µs of CPU per request, per round (each round's three paths ran back to back), then medians.
+const micros = (rates: number[], round: number) => 1e6 / rates[round];
+const gatewayOwn = restPerCpu.map((_, round) => micros(restPerCpu, round) - micros(busPerCpu, round) - micros(barePerCpu, round));
+const busUs = median(busPerCpu.map((_, r) => micros(busPerCpu, r)));
+const restUs = median(restPerCpu.map((_, r) => micros(restPerCpu, r)));
+const bareUs = median(barePerCpu.map((_, r) => micros(barePerCpu, r)));
+console.log(`µs CPU per request: bus ${busUs.toFixed(0)}, REST ${restUs.toFixed(0)}, bare node:http round trip ${bareUs.toFixed(0)} (request ${Buffer.byteLength(restBody(0))} B, response ${recorded.body.length} B)`);
+console.log(`REST − bus ${(restUs - busUs).toFixed(0)} µs, of which the node:http floor ${bareUs.toFixed(0)} µs; the gateway's own (REST − bus − floor, median of rounds) ${median(gatewayOwn).toFixed(0)} µs`);
+console.log(`ceiling from the floor: bus µs / (bus µs + floor µs) = ${(busUs / (busUs + bareUs)).toFixed(2)}× (REST per CPU-second / bus if the gateway cost nothing)`);
 console.log(`REST / bus: ${((overRest / onBus) * 100).toFixed(1)} % by wall time, ${((median(restPerCpu) / median(busPerCpu)) * 100).toFixed(1)} % per CPU-second   target ≥ 50 %`);
 const loadEnd = machineLoad();
 // Per round: REST over the bus measured just before it, per CPU-second (the machine is shared).
 const ratios = restPerCpu.map((r, round) => r / busPerCpu[round]);
-printSummary({ path: 'OPCP REST installation / in-process bus, per CPU-second', value: median(restPerCpu) / median(busPerCpu), unit: '×', min: Math.min(...ratios), max: Math.max(...ratios), target: 0.5, baseline: `bus ${median(busPerCpu).toFixed(0)}, REST ${median(restPerCpu).toFixed(0)} per CPU-second (wall: ${onBus.toFixed(0)}/s, ${overRest.toFixed(0)}/s)`, loadStart, loadEnd });
+printSummary({ path: 'OPCP REST installation / in-process bus, per CPU-second', value: median(restPerCpu) / median(busPerCpu), unit: '×', min: Math.min(...ratios), max: Math.max(...ratios), target: 0.5, baseline: `bus ${busUs.toFixed(0)}, REST ${restUs.toFixed(0)}, bare node:http round trip ${bareUs.toFixed(0)} µs CPU per request (ceiling ${(busUs / (busUs + bareUs)).toFixed(2)}×; wall: ${onBus.toFixed(0)}/s, ${overRest.toFixed(0)}/s)`, loadStart, loadEnd });
 const restP99 = rest.map((r) => r.p99);
 printSummary({ path: `OPCP REST installation p99, ${CONCURRENCY} in flight`, value: median(restP99), unit: 'ms', min: Math.min(...restP99), max: Math.max(...restP99), target: 25, atMost: true, baseline: `bus p99 ${median(bus.map((b) => b.p99)).toFixed(1)} ms`, loadStart, loadEnd });
 
 agent.destroy();
+bareServer.closeAllConnections();
+await new Promise((resolve) => bareServer.close(resolve));
 await gateway.close();
 for (const pool of pools.reverse()) await pool.stop();
 await env.close();

@@ -4,11 +4,16 @@
 // - group commit: inserts with IN_FLIGHT writers at once through the port vs one at a time, and vs raw
 //   better-sqlite3 committing IN_FLIGHT rows per transaction (the ceiling for that batch size);
 // - indexed find by a dotted field;
-// - hosted actor events (each persisted before `send` resolves) vs a bare XState actor (what durability costs per event).
+// - hosted actor events (each persisted before `send` resolves) vs a bare XState actor (what durability costs per event);
+// - the disk's own limit, measured in the same round beside the fleet in the store's directory: raw better-sqlite3
+//   single-row synchronous=FULL transactions per second and fdatasync per second of a plain file. With each actor
+//   waiting for its last event to be durable, `commits/s × writes per commit` is the most the fleet can reach.
 // Each round measures every case in turn so machine noise hits them alike; medians over the rounds.
 //
 //   npm run bench:store [-- --rounds=5 --ops=1000 --in-flight=32]
 import Database from 'better-sqlite3';
+import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { assign, createActor, setup } from 'xstate';
 import { createMemoryBus } from '../actors/bus/index.ts';
@@ -41,6 +46,42 @@ async function rate(ops: number, call: (i: number, worker: number) => unknown, i
   return ops / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+/** Calls per second of a synchronous `call` repeated for about `ms`. */
+function syncRate(ms: number, call: (i: number) => void): number {
+  const started = performance.now();
+  let calls = 0;
+  while (performance.now() - started < ms) call(calls++);
+  return calls / ((performance.now() - started) / 1000);
+}
+
+/** fdatasync per second of a 4 KiB write to a file in `dir` (the bare disk flush SQLite's commit waits for). */
+function fdatasyncRate(dir: string, ms: number): number {
+  const fd = openSync(join(dir, 'fdatasync-probe'), 'w');
+  const page = Buffer.alloc(4096, 1);
+  try {
+    return syncRate(ms, () => {
+      writeSync(fd, page, 0, page.length, 0);
+      fdatasyncSync(fd);
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Single-row transactions per second of raw better-sqlite3 (WAL, synchronous=FULL) on a file in `dir`: one commit, one fsync each. */
+function rawCommitRate(dir: string, ms: number): number {
+  const db = new Database(join(dir, 'commit-probe.sqlite'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, doc TEXT NOT NULL)');
+    const upsert = db.prepare('INSERT OR REPLACE INTO t (id, doc) VALUES (?, ?)');
+    return syncRate(ms, (i) => upsert.run(i % 32, '{"n":1}'));
+  } finally {
+    db.close();
+  }
+}
+
 const counter = setup({ types: { context: {} as { n: number }, events: {} as { type: 'INC' } } }).createMachine({
   id: 'counter', context: { n: 0 }, on: { INC: { actions: assign({ n: ({ context }) => context.n + 1 }) } },
 });
@@ -49,11 +90,14 @@ const loadStart = machineLoad();
 const samples = new Map<string, number[]>();
 /** Per round: the fleet's rate over the bare XState rate of the same round. */
 const fleetOverBare: number[] = [];
+/** Per round: the fleet's rate over the disk's ceiling measured beside it. */
+const fleetOverCeiling: number[] = [];
 const record = (name: string, value: number) => samples.set(name, [...(samples.get(name) ?? []), value]);
 
 for (let round = 0; round < ROUNDS; round += 1) {
   // The port, synchronous=FULL (the default).
   const dir = tempDir('bench-store');
+  const probeDir = tempDir('bench-disk'); // the same file system as the store's
   const store = await openEmbeddedStore(dir);
   const certs = store.collection<Cert>('certs');
   await certs.ensureIndex({ fields: ['issuer.name'] });
@@ -89,13 +133,23 @@ for (let round = 0; round < ROUNDS; round += 1) {
   await hosted.stop();
   // IN_FLIGHT actors, each sending its next event once the last one is durable: what group commit serves.
   const fleet = await Promise.all(Array.from({ length: IN_FLIGHT }, (_, a) => hostActor({ participant: 'bench', id: `fleet-${round}-${a}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } })));
+  // The disk's limit just before and after the fleet (its neighbours' load changes by the second): the mean of the two.
+  const commitsBefore = rawCommitRate(probeDir, 300);
   const fleetBefore = store.stats();
   const fleetCpu = cpuSeconds();
   const fleetRate = await rate(OPS * 4, (_, worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT);
   record(`actor event: hosted, ${IN_FLIGHT} actors in flight`, fleetRate);
   record(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`, (OPS * 4) / (cpuSeconds() - fleetCpu));
   const fleetAfter = store.stats();
-  record(`  writes per commit, ${IN_FLIGHT} actors in flight`, (fleetAfter.writes - fleetBefore.writes) / (fleetAfter.commits - fleetBefore.commits));
+  const fleetCommits = fleetAfter.commits - fleetBefore.commits;
+  const writesPerCommit = (fleetAfter.writes - fleetBefore.writes) / fleetCommits;
+  const rawCommits = (commitsBefore + rawCommitRate(probeDir, 300)) / 2;
+  record(`  writes per commit, ${IN_FLIGHT} actors in flight`, writesPerCommit);
+  record(`  commits per second, ${IN_FLIGHT} actors in flight`, fleetCommits / ((OPS * 4) / fleetRate));
+  record('disk: raw better-sqlite3 single-row commits/s (FULL)', rawCommits);
+  record('disk: fdatasync/s (4 KiB, same file system)', fdatasyncRate(probeDir, 300));
+  record(`ceiling: raw commits/s × ${IN_FLIGHT} actors' writes per commit`, rawCommits * writesPerCommit);
+  fleetOverCeiling.push(fleetRate / (rawCommits * writesPerCommit));
   for (const actor of fleet) await actor.stop();
   const bare = createActor(counter).start();
   await rate(10_000, () => bare.send({ type: 'INC' })); // warm-up: a cold JIT would flatter every ratio to it
@@ -116,6 +170,11 @@ console.log(`  ${`group commit: ${IN_FLIGHT} in flight / one at a time`.padEnd(5
 console.log(`  ${`group commit / raw ${IN_FLIGHT} per transaction`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, `insert: raw better-sqlite3, ${IN_FLIGHT} per transaction (FULL)`)}`);
 console.log(`  raw insert FULL / NORMAL (price of power-loss safety)  ${ratio('insert: raw better-sqlite3 (FULL)', 'insert: raw better-sqlite3 (NORMAL)')}`);
 console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, inspect published)', 'actor event: bare XState (baseline)')}`);
+const fleetCpuUs = 1e6 / medians.get(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`)!;
+const rawCommitMs = 1000 / medians.get('disk: raw better-sqlite3 single-row commits/s (FULL)')!;
+const fleetCommitMs = 1000 / medians.get(`  commits per second, ${IN_FLIGHT} actors in flight`)!;
+console.log(`  ${`fleet / ceiling (raw commits/s × writes per commit)`.padEnd(53)} ${median(fleetOverCeiling).toFixed(2)}× (per round ${fleetOverCeiling.map((r) => r.toFixed(2)).join(', ')})`);
+console.log(`  fleet: ${fleetCpuUs.toFixed(0)} µs CPU per event (both threads); one commit cycle ${fleetCommitMs.toFixed(2)} ms = a raw commit ${rawCommitMs.toFixed(2)} ms + ${(fleetCommitMs - rawCommitMs).toFixed(2)} ms of everything else (${IN_FLIGHT} events' CPU, the thread handoff, a larger commit)`);
 
 const loadEnd = machineLoad();
 const fleetName = `actor event: hosted, ${IN_FLIGHT} actors in flight`;
@@ -124,7 +183,7 @@ const bareRate = medians.get('actor event: bare XState (baseline)')!;
 printSummary({
   path: `hosted actor event, persisted + inspected, ${IN_FLIGHT} actors in flight`,
   value: medians.get(fleetName)!, unit: 'events/s', min: Math.min(...fleetRates), max: Math.max(...fleetRates), target: 30_000,
-  baseline: `${Math.round(medians.get(`${fleetName}, per CPU-second`)!)} events per CPU-second; ${medians.get(`  writes per commit, ${IN_FLIGHT} actors in flight`)!.toFixed(1)} writes per commit`,
+  baseline: `ceiling ${Math.round(medians.get(`ceiling: raw commits/s × ${IN_FLIGHT} actors' writes per commit`)!)} events/s = ${Math.round(medians.get('disk: raw better-sqlite3 single-row commits/s (FULL)')!)} raw FULL commits/s × ${medians.get(`  writes per commit, ${IN_FLIGHT} actors in flight`)!.toFixed(1)} writes per commit (fleet / ceiling ${median(fleetOverCeiling).toFixed(2)}×; fdatasync ${Math.round(medians.get('disk: fdatasync/s (4 KiB, same file system)')!)}/s); ${Math.round(medians.get(`${fleetName}, per CPU-second`)!)} events per CPU-second (${fleetCpuUs.toFixed(0)} µs CPU per event)`,
   loadStart, loadEnd,
 });
 const perRound = fleetOverBare;
