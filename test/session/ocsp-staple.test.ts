@@ -17,7 +17,7 @@ import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { V2gtpServer } from '../../actors/transport/v2gtp-server.ts';
 import { connectV2gtp } from '../../actors/transport/v2gtp-client.ts';
 import { TransportError } from '../../actors/transport/errors.ts';
-import { normalizeSerialNumber } from '../../protocols/pki/index.ts';
+import { normalizeSerialNumber, OCSP_RETRY_MS } from '../../protocols/pki/index.ts';
 import type { PncError } from '../../protocols/errors.ts';
 import { ManualClock } from '../harness/manual-clock.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
@@ -134,6 +134,32 @@ test('no staple (a station whose cache is empty): the EV proceeds and records oc
   const empty = await station(story, { name: 'secc-ocsp-empty' });
   assert.is(await empty.security.leafOcspStaple(), undefined);
   assert.is(await serving(empty, chargesWith), 'absent');
+});
+
+test('a backend that cannot answer: the round reports it, the next comes 5 minutes later on the clock, and then caches', async () => {
+  const backend = busCpoBackend(story.bus);
+  let down = true;
+  const flaky = { ...backend, certificateStatus: (request: Parameters<typeof backend.certificateStatus>[0]) => (down ? Promise.reject(new Error('CSMS unreachable')) : backend.certificateStatus(request)) };
+  const own = await station(story, { name: 'secc-ocsp-flaky', clock, backend: flaky });
+  const outcomes: (OcspRefresh | PncError)[] = [];
+  let next!: (outcome: OcspRefresh | PncError) => void;
+  const flakyRefresher = own.keepOcspFresh((outcome) => { outcomes.push(outcome); next?.(outcome); });
+  try {
+    const first = await flakyRefresher.ready;
+    assert.ok('cached' in first && first.cached === 0 && first.failed >= 1, JSON.stringify(first));
+    assert.is(flakyRefresher.nextAt, clock.now() + OCSP_RETRY_MS);
+    assert.is(await own.security.leafOcspStaple(), undefined);
+    down = false;
+    const second = new Promise<OcspRefresh | PncError>((resolve) => (next = resolve));
+    clock.advance(OCSP_RETRY_MS - 1);
+    assert.is(outcomes.length, 1, 'not before the retry is due');
+    clock.advance(1);
+    const outcome = await second;
+    assert.ok('cached' in outcome && outcome.leaf === 'good' && outcome.failed === 0, JSON.stringify(outcome));
+    assert.ok(await own.security.leafOcspStaple());
+  } finally {
+    flakyRefresher.stop();
+  }
 });
 
 test('the story\'s own charge: the station staples, the EV says so on its TLS line', () => {
