@@ -6,7 +6,7 @@ import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type ConnectionOptions, type Server, type TlsOptions } from 'node:tls';
-import { exportPkcs8, type TestCertificate } from '../../protocols/pki/index.ts';
+import { exportPkcs8, normalizeSerialNumber, type TestCertificate } from '../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../protocols/pki/keys.ts';
 
 /**
@@ -50,8 +50,11 @@ export function evccTlsOptions(v2gRoots: readonly string[]): ConnectionOptions &
   return { ...pinned, ca: [...v2gRoots], rejectUnauthorized: true, checkServerIdentity: () => undefined, requestOCSP: true };
 }
 
-/** The DER OCSP response to staple for the SECC leaf, or undefined when none is fresh (evse_security's OCSP cache). */
-export type OcspStapleSource = () => Promise<Uint8Array | undefined>;
+/**
+ * The DER OCSP response to staple for the SECC leaf the server presents, by its serial number
+ * (lowercase hex, no leading zeros), or undefined when none is fresh (evse_security's OCSP cache).
+ */
+export type OcspStapleSource = (leafSerialNumber: string) => Promise<Uint8Array | undefined>;
 
 /**
  * A never-listening tls.Server that answers status_request for server-side TLSSockets given it as
@@ -62,6 +65,10 @@ export type OcspStapleSource = () => Promise<Uint8Array | undefined>;
  */
 export function ocspStapler(credentials: SeccTlsCredentials, source: OcspStapleSource): Server {
   const stapler = createServer(seccTlsOptions(credentials));
+  // The leaf this server presents, not whatever the store holds now: after a renewal a server still
+  // running on the old leaf must staple that leaf's response or nothing, never the new leaf's.
+  // (A PEM bundle reads as its first certificate: the leaf, in wire order.)
+  const leafSerialNumber = normalizeSerialNumber(new x509.X509Certificate(credentials.chain).serialNumber);
   stapler.on('OCSPRequest', (_certificate, _issuer, callback: (error: null, response: Buffer | null) => void) => {
     let answered = false;
     const answer = (der: Uint8Array | undefined) => {
@@ -70,7 +77,7 @@ export function ocspStapler(credentials: SeccTlsCredentials, source: OcspStapleS
       callback(null, der && der.length > 0 ? Buffer.from(der) : null);
     };
     try {
-      source().then(answer, () => answer(undefined));
+      source(leafSerialNumber).then(answer, () => answer(undefined));
     } catch {
       answer(undefined);
     }

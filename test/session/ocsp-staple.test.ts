@@ -15,6 +15,7 @@ import type { OcspRefresher } from '../../actors/participants/secc/ocsp-refresh.
 import { Revocations } from '../../actors/participants/revocation.ts';
 import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { V2gtpServer } from '../../actors/transport/v2gtp-server.ts';
+import type { SeccTlsCredentials } from '../../actors/transport/tls.ts';
 import { connectV2gtp } from '../../actors/transport/v2gtp-client.ts';
 import { TransportError } from '../../actors/transport/errors.ts';
 import { normalizeSerialNumber, OCSP_RETRY_MS } from '../../protocols/pki/index.ts';
@@ -43,11 +44,11 @@ test.after(async () => {
 });
 
 /** A V2GTP server on loopback TLS stapling `station`'s cached leaf response, for one test. */
-async function serving<T>(of: SeccStation, run: (port: number) => Promise<T>): Promise<T> {
-  const credentials = await of.security.tlsCredentials();
+async function serving<T>(of: SeccStation, run: (port: number) => Promise<T>, credentials?: SeccTlsCredentials): Promise<T> {
+  credentials ??= await of.security.tlsCredentials();
   const server = await V2gtpServer.start({
     host: '127.0.0.1',
-    security: { kind: 'tls', credentials: credentials!, ocspStaple: () => of.security.leafOcspStaple() },
+    security: { kind: 'tls', credentials: credentials!, ocspStaple: (serialNumber) => of.security.ocspStaple(serialNumber) },
     onConnection: (socket) => void of.serve(socket),
   });
   try {
@@ -55,6 +56,12 @@ async function serving<T>(of: SeccStation, run: (port: number) => Promise<T>): P
   } finally {
     await server.close();
   }
+}
+
+/** What the station would staple for its installed leaf now. */
+async function stapleOf(of: SeccStation | SeccSecurity): Promise<Uint8Array | undefined> {
+  const security = of instanceof SeccSecurity ? of : of.security;
+  return security.ocspStaple((await security.leaf())!.chain[0].serialNumber);
 }
 
 const connect = (port: number, at?: Date) => connectV2gtp({ host: '127.0.0.1', port, security: { kind: 'tls', v2gRoots, ...(at ? { at } : {}) } });
@@ -84,7 +91,7 @@ async function refusedWith(port: number, at?: Date): Promise<{ ocsp: string; ocs
 const nextRefresh = () => new Promise<OcspRefresh | PncError>((resolve) => waiting.push(resolve));
 
 test('the first round caches the chain\'s responses from the CPO; the EV charges on the stapled leaf status: ocsp good', async () => {
-  assert.is(await secc.security.leafOcspStaple(), undefined, 'nothing cached yet');
+  assert.is(await stapleOf(secc), undefined, 'nothing cached yet');
   refresher = secc.keepOcspFresh((outcome) => waiting.splice(0).forEach((resolve) => resolve(outcome)));
   const first = await refresher.ready;
   assert.ok('cached' in first, String(first));
@@ -92,7 +99,7 @@ test('the first round caches the chain\'s responses from the CPO; the EV charges
   assert.ok(first.cached >= 1);
   // Due an hour before the leaf response's nextUpdate (the CPO answers for 24 h), within the day.
   assert.ok(refresher.nextAt! <= clock.now() + 24 * HOUR && refresher.nextAt! >= Math.min(...first.nextUpdates) - HOUR - 1_000, String(refresher.nextAt));
-  assert.ok(await secc.security.leafOcspStaple());
+  assert.ok(await stapleOf(secc));
   assert.is(await serving(secc, chargesWith), 'good');
   assert.ok(trace.some((entry) => entry.name === 'supportedAppProtocolReq'));
 });
@@ -104,8 +111,8 @@ test('a stapled response stale on the EV clock (past nextUpdate) is refused befo
 
 test('the SECC staples nothing once its cached response is past nextUpdate on its own clock', async () => {
   const later = new SeccSecurity(story.store, 'secc-ocsp', () => Date.now() + 25 * HOUR);
-  assert.is(await later.leafOcspStaple(), undefined);
-  assert.ok(await new SeccSecurity(story.store, 'secc-ocsp', () => Date.now()).leafOcspStaple());
+  assert.is(await stapleOf(later), undefined);
+  assert.ok(await stapleOf(new SeccSecurity(story.store, 'secc-ocsp', () => Date.now())));
 });
 
 test('the leaf revoked at the CPO: the scheduled round fetches the revoked status and the EV refuses before SAP', async () => {
@@ -120,6 +127,7 @@ test('the leaf revoked at the CPO: the scheduled round fetches the revoked statu
 
 test('a new leaf drops the old leaf\'s staple and gets its own round at once: the EV charges again', async () => {
   const old = normalizeSerialNumber((await secc.security.leaf())!.chain[0].serialNumber);
+  const oldCredentials = (await secc.security.tlsCredentials())!;
   assert.ok(await secc.security.cachedOcsp(old));
   const refreshed = nextRefresh();
   const csr = await secc.security.generateCsr({ commonName: 'SECC-TEST', organization: 'Open Plug&Charge CPO' });
@@ -128,11 +136,17 @@ test('a new leaf drops the old leaf\'s staple and gets its own round at once: th
   const outcome = await refreshed;
   assert.ok('cached' in outcome && outcome.leaf === 'good', JSON.stringify(outcome));
   assert.is(await serving(secc, chargesWith), 'good');
+  // A server still presenting the old leaf staples by that leaf's serial: nothing now, never the new leaf's response.
+  assert.is(await serving(secc, async (port) => {
+    const { connection, tls } = await connect(port);
+    connection.end();
+    return tls!.ocsp;
+  }, oldCredentials), 'absent');
 });
 
 test('no staple (a station whose cache is empty): the EV proceeds and records ocsp absent', async () => {
   const empty = await station(story, { name: 'secc-ocsp-empty' });
-  assert.is(await empty.security.leafOcspStaple(), undefined);
+  assert.is(await stapleOf(empty), undefined);
   assert.is(await serving(empty, chargesWith), 'absent');
 });
 
@@ -148,7 +162,7 @@ test('a backend that cannot answer: the round reports it, the next comes 5 minut
     const first = await flakyRefresher.ready;
     assert.ok('cached' in first && first.cached === 0 && first.failed >= 1, JSON.stringify(first));
     assert.is(flakyRefresher.nextAt, clock.now() + OCSP_RETRY_MS);
-    assert.is(await own.security.leafOcspStaple(), undefined);
+    assert.is(await stapleOf(own), undefined);
     down = false;
     const second = new Promise<OcspRefresh | PncError>((resolve) => (next = resolve));
     clock.advance(OCSP_RETRY_MS - 1);
@@ -156,7 +170,7 @@ test('a backend that cannot answer: the round reports it, the next comes 5 minut
     clock.advance(1);
     const outcome = await second;
     assert.ok('cached' in outcome && outcome.leaf === 'good' && outcome.failed === 0, JSON.stringify(outcome));
-    assert.ok(await own.security.leafOcspStaple());
+    assert.ok(await stapleOf(own));
   } finally {
     flakyRefresher.stop();
   }

@@ -42,6 +42,8 @@ let server: V2gtpServer;
 /** What the server staples next; each test sets it. */
 let source: OcspStapleSource = async () => undefined;
 let stapleAsked = 0;
+/** The serial numbers the server asked its source for. */
+const askedFor: string[] = [];
 /** The V2GTP frames the SECC received, per connection: a refusal must leave none. */
 const framesSeen: number[] = [];
 /** What CPO Sub-CA 2's records say about a serial; tests revoke by setting it. */
@@ -75,7 +77,7 @@ test.before(async () => {
   writeFileSync(join(dir, 'v2g-root.pem'), rootPem);
   server = await V2gtpServer.start({
     host: LOOPBACK,
-    security: { kind: 'tls', credentials: await credentialsOf(pki.secc), ocspStaple: () => (stapleAsked++, source()) },
+    security: { kind: 'tls', credentials: await credentialsOf(pki.secc), ocspStaple: (serialNumber) => (stapleAsked++, askedFor.push(serialNumber), source(serialNumber)) },
     onConnection: echo,
     setupTimeoutMs: 5_000,
   });
@@ -119,6 +121,7 @@ test('a good staple from CPO Sub-CA 2: the session goes on and the EVCC records 
   const asked = stapleAsked;
   assert.is(await proceeds(), 'good');
   assert.is(stapleAsked, asked + 1, 'the server asked its source once for the handshake');
+  assert.is(askedFor.at(-1), pki.secc.certificate.serialNumber.toLowerCase().replace(/^0+/, ''), 'for the leaf it presents');
 });
 
 test('no staple (nothing cached, or the source fails): the session goes on with ocsp: absent', async () => {

@@ -181,13 +181,12 @@ export class SeccSecurity extends EventEmitter<{ leafInstalled: [] }> {
 
   /**
    * The staple for the TLS server (get_leaf_certificate_info with include_ocsp): the cached response
-   * of the installed leaf, looked up by its serial, while its nextUpdate lies ahead on the SECC's
-   * clock; undefined when there is none, so the handshake goes on without one.
+   * for the leaf it presents, by serial, while its nextUpdate lies ahead on the SECC's clock;
+   * undefined when there is none (nothing fetched yet, or the leaf was replaced), so the handshake
+   * goes on without one.
    */
-  async leafOcspStaple(): Promise<Uint8Array | undefined> {
-    const serialNumber = await this.leafSerialNumber();
-    if (serialNumber === undefined) return undefined;
-    const cached = await this.ocsp.get(serialNumber);
+  async ocspStaple(leafSerialNumber: string): Promise<Uint8Array | undefined> {
+    const cached = await this.ocsp.get(normalizeSerialNumber(leafSerialNumber));
     if (!cached || (cached.nextUpdate !== undefined && cached.nextUpdate <= this.now())) return undefined;
     return new Uint8Array(Buffer.from(cached.ocspResponse, 'base64'));
   }

@@ -121,7 +121,7 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
   } else {
     const credentials = await station.security.tlsCredentials();
     if (!credentials) throw new PncError('SeccLeafRejected', 'the station holds no SECC leaf for TLS: run ensureLeaf first');
-    security = { kind: 'tls', credentials, ocspStaple: () => station.security.leafOcspStaple(), ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}) };
+    security = { kind: 'tls', credentials, ocspStaple: (serialNumber) => station.security.ocspStaple(serialNumber), ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}) };
     if (options.refreshOcsp !== false) {
       ocsp = station.keepOcspFresh((outcome) => step('tls', ocspStepText(outcome)));
       await ocsp.ready;
