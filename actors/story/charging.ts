@@ -4,7 +4,8 @@
  * CertificateInstallation through the CPO backend, PaymentDetails, signed Authorization, a few
  * seconds of simulated energy, a signed MeteringReceipt, SessionStop. Every V2G message goes on the
  * timeline with its EXI in hex (for `--trace`), after the link steps: plug-in, SLAC on the in-memory
- * power line, SDP over the matched link, TLS 1.2 with the station's SECC leaf and the EV's DC=CPO check.
+ * power line, SDP over the matched link, TLS 1.2 with the station's SECC leaf, its stapled OCSP response
+ * (the cache filled through the backend, M06) and the EV's DC=CPO and OCSP checks.
  */
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
@@ -43,7 +44,6 @@ export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store
   const onLink = (who: 'secc' | 'ev') => (step: LinkStep) => timeline.end(timeline.begin(who, 'event', `${step.layer} ${step.text}`, {}), 'ok');
   const station = createSeccStation(bus, store, { name: 'story-secc', backend });
   await station.security.ensureLeaf(backend, { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' });
-  await station.security.refreshOcsp(backend);
   const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline, ...(evBus ? { inspectOn: evBus } : {}) });
   const from = ev.battery.soc;
   // The charger and the car on one in-memory power line, each behind its modem; their control pilots.

@@ -5,8 +5,8 @@ import * as x509 from '@peculiar/x509';
 import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { exportPkcs8, type TestCertificate } from '../../protocols/pki/index.ts';
+import { createServer, type ConnectionOptions, type Server, type TlsOptions } from 'node:tls';
+import { exportPkcs8, normalizeSerialNumber, type TestCertificate } from '../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../protocols/pki/keys.ts';
 
 /**
@@ -40,9 +40,49 @@ export function seccTlsOptions(credentials: SeccTlsCredentials): TlsOptions {
   return { ...pinned, key: credentials.key, cert: credentials.chain, honorCipherOrder: true, requestCert: false };
 }
 
-/** Client options: the V2G roots it trusts; the host name check is off (the SECC's CN is an ID, not an address) and replaced by the DC=CPO check. */
-export function evccTlsOptions(v2gRoots: readonly string[]): ConnectionOptions {
-  return { ...pinned, ca: [...v2gRoots], rejectUnauthorized: true, checkServerIdentity: () => undefined };
+/**
+ * Client options: the V2G roots it trusts; the host name check is off (the SECC's CN is an ID, not an
+ * address) and replaced by the DC=CPO check. It asks for the SECC leaf's OCSP status (RFC 6066 §8
+ * status_request), which `stapledOcspVerdict` decides on after the handshake.
+ */
+export function evccTlsOptions(v2gRoots: readonly string[]): ConnectionOptions & { readonly requestOCSP: true } {
+  // tls.connect passes requestOCSP on to its TLSSocket; @types/node lists it on TLSSocketOptions only.
+  return { ...pinned, ca: [...v2gRoots], rejectUnauthorized: true, checkServerIdentity: () => undefined, requestOCSP: true };
+}
+
+/**
+ * The DER OCSP response to staple for the SECC leaf the server presents, by its serial number
+ * (lowercase hex, no leading zeros), or undefined when none is fresh (evse_security's OCSP cache).
+ */
+export type OcspStapleSource = (leafSerialNumber: string) => Promise<Uint8Array | undefined>;
+
+/**
+ * A never-listening tls.Server that answers status_request for server-side TLSSockets given it as
+ * `server` (Node emits 'OCSPRequest' only on a socket's server). Whatever the source does — throw,
+ * reject, find nothing — the handshake goes on, without a staple then: a missing OCSP response must
+ * never cost the EV its session. OpenSSL parses the extension; a client repeating it or sending
+ * garbage in it reaches this handler at most once per handshake, or not at all.
+ */
+export function ocspStapler(credentials: SeccTlsCredentials, source: OcspStapleSource): Server {
+  const stapler = createServer(seccTlsOptions(credentials));
+  // The leaf this server presents, not whatever the store holds now: after a renewal a server still
+  // running on the old leaf must staple that leaf's response or nothing, never the new leaf's.
+  // (A PEM bundle reads as its first certificate: the leaf, in wire order.)
+  const leafSerialNumber = normalizeSerialNumber(new x509.X509Certificate(credentials.chain).serialNumber);
+  stapler.on('OCSPRequest', (_certificate, _issuer, callback: (error: null, response: Buffer | null) => void) => {
+    let answered = false;
+    const answer = (der: Uint8Array | undefined) => {
+      if (answered) return;
+      answered = true;
+      callback(null, der && der.length > 0 ? Buffer.from(der) : null);
+    };
+    try {
+      source(leafSerialNumber).then(answer, () => answer(undefined));
+    } catch {
+      answer(undefined);
+    }
+  });
+  return stapler;
 }
 
 /** PEM credentials from a chain in wire order and its leaf's key (e.g. `SeccSecurity.leaf()`). */

@@ -10,13 +10,19 @@ import { PncError } from '../../protocols/errors.ts';
 import type { Bound, IpPort, Remote } from '../link/port.ts';
 import { TransportError } from './errors.ts';
 import { socketIpPort } from './ip-socket.ts';
-import { keyLogWriter, seccTlsOptions, type SeccTlsCredentials } from './tls.ts';
+import { keyLogWriter, ocspStapler, seccTlsOptions, type OcspStapleSource, type SeccTlsCredentials } from './tls.ts';
 
 /** V2G_SECC_CommunicationSetup_Performance_Time (EVerest v2g.hpp): TCP accept to the EV's first V2GTP bytes. */
 export const SECC_COMMUNICATION_SETUP_MS = 18_000;
 
 export type V2gtpSecurity =
-  | { readonly kind: 'tls'; readonly credentials: SeccTlsCredentials; readonly keyLogFile?: string }
+  | {
+      readonly kind: 'tls';
+      readonly credentials: SeccTlsCredentials;
+      readonly keyLogFile?: string;
+      /** Answers the EV's status_request with the leaf's cached OCSP response; without it nothing is stapled. */
+      readonly ocspStaple?: OcspStapleSource;
+    }
   /** Plain TCP is allowed only for a charger that offers EIM alone: PnC needs TLS [V2G2-116]. */
   | { readonly kind: 'tcp'; readonly eimOnly: true };
 
@@ -71,8 +77,9 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     let onStream: (raw: Duplex, remote: Remote) => void;
     if (security.kind === 'tls') {
       const secureContext = createSecureContext(seccTlsOptions(security.credentials));
+      const stapler = security.ocspStaple ? { server: ocspStapler(security.credentials, security.ocspStaple) } : {};
       onStream = (raw, remote) => {
-        const socket = new TLSSocket(raw, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false });
+        const socket = new TLSSocket(raw, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false, ...stapler });
         if (security.keyLogFile) socket.on('keylog', keyLogWriter(security.keyLogFile));
         let secure = false;
         // A failed handshake (no shared suite, static-ECDH only, garbage) costs one socket, never the server.

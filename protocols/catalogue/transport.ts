@@ -13,6 +13,11 @@ export const TRANSPORT_ERROR_CODES = [
   'TlsParametersRejected',
   /** The SECC leaf failed the EVCC's own check after the handshake (DC=CPO [V2G2-925], profile, validity). */
   'SeccCertificateRejected',
+  /**
+   * The SECC stapled an OCSP response for its leaf that says revoked or unknown, or that fails
+   * verification (forged, stale, another certificate's): the EVCC closes before any V2G message.
+   */
+  'SeccOcspRejected',
   /** The communication setup did not finish in time (V2G_EVCC/SECC_CommunicationSetup timers). */
   'CommunicationSetupTimeout',
   /** A V2GTP frame could not be accepted; the connection was closed (link-layer.md §2.3). */

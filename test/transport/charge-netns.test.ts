@@ -55,7 +55,8 @@ if (unavailable) {
     assert.is(seccCode, 0, secc.output());
     assert.match(evOut, 'ev slac: skipped');
     assert.match(evOut, new RegExp(`ev sdp: SECC at \\[${SECC.address}%${EV.iface}\\]:\\d+ tls`));
-    assert.match(evOut, /ev tls: TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 prime256v1; SECC leaf CN=SECC-LAB-1.*DC=CPO accepted/);
+    assert.match(evOut, /ev tls: TLSv1\.2 TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 prime256v1; SECC leaf CN=SECC-LAB-1.*DC=CPO accepted \(DC=CPO\); OCSP good \(stapled\)/);
+    assert.match(secc.output(), /secc tls: OCSP cache: \d+ response\(s\) from the CPO backend; stapling the leaf's \(good\)/);
     assert.match(evOut, `ev session: completed, EMAID ${emaid}`);
     assert.match(secc.output(), /secc leaf renewed through the CPO backend \(bus on nats:/);
     assert.match(secc.output(), /secc session: terminated/);
@@ -80,6 +81,11 @@ if (unavailable) {
     // TLS 1.2 with the pinned suite 0xc023 over secp256r1 (0x0017).
     const hello = tshark(pcap, undefined, 'tls.handshake.type == 2 || tls.handshake.type == 12', ['tls.handshake.version', 'tls.handshake.ciphersuite', 'tls.handshake.server_named_curve']);
     assert.equal(hello.map((r) => r.filter(Boolean)), [['0x0303', '0xc023', '0x0017']]);
+
+    // OCSP stapling: the EV's ClientHello asks (status_request, type 1 = ocsp); the SECC's CertificateStatus
+    // carries its cached response for the leaf: successful (0), good (0).
+    assert.equal(tshark(pcap, undefined, 'tls.handshake.type == 1', ['tls.handshake.extensions_status_request_type']), [['1']]);
+    assert.equal(tshark(pcap, undefined, 'tls.handshake.type == 22', ['ocsp.responseStatus', 'ocsp.certStatus']), [['0', '0']]);
 
     // Opaque without a key log; with either end's key log the same V2GTP payloads the EV traced.
     const appData = (keyLog: string | undefined) => tshark(pcap, keyLog, 'tcp && data.data', ['ipv6.src', 'ipv6.dst', 'data.data']);

@@ -19,6 +19,7 @@ import { TransportError } from '../../actors/transport/errors.ts';
 import { V2gtpConnection } from '../../actors/transport/v2gtp-connection.ts';
 import type { Duplex } from 'node:stream';
 import { loadCorpus } from '../helpers/exi-corpus.ts';
+import { clientHello, P256_EXTENSIONS } from '../helpers/client-hello.ts';
 import { tempDir } from '../harness/temp-dir.ts';
 
 const LOOPBACK = '::1';
@@ -131,32 +132,13 @@ test('a client offering only x25519, only TLS 1.3, or another suite is refused a
   await roundTrip();
 });
 
-/** A TLS 1.2 ClientHello offering only TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256 (0xC025), static ECDH, on secp256r1. */
-function staticEcdhClientHello(): Buffer {
-  const extensions = Buffer.from(
-    '000a00040002' + '0017' + // supported_groups: secp256r1
-      '000b0002' + '0100' + // ec_point_formats: uncompressed
-      '000d00040002' + '0403', // signature_algorithms: ecdsa_secp256r1_sha256
-    'hex',
-  );
-  const body = Buffer.concat([
-    Buffer.from('0303', 'hex'),
-    Buffer.alloc(32, 0x5a),
-    Buffer.from('00' + '0002c025' + '0100', 'hex'),
-    Buffer.from([extensions.length >> 8, extensions.length & 0xff]),
-    extensions,
-  ]);
-  const handshake = Buffer.concat([Buffer.from([0x01, 0, body.length >> 8, body.length & 0xff]), body]);
-  return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, handshake.length >> 8, handshake.length & 0xff]), handshake]);
-}
-
 test('a client offering only the static-ECDH suite 0xC025 gets a handshake_failure alert; the server keeps serving', async () => {
   const refusedBefore = server.stats.refused;
   const socket = connectRaw({ host: LOOPBACK, port: server.port });
   await once(socket, 'connect');
   const received: Buffer[] = [];
   socket.on('data', (c) => received.push(c));
-  socket.write(staticEcdhClientHello());
+  socket.write(clientHello(0xc025, P256_EXTENSIONS)); // TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA256 alone
   await once(socket, 'close');
   // Alert record: type 21, TLS 1.2, length 2, fatal (2), handshake_failure (40) [RFC 5246 §7.2].
   assert.is(Buffer.concat(received).toString('hex'), '15030300020228');

@@ -13,13 +13,14 @@ import { serveSubject } from '../../bus/typed.ts';
 import type { ParticipantContext, ParticipantDefinition } from '../../host/participant.ts';
 import type { Store } from '../../store/store.ts';
 import { seccInterface } from '../../../protocols/catalogue/secc.ts';
-import { toPncError } from '../../../protocols/errors.ts';
+import { toPncError, type PncError } from '../../../protocols/errors.ts';
 import { DEFAULT_SECC_CONFIG, type SeccConfig } from '../../../statecharts/secc/charger.ts';
 import type { SeccOutput } from '../../../statecharts/secc-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import { busCpoBackend, type CpoBackendPort } from './backend.ts';
 import { SimulatedCharger, type ChargerPort } from './charger.ts';
-import { SeccSecurity } from './security.ts';
+import { keepOcspFresh, type OcspRefresher } from './ocsp-refresh.ts';
+import { SeccSecurity, type OcspRefresh } from './security.ts';
 import { serveSeccSession, type PausedSessionDoc, type ReceiptDoc } from './session.ts';
 
 export interface SeccStationOptions {
@@ -41,6 +42,8 @@ export interface SeccStation {
   serve(stream: Duplex): Promise<SeccOutput>;
   /** Sessions being served now. */
   readonly active: number;
+  /** Keeps the SECC chain's OCSP cache fresh for stapling through the backend port, on the station's clock (./ocsp-refresh.ts). */
+  keepOcspFresh(onRefresh?: (outcome: OcspRefresh | PncError) => void): OcspRefresher;
   /** Paused sessions and signed receipts kept in the store. */
   pausedSessions(): Promise<PausedSessionDoc[]>;
   receipts(): Promise<ReceiptDoc[]>;
@@ -80,6 +83,7 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
         active--;
       }
     },
+    keepOcspFresh: (onRefresh) => keepOcspFresh(security, backend, clock, onRefresh),
     pausedSessions: () => pausedSessions.find(),
     receipts: () => receipts.find(),
   };

@@ -1,14 +1,16 @@
 /**
  * The SECC's certificates as evse_security operations (charger-and-ocpp.md §1): install a CA,
  * generate a CSR for its SECC leaf, update the leaf, verify a chain, list what is installed, leaf
- * expiry days; renewal when fewer than 30 days remain (EVerest pnc-process step 1). Kept through
- * the Store port; the leaf's private key never leaves it.
+ * expiry days; renewal when fewer than 30 days remain (EVerest pnc-process step 1); the OCSP cache of
+ * the SECC chain and the leaf's staple for the TLS server. Kept through the Store port; the leaf's
+ * private key never leaves it.
  */
 import 'reflect-metadata';
+import { EventEmitter } from 'node:events';
 import * as x509 from '@peculiar/x509';
 import type { Store } from '../../store/store.ts';
 import { PncError } from '../../../protocols/errors.ts';
-import { certificateHashData, validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
+import { certificateHashData, normalizeSerialNumber, ocspStatusForHashData, validateChain, type EvseSecurityResult } from '../../../protocols/pki/index.ts';
 import type { CryptoKey } from '../../../protocols/pki/keys.ts';
 import { exportPrivateKey, importPrivateKey, makeCsr } from '../authority.ts';
 import type { SeccTlsCredentials } from '../../transport/tls.ts';
@@ -32,19 +34,33 @@ const pemsOf = (bundle: string): string[] => bundle.match(/-----BEGIN CERTIFICAT
 const parse = (pem: string): x509.X509Certificate => new x509.X509Certificate(pem);
 
 interface OcspDoc {
+  /** The certificate's serial number, lowercase hex without leading zeros. */
   readonly _id: string;
   readonly _rev?: number;
   /** base64 DER OCSPResponse. */
   readonly ocspResponse: string;
   readonly fetchedAt: number;
+  /** ms since the epoch; after it the response is not stapled. Absent in entries cached before it was kept. */
+  readonly nextUpdate?: number;
+  readonly status?: 'good' | 'revoked' | 'unknown';
 }
 
-export class SeccSecurity {
+/** What one M06 round did: responses cached, answers refused (unreachable, stale, not for the certificate), and the cached ones' nextUpdate. */
+export interface OcspRefresh {
+  readonly cached: number;
+  readonly failed: number;
+  readonly nextUpdates: readonly number[];
+  /** The leaf's status as its CA answered, when cached in this round. */
+  readonly leaf?: 'good' | 'revoked' | 'unknown';
+}
+
+export class SeccSecurity extends EventEmitter<{ leafInstalled: [] }> {
   private readonly docs;
   private readonly ocsp;
   private pendingKey: CryptoKey | undefined;
 
   constructor(store: Store, readonly name: string, private readonly now: () => number = Date.now) {
+    super();
     this.docs = store.collection<CertificateDoc>(`secc_certificates_${name}`);
     this.ocsp = store.collection<OcspDoc>(`secc_ocsp_${name}`);
   }
@@ -78,8 +94,12 @@ export class SeccSecurity {
     if (verdict === 'Expired') return 'Expired';
     if (verdict === 'IssuerNotFound') return 'NoRootCertificateInstalled';
     if (verdict !== 'Valid') return 'InvalidCertificateChain';
+    const previous = await this.leafSerialNumber();
     await this.docs.replace({ _id: 'leaf', pems: pemsOf(chainPem), key: await exportPrivateKey(this.pendingKey) });
     this.pendingKey = undefined;
+    // The old leaf's staple must never go out with the new leaf; the sub-CAs' entries stay valid.
+    if (previous !== undefined && previous !== (await this.leafSerialNumber())) await this.ocsp.delete(previous);
+    this.emit('leafInstalled');
     return 'Accepted';
   }
 
@@ -121,25 +141,59 @@ export class SeccSecurity {
 
   /**
    * M06 (get_v2g_ocsp_request_data, update_ocsp_cache): the OCSP response of each certificate of the
-   * SECC chain but the root, fetched through the backend and kept for stapling. Resolves with how many.
+   * SECC chain but the root, fetched through the backend and kept for stapling. An answer is cached
+   * only when it is fresh at the SECC's clock and for the certificate asked about (the backend is
+   * an authenticated channel to the CA's responder; the EV checks the signature); a revoked status
+   * is cached like a good one, since the EV must learn it. Nothing is thrown for one certificate's
+   * failure: the others still get their round.
    */
-  async refreshOcsp(backend: CpoBackendPort): Promise<number> {
+  async refreshOcsp(backend: CpoBackendPort): Promise<OcspRefresh> {
     const leaf = await this.leaf();
-    if (!leaf) return 0;
+    if (!leaf) return { cached: 0, failed: 0, nextUpdates: [] };
+    const leafSerial = normalizeSerialNumber(leaf.chain[0].serialNumber);
     let cached = 0;
+    let failed = 0;
+    let leafStatus: OcspRefresh['leaf'];
+    const nextUpdates: number[] = [];
     for (const request of certificateHashData(leaf.chain, await this.caCertificates('V2G'))) {
       const { hashAlgorithm } = request;
       // OCPP's HashAlgorithmEnumType has no SHA1; our profiles hash with SHA256.
       if (hashAlgorithm === 'SHA1') continue;
-      await this.ocsp.replace({ _id: request.serialNumber, ocspResponse: await backend.certificateStatus({ ...request, hashAlgorithm }), fetchedAt: this.now() });
-      cached++;
+      try {
+        const ocspResponse = await backend.certificateStatus({ ...request, hashAlgorithm });
+        const checked = ocspStatusForHashData(Buffer.from(ocspResponse, 'base64'), request, { at: new Date(this.now()) });
+        const nextUpdate = checked.nextUpdate?.getTime();
+        await this.ocsp.replace({ _id: request.serialNumber, ocspResponse, fetchedAt: this.now(), status: checked.status, ...(nextUpdate === undefined ? {} : { nextUpdate }) });
+        if (nextUpdate !== undefined) nextUpdates.push(nextUpdate);
+        if (request.serialNumber === leafSerial) leafStatus = checked.status;
+        cached++;
+      } catch {
+        failed++;
+      }
     }
-    return cached;
+    return { cached, failed, nextUpdates, ...(leafStatus ? { leaf: leafStatus } : {}) };
   }
 
   /** The cached OCSP response (base64 DER) for a certificate of the SECC chain, by serial number (hex). */
   async cachedOcsp(serialNumber: string): Promise<string | undefined> {
-    return (await this.ocsp.get(serialNumber))?.ocspResponse;
+    return (await this.ocsp.get(normalizeSerialNumber(serialNumber)))?.ocspResponse;
+  }
+
+  /**
+   * The staple for the TLS server (get_leaf_certificate_info with include_ocsp): the cached response
+   * for the leaf it presents, by serial, while its nextUpdate lies ahead on the SECC's clock;
+   * undefined when there is none (nothing fetched yet, or the leaf was replaced), so the handshake
+   * goes on without one.
+   */
+  async ocspStaple(leafSerialNumber: string): Promise<Uint8Array | undefined> {
+    const cached = await this.ocsp.get(normalizeSerialNumber(leafSerialNumber));
+    if (!cached || (cached.nextUpdate !== undefined && cached.nextUpdate <= this.now())) return undefined;
+    return new Uint8Array(Buffer.from(cached.ocspResponse, 'base64'));
+  }
+
+  private async leafSerialNumber(): Promise<string | undefined> {
+    const doc = await this.docs.get('leaf');
+    return doc ? normalizeSerialNumber(parse(doc.pems[0]).serialNumber) : undefined;
   }
 
   /**

@@ -21,6 +21,8 @@ import { connectV2gtp } from '../../transport/v2gtp-client.ts';
 import { V2gtpServer, type V2gtpSecurity } from '../../transport/v2gtp-server.ts';
 import type { Ev } from '../ev/index.ts';
 import type { SeccStation } from '../secc/index.ts';
+import type { OcspRefresher } from '../secc/ocsp-refresh.ts';
+import type { OcspRefresh } from '../secc/security.ts';
 
 /** Where a participant's link runs: the in-memory line or a host interface. */
 export interface LinkTransport {
@@ -88,6 +90,8 @@ async function linkUp(role: SlacRole, { link, pilot, onStep }: LinkRun): Promise
 }
 
 export interface SeccLinkOptions extends LinkRun {
+  /** The OCSP cache for stapling is kept fresh through the station's backend unless false (tests that fill it themselves). */
+  readonly refreshOcsp?: boolean;
   /** TLS with the station's SECC leaf (the default), or plain TCP for an EIM-only charger. */
   readonly eimOnlyTcp?: boolean;
   readonly keyLogFile?: string;
@@ -105,19 +109,31 @@ export interface SeccLink {
 /**
  * The charger's side: SLAC as EVSE, then the SDP server on the matched link's UDP 15118 announcing a
  * V2GTP server (TLS 1.2 with the station's leaf chain) on a port in 49152–65535; each EV that connects
- * is served as one session by `station.serve`.
+ * is served as one session by `station.serve`. Over TLS the server staples the leaf's cached OCSP
+ * response (RFC 6066 status_request), which the station keeps fresh from its first round on.
  */
 export async function serveOverLink(station: SeccStation, options: SeccLinkOptions): Promise<SeccLink> {
   const step = (layer: LinkStep['layer'], text: string) => options.onStep?.({ layer, text });
   let security: V2gtpSecurity;
+  let ocsp: OcspRefresher | undefined;
   if (options.eimOnlyTcp) {
     security = { kind: 'tcp', eimOnly: true };
   } else {
     const credentials = await station.security.tlsCredentials();
     if (!credentials) throw new PncError('SeccLeafRejected', 'the station holds no SECC leaf for TLS: run ensureLeaf first');
-    security = { kind: 'tls', credentials, ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}) };
+    security = { kind: 'tls', credentials, ocspStaple: (serialNumber) => station.security.ocspStaple(serialNumber), ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}) };
+    if (options.refreshOcsp !== false) {
+      ocsp = station.keepOcspFresh((outcome) => step('tls', ocspStepText(outcome)));
+      await ocsp.ready;
+    }
   }
-  const slac = await linkUp('evse', options);
+  let slac: SlacStation | undefined;
+  try {
+    slac = await linkUp('evse', options);
+  } catch (error) {
+    ocsp?.stop();
+    throw error;
+  }
   const { ip } = options.link;
   const layer = security.kind === 'tls' ? 'tls' : 'v2gtp';
   let v2gtp: V2gtpServer | undefined;
@@ -138,6 +154,7 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
   } catch (error) {
     await v2gtp?.close();
     slac?.stop();
+    ocsp?.stop();
     throw error;
   }
   const [servingV2gtp, servingSdp] = [v2gtp, sdp];
@@ -145,11 +162,17 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
     port: servingV2gtp.port,
     address: ip.address,
     async close() {
+      ocsp?.stop();
       await servingSdp.close();
       await servingV2gtp.close();
       slac?.stop();
     },
   };
+}
+
+function ocspStepText(outcome: OcspRefresh | PncError): string {
+  if (!('cached' in outcome)) return `OCSP cache not refreshed: ${outcome.code}: ${outcome.message}`;
+  return `OCSP cache: ${outcome.cached} response(s) from the CPO backend${outcome.failed ? `, ${outcome.failed} refused` : ''}; stapling ${outcome.leaf ? `the leaf's (${outcome.leaf})` : 'nothing new for the leaf'}`;
 }
 
 export interface EvLinkOptions extends LinkRun {
@@ -179,7 +202,7 @@ export async function chargeOverLink(ev: Ev, options: EvLinkOptions): Promise<Ev
       ip, host: secc.host, port: secc.port,
       security: options.tcp ? { kind: 'tcp' } : { kind: 'tls', v2gRoots, ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}), ...(options.at ? { at: options.at } : {}) },
     });
-    if (tls) step('tls', `${tls.protocol} ${tls.cipher} ${tls.group}; SECC leaf ${tls.seccSubject} accepted (DC=CPO)`);
+    if (tls) step('tls', `${tls.protocol} ${tls.cipher} ${tls.group}; SECC leaf ${tls.seccSubject} accepted (DC=CPO); OCSP ${tls.ocsp === 'good' ? 'good (stapled)' : 'none stapled, proceeding (optional in -2)'}`);
     else step('v2gtp', 'plain TCP (EIM only)');
     return await ev.charge(connection, options.plan);
   } finally {
