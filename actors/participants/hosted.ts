@@ -101,10 +101,10 @@ export class HostedActors<TLogic extends AnyStateMachine> {
     this.actors.delete(id);
     const stopping = entry.actor.then(async (running) => {
       await running.stop();
-      // No timer of its own from now on: the wake index's takes its earliest deadline.
+      // No timer of its own from now on: the wake index's takes its earliest deadline (of the snapshot stop persisted).
       const last = running.getSnapshot() as { status: string; context: unknown };
       const earliest = earliestDeadline(last.context);
-      if (earliest && last.status === 'active') this.waker?.consider(earliest.at);
+      if (earliest && last.status !== 'done') this.waker?.consider(earliest.at);
     }).catch(() => {}).finally(() => {
       if (this.releasing.get(id) === stopping) this.releasing.delete(id);
     });
