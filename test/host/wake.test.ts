@@ -14,6 +14,7 @@ import { contractMachine, DEFAULT_RENEWAL_WINDOW_MS, RENEW_DEADLINE, upgradeCont
 import { withDeadline, type Deadlines } from '../../statecharts/deadlines.ts';
 import { ManualClock } from '../harness/manual-clock.ts';
 import { tempDir } from '../harness/temp-dir.ts';
+import { until } from '../harness/until.ts';
 
 const DAY_MS = 86_400_000;
 let store: Store;
@@ -28,13 +29,6 @@ test.after(async () => {
   await store?.close();
 });
 
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 
 const records = () => store.collection<ActorRecord>(ACTORS_COLLECTION);
 const wakes = () => store.collection<WakeDoc>(WAKE_COLLECTION);
