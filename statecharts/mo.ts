@@ -290,6 +290,8 @@ export const contractMachine = setup({
           { target: 'renewalFailed', actions: 'recordRenewalFailure' },
         ],
       },
+      // A late redelivery of the contract's own confirmation must not abandon the renewal.
+      on: { CONTRACT_STORED: {} },
     },
     renewalSubmitting: {
       tags: ['renewing'],
@@ -304,12 +306,12 @@ export const contractMachine = setup({
         ],
       },
       // The confirmation of an earlier submission overtakes the resubmission.
-      on: { RENEWAL_STORED: { target: 'installed', actions: ['renewalStored', 'armRenewal'] } },
+      on: { RENEWAL_STORED: { target: 'installed', actions: ['renewalStored', 'armRenewal'] }, CONTRACT_STORED: {} },
     },
     renewalSubmitWaiting: {
       ...waitToRetry('renewalSubmitting'),
       tags: ['retrying', 'renewing'],
-      on: { ...waitToRetry('renewalSubmitting').on, RENEWAL_STORED: { target: 'installed', actions: ['clearRetryDeadline', 'renewalStored', 'armRenewal'] } },
+      on: { ...waitToRetry('renewalSubmitting').on, RENEWAL_STORED: { target: 'installed', actions: ['clearRetryDeadline', 'renewalStored', 'armRenewal'] }, CONTRACT_STORED: {} },
     },
     // The CCP confirms the renewal as it confirms contracts (durable work from the CCP); without it by
     // the `renewalConfirm` deadline the renewal is submitted again (the CPS job and the CCP put are idempotent).

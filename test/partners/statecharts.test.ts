@@ -272,6 +272,8 @@ test('MO renewal: a submission that fails on an outage waits with the retry back
   const waiting = await waitFor(actor, (s) => s.value === 'renewalSubmitWaiting');
   assert.is(waiting.context.deadlines?.[RETRY_DEADLINE], 70_000 + backoffMs(1));
   assert.is(contractStatusOf(waiting), 'installed');
+  actor.send({ type: 'CONTRACT_STORED' }); // a late redelivery of the contract's confirmation
+  assert.is(actor.getSnapshot().value, 'renewalSubmitWaiting', 'does not abandon the renewal');
   actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 70_000 + backoffMs(1) });
   const submitted = await waitFor(actor, (s) => s.value === 'renewalSubmitted');
   assert.is(submitted.context.renewalAttempts, 2, 'the failed submission counts');
