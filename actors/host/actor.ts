@@ -54,6 +54,8 @@ export interface ActorRecord extends StoredDoc {
   readonly value: unknown;
   /** The snapshot's tags, so a participant can tell which actors to resume without hosting them. */
   readonly tags?: readonly string[];
+  /** The actor's entry in the wake index (wake.ts) when it keeps one: its earliest deadline, epoch ms. */
+  readonly wakeAt?: number;
   readonly updatedAt: string;
 }
 
@@ -187,7 +189,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   async start(): Promise<void> {
     this.record = await this.acquireLease();
-    this.wakeAt = (await this.wakes?.get(this.key))?.at;
+    // What the wake index holds for this actor, as its last writer recorded it (no read of the index per hosting).
+    this.wakeAt = this.wakes ? this.record.wakeAt : undefined;
     let stored = this.record.snapshot as AnyMachineSnapshot | null;
     if (stored !== null && this.record.logic !== this.options.logic.id) {
       throw new SnapshotIncompatible(this.key, `it belongs to machine '${this.record.logic}', not '${this.options.logic.id}'`);
@@ -395,9 +398,10 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (earlierWake) await this.writeWake(wakeAt);
     const now = Date.now();
     try {
+      const { wakeAt: _indexed, ...record } = this.record;
       this.record = await this.records.replace(
         {
-          ...this.record, logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+          ...record, ...(wakeAt !== undefined ? { wakeAt } : {}), logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
           snapshot: persisted, status: live.status, value: typeof live.value === 'string' ? live.value : jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
         },
         { expectedRev: this.record._rev },

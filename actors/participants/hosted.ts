@@ -79,10 +79,13 @@ export class HostedActors<TLogic extends AnyStateMachine> {
   /**
    * The ids of this participant's actors the store knows, and of those not finished (status
    * `active`) and without any of `idleTags`: what a participant resumes at start (issue 9 D4).
+   * Unfinished actors written by another version of the machine count as unfinished whatever their
+   * tags: hosted once, they are upgraded and their deadlines enter the wake index.
    */
   async stored(idleTags: readonly string[] = []): Promise<{ all: Set<string>; unfinished: Set<string> }> {
     const records = await this.options.context.store.collection<ActorRecord>(ACTORS_COLLECTION).find({ participant: this.options.participant });
-    const waiting = (record: ActorRecord) => record.status === 'active' && !(record.tags ?? []).some((tag) => idleTags.includes(tag));
+    const outdated = (record: ActorRecord) => (record.version ?? '') !== (this.options.logic.version ?? '');
+    const waiting = (record: ActorRecord) => record.status === 'active' && (outdated(record) || !(record.tags ?? []).some((tag) => idleTags.includes(tag)));
     return {
       all: new Set(records.map((record) => record.actorId)),
       unfinished: new Set(records.filter(waiting).map((record) => record.actorId)),

@@ -163,6 +163,7 @@ test('MO: a version-3 snapshot of an installed contract is restored by version 4
     const { notAfter: _dropped, ...issuedV3 } = snapshot.context.issued;
     await records().replace({ ...record, version: '3', snapshot: { ...snapshot, context: { ...snapshot.context, issued: issuedV3, deadlines: {} } } });
     await wakes().delete('mo-v3/c3');
+    assert.ok((await hosted.stored(['installed'])).unfinished.has('c3'), 'an installed contract of version 3 is resumed at start, so it is upgraded and indexed');
     const restored = await hosted.get('c3', { contractId: 'c3', pcid: 'OPNABCDEFGHIJKLMN1' });
     assert.is(restored.getSnapshot().value, 'installed');
     assert.is(restored.getSnapshot().context.deadlines?.[RENEW_DEADLINE], notAfter - DEFAULT_RENEWAL_WINDOW_MS);
