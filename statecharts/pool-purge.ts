@@ -5,7 +5,9 @@
  * it at once when it passed while the process was down. The purge itself is an effect the
  * participant provides; it answers with the count and the next deadline. A failed purge retries
  * after RETRY_MS. The machine reads no clock: a purge runs as of the time its event brings (the
- * actor's clock in PURGE_DUE, the host's in the deadline event).
+ * actor's clock in PURGE_DUE, the host's in the deadline event). What a pool purges is its effect's
+ * business: the CCP's (actors/pools/ccp-purge.ts) also takes expired or superseded renewals and
+ * cancellations past their retention, and answers with the earliest expiry among all of them.
  */
 import { assign, setup } from 'xstate';
 import { effect, failureOf, type Failure } from './effect.ts';

@@ -7,7 +7,9 @@
  * (`mo.contracts`, renewals `mo.renewals`) and in the CCP pool (`ccp.contracts`, `ccp.renewals`), a provisioning certificate at the OEM
  * (`oem.vehicles`) and in the PCP pool (`pcp.chains`), an SECC leaf in a station's store
  * (`secc_certificates_<station>`). A certificate elsewhere counts only when its CA revoked it or
- * marked it superseded. No serial may be issued twice by one participant's CAs.
+ * marked it superseded, or, for a contract certificate the MO holds, when the CCP's purge took it
+ * (actors/pools/ccp-purge.ts): it expired, or it is a renewal whose renewed certificate expired.
+ * No serial may be issued twice by one participant's CAs.
  */
 import Database from 'better-sqlite3';
 import * as x509 from '@peculiar/x509';
@@ -25,6 +27,8 @@ export interface CertificateAccount {
   readonly held: number;
   readonly revoked: number;
   readonly superseded: number;
+  /** Contract certificates the MO holds that the CCP purged: expired, or renewals whose renewed certificate expired. */
+  readonly purged: number;
   /** Issued to a requester that keeps no store in this deployment (the story's station, OCPP clients). */
   readonly handedOut: number;
   /** Neither where they belong nor revoked nor superseded: `<issuer> <role> <serial>: <why>`. */
@@ -45,6 +49,10 @@ interface Holdings {
   /** Fingerprints of the CAs kept in `*.authorities` and `cpo.csms`. */
   authorities: Set<string>;
   moContracts: Set<string>;
+  /** notAfter (epoch ms) of the MO's contract certificates, by serial and by SHA-256 of the DER. */
+  moNotAfter: Map<string, number>;
+  /** Serial of each renewal the MO holds → SHA-256 of the certificate it renews. */
+  moRenewalOf: Map<string, string>;
   ccpContracts: Set<string>;
   oemVehicles: Set<string>;
   pcpChains: Set<string>;
@@ -75,10 +83,21 @@ function readStore(dataDir: string, into: Holdings): void {
       }
     }
     for (const doc of docs<{ certificate: string }>('cpo.csms')) into.authorities.add(fingerprint(doc.certificate));
-    for (const doc of docs<{ serialNumber: string }>('mo.contracts')) into.moContracts.add(normalizeSerialNumber(doc.serialNumber));
+    const moCertificate = (der: string) => {
+      const notAfter = new x509.X509Certificate(Buffer.from(der, 'base64')).notAfter.getTime();
+      into.moNotAfter.set(serialOf(der), notAfter).set(fingerprint(der), notAfter);
+    };
+    for (const doc of docs<{ serialNumber: string; contractData: { contractSignatureCertChain: { certificate: string } } }>('mo.contracts')) {
+      into.moContracts.add(normalizeSerialNumber(doc.serialNumber));
+      moCertificate(doc.contractData.contractSignatureCertChain.certificate);
+    }
     for (const doc of docs<{ summary: { contractCertificate: string } }>('ccp.contracts')) into.ccpContracts.add(serialOf(doc.summary.contractCertificate));
     // Renewed contracts (CertificateUpdate) are held apart until the EV fetches them.
-    for (const doc of docs<{ renewal: { serialNumber: string } }>('mo.renewals')) into.moContracts.add(normalizeSerialNumber(doc.renewal.serialNumber));
+    for (const doc of docs<{ renewal: { serialNumber: string; renewalOf: string; contractData: { contractSignatureCertChain: { certificate: string } } } }>('mo.renewals')) {
+      into.moContracts.add(normalizeSerialNumber(doc.renewal.serialNumber));
+      into.moRenewalOf.set(normalizeSerialNumber(doc.renewal.serialNumber), doc.renewal.renewalOf);
+      moCertificate(doc.renewal.contractData.contractSignatureCertChain.certificate);
+    }
     for (const doc of docs<{ summary: { contractCertificate: string } }>('ccp.renewals')) into.ccpContracts.add(serialOf(doc.summary.contractCertificate));
     for (const doc of docs<{ serialNumber: string }>('oem.vehicles')) into.oemVehicles.add(normalizeSerialNumber(doc.serialNumber));
     for (const doc of docs<{ chain: { vehicleCertificate: string } }>('pcp.chains')) into.pcpChains.add(serialOf(doc.chain.vehicleCertificate));
@@ -87,14 +106,15 @@ function readStore(dataDir: string, into: Holdings): void {
   }
 }
 
-/** Accounts for every certificate in the issuance logs of the stores under `dataDirs`. */
-export function accountCertificates(dataDirs: readonly string[]): CertificateAccount {
-  const all: Holdings = { issuance: [], authorities: new Set(), moContracts: new Set(), ccpContracts: new Set(), oemVehicles: new Set(), pcpChains: new Set(), stations: new Set(), revoked: new Set(), hostsSecc: false };
+/** Accounts for every certificate in the issuance logs of the stores under `dataDirs`, as of `now` (expiry). */
+export function accountCertificates(dataDirs: readonly string[], now = Date.now()): CertificateAccount {
+  const all: Holdings = { issuance: [], authorities: new Set(), moContracts: new Set(), moNotAfter: new Map(), moRenewalOf: new Map(), ccpContracts: new Set(), oemVehicles: new Set(), pcpChains: new Set(), stations: new Set(), revoked: new Set(), hostsSecc: false };
   for (const dir of dataDirs) readStore(dir, all);
   let held = 0;
   let revoked = 0;
   let superseded = 0;
   let handedOut = 0;
+  let purged = 0;
   const unaccounted: string[] = [];
   const byRole: Record<string, number> = {};
   const fingerprintsBySerial = new Map<string, Set<string>>();
@@ -110,19 +130,25 @@ export function accountCertificates(dataDirs: readonly string[]): CertificateAcc
       revoked += 1;
       continue;
     }
-    const missing = whereMissing(entry, all);
+    const missing = whereMissing(entry, all, now);
     if (missing === undefined) held += 1;
     else if (missing === 'handed out') handedOut += 1;
+    else if (missing === 'purged') purged += 1;
     else unaccounted.push(`${entry.issuer} ${entry.role} ${entry.serial} (${entry.subject}): ${missing}`);
   }
   const duplicateSerials = [...fingerprintsBySerial].filter(([, prints]) => prints.size > 1).map(([key, prints]) => `${key} (${prints.size} certificates)`);
-  return { issued: all.issuance.length, held, revoked, superseded, handedOut, unaccounted, duplicateSerials, byRole };
+  return { issued: all.issuance.length, held, revoked, superseded, purged, handedOut, unaccounted, duplicateSerials, byRole };
 }
 
 /** Undefined when the certificate is where it belongs; otherwise where it is missing. */
-function whereMissing(entry: IssuanceDoc, all: Holdings): string | undefined {
+function whereMissing(entry: IssuanceDoc, all: Holdings, now: number): string | undefined {
   switch (entry.role) {
     case 'contract': {
+      if (all.moContracts.has(entry.serial) && !all.ccpContracts.has(entry.serial)) {
+        const renewed = all.moRenewalOf.get(entry.serial);
+        const expired = (notAfter: number | undefined) => notAfter !== undefined && notAfter <= now;
+        if (expired(all.moNotAfter.get(entry.serial)) || (renewed !== undefined && expired(all.moNotAfter.get(renewed)))) return 'purged';
+      }
       const missing = [!all.moContracts.has(entry.serial) && 'mo.contracts', !all.ccpContracts.has(entry.serial) && 'the CCP pool'].filter(Boolean);
       return missing.length ? `not in ${missing.join(' nor ')}` : undefined;
     }
@@ -147,7 +173,7 @@ export function certificateInvariant(account: CertificateAccount): { name: strin
   return {
     name: 'every certificate issued is where it belongs, revoked or superseded, and no serial was issued twice',
     holds: account.issued > 0 && account.unaccounted.length === 0 && account.duplicateSerials.length === 0,
-    detail: `${account.issued} issued (${roles}): ${account.held} held, ${account.revoked} revoked, ${account.superseded} superseded, ${account.handedOut} handed out, ${account.unaccounted.length} unaccounted${account.unaccounted.length ? ` (${account.unaccounted.slice(0, 3).join('; ')})` : ''}, ${account.duplicateSerials.length} serials issued twice${account.duplicateSerials.length ? ` (${account.duplicateSerials.slice(0, 3).join('; ')})` : ''}`,
+    detail: `${account.issued} issued (${roles}): ${account.held} held, ${account.revoked} revoked, ${account.superseded} superseded, ${account.purged} purged from the CCP, ${account.handedOut} handed out, ${account.unaccounted.length} unaccounted${account.unaccounted.length ? ` (${account.unaccounted.slice(0, 3).join('; ')})` : ''}, ${account.duplicateSerials.length} serials issued twice${account.duplicateSerials.length ? ` (${account.duplicateSerials.slice(0, 3).join('; ')})` : ''}`,
   };
 }
 

@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import { DEADLINE_EVENT_PREFIX, deadlinesOf } from '../../statecharts/deadlines.ts';
+import { DEADLINE_EVENT_PREFIX, deadlinesOf, earliestDeadline } from '../../statecharts/deadlines.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
 import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
@@ -23,6 +23,7 @@ import { inspectionMessage } from './inspection.ts';
 import { isPlainJson, toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
 import { systemClock, type WallClock } from '../transport/timers.ts';
+import { wakeCollection, type WakeDoc } from './wake.ts';
 
 /** Collection holding one record per hosted actor instance. */
 export const ACTORS_COLLECTION = 'actors';
@@ -53,6 +54,8 @@ export interface ActorRecord extends StoredDoc {
   readonly value: unknown;
   /** The snapshot's tags, so a participant can tell which actors to resume without hosting them. */
   readonly tags?: readonly string[];
+  /** The actor's entry in the wake index (wake.ts) when it keeps one: its earliest deadline, epoch ms. */
+  readonly wakeAt?: number;
   readonly updatedAt: string;
 }
 
@@ -86,6 +89,17 @@ export interface HostActorOptions<TLogic extends AnyStateMachine> {
   readonly owner?: string;
   /** @default DEFAULT_LEASE_MS */
   readonly leaseMs?: number;
+  /**
+   * Snapshots of earlier machine versions this one restores: from-version → the snapshot as the
+   * current version takes it (`now` is the deadline clock's, for deadlines the upgrade arms).
+   * Any other version is refused with `SnapshotIncompatible`.
+   */
+  readonly upgrades?: Readonly<Record<string, (snapshot: unknown, now: number) => unknown>>;
+  /**
+   * Keep the actor's earliest deadline in the wake index (wake.ts), so a released actor, or one not
+   * restored after a restart, is hosted again when its deadline comes (HostedActors does). @default false
+   */
+  readonly wakeIndex?: boolean;
 }
 
 export interface HostedActor<TLogic extends AnyStateMachine> {
@@ -158,6 +172,9 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private renewTimer: NodeJS.Timeout | undefined;
   private readonly deadlines = new Map<string, ArmedDeadline>();
   private readonly waiters = new Set<Waiter>();
+  private readonly wakes: Collection<WakeDoc> | undefined;
+  /** The earliest deadline the wake index holds for this actor (undefined: no entry). */
+  private wakeAt: number | undefined;
 
   constructor(private readonly options: HostActorOptions<TLogic>, private readonly owner: string) {
     this.key = `${options.participant}/${options.id}`;
@@ -165,20 +182,36 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     this.log = options.context.log.child({ participant: options.participant, actor: options.id });
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.inspectSubject = `inspect.${options.participant}.${options.id}`;
+    this.wakes = options.wakeIndex ? wakeCollection(options.context.store) : undefined;
   }
 
   // ------------------------------------------------------------------ start
 
   async start(): Promise<void> {
     this.record = await this.acquireLease();
-    const stored = this.record.snapshot as AnyMachineSnapshot | null;
+    // What the wake index holds for this actor, as its last writer recorded it (no read of the index per hosting).
+    this.wakeAt = this.wakes ? this.record.wakeAt : undefined;
+    let stored = this.record.snapshot as AnyMachineSnapshot | null;
     if (stored !== null && this.record.logic !== this.options.logic.id) {
       throw new SnapshotIncompatible(this.key, `it belongs to machine '${this.record.logic}', not '${this.options.logic.id}'`);
     }
-    // A snapshot of another version of the machine may name states or context it no longer has: refuse it loudly.
-    if (stored !== null && (this.record.version ?? '') !== (this.options.logic.version ?? '')) {
-      await this.releaseQuietly();
-      throw new SnapshotIncompatible(this.key, `it was written by version '${this.record.version ?? '(none)'}' of machine '${this.record.logic}', this is version '${this.options.logic.version ?? '(none)'}'`);
+    // A snapshot of another version of the machine may name states or context it no longer has:
+    // the machine's own upgrade takes it, else it is refused loudly.
+    const storedVersion = this.record.version ?? '';
+    if (stored !== null && storedVersion !== (this.options.logic.version ?? '')) {
+      const upgrade = this.options.upgrades?.[storedVersion];
+      const refused = `it was written by version '${this.record.version ?? '(none)'}' of machine '${this.record.logic}', this is version '${this.options.logic.version ?? '(none)'}'`;
+      if (!upgrade) {
+        await this.releaseQuietly();
+        throw new SnapshotIncompatible(this.key, refused);
+      }
+      try {
+        stored = upgrade(jsonCopy(stored), this.deadlineClock.now()) as AnyMachineSnapshot;
+      } catch (error) {
+        await this.releaseQuietly();
+        throw new SnapshotIncompatible(this.key, `${refused}, and its upgrade failed: ${error instanceof Error ? error.message : String(error)}`, error);
+      }
+      this.log.info('actor.upgraded', { from: storedVersion, to: this.options.logic.version });
     }
     try {
       this.launch(stored ?? undefined);
@@ -358,11 +391,17 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       this.lastPersistedLive = live;
       return;
     }
+    const wakeAt = this.wakes && live.status === 'active' ? earliestDeadline(live.context)?.at : undefined;
+    // An earlier deadline enters the index before the record and a later one (or none) after it: a crash in
+    // between wakes the actor once for nothing, never misses its deadline.
+    const earlierWake = wakeAt !== undefined && (this.wakeAt === undefined || wakeAt < this.wakeAt);
+    if (earlierWake) await this.writeWake(wakeAt);
     const now = Date.now();
     try {
+      const { wakeAt: _indexed, ...record } = this.record;
       this.record = await this.records.replace(
         {
-          ...this.record, logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+          ...record, ...(wakeAt !== undefined ? { wakeAt } : {}), logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
           snapshot: persisted, status: live.status, value: typeof live.value === 'string' ? live.value : jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
         },
         { expectedRev: this.record._rev },
@@ -374,12 +413,20 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
       }
       throw error;
     }
+    if (!earlierWake && wakeAt !== this.wakeAt) await this.writeWake(wakeAt).catch((error) => this.log.warn('actor.wake_index_failed', { error }));
     // A finished actor takes no more events: nothing to own, so stop rewriting its record.
     if (live.status === 'done') clearInterval(this.renewTimer);
     const changed = json !== this.lastPersistedJson;
     this.lastPersistedJson = json;
     this.lastPersistedLive = live;
     if (changed) this.notifyWaiters(live);
+  }
+
+  /** Sets (or with undefined removes) this actor's wake index entry. */
+  private async writeWake(at: number | undefined): Promise<void> {
+    if (at === undefined) await this.wakes!.delete(this.key);
+    else await this.wakes!.replace({ _id: this.key, participant: this.options.participant, actorId: this.options.id, at });
+    this.wakeAt = at;
   }
 
   private assertRunning(): void {

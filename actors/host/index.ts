@@ -10,7 +10,10 @@
  *   The host arms a timer per entry and sends `{ type: 'deadline.<name>', at, now }` when it passes; after
  *   a restart it re-arms them and fires at once those that passed while the process was down. The
  *   machine handles the event or removes the entry; an unhandled one is logged and fires again only
- *   after a restart.
+ *   after a restart. With `wakeIndex` the earliest deadline is also kept in the wake index (wake.ts), so an
+ *   actor that is not running (released when idle, not restored yet) is hosted again when it comes.
+ * - **Versions.** A snapshot of another machine version is refused (`SnapshotIncompatible`) unless the
+ *   machine's `upgrades` takes it from that version.
  * - **Effects.** Machines hold no I/O: they invoke named effects declared in `setup({ actors })`
  *   and provided by the participant with `.provide()`. An effect in flight at a crash runs again
  *   on restore; `idempotentEffect` (effects.ts) makes it happen once with an effect key.
@@ -34,5 +37,6 @@ export { hostActor, ACTORS_COLLECTION, DEFAULT_LEASE_MS, type ActorRecord, type 
 export { idempotentEffect, timedEffect, EFFECTS_COLLECTION, type EffectInput } from './effects.ts';
 export { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, InvalidEvent, SnapshotIncompatible, TransitionFailed } from './errors.ts';
 export { createLogger, toJsonText, type LoggerOptions } from './log.ts';
+export { WAKE_COLLECTION, Waker, type WakeDoc } from './wake.ts';
 export { DEFAULT_RETENTION_MS, pruneFinishedActors, retentionOf, startRetention } from './retention.ts';
 export type { Logger, ParticipantContext, ParticipantDefinition, RunningParticipant } from './participant.ts';

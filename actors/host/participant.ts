@@ -5,6 +5,7 @@
 import type { Bus } from '../bus/bus.ts';
 import type { Store } from '../store/store.ts';
 import type { KeyEncryptionKey } from './kek.ts';
+import type { WallClock } from '../transport/timers.ts';
 
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -23,6 +24,8 @@ export interface ParticipantContext {
   readonly config: Readonly<Record<string, string>>;
   /** Seals CA private keys at rest (actors/host/kek.ts); the hosts always give one. */
   readonly kek?: KeyEncryptionKey;
+  /** What fires the participant's deadlines and dates its effects; a test passes its own. @default the system clock */
+  readonly clock?: WallClock;
 }
 
 export interface RunningParticipant {

@@ -29,7 +29,8 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, purgeExpired, startPurgeSchedule, type CertificateFacts, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, bytesToBase64, certificateFacts, startPurgeSchedule, type CertificateFacts, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { CANCELLED_RETENTION_MS, ccpPurge } from '../pools/ccp-purge.ts';
 import { InstallationResponses, UNKNOWN_SESSION_ID, encodeInstallationResponse, readInstallationRequest, readUpdateRequest, type SignedContract } from '../pools/installation.ts';
 
 export const CONTRACTS_COLLECTION = 'ccp.contracts';
@@ -191,7 +192,8 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     return true;
   }
 
-  const schedule = await startPurgeSchedule('ccp', ccpMachine, (now) => purgeExpired(contracts, now, (doc) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log }, clock);
+  // Expired contracts, expired or superseded renewals, cancellations past their retention (actors/pools/ccp-purge.ts).
+  const schedule = await startPurgeSchedule('ccp', ccpMachine, ccpPurge({ contracts, renewals, cancelled }, (doc, now) => contractRemoved(doc, 'expired', new Date(now))), { bus, store, log }, clock);
 
   /** Validates the CPS chain (SAProvisioningCertificateChain) against the RCP's V2G roots; returns the root's SHA-256 and serial. */
   async function cpsRootOf(body: Obj): Promise<{ fingerprint: string; serial: string }> {
@@ -245,8 +247,9 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
   async function cancelContract(emaid: string): Promise<void> {
     const pending = await renewals.find({ 'summary.emaid': emaid });
     for (const doc of pending) await renewals.delete(doc._id);
-    const expiresAt = Math.max(clock() + 400 * 86_400_000, ...pending.map((doc) => doc.expiresAt));
+    const expiresAt = Math.max(clock() + CANCELLED_RETENTION_MS, ...pending.map((doc) => doc.expiresAt));
     await cancelled.replace({ _id: emaid, cancelledAt: new Date(clock()).toISOString(), expiresAt });
+    await schedule.expiryAdded(expiresAt);
   }
 
   /**
@@ -320,6 +323,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
       if (renewalOf) {
         // Not installable: only the EV holding the contract certificate `renewalOf` can decrypt its key.
         await renewals.replace({ _id: id, summary, contract: { body, signature }, signerRootSerial: signerRoot.serial, expiresAt });
+        await schedule.expiryAdded(expiresAt);
         await confirmToMo(summary);
         log.info('ccp.renewal.stored', { pcid, emaid: key, contractId, renewalOf });
         return { contract: { ...summary, defaultContract: false }, created: true };

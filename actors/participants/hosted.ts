@@ -3,12 +3,17 @@
  * first use, restored from the store after a restart, and released when their work is done so
  * a long-running participant does not hold (and renew a lease for) every actor it ever had
  * (issue 9 D6). An actor is released once `idle` holds for its snapshot and nobody asked for it
- * for `idleMs`; the next use hosts it again from its snapshot.
+ * for `idleMs`; the next use hosts it again from its snapshot, and so does its earliest deadline:
+ * such actors keep it in the wake index, whose one timer per process (actors/host/wake.ts, read
+ * again at start) hosts a released or not yet restored actor when the deadline comes.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { AnyStateMachine, InputFrom, SnapshotFrom } from 'xstate';
 import { ACTORS_COLLECTION, hostActor, type ActorRecord, type HostActorOptions, type HostedActor } from '../host/index.ts';
+import { Waker } from '../host/wake.ts';
+import { earliestDeadline } from '../../statecharts/deadlines.ts';
+import { systemClock } from '../transport/timers.ts';
 
 /** How long an idle actor stays hosted after its last use. @default 5000 */
 export const DEFAULT_IDLE_MS = 5_000;
@@ -33,13 +38,24 @@ export class HostedActors<TLogic extends AnyStateMachine> {
   /** One lease owner for all of this process's actors: a re-hosted actor is taken over at once. */
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly sweeper: NodeJS.Timeout | undefined;
+  private readonly waker: Waker | undefined;
+  /** Resolves once the wake index was read (its earliest entry armed). */
+  readonly ready: Promise<void>;
 
   constructor(private readonly options: HostedActorsOptions<TLogic>) {
     const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     if (options.idle) {
       this.sweeper = setInterval(() => this.sweep(idleMs), Math.max(10, Math.floor(idleMs / 2)));
       this.sweeper.unref(); // housekeeping: never what keeps a process alive
+      const { store, log, clock = systemClock } = options.context;
+      this.waker = new Waker({
+        store, log, clock, participant: options.participant,
+        isHosted: (id) => this.actors.has(id),
+        // Restoring needs no input; an entry exists only for an actor with a persisted snapshot.
+        wake: async (id) => { await this.get(id, undefined as InputFrom<TLogic>); },
+      });
     }
+    this.ready = this.waker ? this.waker.start().catch((error) => options.context.log.warn('actors.wake_index_unreadable', { participant: options.participant, error })) : Promise.resolve();
   }
 
   /** The running actor `id`, hosted now (restored, or new with `input`) if it is not yet. */
@@ -51,7 +67,7 @@ export class HostedActors<TLogic extends AnyStateMachine> {
     }
     const { idle: _idle, idleMs: _idleMs, ...hostOptions } = this.options;
     const pending = this.releasing.get(id) ?? Promise.resolve();
-    const actor = pending.then(() => hostActor({ ...hostOptions, id, input, owner: this.owner }));
+    const actor = pending.then(() => hostActor({ ...hostOptions, id, input, owner: this.owner, wakeIndex: this.waker !== undefined }));
     const entry: Entry<TLogic> = { actor, lastUsed: Date.now() };
     this.actors.set(id, entry);
     actor.then((running) => { entry.running = running; }, () => {
@@ -63,10 +79,13 @@ export class HostedActors<TLogic extends AnyStateMachine> {
   /**
    * The ids of this participant's actors the store knows, and of those not finished (status
    * `active`) and without any of `idleTags`: what a participant resumes at start (issue 9 D4).
+   * Unfinished actors written by another version of the machine count as unfinished whatever their
+   * tags: hosted once, they are upgraded and their deadlines enter the wake index.
    */
   async stored(idleTags: readonly string[] = []): Promise<{ all: Set<string>; unfinished: Set<string> }> {
     const records = await this.options.context.store.collection<ActorRecord>(ACTORS_COLLECTION).find({ participant: this.options.participant });
-    const waiting = (record: ActorRecord) => record.status === 'active' && !(record.tags ?? []).some((tag) => idleTags.includes(tag));
+    const outdated = (record: ActorRecord) => (record.version ?? '') !== (this.options.logic.version ?? '');
+    const waiting = (record: ActorRecord) => record.status === 'active' && (outdated(record) || !(record.tags ?? []).some((tag) => idleTags.includes(tag)));
     return {
       all: new Set(records.map((record) => record.actorId)),
       unfinished: new Set(records.filter(waiting).map((record) => record.actorId)),
@@ -83,7 +102,13 @@ export class HostedActors<TLogic extends AnyStateMachine> {
     const entry = this.actors.get(id);
     if (!entry) return this.releasing.get(id);
     this.actors.delete(id);
-    const stopping = entry.actor.then((running) => running.stop()).catch(() => {}).finally(() => {
+    const stopping = entry.actor.then(async (running) => {
+      await running.stop();
+      // No timer of its own from now on: the wake index's takes its earliest deadline (of the snapshot stop persisted).
+      const last = running.getSnapshot() as { status: string; context: unknown };
+      const earliest = earliestDeadline(last.context);
+      if (earliest && last.status !== 'done') this.waker?.consider(earliest.at);
+    }).catch(() => {}).finally(() => {
       if (this.releasing.get(id) === stopping) this.releasing.delete(id);
     });
     this.releasing.set(id, stopping);
@@ -106,6 +131,7 @@ export class HostedActors<TLogic extends AnyStateMachine> {
 
   async stopAll(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.waker?.stop();
     await Promise.all([...this.actors.keys()].map((id) => this.release(id)));
   }
 }

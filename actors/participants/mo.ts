@@ -19,7 +19,8 @@ import { PncError } from '../../protocols/errors.ts';
 import { emaidCheckDigit, normalizeEmaid, pcidKey, samePcid } from '../../protocols/identifiers/index.ts';
 import { encryptContractKey } from '../../protocols/pki/contract-key.ts';
 import { issueCertificate } from '../../protocols/pki/index.ts';
-import { contractMachine, contractStatusOf, type ContractContext, type RenewedContract } from '../../statecharts/mo.ts';
+import { contractMachine, contractStatusOf, DEFAULT_RENEWAL_WINDOW_MS, upgradeContractSnapshotV3, type RenewedContract } from '../../statecharts/mo.ts';
+import { systemClock } from '../transport/timers.ts';
 import type { SnapshotFrom } from 'xstate';
 import { asIssuer, base64Of, ocspUrlOf, certificateOf, derOf, loadOrMakeAuthorities, makeAuthority, whenServed, queueServer } from './authority.ts';
 import { ensureIssuanceIndex, recordIssuance } from './issuance-log.ts';
@@ -60,7 +61,16 @@ interface RenewalDoc extends StoredDoc {
   readonly renewal: RenewedContract;
 }
 
-async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
+/** The contract certificate's notAfter (epoch ms). */
+const notAfterOf = (contractData: ContractDataJson): number => certificateOf(contractData.contractSignatureCertChain.certificate).notAfter.getTime();
+
+/** `renewalWindowDays` of the MO's settings, in ms; the machine's default (60 days) when absent or not a positive number. */
+export function renewalWindowOf(config: Readonly<Record<string, string>>): number {
+  const days = config.renewalWindowDays === undefined ? Number.NaN : Number(config.renewalWindowDays);
+  return Number.isFinite(days) && days > 0 ? days * 86_400_000 : DEFAULT_RENEWAL_WINDOW_MS;
+}
+
+async function startMo({ bus, store, config, log, kek, clock = systemClock }: ParticipantContext) {
   /** Country code + provider ID: the MO's EMAID scope (OPCP data scoping). */
   const prefix = (config.emaidPrefix ?? 'DEOPN').toUpperCase();
   const organization = config.organization ?? 'Open Plug&Charge MO';
@@ -80,24 +90,26 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
   const pools = poolAccessOf(bus, config);
   const rootPool = await new RootPool(bus, pools.roots).start();
   const serve = queueServer(bus, 'mo');
-  const hostContext = { bus, store, log };
+  const hostContext = { bus, store, log, clock };
+  const renewalWindowMs = renewalWindowOf(config);
+  const now = () => clock.now();
 
   const logic = contractMachine.provide({
     actors: {
       fetchProvisioningChain: timedEffect(async ({ input }) => {
         return pools.provisioningChain.fetch(input.pcid);
-      }),
+      }, now),
       verifyProvisioningChain: timedEffect(async ({ input }) => {
         const verdict = await rootPool.validate(certificatesOf(input.chain), 'provisioning');
         if (!verdict.valid) throw new PncError('ProvisioningChainInvalid', `provisioning chain of ${input.pcid}: ${verdict.reason}`);
         if (!samePcid(certificateOf(input.chain.certificate).subjectName.getField('CN')[0] ?? '', input.pcid)) {
           throw new PncError('ProvisioningChainInvalid', `the provisioning certificate is not issued to ${input.pcid}`);
         }
-      }),
+      }, now),
       // Idempotent: a restored actor re-running this gets the contract issued the first time.
       issueContract: timedEffect(async ({ input }) => {
         const [earlier] = await contracts.find({ contractId: input.contractId }, { limit: 1 });
-        if (earlier) return { emaid: earlier._id, serialNumber: earlier.serialNumber, contractData: earlier.contractData };
+        if (earlier) return { emaid: earlier._id, serialNumber: earlier.serialNumber, contractData: earlier.contractData, notAfter: notAfterOf(earlier.contractData) };
         const instance = Array.from({ length: 9 }, () => ALPHANUMERIC[randomInt(36)]).join('');
         const emaid14 = `${prefix}${instance}`;
         const emaid = `${emaid14}${emaidCheckDigit(emaid14)}`;
@@ -114,13 +126,13 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
           contractSignatureEncryptedPrivateKey: base64Of(encrypted.encryptedPrivateKey),
         };
         await contracts.insert({ _id: emaid, contractId: input.contractId, pcid: input.pcid, serialNumber, contractData });
-        return { emaid, serialNumber, contractData };
-      }),
+        return { emaid, serialNumber, contractData, notAfter: issued.certificate.notAfter.getTime() };
+      }, now),
       // Idempotent per renewal number: a restored actor re-running this gets the same certificate.
       issueRenewal: timedEffect(async ({ input }) => {
         const renewalId = renewalIdOf(input.contractId, input.renewal);
         const earlier = await renewals.get(renewalId);
-        if (earlier) return earlier.renewal;
+        if (earlier) return { ...earlier.renewal, notAfter: notAfterOf(earlier.renewal.contractData) };
         const { emaid } = input.current;
         const current = certificateOf(input.current.contractData.contractSignatureCertChain.certificate);
         const issued = await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization }, issuer: sub2 });
@@ -136,22 +148,25 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
             dhPublicKey: base64Of(encrypted.dhPublicKey),
             contractSignatureEncryptedPrivateKey: base64Of(encrypted.encryptedPrivateKey),
           },
+          notAfter: issued.certificate.notAfter.getTime(),
           renewalOf: createHash('sha256').update(Buffer.from(input.current.contractData.contractSignatureCertChain.certificate, 'base64')).digest('hex'),
           renewalId,
         };
         await renewals.insert({ _id: renewalId, renewal });
         return renewal;
-      }),
-      // The work id is the renewal id: a replay enqueues nothing new.
-      submitRenewal: timedEffect(async ({ input: { pcid, renewal } }) => {
-        await enqueueWork(bus, cpsInterface.work.signing, { contractId: renewal.renewalId, pcid, contractData: renewal.contractData, moId: prefix, renewalOf: renewal.renewalOf }, { id: renewal.renewalId });
-      }),
+      }, now),
+      // The work id is the renewal id per submission: a replay enqueues nothing new, a resubmission
+      // (no confirmation came) does, and the CPS resumes its job of the same renewal id.
+      submitRenewal: timedEffect(async ({ input: { pcid, renewal, submission } }) => {
+        await enqueueWork(bus, cpsInterface.work.signing, { contractId: renewal.renewalId, pcid, contractData: renewal.contractData, moId: prefix, renewalOf: renewal.renewalOf }, { id: submission === 1 ? renewal.renewalId : `${renewal.renewalId}:submission-${submission}` });
+        return { at: clock.now() };
+      }, now),
       // The work id is the contract id: a replay enqueues nothing new.
       submitToCps: timedEffect(async ({ input }) => {
         await enqueueWork(bus, cpsInterface.work.signing, { contractId: input.contractId, pcid: input.pcid, contractData: input.contractData, moId: prefix }, { id: input.contractId });
-        return { at: Date.now() };
-      }),
-      askCcp: timedEffect(async ({ input }) => ({ stored: await pools.contractLookup.holds(input.pcid, input.emaid), at: Date.now() })),
+        return { at: clock.now() };
+      }, now),
+      askCcp: timedEffect(async ({ input }) => ({ stored: await pools.contractLookup.holds(input.pcid, input.emaid), at: clock.now() }), now),
       terminateContract: timedEffect(async ({ input }) => {
         try {
           await pools.contractDeletion.delete(input.emaid);
@@ -159,15 +174,19 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
           if (!PncError.is(error, 'ContractNotFound')) throw error;
         }
         for (const serialNumber of input.serialNumbers) await revocations.revoke(serialNumber, 'cessationOfOperation');
-      }),
+      }, now),
     },
   });
 
   // Installed, terminated and failed contracts need no running actor (issue 9 D6): the snapshot
   // stays in the store and the next event hosts it again. Waiting ones keep their deadlines armed.
-  const hosted = new HostedActors({ participant: 'mo', logic, context: hostContext, idle: (s) => s.status === 'done' || s.hasTag('installed') });
+  // Released contracts still renew: their `renew` deadline wakes them (the wake index, actors/host/wake.ts).
+  const hosted = new HostedActors({
+    participant: 'mo', logic, context: hostContext, idle: (s) => s.status === 'done' || s.hasTag('installed'),
+    upgrades: { '3': (snapshot, at) => upgradeContractSnapshotV3(snapshot, { notAfterOf, renewalWindowMs, now: at }) },
+  });
   type Snapshot = SnapshotFrom<typeof logic>;
-  const actorFor = (contractId: string, pcid: string) => hosted.get(contractId, { contractId, pcid });
+  const actorFor = (contractId: string, pcid: string) => hosted.get(contractId, { contractId, pcid, renewalWindowMs });
   // Issue 8: no EMAID is reported before one is issued.
   const summaryOf = (snapshot: Snapshot): ContractSummaryJson => {
     const ctx = snapshot.context;
@@ -278,7 +297,7 @@ async function startMo({ bus, store, config, log, kek }: ParticipantContext) {
       if (before.status !== 'active' || !before.can({ type: 'RENEW' })) throw new PncError('EventNotAccepted', `contract ${emaid} cannot be renewed now (${contractStatusOf(before)})`);
       const renewalsBefore = before.context.renewals ?? 0;
       await actor.send({ type: 'RENEW' });
-      const snapshot = await actor.waitFor((s) => s.matches('installed') || s.status === 'done', 30_000).catch(() => actor.getSnapshot());
+      const snapshot = await actor.waitFor((s) => s.matches('installed') || s.matches('renewalFailed') || s.status === 'done', 30_000).catch(() => actor.getSnapshot());
       await changed(snapshot);
       const renewal = snapshot.context.renewal;
       if (renewal?.stored && (snapshot.context.renewals ?? 0) > renewalsBefore) {

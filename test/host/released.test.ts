@@ -10,6 +10,7 @@ import { HostedActors } from '../../actors/participants/hosted.ts';
 import { openEmbeddedStore, type Store } from '../../actors/store/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 import { tempDir } from '../harness/temp-dir.ts';
+import { until } from '../harness/until.ts';
 
 const ticket = (version?: string) => setup({ types: { events: {} as { type: 'PUNCH' } | { type: 'VOID' } } }).createMachine({
   id: 'ticket',
@@ -32,13 +33,6 @@ test.after(async () => {
   await store?.close();
 });
 
-const until = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000) => {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 
 test('D6: an idle actor is released after idleMs without use, its lease given back and not renewed; the next use hosts it again', async () => {
   const hosted = new HostedActors({ participant: 'tickets', logic: ticket(), context, leaseMs: 60, idle: (s) => s.hasTag('idle') || s.status === 'done', idleMs: 50 });

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise, toPromise, waitFor } from 'xstate';
 import { PncError } from '../../protocols/errors.ts';
-import { CONFIRM_DEADLINE, contractMachine, contractStatusOf } from '../../statecharts/mo.ts';
+import { CONFIRM_DEADLINE, contractMachine, contractStatusOf, DEFAULT_RENEWAL_WINDOW_MS, RENEW_DEADLINE, RENEWAL_CONFIRM_DEADLINE, RENEWAL_CONFIRM_POLICY, RENEWAL_RETRY, RENEWAL_SUBMISSIONS, upgradeContractSnapshotV3 } from '../../statecharts/mo.ts';
 import { signingMachine } from '../../statecharts/cps.ts';
 import { vehicleMachine } from '../../statecharts/oem.ts';
 import { backoffMs, EffectFailed, RETRY_DEADLINE } from '../../statecharts/retry.ts';
@@ -12,13 +12,15 @@ import type { SigningRequestJson } from '../../protocols/catalogue/cps.ts';
 import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
 
 const chain = { certificate: 'AAAA', subCertificates: ['BBBB', 'CCCC'] };
+/** The contract certificate's notAfter in these tests (epoch ms). */
+const NOT_AFTER = 800 * 86_400_000;
 const contractData = { emaid: 'DEOPN123456789X', contractSignatureCertChain: chain, dhPublicKey: 'ZGg=', contractSignatureEncryptedPrivateKey: 'a2V5' };
 
 function moEffects(calls: string[], overrides: Record<string, unknown> = {}) {
   return {
     fetchProvisioningChain: fromPromise(async () => { calls.push('fetch'); return chain; }),
     verifyProvisioningChain: fromPromise(async () => { calls.push('verify'); }),
-    issueContract: fromPromise(async () => { calls.push('issue'); return { emaid: contractData.emaid, contractData, serialNumber: '1f' }; }),
+    issueContract: fromPromise(async () => { calls.push('issue'); return { emaid: contractData.emaid, contractData, serialNumber: '1f', notAfter: NOT_AFTER }; }),
     submitToCps: fromPromise(async () => { calls.push('submit'); return { at: 1_000 }; }),
     askCcp: fromPromise(async () => { calls.push('ask'); return { stored: false, at: 20_000 }; }),
     terminateContract: fromPromise(async () => { calls.push('terminate'); }),
@@ -183,6 +185,115 @@ test('MO contract: no confirmation by the deadline: the machine asks the CCP, as
   const installed = await waitFor(actor, (s) => s.hasTag('installed'));
   assert.is(installed.context.deadlines?.[CONFIRM_DEADLINE], undefined);
   assert.is(asked.length, 2);
+});
+
+// Issue 11: the MO renews by itself a window before notAfter, larger than the EV's 30 days.
+const renewalOf = (n: number, notAfter: number) => ({ emaid: contractData.emaid, contractData, serialNumber: `2${n}`, notAfter, renewalOf: 'ab', renewalId: `c:renewal-${n}` });
+
+async function installedContract(contractId: string, overrides: Record<string, unknown> = {}, input: Record<string, unknown> = {}) {
+  const actor = createActor(contractMachine.provide({ actors: moEffects([], overrides) }), { input: { contractId, pcid: 'OPNABCDEFGHIJKLMN1', ...input } }).start();
+  await waitFor(actor, (s) => s.value === 'submitted');
+  actor.send({ type: 'CONTRACT_STORED' });
+  return actor;
+}
+
+test('MO renewal: an installed contract holds its renewal deadline a window before notAfter; the deadline renews it as RENEW does, and the stored renewal arms the next', async () => {
+  const issued: number[] = [];
+  const submitted: number[] = [];
+  const actor = await installedContract('r1', {
+    issueRenewal: fromPromise<unknown, { renewal: number }>(async ({ input }) => { issued.push(input.renewal); return renewalOf(input.renewal, NOT_AFTER + 730 * 86_400_000); }),
+    submitRenewal: fromPromise<{ at: number }, { submission: number }>(async ({ input }) => { submitted.push(input.submission); return { at: 60_000 }; }),
+  });
+  const installed = actor.getSnapshot();
+  assert.is(installed.value, 'installed');
+  assert.is(installed.context.deadlines?.[RENEW_DEADLINE], NOT_AFTER - DEFAULT_RENEWAL_WINDOW_MS);
+  assert.ok(DEFAULT_RENEWAL_WINDOW_MS > 30 * 86_400_000, 'the MO renews before the EV (30 days) looks for a renewal');
+  assert.equal(issued, [], 'nothing renews before its deadline');
+  actor.send({ type: `deadline.${RENEW_DEADLINE}`, at: NOT_AFTER - DEFAULT_RENEWAL_WINDOW_MS, now: NOT_AFTER - DEFAULT_RENEWAL_WINDOW_MS + 5 });
+  const waiting = await waitFor(actor, (s) => s.value === 'renewalSubmitted');
+  assert.equal(issued, [1]);
+  assert.equal(submitted, [1]);
+  assert.is(waiting.context.deadlines?.[RENEW_DEADLINE], undefined);
+  assert.is(waiting.context.deadlines?.[RENEWAL_CONFIRM_DEADLINE], 60_000 + RENEWAL_CONFIRM_POLICY.firstMs);
+  actor.send({ type: 'RENEWAL_STORED' });
+  const renewed = actor.getSnapshot();
+  assert.is(renewed.value, 'installed');
+  assert.ok(renewed.context.renewal?.stored);
+  assert.equal(renewed.context.deadlines, { [RENEW_DEADLINE]: NOT_AFTER + 730 * 86_400_000 - DEFAULT_RENEWAL_WINDOW_MS }, 'the next renewal counts from the renewed certificate');
+});
+
+test('MO renewal: the window comes from the input; an outage while issuing renews again after a back-off from the failure time', async () => {
+  let attempts = 0;
+  const actor = await installedContract('r2', {
+    issueRenewal: fromPromise(async () => { if (++attempts === 1) throw new EffectFailed(new PncError('NoResponders', 'store down', { retryable: true }), 90_000); return renewalOf(1, NOT_AFTER * 2); }),
+    submitRenewal: fromPromise(async () => ({ at: 95_000 })),
+  }, { renewalWindowMs: 45 * 86_400_000 });
+  assert.is(actor.getSnapshot().context.deadlines?.[RENEW_DEADLINE], NOT_AFTER - 45 * 86_400_000);
+  actor.send({ type: `deadline.${RENEW_DEADLINE}`, at: 1, now: 2 });
+  const later = await waitFor(actor, (s) => s.value === 'installed' && s.context.failure !== undefined);
+  assert.is(later.context.deadlines?.[RENEW_DEADLINE], 90_000 + RENEWAL_RETRY.firstMs);
+  assert.ok(later.hasTag('installed') && !later.hasTag('renewalFailed'));
+  actor.send({ type: `deadline.${RENEW_DEADLINE}`, at: 90_000 + RENEWAL_RETRY.firstMs, now: 90_000 + RENEWAL_RETRY.firstMs });
+  assert.is((await waitFor(actor, (s) => s.value === 'renewalSubmitted')).context.failure, undefined);
+});
+
+test('MO renewal: no confirmation by its deadline submits the renewal again, up to RENEWAL_SUBMISSIONS, then renewalFailed (visible, still installed); RENEW starts again', async () => {
+  const submissions: number[] = [];
+  const actor = await installedContract('r3', {
+    issueRenewal: fromPromise(async () => renewalOf(1, NOT_AFTER * 2)),
+    submitRenewal: fromPromise<{ at: number }, { submission: number }>(async ({ input }) => { submissions.push(input.submission); return { at: input.submission * 1_000_000 }; }),
+  });
+  actor.send({ type: 'RENEW' });
+  for (let n = 1; n <= RENEWAL_SUBMISSIONS; n++) {
+    const waiting = await waitFor(actor, (s) => s.value === 'renewalSubmitted' && s.context.renewalAttempts === n);
+    const due = waiting.context.deadlines![RENEWAL_CONFIRM_DEADLINE]!;
+    assert.is(due, n * 1_000_000 + backoffMs(n, RENEWAL_CONFIRM_POLICY), `submission ${n} waits longer`);
+    actor.send({ type: `deadline.${RENEWAL_CONFIRM_DEADLINE}`, at: due, now: due });
+  }
+  const failed = await waitFor(actor, (s) => s.value === 'renewalFailed');
+  assert.equal(submissions, [1, 2, 3, 4, 5]);
+  assert.ok(failed.hasTag('renewalFailed') && failed.hasTag('installed'));
+  assert.is(contractStatusOf(failed), 'installed');
+  assert.is(failed.context.failure?.code, 'RenewalUnconfirmed');
+  assert.equal(failed.context.deadlines, {}, 'no silent wait: nothing armed');
+  // A confirmation that comes late still counts.
+  actor.send({ type: 'RENEWAL_STORED' });
+  assert.is(actor.getSnapshot().value, 'installed');
+  assert.ok(actor.getSnapshot().context.renewal?.stored);
+});
+
+test('MO renewal: a submission that fails on an outage waits with the retry back-off and submits again; a final failure or a rejection is renewalFailed', async () => {
+  let submits = 0;
+  const actor = await installedContract('r4', {
+    issueRenewal: fromPromise(async () => renewalOf(1, NOT_AFTER * 2)),
+    submitRenewal: fromPromise(async () => { if (++submits === 1) throw new EffectFailed(new PncError('BusUnavailable', 'queue down', { retryable: true }), 70_000); return { at: 71_000 }; }),
+  });
+  actor.send({ type: 'RENEW' });
+  const waiting = await waitFor(actor, (s) => s.value === 'renewalSubmitWaiting');
+  assert.is(waiting.context.deadlines?.[RETRY_DEADLINE], 70_000 + backoffMs(1));
+  assert.is(contractStatusOf(waiting), 'installed');
+  actor.send({ type: 'CONTRACT_STORED' }); // a late redelivery of the contract's confirmation
+  assert.is(actor.getSnapshot().value, 'renewalSubmitWaiting', 'does not abandon the renewal');
+  actor.send({ type: `deadline.${RETRY_DEADLINE}`, at: 70_000 + backoffMs(1) });
+  const submitted = await waitFor(actor, (s) => s.value === 'renewalSubmitted');
+  assert.is(submitted.context.renewalAttempts, 2, 'the failed submission counts');
+  actor.send({ type: 'RENEWAL_REJECTED', code: 'ContractInvalid', message: 'bad' });
+  const rejected = actor.getSnapshot();
+  assert.is(rejected.value, 'renewalFailed');
+  assert.is(rejected.context.failure?.code, 'ContractInvalid');
+  const final = await installedContract('r5', { issueRenewal: fromPromise(async () => { throw new EffectFailed(new PncError('Internal', 'no key'), 1); }) });
+  final.send({ type: 'RENEW' });
+  assert.is((await waitFor(final, (s) => s.value === 'renewalFailed')).context.failure?.code, 'Internal');
+});
+
+test('MO renewal: a version-3 snapshot is upgraded: notAfter read from the certificates, an installed contract gets its renew deadline, a waiting renewal its confirm deadline', async () => {
+  const v3 = (value: string) => ({ status: 'active', value, context: { contractId: 'c', pcid: 'P', issued: { emaid: contractData.emaid, contractData, serialNumber: '1f' }, renewal: { emaid: contractData.emaid, contractData, serialNumber: '2', renewalOf: 'ab', renewalId: 'c:renewal-1', stored: value === 'installed' }, renewals: 1, deadlines: {} } });
+  const options = { notAfterOf: () => NOT_AFTER, renewalWindowMs: 40 * 86_400_000, now: 5_000 };
+  const installed = upgradeContractSnapshotV3(v3('installed'), options) as ReturnType<typeof v3> & { context: { issued: { notAfter: number }; deadlines: Record<string, number>; renewalWindowMs: number } };
+  assert.is(installed.context.issued.notAfter, NOT_AFTER);
+  assert.equal(installed.context.deadlines, { [RENEW_DEADLINE]: NOT_AFTER - 40 * 86_400_000 });
+  const waiting = upgradeContractSnapshotV3(v3('renewalSubmitted'), options) as { context: { deadlines: Record<string, number> } };
+  assert.equal(waiting.context.deadlines, { [RENEWAL_CONFIRM_DEADLINE]: 5_000 + RENEWAL_CONFIRM_POLICY.firstMs });
 });
 
 // Issue 9 D2: a failed upload used to wait for a RETRY nobody sent.

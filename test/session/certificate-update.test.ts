@@ -12,14 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from '@peculiar/x509';
 import { duplexPair } from '../../actors/transport/duplex-pair.ts';
-import { systemClock } from '../../actors/transport/timers.ts';
 import type { StoryResult } from '../../actors/story/index.ts';
 import type { SeccStation } from '../../actors/participants/secc/index.ts';
 import type { Ev } from '../../actors/participants/ev/index.ts';
 import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
 import { requestSubjectReply } from '../../actors/bus/typed.ts';
 import { updateRequestParts } from '../../actors/story/vehicle.ts';
-import { backOffice, station, vehicleOf } from './helpers.ts';
+import { backOffice, nearExpiry } from './helpers.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
 import { cpoInterface } from '../../protocols/catalogue/cpo.ts';
 import { decodeExi, encodeExi } from '../../protocols/exi/index.ts';
@@ -37,12 +36,8 @@ const dir = mkdtempSync(join(tmpdir(), 'openpnc-update-'));
 
 test.before(async () => {
   story = await backOffice();
-  admin = story.identities.handle(story.bus, 'admin', { role: 'admin', prefixes: [] });
-  secc = await station(story, { trace: (entry) => trace.push(entry) });
-  // The vehicle's clock stands ten days before its contract expires (the story installed it at the SECC).
-  const notAfter = new X509Certificate(Buffer.from(story.contract.contractCertificate!, 'base64')).notAfter.getTime();
-  const offset = notAfter - 10 * DAY_MS - Date.now();
-  ev = vehicleOf(story, { clock: { ...systemClock, now: () => Date.now() + offset } });
+  // The vehicle's clock stands ten days before its contract expires.
+  ({ admin, secc, ev } = await nearExpiry(story, 10, { trace: (entry) => trace.push(entry) }));
 });
 test.after(async () => {
   await story?.stop();

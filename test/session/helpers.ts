@@ -5,6 +5,8 @@ import { storyParticipants } from '../partners/helpers.ts';
 import { createSeccStation, type SeccStation, type SeccStationOptions } from '../../actors/participants/secc/index.ts';
 import { busCpoBackend } from '../../actors/participants/secc/backend.ts';
 import { createEv, type Ev, type EvOptions } from '../../actors/participants/ev/index.ts';
+import { X509Certificate } from '@peculiar/x509';
+import { systemClock } from '../../actors/transport/timers.ts';
 
 export async function backOffice(): Promise<StoryResult> {
   return runStory({ participants: storyParticipants(), print: () => {} });
@@ -19,4 +21,16 @@ export async function station(story: StoryResult, options: SeccStationOptions = 
 
 export function vehicleOf(story: StoryResult, options: EvOptions = {}): Ev {
   return createEv(story.store, story.vehicle, { battery: { soc: 79, capacityWh: 40_000, ...options.battery }, ...options });
+}
+
+/**
+ * The CertificateUpdate rig: an admin handle, a station, and the story's vehicle whose clock stands
+ * `daysLeft` days before its contract expires (the story installed the contract at the SECC).
+ */
+export async function nearExpiry(story: StoryResult, daysLeft: number, stationOptions: SeccStationOptions = {}) {
+  const admin = story.identities.handle(story.bus, 'admin', { role: 'admin', prefixes: [] });
+  const secc = await station(story, stationOptions);
+  const notAfter = new X509Certificate(Buffer.from(story.contract.contractCertificate!, 'base64')).notAfter.getTime();
+  const offset = notAfter - daysLeft * 86_400_000 - Date.now();
+  return { admin, secc, ev: vehicleOf(story, { clock: { ...systemClock, now: () => Date.now() + offset } }) };
 }
