@@ -3,9 +3,12 @@
 // separate child processes so the EV side does not share the SECC's event loop. Each EV (the scripted
 // EV of the session tests, with the real EV's request builders: EIM, DC) goes TLS → SAP → SessionSetup
 // → … → CableCheck → PreCharge → PowerDelivery(Start) and then stays in the CurrentDemand loop at 4 Hz
-// with one pre-encoded CurrentDemandReq, so the EV side costs little CPU on the shared cores. Prints
-// CurrentDemandReq → Res latency p50/p99 as the EV sees it (target p99 ≤ 25 ms, the SECC performance
-// time; an answer after the EV's 250 ms counts as a timeout), memory per session in the SECC process,
+// with one pre-encoded CurrentDemandReq, so the EV side costs little CPU on the shared cores; the
+// sessions' sends are spread evenly over the 250 ms period. Prints CurrentDemandReq → Res latency
+// p50/p99 as the EV sees it, from the write to the answer's arrival (target p99 ≤ 25 ms, the SECC
+// performance time; an answer after the EV's 250 ms counts as a timeout), the SECC's CPU per
+// response (user and system) and event-loop delay, the EV processes' event-loop delay and how late
+// their sends left (what of the latency is the EV side), memory per session in the SECC process,
 // and sessions set up per second (TLS + supportedAppProtocol + SessionSetup at the real station)
 // against bare TLS handshakes measured in the same run. The machine is shared: read every figure
 // beside the load printed with it.
@@ -14,6 +17,7 @@
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import { createTestPki } from '../protocols/pki/index.ts';
 import { encodeExi, decodeExi, type ExiJson } from '../protocols/exi/index.ts';
@@ -46,9 +50,13 @@ interface LoadReport {
   /** Sessions that ended during the window. */
   readonly lost: number;
   readonly evCpuUs: number;
+  /** How late the sends left after their slot, ms (the EV process's own event-loop delay), sorted. */
+  readonly lateness: number[];
+  /** The EV process's event-loop delay over the window, ms. */
+  readonly loopDelayP99: number;
 }
 
-type ToEv = { kind: 'start'; port: number; roots: string[]; count: number } | { kind: 'measure-load' } | { kind: 'measure-setup' };
+type ToEv = { kind: 'start'; port: number; roots: string[]; count: number; firstSlot: number } | { kind: 'measure-load' } | { kind: 'measure-setup' };
 type FromEv =
   | { kind: 'charging'; connectMs: number; failed: string[] }
   | { kind: 'load'; report: LoadReport }
@@ -92,7 +100,7 @@ async function seccSide(): Promise<void> {
   const roots = [pki.trustAnchors.v2g[0].toString('pem')];
   const shares = evs.map((_, i) => Math.floor(SESSIONS / EV_PROCESSES) + (i < SESSIONS % EV_PROCESSES ? 1 : 0));
   try {
-    const started = await Promise.all(evs.map((ev, i) => ask(ev, { kind: 'start', port: server.port, roots, count: shares[i] }, 'charging')));
+    const started = await Promise.all(evs.map((ev, i) => ask(ev, { kind: 'start', port: server.port, roots, count: shares[i], firstSlot: shares.slice(0, i).reduce((a, b) => a + b, 0) }, 'charging')));
     const failed = started.flatMap((s) => s.failed);
     const connectMs = Math.max(...started.map((s) => s.connectMs));
     gc?.();
@@ -102,8 +110,10 @@ async function seccSide(): Promise<void> {
     console.log(`memory per session (SECC process, after GC): rss ${perSession('rss')} KiB, heap ${perSession('heapUsed')} KiB, external ${perSession('external')} KiB\n`);
 
     const cpuBefore = process.cpuUsage();
+    const seccLoopDelay = loopDelay();
     const reports = (await Promise.all(evs.map((ev) => ask(ev, { kind: 'measure-load' }, 'load')))).map((r) => r.report);
     const cpu = process.cpuUsage(cpuBefore);
+    seccLoopDelay.disable();
     const latencies = reports.flatMap((r) => r.latencies);
     const sent = reports.reduce((n, r) => n + r.sent, 0);
     const timeouts = reports.reduce((n, r) => n + r.timeouts, 0);
@@ -114,13 +124,15 @@ async function seccSide(): Promise<void> {
     const p50 = percentile(sorted, 0.5);
     const p99 = percentile(sorted, 0.99);
     const cpuPerResponseUs = (cpu.user + cpu.system) / Math.max(1, latencies.length);
+    const lateness = Float64Array.from(reports.flatMap((r) => r.lateness)).sort();
     console.log(`CurrentDemandReq → Res over TLS at the real SECC, ${SESSIONS} sessions × ${HZ} Hz, ${SECONDS} s:`);
     console.log(`  requests ${sent}, answered ${latencies.length}, answers after the EV's ${EV_CURRENT_DEMAND_TIMEOUT_MS} ms timeout ${timeouts}, sessions lost ${lost}`);
     console.log(`  latency p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[sorted.length - 1]?.toFixed(2)} ms (target p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'})`);
     console.log(`  throughput ${(latencies.length / SECONDS).toFixed(0)} responses/s`);
     // CPU time is what the load average does not distort: it says how many responses one core carries.
-    console.log(`  SECC process CPU ${cpuPerResponseUs.toFixed(0)} µs per CurrentDemandRes (${((cpu.user + cpu.system) / 1e4 / SECONDS).toFixed(0)}% of a core; one core ≈ ${(1e6 / cpuPerResponseUs).toFixed(0)} responses/s = ${(1e6 / cpuPerResponseUs / HZ).toFixed(0)} EVs at ${HZ} Hz)`);
-    console.log(`  EV processes CPU ${(evCpuUs / Math.max(1, sent)).toFixed(0)} µs per request (${(evCpuUs / 1e4 / SECONDS).toFixed(0)}% of a core in all); latency above the SECC's own time is the EV side and the machine's load\n`);
+    console.log(`  SECC process CPU ${cpuPerResponseUs.toFixed(0)} µs per CurrentDemandRes (user ${(cpu.user / Math.max(1, latencies.length)).toFixed(0)}, system ${(cpu.system / Math.max(1, latencies.length)).toFixed(0)}; ${((cpu.user + cpu.system) / 1e4 / SECONDS).toFixed(0)}% of a core; one core ≈ ${(1e6 / cpuPerResponseUs).toFixed(0)} responses/s = ${(1e6 / cpuPerResponseUs / HZ).toFixed(0)} EVs at ${HZ} Hz)`);
+    console.log(`  SECC event-loop delay p50 ${ms(seccLoopDelay.percentile(50))} ms, p99 ${ms(seccLoopDelay.percentile(99))} ms, max ${ms(seccLoopDelay.max)} ms (a request waits at least this long for its turn)`);
+    console.log(`  EV processes CPU ${(evCpuUs / Math.max(1, sent)).toFixed(0)} µs per request (${(evCpuUs / 1e4 / SECONDS).toFixed(0)}% of a core in all); their event-loop delay p99 ${Math.max(...reports.map((r) => r.loopDelayP99)).toFixed(2)} ms, sends left their slot late by p50 ${percentile(lateness, 0.5)?.toFixed(2)} ms, p99 ${percentile(lateness, 0.99)?.toFixed(2)} ms (latency above the SECC's own time is the EV side and the machine's load)\n`);
 
     const { bare, full, failed: setupsFailed } = await ask(evs[0], { kind: 'measure-setup' }, 'setup');
     console.log(`session setup, ${SETUPS} per round, 8 in flight, median of ${ROUNDS} rounds (the ${SESSIONS} sessions keep charging):`);
@@ -129,7 +141,7 @@ async function seccSide(): Promise<void> {
     console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     printSummary({
       path: `sessions: CurrentDemandRes p99 at the real SECC, ${SESSIONS} EVs × ${HZ} Hz`, value: p99, unit: 'ms', min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0,
-      target: TARGET_P99_MS, atMost: true, baseline: `p50 ${p50.toFixed(2)} ms, ${timeouts} timeouts`, loadStart, loadEnd: loadavg()[0],
+      target: TARGET_P99_MS, atMost: true, baseline: `p50 ${p50.toFixed(2)} ms, ${timeouts} timeouts, SECC ${cpuPerResponseUs.toFixed(0)} µs CPU per response`, loadStart, loadEnd: loadavg()[0],
     });
   } finally {
     for (const ev of evs) ev.kill();
@@ -141,7 +153,7 @@ async function seccSide(): Promise<void> {
 
 // --- the EV side (child processes) ---
 
-interface Window { latencies: number[]; sent: number; timeouts: number; lost: number }
+interface Window { latencies: number[]; sent: number; timeouts: number; lost: number; lateness: number[] }
 
 async function evSide(): Promise<void> {
   const send = (message: FromEv) => process.send!(message);
@@ -159,14 +171,15 @@ async function evSide(): Promise<void> {
         const failed: string[] = [];
         let next = 0;
         let charging = 0;
+        const slot = (i: number) => (message.firstSlot + i) / SESSIONS;
         // 16 connections in flight while ramping up, as a charging park sees cars arrive, not all in one tick.
         await Promise.all(Array.from({ length: 16 }, async () => {
           while (next < message.count) {
-            next++;
+            const index = next++;
             try {
               const ev = new ScriptedEv(await tlsSocket(port, roots));
               await ev.eimThrough('CurrentDemandReq');
-              void currentDemandLoop(ev, () => window);
+              void currentDemandLoop(ev, slot(index), () => window);
               // The ramp is slow on a loaded machine: say how far it is.
               if (++charging % 100 === 0) console.error(`EV process ${process.pid}: ${charging} of ${message.count} sessions charging after ${((performance.now() - started) / 1000).toFixed(0)} s`);
             } catch (error) {
@@ -177,10 +190,12 @@ async function evSide(): Promise<void> {
         send({ kind: 'charging', connectMs: performance.now() - started, failed });
       } else if (message.kind === 'measure-load') {
         const cpuBefore = process.cpuUsage();
-        window = { latencies: [], sent: 0, timeouts: 0, lost: 0 };
+        const delay = loopDelay();
+        window = { latencies: [], sent: 0, timeouts: 0, lost: 0, lateness: [] };
         await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
         const cpu = process.cpuUsage(cpuBefore);
-        const report = { ...window, evCpuUs: cpu.user + cpu.system };
+        delay.disable();
+        const report: LoadReport = { ...window, evCpuUs: cpu.user + cpu.system, loopDelayP99: delay.percentile(99) / 1e6 };
         window = undefined;
         send({ kind: 'load', report });
       } else {
@@ -202,20 +217,31 @@ async function evSide(): Promise<void> {
 
 /**
  * One EV in the charging loop: a CurrentDemandReq every 250 ms (the request the EV builder makes,
- * encoded once), each answer awaited. An answer later than the EV's 250 ms counts as a timeout; a
- * real EV would end its session there, this one keeps measuring so one slow moment does not empty
- * the bench. Latencies count for requests sent inside the window.
+ * encoded once), each answer awaited. The sessions' sends are spread evenly over the period on the
+ * wall clock both EV processes share (session k of N at k/N of it, as independent EVs would on
+ * average) instead of at random phases that bunch up; a send that cannot keep its slot (its answer
+ * came late) takes the next free slot, so the spread holds for the whole run. The latency runs from
+ * the write to the moment the answer's frame arrives, before the EV decodes it (the EV's CPU, not
+ * the SECC's time); how late each send left its slot is reported beside it. An answer later than the
+ * EV's 250 ms counts as a timeout; a real EV would end its session there, this one keeps measuring so
+ * one slow moment does not empty the bench. Latencies count for requests sent inside the window.
  */
-async function currentDemandLoop(ev: ScriptedEv, window: () => Window | undefined): Promise<void> {
+async function currentDemandLoop(ev: ScriptedEv, slot: number, window: () => Window | undefined): Promise<void> {
   const request = encodeExi('iso2', { V2G_Message: { Header: { SessionID: ev.sessionId }, Body: { CurrentDemandReq: ev.body('CurrentDemandReq') } } } as ExiJson);
   const period = 1000 / HZ;
-  let due = performance.now() + Math.random() * period;
+  // Absolute milliseconds, the same in every EV process.
+  const wallNow = () => performance.timeOrigin + performance.now();
+  const nextSlotAfter = (t: number) => (Math.floor((t - slot * period) / period) + 1) * period + slot * period;
+  let answeredAt = 0;
+  ev.connection.on('frame', () => { answeredAt = performance.now(); });
+  let due = nextSlotAfter(wallNow());
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - wallNow())));
     const w = window();
+    const late = wallNow() - due;
     const t0 = performance.now();
     const answer = await ev.exchange(request);
-    const latency = performance.now() - t0;
+    const latency = answeredAt - t0;
     if (!answer || answer.code !== 'OK') {
       if (w) w.lost++;
       return;
@@ -223,10 +249,22 @@ async function currentDemandLoop(ev: ScriptedEv, window: () => Window | undefine
     if (w) {
       w.sent++;
       w.latencies.push(latency);
+      w.lateness.push(late);
       if (latency > EV_CURRENT_DEMAND_TIMEOUT_MS) w.timeouts++;
     }
-    due = Math.max(due + period, performance.now());
+    due = nextSlotAfter(Math.max(due, wallNow() - 1));
   }
+}
+
+/** The event loop's delay (monitorEventLoopDelay, in ns) from now on; `disable()` when read. */
+function loopDelay(): IntervalHistogram {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  return histogram;
+}
+
+function ms(ns: number): string {
+  return (ns / 1e6).toFixed(2);
 }
 
 async function setupRate(setup: () => Promise<void>): Promise<number> {

@@ -140,7 +140,28 @@ const requestOf = (context: SeccContext): SeccRequestEvent => {
   return context.request;
 };
 const requestName = (event: { type: string }): string => event.type.slice(4);
-const bodyOf = (context: SeccContext): Body => (requestOf(context).body[requestName(requestOf(context))] ?? {}) as Body;
+const bodyOfRequest = (request: SeccRequestEvent): Body => (request.body[requestName(request)] ?? {}) as Body;
+const bodyOf = (context: SeccContext): Body => bodyOfRequest(requestOf(context));
+
+/** The answer to `request` (taken at `now`) and what giving it changes in context. */
+function answerOf(context: SeccContext, request: SeccRequestEvent, now: number, params: AnswerParams): Pick<SeccContext, 'response' | 'lastCode' | 'deadlines'> {
+  const name = requestName(request);
+  const protocol = context.protocol ?? 'iso2';
+  const serviceId = bodyOfRequest(request).ServiceID;
+  const inputs: ResponseInputs = {
+    protocol, code: params.code, config: context.config, charger: request.charger, now,
+    energyMode: context.energyMode, evseProcessing: params.evseProcessing, genChallenge: context.genChallenge,
+    serviceId: typeof serviceId === 'number' ? serviceId : undefined,
+    receiptRequired: params.receiptRequired,
+  };
+  const body = responseBody(name, inputs);
+  return {
+    response: body ? { schema: protocol, name: responseNameOf(name), body } : undefined,
+    lastCode: params.code,
+    // [V2G2-443] the next request is due within V2G_SECC_Sequence_Timeout of this answer.
+    deadlines: withDeadline(context.deadlines, 'sequence', now + timersOf(context.protocol).seccSequence),
+  };
+}
 
 /** ISO-2 ChargeProgress, or DIN's ReadyToChargeState as Start/Stop. */
 function chargeProgress(context: SeccContext): 'Start' | 'Stop' | 'Renegotiate' {
@@ -201,23 +222,11 @@ export const seccSessionMachine = setup({
       const request = event as SeccRequestEvent;
       return { request, now: request.now, charger: request.charger };
     }),
-    answer: assign(({ context }, params: AnswerParams) => {
-      const request = requestOf(context);
-      const name = requestName(request);
-      const protocol = context.protocol ?? 'iso2';
-      const inputs: ResponseInputs = {
-        protocol, code: params.code, config: context.config, charger: request.charger, now: context.now,
-        energyMode: context.energyMode, evseProcessing: params.evseProcessing, genChallenge: context.genChallenge,
-        serviceId: typeof bodyOf(context).ServiceID === 'number' ? (bodyOf(context).ServiceID as number) : undefined,
-        receiptRequired: params.receiptRequired,
-      };
-      const body = responseBody(name, inputs);
-      return {
-        response: body ? { schema: protocol, name: responseNameOf(name), body } : undefined,
-        lastCode: params.code,
-        // [V2G2-443] the next request is due within V2G_SECC_Sequence_Timeout of this answer.
-        deadlines: withDeadline(context.deadlines, 'sequence', context.now + timersOf(context.protocol).seccSequence),
-      };
+    answer: assign(({ context }, params: AnswerParams) => answerOf(context, requestOf(context), context.now, params)),
+    /** `takeRequest` then `answer` in one context copy: the charging loop's path, 4 times a second per session. */
+    takeRequestAndAnswer: assign(({ context, event }, params: AnswerParams) => {
+      const request = event as SeccRequestEvent;
+      return { request, now: request.now, charger: request.charger, ...answerOf(context, request, request.now, params) };
     }),
     /** Provided: encode `context.response` and write it to the EV. */
     respond: () => {},
@@ -572,15 +581,16 @@ export const seccSessionMachine = setup({
           on: {
             'req.ChargingStatusReq': [
               UNKNOWN_SESSION,
-              { guard: ({ context }) => !isDcMode(context.energyMode), actions: ['takeRequest', { type: 'answer', params: ({ context }) => ({ code: 'OK', receiptRequired: receiptWanted(context) }) }, 'respond'] },
+              { guard: ({ context }) => !isDcMode(context.energyMode), actions: [{ type: 'takeRequestAndAnswer', params: ({ context }) => ({ code: 'OK', receiptRequired: receiptWanted(context) }) }, 'respond'] },
             ],
             'req.CurrentDemandReq': [
               UNKNOWN_SESSION,
               {
                 guard: ({ context }) => isDcMode(context.energyMode),
-                actions: ['takeRequest',
+                // The answer reports the charger as the request found it (its status came with the event), so the command may go first.
+                actions: [
                   { type: 'command', params: ({ event }) => ({ type: 'target' as const, voltage: valueOf(((event as SeccRequestEvent).body.CurrentDemandReq as Body | undefined)?.EVTargetVoltage), current: valueOf(((event as SeccRequestEvent).body.CurrentDemandReq as Body | undefined)?.EVTargetCurrent) }) },
-                  { type: 'answer', params: ({ context }) => ({ code: 'OK', receiptRequired: receiptWanted(context) }) }, 'respond'],
+                  { type: 'takeRequestAndAnswer', params: ({ context }) => ({ code: 'OK', receiptRequired: receiptWanted(context) }) }, 'respond'],
               },
             ],
             'req.MeteringReceiptReq': [

@@ -10,7 +10,14 @@ interface FieldSpec {
   readonly value?: ModelValue;
   readonly type?: string;
   readonly array: boolean;
+  /** A single simple value whose JSON form is its typed form (not hex, not a big integer): copied as it is. */
+  readonly same: boolean;
 }
+
+const sameInBothForms = (value: ModelValue | undefined): boolean =>
+  value !== undefined && value.kind !== 'binary' && !((value.kind === 'uint' || value.kind === 'int') && value.big);
+
+const fieldSpec = (value: ModelValue | undefined, type: string | undefined, array: boolean): FieldSpec => ({ value, type, array, same: !array && sameInBothForms(value) });
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -53,8 +60,8 @@ export class JsonMapper {
     const t = this.types[typeName];
     if (!t) throw new Error(`unknown type ${typeName}`);
     fields = new Map<string, FieldSpec>();
-    for (const a of t.attributes) fields.set(a.name, { value: a.value, array: false });
-    if (t.content.kind === 'simple') fields.set('CONTENT', { value: t.content.value, array: false });
+    for (const a of t.attributes) fields.set(a.name, fieldSpec(a.value, undefined, false));
+    if (t.content.kind === 'simple') fields.set('CONTENT', fieldSpec(t.content.value, undefined, false));
     if (t.content.kind === 'particle') collect(t.content.particle, fields);
     this.fieldCache.set(typeName, fields);
     return fields;
@@ -66,11 +73,20 @@ export class JsonMapper {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ExiEncodeError(path, 'expected an element object');
     const fields = this.fields(spec.type!);
     const out: Record<string, unknown> = {};
-    for (const [key, x] of Object.entries(json)) {
+    // for…in with hasOwn visits what Object.entries does without an array of pairs per element
+    // (the SECC encodes a CurrentDemandRes 4 times a second per session); a path string is built
+    // only where a conversion can fail.
+    for (const key in json) {
+      if (!Object.hasOwn(json, key)) continue;
       const field = fields.get(key);
-      const childPath = `${path}.${key}`;
-      if (!field) throw new ExiEncodeError(childPath, `not an attribute or child element of ${spec.type}`);
+      if (!field) throw new ExiEncodeError(`${path}.${key}`, `not an attribute or child element of ${spec.type}`);
+      const x = (json as Record<string, unknown>)[key];
       if (x === undefined) continue;
+      if (field.same) {
+        out[key] = x;
+        continue;
+      }
+      const childPath = `${path}.${key}`;
       // A repeated element given as a single object (as the corpus decodings write xmldsig Transform) is a list of one.
       out[key] = field.array ? (Array.isArray(x) ? x : [x]).map((item) => this.fromJson(item, field, childPath)) : this.fromJson(x, field, childPath);
     }
@@ -80,7 +96,7 @@ export class JsonMapper {
 
 function collect(root: ModelParticle, into: Map<string, FieldSpec>): void {
   const walk = (p: ModelParticle): void => {
-    if (p.k === 'el') into.set(p.name, { value: p.value, type: p.type, array: maxOccurrences(root, p.name) > 1 });
+    if (p.k === 'el') into.set(p.name, fieldSpec(p.value, p.type, maxOccurrences(root, p.name) > 1));
     else if (p.k !== 'any') p.items.forEach(walk);
   };
   walk(root);
