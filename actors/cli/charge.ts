@@ -105,8 +105,9 @@ export const seccCommand: Command = {
       ocpp = await backendFromConfig({ bus, store: hosting.store, config, log });
       const { backend } = ocpp;
       const station = createSeccStation(bus, hosting.store, { name: config.name ?? 'lab-secc', backend, trace: traceLine });
+      const leafSubject = { commonName: config.commonName ?? 'SECC-LAB-1', organization: config.organization ?? 'Open Plug&Charge CPO' };
       if (!eimOnlyTcp) {
-        const leaf = await station.security.ensureLeaf(backend, { commonName: config.commonName ?? 'SECC-LAB-1', organization: config.organization ?? 'Open Plug&Charge CPO' });
+        const leaf = await station.security.ensureLeaf(backend, leafSubject);
         say(`secc leaf ${leaf} through the CPO backend (${config['ocpp.url'] ? `OCPP 2.0.1 at ${config['ocpp.url']}` : `bus on ${values.nats}`})`);
       }
       let served = 0;
@@ -115,7 +116,7 @@ export const seccCommand: Command = {
       const done = new Promise<void>((resolve) => (allServed = resolve));
       const secc = await serveOverLink(station, {
         link, pilot: new SimulatedPilot({ state: 'B', pwm5: true }), onStep: stepLine('secc'),
-        ...(values.keylog ? { keyLogFile: values.keylog } : {}), ...(eimOnlyTcp ? { eimOnlyTcp } : {}),
+        ...(values.keylog ? { keyLogFile: values.keylog } : {}), ...(eimOnlyTcp ? { eimOnlyTcp } : { renewLeaf: leafSubject }),
         onSession: (output) => {
           say(`secc session: ${output.outcome}${output.closeReason ? ` (${output.closeReason})` : ''}`);
           if (output.outcome === 'failed') failed++;

@@ -43,7 +43,8 @@ export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store
   };
   const onLink = (who: 'secc' | 'ev') => (step: LinkStep) => timeline.end(timeline.begin(who, 'event', `${step.layer} ${step.text}`, {}), 'ok');
   const station = createSeccStation(bus, store, { name: 'story-secc', backend });
-  await station.security.ensureLeaf(backend, { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' });
+  const leafSubject = { commonName: 'SECC-STORY-1', organization: 'Open Plug&Charge CPO' };
+  await station.security.ensureLeaf(backend, leafSubject);
   const ev = createEv(store, vehicle, { battery: { soc: 78.5, capacityWh: 60_000 }, trace: onTimeline, ...(evBus ? { inspectOn: evBus } : {}) });
   const from = ev.battery.soc;
   // The charger and the car on one in-memory power line, each behind its modem; their control pilots.
@@ -55,7 +56,7 @@ export async function chargeAtStation(timeline: Timeline, bus: Bus, store: Store
   timeline.end(timeline.begin('ev', 'event', 'plug-in: control pilot B, 5 % PWM', {}), 'ok');
   let seccDone!: (output: SeccOutput) => void;
   const seccOutput = new Promise<SeccOutput>((resolve) => (seccDone = resolve));
-  const serving = serveOverLink(station, { link: lineTransport(line, chargerPlc), pilot: chargerPilot, onStep: onLink('secc'), onSession: seccDone });
+  const serving = serveOverLink(station, { link: lineTransport(line, chargerPlc), pilot: chargerPilot, onStep: onLink('secc'), onSession: seccDone, renewLeaf: leafSubject });
   const charging = chargeOverLink(ev, { link: lineTransport(line, carPlc), pilot: carPilot, onStep: onLink('ev'), plan: { energyMode: 'DC_extended', targetSoc: 80, loopIntervalMs: 0 } });
   // Plug-in: the charger sees state B and starts 5 % PWM, which the car sees at once.
   chargerPilot.set('B', true);

@@ -56,9 +56,21 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
   readonly stats = { accepted: 0, refused: 0 };
   private readonly sockets = new Set<Duplex>();
   private bound?: Bound;
+  /** Replaces what a TLS server presents to the connections that come after (a renewed SECC leaf). */
+  private renewTls?: (credentials: SeccTlsCredentials) => void;
 
   private constructor(readonly security: V2gtpSecurity['kind']) {
     super();
+  }
+
+  /**
+   * Presents `credentials` (leaf, chain and key; the staple is looked up by this leaf's serial) to
+   * every connection accepted from now on; sessions already running keep theirs. A station that
+   * renewed its SECC leaf serves it without a restart.
+   */
+  useCredentials(credentials: SeccTlsCredentials): void {
+    if (!this.renewTls) throw new TransportError('TransportMisconfigured', 'a plain TCP server presents no certificate');
+    this.renewTls(credentials);
   }
 
   static async start(options: V2gtpServerOptions): Promise<V2gtpServer> {
@@ -76,10 +88,14 @@ export class V2gtpServer extends EventEmitter<V2gtpServerEvents> {
     };
     let onStream: (raw: Duplex, remote: Remote) => void;
     if (security.kind === 'tls') {
-      const secureContext = createSecureContext(seccTlsOptions(security.credentials));
-      const stapler = security.ocspStaple ? { server: ocspStapler(security.credentials, security.ocspStaple) } : {};
+      const presenting = (credentials: SeccTlsCredentials) => ({
+        secureContext: createSecureContext(seccTlsOptions(credentials)),
+        ...(security.ocspStaple ? { server: ocspStapler(credentials, security.ocspStaple) } : {}),
+      });
+      let presented = presenting(security.credentials);
+      instance.renewTls = (credentials) => (presented = presenting(credentials));
       onStream = (raw, remote) => {
-        const socket = new TLSSocket(raw, { isServer: true, secureContext, requestCert: false, rejectUnauthorized: false, ...stapler });
+        const socket = new TLSSocket(raw, { isServer: true, requestCert: false, rejectUnauthorized: false, ...presented });
         if (security.keyLogFile) socket.on('keylog', keyLogWriter(security.keyLogFile));
         let secure = false;
         // A failed handshake (no shared suite, static-ECDH only, garbage) costs one socket, never the server.

@@ -70,12 +70,15 @@ export const OCSP_RETRY_MS = 5 * 60_000;
 const OCSP_MIN_GAP_MS = 60_000;
 
 /**
- * The absolute time of the SECC's next OCSP cache refresh: a day after the last one, earlier when a
- * cached response's nextUpdate comes sooner (minus a margin, but at least a minute on), and soon
- * after a failure.
+ * The absolute time of the SECC's next certificate round (OCSP cache refresh, and the leaf's renewal
+ * check where the station renews its own leaf): a day after the last one, earlier when a cached
+ * response's nextUpdate comes sooner (minus a margin, but at least a minute on) or when the leaf
+ * enters its renewal window (`renewLeafAt`), and soon after a failure.
  */
-export function nextOcspRefreshAt(now: number, last: { readonly nextUpdates: readonly number[]; readonly failed: boolean }): number {
+export function nextOcspRefreshAt(now: number, last: { readonly nextUpdates: readonly number[]; readonly failed: boolean; readonly renewLeafAt?: number }): number {
   let at = now + (last.failed ? OCSP_RETRY_MS : OCSP_REFRESH_INTERVAL_MS);
-  for (const nextUpdate of last.nextUpdates) at = Math.min(at, Math.max(now + OCSP_MIN_GAP_MS, nextUpdate - OCSP_REFRESH_MARGIN_MS));
+  const due = last.nextUpdates.map((nextUpdate) => nextUpdate - OCSP_REFRESH_MARGIN_MS);
+  if (last.renewLeafAt !== undefined) due.push(last.renewLeafAt);
+  for (const dueAt of due) at = Math.min(at, Math.max(now + OCSP_MIN_GAP_MS, dueAt));
   return at;
 }

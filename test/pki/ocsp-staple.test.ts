@@ -78,6 +78,10 @@ test('refresh deadline: daily, before nextUpdate with a margin, soon after a fai
   assert.is(nextOcspRefreshAt(now, { nextUpdates: [now + 10 * HOUR, now + 20 * HOUR], failed: false }), now + 10 * HOUR - OCSP_REFRESH_MARGIN_MS);
   assert.is(nextOcspRefreshAt(now, { nextUpdates: [], failed: true }), now + OCSP_RETRY_MS);
   assert.is(nextOcspRefreshAt(now, { nextUpdates: [now + 10_000], failed: false }), now + 60_000);
+  // The SECC leaf entering its renewal window makes a round due then, never in the past.
+  assert.is(nextOcspRefreshAt(now, { nextUpdates: [], failed: false, renewLeafAt: now + 3 * HOUR }), now + 3 * HOUR);
+  assert.is(nextOcspRefreshAt(now, { nextUpdates: [now + 10 * HOUR], failed: false, renewLeafAt: now - HOUR }), now + 60_000);
+  assert.is(nextOcspRefreshAt(now, { nextUpdates: [], failed: false, renewLeafAt: now + 40 * 24 * HOUR }), now + OCSP_REFRESH_INTERVAL_MS);
 });
 
 test.run();

@@ -14,6 +14,7 @@ import { SeccSecurity, type OcspRefresh } from '../../actors/participants/secc/s
 import type { OcspRefresher } from '../../actors/participants/secc/ocsp-refresh.ts';
 import { Revocations } from '../../actors/participants/revocation.ts';
 import type { TraceEntry } from '../../actors/participants/v2g/runner.ts';
+import { serveNewLeaves } from '../../actors/participants/v2g/link.ts';
 import { V2gtpServer } from '../../actors/transport/v2gtp-server.ts';
 import type { SeccTlsCredentials } from '../../actors/transport/tls.ts';
 import { connectV2gtp } from '../../actors/transport/v2gtp-client.ts';
@@ -21,6 +22,7 @@ import { TransportError } from '../../actors/transport/errors.ts';
 import { normalizeSerialNumber, OCSP_RETRY_MS } from '../../protocols/pki/index.ts';
 import type { PncError } from '../../protocols/errors.ts';
 import { ManualClock } from '../harness/manual-clock.ts';
+import { until } from '../harness/until.ts';
 import { backOffice, station, vehicleOf } from './helpers.ts';
 
 const HOUR = 3_600_000;
@@ -173,6 +175,45 @@ test('a backend that cannot answer: the round reports it, the next comes 5 minut
     assert.ok(await stapleOf(own));
   } finally {
     flakyRefresher.stop();
+  }
+});
+
+test('renewLeaf: the round due when the leaf enters its 30-day window renews it, and the running server presents the new leaf to the next EV', async () => {
+  const ownClock = new ManualClock();
+  const own = await station(story, { name: 'secc-leaf-renewal', clock: ownClock });
+  const rounds: (OcspRefresh | PncError)[] = [];
+  let next: ((outcome: OcspRefresh | PncError) => void) | undefined;
+  const keeper = own.keepOcspFresh((outcome) => { rounds.push(outcome); next?.(outcome); }, { commonName: 'SECC-RENEWED', organization: 'Open Plug&Charge CPO' });
+  const server = await V2gtpServer.start({
+    host: '127.0.0.1',
+    security: { kind: 'tls', credentials: (await own.security.tlsCredentials())!, ocspStaple: (serialNumber) => own.security.ocspStaple(serialNumber) },
+    onConnection: (socket) => void own.serve(socket),
+  });
+  const stopServingNewLeaves = serveNewLeaves(own, server);
+  const presented = async () => {
+    const { connection, tls } = await connect(server.port);
+    connection.end();
+    return tls!.seccSubject;
+  };
+  try {
+    const first = await keeper.ready;
+    assert.ok('cached' in first && first.leafCheck === 'valid', JSON.stringify(first));
+    const renewAt = (await own.security.leafRenewalAt())!;
+    assert.ok(keeper.nextAt! <= renewAt, 'a round is due by the time the leaf enters its window');
+    assert.match(await presented(), /CN=SECC-TEST/);
+    // A day's round before the window keeps the leaf; the first round inside it renews.
+    const installed = new Promise<void>((resolve) => own.security.once('leafInstalled', () => resolve()));
+    const renewed = new Promise<OcspRefresh | PncError>((resolve) => (next = (outcome) => { if ('cached' in outcome && outcome.leafCheck === 'renewed') resolve(outcome); }));
+    ownClock.advance(renewAt - ownClock.now() + 1);
+    await renewed;
+    await installed;
+    assert.ok(rounds.every((outcome) => 'cached' in outcome && outcome.leafCheck !== undefined && !(outcome.leafCheck instanceof Error)), JSON.stringify(rounds));
+    await until('the running server presenting the renewed leaf', async () => /CN=SECC-RENEWED/.test(await presented()));
+    assert.ok((await own.security.leafExpiryDays()) >= 30, 'the new leaf is out of the window');
+  } finally {
+    stopServingNewLeaves();
+    keeper.stop();
+    await server.close();
   }
 });
 

@@ -19,7 +19,7 @@ import type { SeccOutput } from '../../../statecharts/secc-session.ts';
 import { systemClock, type SessionClock, type TraceEntry } from '../v2g/runner.ts';
 import { busCpoBackend, type CpoBackendPort } from './backend.ts';
 import { SimulatedCharger, type ChargerPort } from './charger.ts';
-import { keepOcspFresh, type OcspRefresher } from './ocsp-refresh.ts';
+import { keepOcspFresh, type LeafSubject, type OcspRefresher } from './ocsp-refresh.ts';
 import { SeccSecurity, type OcspRefresh } from './security.ts';
 import { serveSeccSession, type PausedSessionDoc, type ReceiptDoc } from './session.ts';
 
@@ -42,8 +42,11 @@ export interface SeccStation {
   serve(stream: Duplex): Promise<SeccOutput>;
   /** Sessions being served now. */
   readonly active: number;
-  /** Keeps the SECC chain's OCSP cache fresh for stapling through the backend port, on the station's clock (./ocsp-refresh.ts). */
-  keepOcspFresh(onRefresh?: (outcome: OcspRefresh | PncError) => void): OcspRefresher;
+  /**
+   * Keeps the SECC chain's OCSP cache fresh for stapling through the backend port, on the station's
+   * clock, and with `renewLeaf` the leaf itself within its validity (./ocsp-refresh.ts).
+   */
+  keepOcspFresh(onRefresh?: (outcome: OcspRefresh | PncError) => void, renewLeaf?: LeafSubject): OcspRefresher;
   /** Paused sessions and signed receipts kept in the store. */
   pausedSessions(): Promise<PausedSessionDoc[]>;
   receipts(): Promise<ReceiptDoc[]>;
@@ -83,7 +86,7 @@ export function createSeccStation(bus: Bus, store: Store, options: SeccStationOp
         active--;
       }
     },
-    keepOcspFresh: (onRefresh) => keepOcspFresh(security, backend, clock, onRefresh),
+    keepOcspFresh: (onRefresh, renewLeaf) => keepOcspFresh(security, backend, clock, onRefresh, renewLeaf),
     pausedSessions: () => pausedSessions.find(),
     receipts: () => receipts.find(),
   };

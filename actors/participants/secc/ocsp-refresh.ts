@@ -2,10 +2,13 @@
  * Keeps the SECC's OCSP cache fresh for stapling, as EVerest's OCSP updater does with M06
  * GetCertificateStatus: one round at once, then at `nextOcspRefreshAt` (daily, an hour before the
  * earliest cached nextUpdate, five minutes after a failure), and one at once whenever a new leaf is
- * installed (its staple must not wait a day). Timers come from the injected clock.
+ * installed (its staple must not wait a day). Timers come from the injected clock. With `renewLeaf`
+ * each round first keeps the SECC leaf valid (`ensureLeaf`: a new one from the backend once fewer than
+ * 30 days remain, as EVerest's daily leaf check does), and a round is also due when the leaf enters
+ * that window, so a station that runs for months renews without a restart.
  */
 import { nextOcspRefreshAt } from '../../../protocols/pki/index.ts';
-import { toPncError, type PncError } from '../../../protocols/errors.ts';
+import { PncError, toPncError } from '../../../protocols/errors.ts';
 import type { WallClock } from '../../transport/timers.ts';
 import type { CpoBackendPort } from './backend.ts';
 import type { OcspRefresh, SeccSecurity } from './security.ts';
@@ -20,29 +23,43 @@ export interface OcspRefresher {
   stop(): void;
 }
 
-export function keepOcspFresh(security: SeccSecurity, backend: CpoBackendPort, clock: WallClock, onRefresh?: (outcome: OcspRefresh | PncError) => void): OcspRefresher {
+/** The subject a renewed SECC leaf is requested for. */
+export interface LeafSubject {
+  readonly commonName: string;
+  readonly organization: string;
+}
+
+export function keepOcspFresh(security: SeccSecurity, backend: CpoBackendPort, clock: WallClock, onRefresh?: (outcome: OcspRefresh | PncError) => void, renewLeaf?: LeafSubject): OcspRefresher {
   let timer: unknown;
   let nextAt: number | undefined;
   let stopped = false;
   let running: Promise<OcspRefresh | PncError> | undefined;
   let again: Promise<OcspRefresh | PncError> | undefined;
 
-  const arm = (outcome: OcspRefresh | PncError) => {
+  const arm = (outcome: OcspRefresh | PncError, renewLeafAt: number | undefined) => {
     if (stopped) return;
     clock.clearTimeout(timer);
-    const failed = !('cached' in outcome) || outcome.failed > 0;
-    nextAt = nextOcspRefreshAt(clock.now(), { nextUpdates: 'cached' in outcome ? outcome.nextUpdates : [], failed });
+    const failed = !('cached' in outcome) || outcome.failed > 0 || outcome.leafCheck instanceof PncError;
+    nextAt = nextOcspRefreshAt(clock.now(), { nextUpdates: 'cached' in outcome ? outcome.nextUpdates : [], failed, ...(renewLeafAt === undefined ? {} : { renewLeafAt }) });
     timer = clock.setTimeout(() => void refreshNow(), Math.max(0, nextAt - clock.now()));
   };
 
   async function round(): Promise<OcspRefresh | PncError> {
     let outcome: OcspRefresh | PncError;
+    let leafCheck: OcspRefresh['leafCheck'];
+    let renewLeafAt: number | undefined;
     try {
-      outcome = await security.refreshOcsp(backend);
+      if (renewLeaf) {
+        // A backend that cannot sign now is retried soon; the OCSP round still runs for the leaf held.
+        leafCheck = await security.ensureLeaf(backend, renewLeaf).catch(toPncError);
+        renewLeafAt = await security.leafRenewalAt();
+      }
+      const refreshed = await security.refreshOcsp(backend);
+      outcome = leafCheck === undefined ? refreshed : { ...refreshed, leafCheck };
     } catch (error) {
       outcome = toPncError(error);
     }
-    arm(outcome);
+    arm(outcome, renewLeafAt);
     onRefresh?.(outcome);
     return outcome;
   }

@@ -52,6 +52,8 @@ export interface OcspRefresh {
   readonly nextUpdates: readonly number[];
   /** The leaf's status as its CA answered, when cached in this round. */
   readonly leaf?: 'good' | 'revoked' | 'unknown';
+  /** Where the round also keeps the leaf valid (`keepOcspFresh` with `renewLeaf`): what `ensureLeaf` did, or why it failed. */
+  readonly leafCheck?: 'valid' | 'renewed' | PncError;
 }
 
 export class SeccSecurity extends EventEmitter<{ leafInstalled: [] }> {
@@ -130,6 +132,12 @@ export class SeccSecurity extends EventEmitter<{ leafInstalled: [] }> {
     const doc = await this.docs.get('leaf');
     if (!doc?.key) return undefined;
     return { key: x509.PemConverter.encode(Buffer.from(doc.key, 'base64'), 'PRIVATE KEY'), chain: doc.pems.join('\n') };
+  }
+
+  /** When the installed leaf enters its renewal window (fewer than LEAF_RENEWAL_DAYS left); undefined without a leaf. */
+  async leafRenewalAt(): Promise<number | undefined> {
+    const doc = await this.docs.get('leaf');
+    return doc ? parse(doc.pems[0]).notAfter.getTime() - LEAF_RENEWAL_DAYS * 86_400_000 : undefined;
   }
 
   /** get_leaf_expiry_days_count: whole days until the leaf expires, 0 when none is installed. */

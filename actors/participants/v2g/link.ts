@@ -5,7 +5,7 @@
  * is the IP link, e.g. a veth pair) and the IpPort that carries SDP and V2GTP once the link is up.
  */
 import * as x509 from '@peculiar/x509';
-import { PncError } from '../../../protocols/errors.ts';
+import { PncError, toPncError } from '../../../protocols/errors.ts';
 import type { SdpSecurity } from '../../../protocols/sdp/index.ts';
 import type { EvOutput, EvPlan } from '../../../statecharts/ev-session.ts';
 import type { SeccOutput } from '../../../statecharts/secc-session.ts';
@@ -21,7 +21,7 @@ import { connectV2gtp } from '../../transport/v2gtp-client.ts';
 import { V2gtpServer, type V2gtpSecurity } from '../../transport/v2gtp-server.ts';
 import type { Ev } from '../ev/index.ts';
 import type { SeccStation } from '../secc/index.ts';
-import type { OcspRefresher } from '../secc/ocsp-refresh.ts';
+import type { LeafSubject, OcspRefresher } from '../secc/ocsp-refresh.ts';
 import type { OcspRefresh } from '../secc/security.ts';
 
 /** Where a participant's link runs: the in-memory line or a host interface. */
@@ -92,6 +92,8 @@ async function linkUp(role: SlacRole, { link, pilot, onStep }: LinkRun): Promise
 export interface SeccLinkOptions extends LinkRun {
   /** The OCSP cache for stapling is kept fresh through the station's backend unless false (tests that fill it themselves). */
   readonly refreshOcsp?: boolean;
+  /** The station renews its SECC leaf on the same rounds, for this subject, and serves the new one to the next EVs. */
+  readonly renewLeaf?: LeafSubject;
   /** TLS with the station's SECC leaf (the default), or plain TCP for an EIM-only charger. */
   readonly eimOnlyTcp?: boolean;
   readonly keyLogFile?: string;
@@ -123,7 +125,7 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
     if (!credentials) throw new PncError('SeccLeafRejected', 'the station holds no SECC leaf for TLS: run ensureLeaf first');
     security = { kind: 'tls', credentials, ocspStaple: (serialNumber) => station.security.ocspStaple(serialNumber), ...(options.keyLogFile ? { keyLogFile: options.keyLogFile } : {}) };
     if (options.refreshOcsp !== false) {
-      ocsp = station.keepOcspFresh((outcome) => step('tls', ocspStepText(outcome)));
+      ocsp = station.keepOcspFresh((outcome) => step('tls', ocspStepText(outcome)), options.renewLeaf);
       await ocsp.ready;
     }
   }
@@ -138,6 +140,7 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
   const layer = security.kind === 'tls' ? 'tls' : 'v2gtp';
   let v2gtp: V2gtpServer | undefined;
   let sdp: SdpServer | undefined;
+  let stopServingNewLeaves = () => {};
   try {
     v2gtp = await V2gtpServer.start({
       ip, security,
@@ -147,11 +150,13 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
       },
     });
     v2gtp.on('refused', (error) => step(layer, `refused: ${error.code}: ${error.message}`));
+    if (security.kind === 'tls') stopServingNewLeaves = serveNewLeaves(station, v2gtp, (text) => step('tls', text));
     const offered: SdpSecurity = security.kind === 'tls' ? 'tls' : 'none';
     sdp = await SdpServer.start({ ip, announce: { port: v2gtp.port, security: offered } });
     sdp.on('answered', (request, response, remote) => step('sdp', `answered [${remote.address}]:${remote.port} (asked ${request.security}): [${response.address}]:${response.port} ${response.security}`));
     step('sdp', `serving on UDP 15118 of ${options.link.name}, V2GTP ${security.kind} on [${ip.address}]:${v2gtp.port}`);
   } catch (error) {
+    stopServingNewLeaves();
     await v2gtp?.close();
     slac?.stop();
     ocsp?.stop();
@@ -162,6 +167,7 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
     port: servingV2gtp.port,
     address: ip.address,
     async close() {
+      stopServingNewLeaves();
       ocsp?.stop();
       await servingSdp.close();
       await servingV2gtp.close();
@@ -170,9 +176,24 @@ export async function serveOverLink(station: SeccStation, options: SeccLinkOptio
   };
 }
 
+/**
+ * Has `server` present the station's leaf to every EV that connects after the station installed a new
+ * one (a renewal, or a leaf pushed by the CPO), so a renewed leaf needs no restart. Returns the stop.
+ */
+export function serveNewLeaves(station: SeccStation, server: V2gtpServer, onServed?: (text: string) => void): () => void {
+  const onLeafInstalled = () => void station.security.tlsCredentials().then((credentials) => {
+    if (!credentials) return;
+    server.useCredentials(credentials);
+    onServed?.('new SECC leaf installed: presented to the next connections');
+  }, (error: unknown) => onServed?.(`new SECC leaf not presented: ${toPncError(error).message}`));
+  station.security.on('leafInstalled', onLeafInstalled);
+  return () => station.security.off('leafInstalled', onLeafInstalled);
+}
+
 function ocspStepText(outcome: OcspRefresh | PncError): string {
   if (!('cached' in outcome)) return `OCSP cache not refreshed: ${outcome.code}: ${outcome.message}`;
-  return `OCSP cache: ${outcome.cached} response(s) from the CPO backend${outcome.failed ? `, ${outcome.failed} refused` : ''}; stapling ${outcome.leaf ? `the leaf's (${outcome.leaf})` : 'nothing new for the leaf'}`;
+  const leafCheck = outcome.leafCheck === undefined ? '' : outcome.leafCheck instanceof PncError ? `; SECC leaf not renewed: ${outcome.leafCheck.code}: ${outcome.leafCheck.message}` : `; SECC leaf ${outcome.leafCheck}`;
+  return `OCSP cache: ${outcome.cached} response(s) from the CPO backend${outcome.failed ? `, ${outcome.failed} refused` : ''}; stapling ${outcome.leaf ? `the leaf's (${outcome.leaf})` : 'nothing new for the leaf'}${leafCheck}`;
 }
 
 export interface EvLinkOptions extends LinkRun {
