@@ -264,8 +264,28 @@ function hex(bytes: Uint8Array, start: number, end: number): string {
 /** The parameter OID of the AlgorithmIdentifier algorithmAt() read last (the named curve of an EC key), if it has one. */
 let algorithmParameter: string | undefined;
 
+/** The two AlgorithmIdentifiers of every ISO 15118-2 certificate, whole: ecdsa-with-SHA256 (no parameters) and an EC key on secp256r1. */
+const ecdsaWithSha256Der = Uint8Array.of(0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02);
+const ecP256KeyDer = Uint8Array.of(0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+
+/** Whether the element at `offset` (ending by `limit`) is exactly `expected`. */
+function isElement(bytes: Uint8Array, offset: number, limit: number, expected: Uint8Array): boolean {
+  if (offset + expected.length > limit) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[offset + i] !== expected[i]) return false;
+  return true;
+}
+
 /** The OID of the AlgorithmIdentifier at `offset`; every element inside it must be well-formed. */
 function algorithmAt(bytes: Uint8Array, offset: number, limit: number): string {
+  // The profile's two, compared whole (they are complete, well-formed elements) instead of decoded.
+  if (isElement(bytes, offset, limit, ecdsaWithSha256Der)) {
+    algorithmParameter = undefined;
+    return oids.ecdsaWithSha256;
+  }
+  if (isElement(bytes, offset, limit, ecP256KeyDer)) {
+    algorithmParameter = oids.secp256r1;
+    return oids.ecPublicKey;
+  }
   const end = expectElement(bytes, offset, limit, 0x30, 'AlgorithmIdentifier');
   const oidEnd = expectElement(bytes, elementContent, end, 0x06, 'algorithm OID');
   const oid = decodeOid(bytes, elementContent, oidEnd);
@@ -365,7 +385,9 @@ interface ProfileExtensions {
   keyUsage: ParsedCertificate['keyUsage'];
   subjectKeyIdentifier: string | undefined;
   authorityKeyIdentifier: string | undefined;
-  ocspUrls: string[];
+  /** Content bounds of the AuthorityInfoAccess SEQUENCE (0 and 0 without one). */
+  authorityInfoAccess: number;
+  authorityInfoAccessEnd: number;
 }
 
 /** Parses the extensions the ISO 15118-2 profile constrains (the Extensions SEQUENCE from `start` to `end`); other extensions are kept raw. */
@@ -414,20 +436,31 @@ function readExtensions(bytes: Uint8Array, start: number, end: number, into: Pro
       if (keyId !== undefined) into.authorityKeyIdentifier = keyId;
     } else if (oid === oids.authorityInfoAccess) {
       if (innerTag !== 0x30) throw new CertificateParseError('expected AuthorityInfoAccess');
-      for (let access = inner; access < innerEnd; ) {
-        const accessEnd = element(bytes, access, innerEnd);
-        if (elementContent >= accessEnd) throw new CertificateParseError('expected AccessDescription');
-        const methodEnd = element(bytes, elementContent, accessEnd);
-        const isOcsp = decodeOid(bytes, elementContent, methodEnd) === oids.ocsp;
-        for (let at2 = methodEnd; at2 < accessEnd; ) {
-          const locationEnd = element(bytes, at2, accessEnd);
-          if (at2 === methodEnd && isOcsp && elementTag === 0x86) into.ocspUrls.push(decodeLatin1(bytes, elementContent, locationEnd));
-          at2 = locationEnd;
-        }
-        access = accessEnd;
-      }
+      accessLocations(bytes, inner, innerEnd, undefined);
+      into.authorityInfoAccess = inner;
+      into.authorityInfoAccessEnd = innerEnd;
     }
   }
+}
+
+/**
+ * Walks the AccessDescriptions of an AuthorityInfoAccess (content `start` to `end`), every element
+ * well-formed, and returns the OCSP responder URLs when `urls` is given (read on first use only).
+ */
+function accessLocations(bytes: Uint8Array, start: number, end: number, urls: string[] | undefined): string[] | undefined {
+  for (let access = start; access < end; ) {
+    const accessEnd = element(bytes, access, end);
+    if (elementContent >= accessEnd) throw new CertificateParseError('expected AccessDescription');
+    const methodEnd = element(bytes, elementContent, accessEnd);
+    const isOcsp = urls !== undefined && decodeOid(bytes, elementContent, methodEnd) === oids.ocsp;
+    for (let at = methodEnd; at < accessEnd; ) {
+      const locationEnd = element(bytes, at, accessEnd);
+      if (at === methodEnd && isOcsp && elementTag === 0x86) urls.push(decodeLatin1(bytes, elementContent, locationEnd));
+      at = locationEnd;
+    }
+    access = accessEnd;
+  }
+  return urls;
 }
 
 /** Every extension raw, in DER order (of a list readExtensions has read, so it cannot fail). */
@@ -441,30 +474,34 @@ function listExtensions(bytes: Uint8Array, start: number, end: number): ParsedEx
 }
 
 /**
- * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex and the raw
- * extension list are built on first use: validating a new leaf looks at the subject's DC only, and they
- * were a third of the reader's work and garbage. Their structure is checked when the certificate is read.
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex, the raw
+ * extension list, the OCSP URLs and the subject and key views are built on first use: validating a new
+ * leaf reads its TBS, signature, issuer and the subject's DC only. Their structure is checked when the
+ * certificate is read. Offsets are of `der`.
  */
 class DerCertificate implements ParsedCertificate {
   #issuer: readonly NameAttribute[] | undefined;
   #subject: readonly NameAttribute[] | undefined;
   #serialNumber: string | undefined;
   #extensions: readonly ParsedExtension[] | undefined;
+  #ocspUrls: readonly string[] | undefined;
+  #subjectDer: Uint8Array | undefined;
+  #spki: Uint8Array | undefined;
   readonly tbs: Uint8Array;
   readonly signature: Uint8Array;
   readonly issuerDer: Uint8Array;
-  readonly subjectDer: Uint8Array;
-  readonly spki: Uint8Array;
   readonly unhandledCriticalExtension: string | undefined;
   readonly basicConstraints: ParsedCertificate['basicConstraints'];
   readonly keyUsage: ParsedCertificate['keyUsage'];
   readonly subjectKeyIdentifier: string | undefined;
   readonly authorityKeyIdentifier: string | undefined;
-  readonly ocspUrls: readonly string[];
+  readonly #layout: Layout;
+  readonly #authorityInfoAccess: number;
+  readonly #authorityInfoAccessEnd: number;
 
   constructor(
     readonly der: Uint8Array,
-    layout: Int32Array,
+    layout: Layout,
     readonly signatureAlgorithm: string,
     readonly tbsSignatureAlgorithm: string,
     readonly notBefore: number,
@@ -474,59 +511,73 @@ class DerCertificate implements ParsedCertificate {
     extensions: ProfileExtensions,
   ) {
     this.#layout = layout;
-    this.tbs = view(der, layout[Field.tbs], layout[Field.tbs + 1]);
-    this.signature = view(der, layout[Field.signature], layout[Field.signature + 1]);
-    this.issuerDer = view(der, layout[Field.issuer], layout[Field.issuer + 1]);
-    this.subjectDer = view(der, layout[Field.subject], layout[Field.subject + 1]);
-    this.spki = view(der, layout[Field.spki], layout[Field.spki + 1]);
+    this.tbs = view(der, layout.tbs, layout.tbsEnd);
+    this.signature = view(der, layout.signature, layout.signatureEnd);
+    this.issuerDer = view(der, layout.issuer, layout.issuerEnd);
     this.unhandledCriticalExtension = extensions.unhandledCriticalExtension;
     this.basicConstraints = extensions.basicConstraints;
     this.keyUsage = extensions.keyUsage;
     this.subjectKeyIdentifier = extensions.subjectKeyIdentifier;
     this.authorityKeyIdentifier = extensions.authorityKeyIdentifier;
-    this.ocspUrls = extensions.ocspUrls;
+    this.#authorityInfoAccess = extensions.authorityInfoAccess;
+    this.#authorityInfoAccessEnd = extensions.authorityInfoAccessEnd;
   }
 
-  /** Start and end offsets in `der` of each Field. */
-  readonly #layout: Int32Array;
+  get subjectDer(): Uint8Array {
+    return (this.#subjectDer ??= view(this.der, this.#layout.subject, this.#layout.subjectEnd));
+  }
+
+  get spki(): Uint8Array {
+    return (this.#spki ??= view(this.der, this.#layout.spki, this.#layout.spkiEnd));
+  }
+
+  get ocspUrls(): readonly string[] {
+    return (this.#ocspUrls ??= accessLocations(this.der, this.#authorityInfoAccess, this.#authorityInfoAccessEnd, [])!);
+  }
 
   get extensions(): readonly ParsedExtension[] {
-    return (this.#extensions ??= listExtensions(this.der, this.#layout[Field.extensions], this.#layout[Field.extensions + 1]));
+    return (this.#extensions ??= listExtensions(this.der, this.#layout.extensions, this.#layout.extensionsEnd));
   }
 
   get serialNumber(): string {
-    return (this.#serialNumber ??= unsignedHex(this.der, this.#layout[Field.serial], this.#layout[Field.serial + 1]));
+    return (this.#serialNumber ??= unsignedHex(this.der, this.#layout.serial, this.#layout.serialEnd));
   }
 
   get issuer(): readonly NameAttribute[] {
-    return (this.#issuer ??= parseName(this.der, readTlv(this.der, this.#layout[Field.issuer], this.#layout[Field.issuer + 1])));
+    return (this.#issuer ??= parseName(this.der, readTlv(this.der, this.#layout.issuer, this.#layout.issuerEnd)));
   }
 
   get subject(): readonly NameAttribute[] {
-    return (this.#subject ??= parseName(this.der, readTlv(this.der, this.#layout[Field.subject], this.#layout[Field.subject + 1])));
+    return (this.#subject ??= parseName(this.der, readTlv(this.der, this.#layout.subject, this.#layout.subjectEnd)));
   }
 
   subjectValues(oid: string): string[] {
-    const layout = this.#layout;
+    const { subject, subjectEnd } = this.#layout;
     // The subject's content: after its header, which parseCertificateDer has read.
-    element(this.der, layout[Field.subject], layout[Field.subject + 1]);
-    return nameValues(this.der, elementContent, layout[Field.subject + 1], oid);
+    element(this.der, subject, subjectEnd);
+    return nameValues(this.der, elementContent, subjectEnd, oid);
   }
 }
 
-/** Offsets in a certificate's layout: start at the index, end at the index + 1 (whole elements, except contents where said). */
-const enum Field {
-  tbs = 0,
+/** Where a certificate's parts are in its DER: whole elements, except where said. */
+interface Layout {
+  tbs: number;
+  tbsEnd: number;
   /** The signatureValue's octets after the unused-bits octet. */
-  signature = 2,
+  signature: number;
+  signatureEnd: number;
   /** The serial's content octets. */
-  serial = 4,
-  issuer = 6,
-  subject = 8,
-  spki = 10,
+  serial: number;
+  serialEnd: number;
+  issuer: number;
+  issuerEnd: number;
+  subject: number;
+  subjectEnd: number;
+  spki: number;
+  spkiEnd: number;
   /** The content of the Extensions SEQUENCE (empty without extensions). */
-  extensions = 12,
-  count = 14,
+  extensions: number;
+  extensionsEnd: number;
 }
 
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
@@ -534,36 +585,36 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
   try {
     const length = der.length;
     if (element(der, 0, length) !== length || !lastTagIs(0x30)) throw new CertificateParseError('not a DER certificate (trailing or missing bytes)');
-    const layout = new Int32Array(Field.count);
+    const layout: Layout = { tbs: 0, tbsEnd: 0, signature: 0, signatureEnd: 0, serial: 0, serialEnd: 0, issuer: 0, issuerEnd: 0, subject: 0, subjectEnd: 0, spki: 0, spkiEnd: 0, extensions: 0, extensionsEnd: 0 };
     // Certificate: tbsCertificate, signatureAlgorithm, signatureValue.
     const tbsStart = elementContent;
     const tbsEnd = expectElement(der, tbsStart, length, 0x30, 'TBSCertificate');
-    layout[Field.tbs] = tbsStart;
-    layout[Field.tbs + 1] = tbsEnd;
+    layout.tbs = tbsStart;
+    layout.tbsEnd = tbsEnd;
     let at = elementContent;
     if (at >= tbsEnd) throw new CertificateParseError('not an X.509 v3 certificate');
     at = element(der, at, tbsEnd);
     if (!lastTagIs(0xa0)) throw new CertificateParseError('not an X.509 v3 certificate');
     const serialEnd = expectElement(der, at, tbsEnd, 0x02, 'serialNumber');
-    layout[Field.serial] = elementContent;
-    layout[Field.serial + 1] = serialEnd;
+    layout.serial = elementContent;
+    layout.serialEnd = serialEnd;
     at = serialEnd;
     const tbsSignatureAlgorithm = algorithmAt(der, at, tbsEnd);
     at = element(der, at, tbsEnd);
-    at = nameAt(der, at, tbsEnd, layout, Field.issuer);
+    at = nameAt(der, at, tbsEnd, layout, 'issuer');
     const validityEnd = expectElement(der, at, tbsEnd, 0x30, 'validity');
     const notBeforeAt = elementContent;
     at = validityEnd;
-    at = nameAt(der, at, tbsEnd, layout, Field.subject);
+    at = nameAt(der, at, tbsEnd, layout, 'subject');
     const spkiEnd = expectElement(der, at, tbsEnd, 0x30, 'subjectPublicKeyInfo');
-    layout[Field.spki] = at;
-    layout[Field.spki + 1] = spkiEnd;
+    layout.spki = at;
+    layout.spkiEnd = spkiEnd;
     const spkiContent = elementContent;
     const publicKeyAlgorithm = algorithmAt(der, spkiContent, spkiEnd);
     const curve = publicKeyAlgorithm === oids.ecPublicKey ? algorithmParameter : undefined;
     skipElements(der, spkiContent, spkiEnd);
     // Optional fields up to the extensions ([3]); the first [3] holds them.
-    const extensions: ProfileExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
+    const extensions: ProfileExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, authorityInfoAccess: 0, authorityInfoAccessEnd: 0 };
     let extensionsSeen = false;
     for (at = spkiEnd; at < tbsEnd; ) {
       const fieldEnd = element(der, at, tbsEnd);
@@ -571,8 +622,8 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
         extensionsSeen = true;
         const listEnd = element(der, elementContent, fieldEnd);
         if (!lastTagIs(0x30)) throw new CertificateParseError('expected Extensions');
-        layout[Field.extensions] = elementContent;
-        layout[Field.extensions + 1] = listEnd;
+        layout.extensions = elementContent;
+        layout.extensionsEnd = listEnd;
         readExtensions(der, elementContent, listEnd, extensions);
       }
       at = fieldEnd;
@@ -582,8 +633,8 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     const signatureEnd = expectElement(der, signatureAt, length, 0x03, 'signatureValue');
     if (der[elementContent] !== 0) throw new CertificateParseError('signatureValue has unused bits');
     // Empty contents read as an empty signature (which then fails to verify), as before.
-    layout[Field.signature] = Math.min(elementContent + 1, signatureEnd);
-    layout[Field.signature + 1] = signatureEnd;
+    layout.signature = Math.min(elementContent + 1, signatureEnd);
+    layout.signatureEnd = signatureEnd;
     skipElements(der, signatureEnd, length);
     // Validity last: element() calls above would overwrite elementTag.
     const notBeforeEnd = expectTime(der, notBeforeAt, validityEnd, 'notBefore');
@@ -599,10 +650,15 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
 }
 
 /** Reads and checks the issuer or subject Name at `offset`, records its bounds in `layout`; returns its end. */
-function nameAt(der: Uint8Array, offset: number, limit: number, layout: Int32Array, field: Field.issuer | Field.subject): number {
-  const end = expectElement(der, offset, limit, 0x30, field === Field.issuer ? 'issuer' : 'subject');
-  layout[field] = offset;
-  layout[field + 1] = end;
+function nameAt(der: Uint8Array, offset: number, limit: number, layout: Layout, field: 'issuer' | 'subject'): number {
+  const end = expectElement(der, offset, limit, 0x30, field);
+  if (field === 'issuer') {
+    layout.issuer = offset;
+    layout.issuerEnd = end;
+  } else {
+    layout.subject = offset;
+    layout.subjectEnd = end;
+  }
   nameValues(der, elementContent, end, undefined);
   return end;
 }
