@@ -480,79 +480,97 @@ function listExtensions(bytes: Uint8Array, start: number, end: number): ParsedEx
  * certificate is read. Offsets are of `der`.
  */
 class DerCertificate implements ParsedCertificate {
-  #issuer: readonly NameAttribute[] | undefined;
-  #subject: readonly NameAttribute[] | undefined;
-  #serialNumber: string | undefined;
-  #extensions: readonly ParsedExtension[] | undefined;
-  #ocspUrls: readonly string[] | undefined;
-  #subjectDer: Uint8Array | undefined;
-  #spki: Uint8Array | undefined;
-  readonly tbs: Uint8Array;
-  readonly signature: Uint8Array;
-  readonly issuerDer: Uint8Array;
-  readonly unhandledCriticalExtension: string | undefined;
-  readonly basicConstraints: ParsedCertificate['basicConstraints'];
-  readonly keyUsage: ParsedCertificate['keyUsage'];
-  readonly subjectKeyIdentifier: string | undefined;
-  readonly authorityKeyIdentifier: string | undefined;
-  readonly #layout: Layout;
-  readonly #authorityInfoAccess: number;
-  readonly #authorityInfoAccessEnd: number;
+  // Declared for TypeScript only and assigned in the constructor: ES2022 field definitions run an
+  // initializer per instance, and a certificate is made for every leaf validated.
+  declare readonly der: Uint8Array;
+  declare readonly tbs: Uint8Array;
+  declare readonly signature: Uint8Array;
+  declare readonly issuerDer: Uint8Array;
+  declare readonly signatureAlgorithm: string;
+  declare readonly tbsSignatureAlgorithm: string;
+  declare readonly notBefore: number;
+  declare readonly notAfter: number;
+  declare readonly publicKeyAlgorithm: string;
+  declare readonly curve: string | undefined;
+  declare readonly unhandledCriticalExtension: string | undefined;
+  declare readonly basicConstraints: ParsedCertificate['basicConstraints'];
+  declare readonly keyUsage: ParsedCertificate['keyUsage'];
+  declare readonly subjectKeyIdentifier: string | undefined;
+  declare readonly authorityKeyIdentifier: string | undefined;
+  private declare readonly layout: Layout;
+  private declare readonly authorityInfoAccess: number;
+  private declare readonly authorityInfoAccessEnd: number;
+  // Built on first use.
+  private declare issuerAttributes: readonly NameAttribute[] | undefined;
+  private declare subjectAttributes: readonly NameAttribute[] | undefined;
+  private declare serialHex: string | undefined;
+  private declare extensionList: readonly ParsedExtension[] | undefined;
+  private declare ocspUrlList: readonly string[] | undefined;
+  private declare subjectView: Uint8Array | undefined;
+  private declare spkiView: Uint8Array | undefined;
 
   constructor(
-    readonly der: Uint8Array,
+    der: Uint8Array,
     layout: Layout,
-    readonly signatureAlgorithm: string,
-    readonly tbsSignatureAlgorithm: string,
-    readonly notBefore: number,
-    readonly notAfter: number,
-    readonly publicKeyAlgorithm: string,
-    readonly curve: string | undefined,
+    signatureAlgorithm: string,
+    tbsSignatureAlgorithm: string,
+    notBefore: number,
+    notAfter: number,
+    publicKeyAlgorithm: string,
+    curve: string | undefined,
     extensions: ProfileExtensions,
   ) {
-    this.#layout = layout;
+    this.der = der;
     this.tbs = view(der, layout.tbs, layout.tbsEnd);
     this.signature = view(der, layout.signature, layout.signatureEnd);
     this.issuerDer = view(der, layout.issuer, layout.issuerEnd);
+    this.signatureAlgorithm = signatureAlgorithm;
+    this.tbsSignatureAlgorithm = tbsSignatureAlgorithm;
+    this.notBefore = notBefore;
+    this.notAfter = notAfter;
+    this.publicKeyAlgorithm = publicKeyAlgorithm;
+    this.curve = curve;
     this.unhandledCriticalExtension = extensions.unhandledCriticalExtension;
     this.basicConstraints = extensions.basicConstraints;
     this.keyUsage = extensions.keyUsage;
     this.subjectKeyIdentifier = extensions.subjectKeyIdentifier;
     this.authorityKeyIdentifier = extensions.authorityKeyIdentifier;
-    this.#authorityInfoAccess = extensions.authorityInfoAccess;
-    this.#authorityInfoAccessEnd = extensions.authorityInfoAccessEnd;
+    this.layout = layout;
+    this.authorityInfoAccess = extensions.authorityInfoAccess;
+    this.authorityInfoAccessEnd = extensions.authorityInfoAccessEnd;
+    this.issuerAttributes = this.subjectAttributes = this.serialHex = this.extensionList = this.ocspUrlList = this.subjectView = this.spkiView = undefined;
   }
 
   get subjectDer(): Uint8Array {
-    return (this.#subjectDer ??= view(this.der, this.#layout.subject, this.#layout.subjectEnd));
+    return (this.subjectView ??= view(this.der, this.layout.subject, this.layout.subjectEnd));
   }
 
   get spki(): Uint8Array {
-    return (this.#spki ??= view(this.der, this.#layout.spki, this.#layout.spkiEnd));
+    return (this.spkiView ??= view(this.der, this.layout.spki, this.layout.spkiEnd));
   }
 
   get ocspUrls(): readonly string[] {
-    return (this.#ocspUrls ??= accessLocations(this.der, this.#authorityInfoAccess, this.#authorityInfoAccessEnd, [])!);
+    return (this.ocspUrlList ??= accessLocations(this.der, this.authorityInfoAccess, this.authorityInfoAccessEnd, [])!);
   }
 
   get extensions(): readonly ParsedExtension[] {
-    return (this.#extensions ??= listExtensions(this.der, this.#layout.extensions, this.#layout.extensionsEnd));
+    return (this.extensionList ??= listExtensions(this.der, this.layout.extensions, this.layout.extensionsEnd));
   }
 
   get serialNumber(): string {
-    return (this.#serialNumber ??= unsignedHex(this.der, this.#layout.serial, this.#layout.serialEnd));
+    return (this.serialHex ??= unsignedHex(this.der, this.layout.serial, this.layout.serialEnd));
   }
 
   get issuer(): readonly NameAttribute[] {
-    return (this.#issuer ??= parseName(this.der, readTlv(this.der, this.#layout.issuer, this.#layout.issuerEnd)));
+    return (this.issuerAttributes ??= parseName(this.der, readTlv(this.der, this.layout.issuer, this.layout.issuerEnd)));
   }
 
   get subject(): readonly NameAttribute[] {
-    return (this.#subject ??= parseName(this.der, readTlv(this.der, this.#layout.subject, this.#layout.subjectEnd)));
+    return (this.subjectAttributes ??= parseName(this.der, readTlv(this.der, this.layout.subject, this.layout.subjectEnd)));
   }
 
   subjectValues(oid: string): string[] {
-    const { subject, subjectEnd } = this.#layout;
+    const { subject, subjectEnd } = this.layout;
     // The subject's content: after its header, which parseCertificateDer has read.
     element(this.der, subject, subjectEnd);
     return nameValues(this.der, elementContent, subjectEnd, oid);
