@@ -181,7 +181,11 @@ function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots'])
 
 /** The last MO + V2G list built per TrustAnchors object, reused while both arrays hold the same anchors (no array per validation). */
 const contractAnchorLists = new WeakMap<TrustAnchors, { mo: readonly CertificateInput[]; v2g: readonly CertificateInput[]; list: readonly CertificateInput[] }>();
-const sameEntries = (a: readonly CertificateInput[], b: readonly CertificateInput[]): boolean => a.length === b.length && a.every((entry, i) => entry === b[i]);
+function sameEntries(a: readonly CertificateInput[], b: readonly CertificateInput[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function contractAnchors(byKind: TrustAnchors): readonly CertificateInput[] {
   const mo = byKind.mo ?? [];
@@ -235,7 +239,8 @@ function checkLeaf(cert: Certificate, purpose: ChainPurpose): void {
   if ((flags & profile.requiredKeyUsage) !== profile.requiredKeyUsage) throw new Defect('KeyUsage', 0, `the ${purpose} leaf keyUsage lacks bits the role needs`);
   const dcs = cert.subjectValues(oids.domainComponent);
   if (profile.domainComponentRequired && dcs.length === 0) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has no DC; DC=${profile.domainComponent} is required [V2G2-925]`);
-  const wrong = dcs.find((dc) => dc !== profile.domainComponent);
+  let wrong: string | undefined;
+  for (let i = 0; i < dcs.length && wrong === undefined; i++) if (dcs[i] !== profile.domainComponent) wrong = dcs[i];
   if (wrong !== undefined) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has DC=${wrong}, expected DC=${profile.domainComponent}`);
 }
 
