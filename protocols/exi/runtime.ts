@@ -8,15 +8,19 @@ import { ExiDecodeError, ExiEncodeError } from './errors.ts';
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export class BitReader {
-  readonly bytes: Uint8Array;
+  // Fields are declared for TypeScript only and assigned in the constructor: an ES2022 class field
+  // definition runs an initializer per instance, and a reader is made for every decode.
+  declare readonly bytes: Uint8Array;
   /** Current position in bits from the start of `bytes`. */
-  pos: number;
-  readonly end: number;
+  declare pos: number;
+  declare readonly end: number;
 
   constructor(bytes: Uint8Array, startBit = 0) {
     this.bytes = bytes;
     this.pos = startBit;
     this.end = bytes.length * 8;
+    this.globalValues = undefined;
+    this.localValues = undefined;
   }
 
   fail(message: string, at = this.pos): never {
@@ -47,17 +51,10 @@ export class BitReader {
     if (n === 0) return 0;
     this.pos = p + n;
     const buf = this.bytes;
-    let result = 0;
-    let q = p;
-    let left = n;
-    while (left > 0) {
-      const avail = 8 - (q & 7);
-      const take = left < avail ? left : avail;
-      result = (result << take) | ((buf[q >>> 3] >>> (avail - take)) & ((1 << take) - 1));
-      q += take;
-      left -= take;
-    }
-    return result;
+    const i = p >>> 3;
+    // Fewer than 4 octets are left (i is one of them, as p < end): a 32-bit window with zeros past the end.
+    const window = (buf[i] << 24) | (i + 1 < buf.length ? buf[i + 1] << 16 : 0) | (i + 2 < buf.length ? buf[i + 2] << 8 : 0);
+    return (window << (p & 7)) >>> (32 - n);
   }
 
   /** Non-zero bits where a combined read expected only zero event codes (single-production states, CH, EE). */
@@ -81,6 +78,27 @@ export class BitReader {
 
   /** EXI unsigned integer (7-bit groups, least significant first) that must fit a safe JS number. */
   uint(): number {
+    const p = this.pos;
+    const buf = this.bytes;
+    const i = p >>> 3;
+    // One or two octets (most V2G values) from one 32-bit window, as in bits(); the rest in uintLong.
+    if (i + 3 < buf.length) {
+      const window = (((buf[i] << 24) | (buf[i + 1] << 16) | (buf[i + 2] << 8) | buf[i + 3]) << (p & 7)) >>> 0;
+      const low = window >>> 24;
+      if (low < 128) {
+        this.pos = p + 8;
+        return low;
+      }
+      const high = (window >>> 16) & 0xff;
+      if (high < 128) {
+        this.pos = p + 16;
+        return (low & 127) | (high << 7);
+      }
+    }
+    return this.uintLong();
+  }
+
+  private uintLong(): number {
     const start = this.pos;
     const buf = this.bytes;
     const shift = start & 7;
@@ -195,7 +213,11 @@ export class BitReader {
     if (length * 8 > this.end - this.pos) this.overrun(length * 8);
     const p = this.pos;
     this.pos = p + length * 8;
-    if ((p & 7) === 0) return this.bytes.subarray(p >>> 3, (p >>> 3) + length);
+    if ((p & 7) === 0) {
+      const bytes = this.bytes;
+      // subarray() looks up the species constructor on every call; a plain Uint8Array view is made directly (a Buffer stays a Buffer).
+      return bytes.constructor === Uint8Array ? new Uint8Array(bytes.buffer, bytes.byteOffset + (p >>> 3), length) : bytes.subarray(p >>> 3, (p >>> 3) + length);
+    }
     const out = new Uint8Array(length);
     const shift = p & 7;
     const back = 8 - shift;
@@ -212,8 +234,8 @@ export class BitReader {
   }
 
   /** String table (EXI 7.3): every non-empty string value read, globally and per qname, for value hits. */
-  private globalValues: string[] | undefined;
-  private localValues: Map<string, string[]> | undefined;
+  private declare globalValues: string[] | undefined;
+  private declare localValues: Map<string, string[]> | undefined;
 
   /**
    * A string value: length+2 then code points, or a string table hit (0 = local, 1 = global, then an

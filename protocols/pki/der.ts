@@ -75,6 +75,8 @@ export interface ParsedCertificate {
   readonly subjectKeyIdentifier?: string;
   readonly authorityKeyIdentifier?: string;
   readonly ocspUrls: readonly string[];
+  /** The values of one subject attribute (e.g. all DC values) in DER order, read without the others. */
+  subjectValues(oid: string): string[];
 }
 
 /** Thrown for bytes that are not a DER X.509 v3 certificate. */
@@ -92,9 +94,14 @@ interface Tlv {
   readonly end: number;
 }
 
-function readTlv(bytes: Uint8Array, offset: number, limit: number): Tlv {
+// The certificate reader keeps no object per element: element() returns the end and leaves the tag
+// and the content start here, for the caller to read before its next call (parsing is synchronous).
+let elementTag = 0;
+let elementContent = 0;
+
+/** Reads the DER header at `offset` of an element that must end by `limit`; returns its end. Definite lengths only (DER). */
+function element(bytes: Uint8Array, offset: number, limit: number): number {
   if (offset + 2 > limit) throw new CertificateParseError(`truncated DER at byte ${offset}`);
-  const tag = bytes[offset];
   let length = bytes[offset + 1];
   let contentStart = offset + 2;
   if (length & 0x80) {
@@ -106,8 +113,34 @@ function readTlv(bytes: Uint8Array, offset: number, limit: number): Tlv {
   }
   const end = contentStart + length;
   if (end > limit) throw new CertificateParseError(`DER element at byte ${offset} runs past its container`);
-  return { tag, start: offset, contentStart, end };
+  elementTag = bytes[offset];
+  elementContent = contentStart;
+  return end;
 }
+
+/** Whether the last element() read has tag `tag` (a call, so TypeScript does not narrow elementTag across element() calls). */
+const lastTagIs = (tag: number): boolean => elementTag === tag;
+
+/** element() for an element that must be there (`offset` < `limit`) with tag `tag`. */
+function expectElement(bytes: Uint8Array, offset: number, limit: number, tag: number, what: string): number {
+  if (offset >= limit) throw new CertificateParseError(`expected ${what}`);
+  const end = element(bytes, offset, limit);
+  if (elementTag !== tag) throw new CertificateParseError(`expected ${what}`);
+  return end;
+}
+
+/** Checks that the elements from `offset` to `limit` are well-formed DER headers, end to end. */
+function skipElements(bytes: Uint8Array, offset: number, limit: number): void {
+  while (offset < limit) offset = element(bytes, offset, limit);
+}
+
+function readTlv(bytes: Uint8Array, offset: number, limit: number): Tlv {
+  const end = element(bytes, offset, limit);
+  return { tag: elementTag, start: offset, contentStart: elementContent, end };
+}
+
+/** A view of `bytes` from `start` to `end`: a plain Uint8Array, as subarray() looks up the species constructor on every call. */
+const view = (bytes: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
 
 function childrenOf(bytes: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
@@ -141,8 +174,7 @@ function octetString(bytes: Uint8Array, start: number, end: number): string {
 /** Texts of the OIDs 2.5.x.y (content 55 x y, x and y below 128): the names' attribute types and most X.509 extensions. */
 const x500Oids: (string | undefined)[] = new Array(128 * 128);
 
-function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
-  const { contentStart: start, end } = tlv;
+function decodeOid(bytes: Uint8Array, start: number, end: number): string {
   // Most OIDs of a certificate by table, without hashing.
   if (end - start === 3 && bytes[start] === 0x55 && bytes[start + 1] < 0x80 && bytes[start + 2] < 0x80) {
     return (x500Oids[(bytes[start + 1] << 7) | bytes[start + 2]] ??= `2.5.${bytes[start + 1]}.${bytes[start + 2]}`);
@@ -155,16 +187,16 @@ function decodeOid(bytes: Uint8Array, tlv: Tlv): string {
     for (let i = start; same && i < end; i++) same = known.octets[i - start] === bytes[i];
     if (same) return known.text;
   }
-  const text = dottedOid(bytes, tlv);
+  const text = dottedOid(bytes, start, end);
   // Bounded: a hostile certificate may carry any number of made-up OIDs.
   if (known === undefined && oidTexts.size < OID_CACHE_SIZE) oidTexts.set(hash, { octets: bytes.slice(start, end), text });
   return text;
 }
 
-function dottedOid(bytes: Uint8Array, tlv: Tlv): string {
+function dottedOid(bytes: Uint8Array, start: number, end: number): string {
   const parts: number[] = [];
   let value = 0;
-  for (let i = tlv.contentStart; i < tlv.end; i++) {
+  for (let i = start; i < end; i++) {
     value = value * 128 + (bytes[i] & 0x7f);
     if ((bytes[i] & 0x80) === 0) {
       if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
@@ -184,16 +216,16 @@ const isAscii = (bytes: Uint8Array, start: number, end: number): boolean => {
 };
 
 /** IA5String/latin1 content; short ASCII read in place (the decoder's setup costs more than the read). */
-function decodeLatin1(bytes: Uint8Array, tlv: Tlv): string {
-  if (tlv.end - tlv.contentStart <= 128 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
-  return latin1.decode(bytes.subarray(tlv.contentStart, tlv.end));
+function decodeLatin1(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 128 && isAscii(bytes, start, end)) return octetString(bytes, start, end);
+  return latin1.decode(bytes.subarray(start, end));
 }
 
-function decodeString(bytes: Uint8Array, tlv: Tlv): string {
+function decodeString(bytes: Uint8Array, tag: number, start: number, end: number): string {
   // ASCII reads the same in UTF-8 and in the latin1 (windows-1252) decoder, without their setup cost.
-  if (tlv.end - tlv.contentStart <= 64 && isAscii(bytes, tlv.contentStart, tlv.end)) return octetString(bytes, tlv.contentStart, tlv.end);
-  const content = bytes.subarray(tlv.contentStart, tlv.end);
-  return tlv.tag === 0x0c ? utf8.decode(content) : latin1.decode(content);
+  if (end - start <= 64 && isAscii(bytes, start, end)) return octetString(bytes, start, end);
+  const content = bytes.subarray(start, end);
+  return tag === 0x0c ? utf8.decode(content) : latin1.decode(content);
 }
 
 /** Two ASCII digits at `at` as a number, or NaN. */
@@ -204,9 +236,8 @@ function twoDigits(bytes: Uint8Array, at: number): number {
 }
 
 /** UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ, digits read in place (RFC 5280 4.1.2.5). */
-function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
-  const utc = tlv.tag === 0x17;
-  const start = tlv.contentStart;
+function decodeTime(bytes: Uint8Array, tag: number, start: number, end: number): number {
+  const utc = tag === 0x17;
   const at = start + (utc ? 2 : 4); // the month
   let year = utc ? twoDigits(bytes, start) : twoDigits(bytes, start) * 100 + twoDigits(bytes, start + 2);
   if (utc) year += year < 50 ? 2000 : 1900; // RFC 5280 4.1.2.5.1
@@ -216,8 +247,8 @@ function decodeTime(bytes: Uint8Array, tlv: Tlv): number {
   const minute = twoDigits(bytes, at + 6);
   const second = twoDigits(bytes, at + 8);
   // NaN (a non-digit) fails the last comparison.
-  const ok = tlv.end - at === 11 && bytes[tlv.end - 1] === 0x5a && year + month + day + hour + minute + second >= 0;
-  if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, tlv.end))}'`);
+  const ok = end - at === 11 && bytes[end - 1] === 0x5a && year + month + day + hour + minute + second >= 0;
+  if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, end))}'`);
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
@@ -230,9 +261,41 @@ function hex(bytes: Uint8Array, start: number, end: number): string {
   return text;
 }
 
-function algorithmOf(bytes: Uint8Array, tlv: Tlv): { oid: string; parameter?: string } {
-  const [oid, parameter] = childrenOf(bytes, expectTag(tlv, 0x30, 'AlgorithmIdentifier'));
-  return { oid: decodeOid(bytes, expectTag(oid, 0x06, 'algorithm OID')), parameter: parameter?.tag === 0x06 ? decodeOid(bytes, parameter) : undefined };
+/** The parameter OID of the AlgorithmIdentifier algorithmAt() read last (the named curve of an EC key), if it has one. */
+let algorithmParameter: string | undefined;
+
+/** The two AlgorithmIdentifiers of every ISO 15118-2 certificate, whole: ecdsa-with-SHA256 (no parameters) and an EC key on secp256r1. */
+const ecdsaWithSha256Der = Uint8Array.of(0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02);
+const ecP256KeyDer = Uint8Array.of(0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+
+/** Whether the element at `offset` (ending by `limit`) is exactly `expected`. */
+function isElement(bytes: Uint8Array, offset: number, limit: number, expected: Uint8Array): boolean {
+  if (offset + expected.length > limit) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[offset + i] !== expected[i]) return false;
+  return true;
+}
+
+/** The OID of the AlgorithmIdentifier at `offset`; every element inside it must be well-formed. */
+function algorithmAt(bytes: Uint8Array, offset: number, limit: number): string {
+  // The profile's two, compared whole (they are complete, well-formed elements) instead of decoded.
+  if (isElement(bytes, offset, limit, ecdsaWithSha256Der)) {
+    algorithmParameter = undefined;
+    return oids.ecdsaWithSha256;
+  }
+  if (isElement(bytes, offset, limit, ecP256KeyDer)) {
+    algorithmParameter = oids.secp256r1;
+    return oids.ecPublicKey;
+  }
+  const end = expectElement(bytes, offset, limit, 0x30, 'AlgorithmIdentifier');
+  const oidEnd = expectElement(bytes, elementContent, end, 0x06, 'algorithm OID');
+  const oid = decodeOid(bytes, elementContent, oidEnd);
+  algorithmParameter = undefined;
+  if (oidEnd < end) {
+    const parameterEnd = element(bytes, oidEnd, end);
+    if (elementTag === 0x06) algorithmParameter = decodeOid(bytes, elementContent, parameterEnd);
+    skipElements(bytes, parameterEnd, end);
+  }
+  return oid;
 }
 
 function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
@@ -240,7 +303,8 @@ function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
   for (const set of childrenOf(bytes, name)) {
     for (const pair of childrenOf(bytes, expectTag(set, 0x31, 'RelativeDistinguishedName'))) {
       const [type, value] = childrenOf(bytes, expectTag(pair, 0x30, 'AttributeTypeAndValue'));
-      out.push({ oid: decodeOid(bytes, expectTag(type, 0x06, 'attribute type')), value: value ? decodeString(bytes, value) : '' });
+      const { contentStart, end } = expectTag(type, 0x06, 'attribute type');
+      out.push({ oid: decodeOid(bytes, contentStart, end), value: value ? decodeString(bytes, value.tag, value.contentStart, value.end) : '' });
     }
   }
   return out;
@@ -251,196 +315,378 @@ function parseName(bytes: Uint8Array, name: Tlv): NameAttribute[] {
  * building its attributes: a certificate is refused for a malformed name whether or not its
  * attributes are ever read.
  */
-function checkName(bytes: Uint8Array, name: Tlv): void {
-  for (let setAt = name.contentStart; setAt < name.end; ) {
-    const set = expectTag(readTlv(bytes, setAt, name.end), 0x31, 'RelativeDistinguishedName');
-    for (let pairAt = set.contentStart; pairAt < set.end; ) {
-      const pair = expectTag(readTlv(bytes, pairAt, set.end), 0x30, 'AttributeTypeAndValue');
-      const type = pair.contentStart < pair.end ? readTlv(bytes, pair.contentStart, pair.end) : undefined;
-      expectTag(type, 0x06, 'attribute type');
+/**
+ * Walks a Name's content (`start` to `end`) as parseName reads it, SET of SEQUENCE starting with an OID, and
+ * returns the values of the attributes of type `oid` (none when undefined). Builds no other attribute,
+ * so a certificate is refused for a malformed name whether or not its attributes are ever read.
+ */
+function nameValues(bytes: Uint8Array, start: number, end: number, oid: string | undefined): string[] {
+  const values: string[] = [];
+  for (let setAt = start; setAt < end; ) {
+    const setEnd = expectElement(bytes, setAt, end, 0x31, 'RelativeDistinguishedName');
+    for (let pairAt = elementContent; pairAt < setEnd; ) {
+      const pairEnd = expectElement(bytes, pairAt, setEnd, 0x30, 'AttributeTypeAndValue');
+      const typeEnd = expectElement(bytes, elementContent, pairEnd, 0x06, 'attribute type');
+      const wanted = oid !== undefined && decodeOid(bytes, elementContent, typeEnd) === oid;
+      if (wanted && typeEnd === pairEnd) values.push('');
       // parseName reads the first two children only, but every child must be well-formed DER.
-      for (let at = type!.end; at < pair.end; ) at = readTlv(bytes, at, pair.end).end;
-      pairAt = pair.end;
+      for (let at = typeEnd; at < pairEnd; ) {
+        const valueEnd = element(bytes, at, pairEnd);
+        if (wanted && at === typeEnd) values.push(decodeString(bytes, elementTag, elementContent, valueEnd));
+        at = valueEnd;
+      }
+      pairAt = pairEnd;
     }
-    setAt = set.end;
+    setAt = setEnd;
   }
+  return values;
 }
 
-function unsignedHex(bytes: Uint8Array, tlv: Tlv): string {
-  let start = tlv.contentStart;
-  while (start < tlv.end && bytes[start] === 0) start++;
-  if (start === tlv.end) return '0';
-  const text = hex(bytes, start, tlv.end);
+function unsignedHex(bytes: Uint8Array, start: number, end: number): string {
+  while (start < end && bytes[start] === 0) start++;
+  if (start === end) return '0';
+  const text = hex(bytes, start, end);
   return bytes[start] < 0x10 ? text.slice(1) : text;
 }
 
-/** Parses the extensions the ISO 15118-2 profile constrains; other extensions are kept raw. */
-function readExtensions(bytes: Uint8Array, list: Tlv) {
-  let unhandledCriticalExtension: string | undefined;
-  let basicConstraints: ParsedCertificate['basicConstraints'];
-  let keyUsage: ParsedCertificate['keyUsage'];
-  let subjectKeyIdentifier: string | undefined;
-  let authorityKeyIdentifier: string | undefined;
-  const ocspUrls: string[] = [];
-  for (const entry of childrenOf(bytes, expectTag(list, 0x30, 'Extensions'))) {
-    const { oid, critical, octets } = readExtension(bytes, entry);
-    const inner = readTlv(bytes, octets.contentStart, octets.end);
-    if (critical && unhandledCriticalExtension === undefined && !handledExtensions.has(oid)) unhandledCriticalExtension = oid;
-    if (oid === oids.basicConstraints) {
-      const fields = childrenOf(bytes, expectTag(inner, 0x30, 'BasicConstraints'));
-      const ca = fields[0]?.tag === 0x01 && bytes[fields[0].contentStart] !== 0;
-      const length = fields.find((f) => f.tag === 0x02);
-      basicConstraints = { critical, ca, pathLength: length ? parseInt(unsignedHex(bytes, length), 16) : undefined };
-    } else if (oid === oids.keyUsage) {
-      expectTag(inner, 0x03, 'KeyUsage BIT STRING');
-      let flags = 0;
-      for (let i = inner.contentStart + 1, bit = 0; i < inner.end; i++) {
-        for (let mask = 0x80; mask > 0; mask >>= 1, bit++) if (bytes[i] & mask) flags |= 1 << bit;
-      }
-      keyUsage = { critical, flags };
-    } else if (oid === oids.subjectKeyIdentifier) {
-      subjectKeyIdentifier = hex(bytes, expectTag(inner, 0x04, 'SubjectKeyIdentifier').contentStart, inner.end);
-    } else if (oid === oids.authorityKeyIdentifier) {
-      const keyId = childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityKeyIdentifier')).find((f) => f.tag === 0x80);
-      if (keyId) authorityKeyIdentifier = hex(bytes, keyId.contentStart, keyId.end);
-    } else if (oid === oids.authorityInfoAccess) {
-      for (const access of childrenOf(bytes, expectTag(inner, 0x30, 'AuthorityInfoAccess'))) {
-        const [method, location] = childrenOf(bytes, access);
-        if (decodeOid(bytes, method) === oids.ocsp && location?.tag === 0x86) ocspUrls.push(decodeLatin1(bytes, location));
-      }
+// extensionAt() leaves what it read here, as element() does.
+let extensionOid = '';
+let extensionCritical = false;
+let extensionValueStart = 0;
+let extensionValueEnd = 0;
+
+/** Reads the Extension at `offset` (every element in it well-formed); returns its end. */
+function extensionAt(bytes: Uint8Array, offset: number, limit: number): number {
+  const end = expectElement(bytes, offset, limit, 0x30, 'Extension');
+  const oidEnd = expectElement(bytes, elementContent, end, 0x06, 'extension OID');
+  extensionOid = decodeOid(bytes, elementContent, oidEnd);
+  let at = oidEnd;
+  extensionCritical = false;
+  if (at < end) {
+    const next = element(bytes, at, end);
+    if (elementTag === 0x01) {
+      extensionCritical = bytes[elementContent] !== 0;
+      at = next;
     }
   }
-  return { unhandledCriticalExtension, basicConstraints, keyUsage, subjectKeyIdentifier, authorityKeyIdentifier, ocspUrls };
+  const valueEnd = expectElement(bytes, at, end, 0x04, 'extnValue');
+  extensionValueStart = elementContent;
+  extensionValueEnd = valueEnd;
+  skipElements(bytes, valueEnd, end);
+  return end;
 }
 
 /** The extensions readExtensions interprets. */
 const handledExtensions = new Set<string>([oids.basicConstraints, oids.keyUsage, oids.subjectKeyIdentifier, oids.authorityKeyIdentifier, oids.authorityInfoAccess]);
 
-function readExtension(bytes: Uint8Array, entry: Tlv): { oid: string; critical: boolean; octets: Tlv } {
-  const parts = childrenOf(bytes, expectTag(entry, 0x30, 'Extension'));
-  const oid = decodeOid(bytes, expectTag(parts[0], 0x06, 'extension OID'));
-  const critical = parts[1]?.tag === 0x01 && bytes[parts[1].contentStart] !== 0;
-  const octets = expectTag(parts[parts[1]?.tag === 0x01 ? 2 : 1], 0x04, 'extnValue');
-  return { oid, critical, octets };
+interface ProfileExtensions {
+  unhandledCriticalExtension: string | undefined;
+  basicConstraints: ParsedCertificate['basicConstraints'];
+  keyUsage: ParsedCertificate['keyUsage'];
+  subjectKeyIdentifier: string | undefined;
+  authorityKeyIdentifier: string | undefined;
+  /** Content bounds of the AuthorityInfoAccess SEQUENCE (0 and 0 without one). */
+  authorityInfoAccess: number;
+  authorityInfoAccessEnd: number;
 }
 
-/** Every extension raw, in DER order (of a list readExtensions has read, so it cannot fail). */
-function listExtensions(bytes: Uint8Array, list: Tlv): ParsedExtension[] {
-  return childrenOf(bytes, list).map((entry) => {
-    const { oid, critical, octets } = readExtension(bytes, entry);
-    return { oid, critical, value: bytes.subarray(octets.contentStart, octets.end) };
-  });
+/** Parses the extensions the ISO 15118-2 profile constrains (the Extensions SEQUENCE from `start` to `end`); other extensions are kept raw. */
+function readExtensions(bytes: Uint8Array, start: number, end: number, into: ProfileExtensions): void {
+  for (let at = start; at < end; ) {
+    at = extensionAt(bytes, at, end);
+    const oid = extensionOid;
+    const critical = extensionCritical;
+    const innerEnd = element(bytes, extensionValueStart, extensionValueEnd);
+    const innerTag = elementTag;
+    const inner = elementContent;
+    if (critical && into.unhandledCriticalExtension === undefined && !handledExtensions.has(oid)) into.unhandledCriticalExtension = oid;
+    if (oid === oids.basicConstraints) {
+      if (innerTag !== 0x30) throw new CertificateParseError('expected BasicConstraints');
+      let ca = false;
+      let pathLength: number | undefined;
+      let seenPathLength = false;
+      for (let field = inner; field < innerEnd; ) {
+        const fieldEnd = element(bytes, field, innerEnd);
+        if (field === inner && elementTag === 0x01) ca = bytes[elementContent] !== 0;
+        if (elementTag === 0x02 && !seenPathLength) {
+          seenPathLength = true;
+          pathLength = parseInt(unsignedHex(bytes, elementContent, fieldEnd), 16);
+        }
+        field = fieldEnd;
+      }
+      into.basicConstraints = { critical, ca, pathLength };
+    } else if (oid === oids.keyUsage) {
+      if (innerTag !== 0x03) throw new CertificateParseError('expected KeyUsage BIT STRING');
+      let flags = 0;
+      for (let i = inner + 1, bit = 0; i < innerEnd; i++) {
+        for (let mask = 0x80; mask > 0; mask >>= 1, bit++) if (bytes[i] & mask) flags |= 1 << bit;
+      }
+      into.keyUsage = { critical, flags };
+    } else if (oid === oids.subjectKeyIdentifier) {
+      if (innerTag !== 0x04) throw new CertificateParseError('expected SubjectKeyIdentifier');
+      into.subjectKeyIdentifier = hex(bytes, inner, innerEnd);
+    } else if (oid === oids.authorityKeyIdentifier) {
+      if (innerTag !== 0x30) throw new CertificateParseError('expected AuthorityKeyIdentifier');
+      let keyId: string | undefined;
+      for (let field = inner; field < innerEnd; ) {
+        const fieldEnd = element(bytes, field, innerEnd);
+        if (elementTag === 0x80 && keyId === undefined) keyId = hex(bytes, elementContent, fieldEnd);
+        field = fieldEnd;
+      }
+      if (keyId !== undefined) into.authorityKeyIdentifier = keyId;
+    } else if (oid === oids.authorityInfoAccess) {
+      if (innerTag !== 0x30) throw new CertificateParseError('expected AuthorityInfoAccess');
+      accessLocations(bytes, inner, innerEnd, undefined);
+      into.authorityInfoAccess = inner;
+      into.authorityInfoAccessEnd = innerEnd;
+    }
+  }
 }
 
 /**
- * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex and the raw
- * extension list are built on first use: validating a new leaf looks at the subject only, and they
- * were a third of the reader's work and garbage. Their structure is checked when the certificate is read.
+ * Walks the AccessDescriptions of an AuthorityInfoAccess (content `start` to `end`), every element
+ * well-formed, and returns the OCSP responder URLs when `urls` is given (read on first use only).
+ */
+function accessLocations(bytes: Uint8Array, start: number, end: number, urls: string[] | undefined): string[] | undefined {
+  for (let access = start; access < end; ) {
+    const accessEnd = element(bytes, access, end);
+    if (elementContent >= accessEnd) throw new CertificateParseError('expected AccessDescription');
+    const methodEnd = element(bytes, elementContent, accessEnd);
+    const isOcsp = urls !== undefined && decodeOid(bytes, elementContent, methodEnd) === oids.ocsp;
+    for (let at = methodEnd; at < accessEnd; ) {
+      const locationEnd = element(bytes, at, accessEnd);
+      if (at === methodEnd && isOcsp && elementTag === 0x86) urls.push(decodeLatin1(bytes, elementContent, locationEnd));
+      at = locationEnd;
+    }
+    access = accessEnd;
+  }
+  return urls;
+}
+
+/** Every extension raw, in DER order (of a list readExtensions has read, so it cannot fail). */
+function listExtensions(bytes: Uint8Array, start: number, end: number): ParsedExtension[] {
+  const out: ParsedExtension[] = [];
+  for (let at = start; at < end; ) {
+    at = extensionAt(bytes, at, end);
+    out.push({ oid: extensionOid, critical: extensionCritical, value: bytes.subarray(extensionValueStart, extensionValueEnd) });
+  }
+  return out;
+}
+
+/**
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex, the raw
+ * extension list, the OCSP URLs and the subject and key views are built on first use: validating a new
+ * leaf reads its TBS, signature, issuer and the subject's DC only. Their structure is checked when the
+ * certificate is read. Offsets are of `der`.
  */
 class DerCertificate implements ParsedCertificate {
-  #issuer: readonly NameAttribute[] | undefined;
-  #subject: readonly NameAttribute[] | undefined;
-  #serialNumber: string | undefined;
-  #extensions: readonly ParsedExtension[] | undefined;
+  // Declared for TypeScript only and assigned in the constructor: ES2022 field definitions run an
+  // initializer per instance, and a certificate is made for every leaf validated.
+  declare readonly der: Uint8Array;
+  declare readonly tbs: Uint8Array;
+  declare readonly signature: Uint8Array;
+  declare readonly issuerDer: Uint8Array;
+  declare readonly signatureAlgorithm: string;
+  declare readonly tbsSignatureAlgorithm: string;
+  declare readonly notBefore: number;
+  declare readonly notAfter: number;
+  declare readonly publicKeyAlgorithm: string;
+  declare readonly curve: string | undefined;
+  declare readonly unhandledCriticalExtension: string | undefined;
+  declare readonly basicConstraints: ParsedCertificate['basicConstraints'];
+  declare readonly keyUsage: ParsedCertificate['keyUsage'];
+  declare readonly subjectKeyIdentifier: string | undefined;
+  declare readonly authorityKeyIdentifier: string | undefined;
+  private declare readonly layout: Layout;
+  private declare readonly authorityInfoAccess: number;
+  private declare readonly authorityInfoAccessEnd: number;
+  // Built on first use.
+  private declare issuerAttributes: readonly NameAttribute[] | undefined;
+  private declare subjectAttributes: readonly NameAttribute[] | undefined;
+  private declare serialHex: string | undefined;
+  private declare extensionList: readonly ParsedExtension[] | undefined;
+  private declare ocspUrlList: readonly string[] | undefined;
+  private declare subjectView: Uint8Array | undefined;
+  private declare spkiView: Uint8Array | undefined;
 
   constructor(
-    readonly der: Uint8Array,
-    readonly tbs: Uint8Array,
-    readonly signatureAlgorithm: string,
-    readonly tbsSignatureAlgorithm: string,
-    readonly signature: Uint8Array,
-    private readonly serial: Tlv,
-    private readonly issuerName: Tlv,
-    private readonly subjectName: Tlv,
-    readonly issuerDer: Uint8Array,
-    readonly subjectDer: Uint8Array,
-    readonly notBefore: number,
-    readonly notAfter: number,
-    readonly spki: Uint8Array,
-    readonly publicKeyAlgorithm: string,
-    readonly curve: string | undefined,
-    private readonly extensionList: Tlv | undefined,
-    readonly unhandledCriticalExtension: string | undefined,
-    readonly basicConstraints: ParsedCertificate['basicConstraints'],
-    readonly keyUsage: ParsedCertificate['keyUsage'],
-    readonly subjectKeyIdentifier: string | undefined,
-    readonly authorityKeyIdentifier: string | undefined,
-    readonly ocspUrls: readonly string[],
-  ) {}
+    der: Uint8Array,
+    layout: Layout,
+    signatureAlgorithm: string,
+    tbsSignatureAlgorithm: string,
+    notBefore: number,
+    notAfter: number,
+    publicKeyAlgorithm: string,
+    curve: string | undefined,
+    extensions: ProfileExtensions,
+  ) {
+    this.der = der;
+    this.tbs = view(der, layout.tbs, layout.tbsEnd);
+    this.signature = view(der, layout.signature, layout.signatureEnd);
+    this.issuerDer = view(der, layout.issuer, layout.issuerEnd);
+    this.signatureAlgorithm = signatureAlgorithm;
+    this.tbsSignatureAlgorithm = tbsSignatureAlgorithm;
+    this.notBefore = notBefore;
+    this.notAfter = notAfter;
+    this.publicKeyAlgorithm = publicKeyAlgorithm;
+    this.curve = curve;
+    this.unhandledCriticalExtension = extensions.unhandledCriticalExtension;
+    this.basicConstraints = extensions.basicConstraints;
+    this.keyUsage = extensions.keyUsage;
+    this.subjectKeyIdentifier = extensions.subjectKeyIdentifier;
+    this.authorityKeyIdentifier = extensions.authorityKeyIdentifier;
+    this.layout = layout;
+    this.authorityInfoAccess = extensions.authorityInfoAccess;
+    this.authorityInfoAccessEnd = extensions.authorityInfoAccessEnd;
+    this.issuerAttributes = this.subjectAttributes = this.serialHex = this.extensionList = this.ocspUrlList = this.subjectView = this.spkiView = undefined;
+  }
+
+  get subjectDer(): Uint8Array {
+    return (this.subjectView ??= view(this.der, this.layout.subject, this.layout.subjectEnd));
+  }
+
+  get spki(): Uint8Array {
+    return (this.spkiView ??= view(this.der, this.layout.spki, this.layout.spkiEnd));
+  }
+
+  get ocspUrls(): readonly string[] {
+    return (this.ocspUrlList ??= accessLocations(this.der, this.authorityInfoAccess, this.authorityInfoAccessEnd, [])!);
+  }
 
   get extensions(): readonly ParsedExtension[] {
-    return (this.#extensions ??= this.extensionList ? listExtensions(this.der, this.extensionList) : []);
+    return (this.extensionList ??= listExtensions(this.der, this.layout.extensions, this.layout.extensionsEnd));
   }
 
   get serialNumber(): string {
-    return (this.#serialNumber ??= unsignedHex(this.der, this.serial));
+    return (this.serialHex ??= unsignedHex(this.der, this.layout.serial, this.layout.serialEnd));
   }
 
   get issuer(): readonly NameAttribute[] {
-    return (this.#issuer ??= parseName(this.der, this.issuerName));
+    return (this.issuerAttributes ??= parseName(this.der, readTlv(this.der, this.layout.issuer, this.layout.issuerEnd)));
   }
 
   get subject(): readonly NameAttribute[] {
-    return (this.#subject ??= parseName(this.der, this.subjectName));
+    return (this.subjectAttributes ??= parseName(this.der, readTlv(this.der, this.layout.subject, this.layout.subjectEnd)));
+  }
+
+  subjectValues(oid: string): string[] {
+    const { subject, subjectEnd } = this.layout;
+    // The subject's content: after its header, which parseCertificateDer has read.
+    element(this.der, subject, subjectEnd);
+    return nameValues(this.der, elementContent, subjectEnd, oid);
   }
 }
 
-const noExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, ocspUrls: [] };
+/** Where a certificate's parts are in its DER: whole elements, except where said. */
+interface Layout {
+  tbs: number;
+  tbsEnd: number;
+  /** The signatureValue's octets after the unused-bits octet. */
+  signature: number;
+  signatureEnd: number;
+  /** The serial's content octets. */
+  serial: number;
+  serialEnd: number;
+  issuer: number;
+  issuerEnd: number;
+  subject: number;
+  subjectEnd: number;
+  spki: number;
+  spkiEnd: number;
+  /** The content of the Extensions SEQUENCE (empty without extensions). */
+  extensions: number;
+  extensionsEnd: number;
+}
 
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
 export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
   try {
-    const certificate = readTlv(der, 0, der.length);
-    if (certificate.tag !== 0x30 || certificate.end !== der.length) throw new CertificateParseError('not a DER certificate (trailing or missing bytes)');
-    const [tbs, outerAlgorithm, signature] = childrenOf(der, certificate);
-    const fields = childrenOf(der, expectTag(tbs, 0x30, 'TBSCertificate'));
-    let index = 0;
-    if (fields[0]?.tag !== 0xa0) throw new CertificateParseError('not an X.509 v3 certificate');
-    index++;
-    const serial = expectTag(fields[index++], 0x02, 'serialNumber');
-    const tbsAlgorithm = algorithmOf(der, fields[index++]);
-    const issuer = expectTag(fields[index++], 0x30, 'issuer');
-    const [notBefore, notAfter] = childrenOf(der, expectTag(fields[index++], 0x30, 'validity'));
-    const subject = expectTag(fields[index++], 0x30, 'subject');
-    const spki = expectTag(fields[index++], 0x30, 'subjectPublicKeyInfo');
-    const keyAlgorithm = algorithmOf(der, childrenOf(der, spki)[0]);
-    let extensionsField: Tlv | undefined;
-    for (let i = index; i < fields.length && !extensionsField; i++) if (fields[i].tag === 0xa3) extensionsField = fields[i];
-    const extensionList = extensionsField ? readTlv(der, extensionsField.contentStart, extensionsField.end) : undefined;
-    const e = extensionList ? readExtensions(der, extensionList) : noExtensions;
-    const signatureBits = expectTag(signature, 0x03, 'signatureValue');
-    if (der[signatureBits.contentStart] !== 0) throw new CertificateParseError('signatureValue has unused bits');
-    const outer = algorithmOf(der, outerAlgorithm).oid;
-    checkName(der, issuer);
-    checkName(der, subject);
-    return new DerCertificate(
-      der,
-      der.subarray(tbs.start, tbs.end),
-      outer,
-      tbsAlgorithm.oid,
-      der.subarray(signatureBits.contentStart + 1, signatureBits.end),
-      serial,
-      issuer,
-      subject,
-      der.subarray(issuer.start, issuer.end),
-      der.subarray(subject.start, subject.end),
-      decodeTime(der, expectTag(notBefore, notBefore?.tag === 0x18 ? 0x18 : 0x17, 'notBefore')),
-      decodeTime(der, expectTag(notAfter, notAfter?.tag === 0x18 ? 0x18 : 0x17, 'notAfter')),
-      der.subarray(spki.start, spki.end),
-      keyAlgorithm.oid,
-      keyAlgorithm.oid === oids.ecPublicKey ? keyAlgorithm.parameter : undefined,
-      extensionList,
-      e.unhandledCriticalExtension,
-      e.basicConstraints,
-      e.keyUsage,
-      e.subjectKeyIdentifier,
-      e.authorityKeyIdentifier,
-      e.ocspUrls,
-    );
+    const length = der.length;
+    if (element(der, 0, length) !== length || !lastTagIs(0x30)) throw new CertificateParseError('not a DER certificate (trailing or missing bytes)');
+    const layout: Layout = { tbs: 0, tbsEnd: 0, signature: 0, signatureEnd: 0, serial: 0, serialEnd: 0, issuer: 0, issuerEnd: 0, subject: 0, subjectEnd: 0, spki: 0, spkiEnd: 0, extensions: 0, extensionsEnd: 0 };
+    // Certificate: tbsCertificate, signatureAlgorithm, signatureValue.
+    const tbsStart = elementContent;
+    const tbsEnd = expectElement(der, tbsStart, length, 0x30, 'TBSCertificate');
+    layout.tbs = tbsStart;
+    layout.tbsEnd = tbsEnd;
+    let at = elementContent;
+    if (at >= tbsEnd) throw new CertificateParseError('not an X.509 v3 certificate');
+    at = element(der, at, tbsEnd);
+    if (!lastTagIs(0xa0)) throw new CertificateParseError('not an X.509 v3 certificate');
+    const serialEnd = expectElement(der, at, tbsEnd, 0x02, 'serialNumber');
+    layout.serial = elementContent;
+    layout.serialEnd = serialEnd;
+    at = serialEnd;
+    const tbsSignatureAlgorithm = algorithmAt(der, at, tbsEnd);
+    at = element(der, at, tbsEnd);
+    at = nameAt(der, at, tbsEnd, layout, 'issuer');
+    const validityEnd = expectElement(der, at, tbsEnd, 0x30, 'validity');
+    const notBeforeAt = elementContent;
+    at = validityEnd;
+    at = nameAt(der, at, tbsEnd, layout, 'subject');
+    const spkiEnd = expectElement(der, at, tbsEnd, 0x30, 'subjectPublicKeyInfo');
+    layout.spki = at;
+    layout.spkiEnd = spkiEnd;
+    const spkiContent = elementContent;
+    const publicKeyAlgorithm = algorithmAt(der, spkiContent, spkiEnd);
+    const curve = publicKeyAlgorithm === oids.ecPublicKey ? algorithmParameter : undefined;
+    skipElements(der, spkiContent, spkiEnd);
+    // Optional fields up to the extensions ([3]); the first [3] holds them.
+    const extensions: ProfileExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, authorityInfoAccess: 0, authorityInfoAccessEnd: 0 };
+    let extensionsSeen = false;
+    for (at = spkiEnd; at < tbsEnd; ) {
+      const fieldEnd = element(der, at, tbsEnd);
+      if (elementTag === 0xa3 && !extensionsSeen) {
+        extensionsSeen = true;
+        const listEnd = element(der, elementContent, fieldEnd);
+        if (!lastTagIs(0x30)) throw new CertificateParseError('expected Extensions');
+        layout.extensions = elementContent;
+        layout.extensionsEnd = listEnd;
+        readExtensions(der, elementContent, listEnd, extensions);
+      }
+      at = fieldEnd;
+    }
+    const signatureAlgorithm = algorithmAt(der, tbsEnd, length);
+    const signatureAt = element(der, tbsEnd, length);
+    const signatureEnd = expectElement(der, signatureAt, length, 0x03, 'signatureValue');
+    if (der[elementContent] !== 0) throw new CertificateParseError('signatureValue has unused bits');
+    // Empty contents read as an empty signature (which then fails to verify), as before.
+    layout.signature = Math.min(elementContent + 1, signatureEnd);
+    layout.signatureEnd = signatureEnd;
+    skipElements(der, signatureEnd, length);
+    // Validity last: element() calls above would overwrite elementTag.
+    const notBeforeEnd = expectTime(der, notBeforeAt, validityEnd, 'notBefore');
+    const notBefore = decodeTime(der, elementTag, elementContent, notBeforeEnd);
+    const notAfterEnd = expectTime(der, notBeforeEnd, validityEnd, 'notAfter');
+    const notAfter = decodeTime(der, elementTag, elementContent, notAfterEnd);
+    skipElements(der, notAfterEnd, validityEnd);
+    return new DerCertificate(der, layout, signatureAlgorithm, tbsSignatureAlgorithm, notBefore, notAfter, publicKeyAlgorithm, curve, extensions);
   } catch (error) {
     if (error instanceof CertificateParseError) throw error;
     throw new CertificateParseError(`not a DER certificate: ${(error as Error).message}`);
   }
+}
+
+/** Reads and checks the issuer or subject Name at `offset`, records its bounds in `layout`; returns its end. */
+function nameAt(der: Uint8Array, offset: number, limit: number, layout: Layout, field: 'issuer' | 'subject'): number {
+  const end = expectElement(der, offset, limit, 0x30, field);
+  if (field === 'issuer') {
+    layout.issuer = offset;
+    layout.issuerEnd = end;
+  } else {
+    layout.subject = offset;
+    layout.subjectEnd = end;
+  }
+  nameValues(der, elementContent, end, undefined);
+  return end;
+}
+
+/** A UTCTime or GeneralizedTime element at `offset`; returns its end, tag and content start in elementTag/elementContent. */
+function expectTime(bytes: Uint8Array, offset: number, limit: number, what: string): number {
+  if (offset >= limit) throw new CertificateParseError(`expected ${what}`);
+  const end = element(bytes, offset, limit);
+  if (elementTag !== 0x17 && elementTag !== 0x18) throw new CertificateParseError(`expected ${what}`);
+  return end;
 }
 
 /** Reads a DER Name (e.g. a CSR subject) into its attributes in DER order. */

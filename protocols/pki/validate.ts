@@ -91,7 +91,14 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   return value;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+/** Byte equality; names and short values compared in place, as Buffer.compare's argument checks cost more than their bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const length = a.length;
+  if (length !== b.length) return false;
+  if (length > 128) return Buffer.compare(a, b) === 0;
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /**
@@ -167,14 +174,35 @@ const label = (position: number, chainLength: number): string =>
 function anchorsFor(purpose: ChainPurpose, roots: ValidateChainOptions['roots']): readonly CertificateInput[] {
   if (Array.isArray(roots)) return roots;
   const byKind = roots as TrustAnchors;
-  if (purpose === 'contract') return [...(byKind.mo ?? []), ...(byKind.v2g ?? [])];
+  if (purpose === 'contract') return contractAnchors(byKind);
   if (purpose === 'provisioning') return byKind.oem ?? [];
   return byKind.v2g ?? [];
 }
 
+/** The last MO + V2G list built per TrustAnchors object, reused while both arrays hold the same anchors (no array per validation). */
+const contractAnchorLists = new WeakMap<TrustAnchors, { mo: readonly CertificateInput[]; v2g: readonly CertificateInput[]; list: readonly CertificateInput[] }>();
+function sameEntries(a: readonly CertificateInput[], b: readonly CertificateInput[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function contractAnchors(byKind: TrustAnchors): readonly CertificateInput[] {
+  const mo = byKind.mo ?? [];
+  const v2g = byKind.v2g ?? [];
+  const known = contractAnchorLists.get(byKind);
+  // Compared entry by entry, not only by array identity: a caller may change its arrays in place.
+  if (known && sameEntries(known.mo, mo) && sameEntries(known.v2g, v2g)) return known.list;
+  const list = [...mo, ...v2g];
+  contractAnchorLists.set(byKind, { mo: [...mo], v2g: [...v2g], list });
+  return list;
+}
+
 
 /** Profile rules every certificate of the chain obeys: algorithms, size, critical extensions [V2G2-006/007/010]. */
-function checkCommonProfile(cert: Certificate, position: number, name: string): void {
+function checkCommonProfile(cert: Certificate, position: number, chainLength: number): void {
+  if (commonProfileHolds(cert)) return;
+  const name = label(position, chainLength);
   if (cert.signatureAlgorithm !== oids.ecdsaWithSha256 || cert.tbsSignatureAlgorithm !== oids.ecdsaWithSha256) {
     throw new Defect('SignatureAlgorithm', position, `${name} is signed with ${cert.signatureAlgorithm}, not ecdsa-with-SHA256 [V2G2-006]`);
   }
@@ -189,9 +217,18 @@ function checkCommonProfile(cert: Certificate, position: number, name: string): 
   if (unknown !== undefined) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown}`);
 }
 
-function checkCa(cert: Certificate, position: number, name: string): void {
-  if (!cert.basicConstraints?.ca) throw new Defect('BasicConstraints', position, `${name} is not a CA (basicConstraints CA:false)`);
-  if (!(cert.keyUsage!.flags & keyUsageBits.keyCertSign)) throw new Defect('KeyUsage', position, `${name} keyUsage lacks keyCertSign`);
+/** The rules of checkCommonProfile, without building any message (the path every valid chain takes). */
+function commonProfileHolds(cert: Certificate): boolean {
+  const { basicConstraints, keyUsage } = cert;
+  return (
+    cert.signatureAlgorithm === oids.ecdsaWithSha256 && cert.tbsSignatureAlgorithm === oids.ecdsaWithSha256 && isP256(cert) && cert.der.length <= MAX_CERTIFICATE_BYTES &&
+    basicConstraints !== undefined && basicConstraints.critical && keyUsage !== undefined && keyUsage.critical && !!cert.subjectKeyIdentifier && cert.unhandledCriticalExtension === undefined
+  );
+}
+
+function checkCa(cert: Certificate, position: number, chainLength: number): void {
+  if (!cert.basicConstraints?.ca) throw new Defect('BasicConstraints', position, `${label(position, chainLength)} is not a CA (basicConstraints CA:false)`);
+  if (!(cert.keyUsage!.flags & keyUsageBits.keyCertSign)) throw new Defect('KeyUsage', position, `${label(position, chainLength)} keyUsage lacks keyCertSign`);
 }
 
 function checkLeaf(cert: Certificate, purpose: ChainPurpose): void {
@@ -200,9 +237,10 @@ function checkLeaf(cert: Certificate, purpose: ChainPurpose): void {
   const flags = cert.keyUsage!.flags;
   if (flags & (keyUsageBits.keyCertSign | keyUsageBits.cRLSign)) throw new Defect('KeyUsage', 0, `the ${purpose} leaf keyUsage includes certificate or CRL signing`);
   if ((flags & profile.requiredKeyUsage) !== profile.requiredKeyUsage) throw new Defect('KeyUsage', 0, `the ${purpose} leaf keyUsage lacks bits the role needs`);
-  const dcs = attributeValues(cert.subject, oids.domainComponent);
+  const dcs = cert.subjectValues(oids.domainComponent);
   if (profile.domainComponentRequired && dcs.length === 0) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has no DC; DC=${profile.domainComponent} is required [V2G2-925]`);
-  const wrong = dcs.find((dc) => dc !== profile.domainComponent);
+  let wrong: string | undefined;
+  for (let i = 0; i < dcs.length && wrong === undefined; i++) if (dcs[i] !== profile.domainComponent) wrong = dcs[i];
   if (wrong !== undefined) throw new Defect('DomainComponent', 0, `the ${purpose} leaf has DC=${wrong}, expected DC=${profile.domainComponent}`);
 }
 
@@ -216,11 +254,10 @@ function checkPathLengths(chain: Certificate[], root: Certificate): void {
     const cert = position === chain.length ? root : chain[position];
     const below = position - 1;
     const pathLength = cert.basicConstraints!.pathLength;
-    const name = label(position, chain.length);
-    if (position < chain.length && pathLength === undefined) throw new Defect('PathLength', position, `${name} has no pathLen constraint`);
-    if (pathLength !== undefined && pathLength < below) throw new Defect('PathLength', position, `${name} pathLen ${pathLength} does not allow the ${below} CA(s) below it`);
+    if (position < chain.length && pathLength === undefined) throw new Defect('PathLength', position, `${label(position, chain.length)} has no pathLen constraint`);
+    if (pathLength !== undefined && pathLength < below) throw new Defect('PathLength', position, `${label(position, chain.length)} pathLen ${pathLength} does not allow the ${below} CA(s) below it`);
     if (subCas === MAX_SUB_CAS && position < chain.length && pathLength !== below) {
-      throw new Defect('PathLength', position, `${name} must have pathLen ${below}, has ${pathLength}`);
+      throw new Defect('PathLength', position, `${label(position, chain.length)} must have pathLen ${below}, has ${pathLength}`);
     }
   }
 }
@@ -233,13 +270,17 @@ function checkPathLengths(chain: Certificate[], root: Certificate): void {
 function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], purpose: ChainPurpose): { root: Certificate; anchor: CertificateInput } {
   const top = chain[chain.length - 1];
   const position = chain.length - 1;
-  const candidates = anchors.map((anchor) => ({ anchor, root: load(anchor, true) })).filter(({ root: c }) => sameBytes(c.subjectDer, top.issuerDer) && !(top.authorityKeyIdentifier && c.subjectKeyIdentifier && top.authorityKeyIdentifier !== c.subjectKeyIdentifier));
-  if (candidates.length === 0) {
+  let candidates = 0;
+  for (const anchor of anchors) {
+    const root = load(anchor, true);
+    if (!sameBytes(root.subjectDer, top.issuerDer) || (top.authorityKeyIdentifier && root.subjectKeyIdentifier && top.authorityKeyIdentifier !== root.subjectKeyIdentifier)) continue;
+    candidates++;
+    if (isP256(root) && signedBy(top, root, chain.length, chain.length)) return { root, anchor };
+  }
+  if (candidates === 0) {
     throw new Defect('UnknownRoot', chain.length, `no ${purpose} trust anchor (of ${anchors.length}) issued the ${label(position, chain.length)} (issuer ${describeName(top.issuer)})`);
   }
-  const found = candidates.find(({ root }) => isP256(root) && signedBy(top, root, chain.length, chain.length));
-  if (!found) throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
-  return found;
+  throw new Defect(position === 0 ? 'LeafSignature' : 'Signature', position, `the signature of the ${label(position, chain.length)} does not verify with the key of its trust anchor`);
 }
 
 function describeName(name: readonly NameAttribute[]): string {
@@ -276,14 +317,13 @@ function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
       throw new Defect('Order', position, `${label(position - 1, chain.length)} is not issued by the next certificate; send leaf, Sub-CA 2, Sub-CA 1`);
     }
   }
-  chain.forEach((cert, position) => checkCommonProfile(cert, position, label(position, chain.length)));
+  for (let position = 0; position < chain.length; position++) checkCommonProfile(chain[position], position, chain.length);
   checkLeaf(chain[0], purpose);
   for (let position = 1; position < chain.length; position++) {
-    const name = label(position, chain.length);
-    checkCa(chain[position], position, name);
+    checkCa(chain[position], position, chain.length);
     const below = chain[position - 1];
     if (below.authorityKeyIdentifier && below.authorityKeyIdentifier !== chain[position].subjectKeyIdentifier) {
-      throw new Defect('KeyIdentifier', position - 1, `${label(position - 1, chain.length)} authorityKeyIdentifier does not match ${name} subjectKeyIdentifier`);
+      throw new Defect('KeyIdentifier', position - 1, `${label(position - 1, chain.length)} authorityKeyIdentifier does not match ${label(position, chain.length)} subjectKeyIdentifier`);
     }
   }
 }
@@ -302,12 +342,11 @@ function checkSignatures(chain: Certificate[]): void {
   }
 }
 
-function checkValidity(certs: Certificate[], chainLength: number, at: number): void {
-  for (let position = 0; position < certs.length; position++) {
-    const cert = certs[position];
-    const name = label(position, chainLength);
-    if (at < cert.notBefore) throw new Defect('NotYetValid', position, `${name} is not valid before ${new Date(cert.notBefore).toISOString()}`);
-    if (at > cert.notAfter) throw new Defect('Expired', position, `${name} expired at ${new Date(cert.notAfter).toISOString()}`);
+function checkValidity(chain: Certificate[], root: Certificate, at: number): void {
+  for (let position = 0; position <= chain.length; position++) {
+    const cert = position === chain.length ? root : chain[position];
+    if (at < cert.notBefore) throw new Defect('NotYetValid', position, `${label(position, chain.length)} is not valid before ${new Date(cert.notBefore).toISOString()}`);
+    if (at > cert.notAfter) throw new Defect('Expired', position, `${label(position, chain.length)} expired at ${new Date(cert.notAfter).toISOString()}`);
   }
 }
 
@@ -318,6 +357,8 @@ async function checkRevocation(chain: Certificate[], root: Certificate, revocati
   const revoked = statuses.indexOf('revoked');
   if (revoked >= 0) throw new Defect('Revoked', revoked, `the ${label(revoked, chain.length)} (serial ${chain[revoked].serialNumber}) is revoked`);
 }
+
+const validReasons: Readonly<Record<ChainPurpose, string>> = { secc: 'valid secc chain', contract: 'valid contract chain', provisioning: 'valid provisioning chain', cps: 'valid cps chain' };
 
 /**
  * Validates a certificate chain by the ISO 15118-2 rules: wire order leaf, Sub-CA 2, Sub-CA 1 (root
@@ -335,21 +376,22 @@ export async function validateChain(chain: readonly CertificateInput[], options:
   try {
     if (chain.length === 0) throw new Defect('NoCertificate', 0, 'no certificate was provided');
     if (chain.length > MAX_SUB_CAS + 1) throw new Defect('TooManySubCas', chain.length - 1, `the chain has ${chain.length - 1} sub-CAs; at most ${MAX_SUB_CAS} are allowed [V2G2-009]`);
-    const certs = chain.map((input, position) => {
+    const certs: Certificate[] = [];
+    for (let position = 0; position < chain.length; position++) {
       try {
-        return load(input, position > 0 || options.leafRepeats === true);
+        certs.push(load(chain[position], position > 0 || options.leafRepeats === true));
       } catch (error) {
         throw new Defect('Malformed', position, `certificate ${position} cannot be read: ${(error as Error).message}`);
       }
-    });
+    }
     checkStructure(certs, purpose);
     ({ root, anchor } = findRoot(certs, anchorsFor(purpose, options.roots), purpose));
     checkRoot(root, certs.length);
     checkPathLengths(certs, root);
     checkSignatures(certs);
-    checkValidity([...certs, root], certs.length, (options.at ?? new Date()).getTime());
+    checkValidity(certs, root, options.at ? options.at.getTime() : Date.now());
     if (options.revocation) await checkRevocation(certs, root, options.revocation);
-    return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: `valid ${purpose} chain`, root: anchor };
+    return { valid: true, iso15118: 'OK', evseSecurity: 'Valid', reason: validReasons[purpose], root: anchor };
   } catch (error) {
     if (!(error instanceof Defect)) throw error;
     const [iso15118, evseSecurity] = verdictOf(error.defect, purpose);

@@ -111,4 +111,89 @@ test('a DER buffer the caller reuses after validation does not change what the v
   assert.equal(serials, [leaf, sub2, sub1].map((c) => c.certificate.serialNumber));
 });
 
+/** One element of a DER tree: where its header and content are, and its path of child indexes from the certificate. */
+interface Node {
+  readonly path: string;
+  readonly start: number;
+  /** Offset of the first length octet. */
+  readonly lengthAt: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+/** Every element of a certificate the reader walks (constructed ones opened, but not the version [0]'s content). */
+function elementsOf(der: Uint8Array, start = 0, limit = der.length, path = 'c'): Node[] {
+  const nodes: Node[] = [];
+  for (let at = start, index = 0; at < limit; index++) {
+    let length = der[at + 1];
+    let contentStart = at + 2;
+    if (length & 0x80) {
+      const count = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < count; i++) length = length * 256 + der[contentStart + i];
+      contentStart += count;
+    }
+    const node = { path: start === 0 && path === 'c' ? 'c' : `${path}.${index}`, start: at, lengthAt: at + 1, contentStart, end: contentStart + length };
+    nodes.push(node);
+    if (der[at] & 0x20 && der[at] !== 0xa0) nodes.push(...elementsOf(der, contentStart, node.end, node.path));
+    at = node.end;
+  }
+  return nodes;
+}
+
+/** Parses `bytes` expecting a CertificateParseError, and checks the validator's verdict for it as a leaf. */
+async function refused(bytes: Uint8Array, what: string): Promise<void> {
+  try {
+    parseCertificateDer(bytes);
+    assert.unreachable(`${what}: read as a certificate`);
+  } catch (error) {
+    assert.instance(error, CertificateParseError, what);
+  }
+  const result = await validateChain([bytes, ...pki.contracts[0].chain.slice(1)], { purpose: 'contract', roots: pki.trustAnchors });
+  assert.equal([result.defect, result.position, result.iso15118, result.evseSecurity], ['Malformed', 0, 'FAILED_CertChainError', 'InvalidChain'], `${what}: ${result.reason}`);
+}
+
+test('malformed framing anywhere in a leaf is a CertificateParseError: truncated, lengths past the end, indefinite lengths, wrong tags', async () => {
+  const leaf = new Uint8Array(pki.contracts[0].chain[0].rawData);
+  parseCertificateDer(leaf);
+  const nodes = elementsOf(leaf);
+  assert.ok(nodes.length > 60, `${nodes.length} elements`);
+  // Truncated: at every length, including inside length octets.
+  for (let length = 0; length < leaf.length; length++) await refused(leaf.subarray(0, length), `cut to ${length} bytes`);
+  // Long-form length octets that run past their container.
+  await refused(Uint8Array.of(0x30, 0x82, 0x01), 'two length octets announced, one present');
+  await refused(Uint8Array.of(0x30, 0x84, 0, 0, 0, 1, 0), 'four length octets');
+  let pastTheEnd = 0;
+  for (const node of nodes) {
+    const containerEnd = node.path === 'c' ? leaf.length : nodes.find((n) => node.path.startsWith(`${n.path}.`) && n.path.split('.').length === node.path.split('.').length - 1)!.end;
+    // A length one past the container's end, in as many length octets as the element has.
+    const octets = node.contentStart - node.lengthAt;
+    const past = containerEnd - node.contentStart + 1;
+    const bytes = leaf.slice();
+    // Elements whose length form cannot say that (a short form in a long container) are left as they are.
+    const fits = (octets === 1 && past < 0x80) || (octets === 2 && past < 0x100) || (octets === 3 && past < 0x10000);
+    if (octets === 1) bytes[node.lengthAt] = past;
+    else if (octets === 2) bytes[node.lengthAt + 1] = past;
+    else bytes.set([past >> 8, past & 0xff], node.lengthAt + 1);
+    if (fits) {
+      await refused(bytes, `element ${node.path} runs past its container`);
+      pastTheEnd++;
+    }
+    // BER's indefinite length (0x80) is not DER.
+    const indefinite = leaf.slice();
+    indefinite[node.lengthAt] = 0x80;
+    await refused(indefinite, `element ${node.path} with an indefinite length`);
+  }
+  assert.ok(pastTheEnd > 50, `${pastTheEnd} elements made to run past their container`);
+  // Wrong tags on every element whose tag the reader checks (not algorithm parameters, attribute values, the key's BIT STRING, or [3] itself).
+  const loose = /^c\.0\.(2|6\.0)\.[1-9]$|^c\.1\.[1-9]$|^c\.0\.(3|5)\.\d+\.\d+\.1$|^c\.0\.6\.1$|^c\.0\.7$/;
+  const strict = nodes.filter((n) => !loose.test(n.path));
+  assert.ok(strict.length > 40, `${strict.length} strict elements`);
+  for (const node of strict) {
+    const bytes = leaf.slice();
+    bytes[node.start] = bytes[node.start] === 0x05 ? 0x04 : 0x05;
+    await refused(bytes, `element ${node.path} with tag ${bytes[node.start]} instead of ${leaf[node.start]}`);
+  }
+});
+
 test.run();
