@@ -16,7 +16,7 @@
 //   npm run bench:sessions [-- --sessions=1000 --seconds=20 --setups=300 --rounds=3 --ev-processes=2]
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import { createTestPki } from '../protocols/pki/index.ts';
@@ -38,6 +38,7 @@ const SETUPS = flag('setups', 300);
 const ROUNDS = flag('rounds', 3);
 const EV_PROCESSES = flag('ev-processes', 2);
 const HZ = 4;
+const EV_NICE = 10;
 const EV_CURRENT_DEMAND_TIMEOUT_MS = evccMessageTimeout('iso2', 'CurrentDemandReq');
 const TARGET_P99_MS = timersOf('iso2').seccCurrentDemand;
 const HOST = '127.0.0.1';
@@ -93,10 +94,12 @@ async function seccSide(): Promise<void> {
   const loadStart = loadavg()[0];
   console.log(`machine: ${availableParallelism()} cores shared with other work, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`SECC host process: the real station over TLS 1.2 ECDHE-ECDSA-AES128-SHA256/secp256r1 on ${HOST}:${server.port}`);
-  console.log(`EVs: ${SESSIONS} scripted EVs (EIM, DC; the real EV's request builders) in ${EV_PROCESSES} child processes, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
+  console.log(`EVs: ${SESSIONS} scripted EVs (EIM, DC; the real EV's request builders) in ${EV_PROCESSES} child processes at nice ${EV_NICE}, CurrentDemand at ${HZ} Hz for ${SECONDS} s\n`);
   gc?.();
   const before = process.memoryUsage();
   const evs = Array.from({ length: EV_PROCESSES }, () => fork(new URL(import.meta.url).pathname, ['--ev', ...process.argv.slice(2)], { execArgv: [...process.execArgv.filter((a) => a.startsWith('--cpu-prof')), '--import', 'tsx'] }));
+  // The load generator must not take the core from the SECC under test: real cars bring their own CPUs.
+  for (const ev of evs) setPriority(ev.pid!, EV_NICE);
   const roots = [pki.trustAnchors.v2g[0].toString('pem')];
   const shares = evs.map((_, i) => Math.floor(SESSIONS / EV_PROCESSES) + (i < SESSIONS % EV_PROCESSES ? 1 : 0));
   try {
