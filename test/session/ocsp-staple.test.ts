@@ -209,7 +209,6 @@ test('renewLeaf: the round due when the leaf enters its 30-day window renews it,
     await installed;
     assert.ok(rounds.every((outcome) => 'cached' in outcome && outcome.leafCheck !== undefined && !(outcome.leafCheck instanceof Error)), JSON.stringify(rounds));
     await until('the running server presenting the renewed leaf', async () => /CN=SECC-RENEWED/.test(await presented()));
-    assert.ok((await own.security.leafExpiryDays()) >= 30, 'the new leaf is out of the window');
   } finally {
     stopServingNewLeaves();
     keeper.stop();
