@@ -4,8 +4,9 @@
  * earliest cached nextUpdate, five minutes after a failure), and one at once whenever a new leaf is
  * installed (its staple must not wait a day). Timers come from the injected clock. With `renewLeaf`
  * each round first keeps the SECC leaf valid (`ensureLeaf`: a new one from the backend once fewer than
- * 30 days remain, as EVerest's daily leaf check does), and a round is also due when the leaf enters
- * that window, so a station that runs for months renews without a restart.
+ * 30 days remain, as EVerest's daily leaf check does; the leaf it installs is refreshed in that same
+ * round), and a round is also due when the leaf enters that window, so a station that runs for months
+ * renews without a restart.
  */
 import { nextOcspRefreshAt } from '../../../protocols/pki/index.ts';
 import { PncError, toPncError } from '../../../protocols/errors.ts';
@@ -35,6 +36,8 @@ export function keepOcspFresh(security: SeccSecurity, backend: CpoBackendPort, c
   let stopped = false;
   let running: Promise<OcspRefresh | PncError> | undefined;
   let again: Promise<OcspRefresh | PncError> | undefined;
+  /** While a round's own `ensureLeaf` runs: the leaf it installs gets this round's OCSP refresh, not another round. */
+  let checkingLeaf = false;
 
   const arm = (outcome: OcspRefresh | PncError, renewLeafAt: number | undefined) => {
     if (stopped) return;
@@ -51,7 +54,8 @@ export function keepOcspFresh(security: SeccSecurity, backend: CpoBackendPort, c
     try {
       if (renewLeaf) {
         // A backend that cannot sign now is retried soon; the OCSP round still runs for the leaf held.
-        leafCheck = await security.ensureLeaf(backend, renewLeaf).catch(toPncError);
+        checkingLeaf = true;
+        leafCheck = await security.ensureLeaf(backend, renewLeaf).catch(toPncError).finally(() => (checkingLeaf = false));
         renewLeafAt = await security.leafRenewalAt();
       }
       const refreshed = await security.refreshOcsp(backend);
@@ -72,7 +76,9 @@ export function keepOcspFresh(security: SeccSecurity, backend: CpoBackendPort, c
     return running;
   }
 
-  const onLeafInstalled = () => void refreshNow();
+  const onLeafInstalled = () => {
+    if (!checkingLeaf) void refreshNow();
+  };
   security.on('leafInstalled', onLeafInstalled);
   const ready = refreshNow();
   return {
