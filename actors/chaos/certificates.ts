@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { EMBEDDED_STORE_FILE } from '../store/embedded.ts';
 import { ISSUANCE_COLLECTION, type IssuanceDoc } from '../participants/issuance-log.ts';
 import { normalizeSerialNumber } from '../../protocols/pki/ocsp.ts';
+import { derOfPem } from '../../protocols/pki/index.ts';
 
 export interface CertificateAccount {
   /** Entries in the issuance logs. */
@@ -41,7 +42,6 @@ export interface CertificateAccount {
 
 const fingerprint = (der: string | Uint8Array): string => createHash('sha256').update(typeof der === 'string' ? Buffer.from(der, 'base64') : der).digest('hex');
 const serialOf = (der: string): string => normalizeSerialNumber(new x509.X509Certificate(Buffer.from(der, 'base64')).serialNumber);
-const derOfPem = (pem: string): string => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
 
 /** What one store holds, as far as certificates go. */
 interface Holdings {

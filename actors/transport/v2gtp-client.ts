@@ -6,7 +6,7 @@ import * as x509 from '@peculiar/x509';
 import type { Duplex } from 'node:stream';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import type { IpPort } from '../link/port.ts';
-import { stapledOcspVerdict, validateChain, type ChainValidationResult } from '../../protocols/pki/index.ts';
+import { derOfPem, stapledOcspVerdict, validateChain, type ChainValidationResult } from '../../protocols/pki/index.ts';
 import { TransportError } from './errors.ts';
 import { socketIpPort } from './ip-socket.ts';
 import { V2G_TLS12_CIPHER_STANDARD_NAME, V2G_TLS12_GROUP, evccTlsOptions, keyLogWriter } from './tls.ts';
@@ -122,7 +122,7 @@ async function checkSession(socket: TLSSocket, v2gRoots: readonly string[], at: 
   const chain = peerChain(socket);
   // [V2G2-925]: the EVCC checks that the SECC leaf carries DC=CPO; validateChain also checks the
   // rest of the SECC profile (keyUsage, sizes, sub-CA count) and the validity period.
-  const verdict: ChainValidationResult = await validateChain(chain, { purpose: 'secc', roots: { v2g: v2gRoots.map(pemToDer) }, at });
+  const verdict: ChainValidationResult = await validateChain(chain, { purpose: 'secc', roots: { v2g: v2gRoots.map(derOfPem) }, at });
   if (!verdict.valid) {
     throw new TransportError('SeccCertificateRejected', `the SECC certificate is not acceptable: ${verdict.reason}`, {
       data: { defect: verdict.defect, position: verdict.position, iso15118: verdict.iso15118 },
@@ -152,8 +152,4 @@ function peerChain(socket: TLSSocket): Uint8Array[] {
     certificate = certificate.issuerCertificate;
   }
   return chain;
-}
-
-function pemToDer(pem: string): Uint8Array {
-  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
 }

@@ -598,6 +598,11 @@ interface Layout {
   extensionsEnd: number;
 }
 
+/** The DER bytes of one PEM block (a certificate as the stores and trust lists keep it). */
+export function derOfPem(pem: string): Uint8Array {
+  return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----|\s+/g, ''), 'base64'));
+}
+
 /** Reads a DER X.509 v3 certificate; throws CertificateParseError for anything else. */
 export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
   try {

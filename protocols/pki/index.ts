@@ -32,7 +32,7 @@ export {
   type EvseSecurityResult,
   type ChainDefect,
 } from './validate.ts';
-export { parseCertificateDer, CertificateParseError, type ParsedCertificate } from './der.ts';
+export { parseCertificateDer, derOfPem, CertificateParseError, type ParsedCertificate } from './der.ts';
 export { createTestPki, type TestPki, type TestPkiOptions, type TestCertificate } from './test-pki.ts';
 export { createOcspResponder, statusFromRecords, buildOcspRequest, verifyOcspResponse, ocspStatusForHashData, ocspRevocationChecker, certificateHashData, certificateHashDataOf, normalizeCertificateHashData, normalizeSerialNumber, crlReasons, ocspResponseStatuses, DEFAULT_OCSP_VALIDITY_SECONDS, OcspError, type OcspErrorCode, type OcspResponder, type OcspResponderOptions, type SerialStatus, type OcspRequest, type OcspRequestData, type CertificateHashData, type OcspHashAlgorithm, type OcspCertificateStatus, type VerifyOcspResponseOptions, type OcspTransport, type OcspResponseStatus } from './ocsp.ts';
 export { stapledOcspVerdict, nextOcspRefreshAt, OCSP_REFRESH_INTERVAL_MS, OCSP_REFRESH_MARGIN_MS, OCSP_RETRY_MS, type StapledOcsp, type StapledOcspVerdict, type StapleCheck } from './ocsp-staple.ts';

@@ -24,12 +24,21 @@ async function moSubCa2() {
   return makeAuthority({ role: 'moSubCa2', subject: { commonName: 'Test MO Sub-CA 2', organization: 'Test' }, issuer: asIssuer(sub1) });
 }
 
-test('a re-issue for the same purpose supersedes the earlier certificate; other purposes are untouched', async () => {
+/** A fresh embedded store with the issuance index and a test MO's Sub-CA 2; the store is closed and removed after `run`. */
+async function withIssuingMo(run: (rig: { dir: string; store: Awaited<ReturnType<typeof openEmbeddedStore>>; sub2: Awaited<ReturnType<typeof moSubCa2>> }) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'opnc-issuance-'));
   const store = await openEmbeddedStore(dir);
   try {
     await ensureIssuanceIndex(store);
-    const sub2 = await moSubCa2();
+    await run({ dir, store, sub2: await moSubCa2() });
+  } finally {
+    await store.close().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a re-issue for the same purpose supersedes the earlier certificate; other purposes are untouched', async () => {
+  await withIssuingMo(async ({ dir, store, sub2 }) => {
     const contract = async (emaid14: string) => (await issueCertificate({ role: 'contract', subject: { commonName: emaidOf(emaid14), organization: 'Test' }, issuer: asIssuer(sub2) })).certificate;
     const lost = await contract('DEOPN000000001');
     const kept = await contract('DEOPN000000002');
@@ -50,19 +59,12 @@ test('a re-issue for the same purpose supersedes the earlier certificate; other 
     assert.is(account.issued, 3);
     assert.is(account.superseded, 1);
     assert.is(account.unaccounted.length, 2);
-  } finally {
-    await store.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 // Issue 11: the CCP's purge takes expired contracts and superseded renewals out of the pool; the MO keeps them.
 test('a contract certificate the CCP purged is accounted for once it expired, a renewal once the certificate it renews expired', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'opnc-issuance-'));
-  const store = await openEmbeddedStore(dir);
-  try {
-    await ensureIssuanceIndex(store);
-    const sub2 = await moSubCa2();
+  await withIssuingMo(async ({ dir, store, sub2 }) => {
     const emaid = emaidOf('DEOPN000000009');
     const issue = async (validityDays: number) => (await issueCertificate({ role: 'contract', subject: { commonName: emaid, organization: 'Test' }, issuer: asIssuer(sub2), validityDays })).certificate;
     const current = await issue(60);
@@ -83,10 +85,7 @@ test('a contract certificate the CCP purged is accounted for once it expired, a 
     assert.equal(expired.unaccounted, []);
     assert.is(expired.purged, 2, 'the expired contract certificate and the renewal nobody can ask for any more (itself valid)');
     assert.ok(renewed.notAfter.getTime() > current.notAfter.getTime() + 1);
-  } finally {
-    await store.close().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test.run();
