@@ -25,6 +25,7 @@ import { pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson 
 import { ccpMachine } from '../../statecharts/ccp.ts';
 import { consumeWork, enqueueWork, publishEvent, requestSubjectReply, subscribeEvent } from '../bus/typed.ts';
 import { moInterface } from '../../protocols/catalogue/mo.ts';
+import { renewalOfCertificate } from '../../protocols/catalogue/cps.ts';
 import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
@@ -280,7 +281,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
     }
     const emaid = emaidKey(commonName);
     if (await cancelled.get(emaid)) return fail('FAILED_ContractCanceled', `the MO terminated the contract of EMAID ${emaid}`, emaid);
-    const renewal = await renewals.get(createHash('sha256').update(request.contractChain[0]).digest('hex'));
+    const renewal = await renewals.get(renewalOfCertificate(request.contractChain[0]));
     if (!renewal || renewal.summary.emaid !== emaid) return fail('FAILED_NoCertificateAvailable', `no renewed contract for this contract certificate of EMAID ${emaid}`, emaid);
     const trusted = new Set(request.rootCertificateIds.map((id) => String(id.serialNumber)));
     if (trusted.size > 0 && !trusted.has(renewal.signerRootSerial)) return fail('FAILED_NoCertificateAvailable', 'the renewed contract is not signed under a V2G root the EV trusts', emaid);

@@ -5,14 +5,14 @@
  * and submits the contract data to the CPS as durable work. Terminating deletes the contract from
  * the CCP and revokes its certificate, which the MO's OCSP responder then reports.
  */
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
 import { HostedActors } from './hosted.ts';
 import { timedEffect } from '../host/index.ts';
 import { consumeWork, enqueueWork, publishEvent, subscribeEvent } from '../bus/typed.ts';
 import type { StoredDoc } from '../store/store.ts';
 import { ccpInterface } from '../../protocols/catalogue/ccp.ts';
-import { cpsInterface } from '../../protocols/catalogue/cps.ts';
+import { cpsInterface, renewalOfCertificate } from '../../protocols/catalogue/cps.ts';
 import type { CertificateChainJson, ContractDataJson } from '../../protocols/catalogue/fields.ts';
 import { moInterface, type ContractSummaryJson } from '../../protocols/catalogue/mo.ts';
 import { PncError } from '../../protocols/errors.ts';
@@ -149,7 +149,7 @@ async function startMo({ bus, store, config, log, kek, clock = systemClock }: Pa
             contractSignatureEncryptedPrivateKey: base64Of(encrypted.encryptedPrivateKey),
           },
           notAfter: issued.certificate.notAfter.getTime(),
-          renewalOf: createHash('sha256').update(Buffer.from(input.current.contractData.contractSignatureCertChain.certificate, 'base64')).digest('hex'),
+          renewalOf: renewalOfCertificate(Buffer.from(input.current.contractData.contractSignatureCertChain.certificate, 'base64')),
           renewalId,
         };
         await renewals.insert({ _id: renewalId, renewal });

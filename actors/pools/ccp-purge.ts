@@ -9,7 +9,7 @@
  * - cancellations (`ccp.cancelled`) past their retention, CANCELLED_RETENTION_MS.
  * Each collection is read in expiry order (an index), never scanned whole.
  */
-import { createHash } from 'node:crypto';
+import { renewalOfCertificate } from '../../protocols/catalogue/cps.ts';
 import { profiles } from '../../protocols/pki/profiles.ts';
 import type { Collection } from '../store/store.ts';
 import { purgeExpired, type ExpiringDoc } from './common.ts';
@@ -31,7 +31,7 @@ export interface ContractCertificateDoc extends ExpiringDoc {
 }
 
 /** The `ccp.renewals` id of the renewal prepared for `doc`'s certificate. */
-const renewalIdOf = (doc: ContractCertificateDoc): string => createHash('sha256').update(Buffer.from(doc.summary.contractCertificate, 'base64')).digest('hex');
+const renewalIdOf = (doc: ContractCertificateDoc): string => renewalOfCertificate(Buffer.from(doc.summary.contractCertificate, 'base64'));
 
 /**
  * The CCP's purge effect: purges its collections as of `now`; `contractExpired` tells the pool about each

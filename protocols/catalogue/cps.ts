@@ -4,6 +4,7 @@
  * into the CCP under the PCID. Signing requests from MOs are durable work; the synchronous
  * subject serves OPCP `PUT /v1/cps/contractData/signed`.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { eventSubject, participantInterface, requestSubject, workQueue, REQUEST_BYTES } from './define.ts';
 import { certificateChain, certificateDer, contractData, emaid, ocspSubject, pcid } from './fields.ts';
@@ -13,6 +14,11 @@ import { certificateChain, certificateDer, contractData, emaid, ocspSubject, pci
  * public key the new contract key is encrypted for [V2G2-820/821]; absent for an installation.
  */
 export const renewalOf = z.string().regex(/^[0-9a-f]{64}$/, 'expected the SHA-256 of the current contract certificate, 64 lowercase hex digits').optional();
+
+/** The `renewalOf` of a renewal for the contract certificate `der` (also the key the CCP keeps the renewal under). */
+export function renewalOfCertificate(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
 
 /** One signing request: the contract data, and the PCID it is stored under in the CCP. */
 export const signingRequest = z.object({
