@@ -22,7 +22,7 @@ import { ActorLeased, ActorLeaseLost, ActorNotRunning, EventNotAccepted, Invalid
 import { inspectionMessage } from './inspection.ts';
 import { isPlainJson, toJsonText } from './log.ts';
 import type { Logger } from './participant.ts';
-import { systemClock, type WallClock } from '../transport/timers.ts';
+import { setTimeoutAt, systemClock, type TimerAt, type WallClock } from '../transport/timers.ts';
 import { wakeCollection, type WakeDoc } from './wake.ts';
 
 /** Collection holding one record per hosted actor instance. */
@@ -32,8 +32,6 @@ export const ACTORS_COLLECTION = 'actors';
  * machine waits this out (a dead process on this machine is detected at once). @default 30000
  */
 export const DEFAULT_LEASE_MS = 30_000;
-/** setTimeout's ceiling; longer deadlines are re-armed in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const LEASE_ATTEMPTS = 5;
 /** Participant names and actor ids become subject tokens (`inspect.<participant>.<id>`). */
 const SUBJECT_TOKEN = /^[A-Za-z0-9_:-]+$/;
@@ -127,7 +125,7 @@ interface Waiter {
 
 interface ArmedDeadline {
   readonly at: number;
-  handle: unknown;
+  readonly timer: TimerAt;
 }
 
 function defaultOwner(): string {
@@ -545,28 +543,23 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     const wanted = snapshot.status === 'active' ? deadlinesOf(snapshot.context) : {};
     for (const [name, armed] of this.deadlines) {
       if (wanted[name] !== armed.at) {
-        this.deadlineClock.clearTimeout(armed.handle);
+        armed.timer.cancel();
         this.deadlines.delete(name);
       }
     }
-    for (const [name, at] of Object.entries(wanted)) if (!this.deadlines.has(name)) this.deadlines.set(name, { at, handle: this.schedule(name, at) });
+    for (const [name, at] of Object.entries(wanted)) if (!this.deadlines.has(name)) this.deadlines.set(name, { at, timer: this.schedule(name, at) });
   }
 
-  private schedule(name: string, at: number): unknown {
+  private schedule(name: string, at: number): TimerAt {
     const clock = this.deadlineClock;
-    return clock.setTimeout(() => {
-      const armed = this.deadlines.get(name);
-      if (armed?.at !== at || this.state !== 'running') return;
-      if (clock.now() < at) {
-        armed.handle = this.schedule(name, at); // a deadline beyond setTimeout's range
-        return;
-      }
+    return setTimeoutAt(clock, at, () => {
+      if (this.deadlines.get(name)?.at !== at || this.state !== 'running') return;
       // The entry stays armed (fired) until the machine changes or clears it, so it fires once per process.
       this.deliver({ type: `${DEADLINE_EVENT_PREFIX}${name}`, at, now: clock.now() } as unknown as EventFromLogic<TLogic>).then(
         () => this.log.info('actor.deadline_fired', { deadline: name, at }),
         (error) => this.log.warn('actor.deadline_not_handled', { deadline: name, at, error }),
       );
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now())));
+    });
   }
 
   private get deadlineClock(): WallClock {
@@ -574,7 +567,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   }
 
   private clearDeadlines(): void {
-    for (const armed of this.deadlines.values()) this.deadlineClock.clearTimeout(armed.handle);
+    for (const armed of this.deadlines.values()) armed.timer.cancel();
     this.deadlines.clear();
   }
 }

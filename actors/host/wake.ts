@@ -8,12 +8,10 @@
  * deadlines lie months ahead, beyond setTimeout's range, so the timer is re-armed in steps.
  */
 import type { Collection, Store, StoredDoc } from '../store/store.ts';
-import type { WallClock } from '../transport/timers.ts';
+import { setTimeoutAt, type TimerAt, type WallClock } from '../transport/timers.ts';
 import type { Logger } from './participant.ts';
 
 export const WAKE_COLLECTION = 'actors.wake';
-/** setTimeout's ceiling; a later entry is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Entries read per look at the index; more when that many are due at once. */
 const PAGE = 64;
 
@@ -41,7 +39,7 @@ export interface WakerOptions {
 /** One timer for a participant's earliest wake entry; `consider` moves it earlier, `stop` ends it. */
 export class Waker {
   private readonly wakes: Collection<WakeDoc>;
-  private handle: unknown;
+  private timer: TimerAt | undefined;
   private armedAt: number | undefined;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
@@ -66,22 +64,19 @@ export class Waker {
 
   stop(): Promise<void> {
     this.stopped = true;
-    this.options.clock.clearTimeout(this.handle);
+    this.timer?.cancel();
     return this.running;
   }
 
   private arm(at: number): void {
-    const { clock } = this.options;
-    clock.clearTimeout(this.handle);
+    this.timer?.cancel();
     this.armedAt = at;
-    this.handle = clock.setTimeout(() => {
+    // Housekeeping: never what keeps a process alive.
+    this.timer = setTimeoutAt(this.options.clock, at, () => {
       if (this.stopped || this.armedAt !== at) return;
-      if (clock.now() < at) return this.arm(at); // beyond setTimeout's range: another step
       this.armedAt = undefined;
       void this.run();
-    }, Math.min(MAX_TIMER_MS, Math.max(0, at - clock.now())));
-    // Housekeeping: never what keeps a process alive.
-    (this.handle as { unref?: () => void } | undefined)?.unref?.();
+    }, { unref: true });
   }
 
   /** Wakes every due entry (one run at a time), then arms for the next one. */
