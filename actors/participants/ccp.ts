@@ -15,7 +15,7 @@ import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
-import { verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
+import { verifyDecodedMessageSignature, verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
 import {
   emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
 } from '../../protocols/catalogue/caller.ts';
@@ -68,10 +68,10 @@ type ContractChoice = Pick<ContractDoc, '_id' | 'summary' | 'signerRootSerial'>;
 
 type Obj = Record<string, unknown>;
 
-/** Why a request's XML signature does not verify with `key`; undefined when it does. */
-function signatureFault(message: Parameters<typeof verifyMessageSignature>[0], key: KeyObject): string | undefined {
+/** Why a request's XML signature does not verify with `key`; undefined when it does. `message` is the typed decode. */
+function signatureFault(message: Parameters<typeof verifyDecodedMessageSignature>[0], key: KeyObject): string | undefined {
   try {
-    verifyMessageSignature(message, key);
+    verifyDecodedMessageSignature(message, key);
     return undefined;
   } catch (error) {
     return (error as Error).message;

@@ -3,7 +3,7 @@
  * writing the CertificateInstallationRes / CertificateUpdateRes it gets back, under the request's
  * SessionID [V2G2-553 ff.]. Both responses carry the same signed content (pki-and-crypto.md §11.2).
  */
-import { decodeExi, encodeExi, type ExiJson } from '../../protocols/exi/index.ts';
+import { encodeExi, exiCodecs, type ExiJson, type Iso2Document } from '../../protocols/exi/index.ts';
 import { PncError } from '../../protocols/errors.ts';
 import type { UpdateResponseCode } from '../../protocols/catalogue/ccp.ts';
 
@@ -15,8 +15,8 @@ export interface RootCertificateId {
 }
 
 export interface InstallationRequest {
-  /** The whole decoded `{ V2G_Message }`, for signature verification. */
-  readonly message: ExiJson;
+  /** The whole decoded `{ V2G_Message }` as the typed codec gives it, for verifyDecodedMessageSignature. */
+  readonly message: Iso2Document;
   /** Header SessionID, lowercase hex. */
   readonly sessionId: string;
   /** DER of OEMProvisioningCert. */
@@ -25,27 +25,30 @@ export interface InstallationRequest {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Decodes one request of `name`; anything else is `ExiInvalid`. */
-function readRequest(exi: Uint8Array, name: 'CertificateInstallationReq' | 'CertificateUpdateReq'): { document: ExiJson; sessionId: string; body: Obj; rootCertificateIds: RootCertificateId[] } {
-  let document: ExiJson;
+/**
+ * Decodes one request of `name` with the typed codec (no JSON form: the CCP reads a few fields and
+ * verifies the signature on the typed values); anything else is `ExiInvalid`.
+ */
+function readRequest<N extends 'CertificateInstallationReq' | 'CertificateUpdateReq'>(exi: Uint8Array, name: N): { document: Iso2Document; sessionId: string; body: NonNullable<Iso2Document['V2G_Message']['Body'][N]>; rootCertificateIds: RootCertificateId[] } {
+  let document: Iso2Document;
   try {
-    ({ document } = decodeExi('iso2', exi));
+    document = exiCodecs.iso2.decode(exi);
   } catch (error) {
     throw new PncError('ExiInvalid', 'EXI format is invalid!', { cause: error, data: { detail: (error as Error).message } });
   }
-  const message = (document as Obj).V2G_Message;
-  const header = isObj(message) ? message.Header : undefined;
-  const body = isObj(message) && isObj(message.Body) ? message.Body[name] : undefined;
-  if (!isObj(header) || typeof header.SessionID !== 'string' || !isObj(body)) throw new PncError('ExiInvalid', `the EXI message is not a ${name}`);
-  const list = isObj(body.ListOfRootCertificateIDs) ? body.ListOfRootCertificateIDs.RootCertificateID : [];
-  const rootCertificateIds = (Array.isArray(list) ? list : [list]).filter(isObj).map((id) => ({
-    issuerName: String(id.X509IssuerName ?? ''),
-    serialNumber: BigInt(String(id.X509SerialNumber ?? 0)),
+  // The grammar requires Header (with SessionID) and Body; only the Body element can be another.
+  const message = document.V2G_Message;
+  const body = message?.Body?.[name] as Iso2Document['V2G_Message']['Body'][N] | undefined;
+  if (!message?.Header || !(message.Header.SessionID instanceof Uint8Array) || !body) throw new PncError('ExiInvalid', `the EXI message is not a ${name}`);
+  const rootCertificateIds = body.ListOfRootCertificateIDs.RootCertificateID.map((id) => ({
+    issuerName: id.X509IssuerName,
+    serialNumber: BigInt(id.X509SerialNumber),
   }));
-  return { document, sessionId: header.SessionID.toLowerCase(), body, rootCertificateIds };
+  return { document, sessionId: hexOf(message.Header.SessionID), body, rootCertificateIds };
 }
+
+const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 /**
  * Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`.
@@ -54,13 +57,12 @@ function readRequest(exi: Uint8Array, name: 'CertificateInstallationReq' | 'Cert
  */
 export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: string) => Uint8Array = (hex) => new Uint8Array(Buffer.from(hex, 'hex'))): InstallationRequest {
   const { document, sessionId, body, rootCertificateIds } = readRequest(exi, 'CertificateInstallationReq');
-  if (typeof body.OEMProvisioningCert !== 'string') throw new PncError('ExiInvalid', 'the EXI message is not a CertificateInstallationReq');
-  return { message: document, sessionId, provisioningCertificate: certificateOf(body.OEMProvisioningCert), rootCertificateIds };
+  return { message: document, sessionId, provisioningCertificate: certificateOf(hexOf(body.OEMProvisioningCert)), rootCertificateIds };
 }
 
 export interface UpdateRequest {
-  /** The whole decoded `{ V2G_Message }`, for signature verification with the contract key [V2G2-…, pki-and-crypto.md §11.2]. */
-  readonly message: ExiJson;
+  /** The whole decoded `{ V2G_Message }` (typed), for signature verification with the contract key [V2G2-…, pki-and-crypto.md §11.2]. */
+  readonly message: Iso2Document;
   /** Header SessionID, lowercase hex. */
   readonly sessionId: string;
   /** ContractSignatureCertChain: the current contract certificate first, then its Sub-CAs (DER). */
@@ -74,9 +76,8 @@ export interface UpdateRequest {
 export function readUpdateRequest(exi: Uint8Array): UpdateRequest {
   const { document, sessionId, body, rootCertificateIds } = readRequest(exi, 'CertificateUpdateReq');
   const chain = body.ContractSignatureCertChain;
-  if (!isObj(chain) || typeof chain.Certificate !== 'string' || typeof body.eMAID !== 'string') throw new PncError('ExiInvalid', 'the EXI message is not a CertificateUpdateReq');
-  const subs = isObj(chain.SubCertificates) ? chain.SubCertificates.Certificate : [];
-  const contractChain = [chain.Certificate, ...(Array.isArray(subs) ? subs : [subs])].filter((c): c is string => typeof c === 'string').map((c) => new Uint8Array(Buffer.from(c, 'hex')));
+  // Copies: the decoded bytes are views into the request.
+  const contractChain = [chain.Certificate, ...(chain.SubCertificates?.Certificate ?? [])].map((c) => new Uint8Array(c));
   return { message: document, sessionId, contractChain, emaid: body.eMAID, rootCertificateIds };
 }
 

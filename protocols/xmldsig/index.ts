@@ -12,6 +12,7 @@ export {
   signV2gMessage,
   verifySignature,
   verifyMessageSignature,
+  verifyDecodedMessageSignature,
   findById,
 } from './signature.ts';
 export type {

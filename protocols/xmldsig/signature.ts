@@ -1,6 +1,6 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { PncError } from '../errors.ts';
-import { encodeExi, type ExiJson } from '../exi/index.ts';
+import { encodeExi, exiCodecs, type ExiJson, type Iso2Fragment, type SignedInfoFragment } from '../exi/index.ts';
 import { SignatureCoverageIncomplete, SignatureDigestMismatch, SignatureInvalid, SignatureMalformed, SignatureReferenceMissing } from './errors.ts';
 import { toSigningKey, toVerificationKey, type SignatureSigningKey, type SignatureVerificationKey } from './keys.ts';
 
@@ -112,25 +112,56 @@ export function verifySignature(
   findElement: (id: string) => ExiJson | undefined,
   publicKey: SignatureVerificationKey,
 ): VerifiedSignature {
-  return verifyProfiled(checkSignatureProfile(signature), findElement, publicKey);
+  return verifyProfiled(checkSignatureProfile(signature, JSON_FORM), findElement, publicKey, JSON_FORM);
 }
+
+/**
+ * How one form of a decoded message is digested and signed: the exi.md JSON (binary as hex), or the
+ * typed codecs' values (binary as Uint8Array), which encode without mapping back from JSON.
+ */
+interface MessageForm {
+  /** Whether a DigestValue or SignatureValue of `length` bytes is one in this form. */
+  isBinary(value: unknown, length: number): boolean;
+  toHex(value: unknown): string;
+  toBytes(value: unknown): Buffer;
+  encodeFragment(fragment: ExiJson): Uint8Array;
+  encodeSignedInfo(signedInfo: unknown): Uint8Array;
+}
+
+const JSON_FORM: MessageForm = {
+  isBinary: (value, length) => typeof value === 'string' && new RegExp(`^[0-9a-fA-F]{${2 * length}}$`).test(value),
+  toHex: (value) => (value as string).toLowerCase(),
+  toBytes: (value) => Buffer.from(value as string, 'hex'),
+  encodeFragment: (fragment) => encodeExi('iso2-frag', fragment),
+  encodeSignedInfo: (signedInfo) => encodeSignedInfo(signedInfo as SignedInfoJson),
+};
+
+const TYPED_FORM: MessageForm = {
+  isBinary: (value, length) => value instanceof Uint8Array && value.length === length,
+  toHex: (value) => hex(value as Uint8Array),
+  toBytes: (value) => Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength),
+  encodeFragment: (fragment) => exiCodecs['iso2-frag'].encode(fragment as Iso2Fragment),
+  encodeSignedInfo: (signedInfo) => exiCodecs['iso2-xmldsig'].encode({ SignedInfo: signedInfo } as SignedInfoFragment),
+};
 
 function verifyProfiled(
   checked: SignatureJson,
   findElement: (id: string) => ExiJson | undefined,
   publicKey: SignatureVerificationKey,
+  form: MessageForm,
 ): VerifiedSignature {
   const key = toVerificationKey(publicKey);
   const references = checked.SignedInfo.Reference.map((reference) => {
     const id = reference.URI.slice(1);
     const element = findElement(id);
     if (element === undefined) throw new SignatureReferenceMissing(reference.URI);
-    const digest = hex(asMalformed(`element ${reference.URI}`, () => digestFragment(element)));
-    if (digest !== reference.DigestValue.toLowerCase()) throw new SignatureDigestMismatch(reference.URI, reference.DigestValue.toLowerCase(), digest);
+    const digest = hex(asMalformed(`element ${reference.URI}`, () => createHash('sha256').update(form.encodeFragment(element)).digest()));
+    const expected = form.toHex(reference.DigestValue);
+    if (digest !== expected) throw new SignatureDigestMismatch(reference.URI, expected, digest);
     return { uri: reference.URI, digest };
   });
-  const signedInfoExi = asMalformed('SignedInfo', () => encodeSignedInfo(checked.SignedInfo));
-  const value = Buffer.from(checked.SignatureValue.CONTENT, 'hex');
+  const signedInfoExi = asMalformed('SignedInfo', () => form.encodeSignedInfo(checked.SignedInfo));
+  const value = form.toBytes(checked.SignatureValue.CONTENT);
   if (!verify('sha256', signedInfoExi, { key, dsaEncoding: 'ieee-p1363' }, value)) throw new SignatureInvalid();
   return { references, signedInfoExi };
 }
@@ -176,13 +207,31 @@ export function verifyMessageSignature(
   publicKey: SignatureVerificationKey,
   options: VerifyMessageOptions = {},
 ): VerifiedSignature {
+  return verifyInForm(v2gMessage, publicKey, options, JSON_FORM);
+}
+
+/**
+ * {@link verifyMessageSignature} for a message as the typed codec decoded it (`exiCodecs.iso2.decode`:
+ * binary as Uint8Array): the same checks in the same order, with the same errors, but each referenced
+ * element and SignedInfo is encoded from its typed value, with no mapping to and from JSON. Given
+ * `fragments` are typed values too.
+ */
+export function verifyDecodedMessageSignature(
+  v2gMessage: unknown,
+  publicKey: SignatureVerificationKey,
+  options: VerifyMessageOptions = {},
+): VerifiedSignature {
+  return verifyInForm(v2gMessage, publicKey, options, TYPED_FORM);
+}
+
+function verifyInForm(v2gMessage: unknown, publicKey: SignatureVerificationKey, options: VerifyMessageOptions, form: MessageForm): VerifiedSignature {
   const { message } = innerMessage(v2gMessage);
   if (message.Header.Signature === undefined) throw new SignatureMalformed('the V2G_Message header carries no Signature');
-  const signature = checkSignatureProfile(message.Header.Signature);
+  const signature = checkSignatureProfile(message.Header.Signature, form);
   const body = message.Body;
   requireCoverage(body, signature);
   // The Body wins over given fragments, so a given fragment can never stand in for a Body element.
-  return verifyProfiled(signature, (id) => findById(body, id) ?? options.fragments?.find((given) => given.id === id)?.fragment, publicKey);
+  return verifyProfiled(signature, (id) => findById(body, id) ?? options.fragments?.find((given) => given.id === id)?.fragment, publicKey, form);
 }
 
 /**
@@ -237,7 +286,8 @@ export function findById(node: unknown, id: string): ExiJson | undefined {
   if (!isObject(node)) return undefined;
   for (const [name, value] of Object.entries(node)) {
     for (const item of Array.isArray(value) ? value : [value]) {
-      if (!isObject(item)) continue;
+      // Binary values of a typed message hold no elements.
+      if (!isObject(item) || ArrayBuffer.isView(item)) continue;
       if (item.Id === id) return { [name]: item } as ExiJson;
       const found = findById(item, id);
       if (found) return found;
@@ -247,7 +297,7 @@ export function findById(node: unknown, id: string): ExiJson | undefined {
 }
 
 /** Checks a received Signature against the ISO 15118-2 profile [V2G2-771] before anything is computed. */
-function checkSignatureProfile(signature: unknown): SignatureJson {
+function checkSignatureProfile(signature: unknown, form: MessageForm): SignatureJson {
   const where = 'Signature';
   requireKeys(signature, where, ['SignedInfo', 'SignatureValue'], ['Id']);
   requireKeys(signature.SignedInfo, `${where}/SignedInfo`, ['CanonicalizationMethod', 'SignatureMethod', 'Reference']);
@@ -264,13 +314,13 @@ function checkSignatureProfile(signature: unknown): SignatureJson {
     const transform = Array.isArray(transforms) && transforms.length === 1 ? transforms[0] : transforms;
     requireAlgorithm(transform, `${at}/Transforms/Transform`, XmlSignatureAlgorithm.transform);
     requireAlgorithm(reference.DigestMethod, `${at}/DigestMethod`, XmlSignatureAlgorithm.digest);
-    if (typeof reference.DigestValue !== 'string' || !new RegExp(`^[0-9a-fA-F]{${2 * DIGEST_LENGTH}}$`).test(reference.DigestValue)) {
+    if (!form.isBinary(reference.DigestValue, DIGEST_LENGTH)) {
       throw new SignatureMalformed(`${at}/DigestValue must be ${DIGEST_LENGTH} bytes`);
     }
   });
   requireKeys(signature.SignatureValue, `${where}/SignatureValue`, ['CONTENT']);
   const value = signature.SignatureValue.CONTENT;
-  if (typeof value !== 'string' || !new RegExp(`^[0-9a-fA-F]{${2 * RAW_SIGNATURE_LENGTH}}$`).test(value)) {
+  if (!form.isBinary(value, RAW_SIGNATURE_LENGTH)) {
     throw new SignatureMalformed(`${where}/SignatureValue must be ${RAW_SIGNATURE_LENGTH} bytes raw r‖s`);
   }
   return signature as unknown as SignatureJson;
