@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { COMMON_ERROR_CODES, type EventSubject, type RequestSubject, type WorkQueue } from '../../protocols/catalogue/define.ts';
-import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, RequestOptions, SubscribeOptions, Subscription, WorkItem } from './bus.ts';
+import { WIRE_PAYLOAD, type Bus, type ConsumeOptions, type Delivery, type EnqueueOptions, type RequestOptions, type SubscribeOptions, type Subscription, type WorkItem } from './bus.ts';
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
@@ -34,9 +34,13 @@ function checkDeclared(spec: RequestSubject, error: PncError): void {
   process.emitWarning(`${spec.subject} answered error code ${error.code}, which its catalogue entry does not declare (${error.message})`, { type: UNDECLARED_ERROR_CODE_WARNING });
 }
 
-/** Refuses a request larger than its subject's declared limit, before any parsing of its fields. */
-function checkSize(spec: RequestSubject, value: unknown): void {
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+/**
+ * Refuses a request larger than its subject's declared limit, before any parsing of its fields: the
+ * size it had on the wire when the delivery carries that (no second serialisation per request), else
+ * the size of its JSON text.
+ */
+function checkSize(spec: RequestSubject, value: unknown, received?: string | Uint8Array): void {
+  const bytes = received instanceof Uint8Array ? received.byteLength : Buffer.byteLength(received ?? JSON.stringify(value) ?? '');
   if (bytes > spec.maxRequestBytes) {
     throw new PncError('PayloadTooLarge', `${spec.subject} request: ${bytes} bytes, more than the ${spec.maxRequestBytes} this subject accepts`, { data: { bytes, limit: spec.maxRequestBytes } });
   }
@@ -49,7 +53,7 @@ export function serveSubject<S extends RequestSubject>(
   options?: SubscribeOptions,
 ): Promise<Subscription> {
   return bus.serve(spec.subject, async (raw, delivery) => {
-    checkSize(spec, raw);
+    checkSize(spec, raw, delivery[WIRE_PAYLOAD]);
     const request = validate(spec.request, raw, `${spec.subject} request`) as z.output<S['request']>;
     try {
       return validate(spec.reply, await handler(request, delivery), `${spec.subject} reply`);
