@@ -130,17 +130,33 @@ export class BitReader {
   /** EXI unsigned integer of any size: a number while it is safe, else a bigint. */
   uintBig(): number | bigint {
     const start = this.pos;
-    let result = 0n;
-    let shift = 0n;
-    let groups = 0;
-    for (;;) {
+    // Up to 7 groups (49 bits) the value is exact as a number. A longer one (a certificate serial
+    // number) keeps its further 7-bit groups and becomes a BigInt 28 bits at a time: a 20-octet
+    // serial costs a few BigInt steps instead of two per group.
+    let low = 0;
+    let factor = 1;
+    for (let groups = 0; groups < 7; groups++) {
       const b = this.byte();
-      result |= BigInt(b & 127) << shift;
+      low += (b & 127) * factor;
+      if (b < 128) return low;
+      factor *= 128;
+    }
+    const high: number[] = [];
+    for (let groups = 7; ; ) {
+      const b = this.byte();
+      high.push(b & 127);
       if (b < 128) break;
-      shift += 7n;
       // An xs:integer of more than 4096 bits is not a V2G value; stop before the work grows unbounded.
       if (++groups > 586) this.fail('unsigned integer longer than 4096 bits', start);
     }
+    let result = 0n;
+    let k = high.length;
+    for (let take = ((k - 1) % 4) + 1; k > 0; k -= take, take = 4) {
+      let chunk = 0;
+      for (let j = k - 1; j >= k - take; j--) chunk = chunk * 128 + high[j];
+      result = (result << BigInt(7 * take)) | BigInt(chunk);
+    }
+    result = (result << 49n) | BigInt(low);
     return result <= BigInt(MAX_SAFE) ? Number(result) : result;
   }
 
@@ -398,6 +414,15 @@ export class BitWriter {
 
   uintBig(value: number | bigint): void {
     if (typeof value === 'number') return this.uint(value);
+    // 28 bits at a time through a number (four groups, each followed by more): see the reader's uintBig.
+    while (value >= 0x10000000n) {
+      let chunk = Number(value & 0xfffffffn);
+      value >>= 28n;
+      for (let k = 0; k < 4; k++) {
+        this.byte((chunk & 127) | 128);
+        chunk >>>= 7;
+      }
+    }
     while (value >= 128n) {
       this.byte(Number(value & 127n) | 128);
       value >>= 7n;
