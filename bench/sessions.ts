@@ -163,8 +163,8 @@ async function seccSide(): Promise<void> {
       });
     }
     printSummary({
-      path: `sessions: CurrentDemandRes round trip p99 as the EV sees it (within its ${EV_CURRENT_DEMAND_TIMEOUT_MS} ms timeout), ${SESSIONS} EVs × ${HZ} Hz`, value: p99, unit: 'ms', min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0,
-      target: EV_CURRENT_DEMAND_TIMEOUT_MS, atMost: true, baseline: `p50 ${p50.toFixed(2)} ms, ${timeouts} timeouts, SECC ${cpuPerResponseUs.toFixed(0)} µs CPU per response`, loadStart, loadEnd: loadavg()[0],
+      path: `sessions: CurrentDemandRes answers past the EV's ${EV_CURRENT_DEMAND_TIMEOUT_MS} ms timeout, ${SESSIONS} EVs × ${HZ} Hz`, value: timeouts, unit: 'answers', min: timeouts, max: timeouts,
+      target: 0, atMost: true, baseline: `of ${latencies.length}, sessions lost ${lost}; EV round trip p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${sorted[sorted.length - 1]?.toFixed(2)} ms`, loadStart, loadEnd: loadavg()[0],
     });
   } finally {
     for (const ev of evs) ev.kill();
