@@ -67,31 +67,58 @@ export class JsonMapper {
     return fields;
   }
 
-  /** JSON → typed, for an element of complex type `typeName` or simple value `value`. */
+  /**
+   * JSON → typed, for an element of complex type `typeName` or simple value `value`. Copy on write:
+   * an element none of whose values needs converting (no bytes, no big integer as a string, no
+   * repeated element given as a single object) is returned as it is, so a message with a few byte
+   * fields costs a copy of the elements on the paths to them, not of every element (the SECC encodes
+   * a CurrentDemandRes 4 times a second per session).
+   */
   fromJson(json: unknown, spec: { type?: string; value?: ModelValue }, path: string): unknown {
     if (spec.value) return valueFromJson(json, spec.value, path);
     if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ExiEncodeError(path, 'expected an element object');
+    const element = json as Record<string, unknown>;
     const fields = this.fields(spec.type!);
-    const out: Record<string, unknown> = {};
-    // for…in with hasOwn visits what Object.entries does without an array of pairs per element
-    // (the SECC encodes a CurrentDemandRes 4 times a second per session); a path string is built
-    // only where a conversion can fail.
-    for (const key in json) {
-      if (!Object.hasOwn(json, key)) continue;
+    let out: Record<string, unknown> | undefined;
+    // for…in with hasOwn visits what Object.entries does without an array of pairs per element; a
+    // path string is built only for a child that is converted or checked below.
+    for (const key in element) {
+      if (!Object.hasOwn(element, key)) continue;
       const field = fields.get(key);
       if (!field) throw new ExiEncodeError(`${path}.${key}`, `not an attribute or child element of ${spec.type}`);
-      const x = (json as Record<string, unknown>)[key];
+      const x = element[key];
       if (x === undefined) continue;
-      if (field.same) {
-        out[key] = x;
-        continue;
+      let typed: unknown = x;
+      if (!field.same) {
+        const childPath = `${path}.${key}`;
+        // A repeated element given as a single object (as the corpus decodings write xmldsig Transform) is a list of one.
+        typed = !field.array ? this.fromJson(x, field, childPath) : Array.isArray(x) ? this.listFromJson(x, field, childPath) : [this.fromJson(x, field, childPath)];
       }
-      const childPath = `${path}.${key}`;
-      // A repeated element given as a single object (as the corpus decodings write xmldsig Transform) is a list of one.
-      out[key] = field.array ? (Array.isArray(x) ? x : [x]).map((item) => this.fromJson(item, field, childPath)) : this.fromJson(x, field, childPath);
+      if (typed !== x && !out) out = copyBefore(element, key);
+      if (out) out[key] = typed;
     }
-    return out;
+    return out ?? element;
   }
+
+  private listFromJson(items: readonly unknown[], field: FieldSpec, path: string): readonly unknown[] {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const typed = this.fromJson(items[i], field, path);
+      if (typed !== items[i] && !out) out = items.slice(0, i);
+      out?.push(typed);
+    }
+    return out ?? items;
+  }
+}
+
+/** The defined values of `element` before `key`: the part a copy on write keeps as it was. */
+function copyBefore(element: Record<string, unknown>, key: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in element) {
+    if (k === key) break;
+    if (Object.hasOwn(element, k) && element[k] !== undefined) out[k] = element[k];
+  }
+  return out;
 }
 
 function collect(root: ModelParticle, into: Map<string, FieldSpec>): void {
@@ -126,17 +153,26 @@ function valueFromJson(x: unknown, value: ModelValue, path: string): unknown {
 }
 
 /**
- * Typed → JSON: bytes to lowercase hex, integers beyond 2^53 to decimal strings, or kept as
- * bigints with `exactIntegers` (for a writer that prints them as numbers, exact-json.ts).
+ * Typed → JSON, in place: bytes to lowercase hex, integers beyond 2^53 to decimal strings, or kept as
+ * bigints with `exactIntegers` (for a writer that prints them as numbers, exact-json.ts). The decoder's
+ * fresh document is converted where it stands: a copy of every element per decoded message was a fifth
+ * of what the SECC allocated in its charging loop. Give it only a value no one else holds.
  */
 export function toJson(value: unknown, exactIntegers = false): unknown {
   if (value instanceof Uint8Array) return bytesToHex(value);
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) && BigInt(Number(value)) === value ? Number(value) : exactIntegers ? value : value.toString();
-  if (Array.isArray(value)) return value.map((item) => toJson(item, exactIntegers));
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = toJson(value[i], exactIntegers);
+    return value;
+  }
   if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v, exactIntegers);
-    return out;
+    const object = value as Record<string, unknown>;
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      const item = object[key];
+      if (item === undefined) delete object[key];
+      else if (typeof item === 'object' || typeof item === 'bigint') object[key] = toJson(item, exactIntegers);
+    }
   }
   return value;
 }

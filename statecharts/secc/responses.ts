@@ -89,11 +89,13 @@ export const FAILED_CERTIFICATE_CONTENT: Body = {
   eMAID: { Id: 'id4', CONTENT: '00000000000000' },
 };
 
+/** A response body with its ResponseCode first. */
 type Builder = (i: ResponseInputs) => Body;
 
-/** CurrentDemandRes content both protocols share: present output and limits. */
+/** CurrentDemandRes content both protocols share: present output and limits (one object: it is built 4 times a second per session). */
 function currentDemand(i: ResponseInputs): Body {
   return {
+    ResponseCode: i.code,
     DC_EVSEStatus: dcStatus(i),
     EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V'),
     EVSEPresentCurrent: physical(i.charger.presentCurrent, 'A'),
@@ -105,8 +107,9 @@ function currentDemand(i: ResponseInputs): Body {
 }
 
 const ISO2: Readonly<Record<string, Builder>> = {
-  SessionSetupReq: (i) => ({ EVSEID: i.config.evseId, EVSETimeStamp: Math.floor(i.now / 1000) }),
+  SessionSetupReq: (i) => ({ ResponseCode: i.code, EVSEID: i.config.evseId, EVSETimeStamp: Math.floor(i.now / 1000) }),
   ServiceDiscoveryReq: (i) => ({
+    ResponseCode: i.code,
     PaymentOptionList: { PaymentOption: [...i.config.paymentOptions] },
     ChargeService: { ServiceID: CHARGE_SERVICE_ID, ServiceCategory: 'EVCharging', FreeService: false, SupportedEnergyTransferMode: { EnergyTransferMode: [...i.config.energyModes] } },
     ...(i.config.paymentOptions.includes('Contract')
@@ -114,6 +117,7 @@ const ISO2: Readonly<Record<string, Builder>> = {
       : {}),
   }),
   ServiceDetailReq: (i) => ({
+    ResponseCode: i.code,
     ServiceID: i.serviceId ?? CERTIFICATE_SERVICE_ID,
     ...(i.code === 'OK' && i.serviceId === CERTIFICATE_SERVICE_ID
       ? { ServiceParameterList: { ParameterSet: [
@@ -122,46 +126,50 @@ const ISO2: Readonly<Record<string, Builder>> = {
         ] } }
       : {}),
   }),
-  PaymentServiceSelectionReq: () => ({}),
-  CertificateInstallationReq: () => ({ ...FAILED_CERTIFICATE_CONTENT }),
-  CertificateUpdateReq: () => ({ ...FAILED_CERTIFICATE_CONTENT }),
-  PaymentDetailsReq: (i) => ({ GenChallenge: i.genChallenge ?? '00'.repeat(16), EVSETimeStamp: Math.floor(i.now / 1000) }),
-  AuthorizationReq: (i) => ({ EVSEProcessing: i.evseProcessing ?? 'Finished' }),
-  ChargeParameterDiscoveryReq: (i) => ({ EVSEProcessing: i.evseProcessing ?? 'Finished', ...(i.code === 'OK' ? { SAScheduleList: saScheduleList(i) } : {}), ...evseChargeParameter(i) }),
-  PowerDeliveryReq: (i) => evseStatus(i),
+  PaymentServiceSelectionReq: (i) => ({ ResponseCode: i.code }),
+  CertificateInstallationReq: (i) => ({ ResponseCode: i.code, ...FAILED_CERTIFICATE_CONTENT }),
+  CertificateUpdateReq: (i) => ({ ResponseCode: i.code, ...FAILED_CERTIFICATE_CONTENT }),
+  PaymentDetailsReq: (i) => ({ ResponseCode: i.code, GenChallenge: i.genChallenge ?? '00'.repeat(16), EVSETimeStamp: Math.floor(i.now / 1000) }),
+  AuthorizationReq: (i) => ({ ResponseCode: i.code, EVSEProcessing: i.evseProcessing ?? 'Finished' }),
+  ChargeParameterDiscoveryReq: (i) => ({ ResponseCode: i.code, EVSEProcessing: i.evseProcessing ?? 'Finished', ...(i.code === 'OK' ? { SAScheduleList: saScheduleList(i) } : {}), ...evseChargeParameter(i) }),
+  PowerDeliveryReq: (i) => ({ ResponseCode: i.code, ...evseStatus(i) }),
   ChargingStatusReq: (i) => ({
+    ResponseCode: i.code,
     EVSEID: i.config.evseId, SAScheduleTupleID: i.saScheduleTupleId ?? SA_SCHEDULE_TUPLE_ID,
     EVSEMaxCurrent: physical(i.charger.acLimits.maxCurrent, 'A'), MeterInfo: meterInfo(i),
     ...(i.receiptRequired ? { ReceiptRequired: true } : {}), AC_EVSEStatus: acStatus(i),
   }),
-  MeteringReceiptReq: (i) => evseStatus(i),
-  CableCheckReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEProcessing: i.evseProcessing ?? 'Finished' }),
-  PreChargeReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
-  CurrentDemandReq: (i) => ({
-    ...currentDemand(i),
-    EVSEID: i.config.evseId, SAScheduleTupleID: i.saScheduleTupleId ?? SA_SCHEDULE_TUPLE_ID,
-    MeterInfo: meterInfo(i),
-    ...(i.receiptRequired ? { ReceiptRequired: true } : {}),
-  }),
-  WeldingDetectionReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
-  SessionStopReq: () => ({}),
+  MeteringReceiptReq: (i) => ({ ResponseCode: i.code, ...evseStatus(i) }),
+  CableCheckReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEProcessing: i.evseProcessing ?? 'Finished' }),
+  PreChargeReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
+  CurrentDemandReq: (i) => {
+    const body = currentDemand(i);
+    body.EVSEID = i.config.evseId;
+    body.SAScheduleTupleID = i.saScheduleTupleId ?? SA_SCHEDULE_TUPLE_ID;
+    body.MeterInfo = meterInfo(i);
+    if (i.receiptRequired) body.ReceiptRequired = true;
+    return body;
+  },
+  WeldingDetectionReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
+  SessionStopReq: (i) => ({ ResponseCode: i.code }),
 };
 
 const DIN: Readonly<Record<string, Builder>> = {
-  SessionSetupReq: (i) => ({ EVSEID: hexOfAscii(i.config.evseId).slice(0, 64) || '00', DateTimeNow: Math.floor(i.now / 1000) }),
+  SessionSetupReq: (i) => ({ ResponseCode: i.code, EVSEID: hexOfAscii(i.config.evseId).slice(0, 64) || '00', DateTimeNow: Math.floor(i.now / 1000) }),
   ServiceDiscoveryReq: (i) => ({
+    ResponseCode: i.code,
     PaymentOptions: { PaymentOption: ['ExternalPayment'] },
     ChargeService: { ServiceTag: { ServiceID: CHARGE_SERVICE_ID, ServiceCategory: 'EVCharging' }, FreeService: false, EnergyTransferType: 'DC_extended' },
   }),
-  PaymentServiceSelectionReq: () => ({}),
-  AuthorizationReq: (i) => ({ EVSEProcessing: i.evseProcessing ?? 'Finished' }),
-  ChargeParameterDiscoveryReq: (i) => ({ EVSEProcessing: i.evseProcessing ?? 'Finished', ...(i.code === 'OK' ? { SAScheduleList: saScheduleList(i) } : {}), ...evseChargeParameter(i) }),
-  PowerDeliveryReq: (i) => ({ DC_EVSEStatus: dcStatus(i) }),
-  CableCheckReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEProcessing: i.evseProcessing ?? 'Finished' }),
-  PreChargeReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
+  PaymentServiceSelectionReq: (i) => ({ ResponseCode: i.code }),
+  AuthorizationReq: (i) => ({ ResponseCode: i.code, EVSEProcessing: i.evseProcessing ?? 'Finished' }),
+  ChargeParameterDiscoveryReq: (i) => ({ ResponseCode: i.code, EVSEProcessing: i.evseProcessing ?? 'Finished', ...(i.code === 'OK' ? { SAScheduleList: saScheduleList(i) } : {}), ...evseChargeParameter(i) }),
+  PowerDeliveryReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i) }),
+  CableCheckReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEProcessing: i.evseProcessing ?? 'Finished' }),
+  PreChargeReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
   CurrentDemandReq: currentDemand,
-  WeldingDetectionReq: (i) => ({ DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
-  SessionStopReq: () => ({}),
+  WeldingDetectionReq: (i) => ({ ResponseCode: i.code, DC_EVSEStatus: dcStatus(i), EVSEPresentVoltage: physical(i.charger.presentVoltage, 'V') }),
+  SessionStopReq: (i) => ({ ResponseCode: i.code }),
 };
 
 /** True when the SECC has a response for this request (ISO 15118-2 name) in `protocol`. */
@@ -175,5 +183,5 @@ export function answers(protocol: SessionProtocol, requestName: string): boolean
  */
 export function responseBody(requestName: string, inputs: ResponseInputs): Body | undefined {
   const builder = (inputs.protocol === 'din' ? DIN : ISO2)[requestName];
-  return builder ? { ResponseCode: inputs.code, ...builder(inputs) } : undefined;
+  return builder?.(inputs);
 }

@@ -135,9 +135,38 @@ test('choices and unknown names', () => {
   const unknown = currentDemandReq();
   unknown.V2G_Message.Body.CurrentDemandReq.Colour = 'red';
   assert.is(encodeError(unknown).path, 'V2G_Message.Body.CurrentDemandReq.Colour');
+  // Deep inside a subtree the encoder would otherwise take as it is (no bytes below): still named.
+  const deep = currentDemandReq();
+  deep.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Colour = 'red';
+  assert.is(encodeError(deep).path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent.Colour');
+  const listAsObject = currentDemandReq();
+  listAsObject.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent = [listAsObject.V2G_Message.Body.CurrentDemandReq.EVTargetCurrent];
+  assert.is(encodeError(listAsObject).path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent');
   assert.is(encodeError({ V2G_Message: 1 } as never).path, 'V2G_Message');
   assert.is(encodeError({ a: {}, b: {} }).path, '');
   assert.is(encodeError({ supportedAppProtocolRes: { ResponseCode: 'OK' } }, 'app').path, 'supportedAppProtocolRes.ResponseCode');
+});
+
+test('bytes deep below are converted beside subtrees taken as they are', () => {
+  const res = (sigMeterReading?: string): ExiJson => ({
+    V2G_Message: {
+      Header: { SessionID: '1efcb138a6df3b3a' },
+      Body: {
+        CurrentDemandRes: {
+          ResponseCode: 'OK',
+          DC_EVSEStatus: { EVSEIsolationStatus: 'Valid', EVSEStatusCode: 'EVSE_Ready', NotificationMaxDelay: 0, EVSENotification: 'None' },
+          EVSEPresentVoltage: { Multiplier: 0, Unit: 'V', Value: 400 },
+          EVSEPresentCurrent: { Multiplier: 0, Unit: 'A', Value: 100 },
+          EVSECurrentLimitAchieved: false, EVSEVoltageLimitAchieved: false, EVSEPowerLimitAchieved: false,
+          EVSEID: 'DE*PNC*E1', SAScheduleTupleID: 1,
+          MeterInfo: { MeterID: 'm1', MeterReading: 1234, ...(sigMeterReading ? { SigMeterReading: sigMeterReading } : {}), TMeter: 1700000000 },
+        },
+      },
+    },
+  });
+  for (const document of [res(), res('0a0b0c')]) assert.equal(decodeExi('iso2', encodeExi('iso2', document)).document, document);
+  const odd = encodeError(res('abc'));
+  assert.is(odd.path, 'V2G_Message.Body.CurrentDemandRes.MeterInfo.SigMeterReading');
 });
 
 test('typed encode checks value types too', () => {
