@@ -237,8 +237,10 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
 
   function send(response: ServerResponse, reply: EdgeReply, traceId: string): void {
     if (response.headersSent || response.destroyed) return;
-    const body = reply.body === undefined ? Buffer.alloc(0) : Buffer.from(reply.body);
-    response.writeHead(reply.status, { ...reply.headers, 'content-length': body.length, 'x-trace-id': traceId });
+    // Written as given: a string is encoded once by the socket write, not copied into a Buffer first.
+    const body = reply.body ?? '';
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    response.writeHead(reply.status, { ...reply.headers, 'content-length': length, 'x-trace-id': traceId });
     response.end(body);
   }
 

@@ -58,6 +58,9 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Strict UTF-8; shared, since a decode without `stream` starts from a fresh state each call. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** JSON for every route; form encoding also for the token endpoint (RFC 6749 §4.4.2). No content type is taken as JSON. */
 function parseBody(raw: Buffer, contentType: string | undefined, formAllowed: boolean): unknown {
   if (raw.length === 0) return undefined;
@@ -66,9 +69,8 @@ function parseBody(raw: Buffer, contentType: string | undefined, formAllowed: bo
   if (mediaType !== undefined && mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw new EdgeError('UnsupportedMediaType', `content type ${mediaType} is not accepted: send application/json`);
   }
-  const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   try {
-    return JSON.parse(text.decode(raw));
+    return JSON.parse(UTF8.decode(raw));
   } catch {
     throw new PncError('InvalidJson', 'the request body is not valid JSON (UTF-8)');
   }
@@ -85,17 +87,27 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     apis[service].getOperations().map((operation) => {
       const names: string[] = [];
       const pattern = operation.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => (names.push(name), '([^/]+)'));
-      return { service, operation, check: requestCheck(apis[service], operation), method: operation.method.toLowerCase(), regex: new RegExp(`^${pattern}/?$`), names };
+      return { service, operation, operationId: operation.operationId!, check: requestCheck(apis[service], operation), method: operation.method.toLowerCase(), regex: new RegExp(`^${pattern}/?$`), names };
     }),
   ).sort((a, b) => a.names.length - b.names.length);
+  // Paths without parameters by method and exact path (with and without the trailing `/` the
+  // expression allows): found without a regular expression; the first entry of the table wins, as before.
+  const exact = new Map<string, (typeof table)[number]>();
+  for (const entry of table) {
+    if (entry.names.length) continue;
+    for (const path of [entry.operation.path, `${entry.operation.path}/`]) if (!exact.has(`${entry.method} ${path}`)) exact.set(`${entry.method} ${path}`, entry);
+  }
+  const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
   function match(method: string, path: string) {
+    const entry = exact.get(`${method} ${path}`);
+    if (entry) return { entry, params: NO_PARAMS };
     for (const entry of table) {
       if (entry.method !== method) continue;
       const found = entry.regex.exec(path);
       if (!found) continue;
       const params = Object.fromEntries(entry.names.map((name, i) => [name, decodePercent(found[i + 1], name)]));
-      return { ...entry, operationId: entry.operation.operationId!, params };
+      return { entry, params };
     }
     return undefined;
   }
@@ -123,17 +135,18 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
     if (method === 'get' && path === '/.well-known/jwks.json') return { status: 200, body: await oauth.jwks() };
     const found = match(method, path);
     if (!found) return { status: 404, body: errorBody([`no OPCP operation ${method.toUpperCase()} ${path}`], traceId) };
-    const routeSpec = OPCP_ROUTES[found.operationId];
-    if (!routeSpec) return { status: 501, body: errorBody([`${found.operationId} is not implemented by this pool`], traceId) };
+    const { operationId } = found.entry;
+    const routeSpec = OPCP_ROUTES[operationId];
+    if (!routeSpec) return { status: 501, body: errorBody([`${operationId} is not implemented by this pool`], traceId) };
 
     // MaEVe sends the token both as Bearer and as x-api-key; either is accepted.
     const bearer = header(headers, 'authorization')?.match(/^Bearer\s+(.+)$/i)?.[1] ?? header(headers, 'x-api-key');
     if (!bearer) return { status: 401, body: errorBody(['missing bearer token'], traceId) };
     const caller = await oauth.verifyToken(bearer.trim());
-    if (!routeSpec.roles.includes(caller.role)) return { status: 403, body: errorBody([`role ${caller.role.toUpperCase()} may not call ${found.operationId}`], traceId) };
+    if (!routeSpec.roles.includes(caller.role)) return { status: 403, body: errorBody([`role ${caller.role.toUpperCase()} may not call ${operationId}`], traceId) };
 
     const query = target.query;
-    const errors = found.check({ method, path, params: found.params, query, headers, body });
+    const errors = found.entry.check({ method, path, params: found.params, query, headers, body });
     if (errors) return { status: 400, body: errorBody(errors.map((e) => `${e.instancePath || '(request)'} ${e.message ?? 'is invalid'}`), traceId) };
     const named = body !== null && typeof body === 'object' ? IDENTITY_FIELDS.filter((field) => Object.hasOwn(body, field)) : [];
     if (named.length) return { status: 400, body: errorBody([`the body may not carry ${named.join(', ')}: the caller is the token's client`], traceId) };
