@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { COMMON_ERROR_CODES, type EventSubject, type RequestSubject, type WorkQueue } from '../../protocols/catalogue/define.ts';
-import type { Bus, ConsumeOptions, Delivery, EnqueueOptions, RequestOptions, SubscribeOptions, Subscription, WorkItem } from './bus.ts';
+import { WIRE_PAYLOAD, type Bus, type ConsumeOptions, type Delivery, type EnqueueOptions, type RequestOptions, type SubscribeOptions, type Subscription, type WorkItem } from './bus.ts';
 
 function validate<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const result = schema.safeParse(value);
@@ -34,9 +34,12 @@ function checkDeclared(spec: RequestSubject, error: PncError): void {
   process.emitWarning(`${spec.subject} answered error code ${error.code}, which its catalogue entry does not declare (${error.message})`, { type: UNDECLARED_ERROR_CODE_WARNING });
 }
 
-/** Refuses a request larger than its subject's declared limit, before any parsing of its fields. */
-function checkSize(spec: RequestSubject, value: unknown): void {
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+/**
+ * Refuses a request larger than its subject's declared limit, before any parsing of its fields: the
+ * bytes as received when the adapter kept them (no second JSON.stringify of a bulk request), else its JSON.
+ */
+function checkSize(spec: RequestSubject, value: unknown, wire?: string | Uint8Array): void {
+  const bytes = wire === undefined ? Buffer.byteLength(JSON.stringify(value) ?? '') : typeof wire === 'string' ? Buffer.byteLength(wire) : wire.byteLength;
   if (bytes > spec.maxRequestBytes) {
     throw new PncError('PayloadTooLarge', `${spec.subject} request: ${bytes} bytes, more than the ${spec.maxRequestBytes} this subject accepts`, { data: { bytes, limit: spec.maxRequestBytes } });
   }
@@ -49,7 +52,7 @@ export function serveSubject<S extends RequestSubject>(
   options?: SubscribeOptions,
 ): Promise<Subscription> {
   return bus.serve(spec.subject, async (raw, delivery) => {
-    checkSize(spec, raw);
+    checkSize(spec, raw, delivery[WIRE_PAYLOAD]);
     const request = validate(spec.request, raw, `${spec.subject} request`) as z.output<S['request']>;
     try {
       return validate(spec.reply, await handler(request, delivery), `${spec.subject} reply`);

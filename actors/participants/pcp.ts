@@ -22,7 +22,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, base64ToBytes, certificateFacts, type CertificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 import { samePcid } from '../../protocols/identifiers/index.ts';
 
@@ -51,6 +51,12 @@ function subCaDersOf(cas: DerCache, chain: Upload): Uint8Array[] {
 interface Upload {
   readonly subCA1Certificate: string;
   readonly subCA2Certificate?: string;
+}
+
+/** The sub-CAs of an upload as the chain check takes them (wire order), and the end of their validity (ms). */
+interface SubCas {
+  readonly ders: readonly Uint8Array[];
+  readonly validTo: number;
 }
 
 /** An upload that passed every check, ready to be written. */
@@ -164,9 +170,10 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
     }
   }).catch((error) => log.error('pcp.delete.resume_failed', { error }));
 
-  /** The sub-CAs' facts (their validity bounds a chain's stay); an unreadable one is `InvalidCertificate`. */
-  function subCaFacts(upload: { subCA1Certificate: string; subCA2Certificate?: string }): CertificateFacts[] {
-    return [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
+  /** An upload's sub-CAs, read once per request (a batch shares them); an unreadable one is `InvalidCertificate`. */
+  function subCasOf(upload: Upload): SubCas {
+    const facts = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
+    return { ders: subCaDersOf(ders, upload), validTo: Math.min(...facts.map((c) => c.validTo.getTime())) };
   }
 
   /**
@@ -174,13 +181,13 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
    * caller's WMI owns it, and the chain validates to an OEM root of the RCP. `leaf` is the vehicle
    * certificate's DER, decoded once for the facts and the chain check.
    */
-  async function checkUpload(caller: Caller, upload: ProvisioningCertificateJson, leaf: Uint8Array, subCas: readonly CertificateFacts[], claimed?: string): Promise<CheckedChain> {
+  async function checkUpload(caller: Caller, upload: ProvisioningCertificateJson, leaf: Uint8Array, subCas: SubCas, claimed?: string): Promise<CheckedChain> {
     const facts = certificateFacts(leaf, 'vehicleCertificate');
     const pcid = facts.commonName;
     if (!PCID.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
     if (claimed !== undefined && !samePcid(claimed, pcid)) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
     requirePcidOwner(caller, pcid);
-    const result = await checkChain([leaf, ...subCaDersOf(ders, upload)]);
+    const result = await checkChain([leaf, ...subCas.ders]);
     const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');
     const chain: ProvisioningCertificateDataJson = {
       ...upload,
@@ -192,7 +199,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       fingerprint: facts.fingerprint,
       validTo: facts.validTo.toISOString(),
     };
-    return { pcid, chain, expiresAt: Math.min(facts.validTo.getTime(), ...subCas.map((c) => c.validTo.getTime())) };
+    return { pcid, chain, expiresAt: Math.min(facts.validTo.getTime(), subCas.validTo) };
   }
 
   /** Writes a checked chain (one document: all of it or nothing); `created` unless it replaced a served one. */
@@ -208,7 +215,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       const { pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
-      const subCas = subCaFacts(upload);
+      const subCas = subCasOf(upload);
       const checked = await checkUpload(caller, upload, base64ToBytes(upload.vehicleCertificate), subCas, claimed);
       const { created } = await storeChain(checked);
       await Promise.all([announceStored(checked.pcid), schedule.expiryAdded(checked.expiresAt)]);
@@ -222,7 +229,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const caller = callerOf(delivery);
       requireRole(caller, 'oem');
       const { vehicleCertificates, ...shared } = request;
-      const subCas = subCaFacts(shared);
+      const subCas = subCasOf(shared);
       const seen = new Set<string>();
       let expiresAt = Infinity;
       const results = await Promise.all(vehicleCertificates.map(async (vehicleCertificate): Promise<PutBatchOutcome> => {
