@@ -8,11 +8,11 @@
  */
 import 'reflect-metadata';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { PncError } from '../../protocols/errors.ts';
+import { PncError, toPncError } from '../../protocols/errors.ts';
 import { validateChain } from '../../protocols/pki/index.ts';
 import { requirePcidOwner, requireRole, type Caller } from '../../protocols/catalogue/caller.ts';
 import { callerOf } from '../bus/identity.ts';
-import { MSGDEF_ISO2, STORED_EVENT_MAX_PCIDS, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson } from '../../protocols/catalogue/pcp.ts';
+import { MSGDEF_ISO2, STORED_EVENT_MAX_PCIDS, pcpInterface, vehicleDeletedWork, type ProvisioningCertificateDataJson, type ProvisioningCertificateJson, type PutBatchOutcome } from '../../protocols/catalogue/pcp.ts';
 import { pcpMachine } from '../../statecharts/pcp.ts';
 import { vehicleDeletionMachine } from '../../statecharts/pcp-delete.ts';
 import { timedEffect } from '../host/index.ts';
@@ -22,7 +22,7 @@ import type { Bus } from '../bus/bus.ts';
 import { queueServer } from './authority.ts';
 import type { Store } from '../store/store.ts';
 import type { Logger, ParticipantContext, ParticipantDefinition } from '../host/participant.ts';
-import { DerCache, RootCache, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
+import { DerCache, RootCache, base64ToBytes, certificateFacts, colonHex, purgeExpired, startPurgeSchedule, type Clock, type ExpiringDoc, type RunningPool } from '../pools/common.ts';
 import { unsubscribeAll } from '../bus/bus.ts';
 import { samePcid } from '../../protocols/identifiers/index.ts';
 
@@ -38,9 +38,40 @@ interface ChainDoc extends ExpiringDoc {
  * Leaf first, then Sub-CA 2 (when present), then Sub-CA 1: the ISO 15118-2 wire order. The sub-CAs,
  * shared by many vehicles, and the leaves come from separate DER caches, so leaves never crowd out sub-CAs.
  */
-function wireOrder(caches: { leaves: DerCache; cas: DerCache }, chain: { vehicleCertificate: string; subCA1Certificate: string; subCA2Certificate?: string }): Uint8Array[] {
-  return [caches.leaves.get(chain.vehicleCertificate), ...[...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => caches.cas.get(c))];
+function wireOrder(caches: { leaves: DerCache; cas: DerCache }, chain: Upload & { vehicleCertificate: string }): Uint8Array[] {
+  return [caches.leaves.get(chain.vehicleCertificate), ...subCaDersOf(caches.cas, chain)];
 }
+
+/** Sub-CA 2 (when present), then Sub-CA 1. */
+function subCaDersOf(cas: DerCache, chain: Upload): Uint8Array[] {
+  return [...(chain.subCA2Certificate ? [chain.subCA2Certificate] : []), chain.subCA1Certificate].map((c) => cas.get(c));
+}
+
+/** The sub-CAs of an upload (a put's, or the shared ones of a batch). */
+interface Upload {
+  readonly subCA1Certificate: string;
+  readonly subCA2Certificate?: string;
+}
+
+/** The sub-CAs of an upload as the chain check takes them (wire order), and the end of their validity (ms). */
+interface SubCas {
+  readonly ders: readonly Uint8Array[];
+  readonly validTo: number;
+}
+
+/** An upload that passed every check, ready to be written. */
+interface CheckedChain {
+  readonly pcid: string;
+  readonly chain: ProvisioningCertificateDataJson;
+  readonly expiresAt: number;
+}
+
+/** OPCP's PCID pattern, for the leaf's CN. */
+const PCID = /^[A-Za-z0-9]{17,18}$/;
+
+/** The codes a batch answers per certificate (protocols/catalogue/pcp.ts `putBatchOutcome`); any other is `Internal`. */
+const BATCH_ERROR_CODES = ['Forbidden', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch', 'DuplicatePcid', 'StoreUnavailable', 'Internal'] as const;
+type BatchErrorCode = (typeof BATCH_ERROR_CODES)[number];
 
 /** Starts the PCP on a bus and store; `clock` (Date.now by default) is the time chains are checked and purged at. */
 export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock = Date.now): Promise<RunningPool> {
@@ -55,8 +86,8 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
   await rootCache.start();
 
   /** Validates a provisioning chain against the RCP's OEM roots; throws `ChainInvalid` with the ISO code and reason. */
-  async function checkChain(chain: Parameters<typeof wireOrder>[1], at = new Date(clock())) {
-    const result = await validateChain(wireOrder(caches, chain), { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
+  async function checkChain(chain: Uint8Array[], at = new Date(clock())) {
+    const result = await validateChain(chain, { purpose: 'provisioning', roots: await rootCache.roots('OEM'), at });
     if (!result.valid) throw new PncError('ChainInvalid', `provisioning chain rejected: ${result.reason}`, { data: { iso15118: result.iso15118, defect: result.defect, position: result.position } });
     return result;
   }
@@ -139,46 +170,97 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
     }
   }).catch((error) => log.error('pcp.delete.resume_failed', { error }));
 
+  /** An upload's sub-CAs, read once per request (a batch shares them); an unreadable one is `InvalidCertificate`. */
+  function subCasOf(upload: Upload): SubCas {
+    const facts = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
+    return { ders: subCaDersOf(ders, upload), validTo: Math.min(...facts.map((c) => c.validTo.getTime())) };
+  }
+
+  /**
+   * Every check of an upload, with nothing written: the leaf's CN is a PCID (and the claimed one), the
+   * caller's WMI owns it, and the chain validates to an OEM root of the RCP. `leaf` is the vehicle
+   * certificate's DER, decoded once for the facts and the chain check.
+   */
+  async function checkUpload(caller: Caller, upload: ProvisioningCertificateJson, leaf: Uint8Array, subCas: SubCas, claimed?: string): Promise<CheckedChain> {
+    const facts = certificateFacts(leaf, 'vehicleCertificate');
+    const pcid = facts.commonName;
+    if (!PCID.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
+    if (claimed !== undefined && !samePcid(claimed, pcid)) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
+    requirePcidOwner(caller, pcid);
+    const result = await checkChain([leaf, ...subCas.ders]);
+    const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');
+    const chain: ProvisioningCertificateDataJson = {
+      ...upload,
+      xsdMsgDefNamespace: MSGDEF_ISO2,
+      pcid,
+      rootIssuerDistinguishedName: rootFacts.distinguishedName,
+      rootIssuerSerialNumber: rootFacts.serialNumber,
+      ...(rootFacts.subjectKeyIdentifier ? { rootAuthorityKeyIdentifier: colonHex(rootFacts.subjectKeyIdentifier) } : {}),
+      fingerprint: facts.fingerprint,
+      validTo: facts.validTo.toISOString(),
+    };
+    return { pcid, chain, expiresAt: Math.min(facts.validTo.getTime(), subCas.validTo) };
+  }
+
+  /** Writes a checked chain (one document: all of it or nothing); `created` unless it replaced a served one. */
+  async function storeChain({ pcid, chain, expiresAt }: CheckedChain): Promise<{ created: boolean }> {
+    // Whether it replaces a chain (and one being deleted): not the whole stored chain.
+    const [existing] = await chains.findFields({ _id: pcid }, ['deletingSince']);
+    await chains.replace({ _id: pcid, chain, expiresAt });
+    return { created: !existing || Boolean(existing.deletingSince) };
+  }
+
   const subscriptions = await Promise.all([
     serve(requests.put, async (request, delivery) => {
       const caller = callerOf(delivery);
       const { pcid: claimed, ...upload } = request;
       requireRole(caller, 'oem');
-      // The leaf's bytes from the cache checkChain reads them from: decoded from base64 once per put, and its facts read once.
-      const leaf = certificateFacts(caches.leaves.get(upload.vehicleCertificate), 'vehicleCertificate');
-      const subCas = [certificateFacts(ders.get(upload.subCA1Certificate), 'subCA1Certificate'), ...(upload.subCA2Certificate ? [certificateFacts(ders.get(upload.subCA2Certificate), 'subCA2Certificate')] : [])];
-      const facts = leaf;
-      const pcid = facts.commonName;
-      if (!/^[A-Za-z0-9]{17,18}$/.test(pcid)) throw new PncError('InvalidCertificate', `the provisioning certificate's CN "${pcid}" is not a PCID`);
-      if (claimed !== undefined && !samePcid(claimed, pcid)) throw new PncError('PcidMismatch', `PCID ${claimed} does not match the certificate's CN ${pcid}`);
-      requirePcidOwner(caller, pcid);
-      const result = await checkChain(upload);
-      const rootFacts = certificateFacts(result.root instanceof Uint8Array ? result.root : new Uint8Array(result.root!.rawData), 'OEM root');
-      const chain: ProvisioningCertificateDataJson = {
-        ...upload,
-        xsdMsgDefNamespace: MSGDEF_ISO2,
-        pcid,
-        rootIssuerDistinguishedName: rootFacts.distinguishedName,
-        rootIssuerSerialNumber: rootFacts.serialNumber,
-        ...(rootFacts.subjectKeyIdentifier ? { rootAuthorityKeyIdentifier: colonHex(rootFacts.subjectKeyIdentifier) } : {}),
-        fingerprint: facts.fingerprint,
-        validTo: facts.validTo.toISOString(),
-      };
-      const expiresAt = Math.min(...[leaf, ...subCas].map((c) => c.validTo.getTime()));
-      // Whether it replaces a chain (and one being deleted): not the whole stored chain.
-      const [existing] = await chains.findFields({ _id: pcid }, ['deletingSince']);
-      await chains.replace({ _id: pcid, chain, expiresAt });
-      await announceStored(pcid);
-      await schedule.expiryAdded(expiresAt);
-      log.info('pcp.chain.stored', { pcid, replaced: Boolean(existing) });
-      return { chain, created: !existing || Boolean(existing.deletingSince) };
+      const subCas = subCasOf(upload);
+      const checked = await checkUpload(caller, upload, base64ToBytes(upload.vehicleCertificate), subCas, claimed);
+      const { created } = await storeChain(checked);
+      await Promise.all([announceStored(checked.pcid), schedule.expiryAdded(checked.expiresAt)]);
+      log.info('pcp.chain.stored', { pcid: checked.pcid, replaced: !created });
+      return { chain: checked.chain, created };
+    }),
+    // A bulk upload: each certificate gets the checks and the store write of a put, and its own answer.
+    // The writes are issued together, so the store commits them in one transaction (a SAVEPOINT each:
+    // one that fails fails alone), and the batch shares one stored event.
+    serve(requests.putBatch, async (request, delivery) => {
+      const caller = callerOf(delivery);
+      requireRole(caller, 'oem');
+      const { vehicleCertificates, ...shared } = request;
+      const subCas = subCasOf(shared);
+      const seen = new Set<string>();
+      let expiresAt = Infinity;
+      const results = await Promise.all(vehicleCertificates.map(async (vehicleCertificate): Promise<PutBatchOutcome> => {
+        let pcid: string | undefined;
+        try {
+          const upload = { ...shared, vehicleCertificate };
+          const leaf = base64ToBytes(vehicleCertificate);
+          pcid = certificateFacts(leaf, 'vehicleCertificate').commonName;
+          if (seen.has(pcid)) throw new PncError('DuplicatePcid', `PCID ${pcid} comes more than once in this batch`);
+          seen.add(pcid);
+          const checked = await checkUpload(caller, upload, leaf, subCas);
+          const { created } = await storeChain(checked);
+          expiresAt = Math.min(expiresAt, checked.expiresAt);
+          return { pcid: checked.pcid, created, fingerprint: checked.chain.fingerprint };
+        } catch (error) {
+          const { code, message, retryable } = toPncError(error);
+          const known = (BATCH_ERROR_CODES as readonly string[]).includes(code);
+          return { ...(pcid !== undefined && PCID.test(pcid) ? { pcid } : {}), error: { code: known ? (code as BatchErrorCode) : 'Internal', message: known ? message : `${code}: ${message}`, retryable } };
+        }
+      }));
+      const stored = results.flatMap((r) => ('created' in r ? [r.pcid] : []));
+      if (stored.length > 0) await Promise.all([...stored.map(announceStored), schedule.expiryAdded(expiresAt)]);
+      log.info('pcp.chain.batch', { stored, failed: results.length - stored.length });
+      return { results };
     }),
     serve(requests.get, async ({ pcid }, delivery) => {
       const caller = callerOf(delivery);
       mayRead(caller, pcid);
       const doc = await served(pcid);
       if (!doc) throw new PncError('VehicleNotFound', `no provisioning certificate for PCID ${pcid}`);
-      await checkChain(doc.chain);
+      await checkChain(wireOrder(caches, doc.chain));
       return { chain: doc.chain };
     }),
     serve(requests.lookup, async ({ pcid }, delivery) => {

@@ -255,16 +255,18 @@ export async function startPurgeSchedule(
  * a root or sub-CA once instead of on every request. Bounded; the oldest entries go first.
  */
 export class DerCache {
-  private readonly entries = new Map<string, Uint8Array>();
+  // One map per encoding (each holding up to `limit`), keyed by the text itself: a prefixed key was a
+  // new kilobyte string to build and hash on every lookup, several per request.
+  private readonly entries = { base64: new Map<string, Uint8Array>(), hex: new Map<string, Uint8Array>() };
   constructor(private readonly limit = 4096) {}
 
   get(text: string, encoding: 'base64' | 'hex' = 'base64'): Uint8Array {
-    const key = `${encoding}:${text}`;
-    let der = this.entries.get(key);
+    const entries = this.entries[encoding];
+    let der = entries.get(text);
     if (!der) {
-      if (this.entries.size >= this.limit) this.entries.delete(this.entries.keys().next().value!);
+      if (entries.size >= this.limit) entries.delete(entries.keys().next().value!);
       der = new Uint8Array(Buffer.from(text, encoding));
-      this.entries.set(key, der);
+      entries.set(text, der);
     }
     return der;
   }

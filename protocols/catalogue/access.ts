@@ -53,7 +53,7 @@ export const accessTable = {
     enqueues: [moInterface.work.contractStored.queue], consumes: ['ccp.vehicle.deleted'],
   },
   oem: {
-    role: 'oem', serves: oemInterface, calls: [ROOT_LIST, pcpInterface.requests.put.subject, pcpInterface.requests.delete.subject],
+    role: 'oem', serves: oemInterface, calls: [ROOT_LIST, pcpInterface.requests.put.subject, pcpInterface.requests.putBatch.subject, pcpInterface.requests.delete.subject],
     listens: rootEvents, enqueues: [], consumes: [],
   },
   mo: {

@@ -16,6 +16,8 @@ export const REQUEST_BYTES = {
   certificates: 64 * 1024,
   /** EXI messages and signed contract data (chains, encrypted keys, XML signatures). */
   exi: 256 * 1024,
+  /** A bulk upload: up to a few hundred certificates in one request (NATS carries 1 MiB). */
+  bulk: 512 * 1024,
 } as const;
 
 export interface RequestSubject<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType, Code extends string = string> {

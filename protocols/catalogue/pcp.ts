@@ -26,6 +26,8 @@ export const provisioningCertificate = z.object({
   previousPcid: pcid.optional(),
 });
 
+export type ProvisioningCertificateJson = z.output<typeof provisioningCertificate>;
+
 /** What the pool serves (OPCP `ProvisioningCertificateData`), plus the PCID and the leaf's validity. */
 export const provisioningCertificateData = provisioningCertificate.extend({
   pcid,
@@ -40,7 +42,21 @@ export const provisioningCertificateData = provisioningCertificate.extend({
 });
 export type ProvisioningCertificateDataJson = z.output<typeof provisioningCertificateData>;
 
-export const pcpErrorCodes = ['VehicleNotFound', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch'] as const;
+export const pcpErrorCodes = ['VehicleNotFound', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch', 'DuplicatePcid'] as const;
+
+/** Most provisioning certificates one `pcp.chain.putBatch` carries: one stored event, one store commit. */
+export const PUT_BATCH_MAX_CERTIFICATES = STORED_EVENT_MAX_PCIDS;
+
+/** What a batch answers for one of its certificates, in request order: stored, or why not. */
+export const putBatchOutcome = z.union([
+  z.object({ pcid, created: z.boolean(), fingerprint: hex }).strict(),
+  z.object({
+    /** The leaf's CN when it could be read. */
+    pcid: z.string().optional(),
+    error: z.object({ code: z.enum(['Forbidden', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch', 'DuplicatePcid', 'StoreUnavailable', 'Internal']), message: z.string(), retryable: z.boolean() }),
+  }).strict(),
+]);
+export type PutBatchOutcome = z.output<typeof putBatchOutcome>;
 
 /** Durable cascade from the PCP to the CCP: every contract of the PCID goes. */
 export const vehicleDeletedWork = workQueue({
@@ -60,6 +76,16 @@ export const pcpInterface = participantInterface({
       request: provisioningCertificate.extend({ /** If given, must equal the leaf CN. */ pcid: pcid.optional() }),
       reply: z.object({ chain: provisioningCertificateData, created: z.boolean() }),
       errors: ['Forbidden', 'InvalidCertificate', 'ChainInvalid', 'PcidMismatch'] as const,
+    }),
+    putBatch: requestSubject({
+      subject: 'pcp.chain.putBatch',
+      maxRequestBytes: REQUEST_BYTES.bulk,
+      summary: 'an OEM bulk upload: provisioning certificates under the same sub-CAs, each checked and stored as a put would; answered per certificate, one failing none of the others',
+      request: provisioningCertificate.omit({ vehicleCertificate: true, previousPcid: true }).extend({
+        vehicleCertificates: z.array(certificateDer).min(1).max(PUT_BATCH_MAX_CERTIFICATES),
+      }),
+      reply: z.object({ results: z.array(putBatchOutcome) }),
+      errors: ['Forbidden', 'InvalidCertificate'] as const,
     }),
     get: requestSubject({
       subject: 'pcp.chain.get',

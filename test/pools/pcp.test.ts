@@ -12,13 +12,16 @@ import { startPcp } from '../../actors/participants/pcp.ts';
 import { bytesToBase64 } from '../../actors/pools/common.ts';
 import type { RunningPool } from '../../actors/pools/common.ts';
 import { eventually } from '../bus/contract.ts';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { EMBEDDED_STORE_FILE } from '../../actors/store/embedded.ts';
 import { collectEvents, openEmbedded, rejectsWith, type Embedded } from './helpers.ts';
 
 const admin: Caller = { role: 'admin', prefixes: [] };
 const oem: Caller = { role: 'oem', prefixes: ['OPN'] };
 const otherOem: Caller = { role: 'oem', prefixes: ['XYZ'] };
 const mo: Caller = { role: 'mo', prefixes: ['DEOPN'] };
-const { put, get, lookup, delete: remove } = pcpInterface.requests;
+const { put, putBatch, get, lookup, delete: remove } = pcpInterface.requests;
 const b64 = (c: { rawData: ArrayBuffer }) => bytesToBase64(c.rawData);
 
 let pki: TestPki;
@@ -98,6 +101,55 @@ test('ingest validates the chain: foreign root, wrong order, missing sub-CA, PCI
   await rejectsWith(requestSubjectReply(env.as(oem), put, { pcid: pki.provisioning[1].identifier, ...upload(pki.provisioning[0].chain) }), 'PcidMismatch');
   await rejectsWith(requestSubjectReply(env.as(oem), put, { vehicleCertificate: 'AAAA', subCA1Certificate: b64(sub1) }), 'InvalidCertificate');
   assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: pki.provisioning[0].identifier! })).exists, 'nothing half-written');
+  await env.stop();
+});
+
+test('a batch answers each certificate: stored, duplicate, malformed, another WMI, foreign chain; the others are stored in one stored event', async () => {
+  const env = await pools();
+  const stored = await collectEvents<{ pcids: string[] }>(env.bus, pcpInterface.events.stored.subject);
+  const [first, second] = pki.provisioning;
+  const [, sub2, sub1] = first.chain;
+  const issuer = pki.authorities['oem-sub-ca-2'];
+  const foreignWmi = await issueCertificate({ role: 'provisioning', subject: { commonName: 'XYZ00000000000001' }, issuer });
+  // Signed by another PKI's Sub-CA 2 of the same name: the signature does not verify under ours.
+  const foreign = await issueCertificate({ role: 'provisioning', subject: { commonName: 'OPNFOREIGN0000001' }, issuer: (await createTestPki()).authorities['oem-sub-ca-2'] });
+  await requestSubjectReply(env.as(oem), put, { ...upload(second.chain) });
+  const { results } = await requestSubjectReply(env.as(oem), putBatch, {
+    subCA2Certificate: b64(sub2),
+    subCA1Certificate: b64(sub1),
+    vehicleCertificates: [b64(first.certificate), b64(second.certificate), b64(first.certificate), 'AAAA', b64(foreignWmi.certificate), b64(foreign.certificate)],
+  });
+  const codes = results.map((r) => ('error' in r ? r.error.code : r.created ? 'created' : 'replaced'));
+  assert.equal(codes, ['created', 'replaced', 'DuplicatePcid', 'InvalidCertificate', 'Forbidden', 'ChainInvalid']);
+  assert.equal(results.map((r) => r.pcid), [first.identifier, second.identifier, first.identifier, undefined, 'XYZ00000000000001', 'OPNFOREIGN0000001']);
+  assert.is('created' in results[0] && results[0].fingerprint, (await requestSubjectReply(env.as(mo), get, { pcid: first.identifier! })).chain.fingerprint);
+  // What a put would have stored, sub-CAs included.
+  assert.equal((await requestSubjectReply(env.as(mo), get, { pcid: second.identifier! })).chain.subCA2Certificate, b64(sub2));
+  await stored.next((event) => event.pcids.length === 2);
+  assert.equal(stored.events.at(-1), { pcids: [first.identifier, second.identifier] });
+  for (const pcid of ['XYZ00000000000001', 'OPNFOREIGN0000001']) assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid })).exists, `${pcid} not written`);
+  // The role, and the shared sub-CAs, are the request's.
+  await rejectsWith(requestSubjectReply(env.as(mo), putBatch, { subCA1Certificate: b64(sub1), vehicleCertificates: [b64(first.certificate)] }), 'Forbidden');
+  await rejectsWith(requestSubjectReply(env.as(oem), putBatch, { subCA1Certificate: 'AAAA', vehicleCertificates: [b64(first.certificate)] }), 'InvalidCertificate');
+  await stored.stop();
+  await env.stop();
+});
+
+test('a store write that fails fails only its certificate in a batch', async () => {
+  const env = await pools();
+  const [first, second] = pki.provisioning;
+  const [, sub2, sub1] = first.chain;
+  // The second chain's write is refused inside the commit (a SQLite trigger, set on a connection of its
+  // own), as a constraint or a broken row would be.
+  const failing = second.identifier!;
+  const db = new Database(join(env.dir, EMBEDDED_STORE_FILE));
+  db.exec(`CREATE TRIGGER refuse BEFORE INSERT ON "c_pcp.chains" WHEN NEW.id = '${failing}' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+  db.close();
+  const { results } = await requestSubjectReply(env.as(oem), putBatch, { subCA2Certificate: b64(sub2), subCA1Certificate: b64(sub1), vehicleCertificates: [b64(first.certificate), b64(second.certificate)] });
+  assert.ok('created' in results[0], JSON.stringify(results[0]));
+  assert.ok('error' in results[1], JSON.stringify(results[1]));
+  assert.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: first.identifier! })).exists);
+  assert.not.ok((await requestSubjectReply(env.as(mo), lookup, { pcid: failing })).exists, 'nothing half-written');
   await env.stop();
 });
 
