@@ -581,9 +581,9 @@ function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>,
   return {
     code:
       countExpr === ''
-        ? [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.depth--;`]
+        ? [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}try { e_${typeRef(decl)}(w, ${x}); } catch (error) { w.within(error, ${lit(f.name)}); }`]
         : // A list item: its index goes into the error path (Service[3]).
-          [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.item[w.depth] = i;`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.item[--w.depth] = -1;`],
+          [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}try { e_${typeRef(decl)}(w, ${x}); } catch (error) { w.within(error, ${lit(f.name)}, i); }`],
     to: t.to,
   };
 }
@@ -597,7 +597,7 @@ function elementValueDecode(decl: ElementDecl, typeRef: (d: ElementDecl) => stri
 
 function elementValueEncode(decl: ElementDecl, typeRef: (d: ElementDecl) => string, ind: string): string[] {
   const name = decl.name.local;
-  if ('complex' in decl.type) return [`${ind}w.checkObject(value, ${lit(name)});`, `${ind}w.path[w.depth++] = ${lit(name)};`, `${ind}e_${typeRef(decl)}(w, value as ${typeRef(decl)});`, `${ind}w.depth--;`];
+  if ('complex' in decl.type) return [`${ind}w.checkObject(value, ${lit(name)});`, `${ind}try { e_${typeRef(decl)}(w, value as ${typeRef(decl)}); } catch (error) { w.within(error, ${lit(name)}); }`];
   return [`${ind}w.bits(0, 1);`, ...writeStmts(decl.type.simple, `value as ${typeRef(decl)}`, name).map((l) => ind + l), `${ind}w.bits(0, 1);`];
 }
 
@@ -711,13 +711,13 @@ function emitFragment(spec: ModuleSpec, typeRef: (d: ElementDecl) => string): st
   lines.push(`    if (c === ${attributes.length + n + 2}) return v;`);
   lines.push(`    if (c !== ${attributes.length + n + 3}) return r.unexpected(c, ${efWidth}, 'ElementFragment');`);
   lines.push('    v.CONTENT = r.string(0x7fffffff, qn);', `    const end = r.bits(${ef2Width});`, `    if (end !== ${n + 1}) return r.unexpected(end, ${ef2Width}, 'ElementFragment after CH');`, '    return v;', '  }', '}');
-  lines.push('', 'function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {', '  w.checkObject(value, name);', '  w.path[w.depth++] = name;');
+  lines.push('', 'function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {', '  w.checkObject(value, name);', '  try {');
   lines.push('  const v = value as Record<string, unknown>;', '  const keys = Object.keys(v).filter((k) => k !== \'CONTENT\');');
   lines.push('  for (const k of keys) if (!Object.hasOwn(attributeCodes, k)) w.fail(k, \'not an attribute of this element\');', '  keys.sort((a, b) => attributeCodes[a] - attributeCodes[b]);');
   lines.push('  for (const k of keys) {', '    const code = attributeCodes[k];');
   lines.push(`    w.bits(code, ${efWidth});`, '    w.string(v[k] as string, w.checkString(v[k], k, 0, 0x7fffffff));', '  }');
   lines.push('  if (v.CONTENT !== undefined) {', `    w.bits(${attributes.length + n + 3}, ${efWidth});`, "    w.string(v.CONTENT as string, w.checkString(v.CONTENT, 'CONTENT', 0, 0x7fffffff));", `    w.bits(${n + 1}, ${ef2Width});`, `  } else w.bits(${attributes.length + n + 2}, ${efWidth});`);
-  lines.push('  w.depth--;', '}');
+  lines.push('  } catch (error) {', '    w.within(error, name);', '  }', '}');
   return lines.join('\n') + '\n';
 }
 
