@@ -387,6 +387,14 @@ export class BitWriter {
     this.byte(value);
   }
 
+  /** uint(value), then the low n bits of `bits` (n <= 8): a small value and the codes after it in one write. */
+  uintThen(value: number, bits: number, n: number): void {
+    if (value < 128) return this.bits((value << n) | bits, 8 + n);
+    if (value < 16384) return this.bits((((((value & 127) | 128) << 8) | (value >>> 7)) << n) | bits, 16 + n);
+    this.uint(value);
+    this.bits(bits, n);
+  }
+
   uintBig(value: number | bigint): void {
     if (typeof value === 'number') return this.uint(value);
     while (value >= 128n) {

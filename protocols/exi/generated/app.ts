@@ -160,8 +160,7 @@ export function e_AppProtocolType(w: BitWriter, v: AppProtocolType): void {
   w.bits(0, 2);
   w.string(v.ProtocolNamespace, w.checkString(v.ProtocolNamespace, "ProtocolNamespace", 0, 100));
   w.bits(0, 3);
-  w.uint(w.checkInt(v.VersionNumberMajor, "VersionNumberMajor", 0, 4294967295));
-  w.bits(0, 3);
+  w.uintThen(w.checkInt(v.VersionNumberMajor, "VersionNumberMajor", 0, 4294967295), 0, 3);
   w.uint(w.checkInt(v.VersionNumberMinor, "VersionNumberMinor", 0, 4294967295));
   w.bits((w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0) << 10 | (w.checkInt(v.Priority, "Priority", 1, 20) - 1) << 2, 21);
 }

@@ -4913,8 +4913,7 @@ const X_ServiceType: readonly string[] = ["ServiceTag", "FreeService", "(end)"];
 export function e_ServiceTagType(w: BitWriter, v: ServiceTagType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -4964,16 +4963,14 @@ const X_ServiceTagListType: readonly string[] = ["Service", "Service|(end)"];
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceParameterList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.ServiceParameterList, "ServiceParameterList");
@@ -5013,8 +5010,7 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
   w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-  w.bits(0, 1);
+  w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
     w.checkArray(a_Parameter, "Parameter", 1, Infinity);
@@ -5057,8 +5053,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
     w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
-    w.bits(0, 1);
+    w.uintThen((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue), 0, 1);
   }
   if (v.intValue !== undefined) {
     switch (s) {
@@ -5066,8 +5061,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
     w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
-    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
-    w.bits(0, 1);
+    w.uintThen((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue), 0, 1);
   }
   if (v.physicalValue !== undefined) {
     switch (s) {
@@ -5109,8 +5103,7 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
     default: w.unexpected(X_PhysicalValueType[s], "Value");
   }
   w.bits((w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 1);
-  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
-  w.bits(0, 2);
+  w.uintThen((v.Value) < 0 ? -(v.Value) - 1 : (v.Value), 0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
 
@@ -5148,12 +5141,10 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ParameterSetID !== undefined) {
     w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
-    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-    w.bits(0, 1);
+    w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -5381,8 +5372,7 @@ const X_PowerDeliveryReqType: readonly string[] = ["ReadyToChargeState", "Chargi
 export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): void {
   let s = 0;
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 1);
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
     w.checkArray(a_ProfileEntry, "ProfileEntry", 1, Infinity);
@@ -5406,10 +5396,8 @@ const X_ChargingProfileType: readonly string[] = ["SAScheduleTupleID", "ProfileE
 
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits((w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
-  w.uint((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295), (w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uintThen((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower), 0, 2);
 }
 const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "ChargingProfileEntryMaxPower", "(end)"];
 
@@ -5456,8 +5444,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 1);
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
@@ -5512,8 +5499,7 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
     w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
-    w.bits(0, 1);
+    w.uintThen((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus), 0, 1);
   }
   if (v.TMeter !== undefined) {
     switch (s) {
@@ -5539,8 +5525,7 @@ const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterRea
 
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
   w.bits((w.checkBool(v.PowerSwitchClosed, "PowerSwitchClosed") ? 1 : 0) << 7 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 3, 10);
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["PowerSwitchClosed", "RCD", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -5564,8 +5549,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
   w.bits(0, 1);
   if (v.SAScheduleTupleID !== undefined) {
     w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
-    w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-    w.bits(0, 1);
+    w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   }
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
@@ -5656,8 +5640,7 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
   w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4);
-  w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
-  w.bits(0, 2);
+  w.uintThen((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter), 0, 2);
 }
 const X_CertificateUpdateResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "RetryCounter", "(end)"];
 
@@ -5754,8 +5737,7 @@ export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
   w.bits((w.enumIndex(I_DC_EVSEStatusCodeType(v.EVSEStatusCode), v.EVSEStatusCode, "EVSEStatusCode", V_DC_EVSEStatusCodeType)) << 3, 7); s = 3;
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7); s = 4;
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7); s = 4;
 }
 const X_DC_EVSEStatusType: readonly string[] = ["EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -5957,8 +5939,7 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 2); s = 2;
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 2); s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
   try { e_PMaxScheduleType(w, v.PMaxSchedule); } catch (error) { w.within(error, "PMaxSchedule"); }
   if (v.SalesTariff !== undefined) {
@@ -5977,8 +5958,7 @@ const X_SAScheduleTupleType: readonly string[] = ["SAScheduleTupleID", "PMaxSche
 export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
   w.bits((w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID));
-  w.bits(0, 1);
+  w.uintThen((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID), 0, 1);
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
     w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 1, Infinity);
@@ -6005,8 +5985,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   w.bits(0, 1); s = 1;
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   w.bits((w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767) < 0 ? 1 : 0), 3); s = 2;
-  w.uint((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID));
-  w.bits(0, 1);
+  w.uintThen((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID), 0, 1);
   if (v.SalesTariffDescription !== undefined) {
     w.bits(0, 3); s = 3;
     w.string(v.SalesTariffDescription, w.checkString(v.SalesTariffDescription, "SalesTariffDescription", 0, 32));
@@ -6099,8 +6078,7 @@ const X_SalesTariffEntryType: readonly string[] = ["RelativeTimeInterval|TimeInt
 
 export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.startValue, "startValue", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.startValue, "startValue", 0, 4294967295), 0, 1);
   const a_Cost = v.Cost;
   if (a_Cost !== undefined) {
     w.checkArray(a_Cost, "Cost", 0, Infinity);
@@ -6118,8 +6096,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost|(end)", "C
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
   w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
-  w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.amount, "amount", 0, 4294967295), 0, 1);
   if (v.amountMultiplier !== undefined) {
     w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
@@ -6152,8 +6129,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
   w.bits((w.checkInt(v.PMax, "PMax", -32768, 32767) < 0 ? 1 : 0), 1);
-  w.uint((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax));
-  w.bits(0, 2);
+  w.uintThen((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax), 0, 2);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];
 
@@ -6165,12 +6141,10 @@ const X_IntervalType: readonly string[] = ["(end)"];
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.start, "start", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.start, "start", 0, 4294967295), 0, 1);
   if (v.duration !== undefined) {
     w.bits(0, 3); s = 2;
-    w.uint(w.checkInt(v.duration, "duration", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.duration, "duration", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -6187,8 +6161,7 @@ const X_EVChargeParameterType: readonly string[] = ["(end)"];
 
 export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameterType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 2);
   w.checkObject(v.EAmount, "EAmount");
   try { e_PhysicalValueType(w, v.EAmount); } catch (error) { w.within(error, "EAmount"); }
   w.bits(0, 1);

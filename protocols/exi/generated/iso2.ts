@@ -5396,8 +5396,7 @@ const X_PaymentOptionListType: readonly string[] = ["PaymentOption", "PaymentOpt
 export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -5452,8 +5451,7 @@ const X_SupportedEnergyTransferModeType: readonly string[] = ["EnergyTransferMod
 export function e_ServiceType(w: BitWriter, v: ServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -5505,16 +5503,14 @@ const X_ServiceListType: readonly string[] = ["Service", "Service|(end)", "(end)
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceParameterList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.ServiceParameterList, "ServiceParameterList");
@@ -5555,8 +5551,7 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
   w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-  w.bits(0, 1);
+  w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
     w.checkArray(a_Parameter, "Parameter", 1, 16);
@@ -5599,8 +5594,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
     w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
-    w.bits(0, 1);
+    w.uintThen((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue), 0, 1);
   }
   if (v.intValue !== undefined) {
     switch (s) {
@@ -5608,8 +5602,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
     w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
-    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
-    w.bits(0, 1);
+    w.uintThen((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue), 0, 1);
   }
   if (v.physicalValue !== undefined) {
     switch (s) {
@@ -5641,8 +5634,7 @@ const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortVa
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
   w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 10 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 4 | (w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 15);
-  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
-  w.bits(0, 2);
+  w.uintThen((v.Value) < 0 ? -(v.Value) - 1 : (v.Value), 0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
 
@@ -5681,12 +5673,10 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ParameterSetID !== undefined) {
     w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
-    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-    w.bits(0, 1);
+    w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -5803,8 +5793,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
   let s = 0;
   if (v.MaxEntriesSAScheduleTuple !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.MaxEntriesSAScheduleTuple, "MaxEntriesSAScheduleTuple", 0, 65535));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.MaxEntriesSAScheduleTuple, "MaxEntriesSAScheduleTuple", 0, 65535), 0, 1);
   }
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
@@ -5960,8 +5949,7 @@ const X_ChargingProfileType: readonly string[] = ["ProfileEntry", "ProfileEntry|
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 2); s = 2;
+  w.uintThen(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295), 0, 2); s = 2;
   w.checkObject(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower");
   try { e_PhysicalValueType(w, v.ChargingProfileEntryMaxPower); } catch (error) { w.within(error, "ChargingProfileEntryMaxPower"); }
   if (v.ChargingProfileEntryMaxNumberOfPhasesInUse !== undefined) {
@@ -6062,8 +6050,7 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
     w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
-    w.bits(0, 1);
+    w.uintThen((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus), 0, 1);
   }
   if (v.TMeter !== undefined) {
     switch (s) {
@@ -6188,8 +6175,7 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   try { e_EMAIDType(w, v.eMAID); } catch (error) { w.within(error, "eMAID"); }
   if (v.RetryCounter !== undefined) {
     w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4); s = 7;
-    w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
-    w.bits(0, 1);
+    w.uintThen((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter), 0, 1);
   }
   switch (s) {
     case 6: w.bits(1, 2);  break;
@@ -6313,8 +6299,7 @@ const X_AC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENot
 
 export function e_EVSEStatusType(w: BitWriter, v: EVSEStatusType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -6347,8 +6332,7 @@ const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus",
 export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 1, 6); s = 2;
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 1, 6); s = 2;
   if (v.EVSEIsolationStatus !== undefined) {
     w.bits((w.enumIndex(I_isolationLevelType(v.EVSEIsolationStatus), v.EVSEIsolationStatus, "EVSEIsolationStatus", V_isolationLevelType)) << 1, 7); s = 3;
   }
@@ -6772,8 +6756,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost", "Cost|(e
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
   w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
-  w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.amount, "amount", 0, 4294967295), 0, 1);
   if (v.amountMultiplier !== undefined) {
     w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
@@ -6819,12 +6802,10 @@ const X_IntervalType: readonly string[] = ["(end)"];
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.start, "start", 0, 16777214));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.start, "start", 0, 16777214), 0, 1);
   if (v.duration !== undefined) {
     w.bits(0, 3); s = 2;
-    w.uint(w.checkInt(v.duration, "duration", 0, 86400));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.duration, "duration", 0, 86400), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -6838,8 +6819,7 @@ export function e_EVChargeParameterType(w: BitWriter, v: EVChargeParameterType):
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2);  break;
@@ -6853,8 +6833,7 @@ export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameter
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
@@ -6880,8 +6859,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;

@@ -521,7 +521,7 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   );
   const usesState = lines.some((l) => /switch \(s\)|\[s\]/.test(l));
   const body = usesState ? lines : lines.filter((l) => l.trim() !== 'let s = 0;' && !/^\s*s = [^;]+;$/.test(l)).map((l) => l.replace(/ s = [^;]+;$/, ''));
-  const out = mergeWrites(body);
+  const out = fuseUintWrites(mergeWrites(body));
   out.push(`const X_${name}: readonly string[] = [${expected.map(lit).join(', ')}];`);
   return out.join('\n') + '\n';
 }
@@ -562,6 +562,23 @@ function mergeWrites(lines: string[]): string[] {
     else out.push(line);
   }
   flush();
+  return out;
+}
+
+/**
+ * Peephole after mergeWrites: `w.uint(x)` followed by a write of at most 8 bits (the EE and event codes
+ * after an integer, e.g. PhysicalValue's Value) becomes one `w.uintThen(x, value, n)`.
+ */
+function fuseUintWrites(lines: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const uint = /^(\s*)w\.uint\((.+)\);$/.exec(lines[i]);
+    const next = uint && /^(\s*)w\.bits\((.+), (\d+)\);((?: s = [^;]+;)?)$/.exec(lines[i + 1] ?? '');
+    if (uint && next && next[1] === uint[1] && Number(next[3]) <= 8) {
+      out.push(`${uint[1]}w.uintThen(${uint[2]}, ${next[2]}, ${next[3]});${next[4]}`);
+      i++;
+    } else out.push(lines[i]);
+  }
   return out;
 }
 
