@@ -174,13 +174,22 @@ function octetString(bytes: Uint8Array, start: number, end: number): string {
 /** Texts of the OIDs 2.5.x.y (content 55 x y, x and y below 128): the names' attribute types and most X.509 extensions. */
 const x500Oids: (string | undefined)[] = new Array(128 * 128);
 
+/**
+ * FNV-1a of the octets from `start` to `end`, cut to 30 bits: a cache key built without a string, and
+ * a small integer, which V8 keeps unboxed (a Map lookup by a larger number allocates).
+ */
+export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  return hash & 0x3fffffff;
+}
+
 function decodeOid(bytes: Uint8Array, start: number, end: number): string {
   // Most OIDs of a certificate by table, without hashing.
   if (end - start === 3 && bytes[start] === 0x55 && bytes[start + 1] < 0x80 && bytes[start + 2] < 0x80) {
     return (x500Oids[(bytes[start + 1] << 7) | bytes[start + 2]] ??= `2.5.${bytes[start + 1]}.${bytes[start + 2]}`);
   }
-  let hash = 0x811c9dc5; // FNV-1a
-  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  const hash = fnv1a(bytes, start, end);
   const known = oidTexts.get(hash);
   if (known !== undefined && known.octets.length === end - start) {
     let same = true;

@@ -4,7 +4,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { attributeValues, keyUsageBits, oids, parseCertificateDer, type NameAttribute, type ParsedCertificate } from './der.ts';
+import { attributeValues, fnv1a, keyUsageBits, oids, parseCertificateDer, type NameAttribute, type ParsedCertificate } from './der.ts';
 import { MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, leafRoleOf, profiles, type ChainPurpose } from './profiles.ts';
 
 /** A certificate as the validator accepts it: an @peculiar/x509 object or DER bytes. */
@@ -79,13 +79,24 @@ const byObject = new WeakMap<x509.X509Certificate, Certificate>();
 /** Callers pass the same byte objects for their sub-CAs and anchors again and again: looked up by identity first, confirmed on the bytes. */
 const byBytes = new WeakMap<Uint8Array, Certificate>();
 /** DER arrives as fresh bytes in every PaymentDetailsReq, but its sub-CAs and roots repeat: cache by content. */
-const byContent = new Map<string, Certificate>();
+const byContent = new Map<number, Certificate>();
 /** Re-issued sub-CAs keep their keys: imported keys are shared by SPKI content. */
-const keysBySpki = new Map<string, KeyObject>();
+const keysBySpki = new Map<number, { readonly spki: Uint8Array; readonly key: KeyObject }>();
 const CONTENT_CACHE_SIZE = 512;
 const CONTENT_KEY_BYTES = 24;
+/** Content keys + 1 of the CA certificates seen once and not cached, by key modulo the size (0: empty). */
+const SEEN_ONCE_SLOTS = 1024;
+const seenOnce = new Int32Array(SEEN_ONCE_SLOTS);
+/** The point's y coordinate and the octets before it: what tells two SPKIs apart. */
+const SPKI_KEY_BYTES = 40;
 
-function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+/**
+ * The cache key of the last `count` octets: a number, as building a string of them cost more than the
+ * rest of the lookup. A hit is confirmed on the bytes; of two contents with the same key only the first is cached.
+ */
+const tailKey = (bytes: Uint8Array, count: number): number => fnv1a(bytes, Math.max(0, bytes.length - count), bytes.length);
+
+function remember<V>(cache: Map<number, V>, key: number, value: V): V {
   if (cache.size >= CONTENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(key, value);
   return value;
@@ -99,13 +110,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-const latin1Of = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
 /**
  * Reads a certificate once: per @peculiar/x509 object, and per DER content for the CA positions of byte
- * chains. A leaf (`repeats` false) is read anew: it is new in nearly every chain, and caching it evicted
- * the sub-CAs and kept every leaf alive long enough to be promoted to the old generation, whose
- * collection cost about half a verification per chain.
+ * chains once they come a second time. A leaf (`repeats` false) is read anew: it is new in nearly every
+ * chain, and caching it evicted the sub-CAs and kept every leaf alive long enough to be promoted to the
+ * old generation, whose collection cost about half a verification per chain.
  */
 function load(input: CertificateInput, repeats: boolean): Certificate {
   if (!(input instanceof Uint8Array)) {
@@ -119,19 +129,25 @@ function load(input: CertificateInput, repeats: boolean): Certificate {
   if (!repeats) return parseCertificateDer(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   const same = byBytes.get(input);
   if (same && sameBytes(same.der, input)) return same;
-  const entry = loadByContent(input);
-  byBytes.set(input, entry);
-  return entry;
-}
-
-function loadByContent(input: Uint8Array): Certificate {
   // Keyed by the signature's last octets (random in ECDSA), confirmed on the whole DER: hashing the
   // whole certificate for every lookup cost more than the rest of the lookup.
-  const key = latin1Of(input.subarray(Math.max(0, input.length - CONTENT_KEY_BYTES)));
+  const key = tailKey(input, CONTENT_KEY_BYTES);
   const known = byContent.get(key);
-  if (known && sameBytes(known.der, input)) return known;
+  if (known && sameBytes(known.der, input)) {
+    byBytes.set(input, known);
+    return known;
+  }
+  // Cached from its second sighting: a sub-CA seen once (a chain of new certificates, or a flood of
+  // made-up ones) is read from a view like a leaf, without a copy, and neither evicts the sub-CAs that
+  // repeat nor lives on into the old generation. A repeating one costs one more verification, once.
+  const slot = key & (SEEN_ONCE_SLOTS - 1);
+  if (known === undefined && seenOnce[slot] !== key + 1) {
+    seenOnce[slot] = key + 1;
+    return parseCertificateDer(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
+  }
   // A copy: Buffer's slice() is a view, and the caller may reuse its buffer after the call.
   const entry = parseCertificateDer(new Uint8Array(input));
+  byBytes.set(input, entry);
   return known ? entry : remember(byContent, key, entry);
 }
 
@@ -139,9 +155,14 @@ const isP256 = (cert: Certificate): boolean => cert.publicKeyAlgorithm === oids.
 
 function issuerKey(issuer: Certificate, issuerPosition: number, chainLength: number): KeyObject {
   if (issuer.key) return issuer.key;
-  const spki = latin1Of(issuer.spki);
+  const spki = issuer.spki;
+  const key = tailKey(spki, SPKI_KEY_BYTES);
+  const known = keysBySpki.get(key);
+  if (known && sameBytes(known.spki, spki)) return (issuer.key = known.key);
   try {
-    issuer.key = keysBySpki.get(spki) ?? remember(keysBySpki, spki, createPublicKey({ key: Buffer.from(issuer.spki), format: 'der', type: 'spki' }));
+    // A copy of the SPKI: the certificate may be a view of the caller's bytes.
+    const imported = { spki: spki.slice(), key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
+    issuer.key = (known ? imported : remember(keysBySpki, key, imported)).key;
   } catch {
     throw new Defect('KeyAlgorithm', issuerPosition, `${label(issuerPosition, chainLength)} public key is not a valid secp256r1 point`);
   }

@@ -111,6 +111,19 @@ test('a DER buffer the caller reuses after validation does not change what the v
   assert.equal(serials, [leaf, sub2, sub1].map((c) => c.certificate.serialNumber));
 });
 
+test('a sub-CA changed in place after one, two or three validations is read anew (nothing remembered is a view of the caller\'s bytes)', async () => {
+  for (const sightings of [1, 2, 3]) {
+    const chain = pki.contracts[0].chain.map((c) => new Uint8Array(c.rawData).slice()); // copies: rawData is the test PKI's own
+    for (let i = 0; i < sightings; i++) {
+      const ok = await validateChain(chain, { purpose: 'contract', roots: pki.trustAnchors });
+      assert.is(ok.iso15118, 'OK', `sighting ${i + 1} of ${sightings}: ${ok.reason}`);
+    }
+    chain[1][chain[1].length - 40] ^= 1; // inside Sub-CA 2's signature
+    const result = await validateChain(chain, { purpose: 'contract', roots: pki.trustAnchors });
+    assert.equal([result.defect, result.position], ['Signature', 1], `after ${sightings}: ${result.reason}`);
+  }
+});
+
 /** One element of a DER tree: where its header and content are, and its path of child indexes from the certificate. */
 interface Node {
   readonly path: string;

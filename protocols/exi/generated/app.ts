@@ -145,10 +145,7 @@ export function e_supportedAppProtocolReqType(w: BitWriter, v: supportedAppProto
         default: w.unexpected(X_supportedAppProtocolReqType[s], "AppProtocol");
       }
       w.checkObject(x, "AppProtocol");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "AppProtocol";
-      e_AppProtocolType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_AppProtocolType(w, x); } catch (error) { w.within(error, "AppProtocol", i); }
     }
   }
   switch (s) {
@@ -163,8 +160,7 @@ export function e_AppProtocolType(w: BitWriter, v: AppProtocolType): void {
   w.bits(0, 2);
   w.string(v.ProtocolNamespace, w.checkString(v.ProtocolNamespace, "ProtocolNamespace", 0, 100));
   w.bits(0, 3);
-  w.uint(w.checkInt(v.VersionNumberMajor, "VersionNumberMajor", 0, 4294967295));
-  w.bits(0, 3);
+  w.uintThen(w.checkInt(v.VersionNumberMajor, "VersionNumberMajor", 0, 4294967295), 0, 3);
   w.uint(w.checkInt(v.VersionNumberMinor, "VersionNumberMinor", 0, 4294967295));
   w.bits((w.checkInt(v.SchemaID, "SchemaID", 0, 255) - 0) << 10 | (w.checkInt(v.Priority, "Priority", 1, 20) - 1) << 2, 21);
 }
@@ -211,16 +207,12 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 0: // supportedAppProtocolReq
       w.bits(0, 2);
       w.checkObject(value, "supportedAppProtocolReq");
-      w.path[w.depth++] = "supportedAppProtocolReq";
-      e_supportedAppProtocolReqType(w, value as supportedAppProtocolReqType);
-      w.depth--;
+      try { e_supportedAppProtocolReqType(w, value as supportedAppProtocolReqType); } catch (error) { w.within(error, "supportedAppProtocolReq"); }
       return;
     case 1: // supportedAppProtocolRes
       w.bits(1, 2);
       w.checkObject(value, "supportedAppProtocolRes");
-      w.path[w.depth++] = "supportedAppProtocolRes";
-      e_supportedAppProtocolResType(w, value as supportedAppProtocolResType);
-      w.depth--;
+      try { e_supportedAppProtocolResType(w, value as supportedAppProtocolResType); } catch (error) { w.within(error, "supportedAppProtocolRes"); }
       return;
     default:
       w.fail(name, 'not a global element of this schema');

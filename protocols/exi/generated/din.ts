@@ -4424,14 +4424,10 @@ export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliv
 export function e_V2G_MessageType(w: BitWriter, v: V2G_MessageType): void {
   w.bits(0, 1);
   w.checkObject(v.Header, "Header");
-  w.path[w.depth++] = "Header";
-  e_MessageHeaderType(w, v.Header);
-  w.depth--;
+  try { e_MessageHeaderType(w, v.Header); } catch (error) { w.within(error, "Header"); }
   w.bits(0, 1);
   w.checkObject(v.Body, "Body");
-  w.path[w.depth++] = "Body";
-  e_BodyType(w, v.Body);
-  w.depth--;
+  try { e_BodyType(w, v.Body); } catch (error) { w.within(error, "Body"); }
   w.bits(0, 1);
 }
 const X_V2G_MessageType: readonly string[] = ["Header", "Body", "(end)"];
@@ -4444,9 +4440,7 @@ export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
   if (v.Notification !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.Notification, "Notification");
-    w.path[w.depth++] = "Notification";
-    e_NotificationType(w, v.Notification);
-    w.depth--;
+    try { e_NotificationType(w, v.Notification); } catch (error) { w.within(error, "Notification"); }
   }
   if (v.Signature !== undefined) {
     switch (s) {
@@ -4455,9 +4449,7 @@ export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
       default: w.unexpected(X_MessageHeaderType[s], "Signature");
     }
     w.checkObject(v.Signature, "Signature");
-    w.path[w.depth++] = "Signature";
-    e_SignatureType(w, v.Signature);
-    w.depth--;
+    try { e_SignatureType(w, v.Signature); } catch (error) { w.within(error, "Signature"); }
   }
   switch (s) {
     case 1: w.bits(2, 2);  break;
@@ -4489,9 +4481,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
   if (v.BodyElement !== undefined) {
     w.bits(0, 6); s = 1;
     w.checkObject(v.BodyElement, "BodyElement");
-    w.path[w.depth++] = "BodyElement";
-    e_BodyBaseType(w, v.BodyElement);
-    w.depth--;
+    try { e_BodyBaseType(w, v.BodyElement); } catch (error) { w.within(error, "BodyElement"); }
   }
   if (v.CableCheckReq !== undefined) {
     switch (s) {
@@ -4499,9 +4489,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CableCheckReq");
     }
     w.checkObject(v.CableCheckReq, "CableCheckReq");
-    w.path[w.depth++] = "CableCheckReq";
-    e_CableCheckReqType(w, v.CableCheckReq);
-    w.depth--;
+    try { e_CableCheckReqType(w, v.CableCheckReq); } catch (error) { w.within(error, "CableCheckReq"); }
   }
   if (v.CableCheckRes !== undefined) {
     switch (s) {
@@ -4509,9 +4497,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CableCheckRes");
     }
     w.checkObject(v.CableCheckRes, "CableCheckRes");
-    w.path[w.depth++] = "CableCheckRes";
-    e_CableCheckResType(w, v.CableCheckRes);
-    w.depth--;
+    try { e_CableCheckResType(w, v.CableCheckRes); } catch (error) { w.within(error, "CableCheckRes"); }
   }
   if (v.CertificateInstallationReq !== undefined) {
     switch (s) {
@@ -4519,9 +4505,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateInstallationReq");
     }
     w.checkObject(v.CertificateInstallationReq, "CertificateInstallationReq");
-    w.path[w.depth++] = "CertificateInstallationReq";
-    e_CertificateInstallationReqType(w, v.CertificateInstallationReq);
-    w.depth--;
+    try { e_CertificateInstallationReqType(w, v.CertificateInstallationReq); } catch (error) { w.within(error, "CertificateInstallationReq"); }
   }
   if (v.CertificateInstallationRes !== undefined) {
     switch (s) {
@@ -4529,9 +4513,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateInstallationRes");
     }
     w.checkObject(v.CertificateInstallationRes, "CertificateInstallationRes");
-    w.path[w.depth++] = "CertificateInstallationRes";
-    e_CertificateInstallationResType(w, v.CertificateInstallationRes);
-    w.depth--;
+    try { e_CertificateInstallationResType(w, v.CertificateInstallationRes); } catch (error) { w.within(error, "CertificateInstallationRes"); }
   }
   if (v.CertificateUpdateReq !== undefined) {
     switch (s) {
@@ -4539,9 +4521,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateUpdateReq");
     }
     w.checkObject(v.CertificateUpdateReq, "CertificateUpdateReq");
-    w.path[w.depth++] = "CertificateUpdateReq";
-    e_CertificateUpdateReqType(w, v.CertificateUpdateReq);
-    w.depth--;
+    try { e_CertificateUpdateReqType(w, v.CertificateUpdateReq); } catch (error) { w.within(error, "CertificateUpdateReq"); }
   }
   if (v.CertificateUpdateRes !== undefined) {
     switch (s) {
@@ -4549,9 +4529,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateUpdateRes");
     }
     w.checkObject(v.CertificateUpdateRes, "CertificateUpdateRes");
-    w.path[w.depth++] = "CertificateUpdateRes";
-    e_CertificateUpdateResType(w, v.CertificateUpdateRes);
-    w.depth--;
+    try { e_CertificateUpdateResType(w, v.CertificateUpdateRes); } catch (error) { w.within(error, "CertificateUpdateRes"); }
   }
   if (v.ChargeParameterDiscoveryReq !== undefined) {
     switch (s) {
@@ -4559,9 +4537,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryReq");
     }
     w.checkObject(v.ChargeParameterDiscoveryReq, "ChargeParameterDiscoveryReq");
-    w.path[w.depth++] = "ChargeParameterDiscoveryReq";
-    e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq);
-    w.depth--;
+    try { e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
   }
   if (v.ChargeParameterDiscoveryRes !== undefined) {
     switch (s) {
@@ -4569,9 +4545,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryRes");
     }
     w.checkObject(v.ChargeParameterDiscoveryRes, "ChargeParameterDiscoveryRes");
-    w.path[w.depth++] = "ChargeParameterDiscoveryRes";
-    e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes);
-    w.depth--;
+    try { e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
   }
   if (v.ChargingStatusReq !== undefined) {
     switch (s) {
@@ -4579,9 +4553,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargingStatusReq");
     }
     w.checkObject(v.ChargingStatusReq, "ChargingStatusReq");
-    w.path[w.depth++] = "ChargingStatusReq";
-    e_ChargingStatusReqType(w, v.ChargingStatusReq);
-    w.depth--;
+    try { e_ChargingStatusReqType(w, v.ChargingStatusReq); } catch (error) { w.within(error, "ChargingStatusReq"); }
   }
   if (v.ChargingStatusRes !== undefined) {
     switch (s) {
@@ -4589,9 +4561,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargingStatusRes");
     }
     w.checkObject(v.ChargingStatusRes, "ChargingStatusRes");
-    w.path[w.depth++] = "ChargingStatusRes";
-    e_ChargingStatusResType(w, v.ChargingStatusRes);
-    w.depth--;
+    try { e_ChargingStatusResType(w, v.ChargingStatusRes); } catch (error) { w.within(error, "ChargingStatusRes"); }
   }
   if (v.ContractAuthenticationReq !== undefined) {
     switch (s) {
@@ -4599,9 +4569,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ContractAuthenticationReq");
     }
     w.checkObject(v.ContractAuthenticationReq, "ContractAuthenticationReq");
-    w.path[w.depth++] = "ContractAuthenticationReq";
-    e_ContractAuthenticationReqType(w, v.ContractAuthenticationReq);
-    w.depth--;
+    try { e_ContractAuthenticationReqType(w, v.ContractAuthenticationReq); } catch (error) { w.within(error, "ContractAuthenticationReq"); }
   }
   if (v.ContractAuthenticationRes !== undefined) {
     switch (s) {
@@ -4609,9 +4577,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ContractAuthenticationRes");
     }
     w.checkObject(v.ContractAuthenticationRes, "ContractAuthenticationRes");
-    w.path[w.depth++] = "ContractAuthenticationRes";
-    e_ContractAuthenticationResType(w, v.ContractAuthenticationRes);
-    w.depth--;
+    try { e_ContractAuthenticationResType(w, v.ContractAuthenticationRes); } catch (error) { w.within(error, "ContractAuthenticationRes"); }
   }
   if (v.CurrentDemandReq !== undefined) {
     switch (s) {
@@ -4619,9 +4585,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CurrentDemandReq");
     }
     w.checkObject(v.CurrentDemandReq, "CurrentDemandReq");
-    w.path[w.depth++] = "CurrentDemandReq";
-    e_CurrentDemandReqType(w, v.CurrentDemandReq);
-    w.depth--;
+    try { e_CurrentDemandReqType(w, v.CurrentDemandReq); } catch (error) { w.within(error, "CurrentDemandReq"); }
   }
   if (v.CurrentDemandRes !== undefined) {
     switch (s) {
@@ -4629,9 +4593,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CurrentDemandRes");
     }
     w.checkObject(v.CurrentDemandRes, "CurrentDemandRes");
-    w.path[w.depth++] = "CurrentDemandRes";
-    e_CurrentDemandResType(w, v.CurrentDemandRes);
-    w.depth--;
+    try { e_CurrentDemandResType(w, v.CurrentDemandRes); } catch (error) { w.within(error, "CurrentDemandRes"); }
   }
   if (v.MeteringReceiptReq !== undefined) {
     switch (s) {
@@ -4639,9 +4601,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "MeteringReceiptReq");
     }
     w.checkObject(v.MeteringReceiptReq, "MeteringReceiptReq");
-    w.path[w.depth++] = "MeteringReceiptReq";
-    e_MeteringReceiptReqType(w, v.MeteringReceiptReq);
-    w.depth--;
+    try { e_MeteringReceiptReqType(w, v.MeteringReceiptReq); } catch (error) { w.within(error, "MeteringReceiptReq"); }
   }
   if (v.MeteringReceiptRes !== undefined) {
     switch (s) {
@@ -4649,9 +4609,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "MeteringReceiptRes");
     }
     w.checkObject(v.MeteringReceiptRes, "MeteringReceiptRes");
-    w.path[w.depth++] = "MeteringReceiptRes";
-    e_MeteringReceiptResType(w, v.MeteringReceiptRes);
-    w.depth--;
+    try { e_MeteringReceiptResType(w, v.MeteringReceiptRes); } catch (error) { w.within(error, "MeteringReceiptRes"); }
   }
   if (v.PaymentDetailsReq !== undefined) {
     switch (s) {
@@ -4659,9 +4617,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentDetailsReq");
     }
     w.checkObject(v.PaymentDetailsReq, "PaymentDetailsReq");
-    w.path[w.depth++] = "PaymentDetailsReq";
-    e_PaymentDetailsReqType(w, v.PaymentDetailsReq);
-    w.depth--;
+    try { e_PaymentDetailsReqType(w, v.PaymentDetailsReq); } catch (error) { w.within(error, "PaymentDetailsReq"); }
   }
   if (v.PaymentDetailsRes !== undefined) {
     switch (s) {
@@ -4669,9 +4625,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentDetailsRes");
     }
     w.checkObject(v.PaymentDetailsRes, "PaymentDetailsRes");
-    w.path[w.depth++] = "PaymentDetailsRes";
-    e_PaymentDetailsResType(w, v.PaymentDetailsRes);
-    w.depth--;
+    try { e_PaymentDetailsResType(w, v.PaymentDetailsRes); } catch (error) { w.within(error, "PaymentDetailsRes"); }
   }
   if (v.PowerDeliveryReq !== undefined) {
     switch (s) {
@@ -4679,9 +4633,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PowerDeliveryReq");
     }
     w.checkObject(v.PowerDeliveryReq, "PowerDeliveryReq");
-    w.path[w.depth++] = "PowerDeliveryReq";
-    e_PowerDeliveryReqType(w, v.PowerDeliveryReq);
-    w.depth--;
+    try { e_PowerDeliveryReqType(w, v.PowerDeliveryReq); } catch (error) { w.within(error, "PowerDeliveryReq"); }
   }
   if (v.PowerDeliveryRes !== undefined) {
     switch (s) {
@@ -4689,9 +4641,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PowerDeliveryRes");
     }
     w.checkObject(v.PowerDeliveryRes, "PowerDeliveryRes");
-    w.path[w.depth++] = "PowerDeliveryRes";
-    e_PowerDeliveryResType(w, v.PowerDeliveryRes);
-    w.depth--;
+    try { e_PowerDeliveryResType(w, v.PowerDeliveryRes); } catch (error) { w.within(error, "PowerDeliveryRes"); }
   }
   if (v.PreChargeReq !== undefined) {
     switch (s) {
@@ -4699,9 +4649,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PreChargeReq");
     }
     w.checkObject(v.PreChargeReq, "PreChargeReq");
-    w.path[w.depth++] = "PreChargeReq";
-    e_PreChargeReqType(w, v.PreChargeReq);
-    w.depth--;
+    try { e_PreChargeReqType(w, v.PreChargeReq); } catch (error) { w.within(error, "PreChargeReq"); }
   }
   if (v.PreChargeRes !== undefined) {
     switch (s) {
@@ -4709,9 +4657,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PreChargeRes");
     }
     w.checkObject(v.PreChargeRes, "PreChargeRes");
-    w.path[w.depth++] = "PreChargeRes";
-    e_PreChargeResType(w, v.PreChargeRes);
-    w.depth--;
+    try { e_PreChargeResType(w, v.PreChargeRes); } catch (error) { w.within(error, "PreChargeRes"); }
   }
   if (v.ServiceDetailReq !== undefined) {
     switch (s) {
@@ -4719,9 +4665,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDetailReq");
     }
     w.checkObject(v.ServiceDetailReq, "ServiceDetailReq");
-    w.path[w.depth++] = "ServiceDetailReq";
-    e_ServiceDetailReqType(w, v.ServiceDetailReq);
-    w.depth--;
+    try { e_ServiceDetailReqType(w, v.ServiceDetailReq); } catch (error) { w.within(error, "ServiceDetailReq"); }
   }
   if (v.ServiceDetailRes !== undefined) {
     switch (s) {
@@ -4729,9 +4673,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDetailRes");
     }
     w.checkObject(v.ServiceDetailRes, "ServiceDetailRes");
-    w.path[w.depth++] = "ServiceDetailRes";
-    e_ServiceDetailResType(w, v.ServiceDetailRes);
-    w.depth--;
+    try { e_ServiceDetailResType(w, v.ServiceDetailRes); } catch (error) { w.within(error, "ServiceDetailRes"); }
   }
   if (v.ServiceDiscoveryReq !== undefined) {
     switch (s) {
@@ -4739,9 +4681,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryReq");
     }
     w.checkObject(v.ServiceDiscoveryReq, "ServiceDiscoveryReq");
-    w.path[w.depth++] = "ServiceDiscoveryReq";
-    e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq);
-    w.depth--;
+    try { e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
   }
   if (v.ServiceDiscoveryRes !== undefined) {
     switch (s) {
@@ -4749,9 +4689,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryRes");
     }
     w.checkObject(v.ServiceDiscoveryRes, "ServiceDiscoveryRes");
-    w.path[w.depth++] = "ServiceDiscoveryRes";
-    e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes);
-    w.depth--;
+    try { e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
   }
   if (v.ServicePaymentSelectionReq !== undefined) {
     switch (s) {
@@ -4759,9 +4697,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServicePaymentSelectionReq");
     }
     w.checkObject(v.ServicePaymentSelectionReq, "ServicePaymentSelectionReq");
-    w.path[w.depth++] = "ServicePaymentSelectionReq";
-    e_ServicePaymentSelectionReqType(w, v.ServicePaymentSelectionReq);
-    w.depth--;
+    try { e_ServicePaymentSelectionReqType(w, v.ServicePaymentSelectionReq); } catch (error) { w.within(error, "ServicePaymentSelectionReq"); }
   }
   if (v.ServicePaymentSelectionRes !== undefined) {
     switch (s) {
@@ -4769,9 +4705,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServicePaymentSelectionRes");
     }
     w.checkObject(v.ServicePaymentSelectionRes, "ServicePaymentSelectionRes");
-    w.path[w.depth++] = "ServicePaymentSelectionRes";
-    e_ServicePaymentSelectionResType(w, v.ServicePaymentSelectionRes);
-    w.depth--;
+    try { e_ServicePaymentSelectionResType(w, v.ServicePaymentSelectionRes); } catch (error) { w.within(error, "ServicePaymentSelectionRes"); }
   }
   if (v.SessionSetupReq !== undefined) {
     switch (s) {
@@ -4779,9 +4713,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionSetupReq");
     }
     w.checkObject(v.SessionSetupReq, "SessionSetupReq");
-    w.path[w.depth++] = "SessionSetupReq";
-    e_SessionSetupReqType(w, v.SessionSetupReq);
-    w.depth--;
+    try { e_SessionSetupReqType(w, v.SessionSetupReq); } catch (error) { w.within(error, "SessionSetupReq"); }
   }
   if (v.SessionSetupRes !== undefined) {
     switch (s) {
@@ -4789,9 +4721,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionSetupRes");
     }
     w.checkObject(v.SessionSetupRes, "SessionSetupRes");
-    w.path[w.depth++] = "SessionSetupRes";
-    e_SessionSetupResType(w, v.SessionSetupRes);
-    w.depth--;
+    try { e_SessionSetupResType(w, v.SessionSetupRes); } catch (error) { w.within(error, "SessionSetupRes"); }
   }
   if (v.SessionStopReq !== undefined) {
     switch (s) {
@@ -4799,9 +4729,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionStopReq");
     }
     w.checkObject(v.SessionStopReq, "SessionStopReq");
-    w.path[w.depth++] = "SessionStopReq";
-    e_SessionStopType(w, v.SessionStopReq);
-    w.depth--;
+    try { e_SessionStopType(w, v.SessionStopReq); } catch (error) { w.within(error, "SessionStopReq"); }
   }
   if (v.SessionStopRes !== undefined) {
     switch (s) {
@@ -4809,9 +4737,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionStopRes");
     }
     w.checkObject(v.SessionStopRes, "SessionStopRes");
-    w.path[w.depth++] = "SessionStopRes";
-    e_SessionStopResType(w, v.SessionStopRes);
-    w.depth--;
+    try { e_SessionStopResType(w, v.SessionStopRes); } catch (error) { w.within(error, "SessionStopRes"); }
   }
   if (v.WeldingDetectionReq !== undefined) {
     switch (s) {
@@ -4819,9 +4745,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "WeldingDetectionReq");
     }
     w.checkObject(v.WeldingDetectionReq, "WeldingDetectionReq");
-    w.path[w.depth++] = "WeldingDetectionReq";
-    e_WeldingDetectionReqType(w, v.WeldingDetectionReq);
-    w.depth--;
+    try { e_WeldingDetectionReqType(w, v.WeldingDetectionReq); } catch (error) { w.within(error, "WeldingDetectionReq"); }
   }
   if (v.WeldingDetectionRes !== undefined) {
     switch (s) {
@@ -4829,9 +4753,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "WeldingDetectionRes");
     }
     w.checkObject(v.WeldingDetectionRes, "WeldingDetectionRes");
-    w.path[w.depth++] = "WeldingDetectionRes";
-    e_WeldingDetectionResType(w, v.WeldingDetectionRes);
-    w.depth--;
+    try { e_WeldingDetectionResType(w, v.WeldingDetectionRes); } catch (error) { w.within(error, "WeldingDetectionRes"); }
   }
   switch (s) {
     case 0: w.bits(35, 6);  break;
@@ -4933,20 +4855,14 @@ export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResTy
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptions, "PaymentOptions");
-  w.path[w.depth++] = "PaymentOptions";
-  e_PaymentOptionsType(w, v.PaymentOptions);
-  w.depth--;
+  try { e_PaymentOptionsType(w, v.PaymentOptions); } catch (error) { w.within(error, "PaymentOptions"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.ChargeService, "ChargeService");
-  w.path[w.depth++] = "ChargeService";
-  e_ServiceChargeType(w, v.ChargeService);
-  w.depth--;
+  try { e_ServiceChargeType(w, v.ChargeService); } catch (error) { w.within(error, "ChargeService"); }
   if (v.ServiceList !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.ServiceList, "ServiceList");
-    w.path[w.depth++] = "ServiceList";
-    e_ServiceTagListType(w, v.ServiceList);
-    w.depth--;
+    try { e_ServiceTagListType(w, v.ServiceList); } catch (error) { w.within(error, "ServiceList"); }
   }
   switch (s) {
     case 3: w.bits(1, 2);  break;
@@ -4981,9 +4897,7 @@ const X_PaymentOptionsType: readonly string[] = ["PaymentOption", "PaymentOption
 export function e_ServiceChargeType(w: BitWriter, v: ServiceChargeType): void {
   w.bits(0, 1);
   w.checkObject(v.ServiceTag, "ServiceTag");
-  w.path[w.depth++] = "ServiceTag";
-  e_ServiceTagType(w, v.ServiceTag);
-  w.depth--;
+  try { e_ServiceTagType(w, v.ServiceTag); } catch (error) { w.within(error, "ServiceTag"); }
   w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 9 | (w.enumIndex(I_EVSESupportedEnergyTransferType(v.EnergyTransferType), v.EnergyTransferType, "EnergyTransferType", V_EVSESupportedEnergyTransferType)) << 2, 12);
 }
 const X_ServiceChargeType: readonly string[] = ["ServiceTag", "FreeService", "EnergyTransferType", "(end)"];
@@ -4991,9 +4905,7 @@ const X_ServiceChargeType: readonly string[] = ["ServiceTag", "FreeService", "En
 export function e_ServiceType(w: BitWriter, v: ServiceType): void {
   w.bits(0, 1);
   w.checkObject(v.ServiceTag, "ServiceTag");
-  w.path[w.depth++] = "ServiceTag";
-  e_ServiceTagType(w, v.ServiceTag);
-  w.depth--;
+  try { e_ServiceTagType(w, v.ServiceTag); } catch (error) { w.within(error, "ServiceTag"); }
   w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 2, 5);
 }
 const X_ServiceType: readonly string[] = ["ServiceTag", "FreeService", "(end)"];
@@ -5001,8 +4913,7 @@ const X_ServiceType: readonly string[] = ["ServiceTag", "FreeService", "(end)"];
 export function e_ServiceTagType(w: BitWriter, v: ServiceTagType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -5040,10 +4951,7 @@ export function e_ServiceTagListType(w: BitWriter, v: ServiceTagListType): void 
         default: w.unexpected(X_ServiceTagListType[s], "Service");
       }
       w.checkObject(x, "Service");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Service";
-      e_ServiceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ServiceType(w, x); } catch (error) { w.within(error, "Service", i); }
     }
   }
   switch (s) {
@@ -5055,22 +4963,18 @@ const X_ServiceTagListType: readonly string[] = ["Service", "Service|(end)"];
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceParameterList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.ServiceParameterList, "ServiceParameterList");
-    w.path[w.depth++] = "ServiceParameterList";
-    e_ServiceParameterListType(w, v.ServiceParameterList);
-    w.depth--;
+    try { e_ServiceParameterListType(w, v.ServiceParameterList); } catch (error) { w.within(error, "ServiceParameterList"); }
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -5093,10 +4997,7 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
         default: w.unexpected(X_ServiceParameterListType[s], "ParameterSet");
       }
       w.checkObject(x, "ParameterSet");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ParameterSet";
-      e_ParameterSetType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ParameterSetType(w, x); } catch (error) { w.within(error, "ParameterSet", i); }
     }
   }
   switch (s) {
@@ -5109,8 +5010,7 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
   w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-  w.bits(0, 1);
+  w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
     w.checkArray(a_Parameter, "Parameter", 1, Infinity);
@@ -5122,10 +5022,7 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
         default: w.unexpected(X_ParameterSetType[s], "Parameter");
       }
       w.checkObject(x, "Parameter");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Parameter";
-      e_ParameterType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ParameterType(w, x); } catch (error) { w.within(error, "Parameter", i); }
     }
   }
   switch (s) {
@@ -5156,8 +5053,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
     w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
-    w.bits(0, 1);
+    w.uintThen((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue), 0, 1);
   }
   if (v.intValue !== undefined) {
     switch (s) {
@@ -5165,8 +5061,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
     w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
-    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
-    w.bits(0, 1);
+    w.uintThen((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue), 0, 1);
   }
   if (v.physicalValue !== undefined) {
     switch (s) {
@@ -5174,9 +5069,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "physicalValue");
     }
     w.checkObject(v.physicalValue, "physicalValue");
-    w.path[w.depth++] = "physicalValue";
-    e_PhysicalValueType(w, v.physicalValue);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.physicalValue); } catch (error) { w.within(error, "physicalValue"); }
   }
   if (v.stringValue !== undefined) {
     switch (s) {
@@ -5210,17 +5103,14 @@ export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
     default: w.unexpected(X_PhysicalValueType[s], "Value");
   }
   w.bits((w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 1);
-  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
-  w.bits(0, 2);
+  w.uintThen((v.Value) < 0 ? -(v.Value) - 1 : (v.Value), 0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit|Value", "Value", "(end)"];
 
 export function e_ServicePaymentSelectionReqType(w: BitWriter, v: ServicePaymentSelectionReqType): void {
   w.bits((w.enumIndex(I_paymentOptionType(v.SelectedPaymentOption), v.SelectedPaymentOption, "SelectedPaymentOption", V_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
-  w.path[w.depth++] = "SelectedServiceList";
-  e_SelectedServiceListType(w, v.SelectedServiceList);
-  w.depth--;
+  try { e_SelectedServiceListType(w, v.SelectedServiceList); } catch (error) { w.within(error, "SelectedServiceList"); }
   w.bits(0, 1);
 }
 const X_ServicePaymentSelectionReqType: readonly string[] = ["SelectedPaymentOption", "SelectedServiceList", "(end)"];
@@ -5238,10 +5128,7 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
         default: w.unexpected(X_SelectedServiceListType[s], "SelectedService");
       }
       w.checkObject(x, "SelectedService");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SelectedService";
-      e_SelectedServiceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SelectedServiceType(w, x); } catch (error) { w.within(error, "SelectedService", i); }
     }
   }
   switch (s) {
@@ -5254,12 +5141,10 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ParameterSetID !== undefined) {
     w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
-    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-    w.bits(0, 1);
+    w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -5279,9 +5164,7 @@ export function e_PaymentDetailsReqType(w: BitWriter, v: PaymentDetailsReqType):
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
   w.bits(0, 2);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 1);
 }
 const X_PaymentDetailsReqType: readonly string[] = ["ContractID", "ContractSignatureCertChain", "(end)"];
@@ -5294,9 +5177,7 @@ export function e_CertificateChainType(w: BitWriter, v: CertificateChainType): v
   if (v.SubCertificates !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.SubCertificates, "SubCertificates");
-    w.path[w.depth++] = "SubCertificates";
-    e_SubCertificatesType(w, v.SubCertificates);
-    w.depth--;
+    try { e_SubCertificatesType(w, v.SubCertificates); } catch (error) { w.within(error, "SubCertificates"); }
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -5373,9 +5254,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
-    w.path[w.depth++] = "AC_EVChargeParameter";
-    e_AC_EVChargeParameterType(w, v.AC_EVChargeParameter);
-    w.depth--;
+    try { e_AC_EVChargeParameterType(w, v.AC_EVChargeParameter); } catch (error) { w.within(error, "AC_EVChargeParameter"); }
   }
   if (v.DC_EVChargeParameter !== undefined) {
     switch (s) {
@@ -5383,9 +5262,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "DC_EVChargeParameter");
     }
     w.checkObject(v.DC_EVChargeParameter, "DC_EVChargeParameter");
-    w.path[w.depth++] = "DC_EVChargeParameter";
-    e_DC_EVChargeParameterType(w, v.DC_EVChargeParameter);
-    w.depth--;
+    try { e_DC_EVChargeParameterType(w, v.DC_EVChargeParameter); } catch (error) { w.within(error, "DC_EVChargeParameter"); }
   }
   if (v.EVChargeParameter !== undefined) {
     switch (s) {
@@ -5393,9 +5270,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "EVChargeParameter");
     }
     w.checkObject(v.EVChargeParameter, "EVChargeParameter");
-    w.path[w.depth++] = "EVChargeParameter";
-    e_EVChargeParameterType(w, v.EVChargeParameter);
-    w.depth--;
+    try { e_EVChargeParameterType(w, v.EVChargeParameter); } catch (error) { w.within(error, "EVChargeParameter"); }
   }
   switch (s) {
     case 2: w.bits(0, 1);  break;
@@ -5412,9 +5287,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
-    w.path[w.depth++] = "SAScheduleList";
-    e_SAScheduleListType(w, v.SAScheduleList);
-    w.depth--;
+    try { e_SAScheduleListType(w, v.SAScheduleList); } catch (error) { w.within(error, "SAScheduleList"); }
   }
   if (v.SASchedules !== undefined) {
     switch (s) {
@@ -5422,9 +5295,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "SASchedules");
     }
     w.checkObject(v.SASchedules, "SASchedules");
-    w.path[w.depth++] = "SASchedules";
-    e_SASchedulesType(w, v.SASchedules);
-    w.depth--;
+    try { e_SASchedulesType(w, v.SASchedules); } catch (error) { w.within(error, "SASchedules"); }
   }
   if (v.AC_EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -5433,9 +5304,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "AC_EVSEChargeParameter");
     }
     w.checkObject(v.AC_EVSEChargeParameter, "AC_EVSEChargeParameter");
-    w.path[w.depth++] = "AC_EVSEChargeParameter";
-    e_AC_EVSEChargeParameterType(w, v.AC_EVSEChargeParameter);
-    w.depth--;
+    try { e_AC_EVSEChargeParameterType(w, v.AC_EVSEChargeParameter); } catch (error) { w.within(error, "AC_EVSEChargeParameter"); }
   }
   if (v.DC_EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -5444,9 +5313,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "DC_EVSEChargeParameter");
     }
     w.checkObject(v.DC_EVSEChargeParameter, "DC_EVSEChargeParameter");
-    w.path[w.depth++] = "DC_EVSEChargeParameter";
-    e_DC_EVSEChargeParameterType(w, v.DC_EVSEChargeParameter);
-    w.depth--;
+    try { e_DC_EVSEChargeParameterType(w, v.DC_EVSEChargeParameter); } catch (error) { w.within(error, "DC_EVSEChargeParameter"); }
   }
   if (v.EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -5455,9 +5322,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "EVSEChargeParameter");
     }
     w.checkObject(v.EVSEChargeParameter, "EVSEChargeParameter");
-    w.path[w.depth++] = "EVSEChargeParameter";
-    e_EVSEChargeParameterType(w, v.EVSEChargeParameter);
-    w.depth--;
+    try { e_EVSEChargeParameterType(w, v.EVSEChargeParameter); } catch (error) { w.within(error, "EVSEChargeParameter"); }
   }
   switch (s) {
     case 5: w.bits(0, 1);  break;
@@ -5474,9 +5339,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
   if (v.ChargingProfile !== undefined) {
     w.bits(0, 3); s = 2;
     w.checkObject(v.ChargingProfile, "ChargingProfile");
-    w.path[w.depth++] = "ChargingProfile";
-    e_ChargingProfileType(w, v.ChargingProfile);
-    w.depth--;
+    try { e_ChargingProfileType(w, v.ChargingProfile); } catch (error) { w.within(error, "ChargingProfile"); }
   }
   if (v.DC_EVPowerDeliveryParameter !== undefined) {
     switch (s) {
@@ -5485,9 +5348,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
       default: w.unexpected(X_PowerDeliveryReqType[s], "DC_EVPowerDeliveryParameter");
     }
     w.checkObject(v.DC_EVPowerDeliveryParameter, "DC_EVPowerDeliveryParameter");
-    w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
-    e_DC_EVPowerDeliveryParameterType(w, v.DC_EVPowerDeliveryParameter);
-    w.depth--;
+    try { e_DC_EVPowerDeliveryParameterType(w, v.DC_EVPowerDeliveryParameter); } catch (error) { w.within(error, "DC_EVPowerDeliveryParameter"); }
   }
   if (v.EVPowerDeliveryParameter !== undefined) {
     switch (s) {
@@ -5496,9 +5357,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
       default: w.unexpected(X_PowerDeliveryReqType[s], "EVPowerDeliveryParameter");
     }
     w.checkObject(v.EVPowerDeliveryParameter, "EVPowerDeliveryParameter");
-    w.path[w.depth++] = "EVPowerDeliveryParameter";
-    e_EVPowerDeliveryParameterType(w, v.EVPowerDeliveryParameter);
-    w.depth--;
+    try { e_EVPowerDeliveryParameterType(w, v.EVPowerDeliveryParameter); } catch (error) { w.within(error, "EVPowerDeliveryParameter"); }
   }
   switch (s) {
     case 1: w.bits(3, 3);  break;
@@ -5513,8 +5372,7 @@ const X_PowerDeliveryReqType: readonly string[] = ["ReadyToChargeState", "Chargi
 export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): void {
   let s = 0;
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 1);
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   const a_ProfileEntry = v.ProfileEntry;
   if (a_ProfileEntry !== undefined) {
     w.checkArray(a_ProfileEntry, "ProfileEntry", 1, Infinity);
@@ -5526,10 +5384,7 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
         default: w.unexpected(X_ChargingProfileType[s], "ProfileEntry");
       }
       w.checkObject(x, "ProfileEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ProfileEntry";
-      e_ProfileEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ProfileEntryType(w, x); } catch (error) { w.within(error, "ProfileEntry", i); }
     }
   }
   switch (s) {
@@ -5541,10 +5396,8 @@ const X_ChargingProfileType: readonly string[] = ["SAScheduleTupleID", "ProfileE
 
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits((w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
-  w.uint((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295), (w.checkInt(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower", -32768, 32767) < 0 ? 1 : 0), 4);
+  w.uintThen((v.ChargingProfileEntryMaxPower) < 0 ? -(v.ChargingProfileEntryMaxPower) - 1 : (v.ChargingProfileEntryMaxPower), 0, 2);
 }
 const X_ProfileEntryType: readonly string[] = ["ChargingProfileEntryStart", "ChargingProfileEntryMaxPower", "(end)"];
 
@@ -5554,9 +5407,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-    w.path[w.depth++] = "AC_EVSEStatus";
-    e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-    w.depth--;
+    try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   }
   if (v.DC_EVSEStatus !== undefined) {
     switch (s) {
@@ -5564,9 +5415,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
       default: w.unexpected(X_PowerDeliveryResType[s], "DC_EVSEStatus");
     }
     w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-    w.path[w.depth++] = "DC_EVSEStatus";
-    e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-    w.depth--;
+    try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   }
   if (v.EVSEStatus !== undefined) {
     switch (s) {
@@ -5574,9 +5423,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
       default: w.unexpected(X_PowerDeliveryResType[s], "EVSEStatus");
     }
     w.checkObject(v.EVSEStatus, "EVSEStatus");
-    w.path[w.depth++] = "EVSEStatus";
-    e_EVSEStatusType(w, v.EVSEStatus);
-    w.depth--;
+    try { e_EVSEStatusType(w, v.EVSEStatus); } catch (error) { w.within(error, "EVSEStatus"); }
   }
   switch (s) {
     case 2: w.bits(0, 1);  break;
@@ -5597,14 +5444,11 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
   w.binary(w.checkBinary(v.EVSEID, "EVSEID", 0, 32));
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 1);
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
-    w.path[w.depth++] = "EVSEMaxCurrent";
-    e_PhysicalValueType(w, v.EVSEMaxCurrent);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaxCurrent); } catch (error) { w.within(error, "EVSEMaxCurrent"); }
   }
   if (v.MeterInfo !== undefined) {
     switch (s) {
@@ -5613,9 +5457,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
       default: w.unexpected(X_ChargingStatusResType[s], "MeterInfo");
     }
     w.checkObject(v.MeterInfo, "MeterInfo");
-    w.path[w.depth++] = "MeterInfo";
-    e_MeterInfoType(w, v.MeterInfo);
-    w.depth--;
+    try { e_MeterInfoType(w, v.MeterInfo); } catch (error) { w.within(error, "MeterInfo"); }
   }
   switch (s) {
     case 3: w.bits(4, 3); s = 6; break;
@@ -5625,9 +5467,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   }
   w.bits((w.checkBool(v.ReceiptRequired, "ReceiptRequired") ? 1 : 0) << 2, 3); s = 7;
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-  w.path[w.depth++] = "AC_EVSEStatus";
-  e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-  w.depth--;
+  try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   w.bits(0, 1);
 }
 const X_ChargingStatusResType: readonly string[] = ["ResponseCode", "EVSEID", "SAScheduleTupleID", "EVSEMaxCurrent|MeterInfo|ReceiptRequired", "MeterInfo|ReceiptRequired", "ReceiptRequired", "AC_EVSEStatus", "(end)"];
@@ -5640,9 +5480,7 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
   if (v.MeterReading !== undefined) {
     w.bits(0, 3); s = 2;
     w.checkObject(v.MeterReading, "MeterReading");
-    w.path[w.depth++] = "MeterReading";
-    e_PhysicalValueType(w, v.MeterReading);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.MeterReading); } catch (error) { w.within(error, "MeterReading"); }
   }
   if (v.SigMeterReading !== undefined) {
     switch (s) {
@@ -5661,8 +5499,7 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
     w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
-    w.bits(0, 1);
+    w.uintThen((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus), 0, 1);
   }
   if (v.TMeter !== undefined) {
     switch (s) {
@@ -5688,8 +5525,7 @@ const X_MeterInfoType: readonly string[] = ["MeterID", "MeterReading|SigMeterRea
 
 export function e_AC_EVSEStatusType(w: BitWriter, v: AC_EVSEStatusType): void {
   w.bits((w.checkBool(v.PowerSwitchClosed, "PowerSwitchClosed") ? 1 : 0) << 7 | (w.checkBool(v.RCD, "RCD") ? 1 : 0) << 3, 10);
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_AC_EVSEStatusType: readonly string[] = ["PowerSwitchClosed", "RCD", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
@@ -5713,8 +5549,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
   w.bits(0, 1);
   if (v.SAScheduleTupleID !== undefined) {
     w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 4); s = 3;
-    w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-    w.bits(0, 1);
+    w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 1);
   }
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
@@ -5722,9 +5557,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
     default: w.unexpected(X_MeteringReceiptReqType[s], "MeterInfo");
   }
   w.checkObject(v.MeterInfo, "MeterInfo");
-  w.path[w.depth++] = "MeterInfo";
-  e_MeterInfoType(w, v.MeterInfo);
-  w.depth--;
+  try { e_MeterInfoType(w, v.MeterInfo); } catch (error) { w.within(error, "MeterInfo"); }
   w.bits(0, 1);
 }
 const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID", "SAScheduleTupleID|MeterInfo", "MeterInfo", "(end)"];
@@ -5732,9 +5565,7 @@ const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID"
 export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-  w.path[w.depth++] = "AC_EVSEStatus";
-  e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-  w.depth--;
+  try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   w.bits(0, 1);
 }
 const X_MeteringReceiptResType: readonly string[] = ["ResponseCode", "AC_EVSEStatus", "(end)"];
@@ -5761,16 +5592,12 @@ export function e_CertificateUpdateReqType(w: BitWriter, v: CertificateUpdateReq
     default: w.unexpected(X_CertificateUpdateReqType[s], "ContractSignatureCertChain");
   }
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 2); s = 3;
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
   w.bits(0, 2); s = 4;
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
-  w.path[w.depth++] = "ListOfRootCertificateIDs";
-  e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
-  w.depth--;
+  try { e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs); } catch (error) { w.within(error, "ListOfRootCertificateIDs"); }
   w.bits(0, 2); s = 5;
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
   w.bits(0, 2);
@@ -5805,9 +5632,7 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 2);
   w.binary(w.checkBinary(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey", 0, 128));
   w.bits(0, 3);
@@ -5815,8 +5640,7 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   w.bits(0, 3);
   w.string(v.ContractID, w.checkString(v.ContractID, "ContractID", 0, 24));
   w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4);
-  w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
-  w.bits(0, 2);
+  w.uintThen((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter), 0, 2);
 }
 const X_CertificateUpdateResType: readonly string[] = ["Id", "ResponseCode", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHParams", "ContractID", "RetryCounter", "(end)"];
 
@@ -5834,9 +5658,7 @@ export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateIns
   w.binary(w.checkBinary(v.OEMProvisioningCert, "OEMProvisioningCert", 0, 1200));
   w.bits(0, 2); s = 3;
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
-  w.path[w.depth++] = "ListOfRootCertificateIDs";
-  e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
-  w.depth--;
+  try { e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs); } catch (error) { w.within(error, "ListOfRootCertificateIDs"); }
   w.bits(0, 2); s = 4;
   w.binary(w.checkBinary(v.DHParams, "DHParams", 0, 256));
   w.bits(0, 2);
@@ -5848,9 +5670,7 @@ export function e_CertificateInstallationResType(w: BitWriter, v: CertificateIns
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 2);
   w.binary(w.checkBinary(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey", 0, 128));
   w.bits(0, 3);
@@ -5864,9 +5684,7 @@ const X_CertificateInstallationResType: readonly string[] = ["Id", "ResponseCode
 export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
 }
 const X_CableCheckReqType: readonly string[] = ["DC_EVStatus", "(end)"];
@@ -5903,9 +5721,7 @@ const X_EVStatusType: readonly string[] = ["(end)"];
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits((w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 5);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
@@ -5921,27 +5737,20 @@ export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
     default: w.unexpected(X_DC_EVSEStatusType[s], "EVSEStatusCode");
   }
   w.bits((w.enumIndex(I_DC_EVSEStatusCodeType(v.EVSEStatusCode), v.EVSEStatusCode, "EVSEStatusCode", V_DC_EVSEStatusCodeType)) << 3, 7); s = 3;
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7); s = 4;
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 4294967295), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7); s = 4;
 }
 const X_DC_EVSEStatusType: readonly string[] = ["EVSEIsolationStatus|EVSEStatusCode", "EVSEStatusCode", "NotificationMaxDelay", "EVSENotification", "(end)"];
 
 export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
-  w.path[w.depth++] = "EVTargetVoltage";
-  e_PhysicalValueType(w, v.EVTargetVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetVoltage); } catch (error) { w.within(error, "EVTargetVoltage"); }
   w.bits(0, 1);
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
-  w.path[w.depth++] = "EVTargetCurrent";
-  e_PhysicalValueType(w, v.EVTargetCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetCurrent); } catch (error) { w.within(error, "EVTargetCurrent"); }
   w.bits(0, 1);
 }
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
@@ -5949,14 +5758,10 @@ const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage",
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1);
 }
 const X_PreChargeResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
@@ -5965,20 +5770,14 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
-  w.path[w.depth++] = "EVTargetCurrent";
-  e_PhysicalValueType(w, v.EVTargetCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetCurrent); } catch (error) { w.within(error, "EVTargetCurrent"); }
   if (v.EVMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.EVMaximumVoltageLimit, "EVMaximumVoltageLimit");
-    w.path[w.depth++] = "EVMaximumVoltageLimit";
-    e_PhysicalValueType(w, v.EVMaximumVoltageLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumVoltageLimit); } catch (error) { w.within(error, "EVMaximumVoltageLimit"); }
   }
   if (v.EVMaximumCurrentLimit !== undefined) {
     switch (s) {
@@ -5987,9 +5786,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "EVMaximumCurrentLimit");
     }
     w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
-    w.path[w.depth++] = "EVMaximumCurrentLimit";
-    e_PhysicalValueType(w, v.EVMaximumCurrentLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumCurrentLimit); } catch (error) { w.within(error, "EVMaximumCurrentLimit"); }
   }
   if (v.EVMaximumPowerLimit !== undefined) {
     switch (s) {
@@ -5999,9 +5796,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "EVMaximumPowerLimit");
     }
     w.checkObject(v.EVMaximumPowerLimit, "EVMaximumPowerLimit");
-    w.path[w.depth++] = "EVMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumPowerLimit); } catch (error) { w.within(error, "EVMaximumPowerLimit"); }
   }
   if (v.BulkChargingComplete !== undefined) {
     switch (s) {
@@ -6025,9 +5820,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
   if (v.RemainingTimeToFullSoC !== undefined) {
     w.bits(0, 2); s = 8;
     w.checkObject(v.RemainingTimeToFullSoC, "RemainingTimeToFullSoC");
-    w.path[w.depth++] = "RemainingTimeToFullSoC";
-    e_PhysicalValueType(w, v.RemainingTimeToFullSoC);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.RemainingTimeToFullSoC); } catch (error) { w.within(error, "RemainingTimeToFullSoC"); }
   }
   if (v.RemainingTimeToBulkSoC !== undefined) {
     switch (s) {
@@ -6036,9 +5829,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "RemainingTimeToBulkSoC");
     }
     w.checkObject(v.RemainingTimeToBulkSoC, "RemainingTimeToBulkSoC");
-    w.path[w.depth++] = "RemainingTimeToBulkSoC";
-    e_PhysicalValueType(w, v.RemainingTimeToBulkSoC);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.RemainingTimeToBulkSoC); } catch (error) { w.within(error, "RemainingTimeToBulkSoC"); }
   }
   switch (s) {
     case 7: w.bits(2, 2); s = 10; break;
@@ -6047,9 +5838,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     default: w.unexpected(X_CurrentDemandReqType[s], "EVTargetVoltage");
   }
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
-  w.path[w.depth++] = "EVTargetVoltage";
-  e_PhysicalValueType(w, v.EVTargetVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetVoltage); } catch (error) { w.within(error, "EVTargetVoltage"); }
   w.bits(0, 1);
 }
 const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurrent", "EVMaximumVoltageLimit|EVMaximumCurrentLimit|EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "EVMaximumCurrentLimit|EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "BulkChargingComplete|ChargingComplete", "ChargingComplete", "RemainingTimeToFullSoC|RemainingTimeToBulkSoC|EVTargetVoltage", "RemainingTimeToBulkSoC|EVTargetVoltage", "EVTargetVoltage", "(end)"];
@@ -6058,26 +5847,18 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEPresentCurrent, "EVSEPresentCurrent");
-  w.path[w.depth++] = "EVSEPresentCurrent";
-  e_PhysicalValueType(w, v.EVSEPresentCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentCurrent); } catch (error) { w.within(error, "EVSEPresentCurrent"); }
   w.bits((w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0) << 9 | (w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0) << 5 | (w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0) << 1, 12); s = 5; s = 6; s = 7;
   if (v.EVSEMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 8;
     w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
-    w.path[w.depth++] = "EVSEMaximumVoltageLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit); } catch (error) { w.within(error, "EVSEMaximumVoltageLimit"); }
   }
   if (v.EVSEMaximumCurrentLimit !== undefined) {
     switch (s) {
@@ -6086,9 +5867,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
       default: w.unexpected(X_CurrentDemandResType[s], "EVSEMaximumCurrentLimit");
     }
     w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
-    w.path[w.depth++] = "EVSEMaximumCurrentLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit); } catch (error) { w.within(error, "EVSEMaximumCurrentLimit"); }
   }
   if (v.EVSEMaximumPowerLimit !== undefined) {
     switch (s) {
@@ -6098,9 +5877,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
       default: w.unexpected(X_CurrentDemandResType[s], "EVSEMaximumPowerLimit");
     }
     w.checkObject(v.EVSEMaximumPowerLimit, "EVSEMaximumPowerLimit");
-    w.path[w.depth++] = "EVSEMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumPowerLimit); } catch (error) { w.within(error, "EVSEMaximumPowerLimit"); }
   }
   switch (s) {
     case 7: w.bits(3, 3);  break;
@@ -6115,9 +5892,7 @@ const X_CurrentDemandResType: readonly string[] = ["ResponseCode", "DC_EVSEStatu
 export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
 }
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
@@ -6125,14 +5900,10 @@ const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1);
 }
 const X_WeldingDetectionResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
@@ -6155,10 +5926,7 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
         default: w.unexpected(X_SAScheduleListType[s], "SAScheduleTuple");
       }
       w.checkObject(x, "SAScheduleTuple");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SAScheduleTuple";
-      e_SAScheduleTupleType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SAScheduleTupleType(w, x); } catch (error) { w.within(error, "SAScheduleTuple", i); }
     }
   }
   switch (s) {
@@ -6171,18 +5939,13 @@ const X_SAScheduleListType: readonly string[] = ["SAScheduleTuple", "SAScheduleT
 export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): void {
   let s = 0;
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID));
-  w.bits(0, 2); s = 2;
+  w.uintThen((v.SAScheduleTupleID) < 0 ? -(v.SAScheduleTupleID) - 1 : (v.SAScheduleTupleID), 0, 2); s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
-  w.path[w.depth++] = "PMaxSchedule";
-  e_PMaxScheduleType(w, v.PMaxSchedule);
-  w.depth--;
+  try { e_PMaxScheduleType(w, v.PMaxSchedule); } catch (error) { w.within(error, "PMaxSchedule"); }
   if (v.SalesTariff !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SalesTariff, "SalesTariff");
-    w.path[w.depth++] = "SalesTariff";
-    e_SalesTariffType(w, v.SalesTariff);
-    w.depth--;
+    try { e_SalesTariffType(w, v.SalesTariff); } catch (error) { w.within(error, "SalesTariff"); }
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -6195,8 +5958,7 @@ const X_SAScheduleTupleType: readonly string[] = ["SAScheduleTupleID", "PMaxSche
 export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
   let s = 0;
   w.bits((w.checkInt(v.PMaxScheduleID, "PMaxScheduleID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID));
-  w.bits(0, 1);
+  w.uintThen((v.PMaxScheduleID) < 0 ? -(v.PMaxScheduleID) - 1 : (v.PMaxScheduleID), 0, 1);
   const a_PMaxScheduleEntry = v.PMaxScheduleEntry;
   if (a_PMaxScheduleEntry !== undefined) {
     w.checkArray(a_PMaxScheduleEntry, "PMaxScheduleEntry", 1, Infinity);
@@ -6208,10 +5970,7 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
         default: w.unexpected(X_PMaxScheduleType[s], "PMaxScheduleEntry");
       }
       w.checkObject(x, "PMaxScheduleEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "PMaxScheduleEntry";
-      e_PMaxScheduleEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_PMaxScheduleEntryType(w, x); } catch (error) { w.within(error, "PMaxScheduleEntry", i); }
     }
   }
   switch (s) {
@@ -6226,8 +5985,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
   w.bits(0, 1); s = 1;
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   w.bits((w.checkInt(v.SalesTariffID, "SalesTariffID", -32768, 32767) < 0 ? 1 : 0), 3); s = 2;
-  w.uint((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID));
-  w.bits(0, 1);
+  w.uintThen((v.SalesTariffID) < 0 ? -(v.SalesTariffID) - 1 : (v.SalesTariffID), 0, 1);
   if (v.SalesTariffDescription !== undefined) {
     w.bits(0, 3); s = 3;
     w.string(v.SalesTariffDescription, w.checkString(v.SalesTariffDescription, "SalesTariffDescription", 0, 32));
@@ -6250,10 +6008,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
         default: w.unexpected(X_SalesTariffType[s], "SalesTariffEntry");
       }
       w.checkObject(x, "SalesTariffEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SalesTariffEntry";
-      e_SalesTariffEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SalesTariffEntryType(w, x); } catch (error) { w.within(error, "SalesTariffEntry", i); }
     }
   }
   switch (s) {
@@ -6268,9 +6023,7 @@ export function e_EntryType(w: BitWriter, v: EntryType): void {
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -6278,9 +6031,7 @@ export function e_EntryType(w: BitWriter, v: EntryType): void {
       default: w.unexpected(X_EntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   switch (s) {
     case 1: w.bits(0, 1);  break;
@@ -6295,9 +6046,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -6305,9 +6054,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
       default: w.unexpected(X_SalesTariffEntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   switch (s) {
     case 1: w.bits(0, 2); s = 3; break;
@@ -6322,10 +6069,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
       const x = a_ConsumptionCost[i];
       w.bits(0, 2); s = 4;
       w.checkObject(x, "ConsumptionCost");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ConsumptionCost";
-      e_ConsumptionCostType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ConsumptionCostType(w, x); } catch (error) { w.within(error, "ConsumptionCost", i); }
     }
   }
   w.bits(1, 2);
@@ -6334,8 +6078,7 @@ const X_SalesTariffEntryType: readonly string[] = ["RelativeTimeInterval|TimeInt
 
 export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.startValue, "startValue", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.startValue, "startValue", 0, 4294967295), 0, 1);
   const a_Cost = v.Cost;
   if (a_Cost !== undefined) {
     w.checkArray(a_Cost, "Cost", 0, Infinity);
@@ -6343,10 +6086,7 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
       const x = a_Cost[i];
       w.bits(0, 2);
       w.checkObject(x, "Cost");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Cost";
-      e_CostType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_CostType(w, x); } catch (error) { w.within(error, "Cost", i); }
     }
   }
   w.bits(1, 2);
@@ -6356,8 +6096,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost|(end)", "C
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
   w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
-  w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.amount, "amount", 0, 4294967295), 0, 1);
   if (v.amountMultiplier !== undefined) {
     w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
@@ -6374,9 +6113,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -6384,9 +6121,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
       default: w.unexpected(X_PMaxScheduleEntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   switch (s) {
     case 1: w.bits(0, 2); s = 3; break;
@@ -6394,8 +6129,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
   w.bits((w.checkInt(v.PMax, "PMax", -32768, 32767) < 0 ? 1 : 0), 1);
-  w.uint((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax));
-  w.bits(0, 2);
+  w.uintThen((v.PMax) < 0 ? -(v.PMax) - 1 : (v.PMax), 0, 2);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];
 
@@ -6407,12 +6141,10 @@ const X_IntervalType: readonly string[] = ["(end)"];
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.start, "start", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.start, "start", 0, 4294967295), 0, 1);
   if (v.duration !== undefined) {
     w.bits(0, 3); s = 2;
-    w.uint(w.checkInt(v.duration, "duration", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.duration, "duration", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -6429,27 +6161,18 @@ const X_EVChargeParameterType: readonly string[] = ["(end)"];
 
 export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameterType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 2);
   w.checkObject(v.EAmount, "EAmount");
-  w.path[w.depth++] = "EAmount";
-  e_PhysicalValueType(w, v.EAmount);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EAmount); } catch (error) { w.within(error, "EAmount"); }
   w.bits(0, 1);
   w.checkObject(v.EVMaxVoltage, "EVMaxVoltage");
-  w.path[w.depth++] = "EVMaxVoltage";
-  e_PhysicalValueType(w, v.EVMaxVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaxVoltage); } catch (error) { w.within(error, "EVMaxVoltage"); }
   w.bits(0, 1);
   w.checkObject(v.EVMaxCurrent, "EVMaxCurrent");
-  w.path[w.depth++] = "EVMaxCurrent";
-  e_PhysicalValueType(w, v.EVMaxCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaxCurrent); } catch (error) { w.within(error, "EVMaxCurrent"); }
   w.bits(0, 1);
   w.checkObject(v.EVMinCurrent, "EVMinCurrent");
-  w.path[w.depth++] = "EVMinCurrent";
-  e_PhysicalValueType(w, v.EVMinCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMinCurrent); } catch (error) { w.within(error, "EVMinCurrent"); }
   w.bits(0, 1);
 }
 const X_AC_EVChargeParameterType: readonly string[] = ["DepartureTime", "EAmount", "EVMaxVoltage", "EVMaxCurrent", "EVMinCurrent", "(end)"];
@@ -6458,20 +6181,14 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
-  w.path[w.depth++] = "EVMaximumCurrentLimit";
-  e_PhysicalValueType(w, v.EVMaximumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaximumCurrentLimit); } catch (error) { w.within(error, "EVMaximumCurrentLimit"); }
   if (v.EVMaximumPowerLimit !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.EVMaximumPowerLimit, "EVMaximumPowerLimit");
-    w.path[w.depth++] = "EVMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumPowerLimit); } catch (error) { w.within(error, "EVMaximumPowerLimit"); }
   }
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
@@ -6479,15 +6196,11 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     default: w.unexpected(X_DC_EVChargeParameterType[s], "EVMaximumVoltageLimit");
   }
   w.checkObject(v.EVMaximumVoltageLimit, "EVMaximumVoltageLimit");
-  w.path[w.depth++] = "EVMaximumVoltageLimit";
-  e_PhysicalValueType(w, v.EVMaximumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaximumVoltageLimit); } catch (error) { w.within(error, "EVMaximumVoltageLimit"); }
   if (v.EVEnergyCapacity !== undefined) {
     w.bits(0, 3); s = 5;
     w.checkObject(v.EVEnergyCapacity, "EVEnergyCapacity");
-    w.path[w.depth++] = "EVEnergyCapacity";
-    e_PhysicalValueType(w, v.EVEnergyCapacity);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVEnergyCapacity); } catch (error) { w.within(error, "EVEnergyCapacity"); }
   }
   if (v.EVEnergyRequest !== undefined) {
     switch (s) {
@@ -6496,9 +6209,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       default: w.unexpected(X_DC_EVChargeParameterType[s], "EVEnergyRequest");
     }
     w.checkObject(v.EVEnergyRequest, "EVEnergyRequest");
-    w.path[w.depth++] = "EVEnergyRequest";
-    e_PhysicalValueType(w, v.EVEnergyRequest);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVEnergyRequest); } catch (error) { w.within(error, "EVEnergyRequest"); }
   }
   if (v.FullSOC !== undefined) {
     switch (s) {
@@ -6538,24 +6249,16 @@ const X_EVSEChargeParameterType: readonly string[] = ["(end)"];
 export function e_AC_EVSEChargeParameterType(w: BitWriter, v: AC_EVSEChargeParameterType): void {
   w.bits(0, 1);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-  w.path[w.depth++] = "AC_EVSEStatus";
-  e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-  w.depth--;
+  try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEMaxVoltage, "EVSEMaxVoltage");
-  w.path[w.depth++] = "EVSEMaxVoltage";
-  e_PhysicalValueType(w, v.EVSEMaxVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaxVoltage); } catch (error) { w.within(error, "EVSEMaxVoltage"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
-  w.path[w.depth++] = "EVSEMaxCurrent";
-  e_PhysicalValueType(w, v.EVSEMaxCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaxCurrent); } catch (error) { w.within(error, "EVSEMaxCurrent"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEMinCurrent, "EVSEMinCurrent");
-  w.path[w.depth++] = "EVSEMinCurrent";
-  e_PhysicalValueType(w, v.EVSEMinCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMinCurrent); } catch (error) { w.within(error, "EVSEMinCurrent"); }
   w.bits(0, 1);
 }
 const X_AC_EVSEChargeParameterType: readonly string[] = ["AC_EVSEStatus", "EVSEMaxVoltage", "EVSEMaxCurrent", "EVSEMinCurrent", "(end)"];
@@ -6564,20 +6267,14 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
-  w.path[w.depth++] = "EVSEMaximumCurrentLimit";
-  e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit); } catch (error) { w.within(error, "EVSEMaximumCurrentLimit"); }
   if (v.EVSEMaximumPowerLimit !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.EVSEMaximumPowerLimit, "EVSEMaximumPowerLimit");
-    w.path[w.depth++] = "EVSEMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumPowerLimit); } catch (error) { w.within(error, "EVSEMaximumPowerLimit"); }
   }
   switch (s) {
     case 2: w.bits(1, 2); s = 4; break;
@@ -6585,25 +6282,17 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     default: w.unexpected(X_DC_EVSEChargeParameterType[s], "EVSEMaximumVoltageLimit");
   }
   w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
-  w.path[w.depth++] = "EVSEMaximumVoltageLimit";
-  e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit); } catch (error) { w.within(error, "EVSEMaximumVoltageLimit"); }
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVSEMinimumCurrentLimit, "EVSEMinimumCurrentLimit");
-  w.path[w.depth++] = "EVSEMinimumCurrentLimit";
-  e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit); } catch (error) { w.within(error, "EVSEMinimumCurrentLimit"); }
   w.bits(0, 1); s = 6;
   w.checkObject(v.EVSEMinimumVoltageLimit, "EVSEMinimumVoltageLimit");
-  w.path[w.depth++] = "EVSEMinimumVoltageLimit";
-  e_PhysicalValueType(w, v.EVSEMinimumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMinimumVoltageLimit); } catch (error) { w.within(error, "EVSEMinimumVoltageLimit"); }
   if (v.EVSECurrentRegulationTolerance !== undefined) {
     w.bits(0, 2); s = 7;
     w.checkObject(v.EVSECurrentRegulationTolerance, "EVSECurrentRegulationTolerance");
-    w.path[w.depth++] = "EVSECurrentRegulationTolerance";
-    e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance); } catch (error) { w.within(error, "EVSECurrentRegulationTolerance"); }
   }
   switch (s) {
     case 6: w.bits(1, 2); s = 8; break;
@@ -6611,15 +6300,11 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     default: w.unexpected(X_DC_EVSEChargeParameterType[s], "EVSEPeakCurrentRipple");
   }
   w.checkObject(v.EVSEPeakCurrentRipple, "EVSEPeakCurrentRipple");
-  w.path[w.depth++] = "EVSEPeakCurrentRipple";
-  e_PhysicalValueType(w, v.EVSEPeakCurrentRipple);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPeakCurrentRipple); } catch (error) { w.within(error, "EVSEPeakCurrentRipple"); }
   if (v.EVSEEnergyToBeDelivered !== undefined) {
     w.bits(0, 2); s = 9;
     w.checkObject(v.EVSEEnergyToBeDelivered, "EVSEEnergyToBeDelivered");
-    w.path[w.depth++] = "EVSEEnergyToBeDelivered";
-    e_PhysicalValueType(w, v.EVSEEnergyToBeDelivered);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEEnergyToBeDelivered); } catch (error) { w.within(error, "EVSEEnergyToBeDelivered"); }
   }
   switch (s) {
     case 8: w.bits(1, 2);  break;
@@ -6638,9 +6323,7 @@ export function e_DC_EVPowerDeliveryParameterType(w: BitWriter, v: DC_EVPowerDel
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   if (v.BulkChargingComplete !== undefined) {
     w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 5); s = 2;
   }
@@ -7002,184 +6685,132 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 0: // AC_EVChargeParameter
       w.bits(0, 7);
       w.checkObject(value, "AC_EVChargeParameter");
-      w.path[w.depth++] = "AC_EVChargeParameter";
-      e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType);
-      w.depth--;
+      try { e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType); } catch (error) { w.within(error, "AC_EVChargeParameter"); }
       return;
     case 1: // AC_EVSEChargeParameter
       w.bits(1, 7);
       w.checkObject(value, "AC_EVSEChargeParameter");
-      w.path[w.depth++] = "AC_EVSEChargeParameter";
-      e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType); } catch (error) { w.within(error, "AC_EVSEChargeParameter"); }
       return;
     case 2: // AC_EVSEStatus
       w.bits(2, 7);
       w.checkObject(value, "AC_EVSEStatus");
-      w.path[w.depth++] = "AC_EVSEStatus";
-      e_AC_EVSEStatusType(w, value as AC_EVSEStatusType);
-      w.depth--;
+      try { e_AC_EVSEStatusType(w, value as AC_EVSEStatusType); } catch (error) { w.within(error, "AC_EVSEStatus"); }
       return;
     case 3: // BodyElement
       w.bits(3, 7);
       w.checkObject(value, "BodyElement");
-      w.path[w.depth++] = "BodyElement";
-      e_BodyBaseType(w, value as BodyBaseType);
-      w.depth--;
+      try { e_BodyBaseType(w, value as BodyBaseType); } catch (error) { w.within(error, "BodyElement"); }
       return;
     case 4: // CableCheckReq
       w.bits(4, 7);
       w.checkObject(value, "CableCheckReq");
-      w.path[w.depth++] = "CableCheckReq";
-      e_CableCheckReqType(w, value as CableCheckReqType);
-      w.depth--;
+      try { e_CableCheckReqType(w, value as CableCheckReqType); } catch (error) { w.within(error, "CableCheckReq"); }
       return;
     case 5: // CableCheckRes
       w.bits(5, 7);
       w.checkObject(value, "CableCheckRes");
-      w.path[w.depth++] = "CableCheckRes";
-      e_CableCheckResType(w, value as CableCheckResType);
-      w.depth--;
+      try { e_CableCheckResType(w, value as CableCheckResType); } catch (error) { w.within(error, "CableCheckRes"); }
       return;
     case 6: // CanonicalizationMethod
       w.bits(6, 7);
       w.checkObject(value, "CanonicalizationMethod");
-      w.path[w.depth++] = "CanonicalizationMethod";
-      e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
-      w.depth--;
+      try { e_CanonicalizationMethodType(w, value as CanonicalizationMethodType); } catch (error) { w.within(error, "CanonicalizationMethod"); }
       return;
     case 7: // CertificateInstallationReq
       w.bits(7, 7);
       w.checkObject(value, "CertificateInstallationReq");
-      w.path[w.depth++] = "CertificateInstallationReq";
-      e_CertificateInstallationReqType(w, value as CertificateInstallationReqType);
-      w.depth--;
+      try { e_CertificateInstallationReqType(w, value as CertificateInstallationReqType); } catch (error) { w.within(error, "CertificateInstallationReq"); }
       return;
     case 8: // CertificateInstallationRes
       w.bits(8, 7);
       w.checkObject(value, "CertificateInstallationRes");
-      w.path[w.depth++] = "CertificateInstallationRes";
-      e_CertificateInstallationResType(w, value as CertificateInstallationResType);
-      w.depth--;
+      try { e_CertificateInstallationResType(w, value as CertificateInstallationResType); } catch (error) { w.within(error, "CertificateInstallationRes"); }
       return;
     case 9: // CertificateUpdateReq
       w.bits(9, 7);
       w.checkObject(value, "CertificateUpdateReq");
-      w.path[w.depth++] = "CertificateUpdateReq";
-      e_CertificateUpdateReqType(w, value as CertificateUpdateReqType);
-      w.depth--;
+      try { e_CertificateUpdateReqType(w, value as CertificateUpdateReqType); } catch (error) { w.within(error, "CertificateUpdateReq"); }
       return;
     case 10: // CertificateUpdateRes
       w.bits(10, 7);
       w.checkObject(value, "CertificateUpdateRes");
-      w.path[w.depth++] = "CertificateUpdateRes";
-      e_CertificateUpdateResType(w, value as CertificateUpdateResType);
-      w.depth--;
+      try { e_CertificateUpdateResType(w, value as CertificateUpdateResType); } catch (error) { w.within(error, "CertificateUpdateRes"); }
       return;
     case 11: // ChargeParameterDiscoveryReq
       w.bits(11, 7);
       w.checkObject(value, "ChargeParameterDiscoveryReq");
-      w.path[w.depth++] = "ChargeParameterDiscoveryReq";
-      e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
       return;
     case 12: // ChargeParameterDiscoveryRes
       w.bits(12, 7);
       w.checkObject(value, "ChargeParameterDiscoveryRes");
-      w.path[w.depth++] = "ChargeParameterDiscoveryRes";
-      e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
       return;
     case 13: // ChargingStatusReq
       w.bits(13, 7);
       w.checkObject(value, "ChargingStatusReq");
-      w.path[w.depth++] = "ChargingStatusReq";
-      e_ChargingStatusReqType(w, value as ChargingStatusReqType);
-      w.depth--;
+      try { e_ChargingStatusReqType(w, value as ChargingStatusReqType); } catch (error) { w.within(error, "ChargingStatusReq"); }
       return;
     case 14: // ChargingStatusRes
       w.bits(14, 7);
       w.checkObject(value, "ChargingStatusRes");
-      w.path[w.depth++] = "ChargingStatusRes";
-      e_ChargingStatusResType(w, value as ChargingStatusResType);
-      w.depth--;
+      try { e_ChargingStatusResType(w, value as ChargingStatusResType); } catch (error) { w.within(error, "ChargingStatusRes"); }
       return;
     case 15: // ContractAuthenticationReq
       w.bits(15, 7);
       w.checkObject(value, "ContractAuthenticationReq");
-      w.path[w.depth++] = "ContractAuthenticationReq";
-      e_ContractAuthenticationReqType(w, value as ContractAuthenticationReqType);
-      w.depth--;
+      try { e_ContractAuthenticationReqType(w, value as ContractAuthenticationReqType); } catch (error) { w.within(error, "ContractAuthenticationReq"); }
       return;
     case 16: // ContractAuthenticationRes
       w.bits(16, 7);
       w.checkObject(value, "ContractAuthenticationRes");
-      w.path[w.depth++] = "ContractAuthenticationRes";
-      e_ContractAuthenticationResType(w, value as ContractAuthenticationResType);
-      w.depth--;
+      try { e_ContractAuthenticationResType(w, value as ContractAuthenticationResType); } catch (error) { w.within(error, "ContractAuthenticationRes"); }
       return;
     case 17: // CurrentDemandReq
       w.bits(17, 7);
       w.checkObject(value, "CurrentDemandReq");
-      w.path[w.depth++] = "CurrentDemandReq";
-      e_CurrentDemandReqType(w, value as CurrentDemandReqType);
-      w.depth--;
+      try { e_CurrentDemandReqType(w, value as CurrentDemandReqType); } catch (error) { w.within(error, "CurrentDemandReq"); }
       return;
     case 18: // CurrentDemandRes
       w.bits(18, 7);
       w.checkObject(value, "CurrentDemandRes");
-      w.path[w.depth++] = "CurrentDemandRes";
-      e_CurrentDemandResType(w, value as CurrentDemandResType);
-      w.depth--;
+      try { e_CurrentDemandResType(w, value as CurrentDemandResType); } catch (error) { w.within(error, "CurrentDemandRes"); }
       return;
     case 19: // DC_EVChargeParameter
       w.bits(19, 7);
       w.checkObject(value, "DC_EVChargeParameter");
-      w.path[w.depth++] = "DC_EVChargeParameter";
-      e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType);
-      w.depth--;
+      try { e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType); } catch (error) { w.within(error, "DC_EVChargeParameter"); }
       return;
     case 20: // DC_EVPowerDeliveryParameter
       w.bits(20, 7);
       w.checkObject(value, "DC_EVPowerDeliveryParameter");
-      w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
-      e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType); } catch (error) { w.within(error, "DC_EVPowerDeliveryParameter"); }
       return;
     case 21: // DC_EVSEChargeParameter
       w.bits(21, 7);
       w.checkObject(value, "DC_EVSEChargeParameter");
-      w.path[w.depth++] = "DC_EVSEChargeParameter";
-      e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType); } catch (error) { w.within(error, "DC_EVSEChargeParameter"); }
       return;
     case 22: // DC_EVSEStatus
       w.bits(22, 7);
       w.checkObject(value, "DC_EVSEStatus");
-      w.path[w.depth++] = "DC_EVSEStatus";
-      e_DC_EVSEStatusType(w, value as DC_EVSEStatusType);
-      w.depth--;
+      try { e_DC_EVSEStatusType(w, value as DC_EVSEStatusType); } catch (error) { w.within(error, "DC_EVSEStatus"); }
       return;
     case 23: // DC_EVStatus
       w.bits(23, 7);
       w.checkObject(value, "DC_EVStatus");
-      w.path[w.depth++] = "DC_EVStatus";
-      e_DC_EVStatusType(w, value as DC_EVStatusType);
-      w.depth--;
+      try { e_DC_EVStatusType(w, value as DC_EVStatusType); } catch (error) { w.within(error, "DC_EVStatus"); }
       return;
     case 24: // DSAKeyValue
       w.bits(24, 7);
       w.checkObject(value, "DSAKeyValue");
-      w.path[w.depth++] = "DSAKeyValue";
-      e_DSAKeyValueType(w, value as DSAKeyValueType);
-      w.depth--;
+      try { e_DSAKeyValueType(w, value as DSAKeyValueType); } catch (error) { w.within(error, "DSAKeyValue"); }
       return;
     case 25: // DigestMethod
       w.bits(25, 7);
       w.checkObject(value, "DigestMethod");
-      w.path[w.depth++] = "DigestMethod";
-      e_DigestMethodType(w, value as DigestMethodType);
-      w.depth--;
+      try { e_DigestMethodType(w, value as DigestMethodType); } catch (error) { w.within(error, "DigestMethod"); }
       return;
     case 26: // DigestValue
       w.bits(26, 7);
@@ -7190,51 +6821,37 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 27: // EVChargeParameter
       w.bits(27, 7);
       w.checkObject(value, "EVChargeParameter");
-      w.path[w.depth++] = "EVChargeParameter";
-      e_EVChargeParameterType(w, value as EVChargeParameterType);
-      w.depth--;
+      try { e_EVChargeParameterType(w, value as EVChargeParameterType); } catch (error) { w.within(error, "EVChargeParameter"); }
       return;
     case 28: // EVPowerDeliveryParameter
       w.bits(28, 7);
       w.checkObject(value, "EVPowerDeliveryParameter");
-      w.path[w.depth++] = "EVPowerDeliveryParameter";
-      e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType); } catch (error) { w.within(error, "EVPowerDeliveryParameter"); }
       return;
     case 29: // EVSEChargeParameter
       w.bits(29, 7);
       w.checkObject(value, "EVSEChargeParameter");
-      w.path[w.depth++] = "EVSEChargeParameter";
-      e_EVSEChargeParameterType(w, value as EVSEChargeParameterType);
-      w.depth--;
+      try { e_EVSEChargeParameterType(w, value as EVSEChargeParameterType); } catch (error) { w.within(error, "EVSEChargeParameter"); }
       return;
     case 30: // EVSEStatus
       w.bits(30, 7);
       w.checkObject(value, "EVSEStatus");
-      w.path[w.depth++] = "EVSEStatus";
-      e_EVSEStatusType(w, value as EVSEStatusType);
-      w.depth--;
+      try { e_EVSEStatusType(w, value as EVSEStatusType); } catch (error) { w.within(error, "EVSEStatus"); }
       return;
     case 31: // EVStatus
       w.bits(31, 7);
       w.checkObject(value, "EVStatus");
-      w.path[w.depth++] = "EVStatus";
-      e_EVStatusType(w, value as EVStatusType);
-      w.depth--;
+      try { e_EVStatusType(w, value as EVStatusType); } catch (error) { w.within(error, "EVStatus"); }
       return;
     case 32: // Entry
       w.bits(32, 7);
       w.checkObject(value, "Entry");
-      w.path[w.depth++] = "Entry";
-      e_EntryType(w, value as EntryType);
-      w.depth--;
+      try { e_EntryType(w, value as EntryType); } catch (error) { w.within(error, "Entry"); }
       return;
     case 33: // KeyInfo
       w.bits(33, 7);
       w.checkObject(value, "KeyInfo");
-      w.path[w.depth++] = "KeyInfo";
-      e_KeyInfoType(w, value as KeyInfoType);
-      w.depth--;
+      try { e_KeyInfoType(w, value as KeyInfoType); } catch (error) { w.within(error, "KeyInfo"); }
       return;
     case 34: // KeyName
       w.bits(34, 7);
@@ -7245,30 +6862,22 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 35: // KeyValue
       w.bits(35, 7);
       w.checkObject(value, "KeyValue");
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, value as KeyValueType);
-      w.depth--;
+      try { e_KeyValueType(w, value as KeyValueType); } catch (error) { w.within(error, "KeyValue"); }
       return;
     case 36: // Manifest
       w.bits(36, 7);
       w.checkObject(value, "Manifest");
-      w.path[w.depth++] = "Manifest";
-      e_ManifestType(w, value as ManifestType);
-      w.depth--;
+      try { e_ManifestType(w, value as ManifestType); } catch (error) { w.within(error, "Manifest"); }
       return;
     case 37: // MeteringReceiptReq
       w.bits(37, 7);
       w.checkObject(value, "MeteringReceiptReq");
-      w.path[w.depth++] = "MeteringReceiptReq";
-      e_MeteringReceiptReqType(w, value as MeteringReceiptReqType);
-      w.depth--;
+      try { e_MeteringReceiptReqType(w, value as MeteringReceiptReqType); } catch (error) { w.within(error, "MeteringReceiptReq"); }
       return;
     case 38: // MeteringReceiptRes
       w.bits(38, 7);
       w.checkObject(value, "MeteringReceiptRes");
-      w.path[w.depth++] = "MeteringReceiptRes";
-      e_MeteringReceiptResType(w, value as MeteringReceiptResType);
-      w.depth--;
+      try { e_MeteringReceiptResType(w, value as MeteringReceiptResType); } catch (error) { w.within(error, "MeteringReceiptRes"); }
       return;
     case 39: // MgmtData
       w.bits(39, 7);
@@ -7279,289 +6888,207 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 40: // Object
       w.bits(40, 7);
       w.checkObject(value, "Object");
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, value as ObjectType);
-      w.depth--;
+      try { e_ObjectType(w, value as ObjectType); } catch (error) { w.within(error, "Object"); }
       return;
     case 41: // PGPData
       w.bits(41, 7);
       w.checkObject(value, "PGPData");
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, value as PGPDataType);
-      w.depth--;
+      try { e_PGPDataType(w, value as PGPDataType); } catch (error) { w.within(error, "PGPData"); }
       return;
     case 42: // PMaxScheduleEntry
       w.bits(42, 7);
       w.checkObject(value, "PMaxScheduleEntry");
-      w.path[w.depth++] = "PMaxScheduleEntry";
-      e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType);
-      w.depth--;
+      try { e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType); } catch (error) { w.within(error, "PMaxScheduleEntry"); }
       return;
     case 43: // PaymentDetailsReq
       w.bits(43, 7);
       w.checkObject(value, "PaymentDetailsReq");
-      w.path[w.depth++] = "PaymentDetailsReq";
-      e_PaymentDetailsReqType(w, value as PaymentDetailsReqType);
-      w.depth--;
+      try { e_PaymentDetailsReqType(w, value as PaymentDetailsReqType); } catch (error) { w.within(error, "PaymentDetailsReq"); }
       return;
     case 44: // PaymentDetailsRes
       w.bits(44, 7);
       w.checkObject(value, "PaymentDetailsRes");
-      w.path[w.depth++] = "PaymentDetailsRes";
-      e_PaymentDetailsResType(w, value as PaymentDetailsResType);
-      w.depth--;
+      try { e_PaymentDetailsResType(w, value as PaymentDetailsResType); } catch (error) { w.within(error, "PaymentDetailsRes"); }
       return;
     case 45: // PowerDeliveryReq
       w.bits(45, 7);
       w.checkObject(value, "PowerDeliveryReq");
-      w.path[w.depth++] = "PowerDeliveryReq";
-      e_PowerDeliveryReqType(w, value as PowerDeliveryReqType);
-      w.depth--;
+      try { e_PowerDeliveryReqType(w, value as PowerDeliveryReqType); } catch (error) { w.within(error, "PowerDeliveryReq"); }
       return;
     case 46: // PowerDeliveryRes
       w.bits(46, 7);
       w.checkObject(value, "PowerDeliveryRes");
-      w.path[w.depth++] = "PowerDeliveryRes";
-      e_PowerDeliveryResType(w, value as PowerDeliveryResType);
-      w.depth--;
+      try { e_PowerDeliveryResType(w, value as PowerDeliveryResType); } catch (error) { w.within(error, "PowerDeliveryRes"); }
       return;
     case 47: // PreChargeReq
       w.bits(47, 7);
       w.checkObject(value, "PreChargeReq");
-      w.path[w.depth++] = "PreChargeReq";
-      e_PreChargeReqType(w, value as PreChargeReqType);
-      w.depth--;
+      try { e_PreChargeReqType(w, value as PreChargeReqType); } catch (error) { w.within(error, "PreChargeReq"); }
       return;
     case 48: // PreChargeRes
       w.bits(48, 7);
       w.checkObject(value, "PreChargeRes");
-      w.path[w.depth++] = "PreChargeRes";
-      e_PreChargeResType(w, value as PreChargeResType);
-      w.depth--;
+      try { e_PreChargeResType(w, value as PreChargeResType); } catch (error) { w.within(error, "PreChargeRes"); }
       return;
     case 49: // RSAKeyValue
       w.bits(49, 7);
       w.checkObject(value, "RSAKeyValue");
-      w.path[w.depth++] = "RSAKeyValue";
-      e_RSAKeyValueType(w, value as RSAKeyValueType);
-      w.depth--;
+      try { e_RSAKeyValueType(w, value as RSAKeyValueType); } catch (error) { w.within(error, "RSAKeyValue"); }
       return;
     case 50: // Reference
       w.bits(50, 7);
       w.checkObject(value, "Reference");
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, value as ReferenceType);
-      w.depth--;
+      try { e_ReferenceType(w, value as ReferenceType); } catch (error) { w.within(error, "Reference"); }
       return;
     case 51: // RelativeTimeInterval
       w.bits(51, 7);
       w.checkObject(value, "RelativeTimeInterval");
-      w.path[w.depth++] = "RelativeTimeInterval";
-      e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType);
-      w.depth--;
+      try { e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType); } catch (error) { w.within(error, "RelativeTimeInterval"); }
       return;
     case 52: // RetrievalMethod
       w.bits(52, 7);
       w.checkObject(value, "RetrievalMethod");
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, value as RetrievalMethodType);
-      w.depth--;
+      try { e_RetrievalMethodType(w, value as RetrievalMethodType); } catch (error) { w.within(error, "RetrievalMethod"); }
       return;
     case 53: // SAScheduleList
       w.bits(53, 7);
       w.checkObject(value, "SAScheduleList");
-      w.path[w.depth++] = "SAScheduleList";
-      e_SAScheduleListType(w, value as SAScheduleListType);
-      w.depth--;
+      try { e_SAScheduleListType(w, value as SAScheduleListType); } catch (error) { w.within(error, "SAScheduleList"); }
       return;
     case 54: // SASchedules
       w.bits(54, 7);
       w.checkObject(value, "SASchedules");
-      w.path[w.depth++] = "SASchedules";
-      e_SASchedulesType(w, value as SASchedulesType);
-      w.depth--;
+      try { e_SASchedulesType(w, value as SASchedulesType); } catch (error) { w.within(error, "SASchedules"); }
       return;
     case 55: // SPKIData
       w.bits(55, 7);
       w.checkObject(value, "SPKIData");
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, value as SPKIDataType);
-      w.depth--;
+      try { e_SPKIDataType(w, value as SPKIDataType); } catch (error) { w.within(error, "SPKIData"); }
       return;
     case 56: // SalesTariffEntry
       w.bits(56, 7);
       w.checkObject(value, "SalesTariffEntry");
-      w.path[w.depth++] = "SalesTariffEntry";
-      e_SalesTariffEntryType(w, value as SalesTariffEntryType);
-      w.depth--;
+      try { e_SalesTariffEntryType(w, value as SalesTariffEntryType); } catch (error) { w.within(error, "SalesTariffEntry"); }
       return;
     case 57: // ServiceCharge
       w.bits(57, 7);
       w.checkObject(value, "ServiceCharge");
-      w.path[w.depth++] = "ServiceCharge";
-      e_ServiceChargeType(w, value as ServiceChargeType);
-      w.depth--;
+      try { e_ServiceChargeType(w, value as ServiceChargeType); } catch (error) { w.within(error, "ServiceCharge"); }
       return;
     case 58: // ServiceDetailReq
       w.bits(58, 7);
       w.checkObject(value, "ServiceDetailReq");
-      w.path[w.depth++] = "ServiceDetailReq";
-      e_ServiceDetailReqType(w, value as ServiceDetailReqType);
-      w.depth--;
+      try { e_ServiceDetailReqType(w, value as ServiceDetailReqType); } catch (error) { w.within(error, "ServiceDetailReq"); }
       return;
     case 59: // ServiceDetailRes
       w.bits(59, 7);
       w.checkObject(value, "ServiceDetailRes");
-      w.path[w.depth++] = "ServiceDetailRes";
-      e_ServiceDetailResType(w, value as ServiceDetailResType);
-      w.depth--;
+      try { e_ServiceDetailResType(w, value as ServiceDetailResType); } catch (error) { w.within(error, "ServiceDetailRes"); }
       return;
     case 60: // ServiceDiscoveryReq
       w.bits(60, 7);
       w.checkObject(value, "ServiceDiscoveryReq");
-      w.path[w.depth++] = "ServiceDiscoveryReq";
-      e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType);
-      w.depth--;
+      try { e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
       return;
     case 61: // ServiceDiscoveryRes
       w.bits(61, 7);
       w.checkObject(value, "ServiceDiscoveryRes");
-      w.path[w.depth++] = "ServiceDiscoveryRes";
-      e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType);
-      w.depth--;
+      try { e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
       return;
     case 62: // ServicePaymentSelectionReq
       w.bits(62, 7);
       w.checkObject(value, "ServicePaymentSelectionReq");
-      w.path[w.depth++] = "ServicePaymentSelectionReq";
-      e_ServicePaymentSelectionReqType(w, value as ServicePaymentSelectionReqType);
-      w.depth--;
+      try { e_ServicePaymentSelectionReqType(w, value as ServicePaymentSelectionReqType); } catch (error) { w.within(error, "ServicePaymentSelectionReq"); }
       return;
     case 63: // ServicePaymentSelectionRes
       w.bits(63, 7);
       w.checkObject(value, "ServicePaymentSelectionRes");
-      w.path[w.depth++] = "ServicePaymentSelectionRes";
-      e_ServicePaymentSelectionResType(w, value as ServicePaymentSelectionResType);
-      w.depth--;
+      try { e_ServicePaymentSelectionResType(w, value as ServicePaymentSelectionResType); } catch (error) { w.within(error, "ServicePaymentSelectionRes"); }
       return;
     case 64: // SessionSetupReq
       w.bits(64, 7);
       w.checkObject(value, "SessionSetupReq");
-      w.path[w.depth++] = "SessionSetupReq";
-      e_SessionSetupReqType(w, value as SessionSetupReqType);
-      w.depth--;
+      try { e_SessionSetupReqType(w, value as SessionSetupReqType); } catch (error) { w.within(error, "SessionSetupReq"); }
       return;
     case 65: // SessionSetupRes
       w.bits(65, 7);
       w.checkObject(value, "SessionSetupRes");
-      w.path[w.depth++] = "SessionSetupRes";
-      e_SessionSetupResType(w, value as SessionSetupResType);
-      w.depth--;
+      try { e_SessionSetupResType(w, value as SessionSetupResType); } catch (error) { w.within(error, "SessionSetupRes"); }
       return;
     case 66: // SessionStopReq
       w.bits(66, 7);
       w.checkObject(value, "SessionStopReq");
-      w.path[w.depth++] = "SessionStopReq";
-      e_SessionStopType(w, value as SessionStopType);
-      w.depth--;
+      try { e_SessionStopType(w, value as SessionStopType); } catch (error) { w.within(error, "SessionStopReq"); }
       return;
     case 67: // SessionStopRes
       w.bits(67, 7);
       w.checkObject(value, "SessionStopRes");
-      w.path[w.depth++] = "SessionStopRes";
-      e_SessionStopResType(w, value as SessionStopResType);
-      w.depth--;
+      try { e_SessionStopResType(w, value as SessionStopResType); } catch (error) { w.within(error, "SessionStopRes"); }
       return;
     case 68: // Signature
       w.bits(68, 7);
       w.checkObject(value, "Signature");
-      w.path[w.depth++] = "Signature";
-      e_SignatureType(w, value as SignatureType);
-      w.depth--;
+      try { e_SignatureType(w, value as SignatureType); } catch (error) { w.within(error, "Signature"); }
       return;
     case 69: // SignatureMethod
       w.bits(69, 7);
       w.checkObject(value, "SignatureMethod");
-      w.path[w.depth++] = "SignatureMethod";
-      e_SignatureMethodType(w, value as SignatureMethodType);
-      w.depth--;
+      try { e_SignatureMethodType(w, value as SignatureMethodType); } catch (error) { w.within(error, "SignatureMethod"); }
       return;
     case 70: // SignatureProperties
       w.bits(70, 7);
       w.checkObject(value, "SignatureProperties");
-      w.path[w.depth++] = "SignatureProperties";
-      e_SignaturePropertiesType(w, value as SignaturePropertiesType);
-      w.depth--;
+      try { e_SignaturePropertiesType(w, value as SignaturePropertiesType); } catch (error) { w.within(error, "SignatureProperties"); }
       return;
     case 71: // SignatureProperty
       w.bits(71, 7);
       w.checkObject(value, "SignatureProperty");
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, value as SignaturePropertyType);
-      w.depth--;
+      try { e_SignaturePropertyType(w, value as SignaturePropertyType); } catch (error) { w.within(error, "SignatureProperty"); }
       return;
     case 72: // SignatureValue
       w.bits(72, 7);
       w.checkObject(value, "SignatureValue");
-      w.path[w.depth++] = "SignatureValue";
-      e_SignatureValueType(w, value as SignatureValueType);
-      w.depth--;
+      try { e_SignatureValueType(w, value as SignatureValueType); } catch (error) { w.within(error, "SignatureValue"); }
       return;
     case 73: // SignedInfo
       w.bits(73, 7);
       w.checkObject(value, "SignedInfo");
-      w.path[w.depth++] = "SignedInfo";
-      e_SignedInfoType(w, value as SignedInfoType);
-      w.depth--;
+      try { e_SignedInfoType(w, value as SignedInfoType); } catch (error) { w.within(error, "SignedInfo"); }
       return;
     case 74: // TimeInterval
       w.bits(74, 7);
       w.checkObject(value, "TimeInterval");
-      w.path[w.depth++] = "TimeInterval";
-      e_IntervalType(w, value as IntervalType);
-      w.depth--;
+      try { e_IntervalType(w, value as IntervalType); } catch (error) { w.within(error, "TimeInterval"); }
       return;
     case 75: // Transform
       w.bits(75, 7);
       w.checkObject(value, "Transform");
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, value as TransformType);
-      w.depth--;
+      try { e_TransformType(w, value as TransformType); } catch (error) { w.within(error, "Transform"); }
       return;
     case 76: // Transforms
       w.bits(76, 7);
       w.checkObject(value, "Transforms");
-      w.path[w.depth++] = "Transforms";
-      e_TransformsType(w, value as TransformsType);
-      w.depth--;
+      try { e_TransformsType(w, value as TransformsType); } catch (error) { w.within(error, "Transforms"); }
       return;
     case 77: // V2G_Message
       w.bits(77, 7);
       w.checkObject(value, "V2G_Message");
-      w.path[w.depth++] = "V2G_Message";
-      e_V2G_MessageType(w, value as V2G_MessageType);
-      w.depth--;
+      try { e_V2G_MessageType(w, value as V2G_MessageType); } catch (error) { w.within(error, "V2G_Message"); }
       return;
     case 78: // WeldingDetectionReq
       w.bits(78, 7);
       w.checkObject(value, "WeldingDetectionReq");
-      w.path[w.depth++] = "WeldingDetectionReq";
-      e_WeldingDetectionReqType(w, value as WeldingDetectionReqType);
-      w.depth--;
+      try { e_WeldingDetectionReqType(w, value as WeldingDetectionReqType); } catch (error) { w.within(error, "WeldingDetectionReq"); }
       return;
     case 79: // WeldingDetectionRes
       w.bits(79, 7);
       w.checkObject(value, "WeldingDetectionRes");
-      w.path[w.depth++] = "WeldingDetectionRes";
-      e_WeldingDetectionResType(w, value as WeldingDetectionResType);
-      w.depth--;
+      try { e_WeldingDetectionResType(w, value as WeldingDetectionResType); } catch (error) { w.within(error, "WeldingDetectionRes"); }
       return;
     case 80: // X509Data
       w.bits(80, 7);
       w.checkObject(value, "X509Data");
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, value as X509DataType);
-      w.depth--;
+      try { e_X509DataType(w, value as X509DataType); } catch (error) { w.within(error, "X509Data"); }
       return;
     default:
       w.fail(name, 'not a global element of this schema');

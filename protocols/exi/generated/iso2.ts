@@ -4922,14 +4922,10 @@ export function d_DC_EVPowerDeliveryParameterType(r: BitReader): DC_EVPowerDeliv
 export function e_V2G_MessageType(w: BitWriter, v: V2G_MessageType): void {
   w.bits(0, 1);
   w.checkObject(v.Header, "Header");
-  w.path[w.depth++] = "Header";
-  e_MessageHeaderType(w, v.Header);
-  w.depth--;
+  try { e_MessageHeaderType(w, v.Header); } catch (error) { w.within(error, "Header"); }
   w.bits(0, 1);
   w.checkObject(v.Body, "Body");
-  w.path[w.depth++] = "Body";
-  e_BodyType(w, v.Body);
-  w.depth--;
+  try { e_BodyType(w, v.Body); } catch (error) { w.within(error, "Body"); }
   w.bits(0, 1);
 }
 const X_V2G_MessageType: readonly string[] = ["Header", "Body", "(end)"];
@@ -4942,9 +4938,7 @@ export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
   if (v.Notification !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.Notification, "Notification");
-    w.path[w.depth++] = "Notification";
-    e_NotificationType(w, v.Notification);
-    w.depth--;
+    try { e_NotificationType(w, v.Notification); } catch (error) { w.within(error, "Notification"); }
   }
   if (v.Signature !== undefined) {
     switch (s) {
@@ -4953,9 +4947,7 @@ export function e_MessageHeaderType(w: BitWriter, v: MessageHeaderType): void {
       default: w.unexpected(X_MessageHeaderType[s], "Signature");
     }
     w.checkObject(v.Signature, "Signature");
-    w.path[w.depth++] = "Signature";
-    e_SignatureType(w, v.Signature);
-    w.depth--;
+    try { e_SignatureType(w, v.Signature); } catch (error) { w.within(error, "Signature"); }
   }
   switch (s) {
     case 1: w.bits(2, 2);  break;
@@ -4987,9 +4979,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
   if (v.AuthorizationReq !== undefined) {
     w.bits(0, 6); s = 1;
     w.checkObject(v.AuthorizationReq, "AuthorizationReq");
-    w.path[w.depth++] = "AuthorizationReq";
-    e_AuthorizationReqType(w, v.AuthorizationReq);
-    w.depth--;
+    try { e_AuthorizationReqType(w, v.AuthorizationReq); } catch (error) { w.within(error, "AuthorizationReq"); }
   }
   if (v.AuthorizationRes !== undefined) {
     switch (s) {
@@ -4997,9 +4987,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "AuthorizationRes");
     }
     w.checkObject(v.AuthorizationRes, "AuthorizationRes");
-    w.path[w.depth++] = "AuthorizationRes";
-    e_AuthorizationResType(w, v.AuthorizationRes);
-    w.depth--;
+    try { e_AuthorizationResType(w, v.AuthorizationRes); } catch (error) { w.within(error, "AuthorizationRes"); }
   }
   if (v.BodyElement !== undefined) {
     switch (s) {
@@ -5007,9 +4995,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "BodyElement");
     }
     w.checkObject(v.BodyElement, "BodyElement");
-    w.path[w.depth++] = "BodyElement";
-    e_BodyBaseType(w, v.BodyElement);
-    w.depth--;
+    try { e_BodyBaseType(w, v.BodyElement); } catch (error) { w.within(error, "BodyElement"); }
   }
   if (v.CableCheckReq !== undefined) {
     switch (s) {
@@ -5017,9 +5003,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CableCheckReq");
     }
     w.checkObject(v.CableCheckReq, "CableCheckReq");
-    w.path[w.depth++] = "CableCheckReq";
-    e_CableCheckReqType(w, v.CableCheckReq);
-    w.depth--;
+    try { e_CableCheckReqType(w, v.CableCheckReq); } catch (error) { w.within(error, "CableCheckReq"); }
   }
   if (v.CableCheckRes !== undefined) {
     switch (s) {
@@ -5027,9 +5011,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CableCheckRes");
     }
     w.checkObject(v.CableCheckRes, "CableCheckRes");
-    w.path[w.depth++] = "CableCheckRes";
-    e_CableCheckResType(w, v.CableCheckRes);
-    w.depth--;
+    try { e_CableCheckResType(w, v.CableCheckRes); } catch (error) { w.within(error, "CableCheckRes"); }
   }
   if (v.CertificateInstallationReq !== undefined) {
     switch (s) {
@@ -5037,9 +5019,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateInstallationReq");
     }
     w.checkObject(v.CertificateInstallationReq, "CertificateInstallationReq");
-    w.path[w.depth++] = "CertificateInstallationReq";
-    e_CertificateInstallationReqType(w, v.CertificateInstallationReq);
-    w.depth--;
+    try { e_CertificateInstallationReqType(w, v.CertificateInstallationReq); } catch (error) { w.within(error, "CertificateInstallationReq"); }
   }
   if (v.CertificateInstallationRes !== undefined) {
     switch (s) {
@@ -5047,9 +5027,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateInstallationRes");
     }
     w.checkObject(v.CertificateInstallationRes, "CertificateInstallationRes");
-    w.path[w.depth++] = "CertificateInstallationRes";
-    e_CertificateInstallationResType(w, v.CertificateInstallationRes);
-    w.depth--;
+    try { e_CertificateInstallationResType(w, v.CertificateInstallationRes); } catch (error) { w.within(error, "CertificateInstallationRes"); }
   }
   if (v.CertificateUpdateReq !== undefined) {
     switch (s) {
@@ -5057,9 +5035,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateUpdateReq");
     }
     w.checkObject(v.CertificateUpdateReq, "CertificateUpdateReq");
-    w.path[w.depth++] = "CertificateUpdateReq";
-    e_CertificateUpdateReqType(w, v.CertificateUpdateReq);
-    w.depth--;
+    try { e_CertificateUpdateReqType(w, v.CertificateUpdateReq); } catch (error) { w.within(error, "CertificateUpdateReq"); }
   }
   if (v.CertificateUpdateRes !== undefined) {
     switch (s) {
@@ -5067,9 +5043,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CertificateUpdateRes");
     }
     w.checkObject(v.CertificateUpdateRes, "CertificateUpdateRes");
-    w.path[w.depth++] = "CertificateUpdateRes";
-    e_CertificateUpdateResType(w, v.CertificateUpdateRes);
-    w.depth--;
+    try { e_CertificateUpdateResType(w, v.CertificateUpdateRes); } catch (error) { w.within(error, "CertificateUpdateRes"); }
   }
   if (v.ChargeParameterDiscoveryReq !== undefined) {
     switch (s) {
@@ -5077,9 +5051,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryReq");
     }
     w.checkObject(v.ChargeParameterDiscoveryReq, "ChargeParameterDiscoveryReq");
-    w.path[w.depth++] = "ChargeParameterDiscoveryReq";
-    e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq);
-    w.depth--;
+    try { e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
   }
   if (v.ChargeParameterDiscoveryRes !== undefined) {
     switch (s) {
@@ -5087,9 +5059,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryRes");
     }
     w.checkObject(v.ChargeParameterDiscoveryRes, "ChargeParameterDiscoveryRes");
-    w.path[w.depth++] = "ChargeParameterDiscoveryRes";
-    e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes);
-    w.depth--;
+    try { e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
   }
   if (v.ChargingStatusReq !== undefined) {
     switch (s) {
@@ -5097,9 +5067,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargingStatusReq");
     }
     w.checkObject(v.ChargingStatusReq, "ChargingStatusReq");
-    w.path[w.depth++] = "ChargingStatusReq";
-    e_ChargingStatusReqType(w, v.ChargingStatusReq);
-    w.depth--;
+    try { e_ChargingStatusReqType(w, v.ChargingStatusReq); } catch (error) { w.within(error, "ChargingStatusReq"); }
   }
   if (v.ChargingStatusRes !== undefined) {
     switch (s) {
@@ -5107,9 +5075,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ChargingStatusRes");
     }
     w.checkObject(v.ChargingStatusRes, "ChargingStatusRes");
-    w.path[w.depth++] = "ChargingStatusRes";
-    e_ChargingStatusResType(w, v.ChargingStatusRes);
-    w.depth--;
+    try { e_ChargingStatusResType(w, v.ChargingStatusRes); } catch (error) { w.within(error, "ChargingStatusRes"); }
   }
   if (v.CurrentDemandReq !== undefined) {
     switch (s) {
@@ -5117,9 +5083,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CurrentDemandReq");
     }
     w.checkObject(v.CurrentDemandReq, "CurrentDemandReq");
-    w.path[w.depth++] = "CurrentDemandReq";
-    e_CurrentDemandReqType(w, v.CurrentDemandReq);
-    w.depth--;
+    try { e_CurrentDemandReqType(w, v.CurrentDemandReq); } catch (error) { w.within(error, "CurrentDemandReq"); }
   }
   if (v.CurrentDemandRes !== undefined) {
     switch (s) {
@@ -5127,9 +5091,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "CurrentDemandRes");
     }
     w.checkObject(v.CurrentDemandRes, "CurrentDemandRes");
-    w.path[w.depth++] = "CurrentDemandRes";
-    e_CurrentDemandResType(w, v.CurrentDemandRes);
-    w.depth--;
+    try { e_CurrentDemandResType(w, v.CurrentDemandRes); } catch (error) { w.within(error, "CurrentDemandRes"); }
   }
   if (v.MeteringReceiptReq !== undefined) {
     switch (s) {
@@ -5137,9 +5099,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "MeteringReceiptReq");
     }
     w.checkObject(v.MeteringReceiptReq, "MeteringReceiptReq");
-    w.path[w.depth++] = "MeteringReceiptReq";
-    e_MeteringReceiptReqType(w, v.MeteringReceiptReq);
-    w.depth--;
+    try { e_MeteringReceiptReqType(w, v.MeteringReceiptReq); } catch (error) { w.within(error, "MeteringReceiptReq"); }
   }
   if (v.MeteringReceiptRes !== undefined) {
     switch (s) {
@@ -5147,9 +5107,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "MeteringReceiptRes");
     }
     w.checkObject(v.MeteringReceiptRes, "MeteringReceiptRes");
-    w.path[w.depth++] = "MeteringReceiptRes";
-    e_MeteringReceiptResType(w, v.MeteringReceiptRes);
-    w.depth--;
+    try { e_MeteringReceiptResType(w, v.MeteringReceiptRes); } catch (error) { w.within(error, "MeteringReceiptRes"); }
   }
   if (v.PaymentDetailsReq !== undefined) {
     switch (s) {
@@ -5157,9 +5115,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentDetailsReq");
     }
     w.checkObject(v.PaymentDetailsReq, "PaymentDetailsReq");
-    w.path[w.depth++] = "PaymentDetailsReq";
-    e_PaymentDetailsReqType(w, v.PaymentDetailsReq);
-    w.depth--;
+    try { e_PaymentDetailsReqType(w, v.PaymentDetailsReq); } catch (error) { w.within(error, "PaymentDetailsReq"); }
   }
   if (v.PaymentDetailsRes !== undefined) {
     switch (s) {
@@ -5167,9 +5123,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentDetailsRes");
     }
     w.checkObject(v.PaymentDetailsRes, "PaymentDetailsRes");
-    w.path[w.depth++] = "PaymentDetailsRes";
-    e_PaymentDetailsResType(w, v.PaymentDetailsRes);
-    w.depth--;
+    try { e_PaymentDetailsResType(w, v.PaymentDetailsRes); } catch (error) { w.within(error, "PaymentDetailsRes"); }
   }
   if (v.PaymentServiceSelectionReq !== undefined) {
     switch (s) {
@@ -5177,9 +5131,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentServiceSelectionReq");
     }
     w.checkObject(v.PaymentServiceSelectionReq, "PaymentServiceSelectionReq");
-    w.path[w.depth++] = "PaymentServiceSelectionReq";
-    e_PaymentServiceSelectionReqType(w, v.PaymentServiceSelectionReq);
-    w.depth--;
+    try { e_PaymentServiceSelectionReqType(w, v.PaymentServiceSelectionReq); } catch (error) { w.within(error, "PaymentServiceSelectionReq"); }
   }
   if (v.PaymentServiceSelectionRes !== undefined) {
     switch (s) {
@@ -5187,9 +5139,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PaymentServiceSelectionRes");
     }
     w.checkObject(v.PaymentServiceSelectionRes, "PaymentServiceSelectionRes");
-    w.path[w.depth++] = "PaymentServiceSelectionRes";
-    e_PaymentServiceSelectionResType(w, v.PaymentServiceSelectionRes);
-    w.depth--;
+    try { e_PaymentServiceSelectionResType(w, v.PaymentServiceSelectionRes); } catch (error) { w.within(error, "PaymentServiceSelectionRes"); }
   }
   if (v.PowerDeliveryReq !== undefined) {
     switch (s) {
@@ -5197,9 +5147,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PowerDeliveryReq");
     }
     w.checkObject(v.PowerDeliveryReq, "PowerDeliveryReq");
-    w.path[w.depth++] = "PowerDeliveryReq";
-    e_PowerDeliveryReqType(w, v.PowerDeliveryReq);
-    w.depth--;
+    try { e_PowerDeliveryReqType(w, v.PowerDeliveryReq); } catch (error) { w.within(error, "PowerDeliveryReq"); }
   }
   if (v.PowerDeliveryRes !== undefined) {
     switch (s) {
@@ -5207,9 +5155,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PowerDeliveryRes");
     }
     w.checkObject(v.PowerDeliveryRes, "PowerDeliveryRes");
-    w.path[w.depth++] = "PowerDeliveryRes";
-    e_PowerDeliveryResType(w, v.PowerDeliveryRes);
-    w.depth--;
+    try { e_PowerDeliveryResType(w, v.PowerDeliveryRes); } catch (error) { w.within(error, "PowerDeliveryRes"); }
   }
   if (v.PreChargeReq !== undefined) {
     switch (s) {
@@ -5217,9 +5163,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PreChargeReq");
     }
     w.checkObject(v.PreChargeReq, "PreChargeReq");
-    w.path[w.depth++] = "PreChargeReq";
-    e_PreChargeReqType(w, v.PreChargeReq);
-    w.depth--;
+    try { e_PreChargeReqType(w, v.PreChargeReq); } catch (error) { w.within(error, "PreChargeReq"); }
   }
   if (v.PreChargeRes !== undefined) {
     switch (s) {
@@ -5227,9 +5171,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "PreChargeRes");
     }
     w.checkObject(v.PreChargeRes, "PreChargeRes");
-    w.path[w.depth++] = "PreChargeRes";
-    e_PreChargeResType(w, v.PreChargeRes);
-    w.depth--;
+    try { e_PreChargeResType(w, v.PreChargeRes); } catch (error) { w.within(error, "PreChargeRes"); }
   }
   if (v.ServiceDetailReq !== undefined) {
     switch (s) {
@@ -5237,9 +5179,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDetailReq");
     }
     w.checkObject(v.ServiceDetailReq, "ServiceDetailReq");
-    w.path[w.depth++] = "ServiceDetailReq";
-    e_ServiceDetailReqType(w, v.ServiceDetailReq);
-    w.depth--;
+    try { e_ServiceDetailReqType(w, v.ServiceDetailReq); } catch (error) { w.within(error, "ServiceDetailReq"); }
   }
   if (v.ServiceDetailRes !== undefined) {
     switch (s) {
@@ -5247,9 +5187,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDetailRes");
     }
     w.checkObject(v.ServiceDetailRes, "ServiceDetailRes");
-    w.path[w.depth++] = "ServiceDetailRes";
-    e_ServiceDetailResType(w, v.ServiceDetailRes);
-    w.depth--;
+    try { e_ServiceDetailResType(w, v.ServiceDetailRes); } catch (error) { w.within(error, "ServiceDetailRes"); }
   }
   if (v.ServiceDiscoveryReq !== undefined) {
     switch (s) {
@@ -5257,9 +5195,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryReq");
     }
     w.checkObject(v.ServiceDiscoveryReq, "ServiceDiscoveryReq");
-    w.path[w.depth++] = "ServiceDiscoveryReq";
-    e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq);
-    w.depth--;
+    try { e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
   }
   if (v.ServiceDiscoveryRes !== undefined) {
     switch (s) {
@@ -5267,9 +5203,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryRes");
     }
     w.checkObject(v.ServiceDiscoveryRes, "ServiceDiscoveryRes");
-    w.path[w.depth++] = "ServiceDiscoveryRes";
-    e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes);
-    w.depth--;
+    try { e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
   }
   if (v.SessionSetupReq !== undefined) {
     switch (s) {
@@ -5277,9 +5211,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionSetupReq");
     }
     w.checkObject(v.SessionSetupReq, "SessionSetupReq");
-    w.path[w.depth++] = "SessionSetupReq";
-    e_SessionSetupReqType(w, v.SessionSetupReq);
-    w.depth--;
+    try { e_SessionSetupReqType(w, v.SessionSetupReq); } catch (error) { w.within(error, "SessionSetupReq"); }
   }
   if (v.SessionSetupRes !== undefined) {
     switch (s) {
@@ -5287,9 +5219,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionSetupRes");
     }
     w.checkObject(v.SessionSetupRes, "SessionSetupRes");
-    w.path[w.depth++] = "SessionSetupRes";
-    e_SessionSetupResType(w, v.SessionSetupRes);
-    w.depth--;
+    try { e_SessionSetupResType(w, v.SessionSetupRes); } catch (error) { w.within(error, "SessionSetupRes"); }
   }
   if (v.SessionStopReq !== undefined) {
     switch (s) {
@@ -5297,9 +5227,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionStopReq");
     }
     w.checkObject(v.SessionStopReq, "SessionStopReq");
-    w.path[w.depth++] = "SessionStopReq";
-    e_SessionStopReqType(w, v.SessionStopReq);
-    w.depth--;
+    try { e_SessionStopReqType(w, v.SessionStopReq); } catch (error) { w.within(error, "SessionStopReq"); }
   }
   if (v.SessionStopRes !== undefined) {
     switch (s) {
@@ -5307,9 +5235,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "SessionStopRes");
     }
     w.checkObject(v.SessionStopRes, "SessionStopRes");
-    w.path[w.depth++] = "SessionStopRes";
-    e_SessionStopResType(w, v.SessionStopRes);
-    w.depth--;
+    try { e_SessionStopResType(w, v.SessionStopRes); } catch (error) { w.within(error, "SessionStopRes"); }
   }
   if (v.WeldingDetectionReq !== undefined) {
     switch (s) {
@@ -5317,9 +5243,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "WeldingDetectionReq");
     }
     w.checkObject(v.WeldingDetectionReq, "WeldingDetectionReq");
-    w.path[w.depth++] = "WeldingDetectionReq";
-    e_WeldingDetectionReqType(w, v.WeldingDetectionReq);
-    w.depth--;
+    try { e_WeldingDetectionReqType(w, v.WeldingDetectionReq); } catch (error) { w.within(error, "WeldingDetectionReq"); }
   }
   if (v.WeldingDetectionRes !== undefined) {
     switch (s) {
@@ -5327,9 +5251,7 @@ export function e_BodyType(w: BitWriter, v: BodyType): void {
       default: w.unexpected(X_BodyType[s], "WeldingDetectionRes");
     }
     w.checkObject(v.WeldingDetectionRes, "WeldingDetectionRes");
-    w.path[w.depth++] = "WeldingDetectionRes";
-    e_WeldingDetectionResType(w, v.WeldingDetectionRes);
-    w.depth--;
+    try { e_WeldingDetectionResType(w, v.WeldingDetectionRes); } catch (error) { w.within(error, "WeldingDetectionRes"); }
   }
   switch (s) {
     case 0: w.bits(35, 6);  break;
@@ -5431,20 +5353,14 @@ export function e_ServiceDiscoveryResType(w: BitWriter, v: ServiceDiscoveryResTy
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.PaymentOptionList, "PaymentOptionList");
-  w.path[w.depth++] = "PaymentOptionList";
-  e_PaymentOptionListType(w, v.PaymentOptionList);
-  w.depth--;
+  try { e_PaymentOptionListType(w, v.PaymentOptionList); } catch (error) { w.within(error, "PaymentOptionList"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.ChargeService, "ChargeService");
-  w.path[w.depth++] = "ChargeService";
-  e_ChargeServiceType(w, v.ChargeService);
-  w.depth--;
+  try { e_ChargeServiceType(w, v.ChargeService); } catch (error) { w.within(error, "ChargeService"); }
   if (v.ServiceList !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.ServiceList, "ServiceList");
-    w.path[w.depth++] = "ServiceList";
-    e_ServiceListType(w, v.ServiceList);
-    w.depth--;
+    try { e_ServiceListType(w, v.ServiceList); } catch (error) { w.within(error, "ServiceList"); }
   }
   switch (s) {
     case 3: w.bits(1, 2);  break;
@@ -5480,8 +5396,7 @@ const X_PaymentOptionListType: readonly string[] = ["PaymentOption", "PaymentOpt
 export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -5505,9 +5420,7 @@ export function e_ChargeServiceType(w: BitWriter, v: ChargeServiceType): void {
   }
   w.bits((w.checkBool(v.FreeService, "FreeService") ? 1 : 0) << 2, 3); s = 6;
   w.checkObject(v.SupportedEnergyTransferMode, "SupportedEnergyTransferMode");
-  w.path[w.depth++] = "SupportedEnergyTransferMode";
-  e_SupportedEnergyTransferModeType(w, v.SupportedEnergyTransferMode);
-  w.depth--;
+  try { e_SupportedEnergyTransferModeType(w, v.SupportedEnergyTransferMode); } catch (error) { w.within(error, "SupportedEnergyTransferMode"); }
   w.bits(0, 1);
 }
 const X_ChargeServiceType: readonly string[] = ["ServiceID", "ServiceName|ServiceCategory", "ServiceCategory", "ServiceScope|FreeService", "FreeService", "SupportedEnergyTransferMode", "(end)"];
@@ -5538,8 +5451,7 @@ const X_SupportedEnergyTransferModeType: readonly string[] = ["EnergyTransferMod
 export function e_ServiceType(w: BitWriter, v: ServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceName !== undefined) {
     w.bits(0, 3); s = 2;
     w.string(v.ServiceName, w.checkString(v.ServiceName, "ServiceName", 0, 32));
@@ -5578,10 +5490,7 @@ export function e_ServiceListType(w: BitWriter, v: ServiceListType): void {
         default: w.unexpected(X_ServiceListType[s], "Service");
       }
       w.checkObject(x, "Service");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Service";
-      e_ServiceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ServiceType(w, x); } catch (error) { w.within(error, "Service", i); }
     }
   }
   switch (s) {
@@ -5594,22 +5503,18 @@ const X_ServiceListType: readonly string[] = ["Service", "Service|(end)", "(end)
 
 export function e_ServiceDetailReqType(w: BitWriter, v: ServiceDetailReqType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 2);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 2);
 }
 const X_ServiceDetailReqType: readonly string[] = ["ServiceID", "(end)"];
 
 export function e_ServiceDetailResType(w: BitWriter, v: ServiceDetailResType): void {
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 3, 10); s = 1; s = 2;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ServiceParameterList !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.ServiceParameterList, "ServiceParameterList");
-    w.path[w.depth++] = "ServiceParameterList";
-    e_ServiceParameterListType(w, v.ServiceParameterList);
-    w.depth--;
+    try { e_ServiceParameterListType(w, v.ServiceParameterList); } catch (error) { w.within(error, "ServiceParameterList"); }
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -5632,10 +5537,7 @@ export function e_ServiceParameterListType(w: BitWriter, v: ServiceParameterList
         default: w.unexpected(X_ServiceParameterListType[s], "ParameterSet");
       }
       w.checkObject(x, "ParameterSet");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ParameterSet";
-      e_ParameterSetType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ParameterSetType(w, x); } catch (error) { w.within(error, "ParameterSet", i); }
     }
   }
   switch (s) {
@@ -5649,8 +5551,7 @@ const X_ServiceParameterListType: readonly string[] = ["ParameterSet", "Paramete
 export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
   let s = 0;
   w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 3); s = 1;
-  w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-  w.bits(0, 1);
+  w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   const a_Parameter = v.Parameter;
   if (a_Parameter !== undefined) {
     w.checkArray(a_Parameter, "Parameter", 1, 16);
@@ -5662,10 +5563,7 @@ export function e_ParameterSetType(w: BitWriter, v: ParameterSetType): void {
         default: w.unexpected(X_ParameterSetType[s], "Parameter");
       }
       w.checkObject(x, "Parameter");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Parameter";
-      e_ParameterType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ParameterType(w, x); } catch (error) { w.within(error, "Parameter", i); }
     }
   }
   switch (s) {
@@ -5696,8 +5594,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "shortValue");
     }
     w.bits((w.checkInt(v.shortValue, "shortValue", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue));
-    w.bits(0, 1);
+    w.uintThen((v.shortValue) < 0 ? -(v.shortValue) - 1 : (v.shortValue), 0, 1);
   }
   if (v.intValue !== undefined) {
     switch (s) {
@@ -5705,8 +5602,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "intValue");
     }
     w.bits((w.checkInt(v.intValue, "intValue", -2147483648, 2147483647) < 0 ? 1 : 0), 1);
-    w.uint((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue));
-    w.bits(0, 1);
+    w.uintThen((v.intValue) < 0 ? -(v.intValue) - 1 : (v.intValue), 0, 1);
   }
   if (v.physicalValue !== undefined) {
     switch (s) {
@@ -5714,9 +5610,7 @@ export function e_ParameterType(w: BitWriter, v: ParameterType): void {
       default: w.unexpected(X_ParameterType[s], "physicalValue");
     }
     w.checkObject(v.physicalValue, "physicalValue");
-    w.path[w.depth++] = "physicalValue";
-    e_PhysicalValueType(w, v.physicalValue);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.physicalValue); } catch (error) { w.within(error, "physicalValue"); }
   }
   if (v.stringValue !== undefined) {
     switch (s) {
@@ -5740,17 +5634,14 @@ const X_ParameterType: readonly string[] = ["Name", "boolValue|byteValue|shortVa
 
 export function e_PhysicalValueType(w: BitWriter, v: PhysicalValueType): void {
   w.bits((w.checkInt(v.Multiplier, "Multiplier", -3, 3) - -3) << 10 | (w.enumIndex(I_unitSymbolType(v.Unit), v.Unit, "Unit", V_unitSymbolType)) << 4 | (w.checkInt(v.Value, "Value", -32768, 32767) < 0 ? 1 : 0), 15);
-  w.uint((v.Value) < 0 ? -(v.Value) - 1 : (v.Value));
-  w.bits(0, 2);
+  w.uintThen((v.Value) < 0 ? -(v.Value) - 1 : (v.Value), 0, 2);
 }
 const X_PhysicalValueType: readonly string[] = ["Multiplier", "Unit", "Value", "(end)"];
 
 export function e_PaymentServiceSelectionReqType(w: BitWriter, v: PaymentServiceSelectionReqType): void {
   w.bits((w.enumIndex(I_paymentOptionType(v.SelectedPaymentOption), v.SelectedPaymentOption, "SelectedPaymentOption", V_paymentOptionType)) << 2, 5);
   w.checkObject(v.SelectedServiceList, "SelectedServiceList");
-  w.path[w.depth++] = "SelectedServiceList";
-  e_SelectedServiceListType(w, v.SelectedServiceList);
-  w.depth--;
+  try { e_SelectedServiceListType(w, v.SelectedServiceList); } catch (error) { w.within(error, "SelectedServiceList"); }
   w.bits(0, 1);
 }
 const X_PaymentServiceSelectionReqType: readonly string[] = ["SelectedPaymentOption", "SelectedServiceList", "(end)"];
@@ -5768,10 +5659,7 @@ export function e_SelectedServiceListType(w: BitWriter, v: SelectedServiceListTy
         default: w.unexpected(X_SelectedServiceListType[s], "SelectedService");
       }
       w.checkObject(x, "SelectedService");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SelectedService";
-      e_SelectedServiceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SelectedServiceType(w, x); } catch (error) { w.within(error, "SelectedService", i); }
     }
   }
   switch (s) {
@@ -5785,12 +5673,10 @@ const X_SelectedServiceListType: readonly string[] = ["SelectedService", "Select
 export function e_SelectedServiceType(w: BitWriter, v: SelectedServiceType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ServiceID, "ServiceID", 0, 65535));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.ServiceID, "ServiceID", 0, 65535), 0, 1);
   if (v.ParameterSetID !== undefined) {
     w.bits((w.checkInt(v.ParameterSetID, "ParameterSetID", -32768, 32767) < 0 ? 1 : 0), 4); s = 2;
-    w.uint((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID));
-    w.bits(0, 1);
+    w.uintThen((v.ParameterSetID) < 0 ? -(v.ParameterSetID) - 1 : (v.ParameterSetID), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -5810,9 +5696,7 @@ export function e_PaymentDetailsReqType(w: BitWriter, v: PaymentDetailsReqType):
   w.string(v.eMAID, w.checkString(v.eMAID, "eMAID", 14, 15));
   w.bits(0, 2);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 1);
 }
 const X_PaymentDetailsReqType: readonly string[] = ["eMAID", "ContractSignatureCertChain", "(end)"];
@@ -5833,9 +5717,7 @@ export function e_CertificateChainType(w: BitWriter, v: CertificateChainType): v
   if (v.SubCertificates !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SubCertificates, "SubCertificates");
-    w.path[w.depth++] = "SubCertificates";
-    e_SubCertificatesType(w, v.SubCertificates);
-    w.depth--;
+    try { e_SubCertificatesType(w, v.SubCertificates); } catch (error) { w.within(error, "SubCertificates"); }
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -5911,8 +5793,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
   let s = 0;
   if (v.MaxEntriesSAScheduleTuple !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.MaxEntriesSAScheduleTuple, "MaxEntriesSAScheduleTuple", 0, 65535));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.MaxEntriesSAScheduleTuple, "MaxEntriesSAScheduleTuple", 0, 65535), 0, 1);
   }
   switch (s) {
     case 0: w.bits(2, 3); s = 2; break;
@@ -5923,9 +5804,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
   if (v.AC_EVChargeParameter !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.AC_EVChargeParameter, "AC_EVChargeParameter");
-    w.path[w.depth++] = "AC_EVChargeParameter";
-    e_AC_EVChargeParameterType(w, v.AC_EVChargeParameter);
-    w.depth--;
+    try { e_AC_EVChargeParameterType(w, v.AC_EVChargeParameter); } catch (error) { w.within(error, "AC_EVChargeParameter"); }
   }
   if (v.DC_EVChargeParameter !== undefined) {
     switch (s) {
@@ -5933,9 +5812,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "DC_EVChargeParameter");
     }
     w.checkObject(v.DC_EVChargeParameter, "DC_EVChargeParameter");
-    w.path[w.depth++] = "DC_EVChargeParameter";
-    e_DC_EVChargeParameterType(w, v.DC_EVChargeParameter);
-    w.depth--;
+    try { e_DC_EVChargeParameterType(w, v.DC_EVChargeParameter); } catch (error) { w.within(error, "DC_EVChargeParameter"); }
   }
   if (v.EVChargeParameter !== undefined) {
     switch (s) {
@@ -5943,9 +5820,7 @@ export function e_ChargeParameterDiscoveryReqType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryReqType[s], "EVChargeParameter");
     }
     w.checkObject(v.EVChargeParameter, "EVChargeParameter");
-    w.path[w.depth++] = "EVChargeParameter";
-    e_EVChargeParameterType(w, v.EVChargeParameter);
-    w.depth--;
+    try { e_EVChargeParameterType(w, v.EVChargeParameter); } catch (error) { w.within(error, "EVChargeParameter"); }
   }
   switch (s) {
     case 3: w.bits(0, 1);  break;
@@ -5962,9 +5837,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
   if (v.SAScheduleList !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.SAScheduleList, "SAScheduleList");
-    w.path[w.depth++] = "SAScheduleList";
-    e_SAScheduleListType(w, v.SAScheduleList);
-    w.depth--;
+    try { e_SAScheduleListType(w, v.SAScheduleList); } catch (error) { w.within(error, "SAScheduleList"); }
   }
   if (v.SASchedules !== undefined) {
     switch (s) {
@@ -5972,9 +5845,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "SASchedules");
     }
     w.checkObject(v.SASchedules, "SASchedules");
-    w.path[w.depth++] = "SASchedules";
-    e_SASchedulesType(w, v.SASchedules);
-    w.depth--;
+    try { e_SASchedulesType(w, v.SASchedules); } catch (error) { w.within(error, "SASchedules"); }
   }
   if (v.AC_EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -5984,9 +5855,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "AC_EVSEChargeParameter");
     }
     w.checkObject(v.AC_EVSEChargeParameter, "AC_EVSEChargeParameter");
-    w.path[w.depth++] = "AC_EVSEChargeParameter";
-    e_AC_EVSEChargeParameterType(w, v.AC_EVSEChargeParameter);
-    w.depth--;
+    try { e_AC_EVSEChargeParameterType(w, v.AC_EVSEChargeParameter); } catch (error) { w.within(error, "AC_EVSEChargeParameter"); }
   }
   if (v.DC_EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -5996,9 +5865,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "DC_EVSEChargeParameter");
     }
     w.checkObject(v.DC_EVSEChargeParameter, "DC_EVSEChargeParameter");
-    w.path[w.depth++] = "DC_EVSEChargeParameter";
-    e_DC_EVSEChargeParameterType(w, v.DC_EVSEChargeParameter);
-    w.depth--;
+    try { e_DC_EVSEChargeParameterType(w, v.DC_EVSEChargeParameter); } catch (error) { w.within(error, "DC_EVSEChargeParameter"); }
   }
   if (v.EVSEChargeParameter !== undefined) {
     switch (s) {
@@ -6008,9 +5875,7 @@ export function e_ChargeParameterDiscoveryResType(w: BitWriter, v: ChargeParamet
       default: w.unexpected(X_ChargeParameterDiscoveryResType[s], "EVSEChargeParameter");
     }
     w.checkObject(v.EVSEChargeParameter, "EVSEChargeParameter");
-    w.path[w.depth++] = "EVSEChargeParameter";
-    e_EVSEChargeParameterType(w, v.EVSEChargeParameter);
-    w.depth--;
+    try { e_EVSEChargeParameterType(w, v.EVSEChargeParameter); } catch (error) { w.within(error, "EVSEChargeParameter"); }
   }
   switch (s) {
     case 5: w.bits(0, 1);  break;
@@ -6027,9 +5892,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
   if (v.ChargingProfile !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.ChargingProfile, "ChargingProfile");
-    w.path[w.depth++] = "ChargingProfile";
-    e_ChargingProfileType(w, v.ChargingProfile);
-    w.depth--;
+    try { e_ChargingProfileType(w, v.ChargingProfile); } catch (error) { w.within(error, "ChargingProfile"); }
   }
   if (v.DC_EVPowerDeliveryParameter !== undefined) {
     switch (s) {
@@ -6038,9 +5901,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
       default: w.unexpected(X_PowerDeliveryReqType[s], "DC_EVPowerDeliveryParameter");
     }
     w.checkObject(v.DC_EVPowerDeliveryParameter, "DC_EVPowerDeliveryParameter");
-    w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
-    e_DC_EVPowerDeliveryParameterType(w, v.DC_EVPowerDeliveryParameter);
-    w.depth--;
+    try { e_DC_EVPowerDeliveryParameterType(w, v.DC_EVPowerDeliveryParameter); } catch (error) { w.within(error, "DC_EVPowerDeliveryParameter"); }
   }
   if (v.EVPowerDeliveryParameter !== undefined) {
     switch (s) {
@@ -6049,9 +5910,7 @@ export function e_PowerDeliveryReqType(w: BitWriter, v: PowerDeliveryReqType): v
       default: w.unexpected(X_PowerDeliveryReqType[s], "EVPowerDeliveryParameter");
     }
     w.checkObject(v.EVPowerDeliveryParameter, "EVPowerDeliveryParameter");
-    w.path[w.depth++] = "EVPowerDeliveryParameter";
-    e_EVPowerDeliveryParameterType(w, v.EVPowerDeliveryParameter);
-    w.depth--;
+    try { e_EVPowerDeliveryParameterType(w, v.EVPowerDeliveryParameter); } catch (error) { w.within(error, "EVPowerDeliveryParameter"); }
   }
   switch (s) {
     case 2: w.bits(3, 3);  break;
@@ -6076,10 +5935,7 @@ export function e_ChargingProfileType(w: BitWriter, v: ChargingProfileType): voi
         default: w.unexpected(X_ChargingProfileType[s], "ProfileEntry");
       }
       w.checkObject(x, "ProfileEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ProfileEntry";
-      e_ProfileEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ProfileEntryType(w, x); } catch (error) { w.within(error, "ProfileEntry", i); }
     }
   }
   switch (s) {
@@ -6093,12 +5949,9 @@ const X_ChargingProfileType: readonly string[] = ["ProfileEntry", "ProfileEntry|
 export function e_ProfileEntryType(w: BitWriter, v: ProfileEntryType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295));
-  w.bits(0, 2); s = 2;
+  w.uintThen(w.checkInt(v.ChargingProfileEntryStart, "ChargingProfileEntryStart", 0, 4294967295), 0, 2); s = 2;
   w.checkObject(v.ChargingProfileEntryMaxPower, "ChargingProfileEntryMaxPower");
-  w.path[w.depth++] = "ChargingProfileEntryMaxPower";
-  e_PhysicalValueType(w, v.ChargingProfileEntryMaxPower);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.ChargingProfileEntryMaxPower); } catch (error) { w.within(error, "ChargingProfileEntryMaxPower"); }
   if (v.ChargingProfileEntryMaxNumberOfPhasesInUse !== undefined) {
     w.bits((w.checkInt(v.ChargingProfileEntryMaxNumberOfPhasesInUse, "ChargingProfileEntryMaxNumberOfPhasesInUse", 1, 3) - 1) << 1, 6); s = 3;
   }
@@ -6116,9 +5969,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-    w.path[w.depth++] = "AC_EVSEStatus";
-    e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-    w.depth--;
+    try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   }
   if (v.DC_EVSEStatus !== undefined) {
     switch (s) {
@@ -6126,9 +5977,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
       default: w.unexpected(X_PowerDeliveryResType[s], "DC_EVSEStatus");
     }
     w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-    w.path[w.depth++] = "DC_EVSEStatus";
-    e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-    w.depth--;
+    try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   }
   if (v.EVSEStatus !== undefined) {
     switch (s) {
@@ -6136,9 +5985,7 @@ export function e_PowerDeliveryResType(w: BitWriter, v: PowerDeliveryResType): v
       default: w.unexpected(X_PowerDeliveryResType[s], "EVSEStatus");
     }
     w.checkObject(v.EVSEStatus, "EVSEStatus");
-    w.path[w.depth++] = "EVSEStatus";
-    e_EVSEStatusType(w, v.EVSEStatus);
-    w.depth--;
+    try { e_EVSEStatusType(w, v.EVSEStatus); } catch (error) { w.within(error, "EVSEStatus"); }
   }
   switch (s) {
     case 2: w.bits(0, 1);  break;
@@ -6171,9 +6018,7 @@ export function e_MeteringReceiptReqType(w: BitWriter, v: MeteringReceiptReqType
     default: w.unexpected(X_MeteringReceiptReqType[s], "MeterInfo");
   }
   w.checkObject(v.MeterInfo, "MeterInfo");
-  w.path[w.depth++] = "MeterInfo";
-  e_MeterInfoType(w, v.MeterInfo);
-  w.depth--;
+  try { e_MeterInfoType(w, v.MeterInfo); } catch (error) { w.within(error, "MeterInfo"); }
   w.bits(0, 1);
 }
 const X_MeteringReceiptReqType: readonly string[] = ["Id|SessionID", "SessionID", "SAScheduleTupleID|MeterInfo", "MeterInfo", "(end)"];
@@ -6205,8 +6050,7 @@ export function e_MeterInfoType(w: BitWriter, v: MeterInfoType): void {
       default: w.unexpected(X_MeterInfoType[s], "MeterStatus");
     }
     w.bits((w.checkInt(v.MeterStatus, "MeterStatus", -32768, 32767) < 0 ? 1 : 0), 1);
-    w.uint((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus));
-    w.bits(0, 1);
+    w.uintThen((v.MeterStatus) < 0 ? -(v.MeterStatus) - 1 : (v.MeterStatus), 0, 1);
   }
   if (v.TMeter !== undefined) {
     switch (s) {
@@ -6236,9 +6080,7 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
   if (v.AC_EVSEStatus !== undefined) {
     w.bits(0, 2); s = 2;
     w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-    w.path[w.depth++] = "AC_EVSEStatus";
-    e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-    w.depth--;
+    try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   }
   if (v.DC_EVSEStatus !== undefined) {
     switch (s) {
@@ -6246,9 +6088,7 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
       default: w.unexpected(X_MeteringReceiptResType[s], "DC_EVSEStatus");
     }
     w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-    w.path[w.depth++] = "DC_EVSEStatus";
-    e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-    w.depth--;
+    try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   }
   if (v.EVSEStatus !== undefined) {
     switch (s) {
@@ -6256,9 +6096,7 @@ export function e_MeteringReceiptResType(w: BitWriter, v: MeteringReceiptResType
       default: w.unexpected(X_MeteringReceiptResType[s], "EVSEStatus");
     }
     w.checkObject(v.EVSEStatus, "EVSEStatus");
-    w.path[w.depth++] = "EVSEStatus";
-    e_EVSEStatusType(w, v.EVSEStatus);
-    w.depth--;
+    try { e_EVSEStatusType(w, v.EVSEStatus); } catch (error) { w.within(error, "EVSEStatus"); }
   }
   switch (s) {
     case 2: w.bits(0, 1);  break;
@@ -6284,16 +6122,12 @@ export function e_CertificateUpdateReqType(w: BitWriter, v: CertificateUpdateReq
   w.string(v.Id, w.checkString(v.Id, "Id", 0, 2147483647));
   w.bits(0, 1);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 2);
   w.string(v.eMAID, w.checkString(v.eMAID, "eMAID", 14, 15));
   w.bits(0, 2);
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
-  w.path[w.depth++] = "ListOfRootCertificateIDs";
-  e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
-  w.depth--;
+  try { e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs); } catch (error) { w.within(error, "ListOfRootCertificateIDs"); }
   w.bits(0, 1);
 }
 const X_CertificateUpdateReqType: readonly string[] = ["Id", "ContractSignatureCertChain", "eMAID", "ListOfRootCertificateIDs", "(end)"];
@@ -6311,10 +6145,7 @@ export function e_ListOfRootCertificateIDsType(w: BitWriter, v: ListOfRootCertif
         default: w.unexpected(X_ListOfRootCertificateIDsType[s], "RootCertificateID");
       }
       w.checkObject(x, "RootCertificateID");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "RootCertificateID";
-      e_X509IssuerSerialType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_X509IssuerSerialType(w, x); } catch (error) { w.within(error, "RootCertificateID", i); }
     }
   }
   switch (s) {
@@ -6329,33 +6160,22 @@ export function e_CertificateUpdateResType(w: BitWriter, v: CertificateUpdateRes
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
-  w.path[w.depth++] = "SAProvisioningCertificateChain";
-  e_CertificateChainType(w, v.SAProvisioningCertificateChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.SAProvisioningCertificateChain); } catch (error) { w.within(error, "SAProvisioningCertificateChain"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 1); s = 4;
   w.checkObject(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey");
-  w.path[w.depth++] = "ContractSignatureEncryptedPrivateKey";
-  e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey);
-  w.depth--;
+  try { e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey); } catch (error) { w.within(error, "ContractSignatureEncryptedPrivateKey"); }
   w.bits(0, 1); s = 5;
   w.checkObject(v.DHpublickey, "DHpublickey");
-  w.path[w.depth++] = "DHpublickey";
-  e_DiffieHellmanPublickeyType(w, v.DHpublickey);
-  w.depth--;
+  try { e_DiffieHellmanPublickeyType(w, v.DHpublickey); } catch (error) { w.within(error, "DHpublickey"); }
   w.bits(0, 1); s = 6;
   w.checkObject(v.eMAID, "eMAID");
-  w.path[w.depth++] = "eMAID";
-  e_EMAIDType(w, v.eMAID);
-  w.depth--;
+  try { e_EMAIDType(w, v.eMAID); } catch (error) { w.within(error, "eMAID"); }
   if (v.RetryCounter !== undefined) {
     w.bits((w.checkInt(v.RetryCounter, "RetryCounter", -32768, 32767) < 0 ? 1 : 0), 4); s = 7;
-    w.uint((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter));
-    w.bits(0, 1);
+    w.uintThen((v.RetryCounter) < 0 ? -(v.RetryCounter) - 1 : (v.RetryCounter), 0, 1);
   }
   switch (s) {
     case 6: w.bits(1, 2);  break;
@@ -6399,9 +6219,7 @@ export function e_CertificateInstallationReqType(w: BitWriter, v: CertificateIns
   w.binary(w.checkBinary(v.OEMProvisioningCert, "OEMProvisioningCert", 0, 800));
   w.bits(0, 2);
   w.checkObject(v.ListOfRootCertificateIDs, "ListOfRootCertificateIDs");
-  w.path[w.depth++] = "ListOfRootCertificateIDs";
-  e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs);
-  w.depth--;
+  try { e_ListOfRootCertificateIDsType(w, v.ListOfRootCertificateIDs); } catch (error) { w.within(error, "ListOfRootCertificateIDs"); }
   w.bits(0, 1);
 }
 const X_CertificateInstallationReqType: readonly string[] = ["Id", "OEMProvisioningCert", "ListOfRootCertificateIDs", "(end)"];
@@ -6409,29 +6227,19 @@ const X_CertificateInstallationReqType: readonly string[] = ["Id", "OEMProvision
 export function e_CertificateInstallationResType(w: BitWriter, v: CertificateInstallationResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.SAProvisioningCertificateChain, "SAProvisioningCertificateChain");
-  w.path[w.depth++] = "SAProvisioningCertificateChain";
-  e_CertificateChainType(w, v.SAProvisioningCertificateChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.SAProvisioningCertificateChain); } catch (error) { w.within(error, "SAProvisioningCertificateChain"); }
   w.bits(0, 1);
   w.checkObject(v.ContractSignatureCertChain, "ContractSignatureCertChain");
-  w.path[w.depth++] = "ContractSignatureCertChain";
-  e_CertificateChainType(w, v.ContractSignatureCertChain);
-  w.depth--;
+  try { e_CertificateChainType(w, v.ContractSignatureCertChain); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
   w.bits(0, 1);
   w.checkObject(v.ContractSignatureEncryptedPrivateKey, "ContractSignatureEncryptedPrivateKey");
-  w.path[w.depth++] = "ContractSignatureEncryptedPrivateKey";
-  e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey);
-  w.depth--;
+  try { e_ContractSignatureEncryptedPrivateKeyType(w, v.ContractSignatureEncryptedPrivateKey); } catch (error) { w.within(error, "ContractSignatureEncryptedPrivateKey"); }
   w.bits(0, 1);
   w.checkObject(v.DHpublickey, "DHpublickey");
-  w.path[w.depth++] = "DHpublickey";
-  e_DiffieHellmanPublickeyType(w, v.DHpublickey);
-  w.depth--;
+  try { e_DiffieHellmanPublickeyType(w, v.DHpublickey); } catch (error) { w.within(error, "DHpublickey"); }
   w.bits(0, 1);
   w.checkObject(v.eMAID, "eMAID");
-  w.path[w.depth++] = "eMAID";
-  e_EMAIDType(w, v.eMAID);
-  w.depth--;
+  try { e_EMAIDType(w, v.eMAID); } catch (error) { w.within(error, "eMAID"); }
   w.bits(0, 1);
 }
 const X_CertificateInstallationResType: readonly string[] = ["ResponseCode", "SAProvisioningCertificateChain", "ContractSignatureCertChain", "ContractSignatureEncryptedPrivateKey", "DHpublickey", "eMAID", "(end)"];
@@ -6449,9 +6257,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
   if (v.EVSEMaxCurrent !== undefined) {
     w.bits(0, 3); s = 4;
     w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
-    w.path[w.depth++] = "EVSEMaxCurrent";
-    e_PhysicalValueType(w, v.EVSEMaxCurrent);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaxCurrent); } catch (error) { w.within(error, "EVSEMaxCurrent"); }
   }
   if (v.MeterInfo !== undefined) {
     switch (s) {
@@ -6460,9 +6266,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
       default: w.unexpected(X_ChargingStatusResType[s], "MeterInfo");
     }
     w.checkObject(v.MeterInfo, "MeterInfo");
-    w.path[w.depth++] = "MeterInfo";
-    e_MeterInfoType(w, v.MeterInfo);
-    w.depth--;
+    try { e_MeterInfoType(w, v.MeterInfo); } catch (error) { w.within(error, "MeterInfo"); }
   }
   if (v.ReceiptRequired !== undefined) {
     switch (s) {
@@ -6481,9 +6285,7 @@ export function e_ChargingStatusResType(w: BitWriter, v: ChargingStatusResType):
     default: w.unexpected(X_ChargingStatusResType[s], "AC_EVSEStatus");
   }
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-  w.path[w.depth++] = "AC_EVSEStatus";
-  e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-  w.depth--;
+  try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   w.bits(0, 1);
 }
 const X_ChargingStatusResType: readonly string[] = ["ResponseCode", "EVSEID", "SAScheduleTupleID", "EVSEMaxCurrent|MeterInfo|ReceiptRequired|AC_EVSEStatus", "MeterInfo|ReceiptRequired|AC_EVSEStatus", "ReceiptRequired|AC_EVSEStatus", "AC_EVSEStatus", "(end)"];
@@ -6497,17 +6299,14 @@ const X_AC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENot
 
 export function e_EVSEStatusType(w: BitWriter, v: EVSEStatusType): void {
   w.bits(0, 2);
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 2, 7);
 }
 const X_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENotification", "(end)"];
 
 export function e_CableCheckReqType(w: BitWriter, v: CableCheckReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
 }
 const X_CableCheckReqType: readonly string[] = ["DC_EVStatus", "(end)"];
@@ -6525,9 +6324,7 @@ const X_EVStatusType: readonly string[] = ["(end)"];
 export function e_CableCheckResType(w: BitWriter, v: CableCheckResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits((w.enumIndex(I_EVSEProcessingType(v.EVSEProcessing), v.EVSEProcessing, "EVSEProcessing", V_EVSEProcessingType)) << 2, 6);
 }
 const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEProcessing", "(end)"];
@@ -6535,8 +6332,7 @@ const X_CableCheckResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus",
 export function e_DC_EVSEStatusType(w: BitWriter, v: DC_EVSEStatusType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535));
-  w.bits((w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 1, 6); s = 2;
+  w.uintThen(w.checkInt(v.NotificationMaxDelay, "NotificationMaxDelay", 0, 65535), (w.enumIndex(I_EVSENotificationType(v.EVSENotification), v.EVSENotification, "EVSENotification", V_EVSENotificationType)) << 1, 6); s = 2;
   if (v.EVSEIsolationStatus !== undefined) {
     w.bits((w.enumIndex(I_isolationLevelType(v.EVSEIsolationStatus), v.EVSEIsolationStatus, "EVSEIsolationStatus", V_isolationLevelType)) << 1, 7); s = 3;
   }
@@ -6552,19 +6348,13 @@ const X_DC_EVSEStatusType: readonly string[] = ["NotificationMaxDelay", "EVSENot
 export function e_PreChargeReqType(w: BitWriter, v: PreChargeReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
-  w.path[w.depth++] = "EVTargetVoltage";
-  e_PhysicalValueType(w, v.EVTargetVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetVoltage); } catch (error) { w.within(error, "EVTargetVoltage"); }
   w.bits(0, 1);
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
-  w.path[w.depth++] = "EVTargetCurrent";
-  e_PhysicalValueType(w, v.EVTargetCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetCurrent); } catch (error) { w.within(error, "EVTargetCurrent"); }
   w.bits(0, 1);
 }
 const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage", "EVTargetCurrent", "(end)"];
@@ -6572,14 +6362,10 @@ const X_PreChargeReqType: readonly string[] = ["DC_EVStatus", "EVTargetVoltage",
 export function e_PreChargeResType(w: BitWriter, v: PreChargeResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1);
 }
 const X_PreChargeResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
@@ -6588,20 +6374,14 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVTargetCurrent, "EVTargetCurrent");
-  w.path[w.depth++] = "EVTargetCurrent";
-  e_PhysicalValueType(w, v.EVTargetCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetCurrent); } catch (error) { w.within(error, "EVTargetCurrent"); }
   if (v.EVMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 3;
     w.checkObject(v.EVMaximumVoltageLimit, "EVMaximumVoltageLimit");
-    w.path[w.depth++] = "EVMaximumVoltageLimit";
-    e_PhysicalValueType(w, v.EVMaximumVoltageLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumVoltageLimit); } catch (error) { w.within(error, "EVMaximumVoltageLimit"); }
   }
   if (v.EVMaximumCurrentLimit !== undefined) {
     switch (s) {
@@ -6610,9 +6390,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "EVMaximumCurrentLimit");
     }
     w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
-    w.path[w.depth++] = "EVMaximumCurrentLimit";
-    e_PhysicalValueType(w, v.EVMaximumCurrentLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumCurrentLimit); } catch (error) { w.within(error, "EVMaximumCurrentLimit"); }
   }
   if (v.EVMaximumPowerLimit !== undefined) {
     switch (s) {
@@ -6622,9 +6400,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "EVMaximumPowerLimit");
     }
     w.checkObject(v.EVMaximumPowerLimit, "EVMaximumPowerLimit");
-    w.path[w.depth++] = "EVMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumPowerLimit); } catch (error) { w.within(error, "EVMaximumPowerLimit"); }
   }
   if (v.BulkChargingComplete !== undefined) {
     switch (s) {
@@ -6648,9 +6424,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
   if (v.RemainingTimeToFullSoC !== undefined) {
     w.bits(0, 2); s = 8;
     w.checkObject(v.RemainingTimeToFullSoC, "RemainingTimeToFullSoC");
-    w.path[w.depth++] = "RemainingTimeToFullSoC";
-    e_PhysicalValueType(w, v.RemainingTimeToFullSoC);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.RemainingTimeToFullSoC); } catch (error) { w.within(error, "RemainingTimeToFullSoC"); }
   }
   if (v.RemainingTimeToBulkSoC !== undefined) {
     switch (s) {
@@ -6659,9 +6433,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
       default: w.unexpected(X_CurrentDemandReqType[s], "RemainingTimeToBulkSoC");
     }
     w.checkObject(v.RemainingTimeToBulkSoC, "RemainingTimeToBulkSoC");
-    w.path[w.depth++] = "RemainingTimeToBulkSoC";
-    e_PhysicalValueType(w, v.RemainingTimeToBulkSoC);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.RemainingTimeToBulkSoC); } catch (error) { w.within(error, "RemainingTimeToBulkSoC"); }
   }
   switch (s) {
     case 7: w.bits(2, 2); s = 10; break;
@@ -6670,9 +6442,7 @@ export function e_CurrentDemandReqType(w: BitWriter, v: CurrentDemandReqType): v
     default: w.unexpected(X_CurrentDemandReqType[s], "EVTargetVoltage");
   }
   w.checkObject(v.EVTargetVoltage, "EVTargetVoltage");
-  w.path[w.depth++] = "EVTargetVoltage";
-  e_PhysicalValueType(w, v.EVTargetVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVTargetVoltage); } catch (error) { w.within(error, "EVTargetVoltage"); }
   w.bits(0, 1);
 }
 const X_CurrentDemandReqType: readonly string[] = ["DC_EVStatus", "EVTargetCurrent", "EVMaximumVoltageLimit|EVMaximumCurrentLimit|EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "EVMaximumCurrentLimit|EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "EVMaximumPowerLimit|BulkChargingComplete|ChargingComplete", "BulkChargingComplete|ChargingComplete", "ChargingComplete", "RemainingTimeToFullSoC|RemainingTimeToBulkSoC|EVTargetVoltage", "RemainingTimeToBulkSoC|EVTargetVoltage", "EVTargetVoltage", "(end)"];
@@ -6681,26 +6451,18 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
   let s = 0;
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9); s = 1; s = 2;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEPresentCurrent, "EVSEPresentCurrent");
-  w.path[w.depth++] = "EVSEPresentCurrent";
-  e_PhysicalValueType(w, v.EVSEPresentCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentCurrent); } catch (error) { w.within(error, "EVSEPresentCurrent"); }
   w.bits((w.checkBool(v.EVSECurrentLimitAchieved, "EVSECurrentLimitAchieved") ? 1 : 0) << 9 | (w.checkBool(v.EVSEVoltageLimitAchieved, "EVSEVoltageLimitAchieved") ? 1 : 0) << 5 | (w.checkBool(v.EVSEPowerLimitAchieved, "EVSEPowerLimitAchieved") ? 1 : 0) << 1, 12); s = 5; s = 6; s = 7;
   if (v.EVSEMaximumVoltageLimit !== undefined) {
     w.bits(0, 3); s = 8;
     w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
-    w.path[w.depth++] = "EVSEMaximumVoltageLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit); } catch (error) { w.within(error, "EVSEMaximumVoltageLimit"); }
   }
   if (v.EVSEMaximumCurrentLimit !== undefined) {
     switch (s) {
@@ -6709,9 +6471,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
       default: w.unexpected(X_CurrentDemandResType[s], "EVSEMaximumCurrentLimit");
     }
     w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
-    w.path[w.depth++] = "EVSEMaximumCurrentLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit); } catch (error) { w.within(error, "EVSEMaximumCurrentLimit"); }
   }
   if (v.EVSEMaximumPowerLimit !== undefined) {
     switch (s) {
@@ -6721,9 +6481,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
       default: w.unexpected(X_CurrentDemandResType[s], "EVSEMaximumPowerLimit");
     }
     w.checkObject(v.EVSEMaximumPowerLimit, "EVSEMaximumPowerLimit");
-    w.path[w.depth++] = "EVSEMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEMaximumPowerLimit); } catch (error) { w.within(error, "EVSEMaximumPowerLimit"); }
   }
   switch (s) {
     case 7: w.bits(6, 4); s = 11; break;
@@ -6737,9 +6495,7 @@ export function e_CurrentDemandResType(w: BitWriter, v: CurrentDemandResType): v
   if (v.MeterInfo !== undefined) {
     w.bits(0, 2); s = 13;
     w.checkObject(v.MeterInfo, "MeterInfo");
-    w.path[w.depth++] = "MeterInfo";
-    e_MeterInfoType(w, v.MeterInfo);
-    w.depth--;
+    try { e_MeterInfoType(w, v.MeterInfo); } catch (error) { w.within(error, "MeterInfo"); }
   }
   if (v.ReceiptRequired !== undefined) {
     switch (s) {
@@ -6761,9 +6517,7 @@ const X_CurrentDemandResType: readonly string[] = ["ResponseCode", "DC_EVSEStatu
 export function e_WeldingDetectionReqType(w: BitWriter, v: WeldingDetectionReqType): void {
   w.bits(0, 1);
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1);
 }
 const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
@@ -6771,14 +6525,10 @@ const X_WeldingDetectionReqType: readonly string[] = ["DC_EVStatus", "(end)"];
 export function e_WeldingDetectionResType(w: BitWriter, v: WeldingDetectionResType): void {
   w.bits((w.enumIndex(I_responseCodeType(v.ResponseCode), v.ResponseCode, "ResponseCode", V_responseCodeType)) << 2, 9);
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEPresentVoltage, "EVSEPresentVoltage");
-  w.path[w.depth++] = "EVSEPresentVoltage";
-  e_PhysicalValueType(w, v.EVSEPresentVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPresentVoltage); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
   w.bits(0, 1);
 }
 const X_WeldingDetectionResType: readonly string[] = ["ResponseCode", "DC_EVSEStatus", "EVSEPresentVoltage", "(end)"];
@@ -6801,10 +6551,7 @@ export function e_SAScheduleListType(w: BitWriter, v: SAScheduleListType): void 
         default: w.unexpected(X_SAScheduleListType[s], "SAScheduleTuple");
       }
       w.checkObject(x, "SAScheduleTuple");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SAScheduleTuple";
-      e_SAScheduleTupleType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SAScheduleTupleType(w, x); } catch (error) { w.within(error, "SAScheduleTuple", i); }
     }
   }
   switch (s) {
@@ -6819,15 +6566,11 @@ export function e_SAScheduleTupleType(w: BitWriter, v: SAScheduleTupleType): voi
   let s = 0;
   w.bits((w.checkInt(v.SAScheduleTupleID, "SAScheduleTupleID", 1, 255) - 1) << 2, 12); s = 1; s = 2;
   w.checkObject(v.PMaxSchedule, "PMaxSchedule");
-  w.path[w.depth++] = "PMaxSchedule";
-  e_PMaxScheduleType(w, v.PMaxSchedule);
-  w.depth--;
+  try { e_PMaxScheduleType(w, v.PMaxSchedule); } catch (error) { w.within(error, "PMaxSchedule"); }
   if (v.SalesTariff !== undefined) {
     w.bits(0, 2); s = 3;
     w.checkObject(v.SalesTariff, "SalesTariff");
-    w.path[w.depth++] = "SalesTariff";
-    e_SalesTariffType(w, v.SalesTariff);
-    w.depth--;
+    try { e_SalesTariffType(w, v.SalesTariff); } catch (error) { w.within(error, "SalesTariff"); }
   }
   switch (s) {
     case 2: w.bits(1, 2);  break;
@@ -6850,10 +6593,7 @@ export function e_PMaxScheduleType(w: BitWriter, v: PMaxScheduleType): void {
         default: w.unexpected(X_PMaxScheduleType[s], "PMaxScheduleEntry");
       }
       w.checkObject(x, "PMaxScheduleEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "PMaxScheduleEntry";
-      e_PMaxScheduleEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_PMaxScheduleEntryType(w, x); } catch (error) { w.within(error, "PMaxScheduleEntry", i); }
     }
   }
   switch (s) {
@@ -6902,10 +6642,7 @@ export function e_SalesTariffType(w: BitWriter, v: SalesTariffType): void {
         default: w.unexpected(X_SalesTariffType[s], "SalesTariffEntry");
       }
       w.checkObject(x, "SalesTariffEntry");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SalesTariffEntry";
-      e_SalesTariffEntryType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SalesTariffEntryType(w, x); } catch (error) { w.within(error, "SalesTariffEntry", i); }
     }
   }
   switch (s) {
@@ -6921,9 +6658,7 @@ export function e_EntryType(w: BitWriter, v: EntryType): void {
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -6931,9 +6666,7 @@ export function e_EntryType(w: BitWriter, v: EntryType): void {
       default: w.unexpected(X_EntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   switch (s) {
     case 1: w.bits(0, 1);  break;
@@ -6948,9 +6681,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -6958,9 +6689,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
       default: w.unexpected(X_SalesTariffEntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   if (v.EPriceLevel !== undefined) {
     switch (s) {
@@ -6983,10 +6712,7 @@ export function e_SalesTariffEntryType(w: BitWriter, v: SalesTariffEntryType): v
         default: w.unexpected(X_SalesTariffEntryType[s], "ConsumptionCost");
       }
       w.checkObject(x, "ConsumptionCost");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "ConsumptionCost";
-      e_ConsumptionCostType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ConsumptionCostType(w, x); } catch (error) { w.within(error, "ConsumptionCost", i); }
     }
   }
   switch (s) {
@@ -7004,9 +6730,7 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.startValue, "startValue");
-  w.path[w.depth++] = "startValue";
-  e_PhysicalValueType(w, v.startValue);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.startValue); } catch (error) { w.within(error, "startValue"); }
   const a_Cost = v.Cost;
   if (a_Cost !== undefined) {
     w.checkArray(a_Cost, "Cost", 1, 3);
@@ -7018,10 +6742,7 @@ export function e_ConsumptionCostType(w: BitWriter, v: ConsumptionCostType): voi
         default: w.unexpected(X_ConsumptionCostType[s], "Cost");
       }
       w.checkObject(x, "Cost");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Cost";
-      e_CostType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_CostType(w, x); } catch (error) { w.within(error, "Cost", i); }
     }
   }
   switch (s) {
@@ -7035,8 +6756,7 @@ const X_ConsumptionCostType: readonly string[] = ["startValue", "Cost", "Cost|(e
 export function e_CostType(w: BitWriter, v: CostType): void {
   let s = 0;
   w.bits((w.enumIndex(I_costKindType(v.costKind), v.costKind, "costKind", V_costKindType)) << 3, 7); s = 1; s = 2;
-  w.uint(w.checkInt(v.amount, "amount", 0, 4294967295));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.amount, "amount", 0, 4294967295), 0, 1);
   if (v.amountMultiplier !== undefined) {
     w.bits((w.checkInt(v.amountMultiplier, "amountMultiplier", -3, 3) - -3) << 1, 7); s = 3;
   }
@@ -7053,9 +6773,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
   if (v.RelativeTimeInterval !== undefined) {
     w.bits(0, 2); s = 1;
     w.checkObject(v.RelativeTimeInterval, "RelativeTimeInterval");
-    w.path[w.depth++] = "RelativeTimeInterval";
-    e_RelativeTimeIntervalType(w, v.RelativeTimeInterval);
-    w.depth--;
+    try { e_RelativeTimeIntervalType(w, v.RelativeTimeInterval); } catch (error) { w.within(error, "RelativeTimeInterval"); }
   }
   if (v.TimeInterval !== undefined) {
     switch (s) {
@@ -7063,9 +6781,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
       default: w.unexpected(X_PMaxScheduleEntryType[s], "TimeInterval");
     }
     w.checkObject(v.TimeInterval, "TimeInterval");
-    w.path[w.depth++] = "TimeInterval";
-    e_IntervalType(w, v.TimeInterval);
-    w.depth--;
+    try { e_IntervalType(w, v.TimeInterval); } catch (error) { w.within(error, "TimeInterval"); }
   }
   switch (s) {
     case 1: w.bits(0, 1); s = 3; break;
@@ -7073,9 +6789,7 @@ export function e_PMaxScheduleEntryType(w: BitWriter, v: PMaxScheduleEntryType):
     default: w.unexpected(X_PMaxScheduleEntryType[s], "PMax");
   }
   w.checkObject(v.PMax, "PMax");
-  w.path[w.depth++] = "PMax";
-  e_PhysicalValueType(w, v.PMax);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.PMax); } catch (error) { w.within(error, "PMax"); }
   w.bits(0, 1);
 }
 const X_PMaxScheduleEntryType: readonly string[] = ["RelativeTimeInterval|TimeInterval", "PMax", "PMax", "(end)"];
@@ -7088,12 +6802,10 @@ const X_IntervalType: readonly string[] = ["(end)"];
 export function e_RelativeTimeIntervalType(w: BitWriter, v: RelativeTimeIntervalType): void {
   let s = 0;
   w.bits(0, 2); s = 1;
-  w.uint(w.checkInt(v.start, "start", 0, 16777214));
-  w.bits(0, 1);
+  w.uintThen(w.checkInt(v.start, "start", 0, 16777214), 0, 1);
   if (v.duration !== undefined) {
     w.bits(0, 3); s = 2;
-    w.uint(w.checkInt(v.duration, "duration", 0, 86400));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.duration, "duration", 0, 86400), 0, 1);
   }
   switch (s) {
     case 1: w.bits(1, 2);  break;
@@ -7107,8 +6819,7 @@ export function e_EVChargeParameterType(w: BitWriter, v: EVChargeParameterType):
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2);  break;
@@ -7122,8 +6833,7 @@ export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameter
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
@@ -7131,24 +6841,16 @@ export function e_AC_EVChargeParameterType(w: BitWriter, v: AC_EVChargeParameter
     default: w.unexpected(X_AC_EVChargeParameterType[s], "EAmount");
   }
   w.checkObject(v.EAmount, "EAmount");
-  w.path[w.depth++] = "EAmount";
-  e_PhysicalValueType(w, v.EAmount);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EAmount); } catch (error) { w.within(error, "EAmount"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVMaxVoltage, "EVMaxVoltage");
-  w.path[w.depth++] = "EVMaxVoltage";
-  e_PhysicalValueType(w, v.EVMaxVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaxVoltage); } catch (error) { w.within(error, "EVMaxVoltage"); }
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVMaxCurrent, "EVMaxCurrent");
-  w.path[w.depth++] = "EVMaxCurrent";
-  e_PhysicalValueType(w, v.EVMaxCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaxCurrent); } catch (error) { w.within(error, "EVMaxCurrent"); }
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVMinCurrent, "EVMinCurrent");
-  w.path[w.depth++] = "EVMinCurrent";
-  e_PhysicalValueType(w, v.EVMinCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMinCurrent); } catch (error) { w.within(error, "EVMinCurrent"); }
   w.bits(0, 1);
 }
 const X_AC_EVChargeParameterType: readonly string[] = ["DepartureTime|EAmount", "EAmount", "EVMaxVoltage", "EVMaxCurrent", "EVMinCurrent", "(end)"];
@@ -7157,8 +6859,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
   let s = 0;
   if (v.DepartureTime !== undefined) {
     w.bits(0, 3); s = 1;
-    w.uint(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295));
-    w.bits(0, 1);
+    w.uintThen(w.checkInt(v.DepartureTime, "DepartureTime", 0, 4294967295), 0, 1);
   }
   switch (s) {
     case 0: w.bits(1, 2); s = 2; break;
@@ -7166,20 +6867,14 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     default: w.unexpected(X_DC_EVChargeParameterType[s], "DC_EVStatus");
   }
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVMaximumCurrentLimit, "EVMaximumCurrentLimit");
-  w.path[w.depth++] = "EVMaximumCurrentLimit";
-  e_PhysicalValueType(w, v.EVMaximumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaximumCurrentLimit); } catch (error) { w.within(error, "EVMaximumCurrentLimit"); }
   if (v.EVMaximumPowerLimit !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.EVMaximumPowerLimit, "EVMaximumPowerLimit");
-    w.path[w.depth++] = "EVMaximumPowerLimit";
-    e_PhysicalValueType(w, v.EVMaximumPowerLimit);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVMaximumPowerLimit); } catch (error) { w.within(error, "EVMaximumPowerLimit"); }
   }
   switch (s) {
     case 3: w.bits(1, 2); s = 5; break;
@@ -7187,15 +6882,11 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
     default: w.unexpected(X_DC_EVChargeParameterType[s], "EVMaximumVoltageLimit");
   }
   w.checkObject(v.EVMaximumVoltageLimit, "EVMaximumVoltageLimit");
-  w.path[w.depth++] = "EVMaximumVoltageLimit";
-  e_PhysicalValueType(w, v.EVMaximumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVMaximumVoltageLimit); } catch (error) { w.within(error, "EVMaximumVoltageLimit"); }
   if (v.EVEnergyCapacity !== undefined) {
     w.bits(0, 3); s = 6;
     w.checkObject(v.EVEnergyCapacity, "EVEnergyCapacity");
-    w.path[w.depth++] = "EVEnergyCapacity";
-    e_PhysicalValueType(w, v.EVEnergyCapacity);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVEnergyCapacity); } catch (error) { w.within(error, "EVEnergyCapacity"); }
   }
   if (v.EVEnergyRequest !== undefined) {
     switch (s) {
@@ -7204,9 +6895,7 @@ export function e_DC_EVChargeParameterType(w: BitWriter, v: DC_EVChargeParameter
       default: w.unexpected(X_DC_EVChargeParameterType[s], "EVEnergyRequest");
     }
     w.checkObject(v.EVEnergyRequest, "EVEnergyRequest");
-    w.path[w.depth++] = "EVEnergyRequest";
-    e_PhysicalValueType(w, v.EVEnergyRequest);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVEnergyRequest); } catch (error) { w.within(error, "EVEnergyRequest"); }
   }
   if (v.FullSOC !== undefined) {
     switch (s) {
@@ -7246,19 +6935,13 @@ const X_EVSEChargeParameterType: readonly string[] = ["(end)"];
 export function e_AC_EVSEChargeParameterType(w: BitWriter, v: AC_EVSEChargeParameterType): void {
   w.bits(0, 1);
   w.checkObject(v.AC_EVSEStatus, "AC_EVSEStatus");
-  w.path[w.depth++] = "AC_EVSEStatus";
-  e_AC_EVSEStatusType(w, v.AC_EVSEStatus);
-  w.depth--;
+  try { e_AC_EVSEStatusType(w, v.AC_EVSEStatus); } catch (error) { w.within(error, "AC_EVSEStatus"); }
   w.bits(0, 1);
   w.checkObject(v.EVSENominalVoltage, "EVSENominalVoltage");
-  w.path[w.depth++] = "EVSENominalVoltage";
-  e_PhysicalValueType(w, v.EVSENominalVoltage);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSENominalVoltage); } catch (error) { w.within(error, "EVSENominalVoltage"); }
   w.bits(0, 1);
   w.checkObject(v.EVSEMaxCurrent, "EVSEMaxCurrent");
-  w.path[w.depth++] = "EVSEMaxCurrent";
-  e_PhysicalValueType(w, v.EVSEMaxCurrent);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaxCurrent); } catch (error) { w.within(error, "EVSEMaxCurrent"); }
   w.bits(0, 1);
 }
 const X_AC_EVSEChargeParameterType: readonly string[] = ["AC_EVSEStatus", "EVSENominalVoltage", "EVSEMaxCurrent", "(end)"];
@@ -7267,40 +6950,26 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVSEStatus, "DC_EVSEStatus");
-  w.path[w.depth++] = "DC_EVSEStatus";
-  e_DC_EVSEStatusType(w, v.DC_EVSEStatus);
-  w.depth--;
+  try { e_DC_EVSEStatusType(w, v.DC_EVSEStatus); } catch (error) { w.within(error, "DC_EVSEStatus"); }
   w.bits(0, 1); s = 2;
   w.checkObject(v.EVSEMaximumCurrentLimit, "EVSEMaximumCurrentLimit");
-  w.path[w.depth++] = "EVSEMaximumCurrentLimit";
-  e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaximumCurrentLimit); } catch (error) { w.within(error, "EVSEMaximumCurrentLimit"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.EVSEMaximumPowerLimit, "EVSEMaximumPowerLimit");
-  w.path[w.depth++] = "EVSEMaximumPowerLimit";
-  e_PhysicalValueType(w, v.EVSEMaximumPowerLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaximumPowerLimit); } catch (error) { w.within(error, "EVSEMaximumPowerLimit"); }
   w.bits(0, 1); s = 4;
   w.checkObject(v.EVSEMaximumVoltageLimit, "EVSEMaximumVoltageLimit");
-  w.path[w.depth++] = "EVSEMaximumVoltageLimit";
-  e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMaximumVoltageLimit); } catch (error) { w.within(error, "EVSEMaximumVoltageLimit"); }
   w.bits(0, 1); s = 5;
   w.checkObject(v.EVSEMinimumCurrentLimit, "EVSEMinimumCurrentLimit");
-  w.path[w.depth++] = "EVSEMinimumCurrentLimit";
-  e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMinimumCurrentLimit); } catch (error) { w.within(error, "EVSEMinimumCurrentLimit"); }
   w.bits(0, 1); s = 6;
   w.checkObject(v.EVSEMinimumVoltageLimit, "EVSEMinimumVoltageLimit");
-  w.path[w.depth++] = "EVSEMinimumVoltageLimit";
-  e_PhysicalValueType(w, v.EVSEMinimumVoltageLimit);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEMinimumVoltageLimit); } catch (error) { w.within(error, "EVSEMinimumVoltageLimit"); }
   if (v.EVSECurrentRegulationTolerance !== undefined) {
     w.bits(0, 2); s = 7;
     w.checkObject(v.EVSECurrentRegulationTolerance, "EVSECurrentRegulationTolerance");
-    w.path[w.depth++] = "EVSECurrentRegulationTolerance";
-    e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSECurrentRegulationTolerance); } catch (error) { w.within(error, "EVSECurrentRegulationTolerance"); }
   }
   switch (s) {
     case 6: w.bits(1, 2); s = 8; break;
@@ -7308,15 +6977,11 @@ export function e_DC_EVSEChargeParameterType(w: BitWriter, v: DC_EVSEChargeParam
     default: w.unexpected(X_DC_EVSEChargeParameterType[s], "EVSEPeakCurrentRipple");
   }
   w.checkObject(v.EVSEPeakCurrentRipple, "EVSEPeakCurrentRipple");
-  w.path[w.depth++] = "EVSEPeakCurrentRipple";
-  e_PhysicalValueType(w, v.EVSEPeakCurrentRipple);
-  w.depth--;
+  try { e_PhysicalValueType(w, v.EVSEPeakCurrentRipple); } catch (error) { w.within(error, "EVSEPeakCurrentRipple"); }
   if (v.EVSEEnergyToBeDelivered !== undefined) {
     w.bits(0, 2); s = 9;
     w.checkObject(v.EVSEEnergyToBeDelivered, "EVSEEnergyToBeDelivered");
-    w.path[w.depth++] = "EVSEEnergyToBeDelivered";
-    e_PhysicalValueType(w, v.EVSEEnergyToBeDelivered);
-    w.depth--;
+    try { e_PhysicalValueType(w, v.EVSEEnergyToBeDelivered); } catch (error) { w.within(error, "EVSEEnergyToBeDelivered"); }
   }
   switch (s) {
     case 8: w.bits(1, 2);  break;
@@ -7335,9 +7000,7 @@ export function e_DC_EVPowerDeliveryParameterType(w: BitWriter, v: DC_EVPowerDel
   let s = 0;
   w.bits(0, 1); s = 1;
   w.checkObject(v.DC_EVStatus, "DC_EVStatus");
-  w.path[w.depth++] = "DC_EVStatus";
-  e_DC_EVStatusType(w, v.DC_EVStatus);
-  w.depth--;
+  try { e_DC_EVStatusType(w, v.DC_EVStatus); } catch (error) { w.within(error, "DC_EVStatus"); }
   if (v.BulkChargingComplete !== undefined) {
     w.bits((w.checkBool(v.BulkChargingComplete, "BulkChargingComplete") ? 1 : 0) << 1, 5); s = 2;
   }
@@ -7695,184 +7358,132 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 0: // AC_EVChargeParameter
       w.bits(0, 7);
       w.checkObject(value, "AC_EVChargeParameter");
-      w.path[w.depth++] = "AC_EVChargeParameter";
-      e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType);
-      w.depth--;
+      try { e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType); } catch (error) { w.within(error, "AC_EVChargeParameter"); }
       return;
     case 1: // AC_EVSEChargeParameter
       w.bits(1, 7);
       w.checkObject(value, "AC_EVSEChargeParameter");
-      w.path[w.depth++] = "AC_EVSEChargeParameter";
-      e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType); } catch (error) { w.within(error, "AC_EVSEChargeParameter"); }
       return;
     case 2: // AC_EVSEStatus
       w.bits(2, 7);
       w.checkObject(value, "AC_EVSEStatus");
-      w.path[w.depth++] = "AC_EVSEStatus";
-      e_AC_EVSEStatusType(w, value as AC_EVSEStatusType);
-      w.depth--;
+      try { e_AC_EVSEStatusType(w, value as AC_EVSEStatusType); } catch (error) { w.within(error, "AC_EVSEStatus"); }
       return;
     case 3: // AuthorizationReq
       w.bits(3, 7);
       w.checkObject(value, "AuthorizationReq");
-      w.path[w.depth++] = "AuthorizationReq";
-      e_AuthorizationReqType(w, value as AuthorizationReqType);
-      w.depth--;
+      try { e_AuthorizationReqType(w, value as AuthorizationReqType); } catch (error) { w.within(error, "AuthorizationReq"); }
       return;
     case 4: // AuthorizationRes
       w.bits(4, 7);
       w.checkObject(value, "AuthorizationRes");
-      w.path[w.depth++] = "AuthorizationRes";
-      e_AuthorizationResType(w, value as AuthorizationResType);
-      w.depth--;
+      try { e_AuthorizationResType(w, value as AuthorizationResType); } catch (error) { w.within(error, "AuthorizationRes"); }
       return;
     case 5: // BodyElement
       w.bits(5, 7);
       w.checkObject(value, "BodyElement");
-      w.path[w.depth++] = "BodyElement";
-      e_BodyBaseType(w, value as BodyBaseType);
-      w.depth--;
+      try { e_BodyBaseType(w, value as BodyBaseType); } catch (error) { w.within(error, "BodyElement"); }
       return;
     case 6: // CableCheckReq
       w.bits(6, 7);
       w.checkObject(value, "CableCheckReq");
-      w.path[w.depth++] = "CableCheckReq";
-      e_CableCheckReqType(w, value as CableCheckReqType);
-      w.depth--;
+      try { e_CableCheckReqType(w, value as CableCheckReqType); } catch (error) { w.within(error, "CableCheckReq"); }
       return;
     case 7: // CableCheckRes
       w.bits(7, 7);
       w.checkObject(value, "CableCheckRes");
-      w.path[w.depth++] = "CableCheckRes";
-      e_CableCheckResType(w, value as CableCheckResType);
-      w.depth--;
+      try { e_CableCheckResType(w, value as CableCheckResType); } catch (error) { w.within(error, "CableCheckRes"); }
       return;
     case 8: // CanonicalizationMethod
       w.bits(8, 7);
       w.checkObject(value, "CanonicalizationMethod");
-      w.path[w.depth++] = "CanonicalizationMethod";
-      e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
-      w.depth--;
+      try { e_CanonicalizationMethodType(w, value as CanonicalizationMethodType); } catch (error) { w.within(error, "CanonicalizationMethod"); }
       return;
     case 9: // CertificateInstallationReq
       w.bits(9, 7);
       w.checkObject(value, "CertificateInstallationReq");
-      w.path[w.depth++] = "CertificateInstallationReq";
-      e_CertificateInstallationReqType(w, value as CertificateInstallationReqType);
-      w.depth--;
+      try { e_CertificateInstallationReqType(w, value as CertificateInstallationReqType); } catch (error) { w.within(error, "CertificateInstallationReq"); }
       return;
     case 10: // CertificateInstallationRes
       w.bits(10, 7);
       w.checkObject(value, "CertificateInstallationRes");
-      w.path[w.depth++] = "CertificateInstallationRes";
-      e_CertificateInstallationResType(w, value as CertificateInstallationResType);
-      w.depth--;
+      try { e_CertificateInstallationResType(w, value as CertificateInstallationResType); } catch (error) { w.within(error, "CertificateInstallationRes"); }
       return;
     case 11: // CertificateUpdateReq
       w.bits(11, 7);
       w.checkObject(value, "CertificateUpdateReq");
-      w.path[w.depth++] = "CertificateUpdateReq";
-      e_CertificateUpdateReqType(w, value as CertificateUpdateReqType);
-      w.depth--;
+      try { e_CertificateUpdateReqType(w, value as CertificateUpdateReqType); } catch (error) { w.within(error, "CertificateUpdateReq"); }
       return;
     case 12: // CertificateUpdateRes
       w.bits(12, 7);
       w.checkObject(value, "CertificateUpdateRes");
-      w.path[w.depth++] = "CertificateUpdateRes";
-      e_CertificateUpdateResType(w, value as CertificateUpdateResType);
-      w.depth--;
+      try { e_CertificateUpdateResType(w, value as CertificateUpdateResType); } catch (error) { w.within(error, "CertificateUpdateRes"); }
       return;
     case 13: // ChargeParameterDiscoveryReq
       w.bits(13, 7);
       w.checkObject(value, "ChargeParameterDiscoveryReq");
-      w.path[w.depth++] = "ChargeParameterDiscoveryReq";
-      e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
       return;
     case 14: // ChargeParameterDiscoveryRes
       w.bits(14, 7);
       w.checkObject(value, "ChargeParameterDiscoveryRes");
-      w.path[w.depth++] = "ChargeParameterDiscoveryRes";
-      e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
       return;
     case 15: // ChargingStatusReq
       w.bits(15, 7);
       w.checkObject(value, "ChargingStatusReq");
-      w.path[w.depth++] = "ChargingStatusReq";
-      e_ChargingStatusReqType(w, value as ChargingStatusReqType);
-      w.depth--;
+      try { e_ChargingStatusReqType(w, value as ChargingStatusReqType); } catch (error) { w.within(error, "ChargingStatusReq"); }
       return;
     case 16: // ChargingStatusRes
       w.bits(16, 7);
       w.checkObject(value, "ChargingStatusRes");
-      w.path[w.depth++] = "ChargingStatusRes";
-      e_ChargingStatusResType(w, value as ChargingStatusResType);
-      w.depth--;
+      try { e_ChargingStatusResType(w, value as ChargingStatusResType); } catch (error) { w.within(error, "ChargingStatusRes"); }
       return;
     case 17: // CurrentDemandReq
       w.bits(17, 7);
       w.checkObject(value, "CurrentDemandReq");
-      w.path[w.depth++] = "CurrentDemandReq";
-      e_CurrentDemandReqType(w, value as CurrentDemandReqType);
-      w.depth--;
+      try { e_CurrentDemandReqType(w, value as CurrentDemandReqType); } catch (error) { w.within(error, "CurrentDemandReq"); }
       return;
     case 18: // CurrentDemandRes
       w.bits(18, 7);
       w.checkObject(value, "CurrentDemandRes");
-      w.path[w.depth++] = "CurrentDemandRes";
-      e_CurrentDemandResType(w, value as CurrentDemandResType);
-      w.depth--;
+      try { e_CurrentDemandResType(w, value as CurrentDemandResType); } catch (error) { w.within(error, "CurrentDemandRes"); }
       return;
     case 19: // DC_EVChargeParameter
       w.bits(19, 7);
       w.checkObject(value, "DC_EVChargeParameter");
-      w.path[w.depth++] = "DC_EVChargeParameter";
-      e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType);
-      w.depth--;
+      try { e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType); } catch (error) { w.within(error, "DC_EVChargeParameter"); }
       return;
     case 20: // DC_EVPowerDeliveryParameter
       w.bits(20, 7);
       w.checkObject(value, "DC_EVPowerDeliveryParameter");
-      w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
-      e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType); } catch (error) { w.within(error, "DC_EVPowerDeliveryParameter"); }
       return;
     case 21: // DC_EVSEChargeParameter
       w.bits(21, 7);
       w.checkObject(value, "DC_EVSEChargeParameter");
-      w.path[w.depth++] = "DC_EVSEChargeParameter";
-      e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType); } catch (error) { w.within(error, "DC_EVSEChargeParameter"); }
       return;
     case 22: // DC_EVSEStatus
       w.bits(22, 7);
       w.checkObject(value, "DC_EVSEStatus");
-      w.path[w.depth++] = "DC_EVSEStatus";
-      e_DC_EVSEStatusType(w, value as DC_EVSEStatusType);
-      w.depth--;
+      try { e_DC_EVSEStatusType(w, value as DC_EVSEStatusType); } catch (error) { w.within(error, "DC_EVSEStatus"); }
       return;
     case 23: // DC_EVStatus
       w.bits(23, 7);
       w.checkObject(value, "DC_EVStatus");
-      w.path[w.depth++] = "DC_EVStatus";
-      e_DC_EVStatusType(w, value as DC_EVStatusType);
-      w.depth--;
+      try { e_DC_EVStatusType(w, value as DC_EVStatusType); } catch (error) { w.within(error, "DC_EVStatus"); }
       return;
     case 24: // DSAKeyValue
       w.bits(24, 7);
       w.checkObject(value, "DSAKeyValue");
-      w.path[w.depth++] = "DSAKeyValue";
-      e_DSAKeyValueType(w, value as DSAKeyValueType);
-      w.depth--;
+      try { e_DSAKeyValueType(w, value as DSAKeyValueType); } catch (error) { w.within(error, "DSAKeyValue"); }
       return;
     case 25: // DigestMethod
       w.bits(25, 7);
       w.checkObject(value, "DigestMethod");
-      w.path[w.depth++] = "DigestMethod";
-      e_DigestMethodType(w, value as DigestMethodType);
-      w.depth--;
+      try { e_DigestMethodType(w, value as DigestMethodType); } catch (error) { w.within(error, "DigestMethod"); }
       return;
     case 26: // DigestValue
       w.bits(26, 7);
@@ -7883,51 +7494,37 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 27: // EVChargeParameter
       w.bits(27, 7);
       w.checkObject(value, "EVChargeParameter");
-      w.path[w.depth++] = "EVChargeParameter";
-      e_EVChargeParameterType(w, value as EVChargeParameterType);
-      w.depth--;
+      try { e_EVChargeParameterType(w, value as EVChargeParameterType); } catch (error) { w.within(error, "EVChargeParameter"); }
       return;
     case 28: // EVPowerDeliveryParameter
       w.bits(28, 7);
       w.checkObject(value, "EVPowerDeliveryParameter");
-      w.path[w.depth++] = "EVPowerDeliveryParameter";
-      e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType); } catch (error) { w.within(error, "EVPowerDeliveryParameter"); }
       return;
     case 29: // EVSEChargeParameter
       w.bits(29, 7);
       w.checkObject(value, "EVSEChargeParameter");
-      w.path[w.depth++] = "EVSEChargeParameter";
-      e_EVSEChargeParameterType(w, value as EVSEChargeParameterType);
-      w.depth--;
+      try { e_EVSEChargeParameterType(w, value as EVSEChargeParameterType); } catch (error) { w.within(error, "EVSEChargeParameter"); }
       return;
     case 30: // EVSEStatus
       w.bits(30, 7);
       w.checkObject(value, "EVSEStatus");
-      w.path[w.depth++] = "EVSEStatus";
-      e_EVSEStatusType(w, value as EVSEStatusType);
-      w.depth--;
+      try { e_EVSEStatusType(w, value as EVSEStatusType); } catch (error) { w.within(error, "EVSEStatus"); }
       return;
     case 31: // EVStatus
       w.bits(31, 7);
       w.checkObject(value, "EVStatus");
-      w.path[w.depth++] = "EVStatus";
-      e_EVStatusType(w, value as EVStatusType);
-      w.depth--;
+      try { e_EVStatusType(w, value as EVStatusType); } catch (error) { w.within(error, "EVStatus"); }
       return;
     case 32: // Entry
       w.bits(32, 7);
       w.checkObject(value, "Entry");
-      w.path[w.depth++] = "Entry";
-      e_EntryType(w, value as EntryType);
-      w.depth--;
+      try { e_EntryType(w, value as EntryType); } catch (error) { w.within(error, "Entry"); }
       return;
     case 33: // KeyInfo
       w.bits(33, 7);
       w.checkObject(value, "KeyInfo");
-      w.path[w.depth++] = "KeyInfo";
-      e_KeyInfoType(w, value as KeyInfoType);
-      w.depth--;
+      try { e_KeyInfoType(w, value as KeyInfoType); } catch (error) { w.within(error, "KeyInfo"); }
       return;
     case 34: // KeyName
       w.bits(34, 7);
@@ -7938,30 +7535,22 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 35: // KeyValue
       w.bits(35, 7);
       w.checkObject(value, "KeyValue");
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, value as KeyValueType);
-      w.depth--;
+      try { e_KeyValueType(w, value as KeyValueType); } catch (error) { w.within(error, "KeyValue"); }
       return;
     case 36: // Manifest
       w.bits(36, 7);
       w.checkObject(value, "Manifest");
-      w.path[w.depth++] = "Manifest";
-      e_ManifestType(w, value as ManifestType);
-      w.depth--;
+      try { e_ManifestType(w, value as ManifestType); } catch (error) { w.within(error, "Manifest"); }
       return;
     case 37: // MeteringReceiptReq
       w.bits(37, 7);
       w.checkObject(value, "MeteringReceiptReq");
-      w.path[w.depth++] = "MeteringReceiptReq";
-      e_MeteringReceiptReqType(w, value as MeteringReceiptReqType);
-      w.depth--;
+      try { e_MeteringReceiptReqType(w, value as MeteringReceiptReqType); } catch (error) { w.within(error, "MeteringReceiptReq"); }
       return;
     case 38: // MeteringReceiptRes
       w.bits(38, 7);
       w.checkObject(value, "MeteringReceiptRes");
-      w.path[w.depth++] = "MeteringReceiptRes";
-      e_MeteringReceiptResType(w, value as MeteringReceiptResType);
-      w.depth--;
+      try { e_MeteringReceiptResType(w, value as MeteringReceiptResType); } catch (error) { w.within(error, "MeteringReceiptRes"); }
       return;
     case 39: // MgmtData
       w.bits(39, 7);
@@ -7972,282 +7561,202 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 40: // Object
       w.bits(40, 7);
       w.checkObject(value, "Object");
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, value as ObjectType);
-      w.depth--;
+      try { e_ObjectType(w, value as ObjectType); } catch (error) { w.within(error, "Object"); }
       return;
     case 41: // PGPData
       w.bits(41, 7);
       w.checkObject(value, "PGPData");
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, value as PGPDataType);
-      w.depth--;
+      try { e_PGPDataType(w, value as PGPDataType); } catch (error) { w.within(error, "PGPData"); }
       return;
     case 42: // PMaxScheduleEntry
       w.bits(42, 7);
       w.checkObject(value, "PMaxScheduleEntry");
-      w.path[w.depth++] = "PMaxScheduleEntry";
-      e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType);
-      w.depth--;
+      try { e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType); } catch (error) { w.within(error, "PMaxScheduleEntry"); }
       return;
     case 43: // PaymentDetailsReq
       w.bits(43, 7);
       w.checkObject(value, "PaymentDetailsReq");
-      w.path[w.depth++] = "PaymentDetailsReq";
-      e_PaymentDetailsReqType(w, value as PaymentDetailsReqType);
-      w.depth--;
+      try { e_PaymentDetailsReqType(w, value as PaymentDetailsReqType); } catch (error) { w.within(error, "PaymentDetailsReq"); }
       return;
     case 44: // PaymentDetailsRes
       w.bits(44, 7);
       w.checkObject(value, "PaymentDetailsRes");
-      w.path[w.depth++] = "PaymentDetailsRes";
-      e_PaymentDetailsResType(w, value as PaymentDetailsResType);
-      w.depth--;
+      try { e_PaymentDetailsResType(w, value as PaymentDetailsResType); } catch (error) { w.within(error, "PaymentDetailsRes"); }
       return;
     case 45: // PaymentServiceSelectionReq
       w.bits(45, 7);
       w.checkObject(value, "PaymentServiceSelectionReq");
-      w.path[w.depth++] = "PaymentServiceSelectionReq";
-      e_PaymentServiceSelectionReqType(w, value as PaymentServiceSelectionReqType);
-      w.depth--;
+      try { e_PaymentServiceSelectionReqType(w, value as PaymentServiceSelectionReqType); } catch (error) { w.within(error, "PaymentServiceSelectionReq"); }
       return;
     case 46: // PaymentServiceSelectionRes
       w.bits(46, 7);
       w.checkObject(value, "PaymentServiceSelectionRes");
-      w.path[w.depth++] = "PaymentServiceSelectionRes";
-      e_PaymentServiceSelectionResType(w, value as PaymentServiceSelectionResType);
-      w.depth--;
+      try { e_PaymentServiceSelectionResType(w, value as PaymentServiceSelectionResType); } catch (error) { w.within(error, "PaymentServiceSelectionRes"); }
       return;
     case 47: // PowerDeliveryReq
       w.bits(47, 7);
       w.checkObject(value, "PowerDeliveryReq");
-      w.path[w.depth++] = "PowerDeliveryReq";
-      e_PowerDeliveryReqType(w, value as PowerDeliveryReqType);
-      w.depth--;
+      try { e_PowerDeliveryReqType(w, value as PowerDeliveryReqType); } catch (error) { w.within(error, "PowerDeliveryReq"); }
       return;
     case 48: // PowerDeliveryRes
       w.bits(48, 7);
       w.checkObject(value, "PowerDeliveryRes");
-      w.path[w.depth++] = "PowerDeliveryRes";
-      e_PowerDeliveryResType(w, value as PowerDeliveryResType);
-      w.depth--;
+      try { e_PowerDeliveryResType(w, value as PowerDeliveryResType); } catch (error) { w.within(error, "PowerDeliveryRes"); }
       return;
     case 49: // PreChargeReq
       w.bits(49, 7);
       w.checkObject(value, "PreChargeReq");
-      w.path[w.depth++] = "PreChargeReq";
-      e_PreChargeReqType(w, value as PreChargeReqType);
-      w.depth--;
+      try { e_PreChargeReqType(w, value as PreChargeReqType); } catch (error) { w.within(error, "PreChargeReq"); }
       return;
     case 50: // PreChargeRes
       w.bits(50, 7);
       w.checkObject(value, "PreChargeRes");
-      w.path[w.depth++] = "PreChargeRes";
-      e_PreChargeResType(w, value as PreChargeResType);
-      w.depth--;
+      try { e_PreChargeResType(w, value as PreChargeResType); } catch (error) { w.within(error, "PreChargeRes"); }
       return;
     case 51: // RSAKeyValue
       w.bits(51, 7);
       w.checkObject(value, "RSAKeyValue");
-      w.path[w.depth++] = "RSAKeyValue";
-      e_RSAKeyValueType(w, value as RSAKeyValueType);
-      w.depth--;
+      try { e_RSAKeyValueType(w, value as RSAKeyValueType); } catch (error) { w.within(error, "RSAKeyValue"); }
       return;
     case 52: // Reference
       w.bits(52, 7);
       w.checkObject(value, "Reference");
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, value as ReferenceType);
-      w.depth--;
+      try { e_ReferenceType(w, value as ReferenceType); } catch (error) { w.within(error, "Reference"); }
       return;
     case 53: // RelativeTimeInterval
       w.bits(53, 7);
       w.checkObject(value, "RelativeTimeInterval");
-      w.path[w.depth++] = "RelativeTimeInterval";
-      e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType);
-      w.depth--;
+      try { e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType); } catch (error) { w.within(error, "RelativeTimeInterval"); }
       return;
     case 54: // RetrievalMethod
       w.bits(54, 7);
       w.checkObject(value, "RetrievalMethod");
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, value as RetrievalMethodType);
-      w.depth--;
+      try { e_RetrievalMethodType(w, value as RetrievalMethodType); } catch (error) { w.within(error, "RetrievalMethod"); }
       return;
     case 55: // SAScheduleList
       w.bits(55, 7);
       w.checkObject(value, "SAScheduleList");
-      w.path[w.depth++] = "SAScheduleList";
-      e_SAScheduleListType(w, value as SAScheduleListType);
-      w.depth--;
+      try { e_SAScheduleListType(w, value as SAScheduleListType); } catch (error) { w.within(error, "SAScheduleList"); }
       return;
     case 56: // SASchedules
       w.bits(56, 7);
       w.checkObject(value, "SASchedules");
-      w.path[w.depth++] = "SASchedules";
-      e_SASchedulesType(w, value as SASchedulesType);
-      w.depth--;
+      try { e_SASchedulesType(w, value as SASchedulesType); } catch (error) { w.within(error, "SASchedules"); }
       return;
     case 57: // SPKIData
       w.bits(57, 7);
       w.checkObject(value, "SPKIData");
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, value as SPKIDataType);
-      w.depth--;
+      try { e_SPKIDataType(w, value as SPKIDataType); } catch (error) { w.within(error, "SPKIData"); }
       return;
     case 58: // SalesTariffEntry
       w.bits(58, 7);
       w.checkObject(value, "SalesTariffEntry");
-      w.path[w.depth++] = "SalesTariffEntry";
-      e_SalesTariffEntryType(w, value as SalesTariffEntryType);
-      w.depth--;
+      try { e_SalesTariffEntryType(w, value as SalesTariffEntryType); } catch (error) { w.within(error, "SalesTariffEntry"); }
       return;
     case 59: // ServiceDetailReq
       w.bits(59, 7);
       w.checkObject(value, "ServiceDetailReq");
-      w.path[w.depth++] = "ServiceDetailReq";
-      e_ServiceDetailReqType(w, value as ServiceDetailReqType);
-      w.depth--;
+      try { e_ServiceDetailReqType(w, value as ServiceDetailReqType); } catch (error) { w.within(error, "ServiceDetailReq"); }
       return;
     case 60: // ServiceDetailRes
       w.bits(60, 7);
       w.checkObject(value, "ServiceDetailRes");
-      w.path[w.depth++] = "ServiceDetailRes";
-      e_ServiceDetailResType(w, value as ServiceDetailResType);
-      w.depth--;
+      try { e_ServiceDetailResType(w, value as ServiceDetailResType); } catch (error) { w.within(error, "ServiceDetailRes"); }
       return;
     case 61: // ServiceDiscoveryReq
       w.bits(61, 7);
       w.checkObject(value, "ServiceDiscoveryReq");
-      w.path[w.depth++] = "ServiceDiscoveryReq";
-      e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType);
-      w.depth--;
+      try { e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
       return;
     case 62: // ServiceDiscoveryRes
       w.bits(62, 7);
       w.checkObject(value, "ServiceDiscoveryRes");
-      w.path[w.depth++] = "ServiceDiscoveryRes";
-      e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType);
-      w.depth--;
+      try { e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
       return;
     case 63: // SessionSetupReq
       w.bits(63, 7);
       w.checkObject(value, "SessionSetupReq");
-      w.path[w.depth++] = "SessionSetupReq";
-      e_SessionSetupReqType(w, value as SessionSetupReqType);
-      w.depth--;
+      try { e_SessionSetupReqType(w, value as SessionSetupReqType); } catch (error) { w.within(error, "SessionSetupReq"); }
       return;
     case 64: // SessionSetupRes
       w.bits(64, 7);
       w.checkObject(value, "SessionSetupRes");
-      w.path[w.depth++] = "SessionSetupRes";
-      e_SessionSetupResType(w, value as SessionSetupResType);
-      w.depth--;
+      try { e_SessionSetupResType(w, value as SessionSetupResType); } catch (error) { w.within(error, "SessionSetupRes"); }
       return;
     case 65: // SessionStopReq
       w.bits(65, 7);
       w.checkObject(value, "SessionStopReq");
-      w.path[w.depth++] = "SessionStopReq";
-      e_SessionStopReqType(w, value as SessionStopReqType);
-      w.depth--;
+      try { e_SessionStopReqType(w, value as SessionStopReqType); } catch (error) { w.within(error, "SessionStopReq"); }
       return;
     case 66: // SessionStopRes
       w.bits(66, 7);
       w.checkObject(value, "SessionStopRes");
-      w.path[w.depth++] = "SessionStopRes";
-      e_SessionStopResType(w, value as SessionStopResType);
-      w.depth--;
+      try { e_SessionStopResType(w, value as SessionStopResType); } catch (error) { w.within(error, "SessionStopRes"); }
       return;
     case 67: // Signature
       w.bits(67, 7);
       w.checkObject(value, "Signature");
-      w.path[w.depth++] = "Signature";
-      e_SignatureType(w, value as SignatureType);
-      w.depth--;
+      try { e_SignatureType(w, value as SignatureType); } catch (error) { w.within(error, "Signature"); }
       return;
     case 68: // SignatureMethod
       w.bits(68, 7);
       w.checkObject(value, "SignatureMethod");
-      w.path[w.depth++] = "SignatureMethod";
-      e_SignatureMethodType(w, value as SignatureMethodType);
-      w.depth--;
+      try { e_SignatureMethodType(w, value as SignatureMethodType); } catch (error) { w.within(error, "SignatureMethod"); }
       return;
     case 69: // SignatureProperties
       w.bits(69, 7);
       w.checkObject(value, "SignatureProperties");
-      w.path[w.depth++] = "SignatureProperties";
-      e_SignaturePropertiesType(w, value as SignaturePropertiesType);
-      w.depth--;
+      try { e_SignaturePropertiesType(w, value as SignaturePropertiesType); } catch (error) { w.within(error, "SignatureProperties"); }
       return;
     case 70: // SignatureProperty
       w.bits(70, 7);
       w.checkObject(value, "SignatureProperty");
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, value as SignaturePropertyType);
-      w.depth--;
+      try { e_SignaturePropertyType(w, value as SignaturePropertyType); } catch (error) { w.within(error, "SignatureProperty"); }
       return;
     case 71: // SignatureValue
       w.bits(71, 7);
       w.checkObject(value, "SignatureValue");
-      w.path[w.depth++] = "SignatureValue";
-      e_SignatureValueType(w, value as SignatureValueType);
-      w.depth--;
+      try { e_SignatureValueType(w, value as SignatureValueType); } catch (error) { w.within(error, "SignatureValue"); }
       return;
     case 72: // SignedInfo
       w.bits(72, 7);
       w.checkObject(value, "SignedInfo");
-      w.path[w.depth++] = "SignedInfo";
-      e_SignedInfoType(w, value as SignedInfoType);
-      w.depth--;
+      try { e_SignedInfoType(w, value as SignedInfoType); } catch (error) { w.within(error, "SignedInfo"); }
       return;
     case 73: // TimeInterval
       w.bits(73, 7);
       w.checkObject(value, "TimeInterval");
-      w.path[w.depth++] = "TimeInterval";
-      e_IntervalType(w, value as IntervalType);
-      w.depth--;
+      try { e_IntervalType(w, value as IntervalType); } catch (error) { w.within(error, "TimeInterval"); }
       return;
     case 74: // Transform
       w.bits(74, 7);
       w.checkObject(value, "Transform");
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, value as TransformType);
-      w.depth--;
+      try { e_TransformType(w, value as TransformType); } catch (error) { w.within(error, "Transform"); }
       return;
     case 75: // Transforms
       w.bits(75, 7);
       w.checkObject(value, "Transforms");
-      w.path[w.depth++] = "Transforms";
-      e_TransformsType(w, value as TransformsType);
-      w.depth--;
+      try { e_TransformsType(w, value as TransformsType); } catch (error) { w.within(error, "Transforms"); }
       return;
     case 76: // V2G_Message
       w.bits(76, 7);
       w.checkObject(value, "V2G_Message");
-      w.path[w.depth++] = "V2G_Message";
-      e_V2G_MessageType(w, value as V2G_MessageType);
-      w.depth--;
+      try { e_V2G_MessageType(w, value as V2G_MessageType); } catch (error) { w.within(error, "V2G_Message"); }
       return;
     case 77: // WeldingDetectionReq
       w.bits(77, 7);
       w.checkObject(value, "WeldingDetectionReq");
-      w.path[w.depth++] = "WeldingDetectionReq";
-      e_WeldingDetectionReqType(w, value as WeldingDetectionReqType);
-      w.depth--;
+      try { e_WeldingDetectionReqType(w, value as WeldingDetectionReqType); } catch (error) { w.within(error, "WeldingDetectionReq"); }
       return;
     case 78: // WeldingDetectionRes
       w.bits(78, 7);
       w.checkObject(value, "WeldingDetectionRes");
-      w.path[w.depth++] = "WeldingDetectionRes";
-      e_WeldingDetectionResType(w, value as WeldingDetectionResType);
-      w.depth--;
+      try { e_WeldingDetectionResType(w, value as WeldingDetectionResType); } catch (error) { w.within(error, "WeldingDetectionRes"); }
       return;
     case 79: // X509Data
       w.bits(79, 7);
       w.checkObject(value, "X509Data");
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, value as X509DataType);
-      w.depth--;
+      try { e_X509DataType(w, value as X509DataType); } catch (error) { w.within(error, "X509Data"); }
       return;
     default:
       w.fail(name, 'not a global element of this schema');
@@ -9689,51 +9198,37 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "AC_EVChargeParameter":
       w.bits(0, 8);
       w.checkObject(value, "AC_EVChargeParameter");
-      w.path[w.depth++] = "AC_EVChargeParameter";
-      e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType);
-      w.depth--;
+      try { e_AC_EVChargeParameterType(w, value as AC_EVChargeParameterType); } catch (error) { w.within(error, "AC_EVChargeParameter"); }
       break;
     case "AC_EVSEChargeParameter":
       w.bits(1, 8);
       w.checkObject(value, "AC_EVSEChargeParameter");
-      w.path[w.depth++] = "AC_EVSEChargeParameter";
-      e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_AC_EVSEChargeParameterType(w, value as AC_EVSEChargeParameterType); } catch (error) { w.within(error, "AC_EVSEChargeParameter"); }
       break;
     case "AC_EVSEStatus":
       w.bits(2, 8);
       w.checkObject(value, "AC_EVSEStatus");
-      w.path[w.depth++] = "AC_EVSEStatus";
-      e_AC_EVSEStatusType(w, value as AC_EVSEStatusType);
-      w.depth--;
+      try { e_AC_EVSEStatusType(w, value as AC_EVSEStatusType); } catch (error) { w.within(error, "AC_EVSEStatus"); }
       break;
     case "AuthorizationReq":
       w.bits(4, 8);
       w.checkObject(value, "AuthorizationReq");
-      w.path[w.depth++] = "AuthorizationReq";
-      e_AuthorizationReqType(w, value as AuthorizationReqType);
-      w.depth--;
+      try { e_AuthorizationReqType(w, value as AuthorizationReqType); } catch (error) { w.within(error, "AuthorizationReq"); }
       break;
     case "AuthorizationRes":
       w.bits(5, 8);
       w.checkObject(value, "AuthorizationRes");
-      w.path[w.depth++] = "AuthorizationRes";
-      e_AuthorizationResType(w, value as AuthorizationResType);
-      w.depth--;
+      try { e_AuthorizationResType(w, value as AuthorizationResType); } catch (error) { w.within(error, "AuthorizationRes"); }
       break;
     case "Body":
       w.bits(6, 8);
       w.checkObject(value, "Body");
-      w.path[w.depth++] = "Body";
-      e_BodyType(w, value as BodyType);
-      w.depth--;
+      try { e_BodyType(w, value as BodyType); } catch (error) { w.within(error, "Body"); }
       break;
     case "BodyElement":
       w.bits(7, 8);
       w.checkObject(value, "BodyElement");
-      w.path[w.depth++] = "BodyElement";
-      e_BodyBaseType(w, value as BodyBaseType);
-      w.depth--;
+      try { e_BodyBaseType(w, value as BodyBaseType); } catch (error) { w.within(error, "BodyElement"); }
       break;
     case "BulkChargingComplete":
       w.bits(8, 8);
@@ -9750,23 +9245,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "CableCheckReq":
       w.bits(11, 8);
       w.checkObject(value, "CableCheckReq");
-      w.path[w.depth++] = "CableCheckReq";
-      e_CableCheckReqType(w, value as CableCheckReqType);
-      w.depth--;
+      try { e_CableCheckReqType(w, value as CableCheckReqType); } catch (error) { w.within(error, "CableCheckReq"); }
       break;
     case "CableCheckRes":
       w.bits(12, 8);
       w.checkObject(value, "CableCheckRes");
-      w.path[w.depth++] = "CableCheckRes";
-      e_CableCheckResType(w, value as CableCheckResType);
-      w.depth--;
+      try { e_CableCheckResType(w, value as CableCheckResType); } catch (error) { w.within(error, "CableCheckRes"); }
       break;
     case "CanonicalizationMethod":
       w.bits(13, 8);
       w.checkObject(value, "CanonicalizationMethod");
-      w.path[w.depth++] = "CanonicalizationMethod";
-      e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
-      w.depth--;
+      try { e_CanonicalizationMethodType(w, value as CanonicalizationMethodType); } catch (error) { w.within(error, "CanonicalizationMethod"); }
       break;
     case "Certificate":
       w.bits(14, 8);
@@ -9777,44 +9266,32 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "CertificateInstallationReq":
       w.bits(15, 8);
       w.checkObject(value, "CertificateInstallationReq");
-      w.path[w.depth++] = "CertificateInstallationReq";
-      e_CertificateInstallationReqType(w, value as CertificateInstallationReqType);
-      w.depth--;
+      try { e_CertificateInstallationReqType(w, value as CertificateInstallationReqType); } catch (error) { w.within(error, "CertificateInstallationReq"); }
       break;
     case "CertificateInstallationRes":
       w.bits(16, 8);
       w.checkObject(value, "CertificateInstallationRes");
-      w.path[w.depth++] = "CertificateInstallationRes";
-      e_CertificateInstallationResType(w, value as CertificateInstallationResType);
-      w.depth--;
+      try { e_CertificateInstallationResType(w, value as CertificateInstallationResType); } catch (error) { w.within(error, "CertificateInstallationRes"); }
       break;
     case "CertificateUpdateReq":
       w.bits(17, 8);
       w.checkObject(value, "CertificateUpdateReq");
-      w.path[w.depth++] = "CertificateUpdateReq";
-      e_CertificateUpdateReqType(w, value as CertificateUpdateReqType);
-      w.depth--;
+      try { e_CertificateUpdateReqType(w, value as CertificateUpdateReqType); } catch (error) { w.within(error, "CertificateUpdateReq"); }
       break;
     case "CertificateUpdateRes":
       w.bits(18, 8);
       w.checkObject(value, "CertificateUpdateRes");
-      w.path[w.depth++] = "CertificateUpdateRes";
-      e_CertificateUpdateResType(w, value as CertificateUpdateResType);
-      w.depth--;
+      try { e_CertificateUpdateResType(w, value as CertificateUpdateResType); } catch (error) { w.within(error, "CertificateUpdateRes"); }
       break;
     case "ChargeParameterDiscoveryReq":
       w.bits(19, 8);
       w.checkObject(value, "ChargeParameterDiscoveryReq");
-      w.path[w.depth++] = "ChargeParameterDiscoveryReq";
-      e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryReqType(w, value as ChargeParameterDiscoveryReqType); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
       break;
     case "ChargeParameterDiscoveryRes":
       w.bits(20, 8);
       w.checkObject(value, "ChargeParameterDiscoveryRes");
-      w.path[w.depth++] = "ChargeParameterDiscoveryRes";
-      e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType);
-      w.depth--;
+      try { e_ChargeParameterDiscoveryResType(w, value as ChargeParameterDiscoveryResType); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
       break;
     case "ChargeProgress":
       w.bits(21, 8);
@@ -9825,9 +9302,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargeService":
       w.bits(22, 8);
       w.checkObject(value, "ChargeService");
-      w.path[w.depth++] = "ChargeService";
-      e_ChargeServiceType(w, value as ChargeServiceType);
-      w.depth--;
+      try { e_ChargeServiceType(w, value as ChargeServiceType); } catch (error) { w.within(error, "ChargeService"); }
       break;
     case "ChargingComplete":
       w.bits(23, 8);
@@ -9838,9 +9313,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargingProfile":
       w.bits(25, 8);
       w.checkObject(value, "ChargingProfile");
-      w.path[w.depth++] = "ChargingProfile";
-      e_ChargingProfileType(w, value as ChargingProfileType);
-      w.depth--;
+      try { e_ChargingProfileType(w, value as ChargingProfileType); } catch (error) { w.within(error, "ChargingProfile"); }
       break;
     case "ChargingProfileEntryMaxNumberOfPhasesInUse":
       w.bits(26, 8);
@@ -9851,9 +9324,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargingProfileEntryMaxPower":
       w.bits(27, 8);
       w.checkObject(value, "ChargingProfileEntryMaxPower");
-      w.path[w.depth++] = "ChargingProfileEntryMaxPower";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "ChargingProfileEntryMaxPower"); }
       break;
     case "ChargingProfileEntryStart":
       w.bits(28, 8);
@@ -9870,107 +9341,77 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ChargingStatusReq":
       w.bits(30, 8);
       w.checkObject(value, "ChargingStatusReq");
-      w.path[w.depth++] = "ChargingStatusReq";
-      e_ChargingStatusReqType(w, value as ChargingStatusReqType);
-      w.depth--;
+      try { e_ChargingStatusReqType(w, value as ChargingStatusReqType); } catch (error) { w.within(error, "ChargingStatusReq"); }
       break;
     case "ChargingStatusRes":
       w.bits(31, 8);
       w.checkObject(value, "ChargingStatusRes");
-      w.path[w.depth++] = "ChargingStatusRes";
-      e_ChargingStatusResType(w, value as ChargingStatusResType);
-      w.depth--;
+      try { e_ChargingStatusResType(w, value as ChargingStatusResType); } catch (error) { w.within(error, "ChargingStatusRes"); }
       break;
     case "ConsumptionCost":
       w.bits(32, 8);
       w.checkObject(value, "ConsumptionCost");
-      w.path[w.depth++] = "ConsumptionCost";
-      e_ConsumptionCostType(w, value as ConsumptionCostType);
-      w.depth--;
+      try { e_ConsumptionCostType(w, value as ConsumptionCostType); } catch (error) { w.within(error, "ConsumptionCost"); }
       break;
     case "ContractSignatureCertChain":
       w.bits(33, 8);
       w.checkObject(value, "ContractSignatureCertChain");
-      w.path[w.depth++] = "ContractSignatureCertChain";
-      e_CertificateChainType(w, value as CertificateChainType);
-      w.depth--;
+      try { e_CertificateChainType(w, value as CertificateChainType); } catch (error) { w.within(error, "ContractSignatureCertChain"); }
       break;
     case "ContractSignatureEncryptedPrivateKey":
       w.bits(34, 8);
       w.checkObject(value, "ContractSignatureEncryptedPrivateKey");
-      w.path[w.depth++] = "ContractSignatureEncryptedPrivateKey";
-      e_ContractSignatureEncryptedPrivateKeyType(w, value as ContractSignatureEncryptedPrivateKeyType);
-      w.depth--;
+      try { e_ContractSignatureEncryptedPrivateKeyType(w, value as ContractSignatureEncryptedPrivateKeyType); } catch (error) { w.within(error, "ContractSignatureEncryptedPrivateKey"); }
       break;
     case "Cost":
       w.bits(35, 8);
       w.checkObject(value, "Cost");
-      w.path[w.depth++] = "Cost";
-      e_CostType(w, value as CostType);
-      w.depth--;
+      try { e_CostType(w, value as CostType); } catch (error) { w.within(error, "Cost"); }
       break;
     case "CurrentDemandReq":
       w.bits(36, 8);
       w.checkObject(value, "CurrentDemandReq");
-      w.path[w.depth++] = "CurrentDemandReq";
-      e_CurrentDemandReqType(w, value as CurrentDemandReqType);
-      w.depth--;
+      try { e_CurrentDemandReqType(w, value as CurrentDemandReqType); } catch (error) { w.within(error, "CurrentDemandReq"); }
       break;
     case "CurrentDemandRes":
       w.bits(37, 8);
       w.checkObject(value, "CurrentDemandRes");
-      w.path[w.depth++] = "CurrentDemandRes";
-      e_CurrentDemandResType(w, value as CurrentDemandResType);
-      w.depth--;
+      try { e_CurrentDemandResType(w, value as CurrentDemandResType); } catch (error) { w.within(error, "CurrentDemandRes"); }
       break;
     case "DC_EVChargeParameter":
       w.bits(38, 8);
       w.checkObject(value, "DC_EVChargeParameter");
-      w.path[w.depth++] = "DC_EVChargeParameter";
-      e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType);
-      w.depth--;
+      try { e_DC_EVChargeParameterType(w, value as DC_EVChargeParameterType); } catch (error) { w.within(error, "DC_EVChargeParameter"); }
       break;
     case "DC_EVPowerDeliveryParameter":
       w.bits(39, 8);
       w.checkObject(value, "DC_EVPowerDeliveryParameter");
-      w.path[w.depth++] = "DC_EVPowerDeliveryParameter";
-      e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_DC_EVPowerDeliveryParameterType(w, value as DC_EVPowerDeliveryParameterType); } catch (error) { w.within(error, "DC_EVPowerDeliveryParameter"); }
       break;
     case "DC_EVSEChargeParameter":
       w.bits(40, 8);
       w.checkObject(value, "DC_EVSEChargeParameter");
-      w.path[w.depth++] = "DC_EVSEChargeParameter";
-      e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType);
-      w.depth--;
+      try { e_DC_EVSEChargeParameterType(w, value as DC_EVSEChargeParameterType); } catch (error) { w.within(error, "DC_EVSEChargeParameter"); }
       break;
     case "DC_EVSEStatus":
       w.bits(41, 8);
       w.checkObject(value, "DC_EVSEStatus");
-      w.path[w.depth++] = "DC_EVSEStatus";
-      e_DC_EVSEStatusType(w, value as DC_EVSEStatusType);
-      w.depth--;
+      try { e_DC_EVSEStatusType(w, value as DC_EVSEStatusType); } catch (error) { w.within(error, "DC_EVSEStatus"); }
       break;
     case "DC_EVStatus":
       w.bits(43, 8);
       w.checkObject(value, "DC_EVStatus");
-      w.path[w.depth++] = "DC_EVStatus";
-      e_DC_EVStatusType(w, value as DC_EVStatusType);
-      w.depth--;
+      try { e_DC_EVStatusType(w, value as DC_EVStatusType); } catch (error) { w.within(error, "DC_EVStatus"); }
       break;
     case "DHpublickey":
       w.bits(45, 8);
       w.checkObject(value, "DHpublickey");
-      w.path[w.depth++] = "DHpublickey";
-      e_DiffieHellmanPublickeyType(w, value as DiffieHellmanPublickeyType);
-      w.depth--;
+      try { e_DiffieHellmanPublickeyType(w, value as DiffieHellmanPublickeyType); } catch (error) { w.within(error, "DHpublickey"); }
       break;
     case "DSAKeyValue":
       w.bits(46, 8);
       w.checkObject(value, "DSAKeyValue");
-      w.path[w.depth++] = "DSAKeyValue";
-      e_DSAKeyValueType(w, value as DSAKeyValueType);
-      w.depth--;
+      try { e_DSAKeyValueType(w, value as DSAKeyValueType); } catch (error) { w.within(error, "DSAKeyValue"); }
       break;
     case "DepartureTime":
       w.bits(47, 8);
@@ -9981,9 +9422,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "DigestMethod":
       w.bits(48, 8);
       w.checkObject(value, "DigestMethod");
-      w.path[w.depth++] = "DigestMethod";
-      e_DigestMethodType(w, value as DigestMethodType);
-      w.depth--;
+      try { e_DigestMethodType(w, value as DigestMethodType); } catch (error) { w.within(error, "DigestMethod"); }
       break;
     case "DigestValue":
       w.bits(49, 8);
@@ -9994,9 +9433,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EAmount":
       w.bits(50, 8);
       w.checkObject(value, "EAmount");
-      w.path[w.depth++] = "EAmount";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EAmount"); }
       break;
     case "EPriceLevel":
       w.bits(51, 8);
@@ -10013,23 +9450,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVChargeParameter":
       w.bits(53, 8);
       w.checkObject(value, "EVChargeParameter");
-      w.path[w.depth++] = "EVChargeParameter";
-      e_EVChargeParameterType(w, value as EVChargeParameterType);
-      w.depth--;
+      try { e_EVChargeParameterType(w, value as EVChargeParameterType); } catch (error) { w.within(error, "EVChargeParameter"); }
       break;
     case "EVEnergyCapacity":
       w.bits(54, 8);
       w.checkObject(value, "EVEnergyCapacity");
-      w.path[w.depth++] = "EVEnergyCapacity";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVEnergyCapacity"); }
       break;
     case "EVEnergyRequest":
       w.bits(55, 8);
       w.checkObject(value, "EVEnergyRequest");
-      w.path[w.depth++] = "EVEnergyRequest";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVEnergyRequest"); }
       break;
     case "EVErrorCode":
       w.bits(56, 8);
@@ -10040,51 +9471,37 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVMaxCurrent":
       w.bits(57, 8);
       w.checkObject(value, "EVMaxCurrent");
-      w.path[w.depth++] = "EVMaxCurrent";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMaxCurrent"); }
       break;
     case "EVMaxVoltage":
       w.bits(58, 8);
       w.checkObject(value, "EVMaxVoltage");
-      w.path[w.depth++] = "EVMaxVoltage";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMaxVoltage"); }
       break;
     case "EVMaximumCurrentLimit":
       w.bits(59, 8);
       w.checkObject(value, "EVMaximumCurrentLimit");
-      w.path[w.depth++] = "EVMaximumCurrentLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMaximumCurrentLimit"); }
       break;
     case "EVMaximumPowerLimit":
       w.bits(61, 8);
       w.checkObject(value, "EVMaximumPowerLimit");
-      w.path[w.depth++] = "EVMaximumPowerLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMaximumPowerLimit"); }
       break;
     case "EVMaximumVoltageLimit":
       w.bits(63, 8);
       w.checkObject(value, "EVMaximumVoltageLimit");
-      w.path[w.depth++] = "EVMaximumVoltageLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMaximumVoltageLimit"); }
       break;
     case "EVMinCurrent":
       w.bits(65, 8);
       w.checkObject(value, "EVMinCurrent");
-      w.path[w.depth++] = "EVMinCurrent";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVMinCurrent"); }
       break;
     case "EVPowerDeliveryParameter":
       w.bits(66, 8);
       w.checkObject(value, "EVPowerDeliveryParameter");
-      w.path[w.depth++] = "EVPowerDeliveryParameter";
-      e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType);
-      w.depth--;
+      try { e_EVPowerDeliveryParameterType(w, value as EVPowerDeliveryParameterType); } catch (error) { w.within(error, "EVPowerDeliveryParameter"); }
       break;
     case "EVRESSSOC":
       w.bits(67, 8);
@@ -10101,9 +9518,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEChargeParameter":
       w.bits(69, 8);
       w.checkObject(value, "EVSEChargeParameter");
-      w.path[w.depth++] = "EVSEChargeParameter";
-      e_EVSEChargeParameterType(w, value as EVSEChargeParameterType);
-      w.depth--;
+      try { e_EVSEChargeParameterType(w, value as EVSEChargeParameterType); } catch (error) { w.within(error, "EVSEChargeParameter"); }
       break;
     case "EVSECurrentLimitAchieved":
       w.bits(70, 8);
@@ -10114,16 +9529,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSECurrentRegulationTolerance":
       w.bits(71, 8);
       w.checkObject(value, "EVSECurrentRegulationTolerance");
-      w.path[w.depth++] = "EVSECurrentRegulationTolerance";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSECurrentRegulationTolerance"); }
       break;
     case "EVSEEnergyToBeDelivered":
       w.bits(72, 8);
       w.checkObject(value, "EVSEEnergyToBeDelivered");
-      w.path[w.depth++] = "EVSEEnergyToBeDelivered";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEEnergyToBeDelivered"); }
       break;
     case "EVSEID":
       w.bits(73, 8);
@@ -10140,51 +9551,37 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEMaxCurrent":
       w.bits(75, 8);
       w.checkObject(value, "EVSEMaxCurrent");
-      w.path[w.depth++] = "EVSEMaxCurrent";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMaxCurrent"); }
       break;
     case "EVSEMaximumCurrentLimit":
       w.bits(77, 8);
       w.checkObject(value, "EVSEMaximumCurrentLimit");
-      w.path[w.depth++] = "EVSEMaximumCurrentLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMaximumCurrentLimit"); }
       break;
     case "EVSEMaximumPowerLimit":
       w.bits(79, 8);
       w.checkObject(value, "EVSEMaximumPowerLimit");
-      w.path[w.depth++] = "EVSEMaximumPowerLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMaximumPowerLimit"); }
       break;
     case "EVSEMaximumVoltageLimit":
       w.bits(81, 8);
       w.checkObject(value, "EVSEMaximumVoltageLimit");
-      w.path[w.depth++] = "EVSEMaximumVoltageLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMaximumVoltageLimit"); }
       break;
     case "EVSEMinimumCurrentLimit":
       w.bits(83, 8);
       w.checkObject(value, "EVSEMinimumCurrentLimit");
-      w.path[w.depth++] = "EVSEMinimumCurrentLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMinimumCurrentLimit"); }
       break;
     case "EVSEMinimumVoltageLimit":
       w.bits(84, 8);
       w.checkObject(value, "EVSEMinimumVoltageLimit");
-      w.path[w.depth++] = "EVSEMinimumVoltageLimit";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEMinimumVoltageLimit"); }
       break;
     case "EVSENominalVoltage":
       w.bits(85, 8);
       w.checkObject(value, "EVSENominalVoltage");
-      w.path[w.depth++] = "EVSENominalVoltage";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSENominalVoltage"); }
       break;
     case "EVSENotification":
       w.bits(86, 8);
@@ -10195,9 +9592,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEPeakCurrentRipple":
       w.bits(87, 8);
       w.checkObject(value, "EVSEPeakCurrentRipple");
-      w.path[w.depth++] = "EVSEPeakCurrentRipple";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEPeakCurrentRipple"); }
       break;
     case "EVSEPowerLimitAchieved":
       w.bits(88, 8);
@@ -10208,16 +9603,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEPresentCurrent":
       w.bits(89, 8);
       w.checkObject(value, "EVSEPresentCurrent");
-      w.path[w.depth++] = "EVSEPresentCurrent";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEPresentCurrent"); }
       break;
     case "EVSEPresentVoltage":
       w.bits(90, 8);
       w.checkObject(value, "EVSEPresentVoltage");
-      w.path[w.depth++] = "EVSEPresentVoltage";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVSEPresentVoltage"); }
       break;
     case "EVSEProcessing":
       w.bits(91, 8);
@@ -10228,9 +9619,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVSEStatus":
       w.bits(92, 8);
       w.checkObject(value, "EVSEStatus");
-      w.path[w.depth++] = "EVSEStatus";
-      e_EVSEStatusType(w, value as EVSEStatusType);
-      w.depth--;
+      try { e_EVSEStatusType(w, value as EVSEStatusType); } catch (error) { w.within(error, "EVSEStatus"); }
       break;
     case "EVSEStatusCode":
       w.bits(93, 8);
@@ -10253,23 +9642,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "EVStatus":
       w.bits(96, 8);
       w.checkObject(value, "EVStatus");
-      w.path[w.depth++] = "EVStatus";
-      e_EVStatusType(w, value as EVStatusType);
-      w.depth--;
+      try { e_EVStatusType(w, value as EVStatusType); } catch (error) { w.within(error, "EVStatus"); }
       break;
     case "EVTargetCurrent":
       w.bits(97, 8);
       w.checkObject(value, "EVTargetCurrent");
-      w.path[w.depth++] = "EVTargetCurrent";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVTargetCurrent"); }
       break;
     case "EVTargetVoltage":
       w.bits(98, 8);
       w.checkObject(value, "EVTargetVoltage");
-      w.path[w.depth++] = "EVTargetVoltage";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "EVTargetVoltage"); }
       break;
     case "EnergyTransferMode":
       w.bits(99, 8);
@@ -10280,9 +9663,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Entry":
       w.bits(100, 8);
       w.checkObject(value, "Entry");
-      w.path[w.depth++] = "Entry";
-      e_EntryType(w, value as EntryType);
-      w.depth--;
+      try { e_EntryType(w, value as EntryType); } catch (error) { w.within(error, "Entry"); }
       break;
     case "Exponent":
       w.bits(101, 8);
@@ -10335,9 +9716,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Header":
       w.bits(109, 8);
       w.checkObject(value, "Header");
-      w.path[w.depth++] = "Header";
-      e_MessageHeaderType(w, value as MessageHeaderType);
-      w.depth--;
+      try { e_MessageHeaderType(w, value as MessageHeaderType); } catch (error) { w.within(error, "Header"); }
       break;
     case "J":
       w.bits(110, 8);
@@ -10348,9 +9727,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "KeyInfo":
       w.bits(111, 8);
       w.checkObject(value, "KeyInfo");
-      w.path[w.depth++] = "KeyInfo";
-      e_KeyInfoType(w, value as KeyInfoType);
-      w.depth--;
+      try { e_KeyInfoType(w, value as KeyInfoType); } catch (error) { w.within(error, "KeyInfo"); }
       break;
     case "KeyName":
       w.bits(112, 8);
@@ -10361,23 +9738,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "KeyValue":
       w.bits(113, 8);
       w.checkObject(value, "KeyValue");
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, value as KeyValueType);
-      w.depth--;
+      try { e_KeyValueType(w, value as KeyValueType); } catch (error) { w.within(error, "KeyValue"); }
       break;
     case "ListOfRootCertificateIDs":
       w.bits(114, 8);
       w.checkObject(value, "ListOfRootCertificateIDs");
-      w.path[w.depth++] = "ListOfRootCertificateIDs";
-      e_ListOfRootCertificateIDsType(w, value as ListOfRootCertificateIDsType);
-      w.depth--;
+      try { e_ListOfRootCertificateIDsType(w, value as ListOfRootCertificateIDsType); } catch (error) { w.within(error, "ListOfRootCertificateIDs"); }
       break;
     case "Manifest":
       w.bits(115, 8);
       w.checkObject(value, "Manifest");
-      w.path[w.depth++] = "Manifest";
-      e_ManifestType(w, value as ManifestType);
-      w.depth--;
+      try { e_ManifestType(w, value as ManifestType); } catch (error) { w.within(error, "Manifest"); }
       break;
     case "MaxEntriesSAScheduleTuple":
       w.bits(116, 8);
@@ -10394,9 +9765,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "MeterInfo":
       w.bits(118, 8);
       w.checkObject(value, "MeterInfo");
-      w.path[w.depth++] = "MeterInfo";
-      e_MeterInfoType(w, value as MeterInfoType);
-      w.depth--;
+      try { e_MeterInfoType(w, value as MeterInfoType); } catch (error) { w.within(error, "MeterInfo"); }
       break;
     case "MeterReading":
       w.bits(119, 8);
@@ -10414,16 +9783,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "MeteringReceiptReq":
       w.bits(121, 8);
       w.checkObject(value, "MeteringReceiptReq");
-      w.path[w.depth++] = "MeteringReceiptReq";
-      e_MeteringReceiptReqType(w, value as MeteringReceiptReqType);
-      w.depth--;
+      try { e_MeteringReceiptReqType(w, value as MeteringReceiptReqType); } catch (error) { w.within(error, "MeteringReceiptReq"); }
       break;
     case "MeteringReceiptRes":
       w.bits(122, 8);
       w.checkObject(value, "MeteringReceiptRes");
-      w.path[w.depth++] = "MeteringReceiptRes";
-      e_MeteringReceiptResType(w, value as MeteringReceiptResType);
-      w.depth--;
+      try { e_MeteringReceiptResType(w, value as MeteringReceiptResType); } catch (error) { w.within(error, "MeteringReceiptRes"); }
       break;
     case "MgmtData":
       w.bits(123, 8);
@@ -10446,9 +9811,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Notification":
       w.bits(126, 8);
       w.checkObject(value, "Notification");
-      w.path[w.depth++] = "Notification";
-      e_NotificationType(w, value as NotificationType);
-      w.depth--;
+      try { e_NotificationType(w, value as NotificationType); } catch (error) { w.within(error, "Notification"); }
       break;
     case "NotificationMaxDelay":
       w.bits(127, 8);
@@ -10471,9 +9834,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Object":
       w.bits(130, 8);
       w.checkObject(value, "Object");
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, value as ObjectType);
-      w.depth--;
+      try { e_ObjectType(w, value as ObjectType); } catch (error) { w.within(error, "Object"); }
       break;
     case "P":
       w.bits(131, 8);
@@ -10484,9 +9845,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PGPData":
       w.bits(132, 8);
       w.checkObject(value, "PGPData");
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, value as PGPDataType);
-      w.depth--;
+      try { e_PGPDataType(w, value as PGPDataType); } catch (error) { w.within(error, "PGPData"); }
       break;
     case "PGPKeyID":
       w.bits(133, 8);
@@ -10503,37 +9862,27 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PMax":
       w.bits(135, 8);
       w.checkObject(value, "PMax");
-      w.path[w.depth++] = "PMax";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "PMax"); }
       break;
     case "PMaxSchedule":
       w.bits(136, 8);
       w.checkObject(value, "PMaxSchedule");
-      w.path[w.depth++] = "PMaxSchedule";
-      e_PMaxScheduleType(w, value as PMaxScheduleType);
-      w.depth--;
+      try { e_PMaxScheduleType(w, value as PMaxScheduleType); } catch (error) { w.within(error, "PMaxSchedule"); }
       break;
     case "PMaxScheduleEntry":
       w.bits(137, 8);
       w.checkObject(value, "PMaxScheduleEntry");
-      w.path[w.depth++] = "PMaxScheduleEntry";
-      e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType);
-      w.depth--;
+      try { e_PMaxScheduleEntryType(w, value as PMaxScheduleEntryType); } catch (error) { w.within(error, "PMaxScheduleEntry"); }
       break;
     case "Parameter":
       w.bits(138, 8);
       w.checkObject(value, "Parameter");
-      w.path[w.depth++] = "Parameter";
-      e_ParameterType(w, value as ParameterType);
-      w.depth--;
+      try { e_ParameterType(w, value as ParameterType); } catch (error) { w.within(error, "Parameter"); }
       break;
     case "ParameterSet":
       w.bits(139, 8);
       w.checkObject(value, "ParameterSet");
-      w.path[w.depth++] = "ParameterSet";
-      e_ParameterSetType(w, value as ParameterSetType);
-      w.depth--;
+      try { e_ParameterSetType(w, value as ParameterSetType); } catch (error) { w.within(error, "ParameterSet"); }
       break;
     case "ParameterSetID":
       w.bits(140, 8);
@@ -10545,16 +9894,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PaymentDetailsReq":
       w.bits(141, 8);
       w.checkObject(value, "PaymentDetailsReq");
-      w.path[w.depth++] = "PaymentDetailsReq";
-      e_PaymentDetailsReqType(w, value as PaymentDetailsReqType);
-      w.depth--;
+      try { e_PaymentDetailsReqType(w, value as PaymentDetailsReqType); } catch (error) { w.within(error, "PaymentDetailsReq"); }
       break;
     case "PaymentDetailsRes":
       w.bits(142, 8);
       w.checkObject(value, "PaymentDetailsRes");
-      w.path[w.depth++] = "PaymentDetailsRes";
-      e_PaymentDetailsResType(w, value as PaymentDetailsResType);
-      w.depth--;
+      try { e_PaymentDetailsResType(w, value as PaymentDetailsResType); } catch (error) { w.within(error, "PaymentDetailsRes"); }
       break;
     case "PaymentOption":
       w.bits(143, 8);
@@ -10565,23 +9910,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PaymentOptionList":
       w.bits(144, 8);
       w.checkObject(value, "PaymentOptionList");
-      w.path[w.depth++] = "PaymentOptionList";
-      e_PaymentOptionListType(w, value as PaymentOptionListType);
-      w.depth--;
+      try { e_PaymentOptionListType(w, value as PaymentOptionListType); } catch (error) { w.within(error, "PaymentOptionList"); }
       break;
     case "PaymentServiceSelectionReq":
       w.bits(145, 8);
       w.checkObject(value, "PaymentServiceSelectionReq");
-      w.path[w.depth++] = "PaymentServiceSelectionReq";
-      e_PaymentServiceSelectionReqType(w, value as PaymentServiceSelectionReqType);
-      w.depth--;
+      try { e_PaymentServiceSelectionReqType(w, value as PaymentServiceSelectionReqType); } catch (error) { w.within(error, "PaymentServiceSelectionReq"); }
       break;
     case "PaymentServiceSelectionRes":
       w.bits(146, 8);
       w.checkObject(value, "PaymentServiceSelectionRes");
-      w.path[w.depth++] = "PaymentServiceSelectionRes";
-      e_PaymentServiceSelectionResType(w, value as PaymentServiceSelectionResType);
-      w.depth--;
+      try { e_PaymentServiceSelectionResType(w, value as PaymentServiceSelectionResType); } catch (error) { w.within(error, "PaymentServiceSelectionRes"); }
       break;
     case "PgenCounter":
       w.bits(147, 8);
@@ -10592,37 +9931,27 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PowerDeliveryReq":
       w.bits(148, 8);
       w.checkObject(value, "PowerDeliveryReq");
-      w.path[w.depth++] = "PowerDeliveryReq";
-      e_PowerDeliveryReqType(w, value as PowerDeliveryReqType);
-      w.depth--;
+      try { e_PowerDeliveryReqType(w, value as PowerDeliveryReqType); } catch (error) { w.within(error, "PowerDeliveryReq"); }
       break;
     case "PowerDeliveryRes":
       w.bits(149, 8);
       w.checkObject(value, "PowerDeliveryRes");
-      w.path[w.depth++] = "PowerDeliveryRes";
-      e_PowerDeliveryResType(w, value as PowerDeliveryResType);
-      w.depth--;
+      try { e_PowerDeliveryResType(w, value as PowerDeliveryResType); } catch (error) { w.within(error, "PowerDeliveryRes"); }
       break;
     case "PreChargeReq":
       w.bits(150, 8);
       w.checkObject(value, "PreChargeReq");
-      w.path[w.depth++] = "PreChargeReq";
-      e_PreChargeReqType(w, value as PreChargeReqType);
-      w.depth--;
+      try { e_PreChargeReqType(w, value as PreChargeReqType); } catch (error) { w.within(error, "PreChargeReq"); }
       break;
     case "PreChargeRes":
       w.bits(151, 8);
       w.checkObject(value, "PreChargeRes");
-      w.path[w.depth++] = "PreChargeRes";
-      e_PreChargeResType(w, value as PreChargeResType);
-      w.depth--;
+      try { e_PreChargeResType(w, value as PreChargeResType); } catch (error) { w.within(error, "PreChargeRes"); }
       break;
     case "ProfileEntry":
       w.bits(152, 8);
       w.checkObject(value, "ProfileEntry");
-      w.path[w.depth++] = "ProfileEntry";
-      e_ProfileEntryType(w, value as ProfileEntryType);
-      w.depth--;
+      try { e_ProfileEntryType(w, value as ProfileEntryType); } catch (error) { w.within(error, "ProfileEntry"); }
       break;
     case "Q":
       w.bits(153, 8);
@@ -10639,9 +9968,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RSAKeyValue":
       w.bits(155, 8);
       w.checkObject(value, "RSAKeyValue");
-      w.path[w.depth++] = "RSAKeyValue";
-      e_RSAKeyValueType(w, value as RSAKeyValueType);
-      w.depth--;
+      try { e_RSAKeyValueType(w, value as RSAKeyValueType); } catch (error) { w.within(error, "RSAKeyValue"); }
       break;
     case "ReceiptRequired":
       w.bits(156, 8);
@@ -10652,30 +9979,22 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Reference":
       w.bits(157, 8);
       w.checkObject(value, "Reference");
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, value as ReferenceType);
-      w.depth--;
+      try { e_ReferenceType(w, value as ReferenceType); } catch (error) { w.within(error, "Reference"); }
       break;
     case "RelativeTimeInterval":
       w.bits(158, 8);
       w.checkObject(value, "RelativeTimeInterval");
-      w.path[w.depth++] = "RelativeTimeInterval";
-      e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType);
-      w.depth--;
+      try { e_RelativeTimeIntervalType(w, value as RelativeTimeIntervalType); } catch (error) { w.within(error, "RelativeTimeInterval"); }
       break;
     case "RemainingTimeToBulkSoC":
       w.bits(159, 8);
       w.checkObject(value, "RemainingTimeToBulkSoC");
-      w.path[w.depth++] = "RemainingTimeToBulkSoC";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "RemainingTimeToBulkSoC"); }
       break;
     case "RemainingTimeToFullSoC":
       w.bits(160, 8);
       w.checkObject(value, "RemainingTimeToFullSoC");
-      w.path[w.depth++] = "RemainingTimeToFullSoC";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "RemainingTimeToFullSoC"); }
       break;
     case "RequestedEnergyTransferMode":
       w.bits(161, 8);
@@ -10692,9 +10011,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RetrievalMethod":
       w.bits(163, 8);
       w.checkObject(value, "RetrievalMethod");
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, value as RetrievalMethodType);
-      w.depth--;
+      try { e_RetrievalMethodType(w, value as RetrievalMethodType); } catch (error) { w.within(error, "RetrievalMethod"); }
       break;
     case "RetryCounter":
       w.bits(164, 8);
@@ -10706,30 +10023,22 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RootCertificateID":
       w.bits(165, 8);
       w.checkObject(value, "RootCertificateID");
-      w.path[w.depth++] = "RootCertificateID";
-      e_X509IssuerSerialType(w, value as X509IssuerSerialType);
-      w.depth--;
+      try { e_X509IssuerSerialType(w, value as X509IssuerSerialType); } catch (error) { w.within(error, "RootCertificateID"); }
       break;
     case "SAProvisioningCertificateChain":
       w.bits(166, 8);
       w.checkObject(value, "SAProvisioningCertificateChain");
-      w.path[w.depth++] = "SAProvisioningCertificateChain";
-      e_CertificateChainType(w, value as CertificateChainType);
-      w.depth--;
+      try { e_CertificateChainType(w, value as CertificateChainType); } catch (error) { w.within(error, "SAProvisioningCertificateChain"); }
       break;
     case "SAScheduleList":
       w.bits(167, 8);
       w.checkObject(value, "SAScheduleList");
-      w.path[w.depth++] = "SAScheduleList";
-      e_SAScheduleListType(w, value as SAScheduleListType);
-      w.depth--;
+      try { e_SAScheduleListType(w, value as SAScheduleListType); } catch (error) { w.within(error, "SAScheduleList"); }
       break;
     case "SAScheduleTuple":
       w.bits(168, 8);
       w.checkObject(value, "SAScheduleTuple");
-      w.path[w.depth++] = "SAScheduleTuple";
-      e_SAScheduleTupleType(w, value as SAScheduleTupleType);
-      w.depth--;
+      try { e_SAScheduleTupleType(w, value as SAScheduleTupleType); } catch (error) { w.within(error, "SAScheduleTuple"); }
       break;
     case "SAScheduleTupleID":
       w.bits(169, 8);
@@ -10740,16 +10049,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SASchedules":
       w.bits(171, 8);
       w.checkObject(value, "SASchedules");
-      w.path[w.depth++] = "SASchedules";
-      e_SASchedulesType(w, value as SASchedulesType);
-      w.depth--;
+      try { e_SASchedulesType(w, value as SASchedulesType); } catch (error) { w.within(error, "SASchedules"); }
       break;
     case "SPKIData":
       w.bits(172, 8);
       w.checkObject(value, "SPKIData");
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, value as SPKIDataType);
-      w.depth--;
+      try { e_SPKIDataType(w, value as SPKIDataType); } catch (error) { w.within(error, "SPKIData"); }
       break;
     case "SPKISexp":
       w.bits(173, 8);
@@ -10760,9 +10065,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SalesTariff":
       w.bits(174, 8);
       w.checkObject(value, "SalesTariff");
-      w.path[w.depth++] = "SalesTariff";
-      e_SalesTariffType(w, value as SalesTariffType);
-      w.depth--;
+      try { e_SalesTariffType(w, value as SalesTariffType); } catch (error) { w.within(error, "SalesTariff"); }
       break;
     case "SalesTariffDescription":
       w.bits(175, 8);
@@ -10773,9 +10076,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SalesTariffEntry":
       w.bits(176, 8);
       w.checkObject(value, "SalesTariffEntry");
-      w.path[w.depth++] = "SalesTariffEntry";
-      e_SalesTariffEntryType(w, value as SalesTariffEntryType);
-      w.depth--;
+      try { e_SalesTariffEntryType(w, value as SalesTariffEntryType); } catch (error) { w.within(error, "SalesTariffEntry"); }
       break;
     case "SalesTariffID":
       w.bits(177, 8);
@@ -10798,23 +10099,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SelectedService":
       w.bits(180, 8);
       w.checkObject(value, "SelectedService");
-      w.path[w.depth++] = "SelectedService";
-      e_SelectedServiceType(w, value as SelectedServiceType);
-      w.depth--;
+      try { e_SelectedServiceType(w, value as SelectedServiceType); } catch (error) { w.within(error, "SelectedService"); }
       break;
     case "SelectedServiceList":
       w.bits(181, 8);
       w.checkObject(value, "SelectedServiceList");
-      w.path[w.depth++] = "SelectedServiceList";
-      e_SelectedServiceListType(w, value as SelectedServiceListType);
-      w.depth--;
+      try { e_SelectedServiceListType(w, value as SelectedServiceListType); } catch (error) { w.within(error, "SelectedServiceList"); }
       break;
     case "Service":
       w.bits(182, 8);
       w.checkObject(value, "Service");
-      w.path[w.depth++] = "Service";
-      e_ServiceType(w, value as ServiceType);
-      w.depth--;
+      try { e_ServiceType(w, value as ServiceType); } catch (error) { w.within(error, "Service"); }
       break;
     case "ServiceCategory":
       w.bits(183, 8);
@@ -10825,30 +10120,22 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ServiceDetailReq":
       w.bits(185, 8);
       w.checkObject(value, "ServiceDetailReq");
-      w.path[w.depth++] = "ServiceDetailReq";
-      e_ServiceDetailReqType(w, value as ServiceDetailReqType);
-      w.depth--;
+      try { e_ServiceDetailReqType(w, value as ServiceDetailReqType); } catch (error) { w.within(error, "ServiceDetailReq"); }
       break;
     case "ServiceDetailRes":
       w.bits(186, 8);
       w.checkObject(value, "ServiceDetailRes");
-      w.path[w.depth++] = "ServiceDetailRes";
-      e_ServiceDetailResType(w, value as ServiceDetailResType);
-      w.depth--;
+      try { e_ServiceDetailResType(w, value as ServiceDetailResType); } catch (error) { w.within(error, "ServiceDetailRes"); }
       break;
     case "ServiceDiscoveryReq":
       w.bits(187, 8);
       w.checkObject(value, "ServiceDiscoveryReq");
-      w.path[w.depth++] = "ServiceDiscoveryReq";
-      e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType);
-      w.depth--;
+      try { e_ServiceDiscoveryReqType(w, value as ServiceDiscoveryReqType); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
       break;
     case "ServiceDiscoveryRes":
       w.bits(188, 8);
       w.checkObject(value, "ServiceDiscoveryRes");
-      w.path[w.depth++] = "ServiceDiscoveryRes";
-      e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType);
-      w.depth--;
+      try { e_ServiceDiscoveryResType(w, value as ServiceDiscoveryResType); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
       break;
     case "ServiceID":
       w.bits(189, 8);
@@ -10859,9 +10146,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ServiceList":
       w.bits(191, 8);
       w.checkObject(value, "ServiceList");
-      w.path[w.depth++] = "ServiceList";
-      e_ServiceListType(w, value as ServiceListType);
-      w.depth--;
+      try { e_ServiceListType(w, value as ServiceListType); } catch (error) { w.within(error, "ServiceList"); }
       break;
     case "ServiceName":
       w.bits(192, 8);
@@ -10872,9 +10157,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "ServiceParameterList":
       w.bits(193, 8);
       w.checkObject(value, "ServiceParameterList");
-      w.path[w.depth++] = "ServiceParameterList";
-      e_ServiceParameterListType(w, value as ServiceParameterListType);
-      w.depth--;
+      try { e_ServiceParameterListType(w, value as ServiceParameterListType); } catch (error) { w.within(error, "ServiceParameterList"); }
       break;
     case "ServiceScope":
       w.bits(194, 8);
@@ -10891,30 +10174,22 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "SessionSetupReq":
       w.bits(198, 8);
       w.checkObject(value, "SessionSetupReq");
-      w.path[w.depth++] = "SessionSetupReq";
-      e_SessionSetupReqType(w, value as SessionSetupReqType);
-      w.depth--;
+      try { e_SessionSetupReqType(w, value as SessionSetupReqType); } catch (error) { w.within(error, "SessionSetupReq"); }
       break;
     case "SessionSetupRes":
       w.bits(199, 8);
       w.checkObject(value, "SessionSetupRes");
-      w.path[w.depth++] = "SessionSetupRes";
-      e_SessionSetupResType(w, value as SessionSetupResType);
-      w.depth--;
+      try { e_SessionSetupResType(w, value as SessionSetupResType); } catch (error) { w.within(error, "SessionSetupRes"); }
       break;
     case "SessionStopReq":
       w.bits(200, 8);
       w.checkObject(value, "SessionStopReq");
-      w.path[w.depth++] = "SessionStopReq";
-      e_SessionStopReqType(w, value as SessionStopReqType);
-      w.depth--;
+      try { e_SessionStopReqType(w, value as SessionStopReqType); } catch (error) { w.within(error, "SessionStopReq"); }
       break;
     case "SessionStopRes":
       w.bits(201, 8);
       w.checkObject(value, "SessionStopRes");
-      w.path[w.depth++] = "SessionStopRes";
-      e_SessionStopResType(w, value as SessionStopResType);
-      w.depth--;
+      try { e_SessionStopResType(w, value as SessionStopResType); } catch (error) { w.within(error, "SessionStopRes"); }
       break;
     case "SigMeterReading":
       w.bits(202, 8);
@@ -10925,58 +10200,42 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Signature":
       w.bits(203, 8);
       w.checkObject(value, "Signature");
-      w.path[w.depth++] = "Signature";
-      e_SignatureType(w, value as SignatureType);
-      w.depth--;
+      try { e_SignatureType(w, value as SignatureType); } catch (error) { w.within(error, "Signature"); }
       break;
     case "SignatureMethod":
       w.bits(204, 8);
       w.checkObject(value, "SignatureMethod");
-      w.path[w.depth++] = "SignatureMethod";
-      e_SignatureMethodType(w, value as SignatureMethodType);
-      w.depth--;
+      try { e_SignatureMethodType(w, value as SignatureMethodType); } catch (error) { w.within(error, "SignatureMethod"); }
       break;
     case "SignatureProperties":
       w.bits(205, 8);
       w.checkObject(value, "SignatureProperties");
-      w.path[w.depth++] = "SignatureProperties";
-      e_SignaturePropertiesType(w, value as SignaturePropertiesType);
-      w.depth--;
+      try { e_SignaturePropertiesType(w, value as SignaturePropertiesType); } catch (error) { w.within(error, "SignatureProperties"); }
       break;
     case "SignatureProperty":
       w.bits(206, 8);
       w.checkObject(value, "SignatureProperty");
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, value as SignaturePropertyType);
-      w.depth--;
+      try { e_SignaturePropertyType(w, value as SignaturePropertyType); } catch (error) { w.within(error, "SignatureProperty"); }
       break;
     case "SignatureValue":
       w.bits(207, 8);
       w.checkObject(value, "SignatureValue");
-      w.path[w.depth++] = "SignatureValue";
-      e_SignatureValueType(w, value as SignatureValueType);
-      w.depth--;
+      try { e_SignatureValueType(w, value as SignatureValueType); } catch (error) { w.within(error, "SignatureValue"); }
       break;
     case "SignedInfo":
       w.bits(208, 8);
       w.checkObject(value, "SignedInfo");
-      w.path[w.depth++] = "SignedInfo";
-      e_SignedInfoType(w, value as SignedInfoType);
-      w.depth--;
+      try { e_SignedInfoType(w, value as SignedInfoType); } catch (error) { w.within(error, "SignedInfo"); }
       break;
     case "SubCertificates":
       w.bits(209, 8);
       w.checkObject(value, "SubCertificates");
-      w.path[w.depth++] = "SubCertificates";
-      e_SubCertificatesType(w, value as SubCertificatesType);
-      w.depth--;
+      try { e_SubCertificatesType(w, value as SubCertificatesType); } catch (error) { w.within(error, "SubCertificates"); }
       break;
     case "SupportedEnergyTransferMode":
       w.bits(210, 8);
       w.checkObject(value, "SupportedEnergyTransferMode");
-      w.path[w.depth++] = "SupportedEnergyTransferMode";
-      e_SupportedEnergyTransferModeType(w, value as SupportedEnergyTransferModeType);
-      w.depth--;
+      try { e_SupportedEnergyTransferModeType(w, value as SupportedEnergyTransferModeType); } catch (error) { w.within(error, "SupportedEnergyTransferMode"); }
       break;
     case "TMeter":
       w.bits(211, 8);
@@ -10987,23 +10246,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "TimeInterval":
       w.bits(212, 8);
       w.checkObject(value, "TimeInterval");
-      w.path[w.depth++] = "TimeInterval";
-      e_IntervalType(w, value as IntervalType);
-      w.depth--;
+      try { e_IntervalType(w, value as IntervalType); } catch (error) { w.within(error, "TimeInterval"); }
       break;
     case "Transform":
       w.bits(213, 8);
       w.checkObject(value, "Transform");
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, value as TransformType);
-      w.depth--;
+      try { e_TransformType(w, value as TransformType); } catch (error) { w.within(error, "Transform"); }
       break;
     case "Transforms":
       w.bits(214, 8);
       w.checkObject(value, "Transforms");
-      w.path[w.depth++] = "Transforms";
-      e_TransformsType(w, value as TransformsType);
-      w.depth--;
+      try { e_TransformsType(w, value as TransformsType); } catch (error) { w.within(error, "Transforms"); }
       break;
     case "Unit":
       w.bits(215, 8);
@@ -11014,9 +10267,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "V2G_Message":
       w.bits(216, 8);
       w.checkObject(value, "V2G_Message");
-      w.path[w.depth++] = "V2G_Message";
-      e_V2G_MessageType(w, value as V2G_MessageType);
-      w.depth--;
+      try { e_V2G_MessageType(w, value as V2G_MessageType); } catch (error) { w.within(error, "V2G_Message"); }
       break;
     case "Value":
       w.bits(217, 8);
@@ -11028,16 +10279,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "WeldingDetectionReq":
       w.bits(218, 8);
       w.checkObject(value, "WeldingDetectionReq");
-      w.path[w.depth++] = "WeldingDetectionReq";
-      e_WeldingDetectionReqType(w, value as WeldingDetectionReqType);
-      w.depth--;
+      try { e_WeldingDetectionReqType(w, value as WeldingDetectionReqType); } catch (error) { w.within(error, "WeldingDetectionReq"); }
       break;
     case "WeldingDetectionRes":
       w.bits(219, 8);
       w.checkObject(value, "WeldingDetectionRes");
-      w.path[w.depth++] = "WeldingDetectionRes";
-      e_WeldingDetectionResType(w, value as WeldingDetectionResType);
-      w.depth--;
+      try { e_WeldingDetectionResType(w, value as WeldingDetectionResType); } catch (error) { w.within(error, "WeldingDetectionRes"); }
       break;
     case "X509CRL":
       w.bits(220, 8);
@@ -11054,9 +10301,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "X509Data":
       w.bits(222, 8);
       w.checkObject(value, "X509Data");
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, value as X509DataType);
-      w.depth--;
+      try { e_X509DataType(w, value as X509DataType); } catch (error) { w.within(error, "X509Data"); }
       break;
     case "X509IssuerName":
       w.bits(223, 8);
@@ -11067,9 +10312,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "X509IssuerSerial":
       w.bits(224, 8);
       w.checkObject(value, "X509IssuerSerial");
-      w.path[w.depth++] = "X509IssuerSerial";
-      e_X509IssuerSerialType(w, value as X509IssuerSerialType);
-      w.depth--;
+      try { e_X509IssuerSerialType(w, value as X509IssuerSerialType); } catch (error) { w.within(error, "X509IssuerSerial"); }
       break;
     case "X509SKI":
       w.bits(225, 8);
@@ -11151,9 +10394,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "physicalValue":
       w.bits(238, 8);
       w.checkObject(value, "physicalValue");
-      w.path[w.depth++] = "physicalValue";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "physicalValue"); }
       break;
     case "shortValue":
       w.bits(239, 8);
@@ -11171,9 +10412,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "startValue":
       w.bits(241, 8);
       w.checkObject(value, "startValue");
-      w.path[w.depth++] = "startValue";
-      e_PhysicalValueType(w, value as PhysicalValueType);
-      w.depth--;
+      try { e_PhysicalValueType(w, value as PhysicalValueType); } catch (error) { w.within(error, "startValue"); }
       break;
     case "stringValue":
       w.bits(242, 8);
@@ -11207,7 +10446,7 @@ function decodeElementFragment(r: BitReader, qn: string): Record<string, string>
 
 function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {
   w.checkObject(value, name);
-  w.path[w.depth++] = name;
+  try {
   const v = value as Record<string, unknown>;
   const keys = Object.keys(v).filter((k) => k !== 'CONTENT');
   for (const k of keys) if (!Object.hasOwn(attributeCodes, k)) w.fail(k, 'not an attribute of this element');
@@ -11222,7 +10461,9 @@ function encodeElementFragment(w: BitWriter, name: string, value: unknown, attri
     w.string(v.CONTENT as string, w.checkString(v.CONTENT, 'CONTENT', 0, 0x7fffffff));
     w.bits(244, 8);
   } else w.bits(255, 9);
-  w.depth--;
+  } catch (error) {
+    w.within(error, name);
+  }
 }
 
 /** The schema model this module was generated from (max -1 = unbounded), for the JSON layer and tests. */

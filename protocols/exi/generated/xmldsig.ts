@@ -2388,20 +2388,14 @@ export function e_SignatureType(w: BitWriter, v: SignatureType): void {
     default: w.unexpected(X_SignatureType[s], "SignedInfo");
   }
   w.checkObject(v.SignedInfo, "SignedInfo");
-  w.path[w.depth++] = "SignedInfo";
-  e_SignedInfoType(w, v.SignedInfo);
-  w.depth--;
+  try { e_SignedInfoType(w, v.SignedInfo); } catch (error) { w.within(error, "SignedInfo"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.SignatureValue, "SignatureValue");
-  w.path[w.depth++] = "SignatureValue";
-  e_SignatureValueType(w, v.SignatureValue);
-  w.depth--;
+  try { e_SignatureValueType(w, v.SignatureValue); } catch (error) { w.within(error, "SignatureValue"); }
   if (v.KeyInfo !== undefined) {
     w.bits(0, 2); s = 4;
     w.checkObject(v.KeyInfo, "KeyInfo");
-    w.path[w.depth++] = "KeyInfo";
-    e_KeyInfoType(w, v.KeyInfo);
-    w.depth--;
+    try { e_KeyInfoType(w, v.KeyInfo); } catch (error) { w.within(error, "KeyInfo"); }
   }
   const a_Object = v.Object;
   if (a_Object !== undefined) {
@@ -2415,10 +2409,7 @@ export function e_SignatureType(w: BitWriter, v: SignatureType): void {
         default: w.unexpected(X_SignatureType[s], "Object");
       }
       w.checkObject(x, "Object");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ObjectType(w, x); } catch (error) { w.within(error, "Object", i); }
     }
   }
   switch (s) {
@@ -2458,14 +2449,10 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
     default: w.unexpected(X_SignedInfoType[s], "CanonicalizationMethod");
   }
   w.checkObject(v.CanonicalizationMethod, "CanonicalizationMethod");
-  w.path[w.depth++] = "CanonicalizationMethod";
-  e_CanonicalizationMethodType(w, v.CanonicalizationMethod);
-  w.depth--;
+  try { e_CanonicalizationMethodType(w, v.CanonicalizationMethod); } catch (error) { w.within(error, "CanonicalizationMethod"); }
   w.bits(0, 1); s = 3;
   w.checkObject(v.SignatureMethod, "SignatureMethod");
-  w.path[w.depth++] = "SignatureMethod";
-  e_SignatureMethodType(w, v.SignatureMethod);
-  w.depth--;
+  try { e_SignatureMethodType(w, v.SignatureMethod); } catch (error) { w.within(error, "SignatureMethod"); }
   const a_Reference = v.Reference;
   if (a_Reference !== undefined) {
     w.checkArray(a_Reference, "Reference", 1, Infinity);
@@ -2477,10 +2464,7 @@ export function e_SignedInfoType(w: BitWriter, v: SignedInfoType): void {
         default: w.unexpected(X_SignedInfoType[s], "Reference");
       }
       w.checkObject(x, "Reference");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ReferenceType(w, x); } catch (error) { w.within(error, "Reference", i); }
     }
   }
   switch (s) {
@@ -2546,9 +2530,7 @@ export function e_ReferenceType(w: BitWriter, v: ReferenceType): void {
       default: w.unexpected(X_ReferenceType[s], "Transforms");
     }
     w.checkObject(v.Transforms, "Transforms");
-    w.path[w.depth++] = "Transforms";
-    e_TransformsType(w, v.Transforms);
-    w.depth--;
+    try { e_TransformsType(w, v.Transforms); } catch (error) { w.within(error, "Transforms"); }
   }
   switch (s) {
     case 0: w.bits(4, 3); s = 5; break;
@@ -2559,9 +2541,7 @@ export function e_ReferenceType(w: BitWriter, v: ReferenceType): void {
     default: w.unexpected(X_ReferenceType[s], "DigestMethod");
   }
   w.checkObject(v.DigestMethod, "DigestMethod");
-  w.path[w.depth++] = "DigestMethod";
-  e_DigestMethodType(w, v.DigestMethod);
-  w.depth--;
+  try { e_DigestMethodType(w, v.DigestMethod); } catch (error) { w.within(error, "DigestMethod"); }
   w.bits(0, 2); s = 6;
   w.binary(w.checkBinary(v.DigestValue, "DigestValue", 0, 2147483647));
   w.bits(0, 2);
@@ -2581,10 +2561,7 @@ export function e_TransformsType(w: BitWriter, v: TransformsType): void {
         default: w.unexpected(X_TransformsType[s], "Transform");
       }
       w.checkObject(x, "Transform");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_TransformType(w, x); } catch (error) { w.within(error, "Transform", i); }
     }
   }
   switch (s) {
@@ -2652,10 +2629,7 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "KeyValue");
       }
       w.checkObject(x, "KeyValue");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_KeyValueType(w, x); } catch (error) { w.within(error, "KeyValue", i); }
     }
   }
   const a_RetrievalMethod = v.RetrievalMethod;
@@ -2672,10 +2646,7 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "RetrievalMethod");
       }
       w.checkObject(x, "RetrievalMethod");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_RetrievalMethodType(w, x); } catch (error) { w.within(error, "RetrievalMethod", i); }
     }
   }
   const a_X509Data = v.X509Data;
@@ -2693,10 +2664,7 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "X509Data");
       }
       w.checkObject(x, "X509Data");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_X509DataType(w, x); } catch (error) { w.within(error, "X509Data", i); }
     }
   }
   const a_PGPData = v.PGPData;
@@ -2715,10 +2683,7 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "PGPData");
       }
       w.checkObject(x, "PGPData");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_PGPDataType(w, x); } catch (error) { w.within(error, "PGPData", i); }
     }
   }
   const a_SPKIData = v.SPKIData;
@@ -2738,10 +2703,7 @@ export function e_KeyInfoType(w: BitWriter, v: KeyInfoType): void {
         default: w.unexpected(X_KeyInfoType[s], "SPKIData");
       }
       w.checkObject(x, "SPKIData");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SPKIDataType(w, x); } catch (error) { w.within(error, "SPKIData", i); }
     }
   }
   const a_MgmtData = v.MgmtData;
@@ -2783,9 +2745,7 @@ export function e_KeyValueType(w: BitWriter, v: KeyValueType): void {
   if (v.DSAKeyValue !== undefined) {
     w.bits(0, 3); s = 1;
     w.checkObject(v.DSAKeyValue, "DSAKeyValue");
-    w.path[w.depth++] = "DSAKeyValue";
-    e_DSAKeyValueType(w, v.DSAKeyValue);
-    w.depth--;
+    try { e_DSAKeyValueType(w, v.DSAKeyValue); } catch (error) { w.within(error, "DSAKeyValue"); }
   }
   if (v.RSAKeyValue !== undefined) {
     switch (s) {
@@ -2793,9 +2753,7 @@ export function e_KeyValueType(w: BitWriter, v: KeyValueType): void {
       default: w.unexpected(X_KeyValueType[s], "RSAKeyValue");
     }
     w.checkObject(v.RSAKeyValue, "RSAKeyValue");
-    w.path[w.depth++] = "RSAKeyValue";
-    e_RSAKeyValueType(w, v.RSAKeyValue);
-    w.depth--;
+    try { e_RSAKeyValueType(w, v.RSAKeyValue); } catch (error) { w.within(error, "RSAKeyValue"); }
   }
   switch (s) {
     case 1: w.bits(0, 2);  break;
@@ -2827,9 +2785,7 @@ export function e_RetrievalMethodType(w: BitWriter, v: RetrievalMethodType): voi
       default: w.unexpected(X_RetrievalMethodType[s], "Transforms");
     }
     w.checkObject(v.Transforms, "Transforms");
-    w.path[w.depth++] = "Transforms";
-    e_TransformsType(w, v.Transforms);
-    w.depth--;
+    try { e_TransformsType(w, v.Transforms); } catch (error) { w.within(error, "Transforms"); }
   }
   switch (s) {
     case 0: w.bits(3, 3);  break;
@@ -2850,10 +2806,7 @@ export function e_X509DataType(w: BitWriter, v: X509DataType): void {
       const x = a_X509IssuerSerial[i];
       w.bits(0, 3); s = 1;
       w.checkObject(x, "X509IssuerSerial");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "X509IssuerSerial";
-      e_X509IssuerSerialType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_X509IssuerSerialType(w, x); } catch (error) { w.within(error, "X509IssuerSerial", i); }
     }
   }
   const a_X509SKI = v.X509SKI;
@@ -3015,10 +2968,7 @@ export function e_ManifestType(w: BitWriter, v: ManifestType): void {
         default: w.unexpected(X_ManifestType[s], "Reference");
       }
       w.checkObject(x, "Reference");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_ReferenceType(w, x); } catch (error) { w.within(error, "Reference", i); }
     }
   }
   switch (s) {
@@ -3046,10 +2996,7 @@ export function e_SignaturePropertiesType(w: BitWriter, v: SignaturePropertiesTy
         default: w.unexpected(X_SignaturePropertiesType[s], "SignatureProperty");
       }
       w.checkObject(x, "SignatureProperty");
-      w.item[w.depth] = i;
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, x);
-      w.item[--w.depth] = -1;
+      try { e_SignaturePropertyType(w, x); } catch (error) { w.within(error, "SignatureProperty", i); }
     }
   }
   switch (s) {
@@ -3270,23 +3217,17 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 0: // CanonicalizationMethod
       w.bits(0, 5);
       w.checkObject(value, "CanonicalizationMethod");
-      w.path[w.depth++] = "CanonicalizationMethod";
-      e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
-      w.depth--;
+      try { e_CanonicalizationMethodType(w, value as CanonicalizationMethodType); } catch (error) { w.within(error, "CanonicalizationMethod"); }
       return;
     case 1: // DSAKeyValue
       w.bits(1, 5);
       w.checkObject(value, "DSAKeyValue");
-      w.path[w.depth++] = "DSAKeyValue";
-      e_DSAKeyValueType(w, value as DSAKeyValueType);
-      w.depth--;
+      try { e_DSAKeyValueType(w, value as DSAKeyValueType); } catch (error) { w.within(error, "DSAKeyValue"); }
       return;
     case 2: // DigestMethod
       w.bits(2, 5);
       w.checkObject(value, "DigestMethod");
-      w.path[w.depth++] = "DigestMethod";
-      e_DigestMethodType(w, value as DigestMethodType);
-      w.depth--;
+      try { e_DigestMethodType(w, value as DigestMethodType); } catch (error) { w.within(error, "DigestMethod"); }
       return;
     case 3: // DigestValue
       w.bits(3, 5);
@@ -3297,9 +3238,7 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 4: // KeyInfo
       w.bits(4, 5);
       w.checkObject(value, "KeyInfo");
-      w.path[w.depth++] = "KeyInfo";
-      e_KeyInfoType(w, value as KeyInfoType);
-      w.depth--;
+      try { e_KeyInfoType(w, value as KeyInfoType); } catch (error) { w.within(error, "KeyInfo"); }
       return;
     case 5: // KeyName
       w.bits(5, 5);
@@ -3310,16 +3249,12 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 6: // KeyValue
       w.bits(6, 5);
       w.checkObject(value, "KeyValue");
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, value as KeyValueType);
-      w.depth--;
+      try { e_KeyValueType(w, value as KeyValueType); } catch (error) { w.within(error, "KeyValue"); }
       return;
     case 7: // Manifest
       w.bits(7, 5);
       w.checkObject(value, "Manifest");
-      w.path[w.depth++] = "Manifest";
-      e_ManifestType(w, value as ManifestType);
-      w.depth--;
+      try { e_ManifestType(w, value as ManifestType); } catch (error) { w.within(error, "Manifest"); }
       return;
     case 8: // MgmtData
       w.bits(8, 5);
@@ -3330,107 +3265,77 @@ export function encodeDocument(w: BitWriter, name: string, value: unknown): void
     case 9: // Object
       w.bits(9, 5);
       w.checkObject(value, "Object");
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, value as ObjectType);
-      w.depth--;
+      try { e_ObjectType(w, value as ObjectType); } catch (error) { w.within(error, "Object"); }
       return;
     case 10: // PGPData
       w.bits(10, 5);
       w.checkObject(value, "PGPData");
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, value as PGPDataType);
-      w.depth--;
+      try { e_PGPDataType(w, value as PGPDataType); } catch (error) { w.within(error, "PGPData"); }
       return;
     case 11: // RSAKeyValue
       w.bits(11, 5);
       w.checkObject(value, "RSAKeyValue");
-      w.path[w.depth++] = "RSAKeyValue";
-      e_RSAKeyValueType(w, value as RSAKeyValueType);
-      w.depth--;
+      try { e_RSAKeyValueType(w, value as RSAKeyValueType); } catch (error) { w.within(error, "RSAKeyValue"); }
       return;
     case 12: // Reference
       w.bits(12, 5);
       w.checkObject(value, "Reference");
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, value as ReferenceType);
-      w.depth--;
+      try { e_ReferenceType(w, value as ReferenceType); } catch (error) { w.within(error, "Reference"); }
       return;
     case 13: // RetrievalMethod
       w.bits(13, 5);
       w.checkObject(value, "RetrievalMethod");
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, value as RetrievalMethodType);
-      w.depth--;
+      try { e_RetrievalMethodType(w, value as RetrievalMethodType); } catch (error) { w.within(error, "RetrievalMethod"); }
       return;
     case 14: // SPKIData
       w.bits(14, 5);
       w.checkObject(value, "SPKIData");
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, value as SPKIDataType);
-      w.depth--;
+      try { e_SPKIDataType(w, value as SPKIDataType); } catch (error) { w.within(error, "SPKIData"); }
       return;
     case 15: // Signature
       w.bits(15, 5);
       w.checkObject(value, "Signature");
-      w.path[w.depth++] = "Signature";
-      e_SignatureType(w, value as SignatureType);
-      w.depth--;
+      try { e_SignatureType(w, value as SignatureType); } catch (error) { w.within(error, "Signature"); }
       return;
     case 16: // SignatureMethod
       w.bits(16, 5);
       w.checkObject(value, "SignatureMethod");
-      w.path[w.depth++] = "SignatureMethod";
-      e_SignatureMethodType(w, value as SignatureMethodType);
-      w.depth--;
+      try { e_SignatureMethodType(w, value as SignatureMethodType); } catch (error) { w.within(error, "SignatureMethod"); }
       return;
     case 17: // SignatureProperties
       w.bits(17, 5);
       w.checkObject(value, "SignatureProperties");
-      w.path[w.depth++] = "SignatureProperties";
-      e_SignaturePropertiesType(w, value as SignaturePropertiesType);
-      w.depth--;
+      try { e_SignaturePropertiesType(w, value as SignaturePropertiesType); } catch (error) { w.within(error, "SignatureProperties"); }
       return;
     case 18: // SignatureProperty
       w.bits(18, 5);
       w.checkObject(value, "SignatureProperty");
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, value as SignaturePropertyType);
-      w.depth--;
+      try { e_SignaturePropertyType(w, value as SignaturePropertyType); } catch (error) { w.within(error, "SignatureProperty"); }
       return;
     case 19: // SignatureValue
       w.bits(19, 5);
       w.checkObject(value, "SignatureValue");
-      w.path[w.depth++] = "SignatureValue";
-      e_SignatureValueType(w, value as SignatureValueType);
-      w.depth--;
+      try { e_SignatureValueType(w, value as SignatureValueType); } catch (error) { w.within(error, "SignatureValue"); }
       return;
     case 20: // SignedInfo
       w.bits(20, 5);
       w.checkObject(value, "SignedInfo");
-      w.path[w.depth++] = "SignedInfo";
-      e_SignedInfoType(w, value as SignedInfoType);
-      w.depth--;
+      try { e_SignedInfoType(w, value as SignedInfoType); } catch (error) { w.within(error, "SignedInfo"); }
       return;
     case 21: // Transform
       w.bits(21, 5);
       w.checkObject(value, "Transform");
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, value as TransformType);
-      w.depth--;
+      try { e_TransformType(w, value as TransformType); } catch (error) { w.within(error, "Transform"); }
       return;
     case 22: // Transforms
       w.bits(22, 5);
       w.checkObject(value, "Transforms");
-      w.path[w.depth++] = "Transforms";
-      e_TransformsType(w, value as TransformsType);
-      w.depth--;
+      try { e_TransformsType(w, value as TransformsType); } catch (error) { w.within(error, "Transforms"); }
       return;
     case 23: // X509Data
       w.bits(23, 5);
       w.checkObject(value, "X509Data");
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, value as X509DataType);
-      w.depth--;
+      try { e_X509DataType(w, value as X509DataType); } catch (error) { w.within(error, "X509Data"); }
       return;
     default:
       w.fail(name, 'not a global element of this schema');
@@ -3735,23 +3640,17 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "CanonicalizationMethod":
       w.bits(0, 6);
       w.checkObject(value, "CanonicalizationMethod");
-      w.path[w.depth++] = "CanonicalizationMethod";
-      e_CanonicalizationMethodType(w, value as CanonicalizationMethodType);
-      w.depth--;
+      try { e_CanonicalizationMethodType(w, value as CanonicalizationMethodType); } catch (error) { w.within(error, "CanonicalizationMethod"); }
       break;
     case "DSAKeyValue":
       w.bits(1, 6);
       w.checkObject(value, "DSAKeyValue");
-      w.path[w.depth++] = "DSAKeyValue";
-      e_DSAKeyValueType(w, value as DSAKeyValueType);
-      w.depth--;
+      try { e_DSAKeyValueType(w, value as DSAKeyValueType); } catch (error) { w.within(error, "DSAKeyValue"); }
       break;
     case "DigestMethod":
       w.bits(2, 6);
       w.checkObject(value, "DigestMethod");
-      w.path[w.depth++] = "DigestMethod";
-      e_DigestMethodType(w, value as DigestMethodType);
-      w.depth--;
+      try { e_DigestMethodType(w, value as DigestMethodType); } catch (error) { w.within(error, "DigestMethod"); }
       break;
     case "DigestValue":
       w.bits(3, 6);
@@ -3786,9 +3685,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "KeyInfo":
       w.bits(8, 6);
       w.checkObject(value, "KeyInfo");
-      w.path[w.depth++] = "KeyInfo";
-      e_KeyInfoType(w, value as KeyInfoType);
-      w.depth--;
+      try { e_KeyInfoType(w, value as KeyInfoType); } catch (error) { w.within(error, "KeyInfo"); }
       break;
     case "KeyName":
       w.bits(9, 6);
@@ -3799,16 +3696,12 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "KeyValue":
       w.bits(10, 6);
       w.checkObject(value, "KeyValue");
-      w.path[w.depth++] = "KeyValue";
-      e_KeyValueType(w, value as KeyValueType);
-      w.depth--;
+      try { e_KeyValueType(w, value as KeyValueType); } catch (error) { w.within(error, "KeyValue"); }
       break;
     case "Manifest":
       w.bits(11, 6);
       w.checkObject(value, "Manifest");
-      w.path[w.depth++] = "Manifest";
-      e_ManifestType(w, value as ManifestType);
-      w.depth--;
+      try { e_ManifestType(w, value as ManifestType); } catch (error) { w.within(error, "Manifest"); }
       break;
     case "MgmtData":
       w.bits(12, 6);
@@ -3825,9 +3718,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Object":
       w.bits(14, 6);
       w.checkObject(value, "Object");
-      w.path[w.depth++] = "Object";
-      e_ObjectType(w, value as ObjectType);
-      w.depth--;
+      try { e_ObjectType(w, value as ObjectType); } catch (error) { w.within(error, "Object"); }
       break;
     case "P":
       w.bits(15, 6);
@@ -3838,9 +3729,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "PGPData":
       w.bits(16, 6);
       w.checkObject(value, "PGPData");
-      w.path[w.depth++] = "PGPData";
-      e_PGPDataType(w, value as PGPDataType);
-      w.depth--;
+      try { e_PGPDataType(w, value as PGPDataType); } catch (error) { w.within(error, "PGPData"); }
       break;
     case "PGPKeyID":
       w.bits(17, 6);
@@ -3869,30 +3758,22 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "RSAKeyValue":
       w.bits(21, 6);
       w.checkObject(value, "RSAKeyValue");
-      w.path[w.depth++] = "RSAKeyValue";
-      e_RSAKeyValueType(w, value as RSAKeyValueType);
-      w.depth--;
+      try { e_RSAKeyValueType(w, value as RSAKeyValueType); } catch (error) { w.within(error, "RSAKeyValue"); }
       break;
     case "Reference":
       w.bits(22, 6);
       w.checkObject(value, "Reference");
-      w.path[w.depth++] = "Reference";
-      e_ReferenceType(w, value as ReferenceType);
-      w.depth--;
+      try { e_ReferenceType(w, value as ReferenceType); } catch (error) { w.within(error, "Reference"); }
       break;
     case "RetrievalMethod":
       w.bits(23, 6);
       w.checkObject(value, "RetrievalMethod");
-      w.path[w.depth++] = "RetrievalMethod";
-      e_RetrievalMethodType(w, value as RetrievalMethodType);
-      w.depth--;
+      try { e_RetrievalMethodType(w, value as RetrievalMethodType); } catch (error) { w.within(error, "RetrievalMethod"); }
       break;
     case "SPKIData":
       w.bits(24, 6);
       w.checkObject(value, "SPKIData");
-      w.path[w.depth++] = "SPKIData";
-      e_SPKIDataType(w, value as SPKIDataType);
-      w.depth--;
+      try { e_SPKIDataType(w, value as SPKIDataType); } catch (error) { w.within(error, "SPKIData"); }
       break;
     case "SPKISexp":
       w.bits(25, 6);
@@ -3909,58 +3790,42 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "Signature":
       w.bits(27, 6);
       w.checkObject(value, "Signature");
-      w.path[w.depth++] = "Signature";
-      e_SignatureType(w, value as SignatureType);
-      w.depth--;
+      try { e_SignatureType(w, value as SignatureType); } catch (error) { w.within(error, "Signature"); }
       break;
     case "SignatureMethod":
       w.bits(28, 6);
       w.checkObject(value, "SignatureMethod");
-      w.path[w.depth++] = "SignatureMethod";
-      e_SignatureMethodType(w, value as SignatureMethodType);
-      w.depth--;
+      try { e_SignatureMethodType(w, value as SignatureMethodType); } catch (error) { w.within(error, "SignatureMethod"); }
       break;
     case "SignatureProperties":
       w.bits(29, 6);
       w.checkObject(value, "SignatureProperties");
-      w.path[w.depth++] = "SignatureProperties";
-      e_SignaturePropertiesType(w, value as SignaturePropertiesType);
-      w.depth--;
+      try { e_SignaturePropertiesType(w, value as SignaturePropertiesType); } catch (error) { w.within(error, "SignatureProperties"); }
       break;
     case "SignatureProperty":
       w.bits(30, 6);
       w.checkObject(value, "SignatureProperty");
-      w.path[w.depth++] = "SignatureProperty";
-      e_SignaturePropertyType(w, value as SignaturePropertyType);
-      w.depth--;
+      try { e_SignaturePropertyType(w, value as SignaturePropertyType); } catch (error) { w.within(error, "SignatureProperty"); }
       break;
     case "SignatureValue":
       w.bits(31, 6);
       w.checkObject(value, "SignatureValue");
-      w.path[w.depth++] = "SignatureValue";
-      e_SignatureValueType(w, value as SignatureValueType);
-      w.depth--;
+      try { e_SignatureValueType(w, value as SignatureValueType); } catch (error) { w.within(error, "SignatureValue"); }
       break;
     case "SignedInfo":
       w.bits(32, 6);
       w.checkObject(value, "SignedInfo");
-      w.path[w.depth++] = "SignedInfo";
-      e_SignedInfoType(w, value as SignedInfoType);
-      w.depth--;
+      try { e_SignedInfoType(w, value as SignedInfoType); } catch (error) { w.within(error, "SignedInfo"); }
       break;
     case "Transform":
       w.bits(33, 6);
       w.checkObject(value, "Transform");
-      w.path[w.depth++] = "Transform";
-      e_TransformType(w, value as TransformType);
-      w.depth--;
+      try { e_TransformType(w, value as TransformType); } catch (error) { w.within(error, "Transform"); }
       break;
     case "Transforms":
       w.bits(34, 6);
       w.checkObject(value, "Transforms");
-      w.path[w.depth++] = "Transforms";
-      e_TransformsType(w, value as TransformsType);
-      w.depth--;
+      try { e_TransformsType(w, value as TransformsType); } catch (error) { w.within(error, "Transforms"); }
       break;
     case "X509CRL":
       w.bits(35, 6);
@@ -3977,9 +3842,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "X509Data":
       w.bits(37, 6);
       w.checkObject(value, "X509Data");
-      w.path[w.depth++] = "X509Data";
-      e_X509DataType(w, value as X509DataType);
-      w.depth--;
+      try { e_X509DataType(w, value as X509DataType); } catch (error) { w.within(error, "X509Data"); }
       break;
     case "X509IssuerName":
       w.bits(38, 6);
@@ -3990,9 +3853,7 @@ export function encodeFragment(w: BitWriter, name: string, value: unknown): void
     case "X509IssuerSerial":
       w.bits(39, 6);
       w.checkObject(value, "X509IssuerSerial");
-      w.path[w.depth++] = "X509IssuerSerial";
-      e_X509IssuerSerialType(w, value as X509IssuerSerialType);
-      w.depth--;
+      try { e_X509IssuerSerialType(w, value as X509IssuerSerialType); } catch (error) { w.within(error, "X509IssuerSerial"); }
       break;
     case "X509SKI":
       w.bits(40, 6);
@@ -4050,7 +3911,7 @@ function decodeElementFragment(r: BitReader, qn: string): Record<string, string>
 
 function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {
   w.checkObject(value, name);
-  w.path[w.depth++] = name;
+  try {
   const v = value as Record<string, unknown>;
   const keys = Object.keys(v).filter((k) => k !== 'CONTENT');
   for (const k of keys) if (!Object.hasOwn(attributeCodes, k)) w.fail(k, 'not an attribute of this element');
@@ -4065,7 +3926,9 @@ function encodeElementFragment(w: BitWriter, name: string, value: unknown, attri
     w.string(v.CONTENT as string, w.checkString(v.CONTENT, 'CONTENT', 0, 0x7fffffff));
     w.bits(46, 6);
   } else w.bits(54, 6);
-  w.depth--;
+  } catch (error) {
+    w.within(error, name);
+  }
 }
 
 /** The schema model this module was generated from (max -1 = unbounded), for the JSON layer and tests. */

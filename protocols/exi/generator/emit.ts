@@ -521,7 +521,7 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   );
   const usesState = lines.some((l) => /switch \(s\)|\[s\]/.test(l));
   const body = usesState ? lines : lines.filter((l) => l.trim() !== 'let s = 0;' && !/^\s*s = [^;]+;$/.test(l)).map((l) => l.replace(/ s = [^;]+;$/, ''));
-  const out = mergeWrites(body);
+  const out = fuseUintWrites(mergeWrites(body));
   out.push(`const X_${name}: readonly string[] = [${expected.map(lit).join(', ')}];`);
   return out.join('\n') + '\n';
 }
@@ -565,6 +565,23 @@ function mergeWrites(lines: string[]): string[] {
   return out;
 }
 
+/**
+ * Peephole after mergeWrites: `w.uint(x)` followed by a write of at most 8 bits (the EE and event codes
+ * after an integer, e.g. PhysicalValue's Value) becomes one `w.uintThen(x, value, n)`.
+ */
+function fuseUintWrites(lines: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const uint = /^(\s*)w\.uint\((.+)\);$/.exec(lines[i]);
+    const next = uint && /^(\s*)w\.bits\((.+), (\d+)\);((?: s = [^;]+;)?)$/.exec(lines[i + 1] ?? '');
+    if (uint && next && next[1] === uint[1] && Number(next[3]) <= 8) {
+      out.push(`${uint[1]}w.uintThen(${uint[2]}, ${next[2]}, ${next[3]});${next[4]}`);
+      i++;
+    } else out.push(lines[i]);
+  }
+  return out;
+}
+
 function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>, x: string, countExpr: string, ind: string, typeRef: (d: ElementDecl) => string): { code: string[]; to: Set<number> } {
   if (p.kind === 'AT' || p.kind === 'CH') {
     const vt = p.kind === 'AT' ? p.attr.value : p.value;
@@ -581,9 +598,9 @@ function fieldBody(g: TypeGrammar, f: FieldInfo, p: Position, from: Set<number>,
   return {
     code:
       countExpr === ''
-        ? [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.depth--;`]
+        ? [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}try { e_${typeRef(decl)}(w, ${x}); } catch (error) { w.within(error, ${lit(f.name)}); }`]
         : // A list item: its index goes into the error path (Service[3]).
-          [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}w.item[w.depth] = i;`, `${ind}w.path[w.depth++] = ${lit(f.name)};`, `${ind}e_${typeRef(decl)}(w, ${x});`, `${ind}w.item[--w.depth] = -1;`],
+          [...t.code, `${ind}w.checkObject(${x}, ${lit(f.name)});`, `${ind}try { e_${typeRef(decl)}(w, ${x}); } catch (error) { w.within(error, ${lit(f.name)}, i); }`],
     to: t.to,
   };
 }
@@ -597,7 +614,7 @@ function elementValueDecode(decl: ElementDecl, typeRef: (d: ElementDecl) => stri
 
 function elementValueEncode(decl: ElementDecl, typeRef: (d: ElementDecl) => string, ind: string): string[] {
   const name = decl.name.local;
-  if ('complex' in decl.type) return [`${ind}w.checkObject(value, ${lit(name)});`, `${ind}w.path[w.depth++] = ${lit(name)};`, `${ind}e_${typeRef(decl)}(w, value as ${typeRef(decl)});`, `${ind}w.depth--;`];
+  if ('complex' in decl.type) return [`${ind}w.checkObject(value, ${lit(name)});`, `${ind}try { e_${typeRef(decl)}(w, value as ${typeRef(decl)}); } catch (error) { w.within(error, ${lit(name)}); }`];
   return [`${ind}w.bits(0, 1);`, ...writeStmts(decl.type.simple, `value as ${typeRef(decl)}`, name).map((l) => ind + l), `${ind}w.bits(0, 1);`];
 }
 
@@ -711,13 +728,13 @@ function emitFragment(spec: ModuleSpec, typeRef: (d: ElementDecl) => string): st
   lines.push(`    if (c === ${attributes.length + n + 2}) return v;`);
   lines.push(`    if (c !== ${attributes.length + n + 3}) return r.unexpected(c, ${efWidth}, 'ElementFragment');`);
   lines.push('    v.CONTENT = r.string(0x7fffffff, qn);', `    const end = r.bits(${ef2Width});`, `    if (end !== ${n + 1}) return r.unexpected(end, ${ef2Width}, 'ElementFragment after CH');`, '    return v;', '  }', '}');
-  lines.push('', 'function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {', '  w.checkObject(value, name);', '  w.path[w.depth++] = name;');
+  lines.push('', 'function encodeElementFragment(w: BitWriter, name: string, value: unknown, attributeCodes: Record<string, number>): void {', '  w.checkObject(value, name);', '  try {');
   lines.push('  const v = value as Record<string, unknown>;', '  const keys = Object.keys(v).filter((k) => k !== \'CONTENT\');');
   lines.push('  for (const k of keys) if (!Object.hasOwn(attributeCodes, k)) w.fail(k, \'not an attribute of this element\');', '  keys.sort((a, b) => attributeCodes[a] - attributeCodes[b]);');
   lines.push('  for (const k of keys) {', '    const code = attributeCodes[k];');
   lines.push(`    w.bits(code, ${efWidth});`, '    w.string(v[k] as string, w.checkString(v[k], k, 0, 0x7fffffff));', '  }');
   lines.push('  if (v.CONTENT !== undefined) {', `    w.bits(${attributes.length + n + 3}, ${efWidth});`, "    w.string(v.CONTENT as string, w.checkString(v.CONTENT, 'CONTENT', 0, 0x7fffffff));", `    w.bits(${n + 1}, ${ef2Width});`, `  } else w.bits(${attributes.length + n + 2}, ${efWidth});`);
-  lines.push('  w.depth--;', '}');
+  lines.push('  } catch (error) {', '    w.within(error, name);', '  }', '}');
   return lines.join('\n') + '\n';
 }
 
