@@ -16,7 +16,7 @@
 //
 //   npm run bench:sessions [-- --sessions=1000 --seconds=20 --setups=300 --rounds=3 --ev-processes=2]
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg, setPriority } from 'node:os';
@@ -33,7 +33,7 @@ import { createSeccStation } from '../actors/participants/secc/index.ts';
 import { ScriptedEv } from '../test/session/scripted-ev.ts';
 import { evccMessageTimeout, timersOf } from '../statecharts/secc/messages.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
-import { flag, median, percentile, printSummary } from './stats.ts';
+import { childAsker, flag, median, percentile, printSummary } from './stats.ts';
 
 const SESSIONS = flag('sessions', 1000);
 const SECONDS = flag('seconds', 20);
@@ -67,21 +67,9 @@ type FromEv =
   | { kind: 'setup'; bare: number[]; full: number[]; failed: number }
   | { kind: 'error'; message: string };
 
+const ask = childAsker<ToEv, FromEv>();
 if (process.argv.includes('--ev')) await evSide();
 else await seccSide();
-
-function ask<K extends FromEv['kind']>(ev: ChildProcess, message: ToEv, kind: K): Promise<Extract<FromEv, { kind: K }>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: FromEv) => {
-      if (m.kind !== kind && m.kind !== 'error') return;
-      ev.off('message', onMessage);
-      if (m.kind === 'error') reject(new Error(m.message));
-      else resolve(m as Extract<FromEv, { kind: K }>);
-    };
-    ev.on('message', onMessage);
-    ev.send(message);
-  });
-}
 
 async function seccSide(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;

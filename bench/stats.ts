@@ -1,4 +1,5 @@
 // What every benchmark shares: its command-line numbers and the statistics it prints.
+import type { ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
 
 /** `--name=N` from the command line, a positive number, or the fallback. */
@@ -92,4 +93,22 @@ export function printSummary(row: SummaryRow): void {
 export function cpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
+}
+
+/**
+ * For a benchmark's child processes: `ask(child, message, kind)` sends `message` and resolves with the
+ * child's first reply of `kind`, or rejects with its `error` reply. `const ask = childAsker<ToChild, FromChild>();`
+ */
+export function childAsker<To, From extends { kind: string }>() {
+  return <K extends From['kind']>(child: ChildProcess, message: To, kind: K): Promise<Extract<From, { kind: K }>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: From) => {
+        if (m.kind !== kind && m.kind !== 'error') return;
+        child.off('message', onMessage);
+        if (m.kind === 'error') reject(new Error((m as { message?: string }).message));
+        else resolve(m as Extract<From, { kind: K }>);
+      };
+      child.on('message', onMessage);
+      child.send(message as object);
+    });
 }
