@@ -366,17 +366,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   }
 
   /**
-   * The snapshot to write and its JSON text. The same live snapshot as last written, without children (whose
-   * own state is not in the root's snapshot object), gives the record's copy again: no serialising. Otherwise the
-   * persisted snapshot itself goes to the embedded store, which encodes a document before `replace` returns
-   * its promise; a copy goes elsewhere (MongoDB's driver encodes later) and when it is not plain JSON.
+   * The snapshot to write: its JSON text and, for `record`, the snapshot as an object. The same live snapshot
+   * as last written, without children (whose own state is not in the root's snapshot object), gives the
+   * record's copy again: no serialising. Otherwise the persisted snapshot is serialised once; that text is what
+   * the store writes and what the next call compares with. The object kept is the persisted snapshot itself
+   * (XState never mutates it) unless it is not plain JSON, then its JSON copy.
    */
   private persistedForm(live: AnyMachineSnapshot): { json: string; snapshot: unknown } {
     if (live === this.lastPersistedLive && Object.keys(live.children).length === 0) return { json: this.lastPersistedJson, snapshot: this.record.snapshot };
     const persisted = this.actor.getPersistedSnapshot();
     const plain = isPlainJson(persisted);
     const json = toJsonText(persisted, plain);
-    return { json, snapshot: plain && this.options.context.store.kind === 'embedded' ? persisted : JSON.parse(json) };
+    return { json, snapshot: plain ? persisted : JSON.parse(json) };
   }
 
   /** Writes the snapshot (when changed, or always with `force`) and renews the lease; compare-and-set on `_rev`. */
@@ -384,7 +385,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (this.state !== 'running') return;
     const live = this.live();
     if (live.status === 'error') return; // never persist a broken actor; the last good snapshot stays
-    const { json, snapshot: persisted } = this.persistedForm(live);
+    const { json, snapshot } = this.persistedForm(live);
     if (json === this.lastPersistedJson && !options.force && !options.release) {
       this.lastPersistedLive = live;
       return;
@@ -395,15 +396,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     const earlierWake = wakeAt !== undefined && (this.wakeAt === undefined || wakeAt < this.wakeAt);
     if (earlierWake) await this.writeWake(wakeAt);
     const now = Date.now();
+    const { _id, _rev, participant, actorId } = this.record;
+    // One literal of a fixed shape, `_id` first as replaceJson takes it; a field left undefined is left out of the
+    // text (`snapshot` and `_rev` until the write is done). The state value is plain JSON (strings and objects of them).
+    const record: { -readonly [K in keyof ActorRecord]: ActorRecord[K] } = {
+      _id, participant, actorId, logic: this.options.logic.id, version: this.options.logic.version ?? this.record.version, owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+      status: live.status, value: live.value, tags: [...live.tags].sort(), wakeAt, updatedAt: new Date(now).toISOString(), snapshot: undefined, _rev: undefined,
+    };
     try {
-      const { wakeAt: _indexed, ...record } = this.record;
-      this.record = await this.records.replace(
-        {
-          ...record, ...(wakeAt !== undefined ? { wakeAt } : {}), logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
-          snapshot: persisted, status: live.status, value: typeof live.value === 'string' ? live.value : jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
-        },
-        { expectedRev: this.record._rev },
-      );
+      // The snapshot's text goes in as made above: one serialisation per write, and nothing parsed back.
+      record._rev = await this.records.replaceJson(_id, `${JSON.stringify(record).slice(0, -1)},"snapshot":${json}}`, { expectedRev: _rev ?? 0 });
+      record.snapshot = snapshot;
+      this.record = record;
     } catch (error) {
       if (PncError.is(error, 'RevisionConflict')) {
         this.lose();

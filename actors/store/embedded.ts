@@ -26,7 +26,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
-import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { checkCollectionName, checkDocument, checkFieldPath, checkJsonDocument, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
@@ -388,6 +388,14 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     const body = JSON.stringify({ ...doc, _id: doc._id, _rev: undefined });
     const rev = (await this.write({ op: 'replace', table: this.table, id: doc._id, body })) as number;
     return { ...(JSON.parse(body) as T), _rev: rev };
+  }
+
+  async replaceJson(id: string, json: string, { expectedRev }: { expectedRev: number }): Promise<number> {
+    checkJsonDocument(this.name, id, json, expectedRev);
+    const rev = expectedRev + 1;
+    // The caller's text as it is, `_rev` appended: neither parsed nor serialised again here.
+    await this.write({ op: 'replaceIfRev', table: this.table, id, expectedRev, text: `${json.slice(0, -1)},"_rev":${rev}}` });
+    return rev;
   }
 
   async delete(id: string, options: { expectedRev?: number } = {}): Promise<boolean> {

@@ -237,6 +237,7 @@ function flakyStore(inner: Store, state: { failing: boolean }): Store {
         delete: (id, options) => collection.delete(id, options),
         deleteMany: (filter) => collection.deleteMany(filter),
         replace: (doc, options) => (state.failing ? Promise.reject(new StoreUnavailable('disk full')) : collection.replace(doc, options)),
+        replaceJson: (id, json, options) => (state.failing ? Promise.reject(new StoreUnavailable('disk full')) : collection.replaceJson(id, json, options)),
       };
     },
   };
