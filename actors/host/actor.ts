@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom, type Subscription } from 'xstate';
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { DEADLINE_EVENT_PREFIX, deadlinesOf, earliestDeadline } from '../../statecharts/deadlines.ts';
@@ -173,6 +173,9 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private readonly wakes: Collection<WakeDoc> | undefined;
   /** The earliest deadline the wake index holds for this actor (undefined: no entry). */
   private wakeAt: number | undefined;
+  /** XState's inspection observer on `actor`, while someone may listen (syncInspection). */
+  private inspection: { readonly actor: Actor<TLogic>; readonly subscription: Subscription } | undefined;
+  private stopWatchingListeners: (() => void) | undefined;
 
   constructor(private readonly options: HostActorOptions<TLogic>, private readonly owner: string) {
     this.key = `${options.participant}/${options.id}`;
@@ -261,11 +264,11 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   /** Creates and starts the XState actor, from a snapshot when given. Subscriptions ignore superseded actors. */
   private launch(snapshot: AnyMachineSnapshot | undefined): void {
-    const actor = createActor(this.options.logic, {
-      ...(snapshot ? { snapshot } : { input: this.options.input }),
-      inspect: (event: InspectionEvent) => this.inspect(event),
-    } as Parameters<typeof createActor<TLogic>>[1]);
+    const actor = createActor(this.options.logic, (snapshot ? { snapshot } : { input: this.options.input }) as Parameters<typeof createActor<TLogic>>[1]);
     this.actor = actor;
+    // Inspection on before start, so a listener sees the initial event and snapshot.
+    this.stopWatchingListeners ??= this.options.context.bus.onSubscribersChanged(() => this.syncInspection());
+    this.syncInspection();
     actor.subscribe({
       next: () => {
         if (actor !== this.actor || this.state !== 'running') return;
@@ -441,6 +444,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     clearInterval(this.renewTimer);
     this.clearDeadlines();
     this.actor.stop();
+    this.stopWatchingListeners?.();
+    this.syncInspection(); // not running: off
     for (const waiter of this.waiters) waiter.reject(error);
     this.waiters.clear();
   }
@@ -525,6 +530,23 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
         this.waiters.delete(waiter);
         waiter.resolve(snapshot);
       }
+    }
+  }
+
+  /**
+   * Keeps XState's inspection of the current actor on exactly while the bus may have a listener on the inspect
+   * subject: with an observer, XState builds inspection events for every event, microstep and snapshot, which
+   * cost a hosted event as much as the transition itself (issue 14). The bus calls this synchronously when a
+   * subscription begins or ends, so a listener misses nothing from its subscription on.
+   */
+  private syncInspection(): void {
+    const listening = this.state === 'running' && this.options.context.bus.mayHaveSubscribers(this.inspectSubject);
+    if (listening && this.inspection?.actor !== this.actor) {
+      // An actor replaced by a rollback keeps its own observer, as it did when each actor got one at creation.
+      this.inspection = { actor: this.actor, subscription: this.actor.system.inspect((event: InspectionEvent) => this.inspect(event)) };
+    } else if (!listening && this.inspection) {
+      this.inspection.subscription.unsubscribe();
+      this.inspection = undefined;
     }
   }
 
