@@ -6,8 +6,9 @@
  * - Each collection is a table `(id, rev, doc JSON)`; indexes are expression indexes on
  *   `json_extract(doc, '$.path')`, and queries use the identical expression so SQLite picks them.
  * - Group commit: writes are queued and sent on the next turn of the event loop, all that queued
- *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. Each write
- *   runs in its own SAVEPOINT, so a `DuplicateKey` or `RevisionConflict` fails only its caller, and every
+ *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. A failing write
+ *   is backed out alone (its one statement, or the SAVEPOINT of an `exec`), so a `DuplicateKey` or
+ *   `RevisionConflict` fails only its caller, and every
  *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
  *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
  * - A batch of several writes commits on a commit thread (commit-worker.ts, its own connection, started by the
