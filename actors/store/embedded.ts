@@ -312,9 +312,9 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     }
   }
 
-  /** Queues one write for the next group commit; resolves only after SQLite committed it. */
-  private async write(op: WriteOp): Promise<number | boolean | undefined> {
-    if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
+  /** Queues one write for the next group commit; resolves only after SQLite committed it. Not async: no extra promise per write. */
+  private write(op: WriteOp): Promise<number | boolean | undefined> {
+    if (!this.isOpen()) return Promise.reject(new StoreUnavailable('embedded store is closed', { retryable: false }));
     return this.writes.submit(this.name, op);
   }
 
