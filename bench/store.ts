@@ -5,6 +5,8 @@
 //   better-sqlite3 committing IN_FLIGHT rows per transaction (the ceiling for that batch size);
 // - indexed find by a dotted field;
 // - hosted actor events (each persisted before `send` resolves) vs a bare XState actor (what durability costs per event);
+//   XState's inspection is on only while a listener is subscribed (none in the target case), and a second fleet run with
+//   a listener on `inspect.>` shows what being inspected costs;
 // - the disk's own limit, measured in the same round beside the fleet in the store's directory: raw better-sqlite3
 //   single-row synchronous=FULL transactions per second and fdatasync per second of a plain file. With each actor
 //   waiting for its last event to be durable, `commits/s × writes per commit` is the most the fleet can reach.
@@ -129,7 +131,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
   // Hosted actor: every event persisted before send resolves; baseline a bare XState actor.
   const bus = createMemoryBus({ store });
   const hosted = await hostActor({ participant: 'bench', id: `counter-${round}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } });
-  record('actor event: hosted (persisted, inspect published)', await rate(OPS, () => hosted.send({ type: 'INC' })));
+  record('actor event: hosted (persisted, no inspect listener)', await rate(OPS, () => hosted.send({ type: 'INC' })));
   await hosted.stop();
   // IN_FLIGHT actors, each sending its next event once the last one is durable: what group commit serves.
   const fleet = await Promise.all(Array.from({ length: IN_FLIGHT }, (_, a) => hostActor({ participant: 'bench', id: `fleet-${round}-${a}`, logic: counter, context: { bus, store, log: createLogger({ write: () => {} }) } })));
@@ -150,6 +152,12 @@ for (let round = 0; round < ROUNDS; round += 1) {
   record('disk: fdatasync/s (4 KiB, same file system)', fdatasyncRate(probeDir, 300));
   record(`ceiling: raw commits/s × ${IN_FLIGHT} actors' writes per commit`, rawCommits * writesPerCommit);
   fleetOverCeiling.push(fleetRate / (rawCommits * writesPerCommit));
+  // The same fleet while an inspector listens on `inspect.>`: XState's inspection on, and every event and snapshot published.
+  const inspector = await bus.subscribe('inspect.>', () => {});
+  const inspectedCpu = cpuSeconds();
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener`, await rate(OPS * 4, (_, worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT));
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener, per CPU-second`, (OPS * 4) / (cpuSeconds() - inspectedCpu));
+  await inspector.unsubscribe();
   for (const actor of fleet) await actor.stop();
   const bare = createActor(counter).start();
   await rate(10_000, () => bare.send({ type: 'INC' })); // warm-up: a cold JIT would flatter every ratio to it
@@ -169,11 +177,12 @@ console.log(`  Store port insert / raw insert (both FULL)            ${ratio('in
 console.log(`  ${`group commit: ${IN_FLIGHT} in flight / one at a time`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, 'insert: Store port (FULL)')}`);
 console.log(`  ${`group commit / raw ${IN_FLIGHT} per transaction`.padEnd(53)} ${ratio(`insert: Store port, ${IN_FLIGHT} in flight (FULL)`, `insert: raw better-sqlite3, ${IN_FLIGHT} per transaction (FULL)`)}`);
 console.log(`  raw insert FULL / NORMAL (price of power-loss safety)  ${ratio('insert: raw better-sqlite3 (FULL)', 'insert: raw better-sqlite3 (NORMAL)')}`);
-console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, inspect published)', 'actor event: bare XState (baseline)')}`);
+console.log(`  hosted actor event / bare XState event                 ${ratio('actor event: hosted (persisted, no inspect listener)', 'actor event: bare XState (baseline)')}`);
 const fleetCpuUs = 1e6 / medians.get(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`)!;
 const rawCommitMs = 1000 / medians.get('disk: raw better-sqlite3 single-row commits/s (FULL)')!;
 const fleetCommitMs = 1000 / medians.get(`  commits per second, ${IN_FLIGHT} actors in flight`)!;
 console.log(`  ${`fleet / ceiling (raw commits/s × writes per commit)`.padEnd(53)} ${median(fleetOverCeiling).toFixed(2)}× (per round ${fleetOverCeiling.map((r) => r.toFixed(2)).join(', ')})`);
+console.log(`  fleet with an inspect.> listener: ${(1e6 / medians.get(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener, per CPU-second`)!).toFixed(0)} µs CPU per event (both threads)`);
 console.log(`  fleet: ${fleetCpuUs.toFixed(0)} µs CPU per event (both threads); one commit cycle ${fleetCommitMs.toFixed(2)} ms = a raw commit ${rawCommitMs.toFixed(2)} ms + ${(fleetCommitMs - rawCommitMs).toFixed(2)} ms of everything else (${IN_FLIGHT} events' CPU, the thread handoff, a larger commit)`);
 
 const loadEnd = machineLoad();
@@ -181,7 +190,7 @@ const fleetName = `actor event: hosted, ${IN_FLIGHT} actors in flight`;
 const fleetRates = samples.get(fleetName)!;
 const bareRate = medians.get('actor event: bare XState (baseline)')!;
 printSummary({
-  path: `hosted actor event, persisted + inspected, ${IN_FLIGHT} actors in flight`,
+  path: `hosted actor event, persisted, inspection on demand (no listener), ${IN_FLIGHT} actors in flight`,
   value: medians.get(fleetName)!, unit: 'events/s', min: Math.min(...fleetRates), max: Math.max(...fleetRates), target: 30_000,
   baseline: `ceiling ${Math.round(medians.get(`ceiling: raw commits/s × ${IN_FLIGHT} actors' writes per commit`)!)} events/s = ${Math.round(medians.get('disk: raw better-sqlite3 single-row commits/s (FULL)')!)} raw FULL commits/s × ${medians.get(`  writes per commit, ${IN_FLIGHT} actors in flight`)!.toFixed(1)} writes per commit (fleet / ceiling ${median(fleetOverCeiling).toFixed(2)}×; fdatasync ${Math.round(medians.get('disk: fdatasync/s (4 KiB, same file system)')!)}/s); ${Math.round(medians.get(`${fleetName}, per CPU-second`)!)} events per CPU-second (${fleetCpuUs.toFixed(0)} µs CPU per event)`,
   loadStart, loadEnd,

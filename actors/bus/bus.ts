@@ -89,6 +89,13 @@ export interface Bus {
    * bus knows its subscribers; NATS interest lives on the server, so there it is always true.
    */
   mayHaveSubscribers(subject: string): boolean;
+  /**
+   * Calls `listener` (synchronously) whenever what `mayHaveSubscribers` answers may have changed: a
+   * subscription began or ended. Returns what stops it. A hosted actor keeps XState's inspection off
+   * while no one listens (it costs every event) and on from the moment someone does. NATS, whose answer
+   * never changes, never calls it.
+   */
+  onSubscribersChanged(listener: () => void): () => void;
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription>;
   /** Resolves with the reply payload; rejects with the PncError the responder threw, or `Timeout` / `NoResponders`. */
   request<Res = unknown>(subject: string, payload: unknown, options?: RequestOptions): Promise<Res>;

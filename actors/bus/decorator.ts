@@ -19,6 +19,10 @@ export class DelegatingBus implements Bus {
     return this.inner.mayHaveSubscribers(subject);
   }
 
+  onSubscribersChanged(listener: () => void): () => void {
+    return this.inner.onSubscribersChanged(listener);
+  }
+
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
     return this.inner.subscribe(subject, handler, options);
   }

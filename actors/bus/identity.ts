@@ -229,6 +229,10 @@ export class IdentifiedBus implements Bus {
     return this.inner.mayHaveSubscribers(subject);
   }
 
+  onSubscribersChanged(listener: () => void): () => void {
+    return this.inner.onSubscribersChanged(listener);
+  }
+
   subscribe(subject: string, handler: (delivery: Delivery) => void | Promise<void>, options?: SubscribeOptions): Promise<Subscription> {
     return this.inner.subscribe(subject, (delivery) => handler(verified(this.roster, delivery)), options);
   }

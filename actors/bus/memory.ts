@@ -168,6 +168,7 @@ class MemoryBus implements Bus {
   private readonly subscriptions = new Set<LocalSubscription>();
   private readonly groups = new Map<string, QueueGroup>();
   private routes = new Map<string, Route>();
+  private readonly subscribersChanged = new Set<() => void>();
   private readonly deadlines = new DeadlineQueue();
   private readonly work: WorkQueues;
 
@@ -219,7 +220,19 @@ class MemoryBus implements Bus {
       else this.groups.set(key, { members: [subscription], next: 0 });
     }
     this.routes = new Map();
+    this.notifySubscribersChanged();
     return subscription;
+  }
+
+  private notifySubscribersChanged(): void {
+    for (const listener of this.subscribersChanged) listener();
+  }
+
+  onSubscribersChanged(listener: () => void): () => void {
+    // A wrapper per call: the same function given twice is two listeners, each stopped on its own.
+    const entry = () => listener();
+    this.subscribersChanged.add(entry);
+    return () => void this.subscribersChanged.delete(entry);
   }
 
   /** @internal called by LocalSubscription.unsubscribe */
@@ -232,6 +245,7 @@ class MemoryBus implements Bus {
       if (group.members.length === 0) this.groups.delete(key);
     }
     this.routes = new Map();
+    this.notifySubscribersChanged();
   }
 
   mayHaveSubscribers(subject: string): boolean {

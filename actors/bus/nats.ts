@@ -169,6 +169,10 @@ class NatsBus implements Bus {
     return true;
   }
 
+  onSubscribersChanged(): () => void {
+    return () => undefined; // interest lives on the server: the answer above never changes
+  }
+
   async publish(subject: string, payload: unknown, headers?: Headers): Promise<void> {
     this.assertOpen();
     assertSubject(subject);

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { createActor, type Actor, type AnyMachineSnapshot, type AnyStateMachine, type EventFromLogic, type InputFrom, type InspectionEvent, type SnapshotFrom, type Subscription } from 'xstate';
 import type { z } from 'zod';
 import { PncError, toPncError } from '../../protocols/errors.ts';
 import { DEADLINE_EVENT_PREFIX, deadlinesOf, earliestDeadline } from '../../statecharts/deadlines.ts';
@@ -173,6 +173,9 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private readonly wakes: Collection<WakeDoc> | undefined;
   /** The earliest deadline the wake index holds for this actor (undefined: no entry). */
   private wakeAt: number | undefined;
+  /** XState's inspection observer on `actor`, while someone may listen (syncInspection). */
+  private inspection: { readonly actor: Actor<TLogic>; readonly subscription: Subscription } | undefined;
+  private stopWatchingListeners: (() => void) | undefined;
 
   constructor(private readonly options: HostActorOptions<TLogic>, private readonly owner: string) {
     this.key = `${options.participant}/${options.id}`;
@@ -261,11 +264,11 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   /** Creates and starts the XState actor, from a snapshot when given. Subscriptions ignore superseded actors. */
   private launch(snapshot: AnyMachineSnapshot | undefined): void {
-    const actor = createActor(this.options.logic, {
-      ...(snapshot ? { snapshot } : { input: this.options.input }),
-      inspect: (event: InspectionEvent) => this.inspect(event),
-    } as Parameters<typeof createActor<TLogic>>[1]);
+    const actor = createActor(this.options.logic, (snapshot ? { snapshot } : { input: this.options.input }) as Parameters<typeof createActor<TLogic>>[1]);
     this.actor = actor;
+    // Inspection on before start, so a listener sees the initial event and snapshot.
+    this.stopWatchingListeners ??= this.options.context.bus.onSubscribersChanged(() => this.syncInspection());
+    this.syncInspection();
     actor.subscribe({
       next: () => {
         if (actor !== this.actor || this.state !== 'running') return;
@@ -366,17 +369,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   }
 
   /**
-   * The snapshot to write and its JSON text. The same live snapshot as last written, without children (whose
-   * own state is not in the root's snapshot object), gives the record's copy again: no serialising. Otherwise the
-   * persisted snapshot itself goes to the embedded store, which encodes a document before `replace` returns
-   * its promise; a copy goes elsewhere (MongoDB's driver encodes later) and when it is not plain JSON.
+   * The snapshot to write: its JSON text and, for `record`, the snapshot as an object. The same live snapshot
+   * as last written, without children (whose own state is not in the root's snapshot object), gives the
+   * record's copy again: no serialising. Otherwise the persisted snapshot is serialised once; that text is what
+   * the store writes and what the next call compares with. The object kept is the persisted snapshot itself
+   * (XState never mutates it) unless it is not plain JSON, then its JSON copy.
    */
   private persistedForm(live: AnyMachineSnapshot): { json: string; snapshot: unknown } {
     if (live === this.lastPersistedLive && Object.keys(live.children).length === 0) return { json: this.lastPersistedJson, snapshot: this.record.snapshot };
     const persisted = this.actor.getPersistedSnapshot();
     const plain = isPlainJson(persisted);
     const json = toJsonText(persisted, plain);
-    return { json, snapshot: plain && this.options.context.store.kind === 'embedded' ? persisted : JSON.parse(json) };
+    return { json, snapshot: plain ? persisted : JSON.parse(json) };
   }
 
   /** Writes the snapshot (when changed, or always with `force`) and renews the lease; compare-and-set on `_rev`. */
@@ -384,7 +388,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (this.state !== 'running') return;
     const live = this.live();
     if (live.status === 'error') return; // never persist a broken actor; the last good snapshot stays
-    const { json, snapshot: persisted } = this.persistedForm(live);
+    const { json, snapshot } = this.persistedForm(live);
     if (json === this.lastPersistedJson && !options.force && !options.release) {
       this.lastPersistedLive = live;
       return;
@@ -395,15 +399,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     const earlierWake = wakeAt !== undefined && (this.wakeAt === undefined || wakeAt < this.wakeAt);
     if (earlierWake) await this.writeWake(wakeAt);
     const now = Date.now();
+    const { _id, _rev, participant, actorId } = this.record;
+    // One literal of a fixed shape, `_id` first as replaceJson takes it; a field left undefined is left out of the
+    // text (`snapshot` and `_rev` until the write is done). The state value is plain JSON (strings and objects of them).
+    const record: { -readonly [K in keyof ActorRecord]: ActorRecord[K] } = {
+      _id, participant, actorId, logic: this.options.logic.id, version: this.options.logic.version ?? this.record.version, owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
+      status: live.status, value: live.value, tags: [...live.tags].sort(), wakeAt, updatedAt: new Date(now).toISOString(), snapshot: undefined, _rev: undefined,
+    };
     try {
-      const { wakeAt: _indexed, ...record } = this.record;
-      this.record = await this.records.replace(
-        {
-          ...record, ...(wakeAt !== undefined ? { wakeAt } : {}), logic: this.options.logic.id, ...this.versionField(), owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
-          snapshot: persisted, status: live.status, value: typeof live.value === 'string' ? live.value : jsonCopy(live.value), tags: [...live.tags].sort(), updatedAt: new Date(now).toISOString(),
-        },
-        { expectedRev: this.record._rev },
-      );
+      // The snapshot's text goes in as made above: one serialisation per write, and nothing parsed back.
+      record._rev = await this.records.replaceJson(_id, `${JSON.stringify(record).slice(0, -1)},"snapshot":${json}}`, { expectedRev: _rev ?? 0 });
+      record.snapshot = snapshot;
+      this.record = record;
     } catch (error) {
       if (PncError.is(error, 'RevisionConflict')) {
         this.lose();
@@ -437,6 +444,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     clearInterval(this.renewTimer);
     this.clearDeadlines();
     this.actor.stop();
+    this.stopWatchingListeners?.();
+    this.syncInspection(); // not running: off
     for (const waiter of this.waiters) waiter.reject(error);
     this.waiters.clear();
   }
@@ -521,6 +530,23 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
         this.waiters.delete(waiter);
         waiter.resolve(snapshot);
       }
+    }
+  }
+
+  /**
+   * Keeps XState's inspection of the current actor on exactly while the bus may have a listener on the inspect
+   * subject: with an observer, XState builds inspection events for every event, microstep and snapshot, which
+   * cost a hosted event as much as the transition itself (issue 14). The bus calls this synchronously when a
+   * subscription begins or ends, so a listener misses nothing from its subscription on.
+   */
+  private syncInspection(): void {
+    const listening = this.state === 'running' && this.options.context.bus.mayHaveSubscribers(this.inspectSubject);
+    if (listening && this.inspection?.actor !== this.actor) {
+      // An actor replaced by a rollback keeps its own observer, as it did when each actor got one at creation.
+      this.inspection = { actor: this.actor, subscription: this.actor.system.inspect((event: InspectionEvent) => this.inspect(event)) };
+    } else if (!listening && this.inspection) {
+      this.inspection.subscription.unsubscribe();
+      this.inspection = undefined;
     }
   }
 

@@ -72,6 +72,15 @@ export function checkDocument(collection: string, doc: StoredDoc): void {
   if (typeof doc._id !== 'string' || doc._id.length === 0) throw new InvalidStoreInput(`${collection}: a document needs a non-empty string _id`);
 }
 
+/** What `replaceJson` takes: an object's JSON text whose first field is `_id: id`, and a revision to compare. */
+export function checkJsonDocument(collection: string, id: string, json: string, expectedRev: number): void {
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidStoreInput(`${collection}: a document needs a non-empty string _id`);
+  if (typeof json !== 'string' || !json.startsWith(`{"_id":${JSON.stringify(id)}`) || !json.endsWith('}')) {
+    throw new InvalidStoreInput(`${collection}: replaceJson takes a JSON object whose first field is _id ${JSON.stringify(id)}`);
+  }
+  if (!Number.isInteger(expectedRev)) throw new InvalidStoreInput(`${collection}: expectedRev must be an integer, got ${expectedRev}`);
+}
+
 export function checkFilter(filter: Filter): Array<[string, string | number | boolean | null]> {
   const entries = Object.entries(filter);
   for (const [path, value] of entries) {

@@ -6,8 +6,9 @@
  * - Each collection is a table `(id, rev, doc JSON)`; indexes are expression indexes on
  *   `json_extract(doc, '$.path')`, and queries use the identical expression so SQLite picks them.
  * - Group commit: writes are queued and sent on the next turn of the event loop, all that queued
- *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. Each write
- *   runs in its own SAVEPOINT, so a `DuplicateKey` or `RevisionConflict` fails only its caller, and every
+ *   meanwhile (up to {@link MAX_BATCH_WRITES}) in one `IMMEDIATE` transaction, hence one fsync. A failing write
+ *   is backed out alone (its one statement, or the SAVEPOINT of an `exec`), so a `DuplicateKey` or
+ *   `RevisionConflict` fails only its caller, and every
  *   promise settles only after the commit: an acknowledged write is as durable as before. Writes apply
  *   in the order they were issued. When idle the next turn comes at once, so a lone write waits no longer.
  * - A batch of several writes commits on a commit thread (commit-worker.ts, its own connection, started by the
@@ -26,7 +27,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
-import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { checkCollectionName, checkDocument, checkFieldPath, checkJsonDocument, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
@@ -311,9 +312,9 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     }
   }
 
-  /** Queues one write for the next group commit; resolves only after SQLite committed it. */
-  private async write(op: WriteOp): Promise<number | boolean | undefined> {
-    if (!this.isOpen()) throw new StoreUnavailable('embedded store is closed', { retryable: false });
+  /** Queues one write for the next group commit; resolves only after SQLite committed it. Not async: no extra promise per write. */
+  private write(op: WriteOp): Promise<number | boolean | undefined> {
+    if (!this.isOpen()) return Promise.reject(new StoreUnavailable('embedded store is closed', { retryable: false }));
     return this.writes.submit(this.name, op);
   }
 
@@ -388,6 +389,14 @@ class EmbeddedCollection<T extends StoredDoc> implements Collection<T> {
     const body = JSON.stringify({ ...doc, _id: doc._id, _rev: undefined });
     const rev = (await this.write({ op: 'replace', table: this.table, id: doc._id, body })) as number;
     return { ...(JSON.parse(body) as T), _rev: rev };
+  }
+
+  async replaceJson(id: string, json: string, { expectedRev }: { expectedRev: number }): Promise<number> {
+    checkJsonDocument(this.name, id, json, expectedRev);
+    const rev = expectedRev + 1;
+    // The caller's text as it is, `_rev` appended: neither parsed nor serialised again here.
+    await this.write({ op: 'replaceIfRev', table: this.table, id, expectedRev, text: `${json.slice(0, -1)},"_rev":${rev}}` });
+    return rev;
   }
 
   async delete(id: string, options: { expectedRev?: number } = {}): Promise<boolean> {

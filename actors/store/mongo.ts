@@ -8,7 +8,7 @@
  */
 import { MongoClient, type Collection as MongoCollection, type CreateIndexesOptions, type Document, type MongoClientOptions } from 'mongodb';
 import { PncError } from '../../protocols/errors.ts';
-import { checkCollectionName, checkDocument, checkFieldPath, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
+import { checkCollectionName, checkDocument, checkFieldPath, checkJsonDocument, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
 /** Database used when the URI names none. */
@@ -148,6 +148,21 @@ class MongoStoreCollection<T extends StoredDoc> implements Collection<T> {
       if (replaced) return replaced;
     }
     throw new RevisionConflict(this.name, doc._id, -1, (await this.get(doc._id))?._rev);
+  }
+
+  async replaceJson(id: string, json: string, { expectedRev }: { expectedRev: number }): Promise<number> {
+    checkJsonDocument(this.name, id, json, expectedRev);
+    let doc: unknown;
+    try {
+      doc = JSON.parse(json);
+    } catch (error) {
+      throw new InvalidStoreInput(`${this.name}: replaceJson takes JSON text: ${(error as Error).message}`);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || (doc as StoredDoc)._id !== id) throw new InvalidStoreInput(`${this.name}: replaceJson takes a JSON object with _id ${JSON.stringify(id)}`);
+    // replaceOne, not findOneAndReplace: the caller keeps its own copy, so nothing is read back.
+    const { matchedCount } = await this.run(() => this.collection.replaceOne({ _id: id, _rev: expectedRev }, withoutId(doc as StoredDoc, expectedRev + 1) as MongoDoc));
+    if (matchedCount === 1) return expectedRev + 1;
+    throw new RevisionConflict(this.name, id, expectedRev, (await this.get(id))?._rev);
   }
 
   async delete(id: string, options: { expectedRev?: number } = {}): Promise<boolean> {

@@ -49,6 +49,15 @@ export interface Collection<T extends StoredDoc> {
    * (or unconditionally when omitted, inserting if absent). Rejects with `RevisionConflict`.
    */
   replace(doc: T, options?: { expectedRev?: number }): Promise<T>;
+  /**
+   * `replace` with `expectedRev`, for a writer that holds the document as JSON text already: `json` is
+   * `JSON.stringify` of an object whose first field is `_id: id`, without `_rev`. Resolves with the new
+   * `_rev` and no copy of the document (the writer keeps its own). The actor host serialises each
+   * snapshot once, to compare it with the last, and writes that text (issue 14). Rejects with
+   * `RevisionConflict`; with `InvalidStoreInput` when `json` does not start with that `_id` (MongoDB
+   * also when it is not JSON; the embedded store writes the text as given).
+   */
+  replaceJson(id: string, json: string, options: { expectedRev: number }): Promise<number>;
   /** Resolves true when a document was deleted. Rejects with `RevisionConflict` when expectedRev is stale. */
   delete(id: string, options?: { expectedRev?: number }): Promise<boolean>;
   deleteMany(filter: Filter): Promise<number>;

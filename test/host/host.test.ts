@@ -237,6 +237,7 @@ function flakyStore(inner: Store, state: { failing: boolean }): Store {
         delete: (id, options) => collection.delete(id, options),
         deleteMany: (filter) => collection.deleteMany(filter),
         replace: (doc, options) => (state.failing ? Promise.reject(new StoreUnavailable('disk full')) : collection.replace(doc, options)),
+        replaceJson: (id, json, options) => (state.failing ? Promise.reject(new StoreUnavailable('disk full')) : collection.replaceJson(id, json, options)),
       };
     },
   };
@@ -306,6 +307,29 @@ host('every received event and snapshot is published on inspect.<participant>.<i
   assert.equal(seen.filter((m) => m.kind === 'snapshot').map((m) => m.value), ['closed', 'open', 'closed']);
   assert.ok(seen.every((m) => m.participant === 'door' && m.id === 'd8'));
   await d.stop();
+  await close(w);
+});
+
+host('a listener that subscribes to inspect.<participant>.<id> while the actor runs gets what follows, an effect finishing included; none after it leaves', async () => {
+  const w = await world();
+  let finish: (value: string) => void = () => undefined;
+  const machine = setup({ actors: { work: fromPromise(() => new Promise<string>((resolve) => { finish = resolve; })) } }).createMachine({
+    id: 'late', initial: 'idle', states: { idle: { on: { GO: 'working' } }, working: { invoke: { src: 'work', onDone: 'done' } }, done: { on: { AGAIN: 'idle' } } },
+  });
+  const late = await hostActor({ participant: 'late', id: 'l1', logic: machine, context: w.context });
+  const seen: Array<{ kind: string; event?: { type: string }; value?: unknown }> = [];
+  await late.send({ type: 'GO' }); // no listener yet
+  const subscription = await w.bus.subscribe('inspect.late.l1', (delivery) => void seen.push(delivery.payload as (typeof seen)[number]));
+  finish('ok'); // the effect ends with no send to wait for: only the listener's subscription turned inspection on
+  await late.waitFor((s) => s.value === 'done', 5_000);
+  await eventually('the effect-driven snapshot', () => seen.some((m) => m.kind === 'snapshot' && m.value === 'done'));
+  assert.not.ok(seen.some((m) => m.kind === 'event' && m.event!.type === 'GO'), 'nothing from before the subscription');
+  await subscription.unsubscribe();
+  const before = seen.length;
+  await late.send({ type: 'AGAIN' });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(seen.length, before, 'nothing after the listener left');
+  await late.stop();
   await close(w);
 });
 

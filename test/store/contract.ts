@@ -72,6 +72,20 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
     assert.is(await certs.get('nobody'), undefined);
   });
 
+  test('replaceJson writes a document given as JSON text, compare-and-set on _rev, and resolves with the new _rev', async ({ store }) => {
+    const certs = store.collection<Cert>('certs');
+    await certs.insert({ _id: 'a', status: 'new' });
+    assert.is(await certs.replaceJson('a', JSON.stringify({ _id: 'a', status: 'valid', issuer: { name: 'CA "1"' } }), { expectedRev: 1 }), 2);
+    assert.equal(await certs.get('a'), { _id: 'a', _rev: 2, status: 'valid', issuer: { name: 'CA "1"' } });
+    assert.equal(await certs.find({ 'issuer.name': 'CA "1"' }), [{ _id: 'a', _rev: 2, status: 'valid', issuer: { name: 'CA "1"' } }]);
+    await rejectsWith(certs.replaceJson('a', JSON.stringify({ _id: 'a', status: 'stale writer' }), { expectedRev: 1 }), 'RevisionConflict');
+    await rejectsWith(certs.replaceJson('nobody', JSON.stringify({ _id: 'nobody' }), { expectedRev: 1 }), 'RevisionConflict');
+    await rejectsWith(certs.replaceJson('a', JSON.stringify({ _id: 'b', status: 'x' }), { expectedRev: 2 }), 'InvalidStoreInput');
+    await rejectsWith(certs.replaceJson('a', JSON.stringify({ status: 'x', _id: 'a' }), { expectedRev: 2 }), 'InvalidStoreInput');
+    assert.equal(await certs.get('a'), { _id: 'a', _rev: 2, status: 'valid', issuer: { name: 'CA "1"' } });
+    assert.is(await certs.get('nobody'), undefined);
+  });
+
   test('replace without expectedRev upserts and bumps _rev', async ({ store }) => {
     const certs = store.collection<Cert>('certs');
     assert.is((await certs.replace({ _id: 'u', status: 'one' }))._rev, 1);

@@ -149,12 +149,14 @@ groupCommit('a failing write fails only its caller; the others in its batch comm
     things.replace({ _id: 'kept', v: 'stale' }, { expectedRev: 7 }),
     things.insert({ _id: 'b', v: 'a' }), // clashes with 'a', written earlier in the same batch
     things.delete('kept', { expectedRev: 3 }),
-    things.insert({ _id: 'c', v: 'c' }),
+    things.replace({ _id: 'kept', v: 'a' }), // an update that clashes on the unique index
+    things.replaceJson('kept', JSON.stringify({ _id: 'kept', v: 'c' }), { expectedRev: 1 }), // clashes with 'c', written later: not yet
+    things.insert({ _id: 'c', v: 'c' }), // so this one clashes
   ]);
   assert.is(store.stats().commits, before + 1, 'one commit for the whole batch');
   const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as PncError).code));
-  assert.equal(codes, ['ok', 'DuplicateKey', 'RevisionConflict', 'DuplicateKey', 'RevisionConflict', 'ok']);
-  assert.equal((await things.find()).map((d) => [d._id, d.v, d._rev]), [['a', 'a', 1], ['c', 'c', 1], ['kept', 'original', 1]]);
+  assert.equal(codes, ['ok', 'DuplicateKey', 'RevisionConflict', 'DuplicateKey', 'RevisionConflict', 'DuplicateKey', 'ok', 'DuplicateKey']);
+  assert.equal((await things.find()).map((d) => [d._id, d.v, d._rev]), [['a', 'a', 1], ['kept', 'c', 2]]);
   await store.close();
 });
 
