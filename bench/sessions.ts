@@ -15,9 +15,10 @@
 // beside the load printed with it.
 //
 //   npm run bench:sessions [-- --sessions=1000 --seconds=20 --setups=300 --rounds=3 --ev-processes=2]
+//   KEEP_PCAP=/tmp/window.pcap npm run bench:sessions   (keeps the window's capture for tshark)
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof --expose-gc --import tsx bench/sessions.ts --sessions=200   (the EV processes are profiled too)
 import { fork, spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg, setPriority } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -41,6 +42,8 @@ const SETUPS = flag('setups', 300);
 const ROUNDS = flag('rounds', 3);
 const EV_PROCESSES = flag('ev-processes', 2);
 const HZ = 4;
+const SETTLE_MS = 3000;
+const REPORT_DELAY_MS = 2000;
 const EV_NICE = 10;
 const EV_CURRENT_DEMAND_TIMEOUT_MS = evccMessageTimeout('iso2', 'CurrentDemandReq');
 const TARGET_P99_MS = timersOf('iso2').seccCurrentDemand;
@@ -104,13 +107,22 @@ async function seccSide(): Promise<void> {
     console.log(`in the CurrentDemand loop: ${SESSIONS - failed.length} of ${SESSIONS} sessions after ${(connectMs / 1000).toFixed(1)} s${failed.length ? `; failed on the way: ${[...new Set(failed)].slice(0, 3).join('; ')}` : ''}`);
     console.log(`memory per session (SECC process, after GC): rss ${perSession('rss')} KiB, heap ${perSession('heapUsed')} KiB, external ${perSession('external')} KiB\n`);
 
+    // tcpdump's start (it maps its capture ring) stalls loopback traffic for a few hundred ms, and the
+    // full GC just forced for the memory figure stops this process for a tenth of a second or more
+    // with 1,000 sessions: both happen before the window, which opens SETTLE_MS later.
     const wire = await captureWire(server.port, join(benchDir, 'window.pcap'));
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const windowOpened = Date.now();
     const cpuBefore = process.cpuUsage();
     const seccLoopDelay = loopDelay();
-    const reports = (await Promise.all(evs.map((ev) => ask(ev, { kind: 'measure-load' }, 'load')))).map((r) => r.report);
+    const reported = Promise.all(evs.map((ev) => ask(ev, { kind: 'measure-load' }, 'load')));
+    // The window closes on this process's clock; the EVs' reports (tens of thousands of figures to
+    // serialise and parse) come REPORT_DELAY_MS after theirs, outside both windows.
+    await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
     const cpu = process.cpuUsage(cpuBefore);
     seccLoopDelay.disable();
-    const atSecc = await wire.stop();
+    const atSecc = await wire.stop(windowOpened, windowOpened + SECONDS * 1000);
+    const reports = (await reported).map((r) => r.report);
     const latencies = reports.flatMap((r) => r.latencies);
     const sent = reports.reduce((n, r) => n + r.sent, 0);
     const timeouts = reports.reduce((n, r) => n + r.timeouts, 0);
@@ -208,6 +220,7 @@ async function evSide(): Promise<void> {
         delay.disable();
         const report: LoadReport = { ...window, evCpuUs: cpu.user + cpu.system, loopDelayP99: delay.percentile(99) / 1e6 };
         window = undefined;
+        await new Promise((resolve) => setTimeout(resolve, REPORT_DELAY_MS));
         send({ kind: 'load', report });
       } else {
         const bare: number[] = [];
@@ -276,7 +289,7 @@ async function currentDemandLoop(ev: ScriptedEv, slot: number, window: () => Win
  * process's scheduling after the kernel has the bytes is in it: what the EV process adds is in the
  * round trip printed beside it.
  */
-async function captureWire(port: number, pcap: string): Promise<{ stop(): Promise<{ times: Float64Array; note: string } | { unavailable: string }> }> {
+async function captureWire(port: number, pcap: string): Promise<{ stop(from: number, to: number): Promise<{ times: Float64Array; note: string } | { unavailable: string }> }> {
   const payloadOnly = `tcp port ${port} and (((ip[2:2] - ((ip[0] & 0xf) << 2)) - ((tcp[12] & 0xf0) >> 2)) != 0)`;
   const tcpdump = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '96', '-B', '32768', '-w', pcap, payloadOnly], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -293,12 +306,14 @@ async function captureWire(port: number, pcap: string): Promise<{ stop(): Promis
   ]);
   if (!listening) tcpdump.kill();
   return {
-    async stop() {
+    /** Ends the capture; the times of requests that arrived within [from, to] (epoch ms, the kernel's clock). */
+    async stop(from, to) {
       if (!listening) return { unavailable: `tcpdump did not start: ${stderr.trim().split('\n').pop() ?? 'no output'}` };
       tcpdump.kill('SIGINT');
       await exited;
       const dropped = /(\d+) packets? dropped by kernel/.exec(stderr)?.[1] ?? '?';
-      const times = performanceTimes(readFileSync(pcap), port);
+      const times = performanceTimes(readFileSync(pcap), port, from, to);
+      if (process.env.KEEP_PCAP) copyFileSync(pcap, process.env.KEEP_PCAP);
       rmSync(pcap, { force: true });
       if (times.length === 0) return { unavailable: 'no request/response pairs captured' };
       return { times, note: `${dropped} segments dropped by the kernel` };
@@ -306,13 +321,17 @@ async function captureWire(port: number, pcap: string): Promise<{ stop(): Promis
   };
 }
 
-/** Request → response times (ms, sorted) on each connection to `port` in a pcap of Ethernet/IPv4 TCP segments with payload. */
-function performanceTimes(file: Buffer, port: number): Float64Array {
+/**
+ * Request → response times (ms, sorted) on each connection to `port`, for requests that arrived
+ * within [from, to] (epoch ms), in a pcap of Ethernet/IPv4 TCP segments with payload.
+ */
+function performanceTimes(file: Buffer, port: number, from: number, to: number): Float64Array {
   const magic = file.readUInt32LE(0);
   const nanoseconds = magic === 0xa1b23c4d;
   if (magic !== 0xa1b2c3d4 && !nanoseconds) throw new Error('not a little-endian pcap file');
   if (file.readUInt32LE(20) !== 1) throw new Error('expected Ethernet framing on lo (linktype 1)');
-  const pending = new Map<number, number[]>();
+  // An EV has one request outstanding: a response answers the last request on its connection.
+  const pending = new Map<number, number>();
   const times: number[] = [];
   for (let at = 24; at + 16 <= file.length;) {
     const ms = file.readUInt32LE(at) * 1e3 + file.readUInt32LE(at + 4) / (nanoseconds ? 1e6 : 1e3);
@@ -325,12 +344,12 @@ function performanceTimes(file: Buffer, port: number): Float64Array {
     const source = file.readUInt16BE(tcp);
     const destination = file.readUInt16BE(tcp + 2);
     if (destination === port) {
-      const queue = pending.get(source) ?? [];
-      queue.push(ms);
-      pending.set(source, queue);
+      pending.set(source, ms);
     } else if (source === port) {
-      const since = pending.get(destination)?.shift();
-      if (since !== undefined) times.push(ms - since);
+      const since = pending.get(destination);
+      if (since === undefined) continue;
+      pending.delete(destination);
+      if (since >= from && since <= to) times.push(ms - since);
     }
   }
   return Float64Array.from(times).sort();
