@@ -173,8 +173,8 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private readonly wakes: Collection<WakeDoc> | undefined;
   /** The earliest deadline the wake index holds for this actor (undefined: no entry). */
   private wakeAt: number | undefined;
-  /** XState's inspection observer on `actor`, while someone may listen (syncInspection). */
-  private inspection: { readonly actor: Actor<TLogic>; readonly subscription: Subscription } | undefined;
+  /** XState's inspection observer on `actor` while someone may listen (syncInspection); one given to createActor has no subscription and stays. */
+  private inspection: { readonly actor: Actor<TLogic>; readonly subscription?: Subscription } | undefined;
   private stopWatchingListeners: (() => void) | undefined;
 
   constructor(private readonly options: HostActorOptions<TLogic>, private readonly owner: string) {
@@ -264,9 +264,14 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   /** Creates and starts the XState actor, from a snapshot when given. Subscriptions ignore superseded actors. */
   private launch(snapshot: AnyMachineSnapshot | undefined): void {
-    const actor = createActor(this.options.logic, (snapshot ? { snapshot } : { input: this.options.input }) as Parameters<typeof createActor<TLogic>>[1]);
+    // A listener present now gets the observer through createActor: the initial state's effects are
+    // created inside it, and their `@xstate.actor` events reach only an observer given there. That
+    // observer stays for this actor's life (XState gives no handle to remove it).
+    const listening = this.listening();
+    const observe = (event: InspectionEvent) => this.inspect(event);
+    const actor = createActor(this.options.logic, { ...(snapshot ? { snapshot } : { input: this.options.input }), ...(listening ? { inspect: observe } : {}) } as Parameters<typeof createActor<TLogic>>[1]);
     this.actor = actor;
-    // Inspection on before start, so a listener sees the initial event and snapshot.
+    if (listening) this.inspection = { actor };
     this.stopWatchingListeners ??= this.options.context.bus.onSubscribersChanged(() => this.syncInspection());
     this.syncInspection();
     actor.subscribe({
@@ -540,14 +545,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
    * subscription begins or ends, so a listener misses nothing from its subscription on.
    */
   private syncInspection(): void {
-    const listening = this.state === 'running' && this.options.context.bus.mayHaveSubscribers(this.inspectSubject);
+    const listening = this.listening();
     if (listening && this.inspection?.actor !== this.actor) {
       // An actor replaced by a rollback keeps its own observer, as it did when each actor got one at creation.
       this.inspection = { actor: this.actor, subscription: this.actor.system.inspect((event: InspectionEvent) => this.inspect(event)) };
-    } else if (!listening && this.inspection) {
+    } else if (!listening && this.inspection?.subscription) {
       this.inspection.subscription.unsubscribe();
       this.inspection = undefined;
     }
+  }
+
+  private listening(): boolean {
+    return this.state === 'running' && this.options.context.bus.mayHaveSubscribers(this.inspectSubject);
   }
 
   /**

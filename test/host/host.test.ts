@@ -333,6 +333,25 @@ host('a listener that subscribes to inspect.<participant>.<id> while the actor r
   await close(w);
 });
 
+host('a listener present when the actor is created sees the effect its initial state invokes', async () => {
+  const w = await world();
+  let finish: (value: string) => void = () => undefined;
+  const machine = setup({ actors: { fetch: fromPromise(() => new Promise<string>((resolve) => { finish = resolve; })) } }).createMachine({
+    id: 'eager', initial: 'fetching', states: { fetching: { invoke: { src: 'fetch', onDone: 'done' } }, done: {} },
+  });
+  const seen: Array<{ kind: string; effect?: string; value?: unknown }> = [];
+  const subscription = await w.bus.subscribe('inspect.eager.e1', (delivery) => void seen.push(delivery.payload as (typeof seen)[number]));
+  const eager = await hostActor({ participant: 'eager', id: 'e1', logic: machine, context: w.context });
+  finish('ok');
+  await eager.waitFor((s) => s.value === 'done', 5_000);
+  await eventually('the done snapshot', () => seen.some((m) => m.kind === 'snapshot' && m.value === 'done'));
+  // The inspector's timeline starts with this effect (the MO contract's fetchProvisioningChain).
+  assert.equal(seen.filter((m) => m.kind === 'effect').map((m) => m.effect), ['fetch']);
+  await subscription.unsubscribe();
+  await eager.stop();
+  await close(w);
+});
+
 host('a stored snapshot of another machine or a bad actor id is refused with a typed error', async () => {
   const w = await world();
   const d = await door(w, 'd9');
