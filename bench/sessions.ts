@@ -31,6 +31,7 @@ import { V2gtpConnection } from '../actors/transport/v2gtp-connection.ts';
 import { openEmbeddedStore } from '../actors/store/index.ts';
 import { createMemoryBus } from '../actors/bus/memory.ts';
 import { createSeccStation } from '../actors/participants/secc/index.ts';
+import { preferShortGcPauses } from '../actors/host/gc-policy.ts';
 import { ScriptedEv } from '../test/session/scripted-ev.ts';
 import { evccMessageTimeout, timersOf } from '../statecharts/secc/messages.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
@@ -75,6 +76,8 @@ if (process.argv.includes('--ev')) await evSide();
 else await seccSide();
 
 async function seccSide(): Promise<void> {
+  // The SECC host's GC policy, as `openpnc secc` sets it.
+  preferShortGcPauses();
   const gc = (globalThis as { gc?: () => void }).gc;
   const pki = await createTestPki();
   const benchDir = tempDir('openpnc-bench-sessions-');

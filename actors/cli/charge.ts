@@ -11,6 +11,7 @@ import { SimulatedPilot } from '../link/port.ts';
 import { createEv } from '../participants/ev/index.ts';
 import { readVehicleDir } from '../participants/ev/vehicle-file.ts';
 import { backendFromConfig, createSeccStation } from '../participants/secc/index.ts';
+import { preferShortGcPauses } from '../host/gc-policy.ts';
 import { chargeOverLink, interfaceTransport, serveOverLink, type LinkStep } from '../participants/v2g/link.ts';
 import type { TraceEntry } from '../participants/v2g/runner.ts';
 import { openEmbeddedStore } from '../store/index.ts';
@@ -92,6 +93,7 @@ export const seccCommand: Command = {
     if (!values.nats && !config['ocpp.url'] && !eimOnlyTcp) throw new CliError('name the CPO backend: --nats URL (its bus subjects) or --set ocpp.url=URL (OCPP 2.0.1)');
     if (values.creds && !values.nats) throw new CliError('--creds DIR needs --nats URL');
     const sessions = whole(values.sessions, 'sessions', 1, 1_000_000);
+    preferShortGcPauses();
     const dataDir = values.data ?? mkdtempSync(join(tmpdir(), 'openpnc-secc-'));
     const log = createLogger({ write: () => undefined });
     // No participant of its own: the store, and the bus as credential 'secc' (in-process when the backend is OCPP only).
