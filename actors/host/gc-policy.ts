@@ -16,7 +16,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 600;
+const HEAP_GROWING_PERCENT = 600;
 
 export function preferShortGcPauses(): void {
   setFlagsFromString('--no-allocation-site-pretenuring');
