@@ -147,6 +147,33 @@ function isDeadLocalOwner(owner: string): boolean {
   }
 }
 
+/**
+ * The fields of an XState machine snapshot, in order. getPersistedSnapshot keeps status, output, error, value
+ * and historyValue (history as ids), then context (actor refs as references) and children (each persisted).
+ */
+const MACHINE_SNAPSHOT_FIELDS = 'status,output,error,machine,context,_nodes,value,tags,children,historyValue,matches,hasTag,can,getMeta,toJSON';
+
+/** What XState's persistContext takes for an actor and persists as a reference. */
+function looksLikeActor(value: object): boolean {
+  return 'sessionId' in value && 'send' in value && 'ref' in value;
+}
+
+function hasNoKeys(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
+
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+/** `new Date(ms).toISOString()`, made once per millisecond: a batch of events persisted in the same one shares it. */
+function isoTime(ms: number): string {
+  if (ms !== lastIsoMs) {
+    lastIso = new Date(ms).toISOString();
+    lastIsoMs = ms;
+  }
+  return lastIso;
+}
+
 /** A JSON copy: what is persisted or published never shares objects with the live actor. */
 function jsonCopy<T>(value: T): T {
   return JSON.parse(toJsonText(value)) as T;
@@ -160,6 +187,10 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
   private readonly inspectSubject: string;
   private actor!: Actor<TLogic>;
   private record!: ActorRecord;
+  /** The actor's snapshots have the fields persistedForm's shortcut knows (the XState this was written for). */
+  private snapshotFieldsKnown = false;
+  /** The start of the record's JSON text: the fields that stay the same for the actor's life (persist). */
+  private recordHead: string | undefined;
   /** The persisted form of the last snapshot written, as JSON text; rollbacks restore it. */
   private lastPersistedJson = '';
   /** The live snapshot whose persisted form is `lastPersistedJson` (XState never mutates a snapshot). */
@@ -271,6 +302,7 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     const observe = (event: InspectionEvent) => this.inspect(event);
     const actor = createActor(this.options.logic, { ...(snapshot ? { snapshot } : { input: this.options.input }), ...(listening ? { inspect: observe } : {}) } as Parameters<typeof createActor<TLogic>>[1]);
     this.actor = actor;
+    this.snapshotFieldsKnown = Object.keys(actor.getSnapshot()).join() === MACHINE_SNAPSHOT_FIELDS;
     if (listening) this.inspection = { actor };
     this.stopWatchingListeners ??= this.options.context.bus.onSubscribersChanged(() => this.syncInspection());
     this.syncInspection();
@@ -297,9 +329,14 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
 
   // ------------------------------------------------------------------ events
 
-  async send(event: EventFromLogic<TLogic>): Promise<void> {
-    const checked = this.checkEvent(event);
-    await this.deliver(checked);
+  send(event: EventFromLogic<TLogic>): Promise<void> {
+    let checked: EventFromLogic<TLogic>;
+    try {
+      checked = this.checkEvent(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.deliver(checked); // not async itself: no second promise per event
   }
 
   private checkEvent(event: unknown): EventFromLogic<TLogic> {
@@ -381,7 +418,13 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
    * (XState never mutates it) unless it is not plain JSON, then its JSON copy.
    */
   private persistedForm(live: AnyMachineSnapshot): { json: string; snapshot: unknown } {
-    if (live === this.lastPersistedLive && Object.keys(live.children).length === 0) return { json: this.lastPersistedJson, snapshot: this.record.snapshot };
+    const childless = hasNoKeys(live.children);
+    if (live === this.lastPersistedLive && childless) return { json: this.lastPersistedJson, snapshot: this.record.snapshot };
+    if (childless && this.snapshotFieldsKnown && live.status === 'active' && live.output === undefined && live.error === undefined && hasNoKeys(live.historyValue) && isPlainJson(live.context, 0, looksLikeActor)) {
+      // What getPersistedSnapshot gives for it, field for field, without its object rest (about as costly as the transition).
+      const snapshot = { status: live.status, value: live.value, historyValue: {}, context: live.context, children: {} };
+      return { json: JSON.stringify(snapshot), snapshot };
+    }
     const persisted = this.actor.getPersistedSnapshot();
     const plain = isPlainJson(persisted);
     const json = toJsonText(persisted, plain);
@@ -405,16 +448,18 @@ class HostedActorImpl<TLogic extends AnyStateMachine> implements HostedActor<TLo
     if (earlierWake) await this.writeWake(wakeAt);
     const now = Date.now();
     const { _id, _rev, participant, actorId } = this.record;
-    // One literal of a fixed shape, `_id` first as replaceJson takes it; a field left undefined is left out of the
-    // text (`snapshot` and `_rev` until the write is done). The state value is plain JSON (strings and objects of them).
     const record: { -readonly [K in keyof ActorRecord]: ActorRecord[K] } = {
       _id, participant, actorId, logic: this.options.logic.id, version: this.options.logic.version ?? this.record.version, owner: this.owner, leaseUntil: options.release ? 0 : now + this.leaseMs,
-      status: live.status, value: live.value, tags: [...live.tags].sort(), wakeAt, updatedAt: new Date(now).toISOString(), snapshot: undefined, _rev: undefined,
+      status: live.status, value: live.value, tags: live.tags.size === 0 ? [] : [...live.tags].sort(), wakeAt, updatedAt: isoTime(now), snapshot, _rev: undefined,
     };
+    // The fields no write changes are serialised once per actor; `_id` first, as replaceJson takes it. The text has
+    // the record's fields in its own order, a field left undefined left out. The state value is plain JSON.
+    this.recordHead ??= JSON.stringify({ _id, participant, actorId, logic: record.logic, version: record.version, owner: record.owner }).slice(0, -1);
+    const text = `${this.recordHead},"leaseUntil":${JSON.stringify(record.leaseUntil)},"status":${JSON.stringify(record.status)},"value":${JSON.stringify(record.value)},"tags":${JSON.stringify(record.tags)}${
+      wakeAt === undefined ? '' : `,"wakeAt":${JSON.stringify(wakeAt)}`},"updatedAt":"${record.updatedAt}","snapshot":${json}}`;
     try {
       // The snapshot's text goes in as made above: one serialisation per write, and nothing parsed back.
-      record._rev = await this.records.replaceJson(_id, `${JSON.stringify(record).slice(0, -1)},"snapshot":${json}}`, { expectedRev: _rev ?? 0 });
-      record.snapshot = snapshot;
+      record._rev = await this.records.replaceJson(_id, text, { expectedRev: _rev ?? 0 });
       this.record = record;
     } catch (error) {
       if (PncError.is(error, 'RevisionConflict')) {

@@ -28,16 +28,17 @@ const PLAIN_DEPTH_LIMIT = 64;
  * True when `JSON.stringify` alone gives the same text as with {@link jsonSafe}: no bigint, no error,
  * no bytes and nothing with its own `toJSON` anywhere in the value. Walking is far cheaper than a
  * replacer called back for every key, and a hosted actor serialises every snapshot it persists.
+ * `refuse` also makes it false for any object it returns true for.
  */
-export function isPlainJson(value: unknown, depth = 0): boolean {
+export function isPlainJson(value: unknown, depth = 0, refuse?: (object: object) => boolean): boolean {
   if (typeof value === 'bigint') return false;
   if (typeof value !== 'object' || value === null) return true;
-  if (depth > PLAIN_DEPTH_LIMIT || value instanceof Error || ArrayBuffer.isView(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (depth > PLAIN_DEPTH_LIMIT || value instanceof Error || ArrayBuffer.isView(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function' || refuse?.(value)) return false;
   if (Array.isArray(value)) {
-    for (const item of value) if (!isPlainJson(item, depth + 1)) return false;
+    for (const item of value) if (!isPlainJson(item, depth + 1, refuse)) return false;
     return true;
   }
-  for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  for (const key in value) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1, refuse)) return false;
   return true;
 }
 
