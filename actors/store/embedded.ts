@@ -28,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { PncError } from '../../protocols/errors.ts';
 import { checkCollectionName, checkDocument, checkFieldPath, checkJsonDocument, checkFilter, checkTopLevelFields, checkLimit, DuplicateKey, InvalidStoreInput, parseSort, RevisionConflict, StoreUnavailable } from './common.ts';
-import { batchCommitter, CLOSE_REQUEST, commitThread, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
+import { batchCommitter, CLOSE_REQUEST, commitThread, toWire, type CommitReply, type CommitRequest, type CommitWorkerData, type SqlValue, type WireError, type WriteOp, type WriteOutcome } from './commit-worker.ts';
 import type { Collection, Filter, FindOptions, IndexSpec, Store, StoredDoc } from './store.ts';
 
 /** File name of the database inside the data directory. */
@@ -198,12 +198,12 @@ class GroupCommit {
     this.inFlight = batch;
     this.seq += 1;
     if (batch.length === 1) {
-      this.settle(this.commitInline({ seq: this.seq, ops: [batch[0].op] }));
+      this.settle(this.commitInline({ seq: this.seq, ops: toWire([batch[0].op]) }));
       return;
     }
     clearTimeout(this.retireTimer);
     this.worker.ref();
-    this.worker.postMessage({ seq: this.seq, ops: batch.map((write) => write.op) } satisfies CommitRequest);
+    this.worker.postMessage({ seq: this.seq, ops: toWire(batch.map((write) => write.op)) } satisfies CommitRequest);
   }
 
   private settle(reply: CommitReply): void {
