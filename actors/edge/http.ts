@@ -155,6 +155,7 @@ export function parseTarget(raw: string | undefined): EdgeTarget {
  * (`+` is a space); a repeated name gives an array. Names are own data properties (`__proto__` too).
  */
 export function parseFormEncoded(text: string, what: string): Record<string, string | string[]> {
+  if (text === '') return {};
   const fields = new Map<string, string | string[]>();
   for (const pair of text.split('&')) {
     if (pair === '') continue;
@@ -219,7 +220,8 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
         reject(new EdgeError('PayloadTooLarge', `request body is over the limit of ${limits.maxBodyBytes} bytes`));
       };
       request.on('data', onData);
-      request.once('end', () => resolve(Buffer.concat(chunks)));
+      // A body in one chunk is that chunk (the parser gives each chunk its own copy): no second copy.
+      request.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
       request.once('error', reject);
     });
   }
@@ -240,7 +242,11 @@ export async function startHttpEdge(options: HttpEdgeOptions): Promise<HttpEdge>
     // Written as given: a string is encoded once by the socket write, not copied into a Buffer first.
     const body = reply.body ?? '';
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    response.writeHead(reply.status, { ...reply.headers, 'content-length': length, 'x-trace-id': traceId });
+    // One name/value list, which Node writes as given: no object copy per reply.
+    const headers: (string | number)[] = [];
+    for (const name in reply.headers) if (name !== 'content-length' && name !== 'x-trace-id') headers.push(name, reply.headers[name]);
+    headers.push('content-length', length, 'x-trace-id', traceId);
+    response.writeHead(reply.status, headers);
     response.end(body);
   }
 

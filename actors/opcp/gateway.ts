@@ -179,9 +179,11 @@ export async function startOpcpGateway(options: OpcpGatewayOptions): Promise<Opc
   };
 }
 
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json' });
+
 function jsonReply(answer: Answer): EdgeReply {
-  const payload = answer.body === undefined ? undefined : JSON.stringify(answer.body);
-  return { status: answer.status, headers: { ...answer.headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { body: payload }) };
+  if (answer.body === undefined) return { status: answer.status, headers: answer.headers ?? {} };
+  return { status: answer.status, headers: answer.headers ? { ...answer.headers, ...JSON_HEADERS } : JSON_HEADERS, body: JSON.stringify(answer.body) };
 }
 
 /** RFC 6585 §4: a 429 says when to try again. */
