@@ -14,7 +14,7 @@ const BASE64_TAIL = /^[A-Za-z0-9+/]{0,3}$/;
  * before). The whole groups of four go through a native decode and encode, which gives them back
  * unchanged only when they hold nothing but those 64 characters (whitespace, `-`, `_`, `=` or any other
  * character changes the text): about 3× faster than the regex on the 6 KB fields of every CCP
- * installation. test/rules/base64.test.ts compares both on a corpus of bad inputs.
+ * installation. test/catalogue/base64.test.ts compares both on a corpus of bad inputs.
  */
 export function isBase64(text: string): boolean {
   let end = text.length;
