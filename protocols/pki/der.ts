@@ -525,10 +525,11 @@ function listExtensions(bytes: Uint8Array, start: number, end: number): ParsedEx
 }
 
 /**
- * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex, the raw
- * extension list, the OCSP URLs and the subject and key views are built on first use: validating a new
- * leaf reads its TBS, signature, issuer and the subject's DC only. Their structure is checked when the
- * certificate is read. Offsets are of `der`.
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's and key
+ * identifiers' hex, the raw extension list, the OCSP URLs and the issuer, subject and key views are built
+ * on first use: validating a new leaf reads its TBS, signature and the subject's DC, and compares its
+ * issuer name and key identifier in place. Their structure is checked when the certificate is read.
+ * Offsets are of `der`.
  */
 class DerCertificate implements ParsedCertificate {
   // Declared for TypeScript only and assigned in the constructor: ES2022 field definitions run an
