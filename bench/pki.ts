@@ -119,19 +119,21 @@ const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
 // load from other processes lands on a chain case and the raw verify alike: when each case ran its
 // whole round at once, the new-leaf ratio per round spread over 0.68-1.27 on a loaded machine.
 const SLICES = 8;
-// After a forced collection the collector's helper threads still sweep for a few ms, and process CPU time
-// counts them: each slice starts with this much untimed work, so no case pays for the sweep (at first the
-// raw verify, which followed leaf issuance's garbage, read 145 µs against the chain's 128 µs).
-const SETTLE_MS = 5;
+// After a forced collection the collector's helper threads still sweep for a while, and process CPU time
+// counts them: each slice waits this long (wall time, the main thread idle) before it starts, and the
+// order of the cases turns by one every slice, so no case always follows the same one (at first the raw
+// verify, always after leaf issuance's garbage, read 117-145 µs against the chain's 118-128 µs).
+const SETTLE_MS = 10;
 /** One round: every case's preparation (not measured), then SLICES slices of every case; calls per CPU-second of each. */
 async function round(): Promise<number[]> {
   for (const c of cases) c.before?.();
   const calls = cases.map(() => 0);
   const seconds = cases.map(() => 0);
   for (let slice = 0; slice < SLICES; slice++) {
-    for (let i = 0; i < cases.length; i++) {
+    for (let turn = 0; turn < cases.length; turn++) {
+      const i = (slice + turn) % cases.length;
       collect();
-      await timed(cases[i].fn, SETTLE_MS);
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const part = await timed(cases[i].fn, RUN_MS / SLICES);
       calls[i] += part.calls;
       seconds[i] += part.seconds;
