@@ -4,6 +4,12 @@
 // Targets (issue 14): typed CurrentDemandReq encode ≥ 6× and decode ≥ 8× the same-run JSON.parse rate
 // of the message's JSON form (on a quiet machine that is about libcbv2g's rate); the absolute column
 // is the quiet-machine rate.
+// How a round is measured: its time is cut into slices, and each slice runs every case in turn for its
+// share, so a burst of load from other processes lands on a codec and its baseline alike (when each
+// case ran its whole round at once, a codec and its JSON.parse were timed about a second apart, and the
+// ratio per round spread over 4-13x on a loaded machine, short rounds or long). Before the first round,
+// warm-up rounds run until every case's rate has settled (within 5 % of the warm-up round before), for
+// every case alike, baselines included; they are not counted.
 //
 //   npm run bench:exi [-- --runs=7 --ms=300]
 import { availableParallelism } from 'node:os';
@@ -36,16 +42,37 @@ function loadVector(message: string): Vector {
 
 let sink = 0;
 
-/** Calls `fn` repeatedly for about RUN_MS of CPU time and returns calls per CPU-second. */
-function rate(fn: () => number): number {
-  let batch = 1;
-  for (;;) {
+const SLICES = 10;
+const WARM_UP_ROUNDS = { min: 2, max: 5 } as const;
+const SETTLED = 0.05;
+
+/** Calls per CPU-second of `fn` over a first batch of at least 5 ms: the size of its slices. */
+function roughRate(fn: () => number): number {
+  for (let batch = 1; ; batch *= 10) {
     const start = cpuSeconds();
     for (let i = 0; i < batch; i++) sink += fn();
     const seconds = cpuSeconds() - start;
-    if (seconds >= RUN_MS / 1000) return batch / seconds;
-    batch = seconds < 0.005 ? batch * 10 : Math.ceil((batch * RUN_MS) / 1000 / seconds);
+    if (seconds >= 0.005) return batch / seconds;
   }
+}
+
+/** One round: SLICES slices, each running every case in turn for about RUN_MS / SLICES of CPU time; calls per CPU-second of each case. */
+function round(all: readonly Case[], batches: readonly number[]): number[] {
+  const calls = all.map(() => 0);
+  const seconds = all.map(() => 0);
+  for (let slice = 0; slice < SLICES; slice++) {
+    // The order turns by one each slice: no case always follows the same one (and its garbage).
+    for (let turn = 0; turn < all.length; turn++) {
+      const c = (slice + turn) % all.length;
+      const { fn } = all[c];
+      const batch = batches[c];
+      const start = cpuSeconds();
+      for (let i = 0; i < batch; i++) sink += fn();
+      seconds[c] += cpuSeconds() - start;
+      calls[c] += batch;
+    }
+  }
+  return calls.map((n, c) => n / seconds[c]);
 }
 
 interface Case {
@@ -84,13 +111,23 @@ for (const v of [currentDemand, certificateInstallation]) {
 
 const all = cases(currentDemand, certificateInstallation);
 const samples = new Map<string, number[]>(all.map((c) => [c.name, []]));
-for (const c of all) rate(c.fn); // warm up every path before measuring any
+const sliceCalls = (rates: readonly number[]): number[] => rates.map((r) => Math.max(1, Math.ceil((r * RUN_MS) / 1000 / SLICES)));
+let batches = sliceCalls(all.map((c) => roughRate(c.fn)));
+let warmUpRounds = 0;
+for (let previous: number[] | undefined; ; ) {
+  const rates = round(all, batches);
+  warmUpRounds++;
+  batches = sliceCalls(rates);
+  const settled = previous !== undefined && rates.every((r, c) => Math.abs(r / previous![c] - 1) <= SETTLED);
+  if ((settled && warmUpRounds >= WARM_UP_ROUNDS.min) || warmUpRounds >= WARM_UP_ROUNDS.max) break;
+  previous = rates;
+}
 for (let run = 0; run < RUNS; run++) {
-  // Interleave the cases so a burst of load from other processes hits all of them alike.
-  for (const c of all) samples.get(c.name)!.push(rate(c.fn));
+  round(all, batches).forEach((r, c) => samples.get(all[c].name)!.push(r));
 }
 
-console.log(`EXI codec, one core, Node ${process.version}; median of ${RUNS} runs of ~${RUN_MS} ms of CPU time; rates are per CPU-second`);
+console.log(`EXI codec, one core, Node ${process.version}; median of ${RUNS} runs of ~${RUN_MS} ms of CPU time per case, each in ${SLICES} slices interleaved with the other cases; rates are per CPU-second`);
+console.log(`warm-up: ${warmUpRounds} rounds, not counted (until every rate was within ${SETTLED * 100} % of the round before, at most ${WARM_UP_ROUNDS.max})`);
 console.log(`messages: corpus #${currentDemand.id} CurrentDemandReq (${currentDemand.bytes.length} B), #${certificateInstallation.id} CertificateInstallationRes (${certificateInstallation.bytes.length} B)`);
 console.log('');
 console.log(`${'case'.padEnd(58)} ${'median msg/s'.padStart(13)} ${'min–max'.padStart(23)} ${'quiet target'.padStart(12)}  ${'C libcbv2g'.padStart(11)}`);

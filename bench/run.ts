@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { machineLoad, SUMMARY_PREFIX, targetMet, type SummaryRow } from './stats.ts';
+import { machineLoad, SUMMARY_PREFIX, targetMet, targetText, type SummaryRow } from './stats.ts';
 
 /** Script name in package.json → the short arguments used here. */
 const BENCHMARKS: readonly (readonly [string, readonly string[]])[] = [
@@ -68,6 +68,11 @@ for (const [script, args] of selected) {
   outcomes.push(await run(script, args));
 }
 
+function metText(row: SummaryRow): string {
+  const met = targetMet(row);
+  return met === undefined ? '' : met ? 'yes' : '**no**';
+}
+
 const lines = [
   `# Benchmark summary, ${new Date().toISOString()}`,
   '',
@@ -78,7 +83,7 @@ const lines = [
 ];
 for (const o of outcomes) {
   for (const row of o.rows) {
-    lines.push(`| ${o.script} | ${cell(row.path)} | ${figure(row.value)} ${row.unit} | ${figure(row.min)}–${figure(row.max)} | ${row.atMost ? '≤' : '≥'} ${figure(row.target)} | ${targetMet(row) ? 'yes' : '**no**'} | ${cell(row.baseline)} | ${row.loadStart.toFixed(1)} → ${row.loadEnd.toFixed(1)} |`);
+    lines.push(`| ${o.script} | ${cell(row.path)} | ${figure(row.value)} ${row.unit} | ${figure(row.min)}–${figure(row.max)} | ${targetText(row, figure)} | ${metText(row)} | ${cell(row.baseline)} | ${row.loadStart.toFixed(1)} → ${row.loadEnd.toFixed(1)} |`);
   }
   if (o.rows.length === 0) {
     const what = o.status === 0 ? 'prints no summary line yet: see its log' : `**exited with status ${o.status}**: see its log`;

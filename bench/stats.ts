@@ -61,8 +61,8 @@ export interface SummaryRow {
   /** Lowest and highest value over the rounds. */
   readonly min: number;
   readonly max: number;
-  /** The target as a number, compared with `value` (≥ unless `atMost`). */
-  readonly target: number;
+  /** The target as a number, compared with `value` (≥ unless `atMost`); none for a figure kept to read, not to meet. */
+  readonly target?: number;
   readonly atMost?: boolean;
   /** The same-run baseline the value is judged against, in words with its figure. */
   readonly baseline: string;
@@ -73,14 +73,18 @@ export interface SummaryRow {
 /** Prefix of the machine-readable summary lines that bench/run.ts collects from each benchmark's output. */
 export const SUMMARY_PREFIX = 'bench-summary ';
 
-export const targetMet = (row: SummaryRow): boolean => (row.atMost ? row.value <= row.target : row.value >= row.target);
+/** Whether the row meets its target; undefined for a row without one. */
+export const targetMet = (row: SummaryRow): boolean | undefined => (row.target === undefined ? undefined : row.atMost ? row.value <= row.target : row.value >= row.target);
+
+/** The target column: "≥ 6.00" or "≤ 25", "no target" without one. */
+export const targetText = (row: SummaryRow, figure: (v: number) => string): string => (row.target === undefined ? 'no target' : `${row.atMost ? '≤' : '≥'} ${figure(row.target)}`);
 
 /** Prints a row for people (target, verdict, baseline, load) and once more for bench/run.ts. */
 export function printSummary(row: SummaryRow): void {
   const figure = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(2));
   console.log(
-    `${row.path}: ${figure(row.value)} ${row.unit} (min–max ${figure(row.min)}–${figure(row.max)}), target ${row.atMost ? '≤' : '≥'} ${figure(row.target)}: ` +
-      `${targetMet(row) ? 'met' : 'NOT met'}; baseline ${row.baseline}; load ${row.loadStart.toFixed(1)} → ${row.loadEnd.toFixed(1)}`,
+    `${row.path}: ${figure(row.value)} ${row.unit} (min–max ${figure(row.min)}–${figure(row.max)}), ${row.target === undefined ? 'no target' : `target ${targetText(row, figure)}: ${targetMet(row) ? 'met' : 'NOT met'}`}; ` +
+      `baseline ${row.baseline}; load ${row.loadStart.toFixed(1)} → ${row.loadEnd.toFixed(1)}`,
   );
   console.log(SUMMARY_PREFIX + JSON.stringify(row));
 }

@@ -73,10 +73,19 @@ export interface ParsedCertificate {
   readonly basicConstraints?: { readonly critical: boolean; readonly ca: boolean; readonly pathLength?: number };
   readonly keyUsage?: { readonly critical: boolean; readonly flags: number };
   readonly subjectKeyIdentifier?: string;
+  /** Whether subjectKeyIdentifier is there and not empty, without building its hex. */
+  readonly hasSubjectKeyIdentifier: boolean;
   readonly authorityKeyIdentifier?: string;
   readonly ocspUrls: readonly string[];
   /** The values of one subject attribute (e.g. all DC values) in DER order, read without the others. */
   subjectValues(oid: string): string[];
+  /** Whether this certificate's issuer name is, octet for octet, the subject name of `issuer` (compared in place). */
+  namesAsIssuer(issuer: ParsedCertificate): boolean;
+  /**
+   * Whether the authorityKeyIdentifier's keyIdentifier is `issuer`'s subjectKeyIdentifier, compared as
+   * octets: true when this certificate has none (or an empty one), false when `issuer` has none.
+   */
+  keyIdentifierMatches(issuer: ParsedCertificate): boolean;
 }
 
 /** Thrown for bytes that are not a DER X.509 v3 certificate. */
@@ -258,7 +267,20 @@ function decodeTime(bytes: Uint8Array, tag: number, start: number, end: number):
   // NaN (a non-digit) fails the last comparison.
   const ok = end - at === 11 && bytes[end - 1] === 0x5a && year + month + day + hour + minute + second >= 0;
   if (!ok) throw new CertificateParseError(`bad validity time '${latin1.decode(bytes.subarray(start, end))}'`);
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC's own arithmetic, without its cost, where it is plain: a month 1–12 and a year it takes as
+  // written (it reads 0–99 as 1900–1999). Day, hour, minute and second carry over linearly in both.
+  if (month < 1 || month > 12 || year < 100) return Date.UTC(year, month - 1, day, hour, minute, second);
+  return (daysFromCivil(year, month) + day - 1) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000;
+}
+
+/** Days from 1970-01-01 to the first of `month` (1–12) of `year` (≥ 0), proleptic Gregorian (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5);
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 const hexPairs = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
@@ -276,6 +298,14 @@ let algorithmParameter: string | undefined;
 /** The two AlgorithmIdentifiers of every ISO 15118-2 certificate, whole: ecdsa-with-SHA256 (no parameters) and an EC key on secp256r1. */
 const ecdsaWithSha256Der = Uint8Array.of(0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02);
 const ecP256KeyDer = Uint8Array.of(0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
+
+/** Whether `a` from `aStart` to `aEnd` holds the same octets as `b` from `bStart` to `bEnd` (false for a negative start: absent). */
+function sameOctets(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {
+  const length = aEnd - aStart;
+  if (aStart < 0 || bStart < 0 || bEnd - bStart !== length) return false;
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
 
 /** Whether the element at `offset` (ending by `limit`) is exactly `expected`. */
 function isElement(bytes: Uint8Array, offset: number, limit: number, expected: Uint8Array): boolean {
@@ -392,8 +422,12 @@ interface ProfileExtensions {
   unhandledCriticalExtension: string | undefined;
   basicConstraints: ParsedCertificate['basicConstraints'];
   keyUsage: ParsedCertificate['keyUsage'];
-  subjectKeyIdentifier: string | undefined;
-  authorityKeyIdentifier: string | undefined;
+  /** Content bounds of the SubjectKeyIdentifier OCTET STRING (-1 and -1 without one): its hex is built on first use. */
+  subjectKeyIdentifier: number;
+  subjectKeyIdentifierEnd: number;
+  /** Content bounds of the AuthorityKeyIdentifier's keyIdentifier (-1 and -1 without one). */
+  authorityKeyIdentifier: number;
+  authorityKeyIdentifierEnd: number;
   /** Content bounds of the AuthorityInfoAccess SEQUENCE (0 and 0 without one). */
   authorityInfoAccess: number;
   authorityInfoAccessEnd: number;
@@ -433,16 +467,24 @@ function readExtensions(bytes: Uint8Array, start: number, end: number, into: Pro
       into.keyUsage = { critical, flags };
     } else if (oid === oids.subjectKeyIdentifier) {
       if (innerTag !== 0x04) throw new CertificateParseError('expected SubjectKeyIdentifier');
-      into.subjectKeyIdentifier = hex(bytes, inner, innerEnd);
+      into.subjectKeyIdentifier = inner;
+      into.subjectKeyIdentifierEnd = innerEnd;
     } else if (oid === oids.authorityKeyIdentifier) {
       if (innerTag !== 0x30) throw new CertificateParseError('expected AuthorityKeyIdentifier');
-      let keyId: string | undefined;
+      let keyId = -1;
+      let keyIdEnd = -1;
       for (let field = inner; field < innerEnd; ) {
         const fieldEnd = element(bytes, field, innerEnd);
-        if (elementTag === 0x80 && keyId === undefined) keyId = hex(bytes, elementContent, fieldEnd);
+        if (elementTag === 0x80 && keyId < 0) {
+          keyId = elementContent;
+          keyIdEnd = fieldEnd;
+        }
         field = fieldEnd;
       }
-      if (keyId !== undefined) into.authorityKeyIdentifier = keyId;
+      if (keyId >= 0) {
+        into.authorityKeyIdentifier = keyId;
+        into.authorityKeyIdentifierEnd = keyIdEnd;
+      }
     } else if (oid === oids.authorityInfoAccess) {
       if (innerTag !== 0x30) throw new CertificateParseError('expected AuthorityInfoAccess');
       accessLocations(bytes, inner, innerEnd, undefined);
@@ -483,10 +525,11 @@ function listExtensions(bytes: Uint8Array, start: number, end: number): ParsedEx
 }
 
 /**
- * A certificate read by parseCertificateDer. The names (as attributes), the serial's hex, the raw
- * extension list, the OCSP URLs and the subject and key views are built on first use: validating a new
- * leaf reads its TBS, signature, issuer and the subject's DC only. Their structure is checked when the
- * certificate is read. Offsets are of `der`.
+ * A certificate read by parseCertificateDer. The names (as attributes), the serial's and key
+ * identifiers' hex, the raw extension list, the OCSP URLs and the issuer, subject and key views are built
+ * on first use: validating a new leaf reads its TBS, signature and the subject's DC, and compares its
+ * issuer name and key identifier in place. Their structure is checked when the certificate is read.
+ * Offsets are of `der`.
  */
 class DerCertificate implements ParsedCertificate {
   // Declared for TypeScript only and assigned in the constructor: ES2022 field definitions run an
@@ -494,7 +537,6 @@ class DerCertificate implements ParsedCertificate {
   declare readonly der: Uint8Array;
   declare readonly tbs: Uint8Array;
   declare readonly signature: Uint8Array;
-  declare readonly issuerDer: Uint8Array;
   declare readonly signatureAlgorithm: string;
   declare readonly tbsSignatureAlgorithm: string;
   declare readonly notBefore: number;
@@ -504,11 +546,9 @@ class DerCertificate implements ParsedCertificate {
   declare readonly unhandledCriticalExtension: string | undefined;
   declare readonly basicConstraints: ParsedCertificate['basicConstraints'];
   declare readonly keyUsage: ParsedCertificate['keyUsage'];
-  declare readonly subjectKeyIdentifier: string | undefined;
-  declare readonly authorityKeyIdentifier: string | undefined;
   private declare readonly layout: Layout;
-  private declare readonly authorityInfoAccess: number;
-  private declare readonly authorityInfoAccessEnd: number;
+  /** Where the key identifiers and the AIA are (read by readExtensions). */
+  private declare readonly bounds: ProfileExtensions;
   // Built on first use.
   private declare issuerAttributes: readonly NameAttribute[] | undefined;
   private declare subjectAttributes: readonly NameAttribute[] | undefined;
@@ -516,6 +556,9 @@ class DerCertificate implements ParsedCertificate {
   private declare extensionList: readonly ParsedExtension[] | undefined;
   private declare ocspUrlList: readonly string[] | undefined;
   private declare subjectView: Uint8Array | undefined;
+  private declare issuerView: Uint8Array | undefined;
+  private declare subjectKeyIdHex: string | undefined;
+  private declare authorityKeyIdHex: string | undefined;
   private declare spkiView: Uint8Array | undefined;
 
   constructor(
@@ -532,7 +575,6 @@ class DerCertificate implements ParsedCertificate {
     this.der = der;
     this.tbs = view(der, layout.tbs, layout.tbsEnd);
     this.signature = view(der, layout.signature, layout.signatureEnd);
-    this.issuerDer = view(der, layout.issuer, layout.issuerEnd);
     this.signatureAlgorithm = signatureAlgorithm;
     this.tbsSignatureAlgorithm = tbsSignatureAlgorithm;
     this.notBefore = notBefore;
@@ -542,12 +584,41 @@ class DerCertificate implements ParsedCertificate {
     this.unhandledCriticalExtension = extensions.unhandledCriticalExtension;
     this.basicConstraints = extensions.basicConstraints;
     this.keyUsage = extensions.keyUsage;
-    this.subjectKeyIdentifier = extensions.subjectKeyIdentifier;
-    this.authorityKeyIdentifier = extensions.authorityKeyIdentifier;
     this.layout = layout;
-    this.authorityInfoAccess = extensions.authorityInfoAccess;
-    this.authorityInfoAccessEnd = extensions.authorityInfoAccessEnd;
-    this.issuerAttributes = this.subjectAttributes = this.serialHex = this.extensionList = this.ocspUrlList = this.subjectView = this.spkiView = undefined;
+    this.bounds = extensions;
+    this.issuerAttributes = this.subjectAttributes = this.serialHex = this.extensionList = this.ocspUrlList = undefined;
+    this.subjectView = this.issuerView = this.subjectKeyIdHex = this.authorityKeyIdHex = this.spkiView = undefined;
+  }
+
+  get issuerDer(): Uint8Array {
+    return (this.issuerView ??= view(this.der, this.layout.issuer, this.layout.issuerEnd));
+  }
+
+  get subjectKeyIdentifier(): string | undefined {
+    const { subjectKeyIdentifier: start, subjectKeyIdentifierEnd: end } = this.bounds;
+    return start < 0 ? undefined : (this.subjectKeyIdHex ??= hex(this.der, start, end));
+  }
+
+  get hasSubjectKeyIdentifier(): boolean {
+    return this.bounds.subjectKeyIdentifier < this.bounds.subjectKeyIdentifierEnd;
+  }
+
+  get authorityKeyIdentifier(): string | undefined {
+    const { authorityKeyIdentifier: start, authorityKeyIdentifierEnd: end } = this.bounds;
+    return start < 0 ? undefined : (this.authorityKeyIdHex ??= hex(this.der, start, end));
+  }
+
+  namesAsIssuer(issuer: ParsedCertificate): boolean {
+    // Every ParsedCertificate is a DerCertificate (parseCertificateDer makes them all).
+    const { der, layout } = issuer as DerCertificate;
+    return sameOctets(this.der, this.layout.issuer, this.layout.issuerEnd, der, layout.subject, layout.subjectEnd);
+  }
+
+  keyIdentifierMatches(issuer: ParsedCertificate): boolean {
+    const { authorityKeyIdentifier: start, authorityKeyIdentifierEnd: end } = this.bounds;
+    if (start >= end) return true;
+    const { der, bounds } = issuer as DerCertificate;
+    return sameOctets(this.der, start, end, der, bounds.subjectKeyIdentifier, bounds.subjectKeyIdentifierEnd);
   }
 
   get subjectDer(): Uint8Array {
@@ -559,7 +630,7 @@ class DerCertificate implements ParsedCertificate {
   }
 
   get ocspUrls(): readonly string[] {
-    return (this.ocspUrlList ??= accessLocations(this.der, this.authorityInfoAccess, this.authorityInfoAccessEnd, [])!);
+    return (this.ocspUrlList ??= accessLocations(this.der, this.bounds.authorityInfoAccess, this.bounds.authorityInfoAccessEnd, [])!);
   }
 
   get extensions(): readonly ParsedExtension[] {
@@ -646,7 +717,7 @@ export function parseCertificateDer(der: Uint8Array): ParsedCertificate {
     const curve = publicKeyAlgorithm === oids.ecPublicKey ? algorithmParameter : undefined;
     skipElements(der, spkiContent, spkiEnd);
     // Optional fields up to the extensions ([3]); the first [3] holds them.
-    const extensions: ProfileExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: undefined, authorityKeyIdentifier: undefined, authorityInfoAccess: 0, authorityInfoAccessEnd: 0 };
+    const extensions: ProfileExtensions = { unhandledCriticalExtension: undefined, basicConstraints: undefined, keyUsage: undefined, subjectKeyIdentifier: -1, subjectKeyIdentifierEnd: -1, authorityKeyIdentifier: -1, authorityKeyIdentifierEnd: -1, authorityInfoAccess: 0, authorityInfoAccessEnd: 0 };
     let extensionsSeen = false;
     for (at = spkiEnd; at < tbsEnd; ) {
       const fieldEnd = element(der, at, tbsEnd);

@@ -73,6 +73,8 @@ interface Certificate extends ParsedCertificate {
   key?: KeyObject;
   /** The issuer entry whose key last verified this certificate's signature (same bytes, same answer). */
   verifiedBy?: Certificate;
+  /** The issuer entry whose subject name and key identifier last matched this certificate's issuer name and AKI. */
+  linkedTo?: Certificate;
 }
 
 const byObject = new WeakMap<x509.X509Certificate, Certificate>();
@@ -233,7 +235,7 @@ function checkCommonProfile(cert: Certificate, position: number, chainLength: nu
   if (!cert.basicConstraints.critical) throw new Defect('NotCritical', position, `${name} basicConstraints is not critical`);
   if (!cert.keyUsage) throw new Defect('KeyUsage', position, `${name} has no keyUsage`);
   if (!cert.keyUsage.critical) throw new Defect('NotCritical', position, `${name} keyUsage is not critical`);
-  if (!cert.subjectKeyIdentifier) throw new Defect('KeyIdentifier', position, `${name} has no subjectKeyIdentifier`);
+  if (!cert.hasSubjectKeyIdentifier) throw new Defect('KeyIdentifier', position, `${name} has no subjectKeyIdentifier`);
   const unknown = cert.unhandledCriticalExtension;
   if (unknown !== undefined) throw new Defect('UnknownCriticalExtension', position, `${name} has an unsupported critical extension ${unknown}`);
 }
@@ -243,7 +245,7 @@ function commonProfileHolds(cert: Certificate): boolean {
   const { basicConstraints, keyUsage } = cert;
   return (
     cert.signatureAlgorithm === oids.ecdsaWithSha256 && cert.tbsSignatureAlgorithm === oids.ecdsaWithSha256 && isP256(cert) && cert.der.length <= MAX_CERTIFICATE_BYTES &&
-    basicConstraints !== undefined && basicConstraints.critical && keyUsage !== undefined && keyUsage.critical && !!cert.subjectKeyIdentifier && cert.unhandledCriticalExtension === undefined
+    basicConstraints !== undefined && basicConstraints.critical && keyUsage !== undefined && keyUsage.critical && cert.hasSubjectKeyIdentifier && cert.unhandledCriticalExtension === undefined
   );
 }
 
@@ -294,7 +296,9 @@ function findRoot(chain: Certificate[], anchors: readonly CertificateInput[], pu
   let candidates = 0;
   for (const anchor of anchors) {
     const root = load(anchor, true);
-    if (!sameBytes(root.subjectDer, top.issuerDer) || (top.authorityKeyIdentifier && root.subjectKeyIdentifier && top.authorityKeyIdentifier !== root.subjectKeyIdentifier)) continue;
+    // A key identifier is compared only where both have one.
+    if (top.linkedTo !== root && (!top.namesAsIssuer(root) || (root.hasSubjectKeyIdentifier && !top.keyIdentifierMatches(root)))) continue;
+    top.linkedTo = root;
     candidates++;
     if (isP256(root) && signedBy(top, root, chain.length, chain.length)) return { root, anchor };
   }
@@ -333,8 +337,9 @@ function verdictOf(defect: ChainDefect, purpose: ChainPurpose): [Iso15118ChainRe
 }
 
 function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
+  // Names and key identifiers of a remembered pair (the sub-CAs of a known MO) are not compared again.
   for (let position = 1; position < chain.length; position++) {
-    if (!sameBytes(chain[position - 1].issuerDer, chain[position].subjectDer)) {
+    if (chain[position - 1].linkedTo !== chain[position] && !chain[position - 1].namesAsIssuer(chain[position])) {
       throw new Defect('Order', position, `${label(position - 1, chain.length)} is not issued by the next certificate; send leaf, Sub-CA 2, Sub-CA 1`);
     }
   }
@@ -343,9 +348,11 @@ function checkStructure(chain: Certificate[], purpose: ChainPurpose): void {
   for (let position = 1; position < chain.length; position++) {
     checkCa(chain[position], position, chain.length);
     const below = chain[position - 1];
-    if (below.authorityKeyIdentifier && below.authorityKeyIdentifier !== chain[position].subjectKeyIdentifier) {
+    if (below.linkedTo === chain[position]) continue;
+    if (!below.keyIdentifierMatches(chain[position])) {
       throw new Defect('KeyIdentifier', position - 1, `${label(position - 1, chain.length)} authorityKeyIdentifier does not match ${label(position, chain.length)} subjectKeyIdentifier`);
     }
+    below.linkedTo = chain[position];
   }
 }
 

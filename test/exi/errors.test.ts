@@ -177,6 +177,26 @@ test('typed encode checks value types too', () => {
   assert.match(error.message, /expected a Uint8Array/);
 });
 
+test('typed encode: an element given as bytes, an array or null is refused; each result is a copy of its own', () => {
+  const typed = exiCodecs.iso2.decode(encodeExi('iso2', currentDemandReq()));
+  const request = typed.V2G_Message.Body.CurrentDemandReq as any;
+  const first = exiCodecs.iso2.encode(typed);
+  const bytes = first.slice();
+  for (const wrong of [Uint8Array.of(1, 2), Buffer.from([1, 2]), [request.EVTargetCurrent], null]) {
+    const target = request.EVTargetCurrent;
+    request.EVTargetCurrent = wrong;
+    const error = expectError(ExiEncodeError, () => exiCodecs.iso2.encode(typed));
+    request.EVTargetCurrent = target;
+    assert.is(error.path, 'V2G_Message.Body.CurrentDemandReq.EVTargetCurrent');
+    assert.match(error.message, /expected an element object/);
+  }
+  request.EVTargetCurrent = { ...request.EVTargetCurrent, Value: 12345 };
+  const second = exiCodecs.iso2.encode(typed);
+  assert.not.equal(second, first);
+  assert.equal(first, bytes, 'a later encode does not write into an earlier result');
+  assert.is(Object.getPrototypeOf(second), Uint8Array.prototype);
+});
+
 test('malformed input: header, garbage, non-zero trailing bytes, wrong argument', () => {
   const good = encodeExi('iso2', currentDemandReq());
   const noHeader = good.slice();

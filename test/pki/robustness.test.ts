@@ -7,7 +7,7 @@ import {
   buildCertificate, CertificateParseError, createTestPki, generateKeyPair, parseCertificateDer, profileExtensions, profiles, randomSerialNumber, validateChain,
 } from '../../protocols/pki/index.ts';
 import { oids } from '../../protocols/pki/der.ts';
-import { dropExtension, forge } from './forge.ts';
+import { dropExtension, forge, type ForgedLevel } from './forge.ts';
 
 const pki = await createTestPki();
 
@@ -25,26 +25,41 @@ test('the result names the trust anchor the chain ends at', async () => {
   assert.is(result.root, pki.trustAnchors.v2g[0]);
 });
 
+/** A Sub-CA 2 with `sub2`'s name and profile under `sub1`, but a key (and so a subjectKeyIdentifier) of its own. */
+async function impostorOf(sub2: ForgedLevel, sub1: ForgedLevel) {
+  const keys = await generateKeyPair();
+  return buildCertificate({
+    subject: sub2.certificate.subjectName,
+    issuerName: sub1.certificate.subjectName,
+    publicKey: keys.publicKey,
+    signingKey: sub1.keys.privateKey,
+    serialNumber: randomSerialNumber(),
+    notBefore: sub2.certificate.notBefore,
+    notAfter: sub2.certificate.notAfter,
+    extensions: await profileExtensions(profiles.moSubCa2, keys.publicKey, { role: 'moSubCa1', certificate: sub1.certificate, privateKey: sub1.keys.privateKey }),
+  });
+}
+
 test('a remembered signature check does not carry over to another issuer with the same name', async () => {
   // The leaf has no AKI, so only its signature tells the real Sub-CA 2 from an impostor with the same name.
   const [root, sub1, sub2, leaf] = await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'moSubCa2' }, { role: 'contract', extensions: (e) => dropExtension(e, oids.authorityKeyIdentifier) }]);
   const roots = [root.certificate];
   const real = await validateChain([leaf.certificate, sub2.certificate, sub1.certificate], { purpose: 'contract', roots });
   assert.is(real.iso15118, 'OK', real.reason); // the leaf's signature under the real Sub-CA 2 is now remembered
-  const impostorKeys = await generateKeyPair();
-  const impostor = await buildCertificate({
-    subject: sub2.certificate.subjectName,
-    issuerName: sub1.certificate.subjectName,
-    publicKey: impostorKeys.publicKey,
-    signingKey: sub1.keys.privateKey,
-    serialNumber: randomSerialNumber(),
-    notBefore: sub2.certificate.notBefore,
-    notAfter: sub2.certificate.notAfter,
-    extensions: await profileExtensions(profiles.moSubCa2, impostorKeys.publicKey, { role: 'moSubCa1', certificate: sub1.certificate, privateKey: sub1.keys.privateKey }),
-  });
+  const impostor = await impostorOf(sub2, sub1);
   const result = await validateChain([leaf.certificate, impostor, sub1.certificate], { purpose: 'contract', roots });
   assert.equal([result.defect, result.position], ['LeafSignature', 0], result.reason);
   assert.is((await validateChain([leaf.certificate, sub2.certificate, sub1.certificate], { purpose: 'contract', roots })).iso15118, 'OK');
+});
+
+test('a remembered name and key-identifier match does not carry over to another issuer with the same name', async () => {
+  const [root, sub1, sub2, leaf] = await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'moSubCa2' }, { role: 'contract' }]);
+  const options = { purpose: 'contract' as const, roots: [root.certificate], leafRepeats: true };
+  const chain = [leaf, sub2, sub1].map((c) => new Uint8Array(c.certificate.rawData));
+  for (let i = 0; i < 3; i++) assert.is((await validateChain(chain, options)).iso15118, 'OK'); // the pairs are now remembered
+  const impostor = await impostorOf(sub2, sub1);
+  const result = await validateChain([chain[0], new Uint8Array(impostor.rawData), chain[2]], options);
+  assert.equal([result.defect, result.position], ['KeyIdentifier', 0], result.reason);
 });
 
 test('leafRepeats: a remembered leaf passes again, and any byte changed in it still fails', async () => {
@@ -207,6 +222,53 @@ test('malformed framing anywhere in a leaf is a CertificateParseError: truncated
     bytes[node.start] = bytes[node.start] === 0x05 ? 0x04 : 0x05;
     await refused(bytes, `element ${node.path} with tag ${bytes[node.start]} instead of ${leaf[node.start]}`);
   }
+});
+
+test('validity times read as Date.UTC reads them: any digits, in UTCTime and in GeneralizedTime', async () => {
+  const leaf = new Uint8Array(pki.contracts[0].chain[0].rawData);
+  // The notBefore UTCTime: tag 0x17, length 13, YYMMDDHHMMSSZ.
+  const at = leaf.findIndex((byte, i) => byte === 0x17 && leaf[i + 1] === 13) + 2;
+  assert.ok(at > 2);
+  const digits = fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 6, maxLength: 6 });
+  fc.assert(
+    fc.property(digits, ([year, month, day, hour, minute, second]) => {
+      const bytes = leaf.slice();
+      bytes.set(Buffer.from(`${[year, month, day, hour, minute, second].map((n) => String(n).padStart(2, '0')).join('')}Z`, 'latin1'), at);
+      const expected = Date.UTC(year < 50 ? 2000 + year : 1900 + year, month - 1, day, hour, minute, second);
+      assert.is(parseCertificateDer(bytes).notBefore, expected, `${year} ${month} ${day} ${hour}:${minute}:${second}`);
+    }),
+    { numRuns: 2000 },
+  );
+  // @peculiar/x509 writes dates from 2050 as GeneralizedTime (YYYYMMDDHHMMSSZ); Date.UTC reads years 0–99 as 1900–1999.
+  for (const date of ['2050-01-01T00:00:00Z', '2100-02-28T23:59:59Z', '2400-02-29T00:00:00Z', '9999-12-31T23:59:59Z']) {
+    const notAfter = new Date(date);
+    const [, issued] = await forge([{ role: 'v2gRoot' }, { role: 'secc', notBefore: new Date('2026-01-01T00:00:00Z'), notAfter }]);
+    const der = new Uint8Array(issued.certificate.rawData);
+    assert.is(parseCertificateDer(der).notAfter, notAfter.getTime(), date);
+    const generalized = der.findIndex((byte, i) => byte === 0x18 && der[i + 1] === 15) + 2;
+    assert.ok(generalized > 2);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 9999 }), digits, (year, [month, day, hour, minute, second]) => {
+        const bytes = der.slice();
+        bytes.set(Buffer.from(`${String(year).padStart(4, '0')}${[month, day, hour, minute, second].map((n) => String(n).padStart(2, '0')).join('')}Z`, 'latin1'), generalized);
+        assert.is(parseCertificateDer(bytes).notAfter, Date.UTC(year, month - 1, day, hour, minute, second), `${year} ${month} ${day} ${hour}:${minute}:${second}`);
+      }),
+      { numRuns: 500 },
+    );
+  }
+});
+
+test('key identifiers and names are compared as octets: the hex strings agree with the comparisons', async () => {
+  const [root, sub1, sub2, leaf] = (await forge([{ role: 'moRoot' }, { role: 'moSubCa1' }, { role: 'moSubCa2' }, { role: 'contract' }])).map((c) => parseCertificateDer(new Uint8Array(c.certificate.rawData)));
+  const noAki = parseCertificateDer(new Uint8Array((await forge([{ role: 'moRoot' }, { role: 'contract', extensions: (e) => dropExtension(e, oids.authorityKeyIdentifier) }]))[1].certificate.rawData));
+  for (const [below, above] of [[leaf, sub2], [sub2, sub1], [sub1, root], [leaf, sub1], [sub2, root], [root, leaf]]) {
+    assert.is(below.keyIdentifierMatches(above), below.authorityKeyIdentifier === above.subjectKeyIdentifier);
+    assert.is(below.namesAsIssuer(above), Buffer.from(below.issuerDer).equals(above.subjectDer));
+  }
+  assert.ok(leaf.keyIdentifierMatches(sub2) && !leaf.keyIdentifierMatches(sub1) && leaf.namesAsIssuer(sub2) && !leaf.namesAsIssuer(sub1));
+  assert.is(noAki.authorityKeyIdentifier, undefined);
+  assert.ok(noAki.keyIdentifierMatches(sub1), 'without an AKI there is nothing to compare');
+  assert.ok(leaf.hasSubjectKeyIdentifier && leaf.subjectKeyIdentifier!.length === 40);
 });
 
 test.run();
