@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PncError } from '../../protocols/errors.ts';
-import { decodeExi, encodeExi, exiCodecs, ExiDecodeError, ExiEncodeError, type ExiJson } from '../../protocols/exi/index.ts';
+import { decodeExi, encodeExi, exiCodecs, ExiDecodeError, ExiEncodeError, type ExiJson, type Iso2Document } from '../../protocols/exi/index.ts';
 import { BitWriter } from '../../protocols/exi/runtime.ts';
 import { expectError } from '../helpers/expect-error.ts';
 
@@ -195,6 +195,30 @@ test('typed encode: an element given as bytes, an array or null is refused; each
   assert.not.equal(second, first);
   assert.equal(first, bytes, 'a later encode does not write into an earlier result');
   assert.is(Object.getPrototypeOf(second), Uint8Array.prototype);
+});
+
+test('typed encode finds the body element however the object holds it (the encoder scans keys for it)', () => {
+  const bytes = encodeExi('iso2', currentDemandReq());
+  const withBody = (body: (request: unknown) => object): Iso2Document => {
+    const typed = exiCodecs.iso2.decode(bytes);
+    return { V2G_Message: { ...typed.V2G_Message, Body: body(typed.V2G_Message.Body.CurrentDemandReq) } };
+  };
+  const stop = { ChargingSession: 'Terminate' };
+  const same = [
+    (request: unknown) => ({ Colour: 1, CurrentDemandReq: request }),
+    (request: unknown) => ({ SessionStopReq: undefined, CurrentDemandReq: request }),
+    (request: unknown) => Object.create({ CurrentDemandReq: request }),
+    (request: unknown) => Object.defineProperty({}, 'CurrentDemandReq', { value: request, enumerable: false }),
+    (request: unknown) => new (class { get CurrentDemandReq() { return request; } })(),
+  ];
+  for (const body of same) assert.equal(exiCodecs.iso2.encode(withBody(body)), bytes);
+  for (const body of [(request: unknown) => ({ SessionStopReq: stop, CurrentDemandReq: request }), (request: unknown) => Object.assign(Object.create({ SessionStopReq: stop }), { CurrentDemandReq: request })]) {
+    assert.is(expectError(ExiEncodeError, () => exiCodecs.iso2.encode(withBody(body))).path, 'V2G_Message.Body.SessionStopReq');
+  }
+  assert.is(expectError(ExiEncodeError, () => exiCodecs.iso2.encode(withBody(() => ({ CurrentDemandReq: null })))).path, 'V2G_Message.Body.CurrentDemandReq');
+  const empty = exiCodecs.iso2.encode(withBody(() => ({})));
+  assert.equal(exiCodecs.iso2.encode(withBody(() => ({ CurrentDemandReq: undefined }))), empty);
+  assert.equal(exiCodecs.iso2.decode(empty).V2G_Message.Body, {});
 });
 
 test('malformed input: header, garbage, non-zero trailing bytes, wrong argument', () => {

@@ -4976,282 +4976,359 @@ const X_NotificationType: readonly string[] = ["FaultCode", "FaultMsg|(end)", "(
 
 export function e_BodyType(w: BitWriter, v: BodyType): void {
   let s = 0;
-  if (v.AuthorizationReq !== undefined) {
-    w.bits(0, 6); s = 1;
-    w.checkObject(v.AuthorizationReq, "AuthorizationReq");
-    try { e_AuthorizationReqType(w, v.AuthorizationReq); } catch (error) { w.within(error, "AuthorizationReq"); }
+  let m0 = 0, m1 = 0;
+  for (const key in v) {
+    switch (key) {
+      case "AuthorizationReq": if (v.AuthorizationReq !== undefined) m0 |= 1; break;
+      case "AuthorizationRes": if (v.AuthorizationRes !== undefined) m0 |= 2; break;
+      case "BodyElement": if (v.BodyElement !== undefined) m0 |= 4; break;
+      case "CableCheckReq": if (v.CableCheckReq !== undefined) m0 |= 8; break;
+      case "CableCheckRes": if (v.CableCheckRes !== undefined) m0 |= 16; break;
+      case "CertificateInstallationReq": if (v.CertificateInstallationReq !== undefined) m0 |= 32; break;
+      case "CertificateInstallationRes": if (v.CertificateInstallationRes !== undefined) m0 |= 64; break;
+      case "CertificateUpdateReq": if (v.CertificateUpdateReq !== undefined) m0 |= 128; break;
+      case "CertificateUpdateRes": if (v.CertificateUpdateRes !== undefined) m0 |= 256; break;
+      case "ChargeParameterDiscoveryReq": if (v.ChargeParameterDiscoveryReq !== undefined) m0 |= 512; break;
+      case "ChargeParameterDiscoveryRes": if (v.ChargeParameterDiscoveryRes !== undefined) m0 |= 1024; break;
+      case "ChargingStatusReq": if (v.ChargingStatusReq !== undefined) m0 |= 2048; break;
+      case "ChargingStatusRes": if (v.ChargingStatusRes !== undefined) m0 |= 4096; break;
+      case "CurrentDemandReq": if (v.CurrentDemandReq !== undefined) m0 |= 8192; break;
+      case "CurrentDemandRes": if (v.CurrentDemandRes !== undefined) m0 |= 16384; break;
+      case "MeteringReceiptReq": if (v.MeteringReceiptReq !== undefined) m0 |= 32768; break;
+      case "MeteringReceiptRes": if (v.MeteringReceiptRes !== undefined) m0 |= 65536; break;
+      case "PaymentDetailsReq": if (v.PaymentDetailsReq !== undefined) m0 |= 131072; break;
+      case "PaymentDetailsRes": if (v.PaymentDetailsRes !== undefined) m0 |= 262144; break;
+      case "PaymentServiceSelectionReq": if (v.PaymentServiceSelectionReq !== undefined) m0 |= 524288; break;
+      case "PaymentServiceSelectionRes": if (v.PaymentServiceSelectionRes !== undefined) m0 |= 1048576; break;
+      case "PowerDeliveryReq": if (v.PowerDeliveryReq !== undefined) m0 |= 2097152; break;
+      case "PowerDeliveryRes": if (v.PowerDeliveryRes !== undefined) m0 |= 4194304; break;
+      case "PreChargeReq": if (v.PreChargeReq !== undefined) m0 |= 8388608; break;
+      case "PreChargeRes": if (v.PreChargeRes !== undefined) m0 |= 16777216; break;
+      case "ServiceDetailReq": if (v.ServiceDetailReq !== undefined) m0 |= 33554432; break;
+      case "ServiceDetailRes": if (v.ServiceDetailRes !== undefined) m0 |= 67108864; break;
+      case "ServiceDiscoveryReq": if (v.ServiceDiscoveryReq !== undefined) m0 |= 134217728; break;
+      case "ServiceDiscoveryRes": if (v.ServiceDiscoveryRes !== undefined) m0 |= 268435456; break;
+      case "SessionSetupReq": if (v.SessionSetupReq !== undefined) m0 |= 536870912; break;
+      case "SessionSetupRes": if (v.SessionSetupRes !== undefined) m1 |= 1; break;
+      case "SessionStopReq": if (v.SessionStopReq !== undefined) m1 |= 2; break;
+      case "SessionStopRes": if (v.SessionStopRes !== undefined) m1 |= 4; break;
+      case "WeldingDetectionReq": if (v.WeldingDetectionReq !== undefined) m1 |= 8; break;
+      case "WeldingDetectionRes": if (v.WeldingDetectionRes !== undefined) m1 |= 16; break;
+    }
   }
-  if (v.AuthorizationRes !== undefined) {
+  if ((m0 | m1) === 0) {
+    if (v.AuthorizationReq !== undefined) m0 |= 1;
+    if (v.AuthorizationRes !== undefined) m0 |= 2;
+    if (v.BodyElement !== undefined) m0 |= 4;
+    if (v.CableCheckReq !== undefined) m0 |= 8;
+    if (v.CableCheckRes !== undefined) m0 |= 16;
+    if (v.CertificateInstallationReq !== undefined) m0 |= 32;
+    if (v.CertificateInstallationRes !== undefined) m0 |= 64;
+    if (v.CertificateUpdateReq !== undefined) m0 |= 128;
+    if (v.CertificateUpdateRes !== undefined) m0 |= 256;
+    if (v.ChargeParameterDiscoveryReq !== undefined) m0 |= 512;
+    if (v.ChargeParameterDiscoveryRes !== undefined) m0 |= 1024;
+    if (v.ChargingStatusReq !== undefined) m0 |= 2048;
+    if (v.ChargingStatusRes !== undefined) m0 |= 4096;
+    if (v.CurrentDemandReq !== undefined) m0 |= 8192;
+    if (v.CurrentDemandRes !== undefined) m0 |= 16384;
+    if (v.MeteringReceiptReq !== undefined) m0 |= 32768;
+    if (v.MeteringReceiptRes !== undefined) m0 |= 65536;
+    if (v.PaymentDetailsReq !== undefined) m0 |= 131072;
+    if (v.PaymentDetailsRes !== undefined) m0 |= 262144;
+    if (v.PaymentServiceSelectionReq !== undefined) m0 |= 524288;
+    if (v.PaymentServiceSelectionRes !== undefined) m0 |= 1048576;
+    if (v.PowerDeliveryReq !== undefined) m0 |= 2097152;
+    if (v.PowerDeliveryRes !== undefined) m0 |= 4194304;
+    if (v.PreChargeReq !== undefined) m0 |= 8388608;
+    if (v.PreChargeRes !== undefined) m0 |= 16777216;
+    if (v.ServiceDetailReq !== undefined) m0 |= 33554432;
+    if (v.ServiceDetailRes !== undefined) m0 |= 67108864;
+    if (v.ServiceDiscoveryReq !== undefined) m0 |= 134217728;
+    if (v.ServiceDiscoveryRes !== undefined) m0 |= 268435456;
+    if (v.SessionSetupReq !== undefined) m0 |= 536870912;
+    if (v.SessionSetupRes !== undefined) m1 |= 1;
+    if (v.SessionStopReq !== undefined) m1 |= 2;
+    if (v.SessionStopRes !== undefined) m1 |= 4;
+    if (v.WeldingDetectionReq !== undefined) m1 |= 8;
+    if (v.WeldingDetectionRes !== undefined) m1 |= 16;
+  }
+  if ((m0 & 1) !== 0) {
+    w.bits(0, 6); s = 1;
+    w.checkObject(v.AuthorizationReq!, "AuthorizationReq");
+    try { e_AuthorizationReqType(w, v.AuthorizationReq!); } catch (error) { w.within(error, "AuthorizationReq"); }
+  }
+  if ((m0 & 2) !== 0) {
     switch (s) {
       case 0: w.bits(1, 6); s = 2; break;
       default: w.unexpected(X_BodyType[s], "AuthorizationRes");
     }
-    w.checkObject(v.AuthorizationRes, "AuthorizationRes");
-    try { e_AuthorizationResType(w, v.AuthorizationRes); } catch (error) { w.within(error, "AuthorizationRes"); }
+    w.checkObject(v.AuthorizationRes!, "AuthorizationRes");
+    try { e_AuthorizationResType(w, v.AuthorizationRes!); } catch (error) { w.within(error, "AuthorizationRes"); }
   }
-  if (v.BodyElement !== undefined) {
+  if ((m0 & 4) !== 0) {
     switch (s) {
       case 0: w.bits(2, 6); s = 3; break;
       default: w.unexpected(X_BodyType[s], "BodyElement");
     }
-    w.checkObject(v.BodyElement, "BodyElement");
-    try { e_BodyBaseType(w, v.BodyElement); } catch (error) { w.within(error, "BodyElement"); }
+    w.checkObject(v.BodyElement!, "BodyElement");
+    try { e_BodyBaseType(w, v.BodyElement!); } catch (error) { w.within(error, "BodyElement"); }
   }
-  if (v.CableCheckReq !== undefined) {
+  if ((m0 & 8) !== 0) {
     switch (s) {
       case 0: w.bits(3, 6); s = 4; break;
       default: w.unexpected(X_BodyType[s], "CableCheckReq");
     }
-    w.checkObject(v.CableCheckReq, "CableCheckReq");
-    try { e_CableCheckReqType(w, v.CableCheckReq); } catch (error) { w.within(error, "CableCheckReq"); }
+    w.checkObject(v.CableCheckReq!, "CableCheckReq");
+    try { e_CableCheckReqType(w, v.CableCheckReq!); } catch (error) { w.within(error, "CableCheckReq"); }
   }
-  if (v.CableCheckRes !== undefined) {
+  if ((m0 & 16) !== 0) {
     switch (s) {
       case 0: w.bits(4, 6); s = 5; break;
       default: w.unexpected(X_BodyType[s], "CableCheckRes");
     }
-    w.checkObject(v.CableCheckRes, "CableCheckRes");
-    try { e_CableCheckResType(w, v.CableCheckRes); } catch (error) { w.within(error, "CableCheckRes"); }
+    w.checkObject(v.CableCheckRes!, "CableCheckRes");
+    try { e_CableCheckResType(w, v.CableCheckRes!); } catch (error) { w.within(error, "CableCheckRes"); }
   }
-  if (v.CertificateInstallationReq !== undefined) {
+  if ((m0 & 32) !== 0) {
     switch (s) {
       case 0: w.bits(5, 6); s = 6; break;
       default: w.unexpected(X_BodyType[s], "CertificateInstallationReq");
     }
-    w.checkObject(v.CertificateInstallationReq, "CertificateInstallationReq");
-    try { e_CertificateInstallationReqType(w, v.CertificateInstallationReq); } catch (error) { w.within(error, "CertificateInstallationReq"); }
+    w.checkObject(v.CertificateInstallationReq!, "CertificateInstallationReq");
+    try { e_CertificateInstallationReqType(w, v.CertificateInstallationReq!); } catch (error) { w.within(error, "CertificateInstallationReq"); }
   }
-  if (v.CertificateInstallationRes !== undefined) {
+  if ((m0 & 64) !== 0) {
     switch (s) {
       case 0: w.bits(6, 6); s = 7; break;
       default: w.unexpected(X_BodyType[s], "CertificateInstallationRes");
     }
-    w.checkObject(v.CertificateInstallationRes, "CertificateInstallationRes");
-    try { e_CertificateInstallationResType(w, v.CertificateInstallationRes); } catch (error) { w.within(error, "CertificateInstallationRes"); }
+    w.checkObject(v.CertificateInstallationRes!, "CertificateInstallationRes");
+    try { e_CertificateInstallationResType(w, v.CertificateInstallationRes!); } catch (error) { w.within(error, "CertificateInstallationRes"); }
   }
-  if (v.CertificateUpdateReq !== undefined) {
+  if ((m0 & 128) !== 0) {
     switch (s) {
       case 0: w.bits(7, 6); s = 8; break;
       default: w.unexpected(X_BodyType[s], "CertificateUpdateReq");
     }
-    w.checkObject(v.CertificateUpdateReq, "CertificateUpdateReq");
-    try { e_CertificateUpdateReqType(w, v.CertificateUpdateReq); } catch (error) { w.within(error, "CertificateUpdateReq"); }
+    w.checkObject(v.CertificateUpdateReq!, "CertificateUpdateReq");
+    try { e_CertificateUpdateReqType(w, v.CertificateUpdateReq!); } catch (error) { w.within(error, "CertificateUpdateReq"); }
   }
-  if (v.CertificateUpdateRes !== undefined) {
+  if ((m0 & 256) !== 0) {
     switch (s) {
       case 0: w.bits(8, 6); s = 9; break;
       default: w.unexpected(X_BodyType[s], "CertificateUpdateRes");
     }
-    w.checkObject(v.CertificateUpdateRes, "CertificateUpdateRes");
-    try { e_CertificateUpdateResType(w, v.CertificateUpdateRes); } catch (error) { w.within(error, "CertificateUpdateRes"); }
+    w.checkObject(v.CertificateUpdateRes!, "CertificateUpdateRes");
+    try { e_CertificateUpdateResType(w, v.CertificateUpdateRes!); } catch (error) { w.within(error, "CertificateUpdateRes"); }
   }
-  if (v.ChargeParameterDiscoveryReq !== undefined) {
+  if ((m0 & 512) !== 0) {
     switch (s) {
       case 0: w.bits(9, 6); s = 10; break;
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryReq");
     }
-    w.checkObject(v.ChargeParameterDiscoveryReq, "ChargeParameterDiscoveryReq");
-    try { e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
+    w.checkObject(v.ChargeParameterDiscoveryReq!, "ChargeParameterDiscoveryReq");
+    try { e_ChargeParameterDiscoveryReqType(w, v.ChargeParameterDiscoveryReq!); } catch (error) { w.within(error, "ChargeParameterDiscoveryReq"); }
   }
-  if (v.ChargeParameterDiscoveryRes !== undefined) {
+  if ((m0 & 1024) !== 0) {
     switch (s) {
       case 0: w.bits(10, 6); s = 11; break;
       default: w.unexpected(X_BodyType[s], "ChargeParameterDiscoveryRes");
     }
-    w.checkObject(v.ChargeParameterDiscoveryRes, "ChargeParameterDiscoveryRes");
-    try { e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
+    w.checkObject(v.ChargeParameterDiscoveryRes!, "ChargeParameterDiscoveryRes");
+    try { e_ChargeParameterDiscoveryResType(w, v.ChargeParameterDiscoveryRes!); } catch (error) { w.within(error, "ChargeParameterDiscoveryRes"); }
   }
-  if (v.ChargingStatusReq !== undefined) {
+  if ((m0 & 2048) !== 0) {
     switch (s) {
       case 0: w.bits(11, 6); s = 12; break;
       default: w.unexpected(X_BodyType[s], "ChargingStatusReq");
     }
-    w.checkObject(v.ChargingStatusReq, "ChargingStatusReq");
-    try { e_ChargingStatusReqType(w, v.ChargingStatusReq); } catch (error) { w.within(error, "ChargingStatusReq"); }
+    w.checkObject(v.ChargingStatusReq!, "ChargingStatusReq");
+    try { e_ChargingStatusReqType(w, v.ChargingStatusReq!); } catch (error) { w.within(error, "ChargingStatusReq"); }
   }
-  if (v.ChargingStatusRes !== undefined) {
+  if ((m0 & 4096) !== 0) {
     switch (s) {
       case 0: w.bits(12, 6); s = 13; break;
       default: w.unexpected(X_BodyType[s], "ChargingStatusRes");
     }
-    w.checkObject(v.ChargingStatusRes, "ChargingStatusRes");
-    try { e_ChargingStatusResType(w, v.ChargingStatusRes); } catch (error) { w.within(error, "ChargingStatusRes"); }
+    w.checkObject(v.ChargingStatusRes!, "ChargingStatusRes");
+    try { e_ChargingStatusResType(w, v.ChargingStatusRes!); } catch (error) { w.within(error, "ChargingStatusRes"); }
   }
-  if (v.CurrentDemandReq !== undefined) {
+  if ((m0 & 8192) !== 0) {
     switch (s) {
       case 0: w.bits(13, 6); s = 14; break;
       default: w.unexpected(X_BodyType[s], "CurrentDemandReq");
     }
-    w.checkObject(v.CurrentDemandReq, "CurrentDemandReq");
-    try { e_CurrentDemandReqType(w, v.CurrentDemandReq); } catch (error) { w.within(error, "CurrentDemandReq"); }
+    w.checkObject(v.CurrentDemandReq!, "CurrentDemandReq");
+    try { e_CurrentDemandReqType(w, v.CurrentDemandReq!); } catch (error) { w.within(error, "CurrentDemandReq"); }
   }
-  if (v.CurrentDemandRes !== undefined) {
+  if ((m0 & 16384) !== 0) {
     switch (s) {
       case 0: w.bits(14, 6); s = 15; break;
       default: w.unexpected(X_BodyType[s], "CurrentDemandRes");
     }
-    w.checkObject(v.CurrentDemandRes, "CurrentDemandRes");
-    try { e_CurrentDemandResType(w, v.CurrentDemandRes); } catch (error) { w.within(error, "CurrentDemandRes"); }
+    w.checkObject(v.CurrentDemandRes!, "CurrentDemandRes");
+    try { e_CurrentDemandResType(w, v.CurrentDemandRes!); } catch (error) { w.within(error, "CurrentDemandRes"); }
   }
-  if (v.MeteringReceiptReq !== undefined) {
+  if ((m0 & 32768) !== 0) {
     switch (s) {
       case 0: w.bits(15, 6); s = 16; break;
       default: w.unexpected(X_BodyType[s], "MeteringReceiptReq");
     }
-    w.checkObject(v.MeteringReceiptReq, "MeteringReceiptReq");
-    try { e_MeteringReceiptReqType(w, v.MeteringReceiptReq); } catch (error) { w.within(error, "MeteringReceiptReq"); }
+    w.checkObject(v.MeteringReceiptReq!, "MeteringReceiptReq");
+    try { e_MeteringReceiptReqType(w, v.MeteringReceiptReq!); } catch (error) { w.within(error, "MeteringReceiptReq"); }
   }
-  if (v.MeteringReceiptRes !== undefined) {
+  if ((m0 & 65536) !== 0) {
     switch (s) {
       case 0: w.bits(16, 6); s = 17; break;
       default: w.unexpected(X_BodyType[s], "MeteringReceiptRes");
     }
-    w.checkObject(v.MeteringReceiptRes, "MeteringReceiptRes");
-    try { e_MeteringReceiptResType(w, v.MeteringReceiptRes); } catch (error) { w.within(error, "MeteringReceiptRes"); }
+    w.checkObject(v.MeteringReceiptRes!, "MeteringReceiptRes");
+    try { e_MeteringReceiptResType(w, v.MeteringReceiptRes!); } catch (error) { w.within(error, "MeteringReceiptRes"); }
   }
-  if (v.PaymentDetailsReq !== undefined) {
+  if ((m0 & 131072) !== 0) {
     switch (s) {
       case 0: w.bits(17, 6); s = 18; break;
       default: w.unexpected(X_BodyType[s], "PaymentDetailsReq");
     }
-    w.checkObject(v.PaymentDetailsReq, "PaymentDetailsReq");
-    try { e_PaymentDetailsReqType(w, v.PaymentDetailsReq); } catch (error) { w.within(error, "PaymentDetailsReq"); }
+    w.checkObject(v.PaymentDetailsReq!, "PaymentDetailsReq");
+    try { e_PaymentDetailsReqType(w, v.PaymentDetailsReq!); } catch (error) { w.within(error, "PaymentDetailsReq"); }
   }
-  if (v.PaymentDetailsRes !== undefined) {
+  if ((m0 & 262144) !== 0) {
     switch (s) {
       case 0: w.bits(18, 6); s = 19; break;
       default: w.unexpected(X_BodyType[s], "PaymentDetailsRes");
     }
-    w.checkObject(v.PaymentDetailsRes, "PaymentDetailsRes");
-    try { e_PaymentDetailsResType(w, v.PaymentDetailsRes); } catch (error) { w.within(error, "PaymentDetailsRes"); }
+    w.checkObject(v.PaymentDetailsRes!, "PaymentDetailsRes");
+    try { e_PaymentDetailsResType(w, v.PaymentDetailsRes!); } catch (error) { w.within(error, "PaymentDetailsRes"); }
   }
-  if (v.PaymentServiceSelectionReq !== undefined) {
+  if ((m0 & 524288) !== 0) {
     switch (s) {
       case 0: w.bits(19, 6); s = 20; break;
       default: w.unexpected(X_BodyType[s], "PaymentServiceSelectionReq");
     }
-    w.checkObject(v.PaymentServiceSelectionReq, "PaymentServiceSelectionReq");
-    try { e_PaymentServiceSelectionReqType(w, v.PaymentServiceSelectionReq); } catch (error) { w.within(error, "PaymentServiceSelectionReq"); }
+    w.checkObject(v.PaymentServiceSelectionReq!, "PaymentServiceSelectionReq");
+    try { e_PaymentServiceSelectionReqType(w, v.PaymentServiceSelectionReq!); } catch (error) { w.within(error, "PaymentServiceSelectionReq"); }
   }
-  if (v.PaymentServiceSelectionRes !== undefined) {
+  if ((m0 & 1048576) !== 0) {
     switch (s) {
       case 0: w.bits(20, 6); s = 21; break;
       default: w.unexpected(X_BodyType[s], "PaymentServiceSelectionRes");
     }
-    w.checkObject(v.PaymentServiceSelectionRes, "PaymentServiceSelectionRes");
-    try { e_PaymentServiceSelectionResType(w, v.PaymentServiceSelectionRes); } catch (error) { w.within(error, "PaymentServiceSelectionRes"); }
+    w.checkObject(v.PaymentServiceSelectionRes!, "PaymentServiceSelectionRes");
+    try { e_PaymentServiceSelectionResType(w, v.PaymentServiceSelectionRes!); } catch (error) { w.within(error, "PaymentServiceSelectionRes"); }
   }
-  if (v.PowerDeliveryReq !== undefined) {
+  if ((m0 & 2097152) !== 0) {
     switch (s) {
       case 0: w.bits(21, 6); s = 22; break;
       default: w.unexpected(X_BodyType[s], "PowerDeliveryReq");
     }
-    w.checkObject(v.PowerDeliveryReq, "PowerDeliveryReq");
-    try { e_PowerDeliveryReqType(w, v.PowerDeliveryReq); } catch (error) { w.within(error, "PowerDeliveryReq"); }
+    w.checkObject(v.PowerDeliveryReq!, "PowerDeliveryReq");
+    try { e_PowerDeliveryReqType(w, v.PowerDeliveryReq!); } catch (error) { w.within(error, "PowerDeliveryReq"); }
   }
-  if (v.PowerDeliveryRes !== undefined) {
+  if ((m0 & 4194304) !== 0) {
     switch (s) {
       case 0: w.bits(22, 6); s = 23; break;
       default: w.unexpected(X_BodyType[s], "PowerDeliveryRes");
     }
-    w.checkObject(v.PowerDeliveryRes, "PowerDeliveryRes");
-    try { e_PowerDeliveryResType(w, v.PowerDeliveryRes); } catch (error) { w.within(error, "PowerDeliveryRes"); }
+    w.checkObject(v.PowerDeliveryRes!, "PowerDeliveryRes");
+    try { e_PowerDeliveryResType(w, v.PowerDeliveryRes!); } catch (error) { w.within(error, "PowerDeliveryRes"); }
   }
-  if (v.PreChargeReq !== undefined) {
+  if ((m0 & 8388608) !== 0) {
     switch (s) {
       case 0: w.bits(23, 6); s = 24; break;
       default: w.unexpected(X_BodyType[s], "PreChargeReq");
     }
-    w.checkObject(v.PreChargeReq, "PreChargeReq");
-    try { e_PreChargeReqType(w, v.PreChargeReq); } catch (error) { w.within(error, "PreChargeReq"); }
+    w.checkObject(v.PreChargeReq!, "PreChargeReq");
+    try { e_PreChargeReqType(w, v.PreChargeReq!); } catch (error) { w.within(error, "PreChargeReq"); }
   }
-  if (v.PreChargeRes !== undefined) {
+  if ((m0 & 16777216) !== 0) {
     switch (s) {
       case 0: w.bits(24, 6); s = 25; break;
       default: w.unexpected(X_BodyType[s], "PreChargeRes");
     }
-    w.checkObject(v.PreChargeRes, "PreChargeRes");
-    try { e_PreChargeResType(w, v.PreChargeRes); } catch (error) { w.within(error, "PreChargeRes"); }
+    w.checkObject(v.PreChargeRes!, "PreChargeRes");
+    try { e_PreChargeResType(w, v.PreChargeRes!); } catch (error) { w.within(error, "PreChargeRes"); }
   }
-  if (v.ServiceDetailReq !== undefined) {
+  if ((m0 & 33554432) !== 0) {
     switch (s) {
       case 0: w.bits(25, 6); s = 26; break;
       default: w.unexpected(X_BodyType[s], "ServiceDetailReq");
     }
-    w.checkObject(v.ServiceDetailReq, "ServiceDetailReq");
-    try { e_ServiceDetailReqType(w, v.ServiceDetailReq); } catch (error) { w.within(error, "ServiceDetailReq"); }
+    w.checkObject(v.ServiceDetailReq!, "ServiceDetailReq");
+    try { e_ServiceDetailReqType(w, v.ServiceDetailReq!); } catch (error) { w.within(error, "ServiceDetailReq"); }
   }
-  if (v.ServiceDetailRes !== undefined) {
+  if ((m0 & 67108864) !== 0) {
     switch (s) {
       case 0: w.bits(26, 6); s = 27; break;
       default: w.unexpected(X_BodyType[s], "ServiceDetailRes");
     }
-    w.checkObject(v.ServiceDetailRes, "ServiceDetailRes");
-    try { e_ServiceDetailResType(w, v.ServiceDetailRes); } catch (error) { w.within(error, "ServiceDetailRes"); }
+    w.checkObject(v.ServiceDetailRes!, "ServiceDetailRes");
+    try { e_ServiceDetailResType(w, v.ServiceDetailRes!); } catch (error) { w.within(error, "ServiceDetailRes"); }
   }
-  if (v.ServiceDiscoveryReq !== undefined) {
+  if ((m0 & 134217728) !== 0) {
     switch (s) {
       case 0: w.bits(27, 6); s = 28; break;
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryReq");
     }
-    w.checkObject(v.ServiceDiscoveryReq, "ServiceDiscoveryReq");
-    try { e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
+    w.checkObject(v.ServiceDiscoveryReq!, "ServiceDiscoveryReq");
+    try { e_ServiceDiscoveryReqType(w, v.ServiceDiscoveryReq!); } catch (error) { w.within(error, "ServiceDiscoveryReq"); }
   }
-  if (v.ServiceDiscoveryRes !== undefined) {
+  if ((m0 & 268435456) !== 0) {
     switch (s) {
       case 0: w.bits(28, 6); s = 29; break;
       default: w.unexpected(X_BodyType[s], "ServiceDiscoveryRes");
     }
-    w.checkObject(v.ServiceDiscoveryRes, "ServiceDiscoveryRes");
-    try { e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
+    w.checkObject(v.ServiceDiscoveryRes!, "ServiceDiscoveryRes");
+    try { e_ServiceDiscoveryResType(w, v.ServiceDiscoveryRes!); } catch (error) { w.within(error, "ServiceDiscoveryRes"); }
   }
-  if (v.SessionSetupReq !== undefined) {
+  if ((m0 & 536870912) !== 0) {
     switch (s) {
       case 0: w.bits(29, 6); s = 30; break;
       default: w.unexpected(X_BodyType[s], "SessionSetupReq");
     }
-    w.checkObject(v.SessionSetupReq, "SessionSetupReq");
-    try { e_SessionSetupReqType(w, v.SessionSetupReq); } catch (error) { w.within(error, "SessionSetupReq"); }
+    w.checkObject(v.SessionSetupReq!, "SessionSetupReq");
+    try { e_SessionSetupReqType(w, v.SessionSetupReq!); } catch (error) { w.within(error, "SessionSetupReq"); }
   }
-  if (v.SessionSetupRes !== undefined) {
+  if ((m1 & 1) !== 0) {
     switch (s) {
       case 0: w.bits(30, 6); s = 31; break;
       default: w.unexpected(X_BodyType[s], "SessionSetupRes");
     }
-    w.checkObject(v.SessionSetupRes, "SessionSetupRes");
-    try { e_SessionSetupResType(w, v.SessionSetupRes); } catch (error) { w.within(error, "SessionSetupRes"); }
+    w.checkObject(v.SessionSetupRes!, "SessionSetupRes");
+    try { e_SessionSetupResType(w, v.SessionSetupRes!); } catch (error) { w.within(error, "SessionSetupRes"); }
   }
-  if (v.SessionStopReq !== undefined) {
+  if ((m1 & 2) !== 0) {
     switch (s) {
       case 0: w.bits(31, 6); s = 32; break;
       default: w.unexpected(X_BodyType[s], "SessionStopReq");
     }
-    w.checkObject(v.SessionStopReq, "SessionStopReq");
-    try { e_SessionStopReqType(w, v.SessionStopReq); } catch (error) { w.within(error, "SessionStopReq"); }
+    w.checkObject(v.SessionStopReq!, "SessionStopReq");
+    try { e_SessionStopReqType(w, v.SessionStopReq!); } catch (error) { w.within(error, "SessionStopReq"); }
   }
-  if (v.SessionStopRes !== undefined) {
+  if ((m1 & 4) !== 0) {
     switch (s) {
       case 0: w.bits(32, 6); s = 33; break;
       default: w.unexpected(X_BodyType[s], "SessionStopRes");
     }
-    w.checkObject(v.SessionStopRes, "SessionStopRes");
-    try { e_SessionStopResType(w, v.SessionStopRes); } catch (error) { w.within(error, "SessionStopRes"); }
+    w.checkObject(v.SessionStopRes!, "SessionStopRes");
+    try { e_SessionStopResType(w, v.SessionStopRes!); } catch (error) { w.within(error, "SessionStopRes"); }
   }
-  if (v.WeldingDetectionReq !== undefined) {
+  if ((m1 & 8) !== 0) {
     switch (s) {
       case 0: w.bits(33, 6); s = 34; break;
       default: w.unexpected(X_BodyType[s], "WeldingDetectionReq");
     }
-    w.checkObject(v.WeldingDetectionReq, "WeldingDetectionReq");
-    try { e_WeldingDetectionReqType(w, v.WeldingDetectionReq); } catch (error) { w.within(error, "WeldingDetectionReq"); }
+    w.checkObject(v.WeldingDetectionReq!, "WeldingDetectionReq");
+    try { e_WeldingDetectionReqType(w, v.WeldingDetectionReq!); } catch (error) { w.within(error, "WeldingDetectionReq"); }
   }
-  if (v.WeldingDetectionRes !== undefined) {
+  if ((m1 & 16) !== 0) {
     switch (s) {
       case 0: w.bits(34, 6); s = 35; break;
       default: w.unexpected(X_BodyType[s], "WeldingDetectionRes");
     }
-    w.checkObject(v.WeldingDetectionRes, "WeldingDetectionRes");
-    try { e_WeldingDetectionResType(w, v.WeldingDetectionRes); } catch (error) { w.within(error, "WeldingDetectionRes"); }
+    w.checkObject(v.WeldingDetectionRes!, "WeldingDetectionRes");
+    try { e_WeldingDetectionResType(w, v.WeldingDetectionRes!); } catch (error) { w.within(error, "WeldingDetectionRes"); }
   }
   switch (s) {
     case 0: w.bits(35, 6);  break;

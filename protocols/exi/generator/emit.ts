@@ -477,6 +477,8 @@ function transitionCode(g: TypeGrammar, from: Set<number>, field: string | null,
 function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): string {
   const name = g.type.name;
   const lines = [`export function e_${name}(w: BitWriter, v: ${name}): void {`, '  let s = 0;'];
+  const presence = presenceMasks(g);
+  lines.push(...presence.scan);
   let states = new Set<number>([0]);
   for (const f of g.fields) {
     const p = f.positions[0];
@@ -505,8 +507,10 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
       lines.push(...body.code);
       states = body.to;
     } else {
-      lines.push(`  if (${x} !== undefined) {`);
-      const body = fieldBody(g, f, p, states, x, '', '    ', typeRef);
+      const test = presence.test.get(f.name);
+      lines.push(`  if (${test ?? `${x} !== undefined`}) {`);
+      // The mask test does not narrow the type for TypeScript; the scan saw the value defined.
+      const body = fieldBody(g, f, p, states, test === undefined ? x : `${x}!`, '', '    ', typeRef);
       lines.push(...body.code, '  }');
       states = new Set([...states, ...body.to]);
     }
@@ -524,6 +528,36 @@ function emitEncoder(g: TypeGrammar, typeRef: (d: ElementDecl) => string): strin
   const out = fuseUintWrites(mergeWrites(body));
   out.push(`const X_${name}: readonly string[] = [${expected.map(lit).join(', ')}];`);
   return out.join('\n') + '\n';
+}
+
+/** A type with this many optional elements (a message body) finds the present ones through its keys. */
+const PRESENCE_SCAN_MIN_FIELDS = 16;
+
+/**
+ * For a type with many optional single elements, one for-in over the value's keys sets a bit per
+ * present element: reading every absent name (about 70 in a BodyType, most of them missing) cost more
+ * than the message's own encode once a process had seen many message shapes (megamorphic loads).
+ * A key counts when its value is not undefined, as the direct read would have it; for-in sees the
+ * enumerable keys, own and inherited, so a plain object encodes as before. (An element that is not
+ * enumerable is seen only when no other is: it then falls back to reading every name.)
+ */
+function presenceMasks(g: TypeGrammar): { scan: string[]; test: Map<string, string> } {
+  const optional = g.fields.filter((f) => f.minOccurs === 0 && f.maxOccurs === 1 && (f.positions[0].kind === 'SE' || f.positions[0].kind === 'AT'));
+  const test = new Map<string, string>();
+  if (optional.length < PRESENCE_SCAN_MIN_FIELDS) return { scan: [], test };
+  // 30 bits per mask: small integers throughout.
+  const masks = Math.ceil(optional.length / 30);
+  const scan = [`  let ${Array.from({ length: masks }, (_, k) => `m${k} = 0`).join(', ')};`, '  for (const key in v) {', '    switch (key) {'];
+  const set = optional.map((f, k) => {
+    const mask = `m${Math.floor(k / 30)}`;
+    const bit = 1 << k % 30;
+    test.set(f.name, `(${mask} & ${bit}) !== 0`);
+    return `if (v.${f.name} !== undefined) ${mask} |= ${bit};`;
+  });
+  scan.push(...optional.map((f, k) => `      case ${lit(f.name)}: ${set[k]} break;`), '    }', '  }');
+  // Nothing enumerable found: read every name, so that an element behind a getter (not enumerated) is still seen.
+  scan.push(`  if ((${Array.from({ length: masks }, (_, k) => `m${k}`).join(' | ')}) === 0) {`, ...set.map((line) => `    ${line}`), '  }');
+  return { scan, test };
 }
 
 /**
