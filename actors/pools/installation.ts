@@ -5,6 +5,7 @@
  */
 import { encodeExi, exiCodecs, type ExiJson, type Iso2Document } from '../../protocols/exi/index.ts';
 import { PncError } from '../../protocols/errors.ts';
+import { hexOfBytes } from '../../protocols/bytes.ts';
 import type { UpdateResponseCode } from '../../protocols/catalogue/ccp.ts';
 
 /** One entry of the EV's ListOfRootCertificateIDs: the V2G roots it trusts (max 20). */
@@ -45,10 +46,8 @@ function readRequest<N extends 'CertificateInstallationReq' | 'CertificateUpdate
     issuerName: id.X509IssuerName,
     serialNumber: BigInt(id.X509SerialNumber),
   }));
-  return { document, sessionId: hexOf(message.Header.SessionID), body, rootCertificateIds };
+  return { document, sessionId: hexOfBytes(message.Header.SessionID), body, rootCertificateIds };
 }
-
-const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 /**
  * Decodes and checks the shape of a CertificateInstallationReq; anything else is `ExiInvalid`.
@@ -57,7 +56,7 @@ const hexOf = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byt
  */
 export function readInstallationRequest(exi: Uint8Array, certificateOf: (hex: string) => Uint8Array = (hex) => new Uint8Array(Buffer.from(hex, 'hex'))): InstallationRequest {
   const { document, sessionId, body, rootCertificateIds } = readRequest(exi, 'CertificateInstallationReq');
-  return { message: document, sessionId, provisioningCertificate: certificateOf(hexOf(body.OEMProvisioningCert)), rootCertificateIds };
+  return { message: document, sessionId, provisioningCertificate: certificateOf(hexOfBytes(body.OEMProvisioningCert)), rootCertificateIds };
 }
 
 export interface UpdateRequest {

@@ -1,4 +1,5 @@
 import { PncError } from '../errors.ts';
+import { hexOfBytes } from '../bytes.ts';
 import { V2gtpError, V2gtpPayloadType, decodeV2gtpDatagram, encodeV2gtp } from '../v2gtp/index.ts';
 import { formatIpv6, parseIpv6 } from './ipv6.ts';
 
@@ -75,7 +76,7 @@ export function encodeSdpResponse(response: SdpResponse): Uint8Array {
 export function decodeSdpResponse(datagram: Uint8Array): SdpResponse {
   const payload = sdpPayload(datagram, V2gtpPayloadType.sdpResponse, SDP_RESPONSE_PAYLOAD_LENGTH);
   const port = (payload[16] << 8) | payload[17];
-  if (port === 0) throw new SdpError('InvalidField', 'SDP response announces port 0', hex(datagram));
+  if (port === 0) throw new SdpError('InvalidField', 'SDP response announces port 0', hexOfBytes(datagram));
   return {
     address: formatIpv6(payload.subarray(0, 16)),
     port,
@@ -91,10 +92,10 @@ function sdpPayload(datagram: Uint8Array, payloadType: V2gtpPayloadType, length:
   } catch (error) {
     if (!(error instanceof V2gtpError)) throw error;
     const reason = error.reason === 'UnexpectedPayloadType' ? 'WrongPayloadType' : error.reason === 'InvalidVersion' || error.reason === 'UnknownPayloadType' ? 'InvalidFrame' : 'WrongLength';
-    throw new SdpError(reason, `not an SDP ${payloadType === V2gtpPayloadType.sdpRequest ? 'request' : 'response'}: ${error.message}`, hex(datagram), error);
+    throw new SdpError(reason, `not an SDP ${payloadType === V2gtpPayloadType.sdpRequest ? 'request' : 'response'}: ${error.message}`, hexOfBytes(datagram), error);
   }
   if (frame.payload.byteLength !== length) {
-    throw new SdpError('WrongLength', `SDP payload has ${frame.payload.byteLength} bytes, expected ${length}`, hex(datagram));
+    throw new SdpError('WrongLength', `SDP payload has ${frame.payload.byteLength} bytes, expected ${length}`, hexOfBytes(datagram));
   }
   return frame.payload;
 }
@@ -102,15 +103,12 @@ function sdpPayload(datagram: Uint8Array, payloadType: V2gtpPayloadType, length:
 function security(code: number, datagram: Uint8Array): SdpSecurity {
   if (code === SECURITY_CODES.tls) return 'tls';
   if (code === SECURITY_CODES.none) return 'none';
-  throw new SdpError('UnknownSecurity', `unknown SDP security byte 0x${code.toString(16).padStart(2, '0')}`, hex(datagram));
+  throw new SdpError('UnknownSecurity', `unknown SDP security byte 0x${code.toString(16).padStart(2, '0')}`, hexOfBytes(datagram));
 }
 
 function transport(code: number, datagram: Uint8Array): SdpTransport {
   if (code === TRANSPORT_CODES.tcp) return 'tcp';
   if (code === TRANSPORT_CODES.udp) return 'udp';
-  throw new SdpError('UnknownTransport', `unknown SDP transport byte 0x${code.toString(16).padStart(2, '0')}`, hex(datagram));
+  throw new SdpError('UnknownTransport', `unknown SDP transport byte 0x${code.toString(16).padStart(2, '0')}`, hexOfBytes(datagram));
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}

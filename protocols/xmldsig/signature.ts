@@ -1,5 +1,6 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { PncError } from '../errors.ts';
+import { hexOfBytes } from '../bytes.ts';
 import { encodeExi, exiCodecs, type ExiJson, type Iso2Fragment, type SignedInfoFragment } from '../exi/index.ts';
 import { SignatureCoverageIncomplete, SignatureDigestMismatch, SignatureInvalid, SignatureMalformed, SignatureReferenceMissing } from './errors.ts';
 import { toSigningKey, toVerificationKey, type SignatureSigningKey, type SignatureVerificationKey } from './keys.ts';
@@ -78,7 +79,7 @@ export function buildSignedInfo(references: readonly ReferencedFragment[]): Sign
         URI: `#${id}`,
         Transforms: { Transform: { Algorithm: XmlSignatureAlgorithm.transform } },
         DigestMethod: { Algorithm: XmlSignatureAlgorithm.digest },
-        DigestValue: hex(digestFragment(fragment)),
+        DigestValue: hexOfBytes(digestFragment(fragment)),
       };
     }),
   };
@@ -99,7 +100,7 @@ export function encodeSignedInfo(signedInfo: SignedInfoJson): Uint8Array {
 export function signFragments(references: readonly ReferencedFragment[], privateKey: SignatureSigningKey): SignatureJson {
   const SignedInfo = buildSignedInfo(references);
   const value = sign('sha256', encodeSignedInfo(SignedInfo), { key: toSigningKey(privateKey), dsaEncoding: 'ieee-p1363' });
-  return { SignedInfo, SignatureValue: { CONTENT: hex(value) } };
+  return { SignedInfo, SignatureValue: { CONTENT: hexOfBytes(value) } };
 }
 
 /**
@@ -138,7 +139,7 @@ const JSON_FORM: MessageForm = {
 
 const TYPED_FORM: MessageForm = {
   isBinary: (value, length) => value instanceof Uint8Array && value.length === length,
-  toHex: (value) => hex(value as Uint8Array),
+  toHex: (value) => hexOfBytes(value as Uint8Array),
   toBytes: (value) => Buffer.from((value as Uint8Array).buffer, (value as Uint8Array).byteOffset, (value as Uint8Array).byteLength),
   encodeFragment: (fragment) => exiCodecs['iso2-frag'].encode(fragment as Iso2Fragment),
   encodeSignedInfo: (signedInfo) => exiCodecs['iso2-xmldsig'].encode({ SignedInfo: signedInfo } as SignedInfoFragment),
@@ -155,7 +156,7 @@ function verifyProfiled(
     const id = reference.URI.slice(1);
     const element = findElement(id);
     if (element === undefined) throw new SignatureReferenceMissing(reference.URI);
-    const digest = hex(asMalformed(`element ${reference.URI}`, () => createHash('sha256').update(form.encodeFragment(element)).digest()));
+    const digest = hexOfBytes(asMalformed(`element ${reference.URI}`, () => createHash('sha256').update(form.encodeFragment(element)).digest()));
     const expected = form.toHex(reference.DigestValue);
     if (digest !== expected) throw new SignatureDigestMismatch(reference.URI, expected, digest);
     return { uri: reference.URI, digest };
@@ -360,6 +361,3 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
