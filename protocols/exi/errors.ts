@@ -15,9 +15,12 @@ export class ExiDecodeError extends PncError {
 export class ExiEncodeError extends PncError {
   override readonly name = 'ExiEncodeError';
   readonly path: string;
+  /** What is wrong, without the path in front. */
+  readonly detail: string;
 
-  constructor(path: string, message: string) {
-    super('ExiEncodeError', `${path}: ${message}`, { data: { path } });
+  constructor(path: string, detail: string) {
+    super('ExiEncodeError', `${path}: ${detail}`, { data: { path } });
     this.path = path;
+    this.detail = detail;
   }
 }

@@ -492,8 +492,7 @@ export class BitWriter {
   within(error: unknown, name: string, index = -1): never {
     if (!(error instanceof ExiEncodeError)) throw error;
     const head = index >= 0 ? `${name}[${index}]` : name;
-    // The message without the "path: " ExiEncodeError puts before it.
-    throw new ExiEncodeError(error.path === '' ? head : `${head}.${error.path}`, error.message.slice(error.path.length + 2));
+    throw new ExiEncodeError(error.path === '' ? head : `${head}.${error.path}`, error.detail);
   }
 
   /** Fails at child `field` of the element being encoded (the element itself when undefined); callers put their names in front (within). */
