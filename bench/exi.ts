@@ -15,7 +15,7 @@
 import { availableParallelism } from 'node:os';
 import { decodeExi, encodeExi, exiCodecs, type ExiJson, type Iso2Document } from '../protocols/exi/index.ts';
 import { loadCorpus } from '../test/helpers/exi-corpus.ts';
-import { cpuSeconds, flag, machineLoad, median, printSummary } from './stats.ts';
+import { cpuSeconds, flag, machineLoad, median, printSummary, slicedRound } from './stats.ts';
 
 const RUNS = flag('runs', 7);
 const RUN_MS = flag('ms', 300);
@@ -56,23 +56,15 @@ function roughRate(fn: () => number): number {
   }
 }
 
-/** One round: SLICES slices, each running every case in turn for about RUN_MS / SLICES of CPU time; calls per CPU-second of each case. */
-function round(all: readonly Case[], batches: readonly number[]): number[] {
-  const calls = all.map(() => 0);
-  const seconds = all.map(() => 0);
-  for (let slice = 0; slice < SLICES; slice++) {
-    // The order turns by one each slice: no case always follows the same one (and its garbage).
-    for (let turn = 0; turn < all.length; turn++) {
-      const c = (slice + turn) % all.length;
-      const { fn } = all[c];
-      const batch = batches[c];
-      const start = cpuSeconds();
-      for (let i = 0; i < batch; i++) sink += fn();
-      seconds[c] += cpuSeconds() - start;
-      calls[c] += batch;
-    }
-  }
-  return calls.map((n, c) => n / seconds[c]);
+/** One round: SLICES slices, each running every case in turn for `batches[c]` calls (about RUN_MS / SLICES of CPU time); calls per CPU-second of each case. */
+function round(all: readonly Case[], batches: readonly number[]): Promise<number[]> {
+  return slicedRound(all.length, SLICES, (c) => {
+    const { fn } = all[c];
+    const batch = batches[c];
+    const start = cpuSeconds();
+    for (let i = 0; i < batch; i++) sink += fn();
+    return { calls: batch, seconds: cpuSeconds() - start };
+  });
 }
 
 interface Case {
@@ -115,7 +107,7 @@ const sliceCalls = (rates: readonly number[]): number[] => rates.map((r) => Math
 let batches = sliceCalls(all.map((c) => roughRate(c.fn)));
 let warmUpRounds = 0;
 for (let previous: number[] | undefined; ; ) {
-  const rates = round(all, batches);
+  const rates = await round(all, batches);
   warmUpRounds++;
   batches = sliceCalls(rates);
   const settled = previous !== undefined && rates.every((r, c) => Math.abs(r / previous![c] - 1) <= SETTLED);
@@ -123,7 +115,7 @@ for (let previous: number[] | undefined; ; ) {
   previous = rates;
 }
 for (let run = 0; run < RUNS; run++) {
-  round(all, batches).forEach((r, c) => samples.get(all[c].name)!.push(r));
+  (await round(all, batches)).forEach((r, c) => samples.get(all[c].name)!.push(r));
 }
 
 console.log(`EXI codec, one core, Node ${process.version}; median of ${RUNS} runs of ~${RUN_MS} ms of CPU time per case, each in ${SLICES} slices interleaved with the other cases; rates are per CPU-second`);

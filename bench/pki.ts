@@ -17,14 +17,14 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { parseCertificateDer } from '../protocols/pki/der.ts';
 import { createTestPki, encryptContractKey, exportPkcs8, issueCertificate, validateChain, type TestCertificate } from '../protocols/pki/index.ts';
-import { cpuSeconds, flag, machineLoad, median, printSummary } from './stats.ts';
+import { cpuSeconds, flag, machineLoad, median, printSummary, slicedRound, type TimedCalls } from './stats.ts';
 
 const RUNS = flag('runs', 5);
 const RUN_MS = flag('ms', 400);
 const loadStart = machineLoad();
 
 /** Calls `fn` repeatedly for about `ms` of CPU time; returns the calls and the CPU seconds they took. */
-async function timed(fn: () => unknown, ms: number): Promise<{ calls: number; seconds: number }> {
+async function timed(fn: () => unknown, ms: number): Promise<TimedCalls> {
   let calls = 0;
   const start = cpuSeconds();
   const end = start + ms / 1000;
@@ -127,19 +127,11 @@ const SETTLE_MS = 10;
 /** One round: every case's preparation (not measured), then SLICES slices of every case; calls per CPU-second of each. */
 async function round(): Promise<number[]> {
   for (const c of cases) c.before?.();
-  const calls = cases.map(() => 0);
-  const seconds = cases.map(() => 0);
-  for (let slice = 0; slice < SLICES; slice++) {
-    for (let turn = 0; turn < cases.length; turn++) {
-      const i = (slice + turn) % cases.length;
-      collect();
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-      const part = await timed(cases[i].fn, RUN_MS / SLICES);
-      calls[i] += part.calls;
-      seconds[i] += part.seconds;
-    }
-  }
-  const rates = calls.map((n, i) => n / seconds[i]);
+  const rates = await slicedRound(cases.length, SLICES, async (i) => {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    return timed(cases[i].fn, RUN_MS / SLICES);
+  });
   cases.forEach((c, i) => c.after?.(rates[i]));
   return rates;
 }

@@ -116,3 +116,29 @@ export function childAsker<To, From extends { kind: string }>() {
       child.send(message as object);
     });
 }
+
+/** Calls made and the CPU seconds they took. */
+export interface TimedCalls {
+  readonly calls: number;
+  readonly seconds: number;
+}
+
+/**
+ * One round of cases measured side by side, cut into `slices`: each slice measures every case in turn, the
+ * order turning by one each slice, so a burst of load from other processes lands on a case and its
+ * baseline alike and no case always follows the same one (and its garbage). `measure(i)` runs case `i`
+ * for its share of the slice. Returns calls per CPU-second of each case.
+ */
+export async function slicedRound(cases: number, slices: number, measure: (i: number) => TimedCalls | Promise<TimedCalls>): Promise<number[]> {
+  const calls = new Array<number>(cases).fill(0);
+  const seconds = new Array<number>(cases).fill(0);
+  for (let slice = 0; slice < slices; slice++) {
+    for (let turn = 0; turn < cases; turn++) {
+      const i = (slice + turn) % cases;
+      const part = await measure(i);
+      calls[i] += part.calls;
+      seconds[i] += part.seconds;
+    }
+  }
+  return calls.map((n, i) => n / seconds[i]);
+}
