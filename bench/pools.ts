@@ -1,7 +1,8 @@
 // The pools under load over a real NATS server, each pool in its own process (`openpnc run`):
 //  1. CCP CertificateInstallationReq → Res: throughput and p50/p99 latency with one CCP worker, then
-//     with two (a NATS queue group), beside a plain NATS request/reply echo measured in the same run
-//     (the ceiling the transport alone allows).
+//     with two (a NATS queue group), beside a plain NATS request/reply echo (what the transport alone
+//     allows) and a ceiling (bench/ccp-ceiling.ts: the same signed requests answered after only the two
+//     signature checks every installation needs), all three measured in turn in each run.
 //  2. PCP bulk ingest: provisioning chains stored per second (default 100,000 certificates), one put per
 //     certificate and then pcp.chain.putBatch (256 per request), each with new vehicles.
 // Targets (issue 14): one CCP worker ≥ 4,000 installations/s at p99 ≤ 10 ms and ≥ 35 % of the echo; ingest ≥ 5,000/s.
@@ -12,12 +13,13 @@
 //   npm run bench:pools [-- --runs=3 --ms=3000 --concurrency=8 --vehicles=20 --certificates=100000 --ingest-concurrency=64 --ingest-batch=256 --ingest-batch-concurrency=4]
 // OPENPNC_BENCH_PROFILE=DIR writes CPU profiles of the (first) CCP worker and of the PCP into DIR (node --cpu-prof).
 import 'reflect-metadata';
+import { fork } from 'node:child_process';
 import { KeyObject, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectNatsBus } from '../actors/bus/nats.ts';
-import { Credential, Roster, identityHeaders } from '../actors/bus/identity.ts';
+import { Credential, IdentifiedBus, Roster, identityHeaders } from '../actors/bus/identity.ts';
 import { EncodedPayload } from '../actors/bus/wire.ts';
 import type { Bus } from '../actors/bus/bus.ts';
 import { requestSubjectReply } from '../actors/bus/typed.ts';
@@ -38,7 +40,8 @@ import { PUT_BATCH_MAX_CERTIFICATES, pcpInterface } from '../protocols/catalogue
 import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
 import { startSecuredNats } from '../test/harness/creds.ts';
 import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
-import { cpuSeconds, flag, machineLoad, median, percentile, printSummary } from './stats.ts';
+import { childAsker, cpuSeconds, flag, machineLoad, median, percentile, printSummary } from './stats.ts';
+import type { CeilingSetup, FromCeiling } from './ccp-ceiling.ts';
 
 const RUNS = flag('runs', 3);
 const RUN_MS = flag('ms', 3000);
@@ -55,6 +58,8 @@ const CERTIFICATES = flag('certificates', 100_000);
 /** Rounds of the crypto floor measurement, each timing every operation FLOOR_CALLS times, interleaved. */
 const FLOOR_ROUNDS = 5;
 const FLOOR_CALLS = 400;
+
+const askCeiling = childAsker<CeilingSetup, FromCeiling>();
 
 interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
 
@@ -88,6 +93,11 @@ function processCpuSeconds(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+/** CPU seconds the whole machine has spent busy (every core, every process, the kernel), from /proc/stat. */
+function machineCpuSeconds(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 const spread = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values) });
 
@@ -160,21 +170,59 @@ try {
   const echoClient = await connect('bench-echo-client');
   const echo = async () => (await echoClient.request<typeof echoPayload>('bench.echo', echoPayload)).certificateInstallationReq === requests[0];
 
+  // Ceiling: the same requests, signed as the CPO's are, answered in its own process by a responder that
+  // does only the two signature checks every installation needs and gives back a reply the CCP gave.
+  const ceilingProcess = fork(new URL('./ccp-ceiling.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'] });
+  const sampleReply = await cpoBus.request(ccpInterface.requests.installation.subject, { certificateInstallationReq: requests[0], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
+  await askCeiling(ceilingProcess, { kind: 'start', natsUrl: nats.url, seed: nats.extraSeeds.bench, reply: sampleReply }, 'ready');
+  const ceilingClient = new IdentifiedBus(await connect('bench-ceiling-client'), new Credential(nats.extraSeeds.bench), new Roster());
+  const ceiling = async (i: number) => (await ceilingClient.request<{ responseCode?: string }>('bench.ceiling', { certificateInstallationReq: requests[i % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' })).responseCode === 'OK';
+
   await load(install); // warm-up: caches, JIT, connections
+  await load(ceiling);
   const floor = cryptoFloor(Buffer.from(JSON.stringify({ certificateInstallationReq: requests[0], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' })));
   console.log(`\ncrypto floor, µs of CPU per call in this process (median of ${FLOOR_ROUNDS} rounds): bus identity Ed25519 sign ${floor.identitySign.toFixed(1)}, verify ${floor.identityVerify.toFixed(1)} (with the payload's SHA-256); P-256 ECDSA verify ${floor.p256Verify.toFixed(1)}`);
   const perRequestFloor = floor.identityVerify + floor.p256Verify;
   console.log(`  a CCP installation or a PCP put needs one of each verify: ${perRequestFloor.toFixed(0)} µs, at most ${(1e6 / perRequestFloor).toFixed(0)}/s on one core on crypto alone`);
-  console.log(`\nCCP CertificateInstallationReq → Res over NATS (concurrency ${CONCURRENCY}, median of ${RUNS} runs of ${RUN_MS} ms)`);
-  const echoResults = await sequence(echo);
+  console.log(`\nCCP CertificateInstallationReq → Res over NATS (concurrency ${CONCURRENCY}, median of ${RUNS} runs of ${RUN_MS} ms; each run measures echo, ceiling and CCP in turn)`);
+  // Each run measures the three side by side, so a burst of load lands on all of them alike.
+  const echoResults: LoadResult[] = [];
+  const ceilingResults: LoadResult[] = [];
+  const oneResults: LoadResult[] = [];
+  // CPU per request: of the responder (CCP worker or ceiling), of this process (the load generator), and of
+  // the whole machine (those two, the NATS server and the kernel), summed over the runs.
+  const cpu = { ceiling: { calls: 0, responder: 0, generator: 0, machine: 0 }, ccp: { calls: 0, responder: 0, generator: 0, machine: 0 } };
+  const measured = async (which: 'ceiling' | 'ccp', pid: () => number | undefined, call: (i: number) => Promise<boolean>) => {
+    const before = { responder: processCpuSeconds(pid()), generator: cpuSeconds(), machine: machineCpuSeconds() };
+    const result = await load((i) => call(i).then((ok) => ((cpu[which].calls += 1), ok)));
+    cpu[which].responder += processCpuSeconds(pid()) - before.responder;
+    cpu[which].generator += cpuSeconds() - before.generator;
+    cpu[which].machine += machineCpuSeconds() - before.machine;
+    return result;
+  };
+  for (let run = 0; run < RUNS; run++) {
+    echoResults.push(await load(echo));
+    ceilingResults.push(await measured('ceiling', () => ceilingProcess.pid, ceiling));
+    oneResults.push(await measured('ccp', () => ccpWorkers[0].pid(), install));
+  }
+  ceilingProcess.kill();
   const baseline = report('NATS request/reply echo (baseline)', echoResults);
-  const workerCpuBefore = processCpuSeconds(ccpWorkers[0].pid());
-  let installed = 0;
-  const oneResults = await sequence((i) => install(i).then((ok) => ((installed += 1), ok)));
-  const perWorkerCpuSecond = installed / (processCpuSeconds(ccpWorkers[0].pid()) - workerCpuBefore);
+  const ceilingRate = report('ceiling: identity + P-256 verify, CCP reply', ceilingResults, baseline);
   const one = report('CCP, 1 worker', oneResults, baseline);
-  const installationCpuUs = 1e6 / perWorkerCpuSecond;
-  console.log(`CCP, 1 worker: ${installationCpuUs.toFixed(0)} µs of worker CPU per installation (${perWorkerCpuSecond.toFixed(0)} per CPU-second); `
+  const perCall = (which: 'ceiling' | 'ccp') => {
+    const { calls, responder, generator, machine } = cpu[which];
+    const us = (seconds: number) => (seconds * 1e6) / calls;
+    return { responder: us(responder), generator: us(generator), machine: us(machine), rest: us(machine - responder - generator) };
+  };
+  const ceilingCpu = perCall('ceiling');
+  const ccpCpu = perCall('ccp');
+  const installationCpuUs = ccpCpu.responder;
+  const ceilingCpuUs = ceilingCpu.responder;
+  for (const [label, c] of [['ceiling', ceilingCpu], ['CCP', ccpCpu]] as const) {
+    console.log(`${label}: ${c.machine.toFixed(0)} µs of machine CPU per request (2 cores: at most ${(2e6 / c.machine).toFixed(0)}/s): responder ${c.responder.toFixed(0)}, load generator ${c.generator.toFixed(0)}, NATS server, kernel and the rest ${c.rest.toFixed(0)}`);
+  }
+  console.log(`the CCP reaches ${((one / ceilingRate) * 100).toFixed(0)} % of the ceiling's rate`);
+  console.log(`CCP, 1 worker: ${installationCpuUs.toFixed(0)} µs of worker CPU per installation (${(1e6 / installationCpuUs).toFixed(0)} per CPU-second); `
     + `crypto floor ${perRequestFloor.toFixed(0)} µs of it (${((perRequestFloor / installationCpuUs) * 100).toFixed(0)} %)`);
   ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds));
   processes.push(ccpWorkers[1]);
@@ -183,10 +231,11 @@ try {
   const two = report('CCP, 2 workers (queue group)', await sequence(install), baseline);
   console.log(`two workers / one worker: ${(two / one).toFixed(2)}×   target: 1 worker ≥ 4000/s at p99 ≤ 10 ms`);
   const loadAfterCcp = machineLoad();
-  const echoText = `NATS echo ${baseline.toFixed(0)}/s; ${installationCpuUs.toFixed(0)} µs worker CPU per installation, of which crypto floor ${perRequestFloor.toFixed(0)} µs (one core on crypto alone: ${(1e6 / perRequestFloor).toFixed(0)}/s)`;
+  const echoText = `NATS echo ${baseline.toFixed(0)}/s; ceiling (the two verifies and the reply, nothing else) ${ceilingRate.toFixed(0)}/s at p99 ${median(ceilingResults.map((r) => r.p99)).toFixed(1)} ms, ${ceilingCpuUs.toFixed(0)} µs responder CPU; ${installationCpuUs.toFixed(0)} µs worker CPU per installation, of which crypto floor ${perRequestFloor.toFixed(0)} µs (one core on crypto alone: ${(1e6 / perRequestFloor).toFixed(0)}/s)`;
   printSummary({ path: 'CCP installation over NATS, 1 worker', value: one, unit: '/s', ...spread(oneResults.map((r) => r.perSecond)), target: 4000, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker, p99', value: median(oneResults.map((r) => r.p99)), unit: 'ms', ...spread(oneResults.map((r) => r.p99)), target: 10, atMost: true, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker / echo', value: one / baseline, unit: '×', ...spread(oneResults.map((r, i) => r.perSecond / echoResults[i].perSecond)), target: 0.35, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
+  printSummary({ path: 'CCP installation over NATS, 1 worker / its ceiling (no target)', value: one / ceilingRate, unit: '×', ...spread(oneResults.map((r, i) => r.perSecond / ceilingResults[i].perSecond)), baseline: echoText, loadStart, loadEnd: loadAfterCcp });
 
   // PCP bulk ingest: provisioning chains under one OEM Sub-CA 2 (the OEM participant's own CA), uploaded
   // twice, each time as new vehicles: one `pcp.chain.put` per certificate, then `pcp.chain.putBatch`
