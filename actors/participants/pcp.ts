@@ -202,12 +202,20 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
     return { pcid, chain, expiresAt: Math.min(facts.validTo.getTime(), subCas.validTo) };
   }
 
+  /**
+   * Whether each PCID has a chain that is served (stored and not being deleted), read in one query
+   * for a batch: only that field, not the stored chains.
+   */
+  async function servedPcids(pcids: readonly string[]): Promise<Set<string>> {
+    if (pcids.length === 0) return new Set();
+    const existing = await chains.findFields({ _id: pcids.length === 1 ? pcids[0] : { $in: pcids } }, ['deletingSince']);
+    return new Set(existing.filter((doc) => !doc.deletingSince).map((doc) => doc._id));
+  }
+
   /** Writes a checked chain (one document: all of it or nothing); `created` unless it replaced a served one. */
-  async function storeChain({ pcid, chain, expiresAt }: CheckedChain): Promise<{ created: boolean }> {
-    // Whether it replaces a chain (and one being deleted): not the whole stored chain.
-    const [existing] = await chains.findFields({ _id: pcid }, ['deletingSince']);
+  async function storeChain({ pcid, chain, expiresAt }: CheckedChain, served: ReadonlySet<string>): Promise<{ created: boolean }> {
     await chains.replace({ _id: pcid, chain, expiresAt });
-    return { created: !existing || Boolean(existing.deletingSince) };
+    return { created: !served.has(pcid) };
   }
 
   const subscriptions = await Promise.all([
@@ -217,7 +225,7 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       requireRole(caller, 'oem');
       const subCas = subCasOf(upload);
       const checked = await checkUpload(caller, upload, base64ToBytes(upload.vehicleCertificate), subCas, claimed);
-      const { created } = await storeChain(checked);
+      const { created } = await storeChain(checked, await servedPcids([checked.pcid]));
       await Promise.all([announceStored(checked.pcid), schedule.expiryAdded(checked.expiresAt)]);
       log.info('pcp.chain.stored', { pcid: checked.pcid, replaced: !created });
       return { chain: checked.chain, created };
@@ -232,16 +240,30 @@ export async function startPcp(bus: Bus, store: Store, log: Logger, clock: Clock
       const subCas = subCasOf(shared);
       const seen = new Set<string>();
       let expiresAt = Infinity;
-      const results = await Promise.all(vehicleCertificates.map(async (vehicleCertificate): Promise<PutBatchOutcome> => {
+      // Each certificate's CN, read once: the batch's served chains are then read in one query.
+      const leaves = vehicleCertificates.map((vehicleCertificate) => {
+        try {
+          const leaf = base64ToBytes(vehicleCertificate);
+          return { leaf, pcid: certificateFacts(leaf, 'vehicleCertificate').commonName };
+        } catch (error) {
+          return { error };
+        }
+      });
+      // A failed read fails each certificate that needed it, in its own answer, as a failed write does.
+      const servedBefore = await servedPcids(leaves.flatMap((l) => (l.pcid !== undefined && PCID.test(l.pcid) ? [l.pcid] : []))).catch((error: unknown) => ({ error }));
+      const results = await Promise.all(vehicleCertificates.map(async (vehicleCertificate, index): Promise<PutBatchOutcome> => {
         let pcid: string | undefined;
         try {
+          const read = leaves[index];
+          if ('error' in read) throw read.error;
+          const { leaf } = read;
+          pcid = read.pcid;
           const upload = { ...shared, vehicleCertificate };
-          const leaf = base64ToBytes(vehicleCertificate);
-          pcid = certificateFacts(leaf, 'vehicleCertificate').commonName;
           if (seen.has(pcid)) throw new PncError('DuplicatePcid', `PCID ${pcid} comes more than once in this batch`);
           seen.add(pcid);
           const checked = await checkUpload(caller, upload, leaf, subCas);
-          const { created } = await storeChain(checked);
+          if ('error' in servedBefore) throw servedBefore.error;
+          const { created } = await storeChain(checked, servedBefore);
           expiresAt = Math.min(expiresAt, checked.expiresAt);
           return { pcid: checked.pcid, created, fingerprint: checked.chain.fingerprint };
         } catch (error) {

@@ -81,14 +81,40 @@ export function checkJsonDocument(collection: string, id: string, json: string, 
   if (!Number.isInteger(expectedRev)) throw new InvalidStoreInput(`${collection}: expectedRev must be an integer, got ${expectedRev}`);
 }
 
-export function checkFilter(filter: Filter): Array<[string, string | number | boolean | null]> {
-  const entries = Object.entries(filter);
-  for (const [path, value] of entries) {
-    checkFieldPath(path);
-    const ok = value === null || ['string', 'number', 'boolean'].includes(typeof value);
-    if (!ok || (typeof value === 'number' && !Number.isFinite(value))) throw new InvalidStoreInput(`filter on '${path}' must be a string, finite number, boolean or null`);
+/** Most values one `$in` takes: a batch's worth (a PCP putBatch is 256). */
+export const FILTER_IN_MAX = 1000;
+
+/** A filter's value that matches by equality. */
+export type EqualValue = string | number | boolean | null;
+/** A checked filter entry: equality, or `$in` with the JSON type its values share. */
+export type FilterEntry = readonly [path: string, value: EqualValue] | readonly [path: string, value: { readonly in: readonly (string | number | boolean)[]; readonly type: 'string' | 'number' | 'boolean' }];
+
+function isEqualValue(value: unknown): value is EqualValue {
+  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** The values of `{ $in: [...] }`, all of one type; anything else is `InvalidStoreInput`. */
+function checkIn(path: string, value: object): FilterEntry {
+  const keys = Object.keys(value);
+  const values: unknown = (value as { $in?: unknown }).$in;
+  if (Object.getPrototypeOf(value) !== Object.prototype || keys.length !== 1 || keys[0] !== '$in' || !Array.isArray(values)) {
+    throw new InvalidStoreInput(`filter on '${path}' must be a string, finite number, boolean, null or { $in: [...] }`);
   }
-  return entries;
+  if (values.length > FILTER_IN_MAX) throw new InvalidStoreInput(`filter on '${path}': $in takes at most ${FILTER_IN_MAX} values, got ${values.length}`);
+  const type = typeof values[0];
+  if (!values.every((v) => isEqualValue(v) && v !== null && typeof v === type) || (path === '_id' && values.length > 0 && type !== 'string')) {
+    throw new InvalidStoreInput(`filter on '${path}': $in values must be all strings, all finite numbers or all booleans${path === '_id' ? ' (strings for _id)' : ''}`);
+  }
+  return [path, { in: [...values] as (string | number | boolean)[], type: values.length === 0 ? 'string' : (type as 'string' | 'number' | 'boolean') }];
+}
+
+export function checkFilter(filter: Filter): FilterEntry[] {
+  return Object.entries(filter).map(([path, value]): FilterEntry => {
+    checkFieldPath(path);
+    if (isEqualValue(value)) return [path, value];
+    if (typeof value === 'object') return checkIn(path, value);
+    throw new InvalidStoreInput(`filter on '${path}' must be a string, finite number, boolean, null or { $in: [...] }`);
+  });
 }
 
 /** `-createdAt` → `{ path: 'createdAt', descending: true }`. */

@@ -86,6 +86,14 @@ function whereSql(filter: Filter | undefined): { sql: string; params: SqlValue[]
   for (const [path, value] of checkFilter(filter ?? {})) {
     const field = fieldSql(path);
     if (value === null) clauses.push(`${field} IS NULL`);
+    else if (typeof value === 'object') {
+      // One parameter, a JSON array, whatever the count: one prepared statement serves every batch size.
+      // json_each gives true/false as 1/0, as json_extract does; the type check keeps `5` from matching `'5'`.
+      const types = { string: `= 'text'`, number: `IN ('integer', 'real')`, boolean: `IN ('true', 'false')` }[value.type];
+      const member = `${field} IN (SELECT value FROM json_each(?))`;
+      clauses.push(path === '_id' ? member : `${member} AND ${typeSql(path)} ${types}`);
+      params.push(JSON.stringify(value.in));
+    }
     else if (typeof value === 'boolean') clauses.push(`${field} = ${value ? 1 : 0} AND ${typeSql(path)} = '${value}'`);
     else if (typeof value === 'string') {
       clauses.push(path === '_id' ? `${field} = ?` : `${field} = ? AND ${typeSql(path)} = 'text'`);

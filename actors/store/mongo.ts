@@ -42,7 +42,7 @@ function translate(error: unknown, collection: string): PncError {
 }
 
 function mongoFilter(filter: Filter | undefined): Document {
-  return Object.fromEntries(checkFilter(filter ?? {}));
+  return Object.fromEntries(checkFilter(filter ?? {}).map(([path, value]) => [path, value !== null && typeof value === 'object' ? { $in: value.in } : value]));
 }
 
 /** The stored shape → the Store's shape (`_rev` kept, nothing else added). */

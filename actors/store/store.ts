@@ -13,10 +13,19 @@ export interface StoredDoc {
 }
 
 /**
- * Equality on top-level or dotted fields, typed: `5` never matches `'5'` or `true`;
- * `null` matches null or a missing field. Anything else rejects with `InvalidStoreInput`.
+ * One of several values, each typed as in equality: all strings, all finite numbers or all booleans,
+ * at most FILTER_IN_MAX of them (`_id` takes strings). A batch reads its documents in one query.
  */
-export type Filter = Readonly<Record<string, string | number | boolean | null>>;
+export interface InFilter {
+  readonly $in: readonly (string | number | boolean)[];
+}
+
+/**
+ * Equality on top-level or dotted fields, typed: `5` never matches `'5'` or `true`;
+ * `null` matches null or a missing field; `{ $in: [...] }` matches any of its values.
+ * Anything else rejects with `InvalidStoreInput`.
+ */
+export type Filter = Readonly<Record<string, string | number | boolean | null | InFilter>>;
 
 export interface FindOptions {
   readonly limit?: number;

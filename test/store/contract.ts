@@ -161,6 +161,53 @@ export function storeContract(label: string, open: () => Promise<OpenedStore>): 
     assert.is(await certs.count(), 4);
   });
 
+  test('$in matches any of its values, typed as equality is, on _id and on indexed or unindexed fields', async ({ store }) => {
+    const certs = store.collection<Cert>('certs');
+    await certs.ensureIndex({ fields: ['status'] });
+    await certs.insert({ _id: '1', status: 'valid', valid: true, size: 5, issuer: { name: 'CA1' } });
+    await certs.insert({ _id: '2', status: 'revoked', valid: false, size: '5', issuer: { name: 'CA2' } });
+    await certs.insert({ _id: '3', status: 'valid', valid: true, size: 1 });
+    await certs.insert({ _id: '4', status: 'expired', size: null });
+    const ids = async (filter: Parameters<typeof certs.find>[0]) => (await certs.find(filter)).map((d) => d._id);
+    assert.equal(await ids({ _id: { $in: ['4', '2', 'missing'] } }), ['2', '4']);
+    assert.equal(await ids({ status: { $in: ['revoked', 'expired'] } }), ['2', '4']);
+    assert.equal(await ids({ 'issuer.name': { $in: ['CA2'] }, status: 'revoked' }), ['2']);
+    assert.equal(await ids({ size: { $in: [5, 1] } }), ['1', '3'], 'numbers never match a string');
+    assert.equal(await ids({ size: { $in: ['5'] } }), ['2'], 'a string never matches a number');
+    assert.equal(await ids({ size: { $in: [true] } }), [], 'true never matches 1');
+    assert.equal(await ids({ valid: { $in: [false] } }), ['2']);
+    assert.equal(await ids({ valid: { $in: [true, false] } }), ['1', '2', '3']);
+    assert.equal(await ids({ _id: { $in: [] } }), []);
+    assert.is(await certs.count({ status: { $in: ['valid'] } }), 2);
+    assert.equal(await certs.findFields({ _id: { $in: ['3', '1'] } }, ['size']), [{ _id: '1', size: 5 }, { _id: '3', size: 1 }]);
+    assert.is(await certs.deleteMany({ _id: { $in: ['1', '2'] } }), 2);
+    assert.equal(await ids({}), ['3', '4']);
+  });
+
+  test('a bad $in gets InvalidStoreInput and changes nothing', async ({ store }) => {
+    const certs = store.collection<Cert>('certs');
+    await certs.insert({ _id: 'a', status: 'valid', size: 5 });
+    const bad: unknown[] = [
+      { $in: 'valid' },
+      { $in: ['valid', 5] },
+      { $in: [null] },
+      { $in: [Number.NaN] },
+      { $in: [{ $gt: '' }] },
+      { $in: [['valid']] },
+      { $in: ['valid'], $nin: ['x'] },
+      { $nin: ['x'] },
+      { $in: Array.from({ length: 1001 }, (_, i) => String(i)) },
+      Object.assign(Object.create(null), { $in: ['valid'] }),
+    ];
+    for (const value of bad) {
+      await rejectsWith(certs.find({ status: value as string }), 'InvalidStoreInput');
+      await rejectsWith(certs.deleteMany({ status: value as string }), 'InvalidStoreInput');
+    }
+    await rejectsWith(certs.find({ _id: { $in: [1, 2] } }), 'InvalidStoreInput');
+    assert.is(await certs.count(), 1);
+    assert.equal(await certs.find({ status: { $in: Array.from({ length: 1000 }, (_, i) => (i === 999 ? 'valid' : String(i))) } }).then((d) => d.map((x) => x._id)), ['a']);
+  });
+
   test('find sorts ascending or descending by a field and limits', async ({ store }) => {
     const certs = store.collection<Cert & { notAfter: string }>('certs');
     for (const [id, notAfter] of [['a', '2027'], ['b', '2025'], ['c', '2030'], ['d', '2026']]) await certs.insert({ _id: id, notAfter });
