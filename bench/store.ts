@@ -12,7 +12,7 @@
 //   waiting for its last event to be durable, `commits/s × writes per commit` is the most the fleet can reach.
 // Each round measures every case in turn so machine noise hits them alike; medians over the rounds.
 //
-//   npm run bench:store [-- --rounds=5 --ops=1000 --in-flight=32]
+//   npm run bench:store [-- --rounds=5 --ops=1000 --in-flight=32 --ms=500]   (--ms: how long each actor case runs per round)
 import Database from 'better-sqlite3';
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,11 +25,14 @@ import { openEmbeddedStore, type StoredDoc } from '../actors/store/index.ts';
 import { tempDir } from '../test/harness/temp-dir.ts';
 import { cpuSeconds, machineLoad, median, printSummary } from './stats.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' }, 'in-flight': { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, ops: { type: 'string', default: '1000' }, 'in-flight': { type: 'string', default: '32' }, ms: { type: 'string', default: '500' } } });
 const ROUNDS = Number(values.rounds);
 const OPS = Number(values.ops);
 const IN_FLIGHT = Number(values['in-flight']);
-if (![ROUNDS, OPS, IN_FLIGHT].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--rounds, --ops and --in-flight must be positive integers');
+// The actor cases run for a time, not a count: 1,000 bare XState events took 2 ms and a fleet round
+// 30–130 ms, so one scavenge or one slow fsync could move a round 3×.
+const ACTOR_MS = Number(values.ms);
+if (![ROUNDS, OPS, IN_FLIGHT, ACTOR_MS].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--rounds, --ops, --in-flight and --ms must be positive integers');
 
 interface Cert extends StoredDoc {
   serial: string;
@@ -46,6 +49,21 @@ async function rate(ops: number, call: (i: number, worker: number) => unknown, i
     while (next < ops) await call(next++, worker);
   }));
   return ops / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** Awaited calls made in about `ms`, `inFlight` at a time (none starts after `ms`), and the seconds they took. */
+async function callsFor(ms: number, call: (worker: number) => unknown, inFlight = 1): Promise<{ calls: number; seconds: number; rate: number }> {
+  let calls = 0;
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(Array.from({ length: inFlight }, async (_, worker) => {
+    while (performance.now() < deadline) {
+      await call(worker);
+      calls += 1;
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  return { calls, seconds, rate: calls / seconds };
 }
 
 /** Calls per second of a synchronous `call` repeated for about `ms`. */
@@ -139,15 +157,16 @@ for (let round = 0; round < ROUNDS; round += 1) {
   const commitsBefore = rawCommitRate(probeDir, 300);
   const fleetBefore = store.stats();
   const fleetCpu = cpuSeconds();
-  const fleetRate = await rate(OPS * 4, (_, worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT);
+  const fleetRun = await callsFor(ACTOR_MS, (worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT);
+  const fleetRate = fleetRun.rate;
   record(`actor event: hosted, ${IN_FLIGHT} actors in flight`, fleetRate);
-  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`, (OPS * 4) / (cpuSeconds() - fleetCpu));
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, per CPU-second`, fleetRun.calls / (cpuSeconds() - fleetCpu));
   const fleetAfter = store.stats();
   const fleetCommits = fleetAfter.commits - fleetBefore.commits;
   const writesPerCommit = (fleetAfter.writes - fleetBefore.writes) / fleetCommits;
   const rawCommits = (commitsBefore + rawCommitRate(probeDir, 300)) / 2;
   record(`  writes per commit, ${IN_FLIGHT} actors in flight`, writesPerCommit);
-  record(`  commits per second, ${IN_FLIGHT} actors in flight`, fleetCommits / ((OPS * 4) / fleetRate));
+  record(`  commits per second, ${IN_FLIGHT} actors in flight`, fleetCommits / fleetRun.seconds);
   record('disk: raw better-sqlite3 single-row commits/s (FULL)', rawCommits);
   record('disk: fdatasync/s (4 KiB, same file system)', fdatasyncRate(probeDir, 300));
   record(`ceiling: raw commits/s × ${IN_FLIGHT} actors' writes per commit`, rawCommits * writesPerCommit);
@@ -155,13 +174,14 @@ for (let round = 0; round < ROUNDS; round += 1) {
   // The same fleet while an inspector listens on `inspect.>`: XState's inspection on, and every event and snapshot published.
   const inspector = await bus.subscribe('inspect.>', () => {});
   const inspectedCpu = cpuSeconds();
-  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener`, await rate(OPS * 4, (_, worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT));
-  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener, per CPU-second`, (OPS * 4) / (cpuSeconds() - inspectedCpu));
+  const inspectedRun = await callsFor(ACTOR_MS, (worker) => fleet[worker].send({ type: 'INC' }), IN_FLIGHT);
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener`, inspectedRun.rate);
+  record(`actor event: hosted, ${IN_FLIGHT} actors in flight, inspect.> listener, per CPU-second`, inspectedRun.calls / (cpuSeconds() - inspectedCpu));
   await inspector.unsubscribe();
   for (const actor of fleet) await actor.stop();
   const bare = createActor(counter).start();
   await rate(10_000, () => bare.send({ type: 'INC' })); // warm-up: a cold JIT would flatter every ratio to it
-  record('actor event: bare XState (baseline)', await rate(OPS, () => bare.send({ type: 'INC' })));
+  record('actor event: bare XState (baseline)', (await callsFor(ACTOR_MS, () => bare.send({ type: 'INC' }))).rate);
   fleetOverBare.push(fleetRate / samples.get('actor event: bare XState (baseline)')![round]);
   bare.stop();
   await bus.close();
