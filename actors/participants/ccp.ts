@@ -12,9 +12,9 @@
  * signed with that certificate's key, gets it as CertificateUpdateRes.
  */
 import 'reflect-metadata';
-import { X509Certificate as NodeX509Certificate, createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { X509Certificate as NodeX509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { PncError, toPncError } from '../../protocols/errors.ts';
-import { parseCertificateDer, validateChain } from '../../protocols/pki/index.ts';
+import { parseCertificateDer, publicKeyFromSpki, validateChain } from '../../protocols/pki/index.ts';
 import { verifyDecodedMessageSignature, verifyMessageSignature } from '../../protocols/xmldsig/index.ts';
 import {
   emaidKey, ownsEmaid, ownsPcid, requireEmaidOwner, requirePcidOwner, requireRole,
@@ -161,7 +161,7 @@ export async function startCcp(bus: Bus, store: Store, log: Logger, clock: Clock
         const parsed = parseCertificateDer(der);
         known = {
           commonName: parsed.subject.find((attribute) => attribute.oid === COMMON_NAME_OID)?.value ?? '',
-          key: createPublicKey({ key: Buffer.from(parsed.spki), format: 'der', type: 'spki' }),
+          key: publicKeyFromSpki(parsed.spki),
         };
       } catch {
         return undefined;

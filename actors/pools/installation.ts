@@ -142,9 +142,15 @@ function templateOf(length: number, contract: SignedContract): ResponseTemplate 
   const zeros = encodeInstallationResponse('00'.repeat(length), { code: 'OK', contract });
   const ones = encodeInstallationResponse('ff'.repeat(length), { code: 'OK', contract });
   if (zeros.length !== ones.length) return undefined;
+  // Only the bytes between the first and the last that differ need a look bit by bit (the SessionID's
+  // length plus one): a 4.6 KB response compared bit by bit was a third of a first installation's CPU.
+  let from = 0;
+  while (from < zeros.length && zeros[from] === ones[from]) from++;
+  let to = zeros.length;
+  while (to > from && zeros[to - 1] === ones[to - 1]) to--;
   let first = -1;
   let last = -1;
-  for (let bit = 0; bit < zeros.length * 8; bit++) {
+  for (let bit = from * 8; bit < to * 8; bit++) {
     if (bitAt(zeros, bit) === bitAt(ones, bit)) continue;
     if (first < 0) first = bit;
     else if (bit !== last + 1) return undefined;

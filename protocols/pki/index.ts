@@ -1,6 +1,6 @@
 // The ISO 15118-2 Plug&Charge PKI: role profiles, issuance, chain validation and the test PKI.
 export { profiles, leafRoleOf, MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, type RoleName, type ChainPurpose, type CertificateProfile, type DomainComponent, type ProfileKind } from './profiles.ts';
-export { generateKeyPair, signingAlgorithm, exportPkcs8, importPkcs8, type CryptoKey, type CryptoKeyPair } from './keys.ts';
+export { generateKeyPair, signingAlgorithm, exportPkcs8, importPkcs8, publicKeyFromSpki, type CryptoKey, type CryptoKeyPair } from './keys.ts';
 export {
   issueCertificate,
   issueFromCsr,

@@ -1,6 +1,6 @@
 // P-256 key pairs through Node's WebCrypto. The project's tsconfig has no DOM lib, so the WebCrypto
 // types come from node:crypto and are re-exported here for the whole PKI.
-import { webcrypto } from 'node:crypto';
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 
 export type CryptoKey = webcrypto.CryptoKey;
 export type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -21,4 +21,21 @@ export async function exportPkcs8(privateKey: CryptoKey): Promise<Uint8Array> {
 /** Imports a PKCS#8 DER P-256 private key for ECDSA signing. */
 export async function importPkcs8(der: Uint8Array): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', der, signingAlgorithm, true, ['sign']);
+}
+
+/** DER of a SubjectPublicKeyInfo up to its point, for an uncompressed P-256 key (RFC 5480: id-ecPublicKey, prime256v1). */
+const P256_SPKI_HEAD = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+
+/**
+ * A public key from SubjectPublicKeyInfo DER. An uncompressed P-256 key goes in as its coordinates:
+ * OpenSSL 3.0's DER decoder takes about twice as long (107–125 µs against 55–60 µs here), and a
+ * vehicle's first installation imports its provisioning key. Both paths refuse a point off the curve.
+ * Any other key goes through the DER decoder. @throws when the SPKI is not a key Node can import
+ */
+export function publicKeyFromSpki(spki: Uint8Array): KeyObject {
+  if (spki.length === P256_SPKI_HEAD.length + 65 && spki[P256_SPKI_HEAD.length] === 0x04 && P256_SPKI_HEAD.equals(spki.subarray(0, P256_SPKI_HEAD.length))) {
+    const point = Buffer.from(spki.buffer, spki.byteOffset + P256_SPKI_HEAD.length + 1, 64);
+    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: point.toString('base64url', 0, 32), y: point.toString('base64url', 32, 64) }, format: 'jwk' });
+  }
+  return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
 }

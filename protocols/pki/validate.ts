@@ -3,8 +3,9 @@
 // signatures are checked with node:crypto.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { attributeValues, fnv1a, keyUsageBits, oids, parseCertificateDer, type NameAttribute, type ParsedCertificate } from './der.ts';
+import { publicKeyFromSpki } from './keys.ts';
 import { MAX_CERTIFICATE_BYTES, MAX_SUB_CAS, leafRoleOf, profiles, type ChainPurpose } from './profiles.ts';
 
 /** A certificate as the validator accepts it: an @peculiar/x509 object or DER bytes. */
@@ -163,7 +164,7 @@ function issuerKey(issuer: Certificate, issuerPosition: number, chainLength: num
   if (known && sameBytes(known.spki, spki)) return (issuer.key = known.key);
   try {
     // A copy of the SPKI: the certificate may be a view of the caller's bytes.
-    const imported = { spki: spki.slice(), key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }) };
+    const imported = { spki: spki.slice(), key: publicKeyFromSpki(spki) };
     issuer.key = (known ? imported : remember(keysBySpki, key, imported)).key;
   } catch {
     throw new Defect('KeyAlgorithm', issuerPosition, `${label(issuerPosition, chainLength)} public key is not a valid secp256r1 point`);
