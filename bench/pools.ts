@@ -2,7 +2,8 @@
 //  1. CCP CertificateInstallationReq → Res: throughput and p50/p99 latency with one CCP worker, then
 //     with two (a NATS queue group), beside a plain NATS request/reply echo (what the transport alone
 //     allows) and a ceiling (bench/ccp-ceiling.ts: the same signed requests answered after only the two
-//     signature checks every installation needs), all three measured in turn in each run.
+//     signature checks every installation needs), all three measured in turn in each run; then once
+//     --first-installs (400) new vehicles' first installations, each request a vehicle the worker has not met.
 //  2. PCP bulk ingest: provisioning chains stored per second (default 100,000 certificates), one put per
 //     certificate and then pcp.chain.putBatch (256 per request), each with new vehicles.
 // Targets (issue 14): one CCP worker ≥ 4,000 installations/s at p99 ≤ 10 ms and ≥ 35 % of the echo; ingest ≥ 5,000/s.
@@ -54,6 +55,8 @@ const INGEST_CONCURRENCY = flag('ingest-concurrency', 64);
 const INGEST_BATCH = flag('ingest-batch', PUT_BATCH_MAX_CERTIFICATES);
 const INGEST_BATCH_CONCURRENCY = flag('ingest-batch-concurrency', 4);
 const VEHICLES = flag('vehicles', 20);
+// Vehicles installed once each: the CCP meets each one's chain, key and contract for the first time.
+const FIRST_INSTALLS = flag('first-installs', 400);
 const CERTIFICATES = flag('certificates', 100_000);
 /** Rounds of the crypto floor measurement, each timing every operation FLOOR_CALLS times, interleaved. */
 const FLOOR_ROUNDS = 5;
@@ -63,15 +66,15 @@ const askCeiling = childAsker<CeilingSetup, FromCeiling>();
 
 interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
 
-/** Keeps CONCURRENCY requests in flight for RUN_MS; every reply is checked by `ok`. */
-async function load(call: (i: number) => Promise<boolean>): Promise<LoadResult> {
+/** Keeps CONCURRENCY requests in flight for RUN_MS (or until `count` calls were made); every reply is checked by `ok`. */
+async function load(call: (i: number) => Promise<boolean>, count?: number): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
   const start = performance.now();
   const deadline = start + RUN_MS;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
+    while (count === undefined ? performance.now() < deadline : next < count) {
       const t0 = performance.now();
       const ok = await call(next++).catch(() => false);
       latencies.push(performance.now() - t0);
@@ -145,24 +148,32 @@ try {
   await participantsReady(bus);
   await playStory(() => bus, bus);
 
-  console.log(`setting up ${VEHICLES} vehicles with contracts …`);
-  const requests: string[] = [];
-  for (let i = 0; i < VEHICLES; i++) {
+  /** A new vehicle whose contract the CCP holds: its installation requests, `sessions` of them (each a fresh SessionID). */
+  const contractedVehicle = async (sessions: number): Promise<string[]> => {
     const vehicle = await produceVehicle(bus);
     const contract = await requestSubjectReply(bus, moInterface.requests.conclude, { pcid: vehicle.pcid });
     for (let tries = 0; (await requestSubjectReply(bus, moInterface.requests.get, { emaid: contract.emaid })).status !== 'installed'; tries++) {
       if (tries > 500) throw new Error(`contract ${contract.emaid} not installed`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (let s = 0; s < 5; s++) requests.push(Buffer.from(await buildInstallationRequest(vehicle)).toString('base64'));
+    return Promise.all(Array.from({ length: sessions }, async () => Buffer.from(await buildInstallationRequest(vehicle)).toString('base64')));
+  };
+  console.log(`setting up ${VEHICLES} vehicles with contracts, and ${FIRST_INSTALLS} more for first installations …`);
+  const requests: string[] = [];
+  for (let i = 0; i < VEHICLES; i++) requests.push(...(await contractedVehicle(5)));
+  const firstRequests: string[] = [];
+  while (firstRequests.length < FIRST_INSTALLS) {
+    const batch = Math.min(16, FIRST_INSTALLS - firstRequests.length);
+    for (const vehicleRequests of await Promise.all(Array.from({ length: batch }, () => contractedVehicle(1)))) firstRequests.push(...vehicleRequests);
   }
 
   // The load generator skips client-side schema checks (the CCP validates what it receives) so
   // that its own CPU, on the same two cores, stays small; every reply's code is still checked.
-  const install = async (i: number) => {
-    const reply = await cpoBus.request<{ responseCode?: string }>(ccpInterface.requests.installation.subject, { certificateInstallationReq: requests[i % requests.length], xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
+  const installRequest = async (certificateInstallationReq: string) => {
+    const reply = await cpoBus.request<{ responseCode?: string }>(ccpInterface.requests.installation.subject, { certificateInstallationReq, xsdMsgDefNamespace: 'urn:iso:15118:2:2013:MsgDef' });
     return reply.responseCode === 'OK';
   };
+  const install = (i: number) => installRequest(requests[i % requests.length]);
   // Baseline: NATS request/reply of a payload the size of an installation request, answered at once.
   const echoBus = await connect('bench-echo');
   await echoBus.serve('bench.echo', (payload) => payload, { queue: 'bench' });
@@ -224,6 +235,14 @@ try {
   console.log(`the CCP reaches ${((one / ceilingRate) * 100).toFixed(0)} % of the ceiling's rate`);
   console.log(`CCP, 1 worker: ${installationCpuUs.toFixed(0)} µs of worker CPU per installation (${(1e6 / installationCpuUs).toFixed(0)} per CPU-second); `
     + `crypto floor ${perRequestFloor.toFixed(0)} µs of it (${((perRequestFloor / installationCpuUs) * 100).toFixed(0)} %)`);
+  // The rows above repeat 20 vehicles, so the worker's per-vehicle caches are warm: the chain read from
+  // the PCP, the provisioning key's import and its leaf's verification, the contract's response template.
+  // In service most installations are a vehicle's first; here each request is one, once.
+  const firstCpuBefore = processCpuSeconds(ccpWorkers[0].pid());
+  const first = await load((i) => installRequest(firstRequests[i]), firstRequests.length);
+  const firstCpuUs = ((processCpuSeconds(ccpWorkers[0].pid()) - firstCpuBefore) * 1e6) / firstRequests.length;
+  report(`CCP, 1 worker, ${firstRequests.length} first installations`, [first], baseline);
+  console.log(`  ${firstCpuUs.toFixed(0)} µs of worker CPU per first installation (repeat installations above: ${installationCpuUs.toFixed(0)} µs)${first.failures ? `; FAILURES ${first.failures}` : ''}`);
   ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds));
   processes.push(ccpWorkers[1]);
   await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -235,6 +254,7 @@ try {
   printSummary({ path: 'CCP installation over NATS, 1 worker', value: one, unit: '/s', ...spread(oneResults.map((r) => r.perSecond)), target: 4000, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker, p99', value: median(oneResults.map((r) => r.p99)), unit: 'ms', ...spread(oneResults.map((r) => r.p99)), target: 10, atMost: true, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker / echo', value: one / baseline, unit: '×', ...spread(oneResults.map((r, i) => r.perSecond / echoResults[i].perSecond)), target: 0.35, baseline: echoText, loadStart, loadEnd: loadAfterCcp });
+  printSummary({ path: `CCP installation over NATS, 1 worker, each a vehicle's first (${firstRequests.length}, no target)`, value: first.perSecond, unit: '/s', min: first.perSecond, max: first.perSecond, baseline: `p50 ${first.p50.toFixed(1)} ms, p99 ${first.p99.toFixed(1)} ms; ${firstCpuUs.toFixed(0)} µs worker CPU per first installation, ${installationCpuUs.toFixed(0)} µs per repeat one`, loadStart, loadEnd: loadAfterCcp });
   printSummary({ path: 'CCP installation over NATS, 1 worker / its ceiling (no target)', value: one / ceilingRate, unit: '×', ...spread(oneResults.map((r, i) => r.perSecond / ceilingResults[i].perSecond)), baseline: echoText, loadStart, loadEnd: loadAfterCcp });
 
   // PCP bulk ingest: provisioning chains under one OEM Sub-CA 2 (the OEM participant's own CA), uploaded

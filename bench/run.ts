@@ -18,7 +18,7 @@ const BENCHMARKS: readonly (readonly [string, readonly string[]])[] = [
   ['bench:store', ['--rounds=3', '--ops=500']],
   ['bench:opcp', ['--rounds=3', '--ms=1000']],
   ['bench:token', ['--samples=20', '--rounds=2', '--ms=1500']],
-  ['bench:pools', ['--runs=2', '--ms=1500', '--certificates=10000']],
+  ['bench:pools', ['--runs=2', '--ms=1500', '--certificates=10000', '--first-installs=200']],
 ];
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
