@@ -72,6 +72,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<Bus> {
   try {
     connection = await connect({
       servers, name: options.name, timeout: CONNECT_TIMEOUT_MS, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100,
+      // nats.js otherwise captures up to three stack traces per request, for errors of its own that
+      // busError turns into typed ones naming the subject and the timeout.
+      noAsyncTraces: true,
       ...(options.seed ? { authenticator: nkeyAuthenticator(encoder.encode(options.seed.trim())) } : {}),
       ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     });
