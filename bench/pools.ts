@@ -41,7 +41,7 @@ import { PUT_BATCH_MAX_CERTIFICATES, pcpInterface } from '../protocols/catalogue
 import { generateKeyPair, issueCertificate } from '../protocols/pki/index.ts';
 import { startSecuredNats } from '../test/harness/creds.ts';
 import { participantsReady, startParticipantProcess, type ParticipantProcess } from '../test/e2e/processes.ts';
-import { childAsker, cpuSeconds, flag, machineLoad, median, percentile, printSummary } from './stats.ts';
+import { childAsker, cpuSeconds, flag, machineLoad, measureLoad, median, printSummary } from './stats.ts';
 import type { CeilingSetup, FromCeiling } from './ccp-ceiling.ts';
 
 const RUNS = flag('runs', 3);
@@ -66,24 +66,11 @@ const askCeiling = childAsker<CeilingSetup, FromCeiling>();
 
 interface LoadResult { perSecond: number; p50: number; p99: number; failures: number }
 
-/** Keeps CONCURRENCY requests in flight for RUN_MS (or until `count` calls were made); every reply is checked by `ok`. */
+/** Keeps CONCURRENCY requests in flight for RUN_MS (or until `count` calls were made); a call that fails or answers false counts as a failure. */
 async function load(call: (i: number) => Promise<boolean>, count?: number): Promise<LoadResult> {
-  const latencies: number[] = [];
   let failures = 0;
-  let next = 0;
-  const start = performance.now();
-  const deadline = start + RUN_MS;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (count === undefined ? performance.now() < deadline : next < count) {
-      const t0 = performance.now();
-      const ok = await call(next++).catch(() => false);
-      latencies.push(performance.now() - t0);
-      if (!ok) failures++;
-    }
-  }));
-  const elapsed = performance.now() - start;
-  latencies.sort((a, b) => a - b);
-  return { perSecond: (latencies.length * 1000) / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), failures };
+  const sample = await measureLoad((i) => call(i).catch(() => false).then((ok) => void (ok || failures++)), CONCURRENCY, RUN_MS, count);
+  return { ...sample, failures };
 }
 
 const loadStart = machineLoad();

@@ -28,14 +28,14 @@ export interface LoadSample {
   readonly p99: number;
 }
 
-/** Runs `concurrency` call loops for `runMs`; returns throughput and latency percentiles. */
-export async function measureLoad(call: (n: number) => Promise<unknown>, concurrency: number, runMs: number): Promise<LoadSample> {
+/** Runs `concurrency` call loops for `runMs` (or until `count` calls were made); returns throughput and latency percentiles. */
+export async function measureLoad(call: (n: number) => Promise<unknown>, concurrency: number, runMs: number, count?: number): Promise<LoadSample> {
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = started + runMs;
   let n = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
+    while (count === undefined ? performance.now() < deadline : n < count) {
       const t0 = performance.now();
       await call(n++);
       latencies.push(performance.now() - t0);

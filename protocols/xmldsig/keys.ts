@@ -1,6 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 resolves its services through tsyringe
 import { KeyObject, X509Certificate as NodeX509Certificate, createPublicKey, type webcrypto } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
+import { publicKeyFromPoint, publicKeyFromSpki } from '../pki/keys.ts';
 import { XmlSignatureKeyError } from './errors.ts';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -17,7 +18,7 @@ const P256_POINT_LENGTH = 65;
 export function toVerificationKey(key: SignatureVerificationKey): KeyObject {
   let keyObject: KeyObject;
   if (key instanceof KeyObject) keyObject = key;
-  else if (key instanceof X509Certificate) keyObject = createPublicKey({ key: Buffer.from(key.publicKey.rawData), format: 'der', type: 'spki' });
+  else if (key instanceof X509Certificate) keyObject = publicKeyFromSpki(new Uint8Array(key.publicKey.rawData));
   else if (key instanceof NodeX509Certificate) keyObject = key.publicKey;
   else if (key instanceof Uint8Array) keyObject = fromRawPoint(key);
   else if (isCryptoKey(key)) keyObject = KeyObject.from(key);
@@ -37,10 +38,8 @@ function fromRawPoint(point: Uint8Array): KeyObject {
   if (point.byteLength !== P256_POINT_LENGTH || point[0] !== 0x04) {
     throw new XmlSignatureKeyError(`a raw P-256 public key is 65 bytes starting 04, got ${point.byteLength} bytes`);
   }
-  const x = Buffer.from(point.subarray(1, 33)).toString('base64url');
-  const y = Buffer.from(point.subarray(33, 65)).toString('base64url');
   try {
-    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x, y }, format: 'jwk' });
+    return publicKeyFromPoint(point);
   } catch (error) {
     throw new XmlSignatureKeyError('the raw public key is not a point on P-256', error);
   }

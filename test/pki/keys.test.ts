@@ -4,6 +4,7 @@ import { createECDH, createPublicKey, generateKeyPairSync, sign, verify } from '
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { publicKeyFromSpki } from '../../protocols/pki/index.ts';
+import { toVerificationKey, XmlSignatureKeyError } from '../../protocols/xmldsig/index.ts';
 
 const spkiOf = (key: ReturnType<typeof generateKeyPairSync>['publicKey']) => new Uint8Array(key.export({ format: 'der', type: 'spki' }));
 
@@ -48,6 +49,16 @@ test('other keys and encodings go through the DER decoder; bytes that are no key
   const uncompressed = new Uint8Array(Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), ecdh.getPublicKey()]));
   assert.equal(publicKeyFromSpki(compressed).export({ format: 'jwk' }), publicKeyFromSpki(uncompressed).export({ format: 'jwk' }));
   for (const bad of [new Uint8Array(0), new Uint8Array(91), uncompressed.subarray(0, 90), Buffer.from('not a key')]) assert.throws(() => publicKeyFromSpki(bad));
+});
+
+test('the XML signature\'s raw points go in the same way: the same key, and off the curve a typed error', () => {
+  const spki = spkiOf(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey);
+  const point = spki.subarray(26);
+  assert.equal(toVerificationKey(point).export({ format: 'jwk' }), publicKeyFromSpki(spki).export({ format: 'jwk' }));
+  const offCurve = point.slice();
+  offCurve[64] ^= 0x01;
+  assert.throws(() => toVerificationKey(offCurve), (error: unknown) => error instanceof XmlSignatureKeyError && /not a point on P-256/.test(error.message));
+  assert.throws(() => toVerificationKey(point.subarray(0, 64)), (error: unknown) => error instanceof XmlSignatureKeyError);
 });
 
 test.run();
