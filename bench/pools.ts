@@ -189,10 +189,11 @@ try {
   const oneResults: LoadResult[] = [];
   // CPU per request: of the responder (CCP worker or ceiling), of this process (the load generator), and of
   // the whole machine (those two, the NATS server and the kernel), summed over the runs.
-  const cpu = { ceiling: { calls: 0, responder: 0, generator: 0, machine: 0 }, ccp: { calls: 0, responder: 0, generator: 0, machine: 0 } };
-  const measured = async (which: 'ceiling' | 'ccp', pid: () => number | undefined, call: (i: number) => Promise<boolean>) => {
+  const cpu = { ceiling: { calls: 0, responder: 0, generator: 0, machine: 0 }, ccp: { calls: 0, responder: 0, generator: 0, machine: 0 }, first: { calls: 0, responder: 0, generator: 0, machine: 0 } };
+  type Measured = keyof typeof cpu;
+  const measured = async (which: Measured, pid: () => number | undefined, call: (i: number) => Promise<boolean>, count?: number) => {
     const before = { responder: processCpuSeconds(pid()), generator: cpuSeconds(), machine: machineCpuSeconds() };
-    const result = await load((i) => call(i).then((ok) => ((cpu[which].calls += 1), ok)));
+    const result = await load((i) => call(i).then((ok) => ((cpu[which].calls += 1), ok)), count);
     cpu[which].responder += processCpuSeconds(pid()) - before.responder;
     cpu[which].generator += cpuSeconds() - before.generator;
     cpu[which].machine += machineCpuSeconds() - before.machine;
@@ -207,7 +208,7 @@ try {
   const baseline = report('NATS request/reply echo (baseline)', echoResults);
   const ceilingRate = report('ceiling: identity + P-256 verify, CCP reply', ceilingResults, baseline);
   const one = report('CCP, 1 worker', oneResults, baseline);
-  const perCall = (which: 'ceiling' | 'ccp') => {
+  const perCall = (which: Measured) => {
     const { calls, responder, generator, machine } = cpu[which];
     const us = (seconds: number) => (seconds * 1e6) / calls;
     return { responder: us(responder), generator: us(generator), machine: us(machine), rest: us(machine - responder - generator) };
@@ -225,9 +226,8 @@ try {
   // The rows above repeat 20 vehicles, so the worker's per-vehicle caches are warm: the chain read from
   // the PCP, the provisioning key's import and its leaf's verification, the contract's response template.
   // In service most installations are a vehicle's first; here each request is one, once.
-  const firstCpuBefore = processCpuSeconds(ccpWorkers[0].pid());
-  const first = await load((i) => installRequest(firstRequests[i]), firstRequests.length);
-  const firstCpuUs = ((processCpuSeconds(ccpWorkers[0].pid()) - firstCpuBefore) * 1e6) / firstRequests.length;
+  const first = await measured('first', () => ccpWorkers[0].pid(), (i) => installRequest(firstRequests[i]), firstRequests.length);
+  const firstCpuUs = perCall('first').responder;
   report(`CCP, 1 worker, ${firstRequests.length} first installations`, [first], baseline);
   console.log(`  ${firstCpuUs.toFixed(0)} µs of worker CPU per first installation (repeat installations above: ${installationCpuUs.toFixed(0)} µs)${first.failures ? `; FAILURES ${first.failures}` : ''}`);
   ccpWorkers.push(startParticipantProcess('ccp', nats.url, join(dataRoot, 'ccp-pool'), creds));

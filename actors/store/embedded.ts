@@ -79,6 +79,9 @@ function typeSql(path: string): string {
   return `json_type(doc, '$.${checkFieldPath(path).join('.')}')`;
 }
 
+/** The `json_type` a value of each JSON type has (SQLite gives true and false each their own). */
+const JSON_TYPE_SQL = { string: `= 'text'`, number: `IN ('integer', 'real')`, boolean: `IN ('true', 'false')` } as const;
+
 /** Equality semantics shared with MongoDB: `null` also matches a missing field; types never coerce. */
 function whereSql(filter: Filter | undefined): { sql: string; params: SqlValue[] } {
   const clauses: string[] = [];
@@ -89,17 +92,16 @@ function whereSql(filter: Filter | undefined): { sql: string; params: SqlValue[]
     else if (typeof value === 'object') {
       // One parameter, a JSON array, whatever the count: one prepared statement serves every batch size.
       // json_each gives true/false as 1/0, as json_extract does; the type check keeps `5` from matching `'5'`.
-      const types = { string: `= 'text'`, number: `IN ('integer', 'real')`, boolean: `IN ('true', 'false')` }[value.type];
       const member = `${field} IN (SELECT value FROM json_each(?))`;
-      clauses.push(path === '_id' ? member : `${member} AND ${typeSql(path)} ${types}`);
+      clauses.push(path === '_id' ? member : `${member} AND ${typeSql(path)} ${JSON_TYPE_SQL[value.type]}`);
       params.push(JSON.stringify(value.in));
     }
     else if (typeof value === 'boolean') clauses.push(`${field} = ${value ? 1 : 0} AND ${typeSql(path)} = '${value}'`);
     else if (typeof value === 'string') {
-      clauses.push(path === '_id' ? `${field} = ?` : `${field} = ? AND ${typeSql(path)} = 'text'`);
+      clauses.push(path === '_id' ? `${field} = ?` : `${field} = ? AND ${typeSql(path)} ${JSON_TYPE_SQL.string}`);
       params.push(value);
     } else {
-      clauses.push(`${field} = ? AND ${typeSql(path)} IN ('integer', 'real')`);
+      clauses.push(`${field} = ? AND ${typeSql(path)} ${JSON_TYPE_SQL.number}`);
       params.push(value);
     }
   }
